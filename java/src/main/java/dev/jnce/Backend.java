@@ -1,0 +1,20 @@
+package dev.jnce;
+
+/**
+ * A place where jnce's kernels run: {@code java} (pure Java, Vector API when available),
+ * {@code cpu} (native, OpenBLAS and jnce's C kernels) or {@code cuda} (reserved).
+ * Obtain one from {@link Backends}; pass it to a loss to pin the loss to it.
+ */
+public interface Backend {
+
+    /** The name users select it by: {@code java}, {@code cpu} or {@code cuda}. */
+    String name();
+
+    /** One line saying what runs: SIMD path, BLAS configuration, thread count. */
+    String description();
+
+    /** The device whose tensors this backend computes on. */
+    default Device device() {
+        return Device.HOST;
+    }
+}

@@ -1,0 +1,292 @@
+package dev.jnce;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * An off-heap, row-major, contiguous array of {@link DType float32, int32 or int64} values
+ * with a shape, on a {@link Device}.
+ *
+ * <h2>Storage</h2>
+ * Tensors made by jnce own a 64-byte-aligned {@link MemorySegment}. {@link #wrap} makes a
+ * tensor over a caller's segment without copying; the caller keeps owning that memory, and
+ * closing the tensor does not free it. A shape of length 0 is a scalar of one element.
+ *
+ * <h2>Lifetime</h2>
+ * A tensor is {@link AutoCloseable}; {@code close()} is idempotent. A tensor created while a
+ * {@link TensorScope} is open on the current thread belongs to that scope and is freed when
+ * the scope closes (closing it earlier only marks it closed). Any use after close, including
+ * passing it to a loss, throws {@link IllegalStateException}.
+ *
+ * <h2>Threads</h2>
+ * A tensor may be read from several threads at once and passed to losses from any thread.
+ * Writing to it (as an output) while another thread reads or writes it is a data race that
+ * jnce does not detect. Closing a tensor while a native call uses it fails with
+ * {@link IllegalStateException} instead of freeing memory in use.
+ */
+public final class Tensor implements AutoCloseable {
+    /** Alignment of storage that jnce allocates (a cache line, and an AVX-512 vector). */
+    public static final long ALIGNMENT = 64;
+
+    private final MemorySegment segment;
+    private final DType dtype;
+    private final long[] shape;
+    private final Device device;
+    private final Arena ownArena; // null when wrapped or owned by a scope
+    private volatile boolean closed;
+
+    private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena) {
+        this.segment = segment;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.device = device;
+        this.ownArena = ownArena;
+    }
+
+    // ---- creation -------------------------------------------------------------------------
+
+    /** A zero-filled tensor. */
+    public static Tensor zeros(DType dtype, long... shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        TensorScope scope = TensorScope.current();
+        if (scope != null) {
+            Tensor t = new Tensor(scope.arena().allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, null);
+            scope.register(t);
+            return t;
+        }
+        Arena arena = Arena.ofShared();
+        return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
+    }
+
+    /** A float32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    public static Tensor of(float[] data, long... shape) {
+        Tensor t = zeros(DType.FLOAT32, shapeFor("data", data.length, shape));
+        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, data.length);
+        return t;
+    }
+
+    /** An int32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    public static Tensor of(int[] data, long... shape) {
+        Tensor t = zeros(DType.INT32, shapeFor("data", data.length, shape));
+        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_INT, 0, data.length);
+        return t;
+    }
+
+    /** An int64 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    public static Tensor of(long[] data, long... shape) {
+        Tensor t = zeros(DType.INT64, shapeFor("data", data.length, shape));
+        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_LONG, 0, data.length);
+        return t;
+    }
+
+    /** A float32 tensor holding a copy of {@code data}'s rows, which must all have one length. */
+    public static Tensor of(float[][] data) {
+        int rows = data.length, cols = rows == 0 ? 0 : data[0].length;
+        Tensor t = zeros(DType.FLOAT32, rows, cols);
+        for (int i = 0; i < rows; i++) {
+            if (data[i].length != cols) {
+                t.close();
+                throw new IllegalArgumentException("data: row " + i + " has " + data[i].length
+                        + " values, row 0 has " + cols + "; expected a rectangular (" + rows + ", " + cols + ") array");
+            }
+            MemorySegment.copy(data[i], 0, t.segment, ValueLayout.JAVA_FLOAT, (long) i * cols * 4, cols);
+        }
+        return t;
+    }
+
+    /**
+     * A float32 tensor holding a copy of the buffer's remaining values (heap or direct);
+     * the buffer's position is not changed.
+     */
+    public static Tensor of(FloatBuffer data, long... shape) {
+        int n = data.remaining();
+        Tensor t = zeros(DType.FLOAT32, shapeFor("data", n, shape));
+        if (data.isDirect()) {
+            MemorySegment.copy(MemorySegment.ofBuffer(data), 0, t.segment, 0, (long) n * 4);
+        } else {
+            float[] tmp = new float[n];
+            data.duplicate().get(tmp);
+            MemorySegment.copy(tmp, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, n);
+        }
+        return t;
+    }
+
+    /**
+     * A tensor over the caller's memory, without copying. The segment must be exactly as large
+     * as the shape needs and aligned to the element size; native memory is required (a heap
+     * segment cannot be handed to native code). The caller keeps ownership: closing the
+     * tensor does not free the segment, and freeing the segment first makes the tensor unusable.
+     */
+    public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
+        if (segment == null) throw new IllegalArgumentException("segment: must not be null");
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        if (segment.byteSize() != bytes) {
+            throw new IllegalArgumentException("segment: " + segment.byteSize() + " bytes, but shape "
+                    + formatShape(s) + " of " + dtype + " needs " + bytes);
+        }
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("segment: a heap segment cannot be passed to native code; "
+                    + "use Tensor.of(array) to copy it, or allocate the segment from an Arena");
+        }
+        if (segment.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("segment: address 0x" + Long.toHexString(segment.address())
+                    + " is not aligned to " + dtype.byteSize() + " bytes for " + dtype);
+        }
+        return new Tensor(segment, dtype, s, Device.HOST, null);
+    }
+
+    // ---- reading --------------------------------------------------------------------------
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** A copy of the shape. */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** Size of one dimension; negative indices count from the end. */
+    public long size(int dim) {
+        int d = dim < 0 ? dim + shape.length : dim;
+        if (d < 0 || d >= shape.length) {
+            throw new IllegalArgumentException("dim: " + dim + " is out of range for shape " + formatShape(shape));
+        }
+        return shape[d];
+    }
+
+    /** Number of dimensions. */
+    public int rank() {
+        return shape.length;
+    }
+
+    /** Number of elements. */
+    public long numel() {
+        return numel(shape);
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The storage. Valid while the tensor is open; do not keep it beyond. */
+    public MemorySegment segment() {
+        requireOpen("tensor");
+        return segment;
+    }
+
+    /** The values of a float32 tensor. */
+    public float[] toFloatArray() {
+        requireDType(DType.FLOAT32);
+        return segment.toArray(ValueLayout.JAVA_FLOAT);
+    }
+
+    /** The values of an int32 tensor. */
+    public int[] toIntArray() {
+        requireDType(DType.INT32);
+        return segment.toArray(ValueLayout.JAVA_INT);
+    }
+
+    /** The values of an int32 or int64 tensor, as longs. */
+    public long[] toLongArray() {
+        requireOpen("tensor");
+        if (dtype == DType.INT32) return Arrays.stream(segment.toArray(ValueLayout.JAVA_INT)).asLongStream().toArray();
+        requireDType(DType.INT64);
+        return segment.toArray(ValueLayout.JAVA_LONG);
+    }
+
+    /** The value of a one-element float32 tensor, such as a reduced loss. */
+    public float item() {
+        requireDType(DType.FLOAT32);
+        if (numel() != 1) {
+            throw new IllegalStateException("item(): tensor of shape " + formatShape(shape) + " has " + numel()
+                    + " elements, expected 1");
+        }
+        return segment.get(ValueLayout.JAVA_FLOAT, 0);
+    }
+
+    /**
+     * Throws {@link IllegalStateException} naming {@code argument} if this tensor is closed.
+     * Losses call this for every tensor before any native call.
+     */
+    public void requireOpen(String argument) {
+        if (closed) {
+            throw new IllegalStateException(argument + ": tensor " + describe() + " is closed");
+        }
+    }
+
+    /** Closes the tensor; frees its memory unless it is wrapped or owned by a scope. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        synchronized (this) {
+            if (closed) return;
+            if (ownArena != null) ownArena.close(); // throws, leaving the tensor open, while in use
+            closed = true;
+        }
+    }
+
+    /** Marks the tensor closed when its scope frees the memory. */
+    void closeFromScope() {
+        closed = true;
+    }
+
+    /** For example {@code float32(8, 1) on host}. */
+    public String describe() {
+        return dtype + formatShape(shape) + (device.equals(Device.HOST) ? "" : " on " + device);
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor[" + describe() + (closed ? ", closed" : "") + "]";
+    }
+
+    /** Formats a shape the way messages do: {@code (8192, 32000)}. */
+    public static String formatShape(long... shape) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < shape.length; i++) b.append(i == 0 ? "" : ", ").append(shape[i]);
+        return b.append(')').toString();
+    }
+
+    private void requireDType(DType expected) {
+        requireOpen("tensor");
+        if (dtype != expected) {
+            throw new IllegalStateException("tensor " + describe() + " holds " + dtype + ", not " + expected);
+        }
+    }
+
+    private static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) n = Math.multiplyExact(n, d);
+        return n;
+    }
+
+    private static long[] checkedShape(long[] shape) {
+        if (shape == null) throw new IllegalArgumentException("shape: must not be null");
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("shape: " + formatShape(shape) + " has a negative dimension");
+        }
+        return shape.clone();
+    }
+
+    private static long[] shapeFor(String argument, int length, long[] shape) {
+        if (shape == null || shape.length == 0) return new long[] {length};
+        long[] s = checkedShape(shape);
+        if (numel(s) != length) {
+            throw new IllegalArgumentException(argument + ": " + length + " values do not fill shape "
+                    + formatShape(s) + " (" + numel(s) + " elements)");
+        }
+        return s;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.jnce.internal;
+
+import dev.jnce.Backend;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * Argument checks run in Java before any native call. Every message names the argument,
+ * the shape seen and the shape expected.
+ */
+public final class Checks {
+    private Checks() {
+    }
+
+    /** The tensor is non-null, open, and on the backend's device. */
+    public static void usable(String argument, Tensor t, Backend backend) {
+        if (t == null) throw new IllegalArgumentException(argument + ": must not be null");
+        t.requireOpen(argument);
+        if (!t.device().equals(backend.device())) {
+            throw new IllegalArgumentException(argument + ": tensor " + t.describe() + " is on " + t.device()
+                    + ", but backend '" + backend.name() + "' computes on " + backend.device());
+        }
+    }
+
+    public static void dtype(String argument, Tensor t, DType... allowed) {
+        if (Arrays.asList(allowed).contains(t.dtype())) return;
+        String expected = allowed.length == 1 ? allowed[0].toString() : Arrays.toString(allowed);
+        throw new IllegalArgumentException(argument + ": expected " + expected + ", got " + t.describe());
+    }
+
+    /** The tensor has exactly this shape. */
+    public static void shape(String argument, Tensor t, String meaning, long... expected) {
+        if (!Arrays.equals(t.shape(), expected)) {
+            throw new IllegalArgumentException(argument + ": expected shape " + meaning + " = "
+                    + Tensor.formatShape(expected) + ", got " + Tensor.formatShape(t.shape()));
+        }
+    }
+
+    /** Every class index in targets (int32 or int64) is in [0, classes); names the first that is not. */
+    public static void classIndices(String argument, Tensor targets, long classes, String context) {
+        MemorySegment s = targets.segment();
+        long n = targets.numel();
+        boolean wide = targets.dtype() == DType.INT64;
+        for (long i = 0; i < n; i++) {
+            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
+            if (t < 0 || t >= classes) {
+                throw new IllegalArgumentException(argument + "[" + i + "] = " + t + " is outside [0, " + classes
+                        + ") " + context);
+            }
+        }
+    }
+}

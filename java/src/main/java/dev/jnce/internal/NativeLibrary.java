@@ -1,0 +1,113 @@
+package dev.jnce.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Loads libjnce.so once per JVM.
+ *
+ * <p>Where from, in order: the file or folder named by the system property
+ * {@code jnce.library.path} or the environment variable {@code JNCE_LIBRARY_PATH} (its
+ * OpenBLAS is found through its own RPATH or the system); else the copy packaged in the jar
+ * under {@code dev/jnce/native/<platform>/}, unpacked into a private temporary folder together
+ * with OpenBLAS from the {@code org.bytedeco:openblas} jar on the class path, if present
+ * (otherwise the system's {@code libopenblas.so.0} is used). The files are deleted once loaded.
+ */
+public final class NativeLibrary {
+    public static final String PATH_PROPERTY = "jnce.library.path";
+    public static final String PATH_ENV = "JNCE_LIBRARY_PATH";
+    private static final String LIBRARY_FILE = "libjnce.so";
+    private static final List<String> OPENBLAS_FILES =
+            List.of("libopenblas.so.0", "libgfortran.so.5", "libquadmath.so.0", "libgcc_s.so.1");
+
+    private static volatile String loadedFrom;
+    private static volatile Throwable failure;
+
+    private NativeLibrary() {
+    }
+
+    /** The platform folder name, e.g. {@code linux-x86_64}. */
+    public static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String osName = os.startsWith("linux") ? "linux" : os.startsWith("mac") ? "macosx" : os.startsWith("windows") ? "windows" : os;
+        String archName = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64" : arch.equals("aarch64") ? "arm64" : arch;
+        return osName + "-" + archName;
+    }
+
+    /** Loads the library if needed; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
+    public static synchronized void load() {
+        if (loadedFrom != null) return;
+        if (failure != null) throw linkError("an earlier attempt failed: " + failure.getMessage(), failure);
+        try {
+            loadedFrom = doLoad();
+        } catch (Throwable t) {
+            failure = t;
+            throw t instanceof UnsatisfiedLinkError e ? e : linkError(t.getMessage(), t);
+        }
+    }
+
+    /** Where the library was loaded from, or null before a successful {@link #load()}. */
+    public static String loadedFrom() {
+        return loadedFrom;
+    }
+
+    private static String doLoad() throws IOException {
+        String override = System.getProperty(PATH_PROPERTY, System.getenv(PATH_ENV));
+        if (override != null && !override.isBlank()) {
+            Path path = Path.of(override);
+            if (Files.isDirectory(path)) path = path.resolve(LIBRARY_FILE);
+            if (!Files.isRegularFile(path)) {
+                throw linkError(PATH_PROPERTY + "/" + PATH_ENV + " names " + override + ", which holds no " + LIBRARY_FILE, null);
+            }
+            System.load(path.toAbsolutePath().toString());
+            return path.toAbsolutePath().toString();
+        }
+        String platform = platform();
+        String resource = "/dev/jnce/native/" + platform + "/" + LIBRARY_FILE;
+        if (NativeLibrary.class.getResource(resource) == null) {
+            throw linkError("this jnce jar has no native library for " + platform + " (looked for " + resource
+                    + "); set " + PATH_PROPERTY + " to a libjnce.so built from native/", null);
+        }
+        Path dir = Files.createTempDirectory("jnce-");
+        try {
+            for (String name : OPENBLAS_FILES) {
+                copyResource("/org/bytedeco/openblas/" + platform + "/" + name, dir.resolve(name));
+            }
+            Path lib = dir.resolve(LIBRARY_FILE);
+            copyResource(resource, lib);
+            System.load(lib.toString());
+            return "jar:" + resource;
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
+    private static boolean copyResource(String resource, Path target) throws IOException {
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+            if (in == null) return false;
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+            return true;
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) Files.deleteIfExists(p);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a temporary folder left behind is harmless
+        }
+    }
+
+    private static UnsatisfiedLinkError linkError(String message, Throwable cause) {
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError("jnce native library: " + message);
+        if (cause != null) e.initCause(cause);
+        return e;
+    }
+}

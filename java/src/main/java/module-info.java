@@ -1,0 +1,16 @@
+/**
+ * jnce: contrastive (InfoNCE family) and cross-entropy losses with gradients, on native BLAS
+ * and CUDA through the Foreign Function & Memory API.
+ *
+ * <p>The API is {@link dev.jnce.Tensor}, {@link dev.jnce.Backends} and the loss classes in
+ * {@code dev.jnce.loss}. Backend implementations, the native loader and the generated bindings
+ * are internal. The Vector API is optional: the pure-Java backend uses it when the JVM was
+ * started with {@code --add-modules jdk.incubator.vector}, scalar code otherwise.
+ */
+module dev.jnce {
+    requires dev.jnce.bindings;
+    requires static jdk.incubator.vector;
+
+    exports dev.jnce;
+    exports dev.jnce.loss;
+}

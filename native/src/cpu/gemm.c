@@ -1,0 +1,21 @@
+/*
+ * gemm.c - row-major float32 GEMM through OpenBLAS.
+ *
+ *   A (M,K) or (K,M) when trans_a;  B (K,N) or (N,K) when trans_b;  C (M,N)
+ */
+#include <cblas.h>
+
+#include "internal.h"
+
+int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                   int64_t ldc) {
+    if (A == NULL || B == NULL || C == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "sgemm: null matrix");
+    if (M <= 0 || N <= 0 || K <= 0 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "sgemm: M=%lld N=%lld K=%lld must be in [1, 2^31)",
+                         (long long)M, (long long)N, (long long)K);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
+                (blasint)ldc);
+    return JNCE_OK;
+}

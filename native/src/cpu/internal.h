@@ -1,0 +1,27 @@
+/*
+ * internal.h - helpers shared by jnce's CPU sources; not part of the API (jnce.h is).
+ */
+#ifndef JNCE_INTERNAL_H
+#define JNCE_INTERNAL_H
+
+#include <stdint.h>
+#include "jnce.h"
+
+/* Records a printf-style message for jnce_last_error() and returns status. */
+int32_t jnce_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Threads the kernels may use (>= 1). */
+int32_t jnce_threads(void);
+
+/*
+ * Runs fn over [0,n) split into contiguous slices, one per thread, the caller taking one.
+ * Work smaller than min_per_thread items per thread runs on fewer threads. Calls that find
+ * the pool busy (another thread's op, or a nested call) run serially in the caller.
+ */
+typedef void (*jnce_range_fn)(void *ctx, int64_t begin, int64_t end, int32_t slice);
+void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void *ctx);
+
+/* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */
+int jnce_use_avx2(void);
+
+#endif

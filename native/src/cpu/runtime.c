@@ -1,0 +1,91 @@
+/*
+ * runtime.c - error messages, thread count, SIMD choice and build description.
+ *
+ * Status codes and thread-local messages are how native failures reach Java: nothing here
+ * prints or exits.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define JNCE_VERSION_NUMBER 100 /* 0.1.0 */
+
+/* Declared here rather than included, so only OpenBLAS's exported symbols are relied on. */
+extern void openblas_set_num_threads(int threads);
+extern char *openblas_get_config(void);
+
+static _Thread_local char last_error[512];
+static int32_t thread_count; /* 0 until first use: then all online CPUs */
+
+int32_t jnce_fail(int32_t status, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, args);
+    va_end(args);
+    return status;
+}
+
+int32_t jnce_version(int32_t *version) {
+    if (version == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "version: null pointer");
+    *version = JNCE_VERSION_NUMBER;
+    return JNCE_OK;
+}
+
+static int32_t copy_string(const char *text, char *buf, int64_t cap) {
+    if (buf == NULL || cap <= 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "buf: null or cap <= 0");
+    size_t n = strlen(text);
+    if ((int64_t)n >= cap) n = (size_t)cap - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    return JNCE_OK;
+}
+
+int32_t jnce_last_error(char *buf, int64_t cap) {
+    return copy_string(last_error, buf, cap);
+}
+
+int jnce_use_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *simd = getenv("JNCE_SIMD");
+        int forced_scalar = simd != NULL && strcmp(simd, "scalar") == 0;
+        __builtin_cpu_init();
+        cached = !forced_scalar && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+int32_t jnce_build_info(char *buf, int64_t cap) {
+    char text[512];
+    snprintf(text, sizeof text, "jnce %d.%d.%d; kernels: %s; threads: %d; OpenBLAS: %s",
+             JNCE_VERSION_NUMBER / 10000, JNCE_VERSION_NUMBER / 100 % 100, JNCE_VERSION_NUMBER % 100,
+             jnce_use_avx2() ? "avx2+fma" : "scalar", jnce_threads(), openblas_get_config());
+    return copy_string(text, buf, cap);
+}
+
+static int32_t online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int32_t)n;
+}
+
+int32_t jnce_threads(void) {
+    int32_t t = __atomic_load_n(&thread_count, __ATOMIC_RELAXED);
+    return t > 0 ? t : online_cpus();
+}
+
+int32_t jnce_set_num_threads(int32_t threads) {
+    int32_t t = threads < 1 ? online_cpus() : threads;
+    __atomic_store_n(&thread_count, t, __ATOMIC_RELAXED);
+    openblas_set_num_threads(t);
+    return JNCE_OK;
+}
+
+int32_t jnce_get_num_threads(int32_t *threads) {
+    if (threads == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "threads: null pointer");
+    *threads = jnce_threads();
+    return JNCE_OK;
+}
