@@ -63,7 +63,17 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
     }
 
-    /** A float32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    /** A float32 scalar: shape {@code ()}, one element. */
+    public static Tensor scalar(float value) {
+        Tensor t = zeros(DType.FLOAT32);
+        t.segment.set(ValueLayout.JAVA_FLOAT, 0, value);
+        return t;
+    }
+
+    /**
+     * A float32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}
+     * (use {@link #scalar} for shape {@code ()}).
+     */
     public static Tensor of(float[] data, long... shape) {
         Tensor t = zeros(DType.FLOAT32, shapeFor("data", data.length, shape));
         MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, data.length);
@@ -89,9 +99,9 @@ public final class Tensor implements AutoCloseable {
         int rows = data.length, cols = rows == 0 ? 0 : data[0].length;
         Tensor t = zeros(DType.FLOAT32, rows, cols);
         for (int i = 0; i < rows; i++) {
-            if (data[i].length != cols) {
+            if (data[i] == null || data[i].length != cols) {
                 t.close();
-                throw new IllegalArgumentException("data: row " + i + " has " + data[i].length
+                throw new IllegalArgumentException("data: row " + i + " has " + (data[i] == null ? "no array" : data[i].length)
                         + " values, row 0 has " + cols + "; expected a rectangular (" + rows + ", " + cols + ") array");
             }
             MemorySegment.copy(data[i], 0, t.segment, ValueLayout.JAVA_FLOAT, (long) i * cols * 4, cols);
@@ -107,7 +117,9 @@ public final class Tensor implements AutoCloseable {
         int n = data.remaining();
         Tensor t = zeros(DType.FLOAT32, shapeFor("data", n, shape));
         if (data.isDirect()) {
-            MemorySegment.copy(MemorySegment.ofBuffer(data), 0, t.segment, 0, (long) n * 4);
+            // a direct buffer may be big-endian and may start at any byte
+            MemorySegment.copy(MemorySegment.ofBuffer(data), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(data.order()), 0,
+                    t.segment, ValueLayout.JAVA_FLOAT, 0, n);
         } else {
             float[] tmp = new float[n];
             data.duplicate().get(tmp);
@@ -202,7 +214,7 @@ public final class Tensor implements AutoCloseable {
     public long[] toLongArray() {
         requireOpen("tensor");
         if (dtype == DType.INT32) return Arrays.stream(segment.toArray(ValueLayout.JAVA_INT)).asLongStream().toArray();
-        requireDType(DType.INT64);
+        if (dtype != DType.INT64) throw new IllegalStateException("tensor " + describe() + " holds " + dtype + ", not int32 or int64");
         return segment.toArray(ValueLayout.JAVA_LONG);
     }
 
@@ -242,7 +254,7 @@ public final class Tensor implements AutoCloseable {
         closed = true;
     }
 
-    /** For example {@code float32(8, 1) on host}. */
+    /** For example {@code float32(8, 1)}; tensors not on the host add {@code " on cuda:0"}. */
     public String describe() {
         return dtype + formatShape(shape) + (device.equals(Device.HOST) ? "" : " on " + device);
     }

@@ -26,7 +26,7 @@ public final class TensorScope implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final List<Tensor> tensors = new ArrayList<>();
     private final Thread owner = Thread.currentThread();
-    private boolean closed;
+    private volatile boolean closed;
 
     private TensorScope() {
     }

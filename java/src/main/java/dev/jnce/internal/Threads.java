@@ -8,13 +8,15 @@ package dev.jnce.internal;
 public final class Threads {
     public static final String PROPERTY = "jnce.threads";
     public static final String ENV = "JNCE_NUM_THREADS";
-    private static volatile int threads = initial();
+    private static volatile int threads; // 0 until first read: then from the property / environment
 
     private Threads() {
     }
 
     public static int get() {
-        return threads;
+        int t = threads;
+        if (t == 0) threads = t = initial(); // throws IllegalArgumentException for a bad setting
+        return t;
     }
 
     /** Sets the count; values below 1 mean all available processors. */

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Softmax cross-entropy forward+backward, jnce (JMH, every CPU backend) against PyTorch on the
+# same shapes in one run, with the same thread count; prints GB/s effective (12 bytes per
+# logit) and the ratio jnce/PyTorch.
+#
+#   bench/scripts/ce_vs_torch.sh [threads] [shape ...]      default: 2 threads, 8192x32000
+#
+# Needs Debian's python3-torch (installed here with apt-get when running as root) and the
+# built benchmarks jar (built here if missing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+threads=${1:-2}
+shift || true
+shapes=("${@:-8192x32000}")
+
+java_home=$(.mvn/find-jdk.sh)
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+    else
+        echo "PyTorch is missing: sudo apt-get install python3-torch" >&2; exit 1
+    fi
+fi
+[ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
+
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
+out=$(mktemp -d)
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+shape_list=$(IFS=,; echo "${shapes[*]}")
+"$java_home/bin/java" -jar bench/target/benchmarks.jar 'CrossEntropyBench.forwardBackward' \
+    -p shape="$shape_list" -rf json -rff "$out/jmh.json" > "$out/jmh.log"
+/usr/bin/python3 bench/scripts/torch_ce.py "${shapes[@]}" > "$out/torch.txt"
+/usr/bin/python3 - "$out/jmh.json" "$out/torch.txt" <<'PY'
+import json, sys
+jmh = json.load(open(sys.argv[1]))
+torch = {}
+for line in open(sys.argv[2]):
+    if line.startswith("#"):
+        print(line.rstrip())
+        continue
+    f = line.split()
+    if len(f) >= 6 and f[0] == "torch":
+        torch[f"{f[2]}x{f[3]}"] = float(f[4])
+print(f"{'backend':<8}{'shape':<14}{'jnce ms':>10}{'GB/s':>8}{'torch ms':>10}{'GB/s':>8}{'speed-up':>10}")
+for r in jmh:
+    p = r["params"]
+    n, c = map(int, p["shape"].split("x"))
+    ms = r["primaryMetric"]["score"]
+    gbs = 12 * n * c / (ms / 1e3) / 1e9
+    t = torch.get(p["shape"])
+    tms = t * 1e3 if t else float("nan")
+    tgbs = 12 * n * c / t / 1e9 if t else float("nan")
+    print(f"{p['backend']:<8}{p['shape']:<14}{ms:>10.1f}{gbs:>8.2f}{tms:>10.1f}{tgbs:>8.2f}{tms / ms:>9.2f}x")
+PY
+echo "# raw JMH log: $out/jmh.log"
