@@ -24,13 +24,14 @@ fi
 [ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
-out=$(mktemp -d)
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+out=bench/results/ce-$(date -u +%Y%m%d-%H%M)
+mkdir -p "$out"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, threads=$threads, $("$java_home/bin/java" -version 2>&1 | head -1)" | tee "$out/machine.txt"
 shape_list=$(IFS=,; echo "${shapes[*]}")
-"$java_home/bin/java" -jar bench/target/benchmarks.jar 'CrossEntropyBench.forwardBackward' \
+"$java_home/bin/java" --sun-misc-unsafe-memory-access=allow -jar bench/target/benchmarks.jar 'CrossEntropyBench.forwardBackward' \
     -p shape="$shape_list" -rf json -rff "$out/jmh.json" > "$out/jmh.log"
 /usr/bin/python3 bench/scripts/torch_ce.py "${shapes[@]}" > "$out/torch.txt"
-/usr/bin/python3 - "$out/jmh.json" "$out/torch.txt" <<'PY'
+/usr/bin/python3 - "$out/jmh.json" "$out/torch.txt" <<'PY' | tee "$out/summary.txt"
 import json, sys
 jmh = json.load(open(sys.argv[1]))
 torch = {}
@@ -52,4 +53,4 @@ for r in jmh:
     tgbs = 12 * n * c / t / 1e9 if t else float("nan")
     print(f"{p['backend']:<8}{p['shape']:<14}{ms:>10.1f}{gbs:>8.2f}{tms:>10.1f}{tgbs:>8.2f}{tms / ms:>9.2f}x")
 PY
-echo "# raw JMH log: $out/jmh.log"
+echo "# raw logs: $out/ (jmh.log, jmh.json, torch.txt)"
