@@ -31,28 +31,27 @@ public final class Demo {
             System.out.println("  " + name + ": " + (why == null ? "available" : "unavailable (" + why + ")"));
         }
 
-        System.out.println("\nWorked examples, F.cross_entropy(logits, targets) with reduction mean:");
+        System.out.println("\nWorked examples, F.cross_entropy(logits, targets), reduction mean:");
         float[][][] logits = {
             {{2.0f, 1.0f, 0.1f}, {0.5f, 2.5f, 0.0f}},
             {{2, 1}, {1, 3}},
             {{2.0f, 1.0f, 0.1f}, {1.2f, 2.5f, 0.3f}},
         };
         long[][] targets = {{0, 1}, {0, 1}, {0, 2}};
-        double[] exact = new double[logits.length];
-        for (String name : Backends.available()) {
-            CrossEntropy ce = CrossEntropy.create().withBackend(Backends.get(name));
-            StringBuilder line = new StringBuilder(String.format("  %-5s", name));
-            for (int k = 0; k < logits.length; k++) {
+        StringBuilder header = new StringBuilder(String.format("  %-38s %-8s", "logits", "targets"));
+        for (String name : Backends.available()) header.append(String.format(" %10s", name));
+        System.out.println(header.append(String.format(" %10s", "float64")));
+        for (int k = 0; k < logits.length; k++) {
+            StringBuilder line = new StringBuilder(String.format("  %-38s %-8s",
+                    Arrays.deepToString(logits[k]), Arrays.toString(targets[k])));
+            for (String name : Backends.available()) {
                 try (TensorScope scope = TensorScope.open()) {
-                    float loss = ce.forward(Tensor.of(logits[k]), Tensor.of(targets[k])).item();
-                    line.append(String.format("  %s %s -> %.6f", Arrays.deepToString(logits[k]),
-                            Arrays.toString(targets[k]), loss));
-                    exact[k] = reference(logits[k], targets[k]);
+                    CrossEntropy ce = CrossEntropy.create().withBackend(Backends.get(name));
+                    line.append(String.format(" %10.6f", ce.forward(Tensor.of(logits[k]), Tensor.of(targets[k])).item()));
                 }
             }
-            System.out.println(line);
+            System.out.println(line.append(String.format(" %10.6f", reference(logits[k], targets[k]))));
         }
-        System.out.printf("  float64 reference: %.6f, %.6f, %.6f%n", exact[0], exact[1], exact[2]);
 
         System.out.printf("%nCE forward+backward at (%d, %d), mean reduction, %d threads, gradient into a reused buffer:%n",
                 n, c, Backends.threads());
