@@ -53,6 +53,8 @@ JNCE_API int32_t jnce_build_info(char *buf, int64_t cap);
 JNCE_API int32_t jnce_set_num_threads(int32_t threads);
 JNCE_API int32_t jnce_get_num_threads(int32_t *threads);
 
+/* ==== cross-entropy (src/cpu/softmax_xent.c) ============================================ */
+
 /*
  * Softmax cross-entropy over the last dimension, forward and backward in one fused pass.
  *
@@ -69,6 +71,14 @@ JNCE_API int32_t jnce_get_num_threads(int32_t *threads);
 JNCE_API int32_t jnce_softmax_xent_fwd_bwd(const float *logits, const void *targets,
                                            int32_t target_dtype, int64_t N, int64_t C,
                                            int32_t reduction, float *loss, float *grad);
+
+/* ==== softmax, log_softmax, logsumexp, NLL (src/cpu/softmax.c, src/cpu/nll.c) ========== */
+
+/* ==== binary cross-entropy, focal loss (src/cpu/binary_cross_entropy.c, src/cpu/focal.c) = */
+
+/* ==== KL divergence, entropy, cross-entropy of distributions (src/cpu/divergence.c) ====== */
+
+/* ==== similarity, normalisation, triplet margin, mining (src/cpu/similarity.c, ...) ====== */
 
 /* C = alpha * A(M,K) * B(K,N)^T(if trans_b) + beta * C, row-major float32, via OpenBLAS. */
 JNCE_API int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K,

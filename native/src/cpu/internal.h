@@ -24,4 +24,15 @@ void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void
 /* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */
 int jnce_use_avx2(void);
 
+/* Softmax statistics of one row of C floats, read once (online max and sum). */
+typedef struct {
+    float max;    /* row maximum; -FLT_MAX for a row of only -inf */
+    double sum;   /* sum of exp(x - max), accumulated in double */
+    int bad;      /* the row holds NaN or +Inf */
+} jnce_row_stats;
+jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C);
+
+/* out[j] = exp(x[j] - max) * scale for one row (AVX2 when available); out may alias x. */
+void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, float scale);
+
 #endif

@@ -23,14 +23,8 @@
 #include "internal.h"
 #include "simd_exp.h"
 
-typedef struct {
-    float max;    /* row maximum (-FLT_MAX for a row of -inf) */
-    double sum;   /* sum of exp(x - max) */
-    int bad;      /* the row holds NaN or +Inf */
-} row_stats;
-
-static row_stats row_stats_scalar(const float *x, int64_t C) {
-    row_stats st = {-INFINITY, 0.0, 0};
+static jnce_row_stats row_stats_scalar(const float *x, int64_t C) {
+    jnce_row_stats st = {-INFINITY, 0.0, 0};
     for (int64_t j = 0; j < C; j++) {
         if (isnan(x[j]) || x[j] == INFINITY) st.bad = 1;
         else if (x[j] > st.max) st.max = x[j];
@@ -53,7 +47,7 @@ __attribute__((target("avx2,fma"))) static float hmax256(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-__attribute__((target("avx2,fma"))) static row_stats row_stats_avx2(const float *x, int64_t C) {
+__attribute__((target("avx2,fma"))) static jnce_row_stats row_stats_avx2(const float *x, int64_t C) {
     const __m256 inf = _mm256_set1_ps(INFINITY);
     __m256 m = _mm256_set1_ps(-3.40282347e38f);
     __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
@@ -77,7 +71,7 @@ __attribute__((target("avx2,fma"))) static row_stats row_stats_avx2(const float 
         sum_hi = _mm256_fmadd_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(rescale, 1)),
                                  _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)));
     }
-    row_stats st = {hmax256(m), 0.0, !_mm256_testz_ps(bad, bad)};
+    jnce_row_stats st = {hmax256(m), 0.0, !_mm256_testz_ps(bad, bad)};
     for (int64_t k = j; k < C; k++) {
         if (isnan(x[k]) || x[k] == INFINITY) st.bad = 1;
         else if (x[k] > st.max) st.max = x[k];
@@ -104,6 +98,15 @@ static void row_grad_avx2(const float *x, float *g, int64_t C, float max, float 
     row_grad_scalar(x + j, g + j, C - j, max, inv_sum);
 }
 
+jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C) {
+    return jnce_use_avx2() ? row_stats_avx2(x, C) : row_stats_scalar(x, C);
+}
+
+void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, float scale) {
+    if (jnce_use_avx2()) row_grad_avx2(x, out, C, max, scale);
+    else row_grad_scalar(x, out, C, max, scale);
+}
+
 typedef struct {
     const float *logits;
     const void *targets;
@@ -127,7 +130,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->logits + i * C;
         int64_t t = target_at(job, i);
-        row_stats st = job->avx2 ? row_stats_avx2(x, C) : row_stats_scalar(x, C);
+        jnce_row_stats st = job->avx2 ? row_stats_avx2(x, C) : row_stats_scalar(x, C);
         float x_t = x[t]; /* read before grad may overwrite x */
         if (st.bad || st.sum == 0.0) {
             job->row_loss[i] = NAN;

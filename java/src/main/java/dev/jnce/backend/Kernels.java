@@ -1,24 +1,15 @@
 package dev.jnce.backend;
 
 import dev.jnce.Backend;
-import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
 
 /**
- * The operations every backend implements. Callers (the loss classes) have already checked
- * every argument: shapes, element types, devices, label ranges and that tensors are open.
+ * What every backend implements, one family of ops per interface (one op family, one
+ * basename: CrossEntropyKernels / cross_entropy.c / CrossEntropy.java / CrossEntropyTest).
+ * Callers (the public op and loss classes) have already checked every argument: shapes,
+ * element types, devices, label ranges and that tensors are open. A backend that lacks a
+ * family throws {@link UnsupportedOperationException} naming it.
  */
 public interface Kernels extends Backend {
 
-    /**
-     * Fused softmax cross-entropy forward and backward.
-     *
-     * @param logits    (N,C) float32
-     * @param targets   (N) int32 or int64 in [0,C)
-     * @param reduction how the row losses are combined into {@code loss}
-     * @param loss      (N) for {@link Reduction#NONE}, else () float32, written
-     * @param grad      (N,C) float32 or null for forward only; may be {@code logits} itself.
-     *                  d(reduced loss)/d(logits); for NONE the gradient of the sum of losses
-     */
-    void softmaxCrossEntropy(Tensor logits, Tensor targets, Reduction reduction, Tensor loss, Tensor grad);
+    CrossEntropyKernels crossEntropy();
 }

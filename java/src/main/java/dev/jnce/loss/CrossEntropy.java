@@ -73,7 +73,7 @@ public final class CrossEntropy {
         Kernels k = kernels();
         long n = check(k, logits, targets);
         Tensor loss = newLoss(n);
-        k.softmaxCrossEntropy(logits, targets, reduction, loss, null);
+        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, null);
         return loss;
     }
 
@@ -83,7 +83,7 @@ public final class CrossEntropy {
         long n = check(k, logits, targets);
         Tensor loss = newLoss(n);
         Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
-        k.softmaxCrossEntropy(logits, targets, reduction, loss, grad);
+        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, grad);
         return new Result(loss, grad);
     }
 
@@ -109,7 +109,7 @@ public final class CrossEntropy {
         Checks.usable("grad", grad, k);
         Checks.dtype("grad", grad, DType.FLOAT32);
         Checks.shape("grad", grad, "(N, C) of logits", logits.shape());
-        k.softmaxCrossEntropy(logits, targets, reduction, loss, grad);
+        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, grad);
     }
 
     /** A loss and its gradient; closing it closes both. */

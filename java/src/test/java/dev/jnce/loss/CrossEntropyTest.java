@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static dev.jnce.testutil.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -214,25 +215,5 @@ class CrossEntropyTest {
         float[] x = new float[n * c];
         for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * spread);
         return x;
-    }
-
-    /** |actual - expected| <= tol * max(1, |expected|) everywhere; the message names the worst index. */
-    static void assertClose(double[] expected, float[] actual, double tol, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        int worst = -1;
-        double worstExcess = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double err = Math.abs(actual[i] - expected[i]);
-            boolean same = Double.compare(expected[i], actual[i]) == 0; // equal infinities, NaN
-            double excess = err - tol * Math.max(1, Math.abs(expected[i]));
-            if (!same && !(excess <= 0) && (worst < 0 || excess > worstExcess)) {
-                worst = i;
-                worstExcess = excess;
-            }
-        }
-        if (worst >= 0) {
-            throw new AssertionError(what + ": index " + worst + " expected " + expected[worst] + " got "
-                    + actual[worst] + " (tolerance " + tol + ")");
-        }
     }
 }

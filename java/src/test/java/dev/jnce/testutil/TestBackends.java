@@ -10,41 +10,18 @@ import java.util.stream.Stream;
 /**
  * The backends every op test runs on: native cpu, pure Java with the Vector API, and pure
  * Java scalar. The cpu backend must load here: a test that needs it fails, never skips.
+ * Their toString() ({@code cpu}, {@code java(vector)}, {@code java(scalar)}) names them in reports.
  */
 public final class TestBackends {
     private TestBackends() {
     }
 
     public static List<Backend> all() {
-        return List.of(Backends.get("cpu"), new JavaBackend(true), new Named(new JavaBackend(false), "java-scalar"));
+        return List.of(Backends.get("cpu"), new JavaBackend(true), new JavaBackend(false));
     }
 
-    /** For @MethodSource: one argument per backend; the display name is the backend's name. */
+    /** For @MethodSource: one argument per backend. */
     public static Stream<Backend> backends() {
         return all().stream();
-    }
-
-    /** A backend shown under another name in test reports. */
-    record Named(JavaBackend inner, String label) implements dev.jnce.backend.Kernels {
-        @Override
-        public String name() {
-            return label;
-        }
-
-        @Override
-        public String description() {
-            return inner.description();
-        }
-
-        @Override
-        public void softmaxCrossEntropy(dev.jnce.Tensor logits, dev.jnce.Tensor targets,
-                                        dev.jnce.loss.Reduction reduction, dev.jnce.Tensor loss, dev.jnce.Tensor grad) {
-            inner.softmaxCrossEntropy(logits, targets, reduction, loss, grad);
-        }
-
-        @Override
-        public String toString() {
-            return label;
-        }
     }
 }

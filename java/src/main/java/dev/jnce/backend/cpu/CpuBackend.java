@@ -2,6 +2,7 @@ package dev.jnce.backend.cpu;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
@@ -12,7 +13,7 @@ import dev.jnce.loss.Reduction;
 import java.lang.foreign.MemorySegment;
 
 /** The native CPU backend: jnce's C kernels (AVX2/FMA when the CPU has them) and OpenBLAS. */
-public final class CpuBackend implements Kernels {
+public final class CpuBackend implements Kernels, CrossEntropyKernels {
 
     /** Loads the native library; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
     public CpuBackend() {
@@ -28,6 +29,16 @@ public final class CpuBackend implements Kernels {
     @Override
     public String description() {
         return NativeStatus.string(JnceNative::jnce_build_info) + " (from " + NativeLibrary.loadedFrom() + ")";
+    }
+
+    @Override
+    public CrossEntropyKernels crossEntropy() {
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return name();
     }
 
     /** Passes {@link Threads#get()} to jnce's thread pool and to OpenBLAS. */

@@ -2,6 +2,7 @@ package dev.jnce.backend.java;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Threads;
 import dev.jnce.loss.Reduction;
@@ -11,7 +12,7 @@ import dev.jnce.loss.Reduction;
  * {@code jdk.incubator.vector} module (started with {@code --add-modules jdk.incubator.vector})
  * and scalar code otherwise; system property {@code jnce.java.vector=false} turns vectors off.
  */
-public final class JavaBackend implements Kernels {
+public final class JavaBackend implements Kernels, CrossEntropyKernels {
     public static final String VECTOR_PROPERTY = "jnce.java.vector";
     private final SoftmaxXent.RowKernel rows;
     private final String simd;
@@ -36,6 +37,17 @@ public final class JavaBackend implements Kernels {
     @Override
     public String description() {
         return "pure Java, " + simd + ", " + Threads.get() + " threads";
+    }
+
+    @Override
+    public CrossEntropyKernels crossEntropy() {
+        return this;
+    }
+
+    /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
+    @Override
+    public String toString() {
+        return name() + (usesVectorApi() ? "(vector)" : "(scalar)");
     }
 
     /** Whether the Vector API path is in use. */
