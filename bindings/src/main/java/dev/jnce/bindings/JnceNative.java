@@ -416,20 +416,13 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_softmax_xent_fwd_bwd {
+    private static class jnce_cross_entropy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
-            JnceNative.C_POINTER,
-            JnceNative.C_POINTER,
-            JnceNative.C_INT,
-            JnceNative.C_LONG,
-            JnceNative.C_LONG,
-            JnceNative.C_INT,
-            JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_softmax_xent_fwd_bwd");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -437,45 +430,45 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_softmax_xent_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
      * }
      */
-    public static FunctionDescriptor jnce_softmax_xent_fwd_bwd$descriptor() {
-        return jnce_softmax_xent_fwd_bwd.DESC;
+    public static FunctionDescriptor jnce_cross_entropy$descriptor() {
+        return jnce_cross_entropy.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_softmax_xent_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
      * }
      */
-    public static MethodHandle jnce_softmax_xent_fwd_bwd$handle() {
-        return jnce_softmax_xent_fwd_bwd.HANDLE;
+    public static MethodHandle jnce_cross_entropy$handle() {
+        return jnce_cross_entropy.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_softmax_xent_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
      * }
      */
-    public static MemorySegment jnce_softmax_xent_fwd_bwd$address() {
-        return jnce_softmax_xent_fwd_bwd.ADDR;
+    public static MemorySegment jnce_cross_entropy$address() {
+        return jnce_cross_entropy.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_softmax_xent_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
      * }
      */
-    public static int jnce_softmax_xent_fwd_bwd(MemorySegment logits, MemorySegment targets, int target_dtype, long N, long C, int reduction, MemorySegment loss, MemorySegment grad) {
-        var mh$ = jnce_softmax_xent_fwd_bwd.HANDLE;
+    public static int jnce_cross_entropy(MemorySegment args) {
+        var mh$ = jnce_cross_entropy.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_softmax_xent_fwd_bwd", logits, targets, target_dtype, N, C, reduction, loss, grad);
+                traceDowncall("jnce_cross_entropy", args);
             }
-            return (int)mh$.invokeExact(logits, targets, target_dtype, N, C, reduction, loss, grad);
+            return (int)mh$.invokeExact(args);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -19,7 +19,9 @@ public enum NativeStatus {
     }
 
     /**
-     * Throws {@link JnceException} unless {@code code} is OK.
+     * Throws unless {@code code} is OK: {@link IllegalArgumentException} for INVALID_ARG (a
+     * caller's mistake only the kernel can see, such as a probability row that is not a
+     * distribution), {@link JnceException} otherwise.
      *
      * @param namesAndTensors pairs of argument name and tensor, described in the message
      */
@@ -31,7 +33,9 @@ public enum NativeStatus {
             b.append(i == 0 ? " for " : ", ").append(namesAndTensors[i]).append(' ')
                     .append(((Tensor) namesAndTensors[i + 1]).describe());
         }
-        throw new JnceException(b.append(": ").append(string(JnceNative::jnce_last_error)).toString());
+        String message = b.append(": ").append(string(JnceNative::jnce_last_error)).toString();
+        if (of(code) == INVALID_ARG) throw new IllegalArgumentException(message);
+        throw new JnceException(message);
     }
 
     /** Calls a native function that fills a (buffer, capacity) pair with a string. */

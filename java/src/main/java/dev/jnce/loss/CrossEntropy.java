@@ -4,59 +4,141 @@ import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
- * Softmax cross-entropy of logits against class indices, with the meaning of PyTorch's
- * {@code F.cross_entropy(input, target, reduction=...)}, forward and backward in one fused pass.
+ * Softmax cross-entropy of logits, with the meaning of PyTorch's
+ * {@code F.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)},
+ * forward and backward in one fused pass.
  *
  * <pre>{@code
- * CrossEntropy ce = CrossEntropy.create();                  // reduction MEAN, current backend
+ * CrossEntropy ce = CrossEntropy.create()                    // reduction MEAN, current backend
+ *         .withWeight(classWeights).withLabelSmoothing(0.1f);
  * try (CrossEntropy.Result r = ce.forwardBackward(logits, targets)) {
  *     float loss = r.loss().item();
- *     float[] dLogits = r.grad().toFloatArray();             // d loss / d logits, (N,C)
+ *     float[] dLogits = r.grad().toFloatArray();              // d loss / d logits, (N,C)
  * }
  * }</pre>
  *
- * <p>Shapes: logits {@code (N,C)} float32 with N &ge; 1 and C &ge; 2; targets {@code (N)} int32
- * or int64 in {@code [0,C)}. Everything is checked before any native call; a mistake throws
- * {@link IllegalArgumentException} naming the argument and the shapes, a closed tensor
- * {@link IllegalStateException}.
+ * <h2>Targets</h2>
+ * int32 or int64 class indices of shape {@code (N)} in {@code [0,C)}, where the value
+ * {@link #withIgnoreIndex ignore index} (default -100, and it may be a valid class) leaves a row
+ * out; or float32 probabilities of shape {@code (N,C)}, each counted row a distribution (entries
+ * &ge; 0 summing to 1 within 1e-3; checked by the kernel, which then throws
+ * {@link IllegalArgumentException} naming the row). Logits are {@code (N,C)} float32, N &ge; 1,
+ * C &ge; 2. A row mask {@code (N)} int32 (0 leaves a row out) may be given with either kind:
+ * it is how soft targets get PyTorch's ignore_index behaviour.
  *
- * <p>Non-finite logits: a row holding NaN or +Inf gets a NaN loss and a NaN gradient row (so a
- * reduced loss is NaN too, as in PyTorch). An entry of -Inf has probability 0 and gradient 0;
- * if the target's logit is -Inf the row's loss is +Inf. A row that is all -Inf is NaN.
+ * <h2>Reductions</h2>
+ * As PyTorch: MEAN of class-index targets divides by the sum of the class weights of the counted
+ * rows (the number of counted rows without weights); MEAN of probability targets divides by the
+ * number of counted rows. A MEAN over no counted row is NaN, as in PyTorch, unless
+ * {@link #withZeroWhenAllIgnored(boolean)} makes it 0 with a zero gradient. Label smoothing mixes
+ * in the uniform distribution with PyTorch's weighting ({@code q = (1-eps) onehot + eps/C},
+ * each term times its class weight).
  *
- * <p>The gradient is that of the reduced loss: {@code (softmax - onehot) / N} for MEAN. For
- * NONE it is the gradient of the sum of the row losses (an upstream gradient of ones).
+ * <h2>Beyond PyTorch</h2>
+ * {@link #withZLoss(float)} adds {@code lambda * lse^2} per counted row (averaged over counted
+ * rows for MEAN, without class weights), the stabiliser of large-vocabulary training;
+ * {@link #withLogSumExp(boolean)} returns each row's log-sum-exp.
  *
- * <p>Instances are immutable and thread-safe.
+ * <h2>Non-finite logits</h2>
+ * A counted row holding NaN or +Inf gets a NaN loss and a NaN gradient row (so a reduced loss is
+ * NaN too, as in PyTorch); rows left out contribute 0 whatever they hold. An entry of -Inf has
+ * probability 0 and gradient 0; if a class target's logit is -Inf the row's loss is +Inf. A row of
+ * only -Inf is NaN.
+ *
+ * <h2>Gradient</h2>
+ * That of the reduced loss ({@code (softmax - onehot) / N} for plain MEAN). For NONE it is the
+ * gradient of the sum of the row losses (an upstream gradient of ones). It may be written into a
+ * caller's buffer, or over the logits themselves, so that a training loop allocates nothing.
+ *
+ * <p>Instances are immutable and thread-safe; they hold the weight tensor, which must stay open.
  */
 public final class CrossEntropy {
     private final Reduction reduction;
+    private final Tensor weight;
+    private final long ignoreIndex;
+    private final float labelSmoothing;
+    private final float zLoss;
+    private final boolean zeroWhenAllIgnored;
+    private final boolean logSumExp;
     private final Backend backend; // null: Backends.current() at call time
 
-    private CrossEntropy(Reduction reduction, Backend backend) {
+    private CrossEntropy(Reduction reduction, Tensor weight, long ignoreIndex, float labelSmoothing, float zLoss,
+                         boolean zeroWhenAllIgnored, boolean logSumExp, Backend backend) {
         this.reduction = reduction;
+        this.weight = weight;
+        this.ignoreIndex = ignoreIndex;
+        this.labelSmoothing = labelSmoothing;
+        this.zLoss = zLoss;
+        this.zeroWhenAllIgnored = zeroWhenAllIgnored;
+        this.logSumExp = logSumExp;
         this.backend = backend;
     }
 
-    /** Mean reduction, on {@link Backends#current()}. */
+    /** PyTorch's defaults: MEAN, no weight, ignore index -100, no smoothing; on {@link Backends#current()}. */
     public static CrossEntropy create() {
-        return new CrossEntropy(Reduction.MEAN, null);
+        return new CrossEntropy(Reduction.MEAN, null, -100, 0f, 0f, false, false, null);
     }
 
-    /** The same loss with another reduction. */
     public CrossEntropy withReduction(Reduction reduction) {
         if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
-        return new CrossEntropy(reduction, backend);
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
+    }
+
+    /** Class weights, a float32 tensor of shape (C) with finite values; null removes them. */
+    public CrossEntropy withWeight(Tensor weight) {
+        if (weight != null) {
+            weight.requireOpen("weight");
+            Checks.dtype("weight", weight, DType.FLOAT32);
+            if (weight.rank() != 1) {
+                throw new IllegalArgumentException("weight: expected shape (C), got " + Tensor.formatShape(weight.shape()));
+            }
+        }
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
+    }
+
+    /** Class targets equal to this are left out (PyTorch's ignore_index; default -100). */
+    public CrossEntropy withIgnoreIndex(long ignoreIndex) {
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
+    }
+
+    /** PyTorch's label_smoothing, in [0, 1]. */
+    public CrossEntropy withLabelSmoothing(float labelSmoothing) {
+        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) {
+            throw new IllegalArgumentException("labelSmoothing: " + labelSmoothing + " is outside [0, 1]");
+        }
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
+    }
+
+    /** Adds lambda * lse^2 per counted row (0 turns it off); lambda finite and >= 0. */
+    public CrossEntropy withZLoss(float lambda) {
+        if (!(lambda >= 0f) || Float.isInfinite(lambda)) {
+            throw new IllegalArgumentException("zLoss: lambda " + lambda + " must be finite and >= 0");
+        }
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, lambda, zeroWhenAllIgnored, logSumExp, backend);
+    }
+
+    /** When true, a MEAN over a batch with no counted row is 0 (gradient 0) instead of PyTorch's NaN. */
+    public CrossEntropy withZeroWhenAllIgnored(boolean zero) {
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zero, logSumExp, backend);
+    }
+
+    /** When true, {@link Result#lse()} holds each row's log-sum-exp (N). */
+    public CrossEntropy withLogSumExp(boolean on) {
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, on, backend);
     }
 
     /** The same loss pinned to a backend. */
     public CrossEntropy withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
-        return new CrossEntropy(reduction, backend);
+        return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
     public Reduction reduction() {
@@ -70,21 +152,32 @@ public final class CrossEntropy {
 
     /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
     public Tensor forward(Tensor logits, Tensor targets) {
+        return forward(logits, targets, null);
+    }
+
+    /** The loss alone, with a row mask (N) int32 or null. */
+    public Tensor forward(Tensor logits, Tensor targets, Tensor rowMask) {
         Kernels k = kernels();
-        long n = check(k, logits, targets);
+        long n = check(k, logits, targets, rowMask);
         Tensor loss = newLoss(n);
-        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, null);
+        run(k, logits, targets, rowMask, loss, null, null);
         return loss;
     }
 
-    /** The loss and its gradient with respect to the logits, in new tensors. */
+    /** The loss and its gradient with respect to the logits (and the log-sum-exp if asked), in new tensors. */
     public Result forwardBackward(Tensor logits, Tensor targets) {
+        return forwardBackward(logits, targets, (Tensor) null);
+    }
+
+    /** As {@link #forwardBackward(Tensor, Tensor)} with a row mask (N) int32, or null. */
+    public Result forwardBackward(Tensor logits, Tensor targets, Tensor rowMask) {
         Kernels k = kernels();
-        long n = check(k, logits, targets);
+        long n = check(k, logits, targets, rowMask);
         Tensor loss = newLoss(n);
         Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
-        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, grad);
-        return new Result(loss, grad);
+        Tensor lse = logSumExp ? Tensor.zeros(DType.FLOAT32, n) : null;
+        run(k, logits, targets, rowMask, loss, grad, lse);
+        return new Result(loss, grad, lse);
     }
 
     /**
@@ -96,8 +189,20 @@ public final class CrossEntropy {
      * @param grad (N,C) float32
      */
     public void forwardBackward(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
+        forwardBackward(logits, targets, null, loss, grad, null);
+    }
+
+    /**
+     * The fullest form: row mask, gradient and log-sum-exp are optional (null).
+     *
+     * @param rowMask (N) int32 or null
+     * @param loss    (N) float32 for NONE, else a one-element float32 tensor
+     * @param grad    (N,C) float32, may be {@code logits}; or null for forward only
+     * @param lse     (N) float32 or null
+     */
+    public void forwardBackward(Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
         Kernels k = kernels();
-        long n = check(k, logits, targets);
+        long n = check(k, logits, targets, rowMask);
         Checks.usable("loss", loss, k);
         Checks.dtype("loss", loss, DType.FLOAT32);
         if (reduction == Reduction.NONE) {
@@ -106,18 +211,26 @@ public final class CrossEntropy {
             throw new IllegalArgumentException("loss: expected shape () or (1) for reduction " + reduction
                     + ", got " + Tensor.formatShape(loss.shape()));
         }
-        Checks.usable("grad", grad, k);
-        Checks.dtype("grad", grad, DType.FLOAT32);
-        Checks.shape("grad", grad, "(N, C) of logits", logits.shape());
-        k.crossEntropy().softmaxCrossEntropy(logits, targets, reduction, loss, grad);
+        if (grad != null) {
+            Checks.usable("grad", grad, k);
+            Checks.dtype("grad", grad, DType.FLOAT32);
+            Checks.shape("grad", grad, "(N, C) of logits", logits.shape());
+        }
+        if (lse != null) {
+            Checks.usable("lse", lse, k);
+            Checks.dtype("lse", lse, DType.FLOAT32);
+            Checks.shape("lse", lse, "(N)", n);
+        }
+        run(k, logits, targets, rowMask, loss, grad, lse);
     }
 
-    /** A loss and its gradient; closing it closes both. */
-    public record Result(Tensor loss, Tensor grad) implements AutoCloseable {
+    /** A loss, its gradient (null after forward only) and the log-sum-exp (null unless asked); closing closes all. */
+    public record Result(Tensor loss, Tensor grad, Tensor lse) implements AutoCloseable {
         @Override
         public void close() {
             loss.close();
-            grad.close();
+            if (grad != null) grad.close();
+            if (lse != null) lse.close();
         }
     }
 
@@ -129,8 +242,14 @@ public final class CrossEntropy {
         return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
     }
 
-    /** Checks logits and targets; returns N. */
-    private static long check(Kernels k, Tensor logits, Tensor targets) {
+    private void run(Kernels k, Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
+        boolean probs = targets.dtype() == DType.FLOAT32;
+        k.crossEntropy().crossEntropy(new CrossEntropyCall(logits, probs ? null : targets, probs ? targets : null,
+                rowMask, weight, ignoreIndex, labelSmoothing, zLoss, reduction, zeroWhenAllIgnored, loss, grad, lse));
+    }
+
+    /** Checks every input; returns N. */
+    private long check(Kernels k, Tensor logits, Tensor targets, Tensor rowMask) {
         Checks.usable("logits", logits, k);
         Checks.usable("targets", targets, k);
         Checks.dtype("logits", logits, DType.FLOAT32);
@@ -138,29 +257,62 @@ public final class CrossEntropy {
             throw new IllegalArgumentException("logits: expected shape (N, C), got " + Tensor.formatShape(logits.shape()));
         }
         long n = logits.size(0), c = logits.size(1);
+        String logitsShape = Tensor.formatShape(logits.shape());
         if (n == 0) {
-            throw new IllegalArgumentException("logits: empty batch, shape " + Tensor.formatShape(logits.shape())
-                    + "; expected (N, C) with N >= 1");
+            throw new IllegalArgumentException("logits: empty batch, shape " + logitsShape + "; expected (N, C) with N >= 1");
         }
         if (c < 2) {
-            throw new IllegalArgumentException("logits: shape " + Tensor.formatShape(logits.shape()) + " has C = " + c
-                    + " class; cross-entropy needs (N, C) with C >= 2 (for one logit per row, use a binary "
-                    + "cross-entropy with logits)");
+            throw new IllegalArgumentException("logits: shape " + logitsShape + " has C = " + c + " class; cross-entropy "
+                    + "needs (N, C) with C >= 2 (for one logit per row, use a binary cross-entropy with logits)");
         }
         if (targets.dtype() == DType.FLOAT32) {
-            throw new IllegalArgumentException("targets: expected int32 or int64 class indices of shape (N) = ("
-                    + n + "), got " + targets.describe());
+            if (targets.rank() != 2 || targets.size(0) != n || targets.size(1) != c) {
+                throw new IllegalArgumentException("targets: float32 targets are probabilities of shape (N, C) = ("
+                        + n + ", " + c + "), got " + targets.describe() + "; class indices must be int32 or int64 of shape ("
+                        + n + ")");
+            }
+        } else {
+            Checks.dtype("targets", targets, DType.INT32, DType.INT64);
+            if (targets.rank() == 2 && targets.size(1) == 1 && targets.size(0) == n) {
+                throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
+                        + ", expected (N) = (" + n + "): class indices are one per row; drop the trailing dimension");
+            }
+            if (targets.rank() != 1 || targets.size(0) != n) {
+                throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
+                        + " does not match logits " + logitsShape + "; expected (N) = (" + n + ")");
+            }
+            checkClassIndices(targets, c, logitsShape);
         }
-        Checks.dtype("targets", targets, DType.INT32, DType.INT64);
-        if (targets.rank() == 2 && targets.size(1) == 1 && targets.size(0) == n) {
-            throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
-                    + ", expected (N) = (" + n + "): class indices are one per row; drop the trailing dimension");
+        if (rowMask != null) {
+            Checks.usable("rowMask", rowMask, k);
+            Checks.dtype("rowMask", rowMask, DType.INT32);
+            Checks.shape("rowMask", rowMask, "(N)", n);
         }
-        if (targets.rank() != 1 || targets.size(0) != n) {
-            throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
-                    + " does not match logits " + Tensor.formatShape(logits.shape()) + "; expected (N) = (" + n + ")");
+        if (weight != null) {
+            Checks.usable("weight", weight, k);
+            if (weight.size(0) != c) {
+                throw new IllegalArgumentException("weight: shape " + Tensor.formatShape(weight.shape())
+                        + " does not match logits " + logitsShape + "; expected (C) = (" + c + ")");
+            }
+            MemorySegment w = weight.segment();
+            for (long j = 0; j < c; j++) {
+                float v = w.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+                if (!Float.isFinite(v)) throw new IllegalArgumentException("weight[" + j + "] = " + v + " is not finite");
+            }
         }
-        Checks.classIndices("targets", targets, c, "for logits of shape " + Tensor.formatShape(logits.shape()));
         return n;
+    }
+
+    /** Every target is in [0, C) or the ignore index; names the first that is not. */
+    private void checkClassIndices(Tensor targets, long c, String logitsShape) {
+        MemorySegment s = targets.segment();
+        boolean wide = targets.dtype() == DType.INT64;
+        for (long i = 0, n = targets.numel(); i < n; i++) {
+            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
+            if ((t < 0 || t >= c) && t != ignoreIndex) {
+                throw new IllegalArgumentException("targets[" + i + "] = " + t + " is outside [0, " + c
+                        + ") for logits of shape " + logitsShape + " and is not the ignore index " + ignoreIndex);
+            }
+        }
     }
 }

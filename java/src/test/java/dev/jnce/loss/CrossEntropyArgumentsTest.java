@@ -76,8 +76,11 @@ class CrossEntropyArgumentsTest {
                 "targets[2] = 3", "[0, 3)", "(4, 3)");
         assertMessage(IllegalArgumentException.class, () -> ce(b).forward(logits, Tensor.of(new int[] {0, -1, 2, 0})),
                 "targets[1] = -1", "[0, 3)");
-        assertMessage(IllegalArgumentException.class, () -> ce(b).forward(logits, Tensor.of(new long[] {-100, 0, 0, 0})),
-                "targets[0] = -100");
+        assertMessage(IllegalArgumentException.class, () -> ce(b).forward(logits, Tensor.of(new long[] {-7, 0, 0, 0})),
+                "targets[0] = -7", "not the ignore index -100");
+        assertMessage(IllegalArgumentException.class,
+                () -> ce(b).withIgnoreIndex(1).forward(logits, Tensor.of(new long[] {0, -100, 0, 0})),
+                "targets[1] = -100", "not the ignore index 1");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -1,19 +1,15 @@
 package dev.jnce.backend.cpu;
 
-import dev.jnce.DType;
-import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
 import dev.jnce.internal.Threads;
-import dev.jnce.loss.Reduction;
-
-import java.lang.foreign.MemorySegment;
 
 /** The native CPU backend: jnce's C kernels (AVX2/FMA when the CPU has them) and OpenBLAS. */
-public final class CpuBackend implements Kernels, CrossEntropyKernels {
+public final class CpuBackend implements Kernels {
+    private final CrossEntropyKernels crossEntropy = new CpuCrossEntropy();
 
     /** Loads the native library; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
     public CpuBackend() {
@@ -33,7 +29,7 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
 
     @Override
     public CrossEntropyKernels crossEntropy() {
-        return this;
+        return crossEntropy;
     }
 
     @Override
@@ -46,20 +42,4 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
         NativeStatus.check(JnceNative.jnce_set_num_threads(Threads.get()), "set_num_threads");
     }
 
-    @Override
-    public void softmaxCrossEntropy(Tensor logits, Tensor targets, Reduction reduction, Tensor loss, Tensor grad) {
-        int status = JnceNative.jnce_softmax_xent_fwd_bwd(logits.segment(), targets.segment(),
-                targets.dtype() == DType.INT64 ? JnceNative.JNCE_DTYPE_INT64() : JnceNative.JNCE_DTYPE_INT32(),
-                logits.size(0), logits.size(1), reduction(reduction), loss.segment(),
-                grad == null ? MemorySegment.NULL : grad.segment());
-        NativeStatus.check(status, "softmax_xent_fwd_bwd", "logits", logits, "targets", targets);
-    }
-
-    private static int reduction(Reduction r) {
-        return switch (r) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-        };
-    }
 }

@@ -1,21 +1,19 @@
 package dev.jnce.backend.java;
 
-import dev.jnce.DType;
-import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Threads;
-import dev.jnce.loss.Reduction;
 
 /**
  * The pure-Java backend: always available. Uses the Vector API when the JVM has the
  * {@code jdk.incubator.vector} module (started with {@code --add-modules jdk.incubator.vector})
  * and scalar code otherwise; system property {@code jnce.java.vector=false} turns vectors off.
  */
-public final class JavaBackend implements Kernels, CrossEntropyKernels {
+public final class JavaBackend implements Kernels {
     public static final String VECTOR_PROPERTY = "jnce.java.vector";
-    private final SoftmaxXent.RowKernel rows;
+    private final RowOps rows;
     private final String simd;
+    private final CrossEntropyKernels crossEntropy;
 
     /** Vector API if present and not turned off. */
     public JavaBackend() {
@@ -24,9 +22,10 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
 
     /** @param allowVector false forces the scalar code */
     public JavaBackend(boolean allowVector) {
-        SoftmaxXent.RowKernel vector = allowVector ? VectorSupport.softmaxXentRows() : null;
-        this.rows = vector != null ? vector : SoftmaxXent.SCALAR;
+        RowOps vector = allowVector ? VectorSupport.rowOps() : null;
+        this.rows = vector != null ? vector : RowOps.SCALAR;
         this.simd = vector != null ? VectorSupport.describe() : "scalar" + VectorSupport.whyNot(allowVector);
+        this.crossEntropy = new JavaCrossEntropy(rows);
     }
 
     @Override
@@ -41,7 +40,7 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
 
     @Override
     public CrossEntropyKernels crossEntropy() {
-        return this;
+        return crossEntropy;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
@@ -52,12 +51,6 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
 
     /** Whether the Vector API path is in use. */
     public boolean usesVectorApi() {
-        return rows != SoftmaxXent.SCALAR;
-    }
-
-    @Override
-    public void softmaxCrossEntropy(Tensor logits, Tensor targets, Reduction reduction, Tensor loss, Tensor grad) {
-        SoftmaxXent.run(rows, logits.segment(), targets.segment(), targets.dtype() == DType.INT64,
-                logits.size(0), logits.size(1), reduction, loss.segment(), grad == null ? null : grad.segment());
+        return rows != RowOps.SCALAR;
     }
 }

@@ -14,18 +14,18 @@ final class VectorSupport {
         return ModuleLayer.boot().findModule(MODULE).isPresent();
     }
 
-    /** The vector row kernel, or null when the module is absent or fails to link. */
-    static SoftmaxXent.RowKernel softmaxXentRows() {
+    /** The SIMD row primitives, or null when the module is absent or fails to link. */
+    static RowOps rowOps() {
         if (!present()) return null;
         try {
-            return SoftmaxXentVector.ROWS;
+            return VectorRowOps.INSTANCE;
         } catch (LinkageError e) {
             return null;
         }
     }
 
     static String describe() {
-        return "Vector API " + SoftmaxXentVector.describe();
+        return "Vector API " + VectorRowOps.describe();
     }
 
     static String whyNot(boolean allowed) {

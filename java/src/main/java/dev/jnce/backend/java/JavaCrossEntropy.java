@@ -1,0 +1,175 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.DType;
+import dev.jnce.backend.CrossEntropyCall;
+import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.internal.Parallel;
+import dev.jnce.loss.Reduction;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Softmax cross-entropy in Java: the algorithm and meaning of native/src/cpu/cross_entropy.c
+ * (see jnce.h), on {@link RowOps} so that the same code runs scalar or with the Vector API.
+ * Per row: statistics in one read, the dot products smoothing needs, then one pass writing the
+ * gradient; probability targets add plain loops over their row.
+ */
+final class JavaCrossEntropy implements CrossEntropyKernels {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private final RowOps ops;
+
+    JavaCrossEntropy(RowOps ops) {
+        this.ops = ops;
+    }
+
+    @Override
+    public void crossEntropy(CrossEntropyCall call) {
+        new Run(call).execute();
+    }
+
+    /** The state of one call. */
+    private final class Run {
+        final CrossEntropyCall c;
+        final int n, classes;
+        final MemorySegment x, probs, weight, mask, grad, lse;
+        final float eps;
+        final double[] rowLoss, rowZ;
+        final AtomicLong badRow = new AtomicLong(-1);
+        double wTotal, denom, counted, scale, zscale;
+
+        Run(CrossEntropyCall c) {
+            this.c = c;
+            n = Math.toIntExact(c.n());
+            classes = Math.toIntExact(c.c());
+            x = c.logits().segment();
+            probs = c.probs() == null ? null : c.probs().segment();
+            weight = c.weight() == null ? null : c.weight().segment();
+            mask = c.rowMask() == null ? null : c.rowMask().segment();
+            grad = c.grad() == null ? null : c.grad().segment();
+            lse = c.lse() == null ? null : c.lse().segment();
+            eps = c.labelSmoothing();
+            rowLoss = new double[n];
+            rowZ = new double[n];
+        }
+
+        long target(int i) {
+            return c.targets().dtype() == DType.INT64 ? c.targets().segment().getAtIndex(ValueLayout.JAVA_LONG, i)
+                    : c.targets().segment().getAtIndex(ValueLayout.JAVA_INT, i);
+        }
+
+        boolean counted(int i) {
+            if (mask != null && mask.getAtIndex(ValueLayout.JAVA_INT, i) == 0) return false;
+            return probs != null || target(i) != c.ignoreIndex();
+        }
+
+        float w(long j) {
+            return weight == null ? 1f : weight.getAtIndex(F, j);
+        }
+
+        void execute() {
+            for (int j = 0; j < classes; j++) wTotal += w(j);
+            for (int i = 0; i < n; i++) {
+                if (!counted(i)) continue;
+                counted++;
+                denom += probs == null ? w(target(i)) : 1.0;
+            }
+            boolean mean = c.reduction() == Reduction.MEAN;
+            boolean emptyZero = mean && c.zeroIfEmpty() && counted == 0;
+            scale = emptyZero ? 0 : mean ? 1 / denom : 1;
+            zscale = emptyZero ? 0 : mean ? 1 / counted : 1;
+
+            Parallel.forRange(n, Math.max(1, 65536 / classes), (begin, end) -> {
+                for (long i = begin; i < end; i++) row((int) i);
+            });
+            if (badRow.get() >= 0) {
+                throw new IllegalArgumentException("probs: row " + badRow.get() + " is not a distribution (entries "
+                        + "must be >= 0 and sum to 1 within 1e-3) for logits of shape (" + n + ", " + classes + ")");
+            }
+            MemorySegment loss = c.loss().segment();
+            if (c.reduction() == Reduction.NONE) {
+                for (int i = 0; i < n; i++) loss.setAtIndex(F, i, (float) (rowLoss[i] + c.zLoss() * rowZ[i]));
+                return;
+            }
+            double ce = 0, z = 0;
+            for (int i = 0; i < n; i++) {
+                ce += rowLoss[i];
+                z += rowZ[i];
+            }
+            double total = !mean ? ce + c.zLoss() * z
+                    : emptyZero ? 0 : ce / denom + (c.zLoss() > 0 ? c.zLoss() * z / counted : 0);
+            loss.set(F, 0, (float) total);
+        }
+
+        void row(int i) {
+            long off = 4L * i * classes;
+            boolean keep = counted(i);
+            if (!keep && lse == null) {
+                zeroGrad(off);
+                return;
+            }
+            RowOps.Stats st = ops.stats(x, off, classes);
+            double l = st.lse();
+            if (lse != null) lse.setAtIndex(F, i, (float) l);
+            if (!keep) {
+                zeroGrad(off);
+                return;
+            }
+            double wt = 0, wtx = 0;
+            if (probs != null) {
+                double tsum = 0;
+                boolean tbad = false;
+                for (int j = 0; j < classes; j++) {
+                    float t = probs.get(F, off + 4L * j);
+                    tbad |= !(t >= 0);
+                    tsum += t;
+                    wt += w(j) * t;
+                    wtx += (double) w(j) * t * x.get(F, off + 4L * j);
+                }
+                if (tbad || Math.abs(tsum - 1) > 1e-3) {
+                    badRow.compareAndSet(-1, i);
+                    return;
+                }
+            }
+            if (Double.isNaN(l)) {
+                rowLoss[i] = Double.NaN;
+                rowZ[i] = Double.NaN;
+                if (grad != null) grad.asSlice(off, 4L * classes).fill((byte) 0xff); // all-ones bits: NaN
+                return;
+            }
+            double wx = eps > 0 ? ops.dot(x, off, weight, classes) : 0;
+            double qSum, qx, wy = 0;
+            long y = -1;
+            if (probs == null) {
+                y = target(i);
+                wy = w(y);
+                qSum = (1 - eps) * wy + eps / classes * wTotal;
+                qx = (1 - eps) * wy * x.get(F, off + 4 * y) + eps / classes * wx;
+            } else {
+                qSum = (1 - eps) * wt + eps / classes * wTotal;
+                qx = (1 - eps) * wtx + eps / classes * wx;
+            }
+            rowLoss[i] = qSum * l - qx;
+            rowZ[i] = l * l;
+            if (grad == null) return;
+            double coef = scale * qSum + zscale * 2 * c.zLoss() * l;
+            ops.expScaledMinus(x, off, classes, st.max(), (float) (coef / st.sum()), (float) (scale * eps / classes),
+                    weight, grad, off);
+            float k2 = (float) (scale * (1 - eps));
+            if (probs == null) {
+                long at = off + 4 * y;
+                grad.set(F, at, grad.get(F, at) - (float) (scale * (1 - eps) * wy));
+            } else {
+                for (int j = 0; j < classes; j++) {
+                    long at = off + 4L * j;
+                    grad.set(F, at, grad.get(F, at) - k2 * w(j) * probs.get(F, at));
+                }
+            }
+        }
+
+        void zeroGrad(long off) {
+            if (grad != null) grad.asSlice(off, 4L * classes).fill((byte) 0);
+        }
+    }
+}

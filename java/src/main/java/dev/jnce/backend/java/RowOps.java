@@ -1,0 +1,53 @@
+package dev.jnce.backend.java;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Row primitives of the softmax kernels, on float32 rows addressed by (segment, byte offset).
+ * This class is the scalar reference; {@link VectorRowOps} overrides them with SIMD.
+ */
+class RowOps {
+    static final RowOps SCALAR = new RowOps();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    /** Softmax statistics of a row, read once: maximum, sum of exp(x - max), and whether it holds NaN/+Inf. */
+    record Stats(float max, double sum, boolean bad) {
+        /** log-sum-exp, or NaN for a bad or all -Inf row. */
+        double lse() {
+            return bad || sum == 0 ? Double.NaN : max + Math.log(sum);
+        }
+    }
+
+    Stats stats(MemorySegment x, long off, int c) {
+        float m = -Float.MAX_VALUE;
+        double sum = 0;
+        boolean bad = false;
+        for (int j = 0; j < c; j++) {
+            float v = x.get(F, off + 4L * j);
+            bad |= !(v <= Float.MAX_VALUE);
+            if (v > m) {
+                sum *= Math.exp((double) m - v);
+                m = v;
+            }
+            sum += Math.exp((double) v - m);
+        }
+        return new Stats(m, sum, bad);
+    }
+
+    /** sum_j w_j x_j, with w_j = 1 when w is null. */
+    double dot(MemorySegment x, long off, MemorySegment w, int c) {
+        double s = 0;
+        for (int j = 0; j < c; j++) s += (w == null ? 1f : w.getAtIndex(F, j)) * x.get(F, off + 4L * j);
+        return s;
+    }
+
+    /** out_j = exp(x_j - max) * a - k * w_j (w_j = 1 when w is null); out may be x. */
+    void expScaledMinus(MemorySegment x, long off, int c, float max, float a, float k, MemorySegment w,
+                        MemorySegment out, long outOff) {
+        for (int j = 0; j < c; j++) {
+            float wj = w == null ? 1f : w.getAtIndex(F, j);
+            out.set(F, outOff + 4L * j, (float) Math.exp(x.get(F, off + 4L * j) - max) * a - k * wj);
+        }
+    }
+}

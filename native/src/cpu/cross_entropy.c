@@ -1,0 +1,379 @@
+/*
+ * cross_entropy.c - fused softmax cross-entropy, forward and backward (F.cross_entropy).
+ *
+ *   logits  (N,C) float32          targets (N) int32|int64 class indices, or probs (N,C)
+ *   weight  (C) or NULL            row_mask (N) int32 or NULL
+ *   loss    (N) or (1) float32     grad (N,C) float32 or NULL, may alias logits
+ *   lse     (N) or NULL
+ *
+ * Per row, pass 1 reads the row once: maximum and sum of exponentials (online softmax, the sum
+ * rescaled once per block of 64 values), NaN/+Inf detection, and the dot products that label
+ * smoothing and probability targets need (sum_c a_c x_c with a_c = w_c, or w_c t_c).
+ * Pass 2 writes grad_c = exp(x_c - max) * A - (k1 w_c + k2 w_c t_c), then fixes the target
+ * entry. Sums are accumulated in double; exponentials are float32. jnce.h states the meaning.
+ *
+ * The scalar path is the reference; the AVX2 path is chosen at run time (jnce_use_avx2) and
+ * checked against it by native/test/test_cross_entropy.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "simd_exp.h"
+
+#define BLOCK 64 /* values per online-softmax rescale: 8 vectors of 8 */
+
+/* What pass 1 returns beyond jnce_row_stats: dot products for smoothing / soft targets. */
+typedef struct {
+    jnce_row_stats st;
+    double wx;   /* sum_c w_c x_c            (only when asked) */
+    double wtx;  /* sum_c w_c t_c x_c        (probability targets) */
+    double wt;   /* sum_c w_c t_c            (probability targets) */
+    double tsum; /* sum_c t_c                (probability targets, for the distribution check) */
+    int t_bad;   /* some t_c < 0 or NaN */
+} row_pass1;
+
+/* ---- scalar reference path -------------------------------------------------------------- */
+
+static row_pass1 pass1_scalar(const float *x, int64_t C, const float *w, const float *t, int want_wx) {
+    row_pass1 r = {{-INFINITY, 0.0, 0}, 0, 0, 0, 0, 0};
+    for (int64_t j = 0; j < C; j++) {
+        if (isnan(x[j]) || x[j] == INFINITY) r.st.bad = 1;
+        else if (x[j] > r.st.max) r.st.max = x[j];
+    }
+    if (r.st.max == -INFINITY) r.st.max = -3.40282347e38f;
+    for (int64_t j = 0; j < C; j++) {
+        r.st.sum += expf(x[j] - r.st.max);
+        double wj = w ? w[j] : 1.0;
+        if (want_wx) r.wx += wj * x[j];
+        if (t) {
+            if (!(t[j] >= 0.0f)) r.t_bad = 1;
+            r.wtx += wj * t[j] * x[j];
+            r.wt += wj * t[j];
+            r.tsum += t[j];
+        }
+    }
+    return r;
+}
+
+static void pass2_scalar(const float *x, float *g, int64_t C, float max, float a, const float *w,
+                         const float *t, float k1, float k2) {
+    for (int64_t j = 0; j < C; j++) {
+        float wj = w ? w[j] : 1.0f;
+        float tj = t ? t[j] : 0.0f;
+        g[j] = expf(x[j] - max) * a - (k1 * wj + k2 * wj * tj);
+    }
+}
+
+/* ---- AVX2 path ---------------------------------------------------------------------------- */
+
+__attribute__((target("avx2,fma"))) static float hmax256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+__attribute__((target("avx2,fma"))) static double hsum256d(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* Adds the 8 float lanes of v into two double accumulators. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void acc_pd(__m256d *lo, __m256d *hi, __m256 v) {
+    *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+/*
+ * One read of the row. The flags are compile-time constants at each call site below, so the
+ * compiler emits one specialised loop per combination.
+ */
+__attribute__((target("avx2,fma"), always_inline)) static inline row_pass1
+pass1_avx2_impl(const float *x, int64_t C, const float *w, const float *t, int has_w, int has_t, int want_wx) {
+    const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
+    __m256 m = _mm256_set1_ps(-3.40282347e38f);
+    __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+    __m256d wx_lo = _mm256_setzero_pd(), wx_hi = _mm256_setzero_pd();
+    __m256d wtx_lo = _mm256_setzero_pd(), wtx_hi = _mm256_setzero_pd();
+    __m256d wt_lo = _mm256_setzero_pd(), wt_hi = _mm256_setzero_pd();
+    __m256d ts_lo = _mm256_setzero_pd(), ts_hi = _mm256_setzero_pd();
+    __m256 bad = _mm256_setzero_ps(), tbad = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + BLOCK <= C; j += BLOCK) {
+        __m256 v[8];
+        __m256 bm = m;
+        __m256 bwx = zero, bwtx = zero, bwt = zero, bts = zero;
+        for (int k = 0; k < 8; k++) {
+            v[k] = _mm256_loadu_ps(x + j + 8 * k);
+            bad = _mm256_or_ps(bad, _mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q));
+            bad = _mm256_or_ps(bad, _mm256_cmp_ps(v[k], inf, _CMP_EQ_OQ));
+            bm = _mm256_max_ps(v[k], bm); /* NaN in v[k] keeps bm */
+            __m256 wk = has_w ? _mm256_loadu_ps(w + j + 8 * k) : _mm256_set1_ps(1.0f);
+            if (want_wx) bwx = _mm256_fmadd_ps(wk, v[k], bwx);
+            if (has_t) {
+                __m256 tk = _mm256_loadu_ps(t + j + 8 * k);
+                tbad = _mm256_or_ps(tbad, _mm256_cmp_ps(tk, zero, _CMP_NGE_UQ)); /* t < 0 or NaN */
+                __m256 wtk = _mm256_mul_ps(wk, tk);
+                bwtx = _mm256_fmadd_ps(wtk, v[k], bwtx);
+                bwt = _mm256_add_ps(bwt, wtk);
+                bts = _mm256_add_ps(bts, tk);
+            }
+        }
+        __m256 rescale = exp_nonpos_avx2(_mm256_sub_ps(m, bm));
+        m = bm;
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(v[0], m));
+        for (int k = 1; k < 8; k++) e = _mm256_add_ps(e, exp_nonpos_avx2(_mm256_sub_ps(v[k], m)));
+        sum_lo = _mm256_fmadd_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(rescale)),
+                                 _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        sum_hi = _mm256_fmadd_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(rescale, 1)),
+                                 _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        if (want_wx) acc_pd(&wx_lo, &wx_hi, bwx);
+        if (has_t) {
+            acc_pd(&wtx_lo, &wtx_hi, bwtx);
+            acc_pd(&wt_lo, &wt_hi, bwt);
+            acc_pd(&ts_lo, &ts_hi, bts);
+        }
+    }
+    row_pass1 r = {{hmax256(m), 0.0, !_mm256_testz_ps(bad, bad)},
+                   hsum256d(_mm256_add_pd(wx_lo, wx_hi)), hsum256d(_mm256_add_pd(wtx_lo, wtx_hi)),
+                   hsum256d(_mm256_add_pd(wt_lo, wt_hi)), hsum256d(_mm256_add_pd(ts_lo, ts_hi)),
+                   !_mm256_testz_ps(tbad, tbad)};
+    /* Tail: maximum first, then bring every lane's sum to the row maximum. */
+    for (int64_t k = j; k < C; k++) {
+        if (isnan(x[k]) || x[k] == INFINITY) r.st.bad = 1;
+        else if (x[k] > r.st.max) r.st.max = x[k];
+    }
+    float lane_max[8];
+    double lane_sum[8];
+    _mm256_storeu_ps(lane_max, m);
+    _mm256_storeu_pd(lane_sum, sum_lo);
+    _mm256_storeu_pd(lane_sum + 4, sum_hi);
+    for (int k = 0; k < 8; k++) r.st.sum += lane_sum[k] * exp((double)lane_max[k] - r.st.max);
+    for (int64_t k = j; k < C; k++) {
+        r.st.sum += expf(x[k] - r.st.max);
+        double wk = has_w ? w[k] : 1.0;
+        if (want_wx) r.wx += wk * x[k];
+        if (has_t) {
+            if (!(t[k] >= 0.0f)) r.t_bad = 1;
+            r.wtx += wk * t[k] * x[k];
+            r.wt += wk * t[k];
+            r.tsum += t[k];
+        }
+    }
+    return r;
+}
+
+__attribute__((target("avx2,fma"))) static row_pass1 pass1_avx2(const float *x, int64_t C, const float *w,
+                                                               const float *t, int want_wx) {
+    if (t != NULL) {
+        if (want_wx) return w ? pass1_avx2_impl(x, C, w, t, 1, 1, 1) : pass1_avx2_impl(x, C, NULL, t, 0, 1, 1);
+        return w ? pass1_avx2_impl(x, C, w, t, 1, 1, 0) : pass1_avx2_impl(x, C, NULL, t, 0, 1, 0);
+    }
+    if (!want_wx) return pass1_avx2_impl(x, C, NULL, NULL, 0, 0, 0);
+    return w ? pass1_avx2_impl(x, C, w, NULL, 1, 0, 1) : pass1_avx2_impl(x, C, NULL, NULL, 0, 0, 1);
+}
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+pass2_avx2_impl(const float *x, float *g, int64_t C, float max, float a, const float *w, const float *t,
+                float k1, float k2, int has_w, int has_t) {
+    const __m256 vmax = _mm256_set1_ps(max), va = _mm256_set1_ps(a);
+    const __m256 vk1 = _mm256_set1_ps(k1), vk2 = _mm256_set1_ps(k2);
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+        __m256 q = vk1;
+        if (has_t) q = _mm256_fmadd_ps(vk2, _mm256_loadu_ps(t + j), q);
+        if (has_w) q = _mm256_mul_ps(q, _mm256_loadu_ps(w + j));
+        _mm256_storeu_ps(g + j, _mm256_fmsub_ps(e, va, q));
+    }
+    pass2_scalar(x + j, g + j, C - j, max, a, has_w ? w + j : NULL, has_t ? t + j : NULL, k1, k2);
+}
+
+__attribute__((target("avx2,fma"))) static void pass2_avx2(const float *x, float *g, int64_t C, float max, float a,
+                                                         const float *w, const float *t, float k1, float k2) {
+    if (t != NULL) {
+        if (w) pass2_avx2_impl(x, g, C, max, a, w, t, k1, k2, 1, 1);
+        else pass2_avx2_impl(x, g, C, max, a, NULL, t, k1, k2, 0, 1);
+    } else {
+        if (w) pass2_avx2_impl(x, g, C, max, a, w, NULL, k1, k2, 1, 0);
+        else pass2_avx2_impl(x, g, C, max, a, NULL, NULL, k1, k2, 0, 0);
+    }
+}
+
+/* ---- shared row helpers (internal.h) ------------------------------------------------------ */
+
+jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C) {
+    return jnce_use_avx2() ? pass1_avx2(x, C, NULL, NULL, 0).st : pass1_scalar(x, C, NULL, NULL, 0).st;
+}
+
+void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, float scale) {
+    if (jnce_use_avx2()) pass2_avx2(x, out, C, max, scale, NULL, NULL, 0.0f, 0.0f);
+    else pass2_scalar(x, out, C, max, scale, NULL, NULL, 0.0f, 0.0f);
+}
+
+/* ---- the op --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const jnce_xent_args *a;
+    int avx2;
+    double scale;      /* CE gradient scale: 1/D for MEAN */
+    double zscale;     /* z-loss gradient scale: 1/counted for MEAN */
+    double w_total;    /* sum of the class weights (C when none) */
+    double *row_loss;  /* (N) CE part per row */
+    double *row_z;     /* (N) lse^2 per counted row */
+    int64_t bad_row;   /* first row whose probabilities are not a distribution, or -1 */
+} xent_job;
+
+static int64_t class_target(const jnce_xent_args *a, int64_t i) {
+    return a->target_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)a->targets)[i]
+                                               : ((const int64_t *)a->targets)[i];
+}
+
+static int row_counted(const jnce_xent_args *a, int64_t i) {
+    if (a->row_mask != NULL && a->row_mask[i] == 0) return 0;
+    return a->probs != NULL || class_target(a, i) != a->ignore_index;
+}
+
+static void fill(float *p, int64_t n, float v) {
+    for (int64_t j = 0; j < n; j++) p[j] = v;
+}
+
+static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    xent_job *job = ctx;
+    const jnce_xent_args *a = job->a;
+    const int64_t C = a->C;
+    const double eps = a->label_smoothing;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = a->logits + i * C;
+        float *g = a->grad ? a->grad + i * C : NULL;
+        int counted = row_counted(a, i);
+        job->row_loss[i] = 0.0;
+        job->row_z[i] = 0.0;
+        if (!counted && a->lse == NULL) {
+            if (g) memset(g, 0, (size_t)C * sizeof(float));
+            continue;
+        }
+        const float *t = counted && a->probs ? a->probs + i * C : NULL;
+        int want_wx = counted && eps > 0.0;
+        row_pass1 r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
+        int bad = r.st.bad || r.st.sum == 0.0;
+        double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
+        if (a->lse) a->lse[i] = (float)lse;
+        if (!counted) {
+            if (g) memset(g, 0, (size_t)C * sizeof(float));
+            continue;
+        }
+        if (t != NULL && (r.t_bad || fabs(r.tsum - 1.0) > 1e-3)) {
+            __atomic_compare_exchange_n(&job->bad_row, &(int64_t){-1}, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+            continue;
+        }
+        if (bad) {
+            job->row_loss[i] = NAN;
+            job->row_z[i] = NAN;
+            if (g) fill(g, C, NAN);
+            continue;
+        }
+        /* q and its total Q, as in jnce.h. */
+        double q_sum, qx;
+        int64_t y = -1;
+        double wy = 0.0;
+        if (t == NULL) {
+            y = class_target(a, i);
+            wy = a->weight ? a->weight[y] : 1.0;
+            q_sum = (1.0 - eps) * wy + eps / C * job->w_total;
+            qx = (1.0 - eps) * wy * x[y] + (eps > 0.0 ? eps / C * r.wx : 0.0);
+        } else {
+            q_sum = (1.0 - eps) * r.wt + eps / C * job->w_total;
+            qx = (1.0 - eps) * r.wtx + (eps > 0.0 ? eps / C * r.wx : 0.0);
+        }
+        job->row_loss[i] = q_sum * lse - qx;
+        job->row_z[i] = lse * lse;
+        if (g) {
+            double coef = job->scale * q_sum + job->zscale * 2.0 * a->z_loss * lse;
+            float k1 = (float)(job->scale * eps / C);
+            float k2 = (float)(job->scale * (1.0 - eps));
+            if (job->avx2) pass2_avx2(x, g, C, r.st.max, (float)(coef / r.st.sum), a->weight, t, k1, k2);
+            else pass2_scalar(x, g, C, r.st.max, (float)(coef / r.st.sum), a->weight, t, k1, k2);
+            if (t == NULL) g[y] -= (float)(job->scale * (1.0 - eps) * wy);
+        }
+    }
+}
+
+static int32_t check_args(const jnce_xent_args *a) {
+    if (a == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: args is null");
+    if (a->logits == NULL || a->loss == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: logits and loss must be non-null");
+    if ((a->targets == NULL) == (a->probs == NULL))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: give exactly one of targets and probs");
+    if (a->N <= 0 || a->C <= 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: N=%lld and C=%lld must be positive",
+                         (long long)a->N, (long long)a->C);
+    if (a->targets != NULL && a->target_dtype != JNCE_DTYPE_INT32 && a->target_dtype != JNCE_DTYPE_INT64)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: target_dtype %d is not int32 or int64", a->target_dtype);
+    if (a->reduction < JNCE_REDUCTION_NONE || a->reduction > JNCE_REDUCTION_SUM)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: unknown reduction %d", a->reduction);
+    if (!(a->label_smoothing >= 0.0f && a->label_smoothing <= 1.0f))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: label_smoothing %g is outside [0, 1]", a->label_smoothing);
+    if (!(a->z_loss >= 0.0f) || isinf(a->z_loss))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: z_loss %g must be finite and >= 0", a->z_loss);
+    if (a->targets != NULL) {
+        for (int64_t i = 0; i < a->N; i++) {
+            int64_t y = class_target(a, i);
+            if (y != a->ignore_index && (y < 0 || y >= a->C))
+                return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: targets[%lld]=%lld is outside [0,%lld)",
+                                 (long long)i, (long long)y, (long long)a->C);
+        }
+    }
+    return JNCE_OK;
+}
+
+int32_t jnce_cross_entropy(const jnce_xent_args *a) {
+    int32_t status = check_args(a);
+    if (status != JNCE_OK) return status;
+    const int64_t N = a->N, C = a->C;
+
+    /* Denominators of the mean, from the targets alone. */
+    double denom = 0.0, counted = 0.0, w_total = 0.0;
+    for (int64_t c = 0; c < C; c++) w_total += a->weight ? a->weight[c] : 1.0;
+    for (int64_t i = 0; i < N; i++) {
+        if (!row_counted(a, i)) continue;
+        counted += 1.0;
+        denom += a->probs == NULL && a->weight ? a->weight[class_target(a, i)] : 1.0;
+    }
+    int mean = a->reduction == JNCE_REDUCTION_MEAN;
+    int empty_zero = mean && a->zero_if_empty && counted == 0.0;
+
+    double *rows = malloc((size_t)N * 2 * sizeof(double));
+    if (rows == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "cross_entropy: no memory for %lld row losses", (long long)N);
+    xent_job job = {a, jnce_use_avx2(),
+                    empty_zero ? 0.0 : mean ? 1.0 / denom : 1.0,
+                    empty_zero ? 0.0 : mean ? 1.0 / counted : 1.0,
+                    w_total, rows, rows + N, -1};
+    /* A row is worth a thread switch only when it is long: ~64k values per thread at least. */
+    int64_t rows_per_thread = C >= 65536 ? 1 : 65536 / C;
+    jnce_parallel_for(N, rows_per_thread, xent_rows, &job);
+
+    if (job.bad_row >= 0) {
+        free(rows);
+        return jnce_fail(JNCE_ERR_INVALID_ARG,
+                         "cross_entropy: probs row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3)",
+                         (long long)job.bad_row);
+    }
+    if (a->reduction == JNCE_REDUCTION_NONE) {
+        for (int64_t i = 0; i < N; i++) a->loss[i] = (float)(job.row_loss[i] + a->z_loss * job.row_z[i]);
+    } else {
+        double ce = 0.0, z = 0.0;
+        for (int64_t i = 0; i < N; i++) {
+            ce += job.row_loss[i];
+            z += job.row_z[i];
+        }
+        double total = mean ? (empty_zero ? 0.0 : ce / denom + (a->z_loss > 0.0f ? a->z_loss * z / counted : 0.0))
+                            : ce + a->z_loss * z;
+        a->loss[0] = (float)total;
+    }
+    free(rows);
+    return JNCE_OK;
+}

@@ -1,0 +1,181 @@
+/*
+ * test_cross_entropy.c - checks jnce_cross_entropy against a plain double-precision reference
+ * written from jnce.h's definition: every option (weights, ignore_index, label smoothing,
+ * probability targets, row mask, z-loss, lse output), every reduction, rows of many lengths
+ * (block tails included), in place and not, and the NaN/Inf rules. ctest runs it on the
+ * default (AVX2) path and with JNCE_SIMD=scalar.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jnce.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            failures++;                                                                 \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                        \
+            fprintf(stderr, __VA_ARGS__);                                               \
+            fprintf(stderr, "\n");                                                      \
+        }                                                                               \
+    } while (0)
+
+/* Reference: loss (N or 1 values) and grad, in double, from the formulas in jnce.h. */
+static void reference(const jnce_xent_args *a, const int64_t *y, double *loss, double *grad) {
+    int64_t N = a->N, C = a->C;
+    double eps = a->label_smoothing, denom = 0, counted = 0, ce = 0, z = 0, wsum = 0;
+    for (int64_t c = 0; c < C; c++) wsum += a->weight ? a->weight[c] : 1.0;
+    int *keep = calloc(N, sizeof(int));
+    for (int64_t i = 0; i < N; i++) {
+        keep[i] = (!a->row_mask || a->row_mask[i]) && (a->probs || y[i] != a->ignore_index);
+        if (keep[i]) {
+            counted++;
+            denom += !a->probs && a->weight ? a->weight[y[i]] : 1.0;
+        }
+    }
+    double scale = a->reduction == JNCE_REDUCTION_MEAN ? 1.0 / denom : 1.0;
+    double zscale = a->reduction == JNCE_REDUCTION_MEAN ? 1.0 / counted : 1.0;
+    double *q = malloc(sizeof(double) * C);
+    for (int64_t i = 0; i < N; i++) {
+        const float *x = a->logits + i * C;
+        double m = -INFINITY, s = 0, qs = 0, li = 0;
+        for (int64_t c = 0; c < C; c++) m = fmax(m, x[c]);
+        for (int64_t c = 0; c < C; c++) s += exp(x[c] - m);
+        double lse = m + log(s);
+        for (int64_t c = 0; c < C; c++) {
+            double w = a->weight ? a->weight[c] : 1.0;
+            q[c] = a->probs ? w * ((1 - eps) * a->probs[i * C + c] + eps / C)
+                            : (c == y[i] ? (1 - eps) * w : 0.0) + eps / C * w;
+            qs += q[c];
+            li += q[c] * (lse - x[c]);
+        }
+        if (!keep[i]) li = 0;
+        if (a->reduction == JNCE_REDUCTION_NONE) loss[i] = li + (keep[i] ? a->z_loss * lse * lse : 0);
+        ce += li;
+        if (keep[i]) z += lse * lse;
+        for (int64_t c = 0; c < C; c++) {
+            double p = exp(x[c] - lse);
+            grad[i * C + c] = keep[i] ? scale * (p * qs - q[c]) + zscale * 2 * a->z_loss * lse * p : 0.0;
+        }
+    }
+    if (a->reduction == JNCE_REDUCTION_SUM) loss[0] = ce + a->z_loss * z;
+    if (a->reduction == JNCE_REDUCTION_MEAN) loss[0] = ce / denom + (a->z_loss > 0 ? a->z_loss * z / counted : 0);
+    free(q);
+    free(keep);
+}
+
+static float uniform(void) { return (float)rand() / (float)RAND_MAX; }
+
+enum { WEIGHTS = 1, SMOOTH = 2, IGNORE = 4, PROBS = 8, MASK = 16, ZLOSS = 32, IN_PLACE = 64 };
+
+static void random_case(int64_t N, int64_t C, float spread, int options, int32_t reduction) {
+    float *x = malloc(sizeof(float) * N * C), *g = malloc(sizeof(float) * N * C);
+    float *x0 = malloc(sizeof(float) * N * C), *w = malloc(sizeof(float) * C), *t = malloc(sizeof(float) * N * C);
+    double *ref_g = malloc(sizeof(double) * N * C), *ref_loss = malloc(sizeof(double) * N);
+    int64_t *y = malloc(sizeof(int64_t) * N);
+    int32_t *mask = malloc(sizeof(int32_t) * N);
+    float *loss = malloc(sizeof(float) * N), *lse = malloc(sizeof(float) * N);
+    for (int64_t k = 0; k < N * C; k++) x0[k] = x[k] = (uniform() * 2.0f - 1.0f) * spread;
+    for (int64_t c = 0; c < C; c++) w[c] = 0.25f + uniform() * 2.0f;
+    for (int64_t i = 0; i < N; i++) {
+        y[i] = rand() % C;
+        mask[i] = i % 3 != 1;
+        double row = 0;
+        for (int64_t c = 0; c < C; c++) row += t[i * C + c] = uniform();
+        for (int64_t c = 0; c < C; c++) t[i * C + c] = (float)(t[i * C + c] / row);
+    }
+    if (options & IGNORE) y[N / 2] = 0, y[0] = 0; /* ignore_index 0: a valid class is ignored */
+    jnce_xent_args a = {N, C, x, options & PROBS ? NULL : y, JNCE_DTYPE_INT64, options & PROBS ? t : NULL,
+                        options & MASK ? mask : NULL, options & WEIGHTS ? w : NULL,
+                        options & IGNORE ? 0 : -100, options & SMOOTH ? 0.1f : 0.0f,
+                        options & ZLOSS ? 1e-3f : 0.0f, reduction, 0, loss,
+                        options & IN_PLACE ? x : g, lse};
+    jnce_xent_args ref_args = a;
+    ref_args.logits = x0;
+    reference(&ref_args, y, ref_loss, ref_g);
+    int32_t rc = jnce_cross_entropy(&a);
+    CHECK(rc == JNCE_OK, "status %d", rc);
+    int64_t n_loss = reduction == JNCE_REDUCTION_NONE ? N : 1;
+    for (int64_t i = 0; i < n_loss; i++)
+        CHECK((isnan(loss[i]) && isnan(ref_loss[i])) || fabs(loss[i] - ref_loss[i]) <= 2e-6 * fmax(1.0, fabs(ref_loss[i])),
+              "N=%lld C=%lld options=%d reduction=%d loss[%lld] %.9g ref %.9g", (long long)N, (long long)C,
+              options, reduction, (long long)i, loss[i], ref_loss[i]);
+    float *out = options & IN_PLACE ? x : g;
+    double worst = 0.0;
+    for (int64_t k = 0; k < N * C; k++)
+        if (!(isnan(out[k]) && isnan(ref_g[k]))) worst = fmax(worst, isnan(out[k]) ? INFINITY : fabs(out[k] - ref_g[k]));
+    CHECK(worst <= 2e-6, "N=%lld C=%lld options=%d reduction=%d grad error %.3g", (long long)N, (long long)C,
+          options, reduction, worst);
+    for (int64_t i = 0; i < N; i++) {
+        double m = -INFINITY, s = 0;
+        for (int64_t c = 0; c < C; c++) m = fmax(m, x0[i * C + c]);
+        for (int64_t c = 0; c < C; c++) s += exp(x0[i * C + c] - m);
+        CHECK(fabs(lse[i] - (m + log(s))) <= 1e-6 * fmax(1.0, fabs(m)), "lse[%lld]", (long long)i);
+    }
+    free(x); free(g); free(x0); free(w); free(t); free(ref_g); free(ref_loss); free(y); free(mask); free(loss); free(lse);
+}
+
+static void non_finite_rules(void) {
+    float x[4 * 3] = {1.0f, NAN, 0.0f,   1.0f, INFINITY, 0.0f,
+                      -INFINITY, 2.0f, 1.0f,   -INFINITY, -INFINITY, -INFINITY};
+    int32_t t[4] = {0, 0, 1, 0};
+    float loss[4], g[12];
+    jnce_xent_args a = {4, 3, x, t, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss, g, NULL};
+    CHECK(jnce_cross_entropy(&a) == JNCE_OK, "status");
+    CHECK(isnan(loss[0]) && isnan(g[0]), "NaN row must give NaN");
+    CHECK(isnan(loss[1]) && isnan(g[4]), "+Inf row must give NaN");
+    double want = log(1.0 + exp(-1.0)); /* lse of {2,1} minus x_t = 2 */
+    CHECK(fabs(loss[2] - want) < 1e-6 && g[6] == 0.0f, "-Inf entry: loss %g want %g, grad %g", loss[2], want, g[6]);
+    CHECK(isnan(loss[3]), "all -Inf row must give NaN");
+}
+
+static void empty_mean(void) {
+    float x[2 * 3] = {1, 2, 3, 4, 5, 6}, loss, g[6];
+    int64_t y[2] = {-100, -100};
+    jnce_xent_args a = {2, 3, x, y, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, g, NULL};
+    CHECK(jnce_cross_entropy(&a) == JNCE_OK && isnan(loss), "all ignored: NaN mean by default");
+    a.zero_if_empty = 1;
+    CHECK(jnce_cross_entropy(&a) == JNCE_OK && loss == 0.0f && g[0] == 0.0f && g[5] == 0.0f, "zero_if_empty");
+}
+
+static void rejects_bad_arguments(void) {
+    float x[2] = {0, 0}, loss;
+    int64_t bad_target[1] = {2};
+    jnce_xent_args a = {1, 2, x, bad_target, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
+    CHECK(jnce_cross_entropy(&a) == JNCE_ERR_INVALID_ARG, "target out of range must fail");
+    char msg[256];
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "targets[0]=2") != NULL, "message names the target: %s", msg);
+    a.N = 0;
+    CHECK(jnce_cross_entropy(&a) == JNCE_ERR_INVALID_ARG, "N=0 must fail");
+    float probs[2] = {0.7f, 0.7f};
+    jnce_xent_args b = {1, 2, x, NULL, 0, probs, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
+    CHECK(jnce_cross_entropy(&b) == JNCE_ERR_INVALID_ARG, "probs not a distribution must fail");
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "probs row 0") != NULL, "message names the row: %s", msg);
+    CHECK(jnce_cross_entropy(NULL) == JNCE_ERR_INVALID_ARG, "null args must fail");
+}
+
+int main(void) {
+    srand(7);
+    int64_t lengths[] = {2, 3, 7, 8, 63, 64, 65, 130, 1000, 4099};
+    int32_t reductions[] = {JNCE_REDUCTION_NONE, JNCE_REDUCTION_MEAN, JNCE_REDUCTION_SUM};
+    int option_sets[] = {0, WEIGHTS, SMOOTH, WEIGHTS | SMOOTH, IGNORE, WEIGHTS | SMOOTH | IGNORE, PROBS,
+                         PROBS | WEIGHTS | SMOOTH, PROBS | MASK, MASK | IGNORE | SMOOTH, ZLOSS, ZLOSS | WEIGHTS | IGNORE,
+                         IN_PLACE | WEIGHTS | SMOOTH, IN_PLACE | PROBS};
+    for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++)
+        for (size_t o = 0; o < sizeof option_sets / sizeof option_sets[0]; o++)
+            for (int r = 0; r < 3; r++) random_case(6, lengths[k], k % 2 ? 30.0f : 4.0f, option_sets[o], reductions[r]);
+    random_case(300, 2048, 8.0f, WEIGHTS | SMOOTH | IGNORE, JNCE_REDUCTION_MEAN); /* on the thread pool */
+    non_finite_rules();
+    empty_mean();
+    rejects_bad_arguments();
+    char info[512];
+    jnce_build_info(info, sizeof info);
+    printf("%s\n%s\n", info, failures ? "FAILED" : "all checks passed");
+    return failures != 0;
+}
