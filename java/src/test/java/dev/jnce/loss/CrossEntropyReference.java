@@ -53,4 +53,44 @@ final class CrossEntropyReference {
         for (int i = 0; i < v.length; i++) d[i] = v[i];
         return d;
     }
+
+    /** Every option of jnce_cross_entropy, in float64; probs replaces targets when non-null. */
+    record Options(long[] targets, double[] probs, double[] weight, long ignoreIndex, double labelSmoothing,
+                   double zLoss, int[] rowMask, Reduction reduction, boolean zeroIfEmpty) {
+    }
+
+    /** The loss of every option: N values for NONE, else one. Straight from jnce.h's formulas. */
+    static double[] loss(double[] x, int n, int c, Options o) {
+        double eps = o.labelSmoothing(), denom = 0, counted = 0, ce = 0, z = 0;
+        double[] rows = new double[n];
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            keep[i] = (o.rowMask() == null || o.rowMask()[i] != 0) && (o.probs() != null || o.targets()[i] != o.ignoreIndex());
+            if (!keep[i]) continue;
+            counted++;
+            denom += o.probs() == null && o.weight() != null ? o.weight()[(int) o.targets()[i]] : 1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!keep[i]) continue;
+            double max = Double.NEGATIVE_INFINITY, sum = 0, li = 0;
+            for (int j = 0; j < c; j++) max = Math.max(max, x[i * c + j]);
+            for (int j = 0; j < c; j++) sum += Math.exp(x[i * c + j] - max);
+            double lse = max + Math.log(sum);
+            for (int j = 0; j < c; j++) {
+                double w = o.weight() == null ? 1 : o.weight()[j];
+                double q = o.probs() != null ? w * ((1 - eps) * o.probs()[i * c + j] + eps / c)
+                        : (j == o.targets()[i] ? (1 - eps) * w : 0) + eps / c * w;
+                li += q * (lse - x[i * c + j]);
+            }
+            rows[i] = li + o.zLoss() * lse * lse;
+            ce += li;
+            z += lse * lse;
+        }
+        return switch (o.reduction()) {
+            case NONE -> rows;
+            case SUM -> new double[] {ce + o.zLoss() * z};
+            case MEAN -> new double[] {o.zeroIfEmpty() && counted == 0 ? 0
+                    : ce / denom + (o.zLoss() > 0 ? o.zLoss() * z / counted : 0)};
+        };
+    }
 }
