@@ -5,7 +5,7 @@ Times torch.nn.functional.cross_entropy(logits, targets) forward+backward (float
 that require grad, int64 targets, mean reduction) at each shape given, after warm-up, and
 prints the median of several repetitions as one line per shape:
 
-    torch ce N C seconds GBps
+    torch ce N C seconds GBps OPTIONS
 
 where GBps = 12 bytes per logit * N * C / seconds / 1e9 (the same effective bandwidth the
 jnce JMH benchmark reports), preceded by a '#' line with the torch version and thread count.
@@ -34,15 +34,18 @@ def parse_shape(text):
     return int(n), int(c)
 
 
-def bench(n, c, warmup, reps, seed):
+def bench(n, c, warmup, reps, seed, options):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, c, generator=g, dtype=torch.float32).requires_grad_(True)
     t = torch.randint(0, c, (n,), generator=g, dtype=torch.int64)
+    kwargs = {}
+    if options == "weighted_smoothed":  # jnce's CrossEntropyBench uses the same options
+        kwargs = dict(weight=0.5 + torch.rand(c, generator=g), label_smoothing=0.1)
 
     def step():
         x.grad = None
         start = time.perf_counter()
-        loss = F.cross_entropy(x, t)
+        loss = F.cross_entropy(x, t, **kwargs)
         loss.backward()
         loss.item()
         return time.perf_counter() - start
@@ -62,6 +65,8 @@ def main():
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per shape (default 2)")
     p.add_argument("--reps", type=int, default=7, help="timed steps per shape (default 7)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--options", default="plain", choices=("plain", "weighted_smoothed"),
+                   help="plain F.cross_entropy, or with class weights and label_smoothing=0.1")
     p.add_argument("--verbose", action="store_true", help="also print every repetition's time")
     args = p.parse_args()
 
@@ -72,10 +77,12 @@ def main():
              os.environ.get("OPENBLAS_NUM_THREADS", "unset"), args.warmup, args.reps), flush=True)
     for shape in args.shapes:
         n, c = parse_shape(shape)
-        seconds, times = bench(n, c, args.warmup, args.reps, args.seed)
+        small = n * c < 1_000_000  # tiny batches: many steps, the median of microseconds
+        seconds, times = bench(n, c, args.warmup * (500 if small else 1), args.reps * (300 if small else 1),
+                               args.seed, args.options)
         if args.verbose:
-            print("# %dx%d times: %s" % (n, c, " ".join("%.4f" % s for s in times)))
-        print("torch ce %d %d %.6f %.3f" % (n, c, seconds, 12.0 * n * c / seconds / 1e9), flush=True)
+            print("# %dx%d times: %s" % (n, c, " ".join("%.6f" % s for s in times)))
+        print("torch ce %d %d %.9f %.3f %s" % (n, c, seconds, 12.0 * n * c / seconds / 1e9, args.options), flush=True)
 
 
 if __name__ == "__main__":
