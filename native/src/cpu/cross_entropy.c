@@ -136,21 +136,44 @@ pass1_avx2_impl(const float *x, int64_t C, const float *w, const float *t, int h
             acc_pd(&ts_lo, &ts_hi, bts);
         }
     }
+    /* Whole vectors after the blocks: the same online update, one vector at a time. */
+    for (; j + 8 <= C; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_EQ_OQ));
+        __m256 bm = _mm256_max_ps(v, m);
+        __m256 rescale = exp_nonpos_avx2(_mm256_sub_ps(m, bm));
+        m = bm;
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(v, m));
+        sum_lo = _mm256_fmadd_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(rescale)),
+                                 _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        sum_hi = _mm256_fmadd_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(rescale, 1)),
+                                 _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        __m256 wk = has_w ? _mm256_loadu_ps(w + j) : _mm256_set1_ps(1.0f);
+        if (want_wx) acc_pd(&wx_lo, &wx_hi, _mm256_mul_ps(wk, v));
+        if (has_t) {
+            __m256 tk = _mm256_loadu_ps(t + j);
+            tbad = _mm256_or_ps(tbad, _mm256_cmp_ps(tk, zero, _CMP_NGE_UQ));
+            __m256 wtk = _mm256_mul_ps(wk, tk);
+            acc_pd(&wtx_lo, &wtx_hi, _mm256_mul_ps(wtk, v));
+            acc_pd(&wt_lo, &wt_hi, wtk);
+            acc_pd(&ts_lo, &ts_hi, tk);
+        }
+    }
     row_pass1 r = {{hmax256(m), 0.0, !_mm256_testz_ps(bad, bad)},
                    hsum256d(_mm256_add_pd(wx_lo, wx_hi)), hsum256d(_mm256_add_pd(wtx_lo, wtx_hi)),
                    hsum256d(_mm256_add_pd(wt_lo, wt_hi)), hsum256d(_mm256_add_pd(ts_lo, ts_hi)),
                    !_mm256_testz_ps(tbad, tbad)};
-    /* Tail: maximum first, then bring every lane's sum to the row maximum. */
+    /* Scalar tail (< 8 values): maximum first, then bring every lane's sum to the row maximum
+     * with one vector exp. */
     for (int64_t k = j; k < C; k++) {
         if (isnan(x[k]) || x[k] == INFINITY) r.st.bad = 1;
         else if (x[k] > r.st.max) r.st.max = x[k];
     }
-    float lane_max[8];
-    double lane_sum[8];
-    _mm256_storeu_ps(lane_max, m);
-    _mm256_storeu_pd(lane_sum, sum_lo);
-    _mm256_storeu_pd(lane_sum + 4, sum_hi);
-    for (int k = 0; k < 8; k++) r.st.sum += lane_sum[k] * exp((double)lane_max[k] - r.st.max);
+    __m256 to_max = exp_nonpos_avx2(_mm256_sub_ps(m, _mm256_set1_ps(r.st.max)));
+    __m256d lanes = _mm256_add_pd(_mm256_mul_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(to_max))),
+                                  _mm256_mul_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(to_max, 1))));
+    r.st.sum = hsum256d(lanes);
     for (int64_t k = j; k < C; k++) {
         r.st.sum += expf(x[k] - r.st.max);
         double wk = has_w ? w[k] : 1.0;
@@ -199,6 +222,120 @@ __attribute__((target("avx2,fma"))) static void pass2_avx2(const float *x, float
     } else {
         if (w) pass2_avx2_impl(x, g, C, max, a, w, NULL, k1, k2, 1, 0);
         else pass2_avx2_impl(x, g, C, max, a, NULL, NULL, k1, k2, 0, 0);
+    }
+}
+
+/* ---- short rows (C <= SHORT_ROW): the row sits in L1, so read it three times instead ------
+ * of paying the online scheme's latency: max (with the dot products), exp written into the
+ * gradient with its sum, then one FMA pass. One exp per value instead of two. */
+
+#define SHORT_ROW 1024
+
+/* Maximum and dot products of a short row: pass1 without the exponentials. */
+__attribute__((target("avx2,fma"))) static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
+                                                                  const float *t, int want_wx, float *min_out) {
+    const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
+    __m256 m = _mm256_set1_ps(-3.40282347e38f), lo_v = _mm256_set1_ps(INFINITY), bad = zero, tbad = zero;
+    __m256 wx = zero, wtx = zero, wt = zero, ts = zero;
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_EQ_OQ));
+        m = _mm256_max_ps(v, m);
+        lo_v = _mm256_min_ps(v, lo_v);
+        __m256 wk = w ? _mm256_loadu_ps(w + j) : _mm256_set1_ps(1.0f);
+        if (want_wx) wx = _mm256_fmadd_ps(wk, v, wx);
+        if (t) {
+            __m256 tk = _mm256_loadu_ps(t + j);
+            tbad = _mm256_or_ps(tbad, _mm256_cmp_ps(tk, zero, _CMP_NGE_UQ));
+            __m256 wtk = _mm256_mul_ps(wk, tk);
+            wtx = _mm256_fmadd_ps(wtk, v, wtx);
+            wt = _mm256_add_ps(wt, wtk);
+            ts = _mm256_add_ps(ts, tk);
+        }
+    }
+    __m256d z = _mm256_setzero_pd(), lo, hi;
+#define HSUM(v) (lo = z, hi = z, acc_pd(&lo, &hi, v), hsum256d(_mm256_add_pd(lo, hi)))
+    row_pass1 r = {{hmax256(m), 0.0, !_mm256_testz_ps(bad, bad)}, want_wx ? HSUM(wx) : 0.0,
+                   t ? HSUM(wtx) : 0.0, t ? HSUM(wt) : 0.0, t ? HSUM(ts) : 0.0, !_mm256_testz_ps(tbad, tbad)};
+#undef HSUM
+    float lowest = -hmax256(_mm256_sub_ps(zero, lo_v));
+    for (; j < C; j++) {
+        if (x[j] < lowest) lowest = x[j];
+        if (isnan(x[j]) || x[j] == INFINITY) r.st.bad = 1;
+        else if (x[j] > r.st.max) r.st.max = x[j];
+        double wj = w ? w[j] : 1.0;
+        if (want_wx) r.wx += wj * x[j];
+        if (t) {
+            if (!(t[j] >= 0.0f)) r.t_bad = 1;
+            r.wtx += wj * t[j] * x[j];
+            r.wt += wj * t[j];
+            r.tsum += t[j];
+        }
+    }
+    *min_out = lowest;
+    return r;
+}
+
+/*
+ * e_j = exp(x_j - max) into out (may alias x), or nowhere when out is NULL; returns sum e_j.
+ * in_range: every x_j - max >= -87, so the exp needs no clamp (the common case).
+ */
+__attribute__((target("avx2,fma"), always_inline)) static inline double
+short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range) {
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 16 <= C; j += 16) { /* two independent chains */
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), vmax);
+        __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vmax);
+        __m256 e = in_range ? exp_in_range_avx2(d) : exp_nonpos_avx2(d);
+        __m256 e2 = in_range ? exp_in_range_avx2(d2) : exp_nonpos_avx2(d2);
+        if (out) {
+            _mm256_storeu_ps(out + j, e);
+            _mm256_storeu_ps(out + j + 8, e2);
+        }
+        acc = _mm256_add_ps(acc, e); /* <= 64 terms of <= 1 per lane: float is exact enough */
+        acc2 = _mm256_add_ps(acc2, e2);
+    }
+    for (; j + 8 <= C; j += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), vmax);
+        __m256 e = in_range ? exp_in_range_avx2(d) : exp_nonpos_avx2(d);
+        if (out) _mm256_storeu_ps(out + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    acc = _mm256_add_ps(acc, acc2);
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    acc_pd(&lo, &hi, acc);
+    double sum = hsum256d(_mm256_add_pd(lo, hi));
+    for (; j < C; j++) {
+        float e = expf(x[j] - max);
+        if (out) out[j] = e;
+        sum += e;
+    }
+    return sum;
+}
+
+__attribute__((target("avx2,fma"))) static double short_exp_avx2(const float *x, float *out, int64_t C, float max,
+                                                               float min) {
+    return min - max >= -87.0f ? short_exp_impl(x, out, C, max, 1) : short_exp_impl(x, out, C, max, 0);
+}
+
+/* g_j = e_j * a - (k1 w_j + k2 w_j t_j), with e_j already in g. */
+__attribute__((target("avx2,fma"))) static void short_grad_avx2(float *g, int64_t C, float a, const float *w,
+                                                              const float *t, float k1, float k2) {
+    const __m256 va = _mm256_set1_ps(a), vk1 = _mm256_set1_ps(k1), vk2 = _mm256_set1_ps(k2);
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+        __m256 q = vk1;
+        if (t) q = _mm256_fmadd_ps(vk2, _mm256_loadu_ps(t + j), q);
+        if (w) q = _mm256_mul_ps(q, _mm256_loadu_ps(w + j));
+        _mm256_storeu_ps(g + j, _mm256_fmsub_ps(_mm256_loadu_ps(g + j), va, q));
+    }
+    for (; j < C; j++) {
+        float wj = w ? w[j] : 1.0f, tj = t ? t[j] : 0.0f;
+        g[j] = g[j] * a - (k1 * wj + k2 * wj * tj);
     }
 }
 
@@ -258,7 +395,17 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         }
         const float *t = counted && a->probs ? a->probs + i * C : NULL;
         int want_wx = counted && eps > 0.0;
-        row_pass1 r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
+        /* Read before any pass writes grad, which may alias the logits. */
+        float x_y = counted && t == NULL ? x[class_target(a, i)] : 0.0f;
+        int short_row = job->avx2 && C <= SHORT_ROW;
+        row_pass1 r;
+        if (short_row) {
+            float min;
+            r = short_max_avx2(x, C, a->weight, t, want_wx, &min);
+            if (!r.st.bad) r.st.sum = short_exp_avx2(x, counted ? g : NULL, C, r.st.max, min);
+        } else {
+            r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
+        }
         int bad = r.st.bad || r.st.sum == 0.0;
         double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
         if (a->lse) a->lse[i] = (float)lse;
@@ -284,7 +431,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             y = class_target(a, i);
             wy = a->weight ? a->weight[y] : 1.0;
             q_sum = (1.0 - eps) * wy + eps / C * job->w_total;
-            qx = (1.0 - eps) * wy * x[y] + (eps > 0.0 ? eps / C * r.wx : 0.0);
+            qx = (1.0 - eps) * wy * x_y + (eps > 0.0 ? eps / C * r.wx : 0.0);
         } else {
             q_sum = (1.0 - eps) * r.wt + eps / C * job->w_total;
             qx = (1.0 - eps) * r.wtx + (eps > 0.0 ? eps / C * r.wx : 0.0);
@@ -295,8 +442,10 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             double coef = job->scale * q_sum + job->zscale * 2.0 * a->z_loss * lse;
             float k1 = (float)(job->scale * eps / C);
             float k2 = (float)(job->scale * (1.0 - eps));
-            if (job->avx2) pass2_avx2(x, g, C, r.st.max, (float)(coef / r.st.sum), a->weight, t, k1, k2);
-            else pass2_scalar(x, g, C, r.st.max, (float)(coef / r.st.sum), a->weight, t, k1, k2);
+            float scale_e = (float)(coef / r.st.sum);
+            if (short_row) short_grad_avx2(g, C, scale_e, a->weight, t, k1, k2);
+            else if (job->avx2) pass2_avx2(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
+            else pass2_scalar(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
             if (t == NULL) g[y] -= (float)(job->scale * (1.0 - eps) * wy);
         }
     }

@@ -67,9 +67,16 @@ int32_t jnce_build_info(char *buf, int64_t cap) {
     return copy_string(text, buf, cap);
 }
 
+/* sysconf reads /sys on every call: ask once. */
 static int32_t online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int32_t)n;
+    static int32_t cached;
+    int32_t n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c < 1 ? 1 : (int32_t)c;
+        __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+    }
+    return n;
 }
 
 int32_t jnce_threads(void) {

@@ -12,10 +12,8 @@
 
 #include <immintrin.h>
 
-__attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp_nonpos_avx2(__m256 x) {
-    const __m256 lower = _mm256_set1_ps(-87.0f);
-    __m256 in_range = _mm256_cmp_ps(x, lower, _CMP_GE_OQ);
-    x = _mm256_max_ps(x, lower);
+/* exp(x) for x in [-87, 0] only: no clamp, no mask (the caller knows the range). */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp_in_range_avx2(__m256 x) {
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -28,7 +26,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp_nonp
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), in_range);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp_nonpos_avx2(__m256 x) {
+    const __m256 lower = _mm256_set1_ps(-87.0f);
+    __m256 in_range = _mm256_cmp_ps(x, lower, _CMP_GE_OQ);
+    return _mm256_and_ps(exp_in_range_avx2(_mm256_max_ps(x, lower)), in_range);
 }
 
 #endif
