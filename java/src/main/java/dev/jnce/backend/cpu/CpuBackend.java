@@ -3,6 +3,7 @@ package dev.jnce.backend.cpu;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
@@ -34,6 +35,11 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public DivergenceKernels divergence() {
+        return CpuDivergence.INSTANCE;
     }
 
     @Override
