@@ -7,6 +7,8 @@ import dev.jnce.internal.Checks;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Locale;
 
 /** Argument checks shared by {@link KlDiv}, {@link Entropy} and {@link Perplexity}. */
 final class DivergenceChecks {
@@ -24,7 +26,7 @@ final class DivergenceChecks {
 
     /** other has exactly reference's shape. */
     static void sameShape(String argument, Tensor other, String referenceName, Tensor reference) {
-        if (!java.util.Arrays.equals(other.shape(), reference.shape())) {
+        if (!Arrays.equals(other.shape(), reference.shape())) {
             throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(other.shape())
                     + " does not match " + referenceName + " " + Tensor.formatShape(reference.shape())
                     + "; expected the same shape");
@@ -58,8 +60,9 @@ final class DivergenceChecks {
                 sum += v;
             }
             if (!(Math.abs(sum - 1) <= tolerance)) {
-                throw new IllegalArgumentException(argument + ": row " + i + " of " + t.describe() + " sums to " + sum
-                        + ", expected 1 within " + tolerance + " (each row must be a probability distribution)");
+                throw new IllegalArgumentException(argument + ": row " + i + " of " + t.describe() + " sums to "
+                        + String.format(Locale.ROOT, "%.7g", sum) + ", expected 1 within " + tolerance
+                        + " (each row must be a probability distribution)");
             }
         }
     }
