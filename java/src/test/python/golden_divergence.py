@@ -19,7 +19,6 @@ Run with Debian's python3-torch, importable only from the system interpreter:
     /usr/bin/python3 java/src/test/python/golden_divergence.py
 """
 import datetime
-import math
 import os
 import sys
 import warnings
@@ -28,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from golden_cross_entropy import line  # the shared text format of golden values
+
 SEED = 20240612
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.normpath(os.path.join(HERE, "..", "resources", "golden", "divergence.txt"))
@@ -35,20 +36,6 @@ KL_REDUCTIONS = ("none", "mean", "sum", "batchmean")
 ROW_REDUCTIONS = ("none", "mean", "sum")
 
 warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
-
-
-def fmt(v):
-    """repr() of a Python float (reads back exactly); non-finite values in Java's spelling."""
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
-def line(key, values):
-    return key + " = " + " ".join(fmt(v) for v in np.asarray(values).reshape(-1).tolist())
 
 
 def backward(fn, inputs32, dtype, reduction):

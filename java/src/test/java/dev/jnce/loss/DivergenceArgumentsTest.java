@@ -3,14 +3,9 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import java.util.stream.Stream;
 
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,23 +14,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * Bad input to KlDiv, Entropy and Perplexity is caught in Java before any native call, with a
  * message naming the argument and the shapes or values seen and expected.
  */
-class DivergenceArgumentsTest {
-    private TensorScope scope;
-    private Tensor p; // (2, 3) distributions
+class DivergenceArgumentsTest extends DivergenceTestBase {
+    private Tensor p; // (2, 3) distributions, made in the scope DivergenceTestBase opens first
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         p = Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 0.6f, 0.3f, 0.1f}, 2, 3);
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
     }
 
     private static KlDiv kl(Backend b) {

@@ -2,12 +2,9 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,29 +23,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * golden data, the float64 reference, finite differences, the identity H(p,q) = H(p) + KL(p||q)
  * and the other backends. Bad input is in DivergenceArgumentsTest.
  */
-class EntropyTest {
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
-
+class EntropyTest extends DivergenceTestBase {
     static Stream<Arguments> entropyCases() {
-        return KlDivTest.golden("entropy_");
+        return golden("entropy_");
     }
 
     static Stream<Arguments> crossCases() {
-        return KlDivTest.golden("cross_");
+        return golden("cross_");
     }
 
     static Stream<Arguments> reductions() {

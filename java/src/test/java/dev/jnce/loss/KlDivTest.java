@@ -2,17 +2,13 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.Map;
 import java.util.stream.Stream;
 
 import static dev.jnce.loss.DivergenceReference.distributions;
@@ -27,30 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * KL divergence on every backend against PyTorch's golden data, the float64 reference, finite
  * differences and the other backends. Bad input is in DivergenceArgumentsTest.
  */
-class KlDivTest {
-    static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/divergence.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
-
-    /** Every backend with every golden case whose name starts with prefix. */
-    static Stream<Arguments> golden(String prefix) {
-        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream()
-                .filter(c -> c.name().startsWith(prefix)).map(c -> Arguments.of(b, c)));
-    }
-
+class KlDivTest extends DivergenceTestBase {
     static Stream<Arguments> goldenCases() {
         return golden("kl_");
     }

@@ -2,12 +2,9 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,25 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Perplexity on every backend against PyTorch's golden data, the float64 reference, finite
  * differences and the other backends. Bad input is in DivergenceArgumentsTest.
  */
-class PerplexityTest {
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
-
+class PerplexityTest extends DivergenceTestBase {
     static Stream<Arguments> goldenCases() {
-        return KlDivTest.golden("ppl_");
+        return golden("ppl_");
     }
 
     @ParameterizedTest(name = "{0} {1}")
