@@ -34,7 +34,8 @@ import java.lang.foreign.ValueLayout;
  *
  * <p><b>When every token is left out</b> the mean is over nothing: the perplexity is NaN by
  * default, as in PyTorch (0/0); {@link #withAllIgnored withAllIgnored(AllIgnored.ONE)} gives
- * 1.0 instead (exp(0), the perplexity of nothing). The gradient is then all zeros.
+ * 1.0 instead (exp(0), the perplexity of nothing). The gradient is then all zeros (PyTorch's
+ * autograd of the formula above gives NaN there).
  *
  * <p>The gradient is d perplexity / d tokenLosses: {@code perplexity / count} for kept tokens
  * and 0 for left-out ones. The perplexity is computed in double and rounded once; it overflows
