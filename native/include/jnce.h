@@ -102,6 +102,63 @@ JNCE_API int32_t jnce_cross_entropy(const jnce_xent_args *args);
 
 /* ==== KL divergence, entropy, cross-entropy of distributions (src/cpu/divergence.c) ====== */
 
+/* Reduction of jnce_kl_div_fwd_bwd only: the sum divided by N (F.kl_div's 'batchmean'). */
+#define JNCE_REDUCTION_BATCHMEAN 3
+
+/*
+ * KL divergence, F.kl_div(input, target, reduction, log_target), pointwise over N*C values.
+ *
+ *   input        (N,C) float32 log-probabilities; N = size(0), C = the product of the rest
+ *   target       (N,C) float32 probabilities, or log-probabilities when log_target != 0
+ *   loss         (N*C) for JNCE_REDUCTION_NONE, else (1): the sum divided by N*C (MEAN),
+ *                by N (BATCHMEAN) or by 1 (SUM)
+ *   grad_input   (N,C) or NULL: d(reduced loss)/d(input)  (for NONE, of the sum)
+ *   grad_target  (N,C) or NULL: d(reduced loss)/d(target)
+ *
+ *   l = xlogy(t, t) - t*x  (0 where t == 0),   dl/dx = -t,      dl/dt = log(t) + 1 - x
+ *   l = exp(t) * (t - x)   (log_target),       dl/dx = -exp(t), dl/dt = exp(t) * (t - x + 1)
+ * dl/dt is NaN where t == 0 (not log_target), as PyTorch's autograd gives.
+ */
+JNCE_API int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C,
+                                     int32_t log_target, int32_t reduction, float *loss,
+                                     float *grad_input, float *grad_target);
+
+/*
+ * Entropy of each row of probabilities, H_i = -sum_j p_ij log p_ij (0 log 0 = 0).
+ *
+ *   p     (N,C) float32, rows are distributions (checked in Java)
+ *   loss  (N) for JNCE_REDUCTION_NONE, else (1) (MEAN divides by N)
+ *   grad  (N,C) or NULL: -(log p + 1) * scale; +Inf where p == 0
+ */
+JNCE_API int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction,
+                                      float *loss, float *grad);
+
+/*
+ * Cross-entropy between distributions, H_i(p, q) = -sum_j p_ij log q_ij (0 where p_ij == 0).
+ *
+ *   p, q    (N,C) float32, rows are distributions (checked in Java)
+ *   loss    (N) for JNCE_REDUCTION_NONE, else (1) (MEAN divides by N)
+ *   grad_p  (N,C) or NULL: -log q * scale (+Inf where q == 0)
+ *   grad_q  (N,C) or NULL: -p / q * scale, 0 where p == 0
+ */
+JNCE_API int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C,
+                                        int32_t reduction, float *loss, float *grad_p, float *grad_q);
+
+/*
+ * Perplexity exp(mean of the kept token losses), and its gradient.
+ *
+ *   token_loss  (M) float32
+ *   keys        (M) int32 or int64 as key_dtype says; token k is kept iff keys[k] != ignore_key
+ *               (targets with ignore_index, or a 0/1 mask with ignore_key 0)
+ *   ppl         (1): exp(sum of kept / count); all_ignored when no token is kept
+ *   grad        (M) or NULL: ppl / count for kept tokens, 0 for ignored ones
+ * Ignored tokens are never read, so a NaN there does not spread.
+ */
+JNCE_API int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype,
+                                         int64_t ignore_key, int64_t M, float all_ignored,
+                                         float *ppl, float *grad);
+
+
 /* ==== similarity, normalisation, triplet margin, mining (src/cpu/similarity.c, ...) ====== */
 
 /* C = alpha * A(M,K) * B(K,N)^T(if trans_b) + beta * C, row-major float32, via OpenBLAS. */

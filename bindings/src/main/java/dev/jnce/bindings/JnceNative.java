@@ -113,6 +113,15 @@ public class JnceNative extends JnceNative$shared {
     public static int JNCE_REDUCTION_SUM() {
         return JNCE_REDUCTION_SUM;
     }
+    private static final int JNCE_REDUCTION_BATCHMEAN = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_REDUCTION_BATCHMEAN 3
+     * }
+     */
+    public static int JNCE_REDUCTION_BATCHMEAN() {
+        return JNCE_REDUCTION_BATCHMEAN;
+    }
 
     private static class jnce_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -469,6 +478,273 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_cross_entropy", args);
             }
             return (int)mh$.invokeExact(args);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_kl_div_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_kl_div_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_kl_div_fwd_bwd$descriptor() {
+        return jnce_kl_div_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_kl_div_fwd_bwd$handle() {
+        return jnce_kl_div_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_kl_div_fwd_bwd$address() {
+        return jnce_kl_div_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_kl_div_fwd_bwd(MemorySegment input, MemorySegment target, long N, long C, int log_target, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_kl_div_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_kl_div_fwd_bwd", input, target, N, C, log_target, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(input, target, N, C, log_target, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_entropy_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_entropy_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_entropy_fwd_bwd$descriptor() {
+        return jnce_entropy_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_entropy_fwd_bwd$handle() {
+        return jnce_entropy_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_entropy_fwd_bwd$address() {
+        return jnce_entropy_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_entropy_fwd_bwd(MemorySegment p, long N, long C, int reduction, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_entropy_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_entropy_fwd_bwd", p, N, C, reduction, loss, grad);
+            }
+            return (int)mh$.invokeExact(p, N, C, reduction, loss, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_dist_xent_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_dist_xent_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static FunctionDescriptor jnce_dist_xent_fwd_bwd$descriptor() {
+        return jnce_dist_xent_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static MethodHandle jnce_dist_xent_fwd_bwd$handle() {
+        return jnce_dist_xent_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static MemorySegment jnce_dist_xent_fwd_bwd$address() {
+        return jnce_dist_xent_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static int jnce_dist_xent_fwd_bwd(MemorySegment p, MemorySegment q, long N, long C, int reduction, MemorySegment loss, MemorySegment grad_p, MemorySegment grad_q) {
+        var mh$ = jnce_dist_xent_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_dist_xent_fwd_bwd", p, q, N, C, reduction, loss, grad_p, grad_q);
+            }
+            return (int)mh$.invokeExact(p, q, N, C, reduction, loss, grad_p, grad_q);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_perplexity_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_perplexity_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_perplexity_fwd_bwd$descriptor() {
+        return jnce_perplexity_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_perplexity_fwd_bwd$handle() {
+        return jnce_perplexity_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_perplexity_fwd_bwd$address() {
+        return jnce_perplexity_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static int jnce_perplexity_fwd_bwd(MemorySegment token_loss, MemorySegment keys, int key_dtype, long ignore_key, long M, float all_ignored, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_perplexity_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_perplexity_fwd_bwd", token_loss, keys, key_dtype, ignore_key, M, all_ignored, ppl, grad);
+            }
+            return (int)mh$.invokeExact(token_loss, keys, key_dtype, ignore_key, M, all_ignored, ppl, grad);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,6 +1,7 @@
 package dev.jnce.backend.cpu;
 
 import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
@@ -30,6 +31,11 @@ public final class CpuBackend implements Kernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return crossEntropy;
+    }
+
+    @Override
+    public DivergenceKernels divergence() {
+        return CpuDivergence.INSTANCE;
     }
 
     @Override

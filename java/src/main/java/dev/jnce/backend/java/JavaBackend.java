@@ -1,6 +1,7 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Threads;
 
@@ -41,6 +42,11 @@ public final class JavaBackend implements Kernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return crossEntropy;
+    }
+
+    @Override
+    public DivergenceKernels divergence() {
+        return JavaDivergence.INSTANCE;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */

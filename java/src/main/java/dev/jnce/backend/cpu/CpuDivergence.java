@@ -1,0 +1,64 @@
+package dev.jnce.backend.cpu;
+
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeStatus;
+import dev.jnce.loss.KlDiv;
+import dev.jnce.loss.Reduction;
+
+import java.lang.foreign.MemorySegment;
+
+/** {@link DivergenceKernels} on native/src/cpu/divergence.c. */
+final class CpuDivergence implements DivergenceKernels {
+    static final CpuDivergence INSTANCE = new CpuDivergence();
+
+    private CpuDivergence() {
+    }
+
+    @Override
+    public void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, KlDiv.Reduction reduction,
+                      Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        int r = switch (reduction) {
+            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
+            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
+            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
+            case BATCHMEAN -> JnceNative.JNCE_REDUCTION_BATCHMEAN();
+        };
+        NativeStatus.check(JnceNative.jnce_kl_div_fwd_bwd(input.segment(), target.segment(), n, c, logTarget ? 1 : 0, r,
+                loss.segment(), orNull(gradInput), orNull(gradTarget)), "kl_div_fwd_bwd", "input", input, "target", target);
+    }
+
+    @Override
+    public void entropy(Tensor p, Reduction reduction, Tensor loss, Tensor grad) {
+        NativeStatus.check(JnceNative.jnce_entropy_fwd_bwd(p.segment(), p.size(0), p.size(1), rowReduction(reduction),
+                loss.segment(), orNull(grad)), "entropy_fwd_bwd", "p", p);
+    }
+
+    @Override
+    public void distributionCrossEntropy(Tensor p, Tensor q, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ) {
+        NativeStatus.check(JnceNative.jnce_dist_xent_fwd_bwd(p.segment(), q.segment(), p.size(0), p.size(1),
+                rowReduction(reduction), loss.segment(), orNull(gradP), orNull(gradQ)), "dist_xent_fwd_bwd", "p", p, "q", q);
+    }
+
+    @Override
+    public void perplexity(Tensor tokenLosses, Tensor keys, long ignoreKey, float allIgnored, Tensor perplexity, Tensor grad) {
+        int dtype = keys.dtype() == DType.INT64 ? JnceNative.JNCE_DTYPE_INT64() : JnceNative.JNCE_DTYPE_INT32();
+        NativeStatus.check(JnceNative.jnce_perplexity_fwd_bwd(tokenLosses.segment(), keys.segment(), dtype, ignoreKey,
+                tokenLosses.numel(), allIgnored, perplexity.segment(), orNull(grad)),
+                "perplexity_fwd_bwd", "tokenLosses", tokenLosses, "keys", keys);
+    }
+
+    private static int rowReduction(Reduction r) {
+        return switch (r) {
+            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
+            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
+            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
+        };
+    }
+
+    private static MemorySegment orNull(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.segment();
+    }
+}

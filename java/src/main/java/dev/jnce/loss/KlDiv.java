@@ -1,0 +1,157 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+
+/**
+ * Kullback-Leibler divergence with the meaning of PyTorch's
+ * {@code F.kl_div(input, target, reduction=..., log_target=...)}, and its gradients with
+ * respect to both arguments.
+ *
+ * <pre>{@code
+ * KlDiv kl = KlDiv.create().withReduction(KlDiv.Reduction.BATCHMEAN);  // the true KL per row
+ * try (KlDiv.Result r = kl.forwardBackward(logQ, p)) {                 // KL(p || q)
+ *     float loss = r.loss().item();
+ *     float[] dLogQ = r.gradInput().toFloatArray();
+ * }
+ * }</pre>
+ *
+ * <p><b>Argument order is PyTorch's and easy to get backwards:</b> {@code input} holds
+ * <em>log</em>-probabilities of the model distribution q (e.g. a log-softmax output) and
+ * {@code target} the reference distribution p, as probabilities or, with
+ * {@link #withLogTarget(boolean) logTarget}, as log-probabilities. The value is KL(p || q).
+ * Pointwise, over every value:
+ * <pre>
+ *   l = xlogy(t, t) - t * x      = t * (log t - x), 0 where t == 0
+ *   l = exp(t) * (t - x)         with logTarget
+ * </pre>
+ *
+ * <p><b>Reductions.</b> {@link Reduction#MEAN} is PyTorch's default and divides the sum by
+ * <em>every</em> value (N*C), which is not the KL divergence; {@link Reduction#BATCHMEAN}
+ * divides by N = {@code input.size(0)} and gives the mean KL per row, which is usually what is
+ * wanted. NONE returns the pointwise values, shaped like {@code input}.
+ *
+ * <p>Shapes: {@code input} and {@code target} float32, any shape with at least one value, the
+ * same shape (no broadcasting). A scalar (shape {@code ()}) is not allowed with BATCHMEAN, as in
+ * PyTorch. Values are not checked to be distributions (PyTorch does not check either): a
+ * negative probability gives NaN.
+ *
+ * <p>Gradients are of the reduced loss (for NONE, of the sum):
+ * d/dinput = {@code -t} (or {@code -exp(t)}), d/dtarget = {@code log t + 1 - x} (or
+ * {@code exp(t) * (t - x + 1)}), times 1/(N*C) for MEAN and 1/N for BATCHMEAN. Where a
+ * probability target is exactly 0 the target gradient is NaN, as PyTorch's autograd gives
+ * (the derivative of t log t is unbounded there); the loss and the input gradient stay finite.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class KlDiv {
+    /** How the pointwise values are combined, with F.kl_div's {@code reduction} meaning. */
+    public enum Reduction {
+        /** The pointwise values, shaped like input. */
+        NONE,
+        /** The sum divided by the number of values N*C. PyTorch's default, but not the KL divergence. */
+        MEAN,
+        /** The sum. */
+        SUM,
+        /** The sum divided by N = input.size(0): the mean KL divergence per row. */
+        BATCHMEAN
+    }
+
+    private final Reduction reduction;
+    private final boolean logTarget;
+    private final Backend backend; // null: Backends.current() at call time
+
+    private KlDiv(Reduction reduction, boolean logTarget, Backend backend) {
+        this.reduction = reduction;
+        this.logTarget = logTarget;
+        this.backend = backend;
+    }
+
+    /** PyTorch's defaults: reduction MEAN, probability targets, on {@link Backends#current()}. */
+    public static KlDiv create() {
+        return new KlDiv(Reduction.MEAN, false, null);
+    }
+
+    /** The same loss with another reduction; {@link Reduction#BATCHMEAN} gives the true KL per row. */
+    public KlDiv withReduction(Reduction reduction) {
+        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        return new KlDiv(reduction, logTarget, backend);
+    }
+
+    /** Whether target holds log-probabilities (PyTorch's {@code log_target}); default false. */
+    public KlDiv withLogTarget(boolean logTarget) {
+        return new KlDiv(reduction, logTarget, backend);
+    }
+
+    /** The same loss pinned to a backend. */
+    public KlDiv withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new KlDiv(reduction, logTarget, backend);
+    }
+
+    public Reduction reduction() {
+        return reduction;
+    }
+
+    public boolean logTarget() {
+        return logTarget;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** The loss alone: shaped like input for NONE, else shape (). */
+    public Tensor forward(Tensor input, Tensor target) {
+        Kernels k = (Kernels) backend();
+        check(k, input, target);
+        Tensor loss = newLoss(input);
+        k.divergence().klDiv(input, target, rows(input), input.numel() / rows(input), logTarget, reduction, loss, null, null);
+        return loss;
+    }
+
+    /** The loss and its gradients with respect to input and target, in new tensors. */
+    public Result forwardBackward(Tensor input, Tensor target) {
+        Kernels k = (Kernels) backend();
+        check(k, input, target);
+        Tensor loss = newLoss(input);
+        Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
+        Tensor gradTarget = Tensor.zeros(DType.FLOAT32, target.shape());
+        k.divergence().klDiv(input, target, rows(input), input.numel() / rows(input), logTarget, reduction, loss,
+                gradInput, gradTarget);
+        return new Result(loss, gradInput, gradTarget);
+    }
+
+    /** A loss and its gradients; closing it closes all three. */
+    public record Result(Tensor loss, Tensor gradInput, Tensor gradTarget) implements AutoCloseable {
+        @Override
+        public void close() {
+            loss.close();
+            gradInput.close();
+            gradTarget.close();
+        }
+    }
+
+    private Tensor newLoss(Tensor input) {
+        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, input.shape()) : Tensor.zeros(DType.FLOAT32);
+    }
+
+    /** N: the size of dimension 0, or 1 for a scalar. */
+    private static long rows(Tensor input) {
+        return input.rank() == 0 ? 1 : input.size(0);
+    }
+
+    private void check(Kernels k, Tensor input, Tensor target) {
+        DivergenceChecks.floats("input", input, k);
+        DivergenceChecks.floats("target", target, k);
+        DivergenceChecks.sameShape("target", target, "input", input);
+        if (reduction == Reduction.BATCHMEAN && input.rank() == 0) {
+            throw new IllegalArgumentException("input: reduction BATCHMEAN divides by input.size(0), but input "
+                    + input.describe() + " is a scalar; use SUM or give it shape (1)");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Perplexity: the exponential of the mean per-token cross-entropy over the tokens that count,
+ * {@code exp(sum of kept losses / number kept)}, and its gradient with respect to the token
+ * losses. In PyTorch terms, {@code torch.exp((losses * keep).sum() / keep.sum())}.
+ *
+ * <pre>{@code
+ * // token losses from CrossEntropy with Reduction.NONE, targets with -100 at padding
+ * float ppl = Perplexity.create().forward(tokenLosses, targets).item();
+ * }</pre>
+ *
+ * <p>Which tokens count is said in one of two ways:
+ * <ul>
+ *   <li>{@link #forward(Tensor, Tensor) forward(tokenLosses, targets)}: targets (int32 or
+ *   int64, the labels the losses were computed for) equal to the ignore index
+ *   ({@link #DEFAULT_IGNORE_INDEX} = -100, PyTorch's {@code ignore_index}) are left out;</li>
+ *   <li>{@link #forwardMasked(Tensor, Tensor) forwardMasked(tokenLosses, mask)}: an int32 or
+ *   int64 mask of 0 (leave out) and 1 (keep), such as an attention mask.</li>
+ * </ul>
+ * Shapes: tokenLosses float32, any shape with at least one value ({@code (N)}, or
+ * {@code (B, T)}); targets or mask of exactly that shape. Left-out tokens are never read, so a
+ * NaN or Inf loss there does not spread (unlike {@code (losses * mask).sum()}, where NaN * 0 is NaN).
+ *
+ * <p><b>When every token is left out</b> the mean is over nothing: the perplexity is NaN by
+ * default, as in PyTorch (0/0); {@link #withAllIgnored withAllIgnored(AllIgnored.ONE)} gives
+ * 1.0 instead (exp(0), the perplexity of nothing). The gradient is then all zeros (PyTorch's
+ * autograd of the formula above gives NaN there).
+ *
+ * <p>The gradient is d perplexity / d tokenLosses: {@code perplexity / count} for kept tokens
+ * and 0 for left-out ones. The perplexity is computed in double and rounded once; it overflows
+ * to +Inf in float32 once the mean loss exceeds about 88.7.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class Perplexity {
+    /** PyTorch's default {@code ignore_index}. */
+    public static final long DEFAULT_IGNORE_INDEX = -100;
+
+    /** The perplexity when no token is kept. */
+    public enum AllIgnored {
+        /** NaN, the mean of nothing (the default, as in PyTorch). */
+        NAN,
+        /** 1.0 = exp(0). */
+        ONE
+    }
+
+    private final long ignoreIndex;
+    private final AllIgnored allIgnored;
+    private final Backend backend; // null: Backends.current() at call time
+
+    private Perplexity(long ignoreIndex, AllIgnored allIgnored, Backend backend) {
+        this.ignoreIndex = ignoreIndex;
+        this.allIgnored = allIgnored;
+        this.backend = backend;
+    }
+
+    /** Ignore index -100, NaN when every token is ignored, on {@link Backends#current()}. */
+    public static Perplexity create() {
+        return new Perplexity(DEFAULT_IGNORE_INDEX, AllIgnored.NAN, null);
+    }
+
+    /** Targets equal to this value are left out (only for the targets form, not the mask form). */
+    public Perplexity withIgnoreIndex(long ignoreIndex) {
+        return new Perplexity(ignoreIndex, allIgnored, backend);
+    }
+
+    /** What the perplexity is when no token is kept. */
+    public Perplexity withAllIgnored(AllIgnored allIgnored) {
+        if (allIgnored == null) throw new IllegalArgumentException("allIgnored: must not be null");
+        return new Perplexity(ignoreIndex, allIgnored, backend);
+    }
+
+    /** The same pinned to a backend. */
+    public Perplexity withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new Perplexity(ignoreIndex, allIgnored, backend);
+    }
+
+    public long ignoreIndex() {
+        return ignoreIndex;
+    }
+
+    public AllIgnored allIgnored() {
+        return allIgnored;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** The perplexity (shape ()) over tokens whose target is not the ignore index. */
+    public Tensor forward(Tensor tokenLosses, Tensor targets) {
+        return run(tokenLosses, targets, false, false).perplexity();
+    }
+
+    /** The perplexity and its gradient with respect to tokenLosses. */
+    public Result forwardBackward(Tensor tokenLosses, Tensor targets) {
+        return run(tokenLosses, targets, false, true);
+    }
+
+    /** The perplexity (shape ()) over tokens whose mask is 1. */
+    public Tensor forwardMasked(Tensor tokenLosses, Tensor mask) {
+        return run(tokenLosses, mask, true, false).perplexity();
+    }
+
+    /** The perplexity over tokens whose mask is 1, and its gradient with respect to tokenLosses. */
+    public Result forwardBackwardMasked(Tensor tokenLosses, Tensor mask) {
+        return run(tokenLosses, mask, true, true);
+    }
+
+    /** A perplexity (shape ()) and its gradient (shaped like tokenLosses); closing it closes both. */
+    public record Result(Tensor perplexity, Tensor grad) implements AutoCloseable {
+        @Override
+        public void close() {
+            perplexity.close();
+            if (grad != null) grad.close();
+        }
+    }
+
+    /** A mask is keys with ignore key 0 (keep iff mask != 0); targets use the ignore index. */
+    private Result run(Tensor tokenLosses, Tensor keys, boolean isMask, boolean backward) {
+        Kernels k = check(tokenLosses, keys, isMask ? "mask" : "targets");
+        if (isMask) checkMaskValues(keys);
+        Tensor ppl = Tensor.zeros(DType.FLOAT32);
+        Tensor grad = backward ? Tensor.zeros(DType.FLOAT32, tokenLosses.shape()) : null;
+        k.divergence().perplexity(tokenLosses, keys, isMask ? 0 : ignoreIndex,
+                allIgnored == AllIgnored.ONE ? 1.0f : Float.NaN, ppl, grad);
+        return new Result(ppl, grad);
+    }
+
+    private Kernels check(Tensor tokenLosses, Tensor keys, String argument) {
+        Kernels k = (Kernels) backend();
+        DivergenceChecks.floats("tokenLosses", tokenLosses, k);
+        Checks.usable(argument, keys, k);
+        if (keys.dtype() == DType.FLOAT32) {
+            throw new IllegalArgumentException(argument + ": expected int32 or int64 of shape "
+                    + Tensor.formatShape(tokenLosses.shape()) + ", got " + keys.describe());
+        }
+        Checks.dtype(argument, keys, DType.INT32, DType.INT64);
+        DivergenceChecks.sameShape(argument, keys, "tokenLosses", tokenLosses);
+        return k;
+    }
+
+    private static void checkMaskValues(Tensor mask) {
+        MemorySegment s = mask.segment();
+        boolean wide = mask.dtype() == DType.INT64;
+        for (long i = 0; i < mask.numel(); i++) {
+            long v = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
+            if (v != 0 && v != 1) {
+                throw new IllegalArgumentException("mask[" + i + "] = " + v + " in " + mask.describe()
+                        + ": a mask holds only 0 (leave out) and 1 (keep); for labels with an ignore index use forward");
+            }
+        }
+    }
+}

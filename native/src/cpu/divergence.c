@@ -1,0 +1,217 @@
+/*
+ * divergence.c - KL divergence (F.kl_div), entropy of distributions, cross-entropy between
+ * distributions and perplexity, forward and backward.
+ *
+ *   KL:          input, target (N,C) float32 (N = size(0), C = product of the other dims)
+ *                loss (N*C) or (1); grad_input, grad_target (N,C) or NULL
+ *                l = xlogy(t,t) - t*x   or   exp(t)*(t - x) with log_target
+ *   entropy:     p (N,C); loss (N) or (1); grad (N,C) or NULL;     H_i = -sum_j xlogy(p,p)
+ *   dist. xent:  p, q (N,C); loss (N) or (1); grad_p, grad_q (N,C) or NULL;  H_i = -sum_j xlogy(p,q)
+ *   perplexity:  token_loss (M), keys (M) int32|int64; ppl (1); grad (M) or NULL
+ *
+ * Every value is computed in double and rounded once. Sums are deterministic whatever the
+ * thread count: KL sums fixed blocks of BLOCK values (a row may be one long row), entropy and
+ * cross-entropy sum whole rows; the partial sums are then added in order by the caller.
+ * No SIMD path: the work is one log per value, which the scalar libm call dominates.
+ *
+ * Build alone: see native/CMakeLists.txt; checked by native/test/test_divergence.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define BLOCK 4096 /* KL values per partial sum (and per unit of parallel work) */
+
+static int32_t check_dims(const char *op, int64_t N, int64_t C) {
+    if (N <= 0 || C <= 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "%s: N=%lld and C=%lld must be positive", op,
+                         (long long)N, (long long)C);
+    if (N > INT64_MAX / C)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "%s: N=%lld times C=%lld overflows", op, (long long)N,
+                         (long long)C);
+    return JNCE_OK;
+}
+
+/* Row-reduction scale: 1/N for MEAN, 1 for NONE and SUM; -1 for an unknown reduction. */
+static double row_scale(int32_t reduction, int64_t N) {
+    if (reduction == JNCE_REDUCTION_MEAN) return 1.0 / (double)N;
+    return reduction == JNCE_REDUCTION_NONE || reduction == JNCE_REDUCTION_SUM ? 1.0 : -1.0;
+}
+
+/* Adds partial sums in order and writes the reduced loss, scale times the total. */
+static void write_total(const double *parts, int64_t count, double scale, float *loss) {
+    double total = 0.0;
+    for (int64_t k = 0; k < count; k++) total += parts[k];
+    loss[0] = (float)(total * scale);
+}
+
+/* ---- KL divergence ------------------------------------------------------------------- */
+
+typedef struct {
+    const float *x, *t;
+    int64_t M; /* N*C values */
+    int log_target;
+    double scale;
+    float *loss;    /* (M) for NONE, else NULL */
+    double *parts;  /* (blocks) for a reduction, else NULL */
+    float *gx, *gt; /* (M) or NULL */
+} kl_job;
+
+static void kl_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const kl_job *job = ctx;
+    for (int64_t b = begin; b < end; b++) {
+        int64_t from = b * BLOCK, to = from + BLOCK < job->M ? from + BLOCK : job->M;
+        double sum = 0.0;
+        for (int64_t k = from; k < to; k++) {
+            double x = job->x[k], t = job->t[k], l, dx, dt;
+            if (job->log_target) {
+                double e = exp(t);
+                l = e * (t - x);
+                dx = -e;
+                dt = e * (t - x + 1.0);
+            } else {
+                l = (t == 0.0 ? 0.0 : t * log(t)) - t * x;
+                dx = -t;
+                dt = t == 0.0 ? NAN : log(t) + 1.0 - x; /* PyTorch: xlogy's d/dy at 0 is 0/0 */
+            }
+            if (job->loss != NULL) job->loss[k] = (float)l;
+            sum += l;
+            if (job->gx != NULL) job->gx[k] = (float)(dx * job->scale);
+            if (job->gt != NULL) job->gt[k] = (float)(dt * job->scale);
+        }
+        if (job->parts != NULL) job->parts[b] = sum;
+    }
+}
+
+int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, int64_t C,
+                            int32_t log_target, int32_t reduction, float *loss, float *grad_input,
+                            float *grad_target) {
+    if (input == NULL || target == NULL || loss == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "kl_div: input, target and loss must be non-null");
+    int32_t rc = check_dims("kl_div", N, C);
+    if (rc != JNCE_OK) return rc;
+    int64_t M = N * C;
+    double scale;
+    switch (reduction) {
+    case JNCE_REDUCTION_NONE:
+    case JNCE_REDUCTION_SUM: scale = 1.0; break;
+    case JNCE_REDUCTION_MEAN: scale = 1.0 / (double)M; break;
+    case JNCE_REDUCTION_BATCHMEAN: scale = 1.0 / (double)N; break;
+    default: return jnce_fail(JNCE_ERR_INVALID_ARG, "kl_div: unknown reduction %d", reduction);
+    }
+    int64_t blocks = (M + BLOCK - 1) / BLOCK;
+    kl_job job = {input, target, M, log_target != 0, scale, NULL, NULL, grad_input, grad_target};
+    if (reduction == JNCE_REDUCTION_NONE) {
+        job.loss = loss;
+    } else {
+        job.parts = malloc((size_t)blocks * sizeof(double));
+        if (job.parts == NULL)
+            return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "kl_div: no memory for %lld partial sums", (long long)blocks);
+    }
+    jnce_parallel_for(blocks, 16, kl_blocks, &job); /* 16 blocks: ~64k values per thread */
+    if (job.parts != NULL) {
+        write_total(job.parts, blocks, scale, loss);
+        free(job.parts);
+    }
+    return JNCE_OK;
+}
+
+/* ---- entropy and cross-entropy of distributions (row-wise) ---------------------------- */
+
+typedef struct {
+    const float *p, *q; /* q == NULL: entropy, q = p */
+    int64_t C;
+    double scale;
+    double *rows;       /* (N) row losses */
+    float *gp, *gq;     /* (N,C) or NULL */
+} xent_job;
+
+static void dist_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const xent_job *job = ctx;
+    const int64_t C = job->C;
+    const double s = job->scale;
+    for (int64_t i = begin; i < end; i++) {
+        double h = 0.0;
+        for (int64_t k = i * C; k < (i + 1) * C; k++) {
+            double p = job->p[k];
+            if (job->q == NULL) {
+                double lp = log(p);
+                if (p != 0.0) h -= p * lp;
+                if (job->gp != NULL) job->gp[k] = (float)(-(lp + 1.0) * s); /* +Inf at p = 0 */
+            } else {
+                double q = job->q[k], lq = log(q);
+                if (p != 0.0) h -= p * lq;
+                if (job->gp != NULL) job->gp[k] = (float)(-lq * s);
+                if (job->gq != NULL) job->gq[k] = p == 0.0 ? 0.0f : (float)(-p / q * s);
+            }
+        }
+        job->rows[i] = h;
+    }
+}
+
+static int32_t dist_run(const char *op, const float *p, const float *q, int64_t N, int64_t C,
+                        int32_t reduction, float *loss, float *gp, float *gq) {
+    if (p == NULL || loss == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "%s: p and loss must be non-null", op);
+    int32_t rc = check_dims(op, N, C);
+    if (rc != JNCE_OK) return rc;
+    double scale = row_scale(reduction, N);
+    if (scale < 0.0) return jnce_fail(JNCE_ERR_INVALID_ARG, "%s: unknown reduction %d", op, reduction);
+    double *rows = malloc((size_t)N * sizeof(double));
+    if (rows == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld rows", op, (long long)N);
+    xent_job job = {p, q, C, scale, rows, gp, gq};
+    jnce_parallel_for(N, C >= 65536 ? 1 : 65536 / C, dist_rows, &job);
+    if (reduction == JNCE_REDUCTION_NONE) {
+        for (int64_t i = 0; i < N; i++) loss[i] = (float)rows[i];
+    } else {
+        write_total(rows, N, scale, loss);
+    }
+    free(rows);
+    return JNCE_OK;
+}
+
+int32_t jnce_entropy_fwd_bwd(const float *p, int64_t N, int64_t C, int32_t reduction, float *loss,
+                             float *grad) {
+    return dist_run("entropy", p, NULL, N, C, reduction, loss, grad, NULL);
+}
+
+int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_t C, int32_t reduction,
+                               float *loss, float *grad_p, float *grad_q) {
+    if (q == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "dist_xent: q must be non-null");
+    return dist_run("dist_xent", p, q, N, C, reduction, loss, grad_p, grad_q);
+}
+
+/* ---- perplexity ------------------------------------------------------------------------ */
+
+static int64_t key_at(const void *keys, int32_t key_dtype, int64_t k) {
+    return key_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)keys)[k] : ((const int64_t *)keys)[k];
+}
+
+int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype,
+                                int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad) {
+    if (token_loss == NULL || keys == NULL || ppl == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "perplexity: token_loss, keys and ppl must be non-null");
+    if (M <= 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "perplexity: M=%lld must be positive", (long long)M);
+    if (key_dtype != JNCE_DTYPE_INT32 && key_dtype != JNCE_DTYPE_INT64)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "perplexity: key_dtype %d is not int32 or int64", key_dtype);
+    double sum = 0.0;
+    int64_t count = 0;
+    for (int64_t k = 0; k < M; k++) {
+        if (key_at(keys, key_dtype, k) != ignore_key) {
+            sum += token_loss[k];
+            count++;
+        }
+    }
+    double value = count == 0 ? all_ignored : exp(sum / (double)count);
+    ppl[0] = (float)value;
+    if (grad != NULL) {
+        float g = count == 0 ? 0.0f : (float)(value / (double)count);
+        for (int64_t k = 0; k < M; k++) {
+            grad[k] = key_at(keys, key_dtype, k) != ignore_key ? g : 0.0f;
+        }
+    }
+    return JNCE_OK;
+}
