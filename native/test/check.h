@@ -1,0 +1,55 @@
+/* check.h - the CHECK macro and helpers of the similarity-family C tests. */
+#ifndef JNCE_TEST_CHECK_H
+#define JNCE_TEST_CHECK_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            failures++;                                                                 \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                        \
+            fprintf(stderr, __VA_ARGS__);                                               \
+            fprintf(stderr, "\n");                                                      \
+        }                                                                               \
+    } while (0)
+
+static float uniform_pm1(void) { return 2.0f * (float)rand() / (float)RAND_MAX - 1.0f; }
+
+static float *random_floats(int64_t n) {
+    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (int64_t k = 0; k < n; k++) x[k] = uniform_pm1();
+    return x;
+}
+
+/* Largest |got - want| over n values. */
+static double max_error(const float *got, const double *want, int64_t n) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        double e = fabs(got[k] - want[k]);
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+/* Largest |got - want| / max(1, |want|) over n values. */
+static double max_rel_error(const float *got, const double *want, int64_t n) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        double e = fabs(got[k] - want[k]) / fmax(1.0, fabs(want[k]));
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+static int finish(const char *name) {
+    printf("%s: %s\n", name, failures ? "FAILED" : "all checks passed");
+    return failures != 0;
+}
+
+#endif
