@@ -12,4 +12,6 @@ import dev.jnce.Backend;
 public interface Kernels extends Backend {
 
     CrossEntropyKernels crossEntropy();
+
+    SimilarityKernels similarity();
 }

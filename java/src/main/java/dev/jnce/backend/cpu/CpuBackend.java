@@ -4,6 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
@@ -34,6 +35,11 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public SimilarityKernels similarity() {
+        return CpuSimilarity.INSTANCE;
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Threads;
 import dev.jnce.loss.Reduction;
 
@@ -42,6 +43,11 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public SimilarityKernels similarity() {
+        return JavaSimilarity.of(usesVectorApi());
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
