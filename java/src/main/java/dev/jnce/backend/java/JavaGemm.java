@@ -82,7 +82,7 @@ final class JavaGemm {
                     for (int pc = 0; pc < k; pc += KC) {
                         int kb = Math.min(KC, k - pc);
                         pack(a, lda, transA, ic, pc, mb, kb, ap);
-                        pack(b, ldb, !transB, pc, jc, kb, nb, bp);
+                        pack(b, ldb, transB, pc, jc, kb, nb, bp);
                         block.multiply(ap, bp, cb, mb, nb, kb);
                     }
                     writeBack(cb, mb, nb, alpha, beta, c, ldc, ic, jc);
