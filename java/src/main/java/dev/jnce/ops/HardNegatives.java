@@ -93,8 +93,12 @@ public final class HardNegatives {
         long d = sk[1];
         Tensor out = Tensor.zeros(DType.FLOAT32, indices.size(0), indices.size(1), d);
         MemorySegment src = keys.segment(), dst = out.segment();
-        long[] idx = indices.toLongArray();
-        for (int r = 0; r < idx.length; r++) MemorySegment.copy(src, idx[r] * d * 4, dst, r * d * 4, d * 4);
+        MemorySegment idx = indices.segment(); // read in place: toLongArray() fails on an empty tensor
+        boolean wide = indices.dtype() == DType.INT64;
+        for (long r = 0; r < indices.numel(); r++) {
+            long key = wide ? idx.getAtIndex(ValueLayout.JAVA_LONG, r) : idx.getAtIndex(ValueLayout.JAVA_INT, r);
+            MemorySegment.copy(src, key * d * 4, dst, r * d * 4, d * 4);
+        }
         return out;
     }
 
