@@ -161,10 +161,68 @@ JNCE_API int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *ke
 
 /* ==== similarity, normalisation, triplet margin, mining (src/cpu/similarity.c, ...) ====== */
 
-/* C = alpha * A(M,K) * B(K,N)^T(if trans_b) + beta * C, row-major float32, via OpenBLAS. */
+/*
+ * C = alpha * op(A) * op(B) + beta * C, row-major float32, via OpenBLAS (src/cpu/gemm.c).
+ *   op(A) (M,K): A is (M,K), or (K,M) when trans_a;  op(B) (K,N): B is (K,N), or (N,K) when
+ *   trans_b;  C (M,N).  lda, ldb, ldc are the row strides (in floats) of A, B and C as stored.
+ *   beta == 0 ignores what C holds (NaN included).
+ */
 JNCE_API int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K,
                             float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
                             float beta, float *C, int64_t ldc);
+
+/*
+ * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).
+ *   x, y, dy, dx (N,D) float32; y may alias x, dx may alias dy.
+ * Backward (dx from the upstream dy), with c = max(||x||, eps):
+ *   ||x|| >= eps:  dx = (dy - y * (y . dy)) / c;     ||x|| < eps:  dx = dy / eps.
+ */
+JNCE_API int32_t jnce_l2_normalize_fwd(const float *x, int64_t N, int64_t D, float eps, float *y);
+JNCE_API int32_t jnce_l2_normalize_bwd(const float *x, const float *dy, int64_t N, int64_t D,
+                                       float eps, float *dx);
+
+/*
+ * F.cosine_similarity(x1, x2, dim=1, eps) row by row (src/cpu/similarity.c), PyTorch 1.13:
+ *   out_i = (x1_i / c1_i) . (x2_i / c2_i),  c_i = max(||x_i||_2, eps).
+ *   x1, x2, dx1, dx2 (N,D) float32; out, dout (N) float32. dx1 or dx2 may be NULL.
+ * Backward: dx1 = dout * (x2/c2 - out * x1/c1) / c1, and symmetrically (also when clamped).
+ */
+JNCE_API int32_t jnce_cosine_similarity_fwd(const float *x1, const float *x2, int64_t N, int64_t D,
+                                            float eps, float *out);
+JNCE_API int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, const float *dout,
+                                            int64_t N, int64_t D, float eps, float *dx1, float *dx2);
+
+/* Distances of the triplet margin loss. */
+#define JNCE_DISTANCE_PAIRWISE 0 /* F.pairwise_distance: ||x1 - x2 + eps||_p */
+#define JNCE_DISTANCE_COSINE   1 /* 1 - F.cosine_similarity(x1, x2, dim=1, eps) */
+
+/*
+ * Triplet margin loss forward and backward (src/cpu/triplet.c), F.triplet_margin_loss or
+ * F.triplet_margin_with_distance_loss with a cosine distance:
+ *   d_neg = swap ? min(d(a,n), d(p,n)) : d(a,n);   loss_i = max(margin + d(a,p) - d_neg, 0)
+ *   anchor, positive, negative, grad_* (N,D) float32;  loss (N) for NONE, else (1).
+ *   p (> 0) is used by the pairwise distance only; eps is that distance's eps.
+ *   grad_* are all NULL (forward only) or all non-NULL: d(reduced loss)/d(input).
+ */
+JNCE_API int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive,
+                                             const float *negative, int64_t N, int64_t D,
+                                             int32_t distance, float margin, float p, float eps,
+                                             int32_t swap, int32_t reduction, float *loss,
+                                             float *grad_anchor, float *grad_positive,
+                                             float *grad_negative);
+
+/*
+ * Hard-negative mining (src/cpu/mining.c): for each query row of sim (N,M) the indices of the
+ * K most similar keys that are not positives, by decreasing similarity, ties by lower index.
+ * Positives: query_labels (N) and key_labels (M) when given (same label = positive); else
+ * mask (N,M) when given (nonzero = positive); else the diagonal (key i for query i).
+ * Label and mask element types are JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64.
+ *   indices (N,K) int64, written.  Fails on NaN in sim or a row with fewer than K negatives.
+ */
+JNCE_API int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K,
+                                     const void *query_labels, int32_t query_dtype,
+                                     const void *key_labels, int32_t key_dtype,
+                                     const void *mask, int32_t mask_dtype, int64_t *indices);
 
 #ifdef __cplusplus
 }

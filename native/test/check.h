@@ -1,11 +1,12 @@
-/*
- * check.h - the CHECK macro of the native tests: counts a failure and prints where and why
- * on stderr, then lets the test go on. main() returns failures != 0.
- */
+/* check.h - the CHECK macro of the native tests (counts a failure, prints where and why, goes on) and
+ * helpers for random data and error measures. main() returns failures != 0. */
 #ifndef JNCE_TEST_CHECK_H
 #define JNCE_TEST_CHECK_H
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int failures;
 
@@ -18,5 +19,38 @@ static int failures;
             fprintf(stderr, "\n");                                                      \
         }                                                                               \
     } while (0)
+
+static float uniform_pm1(void) { return 2.0f * (float)rand() / (float)RAND_MAX - 1.0f; }
+
+static float *random_floats(int64_t n) {
+    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (int64_t k = 0; k < n; k++) x[k] = uniform_pm1();
+    return x;
+}
+
+/* Largest |got - want| over n values. */
+static double max_error(const float *got, const double *want, int64_t n) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        double e = fabs(got[k] - want[k]);
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+/* Largest |got - want| / max(1, |want|) over n values. */
+static double max_rel_error(const float *got, const double *want, int64_t n) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        double e = fabs(got[k] - want[k]) / fmax(1.0, fabs(want[k]));
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+static int finish(const char *name) {
+    printf("%s: %s\n", name, failures ? "FAILED" : "all checks passed");
+    return failures != 0;
+}
 
 #endif

@@ -122,6 +122,24 @@ public class JnceNative extends JnceNative$shared {
     public static int JNCE_REDUCTION_BATCHMEAN() {
         return JNCE_REDUCTION_BATCHMEAN;
     }
+    private static final int JNCE_DISTANCE_PAIRWISE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_DISTANCE_PAIRWISE 0
+     * }
+     */
+    public static int JNCE_DISTANCE_PAIRWISE() {
+        return JNCE_DISTANCE_PAIRWISE;
+    }
+    private static final int JNCE_DISTANCE_COSINE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_DISTANCE_COSINE 1
+     * }
+     */
+    public static int JNCE_DISTANCE_COSINE() {
+        return JNCE_DISTANCE_COSINE;
+    }
 
     private static class jnce_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -817,6 +835,411 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_sgemm", trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
             }
             return (int)mh$.invokeExact(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_l2_normalize_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_l2_normalize_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_fwd(const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_l2_normalize_fwd$descriptor() {
+        return jnce_l2_normalize_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_fwd(const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static MethodHandle jnce_l2_normalize_fwd$handle() {
+        return jnce_l2_normalize_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_fwd(const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static MemorySegment jnce_l2_normalize_fwd$address() {
+        return jnce_l2_normalize_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_fwd(const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static int jnce_l2_normalize_fwd(MemorySegment x, long N, long D, float eps, MemorySegment y) {
+        var mh$ = jnce_l2_normalize_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_l2_normalize_fwd", x, N, D, eps, y);
+            }
+            return (int)mh$.invokeExact(x, N, D, eps, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_l2_normalize_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_l2_normalize_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_bwd(const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_l2_normalize_bwd$descriptor() {
+        return jnce_l2_normalize_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_bwd(const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_l2_normalize_bwd$handle() {
+        return jnce_l2_normalize_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_bwd(const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_l2_normalize_bwd$address() {
+        return jnce_l2_normalize_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_l2_normalize_bwd(const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static int jnce_l2_normalize_bwd(MemorySegment x, MemorySegment dy, long N, long D, float eps, MemorySegment dx) {
+        var mh$ = jnce_l2_normalize_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_l2_normalize_bwd", x, dy, N, D, eps, dx);
+            }
+            return (int)mh$.invokeExact(x, dy, N, D, eps, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cosine_similarity_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cosine_similarity_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_fwd(const float *x1, const float *x2, int64_t N, int64_t D, float eps, float *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_cosine_similarity_fwd$descriptor() {
+        return jnce_cosine_similarity_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_fwd(const float *x1, const float *x2, int64_t N, int64_t D, float eps, float *out)
+     * }
+     */
+    public static MethodHandle jnce_cosine_similarity_fwd$handle() {
+        return jnce_cosine_similarity_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_fwd(const float *x1, const float *x2, int64_t N, int64_t D, float eps, float *out)
+     * }
+     */
+    public static MemorySegment jnce_cosine_similarity_fwd$address() {
+        return jnce_cosine_similarity_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_fwd(const float *x1, const float *x2, int64_t N, int64_t D, float eps, float *out)
+     * }
+     */
+    public static int jnce_cosine_similarity_fwd(MemorySegment x1, MemorySegment x2, long N, long D, float eps, MemorySegment out) {
+        var mh$ = jnce_cosine_similarity_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cosine_similarity_fwd", x1, x2, N, D, eps, out);
+            }
+            return (int)mh$.invokeExact(x1, x2, N, D, eps, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cosine_similarity_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cosine_similarity_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, const float *dout, int64_t N, int64_t D, float eps, float *dx1, float *dx2)
+     * }
+     */
+    public static FunctionDescriptor jnce_cosine_similarity_bwd$descriptor() {
+        return jnce_cosine_similarity_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, const float *dout, int64_t N, int64_t D, float eps, float *dx1, float *dx2)
+     * }
+     */
+    public static MethodHandle jnce_cosine_similarity_bwd$handle() {
+        return jnce_cosine_similarity_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, const float *dout, int64_t N, int64_t D, float eps, float *dx1, float *dx2)
+     * }
+     */
+    public static MemorySegment jnce_cosine_similarity_bwd$address() {
+        return jnce_cosine_similarity_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, const float *dout, int64_t N, int64_t D, float eps, float *dx1, float *dx2)
+     * }
+     */
+    public static int jnce_cosine_similarity_bwd(MemorySegment x1, MemorySegment x2, MemorySegment dout, long N, long D, float eps, MemorySegment dx1, MemorySegment dx2) {
+        var mh$ = jnce_cosine_similarity_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cosine_similarity_bwd", x1, x2, dout, N, D, eps, dx1, dx2);
+            }
+            return (int)mh$.invokeExact(x1, x2, dout, N, D, eps, dx1, dx2);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_triplet_margin_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_triplet_margin_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static FunctionDescriptor jnce_triplet_margin_fwd_bwd$descriptor() {
+        return jnce_triplet_margin_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static MethodHandle jnce_triplet_margin_fwd_bwd$handle() {
+        return jnce_triplet_margin_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static MemorySegment jnce_triplet_margin_fwd_bwd$address() {
+        return jnce_triplet_margin_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static int jnce_triplet_margin_fwd_bwd(MemorySegment anchor, MemorySegment positive, MemorySegment negative, long N, long D, int distance, float margin, float p, float eps, int swap, int reduction, MemorySegment loss, MemorySegment grad_anchor, MemorySegment grad_positive, MemorySegment grad_negative) {
+        var mh$ = jnce_triplet_margin_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_triplet_margin_fwd_bwd", anchor, positive, negative, N, D, distance, margin, p, eps, swap, reduction, loss, grad_anchor, grad_positive, grad_negative);
+            }
+            return (int)mh$.invokeExact(anchor, positive, negative, N, D, distance, margin, p, eps, swap, reduction, loss, grad_anchor, grad_positive, grad_negative);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_hard_negatives {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_hard_negatives");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * }
+     */
+    public static FunctionDescriptor jnce_hard_negatives$descriptor() {
+        return jnce_hard_negatives.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * }
+     */
+    public static MethodHandle jnce_hard_negatives$handle() {
+        return jnce_hard_negatives.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * }
+     */
+    public static MemorySegment jnce_hard_negatives$address() {
+        return jnce_hard_negatives.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * }
+     */
+    public static int jnce_hard_negatives(MemorySegment sim, long N, long M, long K, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, int mask_dtype, MemorySegment indices) {
+        var mh$ = jnce_hard_negatives.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_hard_negatives", sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
+            }
+            return (int)mh$.invokeExact(sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -14,4 +14,6 @@ public interface Kernels extends Backend {
     CrossEntropyKernels crossEntropy();
 
     DivergenceKernels divergence();
+
+    SimilarityKernels similarity();
 }

@@ -3,6 +3,7 @@ package dev.jnce.backend.cpu;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
@@ -36,6 +37,11 @@ public final class CpuBackend implements Kernels {
     @Override
     public DivergenceKernels divergence() {
         return CpuDivergence.INSTANCE;
+    }
+
+    @Override
+    public SimilarityKernels similarity() {
+        return CpuSimilarity.INSTANCE;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.jnce.backend.java;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Threads;
 
 /**
@@ -47,6 +48,11 @@ public final class JavaBackend implements Kernels {
     @Override
     public DivergenceKernels divergence() {
         return JavaDivergence.INSTANCE;
+    }
+
+    @Override
+    public SimilarityKernels similarity() {
+        return JavaSimilarity.of(usesVectorApi());
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */

@@ -1,0 +1,50 @@
+package dev.jnce.backend;
+
+import dev.jnce.Tensor;
+import dev.jnce.loss.Reduction;
+
+/**
+ * GEMM, L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
+ * (native/src/cpu/gemm.c, similarity.c, triplet.c, mining.c and their Java twins). Callers
+ * have checked every argument; all float tensors are float32, row-major and contiguous.
+ */
+public interface SimilarityKernels {
+
+    /**
+     * {@code c = alpha * op(a) * op(b) + beta * c}; op transposes when the flag says so.
+     * a is (M,K) or (K,M) when transA; b is (K,N) or (N,K) when transB; c is (M,N). beta = 0
+     * ignores what c holds. c must not alias a or b.
+     */
+    void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
+    void normalize(Tensor x, float eps, Tensor y);
+
+    /** The gradient of {@link #normalize} given the upstream dy; dx may be dy. */
+    void normalizeBackward(Tensor x, Tensor dy, float eps, Tensor dx);
+
+    /** Row-wise cosine similarity of (N,D) x1 and x2 into (N) out, F.cosine_similarity's eps. */
+    void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out);
+
+    /** Its gradient given the upstream (N) dOut; dx1 or dx2 may be null; neither aliases an input. */
+    void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2);
+
+    /** Options of the triplet margin loss; p is used by the pairwise distance only. */
+    record Triplet(boolean cosine, float margin, float p, float eps, boolean swap, Reduction reduction) {
+    }
+
+    /**
+     * Triplet margin loss of (N,D) anchor, positive, negative into loss ((N) for NONE, else
+     * one element); the three gradients are all null (forward only) or all (N,D).
+     */
+    void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
+                       Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative);
+
+    /**
+     * Indices (N,K) int64 of the K most similar non-positive keys of each row of sim (N,M),
+     * by decreasing similarity, ties by lower index. Positives: queryLabels (N) and keyLabels
+     * (M) when non-null, else mask (N,M) when non-null (nonzero = positive), else the diagonal.
+     * Callers have checked that sim holds no NaN and that every row has K negatives.
+     */
+    void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices);
+}

@@ -1,0 +1,88 @@
+package dev.jnce.backend.cpu;
+
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeStatus;
+import dev.jnce.loss.Reduction;
+
+import java.lang.foreign.MemorySegment;
+
+/** The similarity family on jnce's C kernels and OpenBLAS. */
+final class CpuSimilarity implements SimilarityKernels {
+    static final CpuSimilarity INSTANCE = new CpuSimilarity();
+
+    private CpuSimilarity() {
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        long m = c.size(0), n = c.size(1), k = transA ? a.size(0) : a.size(1);
+        int status = JnceNative.jnce_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a.segment(), a.size(1),
+                b.segment(), b.size(1), beta, c.segment(), n);
+        NativeStatus.check(status, "sgemm", "a", a, "b", b, "c", c);
+    }
+
+    @Override
+    public void normalize(Tensor x, float eps, Tensor y) {
+        long d = x.size(-1);
+        NativeStatus.check(JnceNative.jnce_l2_normalize_fwd(x.segment(), x.numel() / d, d, eps, y.segment()),
+                "l2_normalize_fwd", "x", x);
+    }
+
+    @Override
+    public void normalizeBackward(Tensor x, Tensor dy, float eps, Tensor dx) {
+        long d = x.size(-1);
+        NativeStatus.check(JnceNative.jnce_l2_normalize_bwd(x.segment(), dy.segment(), x.numel() / d, d, eps,
+                dx.segment()), "l2_normalize_bwd", "x", x, "dy", dy);
+    }
+
+    @Override
+    public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
+        NativeStatus.check(JnceNative.jnce_cosine_similarity_fwd(x1.segment(), x2.segment(), x1.size(0), x1.size(1),
+                eps, out.segment()), "cosine_similarity_fwd", "x1", x1, "x2", x2);
+    }
+
+    @Override
+    public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
+        NativeStatus.check(JnceNative.jnce_cosine_similarity_bwd(x1.segment(), x2.segment(), dOut.segment(),
+                x1.size(0), x1.size(1), eps, segmentOrNull(dx1), segmentOrNull(dx2)),
+                "cosine_similarity_bwd", "x1", x1, "x2", x2);
+    }
+
+    @Override
+    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet o, Tensor loss,
+                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
+        int status = JnceNative.jnce_triplet_margin_fwd_bwd(anchor.segment(), positive.segment(), negative.segment(),
+                anchor.size(0), anchor.size(1),
+                o.cosine() ? JnceNative.JNCE_DISTANCE_COSINE() : JnceNative.JNCE_DISTANCE_PAIRWISE(),
+                o.margin(), o.p(), o.eps(), o.swap() ? 1 : 0, reduction(o.reduction()), loss.segment(),
+                segmentOrNull(gradAnchor), segmentOrNull(gradPositive), segmentOrNull(gradNegative));
+        NativeStatus.check(status, "triplet_margin_fwd_bwd", "anchor", anchor, "positive", positive, "negative", negative);
+    }
+
+    @Override
+    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+        int status = JnceNative.jnce_hard_negatives(sim.segment(), sim.size(0), sim.size(1), indices.size(1),
+                segmentOrNull(queryLabels), dtype(queryLabels), segmentOrNull(keyLabels), dtype(keyLabels),
+                segmentOrNull(mask), dtype(mask), indices.segment());
+        NativeStatus.check(status, "hard_negatives", "sim", sim);
+    }
+
+    private static MemorySegment segmentOrNull(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.segment();
+    }
+
+    private static int dtype(Tensor t) {
+        return t != null && t.dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
+    }
+
+    private static int reduction(Reduction r) {
+        return switch (r) {
+            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
+            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
+            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
+        };
+    }
+}

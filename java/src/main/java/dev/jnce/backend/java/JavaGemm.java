@@ -1,0 +1,123 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.internal.Parallel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Row-major float32 GEMM in Java, {@code C = alpha * op(A) * op(B) + beta * C}, laid out like
+ * a BLAS: op(A) is cut into blocks of MC x KC and op(B) into KC x NC, each packed into a
+ * contiguous heap array (transposes are undone while packing), and a {@link Block} kernel
+ * multiplies packed blocks into a float accumulator block of C, which is written back once
+ * with alpha and beta. Row blocks of C run in parallel on {@link Parallel}, each thread with
+ * its own buffers. {@link #SCALAR} is the plain kernel; {@link JavaGemmVector} the SIMD one.
+ */
+final class JavaGemm {
+    /** Rows of C per block, depth per block, columns of C per block: ~320 KB of buffers. */
+    static final int MC = 64, KC = 256, NC = 256;
+
+    /** {@code cb[mb][nb] += ap[mb][kb] * bp[kb][nb]}, row-major arrays with those widths. */
+    @FunctionalInterface
+    interface Block {
+        void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb);
+    }
+
+    static final Block SCALAR = (ap, bp, cb, mb, nb, kb) -> scalarRange(ap, bp, cb, 0, mb, 0, nb, nb, kb);
+
+    private final Block block;
+
+    JavaGemm(Block block) {
+        this.block = block;
+    }
+
+    /** The SIMD kernel when allowed and the Vector API is present, else the scalar one. */
+    static JavaGemm create(boolean allowVector) {
+        Block vector = allowVector && VectorSupport.present() ? vectorBlock() : null;
+        return new JavaGemm(vector != null ? vector : SCALAR);
+    }
+
+    boolean usesVectorApi() {
+        return block != SCALAR;
+    }
+
+    private static Block vectorBlock() {
+        try {
+            return JavaGemmVector.BLOCK;
+        } catch (LinkageError e) {
+            return null;
+        }
+    }
+
+    /**
+     * The shared scalar routine: rows [r0,r1) and columns [j0,j1) of {@link Block#multiply}.
+     * Also the tail of the SIMD kernel.
+     */
+    static void scalarRange(float[] ap, float[] bp, float[] cb, int r0, int r1, int j0, int j1, int nb, int kb) {
+        for (int r = r0; r < r1; r++) {
+            int c = r * nb;
+            for (int p = 0; p < kb; p++) {
+                float a = ap[r * kb + p];
+                int b = p * nb;
+                for (int j = j0; j < j1; j++) cb[c + j] = Math.fma(a, bp[b + j], cb[c + j]);
+            }
+        }
+    }
+
+    /**
+     * C (m,n) = alpha * op(A) * op(B) + beta * C on row-major segments with row strides lda,
+     * ldb, ldc (in floats); A is (m,k), or (k,m) when transA; B is (k,n), or (n,k) when transB.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long lda,
+              MemorySegment b, long ldb, float beta, MemorySegment c, long ldc) {
+        // Enough rows per thread that repacking B per row block stays a small cost.
+        long minRows = Math.max(MC / 4, (1L << 20) / Math.max(1L, (long) n * k));
+        Parallel.forRange(m, minRows, (begin, end) -> {
+            float[] ap = new float[MC * KC], bp = new float[KC * NC], cb = new float[MC * NC];
+            for (int ic = (int) begin; ic < end; ic += MC) {
+                int mb = (int) Math.min(MC, end - ic);
+                for (int jc = 0; jc < n; jc += NC) {
+                    int nb = Math.min(NC, n - jc);
+                    java.util.Arrays.fill(cb, 0, mb * nb, 0f);
+                    for (int pc = 0; pc < k; pc += KC) {
+                        int kb = Math.min(KC, k - pc);
+                        pack(a, lda, transA, ic, pc, mb, kb, ap);
+                        pack(b, ldb, transB, pc, jc, kb, nb, bp);
+                        block.multiply(ap, bp, cb, mb, nb, kb);
+                    }
+                    writeBack(cb, mb, nb, alpha, beta, c, ldc, ic, jc);
+                }
+            }
+        });
+    }
+
+    /**
+     * Copies rows [r0, r0+rows) and columns [c0, c0+cols) of op(X) into out (rows x cols).
+     * Stored as X (ld-strided rows) when !trans, as its transpose otherwise.
+     */
+    private static void pack(MemorySegment x, long ld, boolean trans, int r0, int c0, int rows, int cols, float[] out) {
+        if (!trans) {
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * ((r0 + r) * ld + c0), out, r * cols, cols);
+            }
+            return;
+        }
+        for (int cc = 0; cc < cols; cc++) { // stored row c0+cc holds column cc of the block
+            long base = (c0 + cc) * ld + r0;
+            for (int r = 0; r < rows; r++) out[r * cols + cc] = x.getAtIndex(ValueLayout.JAVA_FLOAT, base + r);
+        }
+    }
+
+    private static void writeBack(float[] cb, int mb, int nb, float alpha, float beta, MemorySegment c, long ldc,
+                                  int ic, int jc) {
+        for (int r = 0; r < mb; r++) {
+            long row = (ic + r) * ldc + jc;
+            for (int j = 0; j < nb; j++) {
+                float v = alpha * cb[r * nb + j];
+                // beta = 0 ignores C, NaN included, as BLAS does
+                if (beta != 0) v = Math.fma(beta, c.getAtIndex(ValueLayout.JAVA_FLOAT, row + j), v);
+                c.setAtIndex(ValueLayout.JAVA_FLOAT, row + j, v);
+            }
+        }
+    }
+}

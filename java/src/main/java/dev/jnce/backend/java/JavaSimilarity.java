@@ -1,0 +1,149 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.Tensor;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.internal.Parallel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The similarity family in Java, the same algorithms as native/src/cpu/similarity.c: GEMM on
+ * {@link JavaGemm}; L2 normalisation and row cosine in scalar code with sums in double (four
+ * partial sums in the C order). Triplet loss and mining are in {@link JavaTriplet} and
+ * {@link JavaMining}.
+ */
+final class JavaSimilarity implements SimilarityKernels {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR));
+
+    private final JavaGemm gemm;
+
+    private JavaSimilarity(JavaGemm gemm) {
+        this.gemm = gemm;
+    }
+
+    /** Holds the SIMD instance, made only when first asked for. */
+    private static final class Vector {
+        static final JavaSimilarity INSTANCE = new JavaSimilarity(JavaGemm.create(true));
+    }
+
+    static JavaSimilarity of(boolean vector) {
+        return vector ? Vector.INSTANCE : SCALAR;
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        int m = Math.toIntExact(c.size(0)), n = Math.toIntExact(c.size(1));
+        int k = Math.toIntExact(transA ? a.size(0) : a.size(1));
+        gemm.gemm(transA, transB, m, n, k, alpha, a.segment(), a.size(1), b.segment(), b.size(1), beta, c.segment(), n);
+    }
+
+    /** x[xo..xo+d) . y[yo..yo+d) in double, element offsets. */
+    static double dot(MemorySegment x, long xo, MemorySegment y, long yo, long d) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        long j = 0;
+        for (; j + 4 <= d; j += 4) {
+            s0 += (double) x.getAtIndex(F, xo + j) * y.getAtIndex(F, yo + j);
+            s1 += (double) x.getAtIndex(F, xo + j + 1) * y.getAtIndex(F, yo + j + 1);
+            s2 += (double) x.getAtIndex(F, xo + j + 2) * y.getAtIndex(F, yo + j + 2);
+            s3 += (double) x.getAtIndex(F, xo + j + 3) * y.getAtIndex(F, yo + j + 3);
+        }
+        for (; j < d; j++) s0 += (double) x.getAtIndex(F, xo + j) * y.getAtIndex(F, yo + j);
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Rows per parallel slice: about 32k values, as in C. */
+    static long rowsPerSlice(long d) {
+        return Math.max(1, 32768 / d);
+    }
+
+    @Override
+    public void normalize(Tensor x, float eps, Tensor y) {
+        long d = x.size(-1);
+        MemorySegment xs = x.segment(), ys = y.segment();
+        Parallel.forRange(x.numel() / d, rowsPerSlice(d), (begin, end) -> {
+            for (long i = begin; i < end; i++) {
+                long o = i * d;
+                float inv = (float) (1.0 / Math.max(Math.sqrt(dot(xs, o, xs, o, d)), eps));
+                for (long j = o; j < o + d; j++) ys.setAtIndex(F, j, xs.getAtIndex(F, j) * inv);
+            }
+        });
+    }
+
+    @Override
+    public void normalizeBackward(Tensor x, Tensor dy, float eps, Tensor dx) {
+        long d = x.size(-1);
+        MemorySegment xs = x.segment(), dys = dy.segment(), dxs = dx.segment();
+        Parallel.forRange(x.numel() / d, rowsPerSlice(d), (begin, end) -> {
+            for (long i = begin; i < end; i++) {
+                long o = i * d;
+                double norm = Math.sqrt(dot(xs, o, xs, o, d));
+                if (norm < eps) { // clamp_min passes no gradient to the norm
+                    float inv = (float) (1.0 / eps);
+                    for (long j = o; j < o + d; j++) dxs.setAtIndex(F, j, dys.getAtIndex(F, j) * inv);
+                    continue;
+                }
+                double a = 1.0 / norm, b = dot(xs, o, dys, o, d) / (norm * norm * norm);
+                for (long j = o; j < o + d; j++) {
+                    dxs.setAtIndex(F, j, (float) (a * dys.getAtIndex(F, j) - b * xs.getAtIndex(F, j)));
+                }
+            }
+        });
+    }
+
+    /** The cosine of rows at offsets o1, o2 and the clamped norms c = max(||x||, eps). */
+    record Cosine(double cos, double c1, double c2) {
+        static Cosine of(MemorySegment x1, long o1, MemorySegment x2, long o2, long d, double eps) {
+            double c1 = Math.max(Math.sqrt(dot(x1, o1, x1, o1, d)), eps);
+            double c2 = Math.max(Math.sqrt(dot(x2, o2, x2, o2, d)), eps);
+            return new Cosine(dot(x1, o1, x2, o2, d) / (c1 * c2), c1, c2);
+        }
+
+        /** Adds u * dcos/dx1 to g1 and u * dcos/dx2 to g2 (either may be null), rows at offsets. */
+        void gradAdd(MemorySegment x1, long o1, MemorySegment x2, long o2, long d, double u,
+                     MemorySegment g1, long go1, MemorySegment g2, long go2) {
+            double a = u / (c1 * c2), b1 = u * cos / (c1 * c1), b2 = u * cos / (c2 * c2);
+            for (long j = 0; j < d; j++) {
+                double v1 = x1.getAtIndex(F, o1 + j), v2 = x2.getAtIndex(F, o2 + j);
+                if (g1 != null) g1.setAtIndex(F, go1 + j, g1.getAtIndex(F, go1 + j) + (float) (a * v2 - b1 * v1));
+                if (g2 != null) g2.setAtIndex(F, go2 + j, g2.getAtIndex(F, go2 + j) + (float) (a * v1 - b2 * v2));
+            }
+        }
+    }
+
+    @Override
+    public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
+        long d = x1.size(1);
+        MemorySegment a = x1.segment(), b = x2.segment(), o = out.segment();
+        Parallel.forRange(x1.size(0), rowsPerSlice(d), (begin, end) -> {
+            for (long i = begin; i < end; i++) o.setAtIndex(F, i, (float) Cosine.of(a, i * d, b, i * d, d, eps).cos());
+        });
+    }
+
+    @Override
+    public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
+        long d = x1.size(1);
+        MemorySegment a = x1.segment(), b = x2.segment(), u = dOut.segment();
+        MemorySegment g1 = dx1 == null ? null : dx1.segment(), g2 = dx2 == null ? null : dx2.segment();
+        if (g1 != null) g1.fill((byte) 0);
+        if (g2 != null) g2.fill((byte) 0);
+        Parallel.forRange(x1.size(0), rowsPerSlice(d), (begin, end) -> {
+            for (long i = begin; i < end; i++) {
+                long o = i * d;
+                Cosine.of(a, o, b, o, d, eps).gradAdd(a, o, b, o, d, u.getAtIndex(F, i), g1, o, g2, o);
+            }
+        });
+    }
+
+    @Override
+    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
+                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
+        JavaTriplet.run(anchor, positive, negative, options, loss, gradAnchor, gradPositive, gradNegative);
+    }
+
+    @Override
+    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+        JavaMining.run(sim, queryLabels, keyLabels, mask, indices);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.jnce.ops;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.internal.SimilarityChecks;
+
+/**
+ * Row-major float32 matrix products, {@code torch.matmul} on 2-D tensors and the BLAS
+ * {@code C = alpha * op(A) * op(B) + beta * C}: OpenBLAS on the {@code cpu} backend, a blocked
+ * Vector-API GEMM on {@code java}.
+ *
+ * <pre>{@code
+ * Tensor logits = Matmul.create().multiply(queries, false, keys, true);  // Q (N,D) . K(M,D)^T = (N,M)
+ * }</pre>
+ *
+ * <p>Pitfalls: results are float32 sums in a backend-specific order, so the backends agree to
+ * rounding, not bit for bit; {@code c} must not share memory with {@code a} or {@code b}.
+ * Instances are immutable and thread-safe.
+ */
+public final class Matmul {
+    private final Backend backend; // null: Backends.current() at call time
+
+    private Matmul(Backend backend) {
+        this.backend = backend;
+    }
+
+    /** On {@link Backends#current()}. */
+    public static Matmul create() {
+        return new Matmul(null);
+    }
+
+    /** The same op pinned to a backend. */
+    public Matmul withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new Matmul(backend);
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** {@code a (M,K) . b (K,N)} in a new (M,N) tensor. */
+    public Tensor multiply(Tensor a, Tensor b) {
+        return multiply(a, false, b, false);
+    }
+
+    /** {@code op(a) . op(b)} in a new tensor; op transposes when its flag is set. */
+    public Tensor multiply(Tensor a, boolean transA, Tensor b, boolean transB) {
+        long[] mn = check((Kernels) backend(), transA, transB, a, b);
+        Tensor c = Tensor.zeros(DType.FLOAT32, mn);
+        ((Kernels) backend()).similarity().gemm(transA, transB, 1f, a, b, 0f, c);
+        return c;
+    }
+
+    /**
+     * {@code c = alpha * op(a) * op(b) + beta * c} into the caller's c: a is (M,K), or (K,M)
+     * when transA; b is (K,N), or (N,K) when transB; c is (M,N). With beta = 0 whatever c held
+     * (NaN included) is ignored.
+     */
+    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        Kernels k = (Kernels) backend();
+        long[] mn = check(k, transA, transB, a, b);
+        SimilarityChecks.output("c", c, k, "(M, N) of op(a) op(b)", mn);
+        SimilarityChecks.noOverlap("c", c, "a", a);
+        SimilarityChecks.noOverlap("c", c, "b", b);
+        k.similarity().gemm(transA, transB, alpha, a, b, beta, c);
+    }
+
+    /** Checks a and b; returns (M, N). */
+    private static long[] check(Kernels k, boolean transA, boolean transB, Tensor a, Tensor b) {
+        long[] sa = SimilarityChecks.matrix("a", a, k, transA ? "(K, M)" : "(M, K)");
+        long[] sb = SimilarityChecks.matrix("b", b, k, transB ? "(N, K)" : "(K, N)");
+        long ka = transA ? sa[0] : sa[1], kb = transB ? sb[1] : sb[0];
+        if (ka != kb) {
+            throw new IllegalArgumentException("b: inner dimension K = " + kb + " of " + (transB ? "b^T" : "b") + " "
+                    + Tensor.formatShape(sb) + " differs from K = " + ka + " of " + (transA ? "a^T" : "a") + " "
+                    + Tensor.formatShape(sa));
+        }
+        return new long[] {transA ? sa[1] : sa[0], transB ? sb[0] : sb[1]};
+    }
+}

@@ -1,0 +1,109 @@
+package dev.jnce.ops;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
+import dev.jnce.internal.SimilarityChecks;
+
+/**
+ * L2 normalisation over the last dimension, {@code F.normalize(x, p=2, dim=-1, eps=1e-12)}:
+ * {@code y = x / max(||x||_2, eps)}, and its gradient given an upstream {@code dy}.
+ *
+ * <p>x may have any rank &ge; 1; every vector along the last dimension is normalised. The
+ * gradient follows autograd through {@code clamp_min}: for a vector whose norm is below eps
+ * (a zero vector, say) {@code dx = dy / eps}, which is huge for the default eps; otherwise
+ * {@code dx = (dy - y (y . dy)) / ||x||}. Only p = 2 is offered.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class Normalize {
+    /** F.normalize's default eps. */
+    public static final double DEFAULT_EPS = 1e-12;
+
+    private final double eps;
+    private final Backend backend;
+
+    private Normalize(double eps, Backend backend) {
+        this.eps = eps;
+        this.backend = backend;
+    }
+
+    /** eps 1e-12, on {@link Backends#current()}. */
+    public static Normalize create() {
+        return new Normalize(DEFAULT_EPS, null);
+    }
+
+    /** The same op with another eps (finite, &ge; 0; rounded to float32). */
+    public Normalize withEps(double eps) {
+        SimilarityChecks.eps(eps);
+        return new Normalize(eps, backend);
+    }
+
+    /** The same op pinned to a backend. */
+    public Normalize withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new Normalize(eps, backend);
+    }
+
+    public double eps() {
+        return eps;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** y in a new tensor of x's shape. */
+    public Tensor forward(Tensor x) {
+        Kernels k = kernels();
+        check(k, "x", x);
+        Tensor y = Tensor.zeros(DType.FLOAT32, x.shape());
+        k.similarity().normalize(x, (float) eps, y);
+        return y;
+    }
+
+    /** y into the caller's tensor of x's shape, which may be x itself (in place). */
+    public void forward(Tensor x, Tensor y) {
+        Kernels k = kernels();
+        check(k, "x", x);
+        SimilarityChecks.output("y", y, k, "of x", x.shape());
+        k.similarity().normalize(x, (float) eps, y);
+    }
+
+    /** dx for the upstream dy (x's shape), in a new tensor. */
+    public Tensor backward(Tensor x, Tensor dy) {
+        Kernels k = kernels();
+        check(k, "x", x);
+        SimilarityChecks.output("dy", dy, k, "of x", x.shape());
+        Tensor dx = Tensor.zeros(DType.FLOAT32, x.shape());
+        k.similarity().normalizeBackward(x, dy, (float) eps, dx);
+        return dx;
+    }
+
+    /** dx into the caller's tensor, which may be dy itself but not x. */
+    public void backward(Tensor x, Tensor dy, Tensor dx) {
+        Kernels k = kernels();
+        check(k, "x", x);
+        SimilarityChecks.output("dy", dy, k, "of x", x.shape());
+        SimilarityChecks.output("dx", dx, k, "of x", x.shape());
+        SimilarityChecks.noOverlap("dx", dx, "x", x);
+        k.similarity().normalizeBackward(x, dy, (float) eps, dx);
+    }
+
+    private Kernels kernels() {
+        return (Kernels) backend();
+    }
+
+    private static void check(Kernels k, String argument, Tensor x) {
+        Checks.usable(argument, x, k);
+        Checks.dtype(argument, x, DType.FLOAT32);
+        if (x.rank() == 0 || x.numel() == 0) {
+            throw new IllegalArgumentException(argument + ": expected a non-empty tensor of rank >= 1 (..., D), got "
+                    + Tensor.formatShape(x.shape()));
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.jnce.ops;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.internal.SimilarityChecks;
+
+import java.lang.foreign.Arena;
+
+/**
+ * Similarity matrices of two sets of vectors, the logits of InfoNCE-style losses:
+ * {@code S = scale * A . B^T} for A (N,D) and B (M,D), with
+ * <ul>
+ * <li>{@link #dot()}: raw dot products, {@code scale * a @ b.T};</li>
+ * <li>{@link #cosine()}: {@code scale * F.normalize(a) @ F.normalize(b).T} (eps 1e-12, the
+ *     usual way to build cosine logits; not {@code F.cosine_similarity}'s clamp, see
+ *     {@link CosineSimilarity} for that row-wise op).</li>
+ * </ul>
+ * and the gradients for an upstream {@code dS} (N,M): {@code dA = scale * dS . B^}, {@code
+ * dB = scale * dS^T . A^}, carried back through the normalisation for cosine. The products run
+ * on the backend's GEMM (OpenBLAS on {@code cpu}).
+ *
+ * <pre>{@code
+ * Similarity sim = Similarity.cosine().withScale(1 / 0.07f);      // logits of temperature 0.07
+ * Tensor logits = sim.forward(queries, keys);                      // (N,M)
+ * ... dLogits from a cross-entropy ...
+ * try (Similarity.Gradients g = sim.backward(queries, keys, dLogits)) { g.dA(); g.dB(); }
+ * }</pre>
+ *
+ * <p>Pitfalls: when a and b are the same tensor (self-similarity), its gradient is
+ * {@code dA + dB}. Cosine backward recomputes the normalised rows (O((N+M)D), small beside the
+ * two GEMMs). Outputs must not share memory with the inputs. Immutable and thread-safe.
+ */
+public final class Similarity {
+    private final boolean cosine;
+    private final float scale;
+    private final double eps;
+    private final Backend backend;
+
+    private Similarity(boolean cosine, float scale, double eps, Backend backend) {
+        this.cosine = cosine;
+        this.scale = scale;
+        this.eps = eps;
+        this.backend = backend;
+    }
+
+    /** Dot products, scale 1, on {@link Backends#current()}. */
+    public static Similarity dot() {
+        return new Similarity(false, 1f, Normalize.DEFAULT_EPS, null);
+    }
+
+    /** Cosine similarities of L2-normalised rows (eps 1e-12), scale 1. */
+    public static Similarity cosine() {
+        return new Similarity(true, 1f, Normalize.DEFAULT_EPS, null);
+    }
+
+    /** Row-wise {@code F.cosine_similarity(x1, x2, dim=1, eps=1e-8)}: a shortcut to {@link CosineSimilarity}. */
+    public static Tensor cosineSimilarity(Tensor x1, Tensor x2) {
+        return CosineSimilarity.create().forward(x1, x2);
+    }
+
+    /** The same similarity multiplied by scale (1 / temperature for InfoNCE logits); finite. */
+    public Similarity withScale(float scale) {
+        if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale: must be finite, got " + scale);
+        return new Similarity(cosine, scale, eps, backend);
+    }
+
+    /** The normalisation eps of {@link #cosine()} (ignored by {@link #dot()}); finite, &ge; 0. */
+    public Similarity withEps(double eps) {
+        SimilarityChecks.eps(eps);
+        return new Similarity(cosine, scale, eps, backend);
+    }
+
+    /** The same similarity pinned to a backend. */
+    public Similarity withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new Similarity(cosine, scale, eps, backend);
+    }
+
+    /** Whether rows are L2-normalised first. */
+    public boolean normalizes() {
+        return cosine;
+    }
+
+    public float scale() {
+        return scale;
+    }
+
+    public double eps() {
+        return eps;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** S (N,M) in a new tensor. */
+    public Tensor forward(Tensor a, Tensor b) {
+        Kernels k = kernels();
+        long[] nm = check(k, a, b);
+        Tensor s = Tensor.zeros(DType.FLOAT32, nm);
+        run(k, a, b, s);
+        return s;
+    }
+
+    /** S into the caller's (N,M) tensor, which must not share memory with a or b. */
+    public void forward(Tensor a, Tensor b, Tensor s) {
+        Kernels k = kernels();
+        long[] nm = check(k, a, b);
+        SimilarityChecks.output("s", s, k, "(N, M)", nm);
+        SimilarityChecks.noOverlap("s", s, "a", a);
+        SimilarityChecks.noOverlap("s", s, "b", b);
+        run(k, a, b, s);
+    }
+
+    /** dA (N,D) and dB (M,D) for the upstream dS (N,M), in new tensors. */
+    public Gradients backward(Tensor a, Tensor b, Tensor dS) {
+        Kernels k = kernels();
+        checkBackward(k, a, b, dS);
+        Tensor dA = Tensor.zeros(DType.FLOAT32, a.shape()), dB = Tensor.zeros(DType.FLOAT32, b.shape());
+        runBackward(k, a, b, dS, dA, dB);
+        return new Gradients(dA, dB);
+    }
+
+    /**
+     * dA and dB into the caller's tensors; either may be null to skip it (a frozen key
+     * encoder, say). They must not share memory with a, b, dS or each other.
+     */
+    public void backward(Tensor a, Tensor b, Tensor dS, Tensor dA, Tensor dB) {
+        Kernels k = kernels();
+        checkBackward(k, a, b, dS);
+        if (dA != null) checkGradient(k, "dA", dA, "(N, D) of a", a, b, dS);
+        if (dB != null) checkGradient(k, "dB", dB, "(M, D) of b", a, b, dS);
+        SimilarityChecks.noOverlap("dB", dB, "dA", dA);
+        runBackward(k, a, b, dS, dA, dB);
+    }
+
+    /** Gradients with respect to a and b; closing it closes both. */
+    public record Gradients(Tensor dA, Tensor dB) implements AutoCloseable {
+        @Override
+        public void close() {
+            dA.close();
+            dB.close();
+        }
+    }
+
+    private void run(Kernels k, Tensor a, Tensor b, Tensor s) {
+        SimilarityKernels sk = k.similarity();
+        if (!cosine) {
+            sk.gemm(false, true, scale, a, b, 0f, s);
+            return;
+        }
+        try (Arena arena = Arena.ofShared()) {
+            sk.gemm(false, true, scale, normalized(sk, arena, a), normalized(sk, arena, b), 0f, s);
+        }
+    }
+
+    private void runBackward(Kernels k, Tensor a, Tensor b, Tensor dS, Tensor dA, Tensor dB) {
+        SimilarityKernels sk = k.similarity();
+        if (!cosine) {
+            if (dA != null) sk.gemm(false, false, scale, dS, b, 0f, dA);
+            if (dB != null) sk.gemm(true, false, scale, dS, a, 0f, dB);
+            return;
+        }
+        try (Arena arena = Arena.ofShared()) {
+            // dA first holds d(loss)/d(a^), then is carried back through the normalisation in place
+            if (dA != null) {
+                sk.gemm(false, false, scale, dS, normalized(sk, arena, b), 0f, dA);
+                sk.normalizeBackward(a, dA, (float) eps, dA);
+            }
+            if (dB != null) {
+                sk.gemm(true, false, scale, dS, normalized(sk, arena, a), 0f, dB);
+                sk.normalizeBackward(b, dB, (float) eps, dB);
+            }
+        }
+    }
+
+    /** x normalised into a scratch tensor that lives as long as the arena. */
+    private Tensor normalized(SimilarityKernels sk, Arena arena, Tensor x) {
+        Tensor y = Tensor.wrap(arena.allocate(x.numel() * 4, Tensor.ALIGNMENT), DType.FLOAT32, x.shape());
+        sk.normalize(x, (float) eps, y);
+        return y;
+    }
+
+    private Kernels kernels() {
+        return (Kernels) backend();
+    }
+
+    /** Checks a and b; returns (N, M). */
+    private static long[] check(Kernels k, Tensor a, Tensor b) {
+        long[] sa = SimilarityChecks.matrix("a", a, k, "(N, D)");
+        long[] sb = SimilarityChecks.matrix("b", b, k, "(M, D)");
+        SimilarityChecks.sameFeatures("a", a, "b", b);
+        return new long[] {sa[0], sb[0]};
+    }
+
+    private static void checkBackward(Kernels k, Tensor a, Tensor b, Tensor dS) {
+        long[] nm = check(k, a, b);
+        SimilarityChecks.output("dS", dS, k, "(N, M)", nm);
+    }
+
+    private static void checkGradient(Kernels k, String argument, Tensor g, String meaning, Tensor a, Tensor b, Tensor dS) {
+        SimilarityChecks.output(argument, g, k, meaning, (argument.equals("dA") ? a : b).shape());
+        SimilarityChecks.noOverlap(argument, g, "a", a);
+        SimilarityChecks.noOverlap(argument, g, "b", b);
+        SimilarityChecks.noOverlap(argument, g, "dS", dS);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.jnce.ops;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.TensorScope;
+import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/** Hard-negative mining on every backend against torch.topk, a full-sort reference and gather. */
+class HardNegativesTest {
+    private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/similarity.txt");
+    private TensorScope scope;
+
+    @BeforeEach
+    void openScope() {
+        scope = TensorScope.open();
+    }
+
+    @AfterEach
+    void closeScope() {
+        scope.close();
+    }
+
+    static Stream<Arguments> goldenCases() {
+        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream()
+                .filter(c -> c.text("op").equals("hard_negatives")).map(c -> Arguments.of(b, c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("goldenCases")
+    void matchesTorchTopk(Backend backend, Golden.Case g) {
+        int n = (int) g.integer("N"), m = (int) g.integer("M");
+        HardNegatives miner = HardNegatives.create(g.integer("K")).withBackend(backend);
+        Tensor sim = Tensor.of(g.floats("sim"), n, m);
+        Tensor idx = switch (g.text("positives")) {
+            case "labels" -> miner.mine(sim, Tensor.of(g.longs("query_labels")), Tensor.of(g.longs("key_labels")));
+            case "mask" -> miner.mineMasked(sim, Tensor.of(g.longs("mask"), n, m));
+            default -> miner.mine(sim);
+        };
+        assertArrayEquals(g.longs("indices"), idx.toLongArray(), g.name());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void tiesGoToTheLowerIndexAndBackendsAgree(Backend backend) {
+        int n = 40, m = 300, k = 25;
+        float[] sim = SimilarityReference.random(n * m, 21);
+        for (int i = 0; i < sim.length; i++) sim[i] = Math.round(sim[i] * 3) / 3f; // many ties
+        int[] ql = new int[n], kl = new int[m];
+        boolean[] positive = new boolean[n * m];
+        for (int i = 0; i < n; i++) ql[i] = i % 6;
+        for (int j = 0; j < m; j++) kl[j] = j % 7;
+        for (int i = 0; i < n; i++) for (int j = 0; j < m; j++) positive[i * m + j] = ql[i] == kl[j];
+        long[] got = HardNegatives.create(k).withBackend(backend).mine(Tensor.of(sim, n, m), Tensor.of(ql), Tensor.of(kl))
+                .toLongArray();
+        assertArrayEquals(SimilarityReference.mine(sim, n, m, k, positive), got);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void kZeroGivesAnEmptyResultAndGatherPicksRows(Backend backend) {
+        Tensor sim = Tensor.of(new float[][] {{0.9f, 0.1f, 0.5f}, {0.2f, 0.8f, 0.7f}});
+        Tensor none = HardNegatives.create(0).withBackend(backend).mine(sim);
+        assertArrayEquals(new long[] {2, 0}, none.shape());
+        Tensor idx = HardNegatives.create(2).withBackend(backend).mine(sim);
+        assertArrayEquals(new long[] {2, 1, 2, 0}, idx.toLongArray());
+        Tensor keys = Tensor.of(new float[][] {{1, 2}, {3, 4}, {5, 6}});
+        Tensor negatives = HardNegatives.gather(keys, idx);
+        assertArrayEquals(new long[] {2, 2, 2}, negatives.shape());
+        assertClose(new double[] {5, 6, 3, 4, 5, 6, 1, 2}, negatives.toFloatArray(), 0, "gathered rows");
+        assertArrayEquals(new long[] {2, 0, 2}, HardNegatives.gather(keys, none).shape());
+    }
+}

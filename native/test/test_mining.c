@@ -1,0 +1,76 @@
+/*
+ * test_mining.c - checks jnce_hard_negatives against a plain reference (a full selection by
+ * similarity, ties by index) for diagonal, label and mask positives, and its failures.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "jnce.h"
+#include "check.h"
+
+/* The K best non-positive keys of row i by repeated selection: O(K M), obviously right. */
+static void reference(const float *s, const unsigned char *pos, int64_t M, int64_t K, int64_t *out) {
+    unsigned char *taken = calloc((size_t)M, 1);
+    for (int64_t k = 0; k < K; k++) {
+        int64_t best = -1;
+        for (int64_t j = 0; j < M; j++)
+            if (!pos[j] && !taken[j] && (best < 0 || s[j] > s[best])) best = j;
+        taken[best] = 1;
+        out[k] = best;
+    }
+    free(taken);
+}
+
+static void mining_case(int64_t N, int64_t M, int64_t K, int mode) {
+    float *sim = random_floats(N * M);
+    for (int64_t k = 0; k < N * M; k += 3) sim[k] = roundf(sim[k] * 4) / 4; /* ties */
+    int32_t *ql = malloc(sizeof(int32_t) * N);
+    int64_t *kl = malloc(sizeof(int64_t) * M), *mask = calloc((size_t)(N * M), sizeof(int64_t));
+    unsigned char *pos = calloc((size_t)(N * M), 1);
+    for (int64_t i = 0; i < N; i++) ql[i] = (int32_t)(i % 4);
+    for (int64_t j = 0; j < M; j++) kl[j] = j % 5;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < M; j++) {
+            if (mode == 0) pos[i * M + j] = i == j;
+            if (mode == 1) pos[i * M + j] = ql[i] == kl[j];
+            if (mode == 2) mask[i * M + j] = pos[i * M + j] = (rand() % 7 == 0);
+        }
+    int64_t *got = malloc(sizeof(int64_t) * N * K), *want = malloc(sizeof(int64_t) * K);
+    int32_t rc = jnce_hard_negatives(sim, N, M, K, mode == 1 ? ql : NULL, JNCE_DTYPE_INT32, mode == 1 ? kl : NULL,
+                                     JNCE_DTYPE_INT64, mode == 2 ? mask : NULL, JNCE_DTYPE_INT64, got);
+    CHECK(rc == JNCE_OK, "mode %d status %d", mode, rc);
+    for (int64_t i = 0; i < N; i++) {
+        reference(sim + i * M, pos + i * M, M, K, want);
+        CHECK(memcmp(got + i * K, want, sizeof(int64_t) * K) == 0, "mode %d N=%lld M=%lld K=%lld row %lld differs", mode,
+              (long long)N, (long long)M, (long long)K, (long long)i);
+    }
+    free(sim); free(ql); free(kl); free(mask); free(pos); free(got); free(want);
+}
+
+static void failures_name_the_row(void) {
+    float sim[6] = {0.5f, 0.1f, 0.2f, 0.3f, NAN, 0.0f};
+    int64_t idx[6];
+    char msg[256];
+    CHECK(jnce_hard_negatives(sim, 2, 3, 2, NULL, 0, NULL, 0, NULL, 0, idx) == JNCE_ERR_INVALID_ARG, "NaN must fail");
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "row 1") && strstr(msg, "NaN"), "message names the NaN row: %s", msg);
+    sim[4] = 0.0f;
+    CHECK(jnce_hard_negatives(sim, 2, 3, 3, NULL, 0, NULL, 0, NULL, 0, idx) == JNCE_ERR_INVALID_ARG, "K > negatives must fail");
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "row 0") && strstr(msg, "2 negatives"), "message names the short row: %s", msg);
+    CHECK(jnce_hard_negatives(sim, 2, 3, 0, NULL, 0, NULL, 0, NULL, 0, NULL) == JNCE_OK, "K=0 is a no-op");
+}
+
+int main(void) {
+    srand(3);
+    int64_t shapes[][3] = {{1, 2, 1}, {5, 9, 3}, {8, 8, 7}, {17, 64, 10}, {300, 500, 40}};
+    for (int mode = 0; mode < 3; mode++)
+        for (int k = 0; k < 5; k++) {
+            int64_t K = shapes[k][2];
+            if (mode == 1) K = K * 3 / 5; /* labels mod 5 leave 4/5 of the keys */
+            if (mode == 2) K = K / 2;
+            if (K > 0) mining_case(shapes[k][0], shapes[k][1], K, mode);
+        }
+    failures_name_the_row();
+    return finish("test_mining");
+}
