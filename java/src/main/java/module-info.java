@@ -13,4 +13,5 @@ module dev.jnce {
 
     exports dev.jnce;
     exports dev.jnce.loss;
+    exports dev.jnce.ops;
 }

@@ -12,4 +12,8 @@ import dev.jnce.Backend;
 public interface Kernels extends Backend {
 
     CrossEntropyKernels crossEntropy();
+
+    SoftmaxKernels softmax();
+
+    NllKernels nll();
 }

@@ -4,6 +4,8 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
@@ -37,6 +39,16 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
     }
 
     @Override
+    public SoftmaxKernels softmax() {
+        return CpuSoftmax.INSTANCE;
+    }
+
+    @Override
+    public NllKernels nll() {
+        return CpuNll.INSTANCE;
+    }
+
+    @Override
     public String toString() {
         return name();
     }
@@ -55,7 +67,7 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
         NativeStatus.check(status, "softmax_xent_fwd_bwd", "logits", logits, "targets", targets);
     }
 
-    private static int reduction(Reduction r) {
+    static int reduction(Reduction r) {
         return switch (r) {
             case NONE -> JnceNative.JNCE_REDUCTION_NONE();
             case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();

@@ -4,6 +4,8 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.internal.Threads;
 import dev.jnce.loss.Reduction;
 
@@ -42,6 +44,16 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public SoftmaxKernels softmax() {
+        return JavaSoftmax.INSTANCE;
+    }
+
+    @Override
+    public NllKernels nll() {
+        return JavaNll.INSTANCE;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
