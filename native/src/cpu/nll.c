@@ -37,17 +37,12 @@ typedef struct {
     float *grad;      /* (N,C) or NULL */
 } nll_job;
 
-static int64_t target_at(const nll_job *job, int64_t i) {
-    return job->target_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)job->targets)[i]
-                                                 : ((const int64_t *)job->targets)[i];
-}
-
 static void nll_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const nll_job *job = ctx;
     const int64_t C = job->C;
     for (int64_t i = begin; i < end; i++) {
-        int64_t t = target_at(job, i);
+        int64_t t = jnce_target_at(job->targets, job->target_dtype, i);
         int ignored = t == job->ignore_index;
         double w = ignored ? 0.0 : job->weight != NULL ? job->weight[t] : 1.0;
         double v = 0.0, dv = 0.0; /* v_i and d v_i / d input[i,t] */
@@ -90,7 +85,7 @@ int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target
     double total_weight = 0.0;
     int64_t weighted_rows = 0;
     for (int64_t i = 0; i < N; i++) {
-        int64_t t = target_at(&job, i);
+        int64_t t = jnce_target_at(targets, target_dtype, i);
         if (t == ignore_index) continue;
         if (t < 0 || t >= C)
             return jnce_fail(JNCE_ERR_INVALID_ARG, "nll: targets[%lld]=%lld is outside [0,%lld) and is not ignore_index %lld",

@@ -165,14 +165,7 @@ public final class NllLoss {
     public void forwardBackward(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
         Kernels k = kernels();
         long n = check(k, input, targets);
-        Checks.usable("loss", loss, k);
-        Checks.dtype("loss", loss, DType.FLOAT32);
-        if (reduction == Reduction.NONE) {
-            Checks.shape("loss", loss, "(N)", n);
-        } else if (loss.numel() != 1) {
-            throw new IllegalArgumentException("loss: expected shape () or (1) for reduction " + reduction
-                    + ", got " + Tensor.formatShape(loss.shape()));
-        }
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
         Checks.usable("grad", grad, k);
         Checks.dtype("grad", grad, DType.FLOAT32);
         Checks.shape("grad", grad, "(N, C) of input", input.shape());

@@ -185,11 +185,7 @@ public final class Softmax {
     private void checkGradOutput(Kernels k, Tensor rows, Tensor gradOutput) {
         Checks.usable("gradOutput", gradOutput, k);
         Checks.dtype("gradOutput", gradOutput, DType.FLOAT32);
-        String meaning = function == Function.LOGSUMEXP ? "of the logsumexp output" : "of the " + name() + " output";
+        String meaning = "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output";
         Checks.shape("gradOutput", gradOutput, meaning, outputShape(rows.shape()));
-    }
-
-    private String name() {
-        return function == Function.SOFTMAX ? "softmax" : "log_softmax";
     }
 }

@@ -3,9 +3,8 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,21 +15,14 @@ import java.util.stream.Stream;
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 
 /** Bad input to NllLoss is caught in Java before any native call, with a message naming it. */
-class NllLossArgumentsTest {
-    private TensorScope scope;
+class NllLossArgumentsTest extends ScopedTest {
     private Tensor input;   // (4, 3) log-probabilities
     private Tensor targets; // (4)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         input = Tensor.of(new float[] {-1, -2, -3, -1, -2, -3, -1, -2, -3, -1, -2, -3}, 4, 3);
         targets = Tensor.of(new long[] {0, 1, 2, -100});
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
     }
 
     static Stream<Backend> backends() {

@@ -3,13 +3,11 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.ops.Softmax;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,27 +24,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The negative log-likelihood on every backend against PyTorch's golden data, a float64
  * reference, finite differences and the other backends. Bad input is in NllLossArgumentsTest.
  */
-class NllLossTest {
+class NllLossTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/nll.txt");
     private static final double[] WEIGHT = {0.5, 2.0, 1.0, 3.0, 0.25, 1.5, 0.0};
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     static Stream<Backend> backends() {
         return TestBackends.backends();
     }
 
     static Stream<Arguments> goldenCases() {
-        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
+        return ScopedTest.onEveryBackend(GOLDEN.values());
     }
 
     /** Every backend, reduction, input kind, with and without weights. */

@@ -3,9 +3,8 @@ package dev.jnce.ops;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -18,21 +17,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Bad input to the softmax family is caught in Java before any native call, with a message naming it. */
-class SoftmaxArgumentsTest {
-    private TensorScope scope;
+class SoftmaxArgumentsTest extends ScopedTest {
     private Tensor x;  // (4, 3)
     private Tensor dy; // (4, 3)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         x = Tensor.of(new float[12], 4, 3);
         dy = Tensor.of(new float[12], 4, 3);
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
     }
 
     static Stream<Backend> backends() {

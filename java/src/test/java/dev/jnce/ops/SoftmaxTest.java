@@ -2,12 +2,10 @@ package dev.jnce.ops;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,23 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * golden data, a float64 reference, finite differences and the other backends. Bad input is
  * in SoftmaxArgumentsTest.
  */
-class SoftmaxTest {
+class SoftmaxTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/softmax.txt");
     private static final float INF = Float.POSITIVE_INFINITY;
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     static Stream<Arguments> goldenCases() {
-        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
+        return ScopedTest.onEveryBackend(GOLDEN.values());
     }
 
     static Stream<Arguments> functions() {
