@@ -113,6 +113,24 @@ public class JnceNative extends JnceNative$shared {
     public static int JNCE_REDUCTION_SUM() {
         return JNCE_REDUCTION_SUM;
     }
+    private static final int JNCE_NLL_FROM_PROBS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_NLL_FROM_PROBS 1
+     * }
+     */
+    public static int JNCE_NLL_FROM_PROBS() {
+        return JNCE_NLL_FROM_PROBS;
+    }
+    private static final int JNCE_NLL_ZERO_IF_NO_WEIGHT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_NLL_ZERO_IF_NO_WEIGHT 2
+     * }
+     */
+    public static int JNCE_NLL_ZERO_IF_NO_WEIGHT() {
+        return JNCE_NLL_ZERO_IF_NO_WEIGHT;
+    }
     private static final int JNCE_REDUCTION_BATCHMEAN = (int)3L;
     /**
      * {@snippet lang=c :
@@ -496,6 +514,457 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_cross_entropy", args);
             }
             return (int)mh$.invokeExact(args);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_softmax_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_softmax_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_softmax_fwd$descriptor() {
+        return jnce_softmax_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MethodHandle jnce_softmax_fwd$handle() {
+        return jnce_softmax_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MemorySegment jnce_softmax_fwd$address() {
+        return jnce_softmax_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static int jnce_softmax_fwd(MemorySegment x, long N, long C, MemorySegment y) {
+        var mh$ = jnce_softmax_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_softmax_fwd", x, N, C, y);
+            }
+            return (int)mh$.invokeExact(x, N, C, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_log_softmax_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_log_softmax_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_log_softmax_fwd$descriptor() {
+        return jnce_log_softmax_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MethodHandle jnce_log_softmax_fwd$handle() {
+        return jnce_log_softmax_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MemorySegment jnce_log_softmax_fwd$address() {
+        return jnce_log_softmax_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_fwd(const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static int jnce_log_softmax_fwd(MemorySegment x, long N, long C, MemorySegment y) {
+        var mh$ = jnce_log_softmax_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_log_softmax_fwd", x, N, C, y);
+            }
+            return (int)mh$.invokeExact(x, N, C, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_logsumexp_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_logsumexp_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_fwd(const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_logsumexp_fwd$descriptor() {
+        return jnce_logsumexp_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_fwd(const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static MethodHandle jnce_logsumexp_fwd$handle() {
+        return jnce_logsumexp_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_fwd(const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static MemorySegment jnce_logsumexp_fwd$address() {
+        return jnce_logsumexp_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_fwd(const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static int jnce_logsumexp_fwd(MemorySegment x, long N, long C, MemorySegment out) {
+        var mh$ = jnce_logsumexp_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_logsumexp_fwd", x, N, C, out);
+            }
+            return (int)mh$.invokeExact(x, N, C, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_softmax_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_softmax_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_softmax_bwd$descriptor() {
+        return jnce_softmax_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_softmax_bwd$handle() {
+        return jnce_softmax_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_softmax_bwd$address() {
+        return jnce_softmax_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_softmax_bwd(MemorySegment y, MemorySegment dy, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_softmax_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_softmax_bwd", y, dy, N, C, dx);
+            }
+            return (int)mh$.invokeExact(y, dy, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_log_softmax_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_log_softmax_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_log_softmax_bwd$descriptor() {
+        return jnce_log_softmax_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_log_softmax_bwd$handle() {
+        return jnce_log_softmax_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_log_softmax_bwd$address() {
+        return jnce_log_softmax_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_log_softmax_bwd(const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_log_softmax_bwd(MemorySegment y, MemorySegment dy, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_log_softmax_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_log_softmax_bwd", y, dy, N, C, dx);
+            }
+            return (int)mh$.invokeExact(y, dy, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_logsumexp_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_logsumexp_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_logsumexp_bwd$descriptor() {
+        return jnce_logsumexp_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_logsumexp_bwd$handle() {
+        return jnce_logsumexp_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_logsumexp_bwd$address() {
+        return jnce_logsumexp_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_logsumexp_bwd(MemorySegment x, MemorySegment dout, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_logsumexp_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_logsumexp_bwd", x, dout, N, C, dx);
+            }
+            return (int)mh$.invokeExact(x, dout, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_nll_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_nll_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_nll_fwd_bwd$descriptor() {
+        return jnce_nll_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_nll_fwd_bwd$handle() {
+        return jnce_nll_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_nll_fwd_bwd$address() {
+        return jnce_nll_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_nll_fwd_bwd(MemorySegment input, MemorySegment targets, int target_dtype, MemorySegment weight, long N, long C, long ignore_index, int reduction, int flags, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_nll_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_nll_fwd_bwd", input, targets, target_dtype, weight, N, C, ignore_index, reduction, flags, loss, grad);
+            }
+            return (int)mh$.invokeExact(input, targets, target_dtype, weight, N, C, ignore_index, reduction, flags, loss, grad);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

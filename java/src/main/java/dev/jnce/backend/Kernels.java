@@ -16,4 +16,8 @@ public interface Kernels extends Backend {
     DivergenceKernels divergence();
 
     SimilarityKernels similarity();
+
+    SoftmaxKernels softmax();
+
+    NllKernels nll();
 }

@@ -40,6 +40,21 @@ public final class Checks {
         }
     }
 
+    /**
+     * A caller's loss buffer: open, float32, {@code (N)} when {@code perRow} (reduction NONE),
+     * else one element of shape () or (1); {@code reduction} names the reduction in messages.
+     */
+    public static void lossBuffer(String argument, Tensor loss, Backend backend, boolean perRow, long n, Object reduction) {
+        usable(argument, loss, backend);
+        dtype(argument, loss, DType.FLOAT32);
+        if (perRow) {
+            shape(argument, loss, "(N)", n);
+        } else if (loss.numel() != 1) {
+            throw new IllegalArgumentException(argument + ": expected shape () or (1) for reduction " + reduction
+                    + ", got " + Tensor.formatShape(loss.shape()));
+        }
+    }
+
     /** Every class index in targets (int32 or int64) is in [0, classes); names the first that is not. */
     public static void classIndices(String argument, Tensor targets, long classes, String context) {
         MemorySegment s = targets.segment();

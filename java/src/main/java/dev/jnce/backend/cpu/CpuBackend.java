@@ -4,6 +4,8 @@ import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
@@ -42,6 +44,16 @@ public final class CpuBackend implements Kernels {
     @Override
     public SimilarityKernels similarity() {
         return CpuSimilarity.INSTANCE;
+    }
+
+    @Override
+    public SoftmaxKernels softmax() {
+        return CpuSoftmax.INSTANCE;
+    }
+
+    @Override
+    public NllKernels nll() {
+        return CpuNll.INSTANCE;
     }
 
     @Override

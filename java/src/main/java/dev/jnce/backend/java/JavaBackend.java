@@ -4,6 +4,8 @@ import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.internal.Threads;
 
 /**
@@ -53,6 +55,16 @@ public final class JavaBackend implements Kernels {
     @Override
     public SimilarityKernels similarity() {
         return JavaSimilarity.of(usesVectorApi());
+    }
+
+    @Override
+    public SoftmaxKernels softmax() {
+        return JavaSoftmax.INSTANCE;
+    }
+
+    @Override
+    public NllKernels nll() {
+        return JavaNll.INSTANCE;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */

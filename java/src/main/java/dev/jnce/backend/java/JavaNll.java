@@ -1,0 +1,77 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.loss.Reduction;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Negative log-likelihood in scalar Java, the same algorithm as native/src/cpu/nll.c: one pass
+ * over the targets for the weight sum (the MEAN divisor), one over the rows for the losses and
+ * the gradient (input[i,t] is read before grad row i is written, so grad may be input).
+ */
+final class JavaNll implements NllKernels {
+    static final JavaNll INSTANCE = new JavaNll();
+    private static final double LOG_CLAMP = -100; // smallest log-probability used, as PyTorch's BCE
+
+    private JavaNll() {
+    }
+
+    @Override
+    public void nll(Tensor input, Tensor targets, Tensor weight, long ignoreIndex, Reduction reduction,
+                    boolean fromProbabilities, boolean zeroWhenNoWeight, Tensor loss, Tensor grad) {
+        long n = input.size(0), c = input.size(1);
+        MemorySegment x = input.segment(), t = targets.segment(), l = loss.segment();
+        MemorySegment w = weight == null ? null : weight.segment(), g = grad == null ? null : grad.segment();
+        boolean wide = targets.dtype() == DType.INT64;
+
+        double totalWeight = 0;
+        long weightedRows = 0;
+        for (long i = 0; i < n; i++) {
+            long ti = target(t, wide, i);
+            if (ti == ignoreIndex) continue;
+            double wi = w == null ? 1 : w.getAtIndex(ValueLayout.JAVA_FLOAT, ti);
+            totalWeight += wi;
+            if (wi != 0) weightedRows++;
+        }
+        boolean mean = reduction == Reduction.MEAN;
+        boolean zeroMean = mean && weightedRows == 0 && zeroWhenNoWeight;
+        double scale = mean ? 1 / totalWeight : 1;
+
+        double total = 0;
+        for (long i = 0; i < n; i++) {
+            long ti = target(t, wide, i);
+            boolean ignored = ti == ignoreIndex;
+            double wi = ignored ? 0 : w == null ? 1 : w.getAtIndex(ValueLayout.JAVA_FLOAT, ti);
+            double v = 0, dv = 0; // v_i and d v_i / d input[i,t]
+            if (!ignored) {
+                double xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti);
+                if (fromProbabilities) {
+                    v = Math.log(xi);
+                    if (v < LOG_CLAMP) v = LOG_CLAMP; // NaN stays NaN
+                    else dv = 1 / xi;
+                } else {
+                    v = xi;
+                    dv = 1;
+                }
+            }
+            float rowLoss = ignored ? 0f : (float) (-wi * v);
+            if (reduction == Reduction.NONE) l.setAtIndex(ValueLayout.JAVA_FLOAT, i, rowLoss);
+            total += rowLoss;
+            if (g != null) {
+                g.asSlice(i * c * 4, c * 4).fill((byte) 0);
+                if (!ignored && !zeroMean) g.setAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti, (float) (-wi * scale * dv));
+            }
+        }
+        if (reduction != Reduction.NONE) {
+            l.set(ValueLayout.JAVA_FLOAT, 0, (float) (zeroMean ? 0 : mean ? total / totalWeight : total));
+        }
+    }
+
+    private static long target(MemorySegment t, boolean wide, long i) {
+        return wide ? t.getAtIndex(ValueLayout.JAVA_LONG, i) : t.getAtIndex(ValueLayout.JAVA_INT, i);
+    }
+}

@@ -1,0 +1,245 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Negative log-likelihood of class indices, with the meaning of PyTorch's
+ * {@code F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')}, forward
+ * and backward; or, with {@link #fromProbabilities()}, the same from probabilities.
+ *
+ * <pre>{@code
+ * NllLoss nll = NllLoss.create();                              // MEAN, no weights, ignore -100
+ * try (NllLoss.Result r = nll.forwardBackward(logProbs, targets)) {
+ *     float loss = r.loss().item();
+ *     float[] dInput = r.grad().toFloatArray();                // (N,C): -w[t]/sum(w) at targets
+ * }
+ * }</pre>
+ *
+ * <p>Shapes: input {@code (N,C)} float32 with N &ge; 1 and C &ge; 1; targets {@code (N)} int32 or
+ * int64, each in {@code [0,C)} or equal to the ignore index; weight {@code (C)} float32.
+ *
+ * <p>Row loss: {@code l_i = -w[t_i] * input[i, t_i]}; an ignored row has loss 0 and gradient 0.
+ * MEAN is PyTorch's <em>weighted</em> mean {@code sum_i l_i / sum_i w[t_i]} over the rows not
+ * ignored (without weights: over the number of such rows, not N). SUM adds the row losses;
+ * NONE returns them, shape {@code (N)}, and its gradient is that of their sum.
+ *
+ * <p>Pitfalls:
+ * <ul>
+ * <li>The input must be <em>log</em>-probabilities (e.g. a {@code Softmax.logSoftmax()} output);
+ *     logits give a meaningless value, and probabilities need {@link #fromProbabilities()}.
+ *     Nothing can check this. For logits use {@link CrossEntropy}, which fuses both and is
+ *     more exact.</li>
+ * <li>A MEAN over a batch whose rows are all ignored is 0/0 = NaN, as in PyTorch (the gradient
+ *     is 0). {@link #withZeroWhenAllIgnored(boolean) withZeroWhenAllIgnored(true)} makes it 0
+ *     instead. The same holds when every non-ignored row has class weight 0; the NaN gradient
+ *     PyTorch gives at those rows' targets then also becomes 0.</li>
+ * <li>The ignore index may be a valid class: rows of that class are then skipped.</li>
+ * </ul>
+ *
+ * <p>From probabilities: {@code l_i = -w[t_i] * max(log p[i, t_i], -100)} (PyTorch's clamp for
+ * {@code binary_cross_entropy}), so {@code p = 0} gives 100 instead of +Inf. The gradient is
+ * {@code -w/p} (scaled for MEAN) and 0 where the clamp holds, i.e. for {@code p < e^-100}
+ * (about 3.7e-44, denormal in float32); for {@code p} below about 3e-39 it overflows float32
+ * to -Inf. The notes' hand-written {@code -log(y_hat[i, y_i]).mean()} is this with MEAN, except
+ * that it has no clamp (+Inf at p = 0). Target entries must lie in {@code [0, 1]} (or be NaN,
+ * which gives NaN): a negative value means log-probabilities or logits were passed.
+ *
+ * <p>Everything is checked before any native call: {@link IllegalArgumentException} names the
+ * argument and the shapes or values seen and expected; a closed tensor (including the weight)
+ * throws {@link IllegalStateException}. Instances are immutable and thread-safe; the weight
+ * tensor is referenced, not copied, so it must stay open and unchanged while the loss is used.
+ */
+public final class NllLoss {
+    /** PyTorch's default {@code ignore_index}. */
+    public static final long DEFAULT_IGNORE_INDEX = -100;
+
+    private final Reduction reduction;
+    private final Tensor weight;            // null: all ones
+    private final long ignoreIndex;
+    private final boolean fromProbabilities;
+    private final boolean zeroWhenAllIgnored;
+    private final Backend backend;          // null: Backends.current() at call time
+
+    private NllLoss(Reduction reduction, Tensor weight, long ignoreIndex, boolean fromProbabilities,
+                    boolean zeroWhenAllIgnored, Backend backend) {
+        this.reduction = reduction;
+        this.weight = weight;
+        this.ignoreIndex = ignoreIndex;
+        this.fromProbabilities = fromProbabilities;
+        this.zeroWhenAllIgnored = zeroWhenAllIgnored;
+        this.backend = backend;
+    }
+
+    /** NLL of log-probabilities: MEAN, no weights, ignore index -100, on {@link Backends#current()}. */
+    public static NllLoss create() {
+        return new NllLoss(Reduction.MEAN, null, DEFAULT_IGNORE_INDEX, false, false, null);
+    }
+
+    /** NLL of probabilities, {@code -max(log p[i, t_i], -100)}; otherwise as {@link #create()}. */
+    public static NllLoss fromProbabilities() {
+        return new NllLoss(Reduction.MEAN, null, DEFAULT_IGNORE_INDEX, true, false, null);
+    }
+
+    public NllLoss withReduction(Reduction reduction) {
+        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
+    }
+
+    /**
+     * Class weights, {@code (C)} float32 (PyTorch's {@code weight}), or null for none. The tensor
+     * is referenced, not copied; its shape is checked against the input at each call.
+     */
+    public NllLoss withWeight(Tensor weight) {
+        return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
+    }
+
+    /** Rows whose target equals this value count for nothing (PyTorch's {@code ignore_index}). */
+    public NllLoss withIgnoreIndex(long ignoreIndex) {
+        return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
+    }
+
+    /**
+     * With true, a MEAN over no weighted row (every row ignored, or of class weight 0) is 0 with
+     * a zero gradient instead of PyTorch's NaN. Default false.
+     */
+    public NllLoss withZeroWhenAllIgnored(boolean zero) {
+        return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zero, backend);
+    }
+
+    /** The same loss pinned to a backend. */
+    public NllLoss withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
+    }
+
+    public Reduction reduction() {
+        return reduction;
+    }
+
+    public long ignoreIndex() {
+        return ignoreIndex;
+    }
+
+    public boolean isFromProbabilities() {
+        return fromProbabilities;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
+    public Tensor forward(Tensor input, Tensor targets) {
+        Kernels k = kernels();
+        long n = check(k, input, targets);
+        Tensor loss = newLoss(n);
+        run(k, input, targets, loss, null);
+        return loss;
+    }
+
+    /** The loss and its gradient with respect to the input, in new tensors. */
+    public Result forwardBackward(Tensor input, Tensor targets) {
+        Kernels k = kernels();
+        long n = check(k, input, targets);
+        Tensor loss = newLoss(n);
+        Tensor grad = Tensor.zeros(DType.FLOAT32, input.shape());
+        run(k, input, targets, loss, grad);
+        return new Result(loss, grad);
+    }
+
+    /**
+     * The loss and gradient written into the caller's tensors; {@code grad} may be {@code input}.
+     *
+     * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param grad (N,C) float32
+     */
+    public void forwardBackward(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
+        Kernels k = kernels();
+        long n = check(k, input, targets);
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
+        Checks.usable("grad", grad, k);
+        Checks.dtype("grad", grad, DType.FLOAT32);
+        Checks.shape("grad", grad, "(N, C) of input", input.shape());
+        run(k, input, targets, loss, grad);
+    }
+
+    /** A loss and its gradient; closing it closes both. */
+    public record Result(Tensor loss, Tensor grad) implements AutoCloseable {
+        @Override
+        public void close() {
+            loss.close();
+            grad.close();
+        }
+    }
+
+    private void run(Kernels k, Tensor input, Tensor targets, Tensor loss, Tensor grad) {
+        k.nll().nll(input, targets, weight, ignoreIndex, reduction, fromProbabilities, zeroWhenAllIgnored, loss, grad);
+    }
+
+    private Kernels kernels() {
+        return (Kernels) backend();
+    }
+
+    private Tensor newLoss(long n) {
+        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+    }
+
+    /** Checks input, targets and weight; returns N. */
+    private long check(Kernels k, Tensor input, Tensor targets) {
+        Checks.usable("input", input, k);
+        Checks.usable("targets", targets, k);
+        Checks.dtype("input", input, DType.FLOAT32);
+        if (input.rank() != 2) {
+            throw new IllegalArgumentException("input: expected shape (N, C), got " + Tensor.formatShape(input.shape()));
+        }
+        long n = input.size(0), c = input.size(1);
+        if (n == 0 || c == 0) {
+            throw new IllegalArgumentException("input: empty, shape " + Tensor.formatShape(input.shape())
+                    + "; expected (N, C) with N >= 1 and C >= 1");
+        }
+        if (targets.dtype() == DType.FLOAT32) {
+            throw new IllegalArgumentException("targets: expected int32 or int64 class indices of shape (N) = ("
+                    + n + "), got " + targets.describe());
+        }
+        if (targets.rank() != 1 || targets.size(0) != n) {
+            throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
+                    + " does not match input " + Tensor.formatShape(input.shape()) + "; expected (N) = (" + n + ")");
+        }
+        if (weight != null) {
+            Checks.usable("weight", weight, k);
+            Checks.dtype("weight", weight, DType.FLOAT32);
+            Checks.shape("weight", weight, "(C) of input " + Tensor.formatShape(input.shape()), c);
+        }
+        checkTargetsAndProbabilities(input, targets, c);
+        return n;
+    }
+
+    /** Every target is in [0, C) or the ignore index; from probabilities, input[i, t_i] is in [0, 1]. */
+    private void checkTargetsAndProbabilities(Tensor input, Tensor targets, long c) {
+        MemorySegment s = targets.segment(), x = input.segment();
+        boolean wide = targets.dtype() == DType.INT64;
+        for (long i = 0; i < targets.numel(); i++) {
+            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
+            if (t == ignoreIndex) continue;
+            if (t < 0 || t >= c) {
+                throw new IllegalArgumentException("targets[" + i + "] = " + t + " is outside [0, " + c
+                        + ") for input of shape " + Tensor.formatShape(input.shape()) + " and is not the ignore index "
+                        + ignoreIndex);
+            }
+            float p = x.getAtIndex(ValueLayout.JAVA_FLOAT, i * c + t);
+            if (fromProbabilities && (p < 0 || p > 1)) {
+                throw new IllegalArgumentException("input[" + i + ", " + t + "] = " + p + " is not a probability in [0, 1]"
+                        + "; fromProbabilities() takes probabilities, not log-probabilities or logits");
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package dev.jnce.ops;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
+
+/**
+ * Softmax, log-softmax and logsumexp over the last dimension, with the meaning of PyTorch's
+ * {@code F.softmax(x, dim=-1)}, {@code F.log_softmax(x, dim=-1)} and
+ * {@code torch.logsumexp(x, dim=-1)}, and their backward passes.
+ *
+ * <pre>{@code
+ * Softmax logSoftmax = Softmax.logSoftmax();                 // current backend
+ * Tensor y = logSoftmax.forward(x);                          // (N,C) -> (N,C)
+ * Tensor dx = logSoftmax.backward(y, dy);                    // dy: upstream gradient, (N,C)
+ * try (Softmax.Result r = Softmax.logsumexp().forwardBackward(x, dOut)) { ... }  // dOut (N)
+ * }</pre>
+ *
+ * <p>Shapes: input {@code (N,C)} float32 with N &ge; 1 and C &ge; 1, or {@code (C)} as one row.
+ * The output has the input's shape, except that logsumexp drops the last dimension:
+ * {@code (N)}, or {@code ()} for a {@code (C)} input. The upstream gradient has the output's
+ * shape; the input gradient has the input's shape.
+ *
+ * <p>Backward, as PyTorch's autograd: {@link #backward} takes the forward <em>output</em> for
+ * softmax ({@code dx = y * (dy - sum(dy * y))}) and log-softmax ({@code dx = dy - exp(y) *
+ * sum(dy)}), but the forward <em>input</em> for logsumexp ({@code dx = dy * softmax(x)}, with
+ * the softmax recomputed exactly from x). Passing the wrong one is not detectable and gives
+ * a wrong gradient; {@link #forwardBackward} avoids the question.
+ *
+ * <p>Numerics: every row is shifted by its maximum and sums are accumulated in double, so any
+ * finite input is safe (logits of &plusmn;1e4 included). Non-finite rows follow PyTorch 1.13:
+ * <ul>
+ * <li>-Inf entries have probability 0 (log-probability -Inf) as long as the row has a finite
+ *     entry; their softmax gradient is 0 and their log-softmax gradient is {@code dy}.</li>
+ * <li>A row of only -Inf: softmax and log-softmax are NaN (0/0), logsumexp is -Inf, and the
+ *     logsumexp gradient of that row is NaN.</li>
+ * <li>A row holding NaN is NaN everywhere. A row holding +Inf (no NaN) is NaN for softmax and
+ *     log-softmax; its logsumexp is +Inf with gradient NaN at the +Inf entries and 0 elsewhere.</li>
+ * </ul>
+ *
+ * <p>Every argument is checked before any native call: a mistake throws
+ * {@link IllegalArgumentException} naming the argument and the shapes seen and expected, a
+ * closed tensor {@link IllegalStateException}. Instances are immutable and thread-safe.
+ */
+public final class Softmax {
+
+    /** Which function of the row. */
+    public enum Function {
+        /** {@code exp(x_j) / sum_k exp(x_k)}. */
+        SOFTMAX,
+        /** {@code x_j - log sum_k exp(x_k)}. */
+        LOG_SOFTMAX,
+        /** {@code log sum_k exp(x_k)}: one value per row. */
+        LOGSUMEXP
+    }
+
+    private final Function function;
+    private final Backend backend; // null: Backends.current() at call time
+
+    private Softmax(Function function, Backend backend) {
+        this.function = function;
+        this.backend = backend;
+    }
+
+    /** Softmax over the last dimension, on {@link Backends#current()}. */
+    public static Softmax create() {
+        return new Softmax(Function.SOFTMAX, null);
+    }
+
+    /** Log-softmax over the last dimension, on {@link Backends#current()}. */
+    public static Softmax logSoftmax() {
+        return new Softmax(Function.LOG_SOFTMAX, null);
+    }
+
+    /** Logsumexp over the last dimension, on {@link Backends#current()}. */
+    public static Softmax logsumexp() {
+        return new Softmax(Function.LOGSUMEXP, null);
+    }
+
+    /** The same op computing another function. */
+    public Softmax withFunction(Function function) {
+        if (function == null) throw new IllegalArgumentException("function: must not be null");
+        return new Softmax(function, backend);
+    }
+
+    /** The same op pinned to a backend. */
+    public Softmax withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new Softmax(function, backend);
+    }
+
+    public Function function() {
+        return function;
+    }
+
+    /** The backend calls run on. */
+    public Backend backend() {
+        return backend != null ? backend : Backends.current();
+    }
+
+    /** The function of every row, in a new tensor. */
+    public Tensor forward(Tensor input) {
+        Kernels k = kernels();
+        checkRows(k, "input", input);
+        Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
+        k.softmax().forward(function, input, rows(input), columns(input), out);
+        return out;
+    }
+
+    /**
+     * The gradient with respect to the input, in a new tensor of the input's shape.
+     *
+     * @param saved      the forward output for SOFTMAX and LOG_SOFTMAX, the forward input for LOGSUMEXP
+     * @param gradOutput the upstream gradient, of the forward output's shape
+     */
+    public Tensor backward(Tensor saved, Tensor gradOutput) {
+        Kernels k = kernels();
+        checkBackward(k, saved, gradOutput);
+        Tensor gradInput = Tensor.zeros(DType.FLOAT32, saved.shape());
+        k.softmax().backward(function, saved, gradOutput, rows(saved), columns(saved), gradInput);
+        return gradInput;
+    }
+
+    /** The output and the gradient with respect to the input for the upstream gradient {@code gradOutput}. */
+    public Result forwardBackward(Tensor input, Tensor gradOutput) {
+        Kernels k = kernels();
+        checkRows(k, "input", input);
+        checkGradOutput(k, input, gradOutput);
+        Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
+        Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
+        long n = rows(input), c = columns(input);
+        k.softmax().forward(function, input, n, c, out);
+        k.softmax().backward(function, function == Function.LOGSUMEXP ? input : out, gradOutput, n, c, gradInput);
+        return new Result(out, gradInput);
+    }
+
+    /** An output and the gradient with respect to the input; closing it closes both. */
+    public record Result(Tensor output, Tensor grad) implements AutoCloseable {
+        @Override
+        public void close() {
+            output.close();
+            grad.close();
+        }
+    }
+
+    private Kernels kernels() {
+        return (Kernels) backend();
+    }
+
+    private static long rows(Tensor t) {
+        return t.rank() == 1 ? 1 : t.size(0);
+    }
+
+    private static long columns(Tensor t) {
+        return t.size(t.rank() - 1);
+    }
+
+    private long[] outputShape(long[] inputShape) {
+        if (function != Function.LOGSUMEXP) return inputShape;
+        return inputShape.length == 1 ? new long[0] : new long[] {inputShape[0]};
+    }
+
+    /** A float32 (N,C) or (C) tensor with N, C >= 1. */
+    private static void checkRows(Kernels k, String argument, Tensor t) {
+        Checks.usable(argument, t, k);
+        Checks.dtype(argument, t, DType.FLOAT32);
+        if (t.rank() != 1 && t.rank() != 2) {
+            throw new IllegalArgumentException(argument + ": expected shape (N, C) or (C), got " + Tensor.formatShape(t.shape()));
+        }
+        if (t.numel() == 0) {
+            throw new IllegalArgumentException(argument + ": empty, shape " + Tensor.formatShape(t.shape())
+                    + "; expected (N, C) with N >= 1 and C >= 1");
+        }
+    }
+
+    private void checkBackward(Kernels k, Tensor saved, Tensor gradOutput) {
+        String savedName = function == Function.LOGSUMEXP ? "input" : "output";
+        checkRows(k, savedName, saved);
+        checkGradOutput(k, saved, gradOutput);
+    }
+
+    private void checkGradOutput(Kernels k, Tensor rows, Tensor gradOutput) {
+        Checks.usable("gradOutput", gradOutput, k);
+        Checks.dtype("gradOutput", gradOutput, DType.FLOAT32);
+        String meaning = "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output";
+        Checks.shape("gradOutput", gradOutput, meaning, outputShape(rows.shape()));
+    }
+}
