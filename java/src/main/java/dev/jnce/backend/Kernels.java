@@ -12,4 +12,8 @@ import dev.jnce.Backend;
 public interface Kernels extends Backend {
 
     CrossEntropyKernels crossEntropy();
+
+    BinaryCrossEntropyKernels binaryCrossEntropy();
+
+    FocalKernels focal();
 }

@@ -2,7 +2,9 @@ package dev.jnce.backend.cpu;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
@@ -34,6 +36,16 @@ public final class CpuBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public BinaryCrossEntropyKernels binaryCrossEntropy() {
+        return CpuBinaryCrossEntropy.INSTANCE;
+    }
+
+    @Override
+    public FocalKernels focal() {
+        return CpuFocal.INSTANCE;
     }
 
     @Override

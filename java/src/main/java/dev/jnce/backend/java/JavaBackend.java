@@ -2,7 +2,9 @@ package dev.jnce.backend.java;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Threads;
 import dev.jnce.loss.Reduction;
@@ -42,6 +44,16 @@ public final class JavaBackend implements Kernels, CrossEntropyKernels {
     @Override
     public CrossEntropyKernels crossEntropy() {
         return this;
+    }
+
+    @Override
+    public BinaryCrossEntropyKernels binaryCrossEntropy() {
+        return JavaBinaryCrossEntropy.INSTANCE;
+    }
+
+    @Override
+    public FocalKernels focal() {
+        return JavaFocal.INSTANCE;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
