@@ -124,7 +124,10 @@ public final class SoftmaxFocalLoss {
                     + (logits.rank() == 2 && logits.size(1) == 1 ? "; for one logit per row use SigmoidFocalLoss" : ""));
         }
         long n = logits.size(0), c = logits.size(1);
-        Checks.dtype("targets", targets, DType.INT32, DType.INT64);
+        if (targets.dtype() != DType.INT32 && targets.dtype() != DType.INT64) {
+            throw new IllegalArgumentException("targets: expected int32 or int64 class indices of shape (N) = (" + n
+                    + "), got " + targets.describe() + " (for float multi-label targets use SigmoidFocalLoss)");
+        }
         if (targets.rank() != 1 || targets.size(0) != n) {
             throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
                     + " does not match logits " + shape + "; expected class indices of shape (N) = (" + n + ")");
