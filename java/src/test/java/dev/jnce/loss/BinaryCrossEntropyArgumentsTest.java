@@ -3,9 +3,6 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,25 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * the input/target checks) is caught in Java before any native call, with a message naming the
  * argument and the shapes or values seen and expected.
  */
-class BinaryCrossEntropyArgumentsTest {
-    private TensorScope scope;
+class BinaryCrossEntropyArgumentsTest extends ScopedLossTest {
     private Tensor input;  // (4, 5) probabilities, also valid logits
     private Tensor target; // (4, 5)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         input = Tensor.of(BinaryCrossEntropyTest.uniform(20, 0, 1, 1), 4, 5);
         target = Tensor.of(BinaryCrossEntropyTest.uniform(20, 0, 1, 2), 4, 5);
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
     }
 
     /** The three element-wise losses as forward calls on one backend. */

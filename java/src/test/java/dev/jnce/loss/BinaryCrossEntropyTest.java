@@ -2,12 +2,9 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,30 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * data, the float64 reference (BinaryReference), finite differences w.r.t. input and target, and
  * the other backends. Bad input is in BinaryCrossEntropyArgumentsTest.
  */
-class BinaryCrossEntropyTest {
+class BinaryCrossEntropyTest extends ScopedLossTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/binary_cross_entropy.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     static Stream<Arguments> goldenCases() {
-        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
+        return onEveryBackend(GOLDEN.values());
     }
 
     static Stream<Arguments> reductions() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).map(r -> Arguments.of(b, r)));
+        return onEveryBackend(java.util.List.of(Reduction.values()));
     }
 
     /** A float32 tensor of the golden shape (a scalar for an empty shape). */

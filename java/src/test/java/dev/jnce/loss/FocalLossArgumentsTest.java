@@ -3,14 +3,10 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.stream.Stream;
 
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 
@@ -18,25 +14,14 @@ import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
  * Bad input to SoftmaxFocalLoss is caught in Java before any native call. (SigmoidFocalLoss shares
  * the element-wise checks tested in BinaryCrossEntropyArgumentsTest.)
  */
-class FocalLossArgumentsTest {
-    private TensorScope scope;
+class FocalLossArgumentsTest extends ScopedLossTest {
     private Tensor logits;  // (4, 3)
     private Tensor targets; // (4)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         logits = Tensor.of(new float[12], 4, 3);
         targets = Tensor.of(new long[] {0, 1, 2, 0});
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
     }
 
     private static SoftmaxFocalLoss focal(Backend b) {

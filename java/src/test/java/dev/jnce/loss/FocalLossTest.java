@@ -2,12 +2,9 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,26 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gamma = 0 is BCE / cross-entropy, p_t -> 1 is finite for gamma < 1. Bad input is in
  * FocalLossArgumentsTest.
  */
-class FocalLossTest {
+class FocalLossTest extends ScopedLossTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/focal.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     static Stream<Arguments> goldenCases() {
-        return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
+        return onEveryBackend(GOLDEN.values());
     }
 
     static Stream<Arguments> gammas() {
