@@ -146,6 +146,54 @@ JNCE_API int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32
 
 /* ==== binary cross-entropy, focal loss (src/cpu/binary_cross_entropy.c, src/cpu/focal.c) = */
 
+/*
+ * Element-wise binary losses over tensors of any shape, flattened to numel elements.
+ * Shared buffer rules:
+ *   input, target   (numel) float32; target in [0,1] (soft targets allowed)
+ *   weight          (weight_len) float32 or NULL; element k uses weight[k % weight_len], so a
+ *                   weight of the trailing shape of input broadcasts over the leading dims
+ *                   ((C) per class for (N,C) input; (numel) element-wise)
+ *   loss            (numel) for JNCE_REDUCTION_NONE, else (1); the mean is over all elements
+ *   grad_input,     (numel) float32 or NULL; d(reduced loss)/d(input) and d(reduced loss)/d(target)
+ *   grad_target     (for NONE: of the sum of the element losses). Computed in double.
+ */
+
+/* F.binary_cross_entropy on probabilities in [0,1]: log terms clamped to >= -100. */
+JNCE_API int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel,
+                                  const float *weight, int64_t weight_len, int32_t reduction,
+                                  float *loss, float *grad_input, float *grad_target);
+
+/*
+ * F.binary_cross_entropy_with_logits: (1-y)x + (1+(pw-1)y) softplus(-x), evaluated stably.
+ *   pos_weight  (pos_len) float32 >= 0 or NULL; element k uses pos_weight[k % pos_len]
+ */
+JNCE_API int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel,
+                                         const float *weight, int64_t weight_len,
+                                         const float *pos_weight, int64_t pos_len, int32_t reduction,
+                                         float *loss, float *grad_input, float *grad_target);
+
+/*
+ * torchvision.ops.sigmoid_focal_loss: alpha_t (1-p_t)^gamma BCE-with-logits(x, y), p = sigmoid(x),
+ * p_t = p y + (1-p)(1-y), alpha_t = alpha y + (1-alpha)(1-y); alpha < 0 means alpha_t = 1.
+ * gamma >= 0. Same buffers as jnce_bce_fwd_bwd, without weight.
+ */
+JNCE_API int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel,
+                                            float alpha, float gamma, int32_t reduction,
+                                            float *loss, float *grad_input, float *grad_target);
+
+/*
+ * Multi-class focal loss on softmax probabilities: loss_i = -alpha_t (1-p_t)^gamma log p_t,
+ * p = softmax(logits_i), t = targets[i].
+ *   logits   (N,C) float32        targets (N) int32|int64 in [0,C) as target_dtype says
+ *   alpha    (C) float32 or NULL (alpha_t = 1)          gamma >= 0
+ *   loss     (N) for NONE, else (1); the mean is over N (not weighted by alpha)
+ *   grad     (N,C) float32 or NULL; may alias logits. Rows holding NaN or +Inf are NaN.
+ */
+JNCE_API int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets,
+                                            int32_t target_dtype, int64_t N, int64_t C,
+                                            const float *alpha, float gamma, int32_t reduction,
+                                            float *loss, float *grad);
+
 /* ==== KL divergence, entropy, cross-entropy of distributions (src/cpu/divergence.c) ====== */
 
 /* Reduction of jnce_kl_div_fwd_bwd only: the sum divided by N (F.kl_div's 'batchmean'). */

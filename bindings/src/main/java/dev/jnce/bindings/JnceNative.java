@@ -972,6 +972,281 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_bce_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_bce_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_bce_fwd_bwd$descriptor() {
+        return jnce_bce_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_bce_fwd_bwd$handle() {
+        return jnce_bce_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_bce_fwd_bwd$address() {
+        return jnce_bce_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_bce_fwd_bwd(MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weight_len, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_bce_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_bce_fwd_bwd", input, target, numel, weight, weight_len, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(input, target, numel, weight, weight_len, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_bce_logits_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_bce_logits_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_bce_logits_fwd_bwd$descriptor() {
+        return jnce_bce_logits_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_bce_logits_fwd_bwd$handle() {
+        return jnce_bce_logits_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_bce_logits_fwd_bwd$address() {
+        return jnce_bce_logits_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_bce_logits_fwd_bwd(MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weight_len, MemorySegment pos_weight, long pos_len, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_bce_logits_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_bce_logits_fwd_bwd", input, target, numel, weight, weight_len, pos_weight, pos_len, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(input, target, numel, weight, weight_len, pos_weight, pos_len, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_sigmoid_focal_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_sigmoid_focal_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_sigmoid_focal_fwd_bwd$descriptor() {
+        return jnce_sigmoid_focal_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_sigmoid_focal_fwd_bwd$handle() {
+        return jnce_sigmoid_focal_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_sigmoid_focal_fwd_bwd$address() {
+        return jnce_sigmoid_focal_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_sigmoid_focal_fwd_bwd(MemorySegment input, MemorySegment target, long numel, float alpha, float gamma, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_sigmoid_focal_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_sigmoid_focal_fwd_bwd", input, target, numel, alpha, gamma, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(input, target, numel, alpha, gamma, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_softmax_focal_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_softmax_focal_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_softmax_focal_fwd_bwd$descriptor() {
+        return jnce_softmax_focal_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_softmax_focal_fwd_bwd$handle() {
+        return jnce_softmax_focal_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_softmax_focal_fwd_bwd$address() {
+        return jnce_softmax_focal_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_softmax_focal_fwd_bwd(MemorySegment logits, MemorySegment targets, int target_dtype, long N, long C, MemorySegment alpha, float gamma, int reduction, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_softmax_focal_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_softmax_focal_fwd_bwd", logits, targets, target_dtype, N, C, alpha, gamma, reduction, loss, grad);
+            }
+            return (int)mh$.invokeExact(logits, targets, target_dtype, N, C, alpha, gamma, reduction, loss, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_kl_div_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -20,4 +20,8 @@ public interface Kernels extends Backend {
     SoftmaxKernels softmax();
 
     NllKernels nll();
+
+    BinaryCrossEntropyKernels binaryCrossEntropy();
+
+    FocalKernels focal();
 }

@@ -1,7 +1,9 @@
 package dev.jnce.backend.cpu;
 
+import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.backend.NllKernels;
@@ -54,6 +56,16 @@ public final class CpuBackend implements Kernels {
     @Override
     public NllKernels nll() {
         return CpuNll.INSTANCE;
+    }
+
+    @Override
+    public BinaryCrossEntropyKernels binaryCrossEntropy() {
+        return CpuBinaryCrossEntropy.INSTANCE;
+    }
+
+    @Override
+    public FocalKernels focal() {
+        return CpuFocal.INSTANCE;
     }
 
     @Override

@@ -1,7 +1,9 @@
 package dev.jnce.backend.java;
 
+import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.backend.NllKernels;
@@ -65,6 +67,16 @@ public final class JavaBackend implements Kernels {
     @Override
     public NllKernels nll() {
         return JavaNll.INSTANCE;
+    }
+
+    @Override
+    public BinaryCrossEntropyKernels binaryCrossEntropy() {
+        return JavaBinaryCrossEntropy.INSTANCE;
+    }
+
+    @Override
+    public FocalKernels focal() {
+        return JavaFocal.INSTANCE;
     }
 
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */

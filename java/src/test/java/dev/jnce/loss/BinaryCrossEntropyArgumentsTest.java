@@ -1,0 +1,156 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+
+import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Bad input to BinaryCrossEntropy, BinaryCrossEntropyWithLogits and SigmoidFocalLoss (which share
+ * the input/target checks) is caught in Java before any native call, with a message naming the
+ * argument and the shapes or values seen and expected.
+ */
+class BinaryCrossEntropyArgumentsTest extends ScopedLossTest {
+    private Tensor input;  // (4, 5) probabilities, also valid logits
+    private Tensor target; // (4, 5)
+
+    @BeforeEach
+    void setUp() {
+        input = Tensor.of(BinaryCrossEntropyTest.uniform(20, 0, 1, 1), 4, 5);
+        target = Tensor.of(BinaryCrossEntropyTest.uniform(20, 0, 1, 2), 4, 5);
+    }
+
+    /** The three element-wise losses as forward calls on one backend. */
+    private static Stream<BiFunction<Tensor, Tensor, Tensor>> losses(Backend b) {
+        return Stream.of(BinaryCrossEntropy.create().withBackend(b)::forward,
+                BinaryCrossEntropyWithLogits.create().withBackend(b)::forward,
+                SigmoidFocalLoss.create().withBackend(b)::forward);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void probabilitiesOutsideTheUnitIntervalAreRejected(Backend b) {
+        BinaryCrossEntropy bce = BinaryCrossEntropy.create().withBackend(b);
+        assertMessage(IllegalArgumentException.class, () -> bce.forward(Tensor.of(new float[] {0.5f, 1.5f}),
+                Tensor.of(new float[] {0, 1})), "input[1] = 1.5", "outside [0, 1]");
+        assertMessage(IllegalArgumentException.class, () -> bce.forward(Tensor.of(new float[] {-1e-7f, 0.5f}),
+                Tensor.of(new float[] {0, 1})), "input[0] = -1.0E-7");
+        assertMessage(IllegalArgumentException.class, () -> bce.forward(Tensor.of(new float[] {Float.NaN}),
+                Tensor.of(new float[] {0})), "input[0] = NaN", "outside [0, 1]");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void targetsOutsideTheUnitIntervalAreRejected(Backend b) {
+        Tensor x = Tensor.of(new float[] {0.5f, 0.5f, 0.5f}), y = Tensor.of(new float[] {0, -0.5f, 1});
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(x, y),
+                "target[1] = -0.5", "outside [0, 1]"));
+        Tensor two = Tensor.of(new float[] {0, 1, 2});
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(x, two), "target[2] = 2.0"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void mismatchedShapesAreRejected(Backend b) {
+        Tensor other = Tensor.of(new float[20], 5, 4);
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(input, other),
+                "target", "(5, 4)", "(4, 5)", "same shape"));
+        Tensor flat = Tensor.of(new float[20]);
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(input, flat), "target", "(20)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void negativePosWeightIsRejected(Backend b) {
+        BinaryCrossEntropyWithLogits bce = BinaryCrossEntropyWithLogits.create().withBackend(b);
+        assertMessage(IllegalArgumentException.class, () -> bce.withPosWeight(Tensor.of(new float[] {1, -1, 0, 2, 3}))
+                .forward(input, target), "posWeight[1] = -1.0", ">= 0");
+        assertMessage(IllegalArgumentException.class, () -> bce.withPosWeight(Tensor.of(new float[] {1, 1, Float.NaN, 1, 1}))
+                .forward(input, target), "posWeight[2] = NaN");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void weightsOfTheWrongLengthAreRejected(Backend b) {
+        Tensor three = Tensor.of(new float[] {1, 2, 3});
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withBackend(b).withWeight(three)
+                .forward(input, target), "weight", "(3)", "does not broadcast over input (4, 5)", "(C) = (5)");
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropyWithLogits.create().withBackend(b)
+                .withWeight(three).forward(input, target), "weight", "(3)", "(4, 5)");
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropyWithLogits.create().withBackend(b)
+                .withPosWeight(three).forward(input, target), "posWeight", "(3)", "(4, 5)", "(C) = (5)");
+        Tensor rows = Tensor.of(new float[4]); // (N) is not a trailing part of (N, C)
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withBackend(b).withWeight(rows)
+                .forward(input, target), "weight", "(4)", "(4, 5)");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void broadcastableWeightsAreAccepted(Backend b) {
+        for (Tensor w : new Tensor[] {Tensor.of(new float[5]), Tensor.of(new float[5], 1, 5), Tensor.of(new float[20], 4, 5),
+                Tensor.scalar(2)}) {
+            BinaryCrossEntropy.create().withBackend(b).withWeight(w).forward(input, target);
+            BinaryCrossEntropyWithLogits.create().withBackend(b).withWeight(w).withPosWeight(w).forward(input, target);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void wrongElementTypesAreRejected(Backend b) {
+        Tensor ints = Tensor.of(new int[20], 4, 5);
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(ints, target),
+                "input", "expected float32", "int32(4, 5)"));
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(input, ints),
+                "target", "expected float32"));
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withBackend(b)
+                .withWeight(Tensor.of(new int[5])).forward(input, target), "weight", "float32");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void emptyInputIsRejected(Backend b) {
+        Tensor empty = Tensor.zeros(DType.FLOAT32, 0, 5);
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(empty, empty),
+                "input", "empty", "(0, 5)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void closedTensorsAreRejected(Backend b) {
+        Tensor closed = Tensor.of(new float[20], 4, 5);
+        closed.close();
+        losses(b).forEach(f -> assertMessage(IllegalStateException.class, () -> f.apply(closed, target), "input", "closed"));
+        losses(b).forEach(f -> assertMessage(IllegalStateException.class, () -> f.apply(input, closed), "target", "closed"));
+        Tensor weight = Tensor.of(new float[5]);
+        BinaryCrossEntropyWithLogits bce = BinaryCrossEntropyWithLogits.create().withBackend(b).withPosWeight(weight);
+        weight.close();
+        assertMessage(IllegalStateException.class, () -> bce.forward(input, target), "posWeight", "closed");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void nullsAreRejected(Backend b) {
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(null, target), "input", "null"));
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(input, null), "target", "null"));
+        assertThrows(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withReduction(null));
+        assertThrows(IllegalArgumentException.class, () -> BinaryCrossEntropyWithLogits.create().withBackend(null));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void badFocalOptionsAreRejected(Backend b) {
+        SigmoidFocalLoss focal = SigmoidFocalLoss.create().withBackend(b);
+        assertMessage(IllegalArgumentException.class, () -> focal.withGamma(-0.5f), "gamma", ">= 0", "-0.5");
+        assertMessage(IllegalArgumentException.class, () -> focal.withGamma(Float.NaN), "gamma", "NaN");
+        assertMessage(IllegalArgumentException.class, () -> focal.withGamma(Float.POSITIVE_INFINITY), "gamma", "finite");
+        assertMessage(IllegalArgumentException.class, () -> focal.withAlpha(Float.NaN), "alpha", "NaN");
+    }
+}

@@ -1,0 +1,187 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.testutil.Approx;
+import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static dev.jnce.loss.BinaryCrossEntropyTest.assertFiniteDifferences;
+import static dev.jnce.loss.BinaryCrossEntropyTest.assertGolden;
+import static dev.jnce.loss.BinaryCrossEntropyTest.assertSameResult;
+import static dev.jnce.loss.BinaryCrossEntropyTest.tensor;
+import static dev.jnce.loss.BinaryCrossEntropyTest.uniform;
+import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Sigmoid and softmax focal loss on every backend against golden data (torch autograd of the
+ * definitions), the float64 reference, finite differences, the other backends, and their limits:
+ * gamma = 0 is BCE / cross-entropy, p_t -> 1 is finite for gamma < 1. Bad input is in
+ * FocalLossArgumentsTest.
+ */
+class FocalLossTest extends ScopedLossTest {
+    private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/focal.txt");
+
+    static Stream<Arguments> goldenCases() {
+        return onEveryBackend(GOLDEN.values());
+    }
+
+    static Stream<Arguments> gammas() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(0.0f, 0.5f, 2.0f).flatMap(
+                g -> Stream.of(Reduction.values()).map(r -> Arguments.of(b, g, r))));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("goldenCases")
+    void matchesPyTorch(Backend backend, Golden.Case g) {
+        long[] shape = g.longs("shape");
+        Tensor input = tensor(g.floats("input"), shape);
+        Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
+        float gamma = g.floats("gamma")[0];
+        if (g.text("op").equals("sigmoid")) {
+            assertGolden(g, SigmoidFocalLoss.create().withAlpha(g.floats("alpha")[0]).withGamma(gamma)
+                    .withReduction(reduction).withBackend(backend).forwardBackward(input, tensor(g.floats("target"), shape)));
+            return;
+        }
+        Tensor alpha = g.fields().containsKey("alpha") ? Tensor.of(g.floats("alpha")) : null;
+        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(alpha).withReduction(reduction)
+                .withBackend(backend).forwardBackward(input, Tensor.of(g.longs("target")));
+        float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
+        assertClose(g.doubles("loss_f64"), loss, 1e-6, "loss vs float64");
+        assertClose(g.doubles("loss"), loss, 2e-5, "loss vs torch float32");
+        assertClose(g.doubles("grad_input_f64"), grad, 1e-6, "grad vs float64");
+        assertClose(g.doubles("grad_input"), grad, 2e-5, "grad vs torch float32");
+    }
+
+    @ParameterizedTest(name = "{0} gamma={1} {2}")
+    @MethodSource("gammas")
+    void sigmoidGradientsMatchFiniteDifferences(Backend backend, float gamma, Reduction reduction) {
+        int n = 4, c = 3;
+        float[] x = uniform(n * c, -5, 5, 1), y = uniform(n * c, 0.1, 0.9, 2);
+        for (float alpha : new float[] {0.25f, -1f}) {
+            BinaryLossResult r = SigmoidFocalLoss.create().withAlpha(alpha).withGamma(gamma).withReduction(reduction)
+                    .withBackend(backend).forwardBackward(Tensor.of(x, n, c), Tensor.of(y, n, c));
+            assertFiniteDifferences((k, v, t) -> BinaryReference.sigmoidFocal(v, t, alpha, gamma), x, y, reduction, r,
+                    "sigmoid focal alpha=" + alpha);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} gamma={1} {2}")
+    @MethodSource("gammas")
+    void softmaxGradientsMatchFiniteDifferences(Backend backend, float gamma, Reduction reduction) {
+        int n = 4, c = 5;
+        float[] x = uniform(n * c, -4, 4, 3), alpha = uniform(c, 0.1, 2, 4);
+        long[] t = {0, 4, 2, 2};
+        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(Tensor.of(alpha))
+                .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(x, n, c), Tensor.of(t));
+        double[] xd = Approx.toDouble(x);
+        double[] rows = softmaxRows(xd, t, alpha, gamma);
+        assertClose(BinaryReference.asLoss(rows, reduction), r.loss().toFloatArray(), 1e-6, "loss vs float64 reference");
+        double[] fd = Approx.finiteDifferences(v -> BinaryReference.reduce(softmaxRows(v, t, alpha, gamma), reduction), xd, 1e-6);
+        assertClose(fd, r.grad().toFloatArray(), 1e-6, "d/d logits " + reduction);
+    }
+
+    static double[] softmaxRows(double[] x, long[] t, float[] alpha, float gamma) {
+        int c = alpha.length;
+        double[] rows = new double[t.length];
+        for (int i = 0; i < t.length; i++) {
+            rows[i] = BinaryReference.softmaxFocalRow(x, i * c, c, (int) t[i], alpha[(int) t[i]], gamma);
+        }
+        return rows;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void gammaZeroIsBinaryCrossEntropyAndCrossEntropy(Backend backend) {
+        int n = 6, c = 7;
+        Tensor x = Tensor.of(uniform(n * c, -6, 6, 5), n, c), y = Tensor.of(uniform(n * c, 0, 1, 6), n, c);
+        assertSameResult(SigmoidFocalLoss.create().withAlpha(-1).withGamma(0).withReduction(Reduction.MEAN)
+                        .withBackend(backend).forwardBackward(x, y),
+                BinaryCrossEntropyWithLogits.create().withBackend(backend).forwardBackward(x, y), "sigmoid focal vs BCE");
+        Tensor t = Tensor.of(new long[] {0, 6, 3, 3, 1, 2});
+        SoftmaxFocalLoss.Result focal = SoftmaxFocalLoss.create().withGamma(0).withBackend(backend).forwardBackward(x, t);
+        CrossEntropy.Result ce = CrossEntropy.create().withBackend(backend).forwardBackward(x, t);
+        assertEquals(ce.loss().item(), focal.loss().item(), 1e-6);
+        assertClose(Approx.toDouble(ce.grad().toFloatArray()), focal.grad().toFloatArray(), 1e-7, "softmax focal vs CE");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void saturatedLogitsWithGammaBelowOneStayFinite(Backend backend) {
+        for (float gamma : new float[] {0.0f, 0.1f, 0.5f, 0.99f}) {
+            // p_t -> 1 and p_t = 1 exactly: autograd of the definition gives NaN here for 0 < gamma < 1
+            float[] rows = {40, 0, -5, 1e4f, -1e4f, 0, 17, 17.5f, -3};
+            SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withReduction(Reduction.NONE)
+                    .withBackend(backend).forwardBackward(Tensor.of(rows, 3, 3), Tensor.of(new long[] {0, 0, 1}));
+            float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
+            for (float g : grad) assertTrue(Float.isFinite(g), "softmax focal gamma=" + gamma + " grad " + g);
+            assertTrue(loss[0] >= 0 && loss[0] < 1e-16 && loss[1] == 0, "losses " + loss[0] + " " + loss[1]);
+            assertTrue(Math.abs(grad[0]) < 1e-15 && grad[3] == 0, "gradient of a certain row vanishes");
+
+            float[] x = {100, -100, 1e4f, -1e4f, 40};
+            BinaryLossResult s = SigmoidFocalLoss.create().withGamma(gamma).withBackend(backend)
+                    .forwardBackward(Tensor.of(x), Tensor.of(new float[] {1, 0, 1, 0, 1}));
+            for (float[] v : new float[][] {s.loss().toFloatArray(), s.gradInput().toFloatArray(), s.gradTarget().toFloatArray()}) {
+                for (float e : v) assertTrue(Float.isFinite(e), "sigmoid focal gamma=" + gamma + " value " + e);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void nonFiniteLogitsFollowTheCrossEntropyRules(Backend backend) {
+        float inf = Float.POSITIVE_INFINITY;
+        float[] x = {1, Float.NaN, 0, 1, inf, 0, -inf, 2, 1, 2, -inf, 1, -inf, -inf, -inf};
+        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withReduction(Reduction.NONE).withBackend(backend)
+                .forwardBackward(Tensor.of(x, 5, 3), Tensor.of(new long[] {0, 0, 1, 1, 0}));
+        float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
+        assertTrue(Float.isNaN(loss[0]) && Float.isNaN(grad[0]), "NaN row is NaN");
+        assertTrue(Float.isNaN(loss[1]) && Float.isNaN(grad[5]), "+Inf row is NaN");
+        double[] finite = {Double.NEGATIVE_INFINITY, 2, 1};
+        assertEquals(BinaryReference.softmaxFocalRow(finite, 0, 3, 1, 1, 2), loss[2], 1e-6);
+        assertEquals(0f, grad[6], "-Inf entry has gradient 0");
+        assertEquals(inf, loss[3], "-Inf target logit gives +Inf");
+        for (int j = 9; j < 12; j++) assertTrue(Float.isFinite(grad[j]), "and a finite gradient");
+        assertTrue(Float.isNaN(loss[4]), "a row of -Inf is NaN");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void agreesWithTheOtherBackendsOnManyBlocksAndRows(Backend backend) {
+        int n = 700, c = 33; // several 4096-element blocks, several threads
+        Tensor x = Tensor.of(uniform(n * c, -12, 12, 7), n, c), y = Tensor.of(uniform(n * c, 0, 1, 8), n, c);
+        Tensor t = Tensor.of(new SplittableRandom(9).longs(n, 0, c).toArray()), alpha = Tensor.of(uniform(c, 0, 1, 10));
+        for (Backend other : TestBackends.all()) {
+            SigmoidFocalLoss sigmoid = SigmoidFocalLoss.create().withReduction(Reduction.SUM);
+            assertSameResult(sigmoid.withBackend(backend).forwardBackward(x, y), sigmoid.withBackend(other).forwardBackward(x, y),
+                    "sigmoid focal " + backend + " vs " + other);
+            SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create().withGamma(1.5f).withAlpha(alpha);
+            SoftmaxFocalLoss.Result mine = softmax.withBackend(backend).forwardBackward(x, t);
+            SoftmaxFocalLoss.Result theirs = softmax.withBackend(other).forwardBackward(x, t);
+            assertEquals(theirs.loss().item(), mine.loss().item(), 1e-6, "softmax focal " + backend + " vs " + other);
+            assertClose(Approx.toDouble(theirs.grad().toFloatArray()), mine.grad().toFloatArray(), 1e-7, "softmax focal grad");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void defaultsMirrorTorchvision(Backend backend) {
+        SigmoidFocalLoss focal = SigmoidFocalLoss.create();
+        assertEquals(0.25f, focal.alpha());
+        assertEquals(2.0f, focal.gamma());
+        assertEquals(Reduction.NONE, focal.reduction());
+        Tensor loss = focal.withBackend(backend).forward(Tensor.of(new float[] {0, 0}, 2, 1), Tensor.of(new float[] {1, 0}, 2, 1));
+        assertEquals(2, loss.rank());
+        // x = 0: p_t = 1/2, ce = log 2; alpha_t = 0.25 for the positive, 0.75 for the negative
+        assertClose(new double[] {0.25 * 0.25 * Math.log(2), 0.75 * 0.25 * Math.log(2)}, loss.toFloatArray(), 1e-7, "x = 0");
+    }
+}

@@ -1,0 +1,162 @@
+/*
+ * focal.c - focal losses, forward and backward.
+ *
+ * Sigmoid focal loss (torchvision.ops.sigmoid_focal_loss), element-wise over any shape:
+ *   input, target (numel) float32     loss (numel) or (1)     grad_input, grad_target (numel) or NULL
+ *   p = sigmoid(x), q = 1 - p = sigmoid(-x), m = 1 - p_t = p(1-y) + q y, ce = BCE-with-logits(x, y)
+ *   loss = a ce m^g,   a = alpha y + (1-alpha)(1-y) (1 when alpha < 0)
+ *   d/dx = a ((p - y) m^g + T (1-2y) p q)      d/dy = a' ce m^g + a (-x m^g + T (q - p))
+ *   with T = g ce m^(g-1), evaluated as g (ce/m) m^g: ce/m -> 1 where m -> 0, so no 0 * Inf.
+ *
+ * Softmax focal loss, one row per sample:
+ *   logits (N,C) float32   targets (N) int32|int64   alpha (C) or NULL   loss (N) or (1)   grad (N,C) or NULL
+ *   p = softmax(x_i), t = target, m = 1 - p_t = sum_{j != t} p_j (summed apart: no 1 - p_t cancellation)
+ *   loss_i = -alpha_t m^g log p_t
+ *   d loss_i / d x_j = alpha_t (p_j - [j == t]) F,   F = m^g (1 - g p_t log(p_t) / m)
+ *   where log(p_t)/m -> -1 as m -> 0, so F stays finite for every g >= 0 (also g < 1).
+ * Rows are computed in double (max pass, exp pass, gradient pass) and spread over the pool.
+ * A row holding NaN or +Inf is NaN; -Inf entries have probability 0; a -Inf target is +Inf.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "binary_cross_entropy.h"
+#include "internal.h"
+
+typedef struct {
+    double alpha, gamma;
+} sigmoid_focal_params;
+
+/* m^g * ratio where ratio = ce/m, with the limit 1 at m = 0 (ce vanishes as fast as m). */
+static double focal_term(double g, double ce, double m, double mg) {
+    if (g == 0.0) return 0.0;
+    return g * (m > 0.0 ? ce / m : 1.0) * mg;
+}
+
+static jnce_binary_terms sigmoid_focal_terms(const void *params, int64_t k, double x, double y) {
+    (void)k;
+    const sigmoid_focal_params *fp = params;
+    jnce_binary_terms ce = jnce_bce_logits_terms(x, y, 1.0);
+    double p = jnce_sigmoid(x), q = jnce_sigmoid(-x);
+    double m = p * (1.0 - y) + q * y;
+    double mg = pow(m, fp->gamma);
+    double a = 1.0, da = 0.0;
+    if (fp->alpha >= 0) {
+        a = fp->alpha * y + (1.0 - fp->alpha) * (1.0 - y);
+        da = 2.0 * fp->alpha - 1.0;
+    }
+    double t = focal_term(fp->gamma, ce.loss, m, mg);
+    jnce_binary_terms out = {a * ce.loss * mg, a * (ce.d_input * mg + t * (1.0 - 2.0 * y) * p * q),
+                             da * ce.loss * mg + a * (ce.d_target * mg + t * (q - p))};
+    return out;
+}
+
+int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha,
+                                   float gamma, int32_t reduction, float *loss, float *grad_input,
+                                   float *grad_target) {
+    if (!(gamma >= 0.0f) || isinf(gamma) || isnan(alpha))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "sigmoid_focal: gamma=%g must be finite and >= 0, alpha=%g a number",
+                         gamma, alpha);
+    sigmoid_focal_params params = {alpha, gamma};
+    return jnce_binary_run("sigmoid_focal", input, target, numel, NULL, 0, sigmoid_focal_terms, &params,
+                           reduction, loss, grad_input, grad_target);
+}
+
+typedef struct {
+    const float *logits;
+    const void *targets;
+    int32_t target_dtype;
+    int64_t C;
+    const float *alpha;
+    double gamma, scale;
+    double *row_loss; /* (N) */
+    float *grad;      /* (N,C) or NULL */
+} focal_job;
+
+static int64_t focal_target(const focal_job *job, int64_t i) {
+    return job->target_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)job->targets)[i]
+                                                 : ((const int64_t *)job->targets)[i];
+}
+
+/* Loss of one row; writes its gradient row (scaled) when g is non-null. x and g may alias. */
+static double focal_row(const focal_job *job, const float *x, int64_t t, float *g) {
+    const int64_t C = job->C;
+    double max = -INFINITY;
+    int bad = 0;
+    for (int64_t j = 0; j < C; j++) {
+        if (isnan(x[j]) || x[j] == INFINITY) bad = 1;
+        else if (x[j] > max) max = x[j];
+    }
+    if (bad || max == -INFINITY) {
+        if (g != NULL)
+            for (int64_t j = 0; j < C; j++) g[j] = NAN;
+        return NAN;
+    }
+    double e_t = exp((double)x[t] - max), others = 0.0;
+    for (int64_t j = 0; j < C; j++)
+        if (j != t) others += exp((double)x[j] - max);
+    double s = e_t + others, p_t = e_t / s, m = others / s;
+    /* log p_t: from the small side of the ratio, so neither p_t -> 1 nor e_t -> 0 loses digits. */
+    double log_p = p_t > 0.5 ? -log1p(others / e_t) : ((double)x[t] - max) - log(s);
+    double a = job->alpha != NULL ? job->alpha[t] : 1.0;
+    double mg = pow(m, job->gamma);
+    double loss = -a * mg * log_p;
+    if (g != NULL) {
+        double ratio = m > 0.0 ? log_p / m : -1.0;
+        double pt_ratio = p_t > 0.0 ? p_t * ratio : 0.0; /* p_t log p_t -> 0 where p_t = 0 */
+        double f = job->scale * a * mg * (1.0 - job->gamma * pt_ratio);
+        double x_t = x[t]; /* read before g may overwrite x */
+        for (int64_t j = 0; j < C; j++) g[j] = (float)(f * exp((double)x[j] - max) / s);
+        g[t] = (float)(f * (exp(x_t - max) / s - 1.0));
+    }
+    return loss;
+}
+
+static void focal_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const focal_job *job = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = job->logits + i * job->C;
+        float *g = job->grad != NULL ? job->grad + i * job->C : NULL;
+        job->row_loss[i] = focal_row(job, x, focal_target(job, i), g);
+    }
+}
+
+int32_t jnce_softmax_focal_fwd_bwd(const float *logits, const void *targets, int32_t target_dtype, int64_t N,
+                                   int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss,
+                                   float *grad) {
+    if (logits == NULL || targets == NULL || loss == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: logits, targets and loss must be non-null");
+    if (N <= 0 || C <= 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: N=%lld and C=%lld must be positive",
+                         (long long)N, (long long)C);
+    if (target_dtype != JNCE_DTYPE_INT32 && target_dtype != JNCE_DTYPE_INT64)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: target_dtype %d is not int32 or int64", target_dtype);
+    if (reduction < JNCE_REDUCTION_NONE || reduction > JNCE_REDUCTION_SUM)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: unknown reduction %d", reduction);
+    if (!(gamma >= 0.0f) || isinf(gamma))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: gamma=%g must be finite and >= 0", gamma);
+
+    focal_job job = {logits, targets, target_dtype, C, alpha, gamma,
+                     reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0, NULL, grad};
+    for (int64_t i = 0; i < N; i++) {
+        int64_t t = focal_target(&job, i);
+        if (t < 0 || t >= C)
+            return jnce_fail(JNCE_ERR_INVALID_ARG, "softmax_focal: targets[%lld]=%lld is outside [0,%lld)",
+                             (long long)i, (long long)t, (long long)C);
+    }
+    job.row_loss = malloc((size_t)N * sizeof(double));
+    if (job.row_loss == NULL)
+        return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "softmax_focal: no memory for %lld losses", (long long)N);
+    int64_t rows_per_thread = C >= 16384 ? 1 : 16384 / C;
+    jnce_parallel_for(N, rows_per_thread, focal_rows, &job);
+
+    double total = 0.0;
+    for (int64_t i = 0; i < N; i++) {
+        if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)job.row_loss[i];
+        else total += job.row_loss[i];
+    }
+    if (reduction != JNCE_REDUCTION_NONE) loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
+    free(job.row_loss);
+    return JNCE_OK;
+}
