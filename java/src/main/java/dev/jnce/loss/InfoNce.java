@@ -225,10 +225,9 @@ public final class InfoNce {
     /**
      * The shared path: logits S = prep(q) prep(keys)ᵀ / tau into one (N,M) buffer, excluded
      * pairs, cross-entropy with its gradient in place, two GEMMs, back through the normalisation.
-     * keys == null means the one-tensor form (keys are the queries, self-pairs not excluded for
-     * the diagonal form since they are the positives; excluded for several positives).
+     * keys == null means the one-tensor form (keys are the queries). Package-private: NtXent uses it.
      */
-    private Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
+    Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
         if (decoupled && !pos.single()) {
             throw new IllegalArgumentException("decoupled: supported with one positive per row only, not with labels or a mask");
         }
@@ -243,7 +242,9 @@ public final class InfoNce {
         try {
             float inv = 1f / temperature;
             sim.gemm(false, true, inv, qh, kh, 0f, s);
-            boolean selfPairs = oneTensor && !pos.single();
+            // One tensor: a row's similarity to itself is its positive in the notes' form (offset 0),
+            // and is left out of the softmax otherwise (NT-Xent's i±N positives, several positives).
+            boolean selfPairs = oneTensor && (!pos.single() || pos.offset() != 0);
             if (selfPairs) for (long i = 0; i < n; i++) Contrastive.set(s, i, i, EXCLUDED);
 
             float[] positiveLogit = null;
@@ -373,7 +374,7 @@ public final class InfoNce {
         return decoupledLoss(lse, positiveLogit);
     }
 
-    private Kernels kernels() {
+    Kernels kernels() {
         return (Kernels) (backend != null ? backend : Backends.current());
     }
 }
