@@ -179,6 +179,11 @@ def main():
     cases.append(case("mask_skip_mean", "mask", mq, mk, tau=0.15, skip=True, mask=skip_mask))
     cases.append(case("mask_skip_sum", "mask", mq, mk, tau=0.15, reduction="sum", skip=True, mask=skip_mask))
 
+    zq, zk = f32(5, 4), f32(5, 4)
+    zk[1] = 0.0                      # a zero key: F.normalize leaves it 0, its gradient is 1/eps times the upstream
+    cases.append(case("two_tower_zero_key_mean", "two_tower", zq, zk, tau=0.1))
+    cases.append(case("shared_single_query_sum", "shared", f32(1, 6), f32(1, 6), f32(4, 6), tau=0.1, reduction="sum"))
+
     cases.append(case("two_tower_64x32_mean", "two_tower", f32(64, 32), f32(64, 32), tau=0.07))
 
     fields = [

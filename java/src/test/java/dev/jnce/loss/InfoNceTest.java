@@ -44,18 +44,27 @@ class InfoNceTest extends ScopedTest {
                     .withRowsWithoutPositive(spec.skip() ? InfoNce.RowsWithoutPositive.SKIP : InfoNce.RowsWithoutPositive.THROW);
         }
 
-        InfoNce.Result run(Backend backend) {
-            InfoNce loss = loss(backend);
+        /** The float inputs as tensors of the form's shapes: queries, keys (or null), negatives (or null). */
+        Tensor[] tensors() {
             int d = spec.d();
-            Tensor queries = Tensor.of(q, n, d);
-            Tensor keys = k == null ? null : Tensor.of(k, k.length / d, d);
+            Tensor negatives = neg == null ? null
+                    : spec.form() == Form.EXPLICIT ? Tensor.of(neg, n, spec.k(), d) : Tensor.of(neg, neg.length / d, d);
+            return new Tensor[] {Tensor.of(q, n, d), k == null ? null : Tensor.of(k, k.length / d, d), negatives};
+        }
+
+        InfoNce.Result run(Backend backend) {
+            return run(backend, tensors());
+        }
+
+        InfoNce.Result run(Backend backend, Tensor[] t) {
+            InfoNce loss = loss(backend);
             return switch (spec.form()) {
-                case TWO_TOWER -> loss.forwardBackward(queries, keys);
-                case ONE_TENSOR -> loss.forwardBackward(queries);
-                case SHARED -> loss.forwardBackward(queries, keys, Tensor.of(neg, neg.length / d, d));
-                case EXPLICIT -> loss.forwardBackwardNegatives(queries, keys, Tensor.of(neg, n, spec.k(), d));
-                case LABELS -> loss.forwardBackwardLabels(queries, keys, Tensor.of(spec.queryLabels()), Tensor.of(spec.keyLabels()));
-                case MASK -> loss.forwardBackwardMask(queries, keys, Tensor.of(spec.mask(), n, k.length / d));
+                case TWO_TOWER -> loss.forwardBackward(t[0], t[1]);
+                case ONE_TENSOR -> loss.forwardBackward(t[0]);
+                case SHARED -> loss.forwardBackward(t[0], t[1], t[2]);
+                case EXPLICIT -> loss.forwardBackwardNegatives(t[0], t[1], t[2]);
+                case LABELS -> loss.forwardBackwardLabels(t[0], t[1], Tensor.of(spec.queryLabels()), Tensor.of(spec.keyLabels()));
+                case MASK -> loss.forwardBackwardMask(t[0], t[1], Tensor.of(spec.mask(), n, t[1].size(0)));
             };
         }
 
@@ -269,6 +278,45 @@ class InfoNceTest extends ScopedTest {
             assertEquals((rows[0] + rows[2] + rows[3]) / 3, mean.loss().item(), 1e-6, "mean over the 3 counted rows");
             float[] g = mean.gradQueries().toFloatArray();
             for (int c = 0; c < d; c++) assertEquals(0f, g[d + c], "gradient of the skipped query");
+        }
+    }
+
+    static Stream<Arguments> everyForm() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Form.values()).flatMap(f ->
+                Stream.of(Arguments.of(b, f, true), Arguments.of(b, f, false))));
+    }
+
+    /** The caller's tensors are read, never written (the normalised copies are scratch). */
+    @ParameterizedTest(name = "{0} {1} normalize={2}")
+    @MethodSource("everyForm")
+    void inputsAreLeftUntouched(Backend backend, Form form, boolean normalize) {
+        Call call = randomCall(form, normalize, false, Reduction.MEAN, 6, 5, 0.1f, 91);
+        float[][] before = call.inputs();
+        Tensor[] inputs = call.tensors();
+        try (InfoNce.Result r = call.run(backend, inputs)) {
+            assertNotNull(r.loss());
+            for (int w = 0; w < 3; w++) {
+                if (before[w] != null) assertClose(toDouble(before[w]), inputs[w].toFloatArray(), 0, INPUTS[w] + " unchanged");
+            }
+        }
+    }
+
+    /** Every row skipped: NONE and SUM give 0, MEAN NaN (PyTorch's all-ignored cross-entropy); gradients 0. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void aBatchWithEveryRowSkippedHasZeroGradients(Backend backend) {
+        Tensor q = Tensor.of(random(12, 81), 4, 3), k = Tensor.of(random(12, 82), 4, 3);
+        Tensor ql = Tensor.of(new long[] {5, 5, 5, 5}), kl = Tensor.of(new long[] {1, 1, 1, 1});
+        InfoNce loss = InfoNce.create().withBackend(backend).withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
+        for (Reduction red : Reduction.values()) {
+            try (InfoNce.Result r = loss.withReduction(red).forwardBackwardLabels(q, k, ql, kl)) {
+                for (float v : r.loss().toFloatArray()) {
+                    if (red == Reduction.MEAN) assertTrue(Float.isNaN(v), "mean of no rows");
+                    else assertEquals(0f, v, red + "");
+                }
+                for (Tensor g : new Tensor[] {r.gradQueries(), r.gradKeys()}) for (float v : g.toFloatArray()) assertEquals(0f, v, 0f);
+                assertEquals(0f, r.gradTemperature(), 0f);
+            }
         }
     }
 
