@@ -38,14 +38,16 @@ final class Contrastive {
         return t.size(1);
     }
 
-    /** Every value is finite; names the first that is not, with its row. */
+    /** Every value is finite; names the first that is not by its index without the last dimension. */
     static void finite(String argument, Tensor t) {
         MemorySegment s = t.segment();
         long cols = t.size(-1);
         for (long i = 0, n = t.numel(); i < n; i++) {
             float v = s.getAtIndex(F, i);
             if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException(argument + ": row " + i / cols + " holds " + v + " (shape "
+                long row = i / cols;
+                String where = t.rank() == 3 ? "[" + row / t.size(1) + ", " + row % t.size(1) + "]" : ": row " + row;
+                throw new IllegalArgumentException(argument + where + " holds " + v + " (shape "
                         + Tensor.formatShape(t.shape()) + "); embeddings must be finite");
             }
         }

@@ -316,7 +316,8 @@ public final class InfoNce {
                 }
             }
             if (count == 0 && rowsWithoutPositive == RowsWithoutPositive.THROW) {
-                throw new IllegalArgumentException("row " + i + " has no positive among the " + m + " keys"
+                throw new IllegalArgumentException((pos.mask() != null ? "positiveMask" : "queryLabels") + ": row " + i
+                        + " has no positive among the " + m + " keys"
                         + (selfPairs ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
             }
             rowMask.segment().setAtIndex(ValueLayout.JAVA_INT, i, count == 0 ? 0 : 1);

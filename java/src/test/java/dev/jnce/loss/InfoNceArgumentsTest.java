@@ -132,9 +132,9 @@ class InfoNceArgumentsTest extends ScopedTest {
         assertMessage(IllegalArgumentException.class, () -> loss(b).forwardBackward(queries, keys, Tensor.of(shared, 2, 3)),
                 "sharedNegatives", "row 1", "-Infinity");
         float[] neg = InfoNceTest.random(4 * 2 * 3, 10);
-        neg[(2 * 2 + 1) * 3] = Float.NaN; // query 2, negative 1: row 5 of the (N*K, D) view
+        neg[(2 * 2 + 1) * 3] = Float.NaN; // query 2, negative 1
         assertMessage(IllegalArgumentException.class, () -> loss(b).forwardBackwardNegatives(queries, keys, Tensor.of(neg, 4, 2, 3)),
-                "negatives", "row 5", "NaN", "(4, 2, 3)");
+                "negatives[2, 1]", "NaN", "(4, 2, 3)");
         assertMessage(IllegalArgumentException.class, () -> loss(b).forwardBackwardLabels(queries, Tensor.of(k, 4, 3),
                 Tensor.of(new long[4]), Tensor.of(new long[4])), "keys", "row 1", "Infinity");
     }
