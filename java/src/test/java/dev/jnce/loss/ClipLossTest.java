@@ -21,6 +21,7 @@ import static dev.jnce.loss.PairLossesSupport.gaussian;
 import static dev.jnce.loss.PairLossesSupport.reduction;
 import static dev.jnce.testutil.Approx.assertClose;
 import static dev.jnce.testutil.Approx.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -110,6 +111,10 @@ class ClipLossTest extends ScopedTest {
         assertEquals(ab.scalarGrads()[0], ba.scalarGrads()[0], 1e-6);
         assertEquals(ab.loss()[0], biased.loss()[0], 0f, "softmax ignores a bias");
         assertEquals(0.0, biased.scalarGrads()[1]);
+        assertArrayEquals(gaussian(41, n, d), a.toFloatArray(), "the inputs are left as they were");
+        Outcome raw = Outcome.of(loss.withNormalize(false).forwardBackward(a, a));
+        assertArrayEquals(gaussian(41, n, d), a.toFloatArray(), "also when the same tensor is both towers, unnormalised");
+        assertClose(toDouble(raw.grads()[0]), raw.grads()[1], 1e-6, "a = b: both gradients alike");
     }
 
     private static double softplus(double x) {

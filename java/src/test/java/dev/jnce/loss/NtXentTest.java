@@ -103,6 +103,9 @@ class NtXentTest extends ScopedTest {
         assertEquals(PairLossesReference.ntXent(toDouble(views), 2 * n, d, 0.5, true, false, Reduction.MEAN)[0], o.loss()[0], 2e-6,
                 "temperature 0.5, cosine similarity, MEAN");
         assertEquals(o.loss()[0], s.loss()[0], 1e-6);
+        Tensor raw = Tensor.of(views, 2 * n, d);
+        Outcome.of(loss.withNormalize(false).withDecoupled(true).forwardBackward(raw));
+        assertArrayEquals(views, raw.toFloatArray(), "the views are left as they were");
         assertEquals(o.scalarGrads()[0], s.scalarGrads()[0], 1e-5);
         for (int i = 0; i < n * d; i++) {
             assertEquals(o.grads()[0][i], s.grads()[0][i + n * d], 1e-6, "view 1 <-> view 2");
