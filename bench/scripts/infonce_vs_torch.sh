@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # InfoNCE forward+backward (two towers, cosine, in-batch negatives, tau 0.07): jnce against the
 # three GEMMs it needs and against PyTorch (normalize + matmul + cross_entropy + backward), same
-# thread count, each in a fresh process; peak resident memory added by the step.
+# thread count, each in a fresh process; peak resident memory added by the step. PyTorch runs on
+# Debian's OpenBLAS (installed here when missing and root); its '#' line names the BLAS it loaded.
 #
 #   bench/scripts/infonce_vs_torch.sh [threads] [NxD ...]     default: 2 threads, 8192x256 16384x128
 set -euo pipefail
@@ -11,7 +12,11 @@ shift || true
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(8192x256 16384x128)
 java_home=$(.mvn/find-jdk.sh)
-/usr/bin/python3 -c 'import torch' 2>/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; }
+# PyTorch with a real BLAS: Debian's torch uses the libblas.so.3 alternative, which is the
+# reference BLAS (about 20 times slower here) unless OpenBLAS is installed.
+for pkg in python3-torch libopenblas0-pthread; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
+done
 [ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
 out=bench/results/infonce-$(date -u +%Y%m%d-%H%M)

@@ -23,6 +23,14 @@ def peak_rss():
     return -1
 
 
+def blas_in_use():
+    """The BLAS library this process loaded (Debian's torch calls whatever libblas.so.3 the
+    alternatives system selects: the slow reference BLAS unless OpenBLAS is installed)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    return " ".join(sorted(libs)) or "none"
+
+
 def main():
     n, d, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
@@ -42,7 +50,7 @@ def main():
         loss.item()
         best = min(best, time.perf_counter() - start)
         del logits, loss
-    print("# torch %s, threads %d" % (torch.__version__, torch.get_num_threads()))
+    print("# torch %s, threads %d, BLAS: %s" % (torch.__version__, torch.get_num_threads(), blas_in_use()))
     print("torch infonce %d %d %.6f %d" % (n, d, best, peak_rss() - before))
 
 
