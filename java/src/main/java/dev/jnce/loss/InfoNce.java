@@ -138,6 +138,30 @@ public final class InfoNce {
 
     /** Two towers: queries (N,D), keys (N,D); key i is row i's positive, the other keys its negatives. */
     public Result forwardBackward(Tensor queries, Tensor keys) {
+        return forwardBackward(queries, keys, true);
+    }
+
+    /**
+     * The loss alone for two towers (evaluation): one GEMM and the cross-entropy, no gradient
+     * buffers. Same checks and meaning as {@link #forwardBackward(Tensor, Tensor)}.
+     */
+    public Tensor forward(Tensor queries, Tensor keys) {
+        try (Result r = forwardBackward(queries, keys, false)) {
+            Tensor loss = r.loss();
+            return copyOf(loss);
+        }
+    }
+
+    /** The loss alone for the one-tensor form. */
+    public Tensor forward(Tensor embeddings) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("embeddings", embeddings, k, 2, "InfoNCE needs N >= 2 (the other rows are the negatives)");
+        try (Result r = matrix(k, embeddings, null, null, Positives.diagonal(0), d, false)) {
+            return copyOf(r.loss());
+        }
+    }
+
+    private Result forwardBackward(Tensor queries, Tensor keys, boolean gradients) {
         Kernels k = kernels();
         long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
         Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
@@ -146,7 +170,7 @@ public final class InfoNce {
             throw new IllegalArgumentException("queries: shape " + Tensor.formatShape(queries.shape())
                     + " has N = 1; in-batch InfoNCE needs N >= 2 (the other rows are the negatives)");
         }
-        return matrix(k, queries, keys, null, Positives.diagonal(0), d);
+        return matrix(k, queries, keys, null, Positives.diagonal(0), d, gradients);
     }
 
     /** Two towers plus shared negatives (M,D) appended to every row's candidates (memory bank, MoCo queue). */
@@ -228,6 +252,11 @@ public final class InfoNce {
      * keys == null means the one-tensor form (keys are the queries). Package-private: NtXent uses it.
      */
     Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
+        return matrix(k, q, keys, shared, pos, d, true);
+    }
+
+    /** As above; without gradients only the loss is filled (the gradient tensors are empty (0,D)). */
+    private Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d, boolean gradients) {
         if (decoupled && !pos.single()) {
             throw new IllegalArgumentException("decoupled: supported with one positive per row only, not with labels or a mask");
         }
@@ -266,8 +295,11 @@ public final class InfoNce {
             }
             ceLoss = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
             CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
-            ce.forwardBackward(s, targets != null ? targets : probs, rowMask, ceLoss, s, lse);
+            ce.forwardBackward(s, targets != null ? targets : probs, rowMask, ceLoss, gradients ? s : null, lse);
             Tensor loss = decoupled ? decoupledLoss(lse, positiveLogit) : copyOf(ceLoss);
+            if (!gradients) {
+                return new Result(loss, Tensor.zerosUnscoped(DType.FLOAT32, 0, d), null, null, Float.NaN);
+            }
 
             // s now holds G = d loss / d logits.
             Tensor dq = Tensor.zeros(DType.FLOAT32, n, d);
