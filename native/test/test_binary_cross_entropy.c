@@ -11,18 +11,8 @@
 #include <string.h>
 
 #include "jnce.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            failures++;                                                                 \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                        \
-            fprintf(stderr, __VA_ARGS__);                                               \
-            fprintf(stderr, "\n");                                                      \
-        }                                                                               \
-    } while (0)
 
 static double uniform(void) { return (double)rand() / (double)RAND_MAX; }
 

@@ -11,18 +11,8 @@
 #include <string.h>
 
 #include "jnce.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            failures++;                                                                 \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                        \
-            fprintf(stderr, __VA_ARGS__);                                               \
-            fprintf(stderr, "\n");                                                      \
-        }                                                                               \
-    } while (0)
 
 /* Reference: loss (N or 1 values) and grad, in double, from the formulas in jnce.h. */
 static void reference(const jnce_xent_args *a, const int64_t *y, double *loss, double *grad) {

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.testutil.ScopedTest;
+
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
@@ -18,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * the input/target checks) is caught in Java before any native call, with a message naming the
  * argument and the shapes or values seen and expected.
  */
-class BinaryCrossEntropyArgumentsTest extends ScopedLossTest {
+class BinaryCrossEntropyArgumentsTest extends ScopedTest {
     private Tensor input;  // (4, 5) probabilities, also valid logits
     private Tensor target; // (4, 5)
 

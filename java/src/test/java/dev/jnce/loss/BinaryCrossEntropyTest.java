@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.testutil.ScopedTest;
+
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
@@ -21,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * data, the float64 reference (BinaryReference), finite differences w.r.t. input and target, and
  * the other backends. Bad input is in BinaryCrossEntropyArgumentsTest.
  */
-class BinaryCrossEntropyTest extends ScopedLossTest {
+class BinaryCrossEntropyTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/binary_cross_entropy.txt");
 
     static Stream<Arguments> goldenCases() {

@@ -3,12 +3,10 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,24 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * smoothing, probability targets, all ignored), the additions (row mask, z-loss, lse, zero when
  * all ignored) against a float64 reference, finite differences, and the bad inputs they bring.
  */
-class CrossEntropyOptionsTest {
+class CrossEntropyOptionsTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/cross_entropy_options.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
-
     static Stream<Arguments> goldenCases() {
         return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
     }

@@ -3,11 +3,9 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,24 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Softmax cross-entropy on every backend against PyTorch's golden data, a float64 reference,
  * finite differences and the other backends. Bad input is in CrossEntropyArgumentsTest.
  */
-class CrossEntropyTest {
+class CrossEntropyTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/cross_entropy.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
-
     static Stream<Arguments> goldenCases() {
         return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
     }

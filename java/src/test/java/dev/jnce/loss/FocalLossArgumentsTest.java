@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.testutil.ScopedTest;
+
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
@@ -14,7 +16,7 @@ import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
  * Bad input to SoftmaxFocalLoss is caught in Java before any native call. (SigmoidFocalLoss shares
  * the element-wise checks tested in BinaryCrossEntropyArgumentsTest.)
  */
-class FocalLossArgumentsTest extends ScopedLossTest {
+class FocalLossArgumentsTest extends ScopedTest {
     private Tensor logits;  // (4, 3)
     private Tensor targets; // (4)
 

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.testutil.ScopedTest;
+
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
@@ -28,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gamma = 0 is BCE / cross-entropy, p_t -> 1 is finite for gamma < 1. Bad input is in
  * FocalLossArgumentsTest.
  */
-class FocalLossTest extends ScopedLossTest {
+class FocalLossTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/focal.txt");
 
     static Stream<Arguments> goldenCases() {

@@ -4,13 +4,11 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.ScopedTest;
-import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.stream.Stream;
 
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 
@@ -25,9 +23,6 @@ class NllLossArgumentsTest extends ScopedTest {
         targets = Tensor.of(new long[] {0, 1, 2, -100});
     }
 
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     private static NllLoss nll(Backend b) {
         return NllLoss.create().withBackend(b);

@@ -28,9 +28,6 @@ class NllLossTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/nll.txt");
     private static final double[] WEIGHT = {0.5, 2.0, 1.0, 3.0, 0.25, 1.5, 0.0};
 
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     static Stream<Arguments> goldenCases() {
         return ScopedTest.onEveryBackend(GOLDEN.values());

@@ -4,14 +4,12 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.ScopedTest;
-import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,9 +25,6 @@ class SoftmaxArgumentsTest extends ScopedTest {
         dy = Tensor.of(new float[12], 4, 3);
     }
 
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     private static Softmax softmax(Backend b) {
         return Softmax.create().withBackend(b);

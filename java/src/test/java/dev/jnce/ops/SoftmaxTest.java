@@ -37,9 +37,6 @@ class SoftmaxTest extends ScopedTest {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Softmax.Function.values()).map(f -> Arguments.of(b, f)));
     }
 
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
-    }
 
     private static Softmax op(Backend b, Softmax.Function f) {
         return Softmax.create().withFunction(f).withBackend(b);

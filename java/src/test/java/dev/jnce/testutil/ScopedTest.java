@@ -22,6 +22,11 @@ public abstract class ScopedTest {
         scope.close();
     }
 
+    /** For @MethodSource: every backend of {@link TestBackends#all()}. */
+    public static Stream<dev.jnce.Backend> backends() {
+        return TestBackends.backends();
+    }
+
     /** For @MethodSource: (backend, case) for every backend of {@link TestBackends#all()} and every case. */
     public static Stream<Arguments> onEveryBackend(Collection<?> cases) {
         return TestBackends.all().stream().flatMap(b -> cases.stream().map(c -> Arguments.of(b, c)));

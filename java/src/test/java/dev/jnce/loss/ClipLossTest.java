@@ -1,0 +1,127 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.loss.PairLossesSupport.Outcome;
+import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
+
+import static dev.jnce.loss.PairLossesSupport.assertBackendsAgree;
+import static dev.jnce.loss.PairLossesSupport.assertDirectionalDerivative;
+import static dev.jnce.loss.PairLossesSupport.assertGradientsMatchFiniteDifferences;
+import static dev.jnce.loss.PairLossesSupport.flag;
+import static dev.jnce.loss.PairLossesSupport.gaussian;
+import static dev.jnce.loss.PairLossesSupport.reduction;
+import static dev.jnce.testutil.Approx.assertClose;
+import static dev.jnce.testutil.Approx.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The symmetric CLIP loss on every backend against PyTorch's golden data (pairs.txt), the float64
+ * reference, finite differences of it for both towers, the logit scale and the bias, a batch of
+ * two worked by hand, and the other backends. Bad input is in PairLossesArgumentsTest.
+ */
+class ClipLossTest extends ScopedTest {
+    static Stream<Arguments> goldenCases() {
+        return PairLossesSupport.goldenCases("clip");
+    }
+
+    private static ClipLoss configured(Golden.Case g, Backend backend) {
+        return ClipLoss.create().withLogitScale(g.floats("scale")[0]).withBias(g.floats("bias")[0])
+                .withNormalize(flag(g, "normalize")).withReduction(reduction(g)).withBackend(backend);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("goldenCases")
+    void matchesPyTorchAndTheFloat64Reference(Backend backend, Golden.Case g) {
+        Outcome o = PairLossesSupport.assertTwoTowerGolden(g, configured(g, backend)::forwardBackward, PairLossesReference::clip);
+        assertEquals(0.0, o.scalarGrads()[1], "a bias shifts every logit of a row alike: its gradient is exactly 0");
+    }
+
+    static Stream<Arguments> variants() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(true, false).flatMap(normalize ->
+                Stream.of(Reduction.values()).map(r -> Arguments.of(b, normalize, r))));
+    }
+
+    @ParameterizedTest(name = "{0} normalize={1} {2}")
+    @MethodSource("variants")
+    void gradientsOfTowersScaleAndBiasMatchFiniteDifferences(Backend backend, boolean normalize, Reduction reduction) {
+        int n = 5, d = 4;
+        float scale = 2.5f, bias = -1.5f;
+        float[] a = gaussian(21, n, d), b = gaussian(22, n, d);
+        Outcome o = Outcome.of(ClipLoss.create().withLogitScale(scale).withBias(bias).withNormalize(normalize)
+                .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sum(
+                PairLossesReference.clip(in[0], in[1], n, d, s[0], s[1], normalize, reduction));
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        assertClose(PairLossesReference.clip(inputs[0], inputs[1], n, d, scale, bias, normalize, reduction), o.loss(), 2e-6,
+                "loss vs float64");
+        assertGradientsMatchFiniteDifferences(o, inputs, new double[] {scale, bias}, f, 1e-5, backend + " " + reduction);
+    }
+
+    @Test
+    void backendsAgreeOnALargeBatch() {
+        int n = 128, d = 64;
+        float scale = 1 / 0.07f;
+        float[] a = gaussian(31, n, d), b = gaussian(32, n, d);
+        Outcome o = assertBackendsAgree(k -> Outcome.of(ClipLoss.create().withBackend(k)
+                .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))), 2e-6);
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.clip(in[0], in[1], n, d, s[0], 0, true, Reduction.MEAN)[0];
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        assertEquals(f.loss(inputs, new double[] {scale}), o.loss()[0], 1e-5, "default: scale 1/0.07, cosine, MEAN");
+        assertDirectionalDerivative(o, inputs, new double[] {scale}, f, 1e-5);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void twoPairsWorkedByHand(Backend backend) {
+        // a = (e1, e2), b = (e1, e1 + e2) normalised: logits s * [[1, c], [0, c]] with c = 1/sqrt(2).
+        // Rows: softplus(-(1 - c) s) and softplus(-c s); columns: softplus(-s) and log 2 (a tie).
+        float s = 3f;
+        double c = 1 / Math.sqrt(2);
+        Tensor a = Tensor.of(new float[] {1, 0, 0, 1}, 2, 2), b = Tensor.of(new float[] {1, 0, 1, 1}, 2, 2);
+        Outcome o = Outcome.of(ClipLoss.create().withLogitScale(s).withReduction(Reduction.NONE).withBackend(backend)
+                .forwardBackward(a, b));
+        double[] expected = {0.5 * (softplus(-(1 - c) * s) + softplus(-s)), 0.5 * (softplus(-c * s) + Math.log(2))};
+        assertClose(expected, o.loss(), 1e-6, "per-pair losses");
+        // d/ds: each term softplus(-k s) gives -k sigmoid(-k s); the tie gives 0.
+        double dScale = 0.5 * (-c * sigmoid(-c * s) - (1 - c) * sigmoid(-(1 - c) * s) - sigmoid(-s));
+        assertEquals(dScale, o.scalarGrads()[0], 1e-6, "d loss / d scale");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void swappingTheTowersSwapsTheGradientsAndBiasChangesNothing(Backend backend) {
+        int n = 6, d = 8;
+        Tensor a = Tensor.of(gaussian(41, n, d), n, d), b = Tensor.of(gaussian(42, n, d), n, d);
+        ClipLoss loss = ClipLoss.create().withLogitScale(7f).withBackend(backend);
+        Outcome ab = Outcome.of(loss.forwardBackward(a, b)), ba = Outcome.of(loss.forwardBackward(b, a));
+        Outcome biased = Outcome.of(loss.withBias(-4f).forwardBackward(a, b));
+        assertEquals(ab.loss()[0], ba.loss()[0], 1e-6);
+        assertClose(toDouble(ab.grads()[0]), ba.grads()[1], 1e-6, "d/da = d/db swapped");
+        assertClose(toDouble(ab.grads()[1]), ba.grads()[0], 1e-6, "d/db = d/da swapped");
+        assertEquals(ab.scalarGrads()[0], ba.scalarGrads()[0], 1e-6);
+        assertEquals(ab.loss()[0], biased.loss()[0], 0f, "softmax ignores a bias");
+        assertEquals(0.0, biased.scalarGrads()[1]);
+        assertArrayEquals(gaussian(41, n, d), a.toFloatArray(), "the inputs are left as they were");
+        Outcome raw = Outcome.of(loss.withNormalize(false).forwardBackward(a, a));
+        assertArrayEquals(gaussian(41, n, d), a.toFloatArray(), "also when the same tensor is both towers, unnormalised");
+        assertClose(toDouble(raw.grads()[0]), raw.grads()[1], 1e-6, "a = b: both gradients alike");
+    }
+
+    private static double softplus(double x) {
+        return Math.log1p(Math.exp(x));
+    }
+
+    private static double sigmoid(double x) {
+        return 1 / (1 + Math.exp(-x));
+    }
+}

@@ -1,0 +1,98 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.loss.PairLossesSupport.Outcome;
+import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
+
+import static dev.jnce.loss.PairLossesSupport.assertBackendsAgree;
+import static dev.jnce.loss.PairLossesSupport.assertDirectionalDerivative;
+import static dev.jnce.loss.PairLossesSupport.assertGradientsMatchFiniteDifferences;
+import static dev.jnce.loss.PairLossesSupport.flag;
+import static dev.jnce.loss.PairLossesSupport.gaussian;
+import static dev.jnce.loss.PairLossesSupport.reduction;
+import static dev.jnce.testutil.Approx.assertClose;
+import static dev.jnce.testutil.Approx.toDouble;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The SigLIP pairwise sigmoid loss on every backend against PyTorch's golden data (pairs.txt),
+ * the float64 reference, finite differences of it for both towers, the logit scale and the bias,
+ * a single pair by hand, and the other backends. Bad input is in PairLossesArgumentsTest.
+ */
+class SigLipLossTest extends ScopedTest {
+    static Stream<Arguments> goldenCases() {
+        return PairLossesSupport.goldenCases("siglip");
+    }
+
+    private static SigLipLoss configured(Golden.Case g, Backend backend) {
+        return SigLipLoss.create().withLogitScale(g.floats("scale")[0]).withBias(g.floats("bias")[0])
+                .withNormalize(flag(g, "normalize")).withReduction(reduction(g)).withBackend(backend);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("goldenCases")
+    void matchesPyTorchAndTheFloat64Reference(Backend backend, Golden.Case g) {
+        PairLossesSupport.assertTwoTowerGolden(g, configured(g, backend)::forwardBackward, PairLossesReference::sigLip);
+    }
+
+    static Stream<Arguments> variants() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(true, false).flatMap(normalize ->
+                Stream.of(Reduction.MEAN, Reduction.SUM).map(r -> Arguments.of(b, normalize, r))));
+    }
+
+    @ParameterizedTest(name = "{0} normalize={1} {2}")
+    @MethodSource("variants")
+    void gradientsOfTowersScaleAndBiasMatchFiniteDifferences(Backend backend, boolean normalize, Reduction reduction) {
+        int n = 5, d = 4;
+        float scale = 4f, bias = -2f;
+        float[] a = gaussian(51, n, d), b = gaussian(52, n, d);
+        Outcome o = Outcome.of(SigLipLoss.create().withLogitScale(scale).withBias(bias).withNormalize(normalize)
+                .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sigLip(in[0], in[1], n, d, s[0], s[1], normalize, reduction)[0];
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        double[] scalars = {scale, bias};
+        assertClose(new double[] {f.loss(inputs, scalars)}, o.loss(), 2e-6, "loss vs float64");
+        assertGradientsMatchFiniteDifferences(o, inputs, scalars, f, 1e-5, backend + " " + reduction);
+    }
+
+    @Test
+    void backendsAgreeOnALargeBatch() {
+        int n = 128, d = 64;
+        float[] a = gaussian(61, n, d), b = gaussian(62, n, d);
+        Outcome o = assertBackendsAgree(k -> Outcome.of(SigLipLoss.create().withBackend(k)
+                .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))), 2e-6);
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sigLip(in[0], in[1], n, d, s[0], s[1], true, Reduction.MEAN)[0];
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        double[] scalars = {10, -10};
+        assertEquals(f.loss(inputs, scalars), o.loss()[0], 1e-5, "default: scale 10, bias -10, cosine, MEAN");
+        assertDirectionalDerivative(o, inputs, scalars, f, 1e-5);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void onePairAndTwoPairsWorkedByHand(Backend backend) {
+        // One pair at cos 1: z = s + bias, loss = softplus(-z); d/ds = -sigmoid(-z), d/dbias likewise.
+        float s = 10f, bias = -10f;
+        Outcome one = Outcome.of(SigLipLoss.create().withBackend(backend)
+                .forwardBackward(Tensor.of(new float[] {3, 4}, 1, 2), Tensor.of(new float[] {0.6f, 0.8f}, 1, 2)));
+        assertEquals(Math.log(2), one.loss()[0], 1e-6, "z = 10 - 10 = 0");
+        assertEquals(-0.5, one.scalarGrads()[0], 1e-6);
+        assertEquals(-0.5, one.scalarGrads()[1], 1e-6);
+        // Two orthogonal pairs, a = b = (e1, e2): diagonal z = s + bias, off-diagonal z = bias (label -1).
+        Outcome two = Outcome.of(SigLipLoss.create().withLogitScale(s).withBias(bias).withReduction(Reduction.SUM)
+                .withBackend(backend).forwardBackward(Tensor.of(new float[] {1, 0, 0, 1}, 2, 2), Tensor.of(new float[] {2, 0, 0, 5}, 2, 2)));
+        assertEquals(2 * Math.log(2) + 2 * Math.log1p(Math.exp(bias)), two.loss()[0], 1e-6);
+        double sigB = 1 / (1 + Math.exp(-bias));
+        assertEquals(2 * -0.5 + 2 * sigB, two.scalarGrads()[1], 1e-6, "d/dbias = sum of (sigmoid(z) - target)");
+        assertEquals(2 * -0.5, two.scalarGrads()[0], 1e-6, "d/dscale: only the diagonal has cos != 0");
+    }
+}
