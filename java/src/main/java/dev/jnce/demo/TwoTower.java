@@ -3,7 +3,7 @@ package dev.jnce.demo;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.InfoNce;
 import dev.jnce.ops.Similarity;
 
 import java.lang.foreign.MemorySegment;
@@ -15,25 +15,26 @@ import java.util.SplittableRandom;
 /**
  * The two-tower recommender of the notes: a user tower and an item tower, each a
  * {@link Linear} 64 -> 128, whose L2-normalised outputs are compared by cosine similarity,
- * trained with in-batch InfoNCE and {@link Adam}.
+ * trained with in-batch {@link InfoNce} and {@link Adam}.
  *
  * <p>One training step on a batch of N (user, item) interactions:
  * <pre>
  * q = userTower(userX) (N,128)    k = itemTower(itemX) (N,128)
- * logits = cos(q_i, k_j) / tau (N,N)               Similarity.cosine().withScale(1/tau)
- * loss = cross_entropy(logits, [0..N-1])           the positive of user i is its own item: the diagonal
+ * loss = InfoNce(q, k)    cross-entropy of the logits cos(q_i, k_j) / tau (N,N) with the
+ *                         diagonal as targets: user i's positive is its own item, the
+ *                         other N-1 items of the batch are its negatives
  * </pre>
- * so the other N-1 items of the batch are user i's negatives. Backward runs the same chain in
- * reverse (cross-entropy gradient, similarity backward through the normalisation, the towers'
- * GEMMs), then Adam updates both towers. All buffers of a batch size are allocated once.
+ * InfoNce returns dLoss/dq and dLoss/dk (through the normalisation); the towers' backward
+ * GEMMs turn them into weight gradients, and Adam updates both towers. The batch inputs and
+ * embeddings are allocated once.
  */
 public final class TwoTower implements AutoCloseable {
     private final Linear userTower, itemTower;
-    private final Similarity similarity;
-    private final CrossEntropy crossEntropy;
+    private final InfoNce infoNce;
+    private final Similarity cosine;
     private final Adam adam;
     private final int batch;
-    private final Tensor userX, itemX, queries, keys, logits, targets, loss, dQueries, dKeys;
+    private final Tensor userX, itemX, queries, keys;
 
     /**
      * @param batch       interactions per step (N)
@@ -44,8 +45,8 @@ public final class TwoTower implements AutoCloseable {
         this.batch = batch;
         userTower = new Linear(features, dim, random, backend);
         itemTower = new Linear(features, dim, random, backend);
-        similarity = Similarity.cosine().withScale(1 / temperature).withBackend(backend);
-        crossEntropy = CrossEntropy.create().withBackend(backend);
+        infoNce = InfoNce.create().withTemperature(temperature).withBackend(backend);
+        cosine = Similarity.cosine().withBackend(backend);
         List<Tensor> params = new ArrayList<>(userTower.parameters()), grads = new ArrayList<>(userTower.gradients());
         params.addAll(itemTower.parameters());
         grads.addAll(itemTower.gradients());
@@ -54,13 +55,6 @@ public final class TwoTower implements AutoCloseable {
         itemX = Tensor.zeros(DType.FLOAT32, batch, features);
         queries = Tensor.zeros(DType.FLOAT32, batch, dim);
         keys = Tensor.zeros(DType.FLOAT32, batch, dim);
-        dQueries = Tensor.zeros(DType.FLOAT32, batch, dim);
-        dKeys = Tensor.zeros(DType.FLOAT32, batch, dim);
-        logits = Tensor.zeros(DType.FLOAT32, batch, batch);
-        long[] diagonal = new long[batch];
-        for (int i = 0; i < batch; i++) diagonal[i] = i;
-        targets = Tensor.of(diagonal);
-        loss = Tensor.zeros(DType.FLOAT32);
     }
 
     /**
@@ -76,13 +70,14 @@ public final class TwoTower implements AutoCloseable {
         gather(itemFeatures, items, itemX);
         userTower.forward(userX, queries);
         itemTower.forward(itemX, keys);
-        similarity.forward(queries, keys, logits);
-        crossEntropy.forwardBackward(logits, targets, loss, logits); // dLogits replaces the logits
-        similarity.backward(queries, keys, logits, dQueries, dKeys);
-        userTower.backward(userX, dQueries, null);
-        itemTower.backward(itemX, dKeys, null);
+        float loss;
+        try (InfoNce.Result r = infoNce.forwardBackward(queries, keys)) {
+            loss = r.loss().item();
+            userTower.backward(userX, r.gradQueries(), null);
+            itemTower.backward(itemX, r.gradKeys(), null);
+        }
         adam.step();
-        return loss.item();
+        return loss;
     }
 
     /**
@@ -95,7 +90,7 @@ public final class TwoTower implements AutoCloseable {
              Tensor u = Tensor.zeros(DType.FLOAT32, users, dim); Tensor i = Tensor.zeros(DType.FLOAT32, items, dim)) {
             userTower.forward(ux, u);
             itemTower.forward(ix, i);
-            try (Tensor s = Similarity.cosine().withBackend(similarity.backend()).forward(u, i)) {
+            try (Tensor s = cosine.forward(u, i)) {
                 return s.toFloatArray();
             }
         }
@@ -109,7 +104,7 @@ public final class TwoTower implements AutoCloseable {
     public void close() {
         userTower.close();
         itemTower.close();
-        for (Tensor t : List.of(userX, itemX, queries, keys, logits, targets, loss, dQueries, dKeys)) t.close();
+        for (Tensor t : List.of(userX, itemX, queries, keys)) t.close();
     }
 
     /** Copies rows {@code ids} of a (rows, F) array into x (N, F). */
