@@ -92,7 +92,7 @@ public final class Demo {
                                 + "%d interactions per user sampled from the latent affinity, %d held out%n",
                         data.users, data.items, SyntheticData.FEATURES, SyntheticData.CLUSTERS, o.perUser(), o.heldOut());
                 System.out.printf("  model  user and item towers Linear %d -> %d, L2-normalised; logits cos/%.2f over %d x %d "
-                                + "in-batch pairs, positives on the diagonal; Adam lr %s; %d steps per epoch%n",
+                                + "in-batch pairs, positives on the diagonal; Adam lr %.0e; %d steps per epoch%n",
                         SyntheticData.FEATURES, o.dim(), o.temperature(), o.batch(), o.batch(), o.lr(), steps);
                 System.out.printf("  Recall@%d of the held-out interactions (all items ranked, training items excluded): "
                                 + "chance %.4f, untrained %.4f, ranking by the planted affinity %.4f%n",
@@ -112,8 +112,8 @@ public final class Demo {
                 if (e.epoch() < o.epochs()) bar.start(String.format(epochLabel, e.epoch() + 1, o.epochs()));
             }
         });
-        System.out.printf("Recall@%d %.4f -> %.4f, %.1fx chance, in %d epochs, %.1f s (same seed, same numbers: --seed %d)%n",
-                o.k(), run.recallBefore(), run.last().recall(), run.last().recall() / run.chance(), o.epochs(),
+        System.out.printf("Recall@%d %.4f -> %.4f, %.1fx chance, after %d epoch%s, %.1f s (same seed, same numbers: --seed %d)%n",
+                o.k(), run.recallBefore(), run.last().recall(), run.last().recall() / run.chance(), o.epochs(), o.epochs() == 1 ? "" : "s",
                 (System.nanoTime() - start) / 1e9, o.seed());
     }
 

@@ -19,6 +19,14 @@ public final class Recommender {
     /** The run's sizes and hyper-parameters. */
     public record Options(long seed, int epochs, int users, int items, int perUser, int heldOut, int batch, int dim,
                           float temperature, double lr, int k) {
+        public Options {
+            if (epochs < 1 || batch < 2 || k < 1 || !(temperature > 0) || !(lr > 0)) {
+                throw new IllegalArgumentException("options: need epochs >= 1, batch >= 2, k >= 1, temperature > 0 and "
+                        + "lr > 0, got epochs " + epochs + ", batch " + batch + ", k " + k + ", temperature " + temperature
+                        + ", lr " + lr);
+            }
+        }
+
         /** The demo's run: 2000 users, 1000 items, 20 interactions each (4 held out), 8 epochs. */
         public static Options defaults() {
             return new Options(42, 8, 2000, 1000, 20, 4, 256, 128, 0.1f, 3e-4, 10);
