@@ -25,7 +25,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
         echo "PyTorch is missing: sudo apt-get install python3-torch" >&2; exit 1
     fi
 fi
-[ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
+[ -f bench/target/benchmarks.jar ] || mvn -B -q -pl bench -am package -DskipTests
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
 out=bench/results/ce-$(date -u +%Y%m%d-%H%M)
