@@ -121,9 +121,9 @@ def main():
             fmt_time(r["seconds"]), fmt_time(t) if t else "—", "%.2f×" % (t / r["seconds"]) if t else "—",
             "%.1f %s" % (rate / 1e9, "GFLOP/s" if kind == "flop" else "GB/s"),
             "%.2f" % (rate / limit) if limit else "—"))
-        if r["group"] == "infonce_scaling":
+        if r["group"] == "infonce_scaling" and r["method"] == "forwardBackward":
             points.append(("InfoNCE fwd+bwd (cosine, tau 0.1)", "N", "%s D=%s" % (r["params"]["backend"], p["d"]), p["n"], r["seconds"]))
-        if r["group"] == "cross_entropy_scaling":
+        if r["group"] == "cross_entropy_scaling" and r["method"] == "forwardBackward":
             n, c = p["shape"].split("x")
             points.append(("cross-entropy fwd+bwd, N=%s" % n, "C", r["params"]["backend"], c, r["seconds"]))
     for chart, axis, series, x, _ in list(points):
