@@ -54,11 +54,21 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         TensorScope scope = TensorScope.current();
-        if (scope != null) {
-            Tensor t = new Tensor(scope.arena().allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, null);
-            scope.register(t);
-            return t;
-        }
+        if (scope == null) return zerosUnscoped(dtype, s);
+        Tensor t = new Tensor(scope.arena().allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, null);
+        scope.register(t);
+        return t;
+    }
+
+    /**
+     * A zero-filled tensor that owns its memory even while a {@link TensorScope} is open: for
+     * scratch buffers an operation frees itself, which must not pile up in the caller's scope
+     * over a training loop. Close it yourself.
+     */
+    public static Tensor zerosUnscoped(DType dtype, long... shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         Arena arena = Arena.ofShared();
         return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
     }

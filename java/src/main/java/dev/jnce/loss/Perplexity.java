@@ -121,6 +121,28 @@ public final class Perplexity {
     }
 
     /** A perplexity (shape ()) and its gradient (shaped like tokenLosses); closing it closes both. */
+    /**
+     * Perplexity straight from logits (N,C) and class targets (N): exp of the mean softmax
+     * cross-entropy over the targets that are not the ignore index, with the gradient with
+     * respect to the logits (ppl * d mean CE / d logits, 0 on ignored rows). An all-ignored
+     * batch follows {@link #withAllIgnored}: NaN (default) or 1 with a zero gradient.
+     */
+    public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
+        boolean one = allIgnored == AllIgnored.ONE;
+        CrossEntropy ce = CrossEntropy.create().withIgnoreIndex(ignoreIndex).withZeroWhenAllIgnored(one)
+                .withBackend(backend());
+        try (CrossEntropy.Result r = ce.forwardBackward(logits, targets)) {
+            float meanCe = r.loss().item();
+            float ppl = (float) Math.exp(meanCe);
+            Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
+            java.lang.foreign.MemorySegment g = r.grad().segment(), out = grad.segment();
+            for (long i = 0, n = grad.numel(); i < n; i++) {
+                out.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, ppl * g.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i));
+            }
+            return new Result(Tensor.scalar(ppl), grad);
+        }
+    }
+
     public record Result(Tensor perplexity, Tensor grad) implements AutoCloseable {
         @Override
         public void close() {

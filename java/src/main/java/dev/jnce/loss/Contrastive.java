@@ -1,0 +1,137 @@
+package dev.jnce.loss;
+
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.internal.Checks;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * What the contrastive losses share: argument checks, the optional L2 normalisation of
+ * embeddings with its backward, logit matrices on the backend's GEMM, and the reductions that
+ * give the gradients of temperatures and scales. Package-private.
+ */
+final class Contrastive {
+    /** F.normalize's eps. */
+    static final float NORM_EPS = 1e-12f;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    private Contrastive() {
+    }
+
+    /** An (rows, D) float32 embedding matrix with rows >= minRows and finite values; returns D. */
+    static long embeddings(String argument, Tensor t, Kernels k, long minRows, String why) {
+        Checks.usable(argument, t, k);
+        Checks.dtype(argument, t, DType.FLOAT32);
+        if (t.rank() != 2 || t.size(1) < 1) {
+            throw new IllegalArgumentException(argument + ": expected shape (N, D) with D >= 1, got "
+                    + Tensor.formatShape(t.shape()));
+        }
+        if (t.size(0) < minRows) {
+            throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(t.shape()) + " has " + t.size(0)
+                    + " rows; " + why);
+        }
+        finite(argument, t);
+        return t.size(1);
+    }
+
+    /** Every value is finite; names the first that is not, with its row. */
+    static void finite(String argument, Tensor t) {
+        MemorySegment s = t.segment();
+        long cols = t.size(-1);
+        for (long i = 0, n = t.numel(); i < n; i++) {
+            float v = s.getAtIndex(F, i);
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException(argument + ": row " + i / cols + " holds " + v + " (shape "
+                        + Tensor.formatShape(t.shape()) + "); embeddings must be finite");
+            }
+        }
+    }
+
+    static void sameWidth(String argument, Tensor t, String otherName, long d) {
+        if (t.size(-1) != d) {
+            throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(t.shape())
+                    + " has D = " + t.size(-1) + ", but " + otherName + " has D = " + d);
+        }
+    }
+
+    static float positive(String argument, float v) {
+        if (!(v > 0) || Float.isInfinite(v)) {
+            throw new IllegalArgumentException(argument + ": " + v + " must be finite and > 0");
+        }
+        return v;
+    }
+
+    static float finiteValue(String argument, float v) {
+        if (!Float.isFinite(v)) throw new IllegalArgumentException(argument + ": " + v + " must be finite");
+        return v;
+    }
+
+    /** A scratch buffer the caller closes (not registered with any open TensorScope). */
+    static Tensor scratch(long... shape) {
+        return Tensor.zerosUnscoped(DType.FLOAT32, shape);
+    }
+
+    /** The embeddings as the similarity sees them: an L2-normalised copy, or x itself. */
+    static Tensor prepared(SimilarityKernels s, Tensor x, boolean normalize) {
+        if (!normalize) return x;
+        Tensor y = scratch(x.shape());
+        s.normalize(x, NORM_EPS, y);
+        return y;
+    }
+
+    /** Turns d(loss)/d(prepared x) in {@code d} into d(loss)/d(x), in place. */
+    static void backThroughNormalize(SimilarityKernels s, Tensor x, Tensor d, boolean normalize) {
+        if (normalize) s.normalizeBackward(x, d, NORM_EPS, d);
+    }
+
+    /** Closes a prepared copy (not the caller's tensor). */
+    static void release(Tensor prepared, Tensor original) {
+        if (prepared != original) prepared.close();
+    }
+
+    /** sum of a * b over all elements, in double. */
+    static double dot(Tensor a, Tensor b) {
+        MemorySegment x = a.segment(), y = b.segment();
+        double s = 0;
+        for (long i = 0, n = a.numel(); i < n; i++) s += (double) x.getAtIndex(F, i) * y.getAtIndex(F, i);
+        return s;
+    }
+
+    /** Sets m[i, j] for an (R,C) matrix. */
+    static void set(Tensor m, long i, long j, float v) {
+        m.segment().setAtIndex(F, i * m.size(1) + j, v);
+    }
+
+    static float get(Tensor m, long i, long j) {
+        return m.segment().getAtIndex(F, i * m.size(1) + j);
+    }
+
+    /** Copies rows [from, from + rows) of src into a new (rows, D) tensor of the caller. */
+    static Tensor rows(Tensor src, long from, long rows) {
+        long d = src.size(1);
+        Tensor out = Tensor.zeros(DType.FLOAT32, rows, d);
+        MemorySegment.copy(src.segment(), from * d * 4, out.segment(), 0, rows * d * 4);
+        return out;
+    }
+
+    /** Stacks a (N,D) and b (M,D) into a new scratch (N+M, D). */
+    static Tensor stack(Tensor a, Tensor b) {
+        long d = a.size(1);
+        Tensor out = scratch(a.size(0) + b.size(0), d);
+        MemorySegment.copy(a.segment(), 0, out.segment(), 0, a.numel() * 4);
+        MemorySegment.copy(b.segment(), 0, out.segment(), a.numel() * 4, b.numel() * 4);
+        return out;
+    }
+
+    /** Class indices 0..n-1 shifted by offset modulo modulus, as int64 (a diagonal of targets). */
+    static Tensor diagonalTargets(long n, long offset, long modulus) {
+        Tensor t = Tensor.zerosUnscoped(DType.INT64, n);
+        MemorySegment s = t.segment();
+        for (long i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_LONG, i, (i + offset) % modulus);
+        return t;
+    }
+}

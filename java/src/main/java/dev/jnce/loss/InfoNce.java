@@ -1,0 +1,380 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.internal.Checks;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * InfoNCE: L2-normalise (optional), similarity matrix, divide by a temperature tau,
+ * cross-entropy with the positives as targets — with the gradient of every embedding input and
+ * of tau. The forms users meet:
+ *
+ * <pre>{@code
+ * InfoNce loss = InfoNce.create().withTemperature(0.07f);
+ * try (InfoNce.Result r = loss.forwardBackward(queries, keys)) {   // two towers, in-batch negatives
+ *     r.loss().item(); r.gradQueries(); r.gradKeys(); r.gradTemperature();
+ * }
+ * }</pre>
+ *
+ * <ul>
+ * <li>{@link #forwardBackward(Tensor, Tensor)}: queries (N,D) and keys (N,D); row i's positive
+ *     is key i, the other keys are its negatives (the notes' {@code Recommender}).</li>
+ * <li>{@link #forwardBackward(Tensor)}: one tensor (N,D), logits {@code f fᵀ / tau}, positives on
+ *     the diagonal (the notes' {@code info_nce_loss}).</li>
+ * <li>{@link #forwardBackward(Tensor, Tensor, Tensor)}: plus shared negatives (M,D) appended to
+ *     every row's candidates (a memory bank or MoCo queue).</li>
+ * <li>{@link #forwardBackwardNegatives}: explicit per-query negatives (N,K,D), for example from
+ *     {@link dev.jnce.ops.HardNegatives}; row i's candidates are its positive and its K negatives.</li>
+ * <li>{@link #forwardBackwardLabels} and {@link #forwardBackwardMask}: several positives per row
+ *     (supervised-contrastive style): the target is uniform over the row's positives. A row with
+ *     no positive is an error naming it, unless {@link #withRowsWithoutPositive} says SKIP.</li>
+ * <li>{@link #withDecoupled(boolean)}: the positive is removed from the denominator
+ *     ({@code loss_i = -s_ip + log sum_{j != p} exp s_ij}); single positives only.</li>
+ * </ul>
+ *
+ * <p>Memory: the logit matrix (N,M) is computed once into one buffer, the cross-entropy writes
+ * its gradient in place, and two GEMMs give the embedding gradients: one N×M float32 buffer plus
+ * O((N+M)·D). The several-positives forms also hold their (N,M) target distribution.
+ *
+ * <p>Reductions: MEAN over rows (PyTorch's default for the cross-entropy), SUM, or NONE (the
+ * gradients are then those of the sum). Embeddings must be finite: NaN or Inf is an
+ * {@link IllegalArgumentException} naming the row. Instances are immutable and thread-safe.
+ */
+public final class InfoNce {
+    /** What a row with no positive does in the several-positives forms. */
+    public enum RowsWithoutPositive {
+        /** Throw {@link IllegalArgumentException} naming the first such row (the default). */
+        THROW,
+        /** Leave such rows out of the loss (loss 0, gradient 0) and of the mean. */
+        SKIP
+    }
+
+    /** A logit that takes no part in the softmax (exp underflows to exactly 0, and 0 times it is 0). */
+    static final float EXCLUDED = -1e30f;
+
+    private final float temperature;
+    private final boolean normalize;
+    private final boolean decoupled;
+    private final Reduction reduction;
+    private final RowsWithoutPositive rowsWithoutPositive;
+    private final Backend backend;
+
+    private InfoNce(float temperature, boolean normalize, boolean decoupled, Reduction reduction,
+                    RowsWithoutPositive rowsWithoutPositive, Backend backend) {
+        this.temperature = temperature;
+        this.normalize = normalize;
+        this.decoupled = decoupled;
+        this.reduction = reduction;
+        this.rowsWithoutPositive = rowsWithoutPositive;
+        this.backend = backend;
+    }
+
+    /** Cosine similarity (F.normalize, eps 1e-12), temperature 0.1, MEAN, on {@link Backends#current()}. */
+    public static InfoNce create() {
+        return new InfoNce(0.1f, true, false, Reduction.MEAN, RowsWithoutPositive.THROW, null);
+    }
+
+    /** The temperature tau > 0 the similarities are divided by. */
+    public InfoNce withTemperature(float tau) {
+        return new InfoNce(Contrastive.positive("temperature", tau), normalize, decoupled, reduction, rowsWithoutPositive, backend);
+    }
+
+    /** true (default): cosine similarity of L2-normalised rows; false: plain dot product. */
+    public InfoNce withNormalize(boolean normalize) {
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+    }
+
+    /** Removes the positive from the denominator (decoupled contrastive loss). */
+    public InfoNce withDecoupled(boolean decoupled) {
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+    }
+
+    public InfoNce withReduction(Reduction reduction) {
+        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+    }
+
+    public InfoNce withRowsWithoutPositive(RowsWithoutPositive rule) {
+        if (rule == null) throw new IllegalArgumentException("rowsWithoutPositive: must not be null");
+        return new InfoNce(temperature, normalize, decoupled, reduction, rule, backend);
+    }
+
+    public InfoNce withBackend(Backend backend) {
+        if (backend == null) throw new IllegalArgumentException("backend: must not be null");
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+    }
+
+    public float temperature() {
+        return temperature;
+    }
+
+    /**
+     * A loss and its gradients; closing it closes every tensor in it.
+     *
+     * @param gradQueries     d loss / d queries (or / d embeddings for the one-tensor form)
+     * @param gradKeys        d loss / d keys, or null for the one-tensor form
+     * @param gradNegatives   d loss / d the shared (M,D) or explicit (N,K,D) negatives, or null
+     * @param gradTemperature d loss / d tau
+     */
+    public record Result(Tensor loss, Tensor gradQueries, Tensor gradKeys, Tensor gradNegatives, float gradTemperature)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            loss.close();
+            gradQueries.close();
+            if (gradKeys != null) gradKeys.close();
+            if (gradNegatives != null) gradNegatives.close();
+        }
+    }
+
+    // ---- the forms -------------------------------------------------------------------------
+
+    /** Two towers: queries (N,D), keys (N,D); key i is row i's positive, the other keys its negatives. */
+    public Result forwardBackward(Tensor queries, Tensor keys) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
+        Checks.shape("keys", keys, "(N, D) of queries", queries.shape());
+        if (queries.size(0) < 2) {
+            throw new IllegalArgumentException("queries: shape " + Tensor.formatShape(queries.shape())
+                    + " has N = 1; in-batch InfoNCE needs N >= 2 (the other rows are the negatives)");
+        }
+        return matrix(k, queries, keys, null, Positives.diagonal(0), d);
+    }
+
+    /** Two towers plus shared negatives (M,D) appended to every row's candidates (memory bank, MoCo queue). */
+    public Result forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
+        Checks.shape("keys", keys, "(N, D) of queries", queries.shape());
+        Contrastive.embeddings("sharedNegatives", sharedNegatives, k, 1, "expected M >= 1 negatives");
+        Contrastive.sameWidth("sharedNegatives", sharedNegatives, "queries", d);
+        return matrix(k, queries, keys, sharedNegatives, Positives.diagonal(0), d);
+    }
+
+    /** One tensor (N,D): logits {@code f fᵀ / tau}, positives on the diagonal (the notes' info_nce_loss). */
+    public Result forwardBackward(Tensor embeddings) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("embeddings", embeddings, k, 2, "InfoNCE needs N >= 2 (the other rows are the negatives)");
+        return matrix(k, embeddings, null, null, Positives.diagonal(0), d);
+    }
+
+    /**
+     * Several positives per row: key j is a positive of query i when their labels are equal
+     * (int32 or int64 labels, (N) and (M)).
+     */
+    public Result forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("keys", keys, k, 2, "expected M >= 2 keys");
+        Contrastive.sameWidth("keys", keys, "queries", d);
+        long[] ql = labels("queryLabels", queryLabels, k, queries.size(0));
+        long[] kl = labels("keyLabels", keyLabels, k, keys.size(0));
+        return matrix(k, queries, keys, null, Positives.labels(ql, kl), d);
+    }
+
+    /** Several positives per row from a (N,M) int32 mask (non-zero: positive). */
+    public Result forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("keys", keys, k, 2, "expected M >= 2 keys");
+        Contrastive.sameWidth("keys", keys, "queries", d);
+        Checks.usable("positiveMask", positiveMask, k);
+        Checks.dtype("positiveMask", positiveMask, DType.INT32);
+        Checks.shape("positiveMask", positiveMask, "(N, M)", queries.size(0), keys.size(0));
+        return matrix(k, queries, keys, null, Positives.mask(positiveMask), d);
+    }
+
+    /**
+     * Explicit negatives: queries (N,D), positives (N,D), negatives (N,K,D) with K >= 1; row i's
+     * candidates are its positive and its own K negatives.
+     */
+    public Result forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives) {
+        return new ExplicitNegatives(this, kernels()).run(queries, positives, negatives);
+    }
+
+    // ---- the matrix forms ------------------------------------------------------------------
+
+    /** Which keys are row i's positives. */
+    record Positives(long offset, long[] queryLabels, long[] keyLabels, Tensor mask) {
+        static Positives diagonal(long offset) {
+            return new Positives(offset, null, null, null);
+        }
+
+        static Positives labels(long[] q, long[] k) {
+            return new Positives(0, q, k, null);
+        }
+
+        static Positives mask(Tensor m) {
+            return new Positives(0, null, null, m);
+        }
+
+        boolean single() {
+            return queryLabels == null && mask == null;
+        }
+    }
+
+    /**
+     * The shared path: logits S = prep(q) prep(keys)ᵀ / tau into one (N,M) buffer, excluded
+     * pairs, cross-entropy with its gradient in place, two GEMMs, back through the normalisation.
+     * keys == null means the one-tensor form (keys are the queries). Package-private: NtXent uses it.
+     */
+    Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
+        if (decoupled && !pos.single()) {
+            throw new IllegalArgumentException("decoupled: supported with one positive per row only, not with labels or a mask");
+        }
+        SimilarityKernels sim = k.similarity();
+        boolean oneTensor = keys == null;
+        Tensor keysAll = oneTensor ? q : shared == null ? keys : Contrastive.stack(keys, shared);
+        long n = q.size(0), m = keysAll.size(0);
+        Tensor qh = Contrastive.prepared(sim, q, normalize);
+        Tensor kh = oneTensor ? qh : Contrastive.prepared(sim, keysAll, normalize);
+        Tensor s = Contrastive.scratch(n, m);
+        Tensor targets = null, probs = null, rowMask = null, lse = null, ceLoss = null;
+        try {
+            float inv = 1f / temperature;
+            sim.gemm(false, true, inv, qh, kh, 0f, s);
+            // One tensor: a row's similarity to itself is its positive in the notes' form (offset 0),
+            // and is left out of the softmax otherwise (NT-Xent's i±N positives, several positives).
+            boolean selfPairs = oneTensor && (!pos.single() || pos.offset() != 0);
+            if (selfPairs) for (long i = 0; i < n; i++) Contrastive.set(s, i, i, EXCLUDED);
+
+            float[] positiveLogit = null;
+            if (pos.single()) {
+                targets = Contrastive.diagonalTargets(n, pos.offset(), m);
+                if (decoupled) {
+                    positiveLogit = new float[(int) n];
+                    for (long i = 0; i < n; i++) {
+                        long p = (i + pos.offset()) % m;
+                        positiveLogit[(int) i] = Contrastive.get(s, i, p);
+                        Contrastive.set(s, i, p, EXCLUDED);
+                    }
+                    lse = Contrastive.scratch(n);
+                }
+            } else {
+                probs = Contrastive.scratch(n, m);
+                rowMask = Tensor.zerosUnscoped(DType.INT32, n);
+                positiveDistribution(pos, probs, rowMask, selfPairs);
+            }
+            ceLoss = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
+            CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
+            ce.forwardBackward(s, targets != null ? targets : probs, rowMask, ceLoss, s, lse);
+            Tensor loss = decoupled ? decoupledLoss(lse, positiveLogit) : copyOf(ceLoss);
+
+            // s now holds G = d loss / d logits.
+            Tensor dq = Tensor.zeros(DType.FLOAT32, n, d);
+            sim.gemm(false, false, inv, s, kh, 0f, dq);                  // G kh / tau
+            // d loss / d tau = -(1/tau^2) sum G∘(qh khᵀ) = -(1/tau) sum qh∘(G kh / tau)
+            float gradTau = (float) (-Contrastive.dot(qh, dq) / temperature);
+            Tensor dk = null, dNeg = null;
+            if (oneTensor) {
+                sim.gemm(true, false, inv, s, qh, 1f, dq);               // + Gᵀ qh / tau
+            } else {
+                Tensor dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
+                sim.gemm(true, false, inv, s, qh, 0f, dkAll);             // Gᵀ qh / tau
+                Contrastive.backThroughNormalize(sim, keysAll, dkAll, normalize);
+                if (shared == null) {
+                    dk = dkAll;
+                } else {
+                    dk = Contrastive.rows(dkAll, 0, keys.size(0));
+                    dNeg = Contrastive.rows(dkAll, keys.size(0), shared.size(0));
+                    dkAll.close();
+                }
+            }
+            Contrastive.backThroughNormalize(sim, q, dq, normalize);
+            return new Result(loss, dq, dk, dNeg, gradTau);
+        } finally {
+            s.close();
+            if (kh != qh) Contrastive.release(kh, keysAll);
+            Contrastive.release(qh, q);
+            if (keysAll != q && keysAll != keys) keysAll.close();
+            for (Tensor t : new Tensor[] {targets, probs, rowMask, lse, ceLoss}) if (t != null) t.close();
+        }
+    }
+
+    /** Fills probs (N,M) with the uniform distribution over each row's positives; rowMask marks usable rows. */
+    private void positiveDistribution(Positives pos, Tensor probs, Tensor rowMask, boolean selfPairs) {
+        long n = probs.size(0), m = probs.size(1);
+        MemorySegment p = probs.segment(), mask = pos.mask() == null ? null : pos.mask().segment();
+        for (long i = 0; i < n; i++) {
+            long count = 0;
+            for (long j = 0; j < m; j++) {
+                boolean positive = mask != null ? mask.getAtIndex(ValueLayout.JAVA_INT, i * m + j) != 0
+                        : pos.queryLabels()[(int) i] == pos.keyLabels()[(int) j];
+                if (selfPairs && i == j) positive = false;
+                if (positive) {
+                    p.setAtIndex(ValueLayout.JAVA_FLOAT, i * m + j, 1f);
+                    count++;
+                }
+            }
+            if (count == 0 && rowsWithoutPositive == RowsWithoutPositive.THROW) {
+                throw new IllegalArgumentException("row " + i + " has no positive among the " + m + " keys"
+                        + (selfPairs ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
+            }
+            rowMask.segment().setAtIndex(ValueLayout.JAVA_INT, i, count == 0 ? 0 : 1);
+            for (long j = 0; j < m && count > 0; j++) {
+                long at = i * m + j;
+                p.setAtIndex(ValueLayout.JAVA_FLOAT, at, p.getAtIndex(ValueLayout.JAVA_FLOAT, at) / count);
+            }
+        }
+    }
+
+    /** loss_i = lse_i(without the positive) - s_ip, reduced. */
+    private Tensor decoupledLoss(Tensor lse, float[] positiveLogit) {
+        MemorySegment l = lse.segment();
+        int n = positiveLogit.length;
+        if (reduction == Reduction.NONE) {
+            Tensor out = Tensor.zeros(DType.FLOAT32, n);
+            for (int i = 0; i < n; i++) {
+                out.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) ((double) l.getAtIndex(ValueLayout.JAVA_FLOAT, i) - positiveLogit[i]));
+            }
+            return out;
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++) total += (double) l.getAtIndex(ValueLayout.JAVA_FLOAT, i) - positiveLogit[i];
+        return Tensor.scalar((float) (reduction == Reduction.MEAN ? total / n : total));
+    }
+
+    private static Tensor copyOf(Tensor t) {
+        Tensor out = Tensor.zeros(DType.FLOAT32, t.shape());
+        MemorySegment.copy(t.segment(), 0, out.segment(), 0, t.numel() * 4);
+        return out;
+    }
+
+    private static long[] labels(String argument, Tensor t, Kernels k, long n) {
+        Checks.usable(argument, t, k);
+        Checks.dtype(argument, t, DType.INT32, DType.INT64);
+        Checks.shape(argument, t, "(N)", n);
+        return t.toLongArray();
+    }
+
+    // ---- shared with ExplicitNegatives -------------------------------------------------------
+
+    boolean normalize() {
+        return normalize;
+    }
+
+    boolean decoupled() {
+        return decoupled;
+    }
+
+    Reduction reduction() {
+        return reduction;
+    }
+
+    Tensor decoupledLossOf(Tensor lse, float[] positiveLogit) {
+        return decoupledLoss(lse, positiveLogit);
+    }
+
+    Kernels kernels() {
+        return (Kernels) (backend != null ? backend : Backends.current());
+    }
+}

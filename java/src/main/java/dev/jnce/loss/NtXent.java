@@ -1,0 +1,71 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+
+/**
+ * NT-Xent, SimCLR's loss: 2N views (N,D) stacked as {@code [view1 of every sample; view2 of
+ * every sample]}, cosine similarity divided by tau, the positive of row i is row i+N (and of
+ * row i+N, row i), the row's similarity to itself is left out of the softmax, and the
+ * cross-entropy is averaged over all 2N rows.
+ *
+ * <pre>{@code
+ * try (InfoNce.Result r = NtXent.create().withTemperature(0.5f).forwardBackward(views)) {
+ *     r.loss(); r.gradQueries();   // d loss / d views, (2N,D)
+ *     r.gradTemperature();
+ * }
+ * }</pre>
+ *
+ * Same memory and rules as {@link InfoNce}: one (2N,2N) buffer, gradient in place, two GEMMs.
+ * Needs N >= 2 samples (4 views) so that every row has a negative. Immutable, thread-safe.
+ */
+public final class NtXent {
+    private final InfoNce inner;
+
+    private NtXent(InfoNce inner) {
+        this.inner = inner;
+    }
+
+    /** Temperature 0.5 (SimCLR's), cosine similarity, MEAN over the 2N rows. */
+    public static NtXent create() {
+        return new NtXent(InfoNce.create().withTemperature(0.5f));
+    }
+
+    public NtXent withTemperature(float tau) {
+        return new NtXent(inner.withTemperature(tau));
+    }
+
+    /** false: plain dot product instead of cosine similarity. */
+    public NtXent withNormalize(boolean normalize) {
+        return new NtXent(inner.withNormalize(normalize));
+    }
+
+    /** Removes the positive from the denominator as well (decoupled contrastive learning). */
+    public NtXent withDecoupled(boolean decoupled) {
+        return new NtXent(inner.withDecoupled(decoupled));
+    }
+
+    public NtXent withReduction(Reduction reduction) {
+        return new NtXent(inner.withReduction(reduction));
+    }
+
+    public NtXent withBackend(Backend backend) {
+        return new NtXent(inner.withBackend(backend));
+    }
+
+    /**
+     * The loss and gradients for views (2N,D); {@link InfoNce.Result#gradQueries()} is
+     * d loss / d views, gradKeys and gradNegatives are null.
+     */
+    public InfoNce.Result forwardBackward(Tensor views) {
+        Kernels k = inner.kernels();
+        long d = Contrastive.embeddings("views", views, k, 4, "NT-Xent needs 2N >= 4 views (N >= 2 samples) so every row has a negative");
+        long rows = views.size(0);
+        if (rows % 2 != 0) {
+            throw new IllegalArgumentException("views: shape " + Tensor.formatShape(views.shape())
+                    + " has an odd number of rows; expected (2N, D) = both views of N samples stacked");
+        }
+        return inner.matrix(k, views, null, null, InfoNce.Positives.diagonal(rows / 2), d);
+    }
+}
