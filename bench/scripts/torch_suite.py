@@ -85,7 +85,8 @@ def similarity(p, method):
 def info_nce(p, backward):
     n, d = int(p["n"]), int(p["d"])
     q, k, t = randn(n, d, grad=backward), randn(n, d, grad=backward), torch.arange(n)
-    return [q, k], lambda: F.cross_entropy(F.normalize(q, dim=1) @ F.normalize(k, dim=1).t() / TEMPERATURE, t)
+    tau = torch.tensor(TEMPERATURE, requires_grad=backward)  # jnce's InfoNce also returns d loss / d tau
+    return [q, k, tau], lambda: F.cross_entropy(F.normalize(q, dim=1) @ F.normalize(k, dim=1).t() / tau, t)
 
 
 CASES = {

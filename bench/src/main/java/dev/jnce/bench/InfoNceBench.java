@@ -3,6 +3,7 @@ package dev.jnce.bench;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.InfoNce;
 import dev.jnce.ops.Similarity;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -11,16 +12,18 @@ import org.openjdk.jmh.annotations.Setup;
 
 /**
  * In-batch InfoNCE of two towers, queries (N,D) and keys (N,D), positives on the diagonal, cosine
- * logits at temperature 0.1, mean reduction: forward, and forward+backward (gradients of both
- * towers; 6 N^2 D flops in three GEMMs plus O(N^2) for the cross-entropy). Also the N-scaling
- * curve of {@link Suite} at several D.
+ * logits at temperature 0.1, mean reduction. Also the N-scaling curve of {@link Suite} at several
+ * D.
  *
- * <p>COMPOSITION, NOT dev.jnce.loss.InfoNce: until InfoNce lands in main this composes what it
- * computes from the public ops, {@code S = Similarity.cosine().withScale(1/tau)}, {@code
- * CrossEntropy} against targets 0..N-1 into dS, then {@code Similarity.backward} for dQ and dK,
- * with S, dS, dQ and dK in buffers reused across calls. It leaves out d loss / d tau (one more
- * pass over the N^2 logits). Switch to {@code InfoNce.create().withBackend(b).forwardBackward(q,
- * k)} when it lands.
+ * <ul>
+ * <li>forwardBackward: {@link InfoNce#forwardBackward(Tensor, Tensor)} as a user calls it (the
+ *     loss, the gradients of both towers and of tau, in new tensors closed after each call;
+ *     6 N^2 D flops in three GEMMs plus O(N^2) for the cross-entropy).</li>
+ * <li>forward: a COMPOSITION, since InfoNce offers no forward-only method: {@code
+ *     Similarity.cosine().withScale(1/tau)} into a reused (N,N) buffer, then {@code
+ *     CrossEntropy.forward} against targets 0..N-1 (2 N^2 D flops), which is what InfoNce's
+ *     forward part computes.</li>
+ * </ul>
  */
 public class InfoNceBench extends OpBench {
     static final float TEMPERATURE = 0.1f;
@@ -31,7 +34,8 @@ public class InfoNceBench extends OpBench {
     @Param({Shapes.PAIRS_D})
     public int d;
 
-    private Tensor queries, keys, targets, logits, dLogits, loss, dQueries, dKeys;
+    private Tensor queries, keys, targets, logits;
+    private InfoNce infoNce;
     private Similarity similarity;
     private CrossEntropy crossEntropy;
 
@@ -43,10 +47,7 @@ public class InfoNceBench extends OpBench {
         keys = fixture.gaussian(1f, n, d);
         targets = fixture.diagonal(n);
         logits = fixture.zeros(n, n);
-        dLogits = fixture.zeros(n, n);
-        loss = fixture.zeros();
-        dQueries = fixture.zeros(n, d);
-        dKeys = fixture.zeros(n, d);
+        infoNce = InfoNce.create().withTemperature(TEMPERATURE).withBackend(b);
         similarity = Similarity.cosine().withScale(1f / TEMPERATURE).withBackend(b);
         crossEntropy = CrossEntropy.create().withBackend(b);
     }
@@ -62,10 +63,9 @@ public class InfoNceBench extends OpBench {
 
     @Benchmark
     public Tensor forwardBackward() {
-        if (similarity == null) return null;
-        similarity.forward(queries, keys, logits);
-        crossEntropy.forwardBackward(logits, targets, loss, dLogits);
-        similarity.backward(queries, keys, dLogits, dQueries, dKeys);
-        return dQueries;
+        if (infoNce == null) return null;
+        try (InfoNce.Result r = infoNce.forwardBackward(queries, keys)) {
+            return r.gradQueries();
+        }
     }
 }
