@@ -80,9 +80,9 @@ def limits(rows):
     peak = bandwidth = None
     for r in rows:
         if r["bench"] == "LimitsBench" and r["method"] == "sgemm":
-            peak = 2 * int(r["params"]["size"]) ** 3 / r["seconds"]
+            peak = max(peak or 0, 2 * int(r["params"]["size"]) ** 3 / r["seconds"])
         if r["bench"] == "LimitsBench" and r["method"] == "copy":
-            bandwidth = 2 * (int(r["params"]["copyMib"]) << 20) / r["seconds"]
+            bandwidth = max(bandwidth or 0, 2 * (int(r["params"]["copyMib"]) << 20) / r["seconds"])
     return peak, bandwidth
 
 

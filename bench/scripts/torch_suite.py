@@ -3,7 +3,8 @@
 
 Reads the JMH result files given, and for every case in them (benchmark class, method and
 parameters, the backend aside) times the equivalent torch.nn.functional code on the CPU:
-median of repeated calls after warm-up, at least 3 and for about --budget seconds. Forward
+median of repeated calls after warm-up, at least 3 and for about --budget seconds; a case
+whose first call takes over 4 budgets reports that call alone (reps 1), to keep the run short. Forward
 cases run without autograd; forward+backward cases build the graph on inputs that require
 grad and call backward() (gradients are dropped before each step, as zero_grad(set_to_none)
 does). Prints one JSON object per case:
@@ -123,6 +124,8 @@ def measure(step, budget):
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
+    if first > 4 * budget:  # seconds per call (Debian's torch on large GEMMs): the first call is the figure
+        return first, 1
     warm_until = time.perf_counter() + min(budget / 2, max(0.0, 0.2 - first))
     while time.perf_counter() < warm_until:
         step()
