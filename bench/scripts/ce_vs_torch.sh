@@ -25,7 +25,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
         echo "PyTorch is missing: sudo apt-get install python3-torch" >&2; exit 1
     fi
 fi
-[ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
+[ -f bench/target/benchmarks.jar ] || mvn -B -q -pl bench -am package -DskipTests
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
 out=bench/results/ce-$(date -u +%Y%m%d-%H%M)
@@ -33,7 +33,7 @@ mkdir -p "$out"
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, threads=$threads, $("$java_home/bin/java" -version 2>&1 | head -1)" | tee "$out/machine.txt"
 shape_list=$(IFS=,; echo "${shapes[*]}")
 "$java_home/bin/java" --sun-misc-unsafe-memory-access=allow -jar bench/target/benchmarks.jar 'CrossEntropyBench.forwardBackward' \
-    -p shape="$shape_list" -rf json -rff "$out/jmh.json" > "$out/jmh.log"
+    -p backend=cpu,java -p shape="$shape_list" -rf json -rff "$out/jmh.json" > "$out/jmh.log"
 for opt in plain weighted_smoothed; do
     /usr/bin/python3 bench/scripts/torch_ce.py --options "$opt" "${shapes[@]}"
 done > "$out/torch.txt"

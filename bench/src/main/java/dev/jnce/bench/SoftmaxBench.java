@@ -1,0 +1,53 @@
+package dev.jnce.bench;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.ops.Softmax;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+
+/**
+ * Softmax and log-softmax over the last dimension of (N,C) logits, forward and forward+backward
+ * for an upstream gradient. {@link Softmax} returns new tensors (it has no into-buffer
+ * overloads), so every call allocates and zero-fills its outputs and the benchmark closes them:
+ * the cost a caller of the public API pays. Traffic model: forward 12 bytes per element (read x,
+ * write y), forward+backward 28 (plus read y and dy, write dx).
+ */
+public class SoftmaxBench extends OpBench {
+    @Param({Shapes.LOGITS})
+    public String shape;
+
+    @Param({"softmax", "log_softmax"})
+    public String function;
+
+    private Tensor x, dy;
+    private Softmax op;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Backend b = backend();
+        if (b == null) return;
+        long[] nc = Shapes.parse(shape);
+        x = fixture.gaussian(1f, nc);
+        dy = fixture.gaussian(1f, nc);
+        op = (function.equals("softmax") ? Softmax.create() : Softmax.logSoftmax()).withBackend(b);
+    }
+
+    @Benchmark
+    public Tensor forward() {
+        if (op == null) return null;
+        try (Tensor y = op.forward(x)) {
+            return y;
+        }
+    }
+
+    @Benchmark
+    public Tensor forwardBackward() {
+        if (op == null) return null;
+        try (Softmax.Result r = op.forwardBackward(x, dy)) {
+            return r.grad();
+        }
+    }
+}
