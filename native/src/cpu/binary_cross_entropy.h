@@ -41,10 +41,12 @@ static inline double jnce_sigmoid(double x) {
  *   d/dx = lw*sigmoid(x) - pw*y       d/dy = -x + (pw-1)*softplus(-x)
  */
 static inline jnce_binary_terms jnce_bce_logits_terms(double x, double y, double pw) {
-    double mv = x < 0 ? -x : 0.0;
-    double softplus_neg = mv + log(exp(-mv) + exp(-x - mv));
+    /* One exp and one log1p: e = exp(-|x|) gives both log(1 + exp(-x)) and the sigmoid. */
+    double e = exp(-fabs(x));
+    double softplus_neg = (x < 0 ? -x : 0.0) + log1p(e); /* log(1 + exp(-x)) */
+    double sigmoid = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
     double lw = 1.0 + (pw - 1.0) * y;
-    jnce_binary_terms t = {(1.0 - y) * x + lw * softplus_neg, lw * jnce_sigmoid(x) - pw * y,
+    jnce_binary_terms t = {(1.0 - y) * x + lw * softplus_neg, lw * sigmoid - pw * y,
                            pw == 1.0 ? -x : -x + (pw - 1.0) * softplus_neg};
     return t;
 }
