@@ -80,16 +80,8 @@ public final class CudaLibrary {
     }
 
     private static String doLoad() throws IOException {
-        String override = System.getProperty(PATH_PROPERTY, System.getenv(PATH_ENV));
-        if (override != null && !override.isBlank()) {
-            Path path = Path.of(override);
-            if (Files.isDirectory(path)) path = path.resolve(LIBRARY_FILE);
-            if (!Files.isRegularFile(path)) {
-                throw linkError(PATH_PROPERTY + "/" + PATH_ENV + " names " + override + ", which holds no " + LIBRARY_FILE, null);
-            }
-            System.load(path.toAbsolutePath().toString());
-            return path.toAbsolutePath().toString();
-        }
+        String overridden = NativeLibrary.loadOverride(PATH_PROPERTY, PATH_ENV, LIBRARY_FILE);
+        if (overridden != null) return overridden;
         String resource = "/dev/jnce/native/" + NativeLibrary.platform() + "/" + LIBRARY_FILE;
         try (InputStream in = CudaLibrary.class.getResourceAsStream(resource)) {
             if (in == null) {
