@@ -318,6 +318,84 @@ JNCE_API int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int
                                      const void *key_labels, int32_t key_dtype,
                                      const void *mask, int32_t mask_dtype, int64_t *indices);
 
+/* ==== CUDA (src/cuda/<op>.cu, libjnce_cuda.so) ========================================== */
+
+/*
+ * These functions live in a separate library, libjnce_cuda.so, built only where nvcc is found
+ * and loaded by Java only when it loads and a GPU is present; libjnce.so never needs CUDA. The
+ * CUDA runtime is linked statically; cuBLAS is opened with dlopen on the first GEMM.
+ *
+ * A context is one device and one stream. Kernels are queued on the stream and the call
+ * returns without waiting; only copies to or from the host (and jnce_cuda_synchronize) wait.
+ * Pointers passed with a context are device memory unless the name says host. CUDA errors
+ * become JNCE_ERR_OUT_OF_MEMORY (allocation), JNCE_ERR_UNSUPPORTED (no device, driver too old,
+ * no kernel image for the GPU, cuBLAS missing), JNCE_ERR_INVALID_ARG or JNCE_ERR_INTERNAL (an
+ * illegal address and other faults), with CUDA's message in jnce_cuda_last_error(). Bad data
+ * found by a kernel (a class index out of range, a probability row that is not a distribution)
+ * fails the next call that waits, as CUDA's own asynchronous errors do.
+ */
+typedef struct jnce_cuda_ctx jnce_cuda_ctx;
+
+/* The calling thread's last CUDA-side error message (libjnce_cuda.so keeps its own). */
+JNCE_API int32_t jnce_cuda_last_error(char *buf, int64_t cap);
+/* CUDA runtime version built against and the GPU architectures compiled in. */
+JNCE_API int32_t jnce_cuda_build_info(char *buf, int64_t cap);
+/* GPUs visible (0 with an error status when there is no driver or no device). */
+JNCE_API int32_t jnce_cuda_device_count(int32_t *count);
+/* Driver and runtime versions as 1000*major + 10*minor (13000 is CUDA 13.0). */
+JNCE_API int32_t jnce_cuda_driver_version(int32_t *driver, int32_t *runtime);
+/* Name, compute capability and SM count of a device; total_bytes may be NULL. */
+JNCE_API int32_t jnce_cuda_device_name(int32_t device, char *buf, int64_t cap, int64_t *total_bytes);
+
+/* Creates a context (a new non-blocking stream) on device; destroy waits for its stream. */
+JNCE_API int32_t jnce_cuda_create(int32_t device, jnce_cuda_ctx **ctx);
+JNCE_API int32_t jnce_cuda_destroy(jnce_cuda_ctx *ctx);
+/* Waits for the stream; reports bad data found by kernels since the last wait. */
+JNCE_API int32_t jnce_cuda_synchronize(jnce_cuda_ctx *ctx);
+
+/* Stream-ordered device memory (cudaMallocAsync / cudaFreeAsync on the context's stream). */
+JNCE_API int32_t jnce_cuda_malloc(jnce_cuda_ctx *ctx, int64_t bytes, void **ptr);
+JNCE_API int32_t jnce_cuda_free(jnce_cuda_ctx *ctx, void *ptr);
+JNCE_API int32_t jnce_cuda_memset_zero(jnce_cuda_ctx *ctx, void *dst, int64_t bytes);
+/* Copies; h2d and d2h take host pointers on one side and wait until the copy is done. */
+JNCE_API int32_t jnce_cuda_memcpy_h2d(jnce_cuda_ctx *ctx, void *dst, const void *host_src, int64_t bytes);
+JNCE_API int32_t jnce_cuda_memcpy_d2h(jnce_cuda_ctx *ctx, void *host_dst, const void *src, int64_t bytes);
+JNCE_API int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void *src, int64_t bytes);
+/* Pinned (page-locked) host memory, for staging buffers that copy at full speed. */
+JNCE_API int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr);
+JNCE_API int32_t jnce_cuda_host_free(void *host_ptr);
+
+/* jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in args. */
+JNCE_API int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
+
+/* jnce_l2_normalize_fwd/_bwd on the GPU (src/cuda/similarity.cu). */
+JNCE_API int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps,
+                                            float *y);
+JNCE_API int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dy, int64_t N,
+                                            int64_t D, float eps, float *dx);
+
+/*
+ * InfoNCE masking step (src/cuda/infonce.cu), in place on S (N,M) with row stride ld:
+ * S[i,j] *= scale, then S[i,i+offset] = value where fill != 0 and 0 <= i+offset < M.
+ */
+JNCE_API int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M,
+                                                       int64_t ld, float scale, int64_t offset, float value,
+                                                       int32_t fill);
+
+/* GEMM modes of jnce_cuda_sgemm: products in float32, TF32 or bfloat16; float32 accumulation. */
+#define JNCE_CUDA_GEMM_FP32 0
+#define JNCE_CUDA_GEMM_TF32 1
+#define JNCE_CUDA_GEMM_BF16 2
+
+/* jnce_sgemm on the GPU through cuBLAS (src/cuda/gemm.cu), in one of the modes above. */
+JNCE_API int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N,
+                                 int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                                 float beta, float *C, int64_t ldc, int32_t mode);
+/* Where to dlopen cuBLAS from (before the first GEMM); NULL or "" restores the search. */
+JNCE_API int32_t jnce_cuda_set_cublas_path(const char *path);
+/* Loads cuBLAS if needed and says which file, or why it could not be loaded. */
+JNCE_API int32_t jnce_cuda_cublas_info(char *buf, int64_t cap);
+
 #ifdef __cplusplus
 }
 #endif

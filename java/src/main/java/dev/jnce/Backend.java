@@ -2,7 +2,8 @@ package dev.jnce;
 
 /**
  * A place where jnce's kernels run: {@code java} (pure Java, Vector API when available),
- * {@code cpu} (native, OpenBLAS and jnce's C kernels) or {@code cuda} (reserved).
+ * {@code cpu} (native, OpenBLAS and jnce's C kernels) or {@code cuda} (a GPU: jnce's CUDA kernels
+ * and cuBLAS, on tensors in the GPU's memory).
  * Obtain one from {@link Backends}; pass it to a loss to pin the loss to it.
  */
 public interface Backend {

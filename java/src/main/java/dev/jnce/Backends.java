@@ -1,6 +1,7 @@
 package dev.jnce;
 
 import dev.jnce.backend.cpu.CpuBackend;
+import dev.jnce.backend.cuda.CudaBackend;
 import dev.jnce.backend.java.JavaBackend;
 import dev.jnce.internal.Threads;
 
@@ -143,9 +144,7 @@ public final class Backends {
         return switch (name) {
             case "java" -> JavaBackend::new;
             case "cpu" -> CpuBackend::new;
-            case "cuda" -> () -> {
-                throw new UnsupportedOperationException("the CUDA backend is not part of this build yet");
-            };
+            case "cuda" -> CudaBackend::new;
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -1,8 +1,8 @@
 package dev.jnce;
 
 /**
- * Where a tensor's storage lives. Host memory is the only kind today; the CUDA kind is
- * reserved for the CUDA backend.
+ * Where a tensor's storage lives: host memory, or the memory of a CUDA GPU (see
+ * {@link Tensor#zeros(Device, DType, long...)} and {@link Tensor#to(Device)}).
  */
 public record Device(Kind kind, int index) {
 
@@ -11,6 +11,11 @@ public record Device(Kind kind, int index) {
 
     /** Host (CPU) memory. */
     public static final Device HOST = new Device(Kind.HOST, 0);
+
+    /** The CUDA GPU with this index (as CUDA numbers them, after CUDA_VISIBLE_DEVICES). */
+    public static Device cuda(int index) {
+        return new Device(Kind.CUDA, index);
+    }
 
     public Device {
         if (kind == null) throw new IllegalArgumentException("kind: must not be null");

@@ -1,10 +1,13 @@
 package dev.jnce;
 
+import dev.jnce.internal.DeviceMemory;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.function.Function;
 
 /**
  * An off-heap, row-major, contiguous array of {@link DType float32, int32 or int64} values
@@ -14,6 +17,14 @@ import java.util.Arrays;
  * Tensors made by jnce own a 64-byte-aligned {@link MemorySegment}. {@link #wrap} makes a
  * tensor over a caller's segment without copying; the caller keeps owning that memory, and
  * closing the tensor does not free it. A shape of length 0 is a scalar of one element.
+ *
+ * <h2>Device tensors</h2>
+ * {@link #zeros(Device, DType, long...)} and {@link #to(Device)} make tensors in the memory of a
+ * CUDA GPU. Their {@link #segment()} is a zero-length segment holding the device address: it
+ * can be handed to jnce's CUDA kernels but never read from Java. The reading methods
+ * ({@link #toFloatArray()}, {@link #item()}, ...) copy to the host first and wait for the work
+ * queued on the device; a kernel's bad-data error (such as a class index out of range) surfaces
+ * there. A device tensor is freed on {@code close()} or with its scope, in stream order.
  *
  * <h2>Lifetime</h2>
  * A tensor is {@link AutoCloseable}; {@code close()} is idempotent. A tensor created while a
@@ -36,14 +47,21 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final Device device;
     private final Arena ownArena; // null when wrapped or owned by a scope
+    private final DeviceMemory deviceMemory; // null on the host
     private volatile boolean closed;
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena) {
+        this(segment, dtype, shape, device, ownArena, null);
+    }
+
+    private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena,
+                   DeviceMemory deviceMemory) {
         this.segment = segment;
         this.dtype = dtype;
         this.shape = shape;
         this.device = device;
         this.ownArena = ownArena;
+        this.deviceMemory = deviceMemory;
     }
 
     // ---- creation -------------------------------------------------------------------------
@@ -71,6 +89,53 @@ public final class Tensor implements AutoCloseable {
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         Arena arena = Arena.ofShared();
         return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
+    }
+
+    /**
+     * A zero-filled tensor on {@code device}; on a CUDA device the memory is the GPU's.
+     *
+     * @throws BackendUnavailableException if the device cannot be used here (no CUDA library,
+     *         driver or GPU), with the reason
+     */
+    public static Tensor zeros(Device device, DType dtype, long... shape) {
+        if (device == null) throw new IllegalArgumentException("device: must not be null");
+        if (device.kind() == Device.Kind.HOST) return zeros(dtype, shape);
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        DeviceMemory memory = DeviceMemory.of(device);
+        Tensor t = new Tensor(memory.allocate(bytes), dtype, s, device, null, memory);
+        TensorScope scope = TensorScope.current();
+        if (scope != null) scope.register(t);
+        return t;
+    }
+
+    /**
+     * A copy of this tensor on {@code device} (a new tensor, also when it is on that device
+     * already; close it as any other). Copies that involve the host wait until done.
+     */
+    public Tensor to(Device target) {
+        if (target == null) throw new IllegalArgumentException("device: must not be null");
+        requireOpen("tensor");
+        long bytes = numel() * dtype.byteSize();
+        Tensor t = zeros(target, dtype, shape);
+        if (bytes == 0) return t;
+        if (deviceMemory == null && t.deviceMemory == null) {
+            MemorySegment.copy(segment, 0, t.segment, 0, bytes);
+        } else if (deviceMemory == null) {
+            t.deviceMemory.fromHost(segment, t.segment, bytes);
+        } else if (t.deviceMemory == null) {
+            deviceMemory.toHost(segment, t.segment, bytes);
+        } else if (deviceMemory == t.deviceMemory) {
+            deviceMemory.copy(segment, t.segment, bytes);
+        } else {
+            try (Arena staging = Arena.ofConfined()) { // between two GPUs, through the host
+                MemorySegment host = staging.allocate(bytes, ALIGNMENT);
+                deviceMemory.toHost(segment, host, bytes);
+                t.deviceMemory.fromHost(host, t.segment, bytes);
+            }
+        }
+        return t;
     }
 
     /** A float32 scalar: shape {@code ()}, one element. */
@@ -202,7 +267,10 @@ public final class Tensor implements AutoCloseable {
         return closed;
     }
 
-    /** The storage. Valid while the tensor is open; do not keep it beyond. */
+    /**
+     * The storage. Valid while the tensor is open; do not keep it beyond. For a device tensor,
+     * a zero-length segment holding the device address (never readable from Java).
+     */
     public MemorySegment segment() {
         requireOpen("tensor");
         return segment;
@@ -211,21 +279,21 @@ public final class Tensor implements AutoCloseable {
     /** The values of a float32 tensor. */
     public float[] toFloatArray() {
         requireDType(DType.FLOAT32);
-        return segment.toArray(ValueLayout.JAVA_FLOAT);
+        return onHost(h -> h.toArray(ValueLayout.JAVA_FLOAT));
     }
 
     /** The values of an int32 tensor. */
     public int[] toIntArray() {
         requireDType(DType.INT32);
-        return segment.toArray(ValueLayout.JAVA_INT);
+        return onHost(h -> h.toArray(ValueLayout.JAVA_INT));
     }
 
     /** The values of an int32 or int64 tensor, as longs. */
     public long[] toLongArray() {
         requireOpen("tensor");
-        if (dtype == DType.INT32) return Arrays.stream(segment.toArray(ValueLayout.JAVA_INT)).asLongStream().toArray();
+        if (dtype == DType.INT32) return Arrays.stream(toIntArray()).asLongStream().toArray();
         if (dtype != DType.INT64) throw new IllegalStateException("tensor " + describe() + " holds " + dtype + ", not int32 or int64");
-        return segment.toArray(ValueLayout.JAVA_LONG);
+        return onHost(h -> h.toArray(ValueLayout.JAVA_LONG));
     }
 
     /** The value of a one-element float32 tensor, such as a reduced loss. */
@@ -235,7 +303,18 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException("item(): tensor of shape " + formatShape(shape) + " has " + numel()
                     + " elements, expected 1");
         }
-        return segment.get(ValueLayout.JAVA_FLOAT, 0);
+        return onHost(h -> h.get(ValueLayout.JAVA_FLOAT, 0));
+    }
+
+    /** Applies read to the host storage, or to a host copy of a device tensor's storage. */
+    private <R> R onHost(Function<MemorySegment, R> read) {
+        if (deviceMemory == null) return read.apply(segment);
+        long bytes = numel() * dtype.byteSize();
+        try (Arena staging = Arena.ofConfined()) {
+            MemorySegment host = staging.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+            if (bytes > 0) deviceMemory.toHost(segment, host, bytes);
+            return read.apply(host);
+        }
     }
 
     /**
@@ -256,12 +335,16 @@ public final class Tensor implements AutoCloseable {
             if (closed) return;
             if (ownArena != null) ownArena.close(); // throws, leaving the tensor open, while in use
             closed = true;
+            if (deviceMemory != null) deviceMemory.free(segment); // stream-ordered: after queued work
         }
     }
 
-    /** Marks the tensor closed when its scope frees the memory. */
+    /** Marks the tensor closed when its scope frees the memory (device memory: frees it now). */
     void closeFromScope() {
-        closed = true;
+        synchronized (this) {
+            if (!closed && deviceMemory != null) deviceMemory.free(segment);
+            closed = true;
+        }
     }
 
     /** For example {@code float32(8, 1)}; tensors not on the host add {@code " on cuda:0"}. */

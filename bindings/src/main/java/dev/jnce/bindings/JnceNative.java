@@ -158,6 +158,33 @@ public class JnceNative extends JnceNative$shared {
     public static int JNCE_DISTANCE_COSINE() {
         return JNCE_DISTANCE_COSINE;
     }
+    private static final int JNCE_CUDA_GEMM_FP32 = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_CUDA_GEMM_FP32 0
+     * }
+     */
+    public static int JNCE_CUDA_GEMM_FP32() {
+        return JNCE_CUDA_GEMM_FP32;
+    }
+    private static final int JNCE_CUDA_GEMM_TF32 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_CUDA_GEMM_TF32 1
+     * }
+     */
+    public static int JNCE_CUDA_GEMM_TF32() {
+        return JNCE_CUDA_GEMM_TF32;
+    }
+    private static final int JNCE_CUDA_GEMM_BF16 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define JNCE_CUDA_GEMM_BF16 2
+     * }
+     */
+    public static int JNCE_CUDA_GEMM_BF16() {
+        return JNCE_CUDA_GEMM_BF16;
+    }
 
     private static class jnce_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1984,6 +2011,1443 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_hard_negatives", sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
             }
             return (int)mh$.invokeExact(sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_last_error {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_last_error");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_last_error(char *buf, int64_t cap)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_last_error$descriptor() {
+        return jnce_cuda_last_error.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_last_error(char *buf, int64_t cap)
+     * }
+     */
+    public static MethodHandle jnce_cuda_last_error$handle() {
+        return jnce_cuda_last_error.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_last_error(char *buf, int64_t cap)
+     * }
+     */
+    public static MemorySegment jnce_cuda_last_error$address() {
+        return jnce_cuda_last_error.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_last_error(char *buf, int64_t cap)
+     * }
+     */
+    public static int jnce_cuda_last_error(MemorySegment buf, long cap) {
+        var mh$ = jnce_cuda_last_error.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_last_error", buf, cap);
+            }
+            return (int)mh$.invokeExact(buf, cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_build_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_build_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_build_info(char *buf, int64_t cap)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_build_info$descriptor() {
+        return jnce_cuda_build_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_build_info(char *buf, int64_t cap)
+     * }
+     */
+    public static MethodHandle jnce_cuda_build_info$handle() {
+        return jnce_cuda_build_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_build_info(char *buf, int64_t cap)
+     * }
+     */
+    public static MemorySegment jnce_cuda_build_info$address() {
+        return jnce_cuda_build_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_build_info(char *buf, int64_t cap)
+     * }
+     */
+    public static int jnce_cuda_build_info(MemorySegment buf, long cap) {
+        var mh$ = jnce_cuda_build_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_build_info", buf, cap);
+            }
+            return (int)mh$.invokeExact(buf, cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_device_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_device_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_device_count$descriptor() {
+        return jnce_cuda_device_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static MethodHandle jnce_cuda_device_count$handle() {
+        return jnce_cuda_device_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static MemorySegment jnce_cuda_device_count$address() {
+        return jnce_cuda_device_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_count(int32_t *count)
+     * }
+     */
+    public static int jnce_cuda_device_count(MemorySegment count) {
+        var mh$ = jnce_cuda_device_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_device_count", count);
+            }
+            return (int)mh$.invokeExact(count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_driver_version {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_driver_version");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_driver_version(int32_t *driver, int32_t *runtime)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_driver_version$descriptor() {
+        return jnce_cuda_driver_version.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_driver_version(int32_t *driver, int32_t *runtime)
+     * }
+     */
+    public static MethodHandle jnce_cuda_driver_version$handle() {
+        return jnce_cuda_driver_version.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_driver_version(int32_t *driver, int32_t *runtime)
+     * }
+     */
+    public static MemorySegment jnce_cuda_driver_version$address() {
+        return jnce_cuda_driver_version.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_driver_version(int32_t *driver, int32_t *runtime)
+     * }
+     */
+    public static int jnce_cuda_driver_version(MemorySegment driver, MemorySegment runtime) {
+        var mh$ = jnce_cuda_driver_version.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_driver_version", driver, runtime);
+            }
+            return (int)mh$.invokeExact(driver, runtime);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_device_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_device_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_name(int32_t device, char *buf, int64_t cap, int64_t *total_bytes)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_device_name$descriptor() {
+        return jnce_cuda_device_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_name(int32_t device, char *buf, int64_t cap, int64_t *total_bytes)
+     * }
+     */
+    public static MethodHandle jnce_cuda_device_name$handle() {
+        return jnce_cuda_device_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_name(int32_t device, char *buf, int64_t cap, int64_t *total_bytes)
+     * }
+     */
+    public static MemorySegment jnce_cuda_device_name$address() {
+        return jnce_cuda_device_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_device_name(int32_t device, char *buf, int64_t cap, int64_t *total_bytes)
+     * }
+     */
+    public static int jnce_cuda_device_name(int device, MemorySegment buf, long cap, MemorySegment total_bytes) {
+        var mh$ = jnce_cuda_device_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_device_name", device, buf, cap, total_bytes);
+            }
+            return (int)mh$.invokeExact(device, buf, cap, total_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_create(int32_t device, jnce_cuda_ctx **ctx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_create$descriptor() {
+        return jnce_cuda_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_create(int32_t device, jnce_cuda_ctx **ctx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_create$handle() {
+        return jnce_cuda_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_create(int32_t device, jnce_cuda_ctx **ctx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_create$address() {
+        return jnce_cuda_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_create(int32_t device, jnce_cuda_ctx **ctx)
+     * }
+     */
+    public static int jnce_cuda_create(int device, MemorySegment ctx) {
+        var mh$ = jnce_cuda_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_create", device, ctx);
+            }
+            return (int)mh$.invokeExact(device, ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_destroy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_destroy(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_destroy$descriptor() {
+        return jnce_cuda_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_destroy(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_destroy$handle() {
+        return jnce_cuda_destroy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_destroy(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_destroy$address() {
+        return jnce_cuda_destroy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_destroy(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static int jnce_cuda_destroy(MemorySegment ctx) {
+        var mh$ = jnce_cuda_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_destroy", ctx);
+            }
+            return (int)mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_synchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_synchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_synchronize(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_synchronize$descriptor() {
+        return jnce_cuda_synchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_synchronize(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_synchronize$handle() {
+        return jnce_cuda_synchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_synchronize(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_synchronize$address() {
+        return jnce_cuda_synchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_synchronize(jnce_cuda_ctx *ctx)
+     * }
+     */
+    public static int jnce_cuda_synchronize(MemorySegment ctx) {
+        var mh$ = jnce_cuda_synchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_synchronize", ctx);
+            }
+            return (int)mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_malloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_malloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_malloc(jnce_cuda_ctx *ctx, int64_t bytes, void **ptr)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_malloc$descriptor() {
+        return jnce_cuda_malloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_malloc(jnce_cuda_ctx *ctx, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MethodHandle jnce_cuda_malloc$handle() {
+        return jnce_cuda_malloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_malloc(jnce_cuda_ctx *ctx, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MemorySegment jnce_cuda_malloc$address() {
+        return jnce_cuda_malloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_malloc(jnce_cuda_ctx *ctx, int64_t bytes, void **ptr)
+     * }
+     */
+    public static int jnce_cuda_malloc(MemorySegment ctx, long bytes, MemorySegment ptr) {
+        var mh$ = jnce_cuda_malloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_malloc", ctx, bytes, ptr);
+            }
+            return (int)mh$.invokeExact(ctx, bytes, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_free(jnce_cuda_ctx *ctx, void *ptr)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_free$descriptor() {
+        return jnce_cuda_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_free(jnce_cuda_ctx *ctx, void *ptr)
+     * }
+     */
+    public static MethodHandle jnce_cuda_free$handle() {
+        return jnce_cuda_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_free(jnce_cuda_ctx *ctx, void *ptr)
+     * }
+     */
+    public static MemorySegment jnce_cuda_free$address() {
+        return jnce_cuda_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_free(jnce_cuda_ctx *ctx, void *ptr)
+     * }
+     */
+    public static int jnce_cuda_free(MemorySegment ctx, MemorySegment ptr) {
+        var mh$ = jnce_cuda_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_free", ctx, ptr);
+            }
+            return (int)mh$.invokeExact(ctx, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_memset_zero {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_memset_zero");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memset_zero(jnce_cuda_ctx *ctx, void *dst, int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_memset_zero$descriptor() {
+        return jnce_cuda_memset_zero.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memset_zero(jnce_cuda_ctx *ctx, void *dst, int64_t bytes)
+     * }
+     */
+    public static MethodHandle jnce_cuda_memset_zero$handle() {
+        return jnce_cuda_memset_zero.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memset_zero(jnce_cuda_ctx *ctx, void *dst, int64_t bytes)
+     * }
+     */
+    public static MemorySegment jnce_cuda_memset_zero$address() {
+        return jnce_cuda_memset_zero.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memset_zero(jnce_cuda_ctx *ctx, void *dst, int64_t bytes)
+     * }
+     */
+    public static int jnce_cuda_memset_zero(MemorySegment ctx, MemorySegment dst, long bytes) {
+        var mh$ = jnce_cuda_memset_zero.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_memset_zero", ctx, dst, bytes);
+            }
+            return (int)mh$.invokeExact(ctx, dst, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_memcpy_h2d {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_memcpy_h2d");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_h2d(jnce_cuda_ctx *ctx, void *dst, const void *host_src, int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_memcpy_h2d$descriptor() {
+        return jnce_cuda_memcpy_h2d.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_h2d(jnce_cuda_ctx *ctx, void *dst, const void *host_src, int64_t bytes)
+     * }
+     */
+    public static MethodHandle jnce_cuda_memcpy_h2d$handle() {
+        return jnce_cuda_memcpy_h2d.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_h2d(jnce_cuda_ctx *ctx, void *dst, const void *host_src, int64_t bytes)
+     * }
+     */
+    public static MemorySegment jnce_cuda_memcpy_h2d$address() {
+        return jnce_cuda_memcpy_h2d.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_h2d(jnce_cuda_ctx *ctx, void *dst, const void *host_src, int64_t bytes)
+     * }
+     */
+    public static int jnce_cuda_memcpy_h2d(MemorySegment ctx, MemorySegment dst, MemorySegment host_src, long bytes) {
+        var mh$ = jnce_cuda_memcpy_h2d.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_memcpy_h2d", ctx, dst, host_src, bytes);
+            }
+            return (int)mh$.invokeExact(ctx, dst, host_src, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_memcpy_d2h {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_memcpy_d2h");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2h(jnce_cuda_ctx *ctx, void *host_dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_memcpy_d2h$descriptor() {
+        return jnce_cuda_memcpy_d2h.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2h(jnce_cuda_ctx *ctx, void *host_dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static MethodHandle jnce_cuda_memcpy_d2h$handle() {
+        return jnce_cuda_memcpy_d2h.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2h(jnce_cuda_ctx *ctx, void *host_dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static MemorySegment jnce_cuda_memcpy_d2h$address() {
+        return jnce_cuda_memcpy_d2h.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2h(jnce_cuda_ctx *ctx, void *host_dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static int jnce_cuda_memcpy_d2h(MemorySegment ctx, MemorySegment host_dst, MemorySegment src, long bytes) {
+        var mh$ = jnce_cuda_memcpy_d2h.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_memcpy_d2h", ctx, host_dst, src, bytes);
+            }
+            return (int)mh$.invokeExact(ctx, host_dst, src, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_memcpy_d2d {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_memcpy_d2d");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_memcpy_d2d$descriptor() {
+        return jnce_cuda_memcpy_d2d.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static MethodHandle jnce_cuda_memcpy_d2d$handle() {
+        return jnce_cuda_memcpy_d2d.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static MemorySegment jnce_cuda_memcpy_d2d$address() {
+        return jnce_cuda_memcpy_d2d.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void *src, int64_t bytes)
+     * }
+     */
+    public static int jnce_cuda_memcpy_d2d(MemorySegment ctx, MemorySegment dst, MemorySegment src, long bytes) {
+        var mh$ = jnce_cuda_memcpy_d2d.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_memcpy_d2d", ctx, dst, src, bytes);
+            }
+            return (int)mh$.invokeExact(ctx, dst, src, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_host_alloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_host_alloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_host_alloc$descriptor() {
+        return jnce_cuda_host_alloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr)
+     * }
+     */
+    public static MethodHandle jnce_cuda_host_alloc$handle() {
+        return jnce_cuda_host_alloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr)
+     * }
+     */
+    public static MemorySegment jnce_cuda_host_alloc$address() {
+        return jnce_cuda_host_alloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr)
+     * }
+     */
+    public static int jnce_cuda_host_alloc(long bytes, MemorySegment host_ptr) {
+        var mh$ = jnce_cuda_host_alloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_host_alloc", bytes, host_ptr);
+            }
+            return (int)mh$.invokeExact(bytes, host_ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_host_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_host_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_free(void *host_ptr)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_host_free$descriptor() {
+        return jnce_cuda_host_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_free(void *host_ptr)
+     * }
+     */
+    public static MethodHandle jnce_cuda_host_free$handle() {
+        return jnce_cuda_host_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_free(void *host_ptr)
+     * }
+     */
+    public static MemorySegment jnce_cuda_host_free$address() {
+        return jnce_cuda_host_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_host_free(void *host_ptr)
+     * }
+     */
+    public static int jnce_cuda_host_free(MemorySegment host_ptr) {
+        var mh$ = jnce_cuda_host_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_host_free", host_ptr);
+            }
+            return (int)mh$.invokeExact(host_ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_cross_entropy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_cross_entropy$descriptor() {
+        return jnce_cuda_cross_entropy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * }
+     */
+    public static MethodHandle jnce_cuda_cross_entropy$handle() {
+        return jnce_cuda_cross_entropy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * }
+     */
+    public static MemorySegment jnce_cuda_cross_entropy$address() {
+        return jnce_cuda_cross_entropy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * }
+     */
+    public static int jnce_cuda_cross_entropy(MemorySegment ctx, MemorySegment args) {
+        var mh$ = jnce_cuda_cross_entropy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_cross_entropy", ctx, args);
+            }
+            return (int)mh$.invokeExact(ctx, args);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_l2_normalize_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_l2_normalize_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_l2_normalize_fwd$descriptor() {
+        return jnce_cuda_l2_normalize_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_l2_normalize_fwd$handle() {
+        return jnce_cuda_l2_normalize_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_l2_normalize_fwd$address() {
+        return jnce_cuda_l2_normalize_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps, float *y)
+     * }
+     */
+    public static int jnce_cuda_l2_normalize_fwd(MemorySegment ctx, MemorySegment x, long N, long D, float eps, MemorySegment y) {
+        var mh$ = jnce_cuda_l2_normalize_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_l2_normalize_fwd", ctx, x, N, D, eps, y);
+            }
+            return (int)mh$.invokeExact(ctx, x, N, D, eps, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_l2_normalize_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_l2_normalize_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_l2_normalize_bwd$descriptor() {
+        return jnce_cuda_l2_normalize_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_l2_normalize_bwd$handle() {
+        return jnce_cuda_l2_normalize_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_l2_normalize_bwd$address() {
+        return jnce_cuda_l2_normalize_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dy, int64_t N, int64_t D, float eps, float *dx)
+     * }
+     */
+    public static int jnce_cuda_l2_normalize_bwd(MemorySegment ctx, MemorySegment x, MemorySegment dy, long N, long D, float eps, MemorySegment dx) {
+        var mh$ = jnce_cuda_l2_normalize_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_l2_normalize_bwd", ctx, x, dy, N, D, eps, dx);
+            }
+            return (int)mh$.invokeExact(ctx, x, dy, N, D, eps, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_scale_fill_diagonal {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_scale_fill_diagonal");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M, int64_t ld, float scale, int64_t offset, float value, int32_t fill)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_scale_fill_diagonal$descriptor() {
+        return jnce_cuda_infonce_scale_fill_diagonal.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M, int64_t ld, float scale, int64_t offset, float value, int32_t fill)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_scale_fill_diagonal$handle() {
+        return jnce_cuda_infonce_scale_fill_diagonal.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M, int64_t ld, float scale, int64_t offset, float value, int32_t fill)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_scale_fill_diagonal$address() {
+        return jnce_cuda_infonce_scale_fill_diagonal.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M, int64_t ld, float scale, int64_t offset, float value, int32_t fill)
+     * }
+     */
+    public static int jnce_cuda_infonce_scale_fill_diagonal(MemorySegment ctx, MemorySegment S, long N, long M, long ld, float scale, long offset, float value, int fill) {
+        var mh$ = jnce_cuda_infonce_scale_fill_diagonal.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_scale_fill_diagonal", ctx, S, N, M, ld, scale, offset, value, fill);
+            }
+            return (int)mh$.invokeExact(ctx, S, N, M, ld, scale, offset, value, fill);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sgemm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sgemm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int32_t mode)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sgemm$descriptor() {
+        return jnce_cuda_sgemm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int32_t mode)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sgemm$handle() {
+        return jnce_cuda_sgemm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int32_t mode)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sgemm$address() {
+        return jnce_cuda_sgemm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int32_t mode)
+     * }
+     */
+    public static int jnce_cuda_sgemm(MemorySegment ctx, int trans_a, int trans_b, long M, long N, long K, float alpha, MemorySegment A, long lda, MemorySegment B, long ldb, float beta, MemorySegment C, long ldc, int mode) {
+        var mh$ = jnce_cuda_sgemm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sgemm", ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, mode);
+            }
+            return (int)mh$.invokeExact(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, mode);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_set_cublas_path {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_set_cublas_path");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_set_cublas_path(const char *path)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_set_cublas_path$descriptor() {
+        return jnce_cuda_set_cublas_path.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_set_cublas_path(const char *path)
+     * }
+     */
+    public static MethodHandle jnce_cuda_set_cublas_path$handle() {
+        return jnce_cuda_set_cublas_path.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_set_cublas_path(const char *path)
+     * }
+     */
+    public static MemorySegment jnce_cuda_set_cublas_path$address() {
+        return jnce_cuda_set_cublas_path.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_set_cublas_path(const char *path)
+     * }
+     */
+    public static int jnce_cuda_set_cublas_path(MemorySegment path) {
+        var mh$ = jnce_cuda_set_cublas_path.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_set_cublas_path", path);
+            }
+            return (int)mh$.invokeExact(path);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_cublas_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cublas_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cublas_info(char *buf, int64_t cap)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_cublas_info$descriptor() {
+        return jnce_cuda_cublas_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cublas_info(char *buf, int64_t cap)
+     * }
+     */
+    public static MethodHandle jnce_cuda_cublas_info$handle() {
+        return jnce_cuda_cublas_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cublas_info(char *buf, int64_t cap)
+     * }
+     */
+    public static MemorySegment jnce_cuda_cublas_info$address() {
+        return jnce_cuda_cublas_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cublas_info(char *buf, int64_t cap)
+     * }
+     */
+    public static int jnce_cuda_cublas_info(MemorySegment buf, long cap) {
+        var mh$ = jnce_cuda_cublas_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_cublas_info", buf, cap);
+            }
+            return (int)mh$.invokeExact(buf, cap);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

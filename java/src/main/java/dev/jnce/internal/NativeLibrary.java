@@ -59,16 +59,8 @@ public final class NativeLibrary {
 
     private static String doLoad() throws IOException {
         shortenOpenBlasSpin();
-        String override = System.getProperty(PATH_PROPERTY, System.getenv(PATH_ENV));
-        if (override != null && !override.isBlank()) {
-            Path path = Path.of(override);
-            if (Files.isDirectory(path)) path = path.resolve(LIBRARY_FILE);
-            if (!Files.isRegularFile(path)) {
-                throw linkError(PATH_PROPERTY + "/" + PATH_ENV + " names " + override + ", which holds no " + LIBRARY_FILE, null);
-            }
-            System.load(path.toAbsolutePath().toString());
-            return path.toAbsolutePath().toString();
-        }
+        String overridden = loadOverride(PATH_PROPERTY, PATH_ENV, LIBRARY_FILE);
+        if (overridden != null) return overridden;
         String platform = platform();
         String resource = "/dev/jnce/native/" + platform + "/" + LIBRARY_FILE;
         if (NativeLibrary.class.getResource(resource) == null) {
@@ -109,6 +101,22 @@ public final class NativeLibrary {
         } catch (Throwable ignored) {
             // only a speed hint: without it OpenBLAS keeps its default
         }
+    }
+
+    /**
+     * Loads {@code file} from the file or folder named by the system property or environment
+     * variable, if either is set; returns the path loaded, or null when neither is set.
+     */
+    public static String loadOverride(String property, String env, String file) {
+        String override = System.getProperty(property, System.getenv(env));
+        if (override == null || override.isBlank()) return null;
+        Path path = Path.of(override);
+        if (Files.isDirectory(path)) path = path.resolve(file);
+        if (!Files.isRegularFile(path)) {
+            throw new UnsatisfiedLinkError(property + "/" + env + " names " + override + ", which holds no " + file);
+        }
+        System.load(path.toAbsolutePath().toString());
+        return path.toAbsolutePath().toString();
     }
 
     private static boolean copyResource(String resource, Path target) throws IOException {

@@ -1,0 +1,119 @@
+package dev.jnce.backend.cuda;
+
+import dev.jnce.Device;
+import dev.jnce.Tensor;
+import dev.jnce.backend.BinaryCrossEntropyKernels;
+import dev.jnce.backend.CrossEntropyKernels;
+import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.backend.FocalKernels;
+import dev.jnce.backend.Kernels;
+import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.backend.SoftmaxKernels;
+
+import java.util.Locale;
+
+/**
+ * The CUDA backend: jnce's CUDA kernels (libjnce_cuda.so) and cuBLAS on one GPU, computing on
+ * tensors in that GPU's memory ({@link Device#cuda(int)}). Loads only when the CUDA library
+ * loads and a GPU is visible; the constructor throws with CUDA's reason otherwise.
+ *
+ * <p>Runs as GPU kernels: the fused softmax cross-entropy (every option), GEMM (cuBLAS; float32
+ * by default, TF32 or BF16 products with the system property {@code jnce.cuda.gemm} = {@code
+ * fp32|tf32|bf16}), L2 normalisation forward and backward, and the InfoNCE masking step
+ * ({@link #scaleFillDiagonal}). The other families throw {@link UnsupportedOperationException}.
+ * Calls queue work on the device's stream and return without waiting; reading a result on the
+ * host waits.
+ */
+public final class CudaBackend implements Kernels {
+    public static final String GEMM_PROPERTY = "jnce.cuda.gemm";
+
+    private final CudaContext context;
+    private final CudaCrossEntropy crossEntropy;
+    private final CudaSimilarity similarity;
+
+    /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
+    public CudaBackend() {
+        this(0, GemmMode.valueOf(System.getProperty(GEMM_PROPERTY, "fp32").trim().toUpperCase(Locale.ROOT)));
+    }
+
+    /** The backend on GPU {@code device} with GEMMs in {@code gemmMode}. */
+    public CudaBackend(int device, GemmMode gemmMode) {
+        this.context = CudaContext.of(device);
+        this.crossEntropy = new CudaCrossEntropy(context);
+        this.similarity = new CudaSimilarity(context, gemmMode);
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return context.deviceName() + ", " + CudaContext.buildInfo() + ", GEMM " + similarity.mode()
+                + " (from " + CudaLibrary.loadedFrom() + ")";
+    }
+
+    @Override
+    public Device device() {
+        return Device.cuda(context.device());
+    }
+
+    /** The device's context (its stream). */
+    public CudaContext context() {
+        return context;
+    }
+
+    @Override
+    public CrossEntropyKernels crossEntropy() {
+        return crossEntropy;
+    }
+
+    @Override
+    public SimilarityKernels similarity() {
+        return similarity;
+    }
+
+    /**
+     * The InfoNCE masking step in place on (N,M) s: {@code s *= scale}, then
+     * {@code s[i, i + offset] = value} where that column exists (value -inf masks a query's own key).
+     */
+    public void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
+        similarity.scaleFillDiagonal(s, scale, offset, value);
+    }
+
+    @Override
+    public DivergenceKernels divergence() {
+        throw notYet("divergence (KL, entropy, perplexity)");
+    }
+
+    @Override
+    public SoftmaxKernels softmax() {
+        throw notYet("softmax (softmax, log_softmax, logsumexp)");
+    }
+
+    @Override
+    public NllKernels nll() {
+        throw notYet("nll");
+    }
+
+    @Override
+    public BinaryCrossEntropyKernels binaryCrossEntropy() {
+        throw notYet("binary cross-entropy");
+    }
+
+    @Override
+    public FocalKernels focal() {
+        throw notYet("focal loss");
+    }
+
+    static UnsupportedOperationException notYet(String family) {
+        return new UnsupportedOperationException(family + " is not on cuda yet; use the cpu or java backend");
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

@@ -1,0 +1,73 @@
+package dev.jnce.backend.cuda;
+
+import dev.jnce.Tensor;
+import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.bindings.JnceNative;
+
+/** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
+final class CudaSimilarity implements SimilarityKernels {
+    private final CudaContext context;
+    private final GemmMode mode;
+
+    CudaSimilarity(CudaContext context, GemmMode mode) {
+        this.context = context;
+        this.mode = mode;
+    }
+
+    GemmMode mode() {
+        return mode;
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        long m = c.size(0), n = c.size(1), k = transA ? a.size(0) : a.size(1);
+        int code = switch (mode) {
+            case FP32 -> JnceNative.JNCE_CUDA_GEMM_FP32();
+            case TF32 -> JnceNative.JNCE_CUDA_GEMM_TF32();
+            case BF16 -> JnceNative.JNCE_CUDA_GEMM_BF16();
+        };
+        int status = JnceNative.jnce_cuda_sgemm(context.handle(), transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha,
+                a.segment(), a.size(1), b.segment(), b.size(1), beta, c.segment(), n, code);
+        CudaLibrary.check(status, "sgemm", "a", a, "b", b, "c", c);
+    }
+
+    @Override
+    public void normalize(Tensor x, float eps, Tensor y) {
+        long d = x.size(-1);
+        CudaLibrary.check(JnceNative.jnce_cuda_l2_normalize_fwd(context.handle(), x.segment(), x.numel() / d, d, eps,
+                y.segment()), "l2_normalize_fwd", "x", x);
+    }
+
+    @Override
+    public void normalizeBackward(Tensor x, Tensor dy, float eps, Tensor dx) {
+        long d = x.size(-1);
+        CudaLibrary.check(JnceNative.jnce_cuda_l2_normalize_bwd(context.handle(), x.segment(), dy.segment(),
+                x.numel() / d, d, eps, dx.segment()), "l2_normalize_bwd", "x", x, "dy", dy);
+    }
+
+    void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_scale_fill_diagonal(context.handle(), s.segment(), s.size(0),
+                s.size(1), s.size(1), scale, offset, value, 1), "infonce_scale_fill_diagonal", "s", s);
+    }
+
+    @Override
+    public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
+        throw CudaBackend.notYet("cosine similarity");
+    }
+
+    @Override
+    public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
+        throw CudaBackend.notYet("cosine similarity");
+    }
+
+    @Override
+    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
+                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
+        throw CudaBackend.notYet("triplet margin loss");
+    }
+
+    @Override
+    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+        throw CudaBackend.notYet("hard-negative mining");
+    }
+}

@@ -1,0 +1,315 @@
+/*
+ * cross_entropy.cu - fused softmax cross-entropy forward and backward on the GPU, with the
+ * meaning jnce.h gives jnce_cross_entropy (weights, ignore_index, label smoothing, probability
+ * targets, row mask, z-loss, per-row log-sum-exp). Every pointer in args is device memory.
+ *
+ *   logits  (N,C) float32          targets (N) int32|int64 class indices, or probs (N,C)
+ *   weight  (C) or NULL            row_mask (N) int32 or NULL
+ *   loss    (N) or (1) float32     grad (N,C) float32 or NULL, may alias logits
+ *   lse     (N) or NULL            scratch: xent_stats + 2N floats (row CE and lse^2)
+ *
+ * Three launches on the context's stream, no host synchronisation:
+ *   xent_stats_kernel           one block: the mean's denominators from the targets alone
+ *   softmax_xent_fwd_bwd_kernel one block per row: pass 1 reads the row once (online max and
+ *                               sum of exponentials, the dot products smoothing and soft
+ *                               targets need), pass 2 reads it again and writes the gradient;
+ *                               12 bytes of traffic per logit with grad
+ *   xent_reduce_kernel          one block: MEAN/SUM of the row losses (double accumulation)
+ * Row values are accumulated in float32 per thread and combined by warp shuffles; the row's
+ * scalars (lse, the gradient's coefficients) are formed in double. A class index out of
+ * range or a probability row that is not a distribution is written to the context's error
+ * record and reported at the next synchronisation (see internal.cuh).
+ * Checked against the CPU kernel by java/src/test/.../CudaCrossEntropyTest (tag "cuda").
+ */
+#include <math.h>
+
+#include "internal.cuh"
+
+typedef struct {
+    double denom;    /* sum of w_y over counted rows (class targets), or the counted rows */
+    double counted;  /* counted rows */
+    double w_total;  /* sum of the class weights (C when none) */
+    double scale;    /* gradient scale of the CE part: 1/denom for MEAN */
+    double zscale;   /* gradient scale of the z-loss part: 1/counted for MEAN */
+    int32_t empty_zero;
+} xent_stats;
+
+__device__ __forceinline__ int64_t class_target(const jnce_xent_args &a, int64_t i) {
+    return a.target_dtype == JNCE_DTYPE_INT32 ? (int64_t)((const int32_t *)a.targets)[i]
+                                              : ((const int64_t *)a.targets)[i];
+}
+
+/* Counted rows: not masked out and (probability targets, or a class index other than ignore_index). */
+__device__ __forceinline__ bool row_counted(const jnce_xent_args &a, int64_t i) {
+    if (a.row_mask != NULL && a.row_mask[i] == 0) return false;
+    return a.probs != NULL || class_target(a, i) != a.ignore_index;
+}
+
+__device__ __forceinline__ bool target_in_range(const jnce_xent_args &a, int64_t y) {
+    return y >= 0 && y < a.C;
+}
+
+/* Sum over the block in double; shared holds 32 doubles; thread 0 gets the result. */
+__device__ double block_sum_double(double v, double *shared) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if ((threadIdx.x & 31) == 0) shared[threadIdx.x >> 5] = v;
+    __syncthreads();
+    v = (int)threadIdx.x < (int)(blockDim.x >> 5) ? shared[threadIdx.x] : 0.0;
+    if (threadIdx.x < 32)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__global__ void xent_stats_kernel(jnce_xent_args a, xent_stats *st, jnce_cuda_error_record *err) {
+    __shared__ double shared[32];
+    double denom = 0.0, counted = 0.0, w = 0.0;
+    for (int64_t c = threadIdx.x; c < a.C; c += blockDim.x) w += a.weight ? a.weight[c] : 1.0f;
+    for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
+        if (!row_counted(a, i)) continue;
+        double wy = 1.0;
+        if (a.probs == NULL) {
+            int64_t y = class_target(a, i);
+            if (!target_in_range(a, y)) {
+                jnce_cuda_report(err, JNCE_CUDA_BAD_TARGET, i, y);
+                continue;
+            }
+            if (a.weight) wy = a.weight[y];
+        }
+        counted += 1.0;
+        denom += wy;
+    }
+    denom = block_sum_double(denom, shared);
+    counted = block_sum_double(counted, shared);
+    w = block_sum_double(w, shared);
+    if (threadIdx.x == 0) {
+        bool mean = a.reduction == JNCE_REDUCTION_MEAN;
+        bool empty_zero = mean && a.zero_if_empty && counted == 0.0;
+        st->denom = denom;
+        st->counted = counted;
+        st->w_total = w;
+        st->scale = empty_zero ? 0.0 : mean ? 1.0 / denom : 1.0;
+        st->zscale = empty_zero ? 0.0 : mean ? 1.0 / counted : 1.0;
+        st->empty_zero = empty_zero;
+    }
+}
+
+/* Per-thread state of pass 1. */
+typedef struct {
+    jnce_softmax_state sm;
+    float wx, wtx, wt, tsum;
+    int bad, t_bad;
+} pass1_state;
+
+__device__ __forceinline__ void pass1_step(pass1_state &s, float x, float w, float t, bool want_wx, bool has_t) {
+    if (isnan(x) || x == INFINITY) {
+        s.bad = 1;
+    } else if (x > s.sm.max) {
+        s.sm.sum = s.sm.sum * __expf(s.sm.max - x) + 1.0f;
+        s.sm.max = x;
+    } else {
+        s.sm.sum += __expf(x - s.sm.max);
+    }
+    if (want_wx) s.wx += w * x;
+    if (has_t) {
+        if (!(t >= 0.0f)) s.t_bad = 1;
+        s.wtx += w * t * x;
+        s.wt += w * t;
+        s.tsum += t;
+    }
+}
+
+/* What thread 0 hands the block for pass 2. */
+typedef struct {
+    float max, scale_e, k1, k2, gy;
+    int64_t y;
+    int mode; /* 0: write the gradient, 1: write zeros, 2: write NaN, 3: skip */
+} row_plan;
+
+__device__ __forceinline__ float grad_value(const row_plan &p, float x, float w, float t, int64_t j) {
+    float g = __expf(x - p.max) * p.scale_e - (p.k1 * w + p.k2 * w * t);
+    return j == p.y ? g - p.gy : g;
+}
+
+__global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *st, float *row_ce, float *row_z,
+                                            jnce_cuda_error_record *err, int vec4) {
+    __shared__ float shared[64];
+    __shared__ row_plan plan;
+    const int64_t C = a.C;
+    const float eps = a.label_smoothing;
+    for (int64_t i = blockIdx.x; i < a.N; i += gridDim.x) {
+        const float *x = a.logits + i * C;
+        float *g = a.grad ? a.grad + i * C : NULL;
+        const bool counted = row_counted(a, i);
+        int64_t y = counted && a.probs == NULL ? class_target(a, i) : -1;
+        const bool y_ok = y < 0 || target_in_range(a, y); /* out of range: reported by xent_stats_kernel */
+        if ((!counted || !y_ok) && a.lse == NULL) {
+            if (a.reduction == JNCE_REDUCTION_NONE && threadIdx.x == 0) a.loss[i] = counted ? NAN : 0.0f;
+            if (threadIdx.x == 0) row_ce[i] = row_z[i] = counted ? NAN : 0.0f;
+            if (g) for (int64_t j = threadIdx.x; j < C; j += blockDim.x) g[j] = counted ? NAN : 0.0f;
+            continue;
+        }
+        const float *w = a.weight;
+        const float *t = counted && a.probs ? a.probs + i * C : NULL;
+        const bool want_wx = counted && eps > 0.0f, has_t = t != NULL;
+        pass1_state s = {{-FLT_MAX, 0.0f}, 0.0f, 0.0f, 0.0f, 0.0f, 0, 0};
+        float x_y = 0.0f;
+        if (threadIdx.x == 0 && y >= 0 && y_ok) x_y = x[y]; /* read before pass 2 may overwrite it */
+        if (vec4) {
+            const float4 *x4 = (const float4 *)x;
+            for (int64_t q = threadIdx.x; q < C / 4; q += blockDim.x) {
+                float4 v = x4[q];
+                float w0 = 1.0f, w1 = 1.0f, w2 = 1.0f, w3 = 1.0f, t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+                if (w) { float4 u = ((const float4 *)w)[q]; w0 = u.x; w1 = u.y; w2 = u.z; w3 = u.w; }
+                if (t) { float4 u = ((const float4 *)t)[q]; t0 = u.x; t1 = u.y; t2 = u.z; t3 = u.w; }
+                pass1_step(s, v.x, w0, t0, want_wx, has_t);
+                pass1_step(s, v.y, w1, t1, want_wx, has_t);
+                pass1_step(s, v.z, w2, t2, want_wx, has_t);
+                pass1_step(s, v.w, w3, t3, want_wx, has_t);
+            }
+        } else {
+            for (int64_t j = threadIdx.x; j < C; j += blockDim.x)
+                pass1_step(s, x[j], w ? w[j] : 1.0f, t ? t[j] : 0.0f, want_wx, has_t);
+        }
+        jnce_softmax_state sm = jnce_block_softmax(s.sm, shared);
+        int bad = __syncthreads_or(s.bad) || sm.sum == 0.0f;
+        int t_bad = has_t ? __syncthreads_or(s.t_bad) : 0;
+        float wx = want_wx ? jnce_block_sum(s.wx, shared) : 0.0f;
+        float wtx = has_t ? jnce_block_sum(s.wtx, shared) : 0.0f;
+        float wt = has_t ? jnce_block_sum(s.wt, shared) : 0.0f;
+        float tsum = has_t ? jnce_block_sum(s.tsum, shared) : 0.0f;
+        if (threadIdx.x == 0) {
+            double lse = bad ? (double)NAN : (double)sm.max + log((double)sm.sum);
+            if (a.lse) a.lse[i] = (float)lse;
+            row_plan p = {sm.max, 0.0f, 0.0f, 0.0f, 0.0f, -1, 0};
+            double ce = 0.0, z = 0.0;
+            if (!counted || !y_ok) {
+                p.mode = counted ? 2 : 1;
+                ce = z = counted ? NAN : 0.0;
+            } else if (has_t && (t_bad || fabs((double)tsum - 1.0) > 1e-3)) {
+                jnce_cuda_report(err, JNCE_CUDA_BAD_PROBS, i, 0);
+                p.mode = 3;
+            } else if (bad) {
+                p.mode = 2;
+                ce = z = NAN;
+            } else {
+                double q_sum, qx, wy = 0.0;
+                if (!has_t) {
+                    wy = w ? w[y] : 1.0;
+                    q_sum = (1.0 - eps) * wy + eps / C * st->w_total;
+                    qx = (1.0 - eps) * wy * x_y + (eps > 0.0f ? eps / C * (double)wx : 0.0);
+                } else {
+                    q_sum = (1.0 - eps) * wt + eps / C * st->w_total;
+                    qx = (1.0 - eps) * wtx + (eps > 0.0f ? eps / C * (double)wx : 0.0);
+                }
+                ce = q_sum * lse - qx;
+                z = lse * lse;
+                double coef = st->scale * q_sum + st->zscale * 2.0 * a.z_loss * lse;
+                p.scale_e = (float)(coef / sm.sum);
+                p.k1 = (float)(st->scale * eps / C);
+                p.k2 = (float)(st->scale * (1.0 - eps));
+                p.gy = (float)(st->scale * (1.0 - eps) * wy);
+                p.y = has_t ? -1 : y;
+            }
+            row_ce[i] = (float)ce;
+            row_z[i] = (float)z;
+            if (a.reduction == JNCE_REDUCTION_NONE) a.loss[i] = (float)(ce + a.z_loss * z);
+            plan = p;
+        }
+        __syncthreads();
+        const row_plan p = plan;
+        if (g != NULL && p.mode != 3) {
+            if (p.mode != 0) {
+                float v = p.mode == 1 ? 0.0f : NAN;
+                for (int64_t j = threadIdx.x; j < C; j += blockDim.x) g[j] = v;
+            } else if (vec4) {
+                const float4 *x4 = (const float4 *)x;
+                for (int64_t q = threadIdx.x; q < C / 4; q += blockDim.x) {
+                    float4 v = x4[q], o;
+                    int64_t j = 4 * q;
+                    float4 wv = w ? ((const float4 *)w)[q] : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
+                    float4 tv = t ? ((const float4 *)t)[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                    o.x = grad_value(p, v.x, wv.x, tv.x, j);
+                    o.y = grad_value(p, v.y, wv.y, tv.y, j + 1);
+                    o.z = grad_value(p, v.z, wv.z, tv.z, j + 2);
+                    o.w = grad_value(p, v.w, wv.w, tv.w, j + 3);
+                    ((float4 *)g)[q] = o;
+                }
+            } else {
+                for (int64_t j = threadIdx.x; j < C; j += blockDim.x)
+                    g[j] = grad_value(p, x[j], w ? w[j] : 1.0f, t ? t[j] : 0.0f, j);
+            }
+        }
+        __syncthreads(); /* plan and shared are rewritten by the next row */
+    }
+}
+
+__global__ void xent_reduce_kernel(jnce_xent_args a, const xent_stats *st, const float *row_ce, const float *row_z) {
+    __shared__ double shared[32];
+    double ce = 0.0, z = 0.0;
+    for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
+        ce += row_ce[i];
+        z += row_z[i];
+    }
+    ce = block_sum_double(ce, shared);
+    z = block_sum_double(z, shared);
+    if (threadIdx.x == 0) {
+        double total;
+        if (a.reduction == JNCE_REDUCTION_MEAN)
+            total = st->empty_zero ? 0.0 : ce / st->denom + (a.z_loss > 0.0f ? a.z_loss * z / st->counted : 0.0);
+        else
+            total = ce + a.z_loss * z;
+        a.loss[0] = (float)total;
+    }
+}
+
+static int aligned16(const void *p) {
+    return ((uintptr_t)p & 15) == 0;
+}
+
+static int32_t check_args(const jnce_xent_args *a) {
+    if (a == NULL) return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): args is null");
+    if (a->logits == NULL || a->loss == NULL)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): logits and loss must be non-null");
+    if ((a->targets == NULL) == (a->probs == NULL))
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): give exactly one of targets and probs");
+    if (a->N <= 0 || a->C <= 0)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): N=%lld and C=%lld must be positive",
+                              (long long)a->N, (long long)a->C);
+    if (a->targets != NULL && a->target_dtype != JNCE_DTYPE_INT32 && a->target_dtype != JNCE_DTYPE_INT64)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): target_dtype %d is not int32 or int64",
+                              a->target_dtype);
+    if (a->reduction < JNCE_REDUCTION_NONE || a->reduction > JNCE_REDUCTION_SUM)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): unknown reduction %d", a->reduction);
+    if (!(a->label_smoothing >= 0.0f && a->label_smoothing <= 1.0f))
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): label_smoothing %g is outside [0, 1]",
+                              a->label_smoothing);
+    if (!(a->z_loss >= 0.0f) || isinf(a->z_loss))
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): z_loss %g must be finite and >= 0", a->z_loss);
+    return JNCE_OK;
+}
+
+/* Threads per row: enough to keep a few float4 loads in flight per thread on long rows. */
+static int threads_for(int64_t C) {
+    return C >= 16384 ? 512 : C >= 2048 ? 256 : C >= 256 ? 128 : 32;
+}
+
+int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
+    int32_t s = check_args(a);
+    if (s == JNCE_OK) s = jnce_cuda_enter(ctx, "cross_entropy");
+    if (s != JNCE_OK) return s;
+    void *scratch;
+    int64_t stats_bytes = (int64_t)((sizeof(xent_stats) + 255) / 256 * 256);
+    s = jnce_cuda_scratch(ctx, stats_bytes + 2 * a->N * (int64_t)sizeof(float), &scratch, "cross_entropy");
+    if (s != JNCE_OK) return s;
+    xent_stats *st = (xent_stats *)scratch;
+    float *row_ce = (float *)((char *)scratch + stats_bytes), *row_z = row_ce + a->N;
+
+    int vec4 = a->C % 4 == 0 && aligned16(a->logits) && (a->grad == NULL || aligned16(a->grad)) &&
+               (a->weight == NULL || aligned16(a->weight)) && (a->probs == NULL || aligned16(a->probs));
+    xent_stats_kernel<<<1, 1024, 0, ctx->stream>>>(*a, st, ctx->error);
+    softmax_xent_fwd_bwd_kernel<<<jnce_cuda_row_blocks(a->N), threads_for(a->C), 0, ctx->stream>>>(
+        *a, st, row_ce, row_z, ctx->error, vec4);
+    if (a->reduction != JNCE_REDUCTION_NONE) xent_reduce_kernel<<<1, 1024, 0, ctx->stream>>>(*a, st, row_ce, row_z);
+    return jnce_cuda_launched("cross_entropy (cuda) launch");
+}
