@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "simd_exp.h"
 
 typedef enum { SOFTMAX_FWD, LOG_SOFTMAX_FWD, LOGSUMEXP_FWD, SOFTMAX_BWD, LOG_SOFTMAX_BWD, LOGSUMEXP_BWD } softmax_op;
 
@@ -76,6 +77,18 @@ static void forward_row(const softmax_job *job, int64_t i) {
     }
 }
 
+/* dx = dy - exp(y) * s for one row of log_softmax output y <= 0, 8 lanes at a time. */
+__attribute__((target("avx2,fma"))) static void log_softmax_bwd_avx2(const float *y, const float *dy, float *dx,
+                                                                   int64_t C, float s) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+        __m256 e = exp_nonpos_avx2(_mm256_loadu_ps(y + j));
+        _mm256_storeu_ps(dx + j, _mm256_fnmadd_ps(e, vs, _mm256_loadu_ps(dy + j)));
+    }
+    for (; j < C; j++) dx[j] = dy[j] - expf(y[j]) * s;
+}
+
 static void backward_row(const softmax_job *job, int64_t i) {
     const int64_t C = job->C;
     const float *a = job->a + i * C;
@@ -93,8 +106,17 @@ static void backward_row(const softmax_job *job, int64_t i) {
         for (int64_t j = 0; j < C; j++) s += (double)dy[j] * a[j];
         for (int64_t j = 0; j < C; j++) dx[j] = (float)(a[j] * ((double)dy[j] - s));
     } else {
-        for (int64_t j = 0; j < C; j++) s += dy[j];
-        for (int64_t j = 0; j < C; j++) dx[j] = (float)((double)dy[j] - exp((double)a[j]) * s);
+        float top = -INFINITY;
+        int nan = 0;
+        for (int64_t j = 0; j < C; j++) {
+            s += dy[j];
+            nan |= isnan(a[j]);
+            top = a[j] > top ? a[j] : top;
+        }
+        /* A real log_softmax row is <= 0 and NaN-free: the vector exp applies; anything else keeps
+         * the exact double path (NaN propagates, large values are not clamped). */
+        if (jnce_use_avx2() && !nan && top <= 0.0f && !isnan(s)) log_softmax_bwd_avx2(a, dy, dx, C, (float)s);
+        else for (int64_t j = 0; j < C; j++) dx[j] = (float)((double)dy[j] - exp((double)a[j]) * s);
     }
 }
 

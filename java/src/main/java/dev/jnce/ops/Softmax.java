@@ -111,6 +111,34 @@ public final class Softmax {
     }
 
     /**
+     * The function of every row written into {@code out} (the output shape: the input's, or (N)
+     * / () for LOGSUMEXP), so that a loop allocates nothing; {@code out} may be {@code input}
+     * for SOFTMAX and LOG_SOFTMAX.
+     */
+    public void forward(Tensor input, Tensor out) {
+        Kernels k = kernels();
+        checkRows(k, "input", input);
+        Checks.usable("out", out, k);
+        Checks.dtype("out", out, DType.FLOAT32);
+        Checks.shape("out", out, "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output",
+                outputShape(input.shape()));
+        k.softmax().forward(function, input, rows(input), columns(input), out);
+    }
+
+    /**
+     * The gradient with respect to the input written into {@code gradInput} (the saved tensor's
+     * shape); it may be {@code gradOutput} for SOFTMAX and LOG_SOFTMAX.
+     */
+    public void backward(Tensor saved, Tensor gradOutput, Tensor gradInput) {
+        Kernels k = kernels();
+        checkBackward(k, saved, gradOutput);
+        Checks.usable("gradInput", gradInput, k);
+        Checks.dtype("gradInput", gradInput, DType.FLOAT32);
+        Checks.shape("gradInput", gradInput, "of the saved tensor", saved.shape());
+        k.softmax().backward(function, saved, gradOutput, rows(saved), columns(saved), gradInput);
+    }
+
+    /**
      * The gradient with respect to the input, in a new tensor of the input's shape.
      *
      * @param saved      the forward output for SOFTMAX and LOG_SOFTMAX, the forward input for LOGSUMEXP
