@@ -34,6 +34,21 @@ typedef struct {
     int t_bad;   /* some t_c < 0 or NaN */
 } row_pass1;
 
+/* Adds values [from, to) of a row to the dot products of r (the scalar part of every pass 1). */
+static void dots_tail(row_pass1 *r, const float *x, const float *w, const float *t, int want_wx, int64_t from,
+                      int64_t to) {
+    for (int64_t j = from; j < to; j++) {
+        double wj = w ? w[j] : 1.0;
+        if (want_wx) r->wx += wj * x[j];
+        if (t) {
+            if (!(t[j] >= 0.0f)) r->t_bad = 1;
+            r->wtx += wj * t[j] * x[j];
+            r->wt += wj * t[j];
+            r->tsum += t[j];
+        }
+    }
+}
+
 /* ---- scalar reference path -------------------------------------------------------------- */
 
 static row_pass1 pass1_scalar(const float *x, int64_t C, const float *w, const float *t, int want_wx) {
@@ -43,17 +58,8 @@ static row_pass1 pass1_scalar(const float *x, int64_t C, const float *w, const f
         else if (x[j] > r.st.max) r.st.max = x[j];
     }
     if (r.st.max == -INFINITY) r.st.max = -3.40282347e38f;
-    for (int64_t j = 0; j < C; j++) {
-        r.st.sum += expf(x[j] - r.st.max);
-        double wj = w ? w[j] : 1.0;
-        if (want_wx) r.wx += wj * x[j];
-        if (t) {
-            if (!(t[j] >= 0.0f)) r.t_bad = 1;
-            r.wtx += wj * t[j] * x[j];
-            r.wt += wj * t[j];
-            r.tsum += t[j];
-        }
-    }
+    for (int64_t j = 0; j < C; j++) r.st.sum += expf(x[j] - r.st.max);
+    dots_tail(&r, x, w, t, want_wx, 0, C);
     return r;
 }
 
@@ -174,17 +180,8 @@ pass1_avx2_impl(const float *x, int64_t C, const float *w, const float *t, int h
     __m256d lanes = _mm256_add_pd(_mm256_mul_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(to_max))),
                                   _mm256_mul_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(to_max, 1))));
     r.st.sum = hsum256d(lanes);
-    for (int64_t k = j; k < C; k++) {
-        r.st.sum += expf(x[k] - r.st.max);
-        double wk = has_w ? w[k] : 1.0;
-        if (want_wx) r.wx += wk * x[k];
-        if (has_t) {
-            if (!(t[k] >= 0.0f)) r.t_bad = 1;
-            r.wtx += wk * t[k] * x[k];
-            r.wt += wk * t[k];
-            r.tsum += t[k];
-        }
-    }
+    for (int64_t k = j; k < C; k++) r.st.sum += expf(x[k] - r.st.max);
+    dots_tail(&r, x, has_w ? w : NULL, has_t ? t : NULL, want_wx, j, C);
     return r;
 }
 
@@ -261,18 +258,11 @@ __attribute__((target("avx2,fma"))) static row_pass1 short_max_avx2(const float 
                    t ? HSUM(wtx) : 0.0, t ? HSUM(wt) : 0.0, t ? HSUM(ts) : 0.0, !_mm256_testz_ps(tbad, tbad)};
 #undef HSUM
     float lowest = -hmax256(_mm256_sub_ps(zero, lo_v));
+    dots_tail(&r, x, w, t, want_wx, j, C);
     for (; j < C; j++) {
         if (x[j] < lowest) lowest = x[j];
         if (isnan(x[j]) || x[j] == INFINITY) r.st.bad = 1;
         else if (x[j] > r.st.max) r.st.max = x[j];
-        double wj = w ? w[j] : 1.0;
-        if (want_wx) r.wx += wj * x[j];
-        if (t) {
-            if (!(t[j] >= 0.0f)) r.t_bad = 1;
-            r.wtx += wj * t[j] * x[j];
-            r.wt += wj * t[j];
-            r.tsum += t[j];
-        }
     }
     *min_out = lowest;
     return r;
@@ -364,8 +354,7 @@ typedef struct {
 } xent_job;
 
 static int64_t class_target(const jnce_xent_args *a, int64_t i) {
-    return a->target_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)a->targets)[i]
-                                               : ((const int64_t *)a->targets)[i];
+    return jnce_target_at(a->targets, a->target_dtype, i);
 }
 
 static int row_counted(const jnce_xent_args *a, int64_t i) {

@@ -1,11 +1,9 @@
 package dev.jnce.internal;
 
 import dev.jnce.DType;
-import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.bindings.jnce_xent_args;
-import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,34 +25,20 @@ public final class XentArgs {
         jnce_xent_args.N(a, c.n());
         jnce_xent_args.C(a, c.c());
         jnce_xent_args.logits(a, c.logits().segment());
-        jnce_xent_args.targets(a, segmentOrNull(c.targets()));
+        jnce_xent_args.targets(a, NativeCodes.segmentOrNull(c.targets()));
         jnce_xent_args.target_dtype(a, c.targets() != null && c.targets().dtype() == DType.INT32
                 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64());
-        jnce_xent_args.probs(a, segmentOrNull(c.probs()));
-        jnce_xent_args.row_mask(a, segmentOrNull(c.rowMask()));
-        jnce_xent_args.weight(a, segmentOrNull(c.weight()));
+        jnce_xent_args.probs(a, NativeCodes.segmentOrNull(c.probs()));
+        jnce_xent_args.row_mask(a, NativeCodes.segmentOrNull(c.rowMask()));
+        jnce_xent_args.weight(a, NativeCodes.segmentOrNull(c.weight()));
         jnce_xent_args.ignore_index(a, c.ignoreIndex());
         jnce_xent_args.label_smoothing(a, c.labelSmoothing());
         jnce_xent_args.z_loss(a, c.zLoss());
-        jnce_xent_args.reduction(a, reduction(c.reduction()));
+        jnce_xent_args.reduction(a, NativeCodes.reduction(c.reduction()));
         jnce_xent_args.zero_if_empty(a, c.zeroIfEmpty() ? 1 : 0);
         jnce_xent_args.loss(a, c.loss().segment());
-        jnce_xent_args.grad(a, segmentOrNull(c.grad()));
-        jnce_xent_args.lse(a, segmentOrNull(c.lse()));
+        jnce_xent_args.grad(a, NativeCodes.segmentOrNull(c.grad()));
+        jnce_xent_args.lse(a, NativeCodes.segmentOrNull(c.lse()));
         return a;
-    }
-
-    /** jnce.h's code for a reduction. */
-    public static int reduction(Reduction r) {
-        return switch (r) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-        };
-    }
-
-    /** The tensor's segment, or NULL for a missing optional tensor. */
-    public static MemorySegment segmentOrNull(Tensor t) {
-        return t == null ? MemorySegment.NULL : t.segment();
     }
 }

@@ -3,10 +3,9 @@ package dev.jnce.backend.cpu;
 import dev.jnce.Tensor;
 import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
 import dev.jnce.loss.Reduction;
-
-import java.lang.foreign.MemorySegment;
 
 /** Binary cross-entropy on native/src/cpu/binary_cross_entropy.c. */
 final class CpuBinaryCrossEntropy implements BinaryCrossEntropyKernels {
@@ -18,8 +17,8 @@ final class CpuBinaryCrossEntropy implements BinaryCrossEntropyKernels {
     @Override
     public void binaryCrossEntropy(Tensor input, Tensor target, Tensor weight, Reduction reduction, Tensor loss,
                                    Tensor gradInput, Tensor gradTarget) {
-        int status = JnceNative.jnce_bce_fwd_bwd(input.segment(), target.segment(), input.numel(), segment(weight),
-                length(weight), reduction(reduction), loss.segment(), segment(gradInput), segment(gradTarget));
+        int status = JnceNative.jnce_bce_fwd_bwd(input.segment(), target.segment(), input.numel(), NativeCodes.segmentOrNull(weight),
+                length(weight), NativeCodes.reduction(reduction), loss.segment(), NativeCodes.segmentOrNull(gradInput), NativeCodes.segmentOrNull(gradTarget));
         NativeStatus.check(status, "bce_fwd_bwd", "input", input, "target", target);
     }
 
@@ -27,26 +26,12 @@ final class CpuBinaryCrossEntropy implements BinaryCrossEntropyKernels {
     public void binaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight,
                                              Reduction reduction, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         int status = JnceNative.jnce_bce_logits_fwd_bwd(input.segment(), target.segment(), input.numel(),
-                segment(weight), length(weight), segment(posWeight), length(posWeight), reduction(reduction),
-                loss.segment(), segment(gradInput), segment(gradTarget));
+                NativeCodes.segmentOrNull(weight), length(weight), NativeCodes.segmentOrNull(posWeight), length(posWeight), NativeCodes.reduction(reduction),
+                loss.segment(), NativeCodes.segmentOrNull(gradInput), NativeCodes.segmentOrNull(gradTarget));
         NativeStatus.check(status, "bce_logits_fwd_bwd", "input", input, "target", target);
-    }
-
-    /** The tensor's memory, or NULL for an absent optional tensor. */
-    static MemorySegment segment(Tensor t) {
-        return t == null ? MemorySegment.NULL : t.segment();
     }
 
     private static long length(Tensor t) {
         return t == null ? 0 : t.numel();
-    }
-
-    /** jnce.h's JNCE_REDUCTION_* code. */
-    static int reduction(Reduction r) {
-        return switch (r) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-        };
     }
 }

@@ -5,7 +5,6 @@ import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeStatus;
 import dev.jnce.internal.XentArgs;
-import dev.jnce.loss.Reduction;
 
 /** jnce_cross_entropy through FFM. The argument struct is reused per thread: no allocation per call. */
 final class CpuCrossEntropy implements CrossEntropyKernels {
@@ -15,9 +14,5 @@ final class CpuCrossEntropy implements CrossEntropyKernels {
         int status = JnceNative.jnce_cross_entropy(XentArgs.of(c));
         NativeStatus.check(status, "cross_entropy", "logits", c.logits(),
                 c.targets() != null ? "targets" : "probs", c.targets() != null ? c.targets() : c.probs());
-    }
-
-    static int reduction(Reduction r) {
-        return XentArgs.reduction(r);
     }
 }

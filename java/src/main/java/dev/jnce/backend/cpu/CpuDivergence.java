@@ -4,11 +4,10 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
 import dev.jnce.loss.KlDiv;
 import dev.jnce.loss.Reduction;
-
-import java.lang.foreign.MemorySegment;
 
 /** {@link DivergenceKernels} on native/src/cpu/divergence.c. */
 final class CpuDivergence implements DivergenceKernels {
@@ -27,38 +26,26 @@ final class CpuDivergence implements DivergenceKernels {
             case BATCHMEAN -> JnceNative.JNCE_REDUCTION_BATCHMEAN();
         };
         NativeStatus.check(JnceNative.jnce_kl_div_fwd_bwd(input.segment(), target.segment(), n, c, logTarget ? 1 : 0, r,
-                loss.segment(), orNull(gradInput), orNull(gradTarget)), "kl_div_fwd_bwd", "input", input, "target", target);
+                loss.segment(), NativeCodes.segmentOrNull(gradInput), NativeCodes.segmentOrNull(gradTarget)), "kl_div_fwd_bwd", "input", input, "target", target);
     }
 
     @Override
     public void entropy(Tensor p, Reduction reduction, Tensor loss, Tensor grad) {
-        NativeStatus.check(JnceNative.jnce_entropy_fwd_bwd(p.segment(), p.size(0), p.size(1), rowReduction(reduction),
-                loss.segment(), orNull(grad)), "entropy_fwd_bwd", "p", p);
+        NativeStatus.check(JnceNative.jnce_entropy_fwd_bwd(p.segment(), p.size(0), p.size(1), NativeCodes.reduction(reduction),
+                loss.segment(), NativeCodes.segmentOrNull(grad)), "entropy_fwd_bwd", "p", p);
     }
 
     @Override
     public void distributionCrossEntropy(Tensor p, Tensor q, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ) {
         NativeStatus.check(JnceNative.jnce_dist_xent_fwd_bwd(p.segment(), q.segment(), p.size(0), p.size(1),
-                rowReduction(reduction), loss.segment(), orNull(gradP), orNull(gradQ)), "dist_xent_fwd_bwd", "p", p, "q", q);
+                NativeCodes.reduction(reduction), loss.segment(), NativeCodes.segmentOrNull(gradP), NativeCodes.segmentOrNull(gradQ)), "dist_xent_fwd_bwd", "p", p, "q", q);
     }
 
     @Override
     public void perplexity(Tensor tokenLosses, Tensor keys, long ignoreKey, float allIgnored, Tensor perplexity, Tensor grad) {
         int dtype = keys.dtype() == DType.INT64 ? JnceNative.JNCE_DTYPE_INT64() : JnceNative.JNCE_DTYPE_INT32();
         NativeStatus.check(JnceNative.jnce_perplexity_fwd_bwd(tokenLosses.segment(), keys.segment(), dtype, ignoreKey,
-                tokenLosses.numel(), allIgnored, perplexity.segment(), orNull(grad)),
+                tokenLosses.numel(), allIgnored, perplexity.segment(), NativeCodes.segmentOrNull(grad)),
                 "perplexity_fwd_bwd", "tokenLosses", tokenLosses, "keys", keys);
-    }
-
-    private static int rowReduction(Reduction r) {
-        return switch (r) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-        };
-    }
-
-    private static MemorySegment orNull(Tensor t) {
-        return t == null ? MemorySegment.NULL : t.segment();
     }
 }

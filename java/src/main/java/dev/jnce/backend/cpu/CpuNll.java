@@ -4,6 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.NllKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
 import dev.jnce.loss.Reduction;
 
@@ -24,7 +25,7 @@ final class CpuNll implements NllKernels {
         int status = JnceNative.jnce_nll_fwd_bwd(input.segment(), targets.segment(),
                 targets.dtype() == DType.INT64 ? JnceNative.JNCE_DTYPE_INT64() : JnceNative.JNCE_DTYPE_INT32(),
                 weight == null ? MemorySegment.NULL : weight.segment(), input.size(0), input.size(1), ignoreIndex,
-                CpuCrossEntropy.reduction(reduction), flags, loss.segment(), grad == null ? MemorySegment.NULL : grad.segment());
+                NativeCodes.reduction(reduction), flags, loss.segment(), grad == null ? MemorySegment.NULL : grad.segment());
         NativeStatus.check(status, "nll_fwd_bwd", "input", input, "targets", targets);
     }
 }

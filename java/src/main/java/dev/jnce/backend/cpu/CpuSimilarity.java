@@ -4,10 +4,8 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.Reduction;
-
-import java.lang.foreign.MemorySegment;
 
 /** The similarity family on jnce's C kernels and OpenBLAS. */
 final class CpuSimilarity implements SimilarityKernels {
@@ -47,7 +45,7 @@ final class CpuSimilarity implements SimilarityKernels {
     @Override
     public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
         NativeStatus.check(JnceNative.jnce_cosine_similarity_bwd(x1.segment(), x2.segment(), dOut.segment(),
-                x1.size(0), x1.size(1), eps, segmentOrNull(dx1), segmentOrNull(dx2)),
+                x1.size(0), x1.size(1), eps, NativeCodes.segmentOrNull(dx1), NativeCodes.segmentOrNull(dx2)),
                 "cosine_similarity_bwd", "x1", x1, "x2", x2);
     }
 
@@ -57,32 +55,20 @@ final class CpuSimilarity implements SimilarityKernels {
         int status = JnceNative.jnce_triplet_margin_fwd_bwd(anchor.segment(), positive.segment(), negative.segment(),
                 anchor.size(0), anchor.size(1),
                 o.cosine() ? JnceNative.JNCE_DISTANCE_COSINE() : JnceNative.JNCE_DISTANCE_PAIRWISE(),
-                o.margin(), o.p(), o.eps(), o.swap() ? 1 : 0, reduction(o.reduction()), loss.segment(),
-                segmentOrNull(gradAnchor), segmentOrNull(gradPositive), segmentOrNull(gradNegative));
+                o.margin(), o.p(), o.eps(), o.swap() ? 1 : 0, NativeCodes.reduction(o.reduction()), loss.segment(),
+                NativeCodes.segmentOrNull(gradAnchor), NativeCodes.segmentOrNull(gradPositive), NativeCodes.segmentOrNull(gradNegative));
         NativeStatus.check(status, "triplet_margin_fwd_bwd", "anchor", anchor, "positive", positive, "negative", negative);
     }
 
     @Override
     public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         int status = JnceNative.jnce_hard_negatives(sim.segment(), sim.size(0), sim.size(1), indices.size(1),
-                segmentOrNull(queryLabels), dtype(queryLabels), segmentOrNull(keyLabels), dtype(keyLabels),
-                segmentOrNull(mask), dtype(mask), indices.segment());
+                NativeCodes.segmentOrNull(queryLabels), dtype(queryLabels), NativeCodes.segmentOrNull(keyLabels), dtype(keyLabels),
+                NativeCodes.segmentOrNull(mask), dtype(mask), indices.segment());
         NativeStatus.check(status, "hard_negatives", "sim", sim);
-    }
-
-    private static MemorySegment segmentOrNull(Tensor t) {
-        return t == null ? MemorySegment.NULL : t.segment();
     }
 
     private static int dtype(Tensor t) {
         return t != null && t.dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
-    }
-
-    private static int reduction(Reduction r) {
-        return switch (r) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-        };
     }
 }
