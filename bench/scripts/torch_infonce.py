@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/scripts/infonce_vs_torch.sh: InfoNCE forward+backward as the notes
-write it (F.normalize, matmul, divide by tau, F.cross_entropy with arange targets, backward),
-best of REPS, and the peak resident memory it adds (VmHWM), in a fresh process.
+write it (F.normalize, matmul, divide by tau, F.cross_entropy, backward), best of REPS, and the
+peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
+  infonce  two towers: queries (N,D), keys (N,D), targets arange(N) (the notes' Recommender)
+  onetensor  one tensor (N,D): logits f fᵀ / tau, targets arange(N) (the notes' info_nce_loss)
+  ntxent   SimCLR: views (N,D) = two views of N/2 samples, self-similarity masked with -inf,
+           targets (i + N/2) mod N
 
-    OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS
+    OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS [FORM]
 
-Prints: torch infonce N D seconds peak_added_bytes
+Prints: torch FORM N D seconds peak_added_bytes
 """
 import os
 import sys
@@ -33,25 +37,33 @@ def blas_in_use():
 
 def main():
     n, d, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    form = sys.argv[4] if len(sys.argv) > 4 else "infonce"
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, d, generator=g).requires_grad_(True)
     k = torch.randn(n, d, generator=g).requires_grad_(True)
-    labels = torch.arange(n)
+    labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
+    self_pairs = torch.eye(n, dtype=torch.bool)
     before = peak_rss()
     best = float("inf")
     for _ in range(reps):
         q.grad = None
         k.grad = None
         start = time.perf_counter()
-        logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.07
+        if form == "infonce":
+            logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.07
+        else:
+            f = F.normalize(q, dim=1)
+            logits = f @ f.T / 0.07
+            if form == "ntxent":
+                logits = logits.masked_fill(self_pairs, float("-inf"))
         loss = F.cross_entropy(logits, labels)
         loss.backward()
         loss.item()
         best = min(best, time.perf_counter() - start)
         del logits, loss
     print("# torch %s, threads %d, BLAS: %s" % (torch.__version__, torch.get_num_threads(), blas_in_use()))
-    print("torch infonce %d %d %.6f %d" % (n, d, best, peak_rss() - before))
+    print("torch %s %d %d %.6f %d" % (form, n, d, best, peak_rss() - before))
 
 
 if __name__ == "__main__":

@@ -266,6 +266,31 @@ JNCE_API int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t
                             float beta, float *C, int64_t ldc);
 
 /*
+ * The lower triangle (j <= i) of C (N,N) = alpha * A Aᵀ for A (N,K), via OpenBLAS ssyrk
+ * (src/cpu/gemm.c): half the flops of jnce_sgemm for a symmetric product. C's upper
+ * triangle is not touched; what C held before is ignored (NaN included).
+ */
+JNCE_API int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C,
+                            int64_t ldc);
+
+/*
+ * Cross-entropy over the rows of a symmetric logit matrix given by its lower triangle, forward
+ * and backward (src/cpu/symmetric_xent.c): the one-tensor InfoNCE forms (S = f fᵀ / tau).
+ *   S (N,N) float32, row stride ld >= N: only entries j <= i are read (what jnce_ssyrk writes).
+ *   Row i's target is column p(i) = (i + offset) mod N, 0 <= offset < N. Row i's softmax runs
+ *   over every column, less i itself when exclude_self (NT-Xent; needs offset != 0), less p(i)
+ *   when decoupled (loss_i = log sum_{j != p(i)} exp S_ij - S_{i,p(i)}).
+ *   loss (N) for JNCE_REDUCTION_NONE, else (1): MEAN over the N rows, or SUM.
+ *   G (N,N) row stride ld, or NULL for the loss alone; may be S. Receives, in full (both
+ *   triangles), g + gᵀ where g = d loss / d S (of the sum of the rows for NONE): with the
+ *   gradient GEMM this gives d loss / d f = (g + gᵀ) f / tau.
+ *   A row that meets a NaN or +Inf logit gets loss NaN, and NaN in its row and column of G.
+ */
+JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset,
+                                     int32_t exclude_self, int32_t decoupled, int32_t reduction,
+                                     float *loss, float *G);
+
+/*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).
  *   x, y, dy, dx (N,D) float32; y may alias x, dx may alias dy.
  * Backward (dx from the upstream dy), with c = max(||x||, eps):

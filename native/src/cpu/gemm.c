@@ -1,7 +1,8 @@
 /*
- * gemm.c - row-major float32 GEMM through OpenBLAS.
+ * gemm.c - row-major float32 GEMM and SYRK through OpenBLAS.
  *
  *   A (M,K) or (K,M) when trans_a;  B (K,N) or (N,K) when trans_b;  C (M,N)
+ * and its symmetric sibling: the lower triangle of C (N,N) = alpha A Aᵀ (ssyrk).
  */
 #include <cblas.h>
 
@@ -16,6 +17,16 @@ int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64
                          (long long)M, (long long)N, (long long)K);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
+                (blasint)ldc);
+    return JNCE_OK;
+}
+
+int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C, int64_t ldc) {
+    if (A == NULL || C == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "ssyrk: null matrix");
+    if (N <= 0 || K <= 0 || N > INT32_MAX || K > INT32_MAX || lda < K || ldc < N)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "ssyrk: N=%lld K=%lld lda=%lld ldc=%lld (need sizes in [1, 2^31), lda >= K, ldc >= N)",
+                         (long long)N, (long long)K, (long long)lda, (long long)ldc);
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, (blasint)N, (blasint)K, alpha, A, (blasint)lda, 0.0f, C,
                 (blasint)ldc);
     return JNCE_OK;
 }

@@ -1613,6 +1613,140 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_ssyrk {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_ssyrk");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C, int64_t ldc)
+     * }
+     */
+    public static FunctionDescriptor jnce_ssyrk$descriptor() {
+        return jnce_ssyrk.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C, int64_t ldc)
+     * }
+     */
+    public static MethodHandle jnce_ssyrk$handle() {
+        return jnce_ssyrk.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C, int64_t ldc)
+     * }
+     */
+    public static MemorySegment jnce_ssyrk$address() {
+        return jnce_ssyrk.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t lda, float *C, int64_t ldc)
+     * }
+     */
+    public static int jnce_ssyrk(long N, long K, float alpha, MemorySegment A, long lda, MemorySegment C, long ldc) {
+        var mh$ = jnce_ssyrk.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_ssyrk", N, K, alpha, A, lda, C, ldc);
+            }
+            return (int)mh$.invokeExact(N, K, alpha, A, lda, C, ldc);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_xent_symmetric {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_symmetric");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static FunctionDescriptor jnce_xent_symmetric$descriptor() {
+        return jnce_xent_symmetric.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MethodHandle jnce_xent_symmetric$handle() {
+        return jnce_xent_symmetric.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MemorySegment jnce_xent_symmetric$address() {
+        return jnce_xent_symmetric.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static int jnce_xent_symmetric(MemorySegment S, long N, long ld, long offset, int exclude_self, int decoupled, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_xent_symmetric.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_xent_symmetric", S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
+            }
+            return (int)mh$.invokeExact(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_l2_normalize_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

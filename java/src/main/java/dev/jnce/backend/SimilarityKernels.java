@@ -4,7 +4,7 @@ import dev.jnce.Tensor;
 import dev.jnce.loss.Reduction;
 
 /**
- * GEMM, L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
+ * GEMM (and SYRK, with the cross-entropy of the symmetric logits it gives), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
  * (native/src/cpu/gemm.c, similarity.c, triplet.c, mining.c and their Java twins). Callers
  * have checked every argument; all float tensors are float32, row-major and contiguous.
  */
@@ -16,6 +16,33 @@ public interface SimilarityKernels {
      * ignores what c holds. c must not alias a or b.
      */
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    /**
+     * The lower triangle (j <= i) of c (N,N) = alpha * a aᵀ for a (N,K): half the flops of the
+     * GEMM for a symmetric product. What c holds above the diagonal afterwards is unspecified.
+     * The default is the full GEMM.
+     */
+    default void syrk(float alpha, Tensor a, Tensor c) {
+        gemm(false, true, alpha, a, a, 0f, c);
+    }
+
+    /**
+     * Targets of {@link #symmetricCrossEntropy}: row i's target is column (i + offset) mod N;
+     * excludeSelf leaves column i out of row i's softmax (needs offset != 0), decoupled leaves
+     * the target out of it (the loss is then log sum over the others minus the target's logit).
+     */
+    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction) {
+    }
+
+    /**
+     * Cross-entropy over the rows of a symmetric logit matrix s (N,N) of which only the lower
+     * triangle (j <= i, what {@link #syrk} writes) is read: the one-tensor InfoNCE forms. loss is
+     * (N) for NONE, else one element. grad is null (the loss alone) or (N,N), and may be s: it
+     * receives, in full, g + gᵀ with g = d loss / d s (of the row sum for NONE), so that one GEMM
+     * gives the embeddings' gradient. Rows that meet a NaN or +Inf logit get loss NaN and NaN in
+     * their row and column of grad. Callers have checked that every row keeps a candidate.
+     */
+    void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

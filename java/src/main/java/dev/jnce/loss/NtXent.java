@@ -17,7 +17,8 @@ import dev.jnce.backend.Kernels;
  * }
  * }</pre>
  *
- * Same memory and rules as {@link InfoNce}: one (2N,2N) buffer, gradient in place, two GEMMs.
+ * Same memory and rules as {@link InfoNce}: one (2N,2N) buffer, gradient in place; the logits
+ * are symmetric, so they cost half a GEMM (SYRK) and the gradient one GEMM.
  * Needs N >= 2 samples (4 views) so that every row has a negative. Immutable, thread-safe.
  */
 public final class NtXent {

@@ -191,19 +191,21 @@ class InfoNceTest extends ScopedTest {
         }
     }
 
+    /** Sizes 9 and 150: one tile of the symmetric kernels, and three (the last partial). */
     static Stream<Arguments> oneTensorOptions() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(red ->
-                Stream.of(Arguments.of(b, red, true, false), Arguments.of(b, red, false, false), Arguments.of(b, red, true, true))));
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(red -> Stream.of(9, 150).flatMap(n ->
+                Stream.of(Arguments.of(b, red, true, false, n), Arguments.of(b, red, false, false, n), Arguments.of(b, red, true, true, n)))));
     }
 
     /**
      * The one-tensor form is the two-tower form with keys = queries for the value; its gradient
      * flows through both sides, so it is gradQueries + gradKeys of that call (and so is tau's).
+     * The two run different code: SYRK and the symmetric cross-entropy against three GEMMs.
      */
-    @ParameterizedTest(name = "{0} {1} normalize={2} decoupled={3}")
+    @ParameterizedTest(name = "{0} {1} normalize={2} decoupled={3} N={4}")
     @MethodSource("oneTensorOptions")
-    void oneTensorIsTwoTowerWithKeysEqualToQueries(Backend backend, Reduction red, boolean normalize, boolean decoupled) {
-        int n = 9, d = 6;
+    void oneTensorIsTwoTowerWithKeysEqualToQueries(Backend backend, Reduction red, boolean normalize, boolean decoupled, int n) {
+        int d = 6;
         Tensor f = Tensor.of(random(n * d, 31), n, d);
         InfoNce loss = InfoNce.create().withTemperature(0.2f).withNormalize(normalize).withDecoupled(decoupled)
                 .withReduction(red).withBackend(backend);
@@ -214,7 +216,8 @@ class InfoNceTest extends ScopedTest {
             float[] gq = two.gradQueries().toFloatArray(), gk = two.gradKeys().toFloatArray();
             double[] sum = new double[gq.length];
             for (int i = 0; i < sum.length; i++) sum[i] = (double) gq[i] + gk[i];
-            assertClose(sum, one.gradQueries().toFloatArray(), 1e-6, "gradient = gradQueries + gradKeys");
+            // float32 rounding of two different orders of summation over N terms of size up to 1/tau
+            assertClose(sum, one.gradQueries().toFloatArray(), n < 64 ? 1e-6 : 2e-5, "gradient = gradQueries + gradKeys");
             assertEquals(two.gradTemperature(), one.gradTemperature(), 1e-5 * Math.max(1, Math.abs(two.gradTemperature())), "tau");
         }
     }

@@ -89,6 +89,20 @@ class NtXentTest extends ScopedTest {
         assertDirectionalDerivative(o, inputs, new double[] {tau}, f, 1e-5);
     }
 
+    /** 200 views: tiles of 64 with a partial one; decoupled, per row (the symmetric kernels' other paths). */
+    @Test
+    void backendsAgreeOnALargeDecoupledBatchPerRow() {
+        int rows = 200, d = 16;
+        float tau = 0.1f;
+        float[] views = gaussian(4, rows, d);
+        Outcome o = assertBackendsAgree(b -> Outcome.of(NtXent.create().withTemperature(tau).withDecoupled(true)
+                .withReduction(Reduction.NONE).withBackend(b).forwardBackward(Tensor.of(views, rows, d))), 2e-6);
+        double[] want = PairLossesReference.ntXent(toDouble(views), rows, d, tau, true, true, Reduction.NONE);
+        assertClose(java.util.Arrays.copyOf(want, rows), o.loss(), 2e-6, "per-row loss vs float64");
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.ntXent(in[0], rows, d, s[0], true, true, Reduction.SUM)[0];
+        assertDirectionalDerivative(o, new double[][] {toDouble(views)}, new double[] {tau}, f, 1e-5);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void defaultsAreSimClrsAndSwappingTheViewsPermutesTheResult(Backend backend) {

@@ -23,6 +23,19 @@ final class CpuSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public void syrk(float alpha, Tensor a, Tensor c) {
+        long n = a.size(0), k = a.size(1);
+        NativeStatus.check(JnceNative.jnce_ssyrk(n, k, alpha, a.segment(), k, c.segment(), c.size(1)), "ssyrk", "a", a, "c", c);
+    }
+
+    @Override
+    public void symmetricCrossEntropy(Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
+        int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
+                t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
+        NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);
+    }
+
+    @Override
     public void normalize(Tensor x, float eps, Tensor y) {
         long d = x.size(-1);
         NativeStatus.check(JnceNative.jnce_l2_normalize_fwd(x.segment(), x.numel() / d, d, eps, y.segment()),

@@ -51,6 +51,11 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("the symmetric (one-tensor) InfoNCE cross-entropy");
+    }
+
+    @Override
     public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
         throw CudaBackend.notYet("cosine similarity");
     }

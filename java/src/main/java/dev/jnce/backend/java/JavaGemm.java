@@ -92,6 +92,36 @@ final class JavaGemm {
     }
 
     /**
+     * The lower triangle of C (n,n) = alpha * A Aᵀ for A (n,k) with row strides lda and ldc: only
+     * the blocks of C that reach the diagonal or below are computed (half the flops), so some
+     * entries just above the diagonal are written too. Row blocks are taken in pairs, the
+     * shortest with the longest, so that threads get equal work.
+     */
+    void syrkLower(int n, int k, float alpha, MemorySegment a, long lda, MemorySegment c, long ldc) {
+        int blocks = (n + MC - 1) / MC;
+        Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
+            float[] ap = new float[MC * KC], bp = new float[KC * NC], cb = new float[MC * NC];
+            for (long pair = begin; pair < end; pair++) {
+                for (long blk : new long[] {pair, blocks - 1 - pair}) {
+                    int ic = (int) blk * MC, mb = Math.min(MC, n - ic);
+                    for (int jc = 0; jc < ic + mb; jc += NC) {
+                        int nb = Math.min(NC, Math.min(n, ic + mb) - jc);
+                        java.util.Arrays.fill(cb, 0, mb * nb, 0f);
+                        for (int pc = 0; pc < k; pc += KC) {
+                            int kb = Math.min(KC, k - pc);
+                            pack(a, lda, false, ic, pc, mb, kb, ap);
+                            pack(a, lda, true, pc, jc, kb, nb, bp);
+                            block.multiply(ap, bp, cb, mb, nb, kb);
+                        }
+                        writeBack(cb, mb, nb, alpha, 0f, c, ldc, ic, jc);
+                    }
+                    if (blocks - 1 - pair == pair) break; // the middle block of an odd count, once
+                }
+            }
+        });
+    }
+
+    /**
      * Copies rows [r0, r0+rows) and columns [c0, c0+cols) of op(X) into out (rows x cols).
      * Stored as X (ld-strided rows) when !trans, as its transpose otherwise.
      */

@@ -15,17 +15,24 @@ import java.lang.foreign.ValueLayout;
  */
 final class JavaSimilarity implements SimilarityKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR));
+    private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR), RowOps.SCALAR);
 
     private final JavaGemm gemm;
+    private final RowOps rows;
 
-    private JavaSimilarity(JavaGemm gemm) {
+    private JavaSimilarity(JavaGemm gemm, RowOps rows) {
         this.gemm = gemm;
+        this.rows = rows;
     }
 
     /** Holds the SIMD instance, made only when first asked for. */
     private static final class Vector {
-        static final JavaSimilarity INSTANCE = new JavaSimilarity(JavaGemm.create(true));
+        static final JavaSimilarity INSTANCE = vector();
+
+        private static JavaSimilarity vector() {
+            RowOps rows = VectorSupport.rowOps();
+            return new JavaSimilarity(JavaGemm.create(true), rows != null ? rows : RowOps.SCALAR);
+        }
     }
 
     static JavaSimilarity of(boolean vector) {
@@ -37,6 +44,17 @@ final class JavaSimilarity implements SimilarityKernels {
         int m = Math.toIntExact(c.size(0)), n = Math.toIntExact(c.size(1));
         int k = Math.toIntExact(transA ? a.size(0) : a.size(1));
         gemm.gemm(transA, transB, m, n, k, alpha, a.segment(), a.size(1), b.segment(), b.size(1), beta, c.segment(), n);
+    }
+
+    @Override
+    public void syrk(float alpha, Tensor a, Tensor c) {
+        gemm.syrkLower(Math.toIntExact(a.size(0)), Math.toIntExact(a.size(1)), alpha, a.segment(), a.size(1),
+                c.segment(), c.size(1));
+    }
+
+    @Override
+    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
+        JavaSymmetricXent.run(rows, s, targets, loss, grad);
     }
 
     /** x[xo..xo+d) . y[yo..yo+d) in double, element offsets. */

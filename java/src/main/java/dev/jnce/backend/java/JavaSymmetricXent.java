@@ -1,0 +1,135 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.Tensor;
+import dev.jnce.backend.SimilarityKernels.SymmetricTargets;
+import dev.jnce.internal.Parallel;
+import dev.jnce.loss.Reduction;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * {@link dev.jnce.backend.SimilarityKernels#symmetricCrossEntropy} in Java. Same meaning as
+ * native/src/cpu/symmetric_xent.c, simpler schedule: with a gradient buffer the lower triangle
+ * is mirrored into it, each full row gets the softmax statistics and its gradient in place
+ * ({@link RowOps}, SIMD where present), and g + gᵀ is formed tile by tile. Without one, each
+ * row reads its column part from the lower triangle, in scalar code.
+ */
+final class JavaSymmetricXent {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final int TILE = 64;
+
+    private JavaSymmetricXent() {
+    }
+
+    static void run(RowOps ops, Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
+        int n = Math.toIntExact(s.size(0));
+        long ld = s.size(1);
+        MemorySegment src = s.segment();
+        double[] rowLoss = new double[n];
+        if (grad == null) {
+            Parallel.forRange(n, 64, (begin, end) -> {
+                for (long i = begin; i < end; i++) rowLoss[(int) i] = forwardRow(src, ld, n, (int) i, t);
+            });
+        } else {
+            MemorySegment g = grad.segment();
+            long gld = grad.size(1);
+            if (g.address() != src.address()) {
+                for (long i = 0; i < n; i++) MemorySegment.copy(src, 4 * i * ld, g, 4 * i * gld, 4 * (i + 1));
+            }
+            tiles(n, (i0, j0) -> mirrorTile(g, gld, n, i0, j0));
+            float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / n) : 1f;
+            Parallel.forRange(n, 64, (begin, end) -> {
+                for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w);
+            });
+            tiles(n, (i0, j0) -> symmetrizeTile(g, gld, n, i0, j0));
+        }
+        MemorySegment out = loss.segment();
+        if (t.reduction() == Reduction.NONE) {
+            for (int i = 0; i < n; i++) out.setAtIndex(F, i, (float) rowLoss[i]);
+            return;
+        }
+        double total = 0;
+        for (double l : rowLoss) total += l;
+        out.setAtIndex(F, 0, (float) (t.reduction() == Reduction.MEAN ? total / n : total));
+    }
+
+    private static long target(int i, int n, SymmetricTargets t) {
+        return (i + t.offset()) % n;
+    }
+
+    private static boolean candidate(int i, long j, int n, SymmetricTargets t) {
+        return !(t.excludeSelf() && j == i) && !(t.decoupled() && j == target(i, n, t));
+    }
+
+    /** Row i's loss from the lower triangle alone: S_ij is s[i][j] for j <= i, s[j][i] above. */
+    private static double forwardRow(MemorySegment s, long ld, int n, int i, SymmetricTargets t) {
+        float m = -Float.MAX_VALUE;
+        double sum = 0;
+        boolean bad = false;
+        for (int j = 0; j < n; j++) {
+            float v = s.getAtIndex(F, j <= i ? i * ld + j : j * ld + i);
+            bad |= !(v < Float.POSITIVE_INFINITY);
+            if (!candidate(i, j, n, t)) continue;
+            if (v > m) {
+                sum *= Math.exp((double) m - v);
+                m = v;
+            }
+            sum += Math.exp((double) v - m);
+        }
+        long p = target(i, n, t);
+        float positive = s.getAtIndex(F, Math.max(i, p) * ld + Math.min(i, p));
+        return bad ? Double.NaN : m + Math.log(sum) - positive;
+    }
+
+    /** Row i (full, mirrored) becomes g_i = w (softmax - onehot(p)); returns its loss. */
+    private static double gradientRow(RowOps ops, MemorySegment g, long ld, int n, int i, SymmetricTargets t, float w) {
+        long row = i * ld, p = target(i, n, t);
+        float positive = g.getAtIndex(F, row + p);
+        if (t.excludeSelf()) g.setAtIndex(F, row + i, Float.NEGATIVE_INFINITY);
+        if (t.decoupled()) g.setAtIndex(F, row + p, Float.NEGATIVE_INFINITY);
+        RowOps.Stats st = ops.stats(g, 4 * row, n);
+        if (st.bad() || st.sum() == 0) {
+            for (long j = 0; j < n; j++) g.setAtIndex(F, row + j, Float.NaN);
+            return Double.NaN;
+        }
+        ops.expScaledMinus(g, 4 * row, n, st.max(), (float) (w / st.sum()), 0f, null, g, 4 * row);
+        g.setAtIndex(F, row + p, g.getAtIndex(F, row + p) - w);
+        return st.lse() - positive;
+    }
+
+    @FunctionalInterface
+    private interface TileTask {
+        void run(int i0, int j0);
+    }
+
+    /** Runs task on every tile (i0, j0) of the lower triangle, tile rows paired for balance. */
+    private static void tiles(int n, TileTask task) {
+        int side = (n + TILE - 1) / TILE;
+        Parallel.forRange((side + 1) / 2, 1, (begin, end) -> {
+            for (long pair = begin; pair < end; pair++) {
+                int a = (int) pair, b = side - 1 - a;
+                for (int blk = 0; blk <= a; blk++) task.run(a * TILE, blk * TILE);
+                if (b != a) for (int blk = 0; blk <= b; blk++) task.run(b * TILE, blk * TILE);
+            }
+        });
+    }
+
+    /** s[j][i] = s[i][j] for the lower entries of tile (i0, j0). */
+    private static void mirrorTile(MemorySegment g, long ld, int n, int i0, int j0) {
+        for (int i = i0; i < Math.min(n, i0 + TILE); i++) {
+            for (int j = j0; j < Math.min(i, j0 + TILE); j++) g.setAtIndex(F, j * ld + i, g.getAtIndex(F, i * ld + j));
+        }
+    }
+
+    /** g[i][j] = g[j][i] = g[i][j] + g[j][i] over tile (i0, j0); the diagonal doubles. */
+    private static void symmetrizeTile(MemorySegment g, long ld, int n, int i0, int j0) {
+        for (int i = i0; i < Math.min(n, i0 + TILE); i++) {
+            for (int j = j0; j < Math.min(i + 1, j0 + TILE); j++) {
+                float h = g.getAtIndex(F, i * ld + j) + g.getAtIndex(F, j * ld + i);
+                g.setAtIndex(F, i * ld + j, h);
+                g.setAtIndex(F, j * ld + i, h);
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.jnce.backend;
+
+import dev.jnce.Backend;
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.backend.SimilarityKernels.SymmetricTargets;
+import dev.jnce.loss.Reduction;
+import dev.jnce.testutil.ScopedTest;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The kernels behind the one-tensor InfoNCE forms, on every backend, against float64: SYRK's
+ * lower triangle, and the symmetric cross-entropy reading only that triangle (NaN above it)
+ * for every kind of target, in place, into another buffer, and forward only.
+ */
+class SymmetricKernelsTest extends ScopedTest {
+    private static final int N = 130, D = 7;
+    private static final float ALPHA = 1 / 0.1f;
+
+    static Stream<Arguments> cases() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r -> Stream.of(
+                Arguments.of(b, new SymmetricTargets(0, false, false, r)),
+                Arguments.of(b, new SymmetricTargets(0, false, true, r)),
+                Arguments.of(b, new SymmetricTargets(N / 2, true, false, r)),
+                Arguments.of(b, new SymmetricTargets(N / 2, true, true, r)),
+                Arguments.of(b, new SymmetricTargets(3, false, true, r)))));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matchesFloat64(Backend backend, SymmetricTargets t) {
+        SimilarityKernels sim = ((Kernels) backend).similarity();
+        float[] f = new float[N * D];
+        SplittableRandom random = new SplittableRandom(5);
+        for (int i = 0; i < f.length; i++) f[i] = (float) random.nextDouble(-0.5, 0.5);
+        double[] x = new double[N * N];
+        for (int i = 0; i < N; i++) {
+            for (int j = 0; j < N; j++) {
+                double dot = 0;
+                for (int k = 0; k < D; k++) dot += (double) f[i * D + k] * f[j * D + k];
+                x[i * N + j] = ALPHA * dot;
+            }
+        }
+        Tensor s = nans();
+        sim.syrk(ALPHA, Tensor.of(f, N, D), s);
+        float[] got = s.toFloatArray();
+        double[] wantLower = new double[N * N];
+        float[] gotLower = new float[N * N];
+        for (int i = 0; i < N; i++) for (int j = 0; j <= i; j++) {
+            wantLower[i * N + j] = x[i * N + j];
+            gotLower[i * N + j] = got[i * N + j];
+        }
+        assertClose(wantLower, gotLower, 1e-5, "syrk, lower triangle");
+        for (int i = 0; i < N; i++) {
+            for (int j = i + 1; j < N; j++) s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, (long) i * N + j, Float.NaN);
+        }
+
+        double[] rowLoss = new double[N], h = new double[N * N];
+        reference(x, t, rowLoss, h);
+        double[] wantLoss = t.reduction() == Reduction.NONE ? rowLoss
+                : new double[] {Arrays.stream(rowLoss).sum() / (t.reduction() == Reduction.MEAN ? N : 1)};
+        long[] lossShape = t.reduction() == Reduction.NONE ? new long[] {N} : new long[0];
+
+        Tensor forwardOnly = Tensor.zeros(DType.FLOAT32, lossShape);
+        sim.symmetricCrossEntropy(s, t, forwardOnly, null);
+        assertClose(wantLoss, forwardOnly.toFloatArray(), 2e-6, "loss, forward only");
+
+        Tensor loss = Tensor.zeros(DType.FLOAT32, lossShape), grad = nans();
+        sim.symmetricCrossEntropy(s, t, loss, grad);
+        assertClose(wantLoss, loss.toFloatArray(), 2e-6, "loss");
+        assertClose(h, grad.toFloatArray(), 2e-6, "g + gᵀ");
+        assertTrue(Float.isNaN(s.segment().getAtIndex(ValueLayout.JAVA_FLOAT, 1)), "s is left alone");
+
+        sim.symmetricCrossEntropy(s, t, loss, s);
+        assertClose(h, s.toFloatArray(), 2e-6, "g + gᵀ in place");
+    }
+
+    private static Tensor nans() {
+        float[] v = new float[N * N];
+        Arrays.fill(v, Float.NaN);
+        return Tensor.of(v, N, N);
+    }
+
+    /** Plain float64 cross-entropy over the full symmetric matrix; h = g + gᵀ. */
+    private static void reference(double[] x, SymmetricTargets t, double[] rowLoss, double[] h) {
+        double w = t.reduction() == Reduction.MEAN ? 1.0 / N : 1.0;
+        double[] g = new double[N * N];
+        for (int i = 0; i < N; i++) {
+            int p = (int) ((i + t.offset()) % N);
+            double m = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * N + j]);
+            for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * N + j] - m);
+            double lse = m + Math.log(sum);
+            rowLoss[i] = lse - x[i * N + p];
+            for (int j = 0; j < N; j++) {
+                g[i * N + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * N + j] - lse) : 0) - (j == p ? 1 : 0));
+            }
+        }
+        for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) h[i * N + j] = g[i * N + j] + g[j * N + i];
+    }
+
+    private static boolean candidate(SymmetricTargets t, int i, int j, int p) {
+        return !(t.excludeSelf() && j == i) && !(t.decoupled() && j == p);
+    }
+}

@@ -1,0 +1,319 @@
+/*
+ * symmetric_xent.c - cross-entropy over the rows of a symmetric logit matrix given by its lower
+ * triangle, forward and backward: the one-tensor InfoNCE forms (the notes' info_nce_loss and
+ * NT-Xent), whose logits S = f fᵀ / tau are symmetric.
+ *
+ * Why a kernel of its own: jnce_ssyrk computes only the lower triangle of S (half the flops of
+ * a GEMM), and d loss / d f = (G + Gᵀ) f / tau is one GEMM instead of two once G + Gᵀ is formed.
+ * This kernel never mirrors S: it reads the triangle in TILE x TILE tiles, each tile serving the
+ * rows it lies in (its row segments) and, mirrored, the rows of its columns (its column segments).
+ *
+ *   pass 1  per row i over its candidates j (all j, less j = i when exclude_self, less p(i) when
+ *           decoupled): m_i = max S_ij, s_i = sum exp(S_ij - m_i) (online, merged across tiles
+ *           and threads, s in double); lse_i = m_i + log s_i.
+ *   loss    loss_i = lse_i - S_{i,p(i)} with p(i) = (i + offset) mod N.
+ *   pass 2  H = G + Gᵀ, G_ij = w (softmax_i(j) - [j = p(i)]), w = 1/N (MEAN) or 1; softmax_i(j)
+ *           = exp(S_ij - m_i) / s_i (not exp(S_ij - lse_i): a float lse near 15 would cost every
+ *           probability 5e-7 of relative error), 0 off row i's candidates. Every lower tile writes itself and its mirror tile,
+ *           so G may be S (only the lower triangle is read, and each tile before it is written).
+ * The few entries where a pair is not a candidate of both rows, or is a target (the diagonal,
+ * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass.
+ * A row that meets a NaN or +Inf logit gets loss NaN, and its row and column of H are NaN.
+ *
+ * Build and check alone: see native/CMakeLists.txt; native/test/test_symmetric_xent.c is the check.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "simd_exp.h"
+
+#define TILE 64
+
+typedef struct {
+    const float *S;
+    float *G;
+    int64_t N, ld, offset, tiles;
+    int exclude_self, decoupled, avx2;
+    int32_t slices;
+    float *max;           /* pass 1: [slices][N] running maxima */
+    double *sum;          /* pass 1: [slices][N] running sums */
+    unsigned char *bad;   /* pass 1: [slices][N] rows that met a non-finite logit */
+    const float *rmax;    /* pass 2: (N) row maxima */
+    const float *coef;    /* pass 2: (N) w / s_i, so that w softmax_i(j) = exp(S_ij - m_i) coef_i */
+    const double *lse;    /* pass 2: (N) */
+    double w;             /* pass 2: d loss / d loss_i */
+} sym_job;
+
+static inline int64_t target_of(const sym_job *j, int64_t i) {
+    return (i + j->offset) % j->N;
+}
+
+/* Is column c one of row r's softmax candidates? */
+static inline int candidate(const sym_job *j, int64_t r, int64_t c) {
+    return !(j->exclude_self && r == c) && !(j->decoupled && c == target_of(j, r));
+}
+
+/* Lower-triangle tile number t -> (I, J), J <= I, numbered row by row. */
+static void tile_of(int64_t t, int64_t *I, int64_t *J) {
+    int64_t i = (int64_t)((sqrt(8.0 * (double)t + 1.0) - 1.0) / 2.0);
+    while (i * (i + 1) / 2 > t) i--;
+    while ((i + 1) * (i + 2) / 2 <= t) i++;
+    *I = i;
+    *J = t - i * (i + 1) / 2;
+}
+
+/* Merges the statistics (m, s) of a segment of row r into its running (M[r], sum[r]). */
+static inline void merge(float *M, double *sum, int64_t r, float m, double s) {
+    if (s == 0.0) return;
+    if (m > M[r]) {
+        sum[r] = sum[r] * exp((double)M[r] - m) + s;
+        M[r] = m;
+    } else {
+        sum[r] += s * exp((double)m - M[r]);
+    }
+}
+
+/*
+ * Copies tile (I, J) of the lower triangle into T (TILE x TILE): entries above the diagonal or
+ * outside the matrix become fill. Returns 1 when a copied logit is NaN or +Inf.
+ */
+static int load_tile(const sym_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int diagonal, float fill,
+                     float *T) {
+    int bad = 0;
+    for (int64_t r = 0; r < TILE; r++) {
+        float *t = T + r * TILE;
+        int64_t n = r >= rows ? 0 : diagonal ? (r + 1 < cols ? r + 1 : cols) : cols;
+        if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
+        for (int64_t c = 0; c < n; c++) bad |= !(t[c] < INFINITY);
+        for (int64_t c = n; c < TILE; c++) t[c] = fill;
+    }
+    return bad;
+}
+
+/* Marks the rows of every NaN or +Inf logit of the tile (a -Inf logit just takes no part). */
+static void mark_bad(const sym_job *j, int64_t i0, int64_t j0, const float *T, unsigned char *bad) {
+    for (int64_t r = 0; r < TILE && i0 + r < j->N; r++)
+        for (int64_t c = 0; c < TILE && j0 + c < j->N; c++)
+            if (!(T[r * TILE + c] < INFINITY) && j0 + c <= i0 + r) bad[i0 + r] = bad[j0 + c] = 1;
+}
+
+/* Column maxima and sums of exp(x - max) of T (TILE x TILE), -inf entries taking no part. */
+static void column_stats_scalar(const float *T, float *m, float *s) {
+    for (int64_t c = 0; c < TILE; c++) m[c] = -INFINITY, s[c] = 0.0f;
+    for (int64_t r = 0; r < TILE; r++)
+        for (int64_t c = 0; c < TILE; c++) m[c] = fmaxf(m[c], T[r * TILE + c]);
+    for (int64_t r = 0; r < TILE; r++)
+        for (int64_t c = 0; c < TILE; c++)
+            if (m[c] != -INFINITY) s[c] += expf(T[r * TILE + c] - m[c]);
+}
+
+__attribute__((target("avx2,fma"))) static void column_stats_avx2(const float *T, float *m, float *s) {
+    for (int64_t c = 0; c < TILE; c += 8) {
+        __m256 vm = _mm256_set1_ps(-INFINITY);
+        for (int64_t r = 0; r < TILE; r++) vm = _mm256_max_ps(vm, _mm256_loadu_ps(T + r * TILE + c));
+        /* an all -inf column: subtract 0 instead, so that every exp is exp(-inf) = 0 */
+        __m256 shift = _mm256_andnot_ps(_mm256_cmp_ps(vm, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), vm);
+        __m256 vs = _mm256_setzero_ps();
+        for (int64_t r = 0; r < TILE; r++)
+            vs = _mm256_add_ps(vs, exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(T + r * TILE + c), shift)));
+        _mm256_storeu_ps(m + c, vm);
+        _mm256_storeu_ps(s + c, vs);
+    }
+}
+
+/* Pass 1 over tiles [begin, end) into this slice's statistics. */
+static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    sym_job *j = ctx;
+    const int64_t N = j->N;
+    float *M = j->max + (int64_t)slice * N;
+    double *sum = j->sum + (int64_t)slice * N;
+    unsigned char *bad = j->bad + (int64_t)slice * N;
+    float T[TILE * TILE], m[TILE], s[TILE];
+    for (int64_t t = begin; t < end; t++) {
+        int64_t I, J;
+        tile_of(t, &I, &J);
+        const int64_t i0 = I * TILE, j0 = J * TILE;
+        const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
+        const int diagonal = I == J;
+        if (load_tile(j, i0, j0, rows, cols, diagonal, -INFINITY, T)) mark_bad(j, i0, j0, T, bad);
+
+        /* row segments: row i0 + r over columns j0 .. j0 + cols, less its non-candidates */
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t row = i0 + r;
+            float *t = T + r * TILE;
+            int64_t skip[2] = {-1, -1};
+            if (j->exclude_self && diagonal) skip[0] = r;
+            int64_t p = target_of(j, row) - j0;
+            if (j->decoupled && p >= 0 && p < cols && j0 + p <= row) skip[1] = p;
+            float saved[2];
+            for (int k = 0; k < 2; k++)
+                if (skip[k] >= 0) saved[k] = t[skip[k]], t[skip[k]] = -INFINITY;
+            jnce_row_stats st = jnce_softmax_row_stats(t, TILE);
+            merge(M, sum, row, st.max, st.sum);
+            for (int k = 1; k >= 0; k--)
+                if (skip[k] >= 0) t[skip[k]] = saved[k];
+        }
+
+        /* column segments: T[r][c] is S_{j0+c, i0+r} for row j0 + c; the diagonal was its row's */
+        if (diagonal)
+            for (int64_t r = 0; r < TILE; r++) T[r * TILE + r] = -INFINITY;
+        if (j->decoupled)
+            for (int64_t c = 0; c < cols; c++) {
+                int64_t p = target_of(j, j0 + c) - i0;
+                if (p >= 0 && p < rows && i0 + p >= j0 + c) T[p * TILE + c] = -INFINITY;
+            }
+        if (j->avx2) column_stats_avx2(T, m, s);
+        else column_stats_scalar(T, m, s);
+        for (int64_t c = 0; c < cols; c++) merge(M, sum, j0 + c, m[c], s[c]);
+    }
+}
+
+/* H[r][c] of the pair (row, col) with logit x, exactly: for the entries the vector pass gets wrong. */
+static float pair_gradient(const sym_job *j, int64_t row, int64_t col, float x) {
+    double w = j->w;
+    double a = (candidate(j, row, col) ? w * exp((double)x - j->lse[row]) : 0.0) - (col == target_of(j, row) ? w : 0.0);
+    if (row == col) return (float)(2.0 * a);
+    double b = (candidate(j, col, row) ? w * exp((double)x - j->lse[col]) : 0.0) - (row == target_of(j, col) ? w : 0.0);
+    return (float)(a + b);
+}
+
+/* H = exp(T - m_row) coef_row + exp(T - m_col) coef_col over the tile. */
+static void tile_gradient_scalar(const float *T, const float *m_r, const float *k_r, const float *m_c,
+                                 const float *k_c, float *H) {
+    for (int64_t r = 0; r < TILE; r++)
+        for (int64_t c = 0; c < TILE; c++) {
+            float x = T[r * TILE + c];
+            H[r * TILE + c] = expf(x - m_r[r]) * k_r[r] + expf(x - m_c[c]) * k_c[c];
+        }
+}
+
+__attribute__((target("avx2,fma"))) static void tile_gradient_avx2(const float *T, const float *m_r, const float *k_r,
+                                                                  const float *m_c, const float *k_c, float *H) {
+    for (int64_t r = 0; r < TILE; r++) {
+        const __m256 mr = _mm256_set1_ps(m_r[r]), kr = _mm256_set1_ps(k_r[r]);
+        for (int64_t c = 0; c < TILE; c += 8) {
+            __m256 x = _mm256_loadu_ps(T + r * TILE + c);
+            __m256 e = _mm256_mul_ps(exp_nonpos_avx2(_mm256_sub_ps(x, _mm256_loadu_ps(m_c + c))), _mm256_loadu_ps(k_c + c));
+            _mm256_storeu_ps(H + r * TILE + c, _mm256_fmadd_ps(exp_nonpos_avx2(_mm256_sub_ps(x, mr)), kr, e));
+        }
+    }
+}
+
+/* Pass 2 over tiles [begin, end): H of the tile into G at the tile and at its mirror. */
+static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    sym_job *j = ctx;
+    const int64_t N = j->N, ld = j->ld;
+    float T[TILE * TILE], H[TILE * TILE], m_r[TILE], k_r[TILE], m_c[TILE], k_c[TILE];
+    for (int64_t t = begin; t < end; t++) {
+        int64_t I, J;
+        tile_of(t, &I, &J);
+        const int64_t i0 = I * TILE, j0 = J * TILE;
+        const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
+        const int diagonal = I == J;
+        /* fill -inf: padding and the upper half of a diagonal tile give exp(-inf) = 0 */
+        load_tile(j, i0, j0, rows, cols, diagonal, -INFINITY, T);
+        for (int64_t k = 0; k < TILE; k++) {
+            m_r[k] = k < rows ? j->rmax[i0 + k] : 0.0f;
+            k_r[k] = k < rows ? j->coef[i0 + k] : 0.0f;
+            m_c[k] = k < cols ? j->rmax[j0 + k] : 0.0f;
+            k_c[k] = k < cols ? j->coef[j0 + k] : 0.0f;
+        }
+        if (j->avx2) tile_gradient_avx2(T, m_r, k_r, m_c, k_c, H);
+        else tile_gradient_scalar(T, m_r, k_r, m_c, k_c, H);
+
+        /* the diagonal, (i, p(i)) and (p(j), j): not a candidate of both rows, or a target */
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t row = i0 + r;
+            if (diagonal) H[r * TILE + r] = pair_gradient(j, row, row, T[r * TILE + r]);
+            int64_t p = target_of(j, row) - j0;
+            if (p >= 0 && p < cols && j0 + p <= row) H[r * TILE + p] = pair_gradient(j, row, j0 + p, T[r * TILE + p]);
+        }
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t p = target_of(j, j0 + c) - i0;
+            if (p >= 0 && p < rows && i0 + p >= j0 + c) H[p * TILE + c] = pair_gradient(j, i0 + p, j0 + c, T[p * TILE + c]);
+        }
+
+        float *G = j->G;
+        if (diagonal) {
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < rows; c++)
+                    G[(i0 + r) * ld + j0 + c] = c <= r ? H[r * TILE + c] : H[c * TILE + r];
+        } else {
+            for (int64_t r = 0; r < rows; r++) memcpy(G + (i0 + r) * ld + j0, H + r * TILE, sizeof(float) * (size_t)cols);
+            for (int64_t c = 0; c < cols; c++) {
+                float *g = G + (j0 + c) * ld + i0;
+                for (int64_t r = 0; r < rows; r++) g[r] = H[r * TILE + c];
+            }
+        }
+    }
+}
+
+int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
+                            int32_t decoupled, int32_t reduction, float *loss, float *G) {
+    if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: null S or loss");
+    if (N < 1 || ld < N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld ld=%lld, need 1 <= N <= ld",
+                                          (long long)N, (long long)ld);
+    if (offset < 0 || offset >= N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: offset %lld not in [0, %lld)",
+                                                    (long long)offset, (long long)N);
+    if (exclude_self && offset == 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: exclude_self with offset 0 excludes every target");
+    if (N - (exclude_self != 0) - (decoupled != 0) < 1)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld leaves a row no candidate", (long long)N);
+    if (reduction != JNCE_REDUCTION_NONE && reduction != JNCE_REDUCTION_MEAN && reduction != JNCE_REDUCTION_SUM)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: reduction %d", reduction);
+
+    const int64_t side = (N + TILE - 1) / TILE;
+    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = offset, .tiles = side * (side + 1) / 2,
+                   .exclude_self = exclude_self != 0, .decoupled = decoupled != 0, .avx2 = jnce_use_avx2(),
+                   .slices = jnce_threads()};
+    const size_t cells = (size_t)job.slices * (size_t)N;
+    job.max = malloc(sizeof(float) * cells);
+    job.sum = calloc(cells, sizeof(double));
+    job.bad = calloc(cells, 1);
+    double *lse = malloc(sizeof(double) * (size_t)N);
+    float *coef = malloc(sizeof(float) * (size_t)N);
+    if (job.max == NULL || job.sum == NULL || job.bad == NULL || lse == NULL || coef == NULL) {
+        free(job.max), free(job.sum), free(job.bad), free(lse), free(coef);
+        return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric: out of memory for N=%lld", (long long)N);
+    }
+    for (size_t k = 0; k < cells; k++) job.max[k] = -FLT_MAX;
+    jnce_parallel_for(job.tiles, 4, pass1, &job);
+
+    /* merge the slices into slice 0; lse and the loss */
+    for (int32_t sl = 1; sl < job.slices; sl++)
+        for (int64_t i = 0; i < N; i++) {
+            merge(job.max, job.sum, i, job.max[sl * N + i], job.sum[sl * N + i]);
+            job.bad[i] |= job.bad[sl * N + i];
+        }
+    double total = 0.0;
+    int any_bad = 0;
+    const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    for (int64_t i = 0; i < N; i++) {
+        double l = (double)job.max[i] + log(job.sum[i]);
+        lse[i] = l;
+        coef[i] = (float)(w / job.sum[i]);
+        int64_t p = target_of(&job, i);
+        double li = job.bad[i] ? NAN : l - (double)S[(i > p ? i : p) * ld + (i > p ? p : i)];
+        any_bad |= job.bad[i];
+        if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)li;
+        total += li;
+    }
+    if (reduction != JNCE_REDUCTION_NONE) loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
+
+    if (G != NULL) {
+        job.rmax = job.max;
+        job.coef = coef;
+        job.lse = lse;
+        job.w = w;
+        jnce_parallel_for(job.tiles, 4, pass2, &job);
+        for (int64_t b = 0; any_bad && b < N; b++)
+            if (job.bad[b])
+                for (int64_t k = 0; k < N; k++) G[b * ld + k] = G[k * ld + b] = NAN;
+    }
+    free(job.max), free(job.sum), free(job.bad), free(lse), free(coef);
+    return JNCE_OK;
+}

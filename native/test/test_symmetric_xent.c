@@ -1,0 +1,147 @@
+/*
+ * test_symmetric_xent.c - checks jnce_ssyrk against a double A Aᵀ (lower triangle written, upper
+ * left alone) and jnce_xent_symmetric against a plain double cross-entropy over the mirrored
+ * matrix: every offset kind, exclude_self, decoupled, the three reductions, in place and not,
+ * sizes around the 64-wide tiles, NaN in the unread upper triangle, and a non-finite logit.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "jnce.h"
+#include "check.h"
+
+static void syrk_case(int64_t N, int64_t K) {
+    float *A = random_floats(N * K), *C = malloc(sizeof(float) * N * N);
+    for (int64_t k = 0; k < N * N; k++) C[k] = NAN;
+    CHECK(jnce_ssyrk(N, K, 0.5f, A, K, C, N) == JNCE_OK, "ssyrk status");
+    double worst = 0;
+    int upper_touched = 0;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) {
+            if (j > i) {
+                upper_touched |= !isnan(C[i * N + j]);
+                continue;
+            }
+            double s = 0;
+            for (int64_t p = 0; p < K; p++) s += (double)A[i * K + p] * A[j * K + p];
+            double e = fabs(C[i * N + j] - 0.5 * s);
+            if (!(e <= worst)) worst = e;
+        }
+    CHECK(worst <= 1e-5 * sqrt((double)K), "ssyrk N=%lld K=%lld error %g", (long long)N, (long long)K, worst);
+    CHECK(!upper_touched, "ssyrk N=%lld wrote above the diagonal", (long long)N);
+    free(A), free(C);
+}
+
+/* The reference: loss per row and H = g + gᵀ, from the full symmetric matrix X. */
+static void reference(const double *X, int64_t N, int64_t offset, int exclude_self, int decoupled, int reduction,
+                      double *loss_rows, double *H) {
+    double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    double *g = calloc((size_t)(N * N), sizeof(double));
+    for (int64_t i = 0; i < N; i++) {
+        int64_t p = (i + offset) % N;
+        double m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < N; j++)
+            if (!(exclude_self && j == i) && !(decoupled && j == p)) m = fmax(m, X[i * N + j]);
+        for (int64_t j = 0; j < N; j++)
+            if (!(exclude_self && j == i) && !(decoupled && j == p)) s += exp(X[i * N + j] - m);
+        double lse = m + log(s);
+        loss_rows[i] = lse - X[i * N + p];
+        for (int64_t j = 0; j < N; j++) {
+            int cand = !(exclude_self && j == i) && !(decoupled && j == p);
+            g[i * N + j] = w * ((cand ? exp(X[i * N + j] - lse) : 0.0) - (j == p ? 1.0 : 0.0));
+        }
+    }
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) H[i * N + j] = g[i * N + j] + g[j * N + i];
+    free(g);
+}
+
+static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, int decoupled, int reduction,
+                      int in_place, float scale) {
+    float *S = malloc(sizeof(float) * N * ld), *Gsep = malloc(sizeof(float) * N * ld);
+    double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *rows = malloc(sizeof(double) * N);
+    for (int64_t k = 0; k < N * ld; k++) S[k] = NAN, Gsep[k] = NAN; /* upper triangle and padding: never read */
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j <= i; j++) {
+            float v = scale * uniform_pm1();
+            S[i * ld + j] = v;
+            X[i * N + j] = X[j * N + i] = v;
+        }
+    reference(X, N, offset, exclude_self, decoupled, reduction, rows, H);
+    float loss[N];
+    float *G = in_place ? S : Gsep;
+    int32_t rc = jnce_xent_symmetric(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
+    CHECK(rc == JNCE_OK, "xent_symmetric status %d", rc);
+    double worst_loss = 0, worst_grad = 0;
+    if (reduction == JNCE_REDUCTION_NONE) {
+        worst_loss = max_rel_error(loss, rows, N);
+    } else {
+        double t = 0;
+        for (int64_t i = 0; i < N; i++) t += rows[i];
+        if (reduction == JNCE_REDUCTION_MEAN) t /= (double)N;
+        worst_loss = fabs(loss[0] - t) / fmax(1.0, fabs(t));
+    }
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double e = fabs(G[i * ld + j] - H[i * N + j]);
+            if (!(e <= worst_grad)) worst_grad = e;
+        }
+    double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    CHECK(worst_loss <= 2e-6, "xent_symmetric N=%lld offset=%lld self=%d dec=%d red=%d loss error %g", (long long)N,
+          (long long)offset, exclude_self, decoupled, reduction, worst_loss);
+    CHECK(worst_grad <= 2e-6 * w, "xent_symmetric N=%lld offset=%lld self=%d dec=%d red=%d inplace=%d grad error %g",
+          (long long)N, (long long)offset, exclude_self, decoupled, reduction, in_place, worst_grad);
+
+    /* forward only gives the same loss */
+    float loss2[N];
+    if (!in_place) {
+        CHECK(jnce_xent_symmetric(S, N, ld, offset, exclude_self, decoupled, reduction, loss2, NULL) == JNCE_OK,
+              "forward-only status");
+        CHECK(memcmp(loss, loss2, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
+              "forward-only loss differs");
+    }
+    free(S), free(Gsep), free(X), free(H), free(rows);
+}
+
+static void nonfinite_case(void) {
+    const int64_t N = 70;
+    float *S = malloc(sizeof(float) * N * N), loss[70];
+    for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
+    S[66 * N + 3] = INFINITY; /* rows 66 and 3 */
+    CHECK(jnce_xent_symmetric(S, N, N, 1, 0, 0, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
+    CHECK(isnan(loss[66]) && isnan(loss[3]) && !isnan(loss[5]), "nonfinite: loss NaN only in rows 3 and 66");
+    CHECK(isnan(S[66 * N + 10]) && isnan(S[10 * N + 66]) && isnan(S[3 * N + 3]) && !isnan(S[10 * N + 11]),
+          "nonfinite: NaN in the rows and columns 3 and 66 only");
+    free(S);
+}
+
+int main(void) {
+    srand(7);
+    syrk_case(1, 3);
+    syrk_case(70, 17);
+    syrk_case(129, 64);
+    CHECK(jnce_ssyrk(0, 3, 1.0f, NULL, 3, NULL, 0) == JNCE_ERR_INVALID_ARG, "ssyrk rejects N=0");
+
+    const int64_t sizes[] = {2, 5, 63, 64, 65, 130, 200};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        int64_t N = sizes[s];
+        int64_t offsets[] = {0, 1, N / 2, N - 1};
+        for (int o = 0; o < 4; o++)
+            for (int self = 0; self <= 1; self++)
+                for (int dec = 0; dec <= 1; dec++) {
+                    if (self && offsets[o] == 0) continue;
+                                    if (N - self - dec < 1) continue;
+                    for (int red = 0; red <= 2; red++)
+                        xent_case(N, N + (s % 2) * 3, offsets[o], self, dec, red, red == 1, 1.0f / 0.07f);
+                }
+    }
+    xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f); /* a wide range of logits */
+    nonfinite_case();
+    float loss;
+    CHECK(jnce_xent_symmetric(&loss, 1, 1, 0, 1, 0, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
+          "exclude_self with offset 0 rejected");
+    float two[4] = {0};
+    CHECK(jnce_xent_symmetric(two, 2, 2, 1, 1, 1, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
+          "a row with no candidate rejected");
+    return finish("test_symmetric_xent");
+}
