@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# InfoNCE forward+backward (two towers, cosine, in-batch negatives, tau 0.07): jnce against the
-# three GEMMs it needs and against PyTorch (normalize + matmul + cross_entropy + backward), same
-# thread count, each in a fresh process; peak resident memory added by the step. PyTorch runs on
-# Debian's OpenBLAS (installed here when missing and root); its '#' line names the BLAS it loaded.
+# InfoNCE forward+backward (cosine, tau 0.07) in its three matrix forms: two towers with in-batch
+# negatives (infonce), one tensor (onetensor, the notes' info_nce_loss) and SimCLR's NT-Xent
+# (ntxent, N views). jnce against the BLAS calls it needs (three GEMMs for two towers; SYRK + one
+# GEMM for the symmetric one-tensor forms) and against PyTorch written as the notes write it
+# (normalize + matmul + cross_entropy + backward), same thread count, each in a fresh process;
+# peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed here when
+# missing and root); its '#' line names the BLAS it loaded.
 #
 #   bench/scripts/infonce_vs_torch.sh [threads] [NxD ...]     default: 2 threads, 8192x256 16384x128
+#   FORMS="infonce ntxent" bench/scripts/infonce_vs_torch.sh  (default: all three)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 shift || true
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(8192x256 16384x128)
+read -r -a forms <<< "${FORMS:-infonce onetensor ntxent}"
 java_home=$(.mvn/find-jdk.sh)
 # PyTorch with a real BLAS: Debian's torch uses the libblas.so.3 alternative, which is the
 # reference BLAS (about 20 times slower here) unless OpenBLAS is installed.
@@ -26,9 +31,11 @@ java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk
     echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
     for s in "${shapes[@]}"; do
         n=${s%x*}; d=${s#*x}
-        "${java[@]}" dev.jnce.bench.InfoNceProbe cpu "$n" "$d" 3 2>/dev/null
-        "${java[@]}" dev.jnce.bench.InfoNceProbe java "$n" "$d" 2 2>/dev/null
-        /usr/bin/python3 bench/scripts/torch_infonce.py "$n" "$d" 3
+        for form in "${forms[@]}"; do
+            "${java[@]}" dev.jnce.bench.InfoNceProbe cpu "$n" "$d" 3 "$form" 2>/dev/null
+            "${java[@]}" dev.jnce.bench.InfoNceProbe java "$n" "$d" 2 "$form" 2>/dev/null
+            /usr/bin/python3 bench/scripts/torch_infonce.py "$n" "$d" 3 "$form"
+        done
     done
 } | tee "$out/raw.txt"
 /usr/bin/python3 - "$out/raw.txt" <<'PY' | tee "$out/summary.txt"
@@ -42,17 +49,18 @@ for line in open(sys.argv[1]):
         rows[(f[1], f[2], f[3], f[4])] = f[5:]
     elif f[0] == "torch":
         rows[("torch", f[1], f[2], f[3])] = f[4:]
-shapes = sorted({(k[2], k[3]) for k in rows}, key=lambda s: (int(s[0]), int(s[1])))
-print(f"{'N':>6} {'D':>4} {'backend':<7} {'InfoNCE s':>10} {'3 GEMMs s':>10} {'/GEMMs':>7} {'torch s':>9} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
-for n, d in shapes:
-    t = rows.get(("torch", "infonce", n, d))
+cases = sorted({(k[1], k[2], k[3]) for k in rows if not k[1].endswith("-blas")},
+               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent"].index(c[0])))
+print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
+for form, n, d in cases:
+    t = rows.get(("torch", form, n, d))
     for b in ("cpu", "java"):
-        r = rows.get((b, "infonce", n, d))
-        g = rows.get((b, "gemm3", n, d))
-        if not r:
+        r = rows.get((b, form, n, d))
+        g = rows.get((b, form + "-blas", n, d))
+        if not r or not t:
             continue
         s = float(r[0])
-        print(f"{n:>6} {d:>4} {b:<7} {s:>10.3f} {float(g[0]):>10.3f} {s / float(g[0]):>7.2f} "
-              f"{float(t[0]):>9.3f} {float(t[0]) / s:>8.2f}x {int(r[1]) / 2**20:>9.0f} {int(t[1]) / 2**20:>10.0f}")
+        print(f"{n:>6} {d:>4} {form:<9} {b:<7} {s:>8.3f} {float(g[0]):>8.3f} {s / float(g[0]):>6.2f} "
+              f"{float(t[0]):>8.3f} {float(t[0]) / s:>8.2f}x {int(r[1]) / 2**20:>9.0f} {int(t[1]) / 2**20:>10.0f}")
 PY
 echo "# raw: $out/"

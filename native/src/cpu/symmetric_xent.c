@@ -37,10 +37,12 @@ typedef struct {
     float *G;
     int64_t N, ld, offset, tiles;
     int exclude_self, decoupled, avx2;
-    int32_t slices;
-    float *max;           /* pass 1: [slices][N] running maxima */
-    double *sum;          /* pass 1: [slices][N] running sums */
-    unsigned char *bad;   /* pass 1: [slices][N] rows that met a non-finite logit */
+    float *max;           /* pass 1: (N) row maxima and sums of exp(x - max) over the lower part of */
+    double *sum;          /*   each row, then (merged) over all its candidates */
+    unsigned char *bad;   /*   and whether the row met NaN or +Inf */
+    float *cmax;          /* pass 1: [slices][N] the same over the part of each row above the */
+    double *csum;         /*   diagonal, read as the column below it, one set per slice */
+    unsigned char *cbad;
     const float *rmax;    /* pass 2: (N) row maxima */
     const float *coef;    /* pass 2: (N) w / s_i, so that w softmax_i(j) = exp(S_ij - m_i) coef_i */
     const double *lse;    /* pass 2: (N) */
@@ -65,6 +67,23 @@ static void tile_of(int64_t t, int64_t *I, int64_t *J) {
     *J = t - i * (i + 1) / 2;
 }
 
+/*
+ * Asks for tile t's logits (and, with write, its mirror tile's lines) ahead of use: a tile's 64
+ * rows are 64 streams, more than the hardware prefetchers follow.
+ */
+static void prefetch_tile(const sym_job *j, int64_t t, int write) {
+    if (t >= j->tiles) return;
+    int64_t I, J;
+    tile_of(t, &I, &J);
+    const int64_t i0 = I * TILE, j0 = J * TILE;
+    const int64_t rows = j->N - i0 < TILE ? j->N - i0 : TILE, cols = j->N - j0 < TILE ? j->N - j0 : TILE;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(j->S + (i0 + r) * j->ld + j0 + c, 0, 3);
+    if (write && I != J)
+        for (int64_t c = 0; c < cols; c++)
+            for (int64_t r = 0; r < rows; r += 16) __builtin_prefetch(j->G + (j0 + c) * j->ld + i0 + r, 1, 3);
+}
+
 /* Merges the statistics (m, s) of a segment of row r into its running (M[r], sum[r]). */
 static inline void merge(float *M, double *sum, int64_t r, float m, double s) {
     if (s == 0.0) return;
@@ -86,88 +105,142 @@ static int load_tile(const sym_job *j, int64_t i0, int64_t j0, int64_t rows, int
     for (int64_t r = 0; r < TILE; r++) {
         float *t = T + r * TILE;
         int64_t n = r >= rows ? 0 : diagonal ? (r + 1 < cols ? r + 1 : cols) : cols;
-        if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
+        if (n == TILE) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
+        else if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
         for (int64_t c = 0; c < n; c++) bad |= !(t[c] < INFINITY);
         for (int64_t c = n; c < TILE; c++) t[c] = fill;
     }
     return bad;
 }
 
-/* Marks the rows of every NaN or +Inf logit of the tile (a -Inf logit just takes no part). */
-static void mark_bad(const sym_job *j, int64_t i0, int64_t j0, const float *T, unsigned char *bad) {
-    for (int64_t r = 0; r < TILE && i0 + r < j->N; r++)
-        for (int64_t c = 0; c < TILE && j0 + c < j->N; c++)
-            if (!(T[r * TILE + c] < INFINITY) && j0 + c <= i0 + r) bad[i0 + r] = bad[j0 + c] = 1;
-}
+#define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per rescale */
 
-/* Column maxima and sums of exp(x - max) of T (TILE x TILE), -inf entries taking no part. */
-static void column_stats_scalar(const float *T, float *m, float *s) {
-    for (int64_t c = 0; c < TILE; c++) m[c] = -INFINITY, s[c] = 0.0f;
-    for (int64_t r = 0; r < TILE; r++)
-        for (int64_t c = 0; c < TILE; c++) m[c] = fmaxf(m[c], T[r * TILE + c]);
-    for (int64_t r = 0; r < TILE; r++)
-        for (int64_t c = 0; c < TILE; c++)
-            if (m[c] != -INFINITY) s[c] += expf(T[r * TILE + c] - m[c]);
-}
-
-__attribute__((target("avx2,fma"))) static void column_stats_avx2(const float *T, float *m, float *s) {
-    for (int64_t c = 0; c < TILE; c += 8) {
-        __m256 vm = _mm256_set1_ps(-INFINITY);
-        for (int64_t r = 0; r < TILE; r++) vm = _mm256_max_ps(vm, _mm256_loadu_ps(T + r * TILE + c));
-        /* an all -inf column: subtract 0 instead, so that every exp is exp(-inf) = 0 */
-        __m256 shift = _mm256_andnot_ps(_mm256_cmp_ps(vm, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), vm);
-        __m256 vs = _mm256_setzero_ps();
-        for (int64_t r = 0; r < TILE; r++)
-            vs = _mm256_add_ps(vs, exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(T + r * TILE + c), shift)));
-        _mm256_storeu_ps(m + c, vm);
-        _mm256_storeu_ps(s + c, vs);
+/* Row i's own part: softmax statistics of S[i, 0..i] (contiguous), in pieces around its non-candidates. */
+static void lower_row_stats(sym_job *j, int64_t i) {
+    const float *x = j->S + i * j->ld;
+    const int64_t p = target_of(j, i);
+    int64_t cut[2];
+    int cuts = 0;
+    if (j->exclude_self) cut[cuts++] = i;
+    if (j->decoupled && p <= i && !(cuts == 1 && cut[0] == p)) cut[cuts++] = p;
+    if (cuts == 2 && cut[1] < cut[0]) cut[0] = p, cut[1] = i;
+    j->max[i] = -FLT_MAX, j->sum[i] = 0.0, j->bad[i] = 0;
+    int64_t from = 0;
+    for (int c = 0; c <= cuts; c++) {
+        const int64_t to = c < cuts ? cut[c] : i + 1;
+        if (to > from) {
+            jnce_row_stats st = jnce_softmax_row_stats(x + from, to - from);
+            j->bad[i] |= st.bad;
+            merge(j->max, j->sum, i, st.max, st.sum);
+        }
+        from = to + 1;
     }
 }
 
-/* Pass 1 over tiles [begin, end) into this slice's statistics. */
+/* Adds S[i][c] (rows x[0..rows), one column c) to column c's running statistics, skipping row skip. */
+static void column_add_scalar(const float *const *x, int64_t rows, int64_t c, int64_t skip, float *M, double *sum,
+                              unsigned char *bad) {
+    float m = -INFINITY;
+    for (int64_t r = 0; r < rows; r++) {
+        float v = x[r][c];
+        if (!(v < INFINITY)) bad[c] = 1;
+        if (r != skip) m = fmaxf(m, v);
+    }
+    if (m == -INFINITY || !(m < INFINITY)) return;
+    float s = 0.0f;
+    for (int64_t r = 0; r < rows; r++)
+        if (r != skip) s += expf(x[r][c] - m);
+    merge(M, sum, c, m, s);
+}
+
+/* Columns [c0, c1) of rows x[0..rows) into the running statistics, 8 at a time, none skipped. */
+__attribute__((target("avx2,fma"))) static void column_add_avx2(const float *const *x, int64_t rows, int64_t c0, int64_t c1,
+                                                               float *M, double *sum, unsigned char *bad) {
+    const __m256 inf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
+    int64_t c = c0;
+    for (; c + 8 <= c1; c += 8) {
+        __m256 vm = ninf, nonfinite = _mm256_setzero_ps();
+        for (int64_t r = 0; r < rows; r++) {
+            __m256 v = _mm256_loadu_ps(x[r] + c);
+            nonfinite = _mm256_or_ps(nonfinite, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ)); /* NaN or +Inf */
+            vm = _mm256_max_ps(vm, v);
+        }
+        if (!_mm256_testz_ps(nonfinite, nonfinite)) {
+            for (int k = 0; k < 8; k++) bad[c + k] = 1; /* flags the 8 columns' rows, then finds which */
+            for (int k = 0; k < 8; k++) {
+                bad[c + k] = 0;
+                for (int64_t r = 0; r < rows; r++)
+                    if (!(x[r][c + k] < INFINITY)) bad[c + k] = 1;
+            }
+        }
+        __m256 old = _mm256_loadu_ps(M + c);
+        __m256 nm = _mm256_max_ps(vm, old);
+        /* a column with only -inf so far: subtract 0 instead, so that every exp is exp(-inf) = 0 */
+        __m256 shift = _mm256_andnot_ps(_mm256_cmp_ps(nm, ninf, _CMP_EQ_OQ), nm);
+        __m256 vs = _mm256_setzero_ps();
+        for (int64_t r = 0; r < rows; r++)
+            vs = _mm256_add_ps(vs, exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x[r] + c), shift)));
+        __m256 scale = exp_nonpos_avx2(_mm256_sub_ps(old, shift));
+        __m256d s_lo = _mm256_loadu_pd(sum + c), s_hi = _mm256_loadu_pd(sum + c + 4);
+        s_lo = _mm256_fmadd_pd(s_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(scale)), _mm256_cvtps_pd(_mm256_castps256_ps128(vs)));
+        s_hi = _mm256_fmadd_pd(s_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(scale, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(vs, 1)));
+        _mm256_storeu_pd(sum + c, s_lo);
+        _mm256_storeu_pd(sum + c + 4, s_hi);
+        _mm256_storeu_ps(M + c, nm);
+    }
+    for (; c < c1; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
+}
+
+/*
+ * Pass 1 over chunks of CHUNK rows, paired (chunk k with the last but k) so that slices get
+ * equal work. Each row's own part (S[i, 0..i]) goes to the row's statistics; every entry below
+ * the diagonal, S[i][j] with j < i, also belongs to row j's softmax and goes to this slice's
+ * column statistics of j, CHUNK rows at a time.
+ */
 static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     sym_job *j = ctx;
-    const int64_t N = j->N;
-    float *M = j->max + (int64_t)slice * N;
-    double *sum = j->sum + (int64_t)slice * N;
-    unsigned char *bad = j->bad + (int64_t)slice * N;
-    float T[TILE * TILE], m[TILE], s[TILE];
-    for (int64_t t = begin; t < end; t++) {
-        int64_t I, J;
-        tile_of(t, &I, &J);
-        const int64_t i0 = I * TILE, j0 = J * TILE;
-        const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
-        const int diagonal = I == J;
-        if (load_tile(j, i0, j0, rows, cols, diagonal, -INFINITY, T)) mark_bad(j, i0, j0, T, bad);
-
-        /* row segments: row i0 + r over columns j0 .. j0 + cols, less its non-candidates */
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t row = i0 + r;
-            float *t = T + r * TILE;
-            int64_t skip[2] = {-1, -1};
-            if (j->exclude_self && diagonal) skip[0] = r;
-            int64_t p = target_of(j, row) - j0;
-            if (j->decoupled && p >= 0 && p < cols && j0 + p <= row) skip[1] = p;
-            float saved[2];
-            for (int k = 0; k < 2; k++)
-                if (skip[k] >= 0) saved[k] = t[skip[k]], t[skip[k]] = -INFINITY;
-            jnce_row_stats st = jnce_softmax_row_stats(t, TILE);
-            merge(M, sum, row, st.max, st.sum);
-            for (int k = 1; k >= 0; k--)
-                if (skip[k] >= 0) t[skip[k]] = saved[k];
-        }
-
-        /* column segments: T[r][c] is S_{j0+c, i0+r} for row j0 + c; the diagonal was its row's */
-        if (diagonal)
-            for (int64_t r = 0; r < TILE; r++) T[r * TILE + r] = -INFINITY;
-        if (j->decoupled)
-            for (int64_t c = 0; c < cols; c++) {
-                int64_t p = target_of(j, j0 + c) - i0;
-                if (p >= 0 && p < rows && i0 + p >= j0 + c) T[p * TILE + c] = -INFINITY;
+    const int64_t N = j->N, chunks = (N + CHUNK - 1) / CHUNK;
+    float *M = j->cmax + (int64_t)slice * N;
+    double *sum = j->csum + (int64_t)slice * N;
+    unsigned char *bad = j->cbad + (int64_t)slice * N;
+    const float *x[CHUNK];
+    for (int64_t k = begin; k < end; k++) {
+        for (int half = 0; half < 2; half++) {
+            const int64_t chunk = half == 0 ? k : chunks - 1 - k;
+            if (half == 1 && chunk == k) break;
+            const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
+            for (int64_t r = 0; r < rows; r++) {
+                lower_row_stats(j, i0 + r);
+                x[r] = j->S + (i0 + r) * j->ld;
             }
-        if (j->avx2) column_stats_avx2(T, m, s);
-        else column_stats_scalar(T, m, s);
-        for (int64_t c = 0; c < cols; c++) merge(M, sum, j0 + c, m[c], s[c]);
+            /* columns left of the chunk: whole vectors, except where a row is a column's excluded target */
+            int64_t from = 0;
+            for (int64_t r = 0; j->decoupled && r <= rows; r++) {
+                /* the columns whose target is one of the chunk's rows, in increasing order of column */
+                int64_t col = r < rows ? ((i0 + r - j->offset) % N + N) % N : i0;
+                if (col >= i0) continue;
+                if (j->avx2) column_add_avx2(x, rows, from, col, M, sum, bad);
+                else for (int64_t c = from; c < col; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
+                column_add_scalar(x, rows, col, r, M, sum, bad);
+                from = col + 1;
+            }
+            if (j->avx2) column_add_avx2(x, rows, from, i0, M, sum, bad);
+            else for (int64_t c = from; c < i0; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
+            /* the chunk's own triangle: S[i0+r][i0+c] with c < r */
+            for (int64_t c = 0; c + 1 < rows; c++) {
+                const int64_t col = i0 + c, p = target_of(j, col);
+                float m = -INFINITY;
+                for (int64_t r = c + 1; r < rows; r++)
+                    if (!(j->decoupled && i0 + r == p)) m = fmaxf(m, x[r][col]);
+                for (int64_t r = c + 1; r < rows; r++)
+                    if (!(x[r][col] < INFINITY)) bad[col] = 1;
+                if (m == -INFINITY || !(m < INFINITY)) continue;
+                float s = 0.0f;
+                for (int64_t r = c + 1; r < rows; r++)
+                    if (!(j->decoupled && i0 + r == p)) s += expf(x[r][col] - m);
+                merge(M, sum, col, m, s);
+            }
+        }
     }
 }
 
@@ -202,6 +275,24 @@ __attribute__((target("avx2,fma"))) static void tile_gradient_avx2(const float *
     }
 }
 
+/*
+ * Writes n floats of a tile row into G. Whole 32-byte-aligned rows go by streaming stores: G is
+ * 4 N^2 bytes that the gradient GEMM reads from memory anyway, and reading each line in first
+ * (for ownership) would double the traffic.
+ */
+__attribute__((target("avx2,fma"))) static void write_row_avx2(float *dst, const float *src, int64_t n) {
+    if (n == TILE && ((uintptr_t)dst & 31) == 0) {
+        for (int64_t c = 0; c < TILE; c += 8) _mm256_stream_ps(dst + c, _mm256_loadu_ps(src + c));
+    } else {
+        memcpy(dst, src, sizeof(float) * (size_t)n);
+    }
+}
+
+static void write_row(int avx2, float *dst, const float *src, int64_t n) {
+    if (avx2) write_row_avx2(dst, src, n);
+    else memcpy(dst, src, sizeof(float) * (size_t)n);
+}
+
 /* Pass 2 over tiles [begin, end): H of the tile into G at the tile and at its mirror. */
 static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
@@ -214,6 +305,7 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         const int64_t i0 = I * TILE, j0 = J * TILE;
         const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
         const int diagonal = I == J;
+        if (t + 2 < end) prefetch_tile(j, t + 2, 0);
         /* fill -inf: padding and the upper half of a diagonal tile give exp(-inf) = 0 */
         load_tile(j, i0, j0, rows, cols, diagonal, -INFINITY, T);
         for (int64_t k = 0; k < TILE; k++) {
@@ -243,13 +335,14 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                 for (int64_t c = 0; c < rows; c++)
                     G[(i0 + r) * ld + j0 + c] = c <= r ? H[r * TILE + c] : H[c * TILE + r];
         } else {
-            for (int64_t r = 0; r < rows; r++) memcpy(G + (i0 + r) * ld + j0, H + r * TILE, sizeof(float) * (size_t)cols);
-            for (int64_t c = 0; c < cols; c++) {
-                float *g = G + (j0 + c) * ld + i0;
-                for (int64_t r = 0; r < rows; r++) g[r] = H[r * TILE + c];
-            }
+            for (int64_t r = 0; r < rows; r++) write_row(j->avx2, G + (i0 + r) * ld + j0, H + r * TILE, cols);
+            /* the mirror: transpose in the cache first, then whole rows (T is free by now) */
+            for (int64_t r = 0; r < TILE; r++)
+                for (int64_t c = 0; c < TILE; c++) T[c * TILE + r] = H[r * TILE + c];
+            for (int64_t c = 0; c < cols; c++) write_row(j->avx2, G + (j0 + c) * ld + i0, T + c * TILE, rows);
         }
     }
+    if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMM reads G */
 }
 
 int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
@@ -268,9 +361,9 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
 
     const int64_t side = (N + TILE - 1) / TILE;
     sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = offset, .tiles = side * (side + 1) / 2,
-                   .exclude_self = exclude_self != 0, .decoupled = decoupled != 0, .avx2 = jnce_use_avx2(),
-                   .slices = jnce_threads()};
-    const size_t cells = (size_t)job.slices * (size_t)N;
+                   .exclude_self = exclude_self != 0, .decoupled = decoupled != 0, .avx2 = jnce_use_avx2()};
+    const int32_t slices = jnce_threads();
+    const size_t cells = (size_t)(slices + 1) * (size_t)N; /* the rows' own, then one column set per slice */
     job.max = malloc(sizeof(float) * cells);
     job.sum = calloc(cells, sizeof(double));
     job.bad = calloc(cells, 1);
@@ -280,15 +373,16 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
         free(job.max), free(job.sum), free(job.bad), free(lse), free(coef);
         return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric: out of memory for N=%lld", (long long)N);
     }
-    for (size_t k = 0; k < cells; k++) job.max[k] = -FLT_MAX;
-    jnce_parallel_for(job.tiles, 4, pass1, &job);
-
-    /* merge the slices into slice 0; lse and the loss */
-    for (int32_t sl = 1; sl < job.slices; sl++)
+    job.cmax = job.max + N, job.csum = job.sum + N, job.cbad = job.bad + N;
+    for (size_t k = (size_t)N; k < cells; k++) job.max[k] = -INFINITY;
+    const int64_t chunks = (N + CHUNK - 1) / CHUNK;
+    jnce_parallel_for((chunks + 1) / 2, 4, pass1, &job);
+    for (int32_t sl = 0; sl < slices; sl++)
         for (int64_t i = 0; i < N; i++) {
-            merge(job.max, job.sum, i, job.max[sl * N + i], job.sum[sl * N + i]);
-            job.bad[i] |= job.bad[sl * N + i];
+            merge(job.max, job.sum, i, job.cmax[sl * N + i], job.csum[sl * N + i]);
+            job.bad[i] |= job.cbad[sl * N + i];
         }
+
     double total = 0.0;
     int any_bad = 0;
     const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;

@@ -4,7 +4,9 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.loss.InfoNce;
+import dev.jnce.loss.NtXent;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -13,12 +15,20 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * InfoNCE forward+backward (two towers, cosine, in-batch negatives) against the three GEMMs it
- * needs, and the peak resident memory it adds, in a fresh JVM: what bench/scripts/infonce_vs_torch.sh
- * prints beside PyTorch. (JMH cannot see off-heap peaks, hence this probe.)
+ * InfoNCE forward+backward (cosine, tau 0.07) against the BLAS calls it needs, and the peak
+ * resident memory it adds, in a fresh JVM: what bench/scripts/infonce_vs_torch.sh prints beside
+ * PyTorch. (JMH cannot see off-heap peaks, hence this probe.) FORM is
+ * <ul>
+ * <li>{@code infonce}: two towers, queries and keys (N,D); its BLAS: three GEMMs (S = q kᵀ,
+ *     dq = G k, dk = Gᵀ q);</li>
+ * <li>{@code onetensor}: one tensor (N,D), the notes' info_nce_loss; its BLAS: SYRK (the lower
+ *     triangle of f fᵀ) and one GEMM ((G + Gᵀ) f);</li>
+ * <li>{@code ntxent}: N views = both views of N/2 samples (SimCLR); BLAS as onetensor.</li>
+ * </ul>
  *
- * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS</pre>
- * Prints: {@code jnce BACKEND infonce N D seconds peak_added_bytes} and {@code jnce BACKEND gemm3 N D seconds}.
+ * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM]</pre>
+ * Prints: {@code jnce BACKEND FORM N D seconds peak_added_bytes} and
+ * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each).
  */
 public final class InfoNceProbe {
     private InfoNceProbe() {
@@ -27,33 +37,45 @@ public final class InfoNceProbe {
     public static void main(String[] args) throws IOException {
         String backend = args[0];
         int n = Integer.parseInt(args[1]), d = Integer.parseInt(args[2]), reps = Integer.parseInt(args[3]);
+        String form = args.length > 4 ? args[4] : "infonce";
         Kernels k = (Kernels) Backends.get(backend);
-        Tensor q = random(n, d, 1), keys = random(n, d, 2);
+        Tensor q = random(n, d, 1), keys = form.equals("infonce") ? random(n, d, 2) : q;
         long before = peakRss();
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k);
+        NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k);
         double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long start = System.nanoTime();
-            try (InfoNce.Result res = loss.forwardBackward(q, keys)) {
+            try (InfoNce.Result res = switch (form) {
+                case "infonce" -> loss.forwardBackward(q, keys);
+                case "onetensor" -> loss.forwardBackward(q);
+                case "ntxent" -> ntXent.forwardBackward(q);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor or ntxent, not " + form);
+            }) {
                 res.loss().item();
             }
             best = Math.min(best, (System.nanoTime() - start) / 1e9);
         }
         long peak = peakRss() - before;
-        System.out.printf("jnce %s infonce %d %d %.6f %d%n", backend, n, d, best, peak);
+        System.out.printf("jnce %s %s %d %d %.6f %d%n", backend, form, n, d, best, peak);
 
-        // The three GEMMs of the fused path: S = q kᵀ, dq = G k, dk = Gᵀ q.
         try (Tensor s = Tensor.zerosUnscoped(DType.FLOAT32, n, n); Tensor dq = Tensor.zerosUnscoped(DType.FLOAT32, n, d);
              Tensor dk = Tensor.zerosUnscoped(DType.FLOAT32, n, d)) {
-            double gemm = Double.MAX_VALUE;
+            SimilarityKernels sim = k.similarity();
+            double blas = Double.MAX_VALUE;
             for (int r = 0; r < reps; r++) {
                 long start = System.nanoTime();
-                k.similarity().gemm(false, true, 1f, q, keys, 0f, s);
-                k.similarity().gemm(false, false, 1f, s, keys, 0f, dq);
-                k.similarity().gemm(true, false, 1f, s, q, 0f, dk);
-                gemm = Math.min(gemm, (System.nanoTime() - start) / 1e9);
+                if (form.equals("infonce")) {
+                    sim.gemm(false, true, 1f, q, keys, 0f, s);
+                    sim.gemm(false, false, 1f, s, keys, 0f, dq);
+                    sim.gemm(true, false, 1f, s, q, 0f, dk);
+                } else {
+                    sim.syrk(1f, q, s);
+                    sim.gemm(false, false, 1f, s, q, 0f, dq);
+                }
+                blas = Math.min(blas, (System.nanoTime() - start) / 1e9);
             }
-            System.out.printf("jnce %s gemm3 %d %d %.6f%n", backend, n, d, gemm);
+            System.out.printf("jnce %s %s-blas %d %d %.6f%n", backend, form, n, d, blas);
         }
     }
 

@@ -117,19 +117,51 @@ final class JavaSymmetricXent {
 
     /** s[j][i] = s[i][j] for the lower entries of tile (i0, j0). */
     private static void mirrorTile(MemorySegment g, long ld, int n, int i0, int j0) {
-        for (int i = i0; i < Math.min(n, i0 + TILE); i++) {
-            for (int j = j0; j < Math.min(i, j0 + TILE); j++) g.setAtIndex(F, j * ld + i, g.getAtIndex(F, i * ld + j));
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        if (i0 == j0) {
+            for (int i = i0; i < i0 + rows; i++) {
+                for (int j = j0; j < i; j++) g.setAtIndex(F, j * ld + i, g.getAtIndex(F, i * ld + j));
+            }
+            return;
         }
+        float[] a = read(g, ld, i0, j0, rows, cols), t = new float[TILE * TILE];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * TILE + r] = a[r * TILE + c];
+        write(g, ld, j0, i0, cols, rows, t);
     }
 
     /** g[i][j] = g[j][i] = g[i][j] + g[j][i] over tile (i0, j0); the diagonal doubles. */
     private static void symmetrizeTile(MemorySegment g, long ld, int n, int i0, int j0) {
-        for (int i = i0; i < Math.min(n, i0 + TILE); i++) {
-            for (int j = j0; j < Math.min(i + 1, j0 + TILE); j++) {
-                float h = g.getAtIndex(F, i * ld + j) + g.getAtIndex(F, j * ld + i);
-                g.setAtIndex(F, i * ld + j, h);
-                g.setAtIndex(F, j * ld + i, h);
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        if (i0 == j0) {
+            for (int i = i0; i < i0 + rows; i++) {
+                for (int j = j0; j <= i; j++) {
+                    float h = g.getAtIndex(F, i * ld + j) + g.getAtIndex(F, j * ld + i);
+                    g.setAtIndex(F, i * ld + j, h);
+                    g.setAtIndex(F, j * ld + i, h);
+                }
+            }
+            return;
+        }
+        float[] a = read(g, ld, i0, j0, rows, cols), b = read(g, ld, j0, i0, cols, rows);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float h = a[r * TILE + c] + b[c * TILE + r];
+                a[r * TILE + c] = h;
+                b[c * TILE + r] = h;
             }
         }
+        write(g, ld, i0, j0, rows, cols, a);
+        write(g, ld, j0, i0, cols, rows, b);
+    }
+
+    /** The (rows, cols) block at (r0, c0) into a TILE-wide array, one bulk copy per row. */
+    private static float[] read(MemorySegment g, long ld, int r0, int c0, int rows, int cols) {
+        float[] out = new float[TILE * TILE];
+        for (int r = 0; r < rows; r++) MemorySegment.copy(g, F, 4 * ((r0 + r) * ld + c0), out, r * TILE, cols);
+        return out;
+    }
+
+    private static void write(MemorySegment g, long ld, int r0, int c0, int rows, int cols, float[] in) {
+        for (int r = 0; r < rows; r++) MemorySegment.copy(in, r * TILE, g, F, 4 * ((r0 + r) * ld + c0), cols);
     }
 }
