@@ -124,7 +124,8 @@ final class JavaSymmetricXent {
             }
             return;
         }
-        float[] a = read(g, ld, i0, j0, rows, cols), t = new float[TILE * TILE];
+        float[][] buf = SCRATCH.get();
+        float[] a = read(g, ld, i0, j0, rows, cols, buf[0]), t = buf[1];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * TILE + r] = a[r * TILE + c];
         write(g, ld, j0, i0, cols, rows, t);
     }
@@ -142,7 +143,8 @@ final class JavaSymmetricXent {
             }
             return;
         }
-        float[] a = read(g, ld, i0, j0, rows, cols), b = read(g, ld, j0, i0, cols, rows);
+        float[][] buf = SCRATCH.get();
+        float[] a = read(g, ld, i0, j0, rows, cols, buf[0]), b = read(g, ld, j0, i0, cols, rows, buf[1]);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 float h = a[r * TILE + c] + b[c * TILE + r];
@@ -154,9 +156,11 @@ final class JavaSymmetricXent {
         write(g, ld, j0, i0, cols, rows, b);
     }
 
-    /** The (rows, cols) block at (r0, c0) into a TILE-wide array, one bulk copy per row. */
-    private static float[] read(MemorySegment g, long ld, int r0, int c0, int rows, int cols) {
-        float[] out = new float[TILE * TILE];
+    /** Two TILE x TILE blocks per thread, reused: a fresh pair per tile made the heap grow by hundreds of MiB. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][TILE * TILE]);
+
+    /** The (rows, cols) block at (r0, c0) into out (TILE wide), one bulk copy per row. */
+    private static float[] read(MemorySegment g, long ld, int r0, int c0, int rows, int cols, float[] out) {
         for (int r = 0; r < rows; r++) MemorySegment.copy(g, F, 4 * ((r0 + r) * ld + c0), out, r * TILE, cols);
         return out;
     }
