@@ -293,6 +293,50 @@ static void write_row(int avx2, float *dst, const float *src, int64_t n) {
     else memcpy(dst, src, sizeof(float) * (size_t)n);
 }
 
+/*
+ * H = exp(T - c) (a_row + b_col) over the tile: one exp per entry instead of two, with
+ * a = coef exp(c - m) per row and column. Used when every m of the tile lies within
+ * FACTOR_RANGE / 2 of c, so that a, b and exp(T - c) neither overflow (T <= m) nor lose more
+ * than entries below exp(-87 + FACTOR_RANGE / 2) = 2e-36 of a row's largest (the two-exp form
+ * drops those below exp(-87) = 2e-38).
+ */
+#define FACTOR_RANGE 10.0f
+__attribute__((target("avx2,fma"))) static void tile_gradient_factored_avx2(const float *T, const float *a_r,
+                                                                           const float *b_c, float c, float *H) {
+    const __m256 vc = _mm256_set1_ps(c);
+    for (int64_t r = 0; r < TILE; r++) {
+        const __m256 ar = _mm256_set1_ps(a_r[r]);
+        for (int64_t k = 0; k < TILE; k += 8) {
+            /* T - c <= FACTOR_RANGE / 2 for the entries kept: within exp_in_range_avx2's domain */
+            __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(T + r * TILE + k), vc));
+            _mm256_storeu_ps(H + r * TILE + k, _mm256_mul_ps(e, _mm256_add_ps(ar, _mm256_loadu_ps(b_c + k))));
+        }
+    }
+}
+
+/* T = Hᵀ (TILE x TILE) by 8 x 8 blocks. */
+__attribute__((target("avx2,fma"))) static void transpose_tile_avx2(const float *H, float *T) {
+    for (int64_t r = 0; r < TILE; r += 8)
+        for (int64_t c = 0; c < TILE; c += 8) {
+            __m256 v[8], u[8];
+            for (int k = 0; k < 8; k++) v[k] = _mm256_loadu_ps(H + (r + k) * TILE + c);
+            for (int k = 0; k < 8; k += 2) {
+                u[k] = _mm256_unpacklo_ps(v[k], v[k + 1]);
+                u[k + 1] = _mm256_unpackhi_ps(v[k], v[k + 1]);
+            }
+            for (int k = 0; k < 8; k += 4) {
+                v[k] = _mm256_shuffle_ps(u[k], u[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+                v[k + 1] = _mm256_shuffle_ps(u[k], u[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+                v[k + 2] = _mm256_shuffle_ps(u[k + 1], u[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+                v[k + 3] = _mm256_shuffle_ps(u[k + 1], u[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+            }
+            for (int k = 0; k < 4; k++) {
+                _mm256_storeu_ps(T + (c + k) * TILE + r, _mm256_permute2f128_ps(v[k], v[k + 4], 0x20));
+                _mm256_storeu_ps(T + (c + k + 4) * TILE + r, _mm256_permute2f128_ps(v[k], v[k + 4], 0x31));
+            }
+        }
+}
+
 /* Pass 2 over tiles [begin, end): H of the tile into G at the tile and at its mirror. */
 static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
@@ -314,8 +358,22 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             m_c[k] = k < cols ? j->rmax[j0 + k] : 0.0f;
             k_c[k] = k < cols ? j->coef[j0 + k] : 0.0f;
         }
-        if (j->avx2) tile_gradient_avx2(T, m_r, k_r, m_c, k_c, H);
-        else tile_gradient_scalar(T, m_r, k_r, m_c, k_c, H);
+        float lo = INFINITY, hi = -INFINITY;
+        for (int64_t k = 0; k < rows; k++) lo = fminf(lo, m_r[k]), hi = fmaxf(hi, m_r[k]);
+        for (int64_t k = 0; k < cols; k++) lo = fminf(lo, m_c[k]), hi = fmaxf(hi, m_c[k]);
+        if (j->avx2 && hi - lo <= FACTOR_RANGE) { /* false for NaN and Inf too */
+            const float c = 0.5f * (lo + hi);
+            float a_r[TILE], b_c[TILE];
+            for (int64_t k = 0; k < TILE; k++) {
+                a_r[k] = k < rows ? k_r[k] * expf(c - m_r[k]) : 0.0f;
+                b_c[k] = k < cols ? k_c[k] * expf(c - m_c[k]) : 0.0f;
+            }
+            tile_gradient_factored_avx2(T, a_r, b_c, c, H);
+        } else if (j->avx2) {
+            tile_gradient_avx2(T, m_r, k_r, m_c, k_c, H);
+        } else {
+            tile_gradient_scalar(T, m_r, k_r, m_c, k_c, H);
+        }
 
         /* the diagonal, (i, p(i)) and (p(j), j): not a candidate of both rows, or a target */
         for (int64_t r = 0; r < rows; r++) {
@@ -337,8 +395,12 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         } else {
             for (int64_t r = 0; r < rows; r++) write_row(j->avx2, G + (i0 + r) * ld + j0, H + r * TILE, cols);
             /* the mirror: transpose in the cache first, then whole rows (T is free by now) */
-            for (int64_t r = 0; r < TILE; r++)
-                for (int64_t c = 0; c < TILE; c++) T[c * TILE + r] = H[r * TILE + c];
+            if (j->avx2) {
+                transpose_tile_avx2(H, T);
+            } else {
+                for (int64_t r = 0; r < TILE; r++)
+                    for (int64_t c = 0; c < TILE; c++) T[c * TILE + r] = H[r * TILE + c];
+            }
             for (int64_t c = 0; c < cols; c++) write_row(j->avx2, G + (j0 + c) * ld + i0, T + c * TILE, rows);
         }
     }
