@@ -44,6 +44,9 @@ COST = {
     ("SimilarityBench", "cosineForwardBackward"): ("cosine sim matrix fwd+bwd", "flop", lambda p: 6 * pairs(p)),
     ("InfoNceBench", "forward"): ("InfoNCE fwd", "flop", lambda p: 2 * pairs(p)),
     ("InfoNceBench", "forwardBackward"): ("InfoNCE fwd+bwd", "flop", lambda p: 6 * pairs(p)),
+    # the symmetric forms do SYRK (N^2 D) + one GEMM (2 N^2 D); PyTorch does 6 N^2 D for them
+    ("InfoNceBench", "oneTensorForwardBackward"): ("InfoNCE one tensor fwd+bwd", "flop", lambda p: 3 * pairs(p)),
+    ("InfoNceBench", "ntXentForwardBackward"): ("NT-Xent fwd+bwd", "flop", lambda p: 3 * pairs(p)),
 }
 
 

@@ -90,6 +90,21 @@ def info_nce(p, backward):
     return [q, k, tau], lambda: F.cross_entropy(F.normalize(q, dim=1) @ F.normalize(k, dim=1).t() / tau, t)
 
 
+def one_tensor(p, method):
+    """InfoNceBench's one-tensor forms: the notes' info_nce_loss, and NT-Xent (self-pairs masked, targets i +- N/2)."""
+    n, d = int(p["n"]), int(p["d"])
+    f, tau = randn(n, d, grad=True), torch.tensor(TEMPERATURE, requires_grad=True)
+    if method == "oneTensorForwardBackward":
+        t = torch.arange(n)
+        return [f, tau], lambda: F.cross_entropy(F.normalize(f, dim=1) @ F.normalize(f, dim=1).t() / tau, t)
+    t, self_pairs = (torch.arange(n) + n // 2) % n, torch.eye(n, dtype=torch.bool)
+
+    def nt_xent():
+        z = F.normalize(f, dim=1)
+        return F.cross_entropy((z @ z.t() / tau).masked_fill(self_pairs, float("-inf")), t)
+    return [f, tau], nt_xent
+
+
 CASES = {
     "CrossEntropyBench": cross_entropy,
     "SoftmaxBench": softmax,
@@ -104,6 +119,8 @@ CASES = {
 def build(bench, method, params):
     if bench == "SimilarityBench":
         built = similarity(params, method)
+    elif bench == "InfoNceBench" and method in ("oneTensorForwardBackward", "ntXentForwardBackward"):
+        built = one_tensor(params, method)
     else:
         built = CASES[bench](params, method == "forwardBackward")
     leaves, fn, upstream = (built + (None,))[:3]

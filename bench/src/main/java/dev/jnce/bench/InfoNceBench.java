@@ -4,6 +4,7 @@ import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.CrossEntropy;
 import dev.jnce.loss.InfoNce;
+import dev.jnce.loss.NtXent;
 import dev.jnce.ops.Similarity;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -19,10 +20,14 @@ import org.openjdk.jmh.annotations.Setup;
  * <li>forwardBackward: {@link InfoNce#forwardBackward(Tensor, Tensor)} as a user calls it (the
  *     loss, the gradients of both towers and of tau, in new tensors closed after each call;
  *     6 N^2 D flops in three GEMMs plus O(N^2) for the cross-entropy).</li>
- * <li>forward: a COMPOSITION, since InfoNce offers no forward-only method: {@code
+ * <li>forward: a composition kept for continuity with earlier runs: {@code
  *     Similarity.cosine().withScale(1/tau)} into a reused (N,N) buffer, then {@code
  *     CrossEntropy.forward} against targets 0..N-1 (2 N^2 D flops), which is what InfoNce's
  *     forward part computes.</li>
+ * <li>oneTensorForwardBackward: {@link InfoNce#forwardBackward(Tensor)} on the queries (the
+ *     notes' info_nce_loss): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
+ * <li>ntXentForwardBackward: {@link NtXent#forwardBackward(Tensor)} on the queries as N views
+ *     of N/2 samples (SimCLR), same path.</li>
  * </ul>
  */
 public class InfoNceBench extends OpBench {
@@ -36,6 +41,7 @@ public class InfoNceBench extends OpBench {
 
     private Tensor queries, keys, targets, logits;
     private InfoNce infoNce;
+    private NtXent ntXent;
     private Similarity similarity;
     private CrossEntropy crossEntropy;
 
@@ -48,6 +54,7 @@ public class InfoNceBench extends OpBench {
         targets = fixture.diagonal(n);
         logits = fixture.zeros(n, n);
         infoNce = InfoNce.create().withTemperature(TEMPERATURE).withBackend(b);
+        ntXent = NtXent.create().withTemperature(TEMPERATURE).withBackend(b);
         similarity = Similarity.cosine().withScale(1f / TEMPERATURE).withBackend(b);
         crossEntropy = CrossEntropy.create().withBackend(b);
     }
@@ -58,6 +65,22 @@ public class InfoNceBench extends OpBench {
         similarity.forward(queries, keys, logits);
         try (Tensor l = crossEntropy.forward(logits, targets)) {
             return l;
+        }
+    }
+
+    @Benchmark
+    public Tensor oneTensorForwardBackward() {
+        if (infoNce == null) return null;
+        try (InfoNce.Result r = infoNce.forwardBackward(queries)) {
+            return r.gradQueries();
+        }
+    }
+
+    @Benchmark
+    public Tensor ntXentForwardBackward() {
+        if (ntXent == null) return null;
+        try (InfoNce.Result r = ntXent.forwardBackward(queries)) {
+            return r.gradQueries();
         }
     }
 
