@@ -10,7 +10,9 @@
  * Probabilities (PyTorch 1.13's formulas, in double):
  *   loss = -w (y max(log p, -100) + (1-y) max(log(1-p), -100))
  *   d/dp = w (p - y) / max((1-p) p, 1e-12)      d/dy = w (log(1-p) - log p)  (unclamped: +-Inf at p = 0, 1)
- * Logits: see jnce_bce_logits_terms in binary_cross_entropy.h.
+ * Logits: see jnce_bce_logits_terms in binary_cross_entropy.h. With AVX2, exp(-|x|) runs on 8
+ * float lanes and the rest of the same formulas (a log1p series, the sigmoid, the products) on
+ * double lanes; the loss is summed per block in double. The scalar path is double throughout.
  *
  * Every element is independent: the work is split into blocks of JNCE_BINARY_BLOCK elements over
  * the thread pool; reduced losses are summed per block in double, then over blocks in order.
@@ -20,6 +22,7 @@
 
 #include "binary_cross_entropy.h"
 #include "internal.h"
+#include "simd_exp.h"
 
 typedef struct {
     const float *input, *target, *weight;
@@ -111,6 +114,118 @@ static jnce_binary_terms bce_logits_terms(const void *params, int64_t k, double 
     return jnce_bce_logits_terms(x, y, lp->pos_weight != NULL ? lp->pos_weight[k % lp->pos_len] : 1.0);
 }
 
+/* ---- BCE with logits on AVX2: exp on 8 float lanes, the rest on 2 x 4 double lanes ------------- */
+
+/*
+ * log1p(e) for e in [0, 1]: 2 atanh(t), t = e / (2 + e) in [0, 1/3], odd series to t^17
+ * (truncation below 1e-9 relative, under the float exp's error in e).
+ */
+__attribute__((target("avx2,fma"))) static inline __m256d log1p_unit_pd(__m256d e) {
+    __m256d t = _mm256_div_pd(e, _mm256_add_pd(e, _mm256_set1_pd(2.0)));
+    __m256d t2 = _mm256_mul_pd(t, t);
+    __m256d p = _mm256_set1_pd(1.0 / 17);
+    for (int k = 15; k >= 1; k -= 2) p = _mm256_fmadd_pd(p, t2, _mm256_set1_pd(1.0 / k));
+    return _mm256_mul_pd(_mm256_add_pd(t, t), p);
+}
+
+/* Loss and gradients of 4 elements, jnce_bce_logits_terms' formulas in double, e = exp(-|x|). */
+typedef struct {
+    __m256d loss_sum; /* the losses before rounding, for the reduced sum */
+    __m128 loss, dx, dy;
+} bce4;
+
+__attribute__((target("avx2,fma"))) static inline bce4 bce_logits4(__m128 xf, __m128 yf, __m128 ef, __m128 pwf, __m128 wf,
+                                                                  double scale) {
+    const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+    __m256d x = _mm256_cvtps_pd(xf), y = _mm256_cvtps_pd(yf), e = _mm256_cvtps_pd(ef);
+    __m256d pw = _mm256_cvtps_pd(pwf), w = _mm256_cvtps_pd(wf);
+    __m256d softplus_neg = _mm256_add_pd(_mm256_max_pd(_mm256_sub_pd(zero, x), zero), log1p_unit_pd(e));
+    __m256d r = _mm256_div_pd(one, _mm256_add_pd(one, e));
+    __m256d sigmoid = _mm256_blendv_pd(_mm256_mul_pd(e, r), r, _mm256_cmp_pd(x, zero, _CMP_GE_OQ));
+    __m256d pw1 = _mm256_sub_pd(pw, one), lw = _mm256_fmadd_pd(pw1, y, one);
+    __m256d ws = _mm256_mul_pd(w, _mm256_set1_pd(scale));
+    __m256d loss = _mm256_mul_pd(w, _mm256_fmadd_pd(lw, softplus_neg, _mm256_mul_pd(_mm256_sub_pd(one, y), x)));
+    __m256d dx = _mm256_mul_pd(ws, _mm256_fmsub_pd(lw, sigmoid, _mm256_mul_pd(pw, y)));
+    __m256d dy = _mm256_mul_pd(ws, _mm256_fmsub_pd(pw1, softplus_neg, x));
+    /* a NaN x gives a NaN gradient, as the scalar path does (the blend and max would hide it) */
+    dx = _mm256_or_pd(dx, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+    bce4 out = {loss, _mm256_cvtpd_ps(loss), _mm256_cvtpd_ps(dx), _mm256_cvtpd_ps(dy)};
+    return out;
+}
+
+/* Eight values of a (len)-periodic vector starting at index *at, which advances by 8. */
+static inline void periodic8(const float *v, int64_t len, int64_t *at, float *out) {
+    for (int k = 0; k < 8; k++) {
+        out[k] = v[*at];
+        if (++*at == len) *at = 0;
+    }
+}
+
+typedef struct {
+    const float *input, *target, *weight, *pos_weight;
+    int64_t numel, weight_len, pos_len;
+    int32_t reduction;
+    double scale;
+    float *loss, *grad_input, *grad_target;
+    double *block_sum;
+} logits_job;
+
+__attribute__((target("avx2,fma"))) static void bce_logits_blocks_avx2(void *ctx, int64_t begin, int64_t end,
+                                                                     int32_t slice) {
+    (void)slice;
+    const logits_job *j = ctx;
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    float wbuf[8], pbuf[8];
+    for (int64_t b = begin; b < end; b++) {
+        const int64_t from = b * JNCE_BINARY_BLOCK;
+        const int64_t to = from + JNCE_BINARY_BLOCK < j->numel ? from + JNCE_BINARY_BLOCK : j->numel;
+        int64_t wi = j->weight != NULL ? from % j->weight_len : 0, pi = j->pos_weight != NULL ? from % j->pos_len : 0;
+        __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+        int64_t k = from;
+        for (; k + 8 <= to; k += 8) {
+            __m256 x = _mm256_loadu_ps(j->input + k), y = _mm256_loadu_ps(j->target + k);
+            __m256 w = one, pw = one;
+            if (j->weight != NULL) periodic8(j->weight, j->weight_len, &wi, wbuf), w = _mm256_loadu_ps(wbuf);
+            if (j->pos_weight != NULL) periodic8(j->pos_weight, j->pos_len, &pi, pbuf), pw = _mm256_loadu_ps(pbuf);
+            /* e = exp(-|x|) gives both softplus(-x) = max(-x, 0) + log1p(e) and the sigmoid */
+            __m256 e = exp_nonpos_avx2(_mm256_sub_ps(zero, _mm256_and_ps(x, abs_mask)));
+            bce4 lo = bce_logits4(_mm256_castps256_ps128(x), _mm256_castps256_ps128(y), _mm256_castps256_ps128(e),
+                                  _mm256_castps256_ps128(pw), _mm256_castps256_ps128(w), j->scale);
+            bce4 hi = bce_logits4(_mm256_extractf128_ps(x, 1), _mm256_extractf128_ps(y, 1), _mm256_extractf128_ps(e, 1),
+                                  _mm256_extractf128_ps(pw, 1), _mm256_extractf128_ps(w, 1), j->scale);
+            if (j->reduction == JNCE_REDUCTION_NONE) {
+                _mm_storeu_ps(j->loss + k, lo.loss);
+                _mm_storeu_ps(j->loss + k + 4, hi.loss);
+            } else {
+                sum_lo = _mm256_add_pd(sum_lo, lo.loss_sum);
+                sum_hi = _mm256_add_pd(sum_hi, hi.loss_sum);
+            }
+            if (j->grad_input != NULL) {
+                _mm_storeu_ps(j->grad_input + k, lo.dx);
+                _mm_storeu_ps(j->grad_input + k + 4, hi.dx);
+            }
+            if (j->grad_target != NULL) {
+                _mm_storeu_ps(j->grad_target + k, lo.dy);
+                _mm_storeu_ps(j->grad_target + k + 4, hi.dy);
+            }
+        }
+        double lanes[4], sum = 0.0;
+        _mm256_storeu_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
+        sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for (; k < to; k++) { /* the tail in double, as the scalar path */
+            double pwk = j->pos_weight != NULL ? j->pos_weight[k % j->pos_len] : 1.0;
+            double wk = j->weight != NULL ? j->weight[k % j->weight_len] : 1.0;
+            jnce_binary_terms t = jnce_bce_logits_terms(j->input[k], j->target[k], pwk);
+            if (j->reduction == JNCE_REDUCTION_NONE) j->loss[k] = (float)(wk * t.loss);
+            else sum += wk * t.loss;
+            if (j->grad_input != NULL) j->grad_input[k] = (float)(j->scale * wk * t.d_input);
+            if (j->grad_target != NULL) j->grad_target[k] = (float)(j->scale * wk * t.d_target);
+        }
+        if (j->block_sum != NULL) j->block_sum[b] = sum;
+    }
+}
+
 int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight,
                                 int64_t weight_len, const float *pos_weight, int64_t pos_len,
                                 int32_t reduction, float *loss, float *grad_input, float *grad_target) {
@@ -118,6 +233,27 @@ int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t
         return jnce_fail(JNCE_ERR_INVALID_ARG, "bce_logits: pos_len=%lld does not divide numel=%lld",
                          (long long)pos_len, (long long)numel);
     logits_params params = {pos_weight, pos_len};
-    return jnce_binary_run("bce_logits", input, target, numel, weight, weight_len, bce_logits_terms, &params,
-                           reduction, loss, grad_input, grad_target);
+    if (!jnce_use_avx2() || input == NULL || target == NULL || loss == NULL || numel <= 0 ||
+        (weight != NULL && (weight_len <= 0 || numel % weight_len != 0)) || reduction < JNCE_REDUCTION_NONE ||
+        reduction > JNCE_REDUCTION_SUM)  /* the scalar double path, which also reports bad arguments */
+        return jnce_binary_run("bce_logits", input, target, numel, weight, weight_len, bce_logits_terms, &params,
+                               reduction, loss, grad_input, grad_target);
+
+    const int64_t blocks = (numel + JNCE_BINARY_BLOCK - 1) / JNCE_BINARY_BLOCK;
+    logits_job job = {input, target, weight, pos_weight, numel, weight_len, pos_len, reduction,
+                      reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)numel : 1.0,
+                      loss, grad_input, grad_target, NULL};
+    if (reduction != JNCE_REDUCTION_NONE) {
+        job.block_sum = malloc((size_t)blocks * sizeof(double));
+        if (job.block_sum == NULL)
+            return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "bce_logits: no memory for %lld block sums", (long long)blocks);
+    }
+    jnce_parallel_for(blocks, 4, bce_logits_blocks_avx2, &job);
+    if (reduction != JNCE_REDUCTION_NONE) {
+        double total = 0.0;
+        for (int64_t b = 0; b < blocks; b++) total += job.block_sum[b];
+        loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
+        free(job.block_sum);
+    }
+    return JNCE_OK;
 }

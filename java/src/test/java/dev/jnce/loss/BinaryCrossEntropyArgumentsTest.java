@@ -49,6 +49,20 @@ class BinaryCrossEntropyArgumentsTest extends ScopedTest {
                 Tensor.of(new float[] {0})), "input[0] = NaN", "outside [0, 1]");
     }
 
+    /** The range check runs in parallel chunks of 4096: the message still names the first bad value. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void theFirstBadTargetOfALargeTensorIsNamed(Backend b) {
+        int n = 300_000;
+        float[] x = new float[n], y = new float[n];
+        java.util.Arrays.fill(y, 0.5f);
+        y[250_001] = 7f;
+        y[200_003] = Float.NaN;
+        y[299_999] = -1f;
+        losses(b).forEach(f -> assertMessage(IllegalArgumentException.class, () -> f.apply(Tensor.of(x), Tensor.of(y)),
+                "target[200003] = NaN", "outside [0, 1]"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void targetsOutsideTheUnitIntervalAreRejected(Backend b) {
