@@ -17,7 +17,8 @@ import java.lang.foreign.ValueLayout;
  * with ties to the lower key index (a deterministic {@code topk} of the masked matrix).
  * Positives are given by labels (a key is positive when its label equals the query's), by a
  * mask (N,M) (nonzero = positive), or by default by the diagonal (key i for query i).
- * {@link #gather} turns the indices into explicit negatives (N,k,D).
+ * {@link #gather} turns the indices into explicit negatives (N,k,D), and {@link #gatherBackward}
+ * scatter-adds their gradient back onto the keys.
  *
  * <pre>{@code
  * Tensor sim = Similarity.cosine().forward(queries, keys);        // (N,M)
@@ -25,7 +26,7 @@ import java.lang.foreign.ValueLayout;
  * Tensor negatives = HardNegatives.gather(keys, idx);              // (N,16,D)
  * }</pre>
  *
- * <p>Mining has no gradient. Pitfalls: k = 0 gives (N,0); a row with fewer than k negatives
+ * <p>Mining itself has no gradient (the indices are constants). Pitfalls: k = 0 gives (N,0); a row with fewer than k negatives
  * and a NaN similarity are errors naming the row; labels that mark every key positive leave
  * no negatives. Immutable and thread-safe.
  */
@@ -100,6 +101,44 @@ public final class HardNegatives {
             MemorySegment.copy(src, key * d * 4, dst, r * d * 4, d * 4);
         }
         return out;
+    }
+
+    /**
+     * The gradient of {@link #gather}: adds row (n, k) of grad (N,K,D) into row indices[n, k] of
+     * gradKeys (M,D), in place — a scatter-add, in the order of (n, k), in float32. When the
+     * negatives were gathered from the same keys that also served as positives, pass the
+     * positives' gradient as gradKeys: it then holds the keys' whole gradient.
+     *
+     * <pre>{@code
+     * Tensor negatives = HardNegatives.gather(keys, idx);
+     * try (InfoNce.Result r = loss.forwardBackwardNegatives(queries, keys, negatives)) {
+     *     HardNegatives.gatherBackward(r.gradNegatives(), idx, r.gradKeys()); // d loss / d keys
+     * }
+     * }</pre>
+     */
+    public static void gatherBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
+        Backend host = Backends.get("java");
+        long[] sk = SimilarityChecks.matrix("gradKeys", gradKeys, host, "(M, D)");
+        Checks.usable("indices", indices, host);
+        Checks.dtype("indices", indices, DType.INT32, DType.INT64);
+        if (indices.rank() != 2) {
+            throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
+        }
+        Checks.usable("grad", grad, host);
+        Checks.dtype("grad", grad, DType.FLOAT32);
+        Checks.shape("grad", grad, "(N, K) of indices and D of gradKeys", indices.size(0), indices.size(1), sk[1]);
+        Checks.classIndices("indices", indices, sk[0], "for gradKeys of shape " + Tensor.formatShape(sk));
+        long d = sk[1];
+        MemorySegment g = grad.segment(), dst = gradKeys.segment(), idx = indices.segment();
+        boolean wide = indices.dtype() == DType.INT64;
+        for (long r = 0; r < indices.numel(); r++) {
+            long key = wide ? idx.getAtIndex(ValueLayout.JAVA_LONG, r) : idx.getAtIndex(ValueLayout.JAVA_INT, r);
+            for (long j = 0; j < d; j++) {
+                long at = key * d + j;
+                dst.setAtIndex(ValueLayout.JAVA_FLOAT, at,
+                        dst.getAtIndex(ValueLayout.JAVA_FLOAT, at) + g.getAtIndex(ValueLayout.JAVA_FLOAT, r * d + j));
+            }
+        }
     }
 
     private Tensor run(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {

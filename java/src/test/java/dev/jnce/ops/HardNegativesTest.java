@@ -7,6 +7,7 @@ import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -16,6 +17,8 @@ import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Hard-negative mining on every backend against torch.topk, a full-sort reference and gather. */
 class HardNegativesTest {
@@ -80,5 +83,21 @@ class HardNegativesTest {
         assertArrayEquals(new long[] {2, 2, 2}, negatives.shape());
         assertClose(new double[] {5, 6, 3, 4, 5, 6, 1, 2}, negatives.toFloatArray(), 0, "gathered rows");
         assertArrayEquals(new long[] {2, 0, 2}, HardNegatives.gather(keys, none).shape());
+    }
+
+    /** Scatter-add: repeated indices accumulate; it adds to what gradKeys holds; bad shapes name the argument. */
+    @Test
+    void gatherBackwardAddsEveryPickedRowBack() {
+        Tensor idx = Tensor.of(new long[] {2, 0, 2, 2}, 2, 2);
+        Tensor grad = Tensor.of(new float[] {1, 10, 2, 20, 3, 30, 4, 40}, 2, 2, 2);
+        Tensor gradKeys = Tensor.of(new float[][] {{0.5f, 0.5f}, {0, 0}, {0, 0}});
+        HardNegatives.gatherBackward(grad, idx, gradKeys);
+        assertClose(new double[] {2.5, 20.5, 0, 0, 8, 80}, gradKeys.toFloatArray(), 0, "scatter-add");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HardNegatives.gatherBackward(Tensor.of(new float[6], 2, 1, 3), idx, gradKeys));
+        assertTrue(e.getMessage().startsWith("grad: expected shape"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> HardNegatives.gatherBackward(grad, Tensor.of(new long[] {2, 0, 3, 2}, 2, 2), gradKeys));
+        assertTrue(e.getMessage().startsWith("indices"), e.getMessage());
     }
 }
