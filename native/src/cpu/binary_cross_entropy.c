@@ -36,6 +36,24 @@ typedef struct {
     float *grad_input, *grad_target;
 } binary_job;
 
+/* Block sums for a reduced loss (NULL for NONE, or on failure, which is then reported). */
+static int32_t alloc_block_sums(const char *op, int32_t reduction, int64_t blocks, double **sums) {
+    *sums = NULL;
+    if (reduction == JNCE_REDUCTION_NONE) return JNCE_OK;
+    *sums = malloc((size_t)blocks * sizeof(double));
+    return *sums != NULL ? JNCE_OK
+                         : jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld block sums", op, (long long)blocks);
+}
+
+/* loss[0] = the block sums added in order (divided by numel for MEAN); frees them. */
+static void finish_block_sums(int32_t reduction, double *sums, int64_t blocks, int64_t numel, float *loss) {
+    if (reduction == JNCE_REDUCTION_NONE) return;
+    double total = 0.0;
+    for (int64_t b = 0; b < blocks; b++) total += sums[b];
+    loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
+    free(sums);
+}
+
 static void binary_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const binary_job *job = ctx;
@@ -73,18 +91,10 @@ int32_t jnce_binary_run(const char *op, const float *input, const float *target,
     binary_job job = {input, target, weight, numel, weight_len, fn, params, reduction,
                       reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)numel : 1.0,
                       loss, NULL, grad_input, grad_target};
-    if (reduction != JNCE_REDUCTION_NONE) {
-        job.block_sum = malloc((size_t)blocks * sizeof(double));
-        if (job.block_sum == NULL)
-            return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld block sums", op, (long long)blocks);
-    }
+    int32_t status = alloc_block_sums(op, reduction, blocks, &job.block_sum);
+    if (status != JNCE_OK) return status;
     jnce_parallel_for(blocks, 4, binary_blocks, &job);
-    if (reduction != JNCE_REDUCTION_NONE) {
-        double total = 0.0;
-        for (int64_t b = 0; b < blocks; b++) total += job.block_sum[b];
-        loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
-        free(job.block_sum);
-    }
+    finish_block_sums(reduction, job.block_sum, blocks, numel, loss);
     return JNCE_OK;
 }
 
@@ -243,17 +253,9 @@ int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t
     logits_job job = {input, target, weight, pos_weight, numel, weight_len, pos_len, reduction,
                       reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)numel : 1.0,
                       loss, grad_input, grad_target, NULL};
-    if (reduction != JNCE_REDUCTION_NONE) {
-        job.block_sum = malloc((size_t)blocks * sizeof(double));
-        if (job.block_sum == NULL)
-            return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "bce_logits: no memory for %lld block sums", (long long)blocks);
-    }
+    int32_t status = alloc_block_sums("bce_logits", reduction, blocks, &job.block_sum);
+    if (status != JNCE_OK) return status;
     jnce_parallel_for(blocks, 4, bce_logits_blocks_avx2, &job);
-    if (reduction != JNCE_REDUCTION_NONE) {
-        double total = 0.0;
-        for (int64_t b = 0; b < blocks; b++) total += job.block_sum[b];
-        loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
-        free(job.block_sum);
-    }
+    finish_block_sums(reduction, job.block_sum, blocks, numel, loss);
     return JNCE_OK;
 }

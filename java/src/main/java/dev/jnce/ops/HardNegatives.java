@@ -85,12 +85,7 @@ public final class HardNegatives {
     public static Tensor gather(Tensor keys, Tensor indices) {
         Backend host = Backends.get("java");
         long[] sk = SimilarityChecks.matrix("keys", keys, host, "(M, D)");
-        Checks.usable("indices", indices, host);
-        Checks.dtype("indices", indices, DType.INT32, DType.INT64);
-        if (indices.rank() != 2) {
-            throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
-        }
-        Checks.classIndices("indices", indices, sk[0], "for keys of shape " + Tensor.formatShape(sk));
+        rowIndices(host, indices, "keys", sk);
         long d = sk[1];
         Tensor out = Tensor.zeros(DType.FLOAT32, indices.size(0), indices.size(1), d);
         MemorySegment src = keys.segment(), dst = out.segment();
@@ -119,15 +114,10 @@ public final class HardNegatives {
     public static void gatherBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
         Backend host = Backends.get("java");
         long[] sk = SimilarityChecks.matrix("gradKeys", gradKeys, host, "(M, D)");
-        Checks.usable("indices", indices, host);
-        Checks.dtype("indices", indices, DType.INT32, DType.INT64);
-        if (indices.rank() != 2) {
-            throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
-        }
         Checks.usable("grad", grad, host);
         Checks.dtype("grad", grad, DType.FLOAT32);
+        rowIndices(host, indices, "gradKeys", sk);
         Checks.shape("grad", grad, "(N, K) of indices and D of gradKeys", indices.size(0), indices.size(1), sk[1]);
-        Checks.classIndices("indices", indices, sk[0], "for gradKeys of shape " + Tensor.formatShape(sk));
         long d = sk[1];
         MemorySegment g = grad.segment(), dst = gradKeys.segment(), idx = indices.segment();
         boolean wide = indices.dtype() == DType.INT64;
@@ -139,6 +129,16 @@ public final class HardNegatives {
                         dst.getAtIndex(ValueLayout.JAVA_FLOAT, at) + g.getAtIndex(ValueLayout.JAVA_FLOAT, r * d + j));
             }
         }
+    }
+
+    /** indices: usable int32/int64 (N,K) rows of a matrix (M,D) called name. */
+    private static void rowIndices(Backend host, Tensor indices, String name, long[] md) {
+        Checks.usable("indices", indices, host);
+        Checks.dtype("indices", indices, DType.INT32, DType.INT64);
+        if (indices.rank() != 2) {
+            throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
+        }
+        Checks.classIndices("indices", indices, md[0], "for " + name + " of shape " + Tensor.formatShape(md));
     }
 
     private Tensor run(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {

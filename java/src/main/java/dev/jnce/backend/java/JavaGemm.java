@@ -73,19 +73,13 @@ final class JavaGemm {
         // Enough rows per thread that repacking B per row block stays a small cost.
         long minRows = Math.max(MC / 4, (1L << 20) / Math.max(1L, (long) n * k));
         Parallel.forRange(m, minRows, (begin, end) -> {
-            float[] ap = new float[MC * KC], bp = new float[KC * NC], cb = new float[MC * NC];
+            Buffers buffers = new Buffers();
             for (int ic = (int) begin; ic < end; ic += MC) {
                 int mb = (int) Math.min(MC, end - ic);
                 for (int jc = 0; jc < n; jc += NC) {
                     int nb = Math.min(NC, n - jc);
-                    java.util.Arrays.fill(cb, 0, mb * nb, 0f);
-                    for (int pc = 0; pc < k; pc += KC) {
-                        int kb = Math.min(KC, k - pc);
-                        pack(a, lda, transA, ic, pc, mb, kb, ap);
-                        pack(b, ldb, transB, pc, jc, kb, nb, bp);
-                        block.multiply(ap, bp, cb, mb, nb, kb);
-                    }
-                    writeBack(cb, mb, nb, alpha, beta, c, ldc, ic, jc);
+                    multiply(a, lda, transA, b, ldb, transB, ic, jc, mb, nb, k, buffers);
+                    writeBack(buffers.c, mb, nb, alpha, beta, c, ldc, ic, jc);
                 }
             }
         });
@@ -100,25 +94,36 @@ final class JavaGemm {
     void syrkLower(int n, int k, float alpha, MemorySegment a, long lda, MemorySegment c, long ldc) {
         int blocks = (n + MC - 1) / MC;
         Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
-            float[] ap = new float[MC * KC], bp = new float[KC * NC], cb = new float[MC * NC];
+            Buffers buffers = new Buffers();
             for (long pair = begin; pair < end; pair++) {
                 for (long blk : new long[] {pair, blocks - 1 - pair}) {
                     int ic = (int) blk * MC, mb = Math.min(MC, n - ic);
                     for (int jc = 0; jc < ic + mb; jc += NC) {
                         int nb = Math.min(NC, Math.min(n, ic + mb) - jc);
-                        java.util.Arrays.fill(cb, 0, mb * nb, 0f);
-                        for (int pc = 0; pc < k; pc += KC) {
-                            int kb = Math.min(KC, k - pc);
-                            pack(a, lda, false, ic, pc, mb, kb, ap);
-                            pack(a, lda, true, pc, jc, kb, nb, bp);
-                            block.multiply(ap, bp, cb, mb, nb, kb);
-                        }
-                        writeBack(cb, mb, nb, alpha, 0f, c, ldc, ic, jc);
+                        multiply(a, lda, false, a, lda, true, ic, jc, mb, nb, k, buffers);
+                        writeBack(buffers.c, mb, nb, alpha, 0f, c, ldc, ic, jc);
                     }
                     if (blocks - 1 - pair == pair) break; // the middle block of an odd count, once
                 }
             }
         });
+    }
+
+    /** One thread's packed blocks of op(A) and op(B) and its accumulator block of C. */
+    private static final class Buffers {
+        final float[] a = new float[MC * KC], b = new float[KC * NC], c = new float[MC * NC];
+    }
+
+    /** buffers.c (mb x nb) = op(A)[ic.., :] op(B)[:, jc..] over the whole depth k, block by block. */
+    private void multiply(MemorySegment a, long lda, boolean transA, MemorySegment b, long ldb, boolean transB,
+                          int ic, int jc, int mb, int nb, int k, Buffers buffers) {
+        java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
+        for (int pc = 0; pc < k; pc += KC) {
+            int kb = Math.min(KC, k - pc);
+            pack(a, lda, transA, ic, pc, mb, kb, buffers.a);
+            pack(b, ldb, transB, pc, jc, kb, nb, buffers.b);
+            block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb);
+        }
     }
 
     /**
