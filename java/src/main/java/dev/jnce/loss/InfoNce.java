@@ -34,7 +34,8 @@ import java.lang.foreign.ValueLayout;
  *     {@link dev.jnce.ops.HardNegatives}; row i's candidates are its positive and its K negatives.</li>
  * <li>{@link #forwardBackwardLabels} and {@link #forwardBackwardMask}: several positives per row
  *     (supervised-contrastive style): the target is uniform over the row's positives. A row with
- *     no positive is an error naming it, unless {@link #withRowsWithoutPositive} says SKIP.</li>
+ *     no positive is an error naming it, unless {@link #withRowsWithoutPositive} says SKIP.
+ *     {@link #forwardBackwardLabels(Tensor, Tensor)} is the one-tensor form (SupCon), self left out.</li>
  * <li>{@link #withDecoupled(boolean)}: the positive is removed from the denominator
  *     ({@code loss_i = -s_ip + log sum_{j != p} exp s_ij}); single positives only.</li>
  * </ul>
@@ -213,6 +214,21 @@ public final class InfoNce {
         return matrix(k, queries, keys, null, Positives.labels(ql, kl), d);
     }
 
+    /**
+     * Supervised contrastive learning on one tensor (SupCon's L_out): embeddings (N,D) and labels
+     * (N), int32 or int64; row i's positives are the other rows with its label, its own
+     * similarity takes no part, and loss_i = -(1/|P(i)|) sum_{p in P(i)} log softmax_{j != i}(s_i)_p.
+     * The gradient flows through both sides of {@code f fᵀ}. A row whose label no other row
+     * shares has no positive: an error naming it, or left out with
+     * {@link #withRowsWithoutPositive} SKIP.
+     */
+    public Result forwardBackwardLabels(Tensor embeddings, Tensor labels) {
+        Kernels k = kernels();
+        long d = Contrastive.embeddings("embeddings", embeddings, k, 2, "expected N >= 2 (the other rows are the candidates)");
+        long[] l = labels("labels", labels, k, embeddings.size(0));
+        return matrix(k, embeddings, null, null, Positives.labels(l, l), d);
+    }
+
     /** Several positives per row from a (N,M) int32 mask (non-zero: positive). */
     public Result forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask) {
         Kernels k = kernels();
@@ -389,7 +405,8 @@ public final class InfoNce {
                 }
             }
             if (count == 0 && rowsWithoutPositive == RowsWithoutPositive.THROW) {
-                throw new IllegalArgumentException((pos.mask() != null ? "positiveMask" : "queryLabels") + ": row " + i
+                String argument = pos.mask() != null ? "positiveMask" : selfPairs ? "labels" : "queryLabels";
+                throw new IllegalArgumentException(argument + ": row " + i
                         + " has no positive among the " + m + " keys"
                         + (selfPairs ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
             }
