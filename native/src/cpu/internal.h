@@ -21,6 +21,10 @@ int32_t jnce_threads(void);
 typedef void (*jnce_range_fn)(void *ctx, int64_t begin, int64_t end, int32_t slice);
 void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void *ctx);
 
+/* The same with at most max_slices slices (slice < max_slices), for work that keeps per-slice
+ * state sized before the call (the thread count may change meanwhile). */
+void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_slices, jnce_range_fn fn, void *ctx);
+
 /* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */
 int jnce_use_avx2(void);
 

@@ -64,10 +64,15 @@ static int32_t ensure_workers(int32_t count) {
 }
 
 void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void *ctx) {
+    jnce_parallel_for_at_most(n, min_per_thread, INT32_MAX, fn, ctx);
+}
+
+void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_slices, jnce_range_fn fn, void *ctx) {
     if (n <= 0) return;
     int64_t by_work = min_per_thread > 0 ? n / min_per_thread : n;
     int64_t want = jnce_threads();
     if (by_work < want) want = by_work;
+    if (max_slices < want) want = max_slices;
     if (want <= 1 || pthread_mutex_trylock(&job_lock) != 0) {
         fn(ctx, 0, n, 0);
         return;

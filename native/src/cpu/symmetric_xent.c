@@ -438,7 +438,7 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
     job.cmax = job.max + N, job.csum = job.sum + N, job.cbad = job.bad + N;
     for (size_t k = (size_t)N; k < cells; k++) job.max[k] = -INFINITY;
     const int64_t chunks = (N + CHUNK - 1) / CHUNK;
-    jnce_parallel_for((chunks + 1) / 2, 4, pass1, &job);
+    jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1, &job);
     for (int32_t sl = 0; sl < slices; sl++)
         for (int64_t i = 0; i < N; i++) {
             merge(job.max, job.sum, i, job.cmax[sl * N + i], job.csum[sl * N + i]);
