@@ -129,6 +129,17 @@ static void nonfinite_case(void) {
     CHECK(isnan(S[66 * N + 10]) && isnan(S[10 * N + 66]) && isnan(S[3 * N + 3]) && !isnan(S[10 * N + 11]),
           "nonfinite: NaN in the rows and columns 3 and 66 only");
     free(S);
+
+    /* a NaN early in a column that later row chunks still pass over: the flag must stay */
+    const int64_t M = 200;
+    float *U = malloc(sizeof(float) * M * M), lossU[200];
+    for (int64_t k = 0; k < M * M; k++) U[k] = uniform_pm1();
+    U[20 * M + 3] = NAN;      /* rows 20 and 3 */
+    U[40 * M + 5] = INFINITY; /* rows 40 and 5: a later chunk, the same 8 columns */
+    CHECK(jnce_xent_symmetric(U, M, M, M / 2, 1, 0, JNCE_REDUCTION_NONE, lossU, NULL) == JNCE_OK, "nonfinite status");
+    CHECK(isnan(lossU[3]) && isnan(lossU[20]) && isnan(lossU[5]) && isnan(lossU[40]) && !isnan(lossU[4]) &&
+          !isnan(lossU[199]), "nonfinite: loss NaN in rows 3, 5, 20 and 40 only");
+    free(U);
 }
 
 int main(void) {

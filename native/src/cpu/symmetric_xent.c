@@ -5,17 +5,20 @@
  *
  * Why a kernel of its own: jnce_ssyrk computes only the lower triangle of S (half the flops of
  * a GEMM), and d loss / d f = (G + Gᵀ) f / tau is one GEMM instead of two once G + Gᵀ is formed.
- * This kernel never mirrors S: it reads the triangle in TILE x TILE tiles, each tile serving the
- * rows it lies in (its row segments) and, mirrored, the rows of its columns (its column segments).
+ * This kernel never mirrors S: every entry below the diagonal belongs to two rows' softmax, its
+ * own row's and (mirrored) its column's row.
  *
  *   pass 1  per row i over its candidates j (all j, less j = i when exclude_self, less p(i) when
- *           decoupled): m_i = max S_ij, s_i = sum exp(S_ij - m_i) (online, merged across tiles
- *           and threads, s in double); lse_i = m_i + log s_i.
+ *           decoupled): m_i = max S_ij, s_i = sum exp(S_ij - m_i), s in double. Rows are swept
+ *           CHUNK at a time: each row's own part S[i, 0..i] is contiguous; the chunk's entries
+ *           also update the running column statistics of every column left of it (one set per
+ *           thread, merged at the end). lse_i = m_i + log s_i.
  *   loss    loss_i = lse_i - S_{i,p(i)} with p(i) = (i + offset) mod N.
- *   pass 2  H = G + Gᵀ, G_ij = w (softmax_i(j) - [j = p(i)]), w = 1/N (MEAN) or 1; softmax_i(j)
+ *   pass 2  H = G + Gᵀ, G_ij = w (softmax_i(j) - [j = p(i)]), w = 1/N (MEAN) or 1, softmax_i(j)
  *           = exp(S_ij - m_i) / s_i (not exp(S_ij - lse_i): a float lse near 15 would cost every
- *           probability 5e-7 of relative error), 0 off row i's candidates. Every lower tile writes itself and its mirror tile,
- *           so G may be S (only the lower triangle is read, and each tile before it is written).
+ *           probability 5e-7 of relative error), 0 off row i's candidates. TILE x TILE tiles of
+ *           the lower triangle each write themselves and their mirror tile, so G may be S (only
+ *           the lower triangle is read, each tile before it is written).
  * The few entries where a pair is not a candidate of both rows, or is a target (the diagonal,
  * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass.
  * A row that meets a NaN or +Inf logit gets loss NaN, and its row and column of H are NaN.
@@ -67,11 +70,8 @@ static void tile_of(int64_t t, int64_t *I, int64_t *J) {
     *J = t - i * (i + 1) / 2;
 }
 
-/*
- * Asks for tile t's logits (and, with write, its mirror tile's lines) ahead of use: a tile's 64
- * rows are 64 streams, more than the hardware prefetchers follow.
- */
-static void prefetch_tile(const sym_job *j, int64_t t, int write) {
+/* Asks for tile t's logits ahead of use: a tile's 64 rows are 64 streams, more than the hardware prefetchers follow. */
+static void prefetch_tile(const sym_job *j, int64_t t) {
     if (t >= j->tiles) return;
     int64_t I, J;
     tile_of(t, &I, &J);
@@ -79,9 +79,6 @@ static void prefetch_tile(const sym_job *j, int64_t t, int write) {
     const int64_t rows = j->N - i0 < TILE ? j->N - i0 : TILE, cols = j->N - j0 < TILE ? j->N - j0 : TILE;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(j->S + (i0 + r) * j->ld + j0 + c, 0, 3);
-    if (write && I != J)
-        for (int64_t c = 0; c < cols; c++)
-            for (int64_t r = 0; r < rows; r += 16) __builtin_prefetch(j->G + (j0 + c) * j->ld + i0 + r, 1, 3);
 }
 
 /* Merges the statistics (m, s) of a segment of row r into its running (M[r], sum[r]). */
@@ -96,21 +93,17 @@ static inline void merge(float *M, double *sum, int64_t r, float m, double s) {
 }
 
 /*
- * Copies tile (I, J) of the lower triangle into T (TILE x TILE): entries above the diagonal or
- * outside the matrix become fill. Returns 1 when a copied logit is NaN or +Inf.
+ * Copies tile (I, J) of the lower triangle into T (TILE x TILE); entries above the diagonal or
+ * outside the matrix become -inf (exp gives 0 there).
  */
-static int load_tile(const sym_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int diagonal, float fill,
-                     float *T) {
-    int bad = 0;
+static void load_tile(const sym_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int diagonal, float *T) {
     for (int64_t r = 0; r < TILE; r++) {
         float *t = T + r * TILE;
         int64_t n = r >= rows ? 0 : diagonal ? (r + 1 < cols ? r + 1 : cols) : cols;
         if (n == TILE) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
         else if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
-        for (int64_t c = 0; c < n; c++) bad |= !(t[c] < INFINITY);
-        for (int64_t c = n; c < TILE; c++) t[c] = fill;
+        for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
     }
-    return bad;
 }
 
 #define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per rescale */
@@ -165,14 +158,10 @@ __attribute__((target("avx2,fma"))) static void column_add_avx2(const float *con
             nonfinite = _mm256_or_ps(nonfinite, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ)); /* NaN or +Inf */
             vm = _mm256_max_ps(vm, v);
         }
-        if (!_mm256_testz_ps(nonfinite, nonfinite)) {
-            for (int k = 0; k < 8; k++) bad[c + k] = 1; /* flags the 8 columns' rows, then finds which */
-            for (int k = 0; k < 8; k++) {
-                bad[c + k] = 0;
+        if (!_mm256_testz_ps(nonfinite, nonfinite)) /* rare: find which of the 8 columns */
+            for (int k = 0; k < 8; k++)
                 for (int64_t r = 0; r < rows; r++)
                     if (!(x[r][c + k] < INFINITY)) bad[c + k] = 1;
-            }
-        }
         __m256 old = _mm256_loadu_ps(M + c);
         __m256 nm = _mm256_max_ps(vm, old);
         /* a column with only -inf so far: subtract 0 instead, so that every exp is exp(-inf) = 0 */
@@ -349,9 +338,8 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         const int64_t i0 = I * TILE, j0 = J * TILE;
         const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
         const int diagonal = I == J;
-        if (t + 2 < end) prefetch_tile(j, t + 2, 0);
-        /* fill -inf: padding and the upper half of a diagonal tile give exp(-inf) = 0 */
-        load_tile(j, i0, j0, rows, cols, diagonal, -INFINITY, T);
+        if (t + 2 < end) prefetch_tile(j, t + 2);
+        load_tile(j, i0, j0, rows, cols, diagonal, T);
         for (int64_t k = 0; k < TILE; k++) {
             m_r[k] = k < rows ? j->rmax[i0 + k] : 0.0f;
             k_r[k] = k < rows ? j->coef[i0 + k] : 0.0f;
