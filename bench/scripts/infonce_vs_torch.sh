@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# InfoNCE forward+backward (cosine, tau 0.07) in its three matrix forms: two towers with in-batch
-# negatives (infonce), one tensor (onetensor, the notes' info_nce_loss) and SimCLR's NT-Xent
-# (ntxent, N views). jnce against the BLAS calls it needs (three GEMMs for two towers; SYRK + one
-# GEMM for the symmetric one-tensor forms) and against PyTorch written as the notes write it
-# (normalize + matmul + cross_entropy + backward), same thread count, each in a fresh process;
-# peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed here when
-# missing and root); its '#' line names the BLAS it loaded.
+# InfoNCE forward+backward (cosine, tau 0.07) in its matrix forms: two towers with in-batch
+# negatives (infonce), one tensor (onetensor, the notes' info_nce_loss), SimCLR's NT-Xent
+# (ntxent, N views) and supervised contrastive (supcon, one tensor, 8 rows a label). jnce
+# against the BLAS calls it needs (three GEMMs for two towers; SYRK + one GEMM for the symmetric
+# one-tensor forms) and against PyTorch written as the notes write it (normalize + matmul +
+# cross_entropy + backward; SupCon as log_softmax and a masked mean), same thread count, each in
+# a fresh process; peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS
+# (installed here when missing and root); its '#' line names the BLAS it loaded.
 #
 #   bench/scripts/infonce_vs_torch.sh [threads] [NxD ...]     default: 2 threads, 8192x256 16384x128
-#   FORMS="infonce ntxent" bench/scripts/infonce_vs_torch.sh  (default: all three)
+#   FORMS="infonce ntxent" bench/scripts/infonce_vs_torch.sh  (default: all four)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 shift || true
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(8192x256 16384x128)
-read -r -a forms <<< "${FORMS:-infonce onetensor ntxent}"
+read -r -a forms <<< "${FORMS:-infonce onetensor ntxent supcon}"
 java_home=$(.mvn/find-jdk.sh)
 # PyTorch with a real BLAS: Debian's torch uses the libblas.so.3 alternative, which is the
 # reference BLAS (about 20 times slower here) unless OpenBLAS is installed.
@@ -50,7 +51,7 @@ for line in open(sys.argv[1]):
     elif f[0] == "torch":
         rows[("torch", f[1], f[2], f[3])] = f[4:]
 cases = sorted({(k[1], k[2], k[3]) for k in rows if not k[1].endswith("-blas")},
-               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent"].index(c[0])))
+               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent", "supcon"].index(c[0])))
 print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
 for form, n, d in cases:
     t = rows.get(("torch", form, n, d))

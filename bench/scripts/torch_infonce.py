@@ -6,6 +6,8 @@ peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
   onetensor  one tensor (N,D): logits f fᵀ / tau, targets arange(N) (the notes' info_nce_loss)
   ntxent   SimCLR: views (N,D) = two views of N/2 samples, self-similarity masked with -inf,
            targets (i + N/2) mod N
+  supcon   supervised contrastive (L_out) on one tensor, labels i mod (N/8): log_softmax over
+           the other rows, minus the mean log-probability of the rows with the same label
 
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS [FORM]
 
@@ -44,6 +46,8 @@ def main():
     k = torch.randn(n, d, generator=g).requires_grad_(True)
     labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
     self_pairs = torch.eye(n, dtype=torch.bool)
+    classes = torch.arange(n) % (n // 8)
+    same = (classes[:, None] == classes[None, :]) & ~self_pairs
     before = peak_rss()
     best = float("inf")
     for _ in range(reps):
@@ -55,9 +59,13 @@ def main():
         else:
             f = F.normalize(q, dim=1)
             logits = f @ f.T / 0.07
-            if form == "ntxent":
+            if form in ("ntxent", "supcon"):
                 logits = logits.masked_fill(self_pairs, float("-inf"))
-        loss = F.cross_entropy(logits, labels)
+        if form == "supcon":
+            log_prob = F.log_softmax(logits, dim=1)
+            loss = -(log_prob.masked_fill(~same, 0).sum(1) / same.sum(1)).mean()
+        else:
+            loss = F.cross_entropy(logits, labels)
         loss.backward()
         loss.item()
         best = min(best, time.perf_counter() - start)

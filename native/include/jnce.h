@@ -291,6 +291,15 @@ JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int6
                                      float *loss, float *G);
 
 /*
+ * The same with label targets (supervised contrastive, SupCon's L_out): row i's softmax runs over
+ * every column but i, its positives P(i) are the other rows with its label, and
+ * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int64; a label that no
+ * other row carries is JNCE_ERR_INVALID_ARG naming the row. S, loss, G and reduction as above.
+ */
+JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels,
+                                            int32_t reduction, float *loss, float *G);
+
+/*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).
  *   x, y, dy, dx (N,D) float32; y may alias x, dx may alias dy.
  * Backward (dx from the upstream dy), with c = max(||x||, eps):

@@ -119,6 +119,55 @@ static void aligned_case(void) {
     free(S), free(X), free(H), free(rows);
 }
 
+/* Label targets (SupCon): the float64 definition over the mirrored matrix, in place and not. */
+static void labels_case(int64_t N, int64_t classes, int reduction, int in_place) {
+    float *S = malloc(sizeof(float) * N * N), *Gsep = malloc(sizeof(float) * N * N);
+    double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *g = calloc(N * N, sizeof(double));
+    double *rows = malloc(sizeof(double) * N);
+    int64_t *labels = malloc(sizeof(int64_t) * N);
+    for (int64_t i = 0; i < N; i++) labels[i] = (i * 7) % classes; /* every class on >= 2 rows when N >= 2 classes */
+    for (int64_t k = 0; k < N * N; k++) S[k] = NAN, Gsep[k] = NAN;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j <= i; j++) {
+            float v = 12.0f * uniform_pm1();
+            S[i * N + j] = v;
+            X[i * N + j] = X[j * N + i] = v;
+        }
+    double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0, total = 0;
+    for (int64_t i = 0; i < N; i++) {
+        double m = -INFINITY, sum = 0, pos = 0;
+        int64_t count = 0;
+        for (int64_t j = 0; j < N; j++)
+            if (j != i) m = fmax(m, X[i * N + j]);
+        for (int64_t j = 0; j < N; j++)
+            if (j != i) sum += exp(X[i * N + j] - m);
+        for (int64_t j = 0; j < N; j++)
+            if (j != i && labels[j] == labels[i]) pos += X[i * N + j], count++;
+        double lse = m + log(sum);
+        rows[i] = lse - pos / (double)count;
+        total += rows[i];
+        for (int64_t j = 0; j < N; j++)
+            g[i * N + j] = j == i ? 0.0 : w * (exp(X[i * N + j] - lse) - (labels[j] == labels[i] ? 1.0 / (double)count : 0.0));
+    }
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) H[i * N + j] = g[i * N + j] + g[j * N + i];
+    float loss[N];
+    float *G = in_place ? S : Gsep;
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, reduction, loss, G) == JNCE_OK, "labels status");
+    double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total;
+    double worst_loss = reduction == JNCE_REDUCTION_NONE ? max_rel_error(loss, rows, N) : fabs(loss[0] - want) / fmax(1.0, fabs(want));
+    double worst = 0;
+    for (int64_t k = 0; k < N * N; k++) worst = fmax(worst, fabs(G[k] - H[k]));
+    CHECK(worst_loss <= 2e-6, "labels N=%lld classes=%lld red=%d loss error %g", (long long)N, (long long)classes, reduction,
+          worst_loss);
+    CHECK(worst <= 2e-6 * w, "labels N=%lld classes=%lld red=%d inplace=%d grad error %g", (long long)N, (long long)classes,
+          reduction, in_place, worst);
+    labels[N - 1] = 1000; /* a label on one row only */
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
+          "a row without positive is rejected");
+    free(S), free(Gsep), free(X), free(H), free(g), free(rows), free(labels);
+}
+
 static void nonfinite_case(void) {
     const int64_t N = 70;
     float *S = malloc(sizeof(float) * N * N), loss[70];
@@ -164,6 +213,12 @@ int main(void) {
     }
     xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f); /* a wide range of logits */
     aligned_case();
+    for (int red = 0; red <= 2; red++) {
+        labels_case(6, 2, red, red == 1);
+        labels_case(150, 5, red, red != 1);
+        labels_case(130, 65, red, 0); /* pairs: NT-Xent-like */
+        labels_case(70, 1, red, 1);   /* one class: every other row is a positive */
+    }
     nonfinite_case();
     float loss;
     CHECK(jnce_xent_symmetric(&loss, 1, 1, 0, 1, 0, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,

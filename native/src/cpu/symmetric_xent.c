@@ -13,14 +13,16 @@
  *           CHUNK at a time: each row's own part S[i, 0..i] is contiguous; the chunk's entries
  *           also update the running column statistics of every column left of it (one set per
  *           thread, merged at the end). lse_i = m_i + log s_i.
- *   loss    loss_i = lse_i - S_{i,p(i)} with p(i) = (i + offset) mod N.
+ *   loss    loss_i = lse_i - S_{i,p(i)} with p(i) = (i + offset) mod N; with labels (SupCon),
+ *           lse_i - mean of S_ij over i's positives P(i) (the other rows with i's label).
  *   pass 2  H = G + Gᵀ, G_ij = w (softmax_i(j) - [j = p(i)]), w = 1/N (MEAN) or 1, softmax_i(j)
  *           = exp(S_ij - m_i) / s_i (not exp(S_ij - lse_i): a float lse near 15 would cost every
  *           probability 5e-7 of relative error), 0 off row i's candidates. TILE x TILE tiles of
  *           the lower triangle each write themselves and their mirror tile, so G may be S (only
  *           the lower triangle is read, each tile before it is written).
  * The few entries where a pair is not a candidate of both rows, or is a target (the diagonal,
- * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass.
+ * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass; label targets are
+ * subtracted after it, group by group (H_ij -= 2 w / |P(i)| for i != j with one label).
  * A row that meets a NaN or +Inf logit gets loss NaN, and its row and column of H are NaN.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_symmetric_xent.c is the check.
@@ -40,6 +42,7 @@ typedef struct {
     float *G;
     int64_t N, ld, offset, tiles;
     int exclude_self, decoupled, avx2;
+    int single;           /* one target per row, p(i); 0: label targets (then exclude_self, not decoupled) */
     float *max;           /* pass 1: (N) row maxima and sums of exp(x - max) over the lower part of */
     double *sum;          /*   each row, then (merged) over all its candidates */
     unsigned char *bad;   /*   and whether the row met NaN or +Inf */
@@ -236,9 +239,11 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 /* H[r][c] of the pair (row, col) with logit x, exactly: for the entries the vector pass gets wrong. */
 static float pair_gradient(const sym_job *j, int64_t row, int64_t col, float x) {
     double w = j->w;
-    double a = (candidate(j, row, col) ? w * exp((double)x - j->lse[row]) : 0.0) - (col == target_of(j, row) ? w : 0.0);
+    double a = (candidate(j, row, col) ? w * exp((double)x - j->lse[row]) : 0.0) -
+               (j->single && col == target_of(j, row) ? w : 0.0);
     if (row == col) return (float)(2.0 * a);
-    double b = (candidate(j, col, row) ? w * exp((double)x - j->lse[col]) : 0.0) - (row == target_of(j, col) ? w : 0.0);
+    double b = (candidate(j, col, row) ? w * exp((double)x - j->lse[col]) : 0.0) -
+               (j->single && row == target_of(j, col) ? w : 0.0);
     return (float)(a + b);
 }
 
@@ -368,11 +373,11 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             const int64_t row = i0 + r;
             if (diagonal) H[r * TILE + r] = pair_gradient(j, row, row, T[r * TILE + r]);
             int64_t p = target_of(j, row) - j0;
-            if (p >= 0 && p < cols && j0 + p <= row) H[r * TILE + p] = pair_gradient(j, row, j0 + p, T[r * TILE + p]);
+            if (j->single && p >= 0 && p < cols && j0 + p <= row) H[r * TILE + p] = pair_gradient(j, row, j0 + p, T[r * TILE + p]);
         }
         for (int64_t c = 0; c < cols; c++) {
             int64_t p = target_of(j, j0 + c) - i0;
-            if (p >= 0 && p < rows && i0 + p >= j0 + c) H[p * TILE + c] = pair_gradient(j, i0 + p, j0 + c, T[p * TILE + c]);
+            if (j->single && p >= 0 && p < rows && i0 + p >= j0 + c) H[p * TILE + c] = pair_gradient(j, i0 + p, j0 + c, T[p * TILE + c]);
         }
 
         float *G = j->G;
@@ -395,69 +400,150 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMM reads G */
 }
 
-int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
-                            int32_t decoupled, int32_t reduction, float *loss, float *G) {
-    if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: null S or loss");
-    if (N < 1 || ld < N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld ld=%lld, need 1 <= N <= ld",
-                                          (long long)N, (long long)ld);
-    if (offset < 0 || offset >= N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: offset %lld not in [0, %lld)",
-                                                    (long long)offset, (long long)N);
-    if (exclude_self && offset == 0)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: exclude_self with offset 0 excludes every target");
-    if (N - (exclude_self != 0) - (decoupled != 0) < 1)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld leaves a row no candidate", (long long)N);
-    if (reduction != JNCE_REDUCTION_NONE && reduction != JNCE_REDUCTION_MEAN && reduction != JNCE_REDUCTION_SUM)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: reduction %d", reduction);
+/* A row and its label, to order rows by label (then by index). */
+typedef struct {
+    int64_t label, row;
+} labelled_row;
 
-    const int64_t side = (N + TILE - 1) / TILE;
-    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = offset, .tiles = side * (side + 1) / 2,
-                   .exclude_self = exclude_self != 0, .decoupled = decoupled != 0, .avx2 = jnce_use_avx2()};
+static int by_label(const void *a, const void *b) {
+    const labelled_row *x = a, *y = b;
+    if (x->label != y->label) return x->label < y->label ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/*
+ * Both entry points: pass 1, the loss (positive_logit(i) gives the target part of row i's loss),
+ * pass 2. groups (label mode): rows ordered by label with group_end[k] the end of k's group.
+ */
+static int32_t run(sym_job *job, int32_t reduction, const int64_t *order, const int64_t *group_end, float *loss) {
+    const int64_t N = job->N, ld = job->ld, side = (N + TILE - 1) / TILE;
+    const float *S = job->S;
+    float *G = job->G;
+    job->tiles = side * (side + 1) / 2;
+    job->avx2 = jnce_use_avx2();
     const int32_t slices = jnce_threads();
     const size_t cells = (size_t)(slices + 1) * (size_t)N; /* the rows' own, then one column set per slice */
-    job.max = malloc(sizeof(float) * cells);
-    job.sum = calloc(cells, sizeof(double));
-    job.bad = calloc(cells, 1);
-    double *lse = malloc(sizeof(double) * (size_t)N);
+    job->max = malloc(sizeof(float) * cells);
+    job->sum = calloc(cells, sizeof(double));
+    job->bad = calloc(cells, 1);
+    double *lse = malloc(sizeof(double) * (size_t)N), *target_part = calloc((size_t)N, sizeof(double));
     float *coef = malloc(sizeof(float) * (size_t)N);
-    if (job.max == NULL || job.sum == NULL || job.bad == NULL || lse == NULL || coef == NULL) {
-        free(job.max), free(job.sum), free(job.bad), free(lse), free(coef);
+    if (job->max == NULL || job->sum == NULL || job->bad == NULL || lse == NULL || target_part == NULL || coef == NULL) {
+        free(job->max), free(job->sum), free(job->bad), free(lse), free(target_part), free(coef);
         return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric: out of memory for N=%lld", (long long)N);
     }
-    job.cmax = job.max + N, job.csum = job.sum + N, job.cbad = job.bad + N;
-    for (size_t k = (size_t)N; k < cells; k++) job.max[k] = -INFINITY;
+    job->cmax = job->max + N, job->csum = job->sum + N, job->cbad = job->bad + N;
+    for (size_t k = (size_t)N; k < cells; k++) job->max[k] = -INFINITY;
     const int64_t chunks = (N + CHUNK - 1) / CHUNK;
-    jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1, &job);
+    jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1, job);
     for (int32_t sl = 0; sl < slices; sl++)
         for (int64_t i = 0; i < N; i++) {
-            merge(job.max, job.sum, i, job.cmax[sl * N + i], job.csum[sl * N + i]);
-            job.bad[i] |= job.cbad[sl * N + i];
+            merge(job->max, job->sum, i, job->cmax[sl * N + i], job->csum[sl * N + i]);
+            job->bad[i] |= job->cbad[sl * N + i];
         }
 
+    /* the target part of each row's loss: S_{i,p(i)}, or the mean of S_ij over i's positives */
+    if (job->single) {
+        for (int64_t i = 0; i < N; i++) {
+            int64_t p = target_of(job, i);
+            target_part[i] = S[(i > p ? i : p) * ld + (i > p ? p : i)];
+        }
+    } else {
+        for (int64_t g = 0, from = 0; from < N; from = group_end[g++])
+            for (int64_t a = from; a < group_end[g]; a++)
+                for (int64_t b = from; b < group_end[g]; b++) {
+                    int64_t r = order[a], c = order[b];
+                    if (r == c) continue;
+                    target_part[r] += (double)S[(r > c ? r : c) * ld + (r > c ? c : r)] / (double)(group_end[g] - from - 1);
+                }
+    }
     double total = 0.0;
     int any_bad = 0;
     const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
     for (int64_t i = 0; i < N; i++) {
-        double l = (double)job.max[i] + log(job.sum[i]);
+        double l = (double)job->max[i] + log(job->sum[i]);
         lse[i] = l;
-        coef[i] = (float)(w / job.sum[i]);
-        int64_t p = target_of(&job, i);
-        double li = job.bad[i] ? NAN : l - (double)S[(i > p ? i : p) * ld + (i > p ? p : i)];
-        any_bad |= job.bad[i];
+        coef[i] = (float)(w / job->sum[i]);
+        double li = job->bad[i] ? NAN : l - target_part[i];
+        any_bad |= job->bad[i];
         if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)li;
         total += li;
     }
     if (reduction != JNCE_REDUCTION_NONE) loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
 
     if (G != NULL) {
-        job.rmax = job.max;
-        job.coef = coef;
-        job.lse = lse;
-        job.w = w;
-        jnce_parallel_for(job.tiles, 4, pass2, &job);
+        job->rmax = job->max;
+        job->coef = coef;
+        job->lse = lse;
+        job->w = w;
+        jnce_parallel_for(job->tiles, 4, pass2, job);
+        /* label targets: g_ij -= w / |P(i)| for each positive j of i, so H_ij -= w (1/|P(i)| + 1/|P(j)|) */
+        for (int64_t g = 0, from = 0; !job->single && from < N; from = group_end[g++]) {
+            const double k = (double)(group_end[g] - from - 1);
+            for (int64_t a = from; a < group_end[g]; a++)
+                for (int64_t b = from; b < group_end[g]; b++)
+                    if (a != b) G[order[a] * ld + order[b]] = (float)((double)G[order[a] * ld + order[b]] - 2.0 * w / k);
+        }
         for (int64_t b = 0; any_bad && b < N; b++)
-            if (job.bad[b])
+            if (job->bad[b])
                 for (int64_t k = 0; k < N; k++) G[b * ld + k] = G[k * ld + b] = NAN;
     }
-    free(job.max), free(job.sum), free(job.bad), free(lse), free(coef);
+    free(job->max), free(job->sum), free(job->bad), free(lse), free(target_part), free(coef);
     return JNCE_OK;
+}
+
+static int32_t check_common(const float *S, int64_t N, int64_t ld, int32_t reduction, const float *loss) {
+    if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: null S or loss");
+    if (N < 1 || ld < N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld ld=%lld, need 1 <= N <= ld",
+                                          (long long)N, (long long)ld);
+    if (reduction != JNCE_REDUCTION_NONE && reduction != JNCE_REDUCTION_MEAN && reduction != JNCE_REDUCTION_SUM)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: reduction %d", reduction);
+    return JNCE_OK;
+}
+
+int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
+                            int32_t decoupled, int32_t reduction, float *loss, float *G) {
+    int32_t status = check_common(S, N, ld, reduction, loss);
+    if (status != JNCE_OK) return status;
+    if (offset < 0 || offset >= N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: offset %lld not in [0, %lld)",
+                                                    (long long)offset, (long long)N);
+    if (exclude_self && offset == 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: exclude_self with offset 0 excludes every target");
+    if (N - (exclude_self != 0) - (decoupled != 0) < 1)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld leaves a row no candidate", (long long)N);
+    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = offset, .exclude_self = exclude_self != 0,
+                   .decoupled = decoupled != 0, .single = 1};
+    return run(&job, reduction, NULL, NULL, loss);
+}
+
+int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction,
+                                   float *loss, float *G) {
+    int32_t status = check_common(S, N, ld, reduction, loss);
+    if (status != JNCE_OK) return status;
+    if (labels == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: null labels");
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)N), *group_end = malloc(sizeof(int64_t) * (size_t)N);
+    labelled_row *rows = malloc(sizeof(labelled_row) * (size_t)N);
+    if (order == NULL || group_end == NULL || rows == NULL) {
+        free(order), free(group_end), free(rows);
+        return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric_labels: out of memory for N=%lld", (long long)N);
+    }
+    for (int64_t i = 0; i < N; i++) rows[i] = (labelled_row){labels[i], i};
+    qsort(rows, (size_t)N, sizeof(labelled_row), by_label);
+    int64_t groups = 0;
+    for (int64_t a = 0; a < N; a++) {
+        order[a] = rows[a].row;
+        if (a + 1 == N || rows[a + 1].label != rows[a].label) group_end[groups++] = a + 1;
+    }
+    free(rows);
+    for (int64_t g = 0, from = 0; g < groups; from = group_end[g++])
+        if (group_end[g] - from < 2) {
+            int64_t row = order[from];
+            free(order), free(group_end);
+            return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: row %lld has no positive (label %lld on no other row)",
+                             (long long)row, (long long)labels[row]);
+        }
+    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 1 % N, .exclude_self = 1, .decoupled = 0, .single = 0};
+    status = run(&job, reduction, order, group_end, loss);
+    free(order), free(group_end);
+    return status;
 }

@@ -24,6 +24,8 @@ import java.util.SplittableRandom;
  * <li>{@code onetensor}: one tensor (N,D), the notes' info_nce_loss; its BLAS: SYRK (the lower
  *     triangle of f fᵀ) and one GEMM ((G + Gᵀ) f);</li>
  * <li>{@code ntxent}: N views = both views of N/2 samples (SimCLR); BLAS as onetensor.</li>
+ * <li>{@code supcon}: one tensor with labels i mod (N/8) (supervised contrastive, 8 rows a
+ *     class); BLAS as onetensor.</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM]</pre>
@@ -40,6 +42,9 @@ public final class InfoNceProbe {
         String form = args.length > 4 ? args[4] : "infonce";
         Kernels k = (Kernels) Backends.get(backend);
         Tensor q = random(n, d, 1), keys = form.equals("infonce") ? random(n, d, 2) : q;
+        long[] labels = new long[n];
+        for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
+        Tensor classes = Tensor.of(labels);
         long before = peakRss();
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k);
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k);
@@ -50,7 +55,8 @@ public final class InfoNceProbe {
                 case "infonce" -> loss.forwardBackward(q, keys);
                 case "onetensor" -> loss.forwardBackward(q);
                 case "ntxent" -> ntXent.forwardBackward(q);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor or ntxent, not " + form);
+                case "supcon" -> loss.forwardBackwardLabels(q, classes);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent or supcon, not " + form);
             }) {
                 res.loss().item();
             }

@@ -1747,6 +1747,72 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_xent_symmetric_labels {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_symmetric_labels");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static FunctionDescriptor jnce_xent_symmetric_labels$descriptor() {
+        return jnce_xent_symmetric_labels.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MethodHandle jnce_xent_symmetric_labels$handle() {
+        return jnce_xent_symmetric_labels.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MemorySegment jnce_xent_symmetric_labels$address() {
+        return jnce_xent_symmetric_labels.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_xent_symmetric_labels.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, reduction, loss, G);
+            }
+            return (int)mh$.invokeExact(S, N, ld, labels, reduction, loss, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_l2_normalize_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

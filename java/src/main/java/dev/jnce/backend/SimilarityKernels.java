@@ -30,8 +30,20 @@ public interface SimilarityKernels {
      * Targets of {@link #symmetricCrossEntropy}: row i's target is column (i + offset) mod N;
      * excludeSelf leaves column i out of row i's softmax (needs offset != 0), decoupled leaves
      * the target out of it (the loss is then log sum over the others minus the target's logit).
+     * With labels (int64 (N), not null), the targets are instead uniform over the other rows
+     * with row i's label (SupCon); offset and decoupled are then unused, excludeSelf is implied,
+     * and every label must be on two rows at least.
      */
-    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction) {
+    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction, Tensor labels) {
+        /** One target per row, (i + offset) mod N. */
+        public SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction) {
+            this(offset, excludeSelf, decoupled, reduction, null);
+        }
+
+        /** Label targets. */
+        public static SymmetricTargets labels(Tensor labels, Reduction reduction) {
+            return new SymmetricTargets(0, true, false, reduction, labels);
+        }
     }
 
     /**

@@ -284,7 +284,16 @@ public final class InfoNce {
         if (decoupled && !pos.single()) {
             throw new IllegalArgumentException("decoupled: supported with one positive per row only, not with labels or a mask");
         }
-        if (keys == null && pos.single()) return symmetric(k, q, pos.offset(), d, gradients);
+        if (keys == null && pos.single()) {
+            return symmetric(k, q, new SimilarityKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
+                    d, gradients);
+        }
+        if (keys == null && pos.queryLabels() != null && !decoupled && everyRowHasAPositive(pos.queryLabels())) {
+            try (Tensor labels = Tensor.zerosUnscoped(DType.INT64, q.size(0))) {
+                MemorySegment.copy(pos.queryLabels(), 0, labels.segment(), ValueLayout.JAVA_LONG, 0, pos.queryLabels().length);
+                return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, reduction), d, gradients);
+            }
+        }
         SimilarityKernels sim = k.similarity();
         boolean oneTensor = keys == null;
         Tensor keysAll = oneTensor ? q : shared == null ? keys : Contrastive.stack(keys, shared);
@@ -357,13 +366,30 @@ public final class InfoNce {
     }
 
     /**
-     * The one-tensor forms with one positive per row (the notes' info_nce_loss, NT-Xent): the
-     * logits f fᵀ / tau are symmetric, so only their lower triangle is computed (SYRK, half a
-     * GEMM's flops), the cross-entropy reads it and writes G + Gᵀ over it, and one GEMM gives
+     * Whether every row has a positive among the others with its label; when one has none and
+     * the rule is THROW, the error the general path gives, naming the first such row. (With
+     * SKIP such rows take the general path, which leaves them out.)
+     */
+    private boolean everyRowHasAPositive(long[] labels) {
+        java.util.Map<Long, Integer> count = new java.util.HashMap<>();
+        for (long l : labels) count.merge(l, 1, Integer::sum);
+        for (int i = 0; i < labels.length; i++) {
+            if (count.get(labels[i]) > 1) continue;
+            if (rowsWithoutPositive == RowsWithoutPositive.SKIP) return false;
+            throw new IllegalArgumentException("labels: row " + i + " has no positive among the " + labels.length
+                    + " keys (itself excluded); give it one, or use withRowsWithoutPositive(SKIP)");
+        }
+        return true;
+    }
+
+    /**
+     * The one-tensor forms (the notes' info_nce_loss, NT-Xent, SupCon by labels): the logits
+     * f fᵀ / tau are symmetric, so only their lower triangle is computed (SYRK, half a GEMM's
+     * flops), the cross-entropy reads it and writes G + Gᵀ over it, and one GEMM gives
      * d loss / d f = (G + Gᵀ) f / tau: half the flops of the general path's three GEMMs.
      * Offset 0 is the notes' form (a row's positive is itself); otherwise the self-pair is left out.
      */
-    private Result symmetric(Kernels k, Tensor f, long offset, long d, boolean gradients) {
+    private Result symmetric(Kernels k, Tensor f, SimilarityKernels.SymmetricTargets targets, long d, boolean gradients) {
         SimilarityKernels sim = k.similarity();
         long n = f.size(0);
         Tensor fh = Contrastive.prepared(sim, f, normalize);
@@ -372,8 +398,6 @@ public final class InfoNce {
             float inv = 1f / temperature;
             sim.syrk(inv, fh, s);
             Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
-            SimilarityKernels.SymmetricTargets targets =
-                    new SimilarityKernels.SymmetricTargets(offset, offset != 0, decoupled, reduction);
             sim.symmetricCrossEntropy(s, targets, loss, gradients ? s : null);
             if (!gradients) {
                 return new Result(loss, Tensor.zerosUnscoped(DType.FLOAT32, 0, d), null, null, Float.NaN);

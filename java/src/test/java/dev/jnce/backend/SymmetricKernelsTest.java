@@ -22,11 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The kernels behind the one-tensor InfoNCE forms, on every backend, against float64: SYRK's
  * lower triangle, and the symmetric cross-entropy reading only that triangle (NaN above it)
- * for every kind of target, in place, into another buffer, and forward only.
+ * for every kind of target (label targets included), in place, into another buffer, and
+ * forward only.
  */
 class SymmetricKernelsTest extends ScopedTest {
     private static final int N = 130, D = 7;
     private static final float ALPHA = 1 / 0.1f;
+    /** 13 classes of 10 rows each. */
+    private static final long[] LABELS = java.util.stream.LongStream.range(0, N).map(i -> (i * 3) % 13).toArray();
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r -> Stream.of(
@@ -34,7 +37,8 @@ class SymmetricKernelsTest extends ScopedTest {
                 Arguments.of(b, new SymmetricTargets(0, false, true, r)),
                 Arguments.of(b, new SymmetricTargets(N / 2, true, false, r)),
                 Arguments.of(b, new SymmetricTargets(N / 2, true, true, r)),
-                Arguments.of(b, new SymmetricTargets(3, false, true, r)))));
+                Arguments.of(b, new SymmetricTargets(3, false, true, r)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS), r)))));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -98,19 +102,29 @@ class SymmetricKernelsTest extends ScopedTest {
         double[] g = new double[N * N];
         for (int i = 0; i < N; i++) {
             int p = (int) ((i + t.offset()) % N);
-            double m = Double.NEGATIVE_INFINITY, sum = 0;
+            double[] target = new double[N];
+            if (t.labels() == null) {
+                target[p] = 1;
+            } else {
+                int count = 0;
+                for (int j = 0; j < N; j++) if (j != i && LABELS[j] == LABELS[i]) count++;
+                for (int j = 0; j < N; j++) if (j != i && LABELS[j] == LABELS[i]) target[j] = 1.0 / count;
+            }
+            double m = Double.NEGATIVE_INFINITY, sum = 0, positive = 0;
             for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * N + j]);
             for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * N + j] - m);
             double lse = m + Math.log(sum);
-            rowLoss[i] = lse - x[i * N + p];
+            for (int j = 0; j < N; j++) positive += target[j] * x[i * N + j];
+            rowLoss[i] = lse - positive;
             for (int j = 0; j < N; j++) {
-                g[i * N + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * N + j] - lse) : 0) - (j == p ? 1 : 0));
+                g[i * N + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * N + j] - lse) : 0) - target[j]);
             }
         }
         for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) h[i * N + j] = g[i * N + j] + g[j * N + i];
     }
 
     private static boolean candidate(SymmetricTargets t, int i, int j, int p) {
+        if (t.labels() != null) return j != i;
         return !(t.excludeSelf() && j == i) && !(t.decoupled() && j == p);
     }
 }

@@ -30,6 +30,12 @@ final class CpuSimilarity implements SimilarityKernels {
 
     @Override
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
+        if (t.labels() != null) {
+            NativeStatus.check(JnceNative.jnce_xent_symmetric_labels(s.segment(), s.size(0), s.size(1), t.labels().segment(),
+                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad)),
+                    "xent_symmetric_labels", "s", s, "labels", t.labels());
+            return;
+        }
         int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
                 t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
         NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);

@@ -7,13 +7,18 @@ import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * {@link dev.jnce.backend.SimilarityKernels#symmetricCrossEntropy} in Java. Same meaning as
  * native/src/cpu/symmetric_xent.c, simpler schedule: with a gradient buffer the lower triangle
  * is mirrored into it, each full row gets the softmax statistics and its gradient in place
  * ({@link RowOps}, SIMD where present), and g + gᵀ is formed tile by tile. Without one, each
- * row reads its column part from the lower triangle, in scalar code.
+ * row reads its column part from the lower triangle, in scalar code. Label targets (SupCon) are
+ * each row's other rows with its label, found once per call.
  */
 final class JavaSymmetricXent {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -27,9 +32,10 @@ final class JavaSymmetricXent {
         long ld = s.size(1);
         MemorySegment src = s.segment();
         double[] rowLoss = new double[n];
+        int[][] positives = t.labels() == null ? null : positivesByLabel(t.labels().toLongArray());
         if (grad == null) {
             Parallel.forRange(n, 64, (begin, end) -> {
-                for (long i = begin; i < end; i++) rowLoss[(int) i] = forwardRow(src, ld, n, (int) i, t);
+                for (long i = begin; i < end; i++) rowLoss[(int) i] = forwardRow(src, ld, n, (int) i, t, positives);
             });
         } else {
             MemorySegment g = grad.segment();
@@ -40,7 +46,7 @@ final class JavaSymmetricXent {
             tiles(n, (i0, j0) -> mirrorTile(g, gld, n, i0, j0));
             float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / n) : 1f;
             Parallel.forRange(n, 64, (begin, end) -> {
-                for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w);
+                for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w, positives);
             });
             tiles(n, (i0, j0) -> symmetrizeTile(g, gld, n, i0, j0));
         }
@@ -54,6 +60,22 @@ final class JavaSymmetricXent {
         out.setAtIndex(F, 0, (float) (t.reduction() == Reduction.MEAN ? total / n : total));
     }
 
+    /** Row i's positives for label targets: the rows with its label, itself included (skipped by the users). */
+    private static int[][] positivesByLabel(long[] labels) {
+        Map<Long, List<Integer>> byLabel = new HashMap<>();
+        for (int i = 0; i < labels.length; i++) byLabel.computeIfAbsent(labels[i], l -> new ArrayList<>()).add(i);
+        int[][] out = new int[labels.length][];
+        for (List<Integer> rows : byLabel.values()) {
+            int[] group = rows.stream().mapToInt(Integer::intValue).toArray();
+            if (group.length < 2) {
+                throw new IllegalArgumentException("labels: row " + group[0] + " has no positive (label " + labels[group[0]]
+                        + " on no other row)");
+            }
+            for (int r : group) out[r] = group;
+        }
+        return out;
+    }
+
     private static long target(int i, int n, SymmetricTargets t) {
         return (i + t.offset()) % n;
     }
@@ -63,7 +85,7 @@ final class JavaSymmetricXent {
     }
 
     /** Row i's loss from the lower triangle alone: S_ij is s[i][j] for j <= i, s[j][i] above. */
-    private static double forwardRow(MemorySegment s, long ld, int n, int i, SymmetricTargets t) {
+    private static double forwardRow(MemorySegment s, long ld, int n, int i, SymmetricTargets t, int[][] positives) {
         float m = -Float.MAX_VALUE;
         double sum = 0;
         boolean bad = false;
@@ -77,24 +99,42 @@ final class JavaSymmetricXent {
             }
             sum += Math.exp((double) v - m);
         }
-        long p = target(i, n, t);
-        float positive = s.getAtIndex(F, Math.max(i, p) * ld + Math.min(i, p));
+        double positive = 0;
+        if (positives == null) {
+            long p = target(i, n, t);
+            positive = s.getAtIndex(F, Math.max(i, p) * ld + Math.min(i, p));
+        } else {
+            for (int j : positives[i]) if (j != i) positive += s.getAtIndex(F, Math.max(i, j) * ld + Math.min(i, j));
+            positive /= positives[i].length - 1;
+        }
         return bad ? Double.NaN : m + Math.log(sum) - positive;
     }
 
-    /** Row i (full, mirrored) becomes g_i = w (softmax - onehot(p)); returns its loss. */
-    private static double gradientRow(RowOps ops, MemorySegment g, long ld, int n, int i, SymmetricTargets t, float w) {
+    /** Row i (full, mirrored) becomes g_i = w (softmax - target distribution); returns its loss. */
+    private static double gradientRow(RowOps ops, MemorySegment g, long ld, int n, int i, SymmetricTargets t, float w,
+                                      int[][] positives) {
         long row = i * ld, p = target(i, n, t);
-        float positive = g.getAtIndex(F, row + p);
+        double positive = 0;
+        if (positives == null) {
+            positive = g.getAtIndex(F, row + p);
+        } else {
+            for (int j : positives[i]) if (j != i) positive += g.getAtIndex(F, row + j);
+            positive /= positives[i].length - 1;
+        }
         if (t.excludeSelf()) g.setAtIndex(F, row + i, Float.NEGATIVE_INFINITY);
-        if (t.decoupled()) g.setAtIndex(F, row + p, Float.NEGATIVE_INFINITY);
+        if (t.decoupled() && positives == null) g.setAtIndex(F, row + p, Float.NEGATIVE_INFINITY);
         RowOps.Stats st = ops.stats(g, 4 * row, n);
         if (st.bad() || st.sum() == 0) {
             for (long j = 0; j < n; j++) g.setAtIndex(F, row + j, Float.NaN);
             return Double.NaN;
         }
         ops.expScaledMinus(g, 4 * row, n, st.max(), (float) (w / st.sum()), 0f, null, g, 4 * row);
-        g.setAtIndex(F, row + p, g.getAtIndex(F, row + p) - w);
+        if (positives == null) {
+            g.setAtIndex(F, row + p, g.getAtIndex(F, row + p) - w);
+        } else {
+            float share = (float) ((double) w / (positives[i].length - 1));
+            for (int j : positives[i]) if (j != i) g.setAtIndex(F, row + j, g.getAtIndex(F, row + j) - share);
+        }
         return st.lse() - positive;
     }
 
