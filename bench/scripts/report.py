@@ -47,6 +47,7 @@ COST = {
     # the symmetric forms do SYRK (N^2 D) + one GEMM (2 N^2 D); PyTorch does 6 N^2 D for them
     ("InfoNceBench", "oneTensorForwardBackward"): ("InfoNCE one tensor fwd+bwd", "flop", lambda p: 3 * pairs(p)),
     ("InfoNceBench", "ntXentForwardBackward"): ("NT-Xent fwd+bwd", "flop", lambda p: 3 * pairs(p)),
+    ("InfoNceBench", "supConForwardBackward"): ("SupCon fwd+bwd", "flop", lambda p: 3 * pairs(p)),
 }
 
 

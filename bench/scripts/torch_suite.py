@@ -91,13 +91,22 @@ def info_nce(p, backward):
 
 
 def one_tensor(p, method):
-    """InfoNceBench's one-tensor forms: the notes' info_nce_loss, and NT-Xent (self-pairs masked, targets i +- N/2)."""
+    """InfoNceBench's one-tensor forms: the notes' info_nce_loss, NT-Xent (self-pairs masked, targets i +- N/2), SupCon."""
     n, d = int(p["n"]), int(p["d"])
     f, tau = randn(n, d, grad=True), torch.tensor(TEMPERATURE, requires_grad=True)
     if method == "oneTensorForwardBackward":
         t = torch.arange(n)
         return [f, tau], lambda: F.cross_entropy(F.normalize(f, dim=1) @ F.normalize(f, dim=1).t() / tau, t)
     t, self_pairs = (torch.arange(n) + n // 2) % n, torch.eye(n, dtype=torch.bool)
+    if method == "supConForwardBackward":  # labels i mod (N/8), as InfoNceBench
+        classes = torch.arange(n) % max(1, n // 8)
+        same = (classes[:, None] == classes[None, :]) & ~self_pairs
+
+        def sup_con():
+            z = F.normalize(f, dim=1)
+            log_prob = F.log_softmax((z @ z.t() / tau).masked_fill(self_pairs, float("-inf")), dim=1)
+            return -(log_prob.masked_fill(~same, 0).sum(1) / same.sum(1)).mean()
+        return [f, tau], sup_con
 
     def nt_xent():
         z = F.normalize(f, dim=1)
@@ -119,7 +128,7 @@ CASES = {
 def build(bench, method, params):
     if bench == "SimilarityBench":
         built = similarity(params, method)
-    elif bench == "InfoNceBench" and method in ("oneTensorForwardBackward", "ntXentForwardBackward"):
+    elif bench == "InfoNceBench" and method in ("oneTensorForwardBackward", "ntXentForwardBackward", "supConForwardBackward"):
         built = one_tensor(params, method)
     else:
         built = CASES[bench](params, method == "forwardBackward")

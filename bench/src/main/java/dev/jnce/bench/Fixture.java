@@ -57,6 +57,13 @@ final class Fixture implements AutoCloseable {
         return own(Tensor.of(t));
     }
 
+    /** (N) int64 labels i mod (N / perClass): classes of perClass rows (supervised contrastive). */
+    Tensor classes(int n, int perClass) {
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) t[i] = i % Math.max(1, n / perClass);
+        return own(Tensor.of(t));
+    }
+
     /** A zero-filled float32 output buffer, reused across calls. */
     Tensor zeros(long... shape) {
         return own(Tensor.zeros(DType.FLOAT32, shape));

@@ -28,6 +28,8 @@ import org.openjdk.jmh.annotations.Setup;
  *     notes' info_nce_loss): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
  * <li>ntXentForwardBackward: {@link NtXent#forwardBackward(Tensor)} on the queries as N views
  *     of N/2 samples (SimCLR), same path.</li>
+ * <li>supConForwardBackward: {@link InfoNce#forwardBackwardLabels(Tensor, Tensor)} on the
+ *     queries with labels i mod (N/8) (supervised contrastive, 8 rows a label), same path.</li>
  * </ul>
  */
 public class InfoNceBench extends OpBench {
@@ -39,7 +41,7 @@ public class InfoNceBench extends OpBench {
     @Param({Shapes.PAIRS_D})
     public int d;
 
-    private Tensor queries, keys, targets, logits;
+    private Tensor queries, keys, targets, logits, labels;
     private InfoNce infoNce;
     private NtXent ntXent;
     private Similarity similarity;
@@ -52,6 +54,7 @@ public class InfoNceBench extends OpBench {
         queries = fixture.gaussian(1f, n, d);
         keys = fixture.gaussian(1f, n, d);
         targets = fixture.diagonal(n);
+        labels = fixture.classes(n, 8);
         logits = fixture.zeros(n, n);
         infoNce = InfoNce.create().withTemperature(TEMPERATURE).withBackend(b);
         ntXent = NtXent.create().withTemperature(TEMPERATURE).withBackend(b);
@@ -80,6 +83,14 @@ public class InfoNceBench extends OpBench {
     public Tensor ntXentForwardBackward() {
         if (ntXent == null) return null;
         try (InfoNce.Result r = ntXent.forwardBackward(queries)) {
+            return r.gradQueries();
+        }
+    }
+
+    @Benchmark
+    public Tensor supConForwardBackward() {
+        if (infoNce == null) return null;
+        try (InfoNce.Result r = infoNce.forwardBackwardLabels(queries, labels)) {
             return r.gradQueries();
         }
     }
