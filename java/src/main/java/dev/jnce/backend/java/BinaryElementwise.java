@@ -73,11 +73,13 @@ final class BinaryElementwise {
      * d/dy = -x + (pw-1) softplus(-x).
      */
     static void bceLogitsTerms(double x, double y, double pw, double[] out) {
-        double mv = x < 0 ? -x : 0.0;
-        double softplusNeg = mv + Math.log(Math.exp(-mv) + Math.exp(-x - mv));
+        // One exp and one log1p, as in C: e = exp(-|x|) gives log(1 + exp(-x)) and the sigmoid.
+        double e = Math.exp(-Math.abs(x));
+        double softplusNeg = (x < 0 ? -x : 0.0) + Math.log1p(e);
+        double sigmoid = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
         double lw = 1.0 + (pw - 1.0) * y;
         out[0] = (1.0 - y) * x + lw * softplusNeg;
-        out[1] = lw * sigmoid(x) - pw * y;
+        out[1] = lw * sigmoid - pw * y;
         out[2] = pw == 1.0 ? -x : -x + (pw - 1.0) * softplusNeg;
     }
 
