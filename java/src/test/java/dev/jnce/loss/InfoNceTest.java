@@ -120,6 +120,42 @@ class InfoNceTest extends ScopedTest {
         }
     }
 
+    /**
+     * Over every golden case: jnce's float32 error against PyTorch's float64 result is no worse
+     * than PyTorch's own float32 error (loss and every embedding gradient), as for the
+     * cross-entropy (CrossEntropyOptionsTest). Errors are max |a - e| / max(1, |e|).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void float32ErrorIsNoWorseThanPyTorchs(Backend backend) {
+        double[] worst = new double[4]; // jnce loss, torch loss, jnce grads, torch grads
+        for (Golden.Case g : GOLDEN.values()) {
+            try (InfoNce.Result r = Call.of(g).run(backend)) {
+                worst[0] = Math.max(worst[0], relError(g.doubles("loss_f64"), r.loss().toFloatArray()));
+                worst[1] = Math.max(worst[1], relError(g.doubles("loss_f64"), toFloat(g.doubles("loss"))));
+                Tensor[] grads = {r.gradQueries(), r.gradKeys(), r.gradNegatives()};
+                for (int w = 0; w < 3; w++) {
+                    String key = "grad_" + INPUTS[w];
+                    if (!g.fields().containsKey(key)) continue;
+                    worst[2] = Math.max(worst[2], relError(g.doubles(key + "_f64"), grads[w].toFloatArray()));
+                    worst[3] = Math.max(worst[3], relError(g.doubles(key + "_f64"), toFloat(g.doubles(key))));
+                }
+            }
+        }
+        System.out.printf("InfoNCE float32 error vs float64 (%s): loss jnce %.3g torch %.3g; grads jnce %.3g torch %.3g%n",
+                backend, worst[0], worst[1], worst[2], worst[3]);
+        assertTrue(worst[0] <= worst[1] + 1e-7, "loss: jnce " + worst[0] + " vs torch " + worst[1]);
+        assertTrue(worst[2] <= worst[3] + 1e-8, "grads: jnce " + worst[2] + " vs torch " + worst[3]);
+    }
+
+    private static double relError(double[] expected, float[] actual) {
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+        }
+        return worst;
+    }
+
     /** (backend, form, normalize, decoupled, reduction) covering every form and option. */
     static Stream<Arguments> variants() {
         List<Object[]> v = new ArrayList<>();
