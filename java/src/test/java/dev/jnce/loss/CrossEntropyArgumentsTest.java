@@ -3,15 +3,12 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
+import dev.jnce.testutil.ScopedTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,25 +17,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every mistake the notes warn about, and the others a caller makes, is caught in Java before
  * any native call, with a message naming the argument and the shapes seen and expected.
  */
-class CrossEntropyArgumentsTest {
-    private TensorScope scope;
+class CrossEntropyArgumentsTest extends ScopedTest {
     private Tensor logits;  // (4, 3)
     private Tensor targets; // (4)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         logits = Tensor.of(new float[12], 4, 3);
         targets = Tensor.of(new long[] {0, 1, 2, 0});
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
-    }
-
-    static Stream<Backend> backends() {
-        return TestBackends.backends();
     }
 
     private static CrossEntropy ce(Backend b) {

@@ -3,8 +3,7 @@ package dev.jnce.loss;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import org.junit.jupiter.api.AfterEach;
+import dev.jnce.testutil.ScopedTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,19 +12,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 
 /** Bad input to the triplet margin loss is caught in Java with the argument and shapes named. */
-class TripletMarginLossArgumentsTest {
-    private TensorScope scope;
+class TripletMarginLossArgumentsTest extends ScopedTest {
     private Tensor t; // (4, 3)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         t = Tensor.of(new float[12], 4, 3);
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
     }
 
     @ParameterizedTest(name = "{0}")

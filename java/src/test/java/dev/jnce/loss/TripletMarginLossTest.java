@@ -2,12 +2,10 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,20 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * finite differences of it for all three inputs, and the other backends. Bad input is in
  * TripletMarginLossArgumentsTest.
  */
-class TripletMarginLossTest {
+class TripletMarginLossTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/triplet.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     static Stream<Arguments> goldenCases() {
         return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream().map(c -> Arguments.of(b, c)));
     }

@@ -2,11 +2,9 @@ package dev.jnce.ops;
 
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,20 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Hard-negative mining on every backend against torch.topk, a full-sort reference and gather. */
-class HardNegativesTest {
+class HardNegativesTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/similarity.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     static Stream<Arguments> goldenCases() {
         return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream()
                 .filter(c -> c.text("op").equals("hard_negatives")).map(c -> Arguments.of(b, c)));

@@ -3,10 +3,8 @@ package dev.jnce.ops;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,20 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * GEMM on every backend (OpenBLAS, Java Vector API, Java scalar) against a float64 reference
  * and against OpenBLAS, for odd sizes and every transpose combination.
  */
-class MatmulTest {
+class MatmulTest extends ScopedTest {
     private static final int[] SIZES = {1, 7, 33, 257};
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     static Stream<Arguments> shapes() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(false, true).flatMap(ta -> Stream.of(false, true)
                 .map(tb -> Arguments.of(b, ta, tb))));

@@ -3,8 +3,7 @@ package dev.jnce.ops;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
-import org.junit.jupiter.api.AfterEach;
+import dev.jnce.testutil.ScopedTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -18,21 +17,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Bad input to Matmul, Normalize, Similarity, CosineSimilarity and HardNegatives is caught in
  * Java before any native call, with a message naming the argument and the shapes.
  */
-class SimilarityArgumentsTest {
-    private TensorScope scope;
+class SimilarityArgumentsTest extends ScopedTest {
     private Tensor a; // (4, 3)
     private Tensor b; // (5, 3)
 
     @BeforeEach
     void setUp() {
-        scope = TensorScope.open();
         a = Tensor.of(SimilarityReference.random(12, 1), 4, 3);
         b = Tensor.of(SimilarityReference.random(15, 2), 5, 3);
-    }
-
-    @AfterEach
-    void tearDown() {
-        scope.close();
     }
 
     @ParameterizedTest(name = "{0}")

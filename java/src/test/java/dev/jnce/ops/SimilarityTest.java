@@ -3,12 +3,10 @@ package dev.jnce.ops;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
+import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,20 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * double, and the other backends. Mining is in HardNegativesTest, bad input in
  * SimilarityArgumentsTest.
  */
-class SimilarityTest {
+class SimilarityTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/similarity.txt");
-    private TensorScope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = TensorScope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     static Stream<Arguments> golden(String... ops) {
         return TestBackends.all().stream().flatMap(b -> GOLDEN.values().stream()
                 .filter(c -> java.util.Arrays.asList(ops).contains(c.text("op"))).map(c -> Arguments.of(b, c)));
