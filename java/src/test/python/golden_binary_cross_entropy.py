@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from golden_cross_entropy import line
+from golden_common import line
 
 SEED = 20240612
 HERE = os.path.dirname(os.path.abspath(__file__))

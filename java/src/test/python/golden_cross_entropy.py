@@ -16,7 +16,6 @@ The output depends only on the fixed seed below (and the torch build); the
 mean losses of the three worked examples are printed to stdout as a check.
 """
 import datetime
-import math
 import os
 import sys
 
@@ -24,27 +23,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from golden_common import line  # the number format every golden file shares
+
 SEED = 20240611
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.normpath(os.path.join(HERE, "..", "resources", "golden", "cross_entropy.txt"))
 REDUCTIONS = ("none", "mean", "sum")
 VOCAB_N = 1  # rows of the 128000-class case; each adds about 8 MB to the file
-
-
-def fmt(v):
-    """repr() of a Python float: the shortest text that reads back as exactly this double (so
-    also exactly this float32 for values that came from float32). Non-finite values are
-    written the way Java's Float/Double.parseFloat read them (Python's float() reads them too)."""
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
-def line(key, values):
-    return key + " = " + " ".join(fmt(v) for v in np.asarray(values).reshape(-1).tolist())
 
 
 def run_torch(logits32, targets, reduction, dtype):

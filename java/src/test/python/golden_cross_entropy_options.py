@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_cross_entropy import fmt, line  # noqa: E402  (same number format)
+from golden_common import fmt, line  # noqa: E402  (same number format)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "golden",
                    "cross_entropy_options.txt")

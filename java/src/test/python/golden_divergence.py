@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from golden_cross_entropy import line  # the shared text format of golden values
+from golden_common import line  # the shared text format of golden values
 
 SEED = 20240612
 HERE = os.path.dirname(os.path.abspath(__file__))

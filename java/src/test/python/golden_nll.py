@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from golden_cross_entropy import fmt, line  # same number format as cross_entropy.txt
+from golden_common import fmt, line  # same number format as cross_entropy.txt
 
 SEED = 20240613
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_cross_entropy import fmt, line  # noqa: E402
+from golden_common import fmt, line  # noqa: E402
 
 SEED = 20240917
 HERE = os.path.dirname(os.path.abspath(__file__))
