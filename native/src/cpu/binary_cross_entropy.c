@@ -24,7 +24,12 @@
 #include "internal.h"
 #include "simd_exp.h"
 
-typedef struct {
+typedef struct binary_job binary_job;
+
+/* Elements [from, to) of a job: writes what the job asks and returns the sum of their losses. */
+typedef double (*block_fn)(const binary_job *job, int64_t from, int64_t to);
+
+struct binary_job {
     const float *input, *target, *weight;
     int64_t numel, weight_len;
     jnce_binary_fn fn;
@@ -34,24 +39,22 @@ typedef struct {
     float *loss;        /* (numel) for NONE */
     double *block_sum;  /* (blocks) otherwise */
     float *grad_input, *grad_target;
-} binary_job;
+    block_fn block;     /* scalar_block, or an op's vector routine */
+};
 
-/* Block sums for a reduced loss (NULL for NONE, or on failure, which is then reported). */
-static int32_t alloc_block_sums(const char *op, int32_t reduction, int64_t blocks, double **sums) {
-    *sums = NULL;
-    if (reduction == JNCE_REDUCTION_NONE) return JNCE_OK;
-    *sums = malloc((size_t)blocks * sizeof(double));
-    return *sums != NULL ? JNCE_OK
-                         : jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld block sums", op, (long long)blocks);
-}
-
-/* loss[0] = the block sums added in order (divided by numel for MEAN); frees them. */
-static void finish_block_sums(int32_t reduction, double *sums, int64_t blocks, int64_t numel, float *loss) {
-    if (reduction == JNCE_REDUCTION_NONE) return;
-    double total = 0.0;
-    for (int64_t b = 0; b < blocks; b++) total += sums[b];
-    loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
-    free(sums);
+/* The element loop in double through job->fn: every op's reference, and vector routines' tails. */
+static double scalar_block(const binary_job *job, int64_t from, int64_t to) {
+    double sum = 0.0;
+    for (int64_t k = from; k < to; k++) {
+        jnce_binary_terms t = job->fn(job->params, k, job->input[k], job->target[k]);
+        double w = job->weight != NULL ? job->weight[k % job->weight_len] : 1.0;
+        double l = w * t.loss;
+        if (job->reduction == JNCE_REDUCTION_NONE) job->loss[k] = (float)l;
+        else sum += l;
+        if (job->grad_input != NULL) job->grad_input[k] = (float)(job->scale * w * t.d_input);
+        if (job->grad_target != NULL) job->grad_target[k] = (float)(job->scale * w * t.d_target);
+    }
+    return sum;
 }
 
 static void binary_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) {
@@ -60,23 +63,15 @@ static void binary_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) 
     for (int64_t b = begin; b < end; b++) {
         int64_t from = b * JNCE_BINARY_BLOCK;
         int64_t to = from + JNCE_BINARY_BLOCK < job->numel ? from + JNCE_BINARY_BLOCK : job->numel;
-        double sum = 0.0;
-        for (int64_t k = from; k < to; k++) {
-            jnce_binary_terms t = job->fn(job->params, k, job->input[k], job->target[k]);
-            double w = job->weight != NULL ? job->weight[k % job->weight_len] : 1.0;
-            double l = w * t.loss;
-            if (job->reduction == JNCE_REDUCTION_NONE) job->loss[k] = (float)l;
-            else sum += l;
-            if (job->grad_input != NULL) job->grad_input[k] = (float)(job->scale * w * t.d_input);
-            if (job->grad_target != NULL) job->grad_target[k] = (float)(job->scale * w * t.d_target);
-        }
+        double sum = job->block(job, from, to);
         if (job->block_sum != NULL) job->block_sum[b] = sum;
     }
 }
 
-int32_t jnce_binary_run(const char *op, const float *input, const float *target, int64_t numel,
-                        const float *weight, int64_t weight_len, jnce_binary_fn fn, const void *params,
-                        int32_t reduction, float *loss, float *grad_input, float *grad_target) {
+/* jnce_binary_run with the block routine given (scalar_block, or a vector one). */
+static int32_t binary_run(const char *op, const float *input, const float *target, int64_t numel, const float *weight,
+                          int64_t weight_len, jnce_binary_fn fn, const void *params, block_fn block, int32_t reduction,
+                          float *loss, float *grad_input, float *grad_target) {
     if (input == NULL || target == NULL || loss == NULL)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "%s: input, target and loss must be non-null", op);
     if (numel <= 0)
@@ -90,12 +85,27 @@ int32_t jnce_binary_run(const char *op, const float *input, const float *target,
     int64_t blocks = (numel + JNCE_BINARY_BLOCK - 1) / JNCE_BINARY_BLOCK;
     binary_job job = {input, target, weight, numel, weight_len, fn, params, reduction,
                       reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)numel : 1.0,
-                      loss, NULL, grad_input, grad_target};
-    int32_t status = alloc_block_sums(op, reduction, blocks, &job.block_sum);
-    if (status != JNCE_OK) return status;
+                      loss, NULL, grad_input, grad_target, block};
+    if (reduction != JNCE_REDUCTION_NONE) {
+        job.block_sum = malloc((size_t)blocks * sizeof(double));
+        if (job.block_sum == NULL)
+            return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld block sums", op, (long long)blocks);
+    }
     jnce_parallel_for(blocks, 4, binary_blocks, &job);
-    finish_block_sums(reduction, job.block_sum, blocks, numel, loss);
+    if (reduction != JNCE_REDUCTION_NONE) {
+        double total = 0.0;
+        for (int64_t b = 0; b < blocks; b++) total += job.block_sum[b];
+        loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)numel : total);
+        free(job.block_sum);
+    }
     return JNCE_OK;
+}
+
+int32_t jnce_binary_run(const char *op, const float *input, const float *target, int64_t numel,
+                        const float *weight, int64_t weight_len, jnce_binary_fn fn, const void *params,
+                        int32_t reduction, float *loss, float *grad_input, float *grad_target) {
+    return binary_run(op, input, target, numel, weight, weight_len, fn, params, scalar_block, reduction, loss,
+                      grad_input, grad_target);
 }
 
 static jnce_binary_terms bce_terms(const void *params, int64_t k, double p, double y) {
@@ -171,69 +181,45 @@ static inline void periodic8(const float *v, int64_t len, int64_t *at, float *ou
     }
 }
 
-typedef struct {
-    const float *input, *target, *weight, *pos_weight;
-    int64_t numel, weight_len, pos_len;
-    int32_t reduction;
-    double scale;
-    float *loss, *grad_input, *grad_target;
-    double *block_sum;
-} logits_job;
-
-__attribute__((target("avx2,fma"))) static void bce_logits_blocks_avx2(void *ctx, int64_t begin, int64_t end,
-                                                                     int32_t slice) {
-    (void)slice;
-    const logits_job *j = ctx;
+/* bce_logits' vector block: 8 elements at a time, the tail through scalar_block. */
+__attribute__((target("avx2,fma"))) static double bce_logits_block_avx2(const binary_job *j, int64_t from, int64_t to) {
+    const logits_params *lp = j->params;
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     float wbuf[8], pbuf[8];
-    for (int64_t b = begin; b < end; b++) {
-        const int64_t from = b * JNCE_BINARY_BLOCK;
-        const int64_t to = from + JNCE_BINARY_BLOCK < j->numel ? from + JNCE_BINARY_BLOCK : j->numel;
-        int64_t wi = j->weight != NULL ? from % j->weight_len : 0, pi = j->pos_weight != NULL ? from % j->pos_len : 0;
-        __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
-        int64_t k = from;
-        for (; k + 8 <= to; k += 8) {
-            __m256 x = _mm256_loadu_ps(j->input + k), y = _mm256_loadu_ps(j->target + k);
-            __m256 w = one, pw = one;
-            if (j->weight != NULL) periodic8(j->weight, j->weight_len, &wi, wbuf), w = _mm256_loadu_ps(wbuf);
-            if (j->pos_weight != NULL) periodic8(j->pos_weight, j->pos_len, &pi, pbuf), pw = _mm256_loadu_ps(pbuf);
-            /* e = exp(-|x|) gives both softplus(-x) = max(-x, 0) + log1p(e) and the sigmoid */
-            __m256 e = exp_nonpos_avx2(_mm256_sub_ps(zero, _mm256_and_ps(x, abs_mask)));
-            bce4 lo = bce_logits4(_mm256_castps256_ps128(x), _mm256_castps256_ps128(y), _mm256_castps256_ps128(e),
-                                  _mm256_castps256_ps128(pw), _mm256_castps256_ps128(w), j->scale);
-            bce4 hi = bce_logits4(_mm256_extractf128_ps(x, 1), _mm256_extractf128_ps(y, 1), _mm256_extractf128_ps(e, 1),
-                                  _mm256_extractf128_ps(pw, 1), _mm256_extractf128_ps(w, 1), j->scale);
-            if (j->reduction == JNCE_REDUCTION_NONE) {
-                _mm_storeu_ps(j->loss + k, lo.loss);
-                _mm_storeu_ps(j->loss + k + 4, hi.loss);
-            } else {
-                sum_lo = _mm256_add_pd(sum_lo, lo.loss_sum);
-                sum_hi = _mm256_add_pd(sum_hi, hi.loss_sum);
-            }
-            if (j->grad_input != NULL) {
-                _mm_storeu_ps(j->grad_input + k, lo.dx);
-                _mm_storeu_ps(j->grad_input + k + 4, hi.dx);
-            }
-            if (j->grad_target != NULL) {
-                _mm_storeu_ps(j->grad_target + k, lo.dy);
-                _mm_storeu_ps(j->grad_target + k + 4, hi.dy);
-            }
+    int64_t wi = j->weight != NULL ? from % j->weight_len : 0, pi = lp->pos_weight != NULL ? from % lp->pos_len : 0;
+    __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+    int64_t k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m256 x = _mm256_loadu_ps(j->input + k), y = _mm256_loadu_ps(j->target + k);
+        __m256 w = one, pw = one;
+        if (j->weight != NULL) periodic8(j->weight, j->weight_len, &wi, wbuf), w = _mm256_loadu_ps(wbuf);
+        if (lp->pos_weight != NULL) periodic8(lp->pos_weight, lp->pos_len, &pi, pbuf), pw = _mm256_loadu_ps(pbuf);
+        /* e = exp(-|x|) gives both softplus(-x) = max(-x, 0) + log1p(e) and the sigmoid */
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(zero, _mm256_and_ps(x, abs_mask)));
+        bce4 lo = bce_logits4(_mm256_castps256_ps128(x), _mm256_castps256_ps128(y), _mm256_castps256_ps128(e),
+                              _mm256_castps256_ps128(pw), _mm256_castps256_ps128(w), j->scale);
+        bce4 hi = bce_logits4(_mm256_extractf128_ps(x, 1), _mm256_extractf128_ps(y, 1), _mm256_extractf128_ps(e, 1),
+                              _mm256_extractf128_ps(pw, 1), _mm256_extractf128_ps(w, 1), j->scale);
+        if (j->reduction == JNCE_REDUCTION_NONE) {
+            _mm_storeu_ps(j->loss + k, lo.loss);
+            _mm_storeu_ps(j->loss + k + 4, hi.loss);
+        } else {
+            sum_lo = _mm256_add_pd(sum_lo, lo.loss_sum);
+            sum_hi = _mm256_add_pd(sum_hi, hi.loss_sum);
         }
-        double lanes[4], sum = 0.0;
-        _mm256_storeu_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
-        sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        for (; k < to; k++) { /* the tail in double, as the scalar path */
-            double pwk = j->pos_weight != NULL ? j->pos_weight[k % j->pos_len] : 1.0;
-            double wk = j->weight != NULL ? j->weight[k % j->weight_len] : 1.0;
-            jnce_binary_terms t = jnce_bce_logits_terms(j->input[k], j->target[k], pwk);
-            if (j->reduction == JNCE_REDUCTION_NONE) j->loss[k] = (float)(wk * t.loss);
-            else sum += wk * t.loss;
-            if (j->grad_input != NULL) j->grad_input[k] = (float)(j->scale * wk * t.d_input);
-            if (j->grad_target != NULL) j->grad_target[k] = (float)(j->scale * wk * t.d_target);
+        if (j->grad_input != NULL) {
+            _mm_storeu_ps(j->grad_input + k, lo.dx);
+            _mm_storeu_ps(j->grad_input + k + 4, hi.dx);
         }
-        if (j->block_sum != NULL) j->block_sum[b] = sum;
+        if (j->grad_target != NULL) {
+            _mm_storeu_ps(j->grad_target + k, lo.dy);
+            _mm_storeu_ps(j->grad_target + k + 4, hi.dy);
+        }
     }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + scalar_block(j, k, to);
 }
 
 int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight,
@@ -243,19 +229,6 @@ int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t
         return jnce_fail(JNCE_ERR_INVALID_ARG, "bce_logits: pos_len=%lld does not divide numel=%lld",
                          (long long)pos_len, (long long)numel);
     logits_params params = {pos_weight, pos_len};
-    if (!jnce_use_avx2() || input == NULL || target == NULL || loss == NULL || numel <= 0 ||
-        (weight != NULL && (weight_len <= 0 || numel % weight_len != 0)) || reduction < JNCE_REDUCTION_NONE ||
-        reduction > JNCE_REDUCTION_SUM)  /* the scalar double path, which also reports bad arguments */
-        return jnce_binary_run("bce_logits", input, target, numel, weight, weight_len, bce_logits_terms, &params,
-                               reduction, loss, grad_input, grad_target);
-
-    const int64_t blocks = (numel + JNCE_BINARY_BLOCK - 1) / JNCE_BINARY_BLOCK;
-    logits_job job = {input, target, weight, pos_weight, numel, weight_len, pos_len, reduction,
-                      reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)numel : 1.0,
-                      loss, grad_input, grad_target, NULL};
-    int32_t status = alloc_block_sums("bce_logits", reduction, blocks, &job.block_sum);
-    if (status != JNCE_OK) return status;
-    jnce_parallel_for(blocks, 4, bce_logits_blocks_avx2, &job);
-    finish_block_sums(reduction, job.block_sum, blocks, numel, loss);
-    return JNCE_OK;
+    return binary_run("bce_logits", input, target, numel, weight, weight_len, bce_logits_terms, &params,
+                      jnce_use_avx2() ? bce_logits_block_avx2 : scalar_block, reduction, loss, grad_input, grad_target);
 }

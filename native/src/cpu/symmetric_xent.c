@@ -133,7 +133,7 @@ static void lower_row_stats(sym_job *j, int64_t i) {
     }
 }
 
-/* Adds S[i][c] (rows x[0..rows), one column c) to column c's running statistics, skipping row skip. */
+/* Adds x[r][c] for r in [0, rows), less r = skip, to column c's running statistics. */
 static void column_add_scalar(const float *const *x, int64_t rows, int64_t c, int64_t skip, float *M, double *sum,
                               unsigned char *bad) {
     float m = -INFINITY;
@@ -218,19 +218,10 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             }
             if (j->avx2) column_add_avx2(x, rows, from, i0, M, sum, bad);
             else for (int64_t c = from; c < i0; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
-            /* the chunk's own triangle: S[i0+r][i0+c] with c < r */
+            /* the chunk's own triangle: column i0 + c over rows i0 + c + 1 .. (less its target row) */
             for (int64_t c = 0; c + 1 < rows; c++) {
-                const int64_t col = i0 + c, p = target_of(j, col);
-                float m = -INFINITY;
-                for (int64_t r = c + 1; r < rows; r++)
-                    if (!(j->decoupled && i0 + r == p)) m = fmaxf(m, x[r][col]);
-                for (int64_t r = c + 1; r < rows; r++)
-                    if (!(x[r][col] < INFINITY)) bad[col] = 1;
-                if (m == -INFINITY || !(m < INFINITY)) continue;
-                float s = 0.0f;
-                for (int64_t r = c + 1; r < rows; r++)
-                    if (!(j->decoupled && i0 + r == p)) s += expf(x[r][col] - m);
-                merge(M, sum, col, m, s);
+                const int64_t col = i0 + c, skip = j->decoupled ? target_of(j, col) - (col + 1) : -1;
+                column_add_scalar(x + c + 1, rows - c - 1, col, skip, M, sum, bad);
             }
         }
     }
@@ -542,7 +533,7 @@ int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const 
             return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: row %lld has no positive (label %lld on no other row)",
                              (long long)row, (long long)labels[row]);
         }
-    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 1 % N, .exclude_self = 1, .decoupled = 0, .single = 0};
+    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 0, .exclude_self = 1, .decoupled = 0, .single = 0};
     status = run(&job, reduction, order, group_end, loss);
     free(order), free(group_end);
     return status;
