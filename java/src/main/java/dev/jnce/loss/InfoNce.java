@@ -43,7 +43,8 @@ import java.lang.foreign.ValueLayout;
  * <p>Memory: the logit matrix (N,M) is computed once into one buffer, the cross-entropy writes
  * its gradient in place, and two GEMMs give the embedding gradients: one N×M float32 buffer plus
  * O((N+M)·D). The one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the
- * lower triangle alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops. The several-positives forms also hold their (N,M) target distribution. The logit
+ * lower triangle alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops. The
+ * several-positives forms with two tensors also hold their (N,M) target distribution. The logit
  * buffer belongs to the calling thread and is kept for the next call (a fresh, zero-filled N×N
  * allocation per call cost a quarter of the time at N = 16384); {@link #releaseWorkspace()} frees it.
  *
@@ -288,7 +289,7 @@ public final class InfoNce {
             return symmetric(k, q, new SimilarityKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
                     d, gradients);
         }
-        if (keys == null && pos.queryLabels() != null && !decoupled && everyRowHasAPositive(pos.queryLabels())) {
+        if (keys == null && pos.queryLabels() != null && everyRowHasAPositive(pos.queryLabels())) {
             try (Tensor labels = Tensor.zerosUnscoped(DType.INT64, q.size(0))) {
                 MemorySegment.copy(pos.queryLabels(), 0, labels.segment(), ValueLayout.JAVA_LONG, 0, pos.queryLabels().length);
                 return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, reduction), d, gradients);
@@ -376,8 +377,7 @@ public final class InfoNce {
         for (int i = 0; i < labels.length; i++) {
             if (count.get(labels[i]) > 1) continue;
             if (rowsWithoutPositive == RowsWithoutPositive.SKIP) return false;
-            throw new IllegalArgumentException("labels: row " + i + " has no positive among the " + labels.length
-                    + " keys (itself excluded); give it one, or use withRowsWithoutPositive(SKIP)");
+            throw noPositive("labels", i, labels.length, true);
         }
         return true;
     }
@@ -413,6 +413,11 @@ public final class InfoNce {
         }
     }
 
+    private static IllegalArgumentException noPositive(String argument, long row, long keys, boolean selfExcluded) {
+        return new IllegalArgumentException(argument + ": row " + row + " has no positive among the " + keys + " keys"
+                + (selfExcluded ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
+    }
+
     /** Fills probs (N,M) with the uniform distribution over each row's positives; rowMask marks usable rows. */
     private void positiveDistribution(Positives pos, Tensor probs, Tensor rowMask, boolean selfPairs) {
         long n = probs.size(0), m = probs.size(1);
@@ -429,10 +434,7 @@ public final class InfoNce {
                 }
             }
             if (count == 0 && rowsWithoutPositive == RowsWithoutPositive.THROW) {
-                String argument = pos.mask() != null ? "positiveMask" : selfPairs ? "labels" : "queryLabels";
-                throw new IllegalArgumentException(argument + ": row " + i
-                        + " has no positive among the " + m + " keys"
-                        + (selfPairs ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
+                throw noPositive(pos.mask() != null ? "positiveMask" : selfPairs ? "labels" : "queryLabels", i, m, selfPairs);
             }
             rowMask.segment().setAtIndex(ValueLayout.JAVA_INT, i, count == 0 ? 0 : 1);
             for (long j = 0; j < m && count > 0; j++) {
