@@ -8,6 +8,8 @@ peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
            targets (i + N/2) mod N
   supcon   supervised contrastive (L_out) on one tensor, labels i mod (N/8): log_softmax over
            the other rows, minus the mean log-probability of the rows with the same label
+  labels   two towers with labels i mod (N/8) on queries and keys: log_softmax over all keys,
+           minus the mean log-probability of the keys with the query's label
 
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS [FORM]
 
@@ -44,24 +46,27 @@ def main():
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, d, generator=g).requires_grad_(True)
     k = torch.randn(n, d, generator=g).requires_grad_(True)
+    two_towers = form in ("infonce", "labels")
     labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
     self_pairs = torch.eye(n, dtype=torch.bool)
     classes = torch.arange(n) % (n // 8)
-    same = (classes[:, None] == classes[None, :]) & ~self_pairs
+    same = classes[:, None] == classes[None, :]
+    if form == "supcon":
+        same &= ~self_pairs
     before = peak_rss()
     best = float("inf")
     for _ in range(reps):
         q.grad = None
         k.grad = None
         start = time.perf_counter()
-        if form == "infonce":
+        if two_towers:
             logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.07
         else:
             f = F.normalize(q, dim=1)
             logits = f @ f.T / 0.07
             if form in ("ntxent", "supcon"):
                 logits = logits.masked_fill(self_pairs, float("-inf"))
-        if form == "supcon":
+        if form in ("supcon", "labels"):
             log_prob = F.log_softmax(logits, dim=1)
             loss = -(log_prob.masked_fill(~same, 0).sum(1) / same.sum(1)).mean()
         else:

@@ -293,11 +293,33 @@ JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int6
 /*
  * The same with label targets (supervised contrastive, SupCon's L_out): row i's softmax runs over
  * every column but i, its positives P(i) are the other rows with its label, and
- * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int64; a label that no
- * other row carries is JNCE_ERR_INVALID_ARG naming the row. S, loss, G and reduction as above.
+ * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int64. A label that no
+ * other row carries is JNCE_ERR_INVALID_ARG naming the row, unless skip_empty: such a row then
+ * has loss 0 and a zero row of g (its column still takes part in the other rows' softmax), and
+ * MEAN divides by the rows counted (NaN when none is). S, loss, G and reduction as above.
  */
 JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels,
-                                            int32_t reduction, float *loss, float *G);
+                                            int32_t skip_empty, int32_t reduction, float *loss, float *G);
+
+/*
+ * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
+ * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
+ * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]
+ * (int64 (N) and (M)), or else mask[i*M + j] != 0 (int32 (N,M)): give the two label arrays or
+ * the mask. exclude_self (one tensor, M >= 2): column i takes no part in row i, neither as a
+ * candidate nor as a positive.
+ *   loss_i = log sum_{candidates j} exp S_ij - mean_{j in P(i)} S_ij
+ *   G_ij   = w (softmax_i(j) - [j in P(i)] / |P(i)|), w = 1 / (rows counted) for MEAN, else 1
+ * loss (N) for JNCE_REDUCTION_NONE, else (1). G (N,M) with stride ld, or NULL; may be S.
+ * A row with no positive is JNCE_ERR_INVALID_ARG with *empty_row (when not NULL) set to the
+ * first such row, before anything is written, unless skip_empty: such rows then have loss 0 and
+ * a zero gradient row, and MEAN is over the other rows (NaN when there are none, PyTorch's mean
+ * of nothing). *empty_row is -1 otherwise. A row that meets NaN or +Inf gets loss NaN and a NaN
+ * gradient row.
+ */
+JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
+                                     const int64_t *key_labels, const int32_t *mask, int32_t exclude_self,
+                                     int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row);
 
 /*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).

@@ -119,13 +119,17 @@ static void aligned_case(void) {
     free(S), free(X), free(H), free(rows);
 }
 
-/* Label targets (SupCon): the float64 definition over the mirrored matrix, in place and not. */
-static void labels_case(int64_t N, int64_t classes, int reduction, int in_place) {
+/*
+ * Label targets (SupCon): the float64 definition over the mirrored matrix, in place and not.
+ * With skip, rows 0 and N-1 get labels no other row has and are left out.
+ */
+static void labels_case(int64_t N, int64_t classes, int reduction, int in_place, int skip) {
     float *S = malloc(sizeof(float) * N * N), *Gsep = malloc(sizeof(float) * N * N);
     double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *g = calloc(N * N, sizeof(double));
     double *rows = malloc(sizeof(double) * N);
     int64_t *labels = malloc(sizeof(int64_t) * N);
     for (int64_t i = 0; i < N; i++) labels[i] = (i * 7) % classes; /* every class on >= 2 rows when N >= 2 classes */
+    if (skip) labels[0] = 1000, labels[N - 1] = 1001;
     for (int64_t k = 0; k < N * N; k++) S[k] = NAN, Gsep[k] = NAN;
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j <= i; j++) {
@@ -133,10 +137,15 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place)
             S[i * N + j] = v;
             X[i * N + j] = X[j * N + i] = v;
         }
-    double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0, total = 0;
+    const int64_t counted = N - 2 * skip;
+    double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)counted : 1.0, total = 0;
     for (int64_t i = 0; i < N; i++) {
         double m = -INFINITY, sum = 0, pos = 0;
         int64_t count = 0;
+        if (skip && (i == 0 || i == N - 1)) {
+            rows[i] = 0.0; /* and g's row stays 0 */
+            continue;
+        }
         for (int64_t j = 0; j < N; j++)
             if (j != i) m = fmax(m, X[i * N + j]);
         for (int64_t j = 0; j < N; j++)
@@ -153,17 +162,17 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place)
         for (int64_t j = 0; j < N; j++) H[i * N + j] = g[i * N + j] + g[j * N + i];
     float loss[N];
     float *G = in_place ? S : Gsep;
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, reduction, loss, G) == JNCE_OK, "labels status");
-    double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total;
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, skip, reduction, loss, G) == JNCE_OK, "labels status");
+    double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)counted : total;
     double worst_loss = reduction == JNCE_REDUCTION_NONE ? max_rel_error(loss, rows, N) : fabs(loss[0] - want) / fmax(1.0, fabs(want));
     double worst = 0;
     for (int64_t k = 0; k < N * N; k++) worst = fmax(worst, fabs(G[k] - H[k]));
     CHECK(worst_loss <= 2e-6, "labels N=%lld classes=%lld red=%d loss error %g", (long long)N, (long long)classes, reduction,
           worst_loss);
-    CHECK(worst <= 2e-6 * w, "labels N=%lld classes=%lld red=%d inplace=%d grad error %g", (long long)N, (long long)classes,
-          reduction, in_place, worst);
-    labels[N - 1] = 1000; /* a label on one row only */
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(worst <= 2e-6 * w, "labels N=%lld classes=%lld red=%d inplace=%d skip=%d grad error %g", (long long)N,
+          (long long)classes, reduction, in_place, skip, worst);
+    labels[N - 1] = 1000 + N; /* a label on one row only */
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, 0, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
           "a row without positive is rejected");
     free(S), free(Gsep), free(X), free(H), free(g), free(rows), free(labels);
 }
@@ -214,10 +223,23 @@ int main(void) {
     xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f); /* a wide range of logits */
     aligned_case();
     for (int red = 0; red <= 2; red++) {
-        labels_case(6, 2, red, red == 1);
-        labels_case(150, 5, red, red != 1);
-        labels_case(130, 65, red, 0); /* pairs: NT-Xent-like */
-        labels_case(70, 1, red, 1);   /* one class: every other row is a positive */
+        labels_case(6, 2, red, red == 1, 0);
+        labels_case(150, 5, red, red != 1, 0);
+        labels_case(130, 65, red, 0, 0); /* pairs: NT-Xent-like */
+        labels_case(70, 1, red, 1, 0);   /* one class: every other row is a positive */
+        labels_case(7, 2, red, red == 1, 1);
+        labels_case(150, 5, red, red != 1, 1);
+    }
+    { /* every row skipped: NONE and SUM give 0, MEAN NaN; the gradient is 0 */
+        float S[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, loss3[3], sum, mean;
+        const int64_t distinct[3] = {1, 2, 3};
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_NONE, loss3, NULL) == JNCE_OK &&
+                  loss3[0] == 0 && loss3[1] == 0 && loss3[2] == 0, "all skipped: NONE gives 0");
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_SUM, &sum, NULL) == JNCE_OK && sum == 0,
+              "all skipped: SUM gives 0");
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_MEAN, &mean, S) == JNCE_OK && isnan(mean),
+              "all skipped: MEAN gives NaN");
+        for (int k = 0; k < 9; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0 at %d, got %g", k, S[k]);
     }
     nonfinite_case();
     float loss;

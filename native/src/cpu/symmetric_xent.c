@@ -43,6 +43,7 @@ typedef struct {
     int64_t N, ld, offset, tiles;
     int exclude_self, decoupled, avx2;
     int single;           /* one target per row, p(i); 0: label targets (then exclude_self, not decoupled) */
+    const unsigned char *skipped; /* label targets: rows without positive, left out (or NULL) */
     float *max;           /* pass 1: (N) row maxima and sums of exp(x - max) over the lower part of */
     double *sum;          /*   each row, then (merged) over all its candidates */
     unsigned char *bad;   /*   and whether the row met NaN or +Inf */
@@ -448,19 +449,25 @@ static int32_t run(sym_job *job, int32_t reduction, const int64_t *order, const 
                     target_part[r] += (double)S[(r > c ? r : c) * ld + (r > c ? c : r)] / (double)(group_end[g] - from - 1);
                 }
     }
+    /* a skipped row (no positive): loss 0, coefficient 0 (its row of g vanishes), no NaN marking */
+    int64_t counted = N;
+    for (int64_t i = 0; job->skipped != NULL && i < N; i++) counted -= job->skipped[i];
     double total = 0.0;
     int any_bad = 0;
-    const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)(counted > 0 ? counted : 1) : 1.0;
     for (int64_t i = 0; i < N; i++) {
+        const int skip = job->skipped != NULL && job->skipped[i];
+        if (skip) job->bad[i] = 0;
         double l = (double)job->max[i] + log(job->sum[i]);
         lse[i] = l;
-        coef[i] = (float)(w / job->sum[i]);
-        double li = job->bad[i] ? NAN : l - target_part[i];
+        coef[i] = skip ? 0.0f : (float)(w / job->sum[i]);
+        double li = skip ? 0.0 : job->bad[i] ? NAN : l - target_part[i];
         any_bad |= job->bad[i];
         if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)li;
         total += li;
     }
-    if (reduction != JNCE_REDUCTION_NONE) loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
+    if (reduction == JNCE_REDUCTION_SUM) loss[0] = (float)total;
+    if (reduction == JNCE_REDUCTION_MEAN) loss[0] = counted > 0 ? (float)(total / (double)counted) : NAN;
 
     if (G != NULL) {
         job->rmax = job->max;
@@ -507,15 +514,16 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
     return run(&job, reduction, NULL, NULL, loss);
 }
 
-int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction,
-                                   float *loss, float *G) {
+int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty,
+                                   int32_t reduction, float *loss, float *G) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;
     if (labels == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: null labels");
     int64_t *order = malloc(sizeof(int64_t) * (size_t)N), *group_end = malloc(sizeof(int64_t) * (size_t)N);
     labelled_row *rows = malloc(sizeof(labelled_row) * (size_t)N);
-    if (order == NULL || group_end == NULL || rows == NULL) {
-        free(order), free(group_end), free(rows);
+    unsigned char *skipped = calloc((size_t)N, 1);
+    if (order == NULL || group_end == NULL || rows == NULL || skipped == NULL) {
+        free(order), free(group_end), free(rows), free(skipped);
         return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric_labels: out of memory for N=%lld", (long long)N);
     }
     for (int64_t i = 0; i < N; i++) rows[i] = (labelled_row){labels[i], i};
@@ -526,15 +534,20 @@ int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const 
         if (a + 1 == N || rows[a + 1].label != rows[a].label) group_end[groups++] = a + 1;
     }
     free(rows);
-    for (int64_t g = 0, from = 0; g < groups; from = group_end[g++])
-        if (group_end[g] - from < 2) {
-            int64_t row = order[from];
-            free(order), free(group_end);
-            return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: row %lld has no positive (label %lld on no other row)",
-                             (long long)row, (long long)labels[row]);
+    for (int64_t g = 0, from = 0; g < groups; from = group_end[g++]) {
+        if (group_end[g] - from >= 2) continue;
+        const int64_t row = order[from];
+        if (skip_empty) {
+            skipped[row] = 1;
+            continue;
         }
-    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 0, .exclude_self = 1, .decoupled = 0, .single = 0};
+        free(order), free(group_end), free(skipped);
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: row %lld has no positive (label %lld on no other row)",
+                         (long long)row, (long long)labels[row]);
+    }
+    sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 0, .exclude_self = 1, .decoupled = 0, .single = 0,
+                   .skipped = skipped};
     status = run(&job, reduction, order, group_end, loss);
-    free(order), free(group_end);
+    free(order), free(group_end), free(skipped);
     return status;
 }

@@ -26,6 +26,8 @@ import java.util.SplittableRandom;
  * <li>{@code ntxent}: N views = both views of N/2 samples (SimCLR); BLAS as onetensor.</li>
  * <li>{@code supcon}: one tensor with labels i mod (N/8) (supervised contrastive, 8 rows a
  *     class); BLAS as onetensor.</li>
+ * <li>{@code labels}: two towers, query and key labels i mod (N/8) (several positives per row,
+ *     8 a row); BLAS as infonce.</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM]</pre>
@@ -41,7 +43,8 @@ public final class InfoNceProbe {
         int n = Integer.parseInt(args[1]), d = Integer.parseInt(args[2]), reps = Integer.parseInt(args[3]);
         String form = args.length > 4 ? args[4] : "infonce";
         Kernels k = (Kernels) Backends.get(backend);
-        Tensor q = random(n, d, 1), keys = form.equals("infonce") ? random(n, d, 2) : q;
+        boolean twoTowers = form.equals("infonce") || form.equals("labels");
+        Tensor q = random(n, d, 1), keys = twoTowers ? random(n, d, 2) : q;
         long[] labels = new long[n];
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
         Tensor classes = Tensor.of(labels);
@@ -56,7 +59,8 @@ public final class InfoNceProbe {
                 case "onetensor" -> loss.forwardBackward(q);
                 case "ntxent" -> ntXent.forwardBackward(q);
                 case "supcon" -> loss.forwardBackwardLabels(q, classes);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent or supcon, not " + form);
+                case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon or labels, not " + form);
             }) {
                 res.loss().item();
             }
@@ -71,7 +75,7 @@ public final class InfoNceProbe {
             double blas = Double.MAX_VALUE;
             for (int r = 0; r < reps; r++) {
                 long start = System.nanoTime();
-                if (form.equals("infonce")) {
+                if (twoTowers) {
                     sim.gemm(false, true, 1f, q, keys, 0f, s);
                     sim.gemm(false, false, 1f, s, keys, 0f, dq);
                     sim.gemm(true, false, 1f, s, q, 0f, dk);

@@ -1755,6 +1755,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_LONG,
             JnceNative.C_POINTER,
             JnceNative.C_INT,
+            JnceNative.C_INT,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
@@ -1767,7 +1768,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static FunctionDescriptor jnce_xent_symmetric_labels$descriptor() {
@@ -1777,7 +1778,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static MethodHandle jnce_xent_symmetric_labels$handle() {
@@ -1787,7 +1788,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static MemorySegment jnce_xent_symmetric_labels$address() {
@@ -1796,16 +1797,88 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int reduction, MemorySegment loss, MemorySegment G) {
+    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int skip_empty, int reduction, MemorySegment loss, MemorySegment G) {
         var mh$ = jnce_xent_symmetric_labels.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, reduction, loss, G);
+                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, skip_empty, reduction, loss, G);
             }
-            return (int)mh$.invokeExact(S, N, ld, labels, reduction, loss, G);
+            return (int)mh$.invokeExact(S, N, ld, labels, skip_empty, reduction, loss, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_xent_positives {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_positives");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row)
+     * }
+     */
+    public static FunctionDescriptor jnce_xent_positives$descriptor() {
+        return jnce_xent_positives.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row)
+     * }
+     */
+    public static MethodHandle jnce_xent_positives$handle() {
+        return jnce_xent_positives.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row)
+     * }
+     */
+    public static MemorySegment jnce_xent_positives$address() {
+        return jnce_xent_positives.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row)
+     * }
+     */
+    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, MemorySegment key_labels, MemorySegment mask, int exclude_self, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row) {
+        var mh$ = jnce_xent_positives.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, key_labels, mask, exclude_self, skip_empty, reduction, loss, G, empty_row);
+            }
+            return (int)mh$.invokeExact(S, N, M, ld, query_labels, key_labels, mask, exclude_self, skip_empty, reduction, loss, G, empty_row);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -31,18 +31,20 @@ public interface SimilarityKernels {
      * excludeSelf leaves column i out of row i's softmax (needs offset != 0), decoupled leaves
      * the target out of it (the loss is then log sum over the others minus the target's logit).
      * With labels (int64 (N), not null), the targets are instead uniform over the other rows
-     * with row i's label (SupCon); offset and decoupled are then unused, excludeSelf is implied,
-     * and every label must be on two rows at least.
+     * with row i's label (SupCon); offset and decoupled are then unused and excludeSelf is
+     * implied. A label on one row only leaves that row without positive: an error unless
+     * skipEmpty, which leaves the row out (loss 0, no gradient, not in the mean).
      */
-    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction, Tensor labels) {
+    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction, Tensor labels,
+                            boolean skipEmpty) {
         /** One target per row, (i + offset) mod N. */
         public SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction) {
-            this(offset, excludeSelf, decoupled, reduction, null);
+            this(offset, excludeSelf, decoupled, reduction, null, false);
         }
 
         /** Label targets. */
-        public static SymmetricTargets labels(Tensor labels, Reduction reduction) {
-            return new SymmetricTargets(0, true, false, reduction, labels);
+        public static SymmetricTargets labels(Tensor labels, boolean skipEmpty, Reduction reduction) {
+            return new SymmetricTargets(0, true, false, reduction, labels, skipEmpty);
         }
     }
 
@@ -55,6 +57,34 @@ public interface SimilarityKernels {
      * their row and column of grad. Callers have checked that every row keeps a candidate.
      */
     void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad);
+
+    /**
+     * Targets of {@link #positivesCrossEntropy}: row i's positives are the keys j with
+     * {@code keyLabels[j] == queryLabels[i]} (int64 (N) and (M)), or else those with
+     * {@code mask[i][j] != 0} (int32 (N,M)); excludeSelf (one tensor) leaves column i out of row i
+     * entirely. skipEmpty leaves rows without positive out (loss 0, zero gradient, not in the
+     * mean); otherwise such a row is reported and nothing is written.
+     */
+    record PositiveTargets(Tensor queryLabels, Tensor keyLabels, Tensor mask, boolean excludeSelf, boolean skipEmpty,
+                           Reduction reduction) {
+        public static PositiveTargets labels(Tensor queryLabels, Tensor keyLabels, boolean excludeSelf, boolean skipEmpty,
+                                             Reduction reduction) {
+            return new PositiveTargets(queryLabels, keyLabels, null, excludeSelf, skipEmpty, reduction);
+        }
+
+        public static PositiveTargets mask(Tensor mask, boolean skipEmpty, Reduction reduction) {
+            return new PositiveTargets(null, null, mask, false, skipEmpty, reduction);
+        }
+    }
+
+    /**
+     * Cross-entropy with several positives per row over a logit matrix s (N,M) (native
+     * jnce_xent_positives states the meaning), the target uniform over each row's positives, with
+     * no (N,M) target buffer. loss is (N) for NONE, else one element; grad is null or (N,M) and
+     * may be s. Returns -1, or, when a row has no positive and skipEmpty is off, the first such
+     * row (then nothing was written). Rows that meet NaN or +Inf get loss NaN and a NaN gradient row.
+     */
+    long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

@@ -44,7 +44,7 @@ import java.lang.foreign.ValueLayout;
  * its gradient in place, and two GEMMs give the embedding gradients: one N×M float32 buffer plus
  * O((N+M)·D). The one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the
  * lower triangle alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops. The
- * several-positives forms with two tensors also hold their (N,M) target distribution. The logit
+ * several-positives forms read their labels or mask directly: no (N,M) target buffer. The logit
  * buffer belongs to the calling thread and is kept for the next call (a fresh, zero-filled N×N
  * allocation per call cost a quarter of the time at N = 16384); {@link #releaseWorkspace()} frees it.
  *
@@ -272,9 +272,10 @@ public final class InfoNce {
     }
 
     /**
-     * The shared path: logits S = prep(q) prep(keys)ᵀ / tau into one (N,M) buffer, excluded
-     * pairs, cross-entropy with its gradient in place, two GEMMs, back through the normalisation.
-     * keys == null means the one-tensor form (keys are the queries). Package-private: NtXent uses it.
+     * The shared path: logits S = prep(q) prep(keys)ᵀ / tau into one (N,M) buffer, cross-entropy
+     * with its gradient in place, two GEMMs, back through the normalisation. keys == null means
+     * the one-tensor form (keys are the queries), which takes the symmetric path. Package-private:
+     * NtXent uses it.
      */
     Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
         return matrix(k, q, keys, shared, pos, d, true);
@@ -289,31 +290,27 @@ public final class InfoNce {
             return symmetric(k, q, new SimilarityKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
                     d, gradients);
         }
-        if (keys == null && pos.queryLabels() != null && everyRowHasAPositive(pos.queryLabels())) {
-            try (Tensor labels = Tensor.zerosUnscoped(DType.INT64, q.size(0))) {
-                MemorySegment.copy(pos.queryLabels(), 0, labels.segment(), ValueLayout.JAVA_LONG, 0, pos.queryLabels().length);
-                return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, reduction), d, gradients);
+        if (keys == null) {
+            checkEveryRowHasAPositive(pos.queryLabels());
+            try (Tensor labels = int64(pos.queryLabels())) {
+                return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, skipsRows(), reduction), d, gradients);
             }
         }
         SimilarityKernels sim = k.similarity();
-        boolean oneTensor = keys == null;
-        Tensor keysAll = oneTensor ? q : shared == null ? keys : Contrastive.stack(keys, shared);
+        Tensor keysAll = shared == null ? keys : Contrastive.stack(keys, shared);
         long n = q.size(0), m = keysAll.size(0);
         Tensor qh = Contrastive.prepared(sim, q, normalize);
-        Tensor kh = oneTensor ? qh : Contrastive.prepared(sim, keysAll, normalize);
+        Tensor kh = Contrastive.prepared(sim, keysAll, normalize);
         Tensor s = Contrastive.workspace(n, m);
-        Tensor targets = null, probs = null, rowMask = null, lse = null, ceLoss = null;
+        Tensor targets = null, lse = null, ceLoss = null;
         try {
             float inv = 1f / temperature;
             sim.gemm(false, true, inv, qh, kh, 0f, s);
-            // One tensor: a row's similarity to itself is its positive in the notes' form (offset 0),
-            // and is left out of the softmax otherwise (NT-Xent's i±N positives, several positives).
-            boolean selfPairs = oneTensor && (!pos.single() || pos.offset() != 0);
-            if (selfPairs) for (long i = 0; i < n; i++) Contrastive.set(s, i, i, EXCLUDED);
-
-            float[] positiveLogit = null;
+            ceLoss = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
+            Tensor loss;
             if (pos.single()) {
                 targets = Contrastive.diagonalTargets(n, pos.offset(), m);
+                float[] positiveLogit = null;
                 if (decoupled) {
                     positiveLogit = new float[(int) n];
                     for (long i = 0; i < n; i++) {
@@ -323,15 +320,13 @@ public final class InfoNce {
                     }
                     lse = Contrastive.scratch(n);
                 }
+                CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
+                ce.forwardBackward(s, targets, null, ceLoss, gradients ? s : null, lse);
+                loss = decoupled ? decoupledLoss(lse, positiveLogit) : copyOf(ceLoss);
             } else {
-                probs = Contrastive.scratch(n, m);
-                rowMask = Tensor.zerosUnscoped(DType.INT32, n);
-                positiveDistribution(pos, probs, rowMask, selfPairs);
+                severalPositives(sim, s, pos, ceLoss, gradients);
+                loss = copyOf(ceLoss);
             }
-            ceLoss = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
-            CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
-            ce.forwardBackward(s, targets != null ? targets : probs, rowMask, ceLoss, gradients ? s : null, lse);
-            Tensor loss = decoupled ? decoupledLoss(lse, positiveLogit) : copyOf(ceLoss);
             if (!gradients) {
                 return new Result(loss, Tensor.zerosUnscoped(DType.FLOAT32, 0, d), null, null, Float.NaN);
             }
@@ -341,45 +336,70 @@ public final class InfoNce {
             sim.gemm(false, false, inv, s, kh, 0f, dq);                  // G kh / tau
             // d loss / d tau = -(1/tau^2) sum G∘(qh khᵀ) = -(1/tau) sum qh∘(G kh / tau)
             float gradTau = (float) (-Contrastive.dot(qh, dq) / temperature);
-            Tensor dk = null, dNeg = null;
-            if (oneTensor) {
-                sim.gemm(true, false, inv, s, qh, 1f, dq);               // + Gᵀ qh / tau
-            } else {
-                Tensor dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
-                sim.gemm(true, false, inv, s, qh, 0f, dkAll);             // Gᵀ qh / tau
-                Contrastive.backThroughNormalize(sim, keysAll, dkAll, normalize);
-                if (shared == null) {
-                    dk = dkAll;
-                } else {
-                    dk = Contrastive.rows(dkAll, 0, keys.size(0));
-                    dNeg = Contrastive.rows(dkAll, keys.size(0), shared.size(0));
-                    dkAll.close();
-                }
+            Tensor dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
+            sim.gemm(true, false, inv, s, qh, 0f, dkAll);                 // Gᵀ qh / tau
+            Contrastive.backThroughNormalize(sim, keysAll, dkAll, normalize);
+            Tensor dk = dkAll, dNeg = null;
+            if (shared != null) {
+                dk = Contrastive.rows(dkAll, 0, keys.size(0));
+                dNeg = Contrastive.rows(dkAll, keys.size(0), shared.size(0));
+                dkAll.close();
             }
             Contrastive.backThroughNormalize(sim, q, dq, normalize);
             return new Result(loss, dq, dk, dNeg, gradTau);
         } finally {
-            if (kh != qh) Contrastive.release(kh, keysAll);
+            Contrastive.release(kh, keysAll);
             Contrastive.release(qh, q);
-            if (keysAll != q && keysAll != keys) keysAll.close();
-            for (Tensor t : new Tensor[] {targets, probs, rowMask, lse, ceLoss}) if (t != null) t.close();
+            if (keysAll != keys) keysAll.close();
+            for (Tensor t : new Tensor[] {targets, lse, ceLoss}) if (t != null) t.close();
         }
     }
 
     /**
-     * Whether every row has a positive among the others with its label; when one has none and
-     * the rule is THROW, the error the general path gives, naming the first such row. (With
-     * SKIP such rows take the general path, which leaves them out.)
+     * Several positives per row (labels or a mask) over the logits s (N,M): the kernel takes the
+     * labels or the mask themselves, so no (N,M) target distribution is built. A row without
+     * positive is an error naming it under THROW.
      */
-    private boolean everyRowHasAPositive(long[] labels) {
+    private void severalPositives(SimilarityKernels sim, Tensor s, Positives pos, Tensor ceLoss, boolean gradients) {
+        Tensor ql = null, kl = null;
+        try {
+            SimilarityKernels.PositiveTargets targets;
+            if (pos.mask() != null) {
+                targets = SimilarityKernels.PositiveTargets.mask(pos.mask(), skipsRows(), reduction);
+            } else {
+                ql = int64(pos.queryLabels());
+                kl = int64(pos.keyLabels());
+                targets = SimilarityKernels.PositiveTargets.labels(ql, kl, false, skipsRows(), reduction);
+            }
+            long empty = sim.positivesCrossEntropy(s, targets, ceLoss, gradients ? s : null);
+            if (empty >= 0) throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", empty, s.size(1), false);
+        } finally {
+            if (ql != null) ql.close();
+            if (kl != null) kl.close();
+        }
+    }
+
+    private boolean skipsRows() {
+        return rowsWithoutPositive == RowsWithoutPositive.SKIP;
+    }
+
+    /**
+     * Under THROW, the error for the first row whose label no other row carries (the one-tensor
+     * label form has no positive there); under SKIP such rows are left out by the kernel.
+     */
+    private void checkEveryRowHasAPositive(long[] labels) {
+        if (skipsRows()) return;
         java.util.Map<Long, Integer> count = new java.util.HashMap<>();
         for (long l : labels) count.merge(l, 1, Integer::sum);
         for (int i = 0; i < labels.length; i++) {
-            if (count.get(labels[i]) > 1) continue;
-            if (rowsWithoutPositive == RowsWithoutPositive.SKIP) return false;
-            throw noPositive("labels", i, labels.length, true);
+            if (count.get(labels[i]) < 2) throw noPositive("labels", i, labels.length, true);
         }
-        return true;
+    }
+
+    private static Tensor int64(long[] values) {
+        Tensor t = Tensor.zerosUnscoped(DType.INT64, values.length);
+        MemorySegment.copy(values, 0, t.segment(), ValueLayout.JAVA_LONG, 0, values.length);
+        return t;
     }
 
     /**
@@ -416,32 +436,6 @@ public final class InfoNce {
     private static IllegalArgumentException noPositive(String argument, long row, long keys, boolean selfExcluded) {
         return new IllegalArgumentException(argument + ": row " + row + " has no positive among the " + keys + " keys"
                 + (selfExcluded ? " (itself excluded)" : "") + "; give it one, or use withRowsWithoutPositive(SKIP)");
-    }
-
-    /** Fills probs (N,M) with the uniform distribution over each row's positives; rowMask marks usable rows. */
-    private void positiveDistribution(Positives pos, Tensor probs, Tensor rowMask, boolean selfPairs) {
-        long n = probs.size(0), m = probs.size(1);
-        MemorySegment p = probs.segment(), mask = pos.mask() == null ? null : pos.mask().segment();
-        for (long i = 0; i < n; i++) {
-            long count = 0;
-            for (long j = 0; j < m; j++) {
-                boolean positive = mask != null ? mask.getAtIndex(ValueLayout.JAVA_INT, i * m + j) != 0
-                        : pos.queryLabels()[(int) i] == pos.keyLabels()[(int) j];
-                if (selfPairs && i == j) positive = false;
-                if (positive) {
-                    p.setAtIndex(ValueLayout.JAVA_FLOAT, i * m + j, 1f);
-                    count++;
-                }
-            }
-            if (count == 0 && rowsWithoutPositive == RowsWithoutPositive.THROW) {
-                throw noPositive(pos.mask() != null ? "positiveMask" : selfPairs ? "labels" : "queryLabels", i, m, selfPairs);
-            }
-            rowMask.segment().setAtIndex(ValueLayout.JAVA_INT, i, count == 0 ? 0 : 1);
-            for (long j = 0; j < m && count > 0; j++) {
-                long at = i * m + j;
-                p.setAtIndex(ValueLayout.JAVA_FLOAT, at, p.getAtIndex(ValueLayout.JAVA_FLOAT, at) / count);
-            }
-        }
     }
 
     /** loss_i = lse_i(without the positive) - s_ip, reduced. */

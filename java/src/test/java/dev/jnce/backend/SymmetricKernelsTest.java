@@ -22,14 +22,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The kernels behind the one-tensor InfoNCE forms, on every backend, against float64: SYRK's
  * lower triangle, and the symmetric cross-entropy reading only that triangle (NaN above it)
- * for every kind of target (label targets included), in place, into another buffer, and
- * forward only.
+ * for every kind of target (label targets included, with rows left out), in place, into
+ * another buffer, and forward only.
  */
 class SymmetricKernelsTest extends ScopedTest {
     private static final int N = 130, D = 7;
     private static final float ALPHA = 1 / 0.1f;
     /** 13 classes of 10 rows each. */
     private static final long[] LABELS = java.util.stream.LongStream.range(0, N).map(i -> (i * 3) % 13).toArray();
+    /** The same with rows 0 and N-1 on labels of their own: no positive, left out with skipEmpty. */
+    private static final long[] LABELS_WITH_LONERS = withLoners(LABELS, 100, 101);
+
+    private static long[] withLoners(long[] labels, long first, long last) {
+        long[] out = labels.clone();
+        out[0] = first;
+        out[out.length - 1] = last;
+        return out;
+    }
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r -> Stream.of(
@@ -38,7 +47,8 @@ class SymmetricKernelsTest extends ScopedTest {
                 Arguments.of(b, new SymmetricTargets(N / 2, true, false, r)),
                 Arguments.of(b, new SymmetricTargets(N / 2, true, true, r)),
                 Arguments.of(b, new SymmetricTargets(3, false, true, r)),
-                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS), r)))));
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS), false, r)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS_WITH_LONERS), true, r)))));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -71,9 +81,9 @@ class SymmetricKernelsTest extends ScopedTest {
         }
 
         double[] rowLoss = new double[N], h = new double[N * N];
-        reference(x, t, rowLoss, h);
+        int counted = reference(x, t, rowLoss, h);
         double[] wantLoss = t.reduction() == Reduction.NONE ? rowLoss
-                : new double[] {Arrays.stream(rowLoss).sum() / (t.reduction() == Reduction.MEAN ? N : 1)};
+                : new double[] {Arrays.stream(rowLoss).sum() / (t.reduction() == Reduction.MEAN ? counted : 1)};
         long[] lossShape = t.reduction() == Reduction.NONE ? new long[] {N} : new long[0];
 
         Tensor forwardOnly = Tensor.zeros(DType.FLOAT32, lossShape);
@@ -96,19 +106,29 @@ class SymmetricKernelsTest extends ScopedTest {
         return Tensor.of(v, N, N);
     }
 
-    /** Plain float64 cross-entropy over the full symmetric matrix; h = g + gᵀ. */
-    private static void reference(double[] x, SymmetricTargets t, double[] rowLoss, double[] h) {
-        double w = t.reduction() == Reduction.MEAN ? 1.0 / N : 1.0;
+    /**
+     * Plain float64 cross-entropy over the full symmetric matrix; h = g + gᵀ. Rows without
+     * positive (labels) have loss 0 and no gradient row. Returns the number of rows counted.
+     */
+    private static int reference(double[] x, SymmetricTargets t, double[] rowLoss, double[] h) {
+        long[] labels = t.labels() == null ? null : t.labels().toLongArray();
+        int[] count = new int[N];
+        int counted = N;
+        for (int i = 0; labels != null && i < N; i++) {
+            for (int j = 0; j < N; j++) if (j != i && labels[j] == labels[i]) count[i]++;
+            if (count[i] == 0) counted--;
+        }
+        double w = t.reduction() == Reduction.MEAN ? 1.0 / counted : 1.0;
         double[] g = new double[N * N];
         for (int i = 0; i < N; i++) {
             int p = (int) ((i + t.offset()) % N);
             double[] target = new double[N];
-            if (t.labels() == null) {
+            if (labels == null) {
                 target[p] = 1;
+            } else if (count[i] == 0) {
+                continue;
             } else {
-                int count = 0;
-                for (int j = 0; j < N; j++) if (j != i && LABELS[j] == LABELS[i]) count++;
-                for (int j = 0; j < N; j++) if (j != i && LABELS[j] == LABELS[i]) target[j] = 1.0 / count;
+                for (int j = 0; j < N; j++) if (j != i && labels[j] == labels[i]) target[j] = 1.0 / count[i];
             }
             double m = Double.NEGATIVE_INFINITY, sum = 0, positive = 0;
             for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * N + j]);
@@ -121,6 +141,7 @@ class SymmetricKernelsTest extends ScopedTest {
             }
         }
         for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) h[i * N + j] = g[i * N + j] + g[j * N + i];
+        return counted;
     }
 
     private static boolean candidate(SymmetricTargets t, int i, int j, int p) {

@@ -7,6 +7,10 @@ import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /** The similarity family on jnce's C kernels and OpenBLAS. */
 final class CpuSimilarity implements SimilarityKernels {
     static final CpuSimilarity INSTANCE = new CpuSimilarity();
@@ -32,13 +36,28 @@ final class CpuSimilarity implements SimilarityKernels {
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
         if (t.labels() != null) {
             NativeStatus.check(JnceNative.jnce_xent_symmetric_labels(s.segment(), s.size(0), s.size(1), t.labels().segment(),
-                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad)),
+                    t.skipEmpty() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad)),
                     "xent_symmetric_labels", "s", s, "labels", t.labels());
             return;
         }
         int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
                 t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
         NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);
+    }
+
+    @Override
+    public long positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment emptyRow = arena.allocate(ValueLayout.JAVA_LONG);
+            int status = JnceNative.jnce_xent_positives(s.segment(), s.size(0), s.size(1), s.size(1),
+                    NativeCodes.segmentOrNull(t.queryLabels()), NativeCodes.segmentOrNull(t.keyLabels()),
+                    NativeCodes.segmentOrNull(t.mask()), t.excludeSelf() ? 1 : 0, t.skipEmpty() ? 1 : 0,
+                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), emptyRow);
+            long row = emptyRow.get(ValueLayout.JAVA_LONG, 0);
+            if (row >= 0) return row;
+            NativeStatus.check(status, "xent_positives", "s", s, "loss", loss);
+            return -1;
+        }
     }
 
     @Override

@@ -56,6 +56,11 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
+    }
+
+    @Override
     public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
         throw CudaBackend.notYet("cosine similarity");
     }

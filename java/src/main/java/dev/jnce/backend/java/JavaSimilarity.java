@@ -57,6 +57,11 @@ final class JavaSimilarity implements SimilarityKernels {
         JavaSymmetricXent.run(rows, s, targets, loss, grad);
     }
 
+    @Override
+    public long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
+        return JavaPositivesXent.run(rows, s, targets, loss, grad);
+    }
+
     /** x[xo..xo+d) . y[yo..yo+d) in double, element offsets. */
     static double dot(MemorySegment x, long xo, MemorySegment y, long yo, long d) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;

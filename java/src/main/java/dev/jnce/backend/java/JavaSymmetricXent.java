@@ -32,7 +32,9 @@ final class JavaSymmetricXent {
         long ld = s.size(1);
         MemorySegment src = s.segment();
         double[] rowLoss = new double[n];
-        int[][] positives = t.labels() == null ? null : positivesByLabel(t.labels().toLongArray());
+        int[][] positives = t.labels() == null ? null : positivesByLabel(t.labels().toLongArray(), t.skipEmpty());
+        int counted = n;
+        for (int i = 0; positives != null && i < n; i++) if (skipped(positives, i)) counted--;
         if (grad == null) {
             Parallel.forRange(n, 64, (begin, end) -> {
                 for (long i = begin; i < end; i++) rowLoss[(int) i] = forwardRow(src, ld, n, (int) i, t, positives);
@@ -44,7 +46,7 @@ final class JavaSymmetricXent {
                 for (long i = 0; i < n; i++) MemorySegment.copy(src, 4 * i * ld, g, 4 * i * gld, 4 * (i + 1));
             }
             tiles(n, (i0, j0) -> mirrorTile(g, gld, n, i0, j0));
-            float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / n) : 1f;
+            float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / Math.max(counted, 1)) : 1f;
             Parallel.forRange(n, 64, (begin, end) -> {
                 for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w, positives);
             });
@@ -57,23 +59,32 @@ final class JavaSymmetricXent {
         }
         double total = 0;
         for (double l : rowLoss) total += l;
-        out.setAtIndex(F, 0, (float) (t.reduction() == Reduction.MEAN ? total / n : total));
+        out.setAtIndex(F, 0, (float) (t.reduction() == Reduction.MEAN ? (counted == 0 ? Double.NaN : total / counted) : total));
     }
 
-    /** Row i's positives for label targets: the rows with its label, itself included (skipped by the users). */
-    private static int[][] positivesByLabel(long[] labels) {
+    /**
+     * Row i's positives for label targets: the rows with its label, itself included (skipped by
+     * the users). A label on one row only is an error, or with skipEmpty a group of one: the row
+     * is then left out ({@link #skipped}).
+     */
+    private static int[][] positivesByLabel(long[] labels, boolean skipEmpty) {
         Map<Long, List<Integer>> byLabel = new HashMap<>();
         for (int i = 0; i < labels.length; i++) byLabel.computeIfAbsent(labels[i], l -> new ArrayList<>()).add(i);
         int[][] out = new int[labels.length][];
         for (List<Integer> rows : byLabel.values()) {
             int[] group = rows.stream().mapToInt(Integer::intValue).toArray();
-            if (group.length < 2) {
+            if (group.length < 2 && !skipEmpty) {
                 throw new IllegalArgumentException("labels: row " + group[0] + " has no positive (label " + labels[group[0]]
                         + " on no other row)");
             }
             for (int r : group) out[r] = group;
         }
         return out;
+    }
+
+    /** A row of label targets without positive, left out (loss 0, no gradient row). */
+    private static boolean skipped(int[][] positives, int i) {
+        return positives != null && positives[i].length < 2;
     }
 
     private static long target(int i, int n, SymmetricTargets t) {
@@ -86,6 +97,7 @@ final class JavaSymmetricXent {
 
     /** Row i's loss from the lower triangle alone: S_ij is s[i][j] for j <= i, s[j][i] above. */
     private static double forwardRow(MemorySegment s, long ld, int n, int i, SymmetricTargets t, int[][] positives) {
+        if (skipped(positives, i)) return 0;
         float m = -Float.MAX_VALUE;
         double sum = 0;
         boolean bad = false;
@@ -114,6 +126,10 @@ final class JavaSymmetricXent {
     private static double gradientRow(RowOps ops, MemorySegment g, long ld, int n, int i, SymmetricTargets t, float w,
                                       int[][] positives) {
         long row = i * ld, p = target(i, n, t);
+        if (skipped(positives, i)) {
+            g.asSlice(4 * row, 4L * n).fill((byte) 0);
+            return 0;
+        }
         double positive = 0;
         if (positives == null) {
             positive = g.getAtIndex(F, row + p);
