@@ -314,12 +314,16 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
  * A row with no positive is JNCE_ERR_INVALID_ARG with *empty_row (when not NULL) set to the
  * first such row, before anything is written, unless skip_empty: such rows then have loss 0 and
  * a zero gradient row, and MEAN is over the other rows (NaN when there are none, PyTorch's mean
- * of nothing). *empty_row is -1 otherwise. A row that meets NaN or +Inf gets loss NaN and a NaN
- * gradient row.
+ * of nothing). *empty_row is -1 otherwise. *counted (when not NULL) receives the number of rows
+ * counted (those with a positive). A row that meets NaN or +Inf gets loss NaN and a NaN gradient
+ * row. Called on a block of rows (S, query_labels or mask advanced by the block's first row) with
+ * reduction NONE, it gives each row's loss and the gradient of their sum: what a caller needs to
+ * sweep an (N,M) problem a few rows at a time.
  */
 JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
                                      const int64_t *key_labels, const int32_t *mask, int32_t exclude_self,
-                                     int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row);
+                                     int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row,
+                                     int64_t *counted);
 
 /*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).

@@ -159,8 +159,9 @@ static int32_t label_runs(const int64_t *query_labels, const int64_t *key_labels
 
 int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
                             const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty,
-                            int32_t reduction, float *loss, float *G, int64_t *empty_row) {
+                            int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted_rows) {
     if (empty_row != NULL) *empty_row = -1;
+    if (counted_rows != NULL) *counted_rows = 0;
     if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: null S or loss");
     if (N < 1 || M < 1 || ld < M)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M",
@@ -207,6 +208,7 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
             goto done;
         }
     }
+    if (counted_rows != NULL) *counted_rows = counted;
     job.w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)(counted > 0 ? counted : 1) : 1.0;
     jnce_parallel_for(N, 4, run_rows, &job);
 

@@ -78,13 +78,21 @@ public interface SimilarityKernels {
     }
 
     /**
+     * What {@link #positivesCrossEntropy} found: the rows counted (those with a positive), and
+     * the first row without positive when skipEmpty is off (then nothing was written), else -1.
+     */
+    record PositivesOutcome(long counted, long rowWithoutPositive) {
+    }
+
+    /**
      * Cross-entropy with several positives per row over a logit matrix s (N,M) (native
      * jnce_xent_positives states the meaning), the target uniform over each row's positives, with
      * no (N,M) target buffer. loss is (N) for NONE, else one element; grad is null or (N,M) and
-     * may be s. Returns -1, or, when a row has no positive and skipEmpty is off, the first such
-     * row (then nothing was written). Rows that meet NaN or +Inf get loss NaN and a NaN gradient row.
+     * may be s. Rows that meet NaN or +Inf get loss NaN and a NaN gradient row. With NONE on a
+     * block of rows (labels or mask rows of that block) it gives the rows' losses and the
+     * gradient of their sum.
      */
-    long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
+    PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

@@ -139,6 +139,20 @@ final class Contrastive {
         return m.segment().getAtIndex(F, i * m.size(1) + j);
     }
 
+    /** Rows [from, from + rows) of t (its first dimension) as a view of the same memory: no copy, not to be closed. */
+    static Tensor rowsOf(Tensor t, long from, long rows) {
+        long[] shape = t.shape().clone();
+        long rowBytes = t.numel() / shape[0] * t.dtype().byteSize();
+        shape[0] = rows;
+        return Tensor.wrap(t.segment().asSlice(from * rowBytes, rows * rowBytes), t.dtype(), shape);
+    }
+
+    /** t *= factor, in place. */
+    static void scale(Tensor t, float factor) {
+        MemorySegment x = t.segment();
+        for (long i = 0, n = t.numel(); i < n; i++) x.setAtIndex(F, i, x.getAtIndex(F, i) * factor);
+    }
+
     /** Copies rows [from, from + rows) of src into a new (rows, D) tensor of the caller. */
     static Tensor rows(Tensor src, long from, long rows) {
         long d = src.size(1);

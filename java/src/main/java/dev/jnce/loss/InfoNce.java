@@ -70,50 +70,59 @@ public final class InfoNce {
     private final Reduction reduction;
     private final RowsWithoutPositive rowsWithoutPositive;
     private final Backend backend;
+    private final long blockRows; // rows per logit block of the two-tensor path; 0: about BLOCK_BYTES
 
     private InfoNce(float temperature, boolean normalize, boolean decoupled, Reduction reduction,
-                    RowsWithoutPositive rowsWithoutPositive, Backend backend) {
+                    RowsWithoutPositive rowsWithoutPositive, Backend backend, long blockRows) {
         this.temperature = temperature;
         this.normalize = normalize;
         this.decoupled = decoupled;
         this.reduction = reduction;
         this.rowsWithoutPositive = rowsWithoutPositive;
         this.backend = backend;
+        this.blockRows = blockRows;
     }
 
     /** Cosine similarity (F.normalize, eps 1e-12), temperature 0.1, MEAN, on {@link Backends#current()}. */
     public static InfoNce create() {
-        return new InfoNce(0.1f, true, false, Reduction.MEAN, RowsWithoutPositive.THROW, null);
+        return new InfoNce(0.1f, true, false, Reduction.MEAN, RowsWithoutPositive.THROW, null, 0);
     }
 
     /** The temperature tau > 0 the similarities are divided by. */
     public InfoNce withTemperature(float tau) {
-        return new InfoNce(Contrastive.positive("temperature", tau), normalize, decoupled, reduction, rowsWithoutPositive, backend);
+        return new InfoNce(Contrastive.positive("temperature", tau), normalize, decoupled, reduction, rowsWithoutPositive,
+                backend, blockRows);
     }
 
     /** true (default): cosine similarity of L2-normalised rows; false: plain dot product. */
     public InfoNce withNormalize(boolean normalize) {
-        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
     }
 
     /** Removes the positive from the denominator (decoupled contrastive loss). */
     public InfoNce withDecoupled(boolean decoupled) {
-        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
     }
 
     public InfoNce withReduction(Reduction reduction) {
         if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
-        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
     }
 
     public InfoNce withRowsWithoutPositive(RowsWithoutPositive rule) {
         if (rule == null) throw new IllegalArgumentException("rowsWithoutPositive: must not be null");
-        return new InfoNce(temperature, normalize, decoupled, reduction, rule, backend);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rule, backend, blockRows);
     }
 
     public InfoNce withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
-        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
+    }
+
+    /** Tests: the two-tensor path sweeps its logits this many rows at a time (0: about BLOCK_BYTES). */
+    InfoNce withBlockRows(long rows) {
+        if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
+        return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, rows);
     }
 
     public float temperature() {
@@ -301,43 +310,77 @@ public final class InfoNce {
         long n = q.size(0), m = keysAll.size(0);
         Tensor qh = Contrastive.prepared(sim, q, normalize);
         Tensor kh = Contrastive.prepared(sim, keysAll, normalize);
-        Tensor s = Contrastive.workspace(n, m);
-        Tensor targets = null, lse = null, ceLoss = null;
+        long block = Math.min(n, blockRows(m));
+        Tensor s = Contrastive.workspace(block, m);
+        Tensor rowLoss = Contrastive.scratch(n), targets = null, lse = null, ql = null, kl = null, dq = null, dkAll = null;
         try {
             float inv = 1f / temperature;
-            sim.gemm(false, true, inv, qh, kh, 0f, s);
-            ceLoss = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
-            Tensor loss;
+            float[] positiveLogit = decoupled ? new float[(int) n] : null;
+            SimilarityKernels.PositiveTargets positives = null;
+            CrossEntropy ce = null;
             if (pos.single()) {
                 targets = Contrastive.diagonalTargets(n, pos.offset(), m);
-                float[] positiveLogit = null;
-                if (decoupled) {
-                    positiveLogit = new float[(int) n];
-                    for (long i = 0; i < n; i++) {
-                        long p = (i + pos.offset()) % m;
-                        positiveLogit[(int) i] = Contrastive.get(s, i, p);
-                        Contrastive.set(s, i, p, EXCLUDED);
-                    }
-                    lse = Contrastive.scratch(n);
-                }
-                CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
-                ce.forwardBackward(s, targets, null, ceLoss, gradients ? s : null, lse);
-                loss = decoupled ? decoupledLoss(lse, positiveLogit) : copyOf(ceLoss);
+                if (decoupled) lse = Contrastive.scratch(n);
+                ce = CrossEntropy.create().withBackend(k).withReduction(Reduction.NONE).withIgnoreIndex(-1);
+            } else if (pos.mask() != null) {
+                positives = SimilarityKernels.PositiveTargets.mask(pos.mask(), skipsRows(), Reduction.NONE);
             } else {
-                severalPositives(sim, s, pos, ceLoss, gradients);
-                loss = copyOf(ceLoss);
+                ql = int64(pos.queryLabels());
+                kl = int64(pos.keyLabels());
+                positives = SimilarityKernels.PositiveTargets.labels(ql, kl, false, skipsRows(), Reduction.NONE);
             }
+            if (gradients) {
+                dq = Tensor.zeros(DType.FLOAT32, n, d);
+                dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
+            }
+            long counted = pos.single() ? n : 0;
+            // Row blocks: each block's logits, its cross-entropy (rows are independent) and its
+            // share of both gradient GEMMs, so that only a (block, M) logit buffer is ever held.
+            for (long r0 = 0; r0 < n; r0 += block) {
+                long rows = Math.min(block, n - r0);
+                Tensor sb = rows == block ? s : Contrastive.rowsOf(s, 0, rows);
+                Tensor qb = Contrastive.rowsOf(qh, r0, rows);
+                sim.gemm(false, true, inv, qb, kh, 0f, sb);
+                Tensor lossB = Contrastive.rowsOf(rowLoss, r0, rows);
+                if (ce != null) {
+                    if (decoupled) {
+                        for (long i = 0; i < rows; i++) {
+                            long p = (r0 + i + pos.offset()) % m;
+                            positiveLogit[(int) (r0 + i)] = Contrastive.get(sb, i, p);
+                            Contrastive.set(sb, i, p, EXCLUDED);
+                        }
+                    }
+                    ce.forwardBackward(sb, Contrastive.rowsOf(targets, r0, rows), null, lossB, gradients ? sb : null,
+                            lse == null ? null : Contrastive.rowsOf(lse, r0, rows));
+                } else {
+                    SimilarityKernels.PositiveTargets block0 = new SimilarityKernels.PositiveTargets(
+                            ql == null ? null : Contrastive.rowsOf(ql, r0, rows), kl,
+                            positives.mask() == null ? null : Contrastive.rowsOf(positives.mask(), r0, rows), false,
+                            skipsRows(), Reduction.NONE);
+                    SimilarityKernels.PositivesOutcome found = sim.positivesCrossEntropy(sb, block0, lossB, gradients ? sb : null);
+                    if (found.rowWithoutPositive() >= 0) {
+                        throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", r0 + found.rowWithoutPositive(), m, false);
+                    }
+                    counted += found.counted();
+                }
+                if (gradients) {
+                    sim.gemm(false, false, inv, sb, kh, 0f, Contrastive.rowsOf(dq, r0, rows));   // G kh / tau
+                    sim.gemm(true, false, inv, sb, qb, r0 == 0 ? 0f : 1f, dkAll);              // + Gᵀ qh / tau
+                }
+            }
+            Tensor loss = decoupled ? decoupledLoss(lse, positiveLogit) : reduce(rowLoss, counted);
             if (!gradients) {
                 return new Result(loss, Tensor.zerosUnscoped(DType.FLOAT32, 0, d), null, null, Float.NaN);
             }
-
-            // s now holds G = d loss / d logits.
-            Tensor dq = Tensor.zeros(DType.FLOAT32, n, d);
-            sim.gemm(false, false, inv, s, kh, 0f, dq);                  // G kh / tau
+            // The blocks gave the gradients of the sum of the rows' losses; MEAN divides by the rows
+            // counted (with none, every gradient is 0 and stays so).
+            if (reduction == Reduction.MEAN && counted > 0) {
+                float w = (float) (1.0 / counted);
+                Contrastive.scale(dq, w);
+                Contrastive.scale(dkAll, w);
+            }
             // d loss / d tau = -(1/tau^2) sum G∘(qh khᵀ) = -(1/tau) sum qh∘(G kh / tau)
             float gradTau = (float) (-Contrastive.dot(qh, dq) / temperature);
-            Tensor dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
-            sim.gemm(true, false, inv, s, qh, 0f, dkAll);                 // Gᵀ qh / tau
             Contrastive.backThroughNormalize(sim, keysAll, dkAll, normalize);
             Tensor dk = dkAll, dNeg = null;
             if (shared != null) {
@@ -345,38 +388,40 @@ public final class InfoNce {
                 dNeg = Contrastive.rows(dkAll, keys.size(0), shared.size(0));
                 dkAll.close();
             }
+            dkAll = null;
             Contrastive.backThroughNormalize(sim, q, dq, normalize);
-            return new Result(loss, dq, dk, dNeg, gradTau);
+            Result r = new Result(loss, dq, dk, dNeg, gradTau);
+            dq = null;
+            return r;
         } finally {
             Contrastive.release(kh, keysAll);
             Contrastive.release(qh, q);
             if (keysAll != keys) keysAll.close();
-            for (Tensor t : new Tensor[] {targets, lse, ceLoss}) if (t != null) t.close();
+            for (Tensor t : new Tensor[] {rowLoss, targets, lse, ql, kl}) if (t != null) t.close();
+            if (dq != null) dq.close();
+            if (dkAll != null) dkAll.close();
         }
     }
 
+    /** The rows' losses reduced: NONE keeps them, SUM adds them, MEAN divides by the rows counted (NaN for none). */
+    private Tensor reduce(Tensor rowLoss, long counted) {
+        if (reduction == Reduction.NONE) return copyOf(rowLoss);
+        MemorySegment l = rowLoss.segment();
+        double total = 0;
+        for (long i = 0, n = rowLoss.numel(); i < n; i++) total += l.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+        return Tensor.scalar((float) (reduction == Reduction.SUM ? total : counted == 0 ? Double.NaN : total / counted));
+    }
+
     /**
-     * Several positives per row (labels or a mask) over the logits s (N,M): the kernel takes the
-     * labels or the mask themselves, so no (N,M) target distribution is built. A row without
-     * positive is an error naming it under THROW.
+     * Logits held at once by the two-tensor path: 64 MiB. Measured (bench/RESULTS.md) against one
+     * whole N×M buffer: as fast at N=8192 (GEMMs of 2048 rows still run at full speed) and 4%
+     * faster at N=16384 (the cross-entropy reads its block from cache), with 9× less peak memory.
      */
-    private void severalPositives(SimilarityKernels sim, Tensor s, Positives pos, Tensor ceLoss, boolean gradients) {
-        Tensor ql = null, kl = null;
-        try {
-            SimilarityKernels.PositiveTargets targets;
-            if (pos.mask() != null) {
-                targets = SimilarityKernels.PositiveTargets.mask(pos.mask(), skipsRows(), reduction);
-            } else {
-                ql = int64(pos.queryLabels());
-                kl = int64(pos.keyLabels());
-                targets = SimilarityKernels.PositiveTargets.labels(ql, kl, false, skipsRows(), reduction);
-            }
-            long empty = sim.positivesCrossEntropy(s, targets, ceLoss, gradients ? s : null);
-            if (empty >= 0) throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", empty, s.size(1), false);
-        } finally {
-            if (ql != null) ql.close();
-            if (kl != null) kl.close();
-        }
+    static final long BLOCK_BYTES = 64L << 20;
+
+    /** Rows per logit block: blockRows when set, else about BLOCK_BYTES of logits, at least 64 rows. */
+    private long blockRows(long m) {
+        return blockRows > 0 ? blockRows : Math.max(64, BLOCK_BYTES / (4 * m));
     }
 
     private boolean skipsRows() {

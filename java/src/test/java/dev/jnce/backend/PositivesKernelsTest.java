@@ -4,6 +4,7 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.SimilarityKernels.PositiveTargets;
+import dev.jnce.backend.SimilarityKernels.PositivesOutcome;
 import dev.jnce.loss.Reduction;
 import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
@@ -95,7 +96,7 @@ class PositivesKernelsTest extends ScopedTest {
         Tensor s = Tensor.of(c.logits(), n, m);
 
         Tensor forwardOnly = Tensor.zeros(DType.FLOAT32, lossShape);
-        assertEquals(-1, sim.positivesCrossEntropy(s, c.targets(), forwardOnly, null));
+        assertEquals(new PositivesOutcome(counted, -1), sim.positivesCrossEntropy(s, c.targets(), forwardOnly, null));
         assertClose(wantLoss, forwardOnly.toFloatArray(), 2e-6, "loss, forward only");
         Tensor loss = Tensor.zeros(DType.FLOAT32, lossShape), grad = Tensor.zeros(DType.FLOAT32, n, m);
         sim.positivesCrossEntropy(s, c.targets(), loss, grad);
@@ -114,12 +115,12 @@ class PositivesKernelsTest extends ScopedTest {
         Tensor loss = Tensor.of(new float[] {42f}), grad = Tensor.of(new float[] {42, 42, 42, 42, 42, 42, 42, 42, 42}, 3, 3);
         PositiveTargets labels = PositiveTargets.labels(Tensor.of(new long[] {1, 2, 3}), Tensor.of(new long[] {1, 3, 3}),
                 false, false, Reduction.MEAN);
-        assertEquals(1, sim.positivesCrossEntropy(s, labels, loss, grad), "row 1: label 2 on no key");
+        assertEquals(1, sim.positivesCrossEntropy(s, labels, loss, grad).rowWithoutPositive(), "row 1: label 2 on no key");
         PositiveTargets selfOnly = PositiveTargets.labels(Tensor.of(new long[] {1, 2, 2}), Tensor.of(new long[] {1, 2, 2}),
                 true, false, Reduction.MEAN);
-        assertEquals(0, sim.positivesCrossEntropy(s, selfOnly, loss, grad), "row 0: its only positive is itself");
+        assertEquals(0, sim.positivesCrossEntropy(s, selfOnly, loss, grad).rowWithoutPositive(), "row 0: its only positive is itself");
         PositiveTargets mask = PositiveTargets.mask(Tensor.of(new int[] {1, 0, 0, 0, 0, 1, 0, 0, 0}, 3, 3), false, Reduction.SUM);
-        assertEquals(2, sim.positivesCrossEntropy(s, mask, loss, grad), "row 2: an empty mask row");
+        assertEquals(2, sim.positivesCrossEntropy(s, mask, loss, grad).rowWithoutPositive(), "row 2: an empty mask row");
         assertEquals(42f, loss.item());
         for (float v : grad.toFloatArray()) assertEquals(42f, v);
     }

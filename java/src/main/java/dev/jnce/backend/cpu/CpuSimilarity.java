@@ -46,17 +46,17 @@ final class CpuSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public long positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment emptyRow = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted
             int status = JnceNative.jnce_xent_positives(s.segment(), s.size(0), s.size(1), s.size(1),
                     NativeCodes.segmentOrNull(t.queryLabels()), NativeCodes.segmentOrNull(t.keyLabels()),
                     NativeCodes.segmentOrNull(t.mask()), t.excludeSelf() ? 1 : 0, t.skipEmpty() ? 1 : 0,
-                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), emptyRow);
-            long row = emptyRow.get(ValueLayout.JAVA_LONG, 0);
-            if (row >= 0) return row;
-            NativeStatus.check(status, "xent_positives", "s", s, "loss", loss);
-            return -1;
+                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), out,
+                    out.asSlice(8));
+            long emptyRow = out.getAtIndex(ValueLayout.JAVA_LONG, 0);
+            if (emptyRow < 0) NativeStatus.check(status, "xent_positives", "s", s, "loss", loss);
+            return new PositivesOutcome(out.getAtIndex(ValueLayout.JAVA_LONG, 1), emptyRow);
         }
     }
 

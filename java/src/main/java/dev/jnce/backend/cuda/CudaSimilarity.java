@@ -56,7 +56,7 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
     }
 

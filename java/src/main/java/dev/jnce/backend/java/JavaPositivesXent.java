@@ -2,6 +2,7 @@ package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.SimilarityKernels.PositiveTargets;
+import dev.jnce.backend.SimilarityKernels.PositivesOutcome;
 import dev.jnce.internal.Parallel;
 import dev.jnce.loss.Reduction;
 
@@ -27,14 +28,14 @@ final class JavaPositivesXent {
     private JavaPositivesXent() {
     }
 
-    static long run(RowOps ops, Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
+    static PositivesOutcome run(RowOps ops, Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
         int n = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
         int[][] positives = t.mask() != null ? byMask(t.mask().segment(), n, m, t.excludeSelf())
                 : byLabels(t.queryLabels().toLongArray(), t.keyLabels().toLongArray(), t.excludeSelf());
         int counted = 0;
         for (int i = 0; i < n; i++) {
             if (positives[i].length > 0) counted++;
-            else if (!t.skipEmpty()) return i;
+            else if (!t.skipEmpty()) return new PositivesOutcome(0, i);
         }
         double w = t.reduction() == Reduction.MEAN ? 1.0 / Math.max(counted, 1) : 1.0;
         double[] rowLoss = new double[n];
@@ -47,13 +48,13 @@ final class JavaPositivesXent {
         MemorySegment out = loss.segment();
         if (t.reduction() == Reduction.NONE) {
             for (int i = 0; i < n; i++) out.setAtIndex(F, i, (float) rowLoss[i]);
-            return -1;
+            return new PositivesOutcome(counted, -1);
         }
         double total = 0;
         for (double l : rowLoss) total += l;
         if (t.reduction() == Reduction.MEAN) total = counted == 0 ? Double.NaN : total / counted;
         out.setAtIndex(F, 0, (float) total);
-        return -1;
+        return new PositivesOutcome(counted, -1);
     }
 
     /** Row i's loss; its gradient row into g when g is not null. self: the column left out, or -1. */

@@ -58,7 +58,7 @@ final class JavaSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public long positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         return JavaPositivesXent.run(rows, s, targets, loss, grad);
     }
 

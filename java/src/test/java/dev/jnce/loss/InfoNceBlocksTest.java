@@ -1,0 +1,96 @@
+package dev.jnce.loss;
+
+import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.testutil.Approx;
+import dev.jnce.testutil.ScopedTest;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
+
+import static dev.jnce.testutil.Approx.assertClose;
+import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The two-tensor path sweeps its logits a block of rows at a time (each block's cross-entropy
+ * and its share of both gradient GEMMs, the key gradient accumulated). Swept 3 rows at a time
+ * (blocks of 3, 3, 3, 1 and a partial last block), every form, option and reduction gives what
+ * one block gives: the loss, every gradient and the temperature's.
+ */
+class InfoNceBlocksTest extends ScopedTest {
+    private static final int N = 10, D = 6;
+
+    static Stream<Arguments> cases() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(InfoNceReference.Form.TWO_TOWER, InfoNceReference.Form.SHARED,
+                InfoNceReference.Form.LABELS, InfoNceReference.Form.MASK).flatMap(f -> Stream.of(Reduction.values()).flatMap(r ->
+                Stream.of(Arguments.of(b, f, r, false), Arguments.of(b, f, r, true)))));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2} decoupledOrSkip={3}")
+    @MethodSource("cases")
+    void blocksOfThreeRowsGiveWhatOneBlockGives(Backend backend, InfoNceReference.Form form, Reduction reduction, boolean option) {
+        boolean several = form == InfoNceReference.Form.LABELS || form == InfoNceReference.Form.MASK;
+        InfoNceTest.Call call = InfoNceTest.randomCall(form, true, option && !several, reduction, N, D, 0.1f, 17);
+        InfoNce loss = call.loss(backend);
+        if (several && option) loss = loss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
+        Tensor[] t = call.tensors();
+        long[] ql = call.spec().queryLabels();
+        int[] mask = call.spec().mask();
+        if (several && option) { // rows 1 and 7, in different blocks, get no positive
+            if (ql != null) {
+                ql = ql.clone();
+                ql[1] = ql[7] = 99;
+            } else {
+                mask = mask.clone();
+                int m = (int) t[1].size(0);
+                java.util.Arrays.fill(mask, m, 2 * m, 0);
+                java.util.Arrays.fill(mask, 7 * m, 8 * m, 0);
+            }
+        }
+        try (InfoNce.Result one = run(loss, form, t, ql, call.spec().keyLabels(), mask);
+             InfoNce.Result blocks = run(loss.withBlockRows(3), form, t, ql, call.spec().keyLabels(), mask)) {
+            assertClose(Approx.toDouble(one.loss().toFloatArray()), blocks.loss().toFloatArray(), 1e-6, "loss");
+            assertClose(Approx.toDouble(one.gradQueries().toFloatArray()), blocks.gradQueries().toFloatArray(), 1e-6, "d queries");
+            assertClose(Approx.toDouble(one.gradKeys().toFloatArray()), blocks.gradKeys().toFloatArray(), 1e-6, "d keys");
+            if (one.gradNegatives() != null) {
+                assertClose(Approx.toDouble(one.gradNegatives().toFloatArray()), blocks.gradNegatives().toFloatArray(), 1e-6,
+                        "d negatives");
+            }
+            assertEquals(one.gradTemperature(), blocks.gradTemperature(), 1e-6 * Math.max(1, Math.abs(one.gradTemperature())),
+                    "d tau");
+        }
+    }
+
+    /** A row without positive in a later block is named by its row in the batch, not in the block. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void aRowWithoutPositiveInALaterBlockIsNamed(Backend backend) {
+        InfoNceTest.Call call = InfoNceTest.randomCall(InfoNceReference.Form.LABELS, true, false, Reduction.MEAN, N, D, 0.1f, 18);
+        Tensor[] t = call.tensors();
+        long[] ql = call.spec().queryLabels().clone();
+        ql[7] = 99;
+        InfoNce loss = call.loss(backend).withBlockRows(3);
+        assertMessage(IllegalArgumentException.class,
+                () -> loss.forwardBackwardLabels(t[0], t[1], Tensor.of(ql), Tensor.of(call.spec().keyLabels())),
+                "queryLabels: row 7 has no positive");
+        int m = (int) t[1].size(0);
+        int[] mask = call.spec().mask() == null ? new int[N * m] : call.spec().mask().clone();
+        for (int i = 0; i < N; i++) mask[i * m + (i % m)] = i == 8 ? 0 : 1;
+        assertMessage(IllegalArgumentException.class,
+                () -> loss.forwardBackwardMask(t[0], t[1], Tensor.of(mask, N, m)), "positiveMask: row 8 has no positive");
+    }
+
+    private static InfoNce.Result run(InfoNce loss, InfoNceReference.Form form, Tensor[] t, long[] ql, long[] kl, int[] mask) {
+        return switch (form) {
+            case TWO_TOWER -> loss.forwardBackward(t[0], t[1]);
+            case SHARED -> loss.forwardBackward(t[0], t[1], t[2]);
+            case LABELS -> loss.forwardBackwardLabels(t[0], t[1], Tensor.of(ql), Tensor.of(kl));
+            case MASK -> loss.forwardBackwardMask(t[0], t[1], Tensor.of(mask, t[0].size(0), t[1].size(0)));
+            default -> throw new IllegalArgumentException(form.toString());
+        };
+    }
+}
