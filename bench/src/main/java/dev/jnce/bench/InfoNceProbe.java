@@ -30,7 +30,8 @@ import java.util.SplittableRandom;
  *     8 a row); BLAS as infonce.</li>
  * </ul>
  *
- * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM]</pre>
+ * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM [BLOCK_ROWS]]</pre>
+ * BLOCK_ROWS: {@link InfoNce#withBlockRows} for the two-tensor forms (default 0, automatic).
  * Prints: {@code jnce BACKEND FORM N D seconds peak_added_bytes} and
  * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each).
  */
@@ -42,6 +43,7 @@ public final class InfoNceProbe {
         String backend = args[0];
         int n = Integer.parseInt(args[1]), d = Integer.parseInt(args[2]), reps = Integer.parseInt(args[3]);
         String form = args.length > 4 ? args[4] : "infonce";
+        long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
         Kernels k = (Kernels) Backends.get(backend);
         boolean twoTowers = form.equals("infonce") || form.equals("labels");
         Tensor q = random(n, d, 1), keys = twoTowers ? random(n, d, 2) : q;
@@ -49,7 +51,7 @@ public final class InfoNceProbe {
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
         Tensor classes = Tensor.of(labels);
         long before = peakRss();
-        InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k);
+        InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k);
         double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {

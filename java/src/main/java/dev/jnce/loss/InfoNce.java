@@ -40,10 +40,11 @@ import java.lang.foreign.ValueLayout;
  *     ({@code loss_i = -s_ip + log sum_{j != p} exp s_ij}); single positives only.</li>
  * </ul>
  *
- * <p>Memory: the logit matrix (N,M) is computed once into one buffer, the cross-entropy writes
- * its gradient in place, and two GEMMs give the embedding gradients: one N×M float32 buffer plus
- * O((N+M)·D). The one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the
- * lower triangle alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops. The
+ * <p>Memory: the two-tensor forms sweep the logits a block of rows at a time (about 64 MiB of
+ * them, at least 64 rows): the block's GEMM, its cross-entropy with the gradient written in place,
+ * and its share of the two gradient GEMMs — one block buffer plus O((N+M)·D), whatever N. The
+ * one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the lower triangle
+ * alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops, one N×N buffer. The
  * several-positives forms read their labels or mask directly: no (N,M) target buffer. The logit
  * buffer belongs to the calling thread and is kept for the next call (a fresh, zero-filled N×N
  * allocation per call cost a quarter of the time at N = 16384); {@link #releaseWorkspace()} frees it.
@@ -119,8 +120,12 @@ public final class InfoNce {
         return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
     }
 
-    /** Tests: the two-tensor path sweeps its logits this many rows at a time (0: about BLOCK_BYTES). */
-    InfoNce withBlockRows(long rows) {
+    /**
+     * How many rows of logits the two-tensor forms hold at once: 0 (the default) picks about
+     * 64 MiB of them, at least 64 rows; N or more holds the whole (N,M) matrix. Fewer rows, less
+     * memory; results are the same up to float rounding in the key gradient's accumulation.
+     */
+    public InfoNce withBlockRows(long rows) {
         if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
         return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, rows);
     }
