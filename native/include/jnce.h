@@ -306,8 +306,9 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]
  * (int64 (N) and (M)), or else mask[i*M + j] != 0 (int32 (N,M)): give the two label arrays or
- * the mask. exclude_self (one tensor, M >= 2): column i takes no part in row i, neither as a
- * candidate nor as a positive.
+ * the mask. self_offset >= 0 (one tensor, M >= 2): column i + self_offset is row i's own and takes
+ * no part in it, neither as a candidate nor as a positive (0 for the whole matrix, the block's
+ * first row for a block of rows); -1: no such column.
  *   loss_i = log sum_{candidates j} exp S_ij - mean_{j in P(i)} S_ij
  *   G_ij   = w (softmax_i(j) - [j in P(i)] / |P(i)|), w = 1 / (rows counted) for MEAN, else 1
  * loss (N) for JNCE_REDUCTION_NONE, else (1). G (N,M) with stride ld, or NULL; may be S.
@@ -321,7 +322,7 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
  * sweep an (N,M) problem a few rows at a time.
  */
 JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
-                                     const int64_t *key_labels, const int32_t *mask, int32_t exclude_self,
+                                     const int64_t *key_labels, const int32_t *mask, int64_t self_offset,
                                      int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row,
                                      int64_t *counted);
 

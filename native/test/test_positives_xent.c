@@ -1,6 +1,7 @@
 /*
  * test_positives_xent.c - checks jnce_xent_positives against a plain double cross-entropy with a
- * uniform target over each row's positives: labels and mask, exclude_self, skipped rows, the three
+ * uniform target over each row's positives: labels and mask, a self column (whole matrix and a
+ * block of rows), skipped rows, the three
  * reductions, in place and not, padded rows (ld > M), a wide range of logits, a non-finite logit,
  * and the errors (a row without positive names it before anything is written).
  */
@@ -12,9 +13,15 @@
 
 typedef struct {
     int64_t N, M, ld;
-    int use_mask, exclude_self, skip_empty, reduction, in_place;
+    int use_mask;
+    int64_t self_offset; /* -1: none */
+    int skip_empty, reduction, in_place;
     float scale;
 } pos_case;
+
+static int is_self(const pos_case *c, int64_t i, int64_t j) {
+    return c->self_offset >= 0 && j == i + c->self_offset;
+}
 
 static int positive(const int64_t *ql, const int64_t *kl, const int32_t *mask, int64_t M, int64_t i, int64_t j) {
     return mask != NULL ? mask[i * M + j] != 0 : ql[i] == kl[j];
@@ -27,7 +34,7 @@ static int64_t reference(const float *S, const pos_case *c, const int64_t *ql, c
     int64_t counted = 0, *count = calloc((size_t)N, sizeof(int64_t));
     *first_empty = -1;
     for (int64_t i = 0; i < N; i++) {
-        for (int64_t j = 0; j < M; j++) count[i] += positive(ql, kl, mask, M, i, j) && !(c->exclude_self && j == i);
+        for (int64_t j = 0; j < M; j++) count[i] += positive(ql, kl, mask, M, i, j) && !is_self(c, i, j);
         counted += count[i] > 0;
         if (count[i] == 0 && *first_empty < 0) *first_empty = i;
     }
@@ -39,15 +46,15 @@ static int64_t reference(const float *S, const pos_case *c, const int64_t *ql, c
         if (count[i] == 0) continue;
         double m = -INFINITY, sum = 0.0, pos = 0.0;
         for (int64_t j = 0; j < M; j++)
-            if (!(c->exclude_self && j == i)) m = fmax(m, x[j]);
+            if (!is_self(c, i, j)) m = fmax(m, x[j]);
         for (int64_t j = 0; j < M; j++)
-            if (!(c->exclude_self && j == i)) sum += exp(x[j] - m);
+            if (!is_self(c, i, j)) sum += exp(x[j] - m);
         for (int64_t j = 0; j < M; j++)
-            if (positive(ql, kl, mask, M, i, j) && !(c->exclude_self && j == i)) pos += x[j];
+            if (positive(ql, kl, mask, M, i, j) && !is_self(c, i, j)) pos += x[j];
         const double lse = m + log(sum);
         rows[i] = lse - pos / (double)count[i];
         for (int64_t j = 0; j < M; j++) {
-            if (c->exclude_self && j == i) continue;
+            if (is_self(c, i, j)) continue;
             g[i * M + j] = w * (exp(x[j] - lse) - (positive(ql, kl, mask, M, i, j) ? 1.0 / (double)count[i] : 0.0));
         }
     }
@@ -69,15 +76,15 @@ static void run_case(pos_case c) {
         for (int64_t i = 0; i < N; i++)
             for (int64_t j = 0; j < M; j++) mask[i * M + j] = ((i + 2 * j) % 5 == 0) ? (int32_t)(j + 1) : 0;
     if (mask != NULL && c.skip_empty) memset(mask + (N - 1) * M, 0, sizeof(int32_t) * (size_t)M);
-    if (mask != NULL && c.exclude_self) { /* row 1's only positive is itself: excluded, so it has none */
+    if (mask != NULL && c.self_offset >= 0 && 1 + c.self_offset < M) { /* row 1's only positive is itself: none left */
         memset(mask + M, 0, sizeof(int32_t) * (size_t)M);
-        mask[M + 1] = 1;
+        mask[M + 1 + c.self_offset] = 1;
     }
     int64_t first_empty;
     int64_t counted = reference(S, &c, ql, kl, mask, rows, g, &first_empty);
     float *loss = malloc(sizeof(float) * (size_t)N), *G = c.in_place ? S : Gsep;
     int64_t empty = 7, got_counted = -1;
-    int32_t rc = jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, mask ? NULL : kl, mask, c.exclude_self, c.skip_empty,
+    int32_t rc = jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, mask ? NULL : kl, mask, c.self_offset, c.skip_empty,
                                      c.reduction, loss, G, &empty, &got_counted);
     if (!c.skip_empty && first_empty >= 0) { /* a row without positive, not skipped: named */
         CHECK(rc == JNCE_ERR_INVALID_ARG && empty == first_empty, "xent_positives N=%lld M=%lld: row %lld has no positive, "
@@ -102,12 +109,12 @@ static void run_case(pos_case c) {
     }
     const double w = c.reduction == JNCE_REDUCTION_MEAN && counted > 0 ? 1.0 / (double)counted : 1.0;
     CHECK(worst_loss <= 2e-6, "xent_positives N=%lld M=%lld mask=%d self=%d skip=%d red=%d loss error %g", (long long)N,
-          (long long)M, c.use_mask, c.exclude_self, c.skip_empty, c.reduction, worst_loss);
+          (long long)M, c.use_mask, (int)c.self_offset, c.skip_empty, c.reduction, worst_loss);
     CHECK(worst_grad <= 2e-6 * w, "xent_positives N=%lld M=%lld mask=%d self=%d skip=%d red=%d inplace=%d grad error %g",
-          (long long)N, (long long)M, c.use_mask, c.exclude_self, c.skip_empty, c.reduction, c.in_place, worst_grad);
+          (long long)N, (long long)M, c.use_mask, (int)c.self_offset, c.skip_empty, c.reduction, c.in_place, worst_grad);
     if (!c.in_place) { /* the loss alone is the same loss */
         float *again = malloc(sizeof(float) * (size_t)N);
-        CHECK(jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, mask ? NULL : kl, mask, c.exclude_self, c.skip_empty,
+        CHECK(jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, mask ? NULL : kl, mask, c.self_offset, c.skip_empty,
                                   c.reduction, again, NULL, NULL, NULL) == JNCE_OK,
               "forward-only status");
         CHECK(memcmp(loss, again, sizeof(float) * (size_t)(c.reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
@@ -123,24 +130,26 @@ static void errors(void) {
     for (int k = 0; k < 12; k++) S[k] = uniform_pm1(), G[k] = 42.0f;
     const int64_t ql[3] = {1, 2, 3}, kl[4] = {1, 1, 3, 3};
     int64_t empty = 0;
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, NULL, 0, 0, JNCE_REDUCTION_NONE, loss, G, &empty, NULL) == JNCE_ERR_INVALID_ARG
+    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, G, &empty, NULL) == JNCE_ERR_INVALID_ARG
               && empty == 1, "row 1 has no positive: named (got %lld)", (long long)empty);
     for (int k = 0; k < 12; k++) CHECK(G[k] == 42.0f, "nothing written before the error");
     const int32_t mask[12] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    CHECK(jnce_xent_positives(S, 3, 4, 4, NULL, NULL, mask, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
+    CHECK(jnce_xent_positives(S, 3, 4, 4, NULL, NULL, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
               JNCE_ERR_INVALID_ARG && empty == 2, "mask: row 2 has no positive (got %lld)", (long long)empty);
     const int32_t self_only[9] = {1, 0, 0, 0, 1, 1, 1, 0, 1};
-    CHECK(jnce_xent_positives(S, 3, 3, 4, NULL, NULL, self_only, 1, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
+    CHECK(jnce_xent_positives(S, 3, 3, 4, NULL, NULL, self_only, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
               JNCE_ERR_INVALID_ARG && empty == 0, "row 0's only positive is itself, excluded (got %lld)", (long long)empty);
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, mask, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "labels and mask together rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, NULL, NULL, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, NULL, NULL, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "one label array alone rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 3, ql, kl, NULL, 0, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_xent_positives(S, 3, 4, 3, ql, kl, NULL, -1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "ld < M rejected");
-    CHECK(jnce_xent_positives(S, 1, 1, 1, ql, kl, NULL, 1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
-          "exclude_self with one column rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, NULL, 0, 1, 7, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_xent_positives(S, 1, 1, 1, ql, kl, NULL, 0, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+          "a self column with one column rejected");
+    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, NULL, -2, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+          "self_offset -2 rejected");
+    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, kl, NULL, -1, 1, 7, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "unknown reduction rejected");
 }
 
@@ -153,7 +162,7 @@ static void nonfinite(void) {
     for (int64_t j = 0; j < M; j++) kl[j] = j % 2;
     S[3 * M + 65] = INFINITY;
     S[4 * M + 2] = NAN;
-    CHECK(jnce_xent_positives(S, N, M, M, ql, kl, NULL, 0, 0, JNCE_REDUCTION_NONE, loss, S, NULL, NULL) == JNCE_OK, "nonfinite status");
+    CHECK(jnce_xent_positives(S, N, M, M, ql, kl, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, S, NULL, NULL) == JNCE_OK, "nonfinite status");
     CHECK(isnan(loss[3]) && isnan(loss[4]) && !isnan(loss[2]) && !isnan(loss[5]), "nonfinite: loss NaN in rows 3 and 4 only");
     CHECK(isnan(S[3 * M]) && isnan(S[4 * M + 69]) && !isnan(S[2 * M + 65]) && !isnan(S[5 * M + 2]),
           "nonfinite: NaN gradient in rows 3 and 4 only");
@@ -166,17 +175,19 @@ int main(void) {
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const int64_t N = shapes[s][0], M = shapes[s][1];
         for (int use_mask = 0; use_mask <= 1; use_mask++)
-            for (int self = 0; self <= (N == M); self++)
+            /* no self column; the whole matrix's (N <= M); the last block of rows' (N < M) */
+            for (int64_t self = -1; self <= (N <= M ? M - N : -1); self = self < 0 ? 0 : self == 0 && N < M ? M - N : M)
                 for (int skip = 0; skip <= 1; skip++)
                     for (int red = 0; red <= 2; red++)
                         run_case((pos_case){N, M, M + (int64_t)(s % 2) * 5, use_mask, self, skip, red, red == 1, 1.0f / 0.07f});
     }
-    run_case((pos_case){150, 300, 300, 0, 0, 0, JNCE_REDUCTION_MEAN, 1, 50.0f}); /* a wide range of logits */
-    run_case((pos_case){300, 300, 300, 1, 1, 1, JNCE_REDUCTION_SUM, 0, 50.0f});
+    run_case((pos_case){150, 300, 300, 0, -1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f}); /* a wide range of logits */
+    run_case((pos_case){300, 300, 300, 1, 0, 1, JNCE_REDUCTION_SUM, 0, 50.0f});
+    run_case((pos_case){64, 200, 200, 0, 136, 1, JNCE_REDUCTION_NONE, 1, 1.0f / 0.07f}); /* the last block of rows */
     { /* every row skipped: MEAN NaN, gradient 0 */
         float S[6] = {1, 2, 3, 4, 5, 6}, loss;
         const int64_t ql[2] = {7, 8}, kl[3] = {1, 2, 3};
-        CHECK(jnce_xent_positives(S, 2, 3, 3, ql, kl, NULL, 0, 1, JNCE_REDUCTION_MEAN, &loss, S, NULL, NULL) == JNCE_OK && isnan(loss),
+        CHECK(jnce_xent_positives(S, 2, 3, 3, ql, kl, NULL, -1, 1, JNCE_REDUCTION_MEAN, &loss, S, NULL, NULL) == JNCE_OK && isnan(loss),
               "all skipped: MEAN NaN");
         for (int k = 0; k < 6; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0");
     }

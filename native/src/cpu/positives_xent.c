@@ -4,8 +4,8 @@
  * contrastive style), without an (N,M) target matrix.
  *
  * Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i], or mask[i][j] != 0;
- * with exclude_self, column i takes no part in row i at all (neither candidate nor positive: the
- * one-tensor form). With lse_i over the row's candidates,
+ * with self_offset >= 0, column i + self_offset is row i's own and takes no part in it at all
+ * (neither candidate nor positive: the one-tensor form, swept a block of rows at a time). With lse_i over the row's candidates,
  *   loss_i = lse_i - (1/|P(i)|) sum_{j in P(i)} S_ij
  *   G_ij   = w (softmax_i(j) - [j in P(i)] / |P(i)|),   w = 1 / (rows counted) for MEAN, else 1.
  *
@@ -31,7 +31,7 @@ typedef struct {
     float *G;
     int64_t N, M, ld;
     const int32_t *mask;
-    int exclude_self;
+    int64_t self_offset;    /* row i's own column is i + self_offset; -1: none */
     const int64_t *order;   /* labels: key indices ordered by label (then index) */
     const int64_t *from;    /* labels: row i's positives are order[from[i] .. to[i]) */
     const int64_t *to;
@@ -50,9 +50,13 @@ static int by_label(const void *a, const void *b) {
     return (x->row > y->row) - (x->row < y->row);
 }
 
-/* Is key the row's own column, which takes no part in it (exclude_self)? */
+/* Row i's own column, left out of it, or -1. */
+static inline int64_t self_of(const pos_job *j, int64_t i) {
+    return j->self_offset >= 0 && i + j->self_offset < j->M ? i + j->self_offset : -1;
+}
+
 static inline int excluded(const pos_job *j, int64_t i, int64_t key) {
-    return j->exclude_self && key == i;
+    return key == self_of(j, i);
 }
 
 static void count_mask_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
@@ -63,7 +67,7 @@ static void count_mask_rows(void *ctx, int64_t begin, int64_t end, int32_t slice
         const int32_t *m = j->mask + i * j->M;
         int64_t c = 0;
         for (int64_t k = 0; k < j->M; k++) c += m[k] != 0;
-        if (j->exclude_self && i < j->M && m[i] != 0) c--;
+        if (self_of(j, i) >= 0 && m[self_of(j, i)] != 0) c--;
         count[i] = c;
     }
 }
@@ -118,7 +122,7 @@ static void run_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             if (g != NULL) memset(g, 0, sizeof(float) * (size_t)M);
             continue;
         }
-        const int64_t self = j->exclude_self && i < M ? i : -1;
+        const int64_t self = self_of(j, i);
         jnce_row_stats st = candidate_stats(x, M, self);
         double positive = positive_sum(j, i, x) / (double)count;
         j->rows[i] = st.bad ? NAN : (double)st.max + log(st.sum) - positive;
@@ -158,7 +162,7 @@ static int32_t label_runs(const int64_t *query_labels, const int64_t *key_labels
 }
 
 int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
-                            const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty,
+                            const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty,
                             int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted_rows) {
     if (empty_row != NULL) *empty_row = -1;
     if (counted_rows != NULL) *counted_rows = 0;
@@ -168,9 +172,12 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
                          (long long)N, (long long)M, (long long)ld);
     if ((mask == NULL) == (query_labels == NULL || key_labels == NULL))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: give both label arrays or the mask, not both or neither");
-    if (exclude_self && M < 2)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: exclude_self with M=%lld leaves row 0 no candidate",
+    if (self_offset >= 0 && M < 2)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: a self column with M=%lld leaves row 0 no candidate",
                          (long long)M);
+    if (self_offset < -1)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: self_offset %lld, need -1 (none) or >= 0",
+                         (long long)self_offset);
     if (reduction != JNCE_REDUCTION_NONE && reduction != JNCE_REDUCTION_MEAN && reduction != JNCE_REDUCTION_SUM)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: reduction %d", reduction);
 
@@ -183,7 +190,7 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
         to = malloc(sizeof(int64_t) * (size_t)N);
     }
     pos_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .mask = mask,
-                   .exclude_self = exclude_self != 0, .order = order, .from = from, .to = to, .count = count,
+                   .self_offset = self_offset, .order = order, .from = from, .to = to, .count = count,
                    .rows = rows};
     int32_t status = JNCE_OK;
     if (count == NULL || rows == NULL || (mask == NULL && (order == NULL || from == NULL || to == NULL))) {
@@ -196,7 +203,7 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
         status = label_runs(query_labels, key_labels, N, M, order, from, to);
         if (status != JNCE_OK) goto done;
         for (int64_t i = 0; i < N; i++)
-            count[i] = to[i] - from[i] - (exclude_self && i < M && key_labels[i] == query_labels[i]);
+            count[i] = to[i] - from[i] - (self_of(&job, i) >= 0 && key_labels[self_of(&job, i)] == query_labels[i]);
     }
     int64_t counted = 0;
     for (int64_t i = 0; i < N; i++) {

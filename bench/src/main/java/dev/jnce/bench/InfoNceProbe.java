@@ -31,7 +31,8 @@ import java.util.SplittableRandom;
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM [BLOCK_ROWS]]</pre>
- * BLOCK_ROWS: {@link InfoNce#withBlockRows} for the two-tensor forms (default 0, automatic).
+ * BLOCK_ROWS: {@link InfoNce#withBlockRows} (default 0: automatic for two tensors, the symmetric
+ * path for one; below N the one-tensor forms sweep blocks too).
  * Prints: {@code jnce BACKEND FORM N D seconds peak_added_bytes} and
  * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each).
  */
@@ -52,7 +53,7 @@ public final class InfoNceProbe {
         Tensor classes = Tensor.of(labels);
         long before = peakRss();
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
-        NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k);
+        NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long start = System.nanoTime();

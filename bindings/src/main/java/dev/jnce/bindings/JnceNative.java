@@ -1824,7 +1824,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
-            JnceNative.C_INT,
+            JnceNative.C_LONG,
             JnceNative.C_INT,
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1841,7 +1841,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static FunctionDescriptor jnce_xent_positives$descriptor() {
@@ -1851,7 +1851,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static MethodHandle jnce_xent_positives$handle() {
@@ -1861,7 +1861,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static MemorySegment jnce_xent_positives$address() {
@@ -1870,16 +1870,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int32_t exclude_self, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, MemorySegment key_labels, MemorySegment mask, int exclude_self, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
+    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, MemorySegment key_labels, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
         var mh$ = jnce_xent_positives.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, key_labels, mask, exclude_self, skip_empty, reduction, loss, G, empty_row, counted);
+                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, key_labels, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
             }
-            return (int)mh$.invokeExact(S, N, M, ld, query_labels, key_labels, mask, exclude_self, skip_empty, reduction, loss, G, empty_row, counted);
+            return (int)mh$.invokeExact(S, N, M, ld, query_labels, key_labels, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

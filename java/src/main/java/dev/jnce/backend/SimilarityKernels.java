@@ -61,19 +61,20 @@ public interface SimilarityKernels {
     /**
      * Targets of {@link #positivesCrossEntropy}: row i's positives are the keys j with
      * {@code keyLabels[j] == queryLabels[i]} (int64 (N) and (M)), or else those with
-     * {@code mask[i][j] != 0} (int32 (N,M)); excludeSelf (one tensor) leaves column i out of row i
-     * entirely. skipEmpty leaves rows without positive out (loss 0, zero gradient, not in the
-     * mean); otherwise such a row is reported and nothing is written.
+     * {@code mask[i][j] != 0} (int32 (N,M)). selfOffset >= 0 (one tensor): column i + selfOffset
+     * is row i's own and takes no part in it (0 for the whole matrix, the first row of a block of
+     * rows); -1: none. skipEmpty leaves rows without positive out (loss 0, zero gradient, not in
+     * the mean); otherwise such a row is reported and nothing is written.
      */
-    record PositiveTargets(Tensor queryLabels, Tensor keyLabels, Tensor mask, boolean excludeSelf, boolean skipEmpty,
+    record PositiveTargets(Tensor queryLabels, Tensor keyLabels, Tensor mask, long selfOffset, boolean skipEmpty,
                            Reduction reduction) {
-        public static PositiveTargets labels(Tensor queryLabels, Tensor keyLabels, boolean excludeSelf, boolean skipEmpty,
+        public static PositiveTargets labels(Tensor queryLabels, Tensor keyLabels, long selfOffset, boolean skipEmpty,
                                              Reduction reduction) {
-            return new PositiveTargets(queryLabels, keyLabels, null, excludeSelf, skipEmpty, reduction);
+            return new PositiveTargets(queryLabels, keyLabels, null, selfOffset, skipEmpty, reduction);
         }
 
         public static PositiveTargets mask(Tensor mask, boolean skipEmpty, Reduction reduction) {
-            return new PositiveTargets(null, null, mask, false, skipEmpty, reduction);
+            return new PositiveTargets(null, null, mask, -1, skipEmpty, reduction);
         }
     }
 

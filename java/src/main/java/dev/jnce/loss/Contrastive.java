@@ -147,6 +147,12 @@ final class Contrastive {
         return Tensor.wrap(t.segment().asSlice(from * rowBytes, rows * rowBytes), t.dtype(), shape);
     }
 
+    /** a += b, in place (same shapes). */
+    static void add(Tensor a, Tensor b) {
+        MemorySegment x = a.segment(), y = b.segment();
+        for (long i = 0, n = a.numel(); i < n; i++) x.setAtIndex(F, i, x.getAtIndex(F, i) + y.getAtIndex(F, i));
+    }
+
     /** t *= factor, in place. */
     static void scale(Tensor t, float factor) {
         MemorySegment x = t.segment();

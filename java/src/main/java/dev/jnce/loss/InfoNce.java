@@ -44,7 +44,8 @@ import java.lang.foreign.ValueLayout;
  * them, at least 64 rows): the block's GEMM, its cross-entropy with the gradient written in place,
  * and its share of the two gradient GEMMs — one block buffer plus O((N+M)·D), whatever N. The
  * one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the lower triangle
- * alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops, one N×N buffer. The
+ * alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops, one N×N buffer (or, with
+ * {@link #withBlockRows} below N, blocks at the two-tensor flops). The
  * several-positives forms read their labels or mask directly: no (N,M) target buffer. The logit
  * buffer belongs to the calling thread and is kept for the next call (a fresh, zero-filled N×N
  * allocation per call cost a quarter of the time at N = 16384); {@link #releaseWorkspace()} frees it.
@@ -121,9 +122,12 @@ public final class InfoNce {
     }
 
     /**
-     * How many rows of logits the two-tensor forms hold at once: 0 (the default) picks about
-     * 64 MiB of them, at least 64 rows; N or more holds the whole (N,M) matrix. Fewer rows, less
-     * memory; results are the same up to float rounding in the key gradient's accumulation.
+     * How many rows of logits are held at once. Two-tensor forms: 0 (the default) picks about
+     * 64 MiB of them, at least 64 rows; N or more holds the whole (N,M) matrix. One-tensor forms
+     * (and {@link NtXent}) hold the whole N×N matrix for their symmetric path (half the flops)
+     * unless this is set below N: then they too sweep blocks, at the two-tensor path's flops —
+     * for a batch whose N×N logits do not fit in memory. Results are the same up to float
+     * rounding.
      */
     public InfoNce withBlockRows(long rows) {
         if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
@@ -288,8 +292,9 @@ public final class InfoNce {
     /**
      * The shared path: logits S = prep(q) prep(keys)ᵀ / tau into one (N,M) buffer, cross-entropy
      * with its gradient in place, two GEMMs, back through the normalisation. keys == null means
-     * the one-tensor form (keys are the queries), which takes the symmetric path. Package-private:
-     * NtXent uses it.
+     * the one-tensor form (keys are the queries), which takes the symmetric path (one N×N buffer)
+     * unless {@link #withBlockRows} asks for fewer rows: then this path, twice the flops, one
+     * block of logits. Package-private: NtXent uses it.
      */
     Result matrix(Kernels k, Tensor q, Tensor keys, Tensor shared, Positives pos, long d) {
         return matrix(k, q, keys, shared, pos, d, true);
@@ -300,21 +305,26 @@ public final class InfoNce {
         if (decoupled && !pos.single()) {
             throw new IllegalArgumentException("decoupled: supported with one positive per row only, not with labels or a mask");
         }
-        if (keys == null && pos.single()) {
+        boolean oneTensor = keys == null;
+        if (oneTensor && !pos.single()) checkEveryRowHasAPositive(pos.queryLabels());
+        boolean blocked = blockRows > 0 && blockRows < q.size(0);
+        if (oneTensor && pos.single() && !blocked) {
             return symmetric(k, q, new SimilarityKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
                     d, gradients);
         }
-        if (keys == null) {
-            checkEveryRowHasAPositive(pos.queryLabels());
+        if (oneTensor && !blocked) {
             try (Tensor labels = int64(pos.queryLabels())) {
                 return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, skipsRows(), reduction), d, gradients);
             }
         }
         SimilarityKernels sim = k.similarity();
-        Tensor keysAll = shared == null ? keys : Contrastive.stack(keys, shared);
+        Tensor keysAll = oneTensor ? q : shared == null ? keys : Contrastive.stack(keys, shared);
         long n = q.size(0), m = keysAll.size(0);
         Tensor qh = Contrastive.prepared(sim, q, normalize);
-        Tensor kh = Contrastive.prepared(sim, keysAll, normalize);
+        Tensor kh = oneTensor ? qh : Contrastive.prepared(sim, keysAll, normalize);
+        // One tensor: a row's similarity to itself is its positive in the notes' form (offset 0),
+        // and takes no part otherwise (NT-Xent's i±N positives, labels).
+        boolean selfPairs = oneTensor && (!pos.single() || pos.offset() != 0);
         long block = Math.min(n, blockRows(m));
         Tensor s = Contrastive.workspace(block, m);
         Tensor rowLoss = Contrastive.scratch(n), targets = null, lse = null, ql = null, kl = null, dq = null, dkAll = null;
@@ -332,11 +342,11 @@ public final class InfoNce {
             } else {
                 ql = int64(pos.queryLabels());
                 kl = int64(pos.keyLabels());
-                positives = SimilarityKernels.PositiveTargets.labels(ql, kl, false, skipsRows(), Reduction.NONE);
+                positives = SimilarityKernels.PositiveTargets.labels(ql, kl, -1, skipsRows(), Reduction.NONE);
             }
             if (gradients) {
                 dq = Tensor.zeros(DType.FLOAT32, n, d);
-                dkAll = shared == null ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
+                dkAll = shared == null && !oneTensor ? Tensor.zeros(DType.FLOAT32, m, d) : Contrastive.scratch(m, d);
             }
             long counted = pos.single() ? n : 0;
             // Row blocks: each block's logits, its cross-entropy (rows are independent) and its
@@ -348,6 +358,7 @@ public final class InfoNce {
                 sim.gemm(false, true, inv, qb, kh, 0f, sb);
                 Tensor lossB = Contrastive.rowsOf(rowLoss, r0, rows);
                 if (ce != null) {
+                    if (selfPairs) for (long i = 0; i < rows; i++) Contrastive.set(sb, i, r0 + i, EXCLUDED);
                     if (decoupled) {
                         for (long i = 0; i < rows; i++) {
                             long p = (r0 + i + pos.offset()) % m;
@@ -360,8 +371,8 @@ public final class InfoNce {
                 } else {
                     SimilarityKernels.PositiveTargets block0 = new SimilarityKernels.PositiveTargets(
                             ql == null ? null : Contrastive.rowsOf(ql, r0, rows), kl,
-                            positives.mask() == null ? null : Contrastive.rowsOf(positives.mask(), r0, rows), false,
-                            skipsRows(), Reduction.NONE);
+                            positives.mask() == null ? null : Contrastive.rowsOf(positives.mask(), r0, rows),
+                            selfPairs ? r0 : -1, skipsRows(), Reduction.NONE);
                     SimilarityKernels.PositivesOutcome found = sim.positivesCrossEntropy(sb, block0, lossB, gradients ? sb : null);
                     if (found.rowWithoutPositive() >= 0) {
                         throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", r0 + found.rowWithoutPositive(), m, false);
@@ -386,6 +397,13 @@ public final class InfoNce {
             }
             // d loss / d tau = -(1/tau^2) sum G∘(qh khᵀ) = -(1/tau) sum qh∘(G kh / tau)
             float gradTau = (float) (-Contrastive.dot(qh, dq) / temperature);
+            if (oneTensor) { // both sides of f fᵀ: G kh + Gᵀ qh, then back through the one normalisation
+                Contrastive.add(dq, dkAll);
+                Contrastive.backThroughNormalize(sim, q, dq, normalize);
+                Result r = new Result(loss, dq, null, null, gradTau);
+                dq = null;
+                return r;
+            }
             Contrastive.backThroughNormalize(sim, keysAll, dkAll, normalize);
             Tensor dk = dkAll, dNeg = null;
             if (shared != null) {
@@ -399,9 +417,9 @@ public final class InfoNce {
             dq = null;
             return r;
         } finally {
-            Contrastive.release(kh, keysAll);
+            if (kh != qh) Contrastive.release(kh, keysAll);
             Contrastive.release(qh, q);
-            if (keysAll != keys) keysAll.close();
+            if (keysAll != keys && keysAll != q) keysAll.close();
             for (Tensor t : new Tensor[] {rowLoss, targets, lse, ql, kl}) if (t != null) t.close();
             if (dq != null) dq.close();
             if (dkAll != null) dkAll.close();

@@ -18,7 +18,8 @@ import dev.jnce.backend.Kernels;
  * }</pre>
  *
  * Same memory and rules as {@link InfoNce}: one (2N,2N) buffer, gradient in place; the logits
- * are symmetric, so they cost half a GEMM (SYRK) and the gradient one GEMM.
+ * are symmetric, so they cost half a GEMM (SYRK) and the gradient one GEMM ({@link #withBlockRows}
+ * trades that for a bounded buffer).
  * Needs N >= 2 samples (4 views) so that every row has a negative. Immutable, thread-safe.
  */
 public final class NtXent {
@@ -53,6 +54,11 @@ public final class NtXent {
 
     public NtXent withBackend(Backend backend) {
         return new NtXent(inner.withBackend(backend));
+    }
+
+    /** Rows of logits held at once: below 2N, blocks instead of the (2N,2N) buffer ({@link InfoNce#withBlockRows}). */
+    public NtXent withBlockRows(long rows) {
+        return new NtXent(inner.withBlockRows(rows));
     }
 
     /**

@@ -21,14 +21,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The several-positives cross-entropy (two-tower InfoNCE by labels or mask) on every backend
- * against its float64 definition: labels and mask, the self column left out, rows without
+ * against its float64 definition: labels and mask, the self column left out (whole matrix and a
+ * block of rows), rows without
  * positive skipped or reported (with nothing written), each reduction, in place, into another
  * buffer and forward only.
  */
 class PositivesKernelsTest extends ScopedTest {
     private static final int N = 70, M = 90;
 
-    enum Kind { LABELS, MASK, LABELS_SELF_EXCLUDED }
+    /** SELF: one tensor, the whole matrix (row i's own column is i); BLOCK_SELF: rows 20.. of one, own column i + 20. */
+    enum Kind { LABELS, MASK, LABELS_SELF, MASK_BLOCK_SELF, LABELS_BLOCK_SELF }
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Kind.values()).flatMap(kind ->
@@ -38,7 +40,12 @@ class PositivesKernelsTest extends ScopedTest {
     /** The case's logits, positives and targets; loners: rows 0 and 5 get no positive. */
     private record Case(int n, int m, float[] logits, boolean[][] positive, PositiveTargets targets) {
         static Case of(Kind kind, Reduction reduction, boolean loners) {
-            int n = N, m = kind == Kind.LABELS_SELF_EXCLUDED ? N : M;
+            long selfOffset = switch (kind) {
+                case LABELS_SELF -> 0;
+                case MASK_BLOCK_SELF, LABELS_BLOCK_SELF -> M - N;
+                default -> -1;
+            };
+            int n = N, m = kind == Kind.LABELS_SELF ? N : M;
             SplittableRandom random = new SplittableRandom(9);
             float[] logits = new float[n * m];
             for (int k = 0; k < logits.length; k++) logits[k] = (float) random.nextDouble(-1, 1) / 0.07f;
@@ -50,20 +57,21 @@ class PositivesKernelsTest extends ScopedTest {
             for (int i = 0; i < n; i++) for (int j = 0; j < m; j++) mask[i * m + j] = (i + 2 * j) % 5 == 0 ? j - 40 : 0;
             if (loners) Arrays.fill(mask, 0, m, 0);
             if (loners) Arrays.fill(mask, 5 * m, 6 * m, 0);
-            boolean self = kind == Kind.LABELS_SELF_EXCLUDED;
+            boolean byMask = kind == Kind.MASK || kind == Kind.MASK_BLOCK_SELF;
             boolean[][] positive = new boolean[n][m];
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < m; j++) {
-                    positive[i][j] = (kind == Kind.MASK ? mask[i * m + j] != 0 : ql[i] == kl[j]) && !(self && i == j);
+                    positive[i][j] = (byMask ? mask[i * m + j] != 0 : ql[i] == kl[j]) && (selfOffset < 0 || j != i + selfOffset);
                 }
             }
-            PositiveTargets t = kind == Kind.MASK ? PositiveTargets.mask(Tensor.of(mask, n, m), loners, reduction)
-                    : PositiveTargets.labels(Tensor.of(ql), Tensor.of(kl), self, loners, reduction);
+            PositiveTargets t = byMask
+                    ? new PositiveTargets(null, null, Tensor.of(mask, n, m), selfOffset, loners, reduction)
+                    : PositiveTargets.labels(Tensor.of(ql), Tensor.of(kl), selfOffset, loners, reduction);
             return new Case(n, m, logits, positive, t);
         }
 
         boolean candidate(int i, int j) {
-            return !(targets.excludeSelf() && i == j);
+            return targets.selfOffset() < 0 || j != i + targets.selfOffset();
         }
     }
 
@@ -114,10 +122,10 @@ class PositivesKernelsTest extends ScopedTest {
         Tensor s = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, 3, 3);
         Tensor loss = Tensor.of(new float[] {42f}), grad = Tensor.of(new float[] {42, 42, 42, 42, 42, 42, 42, 42, 42}, 3, 3);
         PositiveTargets labels = PositiveTargets.labels(Tensor.of(new long[] {1, 2, 3}), Tensor.of(new long[] {1, 3, 3}),
-                false, false, Reduction.MEAN);
+                -1, false, Reduction.MEAN);
         assertEquals(1, sim.positivesCrossEntropy(s, labels, loss, grad).rowWithoutPositive(), "row 1: label 2 on no key");
         PositiveTargets selfOnly = PositiveTargets.labels(Tensor.of(new long[] {1, 2, 2}), Tensor.of(new long[] {1, 2, 2}),
-                true, false, Reduction.MEAN);
+                0, false, Reduction.MEAN);
         assertEquals(0, sim.positivesCrossEntropy(s, selfOnly, loss, grad).rowWithoutPositive(), "row 0: its only positive is itself");
         PositiveTargets mask = PositiveTargets.mask(Tensor.of(new int[] {1, 0, 0, 0, 0, 1, 0, 0, 0}, 3, 3), false, Reduction.SUM);
         assertEquals(2, sim.positivesCrossEntropy(s, mask, loss, grad).rowWithoutPositive(), "row 2: an empty mask row");

@@ -114,6 +114,11 @@ class InfoNceArgumentsTest extends ScopedTest {
         }
     }
 
+    @Test
+    void aNegativeBlockSizeIsRejected() {
+        assertMessage(IllegalArgumentException.class, () -> InfoNce.create().withBlockRows(-1), "blockRows", ">= 0", "-1");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void nonFiniteEmbeddingsAreRejectedNamingTheRow(Backend b) {

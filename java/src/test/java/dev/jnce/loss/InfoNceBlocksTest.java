@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The two-tensor path sweeps its logits a block of rows at a time (each block's cross-entropy
  * and its share of both gradient GEMMs, the key gradient accumulated). Swept 3 rows at a time
  * (blocks of 3, 3, 3, 1 and a partial last block), every form, option and reduction gives what
- * one block gives: the loss, every gradient and the temperature's.
+ * one block gives: the loss, every gradient and the temperature's. The one-tensor forms swept in
+ * blocks give what their symmetric path gives.
  */
 class InfoNceBlocksTest extends ScopedTest {
     private static final int N = 10, D = 6;
@@ -62,6 +63,57 @@ class InfoNceBlocksTest extends ScopedTest {
             }
             assertEquals(one.gradTemperature(), blocks.gradTemperature(), 1e-6 * Math.max(1, Math.abs(one.gradTemperature())),
                     "d tau");
+        }
+    }
+
+    enum OneTensor { NOTES, NT_XENT, SUPCON }
+
+    static Stream<Arguments> oneTensorCases() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(OneTensor.values()).flatMap(f -> Stream.of(Reduction.values())
+                .flatMap(r -> Stream.of(Arguments.of(b, f, r, false), Arguments.of(b, f, r, true)))));
+    }
+
+    /**
+     * The one-tensor forms swept in blocks (the two-tensor path with keys = queries, twice the
+     * flops) against their symmetric path (SYRK, G + Gᵀ): different code, the same results.
+     * option: decoupled (notes' form, NT-Xent), or rows without positive skipped (SupCon).
+     */
+    @ParameterizedTest(name = "{0} {1} {2} decoupledOrSkip={3}")
+    @MethodSource("oneTensorCases")
+    void oneTensorBlocksGiveWhatTheSymmetricPathGives(Backend backend, OneTensor form, Reduction reduction, boolean option) {
+        float[] f = new float[N * D];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(23);
+        for (int i = 0; i < f.length; i++) f[i] = (float) random.nextGaussian();
+        Tensor views = Tensor.of(f, N, D);
+        long[] labels = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0};
+        if (option) labels = new long[] {0, 7, 2, 0, 1, 2, 0, 1, 2, 8}; // rows 1 and 9: label on no other row
+        Tensor l = Tensor.of(labels);
+        InfoNce loss = InfoNce.create().withTemperature(0.2f).withReduction(reduction).withBackend(backend);
+        NtXent ntXent = NtXent.create().withTemperature(0.2f).withReduction(reduction).withBackend(backend)
+                .withDecoupled(option);
+        if (form == OneTensor.NOTES) loss = loss.withDecoupled(option);
+        if (form == OneTensor.SUPCON && option) loss = loss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
+        InfoNce blockedLoss = loss.withBlockRows(3);
+        NtXent blockedNtXent = ntXent.withBlockRows(3);
+        try (InfoNce.Result one = switch (form) {
+                case NOTES -> loss.forwardBackward(views);
+                case NT_XENT -> ntXent.forwardBackward(views);
+                case SUPCON -> loss.forwardBackwardLabels(views, l);
+             };
+             InfoNce.Result blocks = switch (form) {
+                case NOTES -> blockedLoss.forwardBackward(views);
+                case NT_XENT -> blockedNtXent.forwardBackward(views);
+                case SUPCON -> blockedLoss.forwardBackwardLabels(views, l);
+             }) {
+            assertClose(Approx.toDouble(one.loss().toFloatArray()), blocks.loss().toFloatArray(), 2e-6, "loss");
+            assertClose(Approx.toDouble(one.gradQueries().toFloatArray()), blocks.gradQueries().toFloatArray(), 2e-6, "d f");
+            assertEquals(one.gradTemperature(), blocks.gradTemperature(), 2e-6 * Math.max(1, Math.abs(one.gradTemperature())),
+                    "d tau");
+        }
+        if (form == OneTensor.SUPCON && option) {
+            InfoNce throwing = blockedLoss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.THROW);
+            assertMessage(IllegalArgumentException.class, () -> throwing.forwardBackwardLabels(views, l),
+                    "labels: row 1 has no positive", "(itself excluded)");
         }
     }
 

@@ -51,7 +51,7 @@ final class CpuSimilarity implements SimilarityKernels {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted
             int status = JnceNative.jnce_xent_positives(s.segment(), s.size(0), s.size(1), s.size(1),
                     NativeCodes.segmentOrNull(t.queryLabels()), NativeCodes.segmentOrNull(t.keyLabels()),
-                    NativeCodes.segmentOrNull(t.mask()), t.excludeSelf() ? 1 : 0, t.skipEmpty() ? 1 : 0,
+                    NativeCodes.segmentOrNull(t.mask()), t.selfOffset(), t.skipEmpty() ? 1 : 0,
                     NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), out,
                     out.asSlice(8));
             long emptyRow = out.getAtIndex(ValueLayout.JAVA_LONG, 0);

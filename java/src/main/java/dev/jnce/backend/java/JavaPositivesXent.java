@@ -30,8 +30,9 @@ final class JavaPositivesXent {
 
     static PositivesOutcome run(RowOps ops, Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
         int n = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
-        int[][] positives = t.mask() != null ? byMask(t.mask().segment(), n, m, t.excludeSelf())
-                : byLabels(t.queryLabels().toLongArray(), t.keyLabels().toLongArray(), t.excludeSelf());
+        long self = t.selfOffset();
+        int[][] positives = t.mask() != null ? byMask(t.mask().segment(), n, m, self)
+                : byLabels(t.queryLabels().toLongArray(), t.keyLabels().toLongArray(), self);
         int counted = 0;
         for (int i = 0; i < n; i++) {
             if (positives[i].length > 0) counted++;
@@ -42,7 +43,7 @@ final class JavaPositivesXent {
         MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
         Parallel.forRange(n, 16, (begin, end) -> {
             for (long i = begin; i < end; i++) {
-                rowLoss[(int) i] = row(ops, x, g, m, (int) i, positives[(int) i], t.excludeSelf() && i < m ? (int) i : -1, w);
+                rowLoss[(int) i] = row(ops, x, g, m, (int) i, positives[(int) i], selfColumn(i, self, m), w);
             }
         });
         MemorySegment out = loss.segment();
@@ -82,6 +83,11 @@ final class JavaPositivesXent {
         return loss;
     }
 
+    /** Row i's own column (i + selfOffset), or -1. */
+    private static int selfColumn(long i, long selfOffset, int m) {
+        return selfOffset >= 0 && i + selfOffset < m ? (int) (i + selfOffset) : -1;
+    }
+
     /** The statistics of a row from those of its two parts (either may be null). */
     private static RowOps.Stats merge(RowOps.Stats a, RowOps.Stats b) {
         if (a == null) return b;
@@ -92,8 +98,8 @@ final class JavaPositivesXent {
         return new RowOps.Stats(max, sum, a.bad() || b.bad());
     }
 
-    /** Each query's positive keys: those with its label, less itself when excludeSelf. */
-    private static int[][] byLabels(long[] queryLabels, long[] keyLabels, boolean excludeSelf) {
+    /** Each query's positive keys: those with its label, less its own column. */
+    private static int[][] byLabels(long[] queryLabels, long[] keyLabels, long selfOffset) {
         Map<Long, List<Integer>> keysByLabel = new HashMap<>();
         for (int j = 0; j < keyLabels.length; j++) keysByLabel.computeIfAbsent(keyLabels[j], l -> new ArrayList<>()).add(j);
         Map<Long, int[]> groups = new HashMap<>();
@@ -101,22 +107,21 @@ final class JavaPositivesXent {
         int[][] out = new int[queryLabels.length][];
         for (int i = 0; i < queryLabels.length; i++) {
             int[] group = groups.getOrDefault(queryLabels[i], NONE);
-            final int row = i;
-            out[i] = excludeSelf && i < keyLabels.length && keyLabels[i] == queryLabels[i]
-                    ? Arrays.stream(group).filter(j -> j != row).toArray() : group;
+            int self = selfColumn(i, selfOffset, keyLabels.length);
+            out[i] = self >= 0 && keyLabels[self] == queryLabels[i] ? Arrays.stream(group).filter(j -> j != self).toArray() : group;
         }
         return out;
     }
 
-    /** Each row's positive keys: the nonzero entries of its mask row, less itself when excludeSelf. */
-    private static int[][] byMask(MemorySegment mask, int n, int m, boolean excludeSelf) {
+    /** Each row's positive keys: the nonzero entries of its mask row, less its own column. */
+    private static int[][] byMask(MemorySegment mask, int n, int m, long selfOffset) {
         int[][] out = new int[n][];
         Parallel.forRange(n, 64, (begin, end) -> {
             int[] buf = new int[m];
             for (long i = begin; i < end; i++) {
-                int count = 0;
+                int count = 0, self = selfColumn(i, selfOffset, m);
                 for (int j = 0; j < m; j++) {
-                    if (mask.getAtIndex(ValueLayout.JAVA_INT, i * m + j) != 0 && !(excludeSelf && j == i)) buf[count++] = j;
+                    if (mask.getAtIndex(ValueLayout.JAVA_INT, i * m + j) != 0 && j != self) buf[count++] = j;
                 }
                 out[(int) i] = Arrays.copyOf(buf, count);
             }
