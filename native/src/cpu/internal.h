@@ -44,4 +44,15 @@ static inline int64_t jnce_target_at(const void *targets, int32_t dtype, int64_t
     return dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)targets)[i] : ((const int64_t *)targets)[i];
 }
 
+/* An index and its label, ordered by label, then by index, with qsort(..., jnce_by_label). */
+typedef struct {
+    int64_t label, index;
+} jnce_labelled;
+
+static inline int jnce_by_label(const void *a, const void *b) {
+    const jnce_labelled *x = a, *y = b;
+    if (x->label != y->label) return x->label < y->label ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
 #endif

@@ -40,16 +40,6 @@ typedef struct {
     double *rows;           /* loss_i */
 } pos_job;
 
-typedef struct {
-    int64_t label, row;
-} labelled_key;
-
-static int by_label(const void *a, const void *b) {
-    const labelled_key *x = a, *y = b;
-    if (x->label != y->label) return x->label < y->label ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row);
-}
-
 /* Row i's own column, left out of it, or -1. */
 static inline int64_t self_of(const pos_job *j, int64_t i) {
     return j->self_offset >= 0 && i + j->self_offset < j->M ? i + j->self_offset : -1;
@@ -140,11 +130,11 @@ static void run_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 /* labels: the keys in label order, and each query's run [from, to) of keys with its label. */
 static int32_t label_runs(const int64_t *query_labels, const int64_t *key_labels, int64_t N, int64_t M, int64_t *order,
                           int64_t *from, int64_t *to) {
-    labelled_key *keys = malloc(sizeof(labelled_key) * (size_t)M);
+    jnce_labelled *keys = malloc(sizeof(jnce_labelled) * (size_t)M);
     if (keys == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_positives: out of memory for M=%lld", (long long)M);
-    for (int64_t k = 0; k < M; k++) keys[k] = (labelled_key){key_labels[k], k};
-    qsort(keys, (size_t)M, sizeof(labelled_key), by_label);
-    for (int64_t k = 0; k < M; k++) order[k] = keys[k].row;
+    for (int64_t k = 0; k < M; k++) keys[k] = (jnce_labelled){key_labels[k], k};
+    qsort(keys, (size_t)M, sizeof(jnce_labelled), jnce_by_label);
+    for (int64_t k = 0; k < M; k++) order[k] = keys[k].index;
     for (int64_t i = 0; i < N; i++) {
         const int64_t l = query_labels[i];
         int64_t lo = 0, hi = M; /* first key with label >= l */

@@ -392,17 +392,6 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMM reads G */
 }
 
-/* A row and its label, to order rows by label (then by index). */
-typedef struct {
-    int64_t label, row;
-} labelled_row;
-
-static int by_label(const void *a, const void *b) {
-    const labelled_row *x = a, *y = b;
-    if (x->label != y->label) return x->label < y->label ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row);
-}
-
 /*
  * Both entry points: pass 1, the loss (positive_logit(i) gives the target part of row i's loss),
  * pass 2. groups (label mode): rows ordered by label with group_end[k] the end of k's group.
@@ -520,17 +509,17 @@ int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const 
     if (status != JNCE_OK) return status;
     if (labels == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: null labels");
     int64_t *order = malloc(sizeof(int64_t) * (size_t)N), *group_end = malloc(sizeof(int64_t) * (size_t)N);
-    labelled_row *rows = malloc(sizeof(labelled_row) * (size_t)N);
+    jnce_labelled *rows = malloc(sizeof(jnce_labelled) * (size_t)N);
     unsigned char *skipped = calloc((size_t)N, 1);
     if (order == NULL || group_end == NULL || rows == NULL || skipped == NULL) {
         free(order), free(group_end), free(rows), free(skipped);
         return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric_labels: out of memory for N=%lld", (long long)N);
     }
-    for (int64_t i = 0; i < N; i++) rows[i] = (labelled_row){labels[i], i};
-    qsort(rows, (size_t)N, sizeof(labelled_row), by_label);
+    for (int64_t i = 0; i < N; i++) rows[i] = (jnce_labelled){labels[i], i};
+    qsort(rows, (size_t)N, sizeof(jnce_labelled), jnce_by_label);
     int64_t groups = 0;
     for (int64_t a = 0; a < N; a++) {
-        order[a] = rows[a].row;
+        order[a] = rows[a].index;
         if (a + 1 == N || rows[a + 1].label != rows[a].label) group_end[groups++] = a + 1;
     }
     free(rows);
