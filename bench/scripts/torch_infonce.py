@@ -10,6 +10,8 @@ peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
            the other rows, minus the mean log-probability of the rows with the same label
   labels   two towers with labels i mod (N/8) on queries and keys: log_softmax over all keys,
            minus the mean log-probability of the keys with the query's label
+  clip     CLIP's symmetric loss: logits = normalize(a) normalize(b)ᵀ / 0.07, the mean of
+           cross_entropy(logits, arange) and cross_entropy(logits.T, arange)
 
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS [FORM]
 
@@ -46,7 +48,7 @@ def main():
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, d, generator=g).requires_grad_(True)
     k = torch.randn(n, d, generator=g).requires_grad_(True)
-    two_towers = form in ("infonce", "labels")
+    two_towers = form in ("infonce", "labels", "clip")
     labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
     self_pairs = torch.eye(n, dtype=torch.bool)
     classes = torch.arange(n) % (n // 8)
@@ -66,7 +68,9 @@ def main():
             logits = f @ f.T / 0.07
             if form in ("ntxent", "supcon"):
                 logits = logits.masked_fill(self_pairs, float("-inf"))
-        if form in ("supcon", "labels"):
+        if form == "clip":
+            loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        elif form in ("supcon", "labels"):
             log_prob = F.log_softmax(logits, dim=1)
             loss = -(log_prob.masked_fill(~same, 0).sum(1) / same.sum(1)).mean()
         else:

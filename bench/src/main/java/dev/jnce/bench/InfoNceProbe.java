@@ -5,6 +5,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.loss.ClipLoss;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.NtXent;
 
@@ -28,6 +29,8 @@ import java.util.SplittableRandom;
  *     class); BLAS as onetensor.</li>
  * <li>{@code labels}: two towers, query and key labels i mod (N/8) (several positives per row,
  *     8 a row); BLAS as infonce.</li>
+ * <li>{@code clip}: CLIP's symmetric loss ({@link ClipLoss}, logit scale 1/0.07) over two towers;
+ *     BLAS as infonce.</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM [BLOCK_ROWS]]</pre>
@@ -46,7 +49,7 @@ public final class InfoNceProbe {
         String form = args.length > 4 ? args[4] : "infonce";
         long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
         Kernels k = (Kernels) Backends.get(backend);
-        boolean twoTowers = form.equals("infonce") || form.equals("labels");
+        boolean twoTowers = form.equals("infonce") || form.equals("labels") || form.equals("clip");
         Tensor q = random(n, d, 1), keys = twoTowers ? random(n, d, 2) : q;
         long[] labels = new long[n];
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
@@ -54,16 +57,24 @@ public final class InfoNceProbe {
         long before = peakRss();
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
+        ClipLoss clip = ClipLoss.create().withLogitScale(1 / 0.07f).withBackend(k);
         double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long start = System.nanoTime();
+            if (form.equals("clip")) {
+                try (ClipLoss.Result res = clip.forwardBackward(q, keys)) {
+                    res.loss().item();
+                }
+                best = Math.min(best, (System.nanoTime() - start) / 1e9);
+                continue;
+            }
             try (InfoNce.Result res = switch (form) {
                 case "infonce" -> loss.forwardBackward(q, keys);
                 case "onetensor" -> loss.forwardBackward(q);
                 case "ntxent" -> ntXent.forwardBackward(q);
                 case "supcon" -> loss.forwardBackwardLabels(q, classes);
                 case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon or labels, not " + form);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels or clip, not " + form);
             }) {
                 res.loss().item();
             }
