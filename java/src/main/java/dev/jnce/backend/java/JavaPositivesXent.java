@@ -8,10 +8,7 @@ import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -100,10 +97,7 @@ final class JavaPositivesXent {
 
     /** Each query's positive keys: those with its label, less its own column. */
     private static int[][] byLabels(long[] queryLabels, long[] keyLabels, long selfOffset) {
-        Map<Long, List<Integer>> keysByLabel = new HashMap<>();
-        for (int j = 0; j < keyLabels.length; j++) keysByLabel.computeIfAbsent(keyLabels[j], l -> new ArrayList<>()).add(j);
-        Map<Long, int[]> groups = new HashMap<>();
-        keysByLabel.forEach((l, keys) -> groups.put(l, keys.stream().mapToInt(Integer::intValue).toArray()));
+        Map<Long, int[]> groups = Labels.indicesByLabel(keyLabels);
         int[][] out = new int[queryLabels.length][];
         for (int i = 0; i < queryLabels.length; i++) {
             int[] group = groups.getOrDefault(queryLabels[i], NONE);

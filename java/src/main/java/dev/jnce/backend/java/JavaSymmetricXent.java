@@ -7,10 +7,6 @@ import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * {@link dev.jnce.backend.SimilarityKernels#symmetricCrossEntropy} in Java. Same meaning as
@@ -68,11 +64,8 @@ final class JavaSymmetricXent {
      * is then left out ({@link #skipped}).
      */
     private static int[][] positivesByLabel(long[] labels, boolean skipEmpty) {
-        Map<Long, List<Integer>> byLabel = new HashMap<>();
-        for (int i = 0; i < labels.length; i++) byLabel.computeIfAbsent(labels[i], l -> new ArrayList<>()).add(i);
         int[][] out = new int[labels.length][];
-        for (List<Integer> rows : byLabel.values()) {
-            int[] group = rows.stream().mapToInt(Integer::intValue).toArray();
+        for (int[] group : Labels.indicesByLabel(labels).values()) {
             if (group.length < 2 && !skipEmpty) {
                 throw new IllegalArgumentException("labels: row " + group[0] + " has no positive (label " + labels[group[0]]
                         + " on no other row)");
