@@ -331,18 +331,14 @@ public final class InfoNce {
         try {
             float inv = 1f / temperature;
             float[] positiveLogit = decoupled ? new float[(int) n] : null;
-            SimilarityKernels.PositiveTargets positives = null;
             CrossEntropy ce = null;
             if (pos.single()) {
                 targets = Contrastive.diagonalTargets(n, pos.offset(), m);
                 if (decoupled) lse = Contrastive.scratch(n);
                 ce = CrossEntropy.create().withBackend(k).withReduction(Reduction.NONE).withIgnoreIndex(-1);
-            } else if (pos.mask() != null) {
-                positives = SimilarityKernels.PositiveTargets.mask(pos.mask(), skipsRows(), Reduction.NONE);
-            } else {
+            } else if (pos.mask() == null) {
                 ql = int64(pos.queryLabels());
                 kl = int64(pos.keyLabels());
-                positives = SimilarityKernels.PositiveTargets.labels(ql, kl, -1, skipsRows(), Reduction.NONE);
             }
             if (gradients) {
                 dq = Tensor.zeros(DType.FLOAT32, n, d);
@@ -369,11 +365,11 @@ public final class InfoNce {
                     ce.forwardBackward(sb, Contrastive.rowsOf(targets, r0, rows), null, lossB, gradients ? sb : null,
                             lse == null ? null : Contrastive.rowsOf(lse, r0, rows));
                 } else {
-                    SimilarityKernels.PositiveTargets block0 = new SimilarityKernels.PositiveTargets(
+                    SimilarityKernels.PositiveTargets blockTargets = new SimilarityKernels.PositiveTargets(
                             ql == null ? null : Contrastive.rowsOf(ql, r0, rows), kl,
-                            positives.mask() == null ? null : Contrastive.rowsOf(positives.mask(), r0, rows),
+                            pos.mask() == null ? null : Contrastive.rowsOf(pos.mask(), r0, rows),
                             selfPairs ? r0 : -1, skipsRows(), Reduction.NONE);
-                    SimilarityKernels.PositivesOutcome found = sim.positivesCrossEntropy(sb, block0, lossB, gradients ? sb : null);
+                    SimilarityKernels.PositivesOutcome found = sim.positivesCrossEntropy(sb, blockTargets, lossB, gradients ? sb : null);
                     if (found.rowWithoutPositive() >= 0) {
                         throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", r0 + found.rowWithoutPositive(), m, false);
                     }
