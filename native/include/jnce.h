@@ -302,6 +302,20 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
                                             int32_t skip_empty, int32_t reduction, float *loss, float *G);
 
 /*
+ * CLIP's symmetric cross-entropy over a square logit matrix, forward and backward
+ * (src/cpu/clip_xent.c): the mean of the cross-entropy over the rows and over the columns, each
+ * pair on the diagonal, both read from S where it lies (no transpose).
+ *   S (N,N) float32, row stride ld >= N.  loss_i = (lse of row i + lse of column i) / 2 - S_ii;
+ *   loss (N) for JNCE_REDUCTION_NONE, else (1): MEAN over the N pairs, or SUM.
+ *   G (N,N) row stride ld, or NULL for the loss alone; may be S. Receives d loss / d S (of the
+ *   sum of the pairs for NONE) = w/2 (softmax over row i + softmax over column j) - w [i = j],
+ *   w = 1/N for MEAN, else 1: the gradient GEMMs G b and Gᵀ a need no other matrix.
+ *   A row that meets NaN or +Inf makes its pair's loss and its row of G NaN; a column that does,
+ *   its pair's loss and its column of G.
+ */
+JNCE_API int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
+
+/*
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]

@@ -1814,6 +1814,71 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_xent_clip {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_clip");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static FunctionDescriptor jnce_xent_clip$descriptor() {
+        return jnce_xent_clip.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MethodHandle jnce_xent_clip$handle() {
+        return jnce_xent_clip.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static MemorySegment jnce_xent_clip$address() {
+        return jnce_xent_clip.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * }
+     */
+    public static int jnce_xent_clip(MemorySegment S, long N, long ld, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_xent_clip.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_xent_clip", S, N, ld, reduction, loss, G);
+            }
+            return (int)mh$.invokeExact(S, N, ld, reduction, loss, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_xent_positives {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

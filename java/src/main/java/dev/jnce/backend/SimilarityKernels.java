@@ -4,7 +4,8 @@ import dev.jnce.Tensor;
 import dev.jnce.loss.Reduction;
 
 /**
- * GEMM (and SYRK, with the cross-entropy of the symmetric logits it gives), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
+ * GEMM (and SYRK, with the cross-entropy of the symmetric logits it gives; the several-positives
+ * and CLIP cross-entropies of a logit matrix), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
  * (native/src/cpu/gemm.c, similarity.c, triplet.c, mining.c and their Java twins). Callers
  * have checked every argument; all float tensors are float32, row-major and contiguous.
  */
@@ -94,6 +95,16 @@ public interface SimilarityKernels {
      * gradient of their sum.
      */
     PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
+
+    /**
+     * CLIP's symmetric cross-entropy over a square logit matrix s (N,N) (native jnce_xent_clip
+     * states the meaning): the mean of the cross-entropy over the rows and over the columns, each
+     * pair on the diagonal, both read from s as it lies. loss is (N) for NONE, else one element.
+     * grad is null or (N,N) and may be s: it receives d loss / d s (of the pairs' sum for NONE), so
+     * that {@code grad b} and {@code gradᵀ a} give the towers' gradients. A row or column that
+     * meets NaN or +Inf makes its pair's loss NaN, and its row or column of grad.
+     */
+    void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

@@ -7,10 +7,6 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
-import dev.jnce.internal.Parallel;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The symmetric (CLIP-style) contrastive loss: logits {@code scale * â b̂ᵀ + bias} for paired
@@ -23,10 +19,10 @@ import java.lang.foreign.ValueLayout;
  * (and of a column) equally, which softmax ignores: it is accepted so that CLIP and SigLIP
  * share a configuration, and its gradient is exactly 0.
  *
- * <p>Memory: the (N,N) logits and their transpose (two N×N float32 buffers in the calling
- * thread's workspace, kept for the next call; {@link InfoNce#releaseWorkspace()} frees it), each
- * cross-entropy writing its gradient in place; (G_rows + G_colsᵀ) / 2 is formed once, so the
- * gradients take two GEMMs. Plus O(N·D). Immutable, thread-safe.
+ * <p>Memory: the (N,N) logits, one N×N float32 buffer in the calling thread's workspace, kept
+ * for the next call ({@link InfoNce#releaseWorkspace()} frees it). One kernel reads both the row
+ * and the column softmax from it and writes d loss / d logits in place, so the step is three
+ * GEMMs and two passes over the logits. Plus O(N·D). Immutable, thread-safe.
  */
 public final class ClipLoss {
     private final float logitScale;
@@ -91,91 +87,31 @@ public final class ClipLoss {
         long n = a.size(0);
         SimilarityKernels sim = k.similarity();
         Tensor ah = Contrastive.prepared(sim, a, normalize), bh = Contrastive.prepared(sim, b, normalize);
-        // Both (N,N) matrices in the calling thread's workspace (InfoNce's, kept between calls):
-        // fresh zero-filled buffers cost page faults and a memset of 2 N² floats per call.
-        Tensor both = Contrastive.workspace(2 * n, n);
-        Tensor rows = Contrastive.rowsOf(both, 0, n), cols = Contrastive.rowsOf(both, n, n);
-        Tensor targets = Contrastive.diagonalTargets(n, 0, n);
-        Tensor lossRows = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
-        Tensor lossCols = reduction == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
+        // The (N,N) logits in the calling thread's workspace (InfoNce's, kept between calls): a
+        // fresh zero-filled buffer costs page faults and a memset of N² floats per call.
+        Tensor logits = Contrastive.workspace(n, n);
+        Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+        Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
+        boolean done = false;
         try {
-            sim.gemm(false, true, logitScale, ah, bh, 0f, rows);
-            transpose(rows, cols); // the bias is left out: softmax does not see a shift
-            CrossEntropy ce = CrossEntropy.create().withBackend(k).withReduction(reduction).withIgnoreIndex(-1);
-            ce.forwardBackward(rows, targets, null, lossRows, rows, null);
-            ce.forwardBackward(cols, targets, null, lossCols, cols, null);
-            Tensor loss = Tensor.zeros(DType.FLOAT32, lossRows.shape());
-            MemorySegment lr = lossRows.segment(), lc = lossCols.segment(), out = loss.segment();
-            for (long i = 0; i < loss.numel(); i++) {
-                out.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.5f * (lr.getAtIndex(ValueLayout.JAVA_FLOAT, i)
-                        + lc.getAtIndex(ValueLayout.JAVA_FLOAT, i)));
-            }
-            // d loss / d logits = (G_rows + G_colsᵀ) / 2: formed once, then two GEMMs (not four)
-            addTransposed(rows, cols);
-            float half = 0.5f * logitScale;
-            Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
-            sim.gemm(false, false, half, rows, bh, 0f, da);
-            sim.gemm(true, false, half, rows, ah, 0f, db);
+            sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
+            // both directions' cross-entropy from the one matrix; G = d loss / d logits in place
+            sim.clipCrossEntropy(logits, reduction, loss, logits);
+            sim.gemm(false, false, logitScale, logits, bh, 0f, da);
+            sim.gemm(true, false, logitScale, logits, ah, 0f, db);
             float gradScale = (float) (Contrastive.dot(ah, da) / logitScale);
             Contrastive.backThroughNormalize(sim, a, da, normalize);
             Contrastive.backThroughNormalize(sim, b, db, normalize);
+            done = true;
             return new Result(loss, da, db, gradScale, 0f);
         } finally {
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
-            for (Tensor t : new Tensor[] {targets, lossRows, lossCols}) t.close();
-        }
-    }
-
-    private static final int TILE = 64;
-
-    /** out = inᵀ for square (N,N) matrices, tile by tile (rows of tiles in parallel). */
-    static void transpose(Tensor in, Tensor out) {
-        tiles(in.size(0), (x, y) -> transposeInto(x, y), in, out);
-    }
-
-    /** a += bᵀ for square (N,N) matrices, tile by tile. */
-    static void addTransposed(Tensor a, Tensor b) {
-        tiles(a.size(0), (x, y) -> {
-            for (int k = 0; k < x.length; k++) x[k] += y[k];
-        }, b, a);
-    }
-
-    /** What a tile step does with the transposed source tile (in src) and the target tile (in dst), both TILE x TILE. */
-    private interface TileStep {
-        void apply(float[] dst, float[] srcTransposed);
-    }
-
-    private static void transposeInto(float[] dst, float[] srcTransposed) {
-        System.arraycopy(srcTransposed, 0, dst, 0, dst.length);
-    }
-
-    /**
-     * For every tile (I, J) of the (N,N) target: reads the source's tile (J, I) transposed and the
-     * target's tile (I, J) into heap buffers, applies step, writes the target tile back.
-     */
-    private static void tiles(long n, TileStep step, Tensor source, Tensor target) {
-        MemorySegment src = source.segment(), dst = target.segment();
-        long side = (n + TILE - 1) / TILE;
-        Parallel.forRange(side, 1, (begin, end) -> {
-            float[] t = new float[TILE * TILE], u = new float[TILE * TILE], d = new float[TILE * TILE];
-            for (long bi = begin; bi < end; bi++) {
-                long i0 = bi * TILE, rows = Math.min(TILE, n - i0);
-                for (long j0 = 0; j0 < n; j0 += TILE) {
-                    long cols = Math.min(TILE, n - j0);
-                    for (int c = 0; c < cols; c++) { // source rows j0 + c, columns i0 .. i0 + rows
-                        MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, 4 * ((j0 + c) * n + i0), u, c * TILE, (int) rows);
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        for (int c = 0; c < cols; c++) t[r * TILE + c] = u[c * TILE + r];
-                        MemorySegment.copy(dst, ValueLayout.JAVA_FLOAT, 4 * ((i0 + r) * n + j0), d, r * TILE, (int) cols);
-                    }
-                    step.apply(d, t);
-                    for (int r = 0; r < rows; r++) {
-                        MemorySegment.copy(d, r * TILE, dst, ValueLayout.JAVA_FLOAT, 4 * ((i0 + r) * n + j0), (int) cols);
-                    }
-                }
+            if (!done) {
+                loss.close();
+                da.close();
+                db.close();
             }
-        });
+        }
     }
 }

@@ -6,6 +6,7 @@ import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
+import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -43,6 +44,13 @@ final class CpuSimilarity implements SimilarityKernels {
         int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
                 t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
         NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);
+    }
+
+    @Override
+    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
+        int status = JnceNative.jnce_xent_clip(s.segment(), s.size(0), s.size(1), NativeCodes.reduction(reduction),
+                loss.segment(), NativeCodes.segmentOrNull(grad));
+        NativeStatus.check(status, "xent_clip", "s", s, "loss", loss);
     }
 
     @Override

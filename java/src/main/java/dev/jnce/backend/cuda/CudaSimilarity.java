@@ -3,6 +3,7 @@ package dev.jnce.backend.cuda;
 import dev.jnce.Tensor;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.loss.Reduction;
 
 /** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
 final class CudaSimilarity implements SimilarityKernels {
@@ -53,6 +54,11 @@ final class CudaSimilarity implements SimilarityKernels {
     @Override
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
         throw CudaBackend.notYet("the symmetric (one-tensor) InfoNCE cross-entropy");
+    }
+
+    @Override
+    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("CLIP's symmetric cross-entropy");
     }
 
     @Override

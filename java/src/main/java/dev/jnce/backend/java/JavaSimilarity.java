@@ -3,6 +3,7 @@ package dev.jnce.backend.java;
 import dev.jnce.Tensor;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Parallel;
+import dev.jnce.loss.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -55,6 +56,11 @@ final class JavaSimilarity implements SimilarityKernels {
     @Override
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
         JavaSymmetricXent.run(rows, s, targets, loss, grad);
+    }
+
+    @Override
+    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
+        JavaClipXent.run(rows, s, reduction, loss, grad);
     }
 
     @Override

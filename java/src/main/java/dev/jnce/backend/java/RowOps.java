@@ -50,4 +50,21 @@ class RowOps {
             out.set(F, outOff + 4L * j, (float) Math.exp(x.get(F, off + 4L * j) - max) * a - k * wj);
         }
     }
+
+    /** acc_j = max(acc_j, x_j) for j in [from, c): a column-wise maximum; NaN stays NaN. */
+    void maxInto(MemorySegment x, long off, int from, int c, float[] acc) {
+        for (int j = from; j < c; j++) acc[j] = Math.max(acc[j], x.get(F, off + 4L * j));
+    }
+
+    /** acc_j += exp(x_j - max_j) for j in [from, c): column-wise softmax sums. */
+    void sumExpInto(MemorySegment x, long off, int from, int c, float[] max, float[] acc) {
+        for (int j = from; j < c; j++) acc[j] += (float) Math.exp(x.get(F, off + 4L * j) - max[j]);
+    }
+
+    /** out_j += exp(x_j - max_j) * scale_j for j in [from, c). */
+    void addExpScaled(MemorySegment x, long off, int from, int c, float[] max, float[] scale, MemorySegment out, long outOff) {
+        for (int j = from; j < c; j++) {
+            out.set(F, outOff + 4L * j, out.get(F, outOff + 4L * j) + (float) Math.exp(x.get(F, off + 4L * j) - max[j]) * scale[j]);
+        }
+    }
 }

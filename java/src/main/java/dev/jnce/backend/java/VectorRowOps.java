@@ -83,4 +83,39 @@ final class VectorRowOps extends RowOps {
         }
         super.expScaledMinus(x, off + 4L * j, c - j, max, a, k, w == null ? null : w.asSlice(4L * j), out, outOff + 4L * j);
     }
+
+    @Override
+    void maxInto(MemorySegment x, long off, int from, int c, float[] acc) {
+        final int lanes = S.length(), bound = from + S.loopBound(c - from);
+        int j = from;
+        for (; j < bound; j += lanes) {
+            FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).max(FloatVector.fromArray(S, acc, j)).intoArray(acc, j);
+        }
+        super.maxInto(x, off, j, c, acc);
+    }
+
+    @Override
+    void sumExpInto(MemorySegment x, long off, int from, int c, float[] max, float[] acc) {
+        final int lanes = S.length(), bound = from + S.loopBound(c - from);
+        int j = from;
+        for (; j < bound; j += lanes) {
+            FloatVector e = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(FloatVector.fromArray(S, max, j))
+                    .lanewise(VectorOperators.EXP);
+            e.add(FloatVector.fromArray(S, acc, j)).intoArray(acc, j);
+        }
+        super.sumExpInto(x, off, j, c, max, acc);
+    }
+
+    @Override
+    void addExpScaled(MemorySegment x, long off, int from, int c, float[] max, float[] scale, MemorySegment out, long outOff) {
+        final int lanes = S.length(), bound = from + S.loopBound(c - from);
+        int j = from;
+        for (; j < bound; j += lanes) {
+            FloatVector e = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(FloatVector.fromArray(S, max, j))
+                    .lanewise(VectorOperators.EXP);
+            e.fma(FloatVector.fromArray(S, scale, j), FloatVector.fromMemorySegment(S, out, outOff + 4L * j, ORDER))
+                    .intoMemorySegment(out, outOff + 4L * j, ORDER);
+        }
+        super.addExpScaled(x, off, j, c, max, scale, out, outOff);
+    }
 }

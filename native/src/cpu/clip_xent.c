@@ -1,0 +1,168 @@
+/*
+ * clip_xent.c - CLIP's symmetric cross-entropy over a square logit matrix, forward and backward:
+ * the mean of the cross-entropy over the rows (a -> b) and over the columns (b -> a), each pair
+ * on the diagonal. Both softmaxes are read from S where it lies: no transpose, no second N x N
+ * buffer, one gradient matrix for the two gradient GEMMs.
+ *
+ *   S (N,N) float32, row stride ld >= N;  loss (N) for NONE, else (1);  G (N,N) stride ld or NULL.
+ *   pass 1  rows swept CHUNK at a time, each slice its own run of chunks: row i's statistics
+ *           (m_i, s_i = sum_j exp(S_ij - m_i)) over its contiguous row, and, from the same rows
+ *           while they are in cache, the running statistics (m'_j, s'_j) of every column (one set
+ *           per slice, merged at the end). lse_i = m_i + log s_i, lse'_j = m'_j + log s'_j.
+ *   loss    loss_i = (lse_i + lse'_i) / 2 - S_ii.
+ *   pass 2  G_ij = w/2 (exp(S_ij - m_i) / s_i + exp(S_ij - m'_j) / s'_j) - w [i = j], w = 1/N
+ *           (MEAN) or 1, TILE x TILE tiles in place (each tile is read before it is written and
+ *           by no other tile), one exp per entry where the tile's maxima lie close together.
+ * A row that meets NaN or +Inf makes loss_i NaN and row i of G NaN; a column that does makes
+ * loss_j NaN and column j of G NaN (the row and column softmaxes they spoil).
+ *
+ * Build and check alone: see native/CMakeLists.txt; native/test/test_clip_xent.c is the check.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "softmax_tiles.h"
+
+#define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per column rescale */
+
+typedef struct {
+    const float *S;
+    float *G;
+    int64_t N, ld, side;
+    int avx2;
+    float *rmax;          /* (N) row maxima, sums of exp(x - max) and whether the row met NaN/+Inf */
+    double *rsum;
+    unsigned char *rbad;
+    float *cmax;          /* [slices][N] the same for the columns, one set per slice, merged into */
+    double *csum;         /*   the first */
+    unsigned char *cbad;
+    const float *rcoef;   /* pass 2: (N) w / (2 s_i) and w / (2 s'_j) */
+    const float *ccoef;
+    const double *rlse;   /* pass 2: (N) for the diagonal, computed exactly */
+    const double *clse;
+    double w;
+} clip_job;
+
+static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    clip_job *j = ctx;
+    const int64_t N = j->N;
+    float *M = j->cmax + (int64_t)slice * N;
+    double *sum = j->csum + (int64_t)slice * N;
+    unsigned char *bad = j->cbad + (int64_t)slice * N;
+    const float *x[CHUNK];
+    for (int64_t chunk = begin; chunk < end; chunk++) {
+        const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
+        for (int64_t r = 0; r < rows; r++) {
+            x[r] = j->S + (i0 + r) * j->ld;
+            jnce_row_stats st = jnce_softmax_row_stats(x[r], N);
+            j->rmax[i0 + r] = st.max, j->rsum[i0 + r] = st.sum, j->rbad[i0 + r] = (unsigned char)st.bad;
+        }
+        if (j->avx2) column_add_avx2(x, rows, 0, N, M, sum, bad);
+        else for (int64_t c = 0; c < N; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
+    }
+}
+
+/* Tile t of pass 2 into T (TILE x TILE), entries outside the matrix -inf. */
+static void load_tile(const clip_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, float *T) {
+    for (int64_t r = 0; r < TILE; r++) {
+        float *t = T + r * TILE;
+        const int64_t n = r < rows ? cols : 0;
+        if (n == TILE) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
+        else if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
+        for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
+    }
+}
+
+/* Asks for tile t's logits ahead of use: a tile's 64 rows are 64 streams, more than the hardware prefetchers follow. */
+static void prefetch_tile(const clip_job *j, int64_t t) {
+    const int64_t i0 = t / j->side * TILE, j0 = t % j->side * TILE;
+    const int64_t rows = j->N - i0 < TILE ? j->N - i0 : TILE, cols = j->N - j0 < TILE ? j->N - j0 : TILE;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(j->S + (i0 + r) * j->ld + j0 + c, 0, 3);
+}
+
+/* Pass 2 over tiles [begin, end), numbered row of tiles by row of tiles. */
+static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    clip_job *j = ctx;
+    const int64_t N = j->N, ld = j->ld;
+    float T[TILE * TILE], H[TILE * TILE], m_r[TILE], k_r[TILE], m_c[TILE], k_c[TILE];
+    for (int64_t t = begin; t < end; t++) {
+        const int64_t i0 = t / j->side * TILE, j0 = t % j->side * TILE;
+        const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
+        if (t + 2 < end) prefetch_tile(j, t + 2);
+        load_tile(j, i0, j0, rows, cols, T);
+        for (int64_t k = 0; k < TILE; k++) {
+            m_r[k] = k < rows ? j->rmax[i0 + k] : 0.0f;
+            k_r[k] = k < rows ? j->rcoef[i0 + k] : 0.0f;
+            m_c[k] = k < cols ? j->cmax[j0 + k] : 0.0f;
+            k_c[k] = k < cols ? j->ccoef[j0 + k] : 0.0f;
+        }
+        tile_gradient(j->avx2, T, rows, cols, m_r, k_r, m_c, k_c, H);
+        if (i0 == j0) /* the pairs: their target term, and their probabilities without the factored form's rounding */
+            for (int64_t r = 0; r < rows; r++) {
+                const double x = T[r * TILE + r];
+                H[r * TILE + r] = (float)(0.5 * j->w * (exp(x - j->rlse[i0 + r]) + exp(x - j->clse[i0 + r])) - j->w);
+            }
+        for (int64_t r = 0; r < rows; r++) write_row(j->avx2, j->G + (i0 + r) * ld + j0, H + r * TILE, cols);
+    }
+    if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMMs read G */
+}
+
+int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G) {
+    if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: null S or loss");
+    if (N < 1 || ld < N)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: N=%lld ld=%lld, need 1 <= N <= ld", (long long)N, (long long)ld);
+    if (reduction != JNCE_REDUCTION_NONE && reduction != JNCE_REDUCTION_MEAN && reduction != JNCE_REDUCTION_SUM)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: reduction %d", reduction);
+    const int32_t slices = jnce_threads();
+    const size_t cells = (size_t)(slices + 1) * (size_t)N; /* the rows', then one column set per slice */
+    float *max = malloc(sizeof(float) * cells), *coef = malloc(sizeof(float) * 2 * (size_t)N);
+    double *sum = calloc(cells, sizeof(double)), *lse = malloc(sizeof(double) * 2 * (size_t)N);
+    unsigned char *bad = calloc(cells, 1);
+    if (max == NULL || coef == NULL || sum == NULL || lse == NULL || bad == NULL) {
+        free(max), free(coef), free(sum), free(lse), free(bad);
+        return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_clip: out of memory for N=%lld", (long long)N);
+    }
+    clip_job job = {.S = S, .G = G, .N = N, .ld = ld, .side = (N + TILE - 1) / TILE, .avx2 = jnce_use_avx2(),
+                    .rmax = max, .rsum = sum, .rbad = bad, .cmax = max + N, .csum = sum + N, .cbad = bad + N};
+    for (size_t k = (size_t)N; k < cells; k++) max[k] = -INFINITY;
+    jnce_parallel_for_at_most((N + CHUNK - 1) / CHUNK, 4, slices, pass1, &job);
+    for (int32_t sl = 1; sl < slices; sl++)
+        for (int64_t c = 0; c < N; c++) {
+            merge(job.cmax, job.csum, c, job.cmax[sl * N + c], job.csum[sl * N + c]);
+            job.cbad[c] |= job.cbad[sl * N + c];
+        }
+
+    const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    double total = 0.0;
+    int any_bad = 0;
+    for (int64_t i = 0; i < N; i++) {
+        lse[i] = (double)job.rmax[i] + log(job.rsum[i]);
+        lse[N + i] = (double)job.cmax[i] + log(job.csum[i]);
+        coef[i] = (float)(0.5 * w / job.rsum[i]);
+        coef[N + i] = (float)(0.5 * w / job.csum[i]);
+        const int spoilt = job.rbad[i] || job.cbad[i];
+        const double li = spoilt ? NAN : 0.5 * (lse[i] + lse[N + i]) - (double)S[i * ld + i];
+        any_bad |= spoilt;
+        if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)li;
+        total += li;
+    }
+    if (reduction == JNCE_REDUCTION_SUM) loss[0] = (float)total;
+    if (reduction == JNCE_REDUCTION_MEAN) loss[0] = (float)(total / (double)N);
+
+    if (G != NULL) {
+        job.rcoef = coef, job.ccoef = coef + N, job.rlse = lse, job.clse = lse + N, job.w = w;
+        jnce_parallel_for(job.side * job.side, 4, pass2, &job);
+        for (int64_t b = 0; any_bad && b < N; b++) {
+            if (job.rbad[b])
+                for (int64_t k = 0; k < N; k++) G[b * ld + k] = NAN;
+            if (job.cbad[b])
+                for (int64_t k = 0; k < N; k++) G[k * ld + b] = NAN;
+        }
+    }
+    free(max), free(coef), free(sum), free(lse), free(bad);
+    return JNCE_OK;
+}

@@ -1,0 +1,172 @@
+/*
+ * softmax_tiles.h - pieces shared by the kernels that take the softmax of a logit matrix along
+ * both its rows and its columns (symmetric_xent.c: the lower triangle of a symmetric matrix;
+ * clip_xent.c: the rows and the columns of CLIP's square matrix).
+ *
+ *   column statistics  running (max, sum of exp(x - max)) per column over a chunk of rows,
+ *                      merged chunk by chunk; sums in double
+ *   tile gradient      H = exp(T - m_row) k_row + exp(T - m_col) k_col over a TILE x TILE tile,
+ *                      with one exp per entry where the tile's maxima lie close together
+ *   write_row          a tile row into G, by streaming stores where whole and aligned
+ * Include from one C file each (every function is static inline).
+ */
+#ifndef JNCE_SOFTMAX_TILES_H
+#define JNCE_SOFTMAX_TILES_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "simd_exp.h"
+
+#define TILE 64
+
+/* Merges the statistics (m, s) of a segment of row r into its running (M[r], sum[r]). */
+static inline void merge(float *M, double *sum, int64_t r, float m, double s) {
+    if (s == 0.0) return;
+    if (m > M[r]) {
+        sum[r] = sum[r] * exp((double)M[r] - m) + s;
+        M[r] = m;
+    } else {
+        sum[r] += s * exp((double)m - M[r]);
+    }
+}
+
+/* Adds x[r][c] for r in [0, rows), less r = skip, to column c's running statistics. */
+static inline void column_add_scalar(const float *const *x, int64_t rows, int64_t c, int64_t skip, float *M, double *sum,
+                              unsigned char *bad) {
+    float m = -INFINITY;
+    for (int64_t r = 0; r < rows; r++) {
+        float v = x[r][c];
+        if (!(v < INFINITY)) bad[c] = 1;
+        if (r != skip) m = fmaxf(m, v);
+    }
+    if (m == -INFINITY || !(m < INFINITY)) return;
+    float s = 0.0f;
+    for (int64_t r = 0; r < rows; r++)
+        if (r != skip) s += expf(x[r][c] - m);
+    merge(M, sum, c, m, s);
+}
+
+/* Columns [c0, c1) of rows x[0..rows) into the running statistics, 8 at a time, none skipped. */
+__attribute__((target("avx2,fma"))) static inline void column_add_avx2(const float *const *x, int64_t rows, int64_t c0, int64_t c1,
+                                                               float *M, double *sum, unsigned char *bad) {
+    const __m256 inf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
+    int64_t c = c0;
+    for (; c + 8 <= c1; c += 8) {
+        __m256 vm = ninf, nonfinite = _mm256_setzero_ps();
+        for (int64_t r = 0; r < rows; r++) {
+            __m256 v = _mm256_loadu_ps(x[r] + c);
+            nonfinite = _mm256_or_ps(nonfinite, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ)); /* NaN or +Inf */
+            vm = _mm256_max_ps(vm, v);
+        }
+        if (!_mm256_testz_ps(nonfinite, nonfinite)) /* rare: find which of the 8 columns */
+            for (int k = 0; k < 8; k++)
+                for (int64_t r = 0; r < rows; r++)
+                    if (!(x[r][c + k] < INFINITY)) bad[c + k] = 1;
+        __m256 old = _mm256_loadu_ps(M + c);
+        __m256 nm = _mm256_max_ps(vm, old);
+        /* a column with only -inf so far: subtract 0 instead, so that every exp is exp(-inf) = 0 */
+        __m256 shift = _mm256_andnot_ps(_mm256_cmp_ps(nm, ninf, _CMP_EQ_OQ), nm);
+        __m256 vs = _mm256_setzero_ps();
+        for (int64_t r = 0; r < rows; r++)
+            vs = _mm256_add_ps(vs, exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x[r] + c), shift)));
+        __m256 scale = exp_nonpos_avx2(_mm256_sub_ps(old, shift));
+        __m256d s_lo = _mm256_loadu_pd(sum + c), s_hi = _mm256_loadu_pd(sum + c + 4);
+        s_lo = _mm256_fmadd_pd(s_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(scale)), _mm256_cvtps_pd(_mm256_castps256_ps128(vs)));
+        s_hi = _mm256_fmadd_pd(s_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(scale, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(vs, 1)));
+        _mm256_storeu_pd(sum + c, s_lo);
+        _mm256_storeu_pd(sum + c + 4, s_hi);
+        _mm256_storeu_ps(M + c, nm);
+    }
+    for (; c < c1; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
+}
+
+/* H = exp(T - m_row) coef_row + exp(T - m_col) coef_col over the tile. */
+static inline void tile_gradient_scalar(const float *T, const float *m_r, const float *k_r, const float *m_c,
+                                 const float *k_c, float *H) {
+    for (int64_t r = 0; r < TILE; r++)
+        for (int64_t c = 0; c < TILE; c++) {
+            float x = T[r * TILE + c];
+            H[r * TILE + c] = expf(x - m_r[r]) * k_r[r] + expf(x - m_c[c]) * k_c[c];
+        }
+}
+
+__attribute__((target("avx2,fma"))) static inline void tile_gradient_avx2(const float *T, const float *m_r, const float *k_r,
+                                                                  const float *m_c, const float *k_c, float *H) {
+    for (int64_t r = 0; r < TILE; r++) {
+        const __m256 mr = _mm256_set1_ps(m_r[r]), kr = _mm256_set1_ps(k_r[r]);
+        for (int64_t c = 0; c < TILE; c += 8) {
+            __m256 x = _mm256_loadu_ps(T + r * TILE + c);
+            __m256 e = _mm256_mul_ps(exp_nonpos_avx2(_mm256_sub_ps(x, _mm256_loadu_ps(m_c + c))), _mm256_loadu_ps(k_c + c));
+            _mm256_storeu_ps(H + r * TILE + c, _mm256_fmadd_ps(exp_nonpos_avx2(_mm256_sub_ps(x, mr)), kr, e));
+        }
+    }
+}
+
+/*
+ * Writes n floats of a tile row into G. Whole 32-byte-aligned rows go by streaming stores: G is
+ * 4 N^2 bytes that the gradient GEMM reads from memory anyway, and reading each line in first
+ * (for ownership) would double the traffic.
+ */
+__attribute__((target("avx2,fma"))) static inline void write_row_avx2(float *dst, const float *src, int64_t n) {
+    if (n == TILE && ((uintptr_t)dst & 31) == 0) {
+        for (int64_t c = 0; c < TILE; c += 8) _mm256_stream_ps(dst + c, _mm256_loadu_ps(src + c));
+    } else {
+        memcpy(dst, src, sizeof(float) * (size_t)n);
+    }
+}
+
+static inline void write_row(int avx2, float *dst, const float *src, int64_t n) {
+    if (avx2) write_row_avx2(dst, src, n);
+    else memcpy(dst, src, sizeof(float) * (size_t)n);
+}
+
+/*
+ * H = exp(T - c) (a_row + b_col) over the tile: one exp per entry instead of two, with
+ * a = coef exp(c - m) per row and column. Used when every m of the tile lies within
+ * FACTOR_RANGE / 2 of c, so that a, b and exp(T - c) neither overflow (T <= m) nor lose more
+ * than entries below exp(-87 + FACTOR_RANGE / 2) = 2e-36 of a row's largest (the two-exp form
+ * drops those below exp(-87) = 2e-38).
+ */
+#define FACTOR_RANGE 10.0f
+__attribute__((target("avx2,fma"))) static inline void tile_gradient_factored_avx2(const float *T, const float *a_r,
+                                                                           const float *b_c, float c, float *H) {
+    const __m256 vc = _mm256_set1_ps(c);
+    for (int64_t r = 0; r < TILE; r++) {
+        const __m256 ar = _mm256_set1_ps(a_r[r]);
+        for (int64_t k = 0; k < TILE; k += 8) {
+            /* T - c <= FACTOR_RANGE / 2 for the entries kept: within exp_in_range_avx2's domain */
+            __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(T + r * TILE + k), vc));
+            _mm256_storeu_ps(H + r * TILE + k, _mm256_mul_ps(e, _mm256_add_ps(ar, _mm256_loadu_ps(b_c + k))));
+        }
+    }
+}
+
+
+/*
+ * H = exp(T - m_r) k_r + exp(T - m_c) k_c over a tile of rows x cols valid entries (the rest
+ * of m and k padded with 0, of T with -inf): the factored one-exp form where every maximum lies
+ * within FACTOR_RANGE of the others (never with NaN or Inf), else the two-exp form.
+ */
+static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t cols, const float *m_r,
+                                 const float *k_r, const float *m_c, const float *k_c, float *H) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t k = 0; k < rows; k++) lo = fminf(lo, m_r[k]), hi = fmaxf(hi, m_r[k]);
+    for (int64_t k = 0; k < cols; k++) lo = fminf(lo, m_c[k]), hi = fmaxf(hi, m_c[k]);
+    if (avx2 && hi - lo <= FACTOR_RANGE) { /* false for NaN and Inf too */
+        const float c = 0.5f * (lo + hi);
+        float a_r[TILE], b_c[TILE];
+        for (int64_t k = 0; k < TILE; k++) {
+            a_r[k] = k < rows ? k_r[k] * expf(c - m_r[k]) : 0.0f;
+            b_c[k] = k < cols ? k_c[k] * expf(c - m_c[k]) : 0.0f;
+        }
+        tile_gradient_factored_avx2(T, a_r, b_c, c, H);
+    } else if (avx2) {
+        tile_gradient_avx2(T, m_r, k_r, m_c, k_c, H);
+    } else {
+        tile_gradient_scalar(T, m_r, k_r, m_c, k_c, H);
+    }
+}
+
+#endif

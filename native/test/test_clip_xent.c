@@ -1,0 +1,141 @@
+/*
+ * test_clip_xent.c - checks jnce_xent_clip against a plain double definition (softmax over each
+ * row and over each column of the same matrix, the pairs on the diagonal): the three reductions,
+ * in place and not, row stride padding, sizes around the 64-wide tiles and the 16-row chunks,
+ * wide logit ranges (the two-exp tile form), a 64-byte-aligned matrix (streaming stores),
+ * NaN/+Inf in a row and a column, and the argument errors.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "jnce.h"
+#include "check.h"
+
+/* loss per pair and g = d loss / d X (of the sum for NONE, of the mean for MEAN). */
+static void reference(const double *X, int64_t N, int reduction, double *pairs, double *g) {
+    const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    double *rlse = malloc(sizeof(double) * N), *clse = malloc(sizeof(double) * N);
+    for (int64_t i = 0; i < N; i++) {
+        double mr = -INFINITY, mc = -INFINITY, sr = 0, sc = 0;
+        for (int64_t j = 0; j < N; j++) mr = fmax(mr, X[i * N + j]), mc = fmax(mc, X[j * N + i]);
+        for (int64_t j = 0; j < N; j++) sr += exp(X[i * N + j] - mr), sc += exp(X[j * N + i] - mc);
+        rlse[i] = mr + log(sr), clse[i] = mc + log(sc);
+        pairs[i] = 0.5 * (rlse[i] + clse[i]) - X[i * N + i];
+    }
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++)
+            g[i * N + j] = 0.5 * w * (exp(X[i * N + j] - rlse[i]) + exp(X[i * N + j] - clse[j])) - (i == j ? w : 0.0);
+    free(rlse), free(clse);
+}
+
+static void clip_case(int64_t N, int64_t ld, int reduction, int in_place, float scale, float *S) {
+    int own = S == NULL;
+    if (own) {
+        S = malloc(sizeof(float) * N * ld);
+        for (int64_t k = 0; k < N * ld; k++) S[k] = NAN; /* padding: never read */
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = 0; j < N; j++) S[i * ld + j] = scale * uniform_pm1();
+    }
+    float *Gsep = malloc(sizeof(float) * N * ld), *loss = malloc(sizeof(float) * N), *loss2 = malloc(sizeof(float) * N);
+    double *X = malloc(sizeof(double) * N * N), *g = malloc(sizeof(double) * N * N), *pairs = malloc(sizeof(double) * N);
+    for (int64_t k = 0; k < N * ld; k++) Gsep[k] = -7.0f; /* padding must stay as it was */
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) X[i * N + j] = S[i * ld + j];
+    reference(X, N, reduction, pairs, g);
+    if (!in_place) { /* forward only first: S is unchanged by it */
+        CHECK(jnce_xent_clip(S, N, ld, reduction, loss2, NULL) == JNCE_OK, "forward-only status");
+    }
+    float *G = in_place ? S : Gsep;
+    int32_t rc = jnce_xent_clip(S, N, ld, reduction, loss, G);
+    CHECK(rc == JNCE_OK, "xent_clip status %d", rc);
+    double worst_loss, worst_grad = 0, w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
+    if (reduction == JNCE_REDUCTION_NONE) {
+        worst_loss = max_rel_error(loss, pairs, N);
+    } else {
+        double t = 0;
+        for (int64_t i = 0; i < N; i++) t += pairs[i];
+        if (reduction == JNCE_REDUCTION_MEAN) t /= (double)N;
+        worst_loss = fabs(loss[0] - t) / fmax(1.0, fabs(t));
+    }
+    int padding_kept = 1;
+    for (int64_t i = 0; i < N; i++) {
+        for (int64_t j = 0; j < N; j++) worst_grad = fmax(worst_grad, fabs(G[i * ld + j] - g[i * N + j]));
+        for (int64_t j = N; j < ld; j++) padding_kept &= in_place ? isnan(G[i * ld + j]) : G[i * ld + j] == -7.0f;
+    }
+    CHECK(worst_loss <= 2e-6, "xent_clip N=%lld ld=%lld red=%d scale=%g loss error %g", (long long)N, (long long)ld,
+          reduction, scale, worst_loss);
+    CHECK(worst_grad <= 2e-6 * w, "xent_clip N=%lld ld=%lld red=%d inplace=%d scale=%g grad error %g (w %g)", (long long)N,
+          (long long)ld, reduction, in_place, scale, worst_grad, w);
+    CHECK(padding_kept, "xent_clip N=%lld ld=%lld wrote past column N", (long long)N, (long long)ld);
+    if (!in_place)
+        CHECK(memcmp(loss, loss2, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
+              "forward-only loss differs");
+    if (own) free(S);
+    free(Gsep), free(loss), free(loss2), free(X), free(g), free(pairs);
+}
+
+/* A 64-byte-aligned 256 x 256 matrix: whole aligned tile rows, the streaming-store path. */
+static void aligned_case(void) {
+    const int64_t N = 256;
+    float *S = aligned_alloc(64, sizeof(float) * N * N);
+    for (int64_t k = 0; k < N * N; k++) S[k] = 14.0f * uniform_pm1();
+    clip_case(N, N, JNCE_REDUCTION_MEAN, 1, 0.0f, S);
+    free(S);
+}
+
+/*
+ * Rows whose maxima lie far apart (row i shifted by 3 i): no tile has all its maxima within the
+ * factored form's range, so the two-exp form runs, and row and column softmaxes differ widely.
+ */
+static void wide_case(void) {
+    const int64_t N = 100;
+    float *S = malloc(sizeof(float) * N * N);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) S[i * N + j] = 3.0f * (float)i + 2.0f * uniform_pm1();
+    clip_case(N, N, JNCE_REDUCTION_SUM, 0, 0.0f, S);
+    free(S);
+}
+
+static void nonfinite_case(void) {
+    const int64_t N = 150;
+    float *S = malloc(sizeof(float) * N * N), loss[150];
+    for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
+    S[100 * N + 7] = NAN;      /* row 100, column 7 */
+    S[20 * N + 9] = INFINITY;  /* row 20, column 9: an earlier chunk, the same 8 columns as 7 */
+    CHECK(jnce_xent_clip(S, N, N, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
+    int ok_loss = 1;
+    for (int64_t i = 0; i < N; i++) {
+        int spoilt = i == 100 || i == 7 || i == 20 || i == 9;
+        ok_loss &= spoilt ? isnan(loss[i]) : isfinite(loss[i]);
+    }
+    CHECK(ok_loss, "nonfinite: loss NaN for pairs 7, 9, 20 and 100 only");
+    CHECK(isnan(S[100 * N + 140]) && isnan(S[20 * N + 0]) && isnan(S[140 * N + 7]) && isnan(S[3 * N + 9]) &&
+          isfinite(S[3 * N + 8]) && isfinite(S[140 * N + 141]), "nonfinite: NaN in rows 20, 100 and columns 7, 9 only");
+    free(S);
+}
+
+static void errors_case(void) {
+    float S[4] = {0, 1, 2, 3}, loss[2];
+    CHECK(jnce_xent_clip(NULL, 2, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "null S");
+    CHECK(jnce_xent_clip(S, 2, 2, JNCE_REDUCTION_MEAN, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null loss");
+    CHECK(jnce_xent_clip(S, 2, 1, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "ld < N");
+    CHECK(jnce_xent_clip(S, 0, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
+    CHECK(jnce_xent_clip(S, 2, 2, 7, loss, NULL) == JNCE_ERR_INVALID_ARG, "bad reduction");
+}
+
+int main(void) {
+    srand(31);
+    const int reductions[] = {JNCE_REDUCTION_NONE, JNCE_REDUCTION_MEAN, JNCE_REDUCTION_SUM};
+    const int64_t sizes[] = {1, 2, 15, 16, 17, 63, 64, 65, 130, 200};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int r = 0; r < 3; r++)
+            for (int in_place = 0; in_place < 2; in_place++) clip_case(sizes[s], sizes[s], reductions[r], in_place, 8.0f, NULL);
+    clip_case(70, 83, JNCE_REDUCTION_MEAN, 0, 8.0f, NULL);
+    clip_case(70, 83, JNCE_REDUCTION_NONE, 1, 8.0f, NULL);
+    clip_case(129, 129, JNCE_REDUCTION_MEAN, 0, 100.0f, NULL); /* CLIP's largest logit scale */
+    aligned_case();
+    wide_case();
+    nonfinite_case();
+    errors_case();
+    return finish("test_clip_xent");
+}
