@@ -2,8 +2,8 @@
 # InfoNCE forward+backward (cosine, tau 0.07) in its matrix forms: two towers with in-batch
 # negatives (infonce), one tensor (onetensor, the notes' info_nce_loss), SimCLR's NT-Xent
 # (ntxent, N views), supervised contrastive (supcon, one tensor, 8 rows a label) and two towers
-# with several positives by labels (labels, 8 keys a query) and CLIP's symmetric loss (clip); the
-# last two run when FORMS names them. jnce
+# with several positives by labels (labels, 8 keys a query), CLIP's symmetric loss (clip) and
+# SigLIP's pairwise sigmoid loss (siglip); the last three run when FORMS names them. jnce
 # against the BLAS calls it needs (three GEMMs for two towers; SYRK + one GEMM for the symmetric
 # one-tensor forms) and against PyTorch written as the notes write it (normalize + matmul +
 # cross_entropy + backward; SupCon as log_softmax and a masked mean), same thread count, each in
@@ -53,7 +53,7 @@ for line in open(sys.argv[1]):
     elif f[0] == "torch":
         rows[("torch", f[1], f[2], f[3])] = f[4:]
 cases = sorted({(k[1], k[2], k[3]) for k in rows if not k[1].endswith("-blas")},
-               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent", "supcon", "labels", "clip"].index(c[0])))
+               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent", "supcon", "labels", "clip", "siglip"].index(c[0])))
 print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
 for form, n, d in cases:
     t = rows.get(("torch", form, n, d))

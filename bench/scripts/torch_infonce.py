@@ -12,6 +12,9 @@ peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
            minus the mean log-probability of the keys with the query's label
   clip     CLIP's symmetric loss: logits = normalize(a) normalize(b)ᵀ / 0.07, the mean of
            cross_entropy(logits, arange) and cross_entropy(logits.T, arange)
+  siglip   SigLIP's pairwise sigmoid loss: logits = normalize(a) normalize(b)ᵀ t + b (t = 10,
+           b = -10, both learnt: their gradients too), labels 2 eye - 1,
+           -sum(logsigmoid(labels * logits)) / N
 
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_infonce.py N D REPS [FORM]
 
@@ -48,27 +51,33 @@ def main():
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, d, generator=g).requires_grad_(True)
     k = torch.randn(n, d, generator=g).requires_grad_(True)
-    two_towers = form in ("infonce", "labels", "clip")
+    two_towers = form in ("infonce", "labels", "clip", "siglip")
     labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
     self_pairs = torch.eye(n, dtype=torch.bool)
     classes = torch.arange(n) % (n // 8)
     same = classes[:, None] == classes[None, :]
     if form == "supcon":
         same &= ~self_pairs
+    t = torch.tensor(10.0, requires_grad=True)
+    b = torch.tensor(-10.0, requires_grad=True)
+    signs = 2 * torch.eye(n) - 1
     before = peak_rss()
     best = float("inf")
     for _ in range(reps):
-        q.grad = None
-        k.grad = None
+        q.grad = k.grad = t.grad = b.grad = None
         start = time.perf_counter()
-        if two_towers:
+        if form == "siglip":
+            logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T * t + b
+        elif two_towers:
             logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.07
         else:
             f = F.normalize(q, dim=1)
             logits = f @ f.T / 0.07
             if form in ("ntxent", "supcon"):
                 logits = logits.masked_fill(self_pairs, float("-inf"))
-        if form == "clip":
+        if form == "siglip":
+            loss = -F.logsigmoid(signs * logits).sum() / n
+        elif form == "clip":
             loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
         elif form in ("supcon", "labels"):
             log_prob = F.log_softmax(logits, dim=1)

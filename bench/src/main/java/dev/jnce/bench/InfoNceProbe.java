@@ -8,6 +8,7 @@ import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.loss.ClipLoss;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.NtXent;
+import dev.jnce.loss.SigLipLoss;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -31,6 +32,8 @@ import java.util.SplittableRandom;
  *     8 a row); BLAS as infonce.</li>
  * <li>{@code clip}: CLIP's symmetric loss ({@link ClipLoss}, logit scale 1/0.07) over two towers;
  *     BLAS as infonce.</li>
+ * <li>{@code siglip}: SigLIP's pairwise sigmoid loss ({@link SigLipLoss}, scale 10, bias -10)
+ *     over two towers; BLAS as infonce.</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM [BLOCK_ROWS]]</pre>
@@ -49,7 +52,7 @@ public final class InfoNceProbe {
         String form = args.length > 4 ? args[4] : "infonce";
         long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
         Kernels k = (Kernels) Backends.get(backend);
-        boolean twoTowers = form.equals("infonce") || form.equals("labels") || form.equals("clip");
+        boolean twoTowers = form.equals("infonce") || form.equals("labels") || form.equals("clip") || form.equals("siglip");
         Tensor q = random(n, d, 1), keys = twoTowers ? random(n, d, 2) : q;
         long[] labels = new long[n];
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
@@ -58,11 +61,12 @@ public final class InfoNceProbe {
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         ClipLoss clip = ClipLoss.create().withLogitScale(1 / 0.07f).withBackend(k);
+        SigLipLoss sigLip = SigLipLoss.create().withBackend(k);
         double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long start = System.nanoTime();
-            if (form.equals("clip")) {
-                try (ClipLoss.Result res = clip.forwardBackward(q, keys)) {
+            if (form.equals("clip") || form.equals("siglip")) {
+                try (ClipLoss.Result res = form.equals("clip") ? clip.forwardBackward(q, keys) : sigLip.forwardBackward(q, keys)) {
                     res.loss().item();
                 }
                 best = Math.min(best, (System.nanoTime() - start) / 1e9);
@@ -74,7 +78,7 @@ public final class InfoNceProbe {
                 case "ntxent" -> ntXent.forwardBackward(q);
                 case "supcon" -> loss.forwardBackwardLabels(q, classes);
                 case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels or clip, not " + form);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip or siglip, not " + form);
             }) {
                 res.loss().item();
             }

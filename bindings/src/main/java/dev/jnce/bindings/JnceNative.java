@@ -1879,6 +1879,71 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_siglip {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_siglip");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * }
+     */
+    public static FunctionDescriptor jnce_siglip$descriptor() {
+        return jnce_siglip.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * }
+     */
+    public static MethodHandle jnce_siglip$handle() {
+        return jnce_siglip.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * }
+     */
+    public static MemorySegment jnce_siglip$address() {
+        return jnce_siglip.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * }
+     */
+    public static int jnce_siglip(MemorySegment S, long N, long ld, float bias, MemorySegment sums, MemorySegment G) {
+        var mh$ = jnce_siglip.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_siglip", S, N, ld, bias, sums, G);
+            }
+            return (int)mh$.invokeExact(S, N, ld, bias, sums, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_xent_positives {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

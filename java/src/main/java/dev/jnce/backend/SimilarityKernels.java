@@ -5,7 +5,7 @@ import dev.jnce.loss.Reduction;
 
 /**
  * GEMM (and SYRK, with the cross-entropy of the symmetric logits it gives; the several-positives
- * and CLIP cross-entropies of a logit matrix), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
+ * and CLIP cross-entropies and SigLIP's sigmoid loss of a logit matrix), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
  * (native/src/cpu/gemm.c, similarity.c, triplet.c, mining.c and their Java twins). Callers
  * have checked every argument; all float tensors are float32, row-major and contiguous.
  */
@@ -105,6 +105,18 @@ public interface SimilarityKernels {
      * meets NaN or +Inf makes its pair's loss NaN, and its row or column of grad.
      */
     void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
+
+    /** What {@link #sigLipPairs} sums over the N² pairs: their losses, and their gradients (d sum / d bias). */
+    record PairSums(double loss, double grad) {
+    }
+
+    /**
+     * SigLIP's pairwise sigmoid loss over a square logit matrix s (N,N) in one pass (native
+     * jnce_siglip states the meaning): pair (i, j) has logit s_ij + bias and label +1 on the
+     * diagonal, -1 elsewhere. grad is null or (N,N) and may be s: it receives
+     * d (sum of the losses) / d s_ij = sigmoid(s_ij + bias) - [i = j]. A NaN logit makes the sums NaN.
+     */
+    PairSums sigLipPairs(Tensor s, float bias, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

@@ -8,17 +8,16 @@ import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * The pairwise sigmoid loss (SigLIP): logits {@code z = scale * â b̂ᵀ + bias} over every pair
  * of a (N,D) and b (N,D), label +1 on the diagonal and -1 elsewhere, and
  * {@code loss = -(1/N) sum_ij log sigmoid(label_ij * z_ij)} (MEAN; SUM drops the 1/N), with the
  * gradients of a, b, the logit scale and the bias. SigLIP initialises scale = 10, bias = -10.
  *
- * <p>The sigmoids run on the binary-cross-entropy-with-logits kernel of the backend.
- * Memory: three N×N float32 buffers (logits, labels, gradient) plus O(N·D). Immutable, thread-safe.
+ * <p>Memory: the (N,N) logits, one N×N float32 buffer in the calling thread's workspace, kept
+ * for the next call ({@link InfoNce#releaseWorkspace()} frees it). One kernel pass adds the bias,
+ * sums the N² losses and writes d loss / d logits in place, so the step is three GEMMs and one
+ * pass over the logits. Plus O(N·D). Immutable, thread-safe.
  */
 public final class SigLipLoss {
     private final float logitScale;
@@ -74,31 +73,30 @@ public final class SigLipLoss {
         long n = a.size(0);
         SimilarityKernels sim = k.similarity();
         Tensor ah = Contrastive.prepared(sim, a, normalize), bh = Contrastive.prepared(sim, b, normalize);
-        Tensor z = Contrastive.scratch(n, n), labels = Contrastive.scratch(n, n), g = Contrastive.scratch(n, n);
-        Tensor sum = Contrastive.scratch();
+        // The (N,N) logits in the calling thread's workspace (InfoNce's, kept between calls).
+        Tensor z = Contrastive.workspace(n, n);
+        Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
+        boolean done = false;
         try {
             sim.gemm(false, true, logitScale, ah, bh, 0f, z);
-            MemorySegment zs = z.segment(), ls = labels.segment();
-            for (long i = 0, nn = n * n; i < nn; i++) zs.setAtIndex(ValueLayout.JAVA_FLOAT, i, zs.getAtIndex(ValueLayout.JAVA_FLOAT, i) + bias);
-            for (long i = 0; i < n; i++) ls.setAtIndex(ValueLayout.JAVA_FLOAT, i * n + i, 1f);
-            // -log sigmoid(label * z) with labels in {+1,-1} is BCE-with-logits with targets in {1,0}.
-            k.binaryCrossEntropy().binaryCrossEntropyWithLogits(z, labels, null, null, Reduction.SUM, sum, g, null);
+            // one pass: the bias added, every pair's loss summed, d sum / d logits in place
+            SimilarityKernels.PairSums sums = sim.sigLipPairs(z, bias, z);
             float per = reduction == Reduction.MEAN ? 1f / n : 1f;
-            Tensor loss = Tensor.scalar(sum.item() * per);
-            MemorySegment gs = g.segment();
-            double gradBias = 0;
-            for (long i = 0, nn = n * n; i < nn; i++) gradBias += gs.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
-            sim.gemm(false, false, logitScale * per, g, bh, 0f, da);
-            sim.gemm(true, false, logitScale * per, g, ah, 0f, db);
+            Tensor loss = Tensor.scalar((float) (sums.loss() * per));
+            sim.gemm(false, false, logitScale * per, z, bh, 0f, da);
+            sim.gemm(true, false, logitScale * per, z, ah, 0f, db);
             float gradScale = (float) (Contrastive.dot(ah, da) / logitScale);
             Contrastive.backThroughNormalize(sim, a, da, normalize);
             Contrastive.backThroughNormalize(sim, b, db, normalize);
-            return new ClipLoss.Result(loss, da, db, gradScale, (float) (gradBias * per));
+            done = true;
+            return new ClipLoss.Result(loss, da, db, gradScale, (float) (sums.grad() * per));
         } finally {
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
-            for (Tensor t : new Tensor[] {z, labels, g, sum}) t.close();
+            if (!done) {
+                da.close();
+                db.close();
+            }
         }
     }
 }

@@ -62,6 +62,11 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public PairSums sigLipPairs(Tensor s, float bias, Tensor grad) {
+        throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
+    }
+
+    @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
     }

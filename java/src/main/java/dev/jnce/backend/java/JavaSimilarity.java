@@ -64,6 +64,29 @@ final class JavaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public PairSums sigLipPairs(Tensor s, float bias, Tensor grad) {
+        int n = Math.toIntExact(s.size(0));
+        long ld = s.size(1), gld = grad == null ? 0 : grad.size(1);
+        MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
+        double[] loss = new double[n], sum = new double[n];
+        Parallel.forRange(n, 16, (begin, end) -> {
+            double[] pair = new double[2];
+            for (int i = (int) begin; i < end; i++) {
+                pair[0] = pair[1] = 0;
+                rows.sigmoidPairs(x, 4 * i * ld, 0, n, i, bias, g, 4 * i * gld, pair);
+                loss[i] = pair[0];
+                sum[i] = pair[1];
+            }
+        });
+        double l = 0, d = 0;
+        for (int i = 0; i < n; i++) { // in row order: the same sums on any thread count
+            l += loss[i];
+            d += sum[i];
+        }
+        return new PairSums(l, d);
+    }
+
+    @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         return JavaPositivesXent.run(rows, s, targets, loss, grad);
     }

@@ -67,4 +67,21 @@ class RowOps {
             out.set(F, outOff + 4L * j, out.get(F, outOff + 4L * j) + (float) Math.exp(x.get(F, off + 4L * j) - max[j]) * scale[j]);
         }
     }
+
+    /**
+     * SigLIP's pairs x_j, j in [from, n), of one row of logits (row index i: its diagonal pair is
+     * the positive): sums[0] += the losses -log sigmoid(+-(x_j + bias)), sums[1] += the gradients
+     * sigmoid(x_j + bias) - [j = i], also written to g when not null (g may be x).
+     */
+    void sigmoidPairs(MemorySegment x, long off, int from, int n, int i, float bias, MemorySegment g, long gOff,
+                      double[] sums) {
+        for (int j = from; j < n; j++) {
+            double z = x.get(F, off + 4L * j) + bias, y = j == i ? 1 : 0;
+            double e = Math.exp(-Math.abs(z));
+            double sigmoid = z >= 0 ? 1 / (1 + e) : e / (1 + e), grad = sigmoid - y;
+            sums[0] += Math.max(z, 0) + Math.log1p(e) - y * z; // softplus(z) - y z
+            sums[1] += grad;
+            if (g != null) g.set(F, gOff + 4L * j, (float) grad);
+        }
+    }
 }

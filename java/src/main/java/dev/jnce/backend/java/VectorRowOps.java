@@ -118,4 +118,38 @@ final class VectorRowOps extends RowOps {
         }
         super.addExpScaled(x, off, j, c, max, scale, out, outOff);
     }
+
+    @Override
+    void sigmoidPairs(MemorySegment x, long off, int from, int n, int i, float bias, MemorySegment g, long gOff,
+                      double[] sums) {
+        final int lanes = S.length(), bound = from + S.loopBound(n - from);
+        final FloatVector vb = FloatVector.broadcast(S, bias), zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
+        final boolean diagonal = i >= from && i < bound;
+        final double zi = diagonal ? x.get(ValueLayout.JAVA_FLOAT, off + 4L * i) + bias : 0; // read before g overwrites it
+        FloatVector lossAcc = zero, gradAcc = zero;
+        int j = from;
+        for (; j < bound; j += lanes) { // every pair as a negative; the diagonal one is mended below
+            FloatVector z = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).add(vb);
+            FloatVector e = z.abs().neg().lanewise(VectorOperators.EXP); // exp(-|z|): softplus and sigmoid from one exp
+            FloatVector r = one.div(one.add(e));
+            FloatVector sigmoid = r.blend(e.mul(r), z.compare(VectorOperators.LT, zero));
+            lossAcc = lossAcc.add(z.max(zero).add(e.lanewise(VectorOperators.LOG1P)));
+            gradAcc = gradAcc.add(sigmoid);
+            if (g != null) sigmoid.intoMemorySegment(g, gOff + 4L * j, ORDER);
+            if (((j - from) / lanes & 63) == 63) { // fold into double every 64 vectors
+                sums[0] += lossAcc.reduceLanes(VectorOperators.ADD);
+                sums[1] += gradAcc.reduceLanes(VectorOperators.ADD);
+                lossAcc = gradAcc = zero;
+            }
+        }
+        sums[0] += lossAcc.reduceLanes(VectorOperators.ADD);
+        sums[1] += gradAcc.reduceLanes(VectorOperators.ADD);
+        if (diagonal) { // the positive: loss softplus(z) - z, gradient sigmoid(z) - 1
+            double e = Math.exp(-Math.abs(zi)), sigmoid = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
+            sums[0] -= zi;
+            sums[1] -= 1;
+            if (g != null) g.set(ValueLayout.JAVA_FLOAT, gOff + 4L * i, (float) (sigmoid - 1));
+        }
+        super.sigmoidPairs(x, off, j, n, i, bias, g, gOff, sums);
+    }
 }
