@@ -7,7 +7,8 @@
 # against the BLAS calls it needs (three GEMMs for two towers; SYRK + one GEMM for the symmetric
 # one-tensor forms) and against PyTorch written as the notes write it (normalize + matmul +
 # cross_entropy + backward; SupCon as log_softmax and a masked mean), same thread count, each in
-# a fresh process; peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS
+# a fresh process, best of 3 (the java backend's first call or two run before the JIT is done);
+# peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS
 # (installed here when missing and root); its '#' line names the BLAS it loaded.
 #
 #   bench/scripts/infonce_vs_torch.sh [threads] [NxD ...]     default: 2 threads, 8192x256 16384x128
@@ -36,7 +37,7 @@ java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk
         n=${s%x*}; d=${s#*x}
         for form in "${forms[@]}"; do
             "${java[@]}" dev.jnce.bench.InfoNceProbe cpu "$n" "$d" 3 "$form" 2>/dev/null
-            "${java[@]}" dev.jnce.bench.InfoNceProbe java "$n" "$d" 2 "$form" 2>/dev/null
+            "${java[@]}" dev.jnce.bench.InfoNceProbe java "$n" "$d" 3 "$form" 2>/dev/null
             /usr/bin/python3 bench/scripts/torch_infonce.py "$n" "$d" 3 "$form"
         done
     done

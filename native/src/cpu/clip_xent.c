@@ -64,43 +64,21 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     }
 }
 
-/* Tile t of pass 2 into T (TILE x TILE), entries outside the matrix -inf. */
-static void load_tile(const clip_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, float *T) {
-    for (int64_t r = 0; r < TILE; r++) {
-        float *t = T + r * TILE;
-        const int64_t n = r < rows ? cols : 0;
-        if (n == TILE) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
-        else if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
-        for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
-    }
-}
-
-/* Asks for tile t's logits ahead of use: a tile's 64 rows are 64 streams, more than the hardware prefetchers follow. */
-static void prefetch_tile(const clip_job *j, int64_t t) {
-    const int64_t i0 = t / j->side * TILE, j0 = t % j->side * TILE;
-    const int64_t rows = j->N - i0 < TILE ? j->N - i0 : TILE, cols = j->N - j0 < TILE ? j->N - j0 : TILE;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(j->S + (i0 + r) * j->ld + j0 + c, 0, 3);
-}
-
 /* Pass 2 over tiles [begin, end), numbered row of tiles by row of tiles. */
 static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     clip_job *j = ctx;
     const int64_t N = j->N, ld = j->ld;
-    float T[TILE * TILE], H[TILE * TILE], m_r[TILE], k_r[TILE], m_c[TILE], k_c[TILE];
+    float T[TILE * TILE], H[TILE * TILE];
     for (int64_t t = begin; t < end; t++) {
         const int64_t i0 = t / j->side * TILE, j0 = t % j->side * TILE;
         const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
-        if (t + 2 < end) prefetch_tile(j, t + 2);
-        load_tile(j, i0, j0, rows, cols, T);
-        for (int64_t k = 0; k < TILE; k++) {
-            m_r[k] = k < rows ? j->rmax[i0 + k] : 0.0f;
-            k_r[k] = k < rows ? j->rcoef[i0 + k] : 0.0f;
-            m_c[k] = k < cols ? j->cmax[j0 + k] : 0.0f;
-            k_c[k] = k < cols ? j->ccoef[j0 + k] : 0.0f;
+        if (t + 2 < end) {
+            const int64_t p0 = (t + 2) / j->side * TILE, q0 = (t + 2) % j->side * TILE;
+            tile_prefetch(j->S, ld, p0, q0, N - p0 < TILE ? N - p0 : TILE, N - q0 < TILE ? N - q0 : TILE);
         }
-        tile_gradient(j->avx2, T, rows, cols, m_r, k_r, m_c, k_c, H);
+        tile_load(j->S, ld, i0, j0, rows, cols, 0, T);
+        tile_gradient(j->avx2, T, rows, cols, j->rmax + i0, j->rcoef + i0, j->cmax + j0, j->ccoef + j0, H);
         if (i0 == j0) /* the pairs: their target term, and their probabilities without the factored form's rounding */
             for (int64_t r = 0; r < rows; r++) {
                 const double x = T[r * TILE + r];

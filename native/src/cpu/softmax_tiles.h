@@ -21,6 +21,28 @@
 
 #define TILE 64
 
+/*
+ * Copies the rows x cols block of S (row stride ld) at (i0, j0) into T (TILE x TILE); with
+ * lower, only entries on or below the block's diagonal (a diagonal tile of a lower triangle).
+ * The rest of T becomes -inf (exp gives 0 there).
+ */
+static inline void tile_load(const float *S, int64_t ld, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int lower,
+                             float *T) {
+    for (int64_t r = 0; r < TILE; r++) {
+        float *t = T + r * TILE;
+        int64_t n = r >= rows ? 0 : lower ? (r + 1 < cols ? r + 1 : cols) : cols;
+        if (n == TILE) memcpy(t, S + (i0 + r) * ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
+        else if (n > 0) memcpy(t, S + (i0 + r) * ld + j0, sizeof(float) * (size_t)n);
+        for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
+    }
+}
+
+/* Asks for a block's logits ahead of use: a tile's 64 rows are 64 streams, more than the hardware prefetchers follow. */
+static inline void tile_prefetch(const float *S, int64_t ld, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(S + (i0 + r) * ld + j0 + c, 0, 3);
+}
+
 /* Merges the statistics (m, s) of a segment of row r into its running (M[r], sum[r]). */
 static inline void merge(float *M, double *sum, int64_t r, float m, double s) {
     if (s == 0.0) return;
@@ -145,27 +167,33 @@ __attribute__((target("avx2,fma"))) static inline void tile_gradient_factored_av
 
 
 /*
- * H = exp(T - m_r) k_r + exp(T - m_c) k_c over a tile of rows x cols valid entries (the rest
- * of m and k padded with 0, of T with -inf): the factored one-exp form where every maximum lies
- * within FACTOR_RANGE of the others (never with NaN or Inf), else the two-exp form.
+ * H = exp(T - m_r) k_r + exp(T - m_c) k_c over a tile of rows x cols valid entries, with the
+ * row statistics m_r, k_r (rows) and the column ones m_c, k_c (cols): the factored one-exp form
+ * where every maximum lies within FACTOR_RANGE of the others (never with NaN or Inf), else the
+ * two-exp form.
  */
 static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t cols, const float *m_r,
                                  const float *k_r, const float *m_c, const float *k_c, float *H) {
+    float mr[TILE], kr[TILE], mc[TILE], kc[TILE]; /* padded with 0: the -inf entries of T give 0 */
     float lo = INFINITY, hi = -INFINITY;
-    for (int64_t k = 0; k < rows; k++) lo = fminf(lo, m_r[k]), hi = fmaxf(hi, m_r[k]);
-    for (int64_t k = 0; k < cols; k++) lo = fminf(lo, m_c[k]), hi = fmaxf(hi, m_c[k]);
+    for (int64_t k = 0; k < TILE; k++) {
+        mr[k] = k < rows ? m_r[k] : 0.0f, kr[k] = k < rows ? k_r[k] : 0.0f;
+        mc[k] = k < cols ? m_c[k] : 0.0f, kc[k] = k < cols ? k_c[k] : 0.0f;
+    }
+    for (int64_t k = 0; k < rows; k++) lo = fminf(lo, mr[k]), hi = fmaxf(hi, mr[k]);
+    for (int64_t k = 0; k < cols; k++) lo = fminf(lo, mc[k]), hi = fmaxf(hi, mc[k]);
     if (avx2 && hi - lo <= FACTOR_RANGE) { /* false for NaN and Inf too */
         const float c = 0.5f * (lo + hi);
         float a_r[TILE], b_c[TILE];
         for (int64_t k = 0; k < TILE; k++) {
-            a_r[k] = k < rows ? k_r[k] * expf(c - m_r[k]) : 0.0f;
-            b_c[k] = k < cols ? k_c[k] * expf(c - m_c[k]) : 0.0f;
+            a_r[k] = k < rows ? kr[k] * expf(c - mr[k]) : 0.0f;
+            b_c[k] = k < cols ? kc[k] * expf(c - mc[k]) : 0.0f;
         }
         tile_gradient_factored_avx2(T, a_r, b_c, c, H);
     } else if (avx2) {
-        tile_gradient_avx2(T, m_r, k_r, m_c, k_c, H);
+        tile_gradient_avx2(T, mr, kr, mc, kc, H);
     } else {
-        tile_gradient_scalar(T, m_r, k_r, m_c, k_c, H);
+        tile_gradient_scalar(T, mr, kr, mc, kc, H);
     }
 }
 

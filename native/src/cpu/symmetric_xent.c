@@ -72,29 +72,13 @@ static void tile_of(int64_t t, int64_t *I, int64_t *J) {
     *J = t - i * (i + 1) / 2;
 }
 
-/* Asks for tile t's logits ahead of use: a tile's 64 rows are 64 streams, more than the hardware prefetchers follow. */
+/* Asks for tile t's logits ahead of use. */
 static void prefetch_tile(const sym_job *j, int64_t t) {
     if (t >= j->tiles) return;
     int64_t I, J;
     tile_of(t, &I, &J);
     const int64_t i0 = I * TILE, j0 = J * TILE;
-    const int64_t rows = j->N - i0 < TILE ? j->N - i0 : TILE, cols = j->N - j0 < TILE ? j->N - j0 : TILE;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(j->S + (i0 + r) * j->ld + j0 + c, 0, 3);
-}
-
-/*
- * Copies tile (I, J) of the lower triangle into T (TILE x TILE); entries above the diagonal or
- * outside the matrix become -inf (exp gives 0 there).
- */
-static void load_tile(const sym_job *j, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int diagonal, float *T) {
-    for (int64_t r = 0; r < TILE; r++) {
-        float *t = T + r * TILE;
-        int64_t n = r >= rows ? 0 : diagonal ? (r + 1 < cols ? r + 1 : cols) : cols;
-        if (n == TILE) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
-        else if (n > 0) memcpy(t, j->S + (i0 + r) * j->ld + j0, sizeof(float) * (size_t)n);
-        for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
-    }
+    tile_prefetch(j->S, j->ld, i0, j0, j->N - i0 < TILE ? j->N - i0 : TILE, j->N - j0 < TILE ? j->N - j0 : TILE);
 }
 
 #define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per rescale */
@@ -203,7 +187,7 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     sym_job *j = ctx;
     const int64_t N = j->N, ld = j->ld;
-    float T[TILE * TILE], H[TILE * TILE], m_r[TILE], k_r[TILE], m_c[TILE], k_c[TILE];
+    float T[TILE * TILE], H[TILE * TILE];
     for (int64_t t = begin; t < end; t++) {
         int64_t I, J;
         tile_of(t, &I, &J);
@@ -211,14 +195,8 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
         const int diagonal = I == J;
         if (t + 2 < end) prefetch_tile(j, t + 2);
-        load_tile(j, i0, j0, rows, cols, diagonal, T);
-        for (int64_t k = 0; k < TILE; k++) {
-            m_r[k] = k < rows ? j->rmax[i0 + k] : 0.0f;
-            k_r[k] = k < rows ? j->coef[i0 + k] : 0.0f;
-            m_c[k] = k < cols ? j->rmax[j0 + k] : 0.0f;
-            k_c[k] = k < cols ? j->coef[j0 + k] : 0.0f;
-        }
-        tile_gradient(j->avx2, T, rows, cols, m_r, k_r, m_c, k_c, H);
+        tile_load(j->S, ld, i0, j0, rows, cols, diagonal, T);
+        tile_gradient(j->avx2, T, rows, cols, j->rmax + i0, j->coef + i0, j->rmax + j0, j->coef + j0, H);
 
         /* the diagonal, (i, p(i)) and (p(j), j): not a candidate of both rows, or a target */
         for (int64_t r = 0; r < rows; r++) {
