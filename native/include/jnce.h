@@ -316,16 +316,18 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
 JNCE_API int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
 
 /*
- * SigLIP's pairwise sigmoid loss over a square logit matrix, forward and backward, in one pass
- * (src/cpu/siglip.c): pair (i, j) has logit z_ij = S_ij + bias and label +1 on the diagonal, -1
- * elsewhere; its loss is -log sigmoid(label z_ij).
- *   S (N,N) float32, row stride ld >= N; bias finite.
- *   sums (2) double: the sum of the N² losses, and the sum of G (the gradient of that sum w.r.t.
- *   the bias). G (N,N) row stride ld, or NULL for the sums alone; may be S. Receives
- *   d (sum of the losses) / d S_ij = sigmoid(z_ij) - [i = j]. A NaN logit gives NaN in the sums
- *   and in its entry of G.
+ * SigLIP's pairwise sigmoid loss over a logit matrix, forward and backward, in one pass
+ * (src/cpu/siglip.c): pair (i, j) has logit z_ij = S_ij + bias and label +1 where j = i + offset
+ * (the batch's diagonal; offset = r0 for a block of rows from batch row r0), -1 elsewhere; its
+ * loss is -log sigmoid(label z_ij).
+ *   S (N,M) float32, row stride ld >= M; offset >= 0; bias finite.
+ *   sums (2) double: the sum of the N M losses, and the sum of G (the gradient of that sum w.r.t.
+ *   the bias). G (N,M) row stride ld, or NULL for the sums alone; may be S. Receives
+ *   d (sum of the losses) / d S_ij = sigmoid(z_ij) - [j = i + offset]. A NaN logit gives NaN in
+ *   the sums and in its entry of G.
  */
-JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G);
+JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums,
+                             float *G);
 
 /*
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,

@@ -1,8 +1,9 @@
 /*
  * test_siglip.c - checks jnce_siglip against a plain double definition (-log sigmoid(label z)
- * with z = S + bias in float, label +1 on the diagonal and -1 elsewhere, and its derivative):
- * sizes around the 8-lane vectors, row stride padding, in place and not, the sums alone, large
- * logits of both signs, a NaN logit, and the argument errors.
+ * with z = S + bias in float, label +1 at j = i + offset and -1 elsewhere, and its derivative):
+ * sizes around the 8-lane vectors, row stride padding, blocks of rows (offset, positives past the
+ * last column), in place and not, the sums alone, large logits of both signs, a NaN logit, and
+ * the argument errors.
  */
 #include <math.h>
 #include <string.h>
@@ -10,35 +11,35 @@
 #include "jnce.h"
 #include "check.h"
 
-static void siglip_case(int64_t N, int64_t ld, float scale, float bias, int in_place) {
+static void siglip_case(int64_t N, int64_t M, int64_t ld, int64_t offset, float scale, float bias, int in_place) {
     float *S = malloc(sizeof(float) * N * ld), *Gsep = malloc(sizeof(float) * N * ld);
-    double *g = malloc(sizeof(double) * N * N), want_loss = 0, want_grad = 0, sums[2], alone[2];
+    double *g = malloc(sizeof(double) * N * M), want_loss = 0, want_grad = 0, sums[2], alone[2];
     for (int64_t k = 0; k < N * ld; k++) S[k] = NAN, Gsep[k] = -7.0f; /* padding: never read, never written */
     for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < N; j++) {
+        for (int64_t j = 0; j < M; j++) {
             S[i * ld + j] = scale * uniform_pm1();
-            double z = (double)(S[i * ld + j] + bias), y = i == j ? 1.0 : -1.0;
+            double z = (double)(S[i * ld + j] + bias), y = j == i + offset ? 1.0 : -1.0;
             want_loss += log1p(exp(-fabs(y * z))) + fmax(-y * z, 0.0); /* -log sigmoid(y z) */
-            g[i * N + j] = 1.0 / (1.0 + exp(-z)) - (i == j ? 1.0 : 0.0);
-            want_grad += g[i * N + j];
+            g[i * M + j] = 1.0 / (1.0 + exp(-z)) - (j == i + offset ? 1.0 : 0.0);
+            want_grad += g[i * M + j];
         }
-    CHECK(jnce_siglip(S, N, ld, bias, alone, NULL) == JNCE_OK, "sums-alone status");
+    CHECK(jnce_siglip(S, N, M, ld, offset, bias, alone, NULL) == JNCE_OK, "sums-alone status");
     float *G = in_place ? S : Gsep;
-    CHECK(jnce_siglip(S, N, ld, bias, sums, G) == JNCE_OK, "siglip status");
+    CHECK(jnce_siglip(S, N, M, ld, offset, bias, sums, G) == JNCE_OK, "siglip status");
     CHECK(fabs(sums[0] - want_loss) <= 1e-6 * fmax(1.0, fabs(want_loss)), "siglip N=%lld scale=%g bias=%g loss %.9g want %.9g",
           (long long)N, scale, bias, sums[0], want_loss);
-    CHECK(fabs(sums[1] - want_grad) <= 1e-6 * fmax(1.0, fabs(want_grad)) + 1e-7 * (double)(N * N),
+    CHECK(fabs(sums[1] - want_grad) <= 1e-6 * fmax(1.0, fabs(want_grad)) + 1e-7 * (double)(N * M),
           "siglip N=%lld grad sum %.9g want %.9g", (long long)N, sums[1], want_grad);
     CHECK(alone[0] == sums[0] && alone[1] == sums[1], "siglip N=%lld: the sums alone differ", (long long)N);
     double worst = 0;
     int padding_kept = 1;
     for (int64_t i = 0; i < N; i++) {
-        for (int64_t j = 0; j < N; j++) worst = fmax(worst, fabs(G[i * ld + j] - g[i * N + j]));
-        for (int64_t j = N; j < ld; j++) padding_kept &= in_place ? isnan(G[i * ld + j]) : G[i * ld + j] == -7.0f;
+        for (int64_t j = 0; j < M; j++) worst = fmax(worst, fabs(G[i * ld + j] - g[i * M + j]));
+        for (int64_t j = M; j < ld; j++) padding_kept &= in_place ? isnan(G[i * ld + j]) : G[i * ld + j] == -7.0f;
     }
-    CHECK(worst <= 2e-7, "siglip N=%lld ld=%lld scale=%g bias=%g inplace=%d grad error %g", (long long)N, (long long)ld, scale,
-          bias, in_place, worst);
-    CHECK(padding_kept, "siglip N=%lld ld=%lld wrote past column N", (long long)N, (long long)ld);
+    CHECK(worst <= 2e-7, "siglip N=%lld M=%lld ld=%lld offset=%lld scale=%g bias=%g inplace=%d grad error %g", (long long)N,
+          (long long)M, (long long)ld, (long long)offset, scale, bias, in_place, worst);
+    CHECK(padding_kept, "siglip N=%lld ld=%lld wrote past column M", (long long)N, (long long)ld);
     free(S), free(Gsep), free(g);
 }
 
@@ -48,7 +49,7 @@ static void nan_case(void) {
     double sums[2];
     for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
     S[3 * N + 11] = NAN;
-    CHECK(jnce_siglip(S, N, N, -1.0f, sums, S) == JNCE_OK, "nan status");
+    CHECK(jnce_siglip(S, N, N, N, 0, -1.0f, sums, S) == JNCE_OK, "nan status");
     CHECK(isnan(sums[0]) && isnan(sums[1]), "nan: the sums are NaN");
     CHECK(isnan(S[3 * N + 11]) && isfinite(S[3 * N + 12]) && isfinite(S[4 * N + 11]), "nan: only its entry of G is NaN");
     free(S);
@@ -57,21 +58,26 @@ static void nan_case(void) {
 static void errors_case(void) {
     float S[4] = {0, 1, 2, 3};
     double sums[2];
-    CHECK(jnce_siglip(NULL, 2, 2, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "null S");
-    CHECK(jnce_siglip(S, 2, 2, 0.0f, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null sums");
-    CHECK(jnce_siglip(S, 2, 1, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "ld < N");
-    CHECK(jnce_siglip(S, 0, 2, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
-    CHECK(jnce_siglip(S, 2, 2, INFINITY, sums, NULL) == JNCE_ERR_INVALID_ARG, "infinite bias");
+    CHECK(jnce_siglip(NULL, 2, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "null S");
+    CHECK(jnce_siglip(S, 2, 2, 2, 0, 0.0f, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null sums");
+    CHECK(jnce_siglip(S, 2, 2, 1, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "ld < M");
+    CHECK(jnce_siglip(S, 0, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
+    CHECK(jnce_siglip(S, 2, 0, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "M = 0");
+    CHECK(jnce_siglip(S, 2, 2, 2, -1, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "offset < 0");
+    CHECK(jnce_siglip(S, 2, 2, 2, 0, INFINITY, sums, NULL) == JNCE_ERR_INVALID_ARG, "infinite bias");
 }
 
 int main(void) {
     srand(37);
     const int64_t sizes[] = {1, 2, 7, 8, 9, 17, 64, 130};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (int in_place = 0; in_place < 2; in_place++) siglip_case(sizes[s], sizes[s], 10.0f, -10.0f, in_place);
-    siglip_case(33, 41, 10.0f, -10.0f, 0);
-    siglip_case(33, 41, 3.0f, 0.5f, 1);
-    siglip_case(50, 50, 60.0f, 5.0f, 0); /* |z| up to 65: sigmoid saturates on both sides */
+        for (int in_place = 0; in_place < 2; in_place++)
+            siglip_case(sizes[s], sizes[s], sizes[s], 0, 10.0f, -10.0f, in_place);
+    siglip_case(33, 33, 41, 0, 10.0f, -10.0f, 0);
+    siglip_case(33, 33, 41, 0, 3.0f, 0.5f, 1);
+    siglip_case(50, 50, 50, 0, 60.0f, 5.0f, 0); /* |z| up to 65: sigmoid saturates on both sides */
+    siglip_case(16, 100, 100, 40, 10.0f, -10.0f, 0); /* a block of rows 40..55 of a batch of 100 */
+    siglip_case(16, 100, 104, 90, 10.0f, -10.0f, 1); /* the last block: rows 90..99 have positives, 100..105 none */
     nan_case();
     errors_case();
     return finish("test_siglip");

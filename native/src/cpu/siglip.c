@@ -1,13 +1,15 @@
 /*
- * siglip.c - SigLIP's pairwise sigmoid loss over a square logit matrix, forward and backward, in
- * one pass: every pair (i, j) is a binary example with logit z_ij = S_ij + bias, positive on the
- * diagonal, negative elsewhere. No label matrix, no second N x N buffer.
+ * siglip.c - SigLIP's pairwise sigmoid loss over a logit matrix, forward and backward, in one
+ * pass: every pair (i, j) is a binary example with logit z_ij = S_ij + bias, positive where
+ * j = i + offset (the diagonal of the whole batch; offset = r0 for a block of rows starting at
+ * batch row r0), negative elsewhere. No label matrix, no second buffer.
  *
- *   S (N,N) float32, row stride ld >= N (scale * a bᵀ from the GEMM; the bias is added here, in
+ *   S (N,M) float32, row stride ld >= M (scale * a bᵀ from the GEMM; the bias is added here, in
  *           float, as PyTorch adds it).
- *   loss_ij = -log sigmoid(y_ij z_ij), y = +1 on the diagonal, -1 elsewhere
- *           = softplus(z_ij) - [i = j] z_ij: BCE with logits, target [i = j] (binary_cross_entropy.h)
- *   G (N,N) row stride ld, or NULL; may be S: d (sum of the losses) / d z_ij = sigmoid(z_ij) - [i = j].
+ *   loss_ij = -log sigmoid(y_ij z_ij), y = +1 at j = i + offset, -1 elsewhere
+ *           = softplus(z_ij) - [j = i + offset] z_ij: BCE with logits (binary_cross_entropy.h)
+ *   G (N,M) row stride ld, or NULL; may be S: d (sum of the losses) / d z_ij
+ *           = sigmoid(z_ij) - [j = i + offset].
  *   sums[0] = sum of the losses, sums[1] = sum of G (d sum / d bias): per row in double, then
  *           over the rows in order, so they do not depend on the thread count.
  * With AVX2, exp(-|z|) runs on 8 float lanes and the rest (log1p series, sigmoid) on double lanes
@@ -24,7 +26,7 @@
 typedef struct {
     const float *S;
     float *G;
-    int64_t N, ld;
+    int64_t N, M, ld, offset;
     float bias;
     int avx2;
     double *row_loss, *row_grad; /* (N) each */
@@ -74,28 +76,32 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         const float *x = j->S + i * j->ld;
         float *g = j->G != NULL ? j->G + i * j->ld : NULL;
         double loss = 0.0, grad = 0.0;
-        jnce_binary_terms t = jnce_bce_logits_terms((double)(x[i] + j->bias), 1.0, 1.0); /* read before g overwrites it */
+        const int64_t p = i + j->offset, before = p < j->M ? p : j->M; /* the positive, when in this matrix */
+        jnce_binary_terms t = {0.0, 0.0, 0.0};
+        if (p < j->M) t = jnce_bce_logits_terms((double)(x[p] + j->bias), 1.0, 1.0); /* read before g overwrites it */
         if (j->avx2) {
-            negatives_avx2(x, g, 0, i, j->bias, &loss, &grad);
-            negatives_avx2(x, g, i + 1, j->N, j->bias, &loss, &grad);
+            negatives_avx2(x, g, 0, before, j->bias, &loss, &grad);
+            negatives_avx2(x, g, before + 1, j->M, j->bias, &loss, &grad);
         } else {
-            negatives_scalar(x, g, 0, i, j->bias, &loss, &grad);
-            negatives_scalar(x, g, i + 1, j->N, j->bias, &loss, &grad);
+            negatives_scalar(x, g, 0, before, j->bias, &loss, &grad);
+            negatives_scalar(x, g, before + 1, j->M, j->bias, &loss, &grad);
         }
-        if (g != NULL) g[i] = (float)t.d_input;
+        if (g != NULL && p < j->M) g[p] = (float)t.d_input;
         j->row_loss[i] = loss + t.loss;
         j->row_grad[i] = grad + t.d_input;
     }
 }
 
-int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G) {
+int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G) {
     if (S == NULL || sums == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: null S or sums");
-    if (N < 1 || ld < N)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld ld=%lld, need 1 <= N <= ld", (long long)N, (long long)ld);
+    if (N < 1 || M < 1 || ld < M)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M", (long long)N,
+                         (long long)M, (long long)ld);
+    if (offset < 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: offset %lld < 0", (long long)offset);
     if (!isfinite(bias)) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: bias %g is not finite", (double)bias);
     double *per_row = malloc(sizeof(double) * 2 * (size_t)N);
     if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
-    siglip_job job = {.S = S, .G = G, .N = N, .ld = ld, .bias = bias, .avx2 = jnce_use_avx2(),
+    siglip_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(),
                       .row_loss = per_row, .row_grad = per_row + N};
     jnce_parallel_for(N, 16, rows, &job);
     double loss = 0.0, grad = 0.0;

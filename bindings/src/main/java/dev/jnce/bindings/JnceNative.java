@@ -1885,6 +1885,8 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER,
             JnceNative.C_LONG,
             JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
             JnceNative.C_FLOAT,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER
@@ -1898,7 +1900,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
     public static FunctionDescriptor jnce_siglip$descriptor() {
@@ -1908,7 +1910,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
     public static MethodHandle jnce_siglip$handle() {
@@ -1918,7 +1920,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
     public static MemorySegment jnce_siglip$address() {
@@ -1927,16 +1929,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t ld, float bias, double *sums, float *G)
+     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
-    public static int jnce_siglip(MemorySegment S, long N, long ld, float bias, MemorySegment sums, MemorySegment G) {
+    public static int jnce_siglip(MemorySegment S, long N, long M, long ld, long offset, float bias, MemorySegment sums, MemorySegment G) {
         var mh$ = jnce_siglip.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_siglip", S, N, ld, bias, sums, G);
+                traceDowncall("jnce_siglip", S, N, M, ld, offset, bias, sums, G);
             }
-            return (int)mh$.invokeExact(S, N, ld, bias, sums, G);
+            return (int)mh$.invokeExact(S, N, M, ld, offset, bias, sums, G);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

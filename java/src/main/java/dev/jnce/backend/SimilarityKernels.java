@@ -106,17 +106,18 @@ public interface SimilarityKernels {
      */
     void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
 
-    /** What {@link #sigLipPairs} sums over the N² pairs: their losses, and their gradients (d sum / d bias). */
+    /** What {@link #sigLipPairs} sums over the pairs: their losses, and their gradients (d sum / d bias). */
     record PairSums(double loss, double grad) {
     }
 
     /**
-     * SigLIP's pairwise sigmoid loss over a square logit matrix s (N,N) in one pass (native
-     * jnce_siglip states the meaning): pair (i, j) has logit s_ij + bias and label +1 on the
-     * diagonal, -1 elsewhere. grad is null or (N,N) and may be s: it receives
-     * d (sum of the losses) / d s_ij = sigmoid(s_ij + bias) - [i = j]. A NaN logit makes the sums NaN.
+     * SigLIP's pairwise sigmoid loss over a logit matrix s (N,M) in one pass (native jnce_siglip
+     * states the meaning): pair (i, j) has logit s_ij + bias and label +1 where j = i + offset
+     * (the batch's diagonal: offset 0 for the whole batch, r0 for a block of rows from batch row
+     * r0), -1 elsewhere. grad is null or (N,M) and may be s: it receives d (sum of the losses) /
+     * d s_ij = sigmoid(s_ij + bias) - [j = i + offset]. A NaN logit makes the sums NaN.
      */
-    PairSums sigLipPairs(Tensor s, float bias, Tensor grad);
+    PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad);
 
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);

@@ -325,7 +325,7 @@ public final class InfoNce {
         // One tensor: a row's similarity to itself is its positive in the notes' form (offset 0),
         // and takes no part otherwise (NT-Xent's i±N positives, labels).
         boolean selfPairs = oneTensor && (!pos.single() || pos.offset() != 0);
-        long block = Math.min(n, blockRows(m));
+        long block = Math.min(n, blockRows(blockRows, m));
         Tensor s = Contrastive.workspace(block, m);
         Tensor rowLoss = Contrastive.scratch(n), targets = null, lse = null, ql = null, kl = null, dq = null, dkAll = null;
         try {
@@ -438,9 +438,9 @@ public final class InfoNce {
      */
     static final long BLOCK_BYTES = 64L << 20;
 
-    /** Rows per logit block: blockRows when set, else about BLOCK_BYTES of logits, at least 64 rows. */
-    private long blockRows(long m) {
-        return blockRows > 0 ? blockRows : Math.max(64, BLOCK_BYTES / (4 * m));
+    /** Rows per logit block of M columns: chosen when set (> 0), else about BLOCK_BYTES of logits, at least 64 rows. */
+    static long blockRows(long chosen, long m) {
+        return chosen > 0 ? chosen : Math.max(64, BLOCK_BYTES / (4 * m));
     }
 
     private boolean skipsRows() {

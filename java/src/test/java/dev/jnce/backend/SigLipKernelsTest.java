@@ -19,43 +19,46 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * SigLIP's pairwise sigmoid kernel on every backend against float64: the two sums and the
  * gradient, in place, into another buffer and the sums alone, for sizes around the vector
- * widths, with logits that saturate the sigmoid on both sides; a NaN logit.
+ * widths, with logits that saturate the sigmoid on both sides, and for blocks of rows (the
+ * positive at column i + offset, or past the last column); a NaN logit.
  */
 class SigLipKernelsTest extends ScopedTest {
 
     static Stream<Arguments> cases() {
         return dev.jnce.testutil.TestBackends.all().stream().flatMap(b -> Stream.of(
-                Arguments.of(b, 1, 10f, -10f), Arguments.of(b, 9, 10f, -10f), Arguments.of(b, 70, 10f, -10f),
-                Arguments.of(b, 131, 3f, 0.5f), Arguments.of(b, 64, 60f, 5f)));
+                Arguments.of(b, 1, 1, 0, 10f, -10f), Arguments.of(b, 9, 9, 0, 10f, -10f), Arguments.of(b, 70, 70, 0, 10f, -10f),
+                Arguments.of(b, 131, 131, 0, 3f, 0.5f), Arguments.of(b, 64, 64, 0, 60f, 5f),
+                Arguments.of(b, 16, 100, 40, 10f, -10f), Arguments.of(b, 16, 100, 90, 10f, -10f)));
     }
 
-    @ParameterizedTest(name = "{0} N={1} scale {2} bias {3}")
+    @ParameterizedTest(name = "{0} ({1},{2}) offset {3} scale {4} bias {5}")
     @MethodSource("cases")
-    void matchesFloat64(Backend backend, int n, float scale, float bias) {
+    void matchesFloat64(Backend backend, int n, int m, int offset, float scale, float bias) {
         SimilarityKernels sim = ((Kernels) backend).similarity();
-        SplittableRandom random = new SplittableRandom(n);
-        float[] s = new float[n * n];
+        SplittableRandom random = new SplittableRandom(n + m);
+        float[] s = new float[n * m];
         for (int k = 0; k < s.length; k++) s[k] = scale * (float) random.nextDouble(-1, 1);
         double wantLoss = 0, wantGrad = 0;
-        double[] g = new double[n * n];
+        double[] g = new double[n * m];
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                double z = s[i * n + j] + bias, y = i == j ? 1 : -1;
+            for (int j = 0; j < m; j++) {
+                boolean positive = j == i + offset;
+                double z = s[i * m + j] + bias, y = positive ? 1 : -1;
                 wantLoss += Math.log1p(Math.exp(-Math.abs(y * z))) + Math.max(-y * z, 0); // -log sigmoid(y z)
-                g[i * n + j] = 1 / (1 + Math.exp(-z)) - (i == j ? 1 : 0);
-                wantGrad += g[i * n + j];
+                g[i * m + j] = 1 / (1 + Math.exp(-z)) - (positive ? 1 : 0);
+                wantGrad += g[i * m + j];
             }
         }
-        Tensor x = Tensor.of(s, n, n), grad = Tensor.zeros(DType.FLOAT32, n, n);
-        PairSums alone = sim.sigLipPairs(x, bias, null);
-        PairSums sums = sim.sigLipPairs(x, bias, grad);
+        Tensor x = Tensor.of(s, n, m), grad = Tensor.zeros(DType.FLOAT32, n, m);
+        PairSums alone = sim.sigLipPairs(x, offset, bias, null);
+        PairSums sums = sim.sigLipPairs(x, offset, bias, grad);
         double tol = 1e-6 * Math.max(1, Math.abs(wantLoss));
         assertEquals(wantLoss, alone.loss(), tol, "loss, sums alone");
         assertEquals(wantLoss, sums.loss(), tol, "loss");
-        assertEquals(wantGrad, sums.grad(), 1e-6 * Math.max(1, Math.abs(wantGrad)) + 1e-7 * n * n, "sum of the gradient");
+        assertEquals(wantGrad, sums.grad(), 1e-6 * Math.max(1, Math.abs(wantGrad)) + 1e-7 * n * m, "sum of the gradient");
         assertClose(g, grad.toFloatArray(), 3e-7, "d sum / d s");
-        assertEquals(s[n * n - 1], x.toFloatArray()[n * n - 1], "s is left alone");
-        PairSums inPlace = sim.sigLipPairs(x, bias, x);
+        assertEquals(s[n * m - 1], x.toFloatArray()[n * m - 1], "s is left alone");
+        PairSums inPlace = sim.sigLipPairs(x, offset, bias, x);
         assertEquals(sums.loss(), inPlace.loss(), 0, "loss in place");
         assertClose(g, x.toFloatArray(), 3e-7, "d sum / d s in place");
     }
@@ -67,7 +70,7 @@ class SigLipKernelsTest extends ScopedTest {
         float[] s = new float[40 * 40];
         s[3 * 40 + 11] = Float.NaN;
         Tensor x = Tensor.of(s, 40, 40);
-        PairSums sums = sim.sigLipPairs(x, -1f, x);
+        PairSums sums = sim.sigLipPairs(x, 0, -1f, x);
         assertTrue(Double.isNaN(sums.loss()) && Double.isNaN(sums.grad()), "sums " + sums);
         float[] g = x.toFloatArray();
         assertTrue(Float.isNaN(g[3 * 40 + 11]) && Float.isFinite(g[3 * 40 + 12]), "only its entry of the gradient is NaN");

@@ -124,5 +124,6 @@ class PairLossesArgumentsTest extends ScopedTest {
         assertMessage(IllegalArgumentException.class, () -> ClipLoss.create().withBackend(null), "backend", "null");
         assertMessage(IllegalArgumentException.class, () -> SigLipLoss.create().withBackend(null), "backend", "null");
         assertMessage(IllegalArgumentException.class, () -> NtXent.create().withBackend(null), "backend", "null");
+        assertMessage(IllegalArgumentException.class, () -> SigLipLoss.create().withBlockRows(-1), "blockRows", ">= 0", "-1");
     }
 }

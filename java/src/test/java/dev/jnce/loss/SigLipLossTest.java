@@ -95,4 +95,25 @@ class SigLipLossTest extends ScopedTest {
         assertEquals(2 * -0.5 + 2 * sigB, two.scalarGrads()[1], 1e-6, "d/dbias = sum of (sigmoid(z) - target)");
         assertEquals(2 * -0.5, two.scalarGrads()[0], 1e-6, "d/dscale: only the diagonal has cos != 0");
     }
+
+    static Stream<Arguments> blockCases() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(1L, 3L, 64L, 200L).map(rows -> Arguments.of(b, rows)));
+    }
+
+    @ParameterizedTest(name = "{0} blocks of {1} rows")
+    @MethodSource("blockCases")
+    void blocksOfRowsGiveTheWholeMatrixResult(Backend backend, long rows) {
+        int n = 130, d = 16; // 130 = 43 blocks of 3 + 1, 2 blocks of 64 + 2; 200 holds the whole matrix
+        float[] a = gaussian(71, n, d), b = gaussian(72, n, d);
+        SigLipLoss loss = SigLipLoss.create().withLogitScale(6f).withBias(-3f).withBackend(backend);
+        Outcome whole = Outcome.of(loss.withBlockRows(n).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+        Outcome blocks = Outcome.of(loss.withBlockRows(rows).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sigLip(in[0], in[1], n, d, s[0], s[1], true, Reduction.MEAN)[0];
+        assertEquals(f.loss(new double[][] {toDouble(a), toDouble(b)}, new double[] {6, -3}), blocks.loss()[0], 1e-5, "loss vs float64");
+        assertClose(toDouble(whole.loss()), blocks.loss(), 1e-6, "loss");
+        assertClose(toDouble(whole.grads()[0]), blocks.grads()[0], 1e-6, "d loss / d a");
+        assertClose(toDouble(whole.grads()[1]), blocks.grads()[1], 1e-6, "d loss / d b");
+        assertClose(whole.scalarGrads(), new float[] {(float) blocks.scalarGrads()[0], (float) blocks.scalarGrads()[1]}, 1e-6,
+                "d loss / d scale, d loss / d bias");
+    }
 }

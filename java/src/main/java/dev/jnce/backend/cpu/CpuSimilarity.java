@@ -54,10 +54,10 @@ final class CpuSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public PairSums sigLipPairs(Tensor s, float bias, Tensor grad) {
+    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
-            NativeStatus.check(JnceNative.jnce_siglip(s.segment(), s.size(0), s.size(1), bias, sums,
+            NativeStatus.check(JnceNative.jnce_siglip(s.segment(), s.size(0), s.size(1), s.size(1), offset, bias, sums,
                     NativeCodes.segmentOrNull(grad)), "siglip", "s", s);
             return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
         }

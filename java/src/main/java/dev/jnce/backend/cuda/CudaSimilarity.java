@@ -62,7 +62,7 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public PairSums sigLipPairs(Tensor s, float bias, Tensor grad) {
+    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
         throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
     }
 

@@ -64,8 +64,8 @@ final class JavaSimilarity implements SimilarityKernels {
     }
 
     @Override
-    public PairSums sigLipPairs(Tensor s, float bias, Tensor grad) {
-        int n = Math.toIntExact(s.size(0));
+    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
+        int n = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
         long ld = s.size(1), gld = grad == null ? 0 : grad.size(1);
         MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
         double[] loss = new double[n], sum = new double[n];
@@ -73,7 +73,7 @@ final class JavaSimilarity implements SimilarityKernels {
             double[] pair = new double[2];
             for (int i = (int) begin; i < end; i++) {
                 pair[0] = pair[1] = 0;
-                rows.sigmoidPairs(x, 4 * i * ld, 0, n, i, bias, g, 4 * i * gld, pair);
+                rows.sigmoidPairs(x, 4 * i * ld, 0, m, i + offset, bias, g, 4 * i * gld, pair);
                 loss[i] = pair[0];
                 sum[i] = pair[1];
             }

@@ -69,11 +69,11 @@ class RowOps {
     }
 
     /**
-     * SigLIP's pairs x_j, j in [from, n), of one row of logits (row index i: its diagonal pair is
-     * the positive): sums[0] += the losses -log sigmoid(+-(x_j + bias)), sums[1] += the gradients
+     * SigLIP's pairs x_j, j in [from, n), of one row of logits whose positive is column i (none
+     * when i >= n): sums[0] += the losses -log sigmoid(+-(x_j + bias)), sums[1] += the gradients
      * sigmoid(x_j + bias) - [j = i], also written to g when not null (g may be x).
      */
-    void sigmoidPairs(MemorySegment x, long off, int from, int n, int i, float bias, MemorySegment g, long gOff,
+    void sigmoidPairs(MemorySegment x, long off, int from, int n, long i, float bias, MemorySegment g, long gOff,
                       double[] sums) {
         for (int j = from; j < n; j++) {
             double z = x.get(F, off + 4L * j) + bias, y = j == i ? 1 : 0;

@@ -120,7 +120,7 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
-    void sigmoidPairs(MemorySegment x, long off, int from, int n, int i, float bias, MemorySegment g, long gOff,
+    void sigmoidPairs(MemorySegment x, long off, int from, int n, long i, float bias, MemorySegment g, long gOff,
                       double[] sums) {
         final int lanes = S.length(), bound = from + S.loopBound(n - from);
         final FloatVector vb = FloatVector.broadcast(S, bias), zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
