@@ -54,7 +54,7 @@ for line in open(sys.argv[1]):
     elif f[0] == "torch":
         rows[("torch", f[1], f[2], f[3])] = f[4:]
 cases = sorted({(k[1], k[2], k[3]) for k in rows if not k[1].endswith("-blas")},
-               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent", "supcon", "labels", "clip", "siglip"].index(c[0])))
+               key=lambda c: (int(c[1]), int(c[2]), ["infonce", "onetensor", "ntxent", "supcon", "labels", "clip", "siglip", "negatives"].index(c[0])))
 print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
 for form, n, d in cases:
     t = rows.get(("torch", form, n, d))

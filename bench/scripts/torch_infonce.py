@@ -12,6 +12,8 @@ peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
            minus the mean log-probability of the keys with the query's label
   clip     CLIP's symmetric loss: logits = normalize(a) normalize(b)ᵀ / 0.07, the mean of
            cross_entropy(logits, arange) and cross_entropy(logits.T, arange)
+  negatives  explicit negatives: queries and positives (N,D), K = 64 negatives per query (N,K,D);
+           logits [q·p, q·n_1..K] / tau by a batched matmul, cross_entropy with target 0
   siglip   SigLIP's pairwise sigmoid loss: logits = normalize(a) normalize(b)ᵀ t + b (t = 10,
            b = -10, both learnt: their gradients too), labels 2 eye - 1,
            -sum(logsigmoid(labels * logits)) / N
@@ -51,13 +53,14 @@ def main():
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, d, generator=g).requires_grad_(True)
     k = torch.randn(n, d, generator=g).requires_grad_(True)
-    two_towers = form in ("infonce", "labels", "clip", "siglip")
+    two_towers = form in ("infonce", "labels", "clip", "siglip", "negatives")
     labels = torch.arange(n) if form != "ntxent" else (torch.arange(n) + n // 2) % n
     self_pairs = torch.eye(n, dtype=torch.bool)
     classes = torch.arange(n) % (n // 8)
     same = classes[:, None] == classes[None, :]
     if form == "supcon":
         same &= ~self_pairs
+    negs = torch.randn(n, 64, d, generator=g).requires_grad_(True) if form == "negatives" else None
     t = torch.tensor(10.0, requires_grad=True)
     b = torch.tensor(-10.0, requires_grad=True)
     signs = 2 * torch.eye(n) - 1
@@ -65,8 +68,16 @@ def main():
     best = float("inf")
     for _ in range(reps):
         q.grad = k.grad = t.grad = b.grad = None
+        if negs is not None:
+            negs.grad = None
         start = time.perf_counter()
-        if form == "siglip":
+        if form == "negatives":
+            qn = F.normalize(q, dim=1)
+            pos = (qn * F.normalize(k, dim=1)).sum(1, keepdim=True)
+            neg = torch.bmm(F.normalize(negs, dim=2), qn.unsqueeze(2)).squeeze(2)
+            logits = torch.cat([pos, neg], dim=1) / 0.07
+            labels = torch.zeros(n, dtype=torch.long)
+        elif form == "siglip":
             logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T * t + b
         elif two_towers:
             logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.07

@@ -316,6 +316,19 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
 JNCE_API int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
 
 /*
+ * The logits of InfoNCE with explicit per-query negatives, and their gradients (src/cpu/negatives.c):
+ * batched row dots, each query against its own positive and its own K negatives.
+ *   Q, P (N,D), Nk (N,K,D), L and G (N,K+1), float32, contiguous; N, K, D >= 1.
+ *   L[i][0] = alpha q_i . p_i,  L[i][1+j] = alpha q_i . n_ij  (dots summed in double).
+ *   Given G = d loss / d L, overwrites dQ, dP (N,D) and dN (N,K,D) with
+ *   dq_i = alpha (G_i0 p_i + sum_j G_ij n_ij),  dp_i = alpha G_i0 q_i,  dn_ij = alpha G_ij q_i.
+ */
+JNCE_API int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D,
+                                       float alpha, float *L);
+JNCE_API int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N,
+                                           int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN);
+
+/*
  * SigLIP's pairwise sigmoid loss over a logit matrix, forward and backward, in one pass
  * (src/cpu/siglip.c): pair (i, j) has logit z_ij = S_ij + bias and label +1 where j = i + offset
  * (the batch's diagonal; offset = r0 for a block of rows from batch row r0), -1 elsewhere; its

@@ -34,6 +34,9 @@ import java.util.SplittableRandom;
  *     BLAS as infonce.</li>
  * <li>{@code siglip}: SigLIP's pairwise sigmoid loss ({@link SigLipLoss}, scale 10, bias -10)
  *     over two towers; BLAS as infonce.</li>
+ * <li>{@code negatives}: explicit negatives, queries and positives (N,D) and K = 64 negatives
+ *     per query (N,K,D); no GEMM (its "BLAS" line times the three GEMMs of an N×N batch, for
+ *     scale only).</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceProbe BACKEND N D REPS [FORM [BLOCK_ROWS]]</pre>
@@ -43,6 +46,9 @@ import java.util.SplittableRandom;
  * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each).
  */
 public final class InfoNceProbe {
+    /** K of the negatives form. */
+    private static final int NEGATIVES = 64;
+
     private InfoNceProbe() {
     }
 
@@ -52,11 +58,14 @@ public final class InfoNceProbe {
         String form = args.length > 4 ? args[4] : "infonce";
         long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
         Kernels k = (Kernels) Backends.get(backend);
-        boolean twoTowers = form.equals("infonce") || form.equals("labels") || form.equals("clip") || form.equals("siglip");
+        boolean twoTowers = form.equals("infonce") || form.equals("labels") || form.equals("clip") || form.equals("siglip")
+                || form.equals("negatives");
         Tensor q = random(n, d, 1), keys = twoTowers ? random(n, d, 2) : q;
         long[] labels = new long[n];
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
         Tensor classes = Tensor.of(labels);
+        Tensor negatives = form.equals("negatives")
+                ? Tensor.wrap(random(n * NEGATIVES, d, 3).segment(), DType.FLOAT32, n, NEGATIVES, d) : null;
         long before = peakRss();
         InfoNce loss = InfoNce.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
@@ -78,7 +87,8 @@ public final class InfoNceProbe {
                 case "ntxent" -> ntXent.forwardBackward(q);
                 case "supcon" -> loss.forwardBackwardLabels(q, classes);
                 case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip or siglip, not " + form);
+                case "negatives" -> loss.forwardBackwardNegatives(q, keys, negatives);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip, siglip or negatives, not " + form);
             }) {
                 res.loss().item();
             }

@@ -1879,6 +1879,143 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_negatives_logits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_negatives_logits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static FunctionDescriptor jnce_negatives_logits$descriptor() {
+        return jnce_negatives_logits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static MethodHandle jnce_negatives_logits$handle() {
+        return jnce_negatives_logits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static MemorySegment jnce_negatives_logits$address() {
+        return jnce_negatives_logits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static int jnce_negatives_logits(MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment L) {
+        var mh$ = jnce_negatives_logits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_negatives_logits", Q, P, Nk, N, K, D, alpha, L);
+            }
+            return (int)mh$.invokeExact(Q, P, Nk, N, K, D, alpha, L);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_negatives_logits_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_negatives_logits_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static FunctionDescriptor jnce_negatives_logits_bwd$descriptor() {
+        return jnce_negatives_logits_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MethodHandle jnce_negatives_logits_bwd$handle() {
+        return jnce_negatives_logits_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MemorySegment jnce_negatives_logits_bwd$address() {
+        return jnce_negatives_logits_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static int jnce_negatives_logits_bwd(MemorySegment G, MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment dQ, MemorySegment dP, MemorySegment dN) {
+        var mh$ = jnce_negatives_logits_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_negatives_logits_bwd", G, Q, P, Nk, N, K, D, alpha, dQ, dP, dN);
+            }
+            return (int)mh$.invokeExact(G, Q, P, Nk, N, K, D, alpha, dQ, dP, dN);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_siglip {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

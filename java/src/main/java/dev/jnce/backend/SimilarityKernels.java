@@ -119,6 +119,18 @@ public interface SimilarityKernels {
      */
     PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad);
 
+    /**
+     * The logits of InfoNCE with explicit negatives: for q, p (N,D) and n (N,K,D), logits (N,K+1)
+     * = alpha [q_i . p_i, q_i . n_i1, ..., q_i . n_iK] (native jnce_negatives_logits).
+     */
+    void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits);
+
+    /**
+     * Their gradients given g = d loss / d logits (N,K+1): dq_i = alpha (g_i0 p_i + sum_j g_ij n_ij),
+     * dp_i = alpha g_i0 q_i, dn_ij = alpha g_ij q_i; dq, dp (N,D) and dn (N,K,D) are overwritten.
+     */
+    void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn);
+
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);
 

@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * InfoNCE with explicit per-query negatives (N,K,D): logits (N, K+1) with the positive in column
- * 0, made of batched dot products rather than a GEMM. Package-private: reached through
+ * 0, made of batched dot products rather than a GEMM (the backend's negativeLogits, and its
+ * backward for the three gradients). Package-private: reached through
  * {@link InfoNce#forwardBackwardNegatives}.
  */
 final class ExplicitNegatives {
@@ -54,12 +55,10 @@ final class ExplicitNegatives {
         Tensor targets = Tensor.zerosUnscoped(DType.INT64, n); // the positive is column 0
         Tensor lse = loss.decoupled() ? Contrastive.scratch(n) : null;
         Tensor ceLoss = loss.reduction() == Reduction.NONE ? Contrastive.scratch(n) : Contrastive.scratch();
+        Tensor nh3 = Tensor.wrap(nh.segment(), DType.FLOAT32, n, kNeg, d);
         try {
-            MemorySegment q = qh.segment(), p = ph.segment(), ng = nh.segment(), s = logits.segment();
-            for (long i = 0; i < n; i++) {
-                s.setAtIndex(F, i * c, inv * dotRows(q, i, p, i, d));
-                for (long j = 0; j < kNeg; j++) s.setAtIndex(F, i * c + 1 + j, inv * dotRows(q, i, ng, i * kNeg + j, d));
-            }
+            MemorySegment s = logits.segment();
+            sim.negativeLogits(qh, ph, nh3, inv, logits);
             float[] positiveLogit = null;
             if (loss.decoupled()) {
                 positiveLogit = new float[(int) n];
@@ -76,17 +75,7 @@ final class ExplicitNegatives {
             Tensor dq = Tensor.zeros(DType.FLOAT32, n, d), dp = Tensor.zeros(DType.FLOAT32, n, d);
             Tensor dn = Tensor.zeros(DType.FLOAT32, n, kNeg, d);
             Tensor dnFlat = Tensor.wrap(dn.segment(), DType.FLOAT32, n * kNeg, d);
-            MemorySegment gq = dq.segment(), gp = dp.segment(), gn = dn.segment();
-            for (long i = 0; i < n; i++) {
-                float g0 = inv * s.getAtIndex(F, i * c);
-                axpyRow(g0, p, i, gq, i, d);
-                axpyRow(g0, q, i, gp, i, d);
-                for (long j = 0; j < kNeg; j++) {
-                    float g = inv * s.getAtIndex(F, i * c + 1 + j);
-                    axpyRow(g, ng, i * kNeg + j, gq, i, d);
-                    axpyRow(g, q, i, gn, i * kNeg + j, d);
-                }
-            }
+            sim.negativeLogitsBackward(logits, qh, ph, nh3, inv, dq, dp, dn);
             float gradTau = (float) (-Contrastive.dot(qh, dq) / tau);
             Contrastive.backThroughNormalize(sim, queries, dq, norm);
             Contrastive.backThroughNormalize(sim, positives, dp, norm);
@@ -97,20 +86,6 @@ final class ExplicitNegatives {
             Contrastive.release(ph, positives);
             Contrastive.release(nh, flatNeg);
             for (Tensor t : new Tensor[] {logits, targets, lse, ceLoss}) if (t != null) t.close();
-        }
-    }
-
-    private static float dotRows(MemorySegment a, long ra, MemorySegment b, long rb, long d) {
-        double s = 0;
-        for (long x = 0; x < d; x++) s += a.getAtIndex(F, ra * d + x) * b.getAtIndex(F, rb * d + x);
-        return (float) s;
-    }
-
-    /** y[ry] += alpha * x[rx] for rows of width d. */
-    private static void axpyRow(float alpha, MemorySegment x, long rx, MemorySegment y, long ry, long d) {
-        for (long c = 0; c < d; c++) {
-            long at = ry * d + c;
-            y.setAtIndex(F, at, y.getAtIndex(F, at) + alpha * x.getAtIndex(F, rx * d + c));
         }
     }
 

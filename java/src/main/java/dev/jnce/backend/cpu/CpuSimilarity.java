@@ -64,6 +64,18 @@ final class CpuSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
+        NativeStatus.check(JnceNative.jnce_negatives_logits(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
+                alpha, logits.segment()), "negatives_logits", "q", q, "n", n);
+    }
+
+    @Override
+    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
+        NativeStatus.check(JnceNative.jnce_negatives_logits_bwd(g.segment(), q.segment(), p.segment(), n.segment(), n.size(0),
+                n.size(1), n.size(2), alpha, dq.segment(), dp.segment(), dn.segment()), "negatives_logits_bwd", "g", g, "n", n);
+    }
+
+    @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted

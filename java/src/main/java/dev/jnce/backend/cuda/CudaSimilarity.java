@@ -67,6 +67,16 @@ final class CudaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
+        throw CudaBackend.notYet("explicit negatives' logits");
+    }
+
+    @Override
+    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
+        throw CudaBackend.notYet("explicit negatives' logits");
+    }
+
+    @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
     }

@@ -87,6 +87,49 @@ final class JavaSimilarity implements SimilarityKernels {
     }
 
     @Override
+    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
+        long k = n.size(1), d = n.size(2);
+        MemorySegment qs = q.segment(), ps = p.segment(), ns = n.segment(), l = logits.segment();
+        Parallel.forRange(n.size(0), 16, (begin, end) -> {
+            for (long i = begin; i < end; i++) {
+                l.setAtIndex(F, i * (k + 1), (float) (alpha * dot(qs, i * d, ps, i * d, d)));
+                for (long j = 0; j < k; j++) l.setAtIndex(F, i * (k + 1) + 1 + j, (float) (alpha * dot(qs, i * d, ns, (i * k + j) * d, d)));
+            }
+        });
+    }
+
+    @Override
+    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
+        int k = Math.toIntExact(n.size(1)), d = Math.toIntExact(n.size(2));
+        MemorySegment gs = g.segment(), qs = q.segment(), ps = p.segment(), ns = n.segment();
+        MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
+        Parallel.forRange(n.size(0), 16, (begin, end) -> {
+            float[] qi = new float[d], acc = new float[d], row = new float[d];
+            for (long i = begin; i < end; i++) {
+                MemorySegment.copy(qs, F, 4 * i * d, qi, 0, d);
+                MemorySegment.copy(ps, F, 4 * i * d, row, 0, d);
+                float g0 = alpha * gs.getAtIndex(F, i * (k + 1));
+                for (int c = 0; c < d; c++) {
+                    acc[c] = g0 * row[c];
+                    row[c] = g0 * qi[c];
+                }
+                MemorySegment.copy(row, 0, dps, F, 4 * i * d, d);
+                for (int j = 0; j < k; j++) {
+                    long at = 4 * ((i * k + j) * d);
+                    float gj = alpha * gs.getAtIndex(F, i * (k + 1) + 1 + j);
+                    MemorySegment.copy(ns, F, at, row, 0, d);
+                    for (int c = 0; c < d; c++) {
+                        acc[c] += gj * row[c];
+                        row[c] = gj * qi[c];
+                    }
+                    MemorySegment.copy(row, 0, dns, F, at, d);
+                }
+                MemorySegment.copy(acc, 0, dqs, F, 4 * i * d, d);
+            }
+        });
+    }
+
+    @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
         return JavaPositivesXent.run(rows, s, targets, loss, grad);
     }
