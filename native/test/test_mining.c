@@ -59,6 +59,34 @@ static void failures_name_the_row(void) {
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "row 0") && strstr(msg, "2 negatives"), "message names the short row: %s", msg);
     CHECK(jnce_hard_negatives(sim, 2, 3, 0, NULL, 0, NULL, 0, NULL, 0, NULL) == JNCE_OK, "K=0 is a no-op");
+
+    /* a NaN far past the first K keys (the fast scan after the heap is full) */
+    float *wide = random_floats(2 * 100);
+    int64_t kept[2 * 3];
+    wide[100 + 90] = NAN;
+    CHECK(jnce_hard_negatives(wide, 2, 100, 3, NULL, 0, NULL, 0, NULL, 0, kept) == JNCE_ERR_INVALID_ARG, "late NaN must fail");
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "row 1") && strstr(msg, "NaN"), "message names the late NaN's row: %s", msg);
+    free(wide);
+}
+
+/* Each row's positive (the diagonal) is its largest similarity: the fast scan meets it and must pass it over. */
+static void positive_above_the_kept(void) {
+    const int64_t N = 40, M = 40, K = 5;
+    float *sim = random_floats(N * M);
+    int64_t got[40 * 5];
+    for (int64_t i = 0; i < N; i++) sim[i * M + i] = 10.0f;
+    CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, NULL, 0, got) == JNCE_OK, "status");
+    int ok = 1;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t k = 0; k < K; k++) {
+            ok &= got[i * K + k] != i;
+            if (k > 0) ok &= sim[i * M + got[i * K + k]] <= sim[i * M + got[i * K + k - 1]];
+        }
+    for (int64_t i = 0; i < N; i++) /* the best negative: no other negative beats it */
+        for (int64_t j = 0; j < M; j++) ok &= j == i || sim[i * M + j] <= sim[i * M + got[i * K]];
+    CHECK(ok, "positives above every negative are never mined, the rest come best first");
+    free(sim);
 }
 
 int main(void) {
@@ -72,5 +100,6 @@ int main(void) {
             if (K > 0) mining_case(shapes[k][0], shapes[k][1], K, mode);
         }
     failures_name_the_row();
+    positive_above_the_kept();
     return finish("test_mining");
 }

@@ -117,7 +117,7 @@ public final class InfoNceProbe {
         }
     }
 
-    private static Tensor random(int n, int d, long seed) {
+    static Tensor random(int n, int d, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, n, d);
         for (long i = 0; i < (long) n * d; i++) t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());

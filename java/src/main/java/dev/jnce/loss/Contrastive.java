@@ -5,6 +5,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.ValueScan;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,16 +41,13 @@ final class Contrastive {
 
     /** Every value is finite; names the first that is not by its index without the last dimension. */
     static void finite(String argument, Tensor t) {
-        MemorySegment s = t.segment();
-        long cols = t.size(-1);
-        for (long i = 0, n = t.numel(); i < n; i++) {
-            float v = s.getAtIndex(F, i);
-            if (!Float.isFinite(v)) {
-                long row = i / cols;
-                String where = t.rank() == 3 ? "[" + row / t.size(1) + ", " + row % t.size(1) + "]" : ": row " + row;
-                throw new IllegalArgumentException(argument + where + " holds " + v + " (shape "
-                        + Tensor.formatShape(t.shape()) + "); embeddings must be finite");
-            }
+        long i = ValueScan.firstBreaking(t.segment(), t.numel(), ValueScan.Rule.FINITE);
+        if (i >= 0) {
+            float v = t.segment().getAtIndex(F, i);
+            long row = i / t.size(-1);
+            String where = t.rank() == 3 ? "[" + row / t.size(1) + ", " + row % t.size(1) + "]" : ": row " + row;
+            throw new IllegalArgumentException(argument + where + " holds " + v + " (shape "
+                    + Tensor.formatShape(t.shape()) + "); embeddings must be finite");
         }
     }
 

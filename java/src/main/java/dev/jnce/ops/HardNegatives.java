@@ -6,10 +6,15 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Parallel;
 import dev.jnce.internal.SimilarityChecks;
+import dev.jnce.internal.ValueScan;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Hard-negative mining: for each query row of a similarity matrix sim (N,M), the indices of
@@ -171,28 +176,56 @@ public final class HardNegatives {
     /** No NaN in sim, and every row has at least k negatives; names the first row that fails. */
     private void checkRows(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
         long n = sim.size(0), m = sim.size(1);
-        MemorySegment s = sim.segment();
-        long[] ql = queryLabels == null ? null : queryLabels.toLongArray();
-        long[] kl = keyLabels == null ? null : keyLabels.toLongArray();
-        MemorySegment ms = mask == null ? null : mask.segment();
-        boolean wideMask = mask != null && mask.dtype() == DType.INT64;
-        for (long i = 0; i < n; i++) {
-            long negatives = 0;
-            for (long j = 0; j < m; j++) {
-                if (Float.isNaN(s.getAtIndex(ValueLayout.JAVA_FLOAT, i * m + j))) {
-                    throw new IllegalArgumentException("sim: row " + i + " holds NaN (at column " + j + ") in sim "
-                            + Tensor.formatShape(n, m) + "; similarities must not be NaN to be ranked");
-                }
-                boolean positive = ql != null ? ql[(int) i] == kl[(int) j]
-                        : ms != null ? (wideMask ? ms.getAtIndex(ValueLayout.JAVA_LONG, i * m + j)
-                        : ms.getAtIndex(ValueLayout.JAVA_INT, i * m + j)) != 0
-                        : i == j;
-                if (!positive) negatives++;
+        long nan = ValueScan.firstBreaking(sim.segment(), n * m, ValueScan.Rule.NOT_NAN);
+        if (nan >= 0) {
+            throw new IllegalArgumentException("sim: row " + nan / m + " holds NaN (at column " + nan % m + ") in sim "
+                    + Tensor.formatShape(n, m) + "; similarities must not be NaN to be ranked");
+        }
+        // the first row with fewer than k negatives (keys that are not its positives), and how many it has
+        long[] shortRow = {-1, 0};
+        if (queryLabels != null) {
+            Map<Long, Long> keysWithLabel = new HashMap<>();
+            for (long label : keyLabels.toLongArray()) keysWithLabel.merge(label, 1L, Long::sum);
+            long[] ql = queryLabels.toLongArray();
+            for (int i = 0; i < n && shortRow[0] < 0; i++) {
+                long negatives = m - keysWithLabel.getOrDefault(ql[i], 0L);
+                if (negatives < k) shortRow = new long[] {i, negatives};
             }
-            if (negatives < k) {
-                throw new IllegalArgumentException("k: " + k + " negatives asked for, but row " + i + " of sim "
-                        + Tensor.formatShape(n, m) + " has only " + negatives + " keys that are not positives");
+        } else if (mask != null) {
+            shortRow = firstShortMaskRow(mask, n, m);
+        } else {
+            for (long i = 0; i < n && shortRow[0] < 0; i++) { // key i is row i's positive
+                long negatives = m - (i < m ? 1 : 0);
+                if (negatives < k) shortRow = new long[] {i, negatives};
             }
         }
+        if (shortRow[0] >= 0) {
+            throw new IllegalArgumentException("k: " + k + " negatives asked for, but row " + shortRow[0] + " of sim "
+                    + Tensor.formatShape(n, m) + " has only " + shortRow[1] + " keys that are not positives");
+        }
+    }
+
+    /** {row, negatives} of the first row of an (N,M) mask with fewer than k zeros, or {-1, 0}; rows in parallel. */
+    private long[] firstShortMaskRow(Tensor mask, long n, long m) {
+        MemorySegment ms = mask.segment();
+        boolean wide = mask.dtype() == DType.INT64;
+        AtomicLong first = new AtomicLong(Long.MAX_VALUE);
+        long[] negativesOf = new long[(int) n];
+        Parallel.forRange(n, 16, (begin, end) -> {
+            for (long i = begin; i < end; i++) {
+                long negatives = 0;
+                for (long j = 0; j < m; j++) {
+                    long v = wide ? ms.getAtIndex(ValueLayout.JAVA_LONG, i * m + j) : ms.getAtIndex(ValueLayout.JAVA_INT, i * m + j);
+                    negatives += v == 0 ? 1 : 0;
+                }
+                negativesOf[(int) i] = negatives;
+                if (negatives < k) {
+                    first.accumulateAndGet(i, Math::min);
+                    return;
+                }
+            }
+        });
+        long row = first.get();
+        return row == Long.MAX_VALUE ? new long[] {-1, 0} : new long[] {row, negativesOf[(int) row]};
     }
 }

@@ -110,6 +110,13 @@ class SimilarityArgumentsTest extends ScopedTest {
                 .mine(fine, Tensor.of(new long[] {7, 8}), Tensor.of(new long[] {7, 7, 8})), "row 0", "only 1");
         assertMessage(IllegalArgumentException.class, () -> HardNegatives.create(1).withBackend(k)
                 .mine(fine, Tensor.of(new long[] {1, 2, 3}), Tensor.of(new long[] {1, 2, 3})), "queryLabels", "(N) = (2)", "(3)");
+        assertMessage(IllegalArgumentException.class, () -> HardNegatives.create(2).withBackend(k)
+                .mineMasked(fine, Tensor.of(new int[] {1, 0, 0, 0, 1, 1}, 2, 3)), "k", "row 1", "only 1");
+        float[] wide = new float[300 * 400]; // a NaN deep in a large matrix: found by the chunked, parallel scan
+        wide[250 * 400 + 17] = Float.NaN;
+        wide[299 * 400 + 3] = Float.NaN;
+        assertMessage(IllegalArgumentException.class, () -> HardNegatives.create(5).withBackend(k).mine(Tensor.of(wide, 300, 400)),
+                "sim", "row 250", "column 17");
         assertMessage(IllegalArgumentException.class, () -> HardNegatives.create(1).withBackend(k)
                 .mineMasked(fine, Tensor.of(new float[6], 2, 3)), "mask", "int32, int64", "float32(2, 3)");
         assertMessage(IllegalArgumentException.class, () -> HardNegatives.create(1).withBackend(k)

@@ -30,6 +30,9 @@ final class JavaMining {
                 long row = i * m;
                 int size = 0;
                 for (long j = 0; j < m; j++) {
+                    // once the heap is full, a key at or below the worst kept one (scanned in
+                    // increasing j, a tie loses on index) is out: one compare for nearly every key
+                    if (size == k && !(s.getAtIndex(F, row + j) > s.getAtIndex(F, row + heap[0]))) continue;
                     if (isPositive(queryLabels, keyLabels, mask, i, j, m)) continue;
                     if (size < k) {
                         heap[size] = j;

@@ -1,0 +1,70 @@
+package dev.jnce.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Finds the first float32 value that breaks a rule (NaN, non-finite, outside [0, 1]) in a large
+ * buffer, for the argument checks that run before a kernel: chunks are copied to the heap, where
+ * the loop compiles to vector code, and checked in parallel. (A plain loop over the segment took
+ * longer than some of the kernels it guards: the BCE kernel at 33M values, mining at 67M.)
+ */
+public final class ValueScan {
+    /** What every value must be. */
+    public enum Rule {
+        NOT_NAN, FINITE, UNIT_INTERVAL
+    }
+
+    private static final int CHUNK = 4096;
+
+    private ValueScan() {
+    }
+
+    /** The flat index of the first of the n floats of s that breaks rule, or -1. */
+    public static long firstBreaking(MemorySegment s, long n, Rule rule) {
+        long chunks = (n + CHUNK - 1) / CHUNK;
+        AtomicLong first = new AtomicLong(Long.MAX_VALUE);
+        Parallel.forRange(chunks, 16, (begin, end) -> {
+            float[] buf = new float[CHUNK];
+            for (long c = begin; c < end; c++) {
+                long from = c * CHUNK;
+                int len = (int) Math.min(CHUNK, n - from);
+                MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, 4 * from, buf, 0, len);
+                if (allKeep(buf, len, rule)) continue;
+                for (int i = 0; i < len; i++) {
+                    if (!keeps(buf[i], rule)) {
+                        first.accumulateAndGet(from + i, Math::min);
+                        return; // slices are contiguous and in order: nothing later in this one can be first
+                    }
+                }
+            }
+        });
+        long at = first.get();
+        return at == Long.MAX_VALUE ? -1 : at;
+    }
+
+    private static boolean allKeep(float[] buf, int len, Rule rule) {
+        boolean ok = true;
+        switch (rule) { // one loop per rule, no branch inside: each compiles to vector code
+            case NOT_NAN -> {
+                for (int i = 0; i < len; i++) ok &= buf[i] == buf[i];
+            }
+            case FINITE -> {
+                for (int i = 0; i < len; i++) ok &= Math.abs(buf[i]) <= Float.MAX_VALUE;
+            }
+            case UNIT_INTERVAL -> {
+                for (int i = 0; i < len; i++) ok &= buf[i] >= 0 & buf[i] <= 1;
+            }
+        }
+        return ok;
+    }
+
+    private static boolean keeps(float v, Rule rule) {
+        return switch (rule) {
+            case NOT_NAN -> v == v;
+            case FINITE -> Math.abs(v) <= Float.MAX_VALUE;
+            case UNIT_INTERVAL -> v >= 0 && v <= 1;
+        };
+    }
+}
