@@ -20,19 +20,10 @@ shift || true
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(8192x256 16384x128)
 read -r -a forms <<< "${FORMS:-infonce onetensor ntxent supcon}"
-java_home=$(.mvn/find-jdk.sh)
-# PyTorch with a real BLAS: Debian's torch uses the libblas.so.3 alternative, which is the
-# reference BLAS (about 20 times slower here) unless OpenBLAS is installed.
-for pkg in python3-torch libopenblas0-pthread; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
-[ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
-export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
-out=bench/results/infonce-$(date -u +%Y%m%d-%H%M)
-mkdir -p "$out"
-java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar)
+source bench/scripts/side_by_side.sh
+side_by_side_setup infonce "$threads"
 {
-    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+    echo "$header"
     for s in "${shapes[@]}"; do
         n=${s%x*}; d=${s#*x}
         for form in "${forms[@]}"; do

@@ -7,17 +7,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
-java_home=$(.mvn/find-jdk.sh)
-for pkg in python3-torch libopenblas0-pthread; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
-[ -f bench/target/benchmarks.jar ] || mvn -B -q -DskipTests install
-export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
-out=bench/results/pair-ops-$(date -u +%Y%m%d-%H%M)
-mkdir -p "$out"
-java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar)
+source bench/scripts/side_by_side.sh
+side_by_side_setup pair-ops "$threads"
 {
-    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+    echo "$header"
     for spec in "triplet 65536 256" "mining 8192 64"; do
         read -r form n d <<< "$spec"
         for backend in cpu java; do "${java[@]}" dev.jnce.bench.PairOpsProbe "$backend" "$form" "$n" "$d" 3 2>/dev/null; done
