@@ -9,10 +9,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -111,11 +113,28 @@ class BinaryCrossEntropyArgumentsTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void broadcastableWeightsAreAccepted(Backend b) {
-        for (Tensor w : new Tensor[] {Tensor.of(new float[5]), Tensor.of(new float[5], 1, 5), Tensor.of(new float[20], 4, 5),
-                Tensor.scalar(2)}) {
-            BinaryCrossEntropy.create().withBackend(b).withWeight(w).forward(input, target);
-            BinaryCrossEntropyWithLogits.create().withBackend(b).withWeight(w).withPosWeight(w).forward(input, target);
+        // every accepted shape gives the loss of the same weights written out in full, (4, 5)
+        float[] perClass = {0.5f, 1f, 1.5f, 2f, 2.5f}, full = new float[20];
+        for (int i = 0; i < 20; i++) full[i] = perClass[i % 5];
+        Tensor whole = Tensor.of(full, 4, 5);
+        float wantBce = BinaryCrossEntropy.create().withBackend(b).withWeight(whole).forward(input, target).item();
+        float wantLogits = BinaryCrossEntropyWithLogits.create().withBackend(b).withWeight(whole).withPosWeight(whole)
+                .forward(input, target).item();
+        for (Tensor w : new Tensor[] {Tensor.of(perClass), Tensor.of(perClass, 1, 5), whole}) {
+            assertEquals(wantBce, BinaryCrossEntropy.create().withBackend(b).withWeight(w).forward(input, target).item(),
+                    1e-6f * Math.abs(wantBce), "weight " + Tensor.formatShape(w.shape()));
+            assertEquals(wantLogits, BinaryCrossEntropyWithLogits.create().withBackend(b).withWeight(w).withPosWeight(w)
+                    .forward(input, target).item(), 1e-6f * Math.abs(wantLogits), "weight " + Tensor.formatShape(w.shape()));
         }
+        // a scalar weight scales the unweighted loss
+        float plain = BinaryCrossEntropy.create().withBackend(b).forward(input, target).item();
+        assertEquals(2 * plain, BinaryCrossEntropy.create().withBackend(b).withWeight(Tensor.scalar(2)).forward(input, target).item(),
+                1e-6f * Math.abs(plain), "scalar weight");
+        float[] twos = new float[20];
+        Arrays.fill(twos, 2f);
+        assertEquals(BinaryCrossEntropyWithLogits.create().withBackend(b).withPosWeight(Tensor.of(twos, 4, 5)).forward(input, target).item(),
+                BinaryCrossEntropyWithLogits.create().withBackend(b).withPosWeight(Tensor.scalar(2)).forward(input, target).item(),
+                1e-6f * Math.abs(plain), "scalar pos_weight");
     }
 
     @ParameterizedTest(name = "{0}")
