@@ -75,13 +75,12 @@ class RowOps {
      */
     void sigmoidPairs(MemorySegment x, long off, int from, int n, long i, float bias, MemorySegment g, long gOff,
                       double[] sums) {
-        for (int j = from; j < n; j++) {
-            double z = x.get(F, off + 4L * j) + bias, y = j == i ? 1 : 0;
-            double e = Math.exp(-Math.abs(z));
-            double sigmoid = z >= 0 ? 1 / (1 + e) : e / (1 + e), grad = sigmoid - y;
-            sums[0] += Math.max(z, 0) + Math.log1p(e) - y * z; // softplus(z) - y z
-            sums[1] += grad;
-            if (g != null) g.set(F, gOff + 4L * j, (float) grad);
+        double[] terms = new double[3];
+        for (int j = from; j < n; j++) { // BCE with logits, target [j = i]: the terms jnce_siglip takes too
+            BinaryElementwise.bceLogitsTerms(x.get(F, off + 4L * j) + bias, j == i ? 1 : 0, 1, terms);
+            sums[0] += terms[0];
+            sums[1] += terms[1];
+            if (g != null) g.set(F, gOff + 4L * j, (float) terms[1]);
         }
     }
 }

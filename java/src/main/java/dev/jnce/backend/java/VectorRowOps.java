@@ -145,10 +145,9 @@ final class VectorRowOps extends RowOps {
         sums[0] += lossAcc.reduceLanes(VectorOperators.ADD);
         sums[1] += gradAcc.reduceLanes(VectorOperators.ADD);
         if (diagonal) { // the positive: loss softplus(z) - z, gradient sigmoid(z) - 1
-            double e = Math.exp(-Math.abs(zi)), sigmoid = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
             sums[0] -= zi;
             sums[1] -= 1;
-            if (g != null) g.set(ValueLayout.JAVA_FLOAT, gOff + 4L * i, (float) (sigmoid - 1));
+            if (g != null) g.set(ValueLayout.JAVA_FLOAT, gOff + 4L * i, (float) (BinaryElementwise.sigmoid(zi) - 1));
         }
         super.sigmoidPairs(x, off, j, n, i, bias, g, gOff, sums);
     }
