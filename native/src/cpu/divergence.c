@@ -186,10 +186,6 @@ int32_t jnce_dist_xent_fwd_bwd(const float *p, const float *q, int64_t N, int64_
 
 /* ---- perplexity ------------------------------------------------------------------------ */
 
-static int64_t key_at(const void *keys, int32_t key_dtype, int64_t k) {
-    return key_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)keys)[k] : ((const int64_t *)keys)[k];
-}
-
 int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32_t key_dtype,
                                 int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad) {
     if (token_loss == NULL || keys == NULL || ppl == NULL)
@@ -200,7 +196,7 @@ int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32
     double sum = 0.0;
     int64_t count = 0;
     for (int64_t k = 0; k < M; k++) {
-        if (key_at(keys, key_dtype, k) != ignore_key) {
+        if (jnce_target_at(keys, key_dtype, k) != ignore_key) {
             sum += token_loss[k];
             count++;
         }
@@ -210,7 +206,7 @@ int32_t jnce_perplexity_fwd_bwd(const float *token_loss, const void *keys, int32
     if (grad != NULL) {
         float g = count == 0 ? 0.0f : (float)(value / (double)count);
         for (int64_t k = 0; k < M; k++) {
-            grad[k] = key_at(keys, key_dtype, k) != ignore_key ? g : 0.0f;
+            grad[k] = jnce_target_at(keys, key_dtype, k) != ignore_key ? g : 0.0f;
         }
     }
     return JNCE_OK;

@@ -74,8 +74,7 @@ typedef struct {
 } focal_job;
 
 static int64_t focal_target(const focal_job *job, int64_t i) {
-    return job->target_dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)job->targets)[i]
-                                                 : ((const int64_t *)job->targets)[i];
+    return jnce_target_at(job->targets, job->target_dtype, i);
 }
 
 /* Loss of one row; writes its gradient row (scaled) when g is non-null. x and g may alias. */

@@ -39,7 +39,7 @@ jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C);
 /* out[j] = exp(x[j] - max) * scale for one row (AVX2 when available); out may alias x. */
 void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, float scale);
 
-/* targets[i] of an index tensor whose element type is JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64. */
+/* Element i of an index tensor (targets, labels, keys, a mask) whose type is JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64. */
 static inline int64_t jnce_target_at(const void *targets, int32_t dtype, int64_t i) {
     return dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)targets)[i] : ((const int64_t *)targets)[i];
 }

@@ -26,13 +26,9 @@ typedef struct {
     int64_t *indices;
 } mining_job;
 
-static int64_t load_index(const void *base, int32_t dtype, int64_t i) {
-    return dtype == JNCE_DTYPE_INT32 ? ((const int32_t *)base)[i] : ((const int64_t *)base)[i];
-}
-
 static int is_positive(const mining_job *job, int64_t i, int64_t j) {
-    if (job->ql != NULL) return load_index(job->ql, job->q_dtype, i) == load_index(job->kl, job->k_dtype, j);
-    if (job->mask != NULL) return load_index(job->mask, job->mask_dtype, i * job->M + j) != 0;
+    if (job->ql != NULL) return jnce_target_at(job->ql, job->q_dtype, i) == jnce_target_at(job->kl, job->k_dtype, j);
+    if (job->mask != NULL) return jnce_target_at(job->mask, job->mask_dtype, i * job->M + j) != 0;
     return i == j;
 }
 
