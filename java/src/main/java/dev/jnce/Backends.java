@@ -1,25 +1,34 @@
 package dev.jnce;
 
-import dev.jnce.backend.cpu.CpuBackend;
-import dev.jnce.backend.cuda.CudaBackend;
-import dev.jnce.backend.java.JavaBackend;
-import dev.jnce.internal.Threads;
+import dev.jnce.spi.DeviceMemory;
+import dev.jnce.spi.ThreadsListener;
 
+import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
- * Chooses and hands out backends.
+ * Chooses and hands out backends. A call runs where its tensors live, as in PyTorch:
  *
- * <p>{@link #current()} is decided once, at first use: the backend named by the system
- * property {@code jnce.backend} or the environment variable {@code JNCE_BACKEND} if set (and
- * then it must load, or {@link BackendUnavailableException} is thrown with the reason),
- * otherwise the first of {@code cuda > cpu > java} that loads, falling back quietly. The choice
- * is logged once through {@link System.Logger} ({@code dev.jnce}, level INFO).
+ * <ul>
+ * <li>host tensors run on the best host backend, {@code cpu} (native) when it loads, else
+ *     {@code java} ({@link #host()}); when {@code cpu} cannot load, a WARNING says why, once;</li>
+ * <li>tensors on {@code cuda:N} run on the {@code cuda} backend of GPU N ({@link #forDevice});</li>
+ * <li>tensors of one call on different devices are an {@link IllegalArgumentException} naming
+ *     each argument's device.</li>
+ * </ul>
+ *
+ * <p>A backend can be forced for every call: the system property {@code jnce.backend}, the
+ * environment variable {@code JNCE_BACKEND}, or {@link #use(String)}. A forced backend must load
+ * (else {@link BackendUnavailableException} with the reason), and every call's tensors must then
+ * be on its device. A loss or op can also be pinned to one backend with its {@code withBackend}.
+ * Each choice is logged once through {@link System.Logger} ({@code dev.jnce}, level INFO).
+ *
+ * <p>Backends are found by class name, never imported: this class knows their names only.
  *
  * <p>Thread count: system property {@code jnce.threads}, environment variable
  * {@code JNCE_NUM_THREADS}, or {@link #setThreads(int)}; it applies to jnce's kernels and to
@@ -28,43 +37,114 @@ import java.util.function.Supplier;
 public final class Backends {
     public static final String PROPERTY = "jnce.backend";
     public static final String ENV = "JNCE_BACKEND";
-    /** Backend names in order of preference for the automatic choice. */
+    public static final String THREADS_PROPERTY = "jnce.threads";
+    public static final String THREADS_ENV = "JNCE_NUM_THREADS";
+    /** Backend names, fastest first. */
     public static final List<String> NAMES = List.of("cuda", "cpu", "java");
+    /** Host backends in order of preference. */
+    private static final List<String> HOST_NAMES = List.of("cpu", "java");
+    /** name -> implementation class, loaded by name so that this class depends on none of them. */
+    private static final Map<String, String> IMPLEMENTATIONS = Map.of(
+            "java", "dev.jnce.backend.java.JavaBackend",
+            "cpu", "dev.jnce.backend.cpu.CpuBackend",
+            "cuda", "dev.jnce.backend.cuda.CudaBackend");
 
     private static final System.Logger LOG = System.getLogger("dev.jnce");
     private static final Map<String, Backend> LOADED = new LinkedHashMap<>();
     private static final Map<String, Throwable> FAILED = new LinkedHashMap<>();
-    private static volatile Backend current;
+    private static final Map<Integer, Backend> CUDA_BY_INDEX = new HashMap<>();
+    private static volatile Backend forced;   // set by use() or, at first use, the property / environment
+    private static volatile boolean forcedRead;
+    private static volatile Backend host;
+    private static volatile int threads;      // 0 until first read
 
     private Backends() {
     }
 
-    /** The backend losses use when none is given; chosen once (see the class comment). */
+    /**
+     * The backend for calls whose tensors are on the host (and the backend a forced choice
+     * names): the forced one if any, else {@link #host()}.
+     */
     public static Backend current() {
-        Backend b = current;
-        if (b != null) return b;
-        synchronized (Backends.class) {
-            if (current == null) {
-                String forced = System.getProperty(PROPERTY, System.getenv(ENV));
-                boolean isForced = forced != null && !forced.isBlank();
-                current = isForced ? get(forced) : fastest();
-                LOG.log(System.Logger.Level.INFO, "jnce backend: {0} ({1}{2})", current.name(),
-                        isForced ? "forced by " + PROPERTY + "/" + ENV : "automatic", "; " + current.description());
-            }
-            return current;
-        }
-    }
-
-    /** Makes {@code name} the current backend; it must load. */
-    public static synchronized Backend use(String name) {
-        Backend b = get(name);
-        current = b;
-        LOG.log(System.Logger.Level.INFO, "jnce backend: {0} (set by Backends.use; {1})", b.name(), b.description());
-        return b;
+        Backend f = forced();
+        return f != null ? f : host();
     }
 
     /**
-     * The backend called {@code name} ({@code java}, {@code cpu} or {@code cuda}).
+     * The backend a call on tensors of {@code device} runs on: the forced one if any, else
+     * {@link #host()} for the host and the {@code cuda} backend of that GPU for {@code cuda:N}.
+     *
+     * @throws BackendUnavailableException if that backend cannot load, with the reason
+     */
+    public static Backend forDevice(Device device) {
+        if (device == null) throw new IllegalArgumentException("device: must not be null");
+        Backend f = forced();
+        if (f != null) return f;
+        if (device.kind() == Device.Kind.HOST) return host();
+        return cuda(device.index());
+    }
+
+    /** Whether a backend is forced (property, environment or {@link #use}): calls then ignore where tensors live. */
+    public static boolean isForced() {
+        return forced() != null;
+    }
+
+    /** The best host backend: {@code cpu} when it loads, else {@code java}. Chosen once. */
+    public static Backend host() {
+        Backend h = host;
+        if (h != null) return h;
+        synchronized (Backends.class) {
+            if (host == null) {
+                for (String name : HOST_NAMES) {
+                    if (!isAvailable(name)) {
+                        LOG.log(System.Logger.Level.WARNING, "jnce: backend ''{0}'' cannot load, falling back: {1}",
+                                name, unavailableReason(name));
+                        continue;
+                    }
+                    host = get(name);
+                    LOG.log(System.Logger.Level.INFO, "jnce backend: {0} (automatic, for host tensors; {1})",
+                            host.name(), host.description());
+                    break;
+                }
+                if (host == null) throw new IllegalStateException("no host backend loads; the pure-Java backend always should");
+            }
+            return host;
+        }
+    }
+
+    /** Makes {@code name} the backend of every call (it must load); {@code null} goes back to following the tensors. */
+    public static synchronized Backend use(String name) {
+        forcedRead = true;
+        if (name == null) {
+            forced = null;
+            LOG.log(System.Logger.Level.INFO, "jnce backend: follows the tensors (set by Backends.use)");
+            return host();
+        }
+        Backend b = get(name);
+        forced = b;
+        LOG.log(System.Logger.Level.INFO, "jnce backend: {0} for every call (set by Backends.use; {1})", b.name(), b.description());
+        return b;
+    }
+
+    private static Backend forced() {
+        if (forcedRead) return forced;
+        synchronized (Backends.class) {
+            if (!forcedRead) {
+                String name = System.getProperty(PROPERTY, System.getenv(ENV));
+                if (name != null && !name.isBlank()) {
+                    Backend b = get(name); // throws with the reason: a forced backend must load
+                    forced = b;
+                    LOG.log(System.Logger.Level.INFO, "jnce backend: {0} for every call (forced by {1}/{2}; {3})",
+                            b.name(), PROPERTY, ENV, b.description());
+                }
+                forcedRead = true;
+            }
+            return forced;
+        }
+    }
+
+    /**
+     * The backend called {@code name} ({@code java}, {@code cpu} or {@code cuda}; cuda is GPU 0).
      *
      * @throws BackendUnavailableException if it cannot load here, with the reason as cause
      * @throws IllegalArgumentException if no backend has that name
@@ -79,7 +159,7 @@ public final class Backends {
         Throwable earlier = FAILED.get(key);
         if (earlier == null) {
             try {
-                b = factory(key).get();
+                b = create(key, null);
                 LOADED.put(key, b);
                 return b;
             } catch (RuntimeException | LinkageError e) {
@@ -87,7 +167,7 @@ public final class Backends {
                 earlier = e;
             }
         }
-        throw new BackendUnavailableException("backend '" + key + "' is not available: " + earlier.getMessage(), earlier);
+        throw new BackendUnavailableException("backend '" + key + "' is not available: " + reason(earlier), earlier);
     }
 
     /** The first backend of {@code cuda > cpu > java} that loads. */
@@ -123,29 +203,78 @@ public final class Backends {
             get(name);
             return null;
         } catch (BackendUnavailableException e) {
-            return e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            return e.getCause() != null ? reason(e.getCause()) : e.getMessage();
         }
     }
 
     /** Sets the threads of every backend (values below 1: all available processors). */
-    public static synchronized void setThreads(int threads) {
-        Threads.set(threads);
+    public static synchronized void setThreads(int count) {
+        threads = count < 1 ? Runtime.getRuntime().availableProcessors() : count;
         for (Backend b : LOADED.values()) {
-            if (b instanceof CpuBackend cpu) cpu.applyThreads();
+            if (b instanceof ThreadsListener l) l.threadsChanged(threads);
+        }
+        for (Backend b : CUDA_BY_INDEX.values()) {
+            if (b instanceof ThreadsListener l) l.threadsChanged(threads);
         }
     }
 
     /** The thread count in force. */
     public static int threads() {
-        return Threads.get();
+        int t = threads;
+        if (t == 0) threads = t = initialThreads(); // throws IllegalArgumentException for a bad setting
+        return t;
     }
 
-    private static Supplier<Backend> factory(String name) {
-        return switch (name) {
-            case "java" -> JavaBackend::new;
-            case "cpu" -> CpuBackend::new;
-            case "cuda" -> CudaBackend::new;
-            default -> throw new IllegalArgumentException(name);
-        };
+    /** The memory of a device other than the host, from the backend that owns it. */
+    static DeviceMemory memory(Device device) {
+        Backend b = device.index() == 0 ? get("cuda") : cuda(device.index());
+        if (b instanceof DeviceMemory.Source s) return s.memory();
+        throw new IllegalArgumentException("device: " + device + " has no memory jnce can allocate");
+    }
+
+    private static synchronized Backend cuda(int index) {
+        if (index == 0) return get("cuda");
+        Backend b = CUDA_BY_INDEX.get(index);
+        if (b != null) return b;
+        try {
+            b = create("cuda", index);
+        } catch (RuntimeException | LinkageError e) {
+            throw new BackendUnavailableException("backend 'cuda' is not available for cuda:" + index + ": " + reason(e), e);
+        }
+        CUDA_BY_INDEX.put(index, b);
+        return b;
+    }
+
+    /** Instantiates a backend by class name: its no-argument constructor, or {@code forDevice(int)}. */
+    private static Backend create(String name, Integer deviceIndex) {
+        try {
+            Class<?> type = Class.forName(IMPLEMENTATIONS.get(name), true, Backends.class.getClassLoader());
+            Object b = deviceIndex == null ? type.getConstructor().newInstance()
+                    : type.getMethod("forDevice", int.class).invoke(null, deviceIndex);
+            return (Backend) b;
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) throw r;
+            if (cause instanceof LinkageError l) throw l;
+            throw new IllegalStateException(cause);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("backend '" + name + "' is missing from this jar (" + e + ")", e);
+        }
+    }
+
+    private static String reason(Throwable t) {
+        String m = t.getMessage();
+        return m != null ? m : t.getClass().getName();
+    }
+
+    private static int initialThreads() {
+        String value = System.getProperty(THREADS_PROPERTY, System.getenv(THREADS_ENV));
+        if (value == null || value.isBlank()) return Runtime.getRuntime().availableProcessors();
+        try {
+            int n = Integer.parseInt(value.trim());
+            return n < 1 ? Runtime.getRuntime().availableProcessors() : n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(THREADS_PROPERTY + "/" + THREADS_ENV + ": '" + value + "' is not a whole number", e);
+        }
     }
 }

@@ -1,6 +1,6 @@
 package dev.jnce;
 
-import dev.jnce.internal.DeviceMemory;
+import dev.jnce.spi.DeviceMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -103,7 +103,7 @@ public final class Tensor implements AutoCloseable {
         if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
-        DeviceMemory memory = DeviceMemory.of(device);
+        DeviceMemory memory = Backends.memory(device);
         Tensor t = new Tensor(memory.allocate(bytes), dtype, s, device, null, memory);
         TensorScope scope = TensorScope.current();
         if (scope != null) scope.register(t);
@@ -126,7 +126,7 @@ public final class Tensor implements AutoCloseable {
             t.deviceMemory.fromHost(segment, t.segment, bytes);
         } else if (t.deviceMemory == null) {
             deviceMemory.toHost(segment, t.segment, bytes);
-        } else if (deviceMemory == t.deviceMemory) {
+        } else if (owner(deviceMemory) == owner(t.deviceMemory)) {
             deviceMemory.copy(segment, t.segment, bytes);
         } else {
             try (Arena staging = Arena.ofConfined()) { // between two GPUs, through the host
@@ -227,6 +227,79 @@ public final class Tensor implements AutoCloseable {
                     + " is not aligned to " + dtype.byteSize() + " bytes for " + dtype);
         }
         return new Tensor(segment, dtype, s, Device.HOST, null);
+    }
+
+    // ---- views ----------------------------------------------------------------------------
+
+    /**
+     * Rows {@code [from, from + count)} of dimension 0 as a view of the same memory, on the same
+     * device: no copy. The view does not own the memory: closing it frees nothing, and it must not
+     * be used after this tensor is closed.
+     */
+    public Tensor rows(long from, long count) {
+        requireOpen("tensor");
+        if (rank() == 0) throw new IllegalArgumentException("rows: a scalar " + describe() + " has no rows");
+        if (from < 0 || count < 0 || from > shape[0] - count) {
+            throw new IllegalArgumentException("rows: [" + from + ", " + from + " + " + count + ") is outside the "
+                    + shape[0] + " rows of " + describe());
+        }
+        long[] s = shape.clone();
+        s[0] = count;
+        long rowBytes = shape[0] == 0 ? 0 : numel() / shape[0] * dtype.byteSize();
+        return view(from * rowBytes, count * rowBytes, s);
+    }
+
+    /**
+     * The same values with another shape of as many elements (row-major, as PyTorch's
+     * {@code view}): no copy, same device; closing the view frees nothing.
+     */
+    public Tensor reshape(long... newShape) {
+        requireOpen("tensor");
+        long[] s = checkedShape(newShape);
+        if (numel(s) != numel()) {
+            throw new IllegalArgumentException("shape: " + formatShape(s) + " has " + numel(s) + " elements, but "
+                    + describe() + " has " + numel());
+        }
+        return view(0, numel() * dtype.byteSize(), s);
+    }
+
+    private Tensor view(long offset, long bytes, long[] s) {
+        // A device segment is a zero-length address: a view is that address moved by offset.
+        MemorySegment part = deviceMemory == null ? segment.asSlice(offset, bytes)
+                : MemorySegment.ofAddress(segment.address() + offset);
+        return new Tensor(part, dtype, s, device, null, deviceMemory == null ? null : new BorrowedMemory(deviceMemory));
+    }
+
+    private static DeviceMemory owner(DeviceMemory m) {
+        return m instanceof BorrowedMemory b ? b.owner() : m;
+    }
+
+    /** A view's device memory: copies as its owner's, never frees. */
+    private record BorrowedMemory(DeviceMemory owner) implements DeviceMemory {
+        @Override
+        public MemorySegment allocate(long bytes) {
+            return owner.allocate(bytes);
+        }
+
+        @Override
+        public void free(MemorySegment address) {
+            // the owner frees the memory
+        }
+
+        @Override
+        public void toHost(MemorySegment address, MemorySegment host, long bytes) {
+            owner.toHost(address, host, bytes);
+        }
+
+        @Override
+        public void fromHost(MemorySegment host, MemorySegment address, long bytes) {
+            owner.fromHost(host, address, bytes);
+        }
+
+        @Override
+        public void copy(MemorySegment from, MemorySegment to, long bytes) {
+            owner.copy(from, to, bytes);
+        }
     }
 
     // ---- reading --------------------------------------------------------------------------

@@ -3,7 +3,7 @@ package dev.jnce.bench;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.BinaryCrossEntropyWithLogits;
-import dev.jnce.loss.BinaryLossResult;
+import dev.jnce.loss.InputTargetResult;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Param;
@@ -43,7 +43,7 @@ public class BinaryCrossEntropyWithLogitsBench extends OpBench {
     @Benchmark
     public Tensor forwardBackward() {
         if (bce == null) return null;
-        try (BinaryLossResult r = bce.forwardBackward(logits, target)) {
+        try (InputTargetResult r = bce.forwardBackward(logits, target)) {
             return r.gradInput();
         }
     }

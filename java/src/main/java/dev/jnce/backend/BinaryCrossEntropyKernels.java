@@ -1,7 +1,7 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /**
  * Element-wise binary cross-entropy kernels (native/src/cpu/binary_cross_entropy.c and its Java

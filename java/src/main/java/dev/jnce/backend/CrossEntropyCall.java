@@ -1,7 +1,7 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /**
  * One checked softmax cross-entropy call, as jnce.h's {@code jnce_xent_args} describes it.

@@ -1,8 +1,7 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.KlDiv;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /**
  * KL divergence, entropy, cross-entropy of distributions and perplexity
@@ -19,7 +18,7 @@ public interface DivergenceKernels {
      * @param gradInput  d(reduced loss)/d(input), shaped like input, or null
      * @param gradTarget d(reduced loss)/d(target), shaped like target, or null
      */
-    void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, KlDiv.Reduction reduction,
+    void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, Reduction reduction,
                Tensor loss, Tensor gradInput, Tensor gradTarget);
 
     /** Row entropies of (N,C) probabilities p; loss (N) for NONE, else one value. */

@@ -1,7 +1,7 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** Focal-loss kernels (native/src/cpu/focal.c and its Java twin). Gradients are of the reduced loss. */
 public interface FocalKernels {

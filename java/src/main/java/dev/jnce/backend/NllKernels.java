@@ -1,7 +1,7 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** Negative log-likelihood kernels (native/src/cpu/nll.c and its Java twin). */
 public interface NllKernels {

@@ -1,13 +1,12 @@
 package dev.jnce.backend;
 
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
 
 /**
- * GEMM (and SYRK, with the cross-entropy of the symmetric logits it gives; the several-positives
- * and CLIP cross-entropies and SigLIP's sigmoid loss of a logit matrix), L2 normalisation, row cosine similarity, triplet margin loss and hard-negative mining
- * (native/src/cpu/gemm.c, similarity.c, triplet.c, mining.c and their Java twins). Callers
- * have checked every argument; all float tensors are float32, row-major and contiguous.
+ * GEMM, SYRK, L2 normalisation and row cosine similarity (native/src/cpu/gemm.c, similarity.c,
+ * native/src/cuda/gemm.cu, similarity.cu and their Java twins): the linear algebra every
+ * similarity-based loss is built on. Callers have checked every argument; all float tensors are
+ * float32, row-major and contiguous.
  */
 public interface SimilarityKernels {
 
@@ -27,110 +26,6 @@ public interface SimilarityKernels {
         gemm(false, true, alpha, a, a, 0f, c);
     }
 
-    /**
-     * Targets of {@link #symmetricCrossEntropy}: row i's target is column (i + offset) mod N;
-     * excludeSelf leaves column i out of row i's softmax (needs offset != 0), decoupled leaves
-     * the target out of it (the loss is then log sum over the others minus the target's logit).
-     * With labels (int64 (N), not null), the targets are instead uniform over the other rows
-     * with row i's label (SupCon); offset and decoupled are then unused and excludeSelf is
-     * implied. A label on one row only leaves that row without positive: an error unless
-     * skipEmpty, which leaves the row out (loss 0, no gradient, not in the mean).
-     */
-    record SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction, Tensor labels,
-                            boolean skipEmpty) {
-        /** One target per row, (i + offset) mod N. */
-        public SymmetricTargets(long offset, boolean excludeSelf, boolean decoupled, Reduction reduction) {
-            this(offset, excludeSelf, decoupled, reduction, null, false);
-        }
-
-        /** Label targets. */
-        public static SymmetricTargets labels(Tensor labels, boolean skipEmpty, Reduction reduction) {
-            return new SymmetricTargets(0, true, false, reduction, labels, skipEmpty);
-        }
-    }
-
-    /**
-     * Cross-entropy over the rows of a symmetric logit matrix s (N,N) of which only the lower
-     * triangle (j <= i, what {@link #syrk} writes) is read: the one-tensor InfoNCE forms. loss is
-     * (N) for NONE, else one element. grad is null (the loss alone) or (N,N), and may be s: it
-     * receives, in full, g + gᵀ with g = d loss / d s (of the row sum for NONE), so that one GEMM
-     * gives the embeddings' gradient. Rows that meet a NaN or +Inf logit get loss NaN and NaN in
-     * their row and column of grad. Callers have checked that every row keeps a candidate.
-     */
-    void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad);
-
-    /**
-     * Targets of {@link #positivesCrossEntropy}: row i's positives are the keys j with
-     * {@code keyLabels[j] == queryLabels[i]} (int64 (N) and (M)), or else those with
-     * {@code mask[i][j] != 0} (int32 (N,M)). selfOffset >= 0 (one tensor): column i + selfOffset
-     * is row i's own and takes no part in it (0 for the whole matrix, the first row of a block of
-     * rows); -1: none. skipEmpty leaves rows without positive out (loss 0, zero gradient, not in
-     * the mean); otherwise such a row is reported and nothing is written.
-     */
-    record PositiveTargets(Tensor queryLabels, Tensor keyLabels, Tensor mask, long selfOffset, boolean skipEmpty,
-                           Reduction reduction) {
-        public static PositiveTargets labels(Tensor queryLabels, Tensor keyLabels, long selfOffset, boolean skipEmpty,
-                                             Reduction reduction) {
-            return new PositiveTargets(queryLabels, keyLabels, null, selfOffset, skipEmpty, reduction);
-        }
-
-        public static PositiveTargets mask(Tensor mask, boolean skipEmpty, Reduction reduction) {
-            return new PositiveTargets(null, null, mask, -1, skipEmpty, reduction);
-        }
-    }
-
-    /**
-     * What {@link #positivesCrossEntropy} found: the rows counted (those with a positive), and
-     * the first row without positive when skipEmpty is off (then nothing was written), else -1.
-     */
-    record PositivesOutcome(long counted, long rowWithoutPositive) {
-    }
-
-    /**
-     * Cross-entropy with several positives per row over a logit matrix s (N,M) (native
-     * jnce_xent_positives states the meaning), the target uniform over each row's positives, with
-     * no (N,M) target buffer. loss is (N) for NONE, else one element; grad is null or (N,M) and
-     * may be s. Rows that meet NaN or +Inf get loss NaN and a NaN gradient row. With NONE on a
-     * block of rows (labels or mask rows of that block) it gives the rows' losses and the
-     * gradient of their sum.
-     */
-    PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
-
-    /**
-     * CLIP's symmetric cross-entropy over a square logit matrix s (N,N) (native jnce_xent_clip
-     * states the meaning): the mean of the cross-entropy over the rows and over the columns, each
-     * pair on the diagonal, both read from s as it lies. loss is (N) for NONE, else one element.
-     * grad is null or (N,N) and may be s: it receives d loss / d s (of the pairs' sum for NONE), so
-     * that {@code grad b} and {@code gradᵀ a} give the towers' gradients. A row or column that
-     * meets NaN or +Inf makes its pair's loss NaN, and its row or column of grad.
-     */
-    void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
-
-    /** What {@link #sigLipPairs} sums over the pairs: their losses, and their gradients (d sum / d bias). */
-    record PairSums(double loss, double grad) {
-    }
-
-    /**
-     * SigLIP's pairwise sigmoid loss over a logit matrix s (N,M) in one pass (native jnce_siglip
-     * states the meaning): pair (i, j) has logit s_ij + bias and label +1 where j = i + offset
-     * (the batch's diagonal: offset 0 for the whole batch, r0 for a block of rows from batch row
-     * r0), -1 elsewhere. grad is null or (N,M) and may be s: it receives d (sum of the losses) /
-     * d s_ij = sigmoid(s_ij + bias) - [j = i + offset]. A NaN logit makes the sums NaN.
-     */
-    PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad);
-
-    /**
-     * The logits of InfoNCE with explicit negatives: for q, p (N,D) and n (N,K,D), logits (N,K+1)
-     * = alpha [q_i . p_i, q_i . n_i1, ..., q_i . n_iK] (native jnce_negatives_logits).
-     */
-    void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits);
-
-    /**
-     * Their gradients given g = d loss / d logits (N,K+1): dq_i = alpha (g_i0 p_i + sum_j g_ij n_ij),
-     * dp_i = alpha g_i0 q_i, dn_ij = alpha g_ij q_i; dq, dp (N,D) and dn (N,K,D) are overwritten.
-     */
-    void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn);
-
     /** {@code y = x / max(||x||, eps)} over the last dimension of x; y may be x. */
     void normalize(Tensor x, float eps, Tensor y);
 
@@ -142,23 +37,4 @@ public interface SimilarityKernels {
 
     /** Its gradient given the upstream (N) dOut; dx1 or dx2 may be null; neither aliases an input. */
     void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2);
-
-    /** Options of the triplet margin loss; p is used by the pairwise distance only. */
-    record Triplet(boolean cosine, float margin, float p, float eps, boolean swap, Reduction reduction) {
-    }
-
-    /**
-     * Triplet margin loss of (N,D) anchor, positive, negative into loss ((N) for NONE, else
-     * one element); the three gradients are all null (forward only) or all (N,D).
-     */
-    void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
-                       Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative);
-
-    /**
-     * Indices (N,K) int64 of the K most similar non-positive keys of each row of sim (N,M),
-     * by decreasing similarity, ties by lower index. Positives: queryLabels (N) and keyLabels
-     * (M) when non-null, else mask (N,M) when non-null (nonzero = positive), else the diagonal.
-     * Callers have checked that sim holds no NaN and that every row has K negatives.
-     */
-    void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices);
 }

@@ -2,6 +2,7 @@ package dev.jnce.internal;
 
 import dev.jnce.Backend;
 import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -23,6 +24,14 @@ public final class Checks {
         if (!t.device().equals(backend.device())) {
             throw new IllegalArgumentException(argument + ": tensor " + t.describe() + " is on " + t.device()
                     + ", but backend '" + backend.name() + "' computes on " + backend.device());
+        }
+    }
+
+    /** A reduction every loss takes: NONE, MEAN or SUM (BATCHMEAN is KL divergence's alone). */
+    public static void reduction(Reduction reduction) {
+        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        if (reduction == Reduction.BATCHMEAN) {
+            throw new IllegalArgumentException("reduction: BATCHMEAN is kl_div's alone; use MEAN, SUM or NONE");
         }
     }
 

@@ -2,7 +2,7 @@ package dev.jnce.internal;
 
 import dev.jnce.Tensor;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 
@@ -17,6 +17,7 @@ public final class NativeCodes {
             case NONE -> JnceNative.JNCE_REDUCTION_NONE();
             case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
             case SUM -> JnceNative.JNCE_REDUCTION_SUM();
+            case BATCHMEAN -> JnceNative.JNCE_REDUCTION_BATCHMEAN();
         };
     }
 

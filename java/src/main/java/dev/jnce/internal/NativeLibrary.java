@@ -141,4 +141,29 @@ public final class NativeLibrary {
         if (cause != null) e.initCause(cause);
         return e;
     }
+
+    /**
+     * The error a failed load becomes, its message saying why in the user's terms: native access
+     * denied, no native build for this OS/architecture, a C library too old, OpenBLAS missing.
+     */
+    public static UnsatisfiedLinkError diagnosed(Throwable t) {
+        String m = String.valueOf(t.getMessage());
+        String why;
+        if (t instanceof IllegalCallerException || m.contains("enable-native-access") || m.contains("native access")) {
+            why = "native access is denied to jnce: start the JVM with --enable-native-access=ALL-UNNAMED "
+                    + "(class path) or --enable-native-access=dev.jnce,dev.jnce.bindings (module path)";
+        } else if (!platform().equals("linux-x86_64")) {
+            why = "jnce has no native build for " + platform() + " (only linux-x86_64)";
+        } else if (m.contains("GLIBC")) {
+            why = "the system C library is older than libjnce.so needs (glibc 2.34 or newer)";
+        } else if (m.contains("openblas")) {
+            why = "OpenBLAS is missing: put org.bytedeco:openblas (classifier linux-x86_64) on the class path, "
+                    + "or install libopenblas0";
+        } else {
+            why = "the native library did not load";
+        }
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError(why + " (" + m + ")");
+        e.initCause(t);
+        return e;
+    }
 }

@@ -1,5 +1,7 @@
 package dev.jnce.internal;
 
+import dev.jnce.Backends;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -28,7 +30,7 @@ public final class Parallel {
     public static void forRange(long n, long minPerSlice, RangeTask task) {
         if (n <= 0) return;
         long bySize = minPerSlice > 0 ? n / minPerSlice : n;
-        int slices = (int) Math.max(1, Math.min(Threads.get(), bySize));
+        int slices = (int) Math.max(1, Math.min(Backends.threads(), bySize));
         if (slices == 1) {
             task.run(0, n);
             return;

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ValueScan {
     /** What every value must be. */
     public enum Rule {
-        NOT_NAN, FINITE, UNIT_INTERVAL
+        NOT_NAN, FINITE, UNIT_INTERVAL, NON_NEGATIVE_FINITE
     }
 
     private static final int CHUNK = 4096;
@@ -56,6 +56,9 @@ public final class ValueScan {
             case UNIT_INTERVAL -> {
                 for (int i = 0; i < len; i++) ok &= buf[i] >= 0 & buf[i] <= 1;
             }
+            case NON_NEGATIVE_FINITE -> {
+                for (int i = 0; i < len; i++) ok &= buf[i] >= 0 & buf[i] <= Float.MAX_VALUE;
+            }
         }
         return ok;
     }
@@ -65,6 +68,7 @@ public final class ValueScan {
             case NOT_NAN -> v == v;
             case FINITE -> Math.abs(v) <= Float.MAX_VALUE;
             case UNIT_INTERVAL -> v >= 0 && v <= 1;
+            case NON_NEGATIVE_FINITE -> v >= 0 && v <= Float.MAX_VALUE;
         };
     }
 }

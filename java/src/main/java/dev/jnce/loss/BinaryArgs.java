@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
@@ -78,16 +79,16 @@ final class BinaryArgs {
         return loss;
     }
 
-    static BinaryLossResult forwardBackward(Reduction reduction, Tensor input, Call call) {
+    static InputTargetResult forwardBackward(Reduction reduction, Tensor input, Call call) {
         Tensor loss = newLoss(reduction, input);
         Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
         Tensor gradTarget = Tensor.zeros(DType.FLOAT32, input.shape());
         call.run(loss, gradInput, gradTarget);
-        return new BinaryLossResult(loss, gradInput, gradTarget);
+        return new InputTargetResult(loss, gradInput, gradTarget);
     }
 
     static Reduction nonNull(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return reduction;
     }
 

@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.Tensor;
@@ -12,7 +13,7 @@ import dev.jnce.backend.Kernels;
  * PyTorch does (so p = 0 or 1 gives a loss of at most 100 per element, never Inf).
  *
  * <pre>{@code
- * try (BinaryLossResult r = BinaryCrossEntropy.create().forwardBackward(probs, targets)) {
+ * try (InputTargetResult r = BinaryCrossEntropy.create().forwardBackward(probs, targets)) {
  *     float loss = r.loss().item();                  // mean over all elements
  *     float[] dProbs = r.gradInput().toFloatArray();
  * }
@@ -84,7 +85,7 @@ public final class BinaryCrossEntropy {
     }
 
     /** The loss and its gradients with respect to input and target, in new tensors. */
-    public BinaryLossResult forwardBackward(Tensor input, Tensor target) {
+    public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = check(input, target);
         return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) ->
                 k.binaryCrossEntropy().binaryCrossEntropy(input, target, weight, reduction, loss, gi, gt));

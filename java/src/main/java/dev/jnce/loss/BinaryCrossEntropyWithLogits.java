@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.Tensor;
@@ -16,7 +17,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <pre>{@code
  * BinaryCrossEntropyWithLogits bce = BinaryCrossEntropyWithLogits.create().withPosWeight(posWeight);
- * try (BinaryLossResult r = bce.forwardBackward(logits, targets)) { ... }
+ * try (InputTargetResult r = bce.forwardBackward(logits, targets)) { ... }
  * }</pre>
  *
  * <p>Shapes: input and target float32 of one shape, any rank, at least one element; targets in
@@ -87,7 +88,7 @@ public final class BinaryCrossEntropyWithLogits {
     }
 
     /** The loss and its gradients with respect to the logits and the target, in new tensors. */
-    public BinaryLossResult forwardBackward(Tensor input, Tensor target) {
+    public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = check(input, target);
         return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) -> k.binaryCrossEntropy()
                 .binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction, loss, gi, gt));

@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
@@ -59,7 +60,7 @@ public final class ClipLoss {
 
     /** MEAN (default) or SUM over the N pairs of the two directions' mean; NONE gives (N) per-pair values. */
     public ClipLoss withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new ClipLoss(logitScale, bias, normalize, reduction, backend);
     }
 
@@ -96,7 +97,7 @@ public final class ClipLoss {
         try {
             sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
             // both directions' cross-entropy from the one matrix; G = d loss / d logits in place
-            sim.clipCrossEntropy(logits, reduction, loss, logits);
+            k.contrastive().clipCrossEntropy(logits, reduction, loss, logits);
             sim.gemm(false, false, logitScale, logits, bh, 0f, da);
             sim.gemm(true, false, logitScale, logits, ah, 0f, db);
             float gradScale = (float) (Contrastive.dot(ah, da) / logitScale);

@@ -1,15 +1,15 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Softmax cross-entropy of logits, with the meaning of PyTorch's
@@ -88,7 +88,7 @@ public final class CrossEntropy {
     }
 
     public CrossEntropy withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
@@ -145,7 +145,10 @@ public final class CrossEntropy {
         return reduction;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
@@ -157,9 +160,9 @@ public final class CrossEntropy {
 
     /** The loss alone, with a row mask (N) int32 or null. */
     public Tensor forward(Tensor logits, Tensor targets, Tensor rowMask) {
-        Kernels k = kernels();
+        Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
-        Tensor loss = newLoss(n);
+        Tensor loss = newLoss(k, n);
         run(k, logits, targets, rowMask, loss, null, null);
         return loss;
     }
@@ -171,11 +174,11 @@ public final class CrossEntropy {
 
     /** As {@link #forwardBackward(Tensor, Tensor)} with a row mask (N) int32, or null. */
     public Result forwardBackward(Tensor logits, Tensor targets, Tensor rowMask) {
-        Kernels k = kernels();
+        Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
-        Tensor loss = newLoss(n);
-        Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
-        Tensor lse = logSumExp ? Tensor.zeros(DType.FLOAT32, n) : null;
+        Tensor loss = newLoss(k, n);
+        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+        Tensor lse = logSumExp ? Tensor.zeros(k.device(), DType.FLOAT32, n) : null;
         run(k, logits, targets, rowMask, loss, grad, lse);
         return new Result(loss, grad, lse);
     }
@@ -201,7 +204,7 @@ public final class CrossEntropy {
      * @param lse     (N) float32 or null
      */
     public void forwardBackward(Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
-        Kernels k = kernels();
+        Kernels k = kernels(logits, targets, rowMask, loss, grad, lse);
         long n = check(k, logits, targets, rowMask);
         Checks.usable("loss", loss, k);
         Checks.dtype("loss", loss, DType.FLOAT32);
@@ -234,12 +237,14 @@ public final class CrossEntropy {
         }
     }
 
-    private Kernels kernels() {
-        return (Kernels) backend();
+    /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
+    private Kernels kernels(Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
+        return Kernels.forCall(backend, "logits", logits, "targets", targets, "rowMask", rowMask, "weight", weight,
+                "loss", loss, "grad", grad, "lse", lse);
     }
 
-    private Tensor newLoss(long n) {
-        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+    private Tensor newLoss(Kernels k, long n) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
     }
 
     private void run(Kernels k, Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
@@ -281,7 +286,7 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
                         + " does not match logits " + logitsShape + "; expected (N) = (" + n + ")");
             }
-            checkClassIndices(targets, c, logitsShape);
+            checkClassIndices(k, targets, c, logitsShape);
         }
         if (rowMask != null) {
             Checks.usable("rowMask", rowMask, k);
@@ -294,25 +299,21 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException("weight: shape " + Tensor.formatShape(weight.shape())
                         + " does not match logits " + logitsShape + "; expected (C) = (" + c + ")");
             }
-            MemorySegment w = weight.segment();
-            for (long j = 0; j < c; j++) {
-                float v = w.getAtIndex(ValueLayout.JAVA_FLOAT, j);
-                if (!Float.isFinite(v)) throw new IllegalArgumentException("weight[" + j + "] = " + v + " is not finite");
+            long bad = k.scan().firstBreaking(weight, ScanKernels.Rule.FINITE);
+            if (bad >= 0) {
+                throw new IllegalArgumentException("weight[" + bad + "] = " + (float) k.scan().valueAt(weight, bad) + " is not finite");
             }
         }
         return n;
     }
 
     /** Every target is in [0, C) or the ignore index; names the first that is not. */
-    private void checkClassIndices(Tensor targets, long c, String logitsShape) {
-        MemorySegment s = targets.segment();
-        boolean wide = targets.dtype() == DType.INT64;
-        for (long i = 0, n = targets.numel(); i < n; i++) {
-            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
-            if ((t < 0 || t >= c) && t != ignoreIndex) {
-                throw new IllegalArgumentException("targets[" + i + "] = " + t + " is outside [0, " + c
-                        + ") for logits of shape " + logitsShape + " and is not the ignore index " + ignoreIndex);
-            }
+    private void checkClassIndices(Kernels k, Tensor targets, long c, String logitsShape) {
+        long bad = k.scan().firstOutside(targets, c, ignoreIndex);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("targets[" + bad + "] = " + (long) k.scan().valueAt(targets, bad)
+                    + " is outside [0, " + c + ") for logits of shape " + logitsShape + " and is not the ignore index "
+                    + ignoreIndex);
         }
     }
 }

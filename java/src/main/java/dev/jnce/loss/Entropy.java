@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.internal.Checks;
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
@@ -63,7 +65,7 @@ public final class Entropy {
 
     /** The same with another reduction over rows. */
     public Entropy withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new Entropy(reduction, tolerance, backend);
     }
 

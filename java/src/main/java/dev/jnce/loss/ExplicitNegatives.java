@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
@@ -58,7 +59,7 @@ final class ExplicitNegatives {
         Tensor nh3 = Tensor.wrap(nh.segment(), DType.FLOAT32, n, kNeg, d);
         try {
             MemorySegment s = logits.segment();
-            sim.negativeLogits(qh, ph, nh3, inv, logits);
+            k.contrastive().negativeLogits(qh, ph, nh3, inv, logits);
             float[] positiveLogit = null;
             if (loss.decoupled()) {
                 positiveLogit = new float[(int) n];
@@ -75,7 +76,7 @@ final class ExplicitNegatives {
             Tensor dq = Tensor.zeros(DType.FLOAT32, n, d), dp = Tensor.zeros(DType.FLOAT32, n, d);
             Tensor dn = Tensor.zeros(DType.FLOAT32, n, kNeg, d);
             Tensor dnFlat = Tensor.wrap(dn.segment(), DType.FLOAT32, n * kNeg, d);
-            sim.negativeLogitsBackward(logits, qh, ph, nh3, inv, dq, dp, dn);
+            k.contrastive().negativeLogitsBackward(logits, qh, ph, nh3, inv, dq, dp, dn);
             float gradTau = (float) (-Contrastive.dot(qh, dq) / tau);
             Contrastive.backThroughNormalize(sim, queries, dq, norm);
             Contrastive.backThroughNormalize(sim, positives, dp, norm);

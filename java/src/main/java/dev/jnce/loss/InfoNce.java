@@ -1,9 +1,11 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
@@ -107,7 +109,7 @@ public final class InfoNce {
     }
 
     public InfoNce withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new InfoNce(temperature, normalize, decoupled, reduction, rowsWithoutPositive, backend, blockRows);
     }
 
@@ -309,12 +311,12 @@ public final class InfoNce {
         if (oneTensor && !pos.single()) checkEveryRowHasAPositive(pos.queryLabels());
         boolean blocked = blockRows > 0 && blockRows < q.size(0);
         if (oneTensor && pos.single() && !blocked) {
-            return symmetric(k, q, new SimilarityKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
+            return symmetric(k, q, new ContrastiveKernels.SymmetricTargets(pos.offset(), pos.offset() != 0, decoupled, reduction),
                     d, gradients);
         }
         if (oneTensor && !blocked) {
             try (Tensor labels = int64(pos.queryLabels())) {
-                return symmetric(k, q, SimilarityKernels.SymmetricTargets.labels(labels, skipsRows(), reduction), d, gradients);
+                return symmetric(k, q, ContrastiveKernels.SymmetricTargets.labels(labels, skipsRows(), reduction), d, gradients);
             }
         }
         SimilarityKernels sim = k.similarity();
@@ -365,11 +367,11 @@ public final class InfoNce {
                     ce.forwardBackward(sb, Contrastive.rowsOf(targets, r0, rows), null, lossB, gradients ? sb : null,
                             lse == null ? null : Contrastive.rowsOf(lse, r0, rows));
                 } else {
-                    SimilarityKernels.PositiveTargets blockTargets = new SimilarityKernels.PositiveTargets(
+                    ContrastiveKernels.PositiveTargets blockTargets = new ContrastiveKernels.PositiveTargets(
                             ql == null ? null : Contrastive.rowsOf(ql, r0, rows), kl,
                             pos.mask() == null ? null : Contrastive.rowsOf(pos.mask(), r0, rows),
                             selfPairs ? r0 : -1, skipsRows(), Reduction.NONE);
-                    SimilarityKernels.PositivesOutcome found = sim.positivesCrossEntropy(sb, blockTargets, lossB, gradients ? sb : null);
+                    ContrastiveKernels.PositivesOutcome found = k.contrastive().positivesCrossEntropy(sb, blockTargets, lossB, gradients ? sb : null);
                     if (found.rowWithoutPositive() >= 0) {
                         throw noPositive(pos.mask() != null ? "positiveMask" : "queryLabels", r0 + found.rowWithoutPositive(), m, false);
                     }
@@ -473,7 +475,7 @@ public final class InfoNce {
      * d loss / d f = (G + Gᵀ) f / tau: half the flops of the general path's three GEMMs.
      * Offset 0 is the notes' form (a row's positive is itself); otherwise the self-pair is left out.
      */
-    private Result symmetric(Kernels k, Tensor f, SimilarityKernels.SymmetricTargets targets, long d, boolean gradients) {
+    private Result symmetric(Kernels k, Tensor f, ContrastiveKernels.SymmetricTargets targets, long d, boolean gradients) {
         SimilarityKernels sim = k.similarity();
         long n = f.size(0);
         Tensor fh = Contrastive.prepared(sim, f, normalize);
@@ -482,7 +484,7 @@ public final class InfoNce {
             float inv = 1f / temperature;
             sim.syrk(inv, fh, s);
             Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
-            sim.symmetricCrossEntropy(s, targets, loss, gradients ? s : null);
+            k.contrastive().symmetricCrossEntropy(s, targets, loss, gradients ? s : null);
             if (!gradients) {
                 return new Result(loss, Tensor.zerosUnscoped(DType.FLOAT32, 0, d), null, null, Float.NaN);
             }

@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
@@ -12,7 +13,7 @@ import dev.jnce.backend.Kernels;
  * respect to both arguments.
  *
  * <pre>{@code
- * KlDiv kl = KlDiv.create().withReduction(KlDiv.Reduction.BATCHMEAN);  // the true KL per row
+ * KlDiv kl = KlDiv.create().withReduction(Reduction.BATCHMEAN);  // the true KL per row
  * try (KlDiv.Result r = kl.forwardBackward(logQ, p)) {                 // KL(p || q)
  *     float loss = r.loss().item();
  *     float[] dLogQ = r.gradInput().toFloatArray();
@@ -48,18 +49,6 @@ import dev.jnce.backend.Kernels;
  * <p>Instances are immutable and thread-safe.
  */
 public final class KlDiv {
-    /** How the pointwise values are combined, with F.kl_div's {@code reduction} meaning. */
-    public enum Reduction {
-        /** The pointwise values, shaped like input. */
-        NONE,
-        /** The sum divided by the number of values N*C. PyTorch's default, but not the KL divergence. */
-        MEAN,
-        /** The sum. */
-        SUM,
-        /** The sum divided by N = input.size(0): the mean KL divergence per row. */
-        BATCHMEAN
-    }
-
     private final Reduction reduction;
     private final boolean logTarget;
     private final Backend backend; // null: Backends.current() at call time

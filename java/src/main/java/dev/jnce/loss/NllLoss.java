@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
@@ -89,7 +90,7 @@ public final class NllLoss {
     }
 
     public NllLoss withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
     }
 

@@ -1,9 +1,11 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
@@ -102,7 +104,7 @@ public final class SigLipLoss {
                 Tensor sb = rows == block ? s : Contrastive.rowsOf(s, 0, rows), ab = Contrastive.rowsOf(ah, r0, rows);
                 sim.gemm(false, true, logitScale, ab, bh, 0f, sb);
                 // one pass: the bias added, the pairs' losses summed, d sum / d logits in place
-                SimilarityKernels.PairSums sums = sim.sigLipPairs(sb, r0, bias, sb);
+                ContrastiveKernels.PairSums sums = k.contrastive().sigLipPairs(sb, r0, bias, sb);
                 lossSum += sums.loss();
                 gradSum += sums.grad();
                 sim.gemm(false, false, logitScale * per, sb, bh, 0f, Contrastive.rowsOf(da, r0, rows));

@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.Tensor;
@@ -87,7 +88,7 @@ public final class SigmoidFocalLoss {
     }
 
     /** The loss and its gradients with respect to the logits and the target, in new tensors. */
-    public BinaryLossResult forwardBackward(Tensor input, Tensor target) {
+    public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = check(input, target);
         return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) ->
                 k.focal().sigmoidFocal(input, target, alpha, gamma, reduction, loss, gi, gt));

@@ -1,9 +1,12 @@
 package dev.jnce.loss;
 
+import dev.jnce.internal.Checks;
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.SimilarityChecks;
@@ -87,7 +90,7 @@ public final class TripletMarginLoss {
     }
 
     public TripletMarginLoss withReduction(Reduction reduction) {
-        if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
+        Checks.reduction(reduction);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
@@ -130,7 +133,7 @@ public final class TripletMarginLoss {
         Kernels k = (Kernels) backend();
         long n = check(k, anchor, positive, negative);
         Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
-        k.similarity().tripletMargin(anchor, positive, negative, options(), loss, null, null, null);
+        k.pair().tripletMargin(anchor, positive, negative, options(), loss, null, null, null);
         return loss;
     }
 
@@ -142,7 +145,7 @@ public final class TripletMarginLoss {
         long[] shape = anchor.shape();
         Tensor ga = Tensor.zeros(DType.FLOAT32, shape), gp = Tensor.zeros(DType.FLOAT32, shape);
         Tensor gn = Tensor.zeros(DType.FLOAT32, shape);
-        k.similarity().tripletMargin(anchor, positive, negative, options(), loss, ga, gp, gn);
+        k.pair().tripletMargin(anchor, positive, negative, options(), loss, ga, gp, gn);
         return new Result(loss, ga, gp, gn);
     }
 
@@ -158,8 +161,8 @@ public final class TripletMarginLoss {
         }
     }
 
-    private SimilarityKernels.Triplet options() {
-        return new SimilarityKernels.Triplet(distance == Distance.COSINE, (float) margin, (float) p, (float) eps(),
+    private PairKernels.Triplet options() {
+        return new PairKernels.Triplet(distance == Distance.COSINE, (float) margin, (float) p, (float) eps(),
                 swap, reduction);
     }
 

@@ -160,7 +160,7 @@ public final class HardNegatives {
         }
         checkRows(sim, queryLabels, keyLabels, mask);
         Tensor indices = Tensor.zeros(DType.INT64, nm[0], k);
-        if (k > 0) kn.similarity().hardNegatives(sim, queryLabels, keyLabels, mask, indices);
+        if (k > 0) kn.pair().hardNegatives(sim, queryLabels, keyLabels, mask, indices);
         return indices;
     }
 

@@ -5,6 +5,7 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.internal.Checks;
 
 /**
@@ -106,7 +107,7 @@ public final class Softmax {
         Kernels k = kernels();
         checkRows(k, "input", input);
         Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
-        k.softmax().forward(function, input, rows(input), columns(input), out);
+        k.softmax().forward(kernel(), input, rows(input), columns(input), out);
         return out;
     }
 
@@ -122,7 +123,7 @@ public final class Softmax {
         Checks.dtype("out", out, DType.FLOAT32);
         Checks.shape("out", out, "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output",
                 outputShape(input.shape()));
-        k.softmax().forward(function, input, rows(input), columns(input), out);
+        k.softmax().forward(kernel(), input, rows(input), columns(input), out);
     }
 
     /**
@@ -135,7 +136,7 @@ public final class Softmax {
         Checks.usable("gradInput", gradInput, k);
         Checks.dtype("gradInput", gradInput, DType.FLOAT32);
         Checks.shape("gradInput", gradInput, "of the saved tensor", saved.shape());
-        k.softmax().backward(function, saved, gradOutput, rows(saved), columns(saved), gradInput);
+        k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
     }
 
     /**
@@ -148,7 +149,7 @@ public final class Softmax {
         Kernels k = kernels();
         checkBackward(k, saved, gradOutput);
         Tensor gradInput = Tensor.zeros(DType.FLOAT32, saved.shape());
-        k.softmax().backward(function, saved, gradOutput, rows(saved), columns(saved), gradInput);
+        k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
         return gradInput;
     }
 
@@ -160,8 +161,8 @@ public final class Softmax {
         Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
         Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
         long n = rows(input), c = columns(input);
-        k.softmax().forward(function, input, n, c, out);
-        k.softmax().backward(function, function == Function.LOGSUMEXP ? input : out, gradOutput, n, c, gradInput);
+        k.softmax().forward(kernel(), input, n, c, out);
+        k.softmax().backward(kernel(), function == Function.LOGSUMEXP ? input : out, gradOutput, n, c, gradInput);
         return new Result(out, gradInput);
     }
 
@@ -172,6 +173,10 @@ public final class Softmax {
             output.close();
             grad.close();
         }
+    }
+
+    private SoftmaxKernels.Function kernel() {
+        return SoftmaxKernels.Function.valueOf(function.name());
     }
 
     private Kernels kernels() {

@@ -3,7 +3,8 @@ package dev.jnce.backend;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +29,7 @@ class ClipKernelsTest extends ScopedTest {
     private static final int N = 131;
 
     static Stream<Arguments> cases() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r -> Stream.of(
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(r -> Stream.of(
                 Arguments.of(b, r, 0f), Arguments.of(b, r, 2.5f))));
     }
 
@@ -43,7 +44,7 @@ class ClipKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0} {1} row shift {2}")
     @MethodSource("cases")
     void matchesFloat64(Backend backend, Reduction reduction, float rowShift) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         float[] values = logits(rowShift);
         double[] pairs = new double[N], g = new double[N * N];
         reference(values, reduction, pairs, g);
@@ -71,7 +72,7 @@ class ClipKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void nonFiniteSpoilsItsRowAndColumn(Backend backend) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         float[] values = logits(0f);
         values[100 * N + 7] = Float.NaN;                 // row 100, column 7
         values[20 * N + 9] = Float.POSITIVE_INFINITY;    // row 20, column 9

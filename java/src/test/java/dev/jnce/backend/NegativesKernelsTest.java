@@ -35,7 +35,7 @@ class NegativesKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0} N={1} K={2} D={3}")
     @MethodSource("cases")
     void matchFloat64(Backend backend, int n, int k, int d) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         SplittableRandom r = new SplittableRandom(n * 31L + k);
         float alpha = 1 / 0.07f;
         float[] q = random(r, n * d), p = random(r, n * d), neg = random(r, n * k * d), g = random(r, n * (k + 1));

@@ -3,9 +3,11 @@ package dev.jnce.backend;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.PositiveTargets;
-import dev.jnce.backend.SimilarityKernels.PositivesOutcome;
-import dev.jnce.loss.Reduction;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.ContrastiveKernels.PositiveTargets;
+import dev.jnce.backend.ContrastiveKernels.PositivesOutcome;
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,7 +36,7 @@ class PositivesKernelsTest extends ScopedTest {
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Kind.values()).flatMap(kind ->
-                Stream.of(Reduction.values()).flatMap(r -> Stream.of(Arguments.of(b, kind, r, false), Arguments.of(b, kind, r, true)))));
+                Stream.of(Reductions.all()).flatMap(r -> Stream.of(Arguments.of(b, kind, r, false), Arguments.of(b, kind, r, true)))));
     }
 
     /** The case's logits, positives and targets; loners: rows 0 and 5 get no positive. */
@@ -78,7 +80,7 @@ class PositivesKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0} {1} {2} loners={3}")
     @MethodSource("cases")
     void matchesFloat64(Backend backend, Kind kind, Reduction reduction, boolean loners) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         Case c = Case.of(kind, reduction, loners);
         int n = c.n(), m = c.m();
         double[] rowLoss = new double[n], g = new double[n * m];
@@ -118,7 +120,7 @@ class PositivesKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void aRowWithoutPositiveIsReportedBeforeAnythingIsWritten(Backend backend) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         Tensor s = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, 3, 3);
         Tensor loss = Tensor.of(new float[] {42f}), grad = Tensor.of(new float[] {42, 42, 42, 42, 42, 42, 42, 42, 42}, 3, 3);
         PositiveTargets labels = PositiveTargets.labels(Tensor.of(new long[] {1, 2, 3}), Tensor.of(new long[] {1, 3, 3}),

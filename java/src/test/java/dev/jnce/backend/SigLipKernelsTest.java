@@ -3,7 +3,8 @@ package dev.jnce.backend;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.PairSums;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.ContrastiveKernels.PairSums;
 import dev.jnce.testutil.ScopedTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,7 +35,7 @@ class SigLipKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0} ({1},{2}) offset {3} scale {4} bias {5}")
     @MethodSource("cases")
     void matchesFloat64(Backend backend, int n, int m, int offset, float scale, float bias) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         SplittableRandom random = new SplittableRandom(n + m);
         float[] s = new float[n * m];
         for (int k = 0; k < s.length; k++) s[k] = scale * (float) random.nextDouble(-1, 1);
@@ -66,7 +67,7 @@ class SigLipKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void nanMakesTheSumsNan(Backend backend) {
-        SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels sim = ((Kernels) backend).contrastive();
         float[] s = new float[40 * 40];
         s[3 * 40 + 11] = Float.NaN;
         Tensor x = Tensor.of(s, 40, 40);

@@ -3,8 +3,10 @@ package dev.jnce.backend;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.SymmetricTargets;
-import dev.jnce.loss.Reduction;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 import dev.jnce.testutil.TestBackends;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,7 +43,7 @@ class SymmetricKernelsTest extends ScopedTest {
     }
 
     static Stream<Arguments> cases() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r -> Stream.of(
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(r -> Stream.of(
                 Arguments.of(b, new SymmetricTargets(0, false, false, r)),
                 Arguments.of(b, new SymmetricTargets(0, false, true, r)),
                 Arguments.of(b, new SymmetricTargets(N / 2, true, false, r)),
@@ -55,6 +57,7 @@ class SymmetricKernelsTest extends ScopedTest {
     @MethodSource("cases")
     void matchesFloat64(Backend backend, SymmetricTargets t) {
         SimilarityKernels sim = ((Kernels) backend).similarity();
+        ContrastiveKernels xent = ((Kernels) backend).contrastive();
         float[] f = new float[N * D];
         SplittableRandom random = new SplittableRandom(5);
         for (int i = 0; i < f.length; i++) f[i] = (float) random.nextDouble(-0.5, 0.5);
@@ -87,16 +90,16 @@ class SymmetricKernelsTest extends ScopedTest {
         long[] lossShape = t.reduction() == Reduction.NONE ? new long[] {N} : new long[0];
 
         Tensor forwardOnly = Tensor.zeros(DType.FLOAT32, lossShape);
-        sim.symmetricCrossEntropy(s, t, forwardOnly, null);
+        xent.symmetricCrossEntropy(s, t, forwardOnly, null);
         assertClose(wantLoss, forwardOnly.toFloatArray(), 2e-6, "loss, forward only");
 
         Tensor loss = Tensor.zeros(DType.FLOAT32, lossShape), grad = nans();
-        sim.symmetricCrossEntropy(s, t, loss, grad);
+        xent.symmetricCrossEntropy(s, t, loss, grad);
         assertClose(wantLoss, loss.toFloatArray(), 2e-6, "loss");
         assertClose(h, grad.toFloatArray(), 2e-6, "g + gᵀ");
         assertTrue(Float.isNaN(s.segment().getAtIndex(ValueLayout.JAVA_FLOAT, 1)), "s is left alone");
 
-        sim.symmetricCrossEntropy(s, t, loss, s);
+        xent.symmetricCrossEntropy(s, t, loss, s);
         assertClose(h, s.toFloatArray(), 2e-6, "g + gᵀ in place");
     }
 

@@ -17,6 +17,7 @@ class ValueScanTest {
             case NOT_NAN -> Float.NaN;
             case FINITE -> variant == 0 ? Float.POSITIVE_INFINITY : variant == 1 ? Float.NEGATIVE_INFINITY : Float.NaN;
             case UNIT_INTERVAL -> variant == 0 ? -1e-7f : variant == 1 ? 1.0000001f : Float.NaN;
+            case NON_NEGATIVE_FINITE -> variant == 0 ? -1e-7f : variant == 1 ? Float.POSITIVE_INFINITY : Float.NaN;
         };
     }
 

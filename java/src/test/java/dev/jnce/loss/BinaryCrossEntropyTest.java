@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 
 import dev.jnce.Backend;
@@ -31,7 +33,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     }
 
     static Stream<Arguments> reductions() {
-        return onEveryBackend(java.util.List.of(Reduction.values()));
+        return onEveryBackend(java.util.List.of(Reductions.all()));
     }
 
     /** A float32 tensor of the golden shape (a scalar for an empty shape). */
@@ -44,7 +46,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     }
 
     /** Compares a result with the golden case's float64 and torch-float32 values. */
-    static void assertGolden(Golden.Case g, BinaryLossResult r) {
+    static void assertGolden(Golden.Case g, InputTargetResult r) {
         for (String key : new String[] {"loss", "grad_input", "grad_target"}) {
             Tensor t = key.equals("loss") ? r.loss() : key.equals("grad_input") ? r.gradInput() : r.gradTarget();
             float[] mine = t.toFloatArray();
@@ -59,7 +61,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
         long[] shape = g.longs("shape");
         Tensor input = tensor(g.floats("input"), shape), target = tensor(g.floats("target"), shape);
         Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
-        BinaryLossResult r = g.text("op").equals("bce")
+        InputTargetResult r = g.text("op").equals("bce")
                 ? BinaryCrossEntropy.create().withReduction(reduction).withBackend(backend)
                         .withWeight(optional(g, "weight")).forwardBackward(input, target)
                 : BinaryCrossEntropyWithLogits.create().withReduction(reduction).withBackend(backend)
@@ -84,7 +86,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     void probabilityGradientsMatchFiniteDifferences(Backend backend, Reduction reduction) {
         int n = 3, c = 4;
         float[] p = uniform(n * c, 0.05, 0.95, 1), y = uniform(n * c, 0.1, 0.9, 2), w = {0.5f, 2f, 1f, 0.25f};
-        BinaryLossResult r = BinaryCrossEntropy.create().withReduction(reduction).withBackend(backend)
+        InputTargetResult r = BinaryCrossEntropy.create().withReduction(reduction).withBackend(backend)
                 .withWeight(Tensor.of(w)).forwardBackward(Tensor.of(p, n, c), Tensor.of(y, n, c));
         BinaryReference.Element f = (k, x, t) -> w[k % c] * BinaryReference.bce(x, t);
         assertFiniteDifferences(f, p, y, reduction, r, "bce");
@@ -96,7 +98,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
         int n = 3, c = 4;
         float[] x = uniform(n * c, -6, 6, 3), y = uniform(n * c, 0.1, 0.9, 4);
         float[] w = {0.5f, 2f, 1f, 0.25f}, pw = {3f, 0.5f, 1f, 0f};
-        BinaryLossResult r = BinaryCrossEntropyWithLogits.create().withReduction(reduction).withBackend(backend)
+        InputTargetResult r = BinaryCrossEntropyWithLogits.create().withReduction(reduction).withBackend(backend)
                 .withWeight(Tensor.of(w)).withPosWeight(Tensor.of(pw)).forwardBackward(Tensor.of(x, n, c), Tensor.of(y, n, c));
         BinaryReference.Element f = (k, v, t) -> w[k % c] * BinaryReference.bceLogits(v, t, pw[k % c]);
         assertFiniteDifferences(f, x, y, reduction, r, "bce with logits");
@@ -104,7 +106,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
 
     /** Loss against the reference; gradients w.r.t. input and target against its central differences. */
     static void assertFiniteDifferences(BinaryReference.Element f, float[] x, float[] y, Reduction reduction,
-                                        BinaryLossResult r, String what) {
+                                        InputTargetResult r, String what) {
         double[] xd = Approx.toDouble(x), yd = Approx.toDouble(y);
         assertClose(BinaryReference.asLoss(BinaryReference.elements(f, xd, yd), reduction), r.loss().toFloatArray(),
                 1e-6, what + " loss vs float64 reference");
@@ -131,7 +133,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
         }
     }
 
-    static void assertSameResult(BinaryLossResult mine, BinaryLossResult theirs, String what) {
+    static void assertSameResult(InputTargetResult mine, InputTargetResult theirs, String what) {
         assertClose(Approx.toDouble(theirs.loss().toFloatArray()), mine.loss().toFloatArray(), 1e-6, what + " loss");
         assertClose(Approx.toDouble(theirs.gradInput().toFloatArray()), mine.gradInput().toFloatArray(), 1e-6, what + " grad input");
         assertClose(Approx.toDouble(theirs.gradTarget().toFloatArray()), mine.gradTarget().toFloatArray(), 1e-6, what + " grad target");
@@ -157,7 +159,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void nanLogitsGiveNanAndLargeLogitsStayExact(Backend backend) {
-        BinaryLossResult r = BinaryCrossEntropyWithLogits.create().withReduction(Reduction.NONE).withBackend(backend)
+        InputTargetResult r = BinaryCrossEntropyWithLogits.create().withReduction(Reduction.NONE).withBackend(backend)
                 .forwardBackward(Tensor.of(new float[] {Float.NaN, 1e30f, -1e30f}), Tensor.of(new float[] {1, 0.5f, 1}));
         float[] loss = r.loss().toFloatArray();
         assertEquals(Float.NaN, loss[0]);

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /**
  * Float64 references for the binary and focal losses, written from the textbook definitions
  * (not from the kernels' stable forms), for finite differences and value checks.

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.PairLossesSupport.Outcome;
@@ -48,7 +50,7 @@ class ClipLossTest extends ScopedTest {
 
     static Stream<Arguments> variants() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(true, false).flatMap(normalize ->
-                Stream.of(Reduction.values()).map(r -> Arguments.of(b, normalize, r))));
+                Stream.of(Reductions.all()).map(r -> Arguments.of(b, normalize, r))));
     }
 
     @ParameterizedTest(name = "{0} normalize={1} {2}")

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /** Softmax cross-entropy in float64, the reference the tests judge every backend by. */
 final class CrossEntropyReference {
     private CrossEntropyReference() {
@@ -91,6 +93,7 @@ final class CrossEntropyReference {
             case SUM -> new double[] {ce + o.zLoss() * z};
             case MEAN -> new double[] {o.zeroIfEmpty() && counted == 0 ? 0
                     : ce / denom + (o.zLoss() > 0 ? o.zLoss() * z / counted : 0)};
+            case BATCHMEAN -> throw new IllegalArgumentException("cross-entropy takes no BATCHMEAN");
         };
     }
 }

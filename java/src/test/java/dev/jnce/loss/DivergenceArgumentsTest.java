@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
@@ -51,7 +52,7 @@ class DivergenceArgumentsTest extends DivergenceTestBase {
         Tensor empty = Tensor.zeros(DType.FLOAT32, 0, 3);
         assertMessage(IllegalArgumentException.class, () -> kl(b).forward(empty, empty), "input", "empty", "(0, 3)");
         assertMessage(IllegalArgumentException.class,
-                () -> kl(b).withReduction(KlDiv.Reduction.BATCHMEAN).forward(Tensor.scalar(-1f), Tensor.scalar(0.5f)),
+                () -> kl(b).withReduction(Reduction.BATCHMEAN).forward(Tensor.scalar(-1f), Tensor.scalar(0.5f)),
                 "input", "BATCHMEAN", "scalar");
         assertMessage(IllegalArgumentException.class, () -> kl(b).forward(null, p), "input", "null");
         assertThrows(IllegalArgumentException.class, () -> KlDiv.create().withReduction(null));

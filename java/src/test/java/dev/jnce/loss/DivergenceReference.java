@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import java.util.SplittableRandom;
 
 /**
@@ -22,11 +23,11 @@ final class DivergenceReference {
     }
 
     /** The reduced KL divergence (the sum for NONE); n is input.size(0). */
-    static double klScalar(double[] x, double[] t, boolean logTarget, KlDiv.Reduction reduction, long n) {
+    static double klScalar(double[] x, double[] t, boolean logTarget, Reduction reduction, long n) {
         return sum(klPointwise(x, t, logTarget)) * klScale(reduction, n, x.length);
     }
 
-    static double klScale(KlDiv.Reduction reduction, long n, long count) {
+    static double klScale(Reduction reduction, long n, long count) {
         return switch (reduction) {
             case NONE, SUM -> 1.0;
             case MEAN -> 1.0 / count;

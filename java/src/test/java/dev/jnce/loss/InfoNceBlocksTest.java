@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
@@ -27,7 +29,7 @@ class InfoNceBlocksTest extends ScopedTest {
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(InfoNceReference.Form.TWO_TOWER, InfoNceReference.Form.SHARED,
-                InfoNceReference.Form.LABELS, InfoNceReference.Form.MASK).flatMap(f -> Stream.of(Reduction.values()).flatMap(r ->
+                InfoNceReference.Form.LABELS, InfoNceReference.Form.MASK).flatMap(f -> Stream.of(Reductions.all()).flatMap(r ->
                 Stream.of(Arguments.of(b, f, r, false), Arguments.of(b, f, r, true)))));
     }
 
@@ -69,7 +71,7 @@ class InfoNceBlocksTest extends ScopedTest {
     enum OneTensor { NOTES, NT_XENT, SUPCON }
 
     static Stream<Arguments> oneTensorCases() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(OneTensor.values()).flatMap(f -> Stream.of(Reduction.values())
+        return TestBackends.all().stream().flatMap(b -> Stream.of(OneTensor.values()).flatMap(f -> Stream.of(Reductions.all())
                 .flatMap(r -> Stream.of(Arguments.of(b, f, r, false), Arguments.of(b, f, r, true)))));
     }
 

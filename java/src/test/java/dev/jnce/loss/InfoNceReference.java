@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /**
  * InfoNCE in float64, every form written from its definition: the reference the tests judge
  * every backend by (its finite differences give the expected gradients, tau's included).

@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
@@ -29,7 +30,7 @@ class KlDivTest extends DivergenceTestBase {
     }
 
     static Stream<Arguments> settings() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(KlDiv.Reduction.values())
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values())
                 .flatMap(r -> Stream.of(Arguments.of(b, r, false), Arguments.of(b, r, true))));
     }
 
@@ -37,13 +38,13 @@ class KlDivTest extends DivergenceTestBase {
     @MethodSource("goldenCases")
     void matchesPyTorchAndTheFloat64Reference(Backend backend, Golden.Case g) {
         long[] shape = g.longs("shape");
-        KlDiv.Reduction reduction = KlDiv.Reduction.valueOf(g.text("reduction").toUpperCase());
+        Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
         boolean logTarget = g.integer("log_target") == 1;
         float[] x = g.floats("input"), t = g.floats("target");
         KlDiv.Result r = KlDiv.create().withReduction(reduction).withLogTarget(logTarget).withBackend(backend)
                 .forwardBackward(Tensor.of(x, shape), Tensor.of(t, shape));
 
-        assertArrayEquals(reduction == KlDiv.Reduction.NONE ? shape : new long[0], r.loss().shape(), "loss shape");
+        assertArrayEquals(reduction == Reduction.NONE ? shape : new long[0], r.loss().shape(), "loss shape");
         float[] loss = r.loss().toFloatArray();
         assertClose(g.doubles("loss_f64"), loss, 1e-6, "loss vs float64");
         assertClose(g.doubles("loss"), loss, 2e-5, "loss vs torch float32");
@@ -58,7 +59,7 @@ class KlDivTest extends DivergenceTestBase {
 
     @ParameterizedTest(name = "{0} {1} logTarget={2}")
     @MethodSource("settings")
-    void gradientsMatchFiniteDifferencesInDouble(Backend backend, KlDiv.Reduction reduction, boolean logTarget) {
+    void gradientsMatchFiniteDifferencesInDouble(Backend backend, Reduction reduction, boolean logTarget) {
         int n = 3, c = 4;
         float[] x = log(distributions(n, c, 5)), p = distributions(n, c, 6);
         float[] t = logTarget ? log(p) : p;
@@ -79,14 +80,14 @@ class KlDivTest extends DivergenceTestBase {
         float[] x = log(distributions(6, 4, 1)), t = distributions(6, 4, 2);
         Tensor in = Tensor.of(x, shape), tg = Tensor.of(t, shape);
         KlDiv kl = KlDiv.create().withBackend(backend);
-        double sum = DivergenceReference.sum(toDouble(kl.withReduction(KlDiv.Reduction.NONE).forward(in, tg).toFloatArray()));
-        assertEquals(sum, kl.withReduction(KlDiv.Reduction.SUM).forward(in, tg).item(), 1e-6);
+        double sum = DivergenceReference.sum(toDouble(kl.withReduction(Reduction.NONE).forward(in, tg).toFloatArray()));
+        assertEquals(sum, kl.withReduction(Reduction.SUM).forward(in, tg).item(), 1e-6);
         assertEquals(sum / 24, kl.forward(in, tg).item(), 1e-7, "MEAN (the default) divides by every value");
-        assertEquals(sum / 2, kl.withReduction(KlDiv.Reduction.BATCHMEAN).forward(in, tg).item(), 1e-6);
+        assertEquals(sum / 2, kl.withReduction(Reduction.BATCHMEAN).forward(in, tg).item(), 1e-6);
         assertEquals(kl.forward(in, tg).item(), kl.forwardBackward(in, tg).loss().item(), "forward = forwardBackward");
 
-        float[] sumGrad = kl.withReduction(KlDiv.Reduction.SUM).forwardBackward(in, tg).gradTarget().toFloatArray();
-        float[] batchGrad = kl.withReduction(KlDiv.Reduction.BATCHMEAN).forwardBackward(in, tg).gradTarget().toFloatArray();
+        float[] sumGrad = kl.withReduction(Reduction.SUM).forwardBackward(in, tg).gradTarget().toFloatArray();
+        float[] batchGrad = kl.withReduction(Reduction.BATCHMEAN).forwardBackward(in, tg).gradTarget().toFloatArray();
         for (int k = 0; k < sumGrad.length; k++) assertEquals(sumGrad[k] / 2, batchGrad[k], 1e-7);
     }
 
@@ -94,7 +95,7 @@ class KlDivTest extends DivergenceTestBase {
     @MethodSource("backends")
     void zeroTargetsAddNothingAndFollowPyTorchsGradient(Backend backend) {
         float[] x = {-1f, -2f, -0.5f}, t = {0f, 0.3f, 0.7f};
-        KlDiv.Result r = KlDiv.create().withReduction(KlDiv.Reduction.SUM).withBackend(backend)
+        KlDiv.Result r = KlDiv.create().withReduction(Reduction.SUM).withBackend(backend)
                 .forwardBackward(Tensor.of(x, 1, 3), Tensor.of(t, 1, 3));
         double want = 0.3 * (Math.log(0.3f) + 2) + 0.7 * (Math.log(0.7f) + 0.5);
         assertEquals(want, r.loss().item(), 1e-6, "0 log 0 = 0");
@@ -110,9 +111,9 @@ class KlDivTest extends DivergenceTestBase {
             int n = nc[0], c = nc[1];
             float[] x = log(distributions(n, c, c)), t = distributions(n, c, c + 1);
             Tensor in = Tensor.of(x, n, c), tg = Tensor.of(t, n, c);
-            KlDiv kl = KlDiv.create().withReduction(KlDiv.Reduction.BATCHMEAN);
+            KlDiv kl = KlDiv.create().withReduction(Reduction.BATCHMEAN);
             KlDiv.Result mine = kl.withBackend(backend).forwardBackward(in, tg);
-            double ref = DivergenceReference.klScalar(toDouble(x), toDouble(t), false, KlDiv.Reduction.BATCHMEAN, n);
+            double ref = DivergenceReference.klScalar(toDouble(x), toDouble(t), false, Reduction.BATCHMEAN, n);
             assertEquals(ref, mine.loss().item(), 1e-6 * Math.max(1, ref), "reference at " + n + "x" + c);
             for (Backend other : TestBackends.all()) {
                 KlDiv.Result theirs = kl.withBackend(other).forwardBackward(in, tg);
@@ -130,6 +131,6 @@ class KlDivTest extends DivergenceTestBase {
         Tensor x = Tensor.scalar(-1.0f), t = Tensor.scalar(0.25f);
         double want = 0.25 * (Math.log(0.25) + 1);
         assertEquals(want, KlDiv.create().withBackend(backend).forward(x, t).item(), 1e-7);
-        assertEquals(0, KlDiv.create().withReduction(KlDiv.Reduction.NONE).withBackend(backend).forward(x, t).rank());
+        assertEquals(0, KlDiv.create().withReduction(Reduction.NONE).withBackend(backend).forward(x, t).rank());
     }
 }

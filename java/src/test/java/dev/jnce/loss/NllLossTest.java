@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
@@ -35,7 +37,7 @@ class NllLossTest extends ScopedTest {
 
     /** Every backend, reduction, input kind, with and without weights. */
     static Stream<Arguments> variants() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r ->
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(r ->
                 Stream.of(false, true).flatMap(probs -> Stream.of(false, true).map(w -> Arguments.of(b, r, probs, w)))));
     }
 

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /**
  * The negative log-likelihood in float64, the reference the tests judge every backend by:
  * weights, ignore index, PyTorch's weighted mean, and from probabilities max(log p, -100).
@@ -21,6 +23,7 @@ record NllReference(double[] weight, long ignoreIndex, boolean fromProbabilities
             case NONE -> rows;
             case SUM -> new double[] {total};
             case MEAN -> new double[] {total / weights};
+            case BATCHMEAN -> throw new IllegalArgumentException("nll takes no BATCHMEAN");
         };
     }
 

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /**
  * NT-Xent, the symmetric CLIP loss and the SigLIP loss in float64, straight from their
  * definitions: the reference the tests judge every backend by (and take finite differences of).

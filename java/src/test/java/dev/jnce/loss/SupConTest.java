@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
@@ -25,7 +27,7 @@ class SupConTest extends ScopedTest {
     private static final int D = 5;
 
     static Stream<Arguments> cases() {
-        return dev.jnce.testutil.TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.values()).flatMap(r ->
+        return dev.jnce.testutil.TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(r ->
                 Stream.of(Arguments.of(b, r, true), Arguments.of(b, r, false))));
     }
 

@@ -1,5 +1,7 @@
 package dev.jnce.loss;
 
+import dev.jnce.Reduction;
+
 /** The triplet margin loss in float64, the reference the tests judge every backend by. */
 final class TripletReference {
     private TripletReference() {

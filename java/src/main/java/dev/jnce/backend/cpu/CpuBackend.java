@@ -1,26 +1,35 @@
 package dev.jnce.backend.cpu;
 
+import dev.jnce.internal.HostScan;
 import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.internal.Threads;
+import dev.jnce.spi.ThreadsListener;
+import dev.jnce.Backends;
 
 /** The native CPU backend: jnce's C kernels (AVX2/FMA when the CPU has them) and OpenBLAS. */
-public final class CpuBackend implements Kernels {
+public final class CpuBackend implements Kernels, ThreadsListener {
     private final CrossEntropyKernels crossEntropy = new CpuCrossEntropy();
 
     /** Loads the native library; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
     public CpuBackend() {
-        NativeLibrary.load();
-        applyThreads();
+        try {
+            NativeLibrary.load();
+        } catch (UnsatisfiedLinkError | IllegalCallerException e) {
+            throw NativeLibrary.diagnosed(e);
+        }
+        threadsChanged(Backends.threads());
     }
 
     @Override
@@ -49,6 +58,21 @@ public final class CpuBackend implements Kernels {
     }
 
     @Override
+    public ContrastiveKernels contrastive() {
+        return CpuSimilarity.INSTANCE;
+    }
+
+    @Override
+    public PairKernels pair() {
+        return CpuSimilarity.INSTANCE;
+    }
+
+    @Override
+    public ScanKernels scan() {
+        return HostScan.INSTANCE;
+    }
+
+    @Override
     public SoftmaxKernels softmax() {
         return CpuSoftmax.INSTANCE;
     }
@@ -73,9 +97,10 @@ public final class CpuBackend implements Kernels {
         return name();
     }
 
-    /** Passes {@link Threads#get()} to jnce's thread pool and to OpenBLAS. */
-    public void applyThreads() {
-        NativeStatus.check(JnceNative.jnce_set_num_threads(Threads.get()), "set_num_threads");
+    /** Passes the thread count to jnce's thread pool and to OpenBLAS. */
+    @Override
+    public void threadsChanged(int threads) {
+        NativeStatus.check(JnceNative.jnce_set_num_threads(threads), "set_num_threads");
     }
 
 }

@@ -5,7 +5,7 @@ import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** Binary cross-entropy on native/src/cpu/binary_cross_entropy.c. */
 final class CpuBinaryCrossEntropy implements BinaryCrossEntropyKernels {

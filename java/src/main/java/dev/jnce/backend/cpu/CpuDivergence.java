@@ -6,8 +6,7 @@ import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.KlDiv;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** {@link DivergenceKernels} on native/src/cpu/divergence.c. */
 final class CpuDivergence implements DivergenceKernels {
@@ -17,14 +16,9 @@ final class CpuDivergence implements DivergenceKernels {
     }
 
     @Override
-    public void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, KlDiv.Reduction reduction,
+    public void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, Reduction reduction,
                       Tensor loss, Tensor gradInput, Tensor gradTarget) {
-        int r = switch (reduction) {
-            case NONE -> JnceNative.JNCE_REDUCTION_NONE();
-            case MEAN -> JnceNative.JNCE_REDUCTION_MEAN();
-            case SUM -> JnceNative.JNCE_REDUCTION_SUM();
-            case BATCHMEAN -> JnceNative.JNCE_REDUCTION_BATCHMEAN();
-        };
+        int r = NativeCodes.reduction(reduction);
         NativeStatus.check(JnceNative.jnce_kl_div_fwd_bwd(input.segment(), target.segment(), n, c, logTarget ? 1 : 0, r,
                 loss.segment(), NativeCodes.segmentOrNull(gradInput), NativeCodes.segmentOrNull(gradTarget)), "kl_div_fwd_bwd", "input", input, "target", target);
     }

@@ -6,7 +6,7 @@ import dev.jnce.backend.FocalKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** Focal losses on native/src/cpu/focal.c. */
 final class CpuFocal implements FocalKernels {

@@ -6,7 +6,7 @@ import dev.jnce.backend.NllKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 

@@ -2,18 +2,20 @@ package dev.jnce.backend.cpu;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** The similarity family on jnce's C kernels and OpenBLAS. */
-final class CpuSimilarity implements SimilarityKernels {
+final class CpuSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
     static final CpuSimilarity INSTANCE = new CpuSimilarity();
 
     private CpuSimilarity() {

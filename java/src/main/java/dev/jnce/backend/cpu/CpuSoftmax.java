@@ -2,9 +2,9 @@ package dev.jnce.backend.cpu;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.SoftmaxKernels;
+import dev.jnce.backend.SoftmaxKernels.Function;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.ops.Softmax;
 
 /** Softmax family on the native kernels of softmax.c. */
 final class CpuSoftmax implements SoftmaxKernels {
@@ -14,7 +14,7 @@ final class CpuSoftmax implements SoftmaxKernels {
     }
 
     @Override
-    public void forward(Softmax.Function function, Tensor x, long n, long c, Tensor out) {
+    public void forward(Function function, Tensor x, long n, long c, Tensor out) {
         int status = switch (function) {
             case SOFTMAX -> JnceNative.jnce_softmax_fwd(x.segment(), n, c, out.segment());
             case LOG_SOFTMAX -> JnceNative.jnce_log_softmax_fwd(x.segment(), n, c, out.segment());
@@ -24,7 +24,7 @@ final class CpuSoftmax implements SoftmaxKernels {
     }
 
     @Override
-    public void backward(Softmax.Function function, Tensor saved, Tensor gradOutput, long n, long c, Tensor gradInput) {
+    public void backward(Function function, Tensor saved, Tensor gradOutput, long n, long c, Tensor gradInput) {
         int status = switch (function) {
             case SOFTMAX -> JnceNative.jnce_softmax_bwd(saved.segment(), gradOutput.segment(), n, c, gradInput.segment());
             case LOG_SOFTMAX -> JnceNative.jnce_log_softmax_bwd(saved.segment(), gradOutput.segment(), n, c, gradInput.segment());
@@ -33,7 +33,7 @@ final class CpuSoftmax implements SoftmaxKernels {
         NativeStatus.check(status, name(function) + "_bwd", "saved", saved, "gradOutput", gradOutput);
     }
 
-    private static String name(Softmax.Function function) {
+    private static String name(Function function) {
         return function.name().toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -1,5 +1,6 @@
 package dev.jnce.backend.cuda;
 
+import dev.jnce.spi.DeviceMemory;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
 import dev.jnce.backend.BinaryCrossEntropyKernels;
@@ -8,6 +9,9 @@ import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.NllKernels;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.backend.SoftmaxKernels;
 
@@ -25,7 +29,7 @@ import java.util.Locale;
  * Calls queue work on the device's stream and return without waiting; reading a result on the
  * host waits.
  */
-public final class CudaBackend implements Kernels {
+public final class CudaBackend implements Kernels, DeviceMemory.Source {
     public static final String GEMM_PROPERTY = "jnce.cuda.gemm";
 
     private final CudaContext context;
@@ -35,6 +39,16 @@ public final class CudaBackend implements Kernels {
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
     public CudaBackend() {
         this(0, GemmMode.valueOf(System.getProperty(GEMM_PROPERTY, "fp32").trim().toUpperCase(Locale.ROOT)));
+    }
+
+    /** The backend on GPU {@code device}, GEMM mode from {@value #GEMM_PROPERTY} (found by name from {@code Backends}). */
+    public static CudaBackend forDevice(int device) {
+        return new CudaBackend(device, GemmMode.valueOf(System.getProperty(GEMM_PROPERTY, "fp32").trim().toUpperCase(Locale.ROOT)));
+    }
+
+    @Override
+    public DeviceMemory memory() {
+        return context;
     }
 
     /** The backend on GPU {@code device} with GEMMs in {@code gemmMode}. */
@@ -73,6 +87,21 @@ public final class CudaBackend implements Kernels {
     @Override
     public SimilarityKernels similarity() {
         return similarity;
+    }
+
+    @Override
+    public ContrastiveKernels contrastive() {
+        return similarity;
+    }
+
+    @Override
+    public PairKernels pair() {
+        return similarity;
+    }
+
+    @Override
+    public ScanKernels scan() {
+        return CudaScan.INSTANCE;
     }
 
     /**

@@ -2,7 +2,7 @@ package dev.jnce.backend.cuda;
 
 import dev.jnce.BackendUnavailableException;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.internal.DeviceMemory;
+import dev.jnce.spi.DeviceMemory;
 import dev.jnce.internal.NativeStatus;
 
 import java.lang.foreign.Arena;

@@ -1,12 +1,14 @@
 package dev.jnce.backend.cuda;
 
 import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
-final class CudaSimilarity implements SimilarityKernels {
+final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
     private final CudaContext context;
     private final GemmMode mode;
 

@@ -1,7 +1,7 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 

@@ -1,14 +1,18 @@
 package dev.jnce.backend.java;
 
+import dev.jnce.internal.HostScan;
 import dev.jnce.backend.BinaryCrossEntropyKernels;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.FocalKernels;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.backend.NllKernels;
 import dev.jnce.backend.SoftmaxKernels;
-import dev.jnce.internal.Threads;
+import dev.jnce.Backends;
 
 /**
  * The pure-Java backend: always available. Uses the Vector API when the JVM has the
@@ -41,7 +45,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public String description() {
-        return "pure Java, " + simd + ", " + Threads.get() + " threads";
+        return "pure Java, " + simd + ", " + Backends.threads() + " threads";
     }
 
     @Override
@@ -57,6 +61,21 @@ public final class JavaBackend implements Kernels {
     @Override
     public SimilarityKernels similarity() {
         return JavaSimilarity.of(usesVectorApi());
+    }
+
+    @Override
+    public ContrastiveKernels contrastive() {
+        return JavaSimilarity.of(usesVectorApi());
+    }
+
+    @Override
+    public PairKernels pair() {
+        return JavaSimilarity.of(usesVectorApi());
+    }
+
+    @Override
+    public ScanKernels scan() {
+        return HostScan.INSTANCE;
     }
 
     @Override

@@ -2,7 +2,7 @@ package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.BinaryCrossEntropyKernels;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 

@@ -4,7 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

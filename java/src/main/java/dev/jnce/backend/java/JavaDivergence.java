@@ -4,8 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.KlDiv;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,7 +24,7 @@ final class JavaDivergence implements DivergenceKernels {
     }
 
     @Override
-    public void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, KlDiv.Reduction reduction,
+    public void klDiv(Tensor input, Tensor target, long n, long c, boolean logTarget, Reduction reduction,
                       Tensor loss, Tensor gradInput, Tensor gradTarget) {
         long m = n * c;
         double scale = switch (reduction) {
@@ -34,7 +33,7 @@ final class JavaDivergence implements DivergenceKernels {
             case BATCHMEAN -> 1.0 / n;
         };
         MemorySegment x = input.segment(), t = target.segment();
-        MemorySegment out = reduction == KlDiv.Reduction.NONE ? loss.segment() : null;
+        MemorySegment out = reduction == Reduction.NONE ? loss.segment() : null;
         MemorySegment gx = segmentOrNull(gradInput), gt = segmentOrNull(gradTarget);
         double[] parts = new double[Math.toIntExact((m + BLOCK - 1) / BLOCK)];
         Parallel.forRange(parts.length, 16, (begin, end) -> {

@@ -4,7 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.FocalKernels;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 

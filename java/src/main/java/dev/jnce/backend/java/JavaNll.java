@@ -3,7 +3,7 @@ package dev.jnce.backend.java;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.NllKernels;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

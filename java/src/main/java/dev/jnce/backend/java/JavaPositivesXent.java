@@ -1,10 +1,11 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.PositiveTargets;
-import dev.jnce.backend.SimilarityKernels.PositivesOutcome;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.ContrastiveKernels.PositiveTargets;
+import dev.jnce.backend.ContrastiveKernels.PositivesOutcome;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,9 +1,11 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  * partial sums in the C order). Triplet loss and mining are in {@link JavaTriplet} and
  * {@link JavaMining}.
  */
-final class JavaSimilarity implements SimilarityKernels {
+final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR), RowOps.SCALAR);
 

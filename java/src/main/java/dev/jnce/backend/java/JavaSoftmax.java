@@ -2,8 +2,8 @@ package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.SoftmaxKernels;
+import dev.jnce.backend.SoftmaxKernels.Function;
 import dev.jnce.internal.Parallel;
-import dev.jnce.ops.Softmax;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -43,7 +43,7 @@ final class JavaSoftmax implements SoftmaxKernels {
     }
 
     @Override
-    public void forward(Softmax.Function function, Tensor x, long n, long c, Tensor out) {
+    public void forward(Function function, Tensor x, long n, long c, Tensor out) {
         MemorySegment in = x.segment(), o = out.segment();
         rows(n, c, i -> {
             long at = i * c;
@@ -75,7 +75,7 @@ final class JavaSoftmax implements SoftmaxKernels {
     }
 
     @Override
-    public void backward(Softmax.Function function, Tensor saved, Tensor gradOutput, long n, long c, Tensor gradInput) {
+    public void backward(Function function, Tensor saved, Tensor gradOutput, long n, long c, Tensor gradInput) {
         MemorySegment a = saved.segment(), dy = gradOutput.segment(), dx = gradInput.segment();
         rows(n, c, i -> {
             long at = i * c;

@@ -1,9 +1,10 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.SymmetricTargets;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

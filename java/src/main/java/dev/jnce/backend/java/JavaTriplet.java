@@ -1,9 +1,10 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.SimilarityKernels.Triplet;
+import dev.jnce.backend.PairKernels;
+import dev.jnce.backend.PairKernels.Triplet;
 import dev.jnce.internal.Parallel;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

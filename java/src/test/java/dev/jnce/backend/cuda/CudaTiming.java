@@ -4,7 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -5,7 +5,8 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.TensorScope;
 import dev.jnce.backend.CrossEntropyCall;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
+import dev.jnce.testutil.Reductions;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -59,7 +60,7 @@ public final class CudaTorchDump {
         int k = 0;
         for (long[] s : shapes) {
             for (String cfg : configs) {
-                for (Reduction r : Reduction.values()) ceCase("ce" + k++, s[0], s[1], cfg, r);
+                for (Reduction r : Reductions.all()) ceCase("ce" + k++, s[0], s[1], cfg, r);
             }
         }
     }

@@ -3,7 +3,7 @@ package dev.jnce.backend.cuda;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
-import dev.jnce.loss.Reduction;
+import dev.jnce.Reduction;
 
 /**
  * InfoNCE forward and backward composed from the CUDA backend's kernels, for the PyTorch

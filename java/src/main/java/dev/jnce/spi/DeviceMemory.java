@@ -1,13 +1,11 @@
-package dev.jnce.internal;
-
-import dev.jnce.Device;
-import dev.jnce.backend.cuda.CudaContext;
+package dev.jnce.spi;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * Memory of a device other than the host, as {@link dev.jnce.Tensor} uses it. Device addresses
  * travel as zero-length segments: Java can pass them to native code but never dereference them.
+ * A backend whose device is not the host implements {@link Source}.
  */
 public interface DeviceMemory {
 
@@ -26,14 +24,8 @@ public interface DeviceMemory {
     /** Copies within the device (queued; no wait). */
     void copy(MemorySegment from, MemorySegment to, long bytes);
 
-    /**
-     * The memory of {@code device}.
-     *
-     * @throws dev.jnce.JnceException (a {@link dev.jnce.BackendUnavailableException}) when
-     *         the device cannot be used here, with CUDA's reason
-     */
-    static DeviceMemory of(Device device) {
-        if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("device: " + device + " is not a CUDA device");
-        return CudaContext.of(device.index());
+    /** A backend that owns a device's memory. */
+    interface Source {
+        DeviceMemory memory();
     }
 }

@@ -1,0 +1,6 @@
+package dev.jnce.spi;
+
+/** A backend that must hear of a new thread count (its native pool, OpenBLAS). */
+public interface ThreadsListener {
+    void threadsChanged(int threads);
+}
