@@ -21,12 +21,18 @@ class BackendProcessTest {
     record Run(int exit, String output) {
     }
 
-    /** Runs dev.jnce.demo.Info in a new JVM with the test class path. */
+    /** Runs {@link ReadmeExampleMain} --info (the backends only) in a new JVM with the test class path. */
     static Run info(List<String> jvmArgs, String envName, String envValue) throws IOException, InterruptedException {
+        return run(jvmArgs, envName, envValue, "--info");
+    }
+
+    /** Runs {@link ReadmeExampleMain} (the backends, then the README's first example) in a new JVM. */
+    static Run run(List<String> jvmArgs, String envName, String envValue, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.addAll(jvmArgs);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.jnce.demo.Info"));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ReadmeExampleMain.class.getName()));
+        command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove(Backends.ENV);
         if (envName != null) pb.environment().put(envName, envValue);
@@ -76,11 +82,40 @@ class BackendProcessTest {
     }
 
     @Test
-    void anAutomaticChoiceFallsBackQuietlyWhenTheNativeLibraryCannotLoad() throws Exception {
-        Run r = info(List.of("-Djnce.library.path=/nonexistent/libjnce.so"), null, null);
+    void anAutomaticChoiceFallsBackWithOneWarningSayingWhyWhenTheNativeLibraryCannotLoad() throws Exception {
+        Run r = run(List.of("-Djnce.library.path=/nonexistent/libjnce.so"), null, null);
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("current: java"), r.output());
         assertTrue(r.output().contains("cpu: unavailable"), r.output());
+        assertTrue(r.output().contains("WARNING: jnce: backend 'cpu' cannot load, falling back"), r.output());
+        assertTrue(r.output().contains("/nonexistent/libjnce.so"), "the warning says why: " + r.output());
+        assertEquals(1, r.output().split("WARNING: jnce", -1).length - 1, "one warning: " + r.output());
+        assertTrue(r.output().contains("readme example: loss 0.306882 on java"), r.output());
+    }
+
+    @Test
+    void theReadmeExampleRunsOnCpuWithoutAFlag() throws Exception {
+        Run r = run(List.of("--enable-native-access=ALL-UNNAMED"), null, null);
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("readme example: loss 0.306882 on cpu"), r.output());
+        assertTrue(!r.output().contains("WARNING"), "no warning when cpu loads: " + r.output());
+    }
+
+    @Test
+    void theReadmeExampleWithCudaForcedOnAMachineWithoutAGpuFailsWithTheReason() throws Exception {
+        Run r = run(List.of("-Djnce.backend=cuda", "--enable-native-access=ALL-UNNAMED"), null, null);
+        assertNotEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("BackendUnavailableException"), r.output());
+        assertTrue(r.output().contains("backend 'cuda' is not available"), r.output());
+        assertTrue(!r.output().contains("readme example: loss"), r.output());
+    }
+
+    @Test
+    void nativeAccessDeniedIsNamedAsTheReason() throws Exception {
+        Run r = run(List.of("--illegal-native-access=deny"), null, null);
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("native access is denied to jnce"), r.output());
+        assertTrue(r.output().contains("readme example: loss 0.306882 on java"), r.output());
     }
 
     @Test
