@@ -22,6 +22,12 @@ public final class CudaContext implements DeviceMemory {
     private final int device;
     private final MemorySegment ctx;
     private final String deviceName;
+    private volatile boolean destroyed;
+
+    static {
+        // A context holds a stream and cuBLAS state on the GPU: release every one when the JVM exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(CudaContext::destroyAll, "jnce-cuda-release"));
+    }
 
     private CudaContext(int device, MemorySegment ctx, String deviceName) {
         this.device = device;
@@ -53,7 +59,11 @@ public final class CudaContext implements DeviceMemory {
             CudaLibrary.check(JnceNative.jnce_cuda_create(device, out), "create");
             MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
             MemorySegment name = arena.allocate(256);
-            CudaLibrary.check(JnceNative.jnce_cuda_device_name(device, name, 256L, MemorySegment.NULL), "device_name");
+            int status = JnceNative.jnce_cuda_device_name(device, name, 256L, MemorySegment.NULL);
+            if (status != JnceNative.JNCE_OK()) {
+                JnceNative.jnce_cuda_destroy(handle);
+                CudaLibrary.check(status, "device_name");
+            }
             c = new CudaContext(device, handle, name.getString(0));
         }
         CONTEXTS.put(device, c);
@@ -88,7 +98,20 @@ public final class CudaContext implements DeviceMemory {
 
     /** The native context handle. */
     MemorySegment handle() {
+        if (destroyed) throw new IllegalStateException("cuda:" + device + ": the context was released (the JVM is exiting)");
         return ctx;
+    }
+
+    /** Waits for each context's stream and releases it (jnce_cuda_destroy); at JVM exit. */
+    static synchronized void destroyAll() {
+        for (CudaContext c : CONTEXTS.values()) c.destroy();
+        CONTEXTS.clear();
+    }
+
+    private synchronized void destroy() {
+        if (destroyed) return;
+        destroyed = true;
+        JnceNative.jnce_cuda_destroy(ctx); // waits for the stream; a failure at exit has no one to report to
     }
 
     public int device() {
@@ -102,18 +125,18 @@ public final class CudaContext implements DeviceMemory {
 
     /** Waits for the stream; reports bad data kernels found since the last wait. */
     public void synchronize() {
-        CudaLibrary.check(JnceNative.jnce_cuda_synchronize(ctx), "synchronize");
+        CudaLibrary.check(JnceNative.jnce_cuda_synchronize(handle()), "synchronize");
     }
 
     @Override
     public MemorySegment allocate(long bytes) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            CudaLibrary.check(JnceNative.jnce_cuda_malloc(ctx, bytes, out), "malloc");
+            CudaLibrary.check(JnceNative.jnce_cuda_malloc(handle(), bytes, out), "malloc");
             MemorySegment p = out.get(ValueLayout.ADDRESS, 0);
-            int status = JnceNative.jnce_cuda_memset_zero(ctx, p, bytes);
+            int status = JnceNative.jnce_cuda_memset_zero(handle(), p, bytes);
             if (status != JnceNative.JNCE_OK()) {
-                JnceNative.jnce_cuda_free(ctx, p);
+                JnceNative.jnce_cuda_free(handle(), p);
                 CudaLibrary.check(status, "memset_zero");
             }
             return p;
@@ -122,22 +145,23 @@ public final class CudaContext implements DeviceMemory {
 
     @Override
     public void free(MemorySegment address) {
+        if (destroyed) return; // released at exit: the driver frees the memory with the context
         CudaLibrary.check(JnceNative.jnce_cuda_free(ctx, address), "free");
     }
 
     @Override
     public void toHost(MemorySegment address, MemorySegment host, long bytes) {
-        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_d2h(ctx, host, address, bytes), "memcpy_d2h");
+        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_d2h(handle(), host, address, bytes), "memcpy_d2h");
     }
 
     @Override
     public void fromHost(MemorySegment host, MemorySegment address, long bytes) {
-        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_h2d(ctx, address, host, bytes), "memcpy_h2d");
+        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_h2d(handle(), address, host, bytes), "memcpy_h2d");
     }
 
     @Override
     public void copy(MemorySegment from, MemorySegment to, long bytes) {
-        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_d2d(ctx, to, from, bytes), "memcpy_d2d");
+        CudaLibrary.check(JnceNative.jnce_cuda_memcpy_d2d(handle(), to, from, bytes), "memcpy_d2d");
     }
 
     /** The build of libjnce_cuda.so, one line. */
