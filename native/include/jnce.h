@@ -155,7 +155,8 @@ JNCE_API int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32
  *                   ((C) per class for (N,C) input; (numel) element-wise)
  *   loss            (numel) for JNCE_REDUCTION_NONE, else (1); the mean is over all elements
  *   grad_input,     (numel) float32 or NULL; d(reduced loss)/d(input) and d(reduced loss)/d(target)
- *   grad_target     (for NONE: of the sum of the element losses). Computed in double.
+ *   grad_target     (for NONE: of the sum of the element losses). Computed in double. Element k is
+ *                   read before its outputs are written: grad_input may alias input, grad_target target.
  */
 
 /* F.binary_cross_entropy on probabilities in [0,1]: log terms clamped to >= -100. */

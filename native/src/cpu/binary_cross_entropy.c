@@ -5,7 +5,8 @@
  *
  *   input, target  (numel) float32, any shape flattened     weight (weight_len), k % weight_len
  *   pos_weight     (pos_len), k % pos_len                   loss   (numel) or (1)
- *   grad_input, grad_target (numel) float32 or NULL
+ *   grad_input, grad_target (numel) float32 or NULL; may alias input and target (element k is
+ *                           read before its outputs are written)
  *
  * Probabilities (PyTorch 1.13's formulas, in double):
  *   loss = -w (y max(log p, -100) + (1-y) max(log(1-p), -100))

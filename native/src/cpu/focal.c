@@ -3,6 +3,7 @@
  *
  * Sigmoid focal loss (torchvision.ops.sigmoid_focal_loss), element-wise over any shape:
  *   input, target (numel) float32     loss (numel) or (1)     grad_input, grad_target (numel) or NULL
+ *   (grad_input may alias input and grad_target target: binary_cross_entropy.c's element-wise driver)
  *   p = sigmoid(x), q = 1 - p = sigmoid(-x), m = 1 - p_t = p(1-y) + q y, ce = BCE-with-logits(x, y)
  *   loss = a ce m^g,   a = alpha y + (1-alpha)(1-y) (1 when alpha < 0)
  *   d/dx = a ((p - y) m^g + T (1-2y) p q)      d/dy = a' ce m^g + a (-x m^g + T (q - p))
@@ -10,6 +11,7 @@
  *
  * Softmax focal loss, one row per sample:
  *   logits (N,C) float32   targets (N) int32|int64   alpha (C) or NULL   loss (N) or (1)   grad (N,C) or NULL
+ *   (grad may alias logits: a row is read before its gradient is written)
  *   p = softmax(x_i), t = target, m = 1 - p_t = sum_{j != t} p_j (summed apart: no 1 - p_t cancellation)
  *   loss_i = -alpha_t m^g log p_t
  *   d loss_i / d x_j = alpha_t (p_j - [j == t]) F,   F = m^g (1 - g p_t log(p_t) / m)

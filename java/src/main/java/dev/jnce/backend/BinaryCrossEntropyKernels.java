@@ -8,7 +8,8 @@ import dev.jnce.Reduction;
  * twin). Input and target have the same shape and are read flattened (numel elements); element k
  * uses {@code weight[k % weight.numel()]} and {@code posWeight[k % posWeight.numel()]}, so a weight
  * of the trailing shape of input broadcasts over the leading dimensions. The loss is the mean
- * over all elements for MEAN. Gradients are of the reduced loss (for NONE: of the sum).
+ * over all elements for MEAN. Gradients are of the reduced loss (for NONE: of the sum). Element k
+ * is read before its outputs are written, so gradInput may be input and gradTarget may be target.
  */
 public interface BinaryCrossEntropyKernels {
 

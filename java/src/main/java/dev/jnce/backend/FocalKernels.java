@@ -3,11 +3,17 @@ package dev.jnce.backend;
 import dev.jnce.Tensor;
 import dev.jnce.Reduction;
 
-/** Focal-loss kernels (native/src/cpu/focal.c and its Java twin). Gradients are of the reduced loss. */
+/**
+ * Focal-loss kernels (native/src/cpu/focal.c and its Java twin), with torchvision's options in its
+ * order: alpha weighs the classes, gamma is the exponent of the modulating factor (1 - p_t).
+ * Gradients are of the reduced loss (for NONE: of the sum).
+ */
 public interface FocalKernels {
 
     /**
      * torchvision's {@code sigmoid_focal_loss}, element-wise over input and target of one shape.
+     * Element k is read before its outputs are written, so gradInput may be input and gradTarget
+     * may be target.
      *
      * @param alpha      weight of positives in [0,1]; negative: no weighting
      * @param gamma      focusing exponent, finite and &ge; 0

@@ -4,6 +4,8 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
+import dev.jnce.backend.Kernels;
+import dev.jnce.backend.ScanKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -76,5 +78,121 @@ public final class Checks {
                         + ") " + context);
             }
         }
+    }
+
+    // ---- binary cross-entropy and focal losses ------------------------------------------------
+
+    /** value, else an IllegalArgumentException naming the argument. */
+    public static <T> T nonNull(String argument, T value) {
+        if (value == null) throw new IllegalArgumentException(argument + ": must not be null");
+        return value;
+    }
+
+    /**
+     * The input and target of an element-wise binary loss: usable, float32, one non-empty shape,
+     * target values in [0, 1].
+     */
+    public static void binaryInputAndTarget(Kernels k, Tensor input, Tensor target) {
+        usable("input", input, k);
+        usable("target", target, k);
+        dtype("input", input, DType.FLOAT32);
+        dtype("target", target, DType.FLOAT32);
+        if (input.numel() == 0) {
+            throw new IllegalArgumentException("input: empty, shape " + Tensor.formatShape(input.shape())
+                    + "; expected at least one element");
+        }
+        if (!Arrays.equals(input.shape(), target.shape())) {
+            throw new IllegalArgumentException("target: shape " + Tensor.formatShape(target.shape())
+                    + " does not match input " + Tensor.formatShape(input.shape()) + "; expected the same shape");
+        }
+        unitInterval(k, "target", target);
+    }
+
+    /** Every float32 value is in [0, 1] (NaN is not); names the first that is not. */
+    public static void unitInterval(Kernels k, String argument, Tensor t) {
+        long i = k.scan().firstBreaking(t, ScanKernels.Rule.UNIT_INTERVAL);
+        if (i >= 0) {
+            throw new IllegalArgumentException(argument + "[" + i + "] = " + (float) k.scan().valueAt(t, i)
+                    + " is outside [0, 1] (flat index into " + Tensor.formatShape(t.shape()) + ")");
+        }
+    }
+
+    /** Every float32 value is finite (neither NaN nor +-Inf); names the first that is not. */
+    public static void finite(Kernels k, String argument, Tensor t) {
+        long i = k.scan().firstBreaking(t, ScanKernels.Rule.FINITE);
+        if (i >= 0) {
+            throw new IllegalArgumentException(argument + "[" + i + "] = " + (float) k.scan().valueAt(t, i)
+                    + " is not finite (flat index into " + Tensor.formatShape(t.shape()) + ")");
+        }
+    }
+
+    /** Every float32 value is finite and >= 0; names the first that is not, and what the values mean. */
+    public static void nonNegativeFinite(Kernels k, String argument, Tensor t, String meaning) {
+        long i = k.scan().firstBreaking(t, ScanKernels.Rule.NON_NEGATIVE_FINITE);
+        if (i >= 0) {
+            throw new IllegalArgumentException(argument + "[" + i + "] = " + (float) k.scan().valueAt(t, i)
+                    + " must be finite and >= 0 (" + meaning + ")");
+        }
+    }
+
+    /**
+     * An optional weight broadcast over input: usable float32 whose shape, without leading 1s, is
+     * a trailing part of input's shape ((C) per class for (N, C), or input's own shape).
+     */
+    public static void broadcastable(Kernels k, String argument, Tensor weight, Tensor input) {
+        if (weight == null) return;
+        usable(argument, weight, k);
+        dtype(argument, weight, DType.FLOAT32);
+        long[] w = weight.shape(), in = input.shape();
+        int lead = 0;
+        while (lead < w.length && w[lead] == 1) lead++;
+        long[] core = Arrays.copyOfRange(w, lead, w.length);
+        if (core.length > in.length || !Arrays.equals(core, Arrays.copyOfRange(in, in.length - core.length, in.length))) {
+            String perClass = in.length == 0 ? "" : ", e.g. (C) = (" + in[in.length - 1] + ") per class";
+            throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(w) + " does not broadcast over input "
+                    + Tensor.formatShape(in) + "; expected a trailing part of the input's shape" + perClass);
+        }
+    }
+
+    /**
+     * A caller's buffers for an element-wise binary loss: loss float32 of input's shape for NONE,
+     * else one element of shape () or (1); gradInput float32 of input's shape; gradTarget null or
+     * the same, and not gradInput itself.
+     */
+    public static void binaryOutputs(Kernels k, Reduction reduction, Tensor input, Tensor loss, Tensor gradInput,
+                                     Tensor gradTarget) {
+        usable("loss", loss, k);
+        dtype("loss", loss, DType.FLOAT32);
+        if (reduction == Reduction.NONE) {
+            shape("loss", loss, "of input for reduction NONE", input.shape());
+        } else if (loss.numel() != 1) {
+            throw new IllegalArgumentException("loss: expected shape () or (1) for reduction " + reduction
+                    + ", got " + Tensor.formatShape(loss.shape()));
+        }
+        usable("gradInput", gradInput, k);
+        dtype("gradInput", gradInput, DType.FLOAT32);
+        shape("gradInput", gradInput, "of input", input.shape());
+        if (gradTarget != null) {
+            usable("gradTarget", gradTarget, k);
+            dtype("gradTarget", gradTarget, DType.FLOAT32);
+            shape("gradTarget", gradTarget, "of input", input.shape());
+            if (gradTarget == gradInput) {
+                throw new IllegalArgumentException("gradTarget: is gradInput itself; the two gradients need two tensors");
+            }
+        }
+    }
+
+    /** A sigmoid focal loss's alpha: any number (negative turns the weighting off), not NaN. */
+    public static float focalAlpha(float alpha) {
+        if (Float.isNaN(alpha)) throw new IllegalArgumentException("alpha: must be a number, got NaN");
+        return alpha;
+    }
+
+    /** A focal loss's focusing exponent: finite and >= 0. */
+    public static float focalGamma(float gamma) {
+        if (!(gamma >= 0) || Float.isInfinite(gamma)) {
+            throw new IllegalArgumentException("gamma: must be finite and >= 0, got " + gamma);
+        }
+        return gamma;
     }
 }

@@ -1,10 +1,12 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
 
 /**
  * Binary cross-entropy of probabilities against targets, with the meaning of PyTorch's
@@ -28,15 +30,17 @@ import dev.jnce.backend.Kernels;
  * {@code w (p - y) / max((1-p) p, 1e-12)} (huge, up to 1e12, near p = 0 or 1); w.r.t. the target
  * {@code w (log(1-p) - log p)}, <em>not</em> clamped: +Inf at p = 0 and -Inf at p = 1.
  * Both are of the reduced loss (for NONE, of the sum of the element losses); MEAN divides by the
- * number of elements, also with a weight.
+ * number of elements, also with a weight. They may be written into a caller's buffers, over the
+ * input and target themselves, so that a training loop allocates nothing.
  *
- * <p>Instances are immutable and thread-safe; a weight tensor is held by reference and must stay
- * open while the loss is used.
+ * <p>A call runs on the backend this loss is pinned to, else on the backend of the device its
+ * tensors live on (all on one device). Instances are immutable and thread-safe; a weight tensor is
+ * held by reference and must stay open while the loss is used.
  */
 public final class BinaryCrossEntropy {
     private final Reduction reduction;
     private final Tensor weight;   // null: no weight
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: follow the tensors' device
 
     private BinaryCrossEntropy(Reduction reduction, Tensor weight, Backend backend) {
         this.reduction = reduction;
@@ -44,20 +48,21 @@ public final class BinaryCrossEntropy {
         this.backend = backend;
     }
 
-    /** Mean reduction, no weight, on {@link Backends#current()}. */
+    /** Mean reduction, no weight, on the backend of the tensors' device. */
     public static BinaryCrossEntropy create() {
         return new BinaryCrossEntropy(Reduction.MEAN, null, null);
     }
 
     /** The same loss with another reduction. */
     public BinaryCrossEntropy withReduction(Reduction reduction) {
-        return new BinaryCrossEntropy(BinaryArgs.nonNull(reduction), weight, backend);
+        Checks.reduction(reduction);
+        return new BinaryCrossEntropy(reduction, weight, backend);
     }
 
     /**
-     * The same loss with a rescaling weight per element: float32 of the input's shape, or of a
-     * trailing part of it that broadcasts over the leading dimensions ((C) per class for
-     * (N, C) input). Null removes the weight. Checked against the input at each call.
+     * The same loss with a rescaling weight per element: float32 with finite values, of the
+     * input's shape, or of a trailing part of it that broadcasts over the leading dimensions ((C)
+     * per class for (N, C) input). Null removes the weight. Checked against the input at each call.
      */
     public BinaryCrossEntropy withWeight(Tensor weight) {
         return new BinaryCrossEntropy(reduction, weight, backend);
@@ -65,37 +70,75 @@ public final class BinaryCrossEntropy {
 
     /** The same loss pinned to a backend. */
     public BinaryCrossEntropy withBackend(Backend backend) {
-        return new BinaryCrossEntropy(reduction, weight, BinaryArgs.nonNull("backend", backend));
+        return new BinaryCrossEntropy(reduction, weight, Checks.nonNull("backend", backend));
     }
 
     public Reduction reduction() {
         return reduction;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: shape () for MEAN and SUM, the input's shape for NONE. */
     public Tensor forward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forward(reduction, input, (loss, gi, gt) ->
-                k.binaryCrossEntropy().binaryCrossEntropy(input, target, weight, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        check(k, input, target);
+        Tensor loss = newLoss(k, input);
+        run(k, input, target, loss, null, null);
+        return loss;
     }
 
     /** The loss and its gradients with respect to input and target, in new tensors. */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) ->
-                k.binaryCrossEntropy().binaryCrossEntropy(input, target, weight, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        check(k, input, target);
+        Tensor loss = newLoss(k, input);
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        Tensor gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        run(k, input, target, loss, gradInput, gradTarget);
+        return new InputTargetResult(loss, gradInput, gradTarget);
     }
 
-    private Kernels check(Tensor input, Tensor target) {
-        Kernels k = (Kernels) backend();
-        BinaryArgs.inputAndTarget(k, input, target);
-        BinaryArgs.inUnitInterval("input", input);
-        BinaryArgs.broadcastable(k, "weight", weight, input);
-        return k;
+    /**
+     * The loss and gradients written into the caller's tensors, so that a training loop allocates
+     * nothing per call. Each element is read before its gradients are written, so
+     * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
+     * the gradients then replace them.
+     *
+     * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param gradInput  float32 of the input's shape
+     * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     */
+    public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        Kernels k = kernels(input, target, loss, gradInput, gradTarget);
+        check(k, input, target);
+        Checks.binaryOutputs(k, reduction, input, loss, gradInput, gradTarget);
+        run(k, input, target, loss, gradInput, gradTarget);
+    }
+
+    private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        return Kernels.forCall(backend, "input", input, "target", target, "weight", weight, "loss", loss,
+                "gradInput", gradInput, "gradTarget", gradTarget);
+    }
+
+    private Tensor newLoss(Kernels k, Tensor input) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? input.shape() : new long[0]);
+    }
+
+    private void run(Kernels k, Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        k.binaryCrossEntropy().binaryCrossEntropy(input, target, weight, reduction, loss, gradInput, gradTarget);
+    }
+
+    private void check(Kernels k, Tensor input, Tensor target) {
+        Checks.binaryInputAndTarget(k, input, target);
+        Checks.unitInterval(k, "input", input);
+        Checks.broadcastable(k, "weight", weight, input);
+        if (weight != null) Checks.finite(k, "weight", weight);
     }
 }

@@ -1,12 +1,12 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
-
-import java.lang.foreign.ValueLayout;
+import dev.jnce.internal.Checks;
 
 /**
  * Binary cross-entropy on logits, with the meaning of PyTorch's
@@ -23,21 +23,24 @@ import java.lang.foreign.ValueLayout;
  * <p>Shapes: input and target float32 of one shape, any rank, at least one element; targets in
  * [0, 1] (soft targets allowed; PyTorch does not check this, jnce does). {@code weight} and
  * {@code posWeight} broadcast like {@link BinaryCrossEntropy}'s weight: usually (C) per class
- * for (N, C) multi-label input. pos_weight must be &ge; 0: it multiplies the positive term
- * ({@code pw > 1} raises recall; {@code pw = numNegatives / numPositives} is the usual choice).
+ * for (N, C) multi-label input. weight must be finite; pos_weight must be finite and &ge; 0: it
+ * multiplies the positive term ({@code pw > 1} raises recall; {@code pw = numNegatives /
+ * numPositives} is the usual choice).
  *
  * <p>Gradients (PyTorch 1.13): w.r.t. the logits {@code w ((1 + (pw-1) y) sigmoid(x) - pw y)},
  * w.r.t. the target {@code w (-x + (pw-1) softplus(-x))}, of the reduced loss (for NONE, of the
  * sum). MEAN divides by the number of elements. NaN logits give NaN; infinite logits follow
- * PyTorch's formula (e.g. +Inf with target 1 is NaN).
+ * PyTorch's formula (e.g. +Inf with target 1 is NaN). The gradients may be written into a
+ * caller's buffers, over the logits and target themselves.
  *
- * <p>Instances are immutable and thread-safe; weight tensors are held by reference and must stay
- * open while the loss is used.
+ * <p>A call runs on the backend this loss is pinned to, else on the backend of the device its
+ * tensors live on (all on one device). Instances are immutable and thread-safe; weight tensors are
+ * held by reference and must stay open while the loss is used.
  */
 public final class BinaryCrossEntropyWithLogits {
     private final Reduction reduction;
     private final Tensor weight, posWeight; // null: absent
-    private final Backend backend;          // null: Backends.current() at call time
+    private final Backend backend;          // null: follow the tensors' device
 
     private BinaryCrossEntropyWithLogits(Reduction reduction, Tensor weight, Tensor posWeight, Backend backend) {
         this.reduction = reduction;
@@ -46,68 +49,103 @@ public final class BinaryCrossEntropyWithLogits {
         this.backend = backend;
     }
 
-    /** Mean reduction, no weights, on {@link Backends#current()}. */
+    /** Mean reduction, no weights, on the backend of the tensors' device. */
     public static BinaryCrossEntropyWithLogits create() {
         return new BinaryCrossEntropyWithLogits(Reduction.MEAN, null, null, null);
     }
 
     /** The same loss with another reduction. */
     public BinaryCrossEntropyWithLogits withReduction(Reduction reduction) {
-        return new BinaryCrossEntropyWithLogits(BinaryArgs.nonNull(reduction), weight, posWeight, backend);
+        Checks.reduction(reduction);
+        return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
     }
 
-    /** The same loss with a rescaling weight per element (see the class notes); null removes it. */
+    /**
+     * The same loss with a rescaling weight per element, float32 with finite values, of the
+     * input's shape or a trailing part of it (usually (C)); null removes it.
+     */
     public BinaryCrossEntropyWithLogits withWeight(Tensor weight) {
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
     }
 
-    /** The same loss with a weight of positive examples, float32 &ge; 0, usually (C); null removes it. */
+    /** The same loss with a weight of positive examples, float32 finite and &ge; 0, usually (C); null removes it. */
     public BinaryCrossEntropyWithLogits withPosWeight(Tensor posWeight) {
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
     }
 
     /** The same loss pinned to a backend. */
     public BinaryCrossEntropyWithLogits withBackend(Backend backend) {
-        return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, BinaryArgs.nonNull("backend", backend));
+        return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, Checks.nonNull("backend", backend));
     }
 
     public Reduction reduction() {
         return reduction;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: shape () for MEAN and SUM, the input's shape for NONE. */
     public Tensor forward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forward(reduction, input, (loss, gi, gt) -> k.binaryCrossEntropy()
-                .binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        check(k, input, target);
+        Tensor loss = newLoss(k, input);
+        run(k, input, target, loss, null, null);
+        return loss;
     }
 
     /** The loss and its gradients with respect to the logits and the target, in new tensors. */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) -> k.binaryCrossEntropy()
-                .binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        check(k, input, target);
+        Tensor loss = newLoss(k, input);
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        Tensor gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        run(k, input, target, loss, gradInput, gradTarget);
+        return new InputTargetResult(loss, gradInput, gradTarget);
     }
 
-    private Kernels check(Tensor input, Tensor target) {
-        Kernels k = (Kernels) backend();
-        BinaryArgs.inputAndTarget(k, input, target);
-        BinaryArgs.broadcastable(k, "weight", weight, input);
-        BinaryArgs.broadcastable(k, "posWeight", posWeight, input);
-        if (posWeight != null) {
-            for (long i = 0; i < posWeight.numel(); i++) {
-                float v = posWeight.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                if (!(v >= 0)) {
-                    throw new IllegalArgumentException("posWeight[" + i + "] = " + v + " must be >= 0 (a weight of "
-                            + "the positive term; NaN is not allowed)");
-                }
-            }
-        }
-        return k;
+    /**
+     * The loss and gradients written into the caller's tensors, so that a training loop allocates
+     * nothing per call. Each element is read before its gradients are written, so
+     * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
+     * the gradients then replace them.
+     *
+     * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param gradInput  float32 of the input's shape
+     * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     */
+    public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        Kernels k = kernels(input, target, loss, gradInput, gradTarget);
+        check(k, input, target);
+        Checks.binaryOutputs(k, reduction, input, loss, gradInput, gradTarget);
+        run(k, input, target, loss, gradInput, gradTarget);
+    }
+
+    private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        return Kernels.forCall(backend, "input", input, "target", target, "weight", weight, "posWeight", posWeight,
+                "loss", loss, "gradInput", gradInput, "gradTarget", gradTarget);
+    }
+
+    private Tensor newLoss(Kernels k, Tensor input) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? input.shape() : new long[0]);
+    }
+
+    private void run(Kernels k, Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        k.binaryCrossEntropy().binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction, loss,
+                gradInput, gradTarget);
+    }
+
+    private void check(Kernels k, Tensor input, Tensor target) {
+        Checks.binaryInputAndTarget(k, input, target);
+        Checks.broadcastable(k, "weight", weight, input);
+        Checks.broadcastable(k, "posWeight", posWeight, input);
+        if (weight != null) Checks.finite(k, "weight", weight);
+        if (posWeight != null) Checks.nonNegativeFinite(k, "posWeight", posWeight, "a weight of the positive term");
     }
 }

@@ -1,10 +1,12 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
+import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
 
 /**
  * Sigmoid focal loss (Lin et al., RetinaNet) with the meaning of torchvision's
@@ -13,22 +15,32 @@ import dev.jnce.backend.Kernels;
  * {@code alpha_t = alpha y + (1-alpha)(1-y)},
  * {@code loss = alpha_t (1 - p_t)^gamma BCE_with_logits(x, y)}.
  *
- * <p>Defaults mirror torchvision, including the one that surprises: the reduction is
- * {@link Reduction#NONE} (one loss per element), not MEAN. A negative alpha turns the alpha_t
- * weighting off. gamma = 0 with alpha &lt; 0 is plain BCE with logits.
+ * <pre>{@code
+ * SigmoidFocalLoss focal = SigmoidFocalLoss.create(0.25f, 2f);   // (alpha, gamma), torchvision's order
+ * try (InputTargetResult r = focal.forwardBackward(logits, targets)) { ... }
+ * }</pre>
+ *
+ * <p>The options, in torchvision's order and meaning: {@code alpha}, the weighting factor in
+ * [0, 1] that balances positive against negative examples (positives weigh alpha, negatives
+ * 1 - alpha), or negative (torchvision's -1) for no weighting; {@code gamma}, the exponent of the
+ * modulating factor {@code (1 - p_t)} that balances easy against hard examples (0: none).
+ * Defaults mirror torchvision, including the one that surprises: the reduction is
+ * {@link Reduction#NONE} (one loss per element), not MEAN. gamma = 0 with alpha &lt; 0 is plain
+ * BCE with logits.
  *
  * <p>Shapes: input (logits) and target float32 of one shape, any rank, at least one element;
  * targets in [0, 1] (soft targets allowed). Gradients w.r.t. logits and targets are computed
- * analytically in double, of the reduced loss (for NONE, of the sum). Where torch's autograd of
- * the torchvision formula gives NaN (gamma &lt; 1 with a saturated logit, {@code 1 - p_t = 0}),
- * jnce gives the limit, a finite value.
+ * analytically in double, of the reduced loss (for NONE, of the sum), into new tensors or a
+ * caller's buffers. Where torch's autograd of the torchvision formula gives NaN (gamma &lt; 1 with
+ * a saturated logit, {@code 1 - p_t = 0}), jnce gives the limit, a finite value.
  *
- * <p>Instances are immutable and thread-safe.
+ * <p>A call runs on the backend this loss is pinned to, else on the backend of the device its
+ * tensors live on (all on one device). Instances are immutable and thread-safe.
  */
 public final class SigmoidFocalLoss {
     private final float alpha, gamma;
     private final Reduction reduction;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: follow the tensors' device
 
     private SigmoidFocalLoss(float alpha, float gamma, Reduction reduction, Backend backend) {
         this.alpha = alpha;
@@ -37,30 +49,35 @@ public final class SigmoidFocalLoss {
         this.backend = backend;
     }
 
-    /** torchvision's defaults: alpha 0.25, gamma 2, reduction NONE, on {@link Backends#current()}. */
+    /** torchvision's defaults: alpha 0.25, gamma 2, reduction NONE, on the backend of the tensors' device. */
     public static SigmoidFocalLoss create() {
-        return new SigmoidFocalLoss(0.25f, 2.0f, Reduction.NONE, null);
+        return create(0.25f, 2.0f);
+    }
+
+    /** alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction NONE. */
+    public static SigmoidFocalLoss create(float alpha, float gamma) {
+        return new SigmoidFocalLoss(Checks.focalAlpha(alpha), Checks.focalGamma(gamma), Reduction.NONE, null);
     }
 
     /** Weight of the positive class in [0, 1] (negatives get 1 - alpha); negative: no weighting. */
     public SigmoidFocalLoss withAlpha(float alpha) {
-        if (Float.isNaN(alpha)) throw new IllegalArgumentException("alpha: must be a number, got NaN");
-        return new SigmoidFocalLoss(alpha, gamma, reduction, backend);
+        return new SigmoidFocalLoss(Checks.focalAlpha(alpha), gamma, reduction, backend);
     }
 
-    /** The focusing exponent, finite and &ge; 0 (0: no focusing). */
+    /** The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0: no focusing). */
     public SigmoidFocalLoss withGamma(float gamma) {
-        return new SigmoidFocalLoss(alpha, FocalArgs.gamma(gamma), reduction, backend);
+        return new SigmoidFocalLoss(alpha, Checks.focalGamma(gamma), reduction, backend);
     }
 
     /** The same loss with another reduction (MEAN is over all elements). */
     public SigmoidFocalLoss withReduction(Reduction reduction) {
-        return new SigmoidFocalLoss(alpha, gamma, BinaryArgs.nonNull(reduction), backend);
+        Checks.reduction(reduction);
+        return new SigmoidFocalLoss(alpha, gamma, reduction, backend);
     }
 
     /** The same loss pinned to a backend. */
     public SigmoidFocalLoss withBackend(Backend backend) {
-        return new SigmoidFocalLoss(alpha, gamma, reduction, BinaryArgs.nonNull("backend", backend));
+        return new SigmoidFocalLoss(alpha, gamma, reduction, Checks.nonNull("backend", backend));
     }
 
     public float alpha() {
@@ -75,28 +92,61 @@ public final class SigmoidFocalLoss {
         return reduction;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: the input's shape for NONE, shape () for MEAN and SUM. */
     public Tensor forward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forward(reduction, input, (loss, gi, gt) ->
-                k.focal().sigmoidFocal(input, target, alpha, gamma, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        Checks.binaryInputAndTarget(k, input, target);
+        Tensor loss = newLoss(k, input);
+        run(k, input, target, loss, null, null);
+        return loss;
     }
 
     /** The loss and its gradients with respect to the logits and the target, in new tensors. */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
-        Kernels k = check(input, target);
-        return BinaryArgs.forwardBackward(reduction, input, (loss, gi, gt) ->
-                k.focal().sigmoidFocal(input, target, alpha, gamma, reduction, loss, gi, gt));
+        Kernels k = kernels(input, target, null, null, null);
+        Checks.binaryInputAndTarget(k, input, target);
+        Tensor loss = newLoss(k, input);
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        Tensor gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        run(k, input, target, loss, gradInput, gradTarget);
+        return new InputTargetResult(loss, gradInput, gradTarget);
     }
 
-    private Kernels check(Tensor input, Tensor target) {
-        Kernels k = (Kernels) backend();
-        BinaryArgs.inputAndTarget(k, input, target);
-        return k;
+    /**
+     * The loss and gradients written into the caller's tensors, so that a training loop allocates
+     * nothing per call. Each element is read before its gradients are written, so
+     * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
+     * the gradients then replace them.
+     *
+     * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param gradInput  float32 of the input's shape
+     * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     */
+    public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        Kernels k = kernels(input, target, loss, gradInput, gradTarget);
+        Checks.binaryInputAndTarget(k, input, target);
+        Checks.binaryOutputs(k, reduction, input, loss, gradInput, gradTarget);
+        run(k, input, target, loss, gradInput, gradTarget);
+    }
+
+    private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        return Kernels.forCall(backend, "input", input, "target", target, "loss", loss, "gradInput", gradInput,
+                "gradTarget", gradTarget);
+    }
+
+    private Tensor newLoss(Kernels k, Tensor input) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? input.shape() : new long[0]);
+    }
+
+    private void run(Kernels k, Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        k.focal().sigmoidFocal(input, target, alpha, gamma, reduction, loss, gradInput, gradTarget);
     }
 }

@@ -1,9 +1,9 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
@@ -15,60 +15,79 @@ import dev.jnce.internal.Checks;
  * come from this definition evaluated by torch's autograd.
  *
  * <pre>{@code
- * SoftmaxFocalLoss focal = SoftmaxFocalLoss.create().withGamma(2).withAlpha(classWeights);
- * try (SoftmaxFocalLoss.Result r = focal.forwardBackward(logits, targets)) { ... }
+ * SoftmaxFocalLoss focal = SoftmaxFocalLoss.create(classWeights, 2f);   // (alpha, gamma)
+ * try (NllLoss.Result r = focal.forwardBackward(logits, targets)) { ... }
  * }</pre>
  *
+ * <p>The options, in the order and with the meaning of torchvision's {@code sigmoid_focal_loss}
+ * ({@link SigmoidFocalLoss}): {@code alpha}, the weighting factor that balances the classes, here
+ * one finite weight per class (alpha_t = alpha[t]; none: alpha_t = 1); {@code gamma}, the
+ * exponent of the modulating factor {@code (1 - p_t)} that balances easy against hard examples
+ * (0: none).
+ *
  * <p>Shapes: logits (N, C) float32 with N &ge; 1 and C &ge; 2; targets (N) int32 or int64 in
- * [0, C); alpha, if given, (C) float32. Defaults: gamma 2, no alpha (alpha_t = 1), reduction
- * MEAN. Pitfall: MEAN is the plain mean over the N rows, not divided by the sum of alpha_t as
+ * [0, C); alpha, if given, (C) float32. Defaults: no alpha, gamma 2, reduction MEAN. Pitfall: MEAN
+ * is the plain mean over the N rows, not divided by the sum of alpha_t as
  * {@code F.cross_entropy(weight=...)} does.
  *
  * <p>The gradient w.r.t. the logits, of the reduced loss (for NONE, of the sum), is analytic:
  * {@code alpha_t (p_j - [j = t]) (1-p_t)^gamma (1 - gamma p_t log(p_t) / (1-p_t))}, evaluated so
  * that p_t &rarr; 1 is finite for every gamma &ge; 0 (also gamma &lt; 1, where autograd gives NaN).
- * Non-finite logits follow {@link CrossEntropy}: a row holding NaN or +Inf is NaN, -Inf entries have
- * probability 0, a -Inf target logit gives +Inf.
+ * It may be written into a caller's buffer, or over the logits themselves. Non-finite logits
+ * follow {@link CrossEntropy}: a row holding NaN or +Inf is NaN, -Inf entries have probability 0,
+ * a -Inf target logit gives +Inf.
  *
- * <p>Instances are immutable and thread-safe; an alpha tensor is held by reference and must stay
- * open while the loss is used.
+ * <p>A call runs on the backend this loss is pinned to, else on the backend of the device its
+ * tensors live on (all on one device). Instances are immutable and thread-safe; an alpha tensor is
+ * held by reference and must stay open while the loss is used.
  */
 public final class SoftmaxFocalLoss {
-    private final float gamma;
     private final Tensor alpha;    // null: alpha_t = 1
+    private final float gamma;
     private final Reduction reduction;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: follow the tensors' device
 
-    private SoftmaxFocalLoss(float gamma, Tensor alpha, Reduction reduction, Backend backend) {
-        this.gamma = gamma;
+    private SoftmaxFocalLoss(Tensor alpha, float gamma, Reduction reduction, Backend backend) {
         this.alpha = alpha;
+        this.gamma = gamma;
         this.reduction = reduction;
         this.backend = backend;
     }
 
-    /** gamma 2, no alpha, reduction MEAN, on {@link Backends#current()}. */
+    /** No alpha, gamma 2, reduction MEAN, on the backend of the tensors' device. */
     public static SoftmaxFocalLoss create() {
-        return new SoftmaxFocalLoss(2.0f, null, Reduction.MEAN, null);
+        return create(null, 2.0f);
     }
 
-    /** The focusing exponent, finite and &ge; 0 (0 with no alpha: cross-entropy). */
-    public SoftmaxFocalLoss withGamma(float gamma) {
-        return new SoftmaxFocalLoss(FocalArgs.gamma(gamma), alpha, reduction, backend);
+    /** alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction MEAN. */
+    public static SoftmaxFocalLoss create(Tensor alpha, float gamma) {
+        return new SoftmaxFocalLoss(alpha, Checks.focalGamma(gamma), Reduction.MEAN, null);
     }
 
-    /** A weight per class, (C) float32, checked against the logits at each call; null removes it. */
+    /** A weight per class, (C) float32 with finite values, checked against the logits at each call; null removes it. */
     public SoftmaxFocalLoss withAlpha(Tensor alpha) {
-        return new SoftmaxFocalLoss(gamma, alpha, reduction, backend);
+        return new SoftmaxFocalLoss(alpha, gamma, reduction, backend);
+    }
+
+    /** The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0 with no alpha: cross-entropy). */
+    public SoftmaxFocalLoss withGamma(float gamma) {
+        return new SoftmaxFocalLoss(alpha, Checks.focalGamma(gamma), reduction, backend);
     }
 
     /** The same loss with another reduction. */
     public SoftmaxFocalLoss withReduction(Reduction reduction) {
-        return new SoftmaxFocalLoss(gamma, alpha, BinaryArgs.nonNull(reduction), backend);
+        Checks.reduction(reduction);
+        return new SoftmaxFocalLoss(alpha, gamma, reduction, backend);
     }
 
     /** The same loss pinned to a backend. */
     public SoftmaxFocalLoss withBackend(Backend backend) {
-        return new SoftmaxFocalLoss(gamma, alpha, reduction, BinaryArgs.nonNull("backend", backend));
+        return new SoftmaxFocalLoss(alpha, gamma, reduction, Checks.nonNull("backend", backend));
+    }
+
+    /** The class weights, or null. */
+    public Tensor alpha() {
+        return alpha;
     }
 
     public float gamma() {
@@ -79,43 +98,66 @@ public final class SoftmaxFocalLoss {
         return reduction;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
     public Tensor forward(Tensor logits, Tensor targets) {
-        Kernels k = check(logits, targets);
-        Tensor loss = newLoss(logits);
-        k.focal().softmaxFocal(logits, targets, alpha, gamma, reduction, loss, null);
+        Kernels k = kernels(logits, targets, null, null);
+        long n = check(k, logits, targets);
+        Tensor loss = newLoss(k, n);
+        run(k, logits, targets, loss, null);
         return loss;
     }
 
     /** The loss and its gradient with respect to the logits, in new tensors. */
-    public Result forwardBackward(Tensor logits, Tensor targets) {
-        Kernels k = check(logits, targets);
-        Tensor loss = newLoss(logits);
-        Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
+    public NllLoss.Result forwardBackward(Tensor logits, Tensor targets) {
+        Kernels k = kernels(logits, targets, null, null);
+        long n = check(k, logits, targets);
+        Tensor loss = newLoss(k, n);
+        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+        run(k, logits, targets, loss, grad);
+        return new NllLoss.Result(loss, grad);
+    }
+
+    /**
+     * The loss and gradient written into the caller's tensors, so that a training loop allocates
+     * nothing per call. {@code grad} may be {@code logits} itself: each row is read before its
+     * gradient is written, and the gradient then replaces the logits.
+     *
+     * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param grad (N, C) float32
+     */
+    public void forwardBackward(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
+        Kernels k = kernels(logits, targets, loss, grad);
+        long n = check(k, logits, targets);
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
+        Checks.usable("grad", grad, k);
+        Checks.dtype("grad", grad, DType.FLOAT32);
+        Checks.shape("grad", grad, "(N, C) of logits", logits.shape());
+        run(k, logits, targets, loss, grad);
+    }
+
+    private Kernels kernels(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
+        return Kernels.forCall(backend, "logits", logits, "targets", targets, "alpha", alpha, "loss", loss,
+                "grad", grad);
+    }
+
+    private Tensor newLoss(Kernels k, long n) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
+    }
+
+    private void run(Kernels k, Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
         k.focal().softmaxFocal(logits, targets, alpha, gamma, reduction, loss, grad);
-        return new Result(loss, grad);
     }
 
-    /** A loss and its gradient w.r.t. the logits; closing it closes both. */
-    public record Result(Tensor loss, Tensor grad) implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            grad.close();
-        }
-    }
-
-    private Tensor newLoss(Tensor logits) {
-        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, logits.size(0)) : Tensor.zeros(DType.FLOAT32);
-    }
-
-    private Kernels check(Tensor logits, Tensor targets) {
-        Kernels k = (Kernels) backend();
+    /** Checks logits, targets and alpha; returns N. */
+    private long check(Kernels k, Tensor logits, Tensor targets) {
         Checks.usable("logits", logits, k);
         Checks.usable("targets", targets, k);
         Checks.dtype("logits", logits, DType.FLOAT32);
@@ -133,12 +175,17 @@ public final class SoftmaxFocalLoss {
             throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
                     + " does not match logits " + shape + "; expected class indices of shape (N) = (" + n + ")");
         }
-        Checks.classIndices("targets", targets, c, "for logits of shape " + shape);
+        long bad = k.scan().firstOutside(targets, c, 0); // 0 is a class: no ignore index
+        if (bad >= 0) {
+            throw new IllegalArgumentException("targets[" + bad + "] = " + (long) k.scan().valueAt(targets, bad)
+                    + " is outside [0, " + c + ") for logits of shape " + shape);
+        }
         if (alpha != null) {
             Checks.usable("alpha", alpha, k);
             Checks.dtype("alpha", alpha, DType.FLOAT32);
             Checks.shape("alpha", alpha, "(C) one weight per class", c);
+            Checks.finite(k, "alpha", alpha);
         }
-        return k;
+        return n;
     }
 }

@@ -3,6 +3,7 @@ package dev.jnce.loss;
 import dev.jnce.testutil.ScopedTest;
 
 import dev.jnce.Backend;
+import dev.jnce.Reduction;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,6 +94,60 @@ class BinaryCrossEntropyArgumentsTest extends ScopedTest {
                 .forward(input, target), "posWeight[1] = -1.0", ">= 0");
         assertMessage(IllegalArgumentException.class, () -> bce.withPosWeight(Tensor.of(new float[] {1, 1, Float.NaN, 1, 1}))
                 .forward(input, target), "posWeight[2] = NaN");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void nonFiniteWeightsAreRejected(Backend b) {
+        float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withBackend(b)
+                .withWeight(Tensor.of(new float[] {1, 1, nan, 1, 1})).forward(input, target), "weight[2] = NaN", "not finite");
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropy.create().withBackend(b)
+                .withWeight(Tensor.scalar(-inf)).forward(input, target), "weight[0] = -Infinity", "not finite");
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropyWithLogits.create().withBackend(b)
+                .withWeight(Tensor.of(new float[] {1, inf, 1, 1, 1})).forward(input, target), "weight[1] = Infinity", "not finite");
+        assertMessage(IllegalArgumentException.class, () -> BinaryCrossEntropyWithLogits.create().withBackend(b)
+                .withPosWeight(Tensor.of(new float[] {1, 1, 1, inf, 1})).forward(input, target),
+                "posWeight[3] = Infinity", "finite and >= 0");
+        // negative weights stay allowed, as in PyTorch
+        float[] negative = {-1, 1, 1, 1, 1};
+        BinaryCrossEntropy.create().withBackend(b).withWeight(Tensor.of(negative)).forward(input, target);
+        BinaryCrossEntropyWithLogits.create().withBackend(b).withWeight(Tensor.of(negative)).forward(input, target);
+    }
+
+    /** The three element-wise losses' into-buffers form on one backend. */
+    private static Stream<BinaryCrossEntropyTest.IntoBuffers> intoBuffers(Backend b, Reduction r) {
+        return Stream.of(BinaryCrossEntropy.create().withReduction(r).withBackend(b)::forwardBackward,
+                BinaryCrossEntropyWithLogits.create().withReduction(r).withBackend(b)::forwardBackward,
+                SigmoidFocalLoss.create().withReduction(r).withBackend(b)::forwardBackward);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void badBuffersAreRejected(Backend b) {
+        Tensor loss = Tensor.zeros(DType.FLOAT32), grad = Tensor.zeros(DType.FLOAT32, 4, 5), other = Tensor.zeros(DType.FLOAT32, 4, 5);
+        intoBuffers(b, Reduction.MEAN).forEach(f -> {
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, Tensor.zeros(DType.FLOAT32, 2), grad, other),
+                    "loss", "() or (1)", "MEAN", "(2)");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, Tensor.zeros(DType.INT32), grad, other),
+                    "loss", "float32");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, null, grad, other), "loss", "null");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, loss, Tensor.zeros(DType.FLOAT32, 5, 4), other),
+                    "gradInput", "(4, 5)", "(5, 4)");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, loss, null, other), "gradInput", "null");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, loss, grad, Tensor.zeros(DType.FLOAT32, 20)),
+                    "gradTarget", "(4, 5)", "(20)");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, loss, grad, Tensor.of(new int[20], 4, 5)),
+                    "gradTarget", "float32");
+            assertMessage(IllegalArgumentException.class, () -> f.run(input, target, loss, grad, grad),
+                    "gradTarget", "gradInput itself");
+        });
+        intoBuffers(b, Reduction.NONE).forEach(f -> assertMessage(IllegalArgumentException.class,
+                () -> f.run(input, target, loss, grad, other), "loss", "(4, 5)", "got ()"));
+        Tensor closed = Tensor.zeros(DType.FLOAT32, 4, 5);
+        closed.close();
+        intoBuffers(b, Reduction.SUM).forEach(f -> assertMessage(IllegalStateException.class,
+                () -> f.run(input, target, loss, closed, other), "gradInput", "closed"));
     }
 
     @ParameterizedTest(name = "{0}")

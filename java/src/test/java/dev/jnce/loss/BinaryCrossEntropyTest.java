@@ -5,6 +5,7 @@ import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 
 import dev.jnce.Backend;
+import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
@@ -18,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -154,6 +156,73 @@ class BinaryCrossEntropyTest extends ScopedTest {
         float[] noneGrad = bce.withReduction(Reduction.NONE).forwardBackward(x, y).gradTarget().toFloatArray();
         float[] meanGrad = bce.forwardBackward(x, y).gradTarget().toFloatArray();
         for (int k = 0; k < numel; k++) assertEquals(noneGrad[k] / numel, meanGrad[k], 1e-7);
+    }
+
+    /** One of the element-wise losses' into-your-buffers form. */
+    @FunctionalInterface
+    interface IntoBuffers {
+        void run(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget);
+    }
+
+    /** One of the element-wise losses' allocating form. */
+    @FunctionalInterface
+    interface Allocating {
+        InputTargetResult run(Tensor input, Tensor target);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("reductions")
+    void intoBuffersEqualsTheAllocatingForm(Backend backend, Reduction reduction) {
+        int n = 3, c = 4;
+        float[] p = uniform(n * c, 0.05, 0.95, 12), x = uniform(n * c, -6, 6, 13), y = uniform(n * c, 0, 1, 14);
+        Tensor w = Tensor.of(uniform(c, 0.5, 2, 15)), pw = Tensor.of(uniform(c, 0, 3, 16));
+        BinaryCrossEntropy bce = BinaryCrossEntropy.create().withWeight(w).withReduction(reduction).withBackend(backend);
+        assertIntoBuffers(bce::forwardBackward, bce::forwardBackward, p, y, new long[] {n, c}, reduction, "bce");
+        BinaryCrossEntropyWithLogits logits = BinaryCrossEntropyWithLogits.create().withWeight(w).withPosWeight(pw)
+                .withReduction(reduction).withBackend(backend);
+        assertIntoBuffers(logits::forwardBackward, logits::forwardBackward, x, y, new long[] {n, c}, reduction, "logits");
+    }
+
+    /**
+     * The into-buffers form gives the allocating form's values: into fresh buffers, without the
+     * target's gradient, and over the input and target themselves (gradInput = input,
+     * gradTarget = target); a MEAN or SUM loss may also be of shape (1).
+     */
+    static void assertIntoBuffers(Allocating allocating, IntoBuffers into, float[] x, float[] y, long[] shape,
+                                  Reduction reduction, String what) {
+        InputTargetResult want = allocating.run(Tensor.of(x, shape), Tensor.of(y, shape));
+        float[] loss = want.loss().toFloatArray(), gx = want.gradInput().toFloatArray(), gy = want.gradTarget().toFloatArray();
+        long[] lossShape = reduction == Reduction.NONE ? shape : new long[0];
+
+        Tensor l = Tensor.zeros(DType.FLOAT32, lossShape), gi = Tensor.zeros(DType.FLOAT32, shape), gt = Tensor.zeros(DType.FLOAT32, shape);
+        into.run(Tensor.of(x, shape), Tensor.of(y, shape), l, gi, gt);
+        assertArrayEquals(loss, l.toFloatArray(), what + " loss into a buffer");
+        assertArrayEquals(gx, gi.toFloatArray(), what + " gradInput into a buffer");
+        assertArrayEquals(gy, gt.toFloatArray(), what + " gradTarget into a buffer");
+
+        Tensor l2 = Tensor.zeros(DType.FLOAT32, reduction == Reduction.NONE ? shape : new long[] {1});
+        Tensor gi2 = Tensor.zeros(DType.FLOAT32, shape);
+        into.run(Tensor.of(x, shape), Tensor.of(y, shape), l2, gi2, null);
+        assertArrayEquals(loss, l2.toFloatArray(), what + " loss without gradTarget");
+        assertArrayEquals(gx, gi2.toFloatArray(), what + " gradInput without gradTarget");
+
+        Tensor input = Tensor.of(x, shape), target = Tensor.of(y, shape), l3 = Tensor.zeros(DType.FLOAT32, lossShape);
+        into.run(input, target, l3, input, target);
+        assertArrayEquals(loss, l3.toFloatArray(), what + " loss, gradients over the input and target");
+        assertArrayEquals(gx, input.toFloatArray(), what + " gradInput over the input");
+        assertArrayEquals(gy, target.toFloatArray(), what + " gradTarget over the target");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void intoBuffersAliasingHoldsOnManyBlocks(Backend backend) {
+        int n = 3, c = 4099; // several 4096-element blocks and vector tails, several threads
+        float[] x = uniform(n * c, -20, 20, 17), y = uniform(n * c, 0, 1, 18), p = uniform(n * c, 0, 1, 19);
+        Tensor pw = Tensor.of(uniform(c, 0, 3, 20));
+        BinaryCrossEntropyWithLogits logits = BinaryCrossEntropyWithLogits.create().withPosWeight(pw).withBackend(backend);
+        assertIntoBuffers(logits::forwardBackward, logits::forwardBackward, x, y, new long[] {n, c}, Reduction.MEAN, "logits");
+        BinaryCrossEntropy bce = BinaryCrossEntropy.create().withReduction(Reduction.NONE).withBackend(backend);
+        assertIntoBuffers(bce::forwardBackward, bce::forwardBackward, p, y, new long[] {n, c}, Reduction.NONE, "bce");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -4,6 +4,7 @@ import dev.jnce.testutil.ScopedTest;
 
 import dev.jnce.Backend;
 import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -72,6 +73,41 @@ class FocalLossArgumentsTest extends ScopedTest {
         SoftmaxFocalLoss withAlpha = focal(b).withAlpha(alpha);
         alpha.close();
         assertMessage(IllegalStateException.class, () -> withAlpha.forward(logits, targets), "alpha", "closed");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void nonFiniteAlphaIsRejected(Backend b) {
+        assertMessage(IllegalArgumentException.class, () -> focal(b).withAlpha(Tensor.of(new float[] {1, Float.NaN, 1}))
+                .forward(logits, targets), "alpha[1] = NaN", "not finite");
+        assertMessage(IllegalArgumentException.class, () -> SoftmaxFocalLoss.create(Tensor.of(new float[] {1, 1, Float.NEGATIVE_INFINITY}), 2)
+                .withBackend(b).forwardBackward(logits, targets), "alpha[2] = -Infinity", "not finite");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void badBuffersAreRejected(Backend b) {
+        Tensor loss = Tensor.zeros(DType.FLOAT32), grad = Tensor.zeros(DType.FLOAT32, 4, 3);
+        assertMessage(IllegalArgumentException.class, () -> focal(b).forwardBackward(logits, targets, loss,
+                Tensor.zeros(DType.FLOAT32, 3, 4)), "grad", "(4, 3)", "(3, 4)");
+        assertMessage(IllegalArgumentException.class, () -> focal(b).forwardBackward(logits, targets, loss, null), "grad", "null");
+        assertMessage(IllegalArgumentException.class, () -> focal(b).forwardBackward(logits, targets,
+                Tensor.zeros(DType.FLOAT32, 4), grad), "loss", "() or (1)", "(4)");
+        assertMessage(IllegalArgumentException.class, () -> focal(b).withReduction(Reduction.NONE)
+                .forwardBackward(logits, targets, loss, grad), "loss", "(N) = (4)");
+        assertMessage(IllegalArgumentException.class, () -> focal(b).forwardBackward(logits, targets,
+                Tensor.zeros(DType.INT64), grad), "loss", "float32");
+        Tensor closed = Tensor.zeros(DType.FLOAT32, 4, 3);
+        closed.close();
+        assertMessage(IllegalStateException.class, () -> focal(b).forwardBackward(logits, targets, loss, closed), "grad", "closed");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void badGammaInTheFactoriesIsRejected(Backend b) {
+        assertMessage(IllegalArgumentException.class, () -> SoftmaxFocalLoss.create(null, -1), "gamma", ">= 0");
+        assertMessage(IllegalArgumentException.class, () -> SigmoidFocalLoss.create(0.25f, Float.POSITIVE_INFINITY), "gamma", "finite");
+        assertMessage(IllegalArgumentException.class, () -> SigmoidFocalLoss.create(Float.NaN, 2), "alpha", "NaN");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -5,6 +5,7 @@ import dev.jnce.testutil.Reductions;
 import dev.jnce.testutil.ScopedTest;
 
 import dev.jnce.Backend;
+import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Approx;
 import dev.jnce.testutil.Golden;
@@ -19,11 +20,14 @@ import java.util.stream.Stream;
 
 import static dev.jnce.loss.BinaryCrossEntropyTest.assertFiniteDifferences;
 import static dev.jnce.loss.BinaryCrossEntropyTest.assertGolden;
+import static dev.jnce.loss.BinaryCrossEntropyTest.assertIntoBuffers;
 import static dev.jnce.loss.BinaryCrossEntropyTest.assertSameResult;
 import static dev.jnce.loss.BinaryCrossEntropyTest.tensor;
 import static dev.jnce.loss.BinaryCrossEntropyTest.uniform;
 import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -57,7 +61,7 @@ class FocalLossTest extends ScopedTest {
             return;
         }
         Tensor alpha = g.fields().containsKey("alpha") ? Tensor.of(g.floats("alpha")) : null;
-        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(alpha).withReduction(reduction)
+        NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(alpha).withReduction(reduction)
                 .withBackend(backend).forwardBackward(input, Tensor.of(g.longs("target")));
         float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
         assertClose(g.doubles("loss_f64"), loss, 1e-6, "loss vs float64");
@@ -85,7 +89,7 @@ class FocalLossTest extends ScopedTest {
         int n = 4, c = 5;
         float[] x = uniform(n * c, -4, 4, 3), alpha = uniform(c, 0.1, 2, 4);
         long[] t = {0, 4, 2, 2};
-        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(Tensor.of(alpha))
+        NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(Tensor.of(alpha))
                 .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(x, n, c), Tensor.of(t));
         double[] xd = Approx.toDouble(x);
         double[] rows = softmaxRows(xd, t, alpha, gamma);
@@ -112,7 +116,7 @@ class FocalLossTest extends ScopedTest {
                         .withBackend(backend).forwardBackward(x, y),
                 BinaryCrossEntropyWithLogits.create().withBackend(backend).forwardBackward(x, y), "sigmoid focal vs BCE");
         Tensor t = Tensor.of(new long[] {0, 6, 3, 3, 1, 2});
-        SoftmaxFocalLoss.Result focal = SoftmaxFocalLoss.create().withGamma(0).withBackend(backend).forwardBackward(x, t);
+        NllLoss.Result focal = SoftmaxFocalLoss.create().withGamma(0).withBackend(backend).forwardBackward(x, t);
         CrossEntropy.Result ce = CrossEntropy.create().withBackend(backend).forwardBackward(x, t);
         assertEquals(ce.loss().item(), focal.loss().item(), 1e-6);
         assertClose(Approx.toDouble(ce.grad().toFloatArray()), focal.grad().toFloatArray(), 1e-7, "softmax focal vs CE");
@@ -124,7 +128,7 @@ class FocalLossTest extends ScopedTest {
         for (float gamma : new float[] {0.0f, 0.1f, 0.5f, 0.99f}) {
             // p_t -> 1 and p_t = 1 exactly: autograd of the definition gives NaN here for 0 < gamma < 1
             float[] rows = {40, 0, -5, 1e4f, -1e4f, 0, 17, 17.5f, -3};
-            SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withReduction(Reduction.NONE)
+            NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withReduction(Reduction.NONE)
                     .withBackend(backend).forwardBackward(Tensor.of(rows, 3, 3), Tensor.of(new long[] {0, 0, 1}));
             float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
             for (float g : grad) assertTrue(Float.isFinite(g), "softmax focal gamma=" + gamma + " grad " + g);
@@ -145,7 +149,7 @@ class FocalLossTest extends ScopedTest {
     void nonFiniteLogitsFollowTheCrossEntropyRules(Backend backend) {
         float inf = Float.POSITIVE_INFINITY;
         float[] x = {1, Float.NaN, 0, 1, inf, 0, -inf, 2, 1, 2, -inf, 1, -inf, -inf, -inf};
-        SoftmaxFocalLoss.Result r = SoftmaxFocalLoss.create().withReduction(Reduction.NONE).withBackend(backend)
+        NllLoss.Result r = SoftmaxFocalLoss.create().withReduction(Reduction.NONE).withBackend(backend)
                 .forwardBackward(Tensor.of(x, 5, 3), Tensor.of(new long[] {0, 0, 1, 1, 0}));
         float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
         assertTrue(Float.isNaN(loss[0]) && Float.isNaN(grad[0]), "NaN row is NaN");
@@ -169,11 +173,57 @@ class FocalLossTest extends ScopedTest {
             assertSameResult(sigmoid.withBackend(backend).forwardBackward(x, y), sigmoid.withBackend(other).forwardBackward(x, y),
                     "sigmoid focal " + backend + " vs " + other);
             SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create().withGamma(1.5f).withAlpha(alpha);
-            SoftmaxFocalLoss.Result mine = softmax.withBackend(backend).forwardBackward(x, t);
-            SoftmaxFocalLoss.Result theirs = softmax.withBackend(other).forwardBackward(x, t);
+            NllLoss.Result mine = softmax.withBackend(backend).forwardBackward(x, t);
+            NllLoss.Result theirs = softmax.withBackend(other).forwardBackward(x, t);
             assertEquals(theirs.loss().item(), mine.loss().item(), 1e-6, "softmax focal " + backend + " vs " + other);
             assertClose(Approx.toDouble(theirs.grad().toFloatArray()), mine.grad().toFloatArray(), 1e-7, "softmax focal grad");
         }
+    }
+
+    @ParameterizedTest(name = "{0} gamma={1} {2}")
+    @MethodSource("gammas")
+    void intoBuffersEqualsTheAllocatingForm(Backend backend, float gamma, Reduction reduction) {
+        int n = 5, c = 4;
+        float[] x = uniform(n * c, -5, 5, 11), y = uniform(n * c, 0, 1, 12);
+        SigmoidFocalLoss sigmoid = SigmoidFocalLoss.create(0.25f, gamma).withReduction(reduction).withBackend(backend);
+        assertIntoBuffers(sigmoid::forwardBackward, sigmoid::forwardBackward, x, y, new long[] {n, c}, reduction,
+                "sigmoid focal");
+
+        Tensor alpha = Tensor.of(uniform(c, 0.1, 2, 13)), t = Tensor.of(new int[] {3, 0, 1, 1, 2});
+        SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create(alpha, gamma).withReduction(reduction).withBackend(backend);
+        NllLoss.Result want = softmax.forwardBackward(Tensor.of(x, n, c), t);
+        long[] lossShape = reduction == Reduction.NONE ? new long[] {n} : new long[0];
+        Tensor loss = Tensor.zeros(DType.FLOAT32, lossShape), grad = Tensor.zeros(DType.FLOAT32, n, c);
+        softmax.forwardBackward(Tensor.of(x, n, c), t, loss, grad);
+        assertArrayEquals(want.loss().toFloatArray(), loss.toFloatArray(), "softmax focal loss into a buffer");
+        assertArrayEquals(want.grad().toFloatArray(), grad.toFloatArray(), "softmax focal grad into a buffer");
+        Tensor logits = Tensor.of(x, n, c), overLogits = Tensor.zeros(DType.FLOAT32, lossShape);
+        softmax.forwardBackward(logits, t, overLogits, logits);
+        assertArrayEquals(want.loss().toFloatArray(), overLogits.toFloatArray(), "softmax focal loss, grad over the logits");
+        assertArrayEquals(want.grad().toFloatArray(), logits.toFloatArray(), "softmax focal grad over the logits");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void bothFocalLossesTakeAlphaThenGamma(Backend backend) {
+        int n = 4, c = 3;
+        Tensor x = Tensor.of(uniform(n * c, -3, 3, 14), n, c), y = Tensor.of(uniform(n * c, 0, 1, 15), n, c);
+        SigmoidFocalLoss sigmoid = SigmoidFocalLoss.create(0.75f, 0.5f);
+        assertEquals(0.75f, sigmoid.alpha());
+        assertEquals(0.5f, sigmoid.gamma());
+        assertEquals(Reduction.NONE, sigmoid.reduction());
+        assertSameResult(SigmoidFocalLoss.create().withAlpha(0.75f).withGamma(0.5f).withBackend(backend).forwardBackward(x, y),
+                sigmoid.withBackend(backend).forwardBackward(x, y), "sigmoid create(alpha, gamma) vs with-ers");
+
+        Tensor alpha = Tensor.of(new float[] {0.5f, 1f, 2f}), t = Tensor.of(new long[] {0, 2, 1, 2});
+        SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create(alpha, 0.5f);
+        assertEquals(alpha, softmax.alpha());
+        assertEquals(0.5f, softmax.gamma());
+        assertEquals(Reduction.MEAN, softmax.reduction());
+        assertEquals(SoftmaxFocalLoss.create().withAlpha(alpha).withGamma(0.5f).withBackend(backend).forward(x, t).item(),
+                softmax.withBackend(backend).forward(x, t).item(), "softmax create(alpha, gamma) vs with-ers");
+        assertNull(SoftmaxFocalLoss.create().alpha());
+        assertEquals(2.0f, SoftmaxFocalLoss.create().gamma());
     }
 
     @ParameterizedTest(name = "{0}")
