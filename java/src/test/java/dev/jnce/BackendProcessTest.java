@@ -21,12 +21,12 @@ class BackendProcessTest {
     record Run(int exit, String output) {
     }
 
-    /** Runs dev.jnce.demo.Info in a new JVM with the test class path. */
+    /** Runs {@link BackendInfo} in a new JVM with the test class path. */
     static Run info(List<String> jvmArgs, String envName, String envValue) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.addAll(jvmArgs);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.jnce.demo.Info"));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), BackendInfo.class.getName()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove(Backends.ENV);
         if (envName != null) pb.environment().put(envName, envValue);

@@ -1,11 +1,11 @@
-package dev.jnce.demo;
+package dev.jnce;
 
-import dev.jnce.Backend;
-import dev.jnce.Backends;
-
-/** Prints the backend jnce chooses here and why the others are unavailable; exits 0. */
-public final class Info {
-    private Info() {
+/**
+ * The program {@link BackendProcessTest} starts in fresh JVMs: prints the backend jnce chooses
+ * and why the others are unavailable; exits 0 (or throws what the forced choice threw).
+ */
+public final class BackendInfo {
+    private BackendInfo() {
     }
 
     public static void main(String[] args) {

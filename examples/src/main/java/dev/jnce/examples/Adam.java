@@ -1,4 +1,4 @@
-package dev.jnce.demo;
+package dev.jnce.examples;
 
 import dev.jnce.Tensor;
 

@@ -1,4 +1,4 @@
-package dev.jnce.demo;
+package dev.jnce.examples;
 
 import dev.jnce.Backend;
 import dev.jnce.Backends;
@@ -18,9 +18,9 @@ import java.util.SplittableRandom;
  * <p>Arguments (all optional): {@code --epochs N} (default 8), {@code --seed S} (default 42),
  * {@code --backend cpu|java} (default: the fastest, {@link Backends#current()}),
  * {@code --threads N} for the training (default 1 unless {@code jnce.threads} or
- * {@code JNCE_NUM_THREADS} is set: its batches are too small to share), and
- * The fused cross-entropy forward+backward is timed on each backend at (2048, 32000) by default;
- * {@code --ce-timing [N C]} times (N, C) instead (8192 32000 without numbers), {@code --no-ce-timing} skips it.
+ * {@code JNCE_NUM_THREADS} is set: its batches are too small to share). The fused cross-entropy
+ * forward+backward is timed on each backend at (2048, 32000) by default; {@code --ce-timing [N C]}
+ * times (N, C) instead (8192 32000 without numbers), {@code --no-ce-timing} skips it.
  */
 public final class Demo {
     private static final int BAR_WIDTH = 30;

@@ -1,4 +1,4 @@
-package dev.jnce.demo;
+package dev.jnce.examples;
 
 /** The indices of the k largest scores of a row, best first, skipping excluded indices. */
 final class TopK {

@@ -1,4 +1,4 @@
-package dev.jnce.demo;
+package dev.jnce.examples;
 
 import dev.jnce.Backend;
 import dev.jnce.DType;
@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The two-tower recommender of the notes: a user tower and an item tower, each a
+ * A two-tower recommender: a user tower and an item tower, each a
  * {@link Linear} 64 -> 128, whose L2-normalised outputs are compared by cosine similarity,
  * trained with in-batch {@link InfoNce} and {@link Adam}.
  *

@@ -1,4 +1,4 @@
-package dev.jnce.demo;
+package dev.jnce.examples;
 
 /**
  * Recall@K on held-out interactions: per user, rank every item it has not trained on by score,
