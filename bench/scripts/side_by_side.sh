@@ -7,7 +7,8 @@
 #   out          bench/results/raw/NAME-<UTC yyyymmdd-hhmm>/ (made)
 #   RUN_DATE     UTC date and time, 2026-11-23T13:39Z
 #   RUN_MACHINE  CPU model and cores, "AMD EPYC (2 cores)"
-#   RUN_COMMIT   git rev-parse --short HEAD, "-dirty" added when tracked files have changes
+#   RUN_COMMIT   git rev-parse --short HEAD, "-dirty" added when tracked files outside the
+#                results (bench/results/, bench/RESULTS.md) have changes
 #   RUN_COMMAND  COMMAND, the command line as the user typed it
 #   RUN_THREADS  THREADS
 #   RUN_RAW      $out/
@@ -27,7 +28,8 @@ results_run() {
     RUN_DATE=$(date -u -d "@$now" +%Y-%m-%dT%H:%MZ)
     RUN_MACHINE="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)"
     if RUN_COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
-        git diff --quiet HEAD -- || RUN_COMMIT+=-dirty
+        # results and RESULTS.md are what the runs themselves write
+        git diff --quiet HEAD -- . ':(exclude)bench/results' ':(exclude)bench/RESULTS.md' || RUN_COMMIT+=-dirty
     else
         RUN_COMMIT=unknown
     fi
