@@ -8,9 +8,12 @@
 #
 # --quick is sized for about ten minutes on two cores; --full measures longer and further.
 # Raw outputs (JMH JSON and logs per group, torch.jsonl, machine.txt, scaling.tsv) go to
-# bench/results/<date>-<time>/. Builds bench/target/benchmarks.jar when a source is newer.
+# bench/results/raw/suite-<date>-<time>/, one row per case to bench/results/suite.csv. Builds
+# bench/target/benchmarks.jar when a source is newer.
 set -euo pipefail
+command="bench/run.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source bench/scripts/side_by_side.sh
 mode=--quick threads=$(nproc)
 while [ $# -gt 0 ]; do
     case $1 in
@@ -40,8 +43,7 @@ if [ ! -f $jar ] || [ -n "$(find bench/src java/src/main native bench/pom.xml -n
 fi
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
-out=bench/results/$(date -u +%Y-%m-%d-%H%M)
-mkdir -p "$out"
+results_run suite "$threads" "$command"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 echo "$(nproc) cores $cpu, $(free -g | awk '/Mem:/ {print $2}') GiB; threads $threads; load $(cut -d' ' -f1-3 /proc/loadavg) at start; $mode" \
     | tee "$out/machine.txt"
@@ -51,6 +53,6 @@ echo "$(nproc) cores $cpu, $(free -g | awk '/Mem:/ {print $2}') GiB; threads $th
 budget=$([ "$mode" = --full ] && echo 2 || echo 0.5)
 /usr/bin/python3 bench/scripts/torch_suite.py --budget "$budget" "$out"/*.json > "$out/torch.jsonl"
 echo "pytorch                done"
-/usr/bin/python3 bench/scripts/report.py "$out" bench/RESULTS.md "$out/scaling.tsv"
+/usr/bin/python3 bench/scripts/report.py "$out" bench/RESULTS.md "$out/scaling.tsv" --csv bench/results/suite.csv
 "$java" -Djava.awt.headless=true -cp $jar dev.jnce.bench.report.ScalingChart "$out/scaling.tsv" bench/results/scaling.png
-echo "wrote bench/RESULTS.md (generated section), bench/results/scaling.png, $out/ in $(( $(date +%s) - start )) s"
+echo "wrote bench/RESULTS.md (generated section), bench/results/scaling.png, bench/results/suite.csv, $out/ in $(( $(date +%s) - start )) s"

@@ -4,7 +4,7 @@
 # Prepare here first:  mvn -B -pl java -am package -DskipTests && bench/gpu/make-runtime.sh
 # then run this from the repository root on the GPU machine, carrying bench/gpu/runtime.
 #
-# Steps, each logged under bench/results/gpu-<date>/:
+# Steps, each logged under bench/results/raw/gpu-<date>/:
 #   1. nvidia-smi, nvcc and PyTorch versions                     nvidia-smi.txt, env.txt
 #   2. libjnce_cuda.so built with this machine's nvcc for this GPU (the same flags as
 #      cmake/JnceCuda.cmake: static CUDA runtime, no cuBLAS at link time)   build.log
@@ -19,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."            # repository root
 
 RT=bench/gpu/runtime
-RESULTS=${RESULTS:-bench/results/gpu-$(date -u +%Y%m%d-%H%M)}
+RESULTS=${RESULTS:-bench/results/raw/gpu-$(date -u +%Y%m%d-%H%M)}
 BUILD=$(mktemp -d)
 mkdir -p "$RESULTS"
 [[ -x "$RT/jdk/bin/java" ]] || { echo "verify.sh: $RT/jdk is missing; run bench/gpu/make-runtime.sh where Java is" >&2; exit 2; }

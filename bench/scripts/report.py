@@ -2,18 +2,24 @@
 """Turns one bench/run.sh run into the generated section of bench/RESULTS.md and the points
 of bench/results/scaling.png.
 
-    report.py RUN_DIR RESULTS.md POINTS.tsv
+    report.py RUN_DIR RESULTS.md POINTS.tsv [--csv SUITE.csv]
 
-RUN_DIR holds the JMH results (<group>.json, from dev.jnce.bench.Suite), torch.jsonl (from
+RUN_DIR (bench/results/raw/suite-<date>/) holds the JMH results (<group>.json, from dev.jnce.bench.Suite), torch.jsonl (from
 torch_suite.py) and machine.txt. Each case is judged against the machine's limits measured in
 the same run (LimitsBench): GEMM-bound cases by flop/s against the OpenBLAS sgemm peak,
 memory-bound ones by bytes/s against the memcpy bandwidth, with the traffic models below
 (bytes per element; a written buffer counts 8, for its read-for-ownership). Only the text
-between the markers of RESULTS.md is replaced.
+between the markers of RESULTS.md is replaced. With --csv, one row per case is appended to
+SUITE.csv (bench/results/suite.csv), its run columns from the environment as summarize.py's
+(RUN_DATE, RUN_MACHINE, RUN_COMMIT, RUN_COMMAND, RUN_THREADS, RUN_RAW, RUN_NOTE).
 """
 import json
+import os
 import pathlib
+import re
 import sys
+
+import summarize
 
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
 
@@ -90,12 +96,30 @@ def limits(rows):
     return peak, bandwidth
 
 
+CSV_COLUMNS = summarize.RUN + ["backend", "op", "shape", "jnce_s", "torch_s", "ratio", "rate", "rate_unit",
+                               "fraction_of_limit"] + summarize.TAIL
+
+
+def run_date(run):
+    """yyyy-mm-dd from RUN_DATE, else from the folder's name (suite-20261123-1141)."""
+    if os.environ.get("RUN_DATE"):
+        return os.environ["RUN_DATE"][:10]
+    m = re.search(r"(\d{4})-?(\d{2})-?(\d{2})-\d{4}$", run.name)
+    return "-".join(m.groups()) if m else "?"
+
+
 def main():
-    run, results_md, points_path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    args = sys.argv[1:]
+    csv_path = None
+    if "--csv" in args:
+        i = args.index("--csv")
+        csv_path = args[i + 1]
+        del args[i:i + 2]
+    run, results_md, points_path = pathlib.Path(args[0]), pathlib.Path(args[1]), pathlib.Path(args[2])
     rows, torch, torch_header = load(run)
     peak, bandwidth = limits(rows)
     machine = (run / "machine.txt").read_text().strip()
-    date = run.name[:10]
+    date = run_date(run)
     jdk = next((r["jdk"] for r in rows), "?")
     short_machine = machine.split(";")[0]
     out = [BEGIN, "",
@@ -106,10 +130,10 @@ def main():
            "Time: JMH average (jnce), median (PyTorch). Ratio = PyTorch time / jnce time (> 1: jnce is faster). "
            "Fraction of limit: flop/s / sgemm peak for GEMM-bound cases, modelled bytes/s / memcpy bandwidth for "
            "the others (bench/scripts/report.py; above 1 means the data stayed in cache or the model over-counts). "
-           "Raw outputs: `bench/results/%s/`." % run.name, "",
+           "Raw outputs: `%s/`." % run.as_posix().rstrip("/"), "",
            "| date | machine | JDK | backend | op | shape | time | PyTorch | ratio | rate | fraction of limit |",
            "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    points = []
+    points, csv_rows = [], []
     for r in rows:
         cost = COST.get((r["bench"], r["method"]))
         if cost is None:
@@ -125,6 +149,11 @@ def main():
             fmt_time(r["seconds"]), fmt_time(t) if t else "—", "%.2f×" % (t / r["seconds"]) if t else "—",
             "%.1f %s" % (rate / 1e9, "GFLOP/s" if kind == "flop" else "GB/s"),
             "%.2f" % (rate / limit) if limit else "—"))
+        csv_rows.append(dict(summarize.run_fields(), backend=r["params"]["backend"], op=label,
+                             shape=describe_shape(r["bench"], p), jnce_s="%.6g" % r["seconds"],
+                             torch_s="%.6g" % t if t else "", ratio="%.2f" % (t / r["seconds"]) if t else "",
+                             rate="%.1f" % (rate / 1e9), rate_unit="GFLOP/s" if kind == "flop" else "GB/s",
+                             fraction_of_limit="%.2f" % (rate / limit) if limit else ""))
         if r["group"] == "infonce_scaling" and r["method"] == "forwardBackward":
             points.append(("InfoNCE fwd+bwd (cosine, tau 0.1)", "N", "%s D=%s" % (r["params"]["backend"], p["d"]), p["n"], r["seconds"]))
         if r["group"] == "cross_entropy_scaling" and r["method"] == "forwardBackward":
@@ -143,6 +172,8 @@ def main():
     tail = text.split(END, 1)[1] if END in text else "\n"
     results_md.write_text(head + "\n\n" + "\n".join(out) + tail)
     points_path.write_text("".join("%s\t%s\t%s\t%s\t%.6f\n" % (c, a, s, x, sec * 1e3) for c, a, s, x, sec in points))
+    if csv_path:
+        summarize.append(csv_path, CSV_COLUMNS, csv_rows)
     print("\n".join(out[2:-4]))
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch's side of bench/scripts/infonce_vs_torch.sh: InfoNCE forward+backward as the notes
-write it (F.normalize, matmul, divide by tau, F.cross_entropy, backward), best of REPS, and the
+"""PyTorch's side of bench/scripts/infonce_vs_torch.sh: InfoNCE forward+backward written the usual
+way (F.normalize, matmul, divide by tau, F.cross_entropy, backward), best of REPS, and the
 peak resident memory it adds (VmHWM), in a fresh process. FORM is one of
-  infonce  two towers: queries (N,D), keys (N,D), targets arange(N) (the notes' Recommender)
-  onetensor  one tensor (N,D): logits f fᵀ / tau, targets arange(N) (the notes' info_nce_loss)
+  infonce  two towers: queries (N,D), keys (N,D), targets arange(N) (a two-tower recommender)
+  onetensor  one tensor (N,D): logits f fᵀ / tau, targets arange(N)
   ntxent   SimCLR: views (N,D) = two views of N/2 samples, self-similarity masked with -inf,
            targets (i + N/2) mod N
   supcon   supervised contrastive (L_out) on one tensor, labels i mod (N/8): log_softmax over

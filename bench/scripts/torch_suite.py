@@ -91,7 +91,7 @@ def info_nce(p, backward):
 
 
 def one_tensor(p, method):
-    """InfoNceBench's one-tensor forms: the notes' info_nce_loss, NT-Xent (self-pairs masked, targets i +- N/2), SupCon."""
+    """InfoNceBench's one-tensor forms: InfoNCE on f fᵀ, NT-Xent (self-pairs masked, targets i +- N/2), SupCon."""
     n, d = int(p["n"]), int(p["d"])
     f, tau = randn(n, d, grad=True), torch.tensor(TEMPERATURE, requires_grad=True)
     if method == "oneTensorForwardBackward":
