@@ -481,8 +481,15 @@ JNCE_API int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void 
 JNCE_API int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr);
 JNCE_API int32_t jnce_cuda_host_free(void *host_ptr);
 
-/* jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in args. */
+/*
+ * jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in
+ * args. Its value checks (weights, class targets, probability rows) fail the next call that
+ * waits, with the CPU kernel's message.
+ */
 JNCE_API int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
+/* jnce_cross_entropy_perplexity on the GPU: the same meaning, device pointers. */
+JNCE_API int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
+                                                    float *grad);
 
 /* jnce_l2_normalize_fwd/_bwd on the GPU (src/cuda/similarity.cu). */
 JNCE_API int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps,
