@@ -146,7 +146,7 @@ class NllLossTest extends ScopedTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
-    void fromProbabilitiesIsTheNotesHandWrittenLossWithAClamp(Backend backend) {
+    void fromProbabilitiesIsThePlainNegativeLogWithAClamp(Backend backend) {
         float[][] p = {{0.7f, 0.2f, 0.1f}, {0.1f, 0.8f, 0.1f}, {0.0f, 0.5f, 0.5f}};
         long[] y = {0, 1, 0};
         CrossEntropy.Result r = NllLoss.fromProbabilities().withBackend(backend).forwardBackward(Tensor.of(p), Tensor.of(y));
