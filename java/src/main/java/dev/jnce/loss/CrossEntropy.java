@@ -227,7 +227,11 @@ public final class CrossEntropy {
         run(k, logits, targets, rowMask, loss, grad, lse);
     }
 
-    /** A loss, its gradient (null after forward only) and the log-sum-exp (null unless asked); closing closes all. */
+    /**
+     * A loss, its gradient with respect to the one (N,C) input (null after forward only) and the
+     * log-sum-exp (null unless asked); closing closes all. The result of every loss of one input
+     * in this family: cross-entropy, {@link NllLoss} and {@link Entropy} (whose lse is null).
+     */
     public record Result(Tensor loss, Tensor grad, Tensor lse) implements AutoCloseable {
         @Override
         public void close() {
