@@ -18,9 +18,9 @@
  * Row values are accumulated in float32 per thread and combined by warp shuffles; the row's
  * scalars (lse, the gradient's coefficients) are formed in double. The value checks are the
  * kernels' alone, as on the CPU: a weight that is not finite, a class index out of range (both
- * in xent_stats_kernel, the lowest index named) or a probability row that is not a distribution
- * is written to the context's error record and reported at the next synchronisation (see
- * internal.cuh) in the CPU kernel's words; rows with a bad target are never read past.
+ * in xent_stats_kernel, the lowest index named; the other two kernels then write nothing) or a
+ * probability row that is not a distribution is written to the context's error record and
+ * reported at the next synchronisation (see internal.cuh) in the CPU kernel's words.
  *
  * jnce_cuda_cross_entropy_perplexity: exp of a mean cross-entropy, and the gradient scaled by it.
  * Checked against the CPU kernel by java/src/test/.../CudaCrossEntropyTest (tag "cuda").
@@ -37,6 +37,7 @@ typedef struct {
     double scale;    /* gradient scale of the CE part: 1/denom for MEAN */
     double zscale;   /* gradient scale of the z-loss part: 1/counted for MEAN */
     int32_t empty_zero;
+    int32_t bad;     /* a weight or class target failed its check: the other kernels write nothing */
 } xent_stats;
 
 __device__ __forceinline__ int64_t class_target(const jnce_xent_args &a, int64_t i) {
@@ -105,6 +106,7 @@ __global__ void xent_stats_kernel(jnce_xent_args a, xent_stats *st, jnce_cuda_er
         }
         bool mean = a.reduction == JNCE_REDUCTION_MEAN;
         bool empty_zero = mean && a.zero_if_empty && counted == 0.0;
+        st->bad = bad_weight != ULLONG_MAX || bad_target != ULLONG_MAX;
         st->denom = denom;
         st->counted = counted;
         st->w_total = w;
@@ -157,6 +159,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
     __shared__ row_plan plan;
     const int64_t C = a.C;
     const float eps = a.label_smoothing;
+    if (st->bad) return; /* as on the CPU, a bad weight or target leaves every output untouched */
     for (int64_t i = blockIdx.x; i < a.N; i += gridDim.x) {
         const float *x = a.logits + i * C;
         float *g = a.grad ? a.grad + i * C : NULL;
@@ -266,6 +269,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
 
 __global__ void xent_reduce_kernel(jnce_xent_args a, const xent_stats *st, const float *row_ce, const float *row_z) {
     __shared__ double shared[32];
+    if (st->bad) return;
     double ce = 0.0, z = 0.0;
     for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
         ce += row_ce[i];
