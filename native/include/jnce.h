@@ -5,7 +5,8 @@
  *  - fixed-size types only (int32_t, int64_t, float, double, pointers);
  *  - an int32_t status is returned (JNCE_OK on success), never exit() or abort();
  *  - on failure, jnce_last_error() copies a message for the calling thread;
- *  - arguments are validated in Java before the call; the checks here are a second line.
+ *  - arguments are validated in Java before the call, and the checks here are a second line,
+ *    except the value checks a function's comment says it makes itself (class indices, say).
  *
  * Dimension letters are the same everywhere: N rows, C classes, D features, K negatives.
  */
@@ -72,9 +73,12 @@ JNCE_API int32_t jnce_get_num_threads(int32_t *threads);
  * weighted mean) or by the number of counted rows (probability targets) — with D = 0 the mean
  * is NaN (PyTorch) unless zero_if_empty, which gives 0. The z-loss part is always averaged over
  * counted rows for MEAN (unweighted), summed for SUM, per row for NONE.
- * Rows holding NaN or +Inf give NaN loss and NaN gradient. With probability targets a row that
- * is not a distribution (an entry < 0 or NaN, or a sum off 1 by more than 1e-3) fails with
- * JNCE_ERR_INVALID_ARG naming the row; outputs are then unspecified.
+ * Rows holding NaN or +Inf give NaN loss and NaN gradient.
+ * The call checks its values itself (callers need not): a class target outside [0,C) that is not
+ * ignore_index (masked rows included) or a weight that is not finite fails with
+ * JNCE_ERR_INVALID_ARG naming the first offending index and its value, before anything is
+ * written; with probability targets a row that is not a distribution (an entry < 0 or NaN, or a
+ * sum off 1 by more than 1e-3) fails naming the first such row, and outputs are then unspecified.
  */
 typedef struct jnce_xent_args {
     int64_t N, C;
@@ -95,6 +99,13 @@ typedef struct jnce_xent_args {
 } jnce_xent_args;
 
 JNCE_API int32_t jnce_cross_entropy(const jnce_xent_args *args);
+
+/*
+ * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy's
+ * MEAN loss): ppl[0] = exp(L), and the gradient of L becomes that of the perplexity,
+ * grad[k] *= exp(L) for k < M (grad (M) float32, or NULL). ppl may alias mean_loss.
+ */
+JNCE_API int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad);
 
 /* ==== softmax, log_softmax, logsumexp, NLL (src/cpu/softmax.c, src/cpu/nll.c) ========== */
 
@@ -139,6 +150,9 @@ JNCE_API int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N
  * Row loss l_i = -w[t_i] * v_i with v_i = input[i,t_i] (or max(log p, -100), gradient 0 where
  * clamped); ignored rows give 0. MEAN divides the sum by the sum of w[t_i] over non-ignored
  * rows: NaN when that is 0, unless JNCE_NLL_ZERO_IF_NO_WEIGHT and no row has a non-zero weight.
+ * A target outside [0,C) that is not ignore_index, or with JNCE_NLL_FROM_PROBS an input[i,t_i]
+ * outside [0, 1] (NaN passes), fails with JNCE_ERR_INVALID_ARG naming the first such row and its
+ * value, before anything is written.
  */
 JNCE_API int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype,
                                   const float *weight, int64_t N, int64_t C, int64_t ignore_index,
@@ -468,8 +482,15 @@ JNCE_API int32_t jnce_cuda_memcpy_d2d(jnce_cuda_ctx *ctx, void *dst, const void 
 JNCE_API int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr);
 JNCE_API int32_t jnce_cuda_host_free(void *host_ptr);
 
-/* jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in args. */
+/*
+ * jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in
+ * args. Its value checks (weights, class targets, probability rows) fail the next call that
+ * waits, with the CPU kernel's message.
+ */
 JNCE_API int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
+/* jnce_cross_entropy_perplexity on the GPU: the same meaning, device pointers. */
+JNCE_API int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
+                                                    float *grad);
 
 /* jnce_l2_normalize_fwd/_bwd on the GPU (src/cuda/similarity.cu). */
 JNCE_API int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps,

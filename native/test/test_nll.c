@@ -81,7 +81,34 @@ static void rejects_bad_arguments(void) {
               == JNCE_ERR_INVALID_ARG, "target out of range must fail");
     char msg[256];
     jnce_last_error(msg, sizeof msg);
-    CHECK(strstr(msg, "targets[0]=2") != NULL, "message names the target: %s", msg);
+    CHECK(strcmp(msg, "targets[0] = 2 is outside [0, 2) for input of shape (1, 2) and is not the ignore index -100")
+              == 0, "message names the target: %s", msg);
+    /* From probabilities, input[i, t_i] must be in [0, 1]; its value is written as Java writes a float. */
+    float p[4 * 2] = {0.5f, 0.5f, 0.25f, 0.75f, 0.5f, -1.0f, 0.0f, 1.5f}, g[8];
+    int32_t t[4] = {0, 1, 1, 1};
+    const char *want[][2] = {{"-1.0", "input[2, 1] = -1.0 is not a probability in [0, 1]"}, {"1.5", "input[2, 1] = 1.5"},
+                             {"-1.5E-4", "= -1.5E-4 "}, {"1.0000001", "= 1.0000001 "}, {"-1234567.0", "= -1234567.0 "},
+                             {"2.5E7", "= 2.5E7 "}, {"-0.00125", "= -0.00125 "}, {"100.0", "= 100.0 "}};
+    float values[] = {-1.0f, 1.5f, -1.5e-4f, 1.0000001f, -1234567.0f, 2.5e7f, -0.00125f, 100.0f};
+    for (int k = 0; k < 8; k++) {
+        p[5] = values[k];
+        for (int j = 0; j < 8; j++) g[j] = 3.0f;
+        CHECK(jnce_nll_fwd_bwd(p, t, JNCE_DTYPE_INT32, NULL, 4, 2, -100, JNCE_REDUCTION_MEAN, JNCE_NLL_FROM_PROBS, &loss, g)
+                  == JNCE_ERR_INVALID_ARG, "probability %s must fail", want[k][0]);
+        jnce_last_error(msg, sizeof msg);
+        CHECK(strstr(msg, want[k][1]) != NULL, "message '%s' should hold '%s'", msg, want[k][1]);
+        CHECK(g[0] == 3.0f && g[7] == 3.0f, "nothing is written when a probability is out of range");
+    }
+    p[5] = NAN; /* NaN is not rejected: it gives NaN */
+    CHECK(jnce_nll_fwd_bwd(p, t, JNCE_DTYPE_INT32, NULL, 4, 2, -100, JNCE_REDUCTION_MEAN, JNCE_NLL_FROM_PROBS, &loss, g)
+              == JNCE_ERR_INVALID_ARG, "row 3's 1.5 still fails after a NaN");
+    jnce_last_error(msg, sizeof msg);
+    CHECK(strstr(msg, "input[3, 1] = 1.5") != NULL, "%s", msg);
+    p[7] = 0.5f;
+    CHECK(jnce_nll_fwd_bwd(p, t, JNCE_DTYPE_INT32, NULL, 4, 2, -100, JNCE_REDUCTION_MEAN, JNCE_NLL_FROM_PROBS, &loss, g)
+              == JNCE_OK && isnan(loss), "a NaN probability gives NaN");
+    CHECK(jnce_nll_fwd_bwd(p, t, JNCE_DTYPE_INT32, NULL, 4, 2, -100, JNCE_REDUCTION_MEAN, 0, &loss, g) == JNCE_OK,
+          "log-probabilities are not range-checked");
     CHECK(jnce_nll_fwd_bwd(x, bad, JNCE_DTYPE_INT64, NULL, 1, 2, 2, JNCE_REDUCTION_MEAN, 8, &loss, NULL)
               == JNCE_ERR_INVALID_ARG, "unknown flags must fail");
     CHECK(jnce_nll_fwd_bwd(x, bad, JNCE_DTYPE_INT64, NULL, 0, 2, 2, JNCE_REDUCTION_MEAN, 0, &loss, NULL)

@@ -12,6 +12,14 @@
  * Pass 2 writes grad_c = exp(x_c - max) * A - (k1 w_c + k2 w_c t_c), then fixes the target
  * entry. Sums are accumulated in double; exponentials are float32. jnce.h states the meaning.
  *
+ * Value checks happen here and nowhere else: class targets in [0,C) or ignore_index and finite
+ * class weights before anything is written (one pass over N targets and C weights that the
+ * mean's denominators need anyway), probability rows in the row pass; each failure names the
+ * offending index and value in jnce_last_error, in the words Java's IllegalArgumentException uses.
+ *
+ * jnce_cross_entropy_perplexity turns a mean cross-entropy L and its gradient into the
+ * perplexity exp(L) and d exp(L)/dx = exp(L) dL/dx, in place.
+ *
  * The scalar path is the reference; the AVX2 path is chosen at run time (jnce_use_avx2) and
  * checked against it by native/test/test_cross_entropy.c.
  */
@@ -366,6 +374,14 @@ static void fill(float *p, int64_t n, float v) {
     for (int64_t j = 0; j < n; j++) p[j] = v;
 }
 
+/* *first = min(*first, i), where -1 is "none": the message names the first bad row whatever the threads. */
+static void first_bad_row(int64_t *first, int64_t i) {
+    int64_t seen = __atomic_load_n(first, __ATOMIC_RELAXED);
+    while ((seen < 0 || i < seen) &&
+           !__atomic_compare_exchange_n(first, &seen, i, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
 static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     xent_job *job = ctx;
@@ -403,7 +419,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             continue;
         }
         if (t != NULL && (r.t_bad || fabs(r.tsum - 1.0) > 1e-3)) {
-            __atomic_compare_exchange_n(&job->bad_row, &(int64_t){-1}, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+            first_bad_row(&job->bad_row, i);
             continue;
         }
         if (bad) {
@@ -457,13 +473,35 @@ static int32_t check_args(const jnce_xent_args *a) {
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: label_smoothing %g is outside [0, 1]", a->label_smoothing);
     if (!(a->z_loss >= 0.0f) || isinf(a->z_loss))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: z_loss %g must be finite and >= 0", a->z_loss);
-    if (a->targets != NULL) {
-        for (int64_t i = 0; i < a->N; i++) {
-            int64_t y = class_target(a, i);
-            if (y != a->ignore_index && (y < 0 || y >= a->C))
-                return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: targets[%lld]=%lld is outside [0,%lld)",
-                                 (long long)i, (long long)y, (long long)a->C);
+    return JNCE_OK;
+}
+
+/*
+ * The mean's denominators, from the weights and the targets alone; the value checks of the
+ * call ride on this pass: every weight finite, every class target in [0,C) or ignore_index
+ * (masked rows included). Nothing is written before they pass.
+ */
+static int32_t denominators(const jnce_xent_args *a, double *w_total, double *denom, double *counted) {
+    if (a->weight == NULL) *w_total = (double)a->C;
+    for (int64_t c = 0; a->weight != NULL && c < a->C; c++) {
+        float w = a->weight[c];
+        if (!isfinite(w)) {
+            char v[32];
+            jnce_format_float(v, sizeof v, w);
+            return jnce_fail(JNCE_ERR_INVALID_ARG, "weight[%lld] = %s is not finite", (long long)c, v);
         }
+        *w_total += w;
+    }
+    for (int64_t i = 0; i < a->N; i++) {
+        int64_t y = a->targets != NULL ? class_target(a, i) : 0;
+        if (a->targets != NULL && y != a->ignore_index && (y < 0 || y >= a->C))
+            return jnce_fail(JNCE_ERR_INVALID_ARG,
+                             "targets[%lld] = %lld is outside [0, %lld) for logits of shape (%lld, %lld) and is not "
+                             "the ignore index %lld", (long long)i, (long long)y, (long long)a->C, (long long)a->N,
+                             (long long)a->C, (long long)a->ignore_index);
+        if (!row_counted(a, i)) continue;
+        *counted += 1.0;
+        *denom += a->probs == NULL && a->weight ? a->weight[y] : 1.0;
     }
     return JNCE_OK;
 }
@@ -472,15 +510,9 @@ int32_t jnce_cross_entropy(const jnce_xent_args *a) {
     int32_t status = check_args(a);
     if (status != JNCE_OK) return status;
     const int64_t N = a->N, C = a->C;
-
-    /* Denominators of the mean, from the targets alone. */
     double denom = 0.0, counted = 0.0, w_total = 0.0;
-    for (int64_t c = 0; c < C; c++) w_total += a->weight ? a->weight[c] : 1.0;
-    for (int64_t i = 0; i < N; i++) {
-        if (!row_counted(a, i)) continue;
-        counted += 1.0;
-        denom += a->probs == NULL && a->weight ? a->weight[class_target(a, i)] : 1.0;
-    }
+    status = denominators(a, &w_total, &denom, &counted);
+    if (status != JNCE_OK) return status;
     int mean = a->reduction == JNCE_REDUCTION_MEAN;
     int empty_zero = mean && a->zero_if_empty && counted == 0.0;
 
@@ -497,8 +529,8 @@ int32_t jnce_cross_entropy(const jnce_xent_args *a) {
     if (job.bad_row >= 0) {
         free(rows);
         return jnce_fail(JNCE_ERR_INVALID_ARG,
-                         "cross_entropy: probs row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3)",
-                         (long long)job.bad_row);
+                         "probs: row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3) for "
+                         "logits of shape (%lld, %lld)", (long long)job.bad_row, (long long)N, (long long)C);
     }
     if (a->reduction == JNCE_REDUCTION_NONE) {
         for (int64_t i = 0; i < N; i++) a->loss[i] = (float)(job.row_loss[i] + a->z_loss * job.row_z[i]);
@@ -513,5 +545,19 @@ int32_t jnce_cross_entropy(const jnce_xent_args *a) {
         a->loss[0] = (float)total;
     }
     free(rows);
+    return JNCE_OK;
+}
+
+/* ---- perplexity of a mean cross-entropy ------------------------------------------------- */
+
+int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad) {
+    if (mean_loss == NULL || ppl == NULL)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity: mean_loss and ppl must be non-null");
+    if (grad != NULL && M < 0)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity: M=%lld must be >= 0", (long long)M);
+    float value = (float)exp((double)mean_loss[0]); /* read before ppl, which may alias mean_loss, is written */
+    ppl[0] = value;
+    if (grad != NULL)
+        for (int64_t k = 0; k < M; k++) grad[k] *= value;
     return JNCE_OK;
 }

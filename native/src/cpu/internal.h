@@ -10,6 +10,10 @@
 /* Records a printf-style message for jnce_last_error() and returns status. */
 int32_t jnce_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Writes v as Java's Float.toString does ("-1.0", "1.5E-4", "NaN", "Infinity"), so that a value
+ * named in a message reads the same from the C kernels and their Java twins. */
+void jnce_format_float(char *buf, int64_t cap, float v);
+
 /* Threads the kernels may use (>= 1). */
 int32_t jnce_threads(void);
 

@@ -12,8 +12,10 @@
  * scale = 1 / sum_i w_i for MEAN (PyTorch's weighted mean) and 1 otherwise. The clamp is
  * PyTorch's binary_cross_entropy one: p = 0 gives loss 100 * w instead of +Inf.
  *
- * Pass 1 (serial, N values) checks the targets and sums the weights; pass 2 (rows in
- * parallel) reads input[i,t] before writing grad row i, so grad may alias input.
+ * Pass 1 (serial, N values) checks the targets (and, from probabilities, that input[i,t] is in
+ * [0, 1]) and sums the weights: these are the call's only value checks, and nothing is written
+ * before they pass. Pass 2 (rows in parallel) reads input[i,t] before writing grad row i, so
+ * grad may alias input.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -88,8 +90,18 @@ int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target
         int64_t t = jnce_target_at(targets, target_dtype, i);
         if (t == ignore_index) continue;
         if (t < 0 || t >= C)
-            return jnce_fail(JNCE_ERR_INVALID_ARG, "nll: targets[%lld]=%lld is outside [0,%lld) and is not ignore_index %lld",
-                             (long long)i, (long long)t, (long long)C, (long long)ignore_index);
+            return jnce_fail(JNCE_ERR_INVALID_ARG,
+                             "targets[%lld] = %lld is outside [0, %lld) for input of shape (%lld, %lld) and is not the "
+                             "ignore index %lld", (long long)i, (long long)t, (long long)C, (long long)N, (long long)C,
+                             (long long)ignore_index);
+        float p = job.from_probs ? input[i * C + t] : 0.0f;
+        if (p < 0.0f || p > 1.0f) { /* NaN passes: it gives NaN */
+            char v[32];
+            jnce_format_float(v, sizeof v, p);
+            return jnce_fail(JNCE_ERR_INVALID_ARG,
+                             "input[%lld, %lld] = %s is not a probability in [0, 1]: NLL from probabilities takes "
+                             "probabilities, not log-probabilities or logits", (long long)i, (long long)t, v);
+        }
         double w = weight != NULL ? weight[t] : 1.0;
         total_weight += w;
         weighted_rows += w != 0.0;

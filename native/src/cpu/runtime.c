@@ -4,6 +4,7 @@
  * Status codes and thread-local messages are how native failures reach Java: nothing here
  * prints or exits.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,53 @@ int32_t jnce_fail(int32_t status, const char *fmt, ...) {
     vsnprintf(last_error, sizeof last_error, fmt, args);
     va_end(args);
     return status;
+}
+
+void jnce_format_float(char *buf, int64_t cap, float v) {
+    if (buf == NULL || cap <= 0) return;
+    if (isnan(v) || isinf(v) || v == 0.0f) {
+        snprintf(buf, (size_t)cap, "%s", isnan(v) ? "NaN" : isinf(v) ? (v > 0 ? "Infinity" : "-Infinity")
+                                                   : signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    /* The fewest significant digits that read back as v (Java's choice too), as d.ddde[+-]x. */
+    char sci[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(sci, sizeof sci, "%.*e", digits - 1, (double)v);
+        if (strtof(sci, NULL) == v) break;
+    }
+    char mant[16];
+    int m = 0, exp10 = 0;
+    const char *c = sci + (sci[0] == '-');
+    for (; *c != 'e'; c++)
+        if (*c != '.') mant[m++] = *c;
+    mant[m] = '\0';
+    exp10 = atoi(c + 1);
+    char out[48];
+    int o = 0;
+    if (v < 0) out[o++] = '-';
+    float a = fabsf(v);
+    if (a >= 1e-3f && a < 1e7f) { /* plain decimal, at least one digit after the point */
+        if (exp10 < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int k = -1; k > exp10; k--) out[o++] = '0';
+            for (int k = 0; k < m; k++) out[o++] = mant[k];
+        } else {
+            for (int k = 0; k <= exp10; k++) out[o++] = k < m ? mant[k] : '0';
+            out[o++] = '.';
+            if (m > exp10 + 1) for (int k = exp10 + 1; k < m; k++) out[o++] = mant[k];
+            else out[o++] = '0';
+        }
+        out[o] = '\0';
+    } else { /* computerized scientific notation: 1.0E-4 */
+        out[o++] = mant[0];
+        out[o++] = '.';
+        if (m > 1) for (int k = 1; k < m; k++) out[o++] = mant[k];
+        else out[o++] = '0';
+        snprintf(out + o, sizeof out - (size_t)o, "E%d", exp10);
+    }
+    snprintf(buf, (size_t)cap, "%s", out);
 }
 
 int32_t jnce_version(int32_t *version) {

@@ -5,7 +5,7 @@
  *   x, y, dy, dx  (N,C) float32, row-major      out, dout  (N) float32
  *
  * Per row, with m = max_j x_j and s = sum_j exp(x_j - m) (one read, online, s in double,
- * from jnce_softmax_row_stats in softmax_xent.c):
+ * from jnce_softmax_row_stats in cross_entropy.c):
  *   softmax      y_j = exp(x_j - m) / s              backward  dx_j = y_j (dy_j - sum_k dy_k y_k)
  *   log_softmax  y_j = x_j - (m + log s)             backward  dx_j = dy_j - exp(y_j) sum_k dy_k
  *   logsumexp    out = m + log s                     backward  dx_j = dout exp(x_j - m) / s

@@ -16,11 +16,16 @@
  *                               12 bytes of traffic per logit with grad
  *   xent_reduce_kernel          one block: MEAN/SUM of the row losses (double accumulation)
  * Row values are accumulated in float32 per thread and combined by warp shuffles; the row's
- * scalars (lse, the gradient's coefficients) are formed in double. A class index out of
- * range or a probability row that is not a distribution is written to the context's error
- * record and reported at the next synchronisation (see internal.cuh).
+ * scalars (lse, the gradient's coefficients) are formed in double. The value checks are the
+ * kernels' alone, as on the CPU: a weight that is not finite, a class index out of range (both
+ * in xent_stats_kernel, the lowest index named; the other two kernels then write nothing) or a
+ * probability row that is not a distribution is written to the context's error record and
+ * reported at the next synchronisation (see internal.cuh) in the CPU kernel's words.
+ *
+ * jnce_cuda_cross_entropy_perplexity: exp of a mean cross-entropy, and the gradient scaled by it.
  * Checked against the CPU kernel by java/src/test/.../CudaCrossEntropyTest (tag "cuda").
  */
+#include <limits.h>
 #include <math.h>
 
 #include "internal.cuh"
@@ -32,6 +37,7 @@ typedef struct {
     double scale;    /* gradient scale of the CE part: 1/denom for MEAN */
     double zscale;   /* gradient scale of the z-loss part: 1/counted for MEAN */
     int32_t empty_zero;
+    int32_t bad;     /* a weight or class target failed its check: the other kernels write nothing */
 } xent_stats;
 
 __device__ __forceinline__ int64_t class_target(const jnce_xent_args &a, int64_t i) {
@@ -61,30 +67,46 @@ __device__ double block_sum_double(double v, double *shared) {
     return v;
 }
 
+/*
+ * The mean's denominators, and the call's value checks: every weight finite, every class target
+ * in [0,C) or ignore_index (masked rows included). The first offending weight, else the first
+ * offending target (lowest index, as the CPU kernel names it), goes to the error record.
+ */
 __global__ void xent_stats_kernel(jnce_xent_args a, xent_stats *st, jnce_cuda_error_record *err) {
     __shared__ double shared[32];
+    __shared__ unsigned long long bad_weight, bad_target;
+    if (threadIdx.x == 0) bad_weight = bad_target = ULLONG_MAX;
+    __syncthreads();
     double denom = 0.0, counted = 0.0, w = 0.0;
-    for (int64_t c = threadIdx.x; c < a.C; c += blockDim.x) w += a.weight ? a.weight[c] : 1.0f;
-    for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
-        if (!row_counted(a, i)) continue;
-        double wy = 1.0;
-        if (a.probs == NULL) {
-            int64_t y = class_target(a, i);
-            if (!target_in_range(a, y)) {
-                jnce_cuda_report(err, JNCE_CUDA_BAD_TARGET, i, y);
-                continue;
-            }
-            if (a.weight) wy = a.weight[y];
-        }
-        counted += 1.0;
-        denom += wy;
+    for (int64_t c = threadIdx.x; c < a.C; c += blockDim.x) {
+        float wc = a.weight ? a.weight[c] : 1.0f;
+        if (!isfinite(wc)) atomicMin(&bad_weight, (unsigned long long)c);
+        w += wc;
     }
-    denom = block_sum_double(denom, shared);
+    for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
+        int64_t y = a.probs == NULL ? class_target(a, i) : 0;
+        if (a.probs == NULL && y != a.ignore_index && !target_in_range(a, y)) {
+            atomicMin(&bad_target, (unsigned long long)i);
+            continue;
+        }
+        if (!row_counted(a, i)) continue;
+        counted += 1.0;
+        denom += a.probs == NULL && a.weight ? a.weight[y] : 1.0f;
+    }
+    denom = block_sum_double(denom, shared); /* its barriers also publish bad_weight and bad_target */
     counted = block_sum_double(counted, shared);
     w = block_sum_double(w, shared);
     if (threadIdx.x == 0) {
+        if (bad_weight != ULLONG_MAX) {
+            int64_t c = (int64_t)bad_weight;
+            jnce_cuda_report(err, JNCE_CUDA_BAD_WEIGHT, c, __float_as_int(a.weight[c]), a.N, a.C, a.ignore_index);
+        } else if (bad_target != ULLONG_MAX) {
+            int64_t i = (int64_t)bad_target;
+            jnce_cuda_report(err, JNCE_CUDA_BAD_TARGET, i, class_target(a, i), a.N, a.C, a.ignore_index);
+        }
         bool mean = a.reduction == JNCE_REDUCTION_MEAN;
         bool empty_zero = mean && a.zero_if_empty && counted == 0.0;
+        st->bad = bad_weight != ULLONG_MAX || bad_target != ULLONG_MAX;
         st->denom = denom;
         st->counted = counted;
         st->w_total = w;
@@ -137,6 +159,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
     __shared__ row_plan plan;
     const int64_t C = a.C;
     const float eps = a.label_smoothing;
+    if (st->bad) return; /* as on the CPU, a bad weight or target leaves every output untouched */
     for (int64_t i = blockIdx.x; i < a.N; i += gridDim.x) {
         const float *x = a.logits + i * C;
         float *g = a.grad ? a.grad + i * C : NULL;
@@ -187,7 +210,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
                 p.mode = counted ? 2 : 1;
                 ce = z = counted ? NAN : 0.0;
             } else if (has_t && (t_bad || fabs((double)tsum - 1.0) > 1e-3)) {
-                jnce_cuda_report(err, JNCE_CUDA_BAD_PROBS, i, 0);
+                jnce_cuda_report(err, JNCE_CUDA_BAD_PROBS, i, 0, a.N, a.C, a.ignore_index);
                 p.mode = 3;
             } else if (bad) {
                 p.mode = 2;
@@ -246,6 +269,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
 
 __global__ void xent_reduce_kernel(jnce_xent_args a, const xent_stats *st, const float *row_ce, const float *row_z) {
     __shared__ double shared[32];
+    if (st->bad) return;
     double ce = 0.0, z = 0.0;
     for (int64_t i = threadIdx.x; i < a.N; i += blockDim.x) {
         ce += row_ce[i];
@@ -312,4 +336,34 @@ int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
         *a, st, row_ce, row_z, ctx->error, vec4);
     if (a->reduction != JNCE_REDUCTION_NONE) xent_reduce_kernel<<<1, 1024, 0, ctx->stream>>>(*a, st, row_ce, row_z);
     return jnce_cuda_launched("cross_entropy (cuda) launch");
+}
+
+/* ---- perplexity of a mean cross-entropy (jnce_cross_entropy_perplexity's meaning) -------- */
+
+__global__ void xent_perplexity_grad_kernel(const float *mean_loss, int64_t M, float *grad) {
+    const float value = (float)exp((double)mean_loss[0]);
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < M; k += (int64_t)gridDim.x * blockDim.x)
+        grad[k] *= value;
+}
+
+/* A launch of its own, after the gradient's: ppl may alias mean_loss, which every thread above reads. */
+__global__ void xent_perplexity_kernel(const float *mean_loss, float *ppl) {
+    ppl[0] = (float)exp((double)mean_loss[0]);
+}
+
+int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
+                                           float *grad) {
+    if (mean_loss == NULL || ppl == NULL)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity (cuda): mean_loss and ppl must be non-null");
+    if (grad != NULL && M < 0)
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity (cuda): M=%lld must be >= 0", (long long)M);
+    int32_t s = jnce_cuda_enter(ctx, "cross_entropy_perplexity");
+    if (s != JNCE_OK) return s;
+    if (grad != NULL && M > 0) {
+        int64_t blocks = (M + 255) / 256;
+        xent_perplexity_grad_kernel<<<(unsigned)(blocks < 65535 ? blocks : 65535), 256, 0, ctx->stream>>>(mean_loss, M,
+                                                                                                           grad);
+    }
+    xent_perplexity_kernel<<<1, 1, 0, ctx->stream>>>(mean_loss, ppl);
+    return jnce_cuda_launched("cross_entropy_perplexity (cuda) launch");
 }

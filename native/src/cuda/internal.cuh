@@ -18,14 +18,17 @@
 
 /* What a kernel found wrong, written once (the first error wins) into device memory. */
 typedef struct {
-    int32_t code;  /* 0, or one of the JNCE_CUDA_BAD_* below */
+    int32_t code;   /* 0, or one of the JNCE_CUDA_BAD_* below */
     int32_t pad;
-    int64_t row;
-    int64_t value;
+    int64_t row;    /* the offending index: a row, or a class for a weight */
+    int64_t value;  /* its value: a class index, or a weight's float bits */
+    int64_t n, c;   /* the call's shape (N,C), for the message */
+    int64_t extra;  /* the call's ignore_index */
 } jnce_cuda_error_record;
 
 #define JNCE_CUDA_BAD_TARGET 1 /* a class index outside [0,C) and not ignore_index */
 #define JNCE_CUDA_BAD_PROBS  2 /* a probability row that is not a distribution */
+#define JNCE_CUDA_BAD_WEIGHT 3 /* a class weight that is not finite */
 
 struct jnce_cuda_ctx {
     int32_t device;
@@ -115,10 +118,14 @@ __device__ __forceinline__ jnce_softmax_state jnce_block_softmax(jnce_softmax_st
 }
 
 /* Records the first error of a launch into the context's error record. */
-__device__ __forceinline__ void jnce_cuda_report(jnce_cuda_error_record *rec, int32_t code, int64_t row, int64_t value) {
+__device__ __forceinline__ void jnce_cuda_report(jnce_cuda_error_record *rec, int32_t code, int64_t row, int64_t value,
+                                                 int64_t n, int64_t c, int64_t extra) {
     if (atomicCAS(&rec->code, 0, code) == 0) {
         rec->row = row;
         rec->value = value;
+        rec->n = n;
+        rec->c = c;
+        rec->extra = extra;
     }
 }
 

@@ -7,6 +7,7 @@
  * ordered allocator (cudaMallocAsync), so freeing it never synchronises the device.
  * Build: part of libjnce_cuda.so (native/CMakeLists.txt, when nvcc is found).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,12 +73,23 @@ static int32_t drain_errors(jnce_cuda_ctx *ctx, const char *op) {
     s = jnce_cuda_check(cudaMemcpy(&rec, ctx->error, sizeof rec, cudaMemcpyDeviceToHost), op);
     if (s != JNCE_OK || rec.code == 0) return s;
     cudaMemset(ctx->error, 0, sizeof rec);
-    if (rec.code == JNCE_CUDA_BAD_TARGET)
-        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda, found at %s): targets[%lld]=%lld is outside [0,C)",
-                              op, (long long)rec.row, (long long)rec.value);
-    return jnce_cuda_fail(JNCE_ERR_INVALID_ARG,
-                          "cross_entropy (cuda, found at %s): probs row %lld is not a distribution (entries must be >= 0 "
-                          "and sum to 1 within 1e-3)", op, (long long)rec.row);
+    /* The words of the CPU kernel's messages (src/cpu/cross_entropy.c), then where it surfaced. */
+    char what[320];
+    if (rec.code == JNCE_CUDA_BAD_TARGET) {
+        snprintf(what, sizeof what, "targets[%lld] = %lld is outside [0, %lld) for logits of shape (%lld, %lld) and is not "
+                 "the ignore index %lld", (long long)rec.row, (long long)rec.value, (long long)rec.c, (long long)rec.n,
+                 (long long)rec.c, (long long)rec.extra);
+    } else if (rec.code == JNCE_CUDA_BAD_WEIGHT) {
+        int32_t bits = (int32_t)rec.value;
+        float w;
+        memcpy(&w, &bits, sizeof w);
+        snprintf(what, sizeof what, "weight[%lld] = %s is not finite", (long long)rec.row,
+                 isnan(w) ? "NaN" : w > 0 ? "Infinity" : "-Infinity");
+    } else {
+        snprintf(what, sizeof what, "probs: row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3) "
+                 "for logits of shape (%lld, %lld)", (long long)rec.row, (long long)rec.n, (long long)rec.c);
+    }
+    return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "%s (found by cross_entropy (cuda), reported at %s)", what, op);
 }
 
 int32_t jnce_cuda_last_error(char *buf, int64_t cap) {

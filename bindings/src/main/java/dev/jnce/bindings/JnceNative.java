@@ -548,6 +548,69 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cross_entropy_perplexity {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy_perplexity");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cross_entropy_perplexity$descriptor() {
+        return jnce_cross_entropy_perplexity.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cross_entropy_perplexity$handle() {
+        return jnce_cross_entropy_perplexity.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cross_entropy_perplexity$address() {
+        return jnce_cross_entropy_perplexity.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static int jnce_cross_entropy_perplexity(MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_cross_entropy_perplexity.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cross_entropy_perplexity", mean_loss, M, ppl, grad);
+            }
+            return (int)mh$.invokeExact(mean_loss, M, ppl, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_softmax_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
@@ -3597,6 +3660,70 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_cuda_cross_entropy", ctx, args);
             }
             return (int)mh$.invokeExact(ctx, args);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_cross_entropy_perplexity {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy_perplexity");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_cross_entropy_perplexity$descriptor() {
+        return jnce_cuda_cross_entropy_perplexity.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cuda_cross_entropy_perplexity$handle() {
+        return jnce_cuda_cross_entropy_perplexity.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cuda_cross_entropy_perplexity$address() {
+        return jnce_cuda_cross_entropy_perplexity.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * }
+     */
+    public static int jnce_cuda_cross_entropy_perplexity(MemorySegment ctx, MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_cuda_cross_entropy_perplexity.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_cross_entropy_perplexity", ctx, mean_loss, M, ppl, grad);
+            }
+            return (int)mh$.invokeExact(ctx, mean_loss, M, ppl, grad);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -28,6 +28,20 @@ public interface DivergenceKernels {
     void distributionCrossEntropy(Tensor p, Tensor q, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ);
 
     /**
+     * Where the rows of a (N,C) float32 tensor stop being probability distributions: the first
+     * row that has an entry that is NaN, negative or +Inf, or else whose sum (in double, in
+     * order) is off 1 by more than {@code tolerance}; null when every row is a distribution.
+     */
+    RowFault firstNonDistribution(Tensor rows, double tolerance);
+
+    /**
+     * A row that is not a distribution: {@code column} is the first bad entry and {@code value}
+     * its value, or {@code column} is -1 and {@code value} the row's sum.
+     */
+    record RowFault(long row, long column, double value) {
+    }
+
+    /**
      * exp(mean of the kept token losses); token k is kept iff keys[k] != ignoreKey.
      *
      * @param keys       int32 or int64, as many values as tokenLosses

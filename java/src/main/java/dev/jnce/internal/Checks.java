@@ -4,12 +4,14 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
+import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.ScanKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * Argument checks run in Java before any native call. Every message names the argument,
@@ -194,5 +196,66 @@ public final class Checks {
             throw new IllegalArgumentException("gamma: must be finite and >= 0, got " + gamma);
         }
         return gamma;
+    }
+
+    // ---- distributions and token losses: KlDiv, Entropy, Perplexity --------------------------
+
+    /** Open, on the backend's device, float32, at least one value. */
+    public static void floats(String argument, Tensor t, Backend backend) {
+        usable(argument, t, backend);
+        dtype(argument, t, DType.FLOAT32);
+        if (t.numel() == 0) {
+            throw new IllegalArgumentException(argument + ": empty tensor " + t.describe() + "; expected at least one value");
+        }
+    }
+
+    /** A caller's float32 output buffer: non-null, open, on the backend's device, of exactly this shape. */
+    public static void floatBuffer(String argument, Tensor t, Backend backend, String meaning, long... shape) {
+        usable(argument, t, backend);
+        dtype(argument, t, DType.FLOAT32);
+        shape(argument, t, meaning, shape);
+    }
+
+    /** {@code other} has exactly {@code reference}'s shape. */
+    public static void sameShape(String argument, Tensor other, String referenceName, Tensor reference) {
+        if (!Arrays.equals(other.shape(), reference.shape())) {
+            throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(other.shape())
+                    + " does not match " + referenceName + " " + Tensor.formatShape(reference.shape())
+                    + "; expected the same shape");
+        }
+    }
+
+    /** A float32 (N, C) tensor of probabilities with N, C >= 1 (its values: {@link #distributions}). */
+    public static void distributionRows(String argument, Tensor t, Backend backend) {
+        floats(argument, t, backend);
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException(argument + ": expected shape (N, C), one distribution per row, got "
+                    + Tensor.formatShape(t.shape()) + (t.rank() == 1 ? "; for a single distribution use shape (1, C)" : ""));
+        }
+    }
+
+    /**
+     * Every row of the (N, C) tensor is a probability distribution: entries finite and
+     * non-negative, summing (in double) to 1 within tolerance. Names the first row that is not;
+     * the values are read by the kernel, where the tensor lives.
+     */
+    public static void distributions(String argument, Tensor t, double tolerance, DivergenceKernels kernels) {
+        DivergenceKernels.RowFault f = kernels.firstNonDistribution(t, tolerance);
+        if (f == null) return;
+        if (f.column() >= 0) {
+            throw new IllegalArgumentException(argument + "[" + f.row() + ", " + f.column() + "] = " + (float) f.value()
+                    + " in row " + f.row() + " of " + t.describe() + ": a probability must be finite and >= 0");
+        }
+        throw new IllegalArgumentException(argument + ": row " + f.row() + " of " + t.describe() + " sums to "
+                + String.format(Locale.ROOT, "%.7g", f.value()) + ", expected 1 within " + tolerance
+                + " (each row must be a probability distribution)");
+    }
+
+    /** A row-sum tolerance: >= 0 ({@code Double.POSITIVE_INFINITY} skips the sum check). */
+    public static void tolerance(double tolerance) {
+        if (!(tolerance >= 0)) {
+            throw new IllegalArgumentException("tolerance: " + tolerance + " must be >= 0 (Double.POSITIVE_INFINITY "
+                    + "skips the row-sum check)");
+        }
     }
 }

@@ -38,6 +38,17 @@ public enum NativeStatus {
         throw new JnceException(message);
     }
 
+    /**
+     * As {@link #check}, for kernels that check the values of their call themselves (class
+     * indices, weights, probabilities): their INVALID_ARG becomes an
+     * {@link IllegalArgumentException} carrying the kernel's message alone, which is worded as
+     * Java's own argument checks are.
+     */
+    public static void checkValues(int code, String op, Object... namesAndTensors) {
+        if (code == JnceNative.JNCE_ERR_INVALID_ARG()) throw new IllegalArgumentException(string(JnceNative::jnce_last_error));
+        check(code, op, namesAndTensors);
+    }
+
     /** Calls a native function that fills a (buffer, capacity) pair with a string. */
     public static String string(ToIntBiFunction<MemorySegment, Long> fill) {
         try (Arena arena = Arena.ofConfined()) {

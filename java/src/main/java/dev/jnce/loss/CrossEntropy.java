@@ -7,7 +7,6 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
-import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
 
 
@@ -29,8 +28,9 @@ import dev.jnce.internal.Checks;
  * int32 or int64 class indices of shape {@code (N)} in {@code [0,C)}, where the value
  * {@link #withIgnoreIndex ignore index} (default -100, and it may be a valid class) leaves a row
  * out; or float32 probabilities of shape {@code (N,C)}, each counted row a distribution (entries
- * &ge; 0 summing to 1 within 1e-3; checked by the kernel, which then throws
- * {@link IllegalArgumentException} naming the row). Logits are {@code (N,C)} float32, N &ge; 1,
+ * &ge; 0 summing to 1 within 1e-3). The kernel checks these values, and that class weights are
+ * finite, as it reads them: a bad one throws {@link IllegalArgumentException} naming the first
+ * offending index and its value (for class indices and weights, before anything is written). Logits are {@code (N,C)} float32, N &ge; 1,
  * C &ge; 2. A row mask {@code (N)} int32 (0 leaves a row out) may be given with either kind:
  * it is how soft targets get PyTorch's ignore_index behaviour.
  *
@@ -227,7 +227,11 @@ public final class CrossEntropy {
         run(k, logits, targets, rowMask, loss, grad, lse);
     }
 
-    /** A loss, its gradient (null after forward only) and the log-sum-exp (null unless asked); closing closes all. */
+    /**
+     * A loss, its gradient with respect to the one (N,C) input (null after forward only) and the
+     * log-sum-exp (null unless asked); closing closes all. The result of every loss of one input
+     * in this family: cross-entropy, {@link NllLoss} and {@link Entropy} (whose lse is null).
+     */
     public record Result(Tensor loss, Tensor grad, Tensor lse) implements AutoCloseable {
         @Override
         public void close() {
@@ -253,7 +257,10 @@ public final class CrossEntropy {
                 rowMask, weight, ignoreIndex, labelSmoothing, zLoss, reduction, zeroWhenAllIgnored, loss, grad, lse));
     }
 
-    /** Checks every input; returns N. */
+    /**
+     * Checks shapes, types and devices; returns N. The values (class indices, weights,
+     * probability rows) are checked by the kernel, in the one pass it makes over them anyway.
+     */
     private long check(Kernels k, Tensor logits, Tensor targets, Tensor rowMask) {
         Checks.usable("logits", logits, k);
         Checks.usable("targets", targets, k);
@@ -286,7 +293,6 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException("targets: shape " + Tensor.formatShape(targets.shape())
                         + " does not match logits " + logitsShape + "; expected (N) = (" + n + ")");
             }
-            checkClassIndices(k, targets, c, logitsShape);
         }
         if (rowMask != null) {
             Checks.usable("rowMask", rowMask, k);
@@ -299,21 +305,7 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException("weight: shape " + Tensor.formatShape(weight.shape())
                         + " does not match logits " + logitsShape + "; expected (C) = (" + c + ")");
             }
-            long bad = k.scan().firstBreaking(weight, ScanKernels.Rule.FINITE);
-            if (bad >= 0) {
-                throw new IllegalArgumentException("weight[" + bad + "] = " + (float) k.scan().valueAt(weight, bad) + " is not finite");
-            }
         }
         return n;
-    }
-
-    /** Every target is in [0, C) or the ignore index; names the first that is not. */
-    private void checkClassIndices(Kernels k, Tensor targets, long c, String logitsShape) {
-        long bad = k.scan().firstOutside(targets, c, ignoreIndex);
-        if (bad >= 0) {
-            throw new IllegalArgumentException("targets[" + bad + "] = " + (long) k.scan().valueAt(targets, bad)
-                    + " is outside [0, " + c + ") for logits of shape " + logitsShape + " and is not the ignore index "
-                    + ignoreIndex);
-        }
     }
 }

@@ -15,8 +15,8 @@ import dev.jnce.backend.Kernels;
  * <pre>{@code
  * Entropy entropy = Entropy.create();                      // reduction MEAN over rows
  * float h = entropy.forward(p).item();
- * try (Entropy.CrossResult r = entropy.crossForwardBackward(p, q)) {
- *     float[] dq = r.gradQ().toFloatArray();
+ * try (InputTargetResult r = entropy.crossForwardBackward(p, q)) {  // q is the input, p the target
+ *     float[] dq = r.gradInput().toFloatArray();
  * }
  * }</pre>
  *
@@ -71,7 +71,7 @@ public final class Entropy {
 
     /** The largest accepted |row sum - 1|; {@code Double.POSITIVE_INFINITY} turns the sum check off. */
     public Entropy withTolerance(double tolerance) {
-        DivergenceChecks.tolerance(tolerance);
+        Checks.tolerance(tolerance);
         return new Entropy(reduction, tolerance, backend);
     }
 
@@ -89,77 +89,100 @@ public final class Entropy {
         return tolerance;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** H(p): shape (N) for NONE, else (). */
     public Tensor forward(Tensor p) {
-        Kernels k = check(p, null);
-        Tensor loss = newLoss(p);
+        Kernels k = Kernels.forCall(backend, "p", p);
+        check(k, p, null);
+        Tensor loss = newLoss(k, p);
         k.divergence().entropy(p, reduction, loss, null);
         return loss;
     }
 
-    /** H(p) and its gradient with respect to p. */
-    public Result forwardBackward(Tensor p) {
-        Kernels k = check(p, null);
-        Tensor loss = newLoss(p), grad = Tensor.zeros(DType.FLOAT32, p.shape());
+    /** H(p) and its gradient with respect to p, in new tensors on p's device. */
+    public LossResult forwardBackward(Tensor p) {
+        Kernels k = Kernels.forCall(backend, "p", p);
+        check(k, p, null);
+        Tensor loss = newLoss(k, p), grad = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
         k.divergence().entropy(p, reduction, loss, grad);
-        return new Result(loss, grad);
+        return new LossResult(loss, grad);
+    }
+
+    /**
+     * H(p) and its gradient written into the caller's tensors, so that a training loop
+     * allocates nothing per call.
+     *
+     * @param loss (N) float32 for NONE, else one element of shape () or (1)
+     * @param grad (N, C) float32, or null to skip it
+     */
+    public void forwardBackward(Tensor p, Tensor loss, Tensor grad) {
+        Kernels k = Kernels.forCall(backend, "p", p, "loss", loss, "grad", grad);
+        check(k, p, null);
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
+        if (grad != null) Checks.floatBuffer("grad", grad, k, "(N, C) of p", p.shape());
+        k.divergence().entropy(p, reduction, loss, grad);
     }
 
     /** The cross-entropy H(p, q): shape (N) for NONE, else (). */
     public Tensor cross(Tensor p, Tensor q) {
-        Kernels k = check(p, q);
-        Tensor loss = newLoss(p);
+        Kernels k = Kernels.forCall(backend, "p", p, "q", q);
+        check(k, p, q);
+        Tensor loss = newLoss(k, p);
         k.divergence().distributionCrossEntropy(p, q, reduction, loss, null, null);
         return loss;
     }
 
-    /** H(p, q) and its gradients with respect to p and q. */
-    public CrossResult crossForwardBackward(Tensor p, Tensor q) {
-        Kernels k = check(p, q);
-        Tensor loss = newLoss(p);
-        Tensor gradP = Tensor.zeros(DType.FLOAT32, p.shape()), gradQ = Tensor.zeros(DType.FLOAT32, q.shape());
+    /**
+     * H(p, q) and its gradients, in new tensors on their device: q is the input (the model's
+     * distribution) and p the target, so {@link InputTargetResult#gradInput()} is d/dq and
+     * {@link InputTargetResult#gradTarget()} is d/dp.
+     */
+    public InputTargetResult crossForwardBackward(Tensor p, Tensor q) {
+        Kernels k = Kernels.forCall(backend, "p", p, "q", q);
+        check(k, p, q);
+        Tensor loss = newLoss(k, p);
+        Tensor gradP = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
+        Tensor gradQ = Tensor.zeros(k.device(), DType.FLOAT32, q.shape());
         k.divergence().distributionCrossEntropy(p, q, reduction, loss, gradP, gradQ);
-        return new CrossResult(loss, gradP, gradQ);
+        return new InputTargetResult(loss, gradQ, gradP);
     }
 
-    /** An entropy and its gradient; closing it closes both. */
-    public record Result(Tensor loss, Tensor grad) implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            grad.close();
-        }
+    /**
+     * H(p, q) and its gradients written into the caller's tensors, so that a training loop
+     * allocates nothing per call.
+     *
+     * @param loss  (N) float32 for NONE, else one element of shape () or (1)
+     * @param gradP (N, C) float32 d/dp, or null to skip it
+     * @param gradQ (N, C) float32 d/dq, or null to skip it
+     */
+    public void crossForwardBackward(Tensor p, Tensor q, Tensor loss, Tensor gradP, Tensor gradQ) {
+        Kernels k = Kernels.forCall(backend, "p", p, "q", q, "loss", loss, "gradP", gradP, "gradQ", gradQ);
+        check(k, p, q);
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
+        if (gradP != null) Checks.floatBuffer("gradP", gradP, k, "(N, C) of p", p.shape());
+        if (gradQ != null) Checks.floatBuffer("gradQ", gradQ, k, "(N, C) of q", q.shape());
+        k.divergence().distributionCrossEntropy(p, q, reduction, loss, gradP, gradQ);
     }
 
-    /** A cross-entropy and its gradients; closing it closes all three. */
-    public record CrossResult(Tensor loss, Tensor gradP, Tensor gradQ) implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            gradP.close();
-            gradQ.close();
-        }
+    private Tensor newLoss(Kernels k, Tensor p) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {p.size(0)} : new long[0]);
     }
 
-    private Tensor newLoss(Tensor p) {
-        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, p.size(0)) : Tensor.zeros(DType.FLOAT32);
-    }
-
-    /** Checks p, and q unless null; returns the backend's kernels. */
-    private Kernels check(Tensor p, Tensor q) {
-        Kernels k = (Kernels) backend();
-        DivergenceChecks.rows("p", p, k);
+    /** Checks p, and q unless null: shapes, then that every row is a distribution (read by the kernels). */
+    private void check(Kernels k, Tensor p, Tensor q) {
+        Checks.distributionRows("p", p, k);
         if (q != null) {
-            DivergenceChecks.rows("q", q, k);
-            DivergenceChecks.sameShape("q", q, "p", p);
+            Checks.distributionRows("q", q, k);
+            Checks.sameShape("q", q, "p", p);
         }
-        DivergenceChecks.distributions("p", p, tolerance);
-        if (q != null) DivergenceChecks.distributions("q", q, tolerance);
-        return k;
+        Checks.distributions("p", p, tolerance, k.divergence());
+        if (q != null) Checks.distributions("q", q, tolerance, k.divergence());
     }
 }

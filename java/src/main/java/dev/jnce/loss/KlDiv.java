@@ -6,6 +6,7 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.internal.Checks;
 
 /**
  * Kullback-Leibler divergence with the meaning of PyTorch's
@@ -14,7 +15,7 @@ import dev.jnce.backend.Kernels;
  *
  * <pre>{@code
  * KlDiv kl = KlDiv.create().withReduction(Reduction.BATCHMEAN);  // the true KL per row
- * try (KlDiv.Result r = kl.forwardBackward(logQ, p)) {                 // KL(p || q)
+ * try (InputTargetResult r = kl.forwardBackward(logQ, p)) {            // KL(p || q)
  *     float loss = r.loss().item();
  *     float[] dLogQ = r.gradInput().toFloatArray();
  * }
@@ -89,44 +90,60 @@ public final class KlDiv {
         return logTarget;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: shaped like input for NONE, else shape (). */
     public Tensor forward(Tensor input, Tensor target) {
-        Kernels k = (Kernels) backend();
+        Kernels k = Kernels.forCall(backend, "input", input, "target", target);
         check(k, input, target);
-        Tensor loss = newLoss(input);
-        k.divergence().klDiv(input, target, rows(input), input.numel() / rows(input), logTarget, reduction, loss, null, null);
+        Tensor loss = newLoss(k, input);
+        run(k, input, target, loss, null, null);
         return loss;
     }
 
-    /** The loss and its gradients with respect to input and target, in new tensors. */
-    public Result forwardBackward(Tensor input, Tensor target) {
-        Kernels k = (Kernels) backend();
+    /** The loss and its gradients with respect to input and target, in new tensors on their device. */
+    public InputTargetResult forwardBackward(Tensor input, Tensor target) {
+        Kernels k = Kernels.forCall(backend, "input", input, "target", target);
         check(k, input, target);
-        Tensor loss = newLoss(input);
-        Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
-        Tensor gradTarget = Tensor.zeros(DType.FLOAT32, target.shape());
-        k.divergence().klDiv(input, target, rows(input), input.numel() / rows(input), logTarget, reduction, loss,
-                gradInput, gradTarget);
-        return new Result(loss, gradInput, gradTarget);
+        Tensor loss = newLoss(k, input);
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        Tensor gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, target.shape());
+        run(k, input, target, loss, gradInput, gradTarget);
+        return new InputTargetResult(loss, gradInput, gradTarget);
     }
 
-    /** A loss and its gradients; closing it closes all three. */
-    public record Result(Tensor loss, Tensor gradInput, Tensor gradTarget) implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            gradInput.close();
-            gradTarget.close();
-        }
+    /**
+     * The loss and its gradients written into the caller's tensors, so that a training loop
+     * allocates nothing per call.
+     *
+     * @param loss       float32 shaped like input for NONE, else one element of shape () or (1)
+     * @param gradInput  float32 shaped like input, or null to skip it
+     * @param gradTarget float32 shaped like target, or null to skip it
+     */
+    public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        Kernels k = Kernels.forCall(backend, "input", input, "target", target, "loss", loss, "gradInput", gradInput,
+                "gradTarget", gradTarget);
+        check(k, input, target);
+        if (reduction == Reduction.NONE) Checks.floatBuffer("loss", loss, k, "of input", input.shape());
+        else Checks.lossBuffer("loss", loss, k, false, 1, reduction);
+        if (gradInput != null) Checks.floatBuffer("gradInput", gradInput, k, "of input", input.shape());
+        if (gradTarget != null) Checks.floatBuffer("gradTarget", gradTarget, k, "of target", target.shape());
+        run(k, input, target, loss, gradInput, gradTarget);
     }
 
-    private Tensor newLoss(Tensor input) {
-        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, input.shape()) : Tensor.zeros(DType.FLOAT32);
+    private void run(Kernels k, Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
+        long n = rows(input);
+        k.divergence().klDiv(input, target, n, input.numel() / n, logTarget, reduction, loss, gradInput, gradTarget);
+    }
+
+    private Tensor newLoss(Kernels k, Tensor input) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? input.shape() : new long[0]);
     }
 
     /** N: the size of dimension 0, or 1 for a scalar. */
@@ -135,9 +152,9 @@ public final class KlDiv {
     }
 
     private void check(Kernels k, Tensor input, Tensor target) {
-        DivergenceChecks.floats("input", input, k);
-        DivergenceChecks.floats("target", target, k);
-        DivergenceChecks.sameShape("target", target, "input", input);
+        Checks.floats("input", input, k);
+        Checks.floats("target", target, k);
+        Checks.sameShape("target", target, "input", input);
         if (reduction == Reduction.BATCHMEAN && input.rank() == 0) {
             throw new IllegalArgumentException("input: reduction BATCHMEAN divides by input.size(0), but input "
                     + input.describe() + " is a scalar; use SUM or give it shape (1)");

@@ -8,9 +8,6 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * Negative log-likelihood of class indices, with the meaning of PyTorch's
  * {@code F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')}, forward
@@ -18,7 +15,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <pre>{@code
  * NllLoss nll = NllLoss.create();                              // MEAN, no weights, ignore -100
- * try (NllLoss.Result r = nll.forwardBackward(logProbs, targets)) {
+ * try (LossResult r = nll.forwardBackward(logProbs, targets)) {
  *     float loss = r.loss().item();
  *     float[] dInput = r.grad().toFloatArray();                // (N,C): -w[t]/sum(w) at targets
  * }
@@ -49,13 +46,14 @@ import java.lang.foreign.ValueLayout;
  * {@code binary_cross_entropy}), so {@code p = 0} gives 100 instead of +Inf. The gradient is
  * {@code -w/p} (scaled for MEAN) and 0 where the clamp holds, i.e. for {@code p < e^-100}
  * (about 3.7e-44, denormal in float32); for {@code p} below about 3e-39 it overflows float32
- * to -Inf. The notes' hand-written {@code -log(y_hat[i, y_i]).mean()} is this with MEAN, except
- * that it has no clamp (+Inf at p = 0). Target entries must lie in {@code [0, 1]} (or be NaN,
- * which gives NaN): a negative value means log-probabilities or logits were passed.
+ * to -Inf. The plain {@code -log(p[i, y_i]).mean()} is this with MEAN, except that it has no
+ * clamp (+Inf at p = 0). Target entries must lie in {@code [0, 1]} (or be NaN, which gives NaN):
+ * a negative value means log-probabilities or logits were passed.
  *
- * <p>Everything is checked before any native call: {@link IllegalArgumentException} names the
- * argument and the shapes or values seen and expected; a closed tensor (including the weight)
- * throws {@link IllegalStateException}. Instances are immutable and thread-safe; the weight
+ * <p>Mistakes throw {@link IllegalArgumentException} naming the argument and the shapes or values
+ * seen and expected, before anything is written: shapes, types and devices are checked here, the
+ * values (targets in range, probabilities in [0, 1]) by the kernel in its pass over the targets.
+ * A closed tensor (including the weight) throws {@link IllegalStateException}. Instances are immutable and thread-safe; the weight
  * tensor is referenced, not copied, so it must stay open and unchanged while the loss is used.
  */
 public final class NllLoss {
@@ -133,38 +131,45 @@ public final class NllLoss {
         return fromProbabilities;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
     public Tensor forward(Tensor input, Tensor targets) {
-        Kernels k = kernels();
+        Kernels k = kernels(input, targets, null, null);
         long n = check(k, input, targets);
-        Tensor loss = newLoss(n);
+        Tensor loss = newLoss(k, n);
         run(k, input, targets, loss, null);
         return loss;
     }
 
-    /** The loss and its gradient with respect to the input, in new tensors. */
-    public Result forwardBackward(Tensor input, Tensor targets) {
-        Kernels k = kernels();
+    /**
+     * The loss and its gradient with respect to the input, in new tensors on the input's device
+     *.
+     */
+    public LossResult forwardBackward(Tensor input, Tensor targets) {
+        Kernels k = kernels(input, targets, null, null);
         long n = check(k, input, targets);
-        Tensor loss = newLoss(n);
-        Tensor grad = Tensor.zeros(DType.FLOAT32, input.shape());
+        Tensor loss = newLoss(k, n);
+        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
         run(k, input, targets, loss, grad);
-        return new Result(loss, grad);
+        return new LossResult(loss, grad);
     }
 
     /**
-     * The loss and gradient written into the caller's tensors; {@code grad} may be {@code input}.
+     * The loss and gradient written into the caller's tensors, so that a training loop
+     * allocates nothing per call; {@code grad} may be {@code input}.
      *
      * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
      * @param grad (N,C) float32
      */
     public void forwardBackward(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
-        Kernels k = kernels();
+        Kernels k = kernels(input, targets, loss, grad);
         long n = check(k, input, targets);
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
         Checks.usable("grad", grad, k);
@@ -173,28 +178,23 @@ public final class NllLoss {
         run(k, input, targets, loss, grad);
     }
 
-    /** A loss and its gradient; closing it closes both. */
-    public record Result(Tensor loss, Tensor grad) implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            grad.close();
-        }
-    }
-
     private void run(Kernels k, Tensor input, Tensor targets, Tensor loss, Tensor grad) {
         k.nll().nll(input, targets, weight, ignoreIndex, reduction, fromProbabilities, zeroWhenAllIgnored, loss, grad);
     }
 
-    private Kernels kernels() {
-        return (Kernels) backend();
+    /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
+    private Kernels kernels(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
+        return Kernels.forCall(backend, "input", input, "targets", targets, "weight", weight, "loss", loss, "grad", grad);
     }
 
-    private Tensor newLoss(long n) {
-        return reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+    private Tensor newLoss(Kernels k, long n) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
     }
 
-    /** Checks input, targets and weight; returns N. */
+    /**
+     * Checks shapes, types and devices; returns N. The values (targets in range, probabilities
+     * in [0, 1]) are checked by the kernel in its pass over the targets.
+     */
     private long check(Kernels k, Tensor input, Tensor targets) {
         Checks.usable("input", input, k);
         Checks.usable("targets", targets, k);
@@ -220,27 +220,6 @@ public final class NllLoss {
             Checks.dtype("weight", weight, DType.FLOAT32);
             Checks.shape("weight", weight, "(C) of input " + Tensor.formatShape(input.shape()), c);
         }
-        checkTargetsAndProbabilities(input, targets, c);
         return n;
-    }
-
-    /** Every target is in [0, C) or the ignore index; from probabilities, input[i, t_i] is in [0, 1]. */
-    private void checkTargetsAndProbabilities(Tensor input, Tensor targets, long c) {
-        MemorySegment s = targets.segment(), x = input.segment();
-        boolean wide = targets.dtype() == DType.INT64;
-        for (long i = 0; i < targets.numel(); i++) {
-            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
-            if (t == ignoreIndex) continue;
-            if (t < 0 || t >= c) {
-                throw new IllegalArgumentException("targets[" + i + "] = " + t + " is outside [0, " + c
-                        + ") for input of shape " + Tensor.formatShape(input.shape()) + " and is not the ignore index "
-                        + ignoreIndex);
-            }
-            float p = x.getAtIndex(ValueLayout.JAVA_FLOAT, i * c + t);
-            if (fromProbabilities && (p < 0 || p > 1)) {
-                throw new IllegalArgumentException("input[" + i + ", " + t + "] = " + p + " is not a probability in [0, 1]"
-                        + "; fromProbabilities() takes probabilities, not log-probabilities or logits");
-            }
-        }
     }
 }

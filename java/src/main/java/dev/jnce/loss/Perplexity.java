@@ -1,15 +1,11 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Perplexity: the exponential of the mean per-token cross-entropy over the tokens that count,
@@ -96,7 +92,10 @@ public final class Perplexity {
         return allIgnored;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this metric is pinned to, else {@link Backends#current()}, the one host tensors
+     * run on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
@@ -106,9 +105,20 @@ public final class Perplexity {
         return run(tokenLosses, targets, false, false).perplexity();
     }
 
-    /** The perplexity and its gradient with respect to tokenLosses. */
+    /** The perplexity and its gradient with respect to tokenLosses, in new tensors on their device. */
     public Result forwardBackward(Tensor tokenLosses, Tensor targets) {
         return run(tokenLosses, targets, false, true);
+    }
+
+    /**
+     * The perplexity and its gradient written into the caller's tensors, so that a training
+     * loop allocates nothing per call.
+     *
+     * @param perplexity one float32 element, shape () or (1)
+     * @param grad       float32 shaped like tokenLosses, or null to skip it
+     */
+    public void forwardBackward(Tensor tokenLosses, Tensor targets, Tensor perplexity, Tensor grad) {
+        run(tokenLosses, targets, false, perplexity, grad);
     }
 
     /** The perplexity (shape ()) over tokens whose mask is 1. */
@@ -121,29 +131,45 @@ public final class Perplexity {
         return run(tokenLosses, mask, true, true);
     }
 
-    /** A perplexity (shape ()) and its gradient (shaped like tokenLosses); closing it closes both. */
+    /**
+     * As {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor)}, over tokens whose mask is 1.
+     *
+     * @param perplexity one float32 element, shape () or (1)
+     * @param grad       float32 shaped like tokenLosses, or null to skip it
+     */
+    public void forwardBackwardMasked(Tensor tokenLosses, Tensor mask, Tensor perplexity, Tensor grad) {
+        run(tokenLosses, mask, true, perplexity, grad);
+    }
+
     /**
      * Perplexity straight from logits (N,C) and class targets (N): exp of the mean softmax
      * cross-entropy over the targets that are not the ignore index, with the gradient with
-     * respect to the logits (ppl * d mean CE / d logits, 0 on ignored rows). An all-ignored
-     * batch follows {@link #withAllIgnored}: NaN (default) or 1 with a zero gradient.
+     * respect to the logits (ppl * d mean CE / d logits, 0 on ignored rows), in new tensors on
+     * their device. An all-ignored batch follows {@link #withAllIgnored}: NaN (default) or 1
+     * with a zero gradient.
      */
     public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
-        boolean one = allIgnored == AllIgnored.ONE;
-        CrossEntropy ce = CrossEntropy.create().withIgnoreIndex(ignoreIndex).withZeroWhenAllIgnored(one)
-                .withBackend(backend());
-        try (CrossEntropy.Result r = ce.forwardBackward(logits, targets)) {
-            float meanCe = r.loss().item();
-            float ppl = (float) Math.exp(meanCe);
-            Tensor grad = Tensor.zeros(DType.FLOAT32, logits.shape());
-            java.lang.foreign.MemorySegment g = r.grad().segment(), out = grad.segment();
-            for (long i = 0, n = grad.numel(); i < n; i++) {
-                out.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, ppl * g.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i));
-            }
-            return new Result(Tensor.scalar(ppl), grad);
-        }
+        Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets);
+        Tensor ppl = Tensor.zeros(k.device(), DType.FLOAT32);
+        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+        logits(k, logits, targets, ppl, grad);
+        return new Result(ppl, grad);
     }
 
+    /**
+     * As {@link #forwardBackwardLogits(Tensor, Tensor)}, written into the caller's tensors, so
+     * that a training loop allocates nothing per call; {@code grad} may be {@code logits}.
+     *
+     * @param perplexity one float32 element, shape () or (1)
+     * @param grad       (N, C) float32
+     */
+    public void forwardBackwardLogits(Tensor logits, Tensor targets, Tensor perplexity, Tensor grad) {
+        Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets, "perplexity", perplexity, "grad", grad);
+        perplexityBuffer(k, perplexity);
+        logits(k, logits, targets, perplexity, grad);
+    }
+
+    /** A perplexity (shape ()) and its gradient (shaped like what it differentiates); closing it closes both. */
     public record Result(Tensor perplexity, Tensor grad) implements AutoCloseable {
         @Override
         public void close() {
@@ -152,39 +178,65 @@ public final class Perplexity {
         }
     }
 
-    /** A mask is keys with ignore key 0 (keep iff mask != 0); targets use the ignore index. */
+    /** The mean cross-entropy goes into {@code ppl}, then the kernel makes it exp(mean) and scales the gradient. */
+    private void logits(Kernels k, Tensor logits, Tensor targets, Tensor ppl, Tensor grad) {
+        CrossEntropy ce = CrossEntropy.create().withIgnoreIndex(ignoreIndex)
+                .withZeroWhenAllIgnored(allIgnored == AllIgnored.ONE).withBackend(k);
+        ce.forwardBackward(logits, targets, ppl, grad);
+        k.crossEntropy().perplexity(ppl, ppl, grad);
+    }
+
+    /** New outputs on the call's device. A mask is keys with ignore key 0 (keep iff mask != 0); targets use the ignore index. */
     private Result run(Tensor tokenLosses, Tensor keys, boolean isMask, boolean backward) {
-        Kernels k = check(tokenLosses, keys, isMask ? "mask" : "targets");
-        if (isMask) checkMaskValues(keys);
-        Tensor ppl = Tensor.zeros(DType.FLOAT32);
-        Tensor grad = backward ? Tensor.zeros(DType.FLOAT32, tokenLosses.shape()) : null;
-        k.divergence().perplexity(tokenLosses, keys, isMask ? 0 : ignoreIndex,
-                allIgnored == AllIgnored.ONE ? 1.0f : Float.NaN, ppl, grad);
+        Kernels k = Kernels.forCall(backend, "tokenLosses", tokenLosses, isMask ? "mask" : "targets", keys);
+        check(k, tokenLosses, keys, isMask);
+        Tensor ppl = Tensor.zeros(k.device(), DType.FLOAT32);
+        Tensor grad = backward ? Tensor.zeros(k.device(), DType.FLOAT32, tokenLosses.shape()) : null;
+        kernel(k, tokenLosses, keys, isMask, ppl, grad);
         return new Result(ppl, grad);
     }
 
-    private Kernels check(Tensor tokenLosses, Tensor keys, String argument) {
-        Kernels k = (Kernels) backend();
-        DivergenceChecks.floats("tokenLosses", tokenLosses, k);
+    /** Into the caller's outputs. */
+    private void run(Tensor tokenLosses, Tensor keys, boolean isMask, Tensor ppl, Tensor grad) {
+        Kernels k = Kernels.forCall(backend, "tokenLosses", tokenLosses, isMask ? "mask" : "targets", keys,
+                "perplexity", ppl, "grad", grad);
+        check(k, tokenLosses, keys, isMask);
+        perplexityBuffer(k, ppl);
+        if (grad != null) Checks.floatBuffer("grad", grad, k, "of tokenLosses", tokenLosses.shape());
+        kernel(k, tokenLosses, keys, isMask, ppl, grad);
+    }
+
+    private void kernel(Kernels k, Tensor tokenLosses, Tensor keys, boolean isMask, Tensor ppl, Tensor grad) {
+        k.divergence().perplexity(tokenLosses, keys, isMask ? 0 : ignoreIndex,
+                allIgnored == AllIgnored.ONE ? 1.0f : Float.NaN, ppl, grad);
+    }
+
+    private static void perplexityBuffer(Kernels k, Tensor ppl) {
+        Checks.usable("perplexity", ppl, k);
+        Checks.dtype("perplexity", ppl, DType.FLOAT32);
+        if (ppl.numel() != 1) {
+            throw new IllegalArgumentException("perplexity: expected one value, shape () or (1), got "
+                    + Tensor.formatShape(ppl.shape()));
+        }
+    }
+
+    /** Shapes and types; a mask's values (0 and 1 only) are scanned where the mask lives. */
+    private static void check(Kernels k, Tensor tokenLosses, Tensor keys, boolean isMask) {
+        String argument = isMask ? "mask" : "targets";
+        Checks.floats("tokenLosses", tokenLosses, k);
         Checks.usable(argument, keys, k);
         if (keys.dtype() == DType.FLOAT32) {
             throw new IllegalArgumentException(argument + ": expected int32 or int64 of shape "
                     + Tensor.formatShape(tokenLosses.shape()) + ", got " + keys.describe());
         }
         Checks.dtype(argument, keys, DType.INT32, DType.INT64);
-        DivergenceChecks.sameShape(argument, keys, "tokenLosses", tokenLosses);
-        return k;
-    }
-
-    private static void checkMaskValues(Tensor mask) {
-        MemorySegment s = mask.segment();
-        boolean wide = mask.dtype() == DType.INT64;
-        for (long i = 0; i < mask.numel(); i++) {
-            long v = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
-            if (v != 0 && v != 1) {
-                throw new IllegalArgumentException("mask[" + i + "] = " + v + " in " + mask.describe()
-                        + ": a mask holds only 0 (leave out) and 1 (keep); for labels with an ignore index use forward");
-            }
+        Checks.sameShape(argument, keys, "tokenLosses", tokenLosses);
+        if (!isMask) return;
+        long bad = k.scan().firstOutside(keys, 2, 0);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("mask[" + bad + "] = " + (long) k.scan().valueAt(keys, bad) + " in "
+                    + keys.describe() + ": a mask holds only 0 (leave out) and 1 (keep); for labels with an ignore index "
+                    + "use forward");
         }
     }
 }

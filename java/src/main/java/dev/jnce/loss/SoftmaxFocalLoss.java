@@ -16,7 +16,7 @@ import dev.jnce.internal.Checks;
  *
  * <pre>{@code
  * SoftmaxFocalLoss focal = SoftmaxFocalLoss.create(classWeights, 2f);   // (alpha, gamma)
- * try (NllLoss.Result r = focal.forwardBackward(logits, targets)) { ... }
+ * try (LossResult r = focal.forwardBackward(logits, targets)) { ... }
  * }</pre>
  *
  * <p>The options, in the order and with the meaning of torchvision's {@code sigmoid_focal_loss}
@@ -116,13 +116,13 @@ public final class SoftmaxFocalLoss {
     }
 
     /** The loss and its gradient with respect to the logits, in new tensors. */
-    public NllLoss.Result forwardBackward(Tensor logits, Tensor targets) {
+    public LossResult forwardBackward(Tensor logits, Tensor targets) {
         Kernels k = kernels(logits, targets, null, null);
         long n = check(k, logits, targets);
         Tensor loss = newLoss(k, n);
         Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
         run(k, logits, targets, loss, grad);
-        return new NllLoss.Result(loss, grad);
+        return new LossResult(loss, grad);
     }
 
     /**

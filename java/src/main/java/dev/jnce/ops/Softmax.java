@@ -8,6 +8,8 @@ import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.internal.Checks;
 
+import java.util.Locale;
+
 /**
  * Softmax, log-softmax and logsumexp over the last dimension, with the meaning of PyTorch's
  * {@code F.softmax(x, dim=-1)}, {@code F.log_softmax(x, dim=-1)} and
@@ -97,16 +99,19 @@ public final class Softmax {
         return function;
     }
 
-    /** The backend calls run on. */
+    /**
+     * The backend this op is pinned to, else {@link Backends#current()}, the one host tensors run
+     * on; a call on tensors of another device runs on that device's backend.
+     */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
-    /** The function of every row, in a new tensor. */
+    /** The function of every row, in a new tensor on the input's device. */
     public Tensor forward(Tensor input) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "input", input);
         checkRows(k, "input", input);
-        Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
+        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, outputShape(input.shape()));
         k.softmax().forward(kernel(), input, rows(input), columns(input), out);
         return out;
     }
@@ -117,12 +122,9 @@ public final class Softmax {
      * for SOFTMAX and LOG_SOFTMAX.
      */
     public void forward(Tensor input, Tensor out) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "input", input, "out", out);
         checkRows(k, "input", input);
-        Checks.usable("out", out, k);
-        Checks.dtype("out", out, DType.FLOAT32);
-        Checks.shape("out", out, "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output",
-                outputShape(input.shape()));
+        Checks.floatBuffer("out", out, k, "of the " + name() + " output", outputShape(input.shape()));
         k.softmax().forward(kernel(), input, rows(input), columns(input), out);
     }
 
@@ -131,39 +133,55 @@ public final class Softmax {
      * shape); it may be {@code gradOutput} for SOFTMAX and LOG_SOFTMAX.
      */
     public void backward(Tensor saved, Tensor gradOutput, Tensor gradInput) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput, "gradInput", gradInput);
         checkBackward(k, saved, gradOutput);
-        Checks.usable("gradInput", gradInput, k);
-        Checks.dtype("gradInput", gradInput, DType.FLOAT32);
-        Checks.shape("gradInput", gradInput, "of the saved tensor", saved.shape());
+        Checks.floatBuffer("gradInput", gradInput, k, "of the saved tensor", saved.shape());
         k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
     }
 
     /**
-     * The gradient with respect to the input, in a new tensor of the input's shape.
+     * The gradient with respect to the input, in a new tensor of the input's shape on its device.
      *
      * @param saved      the forward output for SOFTMAX and LOG_SOFTMAX, the forward input for LOGSUMEXP
      * @param gradOutput the upstream gradient, of the forward output's shape
      */
     public Tensor backward(Tensor saved, Tensor gradOutput) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput);
         checkBackward(k, saved, gradOutput);
-        Tensor gradInput = Tensor.zeros(DType.FLOAT32, saved.shape());
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, saved.shape());
         k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
         return gradInput;
     }
 
-    /** The output and the gradient with respect to the input for the upstream gradient {@code gradOutput}. */
+    /**
+     * The output and the gradient with respect to the input for the upstream gradient
+     * {@code gradOutput}, in new tensors on the input's device.
+     */
     public Result forwardBackward(Tensor input, Tensor gradOutput) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput);
         checkRows(k, "input", input);
         checkGradOutput(k, input, gradOutput);
-        Tensor out = Tensor.zeros(DType.FLOAT32, outputShape(input.shape()));
-        Tensor gradInput = Tensor.zeros(DType.FLOAT32, input.shape());
-        long n = rows(input), c = columns(input);
-        k.softmax().forward(kernel(), input, n, c, out);
-        k.softmax().backward(kernel(), function == Function.LOGSUMEXP ? input : out, gradOutput, n, c, gradInput);
+        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, outputShape(input.shape()));
+        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        run(k, input, gradOutput, out, gradInput);
         return new Result(out, gradInput);
+    }
+
+    /**
+     * The output and the gradient with respect to the input written into the caller's tensors,
+     * so that a loop allocates nothing.
+     *
+     * @param out       the output shape: the input's, or (N) / () for LOGSUMEXP; may be {@code input}
+     *                  for SOFTMAX and LOG_SOFTMAX
+     * @param gradInput the input's shape; may be {@code gradOutput}, {@code out} or {@code input}
+     */
+    public void forwardBackward(Tensor input, Tensor gradOutput, Tensor out, Tensor gradInput) {
+        Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput, "out", out, "gradInput", gradInput);
+        checkRows(k, "input", input);
+        checkGradOutput(k, input, gradOutput);
+        Checks.floatBuffer("out", out, k, "of the " + name() + " output", outputShape(input.shape()));
+        Checks.floatBuffer("gradInput", gradInput, k, "of input", input.shape());
+        run(k, input, gradOutput, out, gradInput);
     }
 
     /** An output and the gradient with respect to the input; closing it closes both. */
@@ -171,16 +189,27 @@ public final class Softmax {
         @Override
         public void close() {
             output.close();
-            grad.close();
+            if (grad != null) grad.close();
         }
+    }
+
+    private void run(Kernels k, Tensor input, Tensor gradOutput, Tensor out, Tensor gradInput) {
+        long n = rows(input), c = columns(input);
+        k.softmax().forward(kernel(), input, n, c, out);
+        k.softmax().backward(kernel(), function == Function.LOGSUMEXP ? input : out, gradOutput, n, c, gradInput);
     }
 
     private SoftmaxKernels.Function kernel() {
         return SoftmaxKernels.Function.valueOf(function.name());
     }
 
-    private Kernels kernels() {
-        return (Kernels) backend();
+    private String name() {
+        return function.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** What backward takes: the forward output, or for LOGSUMEXP the forward input. */
+    private String savedName() {
+        return function == Function.LOGSUMEXP ? "input" : "output";
     }
 
     private static long rows(Tensor t) {
@@ -210,15 +239,11 @@ public final class Softmax {
     }
 
     private void checkBackward(Kernels k, Tensor saved, Tensor gradOutput) {
-        String savedName = function == Function.LOGSUMEXP ? "input" : "output";
-        checkRows(k, savedName, saved);
+        checkRows(k, savedName(), saved);
         checkGradOutput(k, saved, gradOutput);
     }
 
     private void checkGradOutput(Kernels k, Tensor rows, Tensor gradOutput) {
-        Checks.usable("gradOutput", gradOutput, k);
-        Checks.dtype("gradOutput", gradOutput, DType.FLOAT32);
-        String meaning = "of the " + function.name().toLowerCase(java.util.Locale.ROOT) + " output";
-        Checks.shape("gradOutput", gradOutput, meaning, outputShape(rows.shape()));
+        Checks.floatBuffer("gradOutput", gradOutput, k, "of the " + name() + " output", outputShape(rows.shape()));
     }
 }

@@ -15,8 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every mistake the notes warn about, and the others a caller makes, is caught in Java before
- * any native call, with a message naming the argument and the shapes seen and expected.
+ * Every mistake a caller makes (targets shaped (N, 1), one logit per row, class indices out of
+ * range, wrong types, closed tensors, wrong buffers) is caught with a message naming the argument
+ * and the shapes or values seen and expected: shapes and types in Java, values by the kernel,
+ * on every backend in the same words.
  */
 class CrossEntropyArgumentsTest extends ScopedTest {
     private Tensor logits;  // (4, 3)

@@ -12,7 +12,7 @@ import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Bad input to KlDiv, Entropy and Perplexity is caught in Java before any native call, with a
+ * Bad input to KlDiv, Entropy and Perplexity is caught before any loss is computed, with a
  * message naming the argument and the shapes or values seen and expected.
  */
 class DivergenceArgumentsTest extends DivergenceTestBase {

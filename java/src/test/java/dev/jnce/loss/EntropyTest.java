@@ -48,7 +48,7 @@ class EntropyTest extends DivergenceTestBase {
         int n = (int) g.integer("N"), c = (int) g.integer("C");
         Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
         float[] p = g.floats("p");
-        Entropy.Result r = entropy(backend, reduction).forwardBackward(Tensor.of(p, n, c));
+        LossResult r = entropy(backend, reduction).forwardBackward(Tensor.of(p, n, c));
         assertClose(g.doubles("loss_f64"), r.loss().toFloatArray(), 1e-6, "loss vs float64");
         assertClose(g.doubles("loss"), r.loss().toFloatArray(), 2e-5, "loss vs torch float32");
         assertClose(g.doubles("grad_p_f64"), r.grad().toFloatArray(), 1e-6, "grad vs float64");
@@ -63,13 +63,13 @@ class EntropyTest extends DivergenceTestBase {
         int n = (int) g.integer("N"), c = (int) g.integer("C");
         Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
         float[] p = g.floats("p"), q = g.floats("q");
-        Entropy.CrossResult r = entropy(backend, reduction).crossForwardBackward(Tensor.of(p, n, c), Tensor.of(q, n, c));
+        InputTargetResult r = entropy(backend, reduction).crossForwardBackward(Tensor.of(p, n, c), Tensor.of(q, n, c));
         assertClose(g.doubles("loss_f64"), r.loss().toFloatArray(), 1e-6, "loss vs float64");
         assertClose(g.doubles("loss"), r.loss().toFloatArray(), 2e-5, "loss vs torch float32");
-        assertClose(g.doubles("grad_p_f64"), r.gradP().toFloatArray(), 1e-6, "grad p vs float64");
-        assertClose(g.doubles("grad_p"), r.gradP().toFloatArray(), 2e-5, "grad p vs torch float32");
-        assertClose(g.doubles("grad_q_f64"), r.gradQ().toFloatArray(), 1e-6, "grad q vs float64");
-        assertClose(g.doubles("grad_q"), r.gradQ().toFloatArray(), 2e-5, "grad q vs torch float32");
+        assertClose(g.doubles("grad_p_f64"), r.gradTarget().toFloatArray(), 1e-6, "grad p vs float64");
+        assertClose(g.doubles("grad_p"), r.gradTarget().toFloatArray(), 2e-5, "grad p vs torch float32");
+        assertClose(g.doubles("grad_q_f64"), r.gradInput().toFloatArray(), 1e-6, "grad q vs float64");
+        assertClose(g.doubles("grad_q"), r.gradInput().toFloatArray(), 2e-5, "grad q vs torch float32");
         double ref = DivergenceReference.rowScalar(DivergenceReference.crossRows(toDouble(p), toDouble(q), n, c), reduction);
         assertEquals(DivergenceReference.sum(g.doubles("loss_f64")), ref, 1e-12 * Math.max(1, ref), "reference");
     }
@@ -80,18 +80,18 @@ class EntropyTest extends DivergenceTestBase {
         int n = 3, c = 5;
         float[] p = distributions(n, c, 31), q = distributions(n, c, 32);
         double[] pd = toDouble(p), qd = toDouble(q);
-        Entropy.Result h = entropy(backend, reduction).forwardBackward(Tensor.of(p, n, c));
+        LossResult h = entropy(backend, reduction).forwardBackward(Tensor.of(p, n, c));
         double[] dh = Approx.finiteDifferences(
                 v -> DivergenceReference.rowScalar(DivergenceReference.entropyRows(v, n, c), reduction), pd, 1e-6);
         assertClose(dh, h.grad().toFloatArray(), 1e-6, "dH(p)/dp");
 
-        Entropy.CrossResult x = entropy(backend, reduction).crossForwardBackward(Tensor.of(p, n, c), Tensor.of(q, n, c));
+        InputTargetResult x = entropy(backend, reduction).crossForwardBackward(Tensor.of(p, n, c), Tensor.of(q, n, c));
         double[] dp = Approx.finiteDifferences(
                 v -> DivergenceReference.rowScalar(DivergenceReference.crossRows(v, qd, n, c), reduction), pd, 1e-6);
         double[] dq = Approx.finiteDifferences(
                 v -> DivergenceReference.rowScalar(DivergenceReference.crossRows(pd, v, n, c), reduction), qd, 1e-6);
-        assertClose(dp, x.gradP().toFloatArray(), 1e-6, "dH(p,q)/dp");
-        assertClose(dq, x.gradQ().toFloatArray(), 1e-6, "dH(p,q)/dq");
+        assertClose(dp, x.gradTarget().toFloatArray(), 1e-6, "dH(p,q)/dp");
+        assertClose(dq, x.gradInput().toFloatArray(), 1e-6, "dH(p,q)/dq");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -125,18 +125,18 @@ class EntropyTest extends DivergenceTestBase {
         Tensor p = Tensor.of(new float[] {0f, 0.25f, 0.75f, 1f, 0f, 0f}, 2, 3);
         Tensor q = Tensor.of(new float[] {0f, 0.5f, 0.5f, 0.5f, 0.5f, 0f}, 2, 3);
         Entropy e = entropy(backend, Reduction.NONE);
-        Entropy.Result h = e.forwardBackward(p);
+        LossResult h = e.forwardBackward(p);
         assertEquals(-(0.25 * Math.log(0.25) + 0.75 * Math.log(0.75)), h.loss().toFloatArray()[0], 1e-7, "0 log 0 = 0");
         assertEquals(0f, h.loss().toFloatArray()[1], "a one-hot row has entropy 0");
         assertEquals(Float.POSITIVE_INFINITY, h.grad().toFloatArray()[0], "dH/dp = +Inf at p = 0");
 
-        Entropy.CrossResult x = e.crossForwardBackward(p, q);
+        InputTargetResult x = e.crossForwardBackward(p, q);
         assertEquals(-(0.25 * Math.log(0.5) + 0.75 * Math.log(0.5)), x.loss().toFloatArray()[0], 1e-7, "p = q = 0 adds 0");
-        assertEquals(0f, x.gradQ().toFloatArray()[0], "dH/dq = 0 where p = 0 (PyTorch's xlogy gives NaN)");
-        assertEquals(Float.POSITIVE_INFINITY, x.gradP().toFloatArray()[0], "dH/dp = -log q = +Inf at q = 0");
-        assertEquals((float) -Math.log(0.5), x.gradP().toFloatArray()[4], 1e-7, "dH/dp = -log q where p = 0");
+        assertEquals(0f, x.gradInput().toFloatArray()[0], "dH/dq = 0 where p = 0 (PyTorch's xlogy gives NaN)");
+        assertEquals(Float.POSITIVE_INFINITY, x.gradTarget().toFloatArray()[0], "dH/dp = -log q = +Inf at q = 0");
+        assertEquals((float) -Math.log(0.5), x.gradTarget().toFloatArray()[4], 1e-7, "dH/dp = -log q where p = 0");
         assertEquals(-Math.log(0.5), x.loss().toFloatArray()[1], 1e-7);
-        Entropy.CrossResult inf = e.crossForwardBackward(q, p);
+        InputTargetResult inf = e.crossForwardBackward(q, p);
         assertEquals(Float.POSITIVE_INFINITY, inf.loss().toFloatArray()[1], "q = 0 where p > 0 gives +Inf");
     }
 
@@ -147,16 +147,16 @@ class EntropyTest extends DivergenceTestBase {
             int n = nc[0], c = nc[1];
             float[] p = distributions(n, c, c), q = distributions(n, c, c + 3);
             Tensor pt = Tensor.of(p, n, c), qt = Tensor.of(q, n, c);
-            Entropy.CrossResult mine = entropy(backend, Reduction.SUM).crossForwardBackward(pt, qt);
+            InputTargetResult mine = entropy(backend, Reduction.SUM).crossForwardBackward(pt, qt);
             double ref = DivergenceReference.sum(DivergenceReference.crossRows(toDouble(p), toDouble(q), n, c));
             assertEquals(ref, mine.loss().item(), 1e-6 * ref, "reference at " + n + "x" + c);
             float mineH = entropy(backend, Reduction.SUM).forward(pt).item();
             for (Backend other : TestBackends.all()) {
                 String what = backend + " vs " + other + " at " + n + "x" + c;
-                Entropy.CrossResult theirs = entropy(other, Reduction.SUM).crossForwardBackward(pt, qt);
+                InputTargetResult theirs = entropy(other, Reduction.SUM).crossForwardBackward(pt, qt);
                 assertEquals(theirs.loss().item(), mine.loss().item(), 1e-6 * ref, what);
-                assertClose(toDouble(theirs.gradP().toFloatArray()), mine.gradP().toFloatArray(), 1e-7, what);
-                assertClose(toDouble(theirs.gradQ().toFloatArray()), mine.gradQ().toFloatArray(), 1e-7, what);
+                assertClose(toDouble(theirs.gradTarget().toFloatArray()), mine.gradTarget().toFloatArray(), 1e-7, what);
+                assertClose(toDouble(theirs.gradInput().toFloatArray()), mine.gradInput().toFloatArray(), 1e-7, what);
                 assertEquals(entropy(other, Reduction.SUM).forward(pt).item(), mineH, 1e-6 * mineH, what);
             }
         }

@@ -61,7 +61,7 @@ class FocalLossTest extends ScopedTest {
             return;
         }
         Tensor alpha = g.fields().containsKey("alpha") ? Tensor.of(g.floats("alpha")) : null;
-        NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(alpha).withReduction(reduction)
+        LossResult r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(alpha).withReduction(reduction)
                 .withBackend(backend).forwardBackward(input, Tensor.of(g.longs("target")));
         float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
         assertClose(g.doubles("loss_f64"), loss, 1e-6, "loss vs float64");
@@ -89,7 +89,7 @@ class FocalLossTest extends ScopedTest {
         int n = 4, c = 5;
         float[] x = uniform(n * c, -4, 4, 3), alpha = uniform(c, 0.1, 2, 4);
         long[] t = {0, 4, 2, 2};
-        NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(Tensor.of(alpha))
+        LossResult r = SoftmaxFocalLoss.create().withGamma(gamma).withAlpha(Tensor.of(alpha))
                 .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(x, n, c), Tensor.of(t));
         double[] xd = Approx.toDouble(x);
         double[] rows = softmaxRows(xd, t, alpha, gamma);
@@ -116,7 +116,7 @@ class FocalLossTest extends ScopedTest {
                         .withBackend(backend).forwardBackward(x, y),
                 BinaryCrossEntropyWithLogits.create().withBackend(backend).forwardBackward(x, y), "sigmoid focal vs BCE");
         Tensor t = Tensor.of(new long[] {0, 6, 3, 3, 1, 2});
-        NllLoss.Result focal = SoftmaxFocalLoss.create().withGamma(0).withBackend(backend).forwardBackward(x, t);
+        LossResult focal = SoftmaxFocalLoss.create().withGamma(0).withBackend(backend).forwardBackward(x, t);
         CrossEntropy.Result ce = CrossEntropy.create().withBackend(backend).forwardBackward(x, t);
         assertEquals(ce.loss().item(), focal.loss().item(), 1e-6);
         assertClose(Approx.toDouble(ce.grad().toFloatArray()), focal.grad().toFloatArray(), 1e-7, "softmax focal vs CE");
@@ -128,7 +128,7 @@ class FocalLossTest extends ScopedTest {
         for (float gamma : new float[] {0.0f, 0.1f, 0.5f, 0.99f}) {
             // p_t -> 1 and p_t = 1 exactly: autograd of the definition gives NaN here for 0 < gamma < 1
             float[] rows = {40, 0, -5, 1e4f, -1e4f, 0, 17, 17.5f, -3};
-            NllLoss.Result r = SoftmaxFocalLoss.create().withGamma(gamma).withReduction(Reduction.NONE)
+            LossResult r = SoftmaxFocalLoss.create().withGamma(gamma).withReduction(Reduction.NONE)
                     .withBackend(backend).forwardBackward(Tensor.of(rows, 3, 3), Tensor.of(new long[] {0, 0, 1}));
             float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
             for (float g : grad) assertTrue(Float.isFinite(g), "softmax focal gamma=" + gamma + " grad " + g);
@@ -149,7 +149,7 @@ class FocalLossTest extends ScopedTest {
     void nonFiniteLogitsFollowTheCrossEntropyRules(Backend backend) {
         float inf = Float.POSITIVE_INFINITY;
         float[] x = {1, Float.NaN, 0, 1, inf, 0, -inf, 2, 1, 2, -inf, 1, -inf, -inf, -inf};
-        NllLoss.Result r = SoftmaxFocalLoss.create().withReduction(Reduction.NONE).withBackend(backend)
+        LossResult r = SoftmaxFocalLoss.create().withReduction(Reduction.NONE).withBackend(backend)
                 .forwardBackward(Tensor.of(x, 5, 3), Tensor.of(new long[] {0, 0, 1, 1, 0}));
         float[] loss = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
         assertTrue(Float.isNaN(loss[0]) && Float.isNaN(grad[0]), "NaN row is NaN");
@@ -173,8 +173,8 @@ class FocalLossTest extends ScopedTest {
             assertSameResult(sigmoid.withBackend(backend).forwardBackward(x, y), sigmoid.withBackend(other).forwardBackward(x, y),
                     "sigmoid focal " + backend + " vs " + other);
             SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create().withGamma(1.5f).withAlpha(alpha);
-            NllLoss.Result mine = softmax.withBackend(backend).forwardBackward(x, t);
-            NllLoss.Result theirs = softmax.withBackend(other).forwardBackward(x, t);
+            LossResult mine = softmax.withBackend(backend).forwardBackward(x, t);
+            LossResult theirs = softmax.withBackend(other).forwardBackward(x, t);
             assertEquals(theirs.loss().item(), mine.loss().item(), 1e-6, "softmax focal " + backend + " vs " + other);
             assertClose(Approx.toDouble(theirs.grad().toFloatArray()), mine.grad().toFloatArray(), 1e-7, "softmax focal grad");
         }
@@ -191,7 +191,7 @@ class FocalLossTest extends ScopedTest {
 
         Tensor alpha = Tensor.of(uniform(c, 0.1, 2, 13)), t = Tensor.of(new int[] {3, 0, 1, 1, 2});
         SoftmaxFocalLoss softmax = SoftmaxFocalLoss.create(alpha, gamma).withReduction(reduction).withBackend(backend);
-        NllLoss.Result want = softmax.forwardBackward(Tensor.of(x, n, c), t);
+        LossResult want = softmax.forwardBackward(Tensor.of(x, n, c), t);
         long[] lossShape = reduction == Reduction.NONE ? new long[] {n} : new long[0];
         Tensor loss = Tensor.zeros(DType.FLOAT32, lossShape), grad = Tensor.zeros(DType.FLOAT32, n, c);
         softmax.forwardBackward(Tensor.of(x, n, c), t, loss, grad);

@@ -41,7 +41,7 @@ class KlDivTest extends DivergenceTestBase {
         Reduction reduction = Reduction.valueOf(g.text("reduction").toUpperCase());
         boolean logTarget = g.integer("log_target") == 1;
         float[] x = g.floats("input"), t = g.floats("target");
-        KlDiv.Result r = KlDiv.create().withReduction(reduction).withLogTarget(logTarget).withBackend(backend)
+        InputTargetResult r = KlDiv.create().withReduction(reduction).withLogTarget(logTarget).withBackend(backend)
                 .forwardBackward(Tensor.of(x, shape), Tensor.of(t, shape));
 
         assertArrayEquals(reduction == Reduction.NONE ? shape : new long[0], r.loss().shape(), "loss shape");
@@ -63,7 +63,7 @@ class KlDivTest extends DivergenceTestBase {
         int n = 3, c = 4;
         float[] x = log(distributions(n, c, 5)), p = distributions(n, c, 6);
         float[] t = logTarget ? log(p) : p;
-        KlDiv.Result r = KlDiv.create().withReduction(reduction).withLogTarget(logTarget).withBackend(backend)
+        InputTargetResult r = KlDiv.create().withReduction(reduction).withLogTarget(logTarget).withBackend(backend)
                 .forwardBackward(Tensor.of(x, n, c), Tensor.of(t, n, c));
 
         double[] xd = toDouble(x), td = toDouble(t);
@@ -95,7 +95,7 @@ class KlDivTest extends DivergenceTestBase {
     @MethodSource("backends")
     void zeroTargetsAddNothingAndFollowPyTorchsGradient(Backend backend) {
         float[] x = {-1f, -2f, -0.5f}, t = {0f, 0.3f, 0.7f};
-        KlDiv.Result r = KlDiv.create().withReduction(Reduction.SUM).withBackend(backend)
+        InputTargetResult r = KlDiv.create().withReduction(Reduction.SUM).withBackend(backend)
                 .forwardBackward(Tensor.of(x, 1, 3), Tensor.of(t, 1, 3));
         double want = 0.3 * (Math.log(0.3f) + 2) + 0.7 * (Math.log(0.7f) + 0.5);
         assertEquals(want, r.loss().item(), 1e-6, "0 log 0 = 0");
@@ -112,11 +112,11 @@ class KlDivTest extends DivergenceTestBase {
             float[] x = log(distributions(n, c, c)), t = distributions(n, c, c + 1);
             Tensor in = Tensor.of(x, n, c), tg = Tensor.of(t, n, c);
             KlDiv kl = KlDiv.create().withReduction(Reduction.BATCHMEAN);
-            KlDiv.Result mine = kl.withBackend(backend).forwardBackward(in, tg);
+            InputTargetResult mine = kl.withBackend(backend).forwardBackward(in, tg);
             double ref = DivergenceReference.klScalar(toDouble(x), toDouble(t), false, Reduction.BATCHMEAN, n);
             assertEquals(ref, mine.loss().item(), 1e-6 * Math.max(1, ref), "reference at " + n + "x" + c);
             for (Backend other : TestBackends.all()) {
-                KlDiv.Result theirs = kl.withBackend(other).forwardBackward(in, tg);
+                InputTargetResult theirs = kl.withBackend(other).forwardBackward(in, tg);
                 String what = backend + " vs " + other + " at " + n + "x" + c;
                 assertEquals(theirs.loss().item(), mine.loss().item(), 1e-6 * Math.max(1, ref), what);
                 assertClose(toDouble(theirs.gradInput().toFloatArray()), mine.gradInput().toFloatArray(), 1e-7, what);

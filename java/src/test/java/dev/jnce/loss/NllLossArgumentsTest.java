@@ -13,7 +13,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 
-/** Bad input to NllLoss is caught in Java before any native call, with a message naming it. */
+/**
+ * Bad input to NllLoss is caught with a message naming it: shapes and types in Java, target and
+ * probability values by the kernel, on every backend in the same words.
+ */
 class NllLossArgumentsTest extends ScopedTest {
     private Tensor input;   // (4, 3) log-probabilities
     private Tensor targets; // (4)

@@ -52,7 +52,7 @@ class NllLossTest extends ScopedTest {
         float[] weight = g.floats("weight");
         NllLoss loss = nll(backend, Reduction.valueOf(g.text("reduction").toUpperCase()), g.integer("probabilities") == 1)
                 .withIgnoreIndex(g.integer("ignore_index")).withWeight(weight.length == 0 ? null : Tensor.of(weight));
-        NllLoss.Result r = loss.forwardBackward(Tensor.of(g.floats("input"), n, c), Tensor.of(g.longs("targets")));
+        LossResult r = loss.forwardBackward(Tensor.of(g.floats("input"), n, c), Tensor.of(g.longs("targets")));
 
         float[] l = r.loss().toFloatArray(), grad = r.grad().toFloatArray();
         assertClose(g.doubles("loss_f64"), l, 1e-6, "loss vs float64");
@@ -84,12 +84,12 @@ class NllLossTest extends ScopedTest {
         long[] t = new SplittableRandom(6).longs(n, -1, c).map(v -> v < 0 ? -100 : v).toArray();
         Tensor input = Tensor.of(x, n, c), targets = Tensor.of(t);
         Tensor weight = weighted ? Tensor.of(toFloat(WEIGHT)) : null;
-        NllLoss.Result mine = nll(backend, reduction, probs).withWeight(weight).forwardBackward(input, targets);
+        LossResult mine = nll(backend, reduction, probs).withWeight(weight).forwardBackward(input, targets);
         NllReference ref = new NllReference(weighted ? WEIGHT : null, -100, probs, reduction);
         assertClose(ref.loss(Approx.toDouble(x), t, n, c), mine.loss().toFloatArray(), 1e-6, "loss vs float64");
         assertClose(ref.grad(Approx.toDouble(x), t, n, c), mine.grad().toFloatArray(), 1e-6, "grad vs float64");
         for (Backend other : TestBackends.all()) {
-            NllLoss.Result theirs = nll(other, reduction, probs).withWeight(weight).forwardBackward(input, targets);
+            LossResult theirs = nll(other, reduction, probs).withWeight(weight).forwardBackward(input, targets);
             assertClose(Approx.toDouble(theirs.loss().toFloatArray()), mine.loss().toFloatArray(), 1e-6, "loss vs " + other);
             assertClose(Approx.toDouble(theirs.grad().toFloatArray()), mine.grad().toFloatArray(), 0, "grad vs " + other);
         }
@@ -101,16 +101,16 @@ class NllLossTest extends ScopedTest {
         Tensor input = Tensor.of(new float[][] {{-1f, -2f}, {-0.5f, -3f}});
         Tensor ignored = Tensor.of(new long[] {-100, -100});
         NllLoss mean = NllLoss.create().withBackend(backend);
-        NllLoss.Result pytorch = mean.forwardBackward(input, ignored);
+        LossResult pytorch = mean.forwardBackward(input, ignored);
         assertTrue(Float.isNaN(pytorch.loss().item()), "PyTorch: mean over no row is NaN");
         assertClose(new double[4], pytorch.grad().toFloatArray(), 0, "with a zero gradient");
 
         NllLoss zero = mean.withZeroWhenAllIgnored(true);
-        NllLoss.Result r = zero.forwardBackward(input, ignored);
+        LossResult r = zero.forwardBackward(input, ignored);
         assertEquals(0f, r.loss().item());
         assertClose(new double[4], r.grad().toFloatArray(), 0, "zero gradient");
         // Rows of class weight 0 count as ignored for the option (PyTorch: NaN loss and NaN gradient).
-        NllLoss.Result w0 = zero.withWeight(Tensor.of(new float[] {0f, 1f})).forwardBackward(input, Tensor.of(new long[] {0, -100}));
+        LossResult w0 = zero.withWeight(Tensor.of(new float[] {0f, 1f})).forwardBackward(input, Tensor.of(new long[] {0, -100}));
         assertEquals(0f, w0.loss().item());
         assertClose(new double[4], w0.grad().toFloatArray(), 0, "zero gradient at weight 0");
         // With a counted row the option changes nothing.
@@ -125,7 +125,7 @@ class NllLossTest extends ScopedTest {
     void aValidClassCanBeTheIgnoreIndex(Backend backend) {
         Tensor input = Tensor.of(new float[][] {{-1f, -2f, -3f}, {-0.5f, -4f, -1f}, {-2f, -0.25f, -1f}});
         NllLoss nll = NllLoss.create().withIgnoreIndex(1).withBackend(backend);
-        NllLoss.Result r = nll.forwardBackward(input, Tensor.of(new int[] {1, 2, 0}));
+        LossResult r = nll.forwardBackward(input, Tensor.of(new int[] {1, 2, 0}));
         assertEquals((1f + 2f) / 2, r.loss().item(), 1e-7, "mean over the rows not of class 1");
         assertClose(new double[] {0, 0, 0, 0, 0, -0.5, -0.5, 0, 0}, r.grad().toFloatArray(), 0, "grad");
     }
@@ -137,7 +137,7 @@ class NllLossTest extends ScopedTest {
         Tensor logits = Tensor.of(input(n, c, false, 3), n, c);
         Tensor targets = Tensor.of(new SplittableRandom(2).longs(n, 0, c).toArray());
         Softmax.Result logProbs = Softmax.logSoftmax().withBackend(backend).forwardBackward(logits, Tensor.zeros(DType.FLOAT32, n, c));
-        NllLoss.Result nll = NllLoss.create().withBackend(backend).forwardBackward(logProbs.output(), targets);
+        LossResult nll = NllLoss.create().withBackend(backend).forwardBackward(logProbs.output(), targets);
         Tensor dLogits = Softmax.logSoftmax().withBackend(backend).backward(logProbs.output(), nll.grad());
         CrossEntropy.Result ce = CrossEntropy.create().withBackend(backend).forwardBackward(logits, targets);
         assertEquals(ce.loss().item(), nll.loss().item(), 1e-6);
@@ -146,10 +146,10 @@ class NllLossTest extends ScopedTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
-    void fromProbabilitiesIsTheNotesHandWrittenLossWithAClamp(Backend backend) {
+    void fromProbabilitiesIsThePlainNegativeLogWithAClamp(Backend backend) {
         float[][] p = {{0.7f, 0.2f, 0.1f}, {0.1f, 0.8f, 0.1f}, {0.0f, 0.5f, 0.5f}};
         long[] y = {0, 1, 0};
-        NllLoss.Result r = NllLoss.fromProbabilities().withBackend(backend).forwardBackward(Tensor.of(p), Tensor.of(y));
+        LossResult r = NllLoss.fromProbabilities().withBackend(backend).forwardBackward(Tensor.of(p), Tensor.of(y));
         // -log(y_hat[i, y_i]).mean(), with log(0) clamped to -100
         double expected = -(Math.log(0.7f) + Math.log(0.8f) - 100) / 3;
         assertEquals(expected, r.loss().item(), 1e-5);
@@ -174,7 +174,7 @@ class NllLossTest extends ScopedTest {
         float[] x = input(n, c, false, 9);
         Tensor targets = Tensor.of(new long[] {5, 39, -100, 0, 5});
         NllLoss nll = NllLoss.create().withBackend(backend).withWeight(Tensor.of(input(1, c, true, 4)));
-        NllLoss.Result fresh = nll.forwardBackward(Tensor.of(x, n, c), targets);
+        LossResult fresh = nll.forwardBackward(Tensor.of(x, n, c), targets);
         Tensor input = Tensor.of(x, n, c), loss = Tensor.zeros(DType.FLOAT32, 1);
         nll.forwardBackward(input, targets, loss, input);
         assertEquals(fresh.loss().item(), loss.item(), 0f);

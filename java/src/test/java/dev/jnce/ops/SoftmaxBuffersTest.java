@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Softmax into the caller's buffers gives what the allocating forms give, in place too. */
+/** Softmax into the caller's buffers (forward, backward, both at once) gives what the allocating forms give, in place too. */
 class SoftmaxBuffersTest extends ScopedTest {
 
     @ParameterizedTest(name = "{0}")
@@ -48,6 +48,38 @@ class SoftmaxBuffersTest extends ScopedTest {
         Tensor rows = Tensor.zeros(DType.FLOAT32, n);
         lse.forward(Tensor.of(x, n, c), rows);
         assertArrayEquals(lse.forward(Tensor.of(x, n, c)).toFloatArray(), rows.toFloatArray(), 0f, "logsumexp");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void forwardBackwardIntoBuffersEqualsTheAllocatingForm(Backend backend) {
+        int n = 4, c = 19;
+        float[] x = new float[n * c], dy = new float[n * c];
+        SplittableRandom random = new SplittableRandom(5);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (random.nextGaussian() * 3);
+            dy[i] = (float) random.nextGaussian();
+        }
+        for (Softmax.Function f : Softmax.Function.values()) {
+            Softmax op = Softmax.create().withFunction(f).withBackend(backend);
+            boolean lse = f == Softmax.Function.LOGSUMEXP;
+            Tensor input = Tensor.of(x, n, c), gradOutput = lse ? Tensor.of(java.util.Arrays.copyOf(dy, n), n) : Tensor.of(dy, n, c);
+            Softmax.Result want = op.forwardBackward(input, gradOutput);
+            Tensor out = lse ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32, n, c);
+            Tensor grad = Tensor.zeros(DType.FLOAT32, n, c);
+            op.forwardBackward(input, gradOutput, out, grad);
+            assertArrayEquals(want.output().toFloatArray(), out.toFloatArray(), 0f, f + " output");
+            assertArrayEquals(want.grad().toFloatArray(), grad.toFloatArray(), 0f, f + " gradient");
+            if (lse) continue;
+            Tensor inPlace = Tensor.of(x, n, c), g = Tensor.of(dy, n, c);
+            op.forwardBackward(inPlace, g, inPlace, g);
+            assertArrayEquals(want.output().toFloatArray(), inPlace.toFloatArray(), 0f, f + " output over the input");
+            assertArrayEquals(want.grad().toFloatArray(), g.toFloatArray(), 0f, f + " gradient over the upstream gradient");
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Softmax.create().withBackend(backend)
+                .forwardBackward(Tensor.of(x, n, c), Tensor.of(dy, n, c), Tensor.zeros(DType.FLOAT32, n, c),
+                        Tensor.zeros(DType.FLOAT32, c, n)));
+        assertTrue(e.getMessage().contains("gradInput") && e.getMessage().contains("(19, 4)"), e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}")

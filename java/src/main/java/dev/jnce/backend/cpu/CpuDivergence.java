@@ -3,6 +3,7 @@ package dev.jnce.backend.cpu;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.internal.DistributionScan;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
@@ -33,6 +34,11 @@ final class CpuDivergence implements DivergenceKernels {
     public void distributionCrossEntropy(Tensor p, Tensor q, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ) {
         NativeStatus.check(JnceNative.jnce_dist_xent_fwd_bwd(p.segment(), q.segment(), p.size(0), p.size(1),
                 NativeCodes.reduction(reduction), loss.segment(), NativeCodes.segmentOrNull(gradP), NativeCodes.segmentOrNull(gradQ)), "dist_xent_fwd_bwd", "p", p, "q", q);
+    }
+
+    @Override
+    public RowFault firstNonDistribution(Tensor rows, double tolerance) {
+        return DistributionScan.firstNonDistribution(rows, tolerance);
     }
 
     @Override

@@ -26,6 +26,6 @@ final class CpuNll implements NllKernels {
                 targets.dtype() == DType.INT64 ? JnceNative.JNCE_DTYPE_INT64() : JnceNative.JNCE_DTYPE_INT32(),
                 weight == null ? MemorySegment.NULL : weight.segment(), input.size(0), input.size(1), ignoreIndex,
                 NativeCodes.reduction(reduction), flags, loss.segment(), grad == null ? MemorySegment.NULL : grad.segment());
-        NativeStatus.check(status, "nll_fwd_bwd", "input", input, "targets", targets);
+        NativeStatus.checkValues(status, "nll_fwd_bwd", "input", input, "targets", targets);
     }
 }

@@ -1,14 +1,19 @@
 package dev.jnce.backend.cuda;
 
+import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.XentArgs;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * jnce_cuda_cross_entropy: the fused kernel of src/cuda/cross_entropy.cu on device tensors.
- * Class targets queue the work and return; probability targets wait for the stream so that a
- * row that is not a distribution throws here, as the interface promises.
+ * The kernels check the call's values (weights, class targets, probability rows) and report
+ * them at the next wait, so every call waits for the stream: bad values throw here, with the
+ * CPU kernel's message, as the interface promises (one wait, where a host-side scan of the
+ * targets used to copy them back).
  */
 final class CudaCrossEntropy implements CrossEntropyKernels {
     private final CudaContext context;
@@ -22,6 +27,15 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
         int status = JnceNative.jnce_cuda_cross_entropy(context.handle(), XentArgs.of(c));
         CudaLibrary.check(status, "cross_entropy", "logits", c.logits(),
                 c.targets() != null ? "targets" : "probs", c.targets() != null ? c.targets() : c.probs());
-        if (c.probs() != null) context.synchronize();
+        status = JnceNative.jnce_cuda_synchronize(context.handle());
+        if (status == JnceNative.JNCE_ERR_INVALID_ARG()) throw new IllegalArgumentException(CudaLibrary.lastError());
+        CudaLibrary.check(status, "synchronize");
+    }
+
+    @Override
+    public void perplexity(Tensor meanLoss, Tensor perplexity, Tensor grad) {
+        int status = JnceNative.jnce_cuda_cross_entropy_perplexity(context.handle(), meanLoss.segment(),
+                grad == null ? 0 : grad.numel(), perplexity.segment(), grad == null ? MemorySegment.NULL : grad.segment());
+        CudaLibrary.check(status, "cross_entropy_perplexity", "meanLoss", meanLoss);
     }
 }

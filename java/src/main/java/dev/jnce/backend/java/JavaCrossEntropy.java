@@ -1,6 +1,7 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.DType;
+import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.internal.Parallel;
@@ -29,6 +30,15 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         new Run(call).execute();
     }
 
+    @Override
+    public void perplexity(Tensor meanLoss, Tensor perplexity, Tensor grad) {
+        float value = (float) Math.exp(meanLoss.segment().get(F, 0)); // read before perplexity, which may alias it
+        perplexity.segment().set(F, 0, value);
+        if (grad == null) return;
+        MemorySegment g = grad.segment();
+        for (long k = 0, m = grad.numel(); k < m; k++) g.setAtIndex(F, k, g.getAtIndex(F, k) * value);
+    }
+
     /** The state of one call. */
     private final class Run {
         final CrossEntropyCall c;
@@ -36,7 +46,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         final MemorySegment x, probs, weight, mask, grad, lse;
         final float eps;
         final double[] rowLoss, rowZ;
-        final AtomicLong badRow = new AtomicLong(-1);
+        final AtomicLong badRow = new AtomicLong(Long.MAX_VALUE);
         double wTotal, denom, counted, scale, zscale;
 
         Run(CrossEntropyCall c) {
@@ -69,12 +79,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         }
 
         void execute() {
-            for (int j = 0; j < classes; j++) wTotal += w(j);
-            for (int i = 0; i < n; i++) {
-                if (!counted(i)) continue;
-                counted++;
-                denom += probs == null ? w(target(i)) : 1.0;
-            }
+            denominators();
             boolean mean = c.reduction() == Reduction.MEAN;
             boolean emptyZero = mean && c.zeroIfEmpty() && counted == 0;
             scale = emptyZero ? 0 : mean ? 1 / denom : 1;
@@ -83,7 +88,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             Parallel.forRange(n, Math.max(1, 65536 / classes), (begin, end) -> {
                 for (long i = begin; i < end; i++) row((int) i);
             });
-            if (badRow.get() >= 0) {
+            if (badRow.get() != Long.MAX_VALUE) {
                 throw new IllegalArgumentException("probs: row " + badRow.get() + " is not a distribution (entries "
                         + "must be >= 0 and sum to 1 within 1e-3) for logits of shape (" + n + ", " + classes + ")");
             }
@@ -100,6 +105,30 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             double total = !mean ? ce + c.zLoss() * z
                     : emptyZero ? 0 : ce / denom + (c.zLoss() > 0 ? c.zLoss() * z / counted : 0);
             loss.set(F, 0, (float) total);
+        }
+
+        /**
+         * The mean's denominators, from the weights and the targets alone; the value checks of
+         * the call ride on this pass, as in cross_entropy.c: every weight finite, every class
+         * target in [0, C) or the ignore index (masked rows included). Nothing is written before.
+         */
+        void denominators() {
+            for (int j = 0; j < classes; j++) {
+                float wj = w(j);
+                if (!Float.isFinite(wj)) throw new IllegalArgumentException("weight[" + j + "] = " + wj + " is not finite");
+                wTotal += wj;
+            }
+            for (int i = 0; i < n; i++) {
+                long y = probs == null ? target(i) : 0;
+                if (probs == null && y != c.ignoreIndex() && (y < 0 || y >= classes)) {
+                    throw new IllegalArgumentException("targets[" + i + "] = " + y + " is outside [0, " + classes
+                            + ") for logits of shape (" + n + ", " + classes + ") and is not the ignore index "
+                            + c.ignoreIndex());
+                }
+                if (!counted(i)) continue;
+                counted++;
+                denom += probs == null ? w(y) : 1.0;
+            }
         }
 
         void row(int i) {
@@ -128,7 +157,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                     wtx += (double) w(j) * t * x.get(F, off + 4L * j);
                 }
                 if (tbad || Math.abs(tsum - 1) > 1e-3) {
-                    badRow.compareAndSet(-1, i);
+                    badRow.accumulateAndGet(i, Math::min); // the first bad row, whatever the threads
                     return;
                 }
             }

@@ -3,6 +3,7 @@ package dev.jnce.backend.java;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.DivergenceKernels;
+import dev.jnce.internal.DistributionScan;
 import dev.jnce.internal.Parallel;
 import dev.jnce.Reduction;
 
@@ -103,6 +104,11 @@ final class JavaDivergence implements DivergenceKernels {
         } else {
             writeTotal(rows, s, loss);
         }
+    }
+
+    @Override
+    public RowFault firstNonDistribution(Tensor rows, double tolerance) {
+        return DistributionScan.firstNonDistribution(rows, tolerance);
     }
 
     @Override

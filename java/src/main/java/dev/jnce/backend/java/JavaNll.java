@@ -10,8 +10,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Negative log-likelihood in scalar Java, the same algorithm as native/src/cpu/nll.c: one pass
- * over the targets for the weight sum (the MEAN divisor), one over the rows for the losses and
- * the gradient (input[i,t] is read before grad row i is written, so grad may be input).
+ * over the targets for the value checks and the weight sum (the MEAN divisor), one over the rows
+ * for the losses and the gradient (input[i,t] is read before grad row i is written, so grad may be input).
  */
 final class JavaNll implements NllKernels {
     static final JavaNll INSTANCE = new JavaNll();
@@ -30,9 +30,18 @@ final class JavaNll implements NllKernels {
 
         double totalWeight = 0;
         long weightedRows = 0;
-        for (long i = 0; i < n; i++) {
+        for (long i = 0; i < n; i++) { // the call's value checks, as nll.c's pass 1: nothing is written before
             long ti = target(t, wide, i);
             if (ti == ignoreIndex) continue;
+            if (ti < 0 || ti >= c) {
+                throw new IllegalArgumentException("targets[" + i + "] = " + ti + " is outside [0, " + c
+                        + ") for input of shape (" + n + ", " + c + ") and is not the ignore index " + ignoreIndex);
+            }
+            float p = fromProbabilities ? x.getAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti) : 0f;
+            if (p < 0 || p > 1) { // NaN passes: it gives NaN
+                throw new IllegalArgumentException("input[" + i + ", " + ti + "] = " + p + " is not a probability in [0, 1]"
+                        + ": NLL from probabilities takes probabilities, not log-probabilities or logits");
+            }
             double wi = w == null ? 1 : w.getAtIndex(ValueLayout.JAVA_FLOAT, ti);
             totalWeight += wi;
             if (wi != 0) weightedRows++;

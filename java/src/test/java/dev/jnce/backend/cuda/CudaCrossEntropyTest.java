@@ -114,16 +114,23 @@ class CudaCrossEntropyTest {
     }
 
     @Test
-    void aClassIndexOutOfRangeFailsAtTheNextWait() {
+    void aClassIndexOutOfRangeThrowsAtTheCallInTheCpuKernelsWords() {
         CudaBackend gpu = cuda();
         try (TensorScope scope = TensorScope.open()) {
             Tensor logits = onGpu(Tensor.of(normal(2, 8, 1.0), 2, 4));
             Tensor targets = onGpu(Tensor.of(new long[] {1, 9}));
             Tensor loss = Tensor.zeros(CudaTestSupport.device(), DType.FLOAT32);
-            gpu.crossEntropy().crossEntropy(new CrossEntropyCall(logits, targets, null, null, null, -100, 0, 0,
-                    Reduction.MEAN, false, loss, null, null));
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, loss::item);
-            assertTrue(e.getMessage().contains("targets[1]=9"), e.getMessage());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> gpu.crossEntropy().crossEntropy(new CrossEntropyCall(logits, targets, null, null, null, -100, 0,
+                            0, Reduction.MEAN, false, loss, null, null)));
+            assertTrue(e.getMessage().startsWith("targets[1] = 9 is outside [0, 4) for logits of shape (2, 4) and is not "
+                    + "the ignore index -100"), e.getMessage());
+            Tensor weight = onGpu(Tensor.of(new float[] {1, 1, Float.NaN, 1}));
+            Tensor good = onGpu(Tensor.of(new long[] {1, 2}));
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> gpu.crossEntropy().crossEntropy(new CrossEntropyCall(logits, good, null, null, weight, -100, 0,
+                            0, Reduction.MEAN, false, loss, null, null)));
+            assertTrue(e.getMessage().startsWith("weight[2] = NaN is not finite"), e.getMessage());
         }
     }
 
@@ -137,7 +144,21 @@ class CudaCrossEntropyTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> gpu.crossEntropy().crossEntropy(new CrossEntropyCall(logits, null, probs, null, null, -100, 0,
                             0, Reduction.MEAN, false, loss, null, null)));
-            assertTrue(e.getMessage().contains("probs row 1"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("probs: row 1 is not a distribution"), e.getMessage());
+        }
+    }
+
+    @Test
+    void perplexityOfAMeanMatchesTheCpuKernel() {
+        CudaBackend gpu = cuda();
+        try (TensorScope scope = TensorScope.open()) {
+            float[] g = normal(4, 3000, 1.0);
+            Tensor mean = Tensor.of(new float[] {1.75f}), ppl = Tensor.zeros(DType.FLOAT32), grad = Tensor.of(g, 3000);
+            reference().crossEntropy().perplexity(mean, ppl, grad);
+            Tensor gpuMean = onGpu(Tensor.of(new float[] {1.75f})), gpuGrad = onGpu(Tensor.of(g, 3000));
+            gpu.crossEntropy().perplexity(gpuMean, gpuMean, gpuGrad);
+            assertClose(toDouble(ppl.toFloatArray()), gpuMean.toFloatArray(), 1e-5, "exp(1.75), over the mean");
+            assertClose(toDouble(grad.toFloatArray()), gpuGrad.toFloatArray(), 1e-5, "gradient scaled by it");
         }
     }
 
