@@ -416,9 +416,10 @@ JNCE_API int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *p
  * mask (N,M) when given (nonzero = positive); else the diagonal (key i for query i).
  * Label and mask element types are JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64.
  *   indices (N,K) int64, written.  Fails on NaN in sim.
- *   short_row (2) int64 or NULL: a row with fewer than K negatives leaves its row of indices
- *   unwritten; with short_row, the call succeeds and short_row = {first such row, its number
- *   of negatives} ({-1, 0} when none); with NULL, the call fails naming the row.
+ *   short_row (2) int64 or NULL: a row with fewer than K negatives (every row when K > M)
+ *   leaves its row of indices unwritten; with short_row, the call succeeds and short_row =
+ *   {first such row, its number of negatives} ({-1, 0} when none); with NULL, the call fails
+ *   naming the row.
  */
 JNCE_API int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K,
                                      const void *query_labels, int32_t query_dtype,

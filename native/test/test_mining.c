@@ -78,7 +78,7 @@ static void short_rows_are_reported(void) {
     int64_t ql[6] = {0, 1, 2, 1, 2, 0}, kl[9] = {0, 1, 2, 2, 2, 2, 2, 1, 0}; /* label 2: 5 keys, 4 negatives */
     int32_t mask[6 * 9] = {0};
     for (int64_t j = 0; j < 7; j++) mask[4 * M + j] = 1, mask[5 * M + j] = j + 1; /* rows 4, 5: 2 negatives */
-    int64_t got[6 * 4], want[4], report[2] = {7, 7};
+    int64_t got[6 * 4], want[4], report[2] = {7, 7}, beyond[6 * 11];
     unsigned char pos[9];
     /* labels: rows 2 and 4 (label 2) have 4 negatives, K = 5 leaves them short; row 0 (label 0) has 7 */
     CHECK(jnce_hard_negatives(sim, N, M, 5, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, 0, got, report) == JNCE_OK,
@@ -96,6 +96,10 @@ static void short_rows_are_reported(void) {
     CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, NULL, 0, got, report) == JNCE_OK, "diagonal status");
     CHECK(report[0] == -1 && report[1] == 0, "no short row: {%lld, %lld}, want {-1, 0}", (long long)report[0],
           (long long)report[1]);
+    CHECK(jnce_hard_negatives(sim, N, M, M + 2, NULL, 0, NULL, 0, NULL, 0, beyond, report) == JNCE_OK,
+          "K > M status");
+    CHECK(report[0] == 0 && report[1] == M - 1, "K > M: short row %lld with %lld negatives, want row 0 with %lld",
+          (long long)report[0], (long long)report[1], (long long)(M - 1));
     report[0] = 7;
     CHECK(jnce_hard_negatives(sim, N, M, 0, NULL, 0, NULL, 0, NULL, 0, NULL, report) == JNCE_OK && report[0] == -1,
           "K=0 reports no short row");

@@ -172,8 +172,8 @@ int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, c
                             int32_t mask_dtype, int64_t *indices, int64_t *short_row) {
     if (sim == NULL || (indices == NULL && K > 0))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: sim and indices must be non-null");
-    if (N <= 0 || M <= 0 || K < 0 || K > M)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: N=%lld, M=%lld, K=%lld: need N, M >= 1 and 0 <= K <= M",
+    if (N <= 0 || M <= 0 || K < 0) /* K > M leaves every row short of negatives: reported below */
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: N=%lld, M=%lld, K=%lld: need N, M >= 1 and K >= 0",
                          (long long)N, (long long)M, (long long)K);
     if ((query_labels == NULL) != (key_labels == NULL))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: give both query and key labels, or neither");
