@@ -58,7 +58,7 @@ public final class TripletMarginLoss {
         this.backend = backend;
     }
 
-    /** margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN, on {@link Backends#current()}. */
+    /** margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN; not pinned (calls follow their tensors' device). */
     public static TripletMarginLoss create() {
         return new TripletMarginLoss(1.0, 2.0, null, false, Distance.PAIRWISE, Reduction.MEAN, null);
     }

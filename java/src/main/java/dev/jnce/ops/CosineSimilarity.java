@@ -30,7 +30,7 @@ public final class CosineSimilarity {
         this.backend = backend;
     }
 
-    /** eps 1e-8, on {@link Backends#current()}. */
+    /** eps 1e-8, not pinned: calls run on the backend of their tensors' device. */
     public static CosineSimilarity create() {
         return new CosineSimilarity(DEFAULT_EPS, null);
     }

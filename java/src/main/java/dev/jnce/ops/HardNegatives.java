@@ -185,6 +185,7 @@ public final class HardNegatives {
         Checks.usable("indices", indices, kn);
         Checks.dtype("indices", indices, DType.INT64);
         Checks.shape("indices", indices, "(N, k) for sim " + Tensor.formatShape(nm) + " and k = " + k, nm[0], k);
+        Checks.noOverlap("indices", indices, "sim", sim);
         run(kn, sim, queryLabels, keyLabels, mask, indices);
     }
 

@@ -21,13 +21,13 @@ import dev.jnce.internal.Checks;
  * Instances are immutable and thread-safe.
  */
 public final class Matmul {
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the tensors' device at call time
 
     private Matmul(Backend backend) {
         this.backend = backend;
     }
 
-    /** On {@link Backends#current()}. */
+    /** Not pinned: calls run on the backend of their tensors' device. */
     public static Matmul create() {
         return new Matmul(null);
     }

@@ -30,7 +30,7 @@ public final class Normalize {
         this.backend = backend;
     }
 
-    /** eps 1e-12, on {@link Backends#current()}. */
+    /** eps 1e-12, not pinned: calls run on the backend of their tensors' device. */
     public static Normalize create() {
         return new Normalize(DEFAULT_EPS, null);
     }

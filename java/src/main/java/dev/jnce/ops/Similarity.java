@@ -46,7 +46,7 @@ public final class Similarity {
         this.backend = backend;
     }
 
-    /** Dot products, scale 1, on {@link Backends#current()}. */
+    /** Dot products, scale 1, not pinned: calls run on the backend of their tensors' device. */
     public static Similarity dot() {
         return new Similarity(false, 1f, Normalize.DEFAULT_EPS, null);
     }
