@@ -148,13 +148,13 @@ public final class TripletMarginLoss {
         Tensor loss = newLoss(k, n);
         Tensor ga = Tensor.zeros(k.device(), DType.FLOAT32, shape), gp = Tensor.zeros(k.device(), DType.FLOAT32, shape);
         Tensor gn = Tensor.zeros(k.device(), DType.FLOAT32, shape);
-        k.pair().tripletMargin(anchor, positive, negative, options(), loss, ga, gp, gn);
+        forwardBackward(anchor, positive, negative, loss, ga, gp, gn);
         return new Result(loss, ga, gp, gn);
     }
 
     /**
      * The loss and its gradients written into the caller's tensors, so that a training loop
-     * allocates nothing per call. The gradients must not share memory with the inputs or each
+     * allocates nothing per call. The outputs must not share memory with the inputs or each
      * other.
      *
      * @param loss         (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
@@ -167,6 +167,9 @@ public final class TripletMarginLoss {
         Kernels k = kernels(anchor, positive, negative, loss, gradAnchor, gradPositive, gradNegative);
         long n = check(k, anchor, positive, negative);
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
+        Checks.noOverlap("loss", loss, "anchor", anchor);
+        Checks.noOverlap("loss", loss, "positive", positive);
+        Checks.noOverlap("loss", loss, "negative", negative);
         String[] names = {"gradAnchor", "gradPositive", "gradNegative"};
         Tensor[] grads = {gradAnchor, gradPositive, gradNegative};
         String[] inputNames = {"anchor", "positive", "negative", "loss"};

@@ -59,9 +59,8 @@ public final class CosineSimilarity {
     /** The (N) similarities, in a new tensor on the inputs' device. */
     public Tensor forward(Tensor x1, Tensor x2) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2);
-        long n = check(k, x1, x2);
-        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, n);
-        k.similarity().cosineSimilarity(x1, x2, (float) eps, out);
+        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, check(k, x1, x2));
+        forward(x1, x2, out);
         return out;
     }
 
@@ -81,7 +80,7 @@ public final class CosineSimilarity {
         checkBackward(k, x1, x2, dOut);
         Tensor dx1 = Tensor.zeros(k.device(), DType.FLOAT32, x1.shape());
         Tensor dx2 = Tensor.zeros(k.device(), DType.FLOAT32, x2.shape());
-        k.similarity().cosineSimilarityBackward(x1, x2, dOut, (float) eps, dx1, dx2);
+        backward(x1, x2, dOut, dx1, dx2);
         return new Gradients(dx1, dx2);
     }
 

@@ -100,10 +100,10 @@ public final class HardNegatives {
      */
     public static Tensor gather(Tensor keys, Tensor indices) {
         Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices);
-        long[] sk = checkGather(kn, keys, indices);
+        long[] sk = Checks.matrix("keys", keys, kn, "(M, D)");
+        indexMatrix(kn, indices);
         Tensor out = Tensor.zeros(kn.device(), DType.FLOAT32, indices.size(0), indices.size(1), sk[1]);
-        kn.pair().gatherRows(keys, indices, out);
-        return out;
+        return filled(out, () -> gather(keys, indices, out));
     }
 
     /** As {@link #gather(Tensor, Tensor)}, into the caller's (N,K,D) float32 out, which must not share memory with keys. */
@@ -146,17 +146,33 @@ public final class HardNegatives {
         return sk;
     }
 
-    /** indices: usable int32/int64 (N,K) rows of a matrix (M,D) called name, each in [0, M). */
-    private static void rowIndices(Kernels kn, Tensor indices, String name, long[] md) {
+    /** indices: usable int32/int64 (N,K). */
+    private static void indexMatrix(Kernels kn, Tensor indices) {
         Checks.usable("indices", indices, kn);
         Checks.dtype("indices", indices, DType.INT32, DType.INT64);
         if (indices.rank() != 2) {
             throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
         }
+    }
+
+    /** indices: usable int32/int64 (N,K) rows of a matrix (M,D) called name, each in [0, M). */
+    private static void rowIndices(Kernels kn, Tensor indices, String name, long[] md) {
+        indexMatrix(kn, indices);
         long bad = indices.numel() == 0 ? -1 : kn.scan().firstOutside(indices, md[0], 0);
         if (bad >= 0) {
             throw new IllegalArgumentException("indices[" + bad + "] = " + (long) kn.scan().valueAt(indices, bad)
                     + " is outside [0, " + md[0] + ") for " + name + " of shape " + Tensor.formatShape(md));
+        }
+    }
+
+    /** out after fill ran; closed, and the failure passed on, when fill throws (a check that reads values). */
+    private static Tensor filled(Tensor out, Runnable fill) {
+        try {
+            fill.run();
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
         }
     }
 
@@ -167,15 +183,8 @@ public final class HardNegatives {
 
     private Tensor mineNew(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
         Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask);
-        long[] nm = check(kn, sim, queryLabels, keyLabels, mask);
-        Tensor indices = Tensor.zeros(kn.device(), DType.INT64, nm[0], k);
-        try {
-            run(kn, sim, queryLabels, keyLabels, mask, indices);
-        } catch (RuntimeException e) {
-            indices.close();
-            throw e;
-        }
-        return indices;
+        Tensor indices = Tensor.zeros(kn.device(), DType.INT64, Checks.matrix("sim", sim, kn, "(N, M)")[0], k);
+        return filled(indices, () -> mineInto(sim, queryLabels, keyLabels, mask, indices));
     }
 
     private void mineInto(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {

@@ -51,9 +51,8 @@ public final class Matmul {
     /** {@code op(a) . op(b)} in a new tensor on a's device; op transposes when its flag is set. */
     public Tensor multiply(Tensor a, boolean transA, Tensor b, boolean transB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
-        long[] mn = check(k, transA, transB, a, b);
-        Tensor c = Tensor.zeros(k.device(), DType.FLOAT32, mn);
-        k.similarity().gemm(transA, transB, 1f, a, b, 0f, c);
+        Tensor c = Tensor.zeros(k.device(), DType.FLOAT32, check(k, transA, transB, a, b));
+        gemm(transA, transB, 1f, a, b, 0f, c);
         return c;
     }
 

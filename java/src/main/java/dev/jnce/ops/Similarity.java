@@ -100,9 +100,8 @@ public final class Similarity {
     /** S (N,M) in a new tensor on the inputs' device. */
     public Tensor forward(Tensor a, Tensor b) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
-        long[] nm = check(k, a, b);
-        Tensor s = Tensor.zeros(k.device(), DType.FLOAT32, nm);
-        run(k, a, b, s);
+        Tensor s = Tensor.zeros(k.device(), DType.FLOAT32, check(k, a, b));
+        forward(a, b, s);
         return s;
     }
 
@@ -121,7 +120,7 @@ public final class Similarity {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS);
         checkBackward(k, a, b, dS);
         Tensor dA = Tensor.zeros(k.device(), DType.FLOAT32, a.shape()), dB = Tensor.zeros(k.device(), DType.FLOAT32, b.shape());
-        runBackward(k, a, b, dS, dA, dB);
+        backward(a, b, dS, dA, dB);
         return new Gradients(dA, dB);
     }
 
