@@ -414,6 +414,8 @@ JNCE_API int32_t jnce_cosine_similarity_bwd(const float *x1, const float *x2, co
  *   anchor, positive, negative, grad_* (N,D) float32;  loss (N) for NONE, else (1).
  *   p (> 0) is used by the pairwise distance only; eps is that distance's eps.
  *   grad_* are all NULL (forward only) or all non-NULL: d(reduced loss)/d(input).
+ * A row with a NaN hinge (a NaN or infinite input) has loss NaN and NaN gradient rows for both
+ * inputs of each NaN or infinite distance (autograd's 0 * NaN); the other rows are unaffected.
  */
 JNCE_API int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive,
                                              const float *negative, int64_t N, int64_t D,
@@ -428,12 +430,31 @@ JNCE_API int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *p
  * Positives: query_labels (N) and key_labels (M) when given (same label = positive); else
  * mask (N,M) when given (nonzero = positive); else the diagonal (key i for query i).
  * Label and mask element types are JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64.
- *   indices (N,K) int64, written.  Fails on NaN in sim or a row with fewer than K negatives.
+ *   indices (N,K) int64, written.  Fails on NaN in sim.
+ *   short_row (2) int64 or NULL: a row with fewer than K negatives (every row when K > M)
+ *   leaves its row of indices unwritten; with short_row, the call succeeds and short_row =
+ *   {first such row, its number of negatives} ({-1, 0} when none); with NULL, the call fails
+ *   naming the row.
  */
 JNCE_API int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K,
                                      const void *query_labels, int32_t query_dtype,
                                      const void *key_labels, int32_t key_dtype,
-                                     const void *mask, int32_t mask_dtype, int64_t *indices);
+                                     const void *mask, int32_t mask_dtype, int64_t *indices,
+                                     int64_t *short_row);
+
+/*
+ * Rows picked by index and its gradient (src/cpu/gather_rows.c): explicit negatives from
+ * mined indices, keys[indices] in PyTorch, and index_add_ of their gradient.
+ *   src, dst (M,D) float32;  indices (R) JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64, each in [0,M);
+ *   out, grad (R,D) float32.  R may be 0.
+ * Forward:  out[r] = src[indices[r]].
+ * Backward: dst[indices[r]] += grad[r], in increasing r (float32; repeated indices accumulate).
+ * An index outside [0,M) fails the call, naming it, before anything is written.
+ */
+JNCE_API int32_t jnce_gather_rows_fwd(const float *src, int64_t M, int64_t D, const void *indices,
+                                      int32_t index_dtype, int64_t R, float *out);
+JNCE_API int32_t jnce_gather_rows_bwd(const float *grad, const void *indices, int32_t index_dtype,
+                                      int64_t R, int64_t M, int64_t D, float *dst);
 
 /* ==== CUDA (src/cuda/<op>.cu, libjnce_cuda.so) ========================================== */
 

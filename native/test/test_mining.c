@@ -1,6 +1,7 @@
 /*
  * test_mining.c - checks jnce_hard_negatives against a plain reference (a full selection by
- * similarity, ties by index) for diagonal, label and mask positives, and its failures.
+ * similarity, ties by index) for diagonal, label and mask positives, and its failures and
+ * short-row reports.
  */
 #include <math.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static void mining_case(int64_t N, int64_t M, int64_t K, int mode) {
         }
     int64_t *got = malloc(sizeof(int64_t) * N * K), *want = malloc(sizeof(int64_t) * K);
     int32_t rc = jnce_hard_negatives(sim, N, M, K, mode == 1 ? ql : NULL, JNCE_DTYPE_INT32, mode == 1 ? kl : NULL,
-                                     JNCE_DTYPE_INT64, mode == 2 ? mask : NULL, JNCE_DTYPE_INT64, got);
+                                     JNCE_DTYPE_INT64, mode == 2 ? mask : NULL, JNCE_DTYPE_INT64, got, NULL);
     CHECK(rc == JNCE_OK, "mode %d status %d", mode, rc);
     for (int64_t i = 0; i < N; i++) {
         reference(sim + i * M, pos + i * M, M, K, want);
@@ -51,23 +52,58 @@ static void failures_name_the_row(void) {
     float sim[6] = {0.5f, 0.1f, 0.2f, 0.3f, NAN, 0.0f};
     int64_t idx[6];
     char msg[256];
-    CHECK(jnce_hard_negatives(sim, 2, 3, 2, NULL, 0, NULL, 0, NULL, 0, idx) == JNCE_ERR_INVALID_ARG, "NaN must fail");
+    CHECK(jnce_hard_negatives(sim, 2, 3, 2, NULL, 0, NULL, 0, NULL, 0, idx, NULL) == JNCE_ERR_INVALID_ARG, "NaN must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "row 1") && strstr(msg, "NaN"), "message names the NaN row: %s", msg);
     sim[4] = 0.0f;
-    CHECK(jnce_hard_negatives(sim, 2, 3, 3, NULL, 0, NULL, 0, NULL, 0, idx) == JNCE_ERR_INVALID_ARG, "K > negatives must fail");
+    CHECK(jnce_hard_negatives(sim, 2, 3, 3, NULL, 0, NULL, 0, NULL, 0, idx, NULL) == JNCE_ERR_INVALID_ARG, "K > negatives must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "row 0") && strstr(msg, "2 negatives"), "message names the short row: %s", msg);
-    CHECK(jnce_hard_negatives(sim, 2, 3, 0, NULL, 0, NULL, 0, NULL, 0, NULL) == JNCE_OK, "K=0 is a no-op");
+    CHECK(jnce_hard_negatives(sim, 2, 3, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL) == JNCE_OK, "K=0 is a no-op");
 
     /* a NaN far past the first K keys (the fast scan after the heap is full) */
     float *wide = random_floats(2 * 100);
     int64_t kept[2 * 3];
     wide[100 + 90] = NAN;
-    CHECK(jnce_hard_negatives(wide, 2, 100, 3, NULL, 0, NULL, 0, NULL, 0, kept) == JNCE_ERR_INVALID_ARG, "late NaN must fail");
+    CHECK(jnce_hard_negatives(wide, 2, 100, 3, NULL, 0, NULL, 0, NULL, 0, kept, NULL) == JNCE_ERR_INVALID_ARG, "late NaN must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "row 1") && strstr(msg, "NaN"), "message names the late NaN's row: %s", msg);
     free(wide);
+}
+
+/* A row with fewer than K negatives is reported (the first one, with its count), not failed, when asked. */
+static void short_rows_are_reported(void) {
+    const int64_t N = 6, M = 9, K = 4;
+    float *sim = random_floats(N * M);
+    int64_t ql[6] = {0, 1, 2, 1, 2, 0}, kl[9] = {0, 1, 2, 2, 2, 2, 2, 1, 0}; /* label 2: 5 keys, 4 negatives */
+    int32_t mask[6 * 9] = {0};
+    for (int64_t j = 0; j < 7; j++) mask[4 * M + j] = 1, mask[5 * M + j] = j + 1; /* rows 4, 5: 2 negatives */
+    int64_t got[6 * 4], want[4], report[2] = {7, 7}, beyond[6 * 11];
+    unsigned char pos[9];
+    /* labels: rows 2 and 4 (label 2) have 4 negatives, K = 5 leaves them short; row 0 (label 0) has 7 */
+    CHECK(jnce_hard_negatives(sim, N, M, 5, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, 0, got, report) == JNCE_OK,
+          "a short row with short_row is no failure");
+    CHECK(report[0] == 2 && report[1] == 4, "labels: short row %lld with %lld negatives, want row 2 with 4",
+          (long long)report[0], (long long)report[1]);
+    CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, mask, JNCE_DTYPE_INT32, got, report) == JNCE_OK, "mask status");
+    CHECK(report[0] == 4 && report[1] == 2, "mask: short row %lld with %lld negatives, want row 4 with 2",
+          (long long)report[0], (long long)report[1]);
+    for (int64_t i = 0; i < 4; i++) { /* the rows that have K negatives are mined all the same */
+        for (int64_t j = 0; j < M; j++) pos[j] = mask[i * M + j] != 0;
+        reference(sim + i * M, pos, M, K, want);
+        CHECK(memcmp(got + i * K, want, sizeof want) == 0, "mask row %lld differs beside a short row", (long long)i);
+    }
+    CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, NULL, 0, got, report) == JNCE_OK, "diagonal status");
+    CHECK(report[0] == -1 && report[1] == 0, "no short row: {%lld, %lld}, want {-1, 0}", (long long)report[0],
+          (long long)report[1]);
+    CHECK(jnce_hard_negatives(sim, N, M, M + 2, NULL, 0, NULL, 0, NULL, 0, beyond, report) == JNCE_OK,
+          "K > M status");
+    CHECK(report[0] == 0 && report[1] == M - 1, "K > M: short row %lld with %lld negatives, want row 0 with %lld",
+          (long long)report[0], (long long)report[1], (long long)(M - 1));
+    report[0] = 7;
+    CHECK(jnce_hard_negatives(sim, N, M, 0, NULL, 0, NULL, 0, NULL, 0, NULL, report) == JNCE_OK && report[0] == -1,
+          "K=0 reports no short row");
+    free(sim);
 }
 
 /* Each row's positive (the diagonal) is its largest similarity: the fast scan meets it and must pass it over. */
@@ -76,7 +112,7 @@ static void positive_above_the_kept(void) {
     float *sim = random_floats(N * M);
     int64_t got[40 * 5];
     for (int64_t i = 0; i < N; i++) sim[i * M + i] = 10.0f;
-    CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, NULL, 0, got) == JNCE_OK, "status");
+    CHECK(jnce_hard_negatives(sim, N, M, K, NULL, 0, NULL, 0, NULL, 0, got, NULL) == JNCE_OK, "status");
     int ok = 1;
     for (int64_t i = 0; i < N; i++)
         for (int64_t k = 0; k < K; k++) {
@@ -100,6 +136,7 @@ int main(void) {
             if (K > 0) mining_case(shapes[k][0], shapes[k][1], K, mode);
         }
     failures_name_the_row();
+    short_rows_are_reported();
     positive_above_the_kept();
     return finish("test_mining");
 }

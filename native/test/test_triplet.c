@@ -75,6 +75,39 @@ static void rejects_bad_arguments(void) {
                                       &loss, a, NULL, NULL) == JNCE_ERR_INVALID_ARG, "one gradient must fail");
 }
 
+/* A NaN in one row: that row's loss is NaN, and so are the gradient rows of the inputs of its NaN distances. */
+static void nan_rows_give_nan_gradients(void) {
+    const int64_t N = 3, D = 4;
+    for (int32_t swap = 0; swap < 2; swap++)
+        for (int32_t distance = JNCE_DISTANCE_PAIRWISE; distance <= JNCE_DISTANCE_COSINE; distance++) {
+            float *x[3] = {random_floats(N * D), random_floats(N * D), random_floats(N * D)};
+            float g[3][12], loss[3];
+            x[2][1 * D + 2] = NAN; /* negative of row 1: d(a,n) (and d(p,n) with swap) is NaN, d(a,p) is not */
+            int32_t rc = jnce_triplet_margin_fwd_bwd(x[0], x[1], x[2], N, D, distance, 0.5f, 2.0f, 1e-6f, swap,
+                                                     JNCE_REDUCTION_NONE, loss, g[0], g[1], g[2]);
+            CHECK(rc == JNCE_OK, "status %d", rc);
+            CHECK(isnan(loss[1]) && !isnan(loss[0]) && !isnan(loss[2]), "distance %d swap %d: only row 1's loss is NaN",
+                  distance, swap);
+            int anchor_nan = 1, negative_nan = 1, positive = 1, others = 1;
+            for (int64_t j = 0; j < D; j++) {
+                anchor_nan &= isnan(g[0][D + j]) != 0;
+                negative_nan &= isnan(g[2][D + j]) != 0;
+                positive &= swap ? isnan(g[1][D + j]) != 0 : g[1][D + j] == 0.0f; /* d(a,p) is finite: 0 * its partials */
+                for (int w = 0; w < 3; w++) others &= !isnan(g[w][j]) && !isnan(g[w][2 * D + j]);
+            }
+            CHECK(anchor_nan && negative_nan, "distance %d swap %d: anchor and negative gradient rows must be NaN",
+                  distance, swap);
+            CHECK(positive, "distance %d swap %d: positive gradient row must be %s", distance, swap, swap ? "NaN" : "0");
+            CHECK(others, "distance %d swap %d: the other rows' gradients must not be NaN", distance, swap);
+            float mean;
+            rc = jnce_triplet_margin_fwd_bwd(x[0], x[1], x[2], N, D, distance, 0.5f, 2.0f, 1e-6f, swap,
+                                             JNCE_REDUCTION_MEAN, &mean, g[0], g[1], g[2]);
+            CHECK(rc == JNCE_OK && isnan(mean) && isnan(g[0][D]), "distance %d swap %d: MEAN loss and row 1 NaN",
+                  distance, swap);
+            for (int w = 0; w < 3; w++) free(x[w]);
+        }
+}
+
 int main(void) {
     srand(5);
     int32_t reductions[] = {JNCE_REDUCTION_NONE, JNCE_REDUCTION_MEAN, JNCE_REDUCTION_SUM};
@@ -87,5 +120,6 @@ int main(void) {
         }
     triplet_case((spec){JNCE_DISTANCE_PAIRWISE, 0, JNCE_REDUCTION_MEAN, 1.0, 2.0, 1e-6}, 40, 130);
     rejects_bad_arguments();
+    nan_rows_give_nan_gradients();
     return finish("test_triplet");
 }

@@ -9,8 +9,11 @@
  * Per row, candidates collect in a buffer of 2K: every negative at first, then only keys above
  * the K-th best kept so far, which is nearly none of them (one compare each, 8 at a time with
  * AVX2); each time the buffer fills, a quickselect keeps the best K. The K are then heap-sorted:
- * O(M + K log K) for most rows. NaN in sim, or a row with fewer than K negatives, fails
- * the call naming the row. Rows run in parallel. Checked by native/test/test_mining.c.
+ * O(M + K log K) for most rows. NaN in sim fails the call naming the row. A row with fewer
+ * than K negatives is found on the way (it never fills the buffer, so every negative was
+ * counted): reported in short_row, or a failure naming the row when short_row is NULL; the
+ * caller needs no counting pass of its own. Rows run in parallel. Checked by
+ * native/test/test_mining.c.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -166,17 +169,18 @@ static int valid_dtype(int32_t d) {
 
 int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels,
                             int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask,
-                            int32_t mask_dtype, int64_t *indices) {
+                            int32_t mask_dtype, int64_t *indices, int64_t *short_row) {
     if (sim == NULL || (indices == NULL && K > 0))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: sim and indices must be non-null");
-    if (N <= 0 || M <= 0 || K < 0 || K > M)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: N=%lld, M=%lld, K=%lld: need N, M >= 1 and 0 <= K <= M",
+    if (N <= 0 || M <= 0 || K < 0) /* K > M leaves every row short of negatives: reported below */
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: N=%lld, M=%lld, K=%lld: need N, M >= 1 and K >= 0",
                          (long long)N, (long long)M, (long long)K);
     if ((query_labels == NULL) != (key_labels == NULL))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: give both query and key labels, or neither");
     if ((query_labels != NULL && (!valid_dtype(query_dtype) || !valid_dtype(key_dtype))) ||
         (mask != NULL && !valid_dtype(mask_dtype)))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: label and mask types must be int32 or int64");
+    if (short_row != NULL) short_row[0] = -1, short_row[1] = 0;
     if (K == 0) return JNCE_OK;
 
     const int32_t slices = jnce_threads();
@@ -190,12 +194,20 @@ int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, c
     mining_ctx ctx = {&job, row_status, keys, values};
     jnce_parallel_for_at_most(N, M >= 16384 ? 1 : 16384 / M, slices, mining_rows, &ctx);
     int32_t rc = JNCE_OK;
+    int64_t first_short = -1;
     for (int64_t i = 0; i < N && rc == JNCE_OK; i++) {
         if (row_status[i] == INT64_MIN / 2)
             rc = jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: sim row %lld holds NaN", (long long)i);
-        else if (row_status[i] < 0)
+        else if (row_status[i] < 0 && first_short < 0)
+            first_short = i;
+    }
+    if (rc == JNCE_OK && first_short >= 0) {
+        int64_t negatives = -1 - row_status[first_short];
+        if (short_row != NULL)
+            short_row[0] = first_short, short_row[1] = negatives;
+        else
             rc = jnce_fail(JNCE_ERR_INVALID_ARG, "hard_negatives: row %lld has %lld negatives, fewer than K=%lld",
-                           (long long)i, (long long)(-1 - row_status[i]), (long long)K);
+                           (long long)first_short, (long long)negatives, (long long)K);
     }
     free(row_status), free(keys), free(values);
     return rc;

@@ -12,7 +12,9 @@
  * Pairwise: d(x1,x2) = ||v||_p with v = x1 - x2 + eps;  dd/dx1 = sign(v)|v|^(p-1) / d^(p-1)
  *           (0 where d == 0 or v == 0).  Cosine: d = 1 - cos, cos as in similarity.c.
  * Gradient rules copied from autograd: clamp_min passes the gradient where its input is
- * >= 0 (a hinge of exactly 0 is active); torch.minimum splits it in half on a tie.
+ * >= 0 (a hinge of exactly 0 is active); torch.minimum splits it in half on a tie. A NaN hinge
+ * (a NaN or infinite input) passes 0, and 0 times the partials of a NaN or infinite distance is
+ * NaN: the row's loss is NaN and so are the gradient rows of both inputs of every such distance.
  * Distances are accumulated in double. Checked by native/test/test_triplet.c.
  */
 #include <math.h>
@@ -75,6 +77,12 @@ static void distance_grad_add(const dist_spec *s, const dist_val *v, const float
     }
 }
 
+/* Both gradient rows of a distance that is NaN or infinite under a NaN hinge: 0 * NaN. */
+static void nan_grad_rows(const dist_val *v, int64_t D, float *g1, float *g2) {
+    if (isfinite(v->d)) return;
+    for (int64_t j = 0; j < D; j++) g1[j] = NAN, g2[j] = NAN;
+}
+
 typedef struct {
     const float *a, *p, *n;
     int64_t D;
@@ -105,6 +113,12 @@ static void triplet_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         memset(ga, 0, (size_t)D * sizeof(float));
         memset(gp, 0, (size_t)D * sizeof(float));
         memset(gn, 0, (size_t)D * sizeof(float));
+        if (isnan(h)) {
+            nan_grad_rows(&dp, D, ga, gp);
+            nan_grad_rows(&dn, D, ga, gn);
+            if (job->swap) nan_grad_rows(&ds, D, gp, gn);
+            continue;
+        }
         if (!(h >= 0.0)) continue;
         distance_grad_add(&job->spec, &dp, a, p, D, job->scale, ga, gp);
         distance_grad_add(&job->spec, &dn, a, n, D, -job->scale * w_neg, ga, gn);

@@ -2567,6 +2567,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_INT,
             JnceNative.C_POINTER,
             JnceNative.C_INT,
+            JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
 
@@ -2578,7 +2579,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
      * }
      */
     public static FunctionDescriptor jnce_hard_negatives$descriptor() {
@@ -2588,7 +2589,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
      * }
      */
     public static MethodHandle jnce_hard_negatives$handle() {
@@ -2598,7 +2599,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
      * }
      */
     public static MemorySegment jnce_hard_negatives$address() {
@@ -2607,16 +2608,148 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices)
+     * int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
      * }
      */
-    public static int jnce_hard_negatives(MemorySegment sim, long N, long M, long K, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, int mask_dtype, MemorySegment indices) {
+    public static int jnce_hard_negatives(MemorySegment sim, long N, long M, long K, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, int mask_dtype, MemorySegment indices, MemorySegment short_row) {
         var mh$ = jnce_hard_negatives.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_hard_negatives", sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
+                traceDowncall("jnce_hard_negatives", sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices, short_row);
             }
-            return (int)mh$.invokeExact(sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices);
+            return (int)mh$.invokeExact(sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices, short_row);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_gather_rows_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_gather_rows_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_fwd(const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_gather_rows_fwd$descriptor() {
+        return jnce_gather_rows_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_fwd(const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static MethodHandle jnce_gather_rows_fwd$handle() {
+        return jnce_gather_rows_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_fwd(const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static MemorySegment jnce_gather_rows_fwd$address() {
+        return jnce_gather_rows_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_fwd(const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static int jnce_gather_rows_fwd(MemorySegment src, long M, long D, MemorySegment indices, int index_dtype, long R, MemorySegment out) {
+        var mh$ = jnce_gather_rows_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_gather_rows_fwd", src, M, D, indices, index_dtype, R, out);
+            }
+            return (int)mh$.invokeExact(src, M, D, indices, index_dtype, R, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_gather_rows_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_gather_rows_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_bwd(const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static FunctionDescriptor jnce_gather_rows_bwd$descriptor() {
+        return jnce_gather_rows_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_bwd(const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static MethodHandle jnce_gather_rows_bwd$handle() {
+        return jnce_gather_rows_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_bwd(const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static MemorySegment jnce_gather_rows_bwd$address() {
+        return jnce_gather_rows_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_gather_rows_bwd(const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static int jnce_gather_rows_bwd(MemorySegment grad, MemorySegment indices, int index_dtype, long R, long M, long D, MemorySegment dst) {
+        var mh$ = jnce_gather_rows_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_gather_rows_bwd", grad, indices, index_dtype, R, M, D, dst);
+            }
+            return (int)mh$.invokeExact(grad, indices, index_dtype, R, M, D, dst);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,15 +1,13 @@
 package dev.jnce.loss;
 
-import dev.jnce.internal.Checks;
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
-import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.Kernels;
-import dev.jnce.backend.SimilarityKernels;
-import dev.jnce.internal.SimilarityChecks;
+import dev.jnce.backend.PairKernels;
+import dev.jnce.internal.Checks;
 
 /**
  * Triplet margin loss, {@code F.triplet_margin_loss(anchor, positive, negative, margin=1.0,
@@ -26,8 +24,12 @@ import dev.jnce.internal.SimilarityChecks;
  *
  * <p>Gradients are those autograd gives: a hinge of exactly 0 still passes its gradient
  * ({@code clamp_min}), a swap tie splits it in half, a zero pairwise distance has gradient 0.
- * For NONE the gradient is that of the sum of the row losses. Shapes: (N,D) for all three,
- * N, D &ge; 1. Immutable and thread-safe.
+ * For NONE the gradient is that of the sum of the row losses. A NaN in a row (or an infinity
+ * that makes its hinge NaN) makes that row's loss NaN, and the reduced loss; its gradient rows
+ * are NaN for both inputs of each distance that is NaN or infinite (autograd's {@code 0 * NaN}),
+ * so a NaN never hides behind a zero gradient. The other rows are unaffected. Shapes: (N,D) for
+ * all three, N, D &ge; 1. Calls run on the backend this loss is pinned to, else on the one of
+ * the device the tensors are on. Immutable and thread-safe.
  */
 public final class TripletMarginLoss {
     /** How far apart two rows are. */
@@ -56,7 +58,7 @@ public final class TripletMarginLoss {
         this.backend = backend;
     }
 
-    /** margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN, on {@link Backends#current()}. */
+    /** margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN; not pinned (calls follow their tensors' device). */
     public static TripletMarginLoss create() {
         return new TripletMarginLoss(1.0, 2.0, null, false, Distance.PAIRWISE, Reduction.MEAN, null);
     }
@@ -75,7 +77,7 @@ public final class TripletMarginLoss {
 
     /** The eps of the distance (finite, &ge; 0); default 1e-6 pairwise, 1e-8 cosine. */
     public TripletMarginLoss withEps(double eps) {
-        SimilarityChecks.eps(eps);
+        Checks.eps(eps);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
@@ -124,29 +126,60 @@ public final class TripletMarginLoss {
         return reduction;
     }
 
+    /** The backend this loss is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
-    /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
+    /** The loss alone: shape () for MEAN and SUM, (N) for NONE, on the inputs' device. */
     public Tensor forward(Tensor anchor, Tensor positive, Tensor negative) {
-        Kernels k = (Kernels) backend();
+        Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
-        Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+        Tensor loss = newLoss(k, n);
         k.pair().tripletMargin(anchor, positive, negative, options(), loss, null, null, null);
         return loss;
     }
 
-    /** The loss and its gradients with respect to anchor, positive and negative, in new tensors. */
+    /** The loss and its gradients with respect to anchor, positive and negative, in new tensors on the inputs' device. */
     public Result forwardBackward(Tensor anchor, Tensor positive, Tensor negative) {
-        Kernels k = (Kernels) backend();
+        Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
-        Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
         long[] shape = anchor.shape();
-        Tensor ga = Tensor.zeros(DType.FLOAT32, shape), gp = Tensor.zeros(DType.FLOAT32, shape);
-        Tensor gn = Tensor.zeros(DType.FLOAT32, shape);
-        k.pair().tripletMargin(anchor, positive, negative, options(), loss, ga, gp, gn);
+        Tensor loss = newLoss(k, n);
+        Tensor ga = Tensor.zeros(k.device(), DType.FLOAT32, shape), gp = Tensor.zeros(k.device(), DType.FLOAT32, shape);
+        Tensor gn = Tensor.zeros(k.device(), DType.FLOAT32, shape);
+        forwardBackward(anchor, positive, negative, loss, ga, gp, gn);
         return new Result(loss, ga, gp, gn);
+    }
+
+    /**
+     * The loss and its gradients written into the caller's tensors, so that a training loop
+     * allocates nothing per call. The outputs must not share memory with the inputs or each
+     * other.
+     *
+     * @param loss         (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
+     * @param gradAnchor   (N,D) float32
+     * @param gradPositive (N,D) float32
+     * @param gradNegative (N,D) float32
+     */
+    public void forwardBackward(Tensor anchor, Tensor positive, Tensor negative, Tensor loss, Tensor gradAnchor,
+                                Tensor gradPositive, Tensor gradNegative) {
+        Kernels k = kernels(anchor, positive, negative, loss, gradAnchor, gradPositive, gradNegative);
+        long n = check(k, anchor, positive, negative);
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
+        Checks.noOverlap("loss", loss, "anchor", anchor);
+        Checks.noOverlap("loss", loss, "positive", positive);
+        Checks.noOverlap("loss", loss, "negative", negative);
+        String[] names = {"gradAnchor", "gradPositive", "gradNegative"};
+        Tensor[] grads = {gradAnchor, gradPositive, gradNegative};
+        String[] inputNames = {"anchor", "positive", "negative", "loss"};
+        Tensor[] inputs = {anchor, positive, negative, loss};
+        for (int g = 0; g < 3; g++) {
+            Checks.output(names[g], grads[g], k, "(N, D) of anchor", anchor.shape());
+            for (int i = 0; i < inputs.length; i++) Checks.noOverlap(names[g], grads[g], inputNames[i], inputs[i]);
+            for (int h = 0; h < g; h++) Checks.noOverlap(names[g], grads[g], names[h], grads[h]);
+        }
+        k.pair().tripletMargin(anchor, positive, negative, options(), loss, gradAnchor, gradPositive, gradNegative);
     }
 
     /** A loss and its three gradients; closing it closes all four. */
@@ -159,6 +192,17 @@ public final class TripletMarginLoss {
             gradPositive.close();
             gradNegative.close();
         }
+    }
+
+    /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
+    private Kernels kernels(Tensor anchor, Tensor positive, Tensor negative, Tensor loss, Tensor gradAnchor,
+                            Tensor gradPositive, Tensor gradNegative) {
+        return Kernels.forCall(backend, "anchor", anchor, "positive", positive, "negative", negative, "loss", loss,
+                "gradAnchor", gradAnchor, "gradPositive", gradPositive, "gradNegative", gradNegative);
+    }
+
+    private Tensor newLoss(Kernels k, long n) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
     }
 
     private PairKernels.Triplet options() {
@@ -176,11 +220,11 @@ public final class TripletMarginLoss {
 
     /** All three (N,D) float32 of one shape; returns N. */
     private static long check(Kernels k, Tensor anchor, Tensor positive, Tensor negative) {
-        long[] shape = SimilarityChecks.matrix("anchor", anchor, k, "(N, D)");
-        SimilarityChecks.matrix("positive", positive, k, "(N, D)");
-        SimilarityChecks.matrix("negative", negative, k, "(N, D)");
-        SimilarityChecks.sameFeatures("anchor", anchor, "positive", positive);
-        SimilarityChecks.sameFeatures("anchor", anchor, "negative", negative);
+        long[] shape = Checks.matrix("anchor", anchor, k, "(N, D)");
+        Checks.matrix("positive", positive, k, "(N, D)");
+        Checks.matrix("negative", negative, k, "(N, D)");
+        Checks.sameFeatures("anchor", anchor, "positive", positive);
+        Checks.sameFeatures("anchor", anchor, "negative", negative);
         for (Tensor t : new Tensor[] {positive, negative}) {
             if (t.size(0) != shape[0]) {
                 throw new IllegalArgumentException((t == positive ? "positive" : "negative") + ": shape "

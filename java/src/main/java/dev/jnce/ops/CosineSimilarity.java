@@ -5,7 +5,7 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
-import dev.jnce.internal.SimilarityChecks;
+import dev.jnce.internal.Checks;
 
 /**
  * Row-wise cosine similarity of paired vectors, {@code F.cosine_similarity(x1, x2, dim=1,
@@ -30,14 +30,14 @@ public final class CosineSimilarity {
         this.backend = backend;
     }
 
-    /** eps 1e-8, on {@link Backends#current()}. */
+    /** eps 1e-8, not pinned: calls run on the backend of their tensors' device. */
     public static CosineSimilarity create() {
         return new CosineSimilarity(DEFAULT_EPS, null);
     }
 
     /** The same op with another eps (finite, &ge; 0). */
     public CosineSimilarity withEps(double eps) {
-        SimilarityChecks.eps(eps);
+        Checks.eps(eps);
         return new CosineSimilarity(eps, backend);
     }
 
@@ -51,53 +51,72 @@ public final class CosineSimilarity {
         return eps;
     }
 
-    /** The backend calls run on. */
+    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
-    /** The (N) similarities, in a new tensor. */
+    /** The (N) similarities, in a new tensor on the inputs' device. */
     public Tensor forward(Tensor x1, Tensor x2) {
-        Kernels k = kernels();
-        long n = check(k, x1, x2);
-        Tensor out = Tensor.zeros(DType.FLOAT32, n);
-        k.similarity().cosineSimilarity(x1, x2, (float) eps, out);
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2);
+        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, check(k, x1, x2));
+        forward(x1, x2, out);
         return out;
     }
 
-    /** dx1 and dx2 (N,D) for the upstream dOut (N), in new tensors. */
-    public Gradients backward(Tensor x1, Tensor x2, Tensor dOut) {
-        Kernels k = kernels();
+    /** The (N) similarities into the caller's out, which must not share memory with x1 or x2. */
+    public void forward(Tensor x1, Tensor x2, Tensor out) {
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "out", out);
         long n = check(k, x1, x2);
-        SimilarityChecks.output("dOut", dOut, k, "(N)", n);
-        Tensor dx1 = Tensor.zeros(DType.FLOAT32, x1.shape()), dx2 = Tensor.zeros(DType.FLOAT32, x2.shape());
-        k.similarity().cosineSimilarityBackward(x1, x2, dOut, (float) eps, dx1, dx2);
+        Checks.output("out", out, k, "(N)", n);
+        Checks.noOverlap("out", out, "x1", x1);
+        Checks.noOverlap("out", out, "x2", x2);
+        k.similarity().cosineSimilarity(x1, x2, (float) eps, out);
+    }
+
+    /** dx1 and dx2 (N,D) for the upstream dOut (N), in new tensors on the inputs' device: dA is dx1, dB is dx2. */
+    public Gradients backward(Tensor x1, Tensor x2, Tensor dOut) {
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut);
+        checkBackward(k, x1, x2, dOut);
+        Tensor dx1 = Tensor.zeros(k.device(), DType.FLOAT32, x1.shape());
+        Tensor dx2 = Tensor.zeros(k.device(), DType.FLOAT32, x2.shape());
+        backward(x1, x2, dOut, dx1, dx2);
         return new Gradients(dx1, dx2);
     }
 
-    /** Gradients with respect to x1 and x2; closing it closes both. */
-    public record Gradients(Tensor dx1, Tensor dx2) implements AutoCloseable {
-        @Override
-        public void close() {
-            dx1.close();
-            dx2.close();
+    /**
+     * dx1 and dx2 (N,D) into the caller's tensors; either may be null to skip it. They must not
+     * share memory with x1, x2, dOut or each other.
+     */
+    public void backward(Tensor x1, Tensor x2, Tensor dOut, Tensor dx1, Tensor dx2) {
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut, "dx1", dx1, "dx2", dx2);
+        checkBackward(k, x1, x2, dOut);
+        for (Tensor g : new Tensor[] {dx1, dx2}) {
+            if (g == null) continue;
+            String argument = g == dx1 ? "dx1" : "dx2";
+            Checks.output(argument, g, k, "(N, D) of " + (g == dx1 ? "x1" : "x2"), x1.shape());
+            Checks.noOverlap(argument, g, "x1", x1);
+            Checks.noOverlap(argument, g, "x2", x2);
+            Checks.noOverlap(argument, g, "dOut", dOut);
         }
-    }
-
-    private Kernels kernels() {
-        return (Kernels) backend();
+        Checks.noOverlap("dx2", dx2, "dx1", dx1);
+        if (dx1 != null || dx2 != null) k.similarity().cosineSimilarityBackward(x1, x2, dOut, (float) eps, dx1, dx2);
     }
 
     /** Checks x1 and x2; returns N. */
     private static long check(Kernels k, Tensor x1, Tensor x2) {
-        SimilarityChecks.matrix("x1", x1, k, "(N, D)");
-        SimilarityChecks.matrix("x2", x2, k, "(N, D)");
-        SimilarityChecks.sameFeatures("x1", x1, "x2", x2);
+        Checks.matrix("x1", x1, k, "(N, D)");
+        Checks.matrix("x2", x2, k, "(N, D)");
+        Checks.sameFeatures("x1", x1, "x2", x2);
         if (x1.size(0) != x2.size(0)) {
             throw new IllegalArgumentException("x2: " + x2.size(0) + " rows, x1 has " + x1.size(0) + " (shapes "
                     + Tensor.formatShape(x1.shape()) + " and " + Tensor.formatShape(x2.shape())
                     + "); rows are paired, broadcasting is not supported");
         }
         return x1.size(0);
+    }
+
+    private static void checkBackward(Kernels k, Tensor x1, Tensor x2, Tensor dOut) {
+        Checks.output("dOut", dOut, k, "(N)", check(k, x1, x2));
     }
 }

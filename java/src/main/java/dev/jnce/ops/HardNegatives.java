@@ -5,16 +5,9 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.PairKernels.MiningOutcome;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
-import dev.jnce.internal.Parallel;
-import dev.jnce.internal.SimilarityChecks;
-import dev.jnce.internal.ValueScan;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Hard-negative mining: for each query row of a similarity matrix sim (N,M), the indices of
@@ -32,8 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * }</pre>
  *
  * <p>Mining itself has no gradient (the indices are constants). Pitfalls: k = 0 gives (N,0); a row with fewer than k negatives
- * and a NaN similarity are errors naming the row; labels that mark every key positive leave
- * no negatives. Immutable and thread-safe.
+ * and a NaN similarity are errors naming the row (the mining pass finds the short rows, at no
+ * extra cost; into a caller's indices, the rows then hold no particular values); labels that
+ * mark every key positive leave no negatives. Calls run on the backend this miner is pinned
+ * to, else on the one of the device the tensors are on. Immutable and thread-safe.
  */
 public final class HardNegatives {
     private final long k;
@@ -44,7 +39,7 @@ public final class HardNegatives {
         this.backend = backend;
     }
 
-    /** k negatives per query (&ge; 0), on {@link Backends#current()}. */
+    /** k negatives per query (&ge; 0), following the tensors' device. */
     public static HardNegatives create(long k) {
         if (k < 0) throw new IllegalArgumentException("k: must be >= 0, got " + k);
         return new HardNegatives(k, null);
@@ -60,47 +55,64 @@ public final class HardNegatives {
         return k;
     }
 
-    /** The backend calls run on. */
+    /** The backend this miner is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
     /** Positives on the diagonal: key i is query i's positive (queries past M have none). */
     public Tensor mine(Tensor sim) {
-        return run(sim, null, null, null);
+        return mineNew(sim, null, null, null);
+    }
+
+    /** As {@link #mine(Tensor)}, into the caller's (N,k) int64 indices. */
+    public void mine(Tensor sim, Tensor indices) {
+        mineInto(sim, null, null, null, indices);
     }
 
     /** Positives by label: queryLabels (N), keyLabels (M), int32 or int64. */
     public Tensor mine(Tensor sim, Tensor queryLabels, Tensor keyLabels) {
-        if (queryLabels == null) throw new IllegalArgumentException("queryLabels: must not be null");
-        if (keyLabels == null) throw new IllegalArgumentException("keyLabels: must not be null");
-        return run(sim, queryLabels, keyLabels, null);
+        requireLabels(queryLabels, keyLabels);
+        return mineNew(sim, queryLabels, keyLabels, null);
+    }
+
+    /** As {@link #mine(Tensor, Tensor, Tensor)}, into the caller's (N,k) int64 indices. */
+    public void mine(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor indices) {
+        requireLabels(queryLabels, keyLabels);
+        mineInto(sim, queryLabels, keyLabels, null, indices);
     }
 
     /** Positives by mask (N,M) int32 or int64, nonzero = positive. */
     public Tensor mineMasked(Tensor sim, Tensor mask) {
         if (mask == null) throw new IllegalArgumentException("mask: must not be null");
-        return run(sim, null, null, mask);
+        return mineNew(sim, null, null, mask);
+    }
+
+    /** As {@link #mineMasked(Tensor, Tensor)}, into the caller's (N,k) int64 indices. */
+    public void mineMasked(Tensor sim, Tensor mask, Tensor indices) {
+        if (mask == null) throw new IllegalArgumentException("mask: must not be null");
+        mineInto(sim, null, null, mask, indices);
     }
 
     /**
      * Rows of keys (M,D) picked by indices (N,K) int32/int64 in [0,M), as a new (N,K,D)
-     * tensor: {@code keys[indices]}. A copy: writing to it does not change keys.
+     * tensor on their device: {@code keys[indices]}. A copy: writing to it does not change keys.
      */
     public static Tensor gather(Tensor keys, Tensor indices) {
-        Backend host = Backends.get("java");
-        long[] sk = SimilarityChecks.matrix("keys", keys, host, "(M, D)");
-        rowIndices(host, indices, "keys", sk);
-        long d = sk[1];
-        Tensor out = Tensor.zeros(DType.FLOAT32, indices.size(0), indices.size(1), d);
-        MemorySegment src = keys.segment(), dst = out.segment();
-        MemorySegment idx = indices.segment(); // read in place: toLongArray() fails on an empty tensor
-        boolean wide = indices.dtype() == DType.INT64;
-        for (long r = 0; r < indices.numel(); r++) {
-            long key = wide ? idx.getAtIndex(ValueLayout.JAVA_LONG, r) : idx.getAtIndex(ValueLayout.JAVA_INT, r);
-            MemorySegment.copy(src, key * d * 4, dst, r * d * 4, d * 4);
-        }
-        return out;
+        Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices);
+        long[] sk = Checks.matrix("keys", keys, kn, "(M, D)");
+        indexMatrix(kn, indices);
+        Tensor out = Tensor.zeros(kn.device(), DType.FLOAT32, indices.size(0), indices.size(1), sk[1]);
+        return filled(out, () -> gather(keys, indices, out));
+    }
+
+    /** As {@link #gather(Tensor, Tensor)}, into the caller's (N,K,D) float32 out, which must not share memory with keys. */
+    public static void gather(Tensor keys, Tensor indices, Tensor out) {
+        Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices, "out", out);
+        long[] sk = checkGather(kn, keys, indices);
+        Checks.output("out", out, kn, "(N, K) of indices and D of keys", indices.size(0), indices.size(1), sk[1]);
+        Checks.noOverlap("out", out, "keys", keys);
+        kn.pair().gatherRows(keys, indices, out);
     }
 
     /**
@@ -117,38 +129,78 @@ public final class HardNegatives {
      * }</pre>
      */
     public static void gatherBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
-        Backend host = Backends.get("java");
-        long[] sk = SimilarityChecks.matrix("gradKeys", gradKeys, host, "(M, D)");
-        Checks.usable("grad", grad, host);
+        Kernels kn = Kernels.forCall(null, "grad", grad, "indices", indices, "gradKeys", gradKeys);
+        long[] sk = Checks.matrix("gradKeys", gradKeys, kn, "(M, D)");
+        Checks.usable("grad", grad, kn);
         Checks.dtype("grad", grad, DType.FLOAT32);
-        rowIndices(host, indices, "gradKeys", sk);
+        rowIndices(kn, indices, "gradKeys", sk);
         Checks.shape("grad", grad, "(N, K) of indices and D of gradKeys", indices.size(0), indices.size(1), sk[1]);
-        long d = sk[1];
-        MemorySegment g = grad.segment(), dst = gradKeys.segment(), idx = indices.segment();
-        boolean wide = indices.dtype() == DType.INT64;
-        for (long r = 0; r < indices.numel(); r++) {
-            long key = wide ? idx.getAtIndex(ValueLayout.JAVA_LONG, r) : idx.getAtIndex(ValueLayout.JAVA_INT, r);
-            for (long j = 0; j < d; j++) {
-                long at = key * d + j;
-                dst.setAtIndex(ValueLayout.JAVA_FLOAT, at,
-                        dst.getAtIndex(ValueLayout.JAVA_FLOAT, at) + g.getAtIndex(ValueLayout.JAVA_FLOAT, r * d + j));
-            }
-        }
+        Checks.noOverlap("gradKeys", gradKeys, "grad", grad);
+        kn.pair().gatherRowsBackward(grad, indices, gradKeys);
     }
 
-    /** indices: usable int32/int64 (N,K) rows of a matrix (M,D) called name. */
-    private static void rowIndices(Backend host, Tensor indices, String name, long[] md) {
-        Checks.usable("indices", indices, host);
+    /** keys (M,D) and indices (N,K) into it; returns keys' shape. */
+    private static long[] checkGather(Kernels kn, Tensor keys, Tensor indices) {
+        long[] sk = Checks.matrix("keys", keys, kn, "(M, D)");
+        rowIndices(kn, indices, "keys", sk);
+        return sk;
+    }
+
+    /** indices: usable int32/int64 (N,K). */
+    private static void indexMatrix(Kernels kn, Tensor indices) {
+        Checks.usable("indices", indices, kn);
         Checks.dtype("indices", indices, DType.INT32, DType.INT64);
         if (indices.rank() != 2) {
             throw new IllegalArgumentException("indices: expected shape (N, K), got " + Tensor.formatShape(indices.shape()));
         }
-        Checks.classIndices("indices", indices, md[0], "for " + name + " of shape " + Tensor.formatShape(md));
     }
 
-    private Tensor run(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
-        Kernels kn = (Kernels) backend();
-        long[] nm = SimilarityChecks.matrix("sim", sim, kn, "(N, M)");
+    /** indices: usable int32/int64 (N,K) rows of a matrix (M,D) called name, each in [0, M). */
+    private static void rowIndices(Kernels kn, Tensor indices, String name, long[] md) {
+        indexMatrix(kn, indices);
+        long bad = indices.numel() == 0 ? -1 : kn.scan().firstOutside(indices, md[0], 0);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("indices[" + bad + "] = " + (long) kn.scan().valueAt(indices, bad)
+                    + " is outside [0, " + md[0] + ") for " + name + " of shape " + Tensor.formatShape(md));
+        }
+    }
+
+    /** out after fill ran; closed, and the failure passed on, when fill throws (a check that reads values). */
+    private static Tensor filled(Tensor out, Runnable fill) {
+        try {
+            fill.run();
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    private static void requireLabels(Tensor queryLabels, Tensor keyLabels) {
+        if (queryLabels == null) throw new IllegalArgumentException("queryLabels: must not be null");
+        if (keyLabels == null) throw new IllegalArgumentException("keyLabels: must not be null");
+    }
+
+    private Tensor mineNew(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
+        Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask);
+        Tensor indices = Tensor.zeros(kn.device(), DType.INT64, Checks.matrix("sim", sim, kn, "(N, M)")[0], k);
+        return filled(indices, () -> mineInto(sim, queryLabels, keyLabels, mask, indices));
+    }
+
+    private void mineInto(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+        Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask,
+                "indices", indices);
+        long[] nm = check(kn, sim, queryLabels, keyLabels, mask);
+        Checks.usable("indices", indices, kn);
+        Checks.dtype("indices", indices, DType.INT64);
+        Checks.shape("indices", indices, "(N, k) for sim " + Tensor.formatShape(nm) + " and k = " + k, nm[0], k);
+        Checks.noOverlap("indices", indices, "sim", sim);
+        run(kn, sim, queryLabels, keyLabels, mask, indices);
+    }
+
+    /** Checks sim and the positives, and that sim holds no NaN; returns (N, M). */
+    private static long[] check(Kernels kn, Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
+        long[] nm = Checks.matrix("sim", sim, kn, "(N, M)");
         if (queryLabels != null) {
             labels(kn, "queryLabels", queryLabels, nm[0], "(N)", nm);
             labels(kn, "keyLabels", keyLabels, nm[1], "(M)", nm);
@@ -158,10 +210,22 @@ public final class HardNegatives {
             Checks.dtype("mask", mask, DType.INT32, DType.INT64);
             Checks.shape("mask", mask, "(N, M) of sim", nm);
         }
-        checkRows(sim, queryLabels, keyLabels, mask);
-        Tensor indices = Tensor.zeros(DType.INT64, nm[0], k);
-        if (k > 0) kn.pair().hardNegatives(sim, queryLabels, keyLabels, mask, indices);
-        return indices;
+        long nan = kn.scan().firstBreaking(sim, ScanKernels.Rule.NOT_NAN);
+        if (nan >= 0) {
+            throw new IllegalArgumentException("sim: row " + nan / nm[1] + " holds NaN (at column " + nan % nm[1] + ") in sim "
+                    + Tensor.formatShape(nm) + "; similarities must not be NaN to be ranked");
+        }
+        return nm;
+    }
+
+    /** Mines into indices; a row with fewer than k negatives (the kernel finds it) is an error naming it. */
+    private void run(Kernels kn, Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+        if (k == 0) return;
+        MiningOutcome outcome = kn.pair().hardNegatives(sim, queryLabels, keyLabels, mask, indices);
+        if (outcome.shortRow() >= 0) {
+            throw new IllegalArgumentException("k: " + k + " negatives asked for, but row " + outcome.shortRow() + " of sim "
+                    + Tensor.formatShape(sim.shape()) + " has only " + outcome.negatives() + " keys that are not positives");
+        }
     }
 
     private static void labels(Kernels kn, String argument, Tensor t, long size, String meaning, long[] nm) {
@@ -171,61 +235,5 @@ public final class HardNegatives {
             throw new IllegalArgumentException(argument + ": expected shape " + meaning + " = (" + size + ") for sim "
                     + Tensor.formatShape(nm) + ", got " + Tensor.formatShape(t.shape()));
         }
-    }
-
-    /** No NaN in sim, and every row has at least k negatives; names the first row that fails. */
-    private void checkRows(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
-        long n = sim.size(0), m = sim.size(1);
-        long nan = ValueScan.firstBreaking(sim.segment(), n * m, ValueScan.Rule.NOT_NAN);
-        if (nan >= 0) {
-            throw new IllegalArgumentException("sim: row " + nan / m + " holds NaN (at column " + nan % m + ") in sim "
-                    + Tensor.formatShape(n, m) + "; similarities must not be NaN to be ranked");
-        }
-        // the first row with fewer than k negatives (keys that are not its positives), and how many it has
-        long[] shortRow = {-1, 0};
-        if (queryLabels != null) {
-            Map<Long, Long> keysWithLabel = new HashMap<>();
-            for (long label : keyLabels.toLongArray()) keysWithLabel.merge(label, 1L, Long::sum);
-            long[] ql = queryLabels.toLongArray();
-            for (int i = 0; i < n && shortRow[0] < 0; i++) {
-                long negatives = m - keysWithLabel.getOrDefault(ql[i], 0L);
-                if (negatives < k) shortRow = new long[] {i, negatives};
-            }
-        } else if (mask != null) {
-            shortRow = firstShortMaskRow(mask, n, m);
-        } else {
-            for (long i = 0; i < n && shortRow[0] < 0; i++) { // key i is row i's positive
-                long negatives = m - (i < m ? 1 : 0);
-                if (negatives < k) shortRow = new long[] {i, negatives};
-            }
-        }
-        if (shortRow[0] >= 0) {
-            throw new IllegalArgumentException("k: " + k + " negatives asked for, but row " + shortRow[0] + " of sim "
-                    + Tensor.formatShape(n, m) + " has only " + shortRow[1] + " keys that are not positives");
-        }
-    }
-
-    /** {row, negatives} of the first row of an (N,M) mask with fewer than k zeros, or {-1, 0}; rows in parallel. */
-    private long[] firstShortMaskRow(Tensor mask, long n, long m) {
-        MemorySegment ms = mask.segment();
-        boolean wide = mask.dtype() == DType.INT64;
-        AtomicLong first = new AtomicLong(Long.MAX_VALUE);
-        long[] negativesOf = new long[(int) n];
-        Parallel.forRange(n, 16, (begin, end) -> {
-            for (long i = begin; i < end; i++) {
-                long negatives = 0;
-                for (long j = 0; j < m; j++) {
-                    long v = wide ? ms.getAtIndex(ValueLayout.JAVA_LONG, i * m + j) : ms.getAtIndex(ValueLayout.JAVA_INT, i * m + j);
-                    negatives += v == 0 ? 1 : 0;
-                }
-                negativesOf[(int) i] = negatives;
-                if (negatives < k) {
-                    first.accumulateAndGet(i, Math::min);
-                    return;
-                }
-            }
-        });
-        long row = first.get();
-        return row == Long.MAX_VALUE ? new long[] {-1, 0} : new long[] {row, negativesOf[(int) row]};
     }
 }

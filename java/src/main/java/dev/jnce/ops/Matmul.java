@@ -5,7 +5,7 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
-import dev.jnce.internal.SimilarityChecks;
+import dev.jnce.internal.Checks;
 
 /**
  * Row-major float32 matrix products, {@code torch.matmul} on 2-D tensors and the BLAS
@@ -21,13 +21,13 @@ import dev.jnce.internal.SimilarityChecks;
  * Instances are immutable and thread-safe.
  */
 public final class Matmul {
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the tensors' device at call time
 
     private Matmul(Backend backend) {
         this.backend = backend;
     }
 
-    /** On {@link Backends#current()}. */
+    /** Not pinned: calls run on the backend of their tensors' device. */
     public static Matmul create() {
         return new Matmul(null);
     }
@@ -38,7 +38,7 @@ public final class Matmul {
         return new Matmul(backend);
     }
 
-    /** The backend calls run on. */
+    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
@@ -48,12 +48,17 @@ public final class Matmul {
         return multiply(a, false, b, false);
     }
 
-    /** {@code op(a) . op(b)} in a new tensor; op transposes when its flag is set. */
+    /** {@code op(a) . op(b)} in a new tensor on a's device; op transposes when its flag is set. */
     public Tensor multiply(Tensor a, boolean transA, Tensor b, boolean transB) {
-        long[] mn = check((Kernels) backend(), transA, transB, a, b);
-        Tensor c = Tensor.zeros(DType.FLOAT32, mn);
-        ((Kernels) backend()).similarity().gemm(transA, transB, 1f, a, b, 0f, c);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b);
+        Tensor c = Tensor.zeros(k.device(), DType.FLOAT32, check(k, transA, transB, a, b));
+        gemm(transA, transB, 1f, a, b, 0f, c);
         return c;
+    }
+
+    /** {@code op(a) . op(b)} into the caller's (M,N) c, which must not share memory with a or b. */
+    public void multiply(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
+        gemm(transA, transB, 1f, a, b, 0f, c);
     }
 
     /**
@@ -62,18 +67,18 @@ public final class Matmul {
      * (NaN included) is ignored.
      */
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        Kernels k = (Kernels) backend();
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "c", c);
         long[] mn = check(k, transA, transB, a, b);
-        SimilarityChecks.output("c", c, k, "(M, N) of op(a) op(b)", mn);
-        SimilarityChecks.noOverlap("c", c, "a", a);
-        SimilarityChecks.noOverlap("c", c, "b", b);
+        Checks.output("c", c, k, "(M, N) of op(a) op(b)", mn);
+        Checks.noOverlap("c", c, "a", a);
+        Checks.noOverlap("c", c, "b", b);
         k.similarity().gemm(transA, transB, alpha, a, b, beta, c);
     }
 
     /** Checks a and b; returns (M, N). */
     private static long[] check(Kernels k, boolean transA, boolean transB, Tensor a, Tensor b) {
-        long[] sa = SimilarityChecks.matrix("a", a, k, transA ? "(K, M)" : "(M, K)");
-        long[] sb = SimilarityChecks.matrix("b", b, k, transB ? "(N, K)" : "(K, N)");
+        long[] sa = Checks.matrix("a", a, k, transA ? "(K, M)" : "(M, K)");
+        long[] sb = Checks.matrix("b", b, k, transB ? "(N, K)" : "(K, N)");
         long ka = transA ? sa[0] : sa[1], kb = transB ? sb[1] : sb[0];
         if (ka != kb) {
             throw new IllegalArgumentException("b: inner dimension K = " + kb + " of " + (transB ? "b^T" : "b") + " "

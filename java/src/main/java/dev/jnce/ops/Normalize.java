@@ -6,7 +6,6 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
-import dev.jnce.internal.SimilarityChecks;
 
 /**
  * L2 normalisation over the last dimension, {@code F.normalize(x, p=2, dim=-1, eps=1e-12)}:
@@ -31,14 +30,14 @@ public final class Normalize {
         this.backend = backend;
     }
 
-    /** eps 1e-12, on {@link Backends#current()}. */
+    /** eps 1e-12, not pinned: calls run on the backend of their tensors' device. */
     public static Normalize create() {
         return new Normalize(DEFAULT_EPS, null);
     }
 
     /** The same op with another eps (finite, &ge; 0; rounded to float32). */
     public Normalize withEps(double eps) {
-        SimilarityChecks.eps(eps);
+        Checks.eps(eps);
         return new Normalize(eps, backend);
     }
 
@@ -52,50 +51,46 @@ public final class Normalize {
         return eps;
     }
 
-    /** The backend calls run on. */
+    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
-    /** y in a new tensor of x's shape. */
+    /** y in a new tensor of x's shape, on x's device. */
     public Tensor forward(Tensor x) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "x", x);
         check(k, "x", x);
-        Tensor y = Tensor.zeros(DType.FLOAT32, x.shape());
-        k.similarity().normalize(x, (float) eps, y);
+        Tensor y = Tensor.zeros(k.device(), DType.FLOAT32, x.shape());
+        forward(x, y);
         return y;
     }
 
     /** y into the caller's tensor of x's shape, which may be x itself (in place). */
     public void forward(Tensor x, Tensor y) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "x", x, "y", y);
         check(k, "x", x);
-        SimilarityChecks.output("y", y, k, "of x", x.shape());
+        Checks.output("y", y, k, "of x", x.shape());
         k.similarity().normalize(x, (float) eps, y);
     }
 
-    /** dx for the upstream dy (x's shape), in a new tensor. */
+    /** dx for the upstream dy (x's shape), in a new tensor on x's device. */
     public Tensor backward(Tensor x, Tensor dy) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "x", x, "dy", dy);
         check(k, "x", x);
-        SimilarityChecks.output("dy", dy, k, "of x", x.shape());
-        Tensor dx = Tensor.zeros(DType.FLOAT32, x.shape());
-        k.similarity().normalizeBackward(x, dy, (float) eps, dx);
+        Checks.output("dy", dy, k, "of x", x.shape());
+        Tensor dx = Tensor.zeros(k.device(), DType.FLOAT32, x.shape());
+        backward(x, dy, dx);
         return dx;
     }
 
     /** dx into the caller's tensor, which may be dy itself but not x. */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "x", x, "dy", dy, "dx", dx);
         check(k, "x", x);
-        SimilarityChecks.output("dy", dy, k, "of x", x.shape());
-        SimilarityChecks.output("dx", dx, k, "of x", x.shape());
-        SimilarityChecks.noOverlap("dx", dx, "x", x);
+        Checks.output("dy", dy, k, "of x", x.shape());
+        Checks.output("dx", dx, k, "of x", x.shape());
+        Checks.noOverlap("dx", dx, "x", x);
         k.similarity().normalizeBackward(x, dy, (float) eps, dx);
-    }
-
-    private Kernels kernels() {
-        return (Kernels) backend();
     }
 
     private static void check(Kernels k, String argument, Tensor x) {

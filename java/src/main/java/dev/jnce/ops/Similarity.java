@@ -3,12 +3,11 @@ package dev.jnce.ops;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.DType;
+import dev.jnce.Device;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
-import dev.jnce.internal.SimilarityChecks;
-
-import java.lang.foreign.Arena;
+import dev.jnce.internal.Checks;
 
 /**
  * Similarity matrices of two sets of vectors, the logits of InfoNCE-style losses:
@@ -27,7 +26,7 @@ import java.lang.foreign.Arena;
  * Similarity sim = Similarity.cosine().withScale(1 / 0.07f);      // logits of temperature 0.07
  * Tensor logits = sim.forward(queries, keys);                      // (N,M)
  * ... dLogits from a cross-entropy ...
- * try (Similarity.Gradients g = sim.backward(queries, keys, dLogits)) { g.dA(); g.dB(); }
+ * try (Gradients g = sim.backward(queries, keys, dLogits)) { g.dA(); g.dB(); }
  * }</pre>
  *
  * <p>Pitfalls: when a and b are the same tensor (self-similarity), its gradient is
@@ -47,7 +46,7 @@ public final class Similarity {
         this.backend = backend;
     }
 
-    /** Dot products, scale 1, on {@link Backends#current()}. */
+    /** Dot products, scale 1, not pinned: calls run on the backend of their tensors' device. */
     public static Similarity dot() {
         return new Similarity(false, 1f, Normalize.DEFAULT_EPS, null);
     }
@@ -70,7 +69,7 @@ public final class Similarity {
 
     /** The normalisation eps of {@link #cosine()} (ignored by {@link #dot()}); finite, &ge; 0. */
     public Similarity withEps(double eps) {
-        SimilarityChecks.eps(eps);
+        Checks.eps(eps);
         return new Similarity(cosine, scale, eps, backend);
     }
 
@@ -93,36 +92,35 @@ public final class Similarity {
         return eps;
     }
 
-    /** The backend calls run on. */
+    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
         return backend != null ? backend : Backends.current();
     }
 
-    /** S (N,M) in a new tensor. */
+    /** S (N,M) in a new tensor on the inputs' device. */
     public Tensor forward(Tensor a, Tensor b) {
-        Kernels k = kernels();
-        long[] nm = check(k, a, b);
-        Tensor s = Tensor.zeros(DType.FLOAT32, nm);
-        run(k, a, b, s);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b);
+        Tensor s = Tensor.zeros(k.device(), DType.FLOAT32, check(k, a, b));
+        forward(a, b, s);
         return s;
     }
 
     /** S into the caller's (N,M) tensor, which must not share memory with a or b. */
     public void forward(Tensor a, Tensor b, Tensor s) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "s", s);
         long[] nm = check(k, a, b);
-        SimilarityChecks.output("s", s, k, "(N, M)", nm);
-        SimilarityChecks.noOverlap("s", s, "a", a);
-        SimilarityChecks.noOverlap("s", s, "b", b);
+        Checks.output("s", s, k, "(N, M)", nm);
+        Checks.noOverlap("s", s, "a", a);
+        Checks.noOverlap("s", s, "b", b);
         run(k, a, b, s);
     }
 
-    /** dA (N,D) and dB (M,D) for the upstream dS (N,M), in new tensors. */
+    /** dA (N,D) and dB (M,D) for the upstream dS (N,M), in new tensors on the inputs' device. */
     public Gradients backward(Tensor a, Tensor b, Tensor dS) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS);
         checkBackward(k, a, b, dS);
-        Tensor dA = Tensor.zeros(DType.FLOAT32, a.shape()), dB = Tensor.zeros(DType.FLOAT32, b.shape());
-        runBackward(k, a, b, dS, dA, dB);
+        Tensor dA = Tensor.zeros(k.device(), DType.FLOAT32, a.shape()), dB = Tensor.zeros(k.device(), DType.FLOAT32, b.shape());
+        backward(a, b, dS, dA, dB);
         return new Gradients(dA, dB);
     }
 
@@ -131,21 +129,12 @@ public final class Similarity {
      * encoder, say). They must not share memory with a, b, dS or each other.
      */
     public void backward(Tensor a, Tensor b, Tensor dS, Tensor dA, Tensor dB) {
-        Kernels k = kernels();
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS, "dA", dA, "dB", dB);
         checkBackward(k, a, b, dS);
         if (dA != null) checkGradient(k, "dA", dA, "(N, D) of a", a, b, dS);
         if (dB != null) checkGradient(k, "dB", dB, "(M, D) of b", a, b, dS);
-        SimilarityChecks.noOverlap("dB", dB, "dA", dA);
-        runBackward(k, a, b, dS, dA, dB);
-    }
-
-    /** Gradients with respect to a and b; closing it closes both. */
-    public record Gradients(Tensor dA, Tensor dB) implements AutoCloseable {
-        @Override
-        public void close() {
-            dA.close();
-            dB.close();
-        }
+        Checks.noOverlap("dB", dB, "dA", dA);
+        if (dA != null || dB != null) runBackward(k, a, b, dS, dA, dB);
     }
 
     private void run(Kernels k, Tensor a, Tensor b, Tensor s) {
@@ -154,8 +143,8 @@ public final class Similarity {
             sk.gemm(false, true, scale, a, b, 0f, s);
             return;
         }
-        try (Arena arena = Arena.ofShared()) {
-            sk.gemm(false, true, scale, normalized(sk, arena, a), normalized(sk, arena, b), 0f, s);
+        try (Tensor both = normalized(k, a, b)) {
+            sk.gemm(false, true, scale, both.rows(0, a.size(0)), both.rows(a.size(0), b.size(0)), 0f, s);
         }
     }
 
@@ -166,47 +155,49 @@ public final class Similarity {
             if (dB != null) sk.gemm(true, false, scale, dS, a, 0f, dB);
             return;
         }
-        try (Arena arena = Arena.ofShared()) {
+        try (Tensor both = normalized(k, a, b)) {
             // dA first holds d(loss)/d(a^), then is carried back through the normalisation in place
             if (dA != null) {
-                sk.gemm(false, false, scale, dS, normalized(sk, arena, b), 0f, dA);
+                sk.gemm(false, false, scale, dS, both.rows(a.size(0), b.size(0)), 0f, dA);
                 sk.normalizeBackward(a, dA, (float) eps, dA);
             }
             if (dB != null) {
-                sk.gemm(true, false, scale, dS, normalized(sk, arena, a), 0f, dB);
+                sk.gemm(true, false, scale, dS, both.rows(0, a.size(0)), 0f, dB);
                 sk.normalizeBackward(b, dB, (float) eps, dB);
             }
         }
     }
 
-    /** x normalised into a scratch tensor that lives as long as the arena. */
-    private Tensor normalized(SimilarityKernels sk, Arena arena, Tensor x) {
-        Tensor y = Tensor.wrap(arena.allocate(x.numel() * 4, Tensor.ALIGNMENT), DType.FLOAT32, x.shape());
-        sk.normalize(x, (float) eps, y);
-        return y;
-    }
-
-    private Kernels kernels() {
-        return (Kernels) backend();
+    /**
+     * a (N,D) and b (M,D) normalised into rows 0..N and N..N+M of one scratch tensor on the
+     * call's device, which the caller closes (never registered with a TensorScope).
+     */
+    private Tensor normalized(Kernels k, Tensor a, Tensor b) {
+        long n = a.size(0), m = b.size(0), d = a.size(1);
+        Tensor both = k.device().equals(Device.HOST) ? Tensor.zerosUnscoped(DType.FLOAT32, n + m, d)
+                : Tensor.zeros(k.device(), DType.FLOAT32, n + m, d);
+        k.similarity().normalize(a, (float) eps, both.rows(0, n));
+        k.similarity().normalize(b, (float) eps, both.rows(n, m));
+        return both;
     }
 
     /** Checks a and b; returns (N, M). */
     private static long[] check(Kernels k, Tensor a, Tensor b) {
-        long[] sa = SimilarityChecks.matrix("a", a, k, "(N, D)");
-        long[] sb = SimilarityChecks.matrix("b", b, k, "(M, D)");
-        SimilarityChecks.sameFeatures("a", a, "b", b);
+        long[] sa = Checks.matrix("a", a, k, "(N, D)");
+        long[] sb = Checks.matrix("b", b, k, "(M, D)");
+        Checks.sameFeatures("a", a, "b", b);
         return new long[] {sa[0], sb[0]};
     }
 
     private static void checkBackward(Kernels k, Tensor a, Tensor b, Tensor dS) {
         long[] nm = check(k, a, b);
-        SimilarityChecks.output("dS", dS, k, "(N, M)", nm);
+        Checks.output("dS", dS, k, "(N, M)", nm);
     }
 
     private static void checkGradient(Kernels k, String argument, Tensor g, String meaning, Tensor a, Tensor b, Tensor dS) {
-        SimilarityChecks.output(argument, g, k, meaning, (argument.equals("dA") ? a : b).shape());
-        SimilarityChecks.noOverlap(argument, g, "a", a);
-        SimilarityChecks.noOverlap(argument, g, "b", b);
-        SimilarityChecks.noOverlap(argument, g, "dS", dS);
+        Checks.output(argument, g, k, meaning, (argument.equals("dA") ? a : b).shape());
+        Checks.noOverlap(argument, g, "a", a);
+        Checks.noOverlap(argument, g, "b", b);
+        Checks.noOverlap(argument, g, "dS", dS);
     }
 }

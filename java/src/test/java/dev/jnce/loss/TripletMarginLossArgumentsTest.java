@@ -43,6 +43,28 @@ class TripletMarginLossArgumentsTest extends ScopedTest {
                 "negative", "closed");
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void callersBuffersAreChecked(Backend b) {
+        TripletMarginLoss mean = TripletMarginLoss.create().withBackend(b);
+        Tensor loss = Tensor.zeros(DType.FLOAT32), ga = Tensor.zeros(DType.FLOAT32, 4, 3), gp = Tensor.zeros(DType.FLOAT32, 4, 3);
+        Tensor gn = Tensor.zeros(DType.FLOAT32, 4, 3);
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(t, t, t, Tensor.zeros(DType.FLOAT32, 4), ga, gp, gn),
+                "loss", "() or (1)", "MEAN", "(4)");
+        assertMessage(IllegalArgumentException.class, () -> mean.withReduction(dev.jnce.Reduction.NONE)
+                .forwardBackward(t, t, t, loss, ga, gp, gn), "loss", "(N) = (4)", "got ()");
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(t, t, t, loss, ga, Tensor.zeros(DType.FLOAT32, 4, 2), gn),
+                "gradPositive", "(N, D) of anchor = (4, 3)", "(4, 2)");
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(t, t, t, loss, ga, gp, null),
+                "gradNegative", "null");
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(t, t, t, loss, ga, gp, ga),
+                "gradNegative", "shares memory with gradAnchor");
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(ga, t, gn, loss, ga, gp, Tensor.zeros(DType.FLOAT32, 4, 3)),
+                "gradAnchor", "shares memory with anchor");
+        assertMessage(IllegalArgumentException.class, () -> mean.forwardBackward(t, t, t, loss, ga, gp, Tensor.of(new int[12], 4, 3)),
+                "gradNegative", "float32", "int32(4, 3)");
+    }
+
     @Test
     void invalidOptionsAreRejected() {
         assertMessage(IllegalArgumentException.class, () -> TripletMarginLoss.create().withMargin(Double.NaN), "margin", "finite");

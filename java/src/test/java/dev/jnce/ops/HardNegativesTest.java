@@ -1,6 +1,7 @@
 package dev.jnce.ops;
 
 import dev.jnce.Backend;
+import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.ScopedTest;
@@ -15,10 +16,14 @@ import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Hard-negative mining on every backend against torch.topk, a full-sort reference and gather. */
+/**
+ * Hard-negative mining on every backend against torch.topk, a full-sort reference and gather;
+ * the forms that write into the caller's tensors against the allocating forms.
+ */
 class HardNegativesTest extends ScopedTest {
     private static final Map<String, Golden.Case> GOLDEN = Golden.load("/golden/similarity.txt");
     static Stream<Arguments> goldenCases() {
@@ -85,5 +90,70 @@ class HardNegativesTest extends ScopedTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> HardNegatives.gatherBackward(grad, Tensor.of(new long[] {2, 0, 3, 2}, 2, 2), gradKeys));
         assertTrue(e.getMessage().startsWith("indices"), e.getMessage());
+    }
+
+    /** mine, mine with labels and mineMasked into the caller's (N,k) indices write what the allocating forms return. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void intoTheCallersIndicesEqualsTheAllocatingForms(Backend backend) {
+        int n = 30, m = 70, k = 9;
+        float[] s = SimilarityReference.random(n * m, 41);
+        Tensor sim = Tensor.of(s, n, m);
+        long[] ql = new long[n], kl = new long[m];
+        int[] mask = new int[n * m];
+        boolean[] byLabel = new boolean[n * m], byMask = new boolean[n * m];
+        for (int i = 0; i < n; i++) ql[i] = i % 5;
+        for (int j = 0; j < m; j++) kl[j] = j % 3;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < m; j++) {
+                byLabel[i * m + j] = ql[i] == kl[j];
+                byMask[i * m + j] = (i * 7 + j) % 4 == 0;
+                mask[i * m + j] = byMask[i * m + j] ? 1 : 0;
+            }
+        }
+        HardNegatives miner = HardNegatives.create(k).withBackend(backend);
+        Tensor into = Tensor.zeros(DType.INT64, n, k);
+        miner.mine(sim, into);
+        assertArrayEquals(miner.mine(sim).toLongArray(), into.toLongArray(), "diagonal");
+        Tensor labelled = Tensor.zeros(DType.INT64, n, k);
+        miner.mine(sim, Tensor.of(ql), Tensor.of(kl), labelled);
+        assertArrayEquals(miner.mine(sim, Tensor.of(ql), Tensor.of(kl)).toLongArray(), labelled.toLongArray(), "labels");
+        assertArrayEquals(SimilarityReference.mine(s, n, m, k, byLabel), labelled.toLongArray(), "labels vs reference");
+        Tensor masked = Tensor.zeros(DType.INT64, n, k);
+        miner.mineMasked(sim, Tensor.of(mask, n, m), masked);
+        assertArrayEquals(miner.mineMasked(sim, Tensor.of(mask, n, m)).toLongArray(), masked.toLongArray(), "mask");
+        assertArrayEquals(SimilarityReference.mine(s, n, m, k, byMask), masked.toLongArray(), "mask vs reference");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> miner.mine(sim, Tensor.zeros(DType.INT32, n, k)));
+        assertTrue(e.getMessage().startsWith("indices: expected int64"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> miner.mine(sim, Tensor.zeros(DType.INT64, n, k + 1)));
+        assertTrue(e.getMessage().contains("indices: expected shape (N, k)") && e.getMessage().contains("got (30, 10)"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HardNegatives.create(m + 1).withBackend(backend).mine(sim));
+        assertTrue(e.getMessage().contains("row 0") && e.getMessage().contains("only " + (m - 1)), e.getMessage());
+    }
+
+    /** gather into the caller's (N,K,D) equals the allocating gather, for int32 and int64 indices; bad outputs name the argument. */
+    @Test
+    void gatherIntoTheCallersTensor() {
+        Tensor keys = Tensor.of(SimilarityReference.random(7 * 5, 42), 7, 5);
+        long[] picks = {6, 0, 3, 3, 1, 6};
+        int[] narrow = {6, 0, 3, 3, 1, 6};
+        for (Tensor idx : new Tensor[] {Tensor.of(picks, 3, 2), Tensor.of(narrow, 3, 2)}) {
+            Tensor out = Tensor.of(new float[30], 3, 2, 5);
+            HardNegatives.gather(keys, idx, out);
+            assertClose(SimilarityReference.toDouble(HardNegatives.gather(keys, idx).toFloatArray()), out.toFloatArray(), 0,
+                    idx.dtype() + " indices");
+            float[] k = keys.toFloatArray(), o = out.toFloatArray();
+            for (int r = 0; r < picks.length; r++) {
+                for (int j = 0; j < 5; j++) assertEquals(k[(int) picks[r] * 5 + j], o[r * 5 + j], 0f, "row " + r);
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HardNegatives.gather(keys, Tensor.of(picks, 3, 2), Tensor.zeros(DType.FLOAT32, 3, 2, 4)));
+        assertTrue(e.getMessage().startsWith("out: expected shape"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> HardNegatives.gather(keys, Tensor.of(picks, 3, 2), keys.reshape(7, 5).rows(1, 6).reshape(3, 2, 5)));
+        assertTrue(e.getMessage().contains("out: shares memory with keys"), e.getMessage());
     }
 }

@@ -74,4 +74,22 @@ class MatmulTest extends ScopedTest {
         assertClose(ref, c.toFloatArray(), 5e-5, "300x520x600");
         assertTrue(c.rank() == 2 && c.size(0) == m && c.size(1) == n);
     }
+
+    /** multiply into the caller's c equals the allocating multiply (NaN in c ignored); c overlapping a is rejected. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void multiplyIntoTheCallersTensor(Backend backend) {
+        int m = 13, n = 21, k = 17;
+        Tensor a = Tensor.of(SimilarityReference.random(m * k, 3), m, k), b = Tensor.of(SimilarityReference.random(n * k, 4), n, k);
+        Matmul mm = Matmul.create().withBackend(backend);
+        float[] nan = new float[m * n];
+        java.util.Arrays.fill(nan, Float.NaN);
+        Tensor c = Tensor.of(nan, m, n);
+        mm.multiply(a, false, b, true, c);
+        Tensor square = Tensor.of(SimilarityReference.random(36, 5), 6, 6), b2 = Tensor.of(SimilarityReference.random(36, 6), 6, 6);
+        assertClose(SimilarityReference.toDouble(mm.multiply(a, false, b, true).toFloatArray()), c.toFloatArray(), 0, "into c");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> mm.multiply(square, false, b2, false, square));
+        assertTrue(e.getMessage().contains("c: shares memory with a"), e.getMessage());
+    }
 }

@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Normalize, Similarity (dot and cosine matrices) and CosineSimilarity on every backend
@@ -68,7 +69,7 @@ class SimilarityTest extends ScopedTest {
         Tensor a = Tensor.of(g.floats("a"), n, d), b = Tensor.of(g.floats("b"), m, d);
         double tol = 2e-6 * Math.max(1, scale); // float32 rounding grows with the scale
         assertGolden(g, "S", sim.forward(a, b).toFloatArray(), tol);
-        Similarity.Gradients grads = sim.backward(a, b, Tensor.of(g.floats("dS"), n, m));
+        Gradients grads = sim.backward(a, b, Tensor.of(g.floats("dS"), n, m));
         assertGolden(g, "dA", grads.dA().toFloatArray(), tol);
         assertGolden(g, "dB", grads.dB().toFloatArray(), tol);
     }
@@ -81,9 +82,9 @@ class SimilarityTest extends ScopedTest {
         Tensor x1 = Tensor.of(g.floats("x1"), n, d), x2 = Tensor.of(g.floats("x2"), n, d);
         assertGolden(g, "out", op.forward(x1, x2).toFloatArray(), 1e-6);
         // gradients of rows with a clamped norm are ~1e8: compare relative to their size
-        CosineSimilarity.Gradients grads = op.backward(x1, x2, Tensor.of(g.floats("dOut")));
-        assertGolden(g, "dx1", grads.dx1().toFloatArray(), 2e-6);
-        assertGolden(g, "dx2", grads.dx2().toFloatArray(), 2e-6);
+        Gradients grads = op.backward(x1, x2, Tensor.of(g.floats("dOut")));
+        assertGolden(g, "dx1", grads.dA().toFloatArray(), 2e-6);
+        assertGolden(g, "dx2", grads.dB().toFloatArray(), 2e-6);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -111,7 +112,7 @@ class SimilarityTest extends ScopedTest {
         float[] a = SimilarityReference.random(n * d, 3), b = SimilarityReference.random(m * d, 4);
         float[] ds = SimilarityReference.random(n * m, 5);
         Similarity sim = (cosine ? Similarity.cosine() : Similarity.dot()).withScale(scale).withBackend(backend);
-        Similarity.Gradients g = sim.backward(Tensor.of(a, n, d), Tensor.of(b, m, d), Tensor.of(ds, n, m));
+        Gradients g = sim.backward(Tensor.of(a, n, d), Tensor.of(b, m, d), Tensor.of(ds, n, m));
         double[] bd = SimilarityReference.toDouble(b), ad = SimilarityReference.toDouble(a);
         double[] numA = Approx.finiteDifferences(v -> SimilarityReference.weighted(
                 SimilarityReference.matrix(v, bd, n, m, d, scale, cosine, 1e-12), ds), ad.clone(), 1e-7);
@@ -129,13 +130,13 @@ class SimilarityTest extends ScopedTest {
         int n = 5, d = 7;
         float[] x1 = SimilarityReference.random(n * d, 6), x2 = SimilarityReference.random(n * d, 7);
         float[] up = SimilarityReference.random(n, 8);
-        CosineSimilarity.Gradients g = CosineSimilarity.create().withBackend(backend)
+        Gradients g = CosineSimilarity.create().withBackend(backend)
                 .backward(Tensor.of(x1, n, d), Tensor.of(x2, n, d), Tensor.of(up));
         double[] d1 = SimilarityReference.toDouble(x1), d2 = SimilarityReference.toDouble(x2);
         assertClose(Approx.finiteDifferences(v -> SimilarityReference.weighted(
-                SimilarityReference.rowCosine(v, d2, n, d, 1e-8), up), d1.clone(), 1e-7), g.dx1().toFloatArray(), 1e-5, "dx1");
+                SimilarityReference.rowCosine(v, d2, n, d, 1e-8), up), d1.clone(), 1e-7), g.dA().toFloatArray(), 1e-5, "dx1");
         assertClose(Approx.finiteDifferences(v -> SimilarityReference.weighted(
-                SimilarityReference.rowCosine(d1, v, n, d, 1e-8), up), d2.clone(), 1e-7), g.dx2().toFloatArray(), 1e-5, "dx2");
+                SimilarityReference.rowCosine(d1, v, n, d, 1e-8), up), d2.clone(), 1e-7), g.dB().toFloatArray(), 1e-5, "dx2");
         assertClose(SimilarityReference.rowCosine(d1, d2, n, d, 1e-8),
                 Similarity.cosineSimilarity(Tensor.of(x1, n, d), Tensor.of(x2, n, d)).toFloatArray(), 1e-6, "shortcut");
     }
@@ -148,13 +149,13 @@ class SimilarityTest extends ScopedTest {
         Tensor b = Tensor.of(SimilarityReference.random(m * d, 10), m, d);
         Tensor ds = Tensor.of(SimilarityReference.random(n * m, 11), n, m);
         Similarity mine = Similarity.cosine().withScale(10f).withBackend(backend);
-        Similarity.Gradients g = mine.backward(a, b, ds);
+        Gradients g = mine.backward(a, b, ds);
         for (Backend other : TestBackends.all()) {
             Similarity theirs = Similarity.cosine().withScale(10f).withBackend(other);
             String what = backend + " vs " + other;
             assertClose(SimilarityReference.toDouble(theirs.forward(a, b).toFloatArray()), mine.forward(a, b).toFloatArray(),
                     1e-5, what + " S");
-            Similarity.Gradients t = theirs.backward(a, b, ds);
+            Gradients t = theirs.backward(a, b, ds);
             assertClose(SimilarityReference.toDouble(t.dA().toFloatArray()), g.dA().toFloatArray(), 1e-5, what + " dA");
             assertClose(SimilarityReference.toDouble(t.dB().toFloatArray()), g.dB().toFloatArray(), 1e-5, what + " dB");
         }
@@ -185,5 +186,34 @@ class SimilarityTest extends ScopedTest {
         Tensor x3 = Tensor.of(SimilarityReference.random(24, 15), 2, 3, 4); // rank 3: over the last dim
         assertClose(SimilarityReference.normalize(SimilarityReference.toDouble(x3.toFloatArray()), 6, 4, 1e-12),
                 norm.forward(x3).toFloatArray(), 1e-6, "rank 3");
+    }
+
+    /** CosineSimilarity's forward and backward into the caller's tensors equal the allocating forms; a skipped gradient is skipped. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void rowCosineIntoTheCallersTensors(Backend backend) {
+        int n = 9, d = 6;
+        Tensor x1 = Tensor.of(SimilarityReference.random(n * d, 16), n, d), x2 = Tensor.of(SimilarityReference.random(n * d, 17), n, d);
+        Tensor up = Tensor.of(SimilarityReference.random(n, 18));
+        CosineSimilarity op = CosineSimilarity.create().withBackend(backend);
+        Tensor out = Tensor.zeros(DType.FLOAT32, n);
+        op.forward(x1, x2, out);
+        assertClose(SimilarityReference.toDouble(op.forward(x1, x2).toFloatArray()), out.toFloatArray(), 0, "out");
+        assertClose(SimilarityReference.rowCosine(SimilarityReference.toDouble(x1.toFloatArray()),
+                SimilarityReference.toDouble(x2.toFloatArray()), n, d, 1e-8), out.toFloatArray(), 1e-6, "out vs float64");
+        Gradients g = op.backward(x1, x2, up);
+        Tensor dx1 = Tensor.of(new float[n * d], n, d), dx2 = Tensor.of(new float[n * d], n, d);
+        op.backward(x1, x2, up, dx1, dx2);
+        assertClose(SimilarityReference.toDouble(g.dA().toFloatArray()), dx1.toFloatArray(), 0, "dx1");
+        assertClose(SimilarityReference.toDouble(g.dB().toFloatArray()), dx2.toFloatArray(), 0, "dx2");
+        Tensor only2 = Tensor.of(new float[n * d], n, d);
+        op.backward(x1, x2, up, null, only2);
+        assertClose(SimilarityReference.toDouble(g.dB().toFloatArray()), only2.toFloatArray(), 0, "dx2 alone");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> op.backward(x1, x2, up, dx1, dx1));
+        assertTrue(e.getMessage().contains("dx2: shares memory with dx1"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> op.forward(x1, x2, Tensor.zeros(DType.FLOAT32, n + 1)));
+        assertTrue(e.getMessage().contains("out: expected shape (N) = (9)"), e.getMessage());
     }
 }

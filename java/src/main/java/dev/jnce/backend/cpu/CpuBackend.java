@@ -64,7 +64,7 @@ public final class CpuBackend implements Kernels, ThreadsListener {
 
     @Override
     public PairKernels pair() {
-        return CpuSimilarity.INSTANCE;
+        return CpuPair.INSTANCE;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package dev.jnce.backend.cpu;
 
-import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
-import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
@@ -15,7 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** The similarity family on jnce's C kernels and OpenBLAS. */
-final class CpuSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
+final class CpuSimilarity implements SimilarityKernels, ContrastiveKernels {
     static final CpuSimilarity INSTANCE = new CpuSimilarity();
 
     private CpuSimilarity() {
@@ -117,28 +115,5 @@ final class CpuSimilarity implements SimilarityKernels, ContrastiveKernels, Pair
         NativeStatus.check(JnceNative.jnce_cosine_similarity_bwd(x1.segment(), x2.segment(), dOut.segment(),
                 x1.size(0), x1.size(1), eps, NativeCodes.segmentOrNull(dx1), NativeCodes.segmentOrNull(dx2)),
                 "cosine_similarity_bwd", "x1", x1, "x2", x2);
-    }
-
-    @Override
-    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet o, Tensor loss,
-                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
-        int status = JnceNative.jnce_triplet_margin_fwd_bwd(anchor.segment(), positive.segment(), negative.segment(),
-                anchor.size(0), anchor.size(1),
-                o.cosine() ? JnceNative.JNCE_DISTANCE_COSINE() : JnceNative.JNCE_DISTANCE_PAIRWISE(),
-                o.margin(), o.p(), o.eps(), o.swap() ? 1 : 0, NativeCodes.reduction(o.reduction()), loss.segment(),
-                NativeCodes.segmentOrNull(gradAnchor), NativeCodes.segmentOrNull(gradPositive), NativeCodes.segmentOrNull(gradNegative));
-        NativeStatus.check(status, "triplet_margin_fwd_bwd", "anchor", anchor, "positive", positive, "negative", negative);
-    }
-
-    @Override
-    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
-        int status = JnceNative.jnce_hard_negatives(sim.segment(), sim.size(0), sim.size(1), indices.size(1),
-                NativeCodes.segmentOrNull(queryLabels), dtype(queryLabels), NativeCodes.segmentOrNull(keyLabels), dtype(keyLabels),
-                NativeCodes.segmentOrNull(mask), dtype(mask), indices.segment());
-        NativeStatus.check(status, "hard_negatives", "sim", sim);
-    }
-
-    private static int dtype(Tensor t) {
-        return t != null && t.dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
     }
 }

@@ -96,7 +96,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public PairKernels pair() {
-        return similarity;
+        return CudaPair.INSTANCE;
     }
 
     @Override

@@ -2,13 +2,12 @@ package dev.jnce.backend.cuda;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
-import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.Reduction;
 
 /** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
-final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
+final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels {
     private final CudaContext context;
     private final GemmMode mode;
 
@@ -91,16 +90,5 @@ final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, Pai
     @Override
     public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
         throw CudaBackend.notYet("cosine similarity");
-    }
-
-    @Override
-    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
-                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
-        throw CudaBackend.notYet("triplet margin loss");
-    }
-
-    @Override
-    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
-        throw CudaBackend.notYet("hard-negative mining");
     }
 }

@@ -70,7 +70,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public PairKernels pair() {
-        return JavaSimilarity.of(usesVectorApi());
+        return JavaPair.INSTANCE;
     }
 
     @Override

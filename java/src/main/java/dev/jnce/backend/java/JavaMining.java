@@ -2,15 +2,18 @@ package dev.jnce.backend.java;
 
 import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.backend.PairKernels.MiningOutcome;
 import dev.jnce.internal.Parallel;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Hard-negative mining in Java, the algorithm of native/src/cpu/mining.c: per row a min-heap
  * of the K best non-positive keys (root: the worst kept), then a heap sort. Callers have
- * checked for NaN and for rows with fewer than K negatives.
+ * checked for NaN. A row whose heap never fills has fewer than K negatives, all of them
+ * counted on the way: the first such row is reported and its indices are not written.
  */
 final class JavaMining {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -19,11 +22,13 @@ final class JavaMining {
     private JavaMining() {
     }
 
-    static void run(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
+    static MiningOutcome run(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         long n = sim.size(0), m = sim.size(1);
         int k = Math.toIntExact(indices.size(1));
-        if (k == 0) return;
+        if (k == 0) return MiningOutcome.COMPLETE;
         MemorySegment s = sim.segment(), out = indices.segment();
+        AtomicLong firstShort = new AtomicLong(Long.MAX_VALUE);
+        long[] negativesOf = new long[Math.toIntExact(n)];
         Parallel.forRange(n, Math.max(1, 16384 / m), (begin, end) -> {
             long[] heap = new long[k];
             for (long i = begin; i < end; i++) {
@@ -44,6 +49,11 @@ final class JavaMining {
                         siftDown(heap, size, s, row);
                     }
                 }
+                if (size < k) { // the heap never filled: every negative was taken, size counts them
+                    negativesOf[(int) i] = size;
+                    firstShort.accumulateAndGet(i, Math::min);
+                    continue;
+                }
                 for (int last = size - 1; last > 0; last--) { // heap sort: the worst goes to the end
                     swap(heap, 0, last);
                     siftDown(heap, last, s, row);
@@ -51,6 +61,8 @@ final class JavaMining {
                 MemorySegment.copy(heap, 0, out, L, i * k * 8, k);
             }
         });
+        long row = firstShort.get();
+        return row == Long.MAX_VALUE ? MiningOutcome.COMPLETE : new MiningOutcome(row, negativesOf[(int) row]);
     }
 
     static boolean isPositive(Tensor queryLabels, Tensor keyLabels, Tensor mask, long i, long j, long m) {

@@ -2,7 +2,6 @@ package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
-import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Parallel;
 import dev.jnce.Reduction;
@@ -13,10 +12,9 @@ import java.lang.foreign.ValueLayout;
 /**
  * The similarity family in Java, the same algorithms as native/src/cpu/similarity.c: GEMM on
  * {@link JavaGemm}; L2 normalisation and row cosine in scalar code with sums in double (four
- * partial sums in the C order). Triplet loss and mining are in {@link JavaTriplet} and
- * {@link JavaMining}.
+ * partial sums in the C order). Triplet loss and mining are in {@link JavaPair}.
  */
-final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
+final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR), RowOps.SCALAR);
 
@@ -231,16 +229,5 @@ final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels, Pai
                 Cosine.of(a, o, b, o, d, eps).gradAdd(a, o, b, o, d, u.getAtIndex(F, i), g1, o, g2, o);
             }
         });
-    }
-
-    @Override
-    public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
-                              Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
-        JavaTriplet.run(anchor, positive, negative, options, loss, gradAnchor, gradPositive, gradNegative);
-    }
-
-    @Override
-    public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
-        JavaMining.run(sim, queryLabels, keyLabels, mask, indices);
     }
 }

@@ -12,7 +12,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * Triplet margin loss in Java, the same algorithm and autograd rules as
  * native/src/cpu/triplet.c: per row the distances (in double), the hinge, and the gradient
- * rows written at once. Hinge of exactly 0 is active (clamp_min); a swap tie splits in half.
+ * rows written at once. Hinge of exactly 0 is active (clamp_min); a swap tie splits in half; a
+ * NaN hinge gives NaN gradient rows to both inputs of each non-finite distance (0 · NaN).
  */
 final class JavaTriplet {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -76,12 +77,25 @@ final class JavaTriplet {
             }
         }
         double h = o.margin() + dp.d() - dNeg;
-        if (ga != null && h >= 0) {
+        if (ga != null && Double.isNaN(h)) {
+            nanRows(dp, off, ga, gp);
+            nanRows(dn, off, ga, gn);
+            if (ds != null) nanRows(ds, off, gp, gn);
+        } else if (ga != null && h >= 0) {
             gradAdd(dp, a, p, off, scale, ga, gp);
             gradAdd(dn, a, n, off, -scale * wNeg, ga, gn);
             if (ds != null) gradAdd(ds, p, n, off, -scale * wSwap, gp, gn);
         }
         return h > 0 || Double.isNaN(h) ? h : 0;
+    }
+
+    /** Both gradient rows of a distance that is NaN or infinite under a NaN hinge: 0 · NaN. */
+    private void nanRows(Dist dist, long off, MemorySegment g1, MemorySegment g2) {
+        if (Double.isFinite(dist.d())) return;
+        for (long j = off; j < off + d; j++) {
+            g1.setAtIndex(F, j, Float.NaN);
+            g2.setAtIndex(F, j, Float.NaN);
+        }
     }
 
     private double elem(MemorySegment x1, MemorySegment x2, long at) {
