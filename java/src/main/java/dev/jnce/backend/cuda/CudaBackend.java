@@ -1,5 +1,7 @@
 package dev.jnce.backend.cuda;
 
+import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeStatus;
 import dev.jnce.spi.DeviceMemory;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
@@ -65,8 +67,8 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public String description() {
-        return context.deviceName() + ", " + CudaContext.buildInfo() + ", GEMM " + similarity.mode()
-                + " (from " + CudaLibrary.loadedFrom() + ")";
+        return context.deviceName() + ", " + CudaContext.buildInfo() + ", GEMM " + similarity.mode() + ", "
+                + NativeStatus.string(JnceNative::jnce_cuda_cublas_info) + " (from " + CudaLibrary.loadedFrom() + ")";
     }
 
     @Override
