@@ -293,13 +293,15 @@ JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int6
 /*
  * The same with label targets (supervised contrastive, SupCon's L_out): row i's softmax runs over
  * every column but i, its positives P(i) are the other rows with its label, and
- * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int64. A label that no
+ * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int32 or int64 as
+ * labels_dtype says (JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64). A label that no
  * other row carries is JNCE_ERR_INVALID_ARG naming the row, unless skip_empty: such a row then
  * has loss 0 and a zero row of g (its column still takes part in the other rows' softmax), and
  * MEAN divides by the rows counted (NaN when none is). S, loss, G and reduction as above.
  */
-JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels,
-                                            int32_t skip_empty, int32_t reduction, float *loss, float *G);
+JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels,
+                                            int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss,
+                                            float *G);
 
 /*
  * CLIP's symmetric cross-entropy over a square logit matrix, forward and backward
@@ -346,7 +348,8 @@ JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, i
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]
- * (int64 (N) and (M)), or else mask[i*M + j] != 0 (int32 (N,M)): give the two label arrays or
+ * ((N) and (M), each int32 or int64 as query_dtype and key_dtype say), or else mask[i*M + j] != 0
+ * (int32 (N,M)): give the two label arrays or
  * the mask. self_offset >= 0 (one tensor, M >= 2): column i + self_offset is row i's own and takes
  * no part in it, neither as a candidate nor as a positive (0 for the whole matrix, the block's
  * first row for a block of rows); -1: no such column.
@@ -362,10 +365,23 @@ JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, i
  * reduction NONE, it gives each row's loss and the gradient of their sum: what a caller needs to
  * sweep an (N,M) problem a few rows at a time.
  */
-JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
-                                     const int64_t *key_labels, const int32_t *mask, int64_t self_offset,
-                                     int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row,
-                                     int64_t *counted);
+JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
+                                     int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask,
+                                     int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G,
+                                     int64_t *empty_row, int64_t *counted);
+
+/*
+ * BLAS level-1 operations over whole float32 arrays (src/cpu/blas1.c), for the steps around the
+ * fused kernels: d loss / d tau as a dot product, the MEAN scale of a gradient, sums and copies of
+ * gradient blocks. x, y (n) float32, contiguous, n >= 0; x and y of saxpy and scopy do not overlap.
+ *   dsdot: *out = sum_i x_i y_i accumulated in double (independent of the thread count)
+ *   sscal: x = alpha x      saxpy: y = y + alpha x      scopy: y = x      sfill: x = value
+ */
+JNCE_API int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out);
+JNCE_API int32_t jnce_sscal(int64_t n, float alpha, float *x);
+JNCE_API int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y);
+JNCE_API int32_t jnce_scopy(int64_t n, const float *x, float *y);
+JNCE_API int32_t jnce_sfill(int64_t n, float value, float *x);
 
 /*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).

@@ -35,6 +35,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaContext context;
     private final CudaCrossEntropy crossEntropy;
     private final CudaSimilarity similarity;
+    private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
     public CudaBackend() {
@@ -56,6 +57,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.context = CudaContext.of(device);
         this.crossEntropy = new CudaCrossEntropy(context);
         this.similarity = new CudaSimilarity(context, gemmMode);
+        this.contrastive = new CudaContrastive(context);
     }
 
     @Override
@@ -91,7 +93,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public ContrastiveKernels contrastive() {
-        return similarity;
+        return contrastive;
     }
 
     @Override
@@ -109,7 +111,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
      * {@code s[i, i + offset] = value} where that column exists (value -inf masks a query's own key).
      */
     public void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
-        similarity.scaleFillDiagonal(s, scale, offset, value);
+        contrastive.scaleFillDiagonal(s, scale, offset, value);
     }
 
     @Override

@@ -1,14 +1,12 @@
 package dev.jnce.backend.cuda;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.Reduction;
 
-/** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
-final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, PairKernels {
+/** GEMM (cuBLAS) and L2 normalisation on the GPU; the rest is not on cuda yet. */
+final class CudaSimilarity implements SimilarityKernels, PairKernels {
     private final CudaContext context;
     private final GemmMode mode;
 
@@ -48,41 +46,6 @@ final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, Pai
                 x.numel() / d, d, eps, dx.segment()), "l2_normalize_bwd", "x", x, "dy", dy);
     }
 
-    void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
-        CudaLibrary.check(JnceNative.jnce_cuda_infonce_scale_fill_diagonal(context.handle(), s.segment(), s.size(0),
-                s.size(1), s.size(1), scale, offset, value, 1), "infonce_scale_fill_diagonal", "s", s);
-    }
-
-    @Override
-    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("the symmetric (one-tensor) InfoNCE cross-entropy");
-    }
-
-    @Override
-    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("CLIP's symmetric cross-entropy");
-    }
-
-    @Override
-    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
-        throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
-    }
-
-    @Override
-    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
-        throw CudaBackend.notYet("explicit negatives' logits");
-    }
-
-    @Override
-    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
-        throw CudaBackend.notYet("explicit negatives' logits");
-    }
-
-    @Override
-    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
-    }
-
     @Override
     public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
         throw CudaBackend.notYet("cosine similarity");
@@ -102,5 +65,32 @@ final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels, Pai
     @Override
     public void hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         throw CudaBackend.notYet("hard-negative mining");
+    }
+
+    // ---- level 1 ------------------------------------------------------------------------------
+
+    @Override
+    public double dot(Tensor x, Tensor y) {
+        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+    }
+
+    @Override
+    public void scale(float alpha, Tensor x) {
+        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+    }
+
+    @Override
+    public void copy(Tensor x, Tensor y) {
+        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+    }
+
+    @Override
+    public void fill(float value, Tensor x) {
+        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
     }
 }
