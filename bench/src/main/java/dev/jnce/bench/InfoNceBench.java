@@ -3,6 +3,7 @@ package dev.jnce.bench;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.EmbeddingResult;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.NtXent;
 import dev.jnce.ops.Similarity;
@@ -74,24 +75,24 @@ public class InfoNceBench extends OpBench {
     @Benchmark
     public Tensor oneTensorForwardBackward() {
         if (infoNce == null) return null;
-        try (InfoNce.Result r = infoNce.forwardBackward(queries)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = infoNce.forwardBackward(queries)) {
+            return r.grad();
         }
     }
 
     @Benchmark
     public Tensor ntXentForwardBackward() {
         if (ntXent == null) return null;
-        try (InfoNce.Result r = ntXent.forwardBackward(queries)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = ntXent.forwardBackward(queries)) {
+            return r.grad();
         }
     }
 
     @Benchmark
     public Tensor supConForwardBackward() {
         if (infoNce == null) return null;
-        try (InfoNce.Result r = infoNce.forwardBackwardLabels(queries, labels)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = infoNce.forwardBackwardLabels(queries, labels)) {
+            return r.grad();
         }
     }
 

@@ -92,14 +92,17 @@ final class Contrastive {
 
     /**
      * A caller's gradient buffer: open, float32, on the call's device, of {@code like}'s shape,
-     * and none of the inputs (it is written while they are read).
+     * and none of {@code others} (the inputs and the outputs checked before it).
      */
-    static void gradBuffer(String argument, Tensor g, Kernels k, String meaning, Tensor like, Tensor... inputs) {
+    static void gradBuffer(String argument, Tensor g, Kernels k, String meaning, Tensor like, Tensor... others) {
         Checks.usable(argument, g, k);
         Checks.dtype(argument, g, DType.FLOAT32);
         Checks.shape(argument, g, meaning, like.shape());
-        for (Tensor input : inputs) {
-            if (g == input) throw new IllegalArgumentException(argument + ": must not be an input tensor " + g.describe());
+        for (Tensor other : others) {
+            if (g == other) {
+                throw new IllegalArgumentException(argument + ": " + g.describe() + " must be a tensor of its own, not an input "
+                        + "or another output of the call (it is written while they are read)");
+            }
         }
     }
 
