@@ -1,7 +1,8 @@
 /*
  * symmetric_xent.c - cross-entropy over the rows of a symmetric logit matrix given by its lower
- * triangle, forward and backward: the one-tensor InfoNCE forms (the notes' info_nce_loss and
- * NT-Xent), whose logits S = f fᵀ / tau are symmetric.
+ * triangle, forward and backward: the one-tensor InfoNCE forms (positives on the diagonal,
+ * loss_i = -log softmax_j(f_i . f_j / tau)_i; NT-Xent, Chen et al. 2020; SupCon's labels, Khosla
+ * et al. 2020), whose logits S = f fᵀ / tau are symmetric.
  *
  * Why a kernel of its own: jnce_ssyrk computes only the lower triangle of S (half the flops of
  * a GEMM), and d loss / d f = (G + Gᵀ) f / tau is one GEMM instead of two once G + Gᵀ is formed.

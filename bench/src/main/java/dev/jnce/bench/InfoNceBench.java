@@ -25,8 +25,8 @@ import org.openjdk.jmh.annotations.Setup;
  *     Similarity.cosine().withScale(1/tau)} into a reused (N,N) buffer, then {@code
  *     CrossEntropy.forward} against targets 0..N-1 (2 N^2 D flops), which is what InfoNce's
  *     forward part computes.</li>
- * <li>oneTensorForwardBackward: {@link InfoNce#forwardBackward(Tensor)} on the queries (the
- *     notes' info_nce_loss): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
+ * <li>oneTensorForwardBackward: {@link InfoNce#forwardBackward(Tensor)} on the queries
+ *     (positives on the diagonal of f fᵀ / tau): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
  * <li>ntXentForwardBackward: {@link NtXent#forwardBackward(Tensor)} on the queries as N views
  *     of N/2 samples (SimCLR), same path.</li>
  * <li>supConForwardBackward: {@link InfoNce#forwardBackwardLabels(Tensor, Tensor)} on the

@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  * <ul>
  * <li>{@code infonce}: two towers, queries and keys (N,D); its BLAS: three GEMMs (S = q kᵀ,
  *     dq = G k, dk = Gᵀ q);</li>
- * <li>{@code onetensor}: one tensor (N,D), the notes' info_nce_loss; its BLAS: SYRK (the lower
+ * <li>{@code onetensor}: one tensor (N,D), positives on the diagonal of f fᵀ / tau; its BLAS: SYRK (the lower
  *     triangle of f fᵀ) and one GEMM ((G + Gᵀ) f);</li>
  * <li>{@code ntxent}: N views = both views of N/2 samples (SimCLR); BLAS as onetensor.</li>
  * <li>{@code supcon}: one tensor with labels i mod (N/8) (supervised contrastive, 8 rows a
