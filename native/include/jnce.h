@@ -500,6 +500,33 @@ JNCE_API int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float
                                                        int64_t ld, float scale, int64_t offset, float value,
                                                        int32_t fill);
 
+/*
+ * The InfoNCE row-block sweep's O(N) steps (src/cuda/infonce.cu), device pointers:
+ *   diagonal_targets  targets (n) int64: targets[i] = (i + offset) mod modulus; offset >= 0, modulus >= 1
+ *   exclude_logits    S (R,M) contiguous, in place: S[i][self_column + i] = value where self_column >= 0
+ *                     and that column exists; then, when positives (R) is not NULL, positives[i] = S[i][c_i]
+ *                     and S[i][c_i] = value, c_i = (positive_column + i * positive_step) mod M
+ *   reduce_rows       l_i = rows_i - minus_i (minus (n) or NULL); loss (n) = l for JNCE_REDUCTION_NONE, else
+ *                     loss[0] = sum of l (SUM), or that sum / counted (MEAN; NaN when counted is 0); in double
+ */
+JNCE_API int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset,
+                                                    int64_t modulus);
+JNCE_API int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column,
+                                                  int64_t positive_column, int64_t positive_step, float value,
+                                                  float *positives);
+JNCE_API int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n,
+                                               int32_t reduction, int64_t counted, float *loss);
+
+/*
+ * jnce_dsdot, jnce_sscal, jnce_saxpy, jnce_scopy and jnce_sfill on the GPU (src/cuda/blas1.cu):
+ * x, y device pointers; dsdot's out is a host pointer and the call waits for the stream.
+ */
+JNCE_API int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out);
+JNCE_API int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x);
+JNCE_API int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y);
+JNCE_API int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y);
+JNCE_API int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x);
+
 /* GEMM modes of jnce_cuda_sgemm: products in float32, TF32 or bfloat16; float32 accumulation. */
 #define JNCE_CUDA_GEMM_FP32 0
 #define JNCE_CUDA_GEMM_TF32 1

@@ -4118,6 +4118,521 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_infonce_diagonal_targets {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_diagonal_targets");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_diagonal_targets$descriptor() {
+        return jnce_cuda_infonce_diagonal_targets.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_diagonal_targets$handle() {
+        return jnce_cuda_infonce_diagonal_targets.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_diagonal_targets$address() {
+        return jnce_cuda_infonce_diagonal_targets.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static int jnce_cuda_infonce_diagonal_targets(MemorySegment ctx, MemorySegment targets, long n, long offset, long modulus) {
+        var mh$ = jnce_cuda_infonce_diagonal_targets.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_diagonal_targets", ctx, targets, n, offset, modulus);
+            }
+            return (int)mh$.invokeExact(ctx, targets, n, offset, modulus);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_exclude_logits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_exclude_logits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_exclude_logits$descriptor() {
+        return jnce_cuda_infonce_exclude_logits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_exclude_logits$handle() {
+        return jnce_cuda_infonce_exclude_logits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_exclude_logits$address() {
+        return jnce_cuda_infonce_exclude_logits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static int jnce_cuda_infonce_exclude_logits(MemorySegment ctx, MemorySegment S, long R, long M, long self_column, long positive_column, long positive_step, float value, MemorySegment positives) {
+        var mh$ = jnce_cuda_infonce_exclude_logits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_exclude_logits", ctx, S, R, M, self_column, positive_column, positive_step, value, positives);
+            }
+            return (int)mh$.invokeExact(ctx, S, R, M, self_column, positive_column, positive_step, value, positives);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_reduce_rows {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_reduce_rows");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_reduce_rows$descriptor() {
+        return jnce_cuda_infonce_reduce_rows.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_reduce_rows$handle() {
+        return jnce_cuda_infonce_reduce_rows.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_reduce_rows$address() {
+        return jnce_cuda_infonce_reduce_rows.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static int jnce_cuda_infonce_reduce_rows(MemorySegment ctx, MemorySegment rows, MemorySegment minus, long n, int reduction, long counted, MemorySegment loss) {
+        var mh$ = jnce_cuda_infonce_reduce_rows.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_reduce_rows", ctx, rows, minus, n, reduction, counted, loss);
+            }
+            return (int)mh$.invokeExact(ctx, rows, minus, n, reduction, counted, loss);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_dsdot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_dsdot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_dsdot$descriptor() {
+        return jnce_cuda_dsdot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MethodHandle jnce_cuda_dsdot$handle() {
+        return jnce_cuda_dsdot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MemorySegment jnce_cuda_dsdot$address() {
+        return jnce_cuda_dsdot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static int jnce_cuda_dsdot(MemorySegment ctx, MemorySegment x, MemorySegment y, long n, MemorySegment out) {
+        var mh$ = jnce_cuda_dsdot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_dsdot", ctx, x, y, n, out);
+            }
+            return (int)mh$.invokeExact(ctx, x, y, n, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sscal {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sscal");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sscal$descriptor() {
+        return jnce_cuda_sscal.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sscal$handle() {
+        return jnce_cuda_sscal.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sscal$address() {
+        return jnce_cuda_sscal.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static int jnce_cuda_sscal(MemorySegment ctx, long n, float alpha, MemorySegment x) {
+        var mh$ = jnce_cuda_sscal.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sscal", ctx, n, alpha, x);
+            }
+            return (int)mh$.invokeExact(ctx, n, alpha, x);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_saxpy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_saxpy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_saxpy$descriptor() {
+        return jnce_cuda_saxpy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_saxpy$handle() {
+        return jnce_cuda_saxpy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_saxpy$address() {
+        return jnce_cuda_saxpy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static int jnce_cuda_saxpy(MemorySegment ctx, long n, float alpha, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_cuda_saxpy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_saxpy", ctx, n, alpha, x, y);
+            }
+            return (int)mh$.invokeExact(ctx, n, alpha, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_scopy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_scopy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_scopy$descriptor() {
+        return jnce_cuda_scopy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_scopy$handle() {
+        return jnce_cuda_scopy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_scopy$address() {
+        return jnce_cuda_scopy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static int jnce_cuda_scopy(MemorySegment ctx, long n, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_cuda_scopy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_scopy", ctx, n, x, y);
+            }
+            return (int)mh$.invokeExact(ctx, n, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sfill {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sfill");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sfill$descriptor() {
+        return jnce_cuda_sfill.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sfill$handle() {
+        return jnce_cuda_sfill.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sfill$address() {
+        return jnce_cuda_sfill.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static int jnce_cuda_sfill(MemorySegment ctx, long n, float value, MemorySegment x) {
+        var mh$ = jnce_cuda_sfill.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sfill", ctx, n, value, x);
+            }
+            return (int)mh$.invokeExact(ctx, n, value, x);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_sgemm {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -24,8 +24,11 @@ import java.util.Locale;
  *
  * <p>Runs as GPU kernels: the fused softmax cross-entropy (every option), GEMM (cuBLAS; float32
  * by default, TF32 or BF16 products with the system property {@code jnce.cuda.gemm} = {@code
- * fp32|tf32|bf16}), L2 normalisation forward and backward, and the InfoNCE masking step
- * ({@link #scaleFillDiagonal}). The other families throw {@link UnsupportedOperationException}.
+ * fp32|tf32|bf16}), L2 normalisation forward and backward, the level-1 operations (dot, scale,
+ * axpy, copy, fill), the InfoNCE masking step ({@link #scaleFillDiagonal}) and the O(N) steps of
+ * the InfoNCE row-block sweep, so that InfoNCE's two-tensor forms with one positive per row
+ * (and the one-tensor ones in row blocks) run here. The other families throw
+ * {@link UnsupportedOperationException}.
  * Calls queue work on the device's stream and return without waiting; reading a result on the
  * host waits.
  */

@@ -1,11 +1,20 @@
 package dev.jnce.backend.cuda;
 
+import dev.jnce.Device;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.HostContrastive;
+import dev.jnce.internal.NativeCodes;
 
-/** The InfoNCE masking step on the GPU (native/src/cuda/infonce.cu); the rest of the family is not on cuda yet. */
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
+ * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
+ * per row run there. The fused passes of the other forms are not on cuda yet.
+ */
 final class CudaContrastive implements ContrastiveKernels {
     private final CudaContext context;
 
@@ -50,21 +59,29 @@ final class CudaContrastive implements ContrastiveKernels {
 
     @Override
     public void diagonalTargets(long offset, long modulus, Tensor targets) {
-        throw CudaBackend.notYet("the InfoNCE row-block sweep's steps");
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_diagonal_targets(context.handle(), targets.segment(), targets.numel(),
+                offset, modulus), "infonce_diagonal_targets", "targets", targets);
     }
 
     @Override
     public void excludeLogits(Tensor s, long selfColumn, long positiveColumn, long positiveStep, Tensor positives) {
-        throw CudaBackend.notYet("the InfoNCE row-block sweep's steps");
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_exclude_logits(context.handle(), s.segment(), s.size(0), s.size(1),
+                selfColumn, positiveColumn, positiveStep, EXCLUDED, positives == null ? MemorySegment.NULL : positives.segment()),
+                "infonce_exclude_logits", "s", s);
     }
 
     @Override
     public void reduceRows(Tensor rows, Tensor minus, Reduction reduction, long counted, Tensor loss) {
-        throw CudaBackend.notYet("the InfoNCE row-block sweep's steps");
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_reduce_rows(context.handle(), rows.segment(),
+                minus == null ? MemorySegment.NULL : minus.segment(), rows.numel(), NativeCodes.reduction(reduction), counted,
+                loss.segment()), "infonce_reduce_rows", "rows", rows, "loss", loss);
     }
 
+    /** A sort of N labels: on the host, after one copy (as {@link CudaScan} does for its scans). */
     @Override
     public long firstUnsharedLabel(Tensor labels) {
-        throw CudaBackend.notYet("the InfoNCE row-block sweep's steps");
+        try (Tensor host = labels.to(Device.HOST)) {
+            return HostContrastive.firstUnsharedLabel(host);
+        }
     }
 }

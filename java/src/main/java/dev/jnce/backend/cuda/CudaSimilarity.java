@@ -5,7 +5,11 @@ import dev.jnce.backend.PairKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 
-/** GEMM (cuBLAS) and L2 normalisation on the GPU; the rest is not on cuda yet. */
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** GEMM (cuBLAS), L2 normalisation and the level-1 operations (blas1.cu) on the GPU; the rest is not on cuda yet. */
 final class CudaSimilarity implements SimilarityKernels, PairKernels {
     private final CudaContext context;
     private final GemmMode mode;
@@ -67,30 +71,37 @@ final class CudaSimilarity implements SimilarityKernels, PairKernels {
         throw CudaBackend.notYet("hard-negative mining");
     }
 
-    // ---- level 1 ------------------------------------------------------------------------------
+    // ---- level 1 (blas1.cu) -------------------------------------------------------------------
 
     @Override
     public double dot(Tensor x, Tensor y) {
-        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            CudaLibrary.check(JnceNative.jnce_cuda_dsdot(context.handle(), x.segment(), y.segment(), x.numel(), out), "dsdot",
+                    "x", x, "y", y);
+            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
     }
 
     @Override
     public void scale(float alpha, Tensor x) {
-        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+        CudaLibrary.check(JnceNative.jnce_cuda_sscal(context.handle(), x.numel(), alpha, x.segment()), "sscal", "x", x);
     }
 
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
-        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+        CudaLibrary.check(JnceNative.jnce_cuda_saxpy(context.handle(), x.numel(), alpha, x.segment(), y.segment()), "saxpy",
+                "x", x, "y", y);
     }
 
     @Override
     public void copy(Tensor x, Tensor y) {
-        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+        CudaLibrary.check(JnceNative.jnce_cuda_scopy(context.handle(), x.numel(), x.segment(), y.segment()), "scopy",
+                "x", x, "y", y);
     }
 
     @Override
     public void fill(float value, Tensor x) {
-        throw CudaBackend.notYet("level-1 operations (dot, scale, axpy, copy, fill)");
+        CudaLibrary.check(JnceNative.jnce_cuda_sfill(context.handle(), x.numel(), value, x.segment()), "sfill", "x", x);
     }
 }
