@@ -308,13 +308,15 @@ JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int6
 /*
  * The same with label targets (supervised contrastive, SupCon's L_out): row i's softmax runs over
  * every column but i, its positives P(i) are the other rows with its label, and
- * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int64. A label that no
+ * loss_i = log sum_{j != i} exp S_ij - mean_{j in P(i)} S_ij. labels (N) int32 or int64 as
+ * labels_dtype says (JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64). A label that no
  * other row carries is JNCE_ERR_INVALID_ARG naming the row, unless skip_empty: such a row then
  * has loss 0 and a zero row of g (its column still takes part in the other rows' softmax), and
  * MEAN divides by the rows counted (NaN when none is). S, loss, G and reduction as above.
  */
-JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels,
-                                            int32_t skip_empty, int32_t reduction, float *loss, float *G);
+JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels,
+                                            int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss,
+                                            float *G);
 
 /*
  * CLIP's symmetric cross-entropy over a square logit matrix, forward and backward
@@ -361,7 +363,8 @@ JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, i
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]
- * (int64 (N) and (M)), or else mask[i*M + j] != 0 (int32 (N,M)): give the two label arrays or
+ * ((N) and (M), each int32 or int64 as query_dtype and key_dtype say), or else mask[i*M + j] != 0
+ * (int32 (N,M)): give the two label arrays or
  * the mask. self_offset >= 0 (one tensor, M >= 2): column i + self_offset is row i's own and takes
  * no part in it, neither as a candidate nor as a positive (0 for the whole matrix, the block's
  * first row for a block of rows); -1: no such column.
@@ -377,10 +380,23 @@ JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, i
  * reduction NONE, it gives each row's loss and the gradient of their sum: what a caller needs to
  * sweep an (N,M) problem a few rows at a time.
  */
-JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
-                                     const int64_t *key_labels, const int32_t *mask, int64_t self_offset,
-                                     int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row,
-                                     int64_t *counted);
+JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
+                                     int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask,
+                                     int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G,
+                                     int64_t *empty_row, int64_t *counted);
+
+/*
+ * BLAS level-1 operations over whole float32 arrays (src/cpu/blas1.c), for the steps around the
+ * fused kernels: d loss / d tau as a dot product, the MEAN scale of a gradient, sums and copies of
+ * gradient blocks. x, y (n) float32, contiguous, n >= 0; x and y of saxpy and scopy do not overlap.
+ *   dsdot: *out = sum_i x_i y_i accumulated in double (independent of the thread count)
+ *   sscal: x = alpha x      saxpy: y = y + alpha x      scopy: y = x      sfill: x = value
+ */
+JNCE_API int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out);
+JNCE_API int32_t jnce_sscal(int64_t n, float alpha, float *x);
+JNCE_API int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y);
+JNCE_API int32_t jnce_scopy(int64_t n, const float *x, float *y);
+JNCE_API int32_t jnce_sfill(int64_t n, float value, float *x);
 
 /*
  * F.normalize(x, p=2, dim=-1, eps) on rows (src/cpu/similarity.c):  y = x / max(||x||_2, eps).
@@ -526,6 +542,33 @@ JNCE_API int32_t jnce_cuda_l2_normalize_bwd(jnce_cuda_ctx *ctx, const float *x, 
 JNCE_API int32_t jnce_cuda_infonce_scale_fill_diagonal(jnce_cuda_ctx *ctx, float *S, int64_t N, int64_t M,
                                                        int64_t ld, float scale, int64_t offset, float value,
                                                        int32_t fill);
+
+/*
+ * The InfoNCE row-block sweep's O(N) steps (src/cuda/infonce.cu), device pointers:
+ *   diagonal_targets  targets (n) int64: targets[i] = (i + offset) mod modulus; offset >= 0, modulus >= 1
+ *   exclude_logits    S (R,M) contiguous, in place: S[i][self_column + i] = value where self_column >= 0
+ *                     and that column exists; then, when positives (R) is not NULL, positives[i] = S[i][c_i]
+ *                     and S[i][c_i] = value, c_i = (positive_column + i * positive_step) mod M
+ *   reduce_rows       l_i = rows_i - minus_i (minus (n) or NULL); loss (n) = l for JNCE_REDUCTION_NONE, else
+ *                     loss[0] = sum of l (SUM), or that sum / counted (MEAN; NaN when counted is 0); in double
+ */
+JNCE_API int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset,
+                                                    int64_t modulus);
+JNCE_API int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column,
+                                                  int64_t positive_column, int64_t positive_step, float value,
+                                                  float *positives);
+JNCE_API int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n,
+                                               int32_t reduction, int64_t counted, float *loss);
+
+/*
+ * jnce_dsdot, jnce_sscal, jnce_saxpy, jnce_scopy and jnce_sfill on the GPU (src/cuda/blas1.cu):
+ * x, y device pointers; dsdot's out is a host pointer and the call waits for the stream.
+ */
+JNCE_API int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out);
+JNCE_API int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x);
+JNCE_API int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y);
+JNCE_API int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y);
+JNCE_API int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x);
 
 /* GEMM modes of jnce_cuda_sgemm: products in float32, TF32 or bfloat16; float32 accumulation. */
 #define JNCE_CUDA_GEMM_FP32 0

@@ -120,7 +120,8 @@ static void aligned_case(void) {
 }
 
 /*
- * Label targets (SupCon): the float64 definition over the mirrored matrix, in place and not.
+ * Label targets (SupCon): the float64 definition over the mirrored matrix, in place and not, and
+ * the same results from int32 labels.
  * With skip, rows 0 and N-1 get labels no other row has and are left out.
  */
 static void labels_case(int64_t N, int64_t classes, int reduction, int in_place, int skip) {
@@ -162,7 +163,7 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
         for (int64_t j = 0; j < N; j++) H[i * N + j] = g[i * N + j] + g[j * N + i];
     float loss[N];
     float *G = in_place ? S : Gsep;
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, skip, reduction, loss, G) == JNCE_OK, "labels status");
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, JNCE_DTYPE_INT64, skip, reduction, loss, G) == JNCE_OK, "labels status");
     double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)counted : total;
     double worst_loss = reduction == JNCE_REDUCTION_NONE ? max_rel_error(loss, rows, N) : fabs(loss[0] - want) / fmax(1.0, fabs(want));
     double worst = 0;
@@ -171,8 +172,20 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
           worst_loss);
     CHECK(worst <= 2e-6 * w, "labels N=%lld classes=%lld red=%d inplace=%d skip=%d grad error %g", (long long)N,
           (long long)classes, reduction, in_place, skip, worst);
+    if (!in_place) { /* int32 labels give the same loss and gradient */
+        int32_t *labels32 = malloc(sizeof(int32_t) * N);
+        float *again = malloc(sizeof(float) * N), *G2 = malloc(sizeof(float) * N * N);
+        for (int64_t i = 0; i < N; i++) labels32[i] = (int32_t)labels[i];
+        CHECK(jnce_xent_symmetric_labels(S, N, N, labels32, JNCE_DTYPE_INT32, skip, reduction, again, G2) == JNCE_OK,
+              "int32 labels status");
+        CHECK(memcmp(loss, again, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0, "int32 labels: loss differs");
+        CHECK(memcmp(G, G2, sizeof(float) * N * N) == 0, "int32 labels: gradient differs");
+        CHECK(jnce_xent_symmetric_labels(S, N, N, labels32, 9, skip, reduction, again, NULL) == JNCE_ERR_INVALID_ARG,
+              "an unknown label dtype is rejected");
+        free(labels32), free(again), free(G2);
+    }
     labels[N - 1] = 1000 + N; /* a label on one row only */
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, 0, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, JNCE_DTYPE_INT64, 0, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
           "a row without positive is rejected");
     free(S), free(Gsep), free(X), free(H), free(g), free(rows), free(labels);
 }
@@ -233,11 +246,11 @@ int main(void) {
     { /* every row skipped: NONE and SUM give 0, MEAN NaN; the gradient is 0 */
         float S[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, loss3[3], sum, mean;
         const int64_t distinct[3] = {1, 2, 3};
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_NONE, loss3, NULL) == JNCE_OK &&
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_NONE, loss3, NULL) == JNCE_OK &&
                   loss3[0] == 0 && loss3[1] == 0 && loss3[2] == 0, "all skipped: NONE gives 0");
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_SUM, &sum, NULL) == JNCE_OK && sum == 0,
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_SUM, &sum, NULL) == JNCE_OK && sum == 0,
               "all skipped: SUM gives 0");
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, 1, JNCE_REDUCTION_MEAN, &mean, S) == JNCE_OK && isnan(mean),
+        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_MEAN, &mean, S) == JNCE_OK && isnan(mean),
               "all skipped: MEAN gives NaN");
         for (int k = 0; k < 9; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0 at %d, got %g", k, S[k]);
     }

@@ -128,15 +128,15 @@ static void run_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 }
 
 /* labels: the keys in label order, and each query's run [from, to) of keys with its label. */
-static int32_t label_runs(const int64_t *query_labels, const int64_t *key_labels, int64_t N, int64_t M, int64_t *order,
-                          int64_t *from, int64_t *to) {
+static int32_t label_runs(const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype,
+                          int64_t N, int64_t M, int64_t *order, int64_t *from, int64_t *to) {
     jnce_labelled *keys = malloc(sizeof(jnce_labelled) * (size_t)M);
     if (keys == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_positives: out of memory for M=%lld", (long long)M);
-    for (int64_t k = 0; k < M; k++) keys[k] = (jnce_labelled){key_labels[k], k};
+    for (int64_t k = 0; k < M; k++) keys[k] = (jnce_labelled){jnce_target_at(key_labels, key_dtype, k), k};
     qsort(keys, (size_t)M, sizeof(jnce_labelled), jnce_by_label);
     for (int64_t k = 0; k < M; k++) order[k] = keys[k].index;
     for (int64_t i = 0; i < N; i++) {
-        const int64_t l = query_labels[i];
+        const int64_t l = jnce_target_at(query_labels, query_dtype, i);
         int64_t lo = 0, hi = M; /* first key with label >= l */
         while (lo < hi) {
             int64_t mid = lo + (hi - lo) / 2;
@@ -151,9 +151,10 @@ static int32_t label_runs(const int64_t *query_labels, const int64_t *key_labels
     return JNCE_OK;
 }
 
-int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels,
-                            const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty,
-                            int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted_rows) {
+int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
+                            int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask,
+                            int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G,
+                            int64_t *empty_row, int64_t *counted_rows) {
     if (empty_row != NULL) *empty_row = -1;
     if (counted_rows != NULL) *counted_rows = 0;
     if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: null S or loss");
@@ -162,6 +163,10 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
                          (long long)N, (long long)M, (long long)ld);
     if ((mask == NULL) == (query_labels == NULL || key_labels == NULL))
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: give both label arrays or the mask, not both or neither");
+    if (mask == NULL && ((query_dtype != JNCE_DTYPE_INT32 && query_dtype != JNCE_DTYPE_INT64)
+                         || (key_dtype != JNCE_DTYPE_INT32 && key_dtype != JNCE_DTYPE_INT64)))
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: label dtypes %d and %d, need int32 or int64", query_dtype,
+                         key_dtype);
     if (self_offset >= 0 && M < 2)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_positives: a self column with M=%lld leaves row 0 no candidate",
                          (long long)M);
@@ -190,10 +195,13 @@ int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, co
     if (mask != NULL) {
         jnce_parallel_for(N, 16, count_mask_rows, &job);
     } else {
-        status = label_runs(query_labels, key_labels, N, M, order, from, to);
+        status = label_runs(query_labels, query_dtype, key_labels, key_dtype, N, M, order, from, to);
         if (status != JNCE_OK) goto done;
-        for (int64_t i = 0; i < N; i++)
-            count[i] = to[i] - from[i] - (self_of(&job, i) >= 0 && key_labels[self_of(&job, i)] == query_labels[i]);
+        for (int64_t i = 0; i < N; i++) {
+            const int64_t self = self_of(&job, i);
+            count[i] = to[i] - from[i]
+                       - (self >= 0 && jnce_target_at(key_labels, key_dtype, self) == jnce_target_at(query_labels, query_dtype, i));
+        }
     }
     int64_t counted = 0;
     for (int64_t i = 0; i < N; i++) {

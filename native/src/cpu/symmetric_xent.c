@@ -1,7 +1,8 @@
 /*
  * symmetric_xent.c - cross-entropy over the rows of a symmetric logit matrix given by its lower
- * triangle, forward and backward: the one-tensor InfoNCE forms (the notes' info_nce_loss and
- * NT-Xent), whose logits S = f fᵀ / tau are symmetric.
+ * triangle, forward and backward: the one-tensor InfoNCE forms (positives on the diagonal,
+ * loss_i = -log softmax_j(f_i . f_j / tau)_i; NT-Xent, Chen et al. 2020; SupCon's labels, Khosla
+ * et al. 2020), whose logits S = f fᵀ / tau are symmetric.
  *
  * Why a kernel of its own: jnce_ssyrk computes only the lower triangle of S (half the flops of
  * a GEMM), and d loss / d f = (G + Gᵀ) f / tau is one GEMM instead of two once G + Gᵀ is formed.
@@ -341,11 +342,13 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
     return run(&job, reduction, NULL, NULL, loss);
 }
 
-int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty,
-                                   int32_t reduction, float *loss, float *G) {
+int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype,
+                                   int32_t skip_empty, int32_t reduction, float *loss, float *G) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;
     if (labels == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: null labels");
+    if (labels_dtype != JNCE_DTYPE_INT32 && labels_dtype != JNCE_DTYPE_INT64)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: labels_dtype %d is not int32 or int64", labels_dtype);
     int64_t *order = malloc(sizeof(int64_t) * (size_t)N), *group_end = malloc(sizeof(int64_t) * (size_t)N);
     jnce_labelled *rows = malloc(sizeof(jnce_labelled) * (size_t)N);
     unsigned char *skipped = calloc((size_t)N, 1);
@@ -353,7 +356,7 @@ int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const 
         free(order), free(group_end), free(rows), free(skipped);
         return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_symmetric_labels: out of memory for N=%lld", (long long)N);
     }
-    for (int64_t i = 0; i < N; i++) rows[i] = (jnce_labelled){labels[i], i};
+    for (int64_t i = 0; i < N; i++) rows[i] = (jnce_labelled){jnce_target_at(labels, labels_dtype, i), i};
     qsort(rows, (size_t)N, sizeof(jnce_labelled), jnce_by_label);
     int64_t groups = 0;
     for (int64_t a = 0; a < N; a++) {
@@ -370,7 +373,7 @@ int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const 
         }
         free(order), free(group_end), free(skipped);
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: row %lld has no positive (label %lld on no other row)",
-                         (long long)row, (long long)labels[row]);
+                         (long long)row, (long long)jnce_target_at(labels, labels_dtype, row));
     }
     sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 0, .exclude_self = 1, .decoupled = 0, .single = 0,
                    .skipped = skipped};

@@ -3,6 +3,7 @@ package dev.jnce.bench;
 import dev.jnce.Backend;
 import dev.jnce.Tensor;
 import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.EmbeddingResult;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.NtXent;
 import dev.jnce.ops.Similarity;
@@ -24,8 +25,8 @@ import org.openjdk.jmh.annotations.Setup;
  *     Similarity.cosine().withScale(1/tau)} into a reused (N,N) buffer, then {@code
  *     CrossEntropy.forward} against targets 0..N-1 (2 N^2 D flops), which is what InfoNce's
  *     forward part computes.</li>
- * <li>oneTensorForwardBackward: {@link InfoNce#forwardBackward(Tensor)} on the queries (the
- *     notes' info_nce_loss): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
+ * <li>oneTensorForwardBackward: {@link InfoNce#forwardBackward(Tensor)} on the queries
+ *     (positives on the diagonal of f fᵀ / tau): symmetric logits, SYRK + one GEMM (3 N^2 D flops).</li>
  * <li>ntXentForwardBackward: {@link NtXent#forwardBackward(Tensor)} on the queries as N views
  *     of N/2 samples (SimCLR), same path.</li>
  * <li>supConForwardBackward: {@link InfoNce#forwardBackwardLabels(Tensor, Tensor)} on the
@@ -74,24 +75,24 @@ public class InfoNceBench extends OpBench {
     @Benchmark
     public Tensor oneTensorForwardBackward() {
         if (infoNce == null) return null;
-        try (InfoNce.Result r = infoNce.forwardBackward(queries)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = infoNce.forwardBackward(queries)) {
+            return r.grad();
         }
     }
 
     @Benchmark
     public Tensor ntXentForwardBackward() {
         if (ntXent == null) return null;
-        try (InfoNce.Result r = ntXent.forwardBackward(queries)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = ntXent.forwardBackward(queries)) {
+            return r.grad();
         }
     }
 
     @Benchmark
     public Tensor supConForwardBackward() {
         if (infoNce == null) return null;
-        try (InfoNce.Result r = infoNce.forwardBackwardLabels(queries, labels)) {
-            return r.gradQueries();
+        try (EmbeddingResult r = infoNce.forwardBackwardLabels(queries, labels)) {
+            return r.grad();
         }
     }
 

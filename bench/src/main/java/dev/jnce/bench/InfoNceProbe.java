@@ -6,8 +6,10 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.loss.ClipLoss;
+import dev.jnce.loss.EmbeddingResult;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.NtXent;
+import dev.jnce.loss.PairedResult;
 import dev.jnce.loss.SigLipLoss;
 
 import java.io.IOException;
@@ -23,7 +25,7 @@ import java.util.SplittableRandom;
  * <ul>
  * <li>{@code infonce}: two towers, queries and keys (N,D); its BLAS: three GEMMs (S = q kᵀ,
  *     dq = G k, dk = Gᵀ q);</li>
- * <li>{@code onetensor}: one tensor (N,D), the notes' info_nce_loss; its BLAS: SYRK (the lower
+ * <li>{@code onetensor}: one tensor (N,D), positives on the diagonal of f fᵀ / tau; its BLAS: SYRK (the lower
  *     triangle of f fᵀ) and one GEMM ((G + Gᵀ) f);</li>
  * <li>{@code ntxent}: N views = both views of N/2 samples (SimCLR); BLAS as onetensor.</li>
  * <li>{@code supcon}: one tensor with labels i mod (N/8) (supervised contrastive, 8 rows a
@@ -75,7 +77,18 @@ public final class InfoNceProbe {
         for (int r = 0; r < reps; r++) {
             long start = System.nanoTime();
             if (form.equals("clip") || form.equals("siglip")) {
-                try (ClipLoss.Result res = form.equals("clip") ? clip.forwardBackward(q, keys) : sigLip.forwardBackward(q, keys)) {
+                try (PairedResult res = form.equals("clip") ? clip.forwardBackward(q, keys) : sigLip.forwardBackward(q, keys)) {
+                    res.loss().item();
+                }
+                best = Math.min(best, (System.nanoTime() - start) / 1e9);
+                continue;
+            }
+            if (form.equals("onetensor") || form.equals("ntxent") || form.equals("supcon")) {
+                try (EmbeddingResult res = switch (form) {
+                    case "onetensor" -> loss.forwardBackward(q);
+                    case "ntxent" -> ntXent.forwardBackward(q);
+                    default -> loss.forwardBackwardLabels(q, classes);
+                }) {
                     res.loss().item();
                 }
                 best = Math.min(best, (System.nanoTime() - start) / 1e9);
@@ -83,9 +96,6 @@ public final class InfoNceProbe {
             }
             try (InfoNce.Result res = switch (form) {
                 case "infonce" -> loss.forwardBackward(q, keys);
-                case "onetensor" -> loss.forwardBackward(q);
-                case "ntxent" -> ntXent.forwardBackward(q);
-                case "supcon" -> loss.forwardBackwardLabels(q, classes);
                 case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
                 case "negatives" -> loss.forwardBackwardNegatives(q, keys, negatives);
                 default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip, siglip or negatives, not " + form);

@@ -1699,6 +1699,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER,
             JnceNative.C_INT,
             JnceNative.C_INT,
+            JnceNative.C_INT,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
@@ -1711,7 +1712,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static FunctionDescriptor jnce_xent_symmetric_labels$descriptor() {
@@ -1721,7 +1722,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static MethodHandle jnce_xent_symmetric_labels$handle() {
@@ -1731,7 +1732,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
     public static MemorySegment jnce_xent_symmetric_labels$address() {
@@ -1740,16 +1741,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const int64_t *labels, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int skip_empty, int reduction, MemorySegment loss, MemorySegment G) {
+    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int labels_dtype, int skip_empty, int reduction, MemorySegment loss, MemorySegment G) {
         var mh$ = jnce_xent_symmetric_labels.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, skip_empty, reduction, loss, G);
+                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G);
             }
-            return (int)mh$.invokeExact(S, N, ld, labels, skip_empty, reduction, loss, G);
+            return (int)mh$.invokeExact(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2034,7 +2035,9 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_LONG,
             JnceNative.C_LONG,
             JnceNative.C_POINTER,
+            JnceNative.C_INT,
             JnceNative.C_POINTER,
+            JnceNative.C_INT,
             JnceNative.C_POINTER,
             JnceNative.C_LONG,
             JnceNative.C_INT,
@@ -2053,7 +2056,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static FunctionDescriptor jnce_xent_positives$descriptor() {
@@ -2063,7 +2066,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static MethodHandle jnce_xent_positives$handle() {
@@ -2073,7 +2076,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
     public static MemorySegment jnce_xent_positives$address() {
@@ -2082,16 +2085,328 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const int64_t *query_labels, const int64_t *key_labels, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, MemorySegment key_labels, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
+    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
         var mh$ = jnce_xent_positives.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, key_labels, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
             }
-            return (int)mh$.invokeExact(S, N, M, ld, query_labels, key_labels, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+            return (int)mh$.invokeExact(S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_dsdot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_dsdot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_dsdot$descriptor() {
+        return jnce_dsdot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MethodHandle jnce_dsdot$handle() {
+        return jnce_dsdot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MemorySegment jnce_dsdot$address() {
+        return jnce_dsdot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_dsdot(const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static int jnce_dsdot(MemorySegment x, MemorySegment y, long n, MemorySegment out) {
+        var mh$ = jnce_dsdot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_dsdot", x, y, n, out);
+            }
+            return (int)mh$.invokeExact(x, y, n, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_sscal {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_sscal");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_sscal(int64_t n, float alpha, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_sscal$descriptor() {
+        return jnce_sscal.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_sscal(int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MethodHandle jnce_sscal$handle() {
+        return jnce_sscal.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_sscal(int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MemorySegment jnce_sscal$address() {
+        return jnce_sscal.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_sscal(int64_t n, float alpha, float *x)
+     * }
+     */
+    public static int jnce_sscal(long n, float alpha, MemorySegment x) {
+        var mh$ = jnce_sscal.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_sscal", n, alpha, x);
+            }
+            return (int)mh$.invokeExact(n, alpha, x);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_saxpy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_saxpy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_saxpy$descriptor() {
+        return jnce_saxpy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_saxpy$handle() {
+        return jnce_saxpy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_saxpy$address() {
+        return jnce_saxpy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_saxpy(int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static int jnce_saxpy(long n, float alpha, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_saxpy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_saxpy", n, alpha, x, y);
+            }
+            return (int)mh$.invokeExact(n, alpha, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_scopy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_scopy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_scopy(int64_t n, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_scopy$descriptor() {
+        return jnce_scopy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_scopy(int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_scopy$handle() {
+        return jnce_scopy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_scopy(int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_scopy$address() {
+        return jnce_scopy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_scopy(int64_t n, const float *x, float *y)
+     * }
+     */
+    public static int jnce_scopy(long n, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_scopy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_scopy", n, x, y);
+            }
+            return (int)mh$.invokeExact(n, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_sfill {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_sfill");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_sfill(int64_t n, float value, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_sfill$descriptor() {
+        return jnce_sfill.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_sfill(int64_t n, float value, float *x)
+     * }
+     */
+    public static MethodHandle jnce_sfill$handle() {
+        return jnce_sfill.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_sfill(int64_t n, float value, float *x)
+     * }
+     */
+    public static MemorySegment jnce_sfill$address() {
+        return jnce_sfill.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_sfill(int64_t n, float value, float *x)
+     * }
+     */
+    public static int jnce_sfill(long n, float value, MemorySegment x) {
+        var mh$ = jnce_sfill.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_sfill", n, value, x);
+            }
+            return (int)mh$.invokeExact(n, value, x);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3815,6 +4130,521 @@ public class JnceNative extends JnceNative$shared {
                 traceDowncall("jnce_cuda_infonce_scale_fill_diagonal", ctx, S, N, M, ld, scale, offset, value, fill);
             }
             return (int)mh$.invokeExact(ctx, S, N, M, ld, scale, offset, value, fill);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_diagonal_targets {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_diagonal_targets");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_diagonal_targets$descriptor() {
+        return jnce_cuda_infonce_diagonal_targets.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_diagonal_targets$handle() {
+        return jnce_cuda_infonce_diagonal_targets.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_diagonal_targets$address() {
+        return jnce_cuda_infonce_diagonal_targets.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_diagonal_targets(jnce_cuda_ctx *ctx, int64_t *targets, int64_t n, int64_t offset, int64_t modulus)
+     * }
+     */
+    public static int jnce_cuda_infonce_diagonal_targets(MemorySegment ctx, MemorySegment targets, long n, long offset, long modulus) {
+        var mh$ = jnce_cuda_infonce_diagonal_targets.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_diagonal_targets", ctx, targets, n, offset, modulus);
+            }
+            return (int)mh$.invokeExact(ctx, targets, n, offset, modulus);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_exclude_logits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_exclude_logits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_exclude_logits$descriptor() {
+        return jnce_cuda_infonce_exclude_logits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_exclude_logits$handle() {
+        return jnce_cuda_infonce_exclude_logits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_exclude_logits$address() {
+        return jnce_cuda_infonce_exclude_logits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_exclude_logits(jnce_cuda_ctx *ctx, float *S, int64_t R, int64_t M, int64_t self_column, int64_t positive_column, int64_t positive_step, float value, float *positives)
+     * }
+     */
+    public static int jnce_cuda_infonce_exclude_logits(MemorySegment ctx, MemorySegment S, long R, long M, long self_column, long positive_column, long positive_step, float value, MemorySegment positives) {
+        var mh$ = jnce_cuda_infonce_exclude_logits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_exclude_logits", ctx, S, R, M, self_column, positive_column, positive_step, value, positives);
+            }
+            return (int)mh$.invokeExact(ctx, S, R, M, self_column, positive_column, positive_step, value, positives);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_infonce_reduce_rows {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_infonce_reduce_rows");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_infonce_reduce_rows$descriptor() {
+        return jnce_cuda_infonce_reduce_rows.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static MethodHandle jnce_cuda_infonce_reduce_rows$handle() {
+        return jnce_cuda_infonce_reduce_rows.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static MemorySegment jnce_cuda_infonce_reduce_rows$address() {
+        return jnce_cuda_infonce_reduce_rows.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_infonce_reduce_rows(jnce_cuda_ctx *ctx, const float *rows, const float *minus, int64_t n, int32_t reduction, int64_t counted, float *loss)
+     * }
+     */
+    public static int jnce_cuda_infonce_reduce_rows(MemorySegment ctx, MemorySegment rows, MemorySegment minus, long n, int reduction, long counted, MemorySegment loss) {
+        var mh$ = jnce_cuda_infonce_reduce_rows.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_infonce_reduce_rows", ctx, rows, minus, n, reduction, counted, loss);
+            }
+            return (int)mh$.invokeExact(ctx, rows, minus, n, reduction, counted, loss);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_dsdot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_dsdot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_dsdot$descriptor() {
+        return jnce_cuda_dsdot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MethodHandle jnce_cuda_dsdot$handle() {
+        return jnce_cuda_dsdot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static MemorySegment jnce_cuda_dsdot$address() {
+        return jnce_cuda_dsdot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dsdot(jnce_cuda_ctx *ctx, const float *x, const float *y, int64_t n, double *out)
+     * }
+     */
+    public static int jnce_cuda_dsdot(MemorySegment ctx, MemorySegment x, MemorySegment y, long n, MemorySegment out) {
+        var mh$ = jnce_cuda_dsdot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_dsdot", ctx, x, y, n, out);
+            }
+            return (int)mh$.invokeExact(ctx, x, y, n, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sscal {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sscal");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sscal$descriptor() {
+        return jnce_cuda_sscal.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sscal$handle() {
+        return jnce_cuda_sscal.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sscal$address() {
+        return jnce_cuda_sscal.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sscal(jnce_cuda_ctx *ctx, int64_t n, float alpha, float *x)
+     * }
+     */
+    public static int jnce_cuda_sscal(MemorySegment ctx, long n, float alpha, MemorySegment x) {
+        var mh$ = jnce_cuda_sscal.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sscal", ctx, n, alpha, x);
+            }
+            return (int)mh$.invokeExact(ctx, n, alpha, x);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_saxpy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_saxpy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_saxpy$descriptor() {
+        return jnce_cuda_saxpy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_saxpy$handle() {
+        return jnce_cuda_saxpy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_saxpy$address() {
+        return jnce_cuda_saxpy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_saxpy(jnce_cuda_ctx *ctx, int64_t n, float alpha, const float *x, float *y)
+     * }
+     */
+    public static int jnce_cuda_saxpy(MemorySegment ctx, long n, float alpha, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_cuda_saxpy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_saxpy", ctx, n, alpha, x, y);
+            }
+            return (int)mh$.invokeExact(ctx, n, alpha, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_scopy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_scopy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_scopy$descriptor() {
+        return jnce_cuda_scopy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_scopy$handle() {
+        return jnce_cuda_scopy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_scopy$address() {
+        return jnce_cuda_scopy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_scopy(jnce_cuda_ctx *ctx, int64_t n, const float *x, float *y)
+     * }
+     */
+    public static int jnce_cuda_scopy(MemorySegment ctx, long n, MemorySegment x, MemorySegment y) {
+        var mh$ = jnce_cuda_scopy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_scopy", ctx, n, x, y);
+            }
+            return (int)mh$.invokeExact(ctx, n, x, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sfill {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sfill");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sfill$descriptor() {
+        return jnce_cuda_sfill.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sfill$handle() {
+        return jnce_cuda_sfill.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sfill$address() {
+        return jnce_cuda_sfill.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sfill(jnce_cuda_ctx *ctx, int64_t n, float value, float *x)
+     * }
+     */
+    public static int jnce_cuda_sfill(MemorySegment ctx, long n, float value, MemorySegment x) {
+        var mh$ = jnce_cuda_sfill.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sfill", ctx, n, value, x);
+            }
+            return (int)mh$.invokeExact(ctx, n, value, x);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -7,16 +7,22 @@ import dev.jnce.Tensor;
  * The contrastive family's fused passes over a logit matrix (native/src/cpu/symmetric_xent.c,
  * positives_xent.c, clip_xent.c, siglip.c, negatives.c and their Java twins): the cross-entropy
  * of the symmetric one-tensor logits, several positives per row, CLIP's two directions,
- * SigLIP's pairwise sigmoid, and the logits of explicit negatives. Callers have checked every
- * argument; all float tensors are float32, row-major and contiguous.
+ * SigLIP's pairwise sigmoid, and the logits of explicit negatives; and the O(N) steps of the
+ * InfoNCE row-block sweep around the cross-entropy (targets, excluded logits, the reduction of
+ * the rows' losses, the label check of the one-tensor label form). Callers have checked every
+ * argument; all float tensors are float32, row-major and contiguous; label tensors are int32 or
+ * int64.
  */
 public interface ContrastiveKernels {
+
+    /** A logit that takes no part in a softmax: its exp underflows to exactly 0, and 0 times it is 0. */
+    float EXCLUDED = -1e30f;
 
     /**
      * Targets of {@link #symmetricCrossEntropy}: row i's target is column (i + offset) mod N;
      * excludeSelf leaves column i out of row i's softmax (needs offset != 0), decoupled leaves
      * the target out of it (the loss is then log sum over the others minus the target's logit).
-     * With labels (int64 (N), not null), the targets are instead uniform over the other rows
+     * With labels (int32 or int64 (N), not null), the targets are instead uniform over the other rows
      * with row i's label (SupCon); offset and decoupled are then unused and excludeSelf is
      * implied. A label on one row only leaves that row without positive: an error unless
      * skipEmpty, which leaves the row out (loss 0, no gradient, not in the mean).
@@ -46,7 +52,7 @@ public interface ContrastiveKernels {
 
     /**
      * Targets of {@link #positivesCrossEntropy}: row i's positives are the keys j with
-     * {@code keyLabels[j] == queryLabels[i]} (int64 (N) and (M)), or else those with
+     * {@code keyLabels[j] == queryLabels[i]} (int32 or int64 (N) and (M), each of either type), or else those with
      * {@code mask[i][j] != 0} (int32 (N,M)). selfOffset >= 0 (one tensor): column i + selfOffset
      * is row i's own and takes no part in it (0 for the whole matrix, the first row of a block of
      * rows); -1: none. skipEmpty leaves rows without positive out (loss 0, zero gradient, not in
@@ -115,4 +121,38 @@ public interface ContrastiveKernels {
      * dp_i = alpha g_i0 q_i, dn_ij = alpha g_ij q_i; dq, dp (N,D) and dn (N,K,D) are overwritten.
      */
     void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn);
+
+    // ---- the O(N) steps of the row-block sweep --------------------------------------------
+
+    /**
+     * Class targets on a diagonal: {@code targets[i] = (i + offset) mod modulus}, targets int64
+     * (N), offset >= 0, modulus >= 1. The positives of the in-batch forms (offset 0), of NT-Xent's
+     * 2N views (offset N), and of a block of rows (offset its first row).
+     */
+    void diagonalTargets(long offset, long modulus, Tensor targets);
+
+    /**
+     * Takes entries of a block of logits s (R,M) out of its softmax, in place, before its
+     * cross-entropy. selfColumn >= 0: {@code s[i][selfColumn + i] = EXCLUDED} where that column
+     * exists (a row's similarity to itself in the one-tensor forms; selfColumn is the block's
+     * first row); -1: none. positives (R) float32, or null: {@code positives[i] = s[i][c_i]},
+     * then {@code s[i][c_i] = EXCLUDED}, with {@code c_i = (positiveColumn + i * positiveStep) mod M}
+     * (step 1: a diagonal; step 0: one column): the positive logit, which decoupled contrastive
+     * learning (Yeh et al. 2022) leaves out of the denominator. Both apply, self first.
+     */
+    void excludeLogits(Tensor s, long selfColumn, long positiveColumn, long positiveStep, Tensor positives);
+
+    /**
+     * The rows' losses reduced: {@code l_i = rows_i - minus_i} (minus (N) float32, or null for
+     * none); loss (N) receives l for NONE, else one element: the sum of l for SUM, that sum /
+     * counted for MEAN (NaN when counted is 0, PyTorch's mean of nothing). Summed in double in
+     * row order: the result does not depend on the thread count. loss may be rows (NONE).
+     */
+    void reduceRows(Tensor rows, Tensor minus, Reduction reduction, long counted, Tensor loss);
+
+    /**
+     * The first row of labels (N) whose label no other row carries, or -1: in the one-tensor
+     * label form (SupCon) such a row has no positive.
+     */
+    long firstUnsharedLabel(Tensor labels);
 }

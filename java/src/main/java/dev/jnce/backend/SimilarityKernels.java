@@ -4,9 +4,10 @@ import dev.jnce.Tensor;
 
 /**
  * GEMM, SYRK, L2 normalisation and row cosine similarity (native/src/cpu/gemm.c, similarity.c,
- * native/src/cuda/gemm.cu, similarity.cu and their Java twins): the linear algebra every
- * similarity-based loss is built on. Callers have checked every argument; all float tensors are
- * float32, row-major and contiguous.
+ * native/src/cuda/gemm.cu, similarity.cu and their Java twins), and BLAS level-1 operations over
+ * whole tensors (native/src/cpu/blas1.c): the linear algebra every similarity-based loss is
+ * built on. Callers have checked every argument; all float tensors are float32, row-major and
+ * contiguous.
  */
 public interface SimilarityKernels {
 
@@ -37,4 +38,21 @@ public interface SimilarityKernels {
 
     /** Its gradient given the upstream (N) dOut; dx1 or dx2 may be null; neither aliases an input. */
     void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2);
+
+    // ---- level 1: every element of float32 tensors of one element count --------------------
+
+    /** {@code sum_i x_i y_i}, accumulated in double (for example d loss / d tau from a gradient). */
+    double dot(Tensor x, Tensor y);
+
+    /** {@code x = alpha x}, in place. */
+    void scale(float alpha, Tensor x);
+
+    /** {@code y = y + alpha x}; x and y do not overlap. */
+    void axpy(float alpha, Tensor x, Tensor y);
+
+    /** {@code y = x}; x and y do not overlap. */
+    void copy(Tensor x, Tensor y);
+
+    /** Every element of x set to value. */
+    void fill(float value, Tensor x);
 }

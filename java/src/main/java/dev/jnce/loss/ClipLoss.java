@@ -2,28 +2,28 @@ package dev.jnce.loss;
 
 import dev.jnce.Reduction;
 import dev.jnce.Backend;
-import dev.jnce.Backends;
-import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
 
 /**
- * The symmetric (CLIP-style) contrastive loss: logits {@code scale * â b̂ᵀ + bias} for paired
+ * The symmetric contrastive loss of CLIP (Radford et al. 2021): logits {@code scale * â b̂ᵀ + bias} for paired
  * a (N,D) and b (N,D) (image and text towers, say), the mean of the cross-entropy over rows
  * (a→b) and over columns (b→a) with the pairs on the diagonal, and the gradients of a, b, the
  * logit scale and the bias.
  *
  * <p>CLIP learns {@code t = log scale}; the gradient returned is d loss / d scale, so
- * d loss / d t = scale * {@link Result#gradLogitScale()}. A bias shifts every logit of a row
+ * d loss / d t = scale * {@link PairedResult#gradLogitScale()}. A bias shifts every logit of a row
  * (and of a column) equally, which softmax ignores: it is accepted so that CLIP and SigLIP
  * share a configuration, and its gradient is exactly 0.
  *
  * <p>Memory: the (N,N) logits, one N×N float32 buffer in the calling thread's workspace, kept
  * for the next call ({@link InfoNce#releaseWorkspace()} frees it). One kernel reads both the row
  * and the column softmax from it and writes d loss / d logits in place, so the step is three
- * GEMMs and two passes over the logits. Plus O(N·D). Immutable, thread-safe.
+ * GEMMs and two passes over the logits. Plus O(N·D). {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)}
+ * writes into the caller's tensors. A call runs on the backend the loss is pinned to, else on
+ * that of its tensors' device. Immutable, thread-safe.
  */
 public final class ClipLoss {
     private final float logitScale;
@@ -69,50 +69,69 @@ public final class ClipLoss {
         return new ClipLoss(logitScale, bias, normalize, reduction, backend);
     }
 
-    /** The loss and the gradients of both towers, the logit scale and the bias; closing closes the tensors. */
-    public record Result(Tensor loss, Tensor gradA, Tensor gradB, float gradLogitScale, float gradBias)
-            implements AutoCloseable {
-        @Override
-        public void close() {
-            loss.close();
-            gradA.close();
-            gradB.close();
+    /** The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device. */
+    public PairedResult forwardBackward(Tensor a, Tensor b) {
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b);
+        long d = check(k, a, b), n = a.size(0);
+        Tensor loss = null, da = null, db = null;
+        try {
+            loss = Contrastive.newLoss(k, reduction, n);
+            da = Contrastive.output(k, n, d);
+            db = Contrastive.output(k, n, d);
+            PairedResult.Scalars s = run(k, a, b, loss, da, db);
+            return new PairedResult(loss, da, db, s.gradLogitScale(), s.gradBias());
+        } catch (RuntimeException e) {
+            throw Contrastive.closeAndRethrow(e, loss, da, db);
         }
     }
 
-    public Result forwardBackward(Tensor a, Tensor b) {
-        Kernels k = (Kernels) (backend != null ? backend : Backends.current());
+    /**
+     * The loss into {@code loss} and the towers' gradients into {@code gradA} and {@code gradB};
+     * returns the gradients of the logit scale and the bias.
+     *
+     * @param loss  (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradA (N,D) float32, not an input
+     * @param gradB (N,D) float32, not an input nor gradA
+     */
+    public PairedResult.Scalars forwardBackward(Tensor a, Tensor b, Tensor loss, Tensor gradA, Tensor gradB) {
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "loss", loss, "gradA", gradA, "gradB", gradB);
+        check(k, a, b);
+        Contrastive.lossBuffer(loss, k, reduction, a.size(0));
+        Contrastive.gradBuffer("gradA", gradA, k, "(N, D) of a", a, a, b);
+        Contrastive.gradBuffer("gradB", gradB, k, "(N, D) of b", b, a, b, gradA);
+        return run(k, a, b, loss, gradA, gradB);
+    }
+
+    /** Checks a (N,D) and b (N,D), N >= 2, finite; returns D. */
+    private static long check(Kernels k, Tensor a, Tensor b) {
         long d = Contrastive.embeddings("a", a, k, 2, "the symmetric loss needs N >= 2 pairs (the other pairs are the negatives)");
         Contrastive.embeddings("b", b, k, 2, "expected N >= 2");
         Checks.shape("b", b, "(N, D) of a", a.shape());
-        long n = a.size(0);
+        return d;
+    }
+
+    private PairedResult.Scalars run(Kernels k, Tensor a, Tensor b, Tensor loss, Tensor da, Tensor db) {
         SimilarityKernels sim = k.similarity();
-        Tensor ah = Contrastive.prepared(sim, a, normalize), bh = Contrastive.prepared(sim, b, normalize);
-        // The (N,N) logits in the calling thread's workspace (InfoNce's, kept between calls): a
-        // fresh zero-filled buffer costs page faults and a memset of N² floats per call.
-        Tensor logits = Contrastive.workspace(n, n);
-        Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
-        Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
-        boolean done = false;
+        long n = a.size(0);
+        Tensor ah = null, bh = null;
         try {
+            ah = Contrastive.prepared(k, a, normalize);
+            bh = Contrastive.prepared(k, b, normalize);
+            // The (N,N) logits in the calling thread's workspace (InfoNce's, kept between calls): a
+            // fresh zero-filled buffer costs page faults and a memset of N² floats per call.
+            Tensor logits = Contrastive.workspace(k, n, n);
             sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
             // both directions' cross-entropy from the one matrix; G = d loss / d logits in place
             k.contrastive().clipCrossEntropy(logits, reduction, loss, logits);
             sim.gemm(false, false, logitScale, logits, bh, 0f, da);
             sim.gemm(true, false, logitScale, logits, ah, 0f, db);
-            float gradScale = (float) (Contrastive.dot(ah, da) / logitScale);
-            Contrastive.backThroughNormalize(sim, a, da, normalize);
-            Contrastive.backThroughNormalize(sim, b, db, normalize);
-            done = true;
-            return new Result(loss, da, db, gradScale, 0f);
+            float gradScale = (float) (sim.dot(ah, da) / logitScale);
+            Contrastive.backThroughNormalize(k, a, da, normalize);
+            Contrastive.backThroughNormalize(k, b, db, normalize);
+            return new PairedResult.Scalars(gradScale, 0f);
         } finally {
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
-            if (!done) {
-                loss.close();
-                da.close();
-                db.close();
-            }
         }
     }
 }

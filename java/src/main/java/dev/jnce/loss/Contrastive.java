@@ -1,27 +1,42 @@
 package dev.jnce.loss;
 
 import dev.jnce.DType;
+import dev.jnce.Device;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
-import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
-import dev.jnce.internal.ValueScan;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * What the contrastive losses share: argument checks, the optional L2 normalisation of
- * embeddings with its backward, logit matrices on the backend's GEMM, and the reductions that
- * give the gradients of temperatures and scales. Package-private.
+ * What the contrastive losses share: argument checks (inputs and callers' output buffers), the
+ * logit workspace, scratch and output tensors on the call's device, and the optional L2
+ * normalisation of embeddings with its backward. Package-private; every loop over data is a
+ * kernel call.
  */
 final class Contrastive {
     /** F.normalize's eps. */
     static final float NORM_EPS = 1e-12f;
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    /**
+     * Logits held at once by the row-block sweeps: 64 MiB. Measured (bench/RESULTS.md) against
+     * one whole N×M buffer: as fast at N=8192 (GEMMs of 2048 rows still run at full speed) and 4%
+     * faster at N=16384 (the cross-entropy reads its block from cache), with 9× less peak memory.
+     */
+    static final long BLOCK_BYTES = 64L << 20;
 
     private Contrastive() {
     }
+
+    /** Rows per logit block of M columns: chosen when set (> 0), else about BLOCK_BYTES of logits, at least 64 rows. */
+    static long blockRows(long chosen, long m) {
+        return chosen > 0 ? chosen : Math.max(64, BLOCK_BYTES / (4 * m));
+    }
+
+    // ---- checks ------------------------------------------------------------------------------
 
     /** An (rows, D) float32 embedding matrix with rows >= minRows and finite values; returns D. */
     static long embeddings(String argument, Tensor t, Kernels k, long minRows, String why) {
@@ -35,15 +50,15 @@ final class Contrastive {
             throw new IllegalArgumentException(argument + ": shape " + Tensor.formatShape(t.shape()) + " has " + t.size(0)
                     + " rows; " + why);
         }
-        finite(argument, t);
+        finite(argument, t, k);
         return t.size(1);
     }
 
     /** Every value is finite; names the first that is not by its index without the last dimension. */
-    static void finite(String argument, Tensor t) {
-        long i = ValueScan.firstBreaking(t.segment(), t.numel(), ValueScan.Rule.FINITE);
+    static void finite(String argument, Tensor t, Kernels k) {
+        long i = k.scan().firstBreaking(t, ScanKernels.Rule.FINITE);
         if (i >= 0) {
-            float v = t.segment().getAtIndex(F, i);
+            float v = (float) k.scan().valueAt(t, i);
             long row = i / t.size(-1);
             String where = t.rank() == 3 ? "[" + row / t.size(1) + ", " + row % t.size(1) + "]" : ": row " + row;
             throw new IllegalArgumentException(argument + where + " holds " + v + " (shape "
@@ -70,115 +85,108 @@ final class Contrastive {
         return v;
     }
 
-    /** The calling thread's logit buffer, kept between calls (see {@link InfoNce#releaseWorkspace()}). */
-    private static final ThreadLocal<Tensor> WORKSPACE = new ThreadLocal<>();
-
-    /**
-     * An (n, m) float32 view of the calling thread's workspace, grown when too small. Allocating
-     * and zero-filling a fresh N×N buffer per call cost a quarter of InfoNCE's time at N = 16384
-     * (page faults, memset, unmap); the buffer is overwritten by the GEMM anyway. Do not close
-     * the view; it is valid until the next call on this thread.
-     */
-    static Tensor workspace(long n, long m) {
-        long need = Math.multiplyExact(n, m);
-        Tensor w = WORKSPACE.get();
-        if (w == null || w.isClosed() || w.numel() < need) {
-            if (w != null) w.close();
-            w = Tensor.zerosUnscoped(DType.FLOAT32, need);
-            WORKSPACE.set(w);
-        }
-        return Tensor.wrap(w.segment().asSlice(0, need * 4), DType.FLOAT32, n, m);
+    /** A caller's loss buffer: (N) float32 for NONE, else one element. */
+    static void lossBuffer(Tensor loss, Kernels k, Reduction reduction, long n) {
+        Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, n, reduction);
     }
 
-    /** Frees the calling thread's workspace. */
+    /**
+     * A caller's gradient buffer: open, float32, on the call's device, of {@code like}'s shape,
+     * and none of {@code others} (the inputs and the outputs checked before it).
+     */
+    static void gradBuffer(String argument, Tensor g, Kernels k, String meaning, Tensor like, Tensor... others) {
+        Checks.usable(argument, g, k);
+        Checks.dtype(argument, g, DType.FLOAT32);
+        Checks.shape(argument, g, meaning, like.shape());
+        for (Tensor other : others) {
+            if (g == other) {
+                throw new IllegalArgumentException(argument + ": " + g.describe() + " must be a tensor of its own, not an input "
+                        + "or another output of the call (it is written while they are read)");
+            }
+        }
+    }
+
+    // ---- tensors of a call -------------------------------------------------------------------
+
+    /** A loss output on the call's device: (N) for NONE, else shape (). */
+    static Tensor newLoss(Kernels k, Reduction reduction, long n) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
+    }
+
+    /** A float32 output on the call's device, belonging to the caller (and to its open TensorScope). */
+    static Tensor output(Kernels k, long... shape) {
+        return Tensor.zeros(k.device(), DType.FLOAT32, shape);
+    }
+
+    /**
+     * A zero-filled buffer the call closes itself, on its device; on the host it belongs to no open
+     * TensorScope (scratch must not pile up in a caller's scope over a training loop).
+     */
+    static Tensor scratch(Kernels k, DType dtype, long... shape) {
+        return k.device().equals(Device.HOST) ? Tensor.zerosUnscoped(dtype, shape) : Tensor.zeros(k.device(), dtype, shape);
+    }
+
+    static Tensor scratch(Kernels k, long... shape) {
+        return scratch(k, DType.FLOAT32, shape);
+    }
+
+    /** A loss-shaped scratch buffer: (N) for NONE, else shape (). */
+    static Tensor newLossScratch(Kernels k, Reduction reduction, long n) {
+        return reduction == Reduction.NONE ? scratch(k, n) : scratch(k);
+    }
+
+    /** Closes outputs made for a call that failed, and rethrows. */
+    static RuntimeException closeAndRethrow(RuntimeException e, Tensor... made) {
+        for (Tensor t : made) if (t != null) t.close();
+        return e;
+    }
+
+    // ---- the logit workspace -----------------------------------------------------------------
+
+    /** The calling thread's logit buffers, one per device, kept between calls (see {@link InfoNce#releaseWorkspace()}). */
+    private static final ThreadLocal<Map<Device, Tensor>> WORKSPACE = ThreadLocal.withInitial(HashMap::new);
+
+    /**
+     * An (n, m) float32 view of the calling thread's workspace on the call's device, grown when
+     * too small. Allocating and zero-filling a fresh N×N buffer per call cost a quarter of
+     * InfoNCE's time at N = 16384 (page faults, memset, unmap); the buffer is overwritten by the
+     * GEMM anyway. Do not close the view; it is valid until the next call on this thread.
+     */
+    static Tensor workspace(Kernels k, long n, long m) {
+        long need = Math.multiplyExact(n, m);
+        Map<Device, Tensor> buffers = WORKSPACE.get();
+        Tensor w = buffers.get(k.device());
+        if (w == null || w.isClosed() || w.numel() < need) {
+            if (w != null) w.close();
+            w = scratch(k, need);
+            buffers.put(k.device(), w);
+        }
+        return w.rows(0, need).reshape(n, m);
+    }
+
+    /** Frees the calling thread's workspaces. */
     static void releaseWorkspace() {
-        Tensor w = WORKSPACE.get();
-        if (w != null) w.close();
+        for (Tensor w : WORKSPACE.get().values()) w.close();
         WORKSPACE.remove();
     }
 
-    /** A scratch buffer the caller closes (not registered with any open TensorScope). */
-    static Tensor scratch(long... shape) {
-        return Tensor.zerosUnscoped(DType.FLOAT32, shape);
-    }
+    // ---- the normalisation -------------------------------------------------------------------
 
-    /** The embeddings as the similarity sees them: an L2-normalised copy, or x itself. */
-    static Tensor prepared(SimilarityKernels s, Tensor x, boolean normalize) {
+    /** The embeddings as the similarity sees them: an L2-normalised scratch copy, or x itself. */
+    static Tensor prepared(Kernels k, Tensor x, boolean normalize) {
         if (!normalize) return x;
-        Tensor y = scratch(x.shape());
-        s.normalize(x, NORM_EPS, y);
+        Tensor y = scratch(k, x.shape());
+        k.similarity().normalize(x, NORM_EPS, y);
         return y;
     }
 
     /** Turns d(loss)/d(prepared x) in {@code d} into d(loss)/d(x), in place. */
-    static void backThroughNormalize(SimilarityKernels s, Tensor x, Tensor d, boolean normalize) {
-        if (normalize) s.normalizeBackward(x, d, NORM_EPS, d);
+    static void backThroughNormalize(Kernels k, Tensor x, Tensor d, boolean normalize) {
+        if (normalize) k.similarity().normalizeBackward(x, d, NORM_EPS, d);
     }
 
     /** Closes a prepared copy (not the caller's tensor). */
     static void release(Tensor prepared, Tensor original) {
-        if (prepared != original) prepared.close();
-    }
-
-    /** sum of a * b over all elements, in double. */
-    static double dot(Tensor a, Tensor b) {
-        MemorySegment x = a.segment(), y = b.segment();
-        double s = 0;
-        for (long i = 0, n = a.numel(); i < n; i++) s += (double) x.getAtIndex(F, i) * y.getAtIndex(F, i);
-        return s;
-    }
-
-    /** Sets m[i, j] for an (R,C) matrix. */
-    static void set(Tensor m, long i, long j, float v) {
-        m.segment().setAtIndex(F, i * m.size(1) + j, v);
-    }
-
-    static float get(Tensor m, long i, long j) {
-        return m.segment().getAtIndex(F, i * m.size(1) + j);
-    }
-
-    /** Rows [from, from + rows) of t (its first dimension) as a view of the same memory: no copy, not to be closed. */
-    static Tensor rowsOf(Tensor t, long from, long rows) {
-        long[] shape = t.shape().clone();
-        long rowBytes = t.numel() / shape[0] * t.dtype().byteSize();
-        shape[0] = rows;
-        return Tensor.wrap(t.segment().asSlice(from * rowBytes, rows * rowBytes), t.dtype(), shape);
-    }
-
-    /** a += b, in place (same shapes). */
-    static void add(Tensor a, Tensor b) {
-        MemorySegment x = a.segment(), y = b.segment();
-        for (long i = 0, n = a.numel(); i < n; i++) x.setAtIndex(F, i, x.getAtIndex(F, i) + y.getAtIndex(F, i));
-    }
-
-    /** t *= factor, in place. */
-    static void scale(Tensor t, float factor) {
-        MemorySegment x = t.segment();
-        for (long i = 0, n = t.numel(); i < n; i++) x.setAtIndex(F, i, x.getAtIndex(F, i) * factor);
-    }
-
-    /** Copies rows [from, from + rows) of src into a new (rows, D) tensor of the caller. */
-    static Tensor rows(Tensor src, long from, long rows) {
-        long d = src.size(1);
-        Tensor out = Tensor.zeros(DType.FLOAT32, rows, d);
-        MemorySegment.copy(src.segment(), from * d * 4, out.segment(), 0, rows * d * 4);
-        return out;
-    }
-
-    /** Stacks a (N,D) and b (M,D) into a new scratch (N+M, D). */
-    static Tensor stack(Tensor a, Tensor b) {
-        long d = a.size(1);
-        Tensor out = scratch(a.size(0) + b.size(0), d);
-        MemorySegment.copy(a.segment(), 0, out.segment(), 0, a.numel() * 4);
-        MemorySegment.copy(b.segment(), 0, out.segment(), a.numel() * 4, b.numel() * 4);
-        return out;
-    }
-
-    /** Class indices 0..n-1 shifted by offset modulo modulus, as int64 (a diagonal of targets). */
-    static Tensor diagonalTargets(long n, long offset, long modulus) {
-        Tensor t = Tensor.zerosUnscoped(DType.INT64, n);
-        MemorySegment s = t.segment();
-        for (long i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_LONG, i, (i + offset) % modulus);
-        return t;
+        if (prepared != null && prepared != original) prepared.close();
     }
 }

@@ -1,27 +1,30 @@
 package dev.jnce.loss;
 
-import dev.jnce.Reduction;
 import dev.jnce.Backend;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.loss.InfoNceSweep.Positives;
 
 /**
- * NT-Xent, SimCLR's loss: 2N views (N,D) stacked as {@code [view1 of every sample; view2 of
- * every sample]}, cosine similarity divided by tau, the positive of row i is row i+N (and of
- * row i+N, row i), the row's similarity to itself is left out of the softmax, and the
- * cross-entropy is averaged over all 2N rows.
+ * NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR (Chen et al. 2020): 2N
+ * views (N,D) stacked as {@code [view1 of every sample; view2 of every sample]}, cosine
+ * similarity divided by tau, the positive of row i is row i+N (and of row i+N, row i), the row's
+ * similarity to itself is left out of the softmax, and the cross-entropy is averaged over all 2N
+ * rows.
  *
  * <pre>{@code
- * try (InfoNce.Result r = NtXent.create().withTemperature(0.5f).forwardBackward(views)) {
- *     r.loss(); r.gradQueries();   // d loss / d views, (2N,D)
+ * try (EmbeddingResult r = NtXent.create().withTemperature(0.5f).forwardBackward(views)) {
+ *     r.loss(); r.grad();   // d loss / d views, (2N,D)
  *     r.gradTemperature();
  * }
  * }</pre>
  *
  * Same memory and rules as {@link InfoNce}: one (2N,2N) buffer, gradient in place; the logits
  * are symmetric, so they cost half a GEMM (SYRK) and the gradient one GEMM ({@link #withBlockRows}
- * trades that for a bounded buffer).
- * Needs N >= 2 samples (4 views) so that every row has a negative. Immutable, thread-safe.
+ * trades that for a bounded buffer). {@link #forwardBackward(Tensor, Tensor, Tensor)} writes into
+ * the caller's tensors. Needs N >= 2 samples (4 views) so that every row has a negative.
+ * Immutable, thread-safe.
  */
 public final class NtXent {
     private final InfoNce inner;
@@ -44,7 +47,7 @@ public final class NtXent {
         return new NtXent(inner.withNormalize(normalize));
     }
 
-    /** Removes the positive from the denominator as well (decoupled contrastive learning). */
+    /** Removes the positive from the denominator as well (decoupled contrastive learning, Yeh et al. 2022). */
     public NtXent withDecoupled(boolean decoupled) {
         return new NtXent(inner.withDecoupled(decoupled));
     }
@@ -62,18 +65,38 @@ public final class NtXent {
         return new NtXent(inner.withBlockRows(rows));
     }
 
+    /** The loss and d loss / d views (2N,D) for views (2N,D), in new tensors. */
+    public EmbeddingResult forwardBackward(Tensor views) {
+        Kernels k = inner.kernels("views", views);
+        long d = check(k, views);
+        return inner.allocated(k, views.size(0), d, (loss, grad) -> run(k, views, loss, grad));
+    }
+
     /**
-     * The loss and gradients for views (2N,D); {@link InfoNce.Result#gradQueries()} is
-     * d loss / d views, gradKeys and gradNegatives are null.
+     * The loss into {@code loss} and d loss / d views into {@code grad}; returns d loss / d tau.
+     *
+     * @param loss (2N) float32 for NONE, else a one-element float32 tensor
+     * @param grad (2N,D) float32, not the views
      */
-    public InfoNce.Result forwardBackward(Tensor views) {
-        Kernels k = inner.kernels();
+    public float forwardBackward(Tensor views, Tensor loss, Tensor grad) {
+        Kernels k = inner.kernels("views", views, "loss", loss, "grad", grad);
+        check(k, views);
+        Contrastive.lossBuffer(loss, k, inner.reduction(), views.size(0));
+        Contrastive.gradBuffer("grad", grad, k, "(2N, D) of views", views, views);
+        return run(k, views, loss, grad);
+    }
+
+    private float run(Kernels k, Tensor views, Tensor loss, Tensor grad) {
+        return inner.oneTensor(k, views, Positives.diagonal(views.size(0) / 2), loss, grad);
+    }
+
+    /** Views (2N,D) with N >= 2, finite; returns D. */
+    private static long check(Kernels k, Tensor views) {
         long d = Contrastive.embeddings("views", views, k, 4, "NT-Xent needs 2N >= 4 views (N >= 2 samples) so every row has a negative");
-        long rows = views.size(0);
-        if (rows % 2 != 0) {
+        if (views.size(0) % 2 != 0) {
             throw new IllegalArgumentException("views: shape " + Tensor.formatShape(views.shape())
                     + " has an odd number of rows; expected (2N, D) = both views of N samples stacked");
         }
-        return inner.matrix(k, views, null, null, InfoNce.Positives.diagonal(rows / 2), d);
+        return d;
     }
 }

@@ -2,8 +2,6 @@ package dev.jnce.loss;
 
 import dev.jnce.Reduction;
 import dev.jnce.Backend;
-import dev.jnce.Backends;
-import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.Kernels;
@@ -11,7 +9,7 @@ import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
 
 /**
- * The pairwise sigmoid loss (SigLIP): logits {@code z = scale * â b̂ᵀ + bias} over every pair
+ * The pairwise sigmoid loss of SigLIP (Zhai et al. 2023): logits {@code z = scale * â b̂ᵀ + bias} over every pair
  * of a (N,D) and b (N,D), label +1 on the diagonal and -1 elsewhere, and
  * {@code loss = -(1/N) sum_ij log sigmoid(label_ij * z_ij)} (MEAN; SUM drops the 1/N), with the
  * gradients of a, b, the logit scale and the bias. SigLIP initialises scale = 10, bias = -10.
@@ -20,7 +18,9 @@ import dev.jnce.internal.Checks;
  * calling thread's workspace, kept for the next call ({@link InfoNce#releaseWorkspace()} frees
  * it). Per block one kernel pass adds the bias, sums the losses and writes d loss / d logits in
  * place, so the step is the three GEMMs' flops and one pass over the logits. Plus O(N·D).
- * Immutable, thread-safe.
+ * {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)} writes into the caller's
+ * tensors. A call runs on the backend the loss is pinned to, else on that of its tensors'
+ * device. Immutable, thread-safe.
  */
 public final class SigLipLoss {
     private final float logitScale;
@@ -28,7 +28,7 @@ public final class SigLipLoss {
     private final boolean normalize;
     private final Reduction reduction;
     private final Backend backend;
-    private final long blockRows; // rows of logits held at once; 0: about InfoNce.BLOCK_BYTES of them
+    private final long blockRows; // rows of logits held at once; 0: about Contrastive.BLOCK_BYTES of them
 
     private SigLipLoss(float logitScale, float bias, boolean normalize, Reduction reduction, Backend backend,
                        long blockRows) {
@@ -81,47 +81,79 @@ public final class SigLipLoss {
         return new SigLipLoss(logitScale, bias, normalize, reduction, backend, rows);
     }
 
-    /** Same shape as {@link ClipLoss.Result}. */
-    public ClipLoss.Result forwardBackward(Tensor a, Tensor b) {
-        Kernels k = (Kernels) (backend != null ? backend : Backends.current());
+    /** The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device. */
+    public PairedResult forwardBackward(Tensor a, Tensor b) {
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b);
+        long d = check(k, a, b), n = a.size(0);
+        Tensor loss = null, da = null, db = null;
+        try {
+            loss = Contrastive.newLoss(k, reduction, n);
+            da = Contrastive.output(k, n, d);
+            db = Contrastive.output(k, n, d);
+            PairedResult.Scalars s = run(k, a, b, loss, da, db);
+            return new PairedResult(loss, da, db, s.gradLogitScale(), s.gradBias());
+        } catch (RuntimeException e) {
+            throw Contrastive.closeAndRethrow(e, loss, da, db);
+        }
+    }
+
+    /**
+     * The loss into {@code loss} and the towers' gradients into {@code gradA} and {@code gradB};
+     * returns the gradients of the logit scale and the bias.
+     *
+     * @param loss  a one-element float32 tensor
+     * @param gradA (N,D) float32, not an input
+     * @param gradB (N,D) float32, not an input nor gradA
+     */
+    public PairedResult.Scalars forwardBackward(Tensor a, Tensor b, Tensor loss, Tensor gradA, Tensor gradB) {
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "loss", loss, "gradA", gradA, "gradB", gradB);
+        check(k, a, b);
+        Contrastive.lossBuffer(loss, k, reduction, a.size(0));
+        Contrastive.gradBuffer("gradA", gradA, k, "(N, D) of a", a, a, b);
+        Contrastive.gradBuffer("gradB", gradB, k, "(N, D) of b", b, a, b, gradA);
+        return run(k, a, b, loss, gradA, gradB);
+    }
+
+    /** Checks a (N,D) and b (N,D), finite; returns D. */
+    private static long check(Kernels k, Tensor a, Tensor b) {
         long d = Contrastive.embeddings("a", a, k, 1, "expected N >= 1");
         Contrastive.embeddings("b", b, k, 1, "expected N >= 1");
         Checks.shape("b", b, "(N, D) of a", a.shape());
-        long n = a.size(0);
+        return d;
+    }
+
+    private PairedResult.Scalars run(Kernels k, Tensor a, Tensor b, Tensor loss, Tensor da, Tensor db) {
         SimilarityKernels sim = k.similarity();
-        Tensor ah = Contrastive.prepared(sim, a, normalize), bh = Contrastive.prepared(sim, b, normalize);
-        // Row blocks of the logits in the calling thread's workspace (InfoNce's, kept between
-        // calls): each block's GEMM, its pass, its rows of da and its share of db.
-        long block = Math.min(n, InfoNce.blockRows(blockRows, n));
-        Tensor s = Contrastive.workspace(block, n);
-        Tensor da = Tensor.zeros(DType.FLOAT32, n, d), db = Tensor.zeros(DType.FLOAT32, n, d);
-        boolean done = false;
+        long n = a.size(0);
+        Tensor ah = null, bh = null;
         try {
+            ah = Contrastive.prepared(k, a, normalize);
+            bh = Contrastive.prepared(k, b, normalize);
+            // Row blocks of the logits in the calling thread's workspace (InfoNce's, kept between
+            // calls): each block's GEMM, its pass, its rows of da and its share of db.
+            long block = Math.min(n, Contrastive.blockRows(blockRows, n));
+            Tensor s = Contrastive.workspace(k, block, n);
             float per = reduction == Reduction.MEAN ? 1f / n : 1f;
             double lossSum = 0, gradSum = 0;
             for (long r0 = 0; r0 < n; r0 += block) {
                 long rows = Math.min(block, n - r0);
-                Tensor sb = rows == block ? s : Contrastive.rowsOf(s, 0, rows), ab = Contrastive.rowsOf(ah, r0, rows);
+                Tensor sb = rows == block ? s : s.rows(0, rows), ab = ah.rows(r0, rows);
                 sim.gemm(false, true, logitScale, ab, bh, 0f, sb);
                 // one pass: the bias added, the pairs' losses summed, d sum / d logits in place
                 ContrastiveKernels.PairSums sums = k.contrastive().sigLipPairs(sb, r0, bias, sb);
                 lossSum += sums.loss();
                 gradSum += sums.grad();
-                sim.gemm(false, false, logitScale * per, sb, bh, 0f, Contrastive.rowsOf(da, r0, rows));
+                sim.gemm(false, false, logitScale * per, sb, bh, 0f, da.rows(r0, rows));
                 sim.gemm(true, false, logitScale * per, sb, ab, r0 == 0 ? 0f : 1f, db);
             }
-            float gradScale = (float) (Contrastive.dot(ah, da) / logitScale);
-            Contrastive.backThroughNormalize(sim, a, da, normalize);
-            Contrastive.backThroughNormalize(sim, b, db, normalize);
-            done = true;
-            return new ClipLoss.Result(Tensor.scalar((float) (lossSum * per)), da, db, gradScale, (float) (gradSum * per));
+            sim.fill((float) (lossSum * per), loss);
+            float gradScale = (float) (sim.dot(ah, da) / logitScale);
+            Contrastive.backThroughNormalize(k, a, da, normalize);
+            Contrastive.backThroughNormalize(k, b, db, normalize);
+            return new PairedResult.Scalars(gradScale, (float) (gradSum * per));
         } finally {
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
-            if (!done) {
-                da.close();
-                db.close();
-            }
         }
     }
 }

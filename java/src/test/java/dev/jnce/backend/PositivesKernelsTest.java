@@ -25,14 +25,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The several-positives cross-entropy (two-tower InfoNCE by labels or mask) on every backend
  * against its float64 definition: labels and mask, the self column left out (whole matrix and a
  * block of rows), rows without
- * positive skipped or reported (with nothing written), each reduction, in place, into another
- * buffer and forward only.
+ * positive skipped or reported (with nothing written), int32 query labels beside int64 key
+ * labels, each reduction, in place, into another buffer and forward only.
  */
 class PositivesKernelsTest extends ScopedTest {
     private static final int N = 70, M = 90;
 
     /** SELF: one tensor, the whole matrix (row i's own column is i); BLOCK_SELF: rows 20.. of one, own column i + 20. */
-    enum Kind { LABELS, MASK, LABELS_SELF, MASK_BLOCK_SELF, LABELS_BLOCK_SELF }
+    enum Kind { LABELS, MASK, LABELS_SELF, MASK_BLOCK_SELF, LABELS_BLOCK_SELF, LABELS_INT32_QUERIES }
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Kind.values()).flatMap(kind ->
@@ -68,8 +68,13 @@ class PositivesKernelsTest extends ScopedTest {
             }
             PositiveTargets t = byMask
                     ? new PositiveTargets(null, null, Tensor.of(mask, n, m), selfOffset, loners, reduction)
-                    : PositiveTargets.labels(Tensor.of(ql), Tensor.of(kl), selfOffset, loners, reduction);
+                    : PositiveTargets.labels(kind == Kind.LABELS_INT32_QUERIES ? Tensor.of(int32(ql)) : Tensor.of(ql), Tensor.of(kl),
+                    selfOffset, loners, reduction);
             return new Case(n, m, logits, positive, t);
+        }
+
+        private static int[] int32(long[] labels) {
+            return Arrays.stream(labels).mapToInt(l -> (int) l).toArray();
         }
 
         boolean candidate(int i, int j) {

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The kernels behind the one-tensor InfoNCE forms, on every backend, against float64: SYRK's
  * lower triangle, and the symmetric cross-entropy reading only that triangle (NaN above it)
- * for every kind of target (label targets included, with rows left out), in place, into
+ * for every kind of target (label targets included, int32 and int64, with rows left out), in place, into
  * another buffer, and forward only.
  */
 class SymmetricKernelsTest extends ScopedTest {
@@ -34,6 +34,10 @@ class SymmetricKernelsTest extends ScopedTest {
     private static final long[] LABELS = java.util.stream.LongStream.range(0, N).map(i -> (i * 3) % 13).toArray();
     /** The same with rows 0 and N-1 on labels of their own: no positive, left out with skipEmpty. */
     private static final long[] LABELS_WITH_LONERS = withLoners(LABELS, 100, 101);
+
+    private static int[] int32(long[] labels) {
+        return java.util.Arrays.stream(labels).mapToInt(l -> (int) l).toArray();
+    }
 
     private static long[] withLoners(long[] labels, long first, long last) {
         long[] out = labels.clone();
@@ -50,7 +54,8 @@ class SymmetricKernelsTest extends ScopedTest {
                 Arguments.of(b, new SymmetricTargets(N / 2, true, true, r)),
                 Arguments.of(b, new SymmetricTargets(3, false, true, r)),
                 Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS), false, r)),
-                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS_WITH_LONERS), true, r)))));
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS_WITH_LONERS), true, r)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(int32(LABELS_WITH_LONERS)), true, r)))));
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -68,7 +68,7 @@ class InfoNceBlocksTest extends ScopedTest {
         }
     }
 
-    enum OneTensor { NOTES, NT_XENT, SUPCON }
+    enum OneTensor { DIAGONAL, NT_XENT, SUPCON }
 
     static Stream<Arguments> oneTensorCases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(OneTensor.values()).flatMap(f -> Stream.of(Reductions.all())
@@ -78,7 +78,7 @@ class InfoNceBlocksTest extends ScopedTest {
     /**
      * The one-tensor forms swept in blocks (the two-tensor path with keys = queries, twice the
      * flops) against their symmetric path (SYRK, G + Gᵀ): different code, the same results.
-     * option: decoupled (notes' form, NT-Xent), or rows without positive skipped (SupCon).
+     * option: decoupled (the diagonal form, NT-Xent), or rows without positive skipped (SupCon).
      */
     @ParameterizedTest(name = "{0} {1} {2} decoupledOrSkip={3}")
     @MethodSource("oneTensorCases")
@@ -93,22 +93,22 @@ class InfoNceBlocksTest extends ScopedTest {
         InfoNce loss = InfoNce.create().withTemperature(0.2f).withReduction(reduction).withBackend(backend);
         NtXent ntXent = NtXent.create().withTemperature(0.2f).withReduction(reduction).withBackend(backend)
                 .withDecoupled(option);
-        if (form == OneTensor.NOTES) loss = loss.withDecoupled(option);
+        if (form == OneTensor.DIAGONAL) loss = loss.withDecoupled(option);
         if (form == OneTensor.SUPCON && option) loss = loss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
         InfoNce blockedLoss = loss.withBlockRows(3);
         NtXent blockedNtXent = ntXent.withBlockRows(3);
-        try (InfoNce.Result one = switch (form) {
-                case NOTES -> loss.forwardBackward(views);
+        try (EmbeddingResult one = switch (form) {
+                case DIAGONAL -> loss.forwardBackward(views);
                 case NT_XENT -> ntXent.forwardBackward(views);
                 case SUPCON -> loss.forwardBackwardLabels(views, l);
              };
-             InfoNce.Result blocks = switch (form) {
-                case NOTES -> blockedLoss.forwardBackward(views);
+             EmbeddingResult blocks = switch (form) {
+                case DIAGONAL -> blockedLoss.forwardBackward(views);
                 case NT_XENT -> blockedNtXent.forwardBackward(views);
                 case SUPCON -> blockedLoss.forwardBackwardLabels(views, l);
              }) {
             assertClose(Approx.toDouble(one.loss().toFloatArray()), blocks.loss().toFloatArray(), 2e-6, "loss");
-            assertClose(Approx.toDouble(one.gradQueries().toFloatArray()), blocks.gradQueries().toFloatArray(), 2e-6, "d f");
+            assertClose(Approx.toDouble(one.grad().toFloatArray()), blocks.grad().toFloatArray(), 2e-6, "d f");
             assertEquals(one.gradTemperature(), blocks.gradTemperature(), 2e-6 * Math.max(1, Math.abs(one.gradTemperature())),
                     "d tau");
         }

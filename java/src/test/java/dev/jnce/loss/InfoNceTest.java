@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
 import static dev.jnce.testutil.Approx.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -62,7 +63,7 @@ class InfoNceTest extends ScopedTest {
             InfoNce loss = loss(backend);
             return switch (spec.form()) {
                 case TWO_TOWER -> loss.forwardBackward(t[0], t[1]);
-                case ONE_TENSOR -> loss.forwardBackward(t[0]);
+                case ONE_TENSOR -> asResult(loss.forwardBackward(t[0]));
                 case SHARED -> loss.forwardBackward(t[0], t[1], t[2]);
                 case EXPLICIT -> loss.forwardBackwardNegatives(t[0], t[1], t[2]);
                 case LABELS -> loss.forwardBackwardLabels(t[0], t[1], Tensor.of(spec.queryLabels()), Tensor.of(spec.keyLabels()));
@@ -247,15 +248,14 @@ class InfoNceTest extends ScopedTest {
         Tensor f = Tensor.of(random(n * d, 31), n, d);
         InfoNce loss = InfoNce.create().withTemperature(0.2f).withNormalize(normalize).withDecoupled(decoupled)
                 .withReduction(red).withBackend(backend);
-        try (InfoNce.Result one = loss.forwardBackward(f); InfoNce.Result two = loss.forwardBackward(f, f)) {
-            assertNull(one.gradKeys());
-            assertNull(one.gradNegatives());
+        try (EmbeddingResult one = loss.forwardBackward(f); InfoNce.Result two = loss.forwardBackward(f, f)) {
+            assertArrayEquals(f.shape(), one.grad().shape(), "d loss / d f: the one gradient, (N, D)");
             assertClose(toDouble(two.loss().toFloatArray()), one.loss().toFloatArray(), 1e-6, "loss");
             float[] gq = two.gradQueries().toFloatArray(), gk = two.gradKeys().toFloatArray();
             double[] sum = new double[gq.length];
             for (int i = 0; i < sum.length; i++) sum[i] = (double) gq[i] + gk[i];
             // float32 rounding of two different orders of summation over N terms of size up to 1/tau
-            assertClose(sum, one.gradQueries().toFloatArray(), n < 64 ? 1e-6 : 2e-5, "gradient = gradQueries + gradKeys");
+            assertClose(sum, one.grad().toFloatArray(), n < 64 ? 1e-6 : 2e-5, "gradient = gradQueries + gradKeys");
             assertEquals(two.gradTemperature(), one.gradTemperature(), 1e-5 * Math.max(1, Math.abs(two.gradTemperature())), "tau");
         }
     }
@@ -390,6 +390,11 @@ class InfoNceTest extends ScopedTest {
     }
 
     // ---- helpers ---------------------------------------------------------------------------
+
+    /** A one-tensor result in the two-tensor shape (no keys, no negatives), so that one check covers every form; closing it closes both tensors. */
+    static InfoNce.Result asResult(EmbeddingResult r) {
+        return new InfoNce.Result(r.loss(), r.grad(), null, null, r.gradTemperature());
+    }
 
     /** Random inputs of a form: N rows, D wide, 3 shared or explicit negatives, 7 keys with labels. */
     static Call randomCall(Form form, boolean normalize, boolean decoupled, Reduction red, int n, int d, float tau, long seed) {

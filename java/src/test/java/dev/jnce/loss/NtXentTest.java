@@ -136,12 +136,11 @@ class NtXentTest extends ScopedTest {
         // two negatives at cos 0, so loss = log(e^{1/tau} + 2) - 1/tau for every row.
         float[] views = {1, 0, 0, 1, 1, 0, 0, 1};
         float tau = 0.25f;
-        try (InfoNce.Result r = NtXent.create().withTemperature(tau).withBackend(backend).forwardBackward(Tensor.of(views, 4, 2))) {
+        try (EmbeddingResult r = NtXent.create().withTemperature(tau).withBackend(backend).forwardBackward(Tensor.of(views, 4, 2))) {
             assertEquals(Math.log(Math.exp(4) + 2) - 4, r.loss().item(), 1e-6);
-            assertEquals(null, r.gradKeys());
-            assertEquals(null, r.gradNegatives());
+            assertArrayEquals(new long[] {4, 2}, r.grad().shape(), "d loss / d views: (2N, D), the one gradient");
         }
-        try (InfoNce.Result r = NtXent.create().withTemperature(tau).withDecoupled(true).withBackend(backend)
+        try (EmbeddingResult r = NtXent.create().withTemperature(tau).withDecoupled(true).withBackend(backend)
                 .forwardBackward(Tensor.of(views, 4, 2))) {
             assertEquals(Math.log(2) - 4, r.loss().item(), 1e-6, "decoupled: the positive leaves the denominator");
         }

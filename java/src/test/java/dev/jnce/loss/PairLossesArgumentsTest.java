@@ -25,11 +25,11 @@ class PairLossesArgumentsTest extends ScopedTest {
     }
 
     /** Both two-tower losses, as functions of (a, b), for the checks they share. */
-    private static BiFunction<Tensor, Tensor, ClipLoss.Result> clip(Backend b) {
+    private static BiFunction<Tensor, Tensor, PairedResult> clip(Backend b) {
         return ClipLoss.create().withBackend(b)::forwardBackward;
     }
 
-    private static BiFunction<Tensor, Tensor, ClipLoss.Result> sigLip(Backend b) {
+    private static BiFunction<Tensor, Tensor, PairedResult> sigLip(Backend b) {
         return SigLipLoss.create().withBackend(b)::forwardBackward;
     }
 
@@ -60,7 +60,7 @@ class PairLossesArgumentsTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource(BACKENDS)
     void mismatchedTowersAreRejected(Backend b) {
-        for (BiFunction<Tensor, Tensor, ClipLoss.Result> loss : java.util.List.of(clip(b), sigLip(b))) {
+        for (BiFunction<Tensor, Tensor, PairedResult> loss : java.util.List.of(clip(b), sigLip(b))) {
             assertMessage(IllegalArgumentException.class, () -> loss.apply(matrix(4, 3), matrix(4, 2)),
                     "b", "(N, D) of a = (4, 3)", "got (4, 2)");
             assertMessage(IllegalArgumentException.class, () -> loss.apply(matrix(4, 3), matrix(5, 3)),

@@ -33,14 +33,14 @@ final class PairLossesSupport {
 
     /** A loss's outputs copied out of its Result: loss values, tensor gradients, scalar gradients. */
     record Outcome(float[] loss, float[][] grads, double[] scalarGrads) {
-        static Outcome of(InfoNce.Result r) {
+        static Outcome of(EmbeddingResult r) {
             try (r) {
-                return new Outcome(r.loss().toFloatArray(), new float[][] {r.gradQueries().toFloatArray()},
+                return new Outcome(r.loss().toFloatArray(), new float[][] {r.grad().toFloatArray()},
                         new double[] {r.gradTemperature()});
             }
         }
 
-        static Outcome of(ClipLoss.Result r) {
+        static Outcome of(PairedResult r) {
             try (r) {
                 return new Outcome(r.loss().toFloatArray(), new float[][] {r.gradA().toFloatArray(), r.gradB().toFloatArray()},
                         new double[] {r.gradLogitScale(), r.gradBias()});
@@ -62,7 +62,7 @@ final class PairLossesSupport {
      * Runs loss(a, b) on a two-tower golden case, checks it against pairs.txt and the float64
      * reference against torch's float64 loss; returns the outcome.
      */
-    static Outcome assertTwoTowerGolden(Golden.Case g, BiFunction<Tensor, Tensor, ClipLoss.Result> loss, TwoTowerReference reference) {
+    static Outcome assertTwoTowerGolden(Golden.Case g, BiFunction<Tensor, Tensor, PairedResult> loss, TwoTowerReference reference) {
         int n = (int) g.integer("N"), d = (int) g.integer("D");
         float scale = g.floats("scale")[0];
         Outcome o = Outcome.of(loss.apply(Tensor.of(g.floats("a"), n, d), Tensor.of(g.floats("b"), n, d)));

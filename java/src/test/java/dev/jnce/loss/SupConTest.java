@@ -39,11 +39,11 @@ class SupConTest extends ScopedTest {
         float tau = 0.4f;
         float[] f = gaussian(n * D, 9);
         InfoNce loss = InfoNce.create().withTemperature(tau).withNormalize(normalize).withReduction(reduction).withBackend(backend);
-        try (InfoNce.Result r = loss.forwardBackwardLabels(Tensor.of(f, n, D), Tensor.of(labels))) {
+        try (EmbeddingResult r = loss.forwardBackwardLabels(Tensor.of(f, n, D), Tensor.of(labels))) {
             double[] fd = Approx.toDouble(f);
             assertClose(supCon(fd, labels, tau, normalize, reduction), r.loss().toFloatArray(), 1e-6, "loss");
             double[] grad = Approx.finiteDifferences(x -> sum(supCon(x, labels, tau, normalize, reduction)), fd, 1e-6);
-            assertClose(grad, r.gradQueries().toFloatArray(), 1e-5, "d loss / d embeddings");
+            assertClose(grad, r.grad().toFloatArray(), 1e-5, "d loss / d embeddings");
             double h = 1e-6, dTau = (sum(supCon(fd, labels, tau + h, normalize, reduction))
                     - sum(supCon(fd, labels, tau - h, normalize, reduction))) / (2 * h);
             assertEquals(dTau, r.gradTemperature(), 1e-5 * Math.max(1, Math.abs(dTau)), "d loss / d tau");
@@ -58,10 +58,10 @@ class SupConTest extends ScopedTest {
         long[] labels = new long[n];
         for (int i = 0; i < n; i++) labels[i] = i % (n / 2);
         Tensor f = Tensor.of(gaussian(n * D, 4), n, D);
-        try (InfoNce.Result sup = InfoNce.create().withTemperature(0.2f).withBackend(backend).forwardBackwardLabels(f, Tensor.of(labels));
-             InfoNce.Result nt = NtXent.create().withTemperature(0.2f).withBackend(backend).forwardBackward(f)) {
+        try (EmbeddingResult sup = InfoNce.create().withTemperature(0.2f).withBackend(backend).forwardBackwardLabels(f, Tensor.of(labels));
+             EmbeddingResult nt = NtXent.create().withTemperature(0.2f).withBackend(backend).forwardBackward(f)) {
             assertClose(Approx.toDouble(nt.loss().toFloatArray()), sup.loss().toFloatArray(), 1e-6, "loss");
-            assertClose(Approx.toDouble(nt.gradQueries().toFloatArray()), sup.gradQueries().toFloatArray(), 1e-6, "gradient");
+            assertClose(Approx.toDouble(nt.grad().toFloatArray()), sup.grad().toFloatArray(), 1e-6, "gradient");
             assertEquals(nt.gradTemperature(), sup.gradTemperature(), 1e-5 * Math.max(1, Math.abs(nt.gradTemperature())), "tau");
         }
     }
@@ -74,7 +74,7 @@ class SupConTest extends ScopedTest {
         InfoNce loss = InfoNce.create().withBackend(backend);
         assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabels(f, Tensor.of(labels)),
                 "labels: row 4 has no positive", "(itself excluded)");
-        try (InfoNce.Result r = loss.withReduction(Reduction.NONE).withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP)
+        try (EmbeddingResult r = loss.withReduction(Reduction.NONE).withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP)
                 .forwardBackwardLabels(f, Tensor.of(labels))) {
             assertEquals(0f, r.loss().toFloatArray()[4], "the skipped row");
         }

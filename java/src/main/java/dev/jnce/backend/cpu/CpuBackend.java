@@ -59,7 +59,7 @@ public final class CpuBackend implements Kernels, ThreadsListener {
 
     @Override
     public ContrastiveKernels contrastive() {
-        return CpuSimilarity.INSTANCE;
+        return CpuContrastive.INSTANCE;
     }
 
     @Override

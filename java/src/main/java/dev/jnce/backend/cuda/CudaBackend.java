@@ -26,8 +26,11 @@ import java.util.Locale;
  *
  * <p>Runs as GPU kernels: the fused softmax cross-entropy (every option), GEMM (cuBLAS; float32
  * by default, TF32 or BF16 products with the system property {@code jnce.cuda.gemm} = {@code
- * fp32|tf32|bf16}), L2 normalisation forward and backward, and the InfoNCE masking step
- * ({@link #scaleFillDiagonal}). The other families throw {@link UnsupportedOperationException}.
+ * fp32|tf32|bf16}), L2 normalisation forward and backward, the level-1 operations (dot, scale,
+ * axpy, copy, fill), the InfoNCE masking step ({@link #scaleFillDiagonal}) and the O(N) steps of
+ * the InfoNCE row-block sweep, so that InfoNCE's two-tensor forms with one positive per row
+ * (and the one-tensor ones in row blocks) run here. The other families throw
+ * {@link UnsupportedOperationException}.
  * Calls queue work on the device's stream and return without waiting; reading a result on the
  * host waits.
  */
@@ -37,6 +40,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaContext context;
     private final CudaCrossEntropy crossEntropy;
     private final CudaSimilarity similarity;
+    private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
     public CudaBackend() {
@@ -58,6 +62,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.context = CudaContext.of(device);
         this.crossEntropy = new CudaCrossEntropy(context);
         this.similarity = new CudaSimilarity(context, gemmMode);
+        this.contrastive = new CudaContrastive(context);
     }
 
     @Override
@@ -93,7 +98,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public ContrastiveKernels contrastive() {
-        return similarity;
+        return contrastive;
     }
 
     @Override
@@ -111,7 +116,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
      * {@code s[i, i + offset] = value} where that column exists (value -inf masks a query's own key).
      */
     public void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
-        similarity.scaleFillDiagonal(s, scale, offset, value);
+        contrastive.scaleFillDiagonal(s, scale, offset, value);
     }
 
     @Override

@@ -1,13 +1,15 @@
 package dev.jnce.backend.cuda;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.Reduction;
 
-/** GEMM (cuBLAS), L2 normalisation and the InfoNCE masking step on the GPU; the rest is not on cuda yet. */
-final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels {
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** GEMM (cuBLAS), L2 normalisation and the level-1 operations (blas1.cu) on the GPU; the rest is not on cuda yet. */
+final class CudaSimilarity implements SimilarityKernels {
     private final CudaContext context;
     private final GemmMode mode;
 
@@ -47,41 +49,6 @@ final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels {
                 x.numel() / d, d, eps, dx.segment()), "l2_normalize_bwd", "x", x, "dy", dy);
     }
 
-    void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
-        CudaLibrary.check(JnceNative.jnce_cuda_infonce_scale_fill_diagonal(context.handle(), s.segment(), s.size(0),
-                s.size(1), s.size(1), scale, offset, value, 1), "infonce_scale_fill_diagonal", "s", s);
-    }
-
-    @Override
-    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("the symmetric (one-tensor) InfoNCE cross-entropy");
-    }
-
-    @Override
-    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("CLIP's symmetric cross-entropy");
-    }
-
-    @Override
-    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
-        throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
-    }
-
-    @Override
-    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
-        throw CudaBackend.notYet("explicit negatives' logits");
-    }
-
-    @Override
-    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
-        throw CudaBackend.notYet("explicit negatives' logits");
-    }
-
-    @Override
-    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
-    }
-
     @Override
     public void cosineSimilarity(Tensor x1, Tensor x2, float eps, Tensor out) {
         throw CudaBackend.notYet("cosine similarity");
@@ -90,5 +57,41 @@ final class CudaSimilarity implements SimilarityKernels, ContrastiveKernels {
     @Override
     public void cosineSimilarityBackward(Tensor x1, Tensor x2, Tensor dOut, float eps, Tensor dx1, Tensor dx2) {
         throw CudaBackend.notYet("cosine similarity");
+    }
+
+
+
+    // ---- level 1 (blas1.cu) -------------------------------------------------------------------
+
+    @Override
+    public double dot(Tensor x, Tensor y) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            CudaLibrary.check(JnceNative.jnce_cuda_dsdot(context.handle(), x.segment(), y.segment(), x.numel(), out), "dsdot",
+                    "x", x, "y", y);
+            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    @Override
+    public void scale(float alpha, Tensor x) {
+        CudaLibrary.check(JnceNative.jnce_cuda_sscal(context.handle(), x.numel(), alpha, x.segment()), "sscal", "x", x);
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        CudaLibrary.check(JnceNative.jnce_cuda_saxpy(context.handle(), x.numel(), alpha, x.segment(), y.segment()), "saxpy",
+                "x", x, "y", y);
+    }
+
+    @Override
+    public void copy(Tensor x, Tensor y) {
+        CudaLibrary.check(JnceNative.jnce_cuda_scopy(context.handle(), x.numel(), x.segment(), y.segment()), "scopy",
+                "x", x, "y", y);
+    }
+
+    @Override
+    public void fill(float value, Tensor x) {
+        CudaLibrary.check(JnceNative.jnce_cuda_sfill(context.handle(), x.numel(), value, x.segment()), "sfill", "x", x);
     }
 }

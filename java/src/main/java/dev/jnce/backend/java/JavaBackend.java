@@ -65,7 +65,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public ContrastiveKernels contrastive() {
-        return JavaSimilarity.of(usesVectorApi());
+        return JavaContrastive.of(usesVectorApi());
     }
 
     @Override

@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * {@link dev.jnce.backend.SimilarityKernels#clipCrossEntropy} in Java: the meaning of
+ * {@link dev.jnce.backend.ContrastiveKernels#clipCrossEntropy} in Java: the meaning of
  * native/src/cpu/clip_xent.c, a simpler schedule. Row statistics row by row ({@link RowOps},
  * SIMD where present); column statistics in two sweeps over slices of rows (the maxima, then the
  * sums of exp(x - max), in float folded into double every {@link #FOLD} rows), merged across

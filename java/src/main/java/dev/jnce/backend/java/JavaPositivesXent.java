@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * {@link dev.jnce.backend.SimilarityKernels#positivesCrossEntropy} in Java, the same meaning and
+ * {@link dev.jnce.backend.ContrastiveKernels#positivesCrossEntropy} in Java, the same meaning and
  * schedule as native/src/cpu/positives_xent.c: every row's positive count first (a row without
  * positive is reported before anything is written), then each row in one visit — softmax
  * statistics around the excluded column ({@link RowOps}, SIMD where present), the positives'

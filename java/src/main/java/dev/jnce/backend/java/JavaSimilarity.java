@@ -1,10 +1,8 @@
 package dev.jnce.backend.java;
 
 import dev.jnce.Tensor;
-import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Parallel;
-import dev.jnce.Reduction;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -12,9 +10,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * The similarity family in Java, the same algorithms as native/src/cpu/similarity.c: GEMM on
  * {@link JavaGemm}; L2 normalisation and row cosine in scalar code with sums in double (four
- * partial sums in the C order). Triplet loss and mining are in {@link JavaPair}.
+ * partial sums in the C order); level-1 operations in plain loops, the dot product in double.
+ * Triplet loss and mining are in {@link JavaPair}, the contrastive passes in {@link JavaContrastive}.
  */
-final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels {
+final class JavaSimilarity implements SimilarityKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private static final JavaSimilarity SCALAR = new JavaSimilarity(new JavaGemm(JavaGemm.SCALAR), RowOps.SCALAR);
 
@@ -51,87 +50,6 @@ final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels {
     public void syrk(float alpha, Tensor a, Tensor c) {
         gemm.syrkLower(Math.toIntExact(a.size(0)), Math.toIntExact(a.size(1)), alpha, a.segment(), a.size(1),
                 c.segment(), c.size(1));
-    }
-
-    @Override
-    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
-        JavaSymmetricXent.run(rows, s, targets, loss, grad);
-    }
-
-    @Override
-    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
-        JavaClipXent.run(rows, s, reduction, loss, grad);
-    }
-
-    @Override
-    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
-        int n = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
-        long ld = s.size(1), gld = grad == null ? 0 : grad.size(1);
-        MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
-        double[] loss = new double[n], sum = new double[n];
-        Parallel.forRange(n, 16, (begin, end) -> {
-            double[] pair = new double[2];
-            for (int i = (int) begin; i < end; i++) {
-                pair[0] = pair[1] = 0;
-                rows.sigmoidPairs(x, 4 * i * ld, 0, m, i + offset, bias, g, 4 * i * gld, pair);
-                loss[i] = pair[0];
-                sum[i] = pair[1];
-            }
-        });
-        double l = 0, d = 0;
-        for (int i = 0; i < n; i++) { // in row order: the same sums on any thread count
-            l += loss[i];
-            d += sum[i];
-        }
-        return new PairSums(l, d);
-    }
-
-    @Override
-    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
-        long k = n.size(1), d = n.size(2);
-        MemorySegment qs = q.segment(), ps = p.segment(), ns = n.segment(), l = logits.segment();
-        Parallel.forRange(n.size(0), 16, (begin, end) -> {
-            for (long i = begin; i < end; i++) {
-                l.setAtIndex(F, i * (k + 1), (float) (alpha * dot(qs, i * d, ps, i * d, d)));
-                for (long j = 0; j < k; j++) l.setAtIndex(F, i * (k + 1) + 1 + j, (float) (alpha * dot(qs, i * d, ns, (i * k + j) * d, d)));
-            }
-        });
-    }
-
-    @Override
-    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
-        int k = Math.toIntExact(n.size(1)), d = Math.toIntExact(n.size(2));
-        MemorySegment gs = g.segment(), qs = q.segment(), ps = p.segment(), ns = n.segment();
-        MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
-        Parallel.forRange(n.size(0), 16, (begin, end) -> {
-            float[] qi = new float[d], acc = new float[d], row = new float[d];
-            for (long i = begin; i < end; i++) {
-                MemorySegment.copy(qs, F, 4 * i * d, qi, 0, d);
-                MemorySegment.copy(ps, F, 4 * i * d, row, 0, d);
-                float g0 = alpha * gs.getAtIndex(F, i * (k + 1));
-                for (int c = 0; c < d; c++) {
-                    acc[c] = g0 * row[c];
-                    row[c] = g0 * qi[c];
-                }
-                MemorySegment.copy(row, 0, dps, F, 4 * i * d, d);
-                for (int j = 0; j < k; j++) {
-                    long at = 4 * ((i * k + j) * d);
-                    float gj = alpha * gs.getAtIndex(F, i * (k + 1) + 1 + j);
-                    MemorySegment.copy(ns, F, at, row, 0, d);
-                    for (int c = 0; c < d; c++) {
-                        acc[c] += gj * row[c];
-                        row[c] = gj * qi[c];
-                    }
-                    MemorySegment.copy(row, 0, dns, F, at, d);
-                }
-                MemorySegment.copy(acc, 0, dqs, F, 4 * i * d, d);
-            }
-        });
-    }
-
-    @Override
-    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
-        return JavaPositivesXent.run(rows, s, targets, loss, grad);
     }
 
     /** x[xo..xo+d) . y[yo..yo+d) in double, element offsets. */
@@ -229,5 +147,55 @@ final class JavaSimilarity implements SimilarityKernels, ContrastiveKernels {
                 Cosine.of(a, o, b, o, d, eps).gradAdd(a, o, b, o, d, u.getAtIndex(F, i), g1, o, g2, o);
             }
         });
+    }
+
+
+
+    // ---- level 1 ------------------------------------------------------------------------------
+
+    /** Elements per parallel slice of the level-1 loops, and per partial sum of the dot product. */
+    private static final long LEVEL1_SLICE = 1 << 15;
+
+    @Override
+    public double dot(Tensor x, Tensor y) {
+        MemorySegment a = x.segment(), b = y.segment();
+        long n = x.numel(), slices = (n + LEVEL1_SLICE - 1) / LEVEL1_SLICE;
+        double[] partial = new double[Math.toIntExact(slices)];
+        Parallel.forRange(slices, 1, (begin, end) -> {
+            for (long s = begin; s < end; s++) {
+                long from = s * LEVEL1_SLICE;
+                partial[(int) s] = dot(a, from, b, from, Math.min(LEVEL1_SLICE, n - from));
+            }
+        });
+        double sum = 0;
+        for (double p : partial) sum += p; // in slice order: the same sum on any thread count
+        return sum;
+    }
+
+    @Override
+    public void scale(float alpha, Tensor x) {
+        MemorySegment a = x.segment();
+        Parallel.forRange(x.numel(), LEVEL1_SLICE, (begin, end) -> {
+            for (long i = begin; i < end; i++) a.setAtIndex(F, i, alpha * a.getAtIndex(F, i));
+        });
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        MemorySegment a = x.segment(), b = y.segment();
+        Parallel.forRange(x.numel(), LEVEL1_SLICE, (begin, end) -> {
+            for (long i = begin; i < end; i++) b.setAtIndex(F, i, b.getAtIndex(F, i) + alpha * a.getAtIndex(F, i));
+        });
+    }
+
+    @Override
+    public void copy(Tensor x, Tensor y) {
+        MemorySegment.copy(x.segment(), 0, y.segment(), 0, x.numel() * 4);
+    }
+
+    @Override
+    public void fill(float value, Tensor x) {
+        MemorySegment a = x.segment();
+        for (long i = 0, n = x.numel(); i < n; i++) a.setAtIndex(F, i, value);
     }
 }

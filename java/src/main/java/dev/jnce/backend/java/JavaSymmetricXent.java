@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * {@link dev.jnce.backend.SimilarityKernels#symmetricCrossEntropy} in Java. Same meaning as
+ * {@link dev.jnce.backend.ContrastiveKernels#symmetricCrossEntropy} in Java. Same meaning as
  * native/src/cpu/symmetric_xent.c, simpler schedule: with a gradient buffer the lower triangle
  * is mirrored into it, each full row gets the softmax statistics and its gradient in place
  * ({@link RowOps}, SIMD where present), and g + gᵀ is formed tile by tile. Without one, each

@@ -1,0 +1,109 @@
+package dev.jnce.backend.cpu;
+
+import dev.jnce.DType;
+import dev.jnce.Reduction;
+import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.HostContrastive;
+import dev.jnce.internal.NativeCodes;
+import dev.jnce.internal.NativeStatus;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The contrastive family on jnce's C kernels (symmetric_xent.c, positives_xent.c, clip_xent.c,
+ * siglip.c, negatives.c); the sweep's O(N) steps are {@link HostContrastive}'s, shared with the
+ * java backend.
+ */
+final class CpuContrastive implements ContrastiveKernels {
+    static final CpuContrastive INSTANCE = new CpuContrastive();
+
+    private CpuContrastive() {
+    }
+
+    @Override
+    public void symmetricCrossEntropy(Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
+        if (t.labels() != null) {
+            NativeStatus.check(JnceNative.jnce_xent_symmetric_labels(s.segment(), s.size(0), s.size(1), t.labels().segment(),
+                    dtype(t.labels()), t.skipEmpty() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(),
+                    NativeCodes.segmentOrNull(grad)), "xent_symmetric_labels", "s", s, "labels", t.labels());
+            return;
+        }
+        int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
+                t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
+        NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);
+    }
+
+    @Override
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted
+            int status = JnceNative.jnce_xent_positives(s.segment(), s.size(0), s.size(1), s.size(1),
+                    NativeCodes.segmentOrNull(t.queryLabels()), dtype(t.queryLabels()),
+                    NativeCodes.segmentOrNull(t.keyLabels()), dtype(t.keyLabels()),
+                    NativeCodes.segmentOrNull(t.mask()), t.selfOffset(), t.skipEmpty() ? 1 : 0,
+                    NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), out,
+                    out.asSlice(8));
+            long emptyRow = out.getAtIndex(ValueLayout.JAVA_LONG, 0);
+            if (emptyRow < 0) NativeStatus.check(status, "xent_positives", "s", s, "loss", loss);
+            return new PositivesOutcome(out.getAtIndex(ValueLayout.JAVA_LONG, 1), emptyRow);
+        }
+    }
+
+    @Override
+    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
+        int status = JnceNative.jnce_xent_clip(s.segment(), s.size(0), s.size(1), NativeCodes.reduction(reduction),
+                loss.segment(), NativeCodes.segmentOrNull(grad));
+        NativeStatus.check(status, "xent_clip", "s", s, "loss", loss);
+    }
+
+    @Override
+    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
+            NativeStatus.check(JnceNative.jnce_siglip(s.segment(), s.size(0), s.size(1), s.size(1), offset, bias, sums,
+                    NativeCodes.segmentOrNull(grad)), "siglip", "s", s);
+            return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
+        }
+    }
+
+    @Override
+    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
+        NativeStatus.check(JnceNative.jnce_negatives_logits(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
+                alpha, logits.segment()), "negatives_logits", "q", q, "n", n);
+    }
+
+    @Override
+    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
+        NativeStatus.check(JnceNative.jnce_negatives_logits_bwd(g.segment(), q.segment(), p.segment(), n.segment(), n.size(0),
+                n.size(1), n.size(2), alpha, dq.segment(), dp.segment(), dn.segment()), "negatives_logits_bwd", "g", g, "n", n);
+    }
+
+    @Override
+    public void diagonalTargets(long offset, long modulus, Tensor targets) {
+        HostContrastive.diagonalTargets(offset, modulus, targets);
+    }
+
+    @Override
+    public void excludeLogits(Tensor s, long selfColumn, long positiveColumn, long positiveStep, Tensor positives) {
+        HostContrastive.excludeLogits(s, selfColumn, positiveColumn, positiveStep, positives);
+    }
+
+    @Override
+    public void reduceRows(Tensor rows, Tensor minus, Reduction reduction, long counted, Tensor loss) {
+        HostContrastive.reduceRows(rows, minus, reduction, counted, loss);
+    }
+
+    @Override
+    public long firstUnsharedLabel(Tensor labels) {
+        return HostContrastive.firstUnsharedLabel(labels);
+    }
+
+    /** jnce.h's code for an index tensor's type (absent tensors: any, unused). */
+    private static int dtype(Tensor t) {
+        return t != null && t.dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
+    }
+}

@@ -1,0 +1,87 @@
+package dev.jnce.backend.cuda;
+
+import dev.jnce.Device;
+import dev.jnce.Reduction;
+import dev.jnce.Tensor;
+import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.HostContrastive;
+import dev.jnce.internal.NativeCodes;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
+ * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
+ * per row run there. The fused passes of the other forms are not on cuda yet.
+ */
+final class CudaContrastive implements ContrastiveKernels {
+    private final CudaContext context;
+
+    CudaContrastive(CudaContext context) {
+        this.context = context;
+    }
+
+    void scaleFillDiagonal(Tensor s, float scale, long offset, float value) {
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_scale_fill_diagonal(context.handle(), s.segment(), s.size(0),
+                s.size(1), s.size(1), scale, offset, value, 1), "infonce_scale_fill_diagonal", "s", s);
+    }
+
+    @Override
+    public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("the symmetric (one-tensor) InfoNCE cross-entropy");
+    }
+
+    @Override
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
+    }
+
+    @Override
+    public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
+        throw CudaBackend.notYet("CLIP's symmetric cross-entropy");
+    }
+
+    @Override
+    public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
+        throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
+    }
+
+    @Override
+    public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
+        throw CudaBackend.notYet("explicit negatives' logits");
+    }
+
+    @Override
+    public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
+        throw CudaBackend.notYet("explicit negatives' logits");
+    }
+
+    @Override
+    public void diagonalTargets(long offset, long modulus, Tensor targets) {
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_diagonal_targets(context.handle(), targets.segment(), targets.numel(),
+                offset, modulus), "infonce_diagonal_targets", "targets", targets);
+    }
+
+    @Override
+    public void excludeLogits(Tensor s, long selfColumn, long positiveColumn, long positiveStep, Tensor positives) {
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_exclude_logits(context.handle(), s.segment(), s.size(0), s.size(1),
+                selfColumn, positiveColumn, positiveStep, EXCLUDED, positives == null ? MemorySegment.NULL : positives.segment()),
+                "infonce_exclude_logits", "s", s);
+    }
+
+    @Override
+    public void reduceRows(Tensor rows, Tensor minus, Reduction reduction, long counted, Tensor loss) {
+        CudaLibrary.check(JnceNative.jnce_cuda_infonce_reduce_rows(context.handle(), rows.segment(),
+                minus == null ? MemorySegment.NULL : minus.segment(), rows.numel(), NativeCodes.reduction(reduction), counted,
+                loss.segment()), "infonce_reduce_rows", "rows", rows, "loss", loss);
+    }
+
+    /** A sort of N labels: on the host, after one copy (as {@link CudaScan} does for its scans). */
+    @Override
+    public long firstUnsharedLabel(Tensor labels) {
+        try (Tensor host = labels.to(Device.HOST)) {
+            return HostContrastive.firstUnsharedLabel(host);
+        }
+    }
+}

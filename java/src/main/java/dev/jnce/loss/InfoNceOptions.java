@@ -1,0 +1,18 @@
+package dev.jnce.loss;
+
+import dev.jnce.Reduction;
+
+/**
+ * The options of an InfoNCE call, handed down to the code that runs it (the row-block sweep,
+ * the symmetric path, explicit negatives). Package-private.
+ *
+ * @param temperature the tau the similarities are divided by, > 0
+ * @param normalize   cosine similarity of L2-normalised rows (else plain dot products)
+ * @param decoupled   the positive left out of the denominator (Yeh et al. 2022)
+ * @param reduction   NONE, MEAN or SUM over rows
+ * @param skipEmpty   rows without positive left out (else an error naming the first)
+ * @param blockRows   rows of logits per block; 0: about {@link Contrastive#BLOCK_BYTES} of them
+ */
+record InfoNceOptions(float temperature, boolean normalize, boolean decoupled, Reduction reduction, boolean skipEmpty,
+                      long blockRows) {
+}
