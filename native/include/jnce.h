@@ -8,6 +8,12 @@
  *  - arguments are validated in Java before the call, and the checks here are a second line,
  *    except the value checks a function's comment says it makes itself (class indices, say).
  *
+ * Names: jnce_<op>_<pass> for the ops, <op> as its C file names it (clip_xent.c:
+ * jnce_clip_xent_fwd_bwd) or the PyTorch function it mirrors (jnce_kl_div_fwd_bwd), <pass> one
+ * of fwd, bwd, fwd_bwd; products and searches that have no backward of their own keep their
+ * BLAS-like names (jnce_sgemm, jnce_ssyrk, jnce_saxpy, jnce_hard_negatives); the runtime is
+ * jnce_<verb>; CUDA entry points are jnce_cuda_<the same name> and take a context first.
+ *
  * Dimension letters are the same everywhere: N rows, C classes, D features, K negatives.
  */
 #ifndef JNCE_H
@@ -25,7 +31,7 @@ extern "C" {
 #  define JNCE_API __attribute__((visibility("default")))
 #endif
 
-/* Status codes returned by every function. Java maps them to dev.jnce.NativeStatus. */
+/* Status codes returned by every function. Java maps them to dev.jnce.internal.NativeStatus. */
 #define JNCE_OK               0
 #define JNCE_ERR_INVALID_ARG  1
 #define JNCE_ERR_OUT_OF_MEMORY 2
@@ -98,14 +104,14 @@ typedef struct jnce_xent_args {
     float *lse;                /* (N) log-sum-exp of every row (counted or not), or NULL */
 } jnce_xent_args;
 
-JNCE_API int32_t jnce_cross_entropy(const jnce_xent_args *args);
+JNCE_API int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args);
 
 /*
- * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy's
+ * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy_fwd_bwd's
  * MEAN loss): ppl[0] = exp(L), and the gradient of L becomes that of the perplexity,
  * grad[k] *= exp(L) for k < M (grad (M) float32, or NULL). ppl may alias mean_loss.
  */
-JNCE_API int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad);
+JNCE_API int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad);
 
 /* ==== softmax, log_softmax, logsumexp, NLL (src/cpu/softmax.c, src/cpu/nll.c) ========== */
 
@@ -301,7 +307,7 @@ JNCE_API int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, i
  *   gradient GEMM this gives d loss / d f = (g + gᵀ) f / tau.
  *   A row that meets a NaN or +Inf logit gets loss NaN, and NaN in its row and column of G.
  */
-JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset,
+JNCE_API int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset,
                                      int32_t exclude_self, int32_t decoupled, int32_t reduction,
                                      float *loss, float *G);
 
@@ -314,7 +320,7 @@ JNCE_API int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int6
  * has loss 0 and a zero row of g (its column still takes part in the other rows' softmax), and
  * MEAN divides by the rows counted (NaN when none is). S, loss, G and reduction as above.
  */
-JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels,
+JNCE_API int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels,
                                             int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss,
                                             float *G);
 
@@ -330,7 +336,7 @@ JNCE_API int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t l
  *   A row that meets NaN or +Inf makes its pair's loss and its row of G NaN; a column that does,
  *   its pair's loss and its column of G.
  */
-JNCE_API int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
+JNCE_API int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
 
 /*
  * The logits of InfoNCE with explicit per-query negatives, and their gradients (src/cpu/negatives.c):
@@ -340,7 +346,7 @@ JNCE_API int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t r
  *   Given G = d loss / d L, overwrites dQ, dP (N,D) and dN (N,K,D) with
  *   dq_i = alpha (G_i0 p_i + sum_j G_ij n_ij),  dp_i = alpha G_i0 q_i,  dn_ij = alpha G_ij q_i.
  */
-JNCE_API int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D,
+JNCE_API int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D,
                                        float alpha, float *L);
 JNCE_API int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P, const float *Nk, int64_t N,
                                            int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN);
@@ -356,7 +362,7 @@ JNCE_API int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const
  *   d (sum of the losses) / d S_ij = sigmoid(z_ij) - [j = i + offset]. A NaN logit gives NaN in
  *   the sums and in its entry of G.
  */
-JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums,
+JNCE_API int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums,
                              float *G);
 
 /*
@@ -380,7 +386,7 @@ JNCE_API int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, i
  * reduction NONE, it gives each row's loss and the gradient of their sum: what a caller needs to
  * sweep an (N,M) problem a few rows at a time.
  */
-JNCE_API int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
+JNCE_API int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
                                      int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask,
                                      int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G,
                                      int64_t *empty_row, int64_t *counted);
@@ -520,13 +526,13 @@ JNCE_API int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr);
 JNCE_API int32_t jnce_cuda_host_free(void *host_ptr);
 
 /*
- * jnce_cross_entropy on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in
+ * jnce_cross_entropy_fwd_bwd on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in
  * args. Its value checks (weights, class targets, probability rows) fail the next call that
  * waits, with the CPU kernel's message.
  */
-JNCE_API int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
-/* jnce_cross_entropy_perplexity on the GPU: the same meaning, device pointers. */
-JNCE_API int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
+JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
+/* jnce_cross_entropy_perplexity_fwd_bwd on the GPU: the same meaning, device pointers. */
+JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
 /* jnce_l2_normalize_fwd/_bwd on the GPU (src/cuda/similarity.cu). */

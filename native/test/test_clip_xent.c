@@ -1,5 +1,5 @@
 /*
- * test_clip_xent.c - checks jnce_xent_clip against a plain double definition (softmax over each
+ * test_clip_xent.c - checks jnce_clip_xent_fwd_bwd against a plain double definition (softmax over each
  * row and over each column of the same matrix, the pairs on the diagonal): the three reductions,
  * in place and not, row stride padding, sizes around the 64-wide tiles and the 16-row chunks,
  * wide logit ranges (the two-exp tile form), a 64-byte-aligned matrix (streaming stores),
@@ -43,10 +43,10 @@ static void clip_case(int64_t N, int64_t ld, int reduction, int in_place, float 
         for (int64_t j = 0; j < N; j++) X[i * N + j] = S[i * ld + j];
     reference(X, N, reduction, pairs, g);
     if (!in_place) { /* forward only first: S is unchanged by it */
-        CHECK(jnce_xent_clip(S, N, ld, reduction, loss2, NULL) == JNCE_OK, "forward-only status");
+        CHECK(jnce_clip_xent_fwd_bwd(S, N, ld, reduction, loss2, NULL) == JNCE_OK, "forward-only status");
     }
     float *G = in_place ? S : Gsep;
-    int32_t rc = jnce_xent_clip(S, N, ld, reduction, loss, G);
+    int32_t rc = jnce_clip_xent_fwd_bwd(S, N, ld, reduction, loss, G);
     CHECK(rc == JNCE_OK, "xent_clip status %d", rc);
     double worst_loss, worst_grad = 0, w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
     if (reduction == JNCE_REDUCTION_NONE) {
@@ -102,7 +102,7 @@ static void nonfinite_case(void) {
     for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
     S[100 * N + 7] = NAN;      /* row 100, column 7 */
     S[20 * N + 9] = INFINITY;  /* row 20, column 9: an earlier chunk, the same 8 columns as 7 */
-    CHECK(jnce_xent_clip(S, N, N, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
+    CHECK(jnce_clip_xent_fwd_bwd(S, N, N, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
     int ok_loss = 1;
     for (int64_t i = 0; i < N; i++) {
         int spoilt = i == 100 || i == 7 || i == 20 || i == 9;
@@ -116,11 +116,11 @@ static void nonfinite_case(void) {
 
 static void errors_case(void) {
     float S[4] = {0, 1, 2, 3}, loss[2];
-    CHECK(jnce_xent_clip(NULL, 2, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "null S");
-    CHECK(jnce_xent_clip(S, 2, 2, JNCE_REDUCTION_MEAN, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null loss");
-    CHECK(jnce_xent_clip(S, 2, 1, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "ld < N");
-    CHECK(jnce_xent_clip(S, 0, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
-    CHECK(jnce_xent_clip(S, 2, 2, 7, loss, NULL) == JNCE_ERR_INVALID_ARG, "bad reduction");
+    CHECK(jnce_clip_xent_fwd_bwd(NULL, 2, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "null S");
+    CHECK(jnce_clip_xent_fwd_bwd(S, 2, 2, JNCE_REDUCTION_MEAN, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null loss");
+    CHECK(jnce_clip_xent_fwd_bwd(S, 2, 1, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "ld < N");
+    CHECK(jnce_clip_xent_fwd_bwd(S, 0, 2, JNCE_REDUCTION_MEAN, loss, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
+    CHECK(jnce_clip_xent_fwd_bwd(S, 2, 2, 7, loss, NULL) == JNCE_ERR_INVALID_ARG, "bad reduction");
 }
 
 int main(void) {

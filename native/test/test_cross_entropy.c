@@ -1,5 +1,5 @@
 /*
- * test_cross_entropy.c - checks jnce_cross_entropy against a plain double-precision reference
+ * test_cross_entropy.c - checks jnce_cross_entropy_fwd_bwd against a plain double-precision reference
  * written from jnce.h's definition: every option (weights, ignore_index, label smoothing,
  * probability targets, row mask, z-loss, lse output), every reduction, rows of many lengths
  * (block tails included), in place and not, and the NaN/Inf rules. ctest runs it on the
@@ -87,7 +87,7 @@ static void random_case(int64_t N, int64_t C, float spread, int options, int32_t
     jnce_xent_args ref_args = a;
     ref_args.logits = x0;
     reference(&ref_args, y, ref_loss, ref_g);
-    int32_t rc = jnce_cross_entropy(&a);
+    int32_t rc = jnce_cross_entropy_fwd_bwd(&a);
     CHECK(rc == JNCE_OK, "status %d", rc);
     int64_t n_loss = reduction == JNCE_REDUCTION_NONE ? N : 1;
     for (int64_t i = 0; i < n_loss; i++)
@@ -115,7 +115,7 @@ static void non_finite_rules(void) {
     int32_t t[4] = {0, 0, 1, 0};
     float loss[4], g[12];
     jnce_xent_args a = {4, 3, x, t, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss, g, NULL};
-    CHECK(jnce_cross_entropy(&a) == JNCE_OK, "status");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK, "status");
     CHECK(isnan(loss[0]) && isnan(g[0]), "NaN row must give NaN");
     CHECK(isnan(loss[1]) && isnan(g[4]), "+Inf row must give NaN");
     double want = log(1.0 + exp(-1.0)); /* lse of {2,1} minus x_t = 2 */
@@ -127,69 +127,69 @@ static void empty_mean(void) {
     float x[2 * 3] = {1, 2, 3, 4, 5, 6}, loss, g[6];
     int64_t y[2] = {-100, -100};
     jnce_xent_args a = {2, 3, x, y, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, g, NULL};
-    CHECK(jnce_cross_entropy(&a) == JNCE_OK && isnan(loss), "all ignored: NaN mean by default");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK && isnan(loss), "all ignored: NaN mean by default");
     a.zero_if_empty = 1;
-    CHECK(jnce_cross_entropy(&a) == JNCE_OK && loss == 0.0f && g[0] == 0.0f && g[5] == 0.0f, "zero_if_empty");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK && loss == 0.0f && g[0] == 0.0f && g[5] == 0.0f, "zero_if_empty");
 }
 
 static void rejects_bad_arguments(void) {
     float x[2] = {0, 0}, loss;
     int64_t bad_target[1] = {2};
     jnce_xent_args a = {1, 2, x, bad_target, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy(&a) == JNCE_ERR_INVALID_ARG, "target out of range must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "target out of range must fail");
     char msg[256];
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "targets[0] = 2 is outside [0, 2) for logits of shape (1, 2) and is not the ignore index -100")
               == 0, "message names the target: %s", msg);
     int32_t masked_out[1] = {0}; /* a masked row's target is checked too: it is never read out of bounds */
     a.row_mask = masked_out;
-    CHECK(jnce_cross_entropy(&a) == JNCE_ERR_INVALID_ARG, "a masked row's target out of range must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "a masked row's target out of range must fail");
     a.row_mask = NULL;
     int32_t huge[3] = {0, -100, 1 << 30};
     float x3[3 * 2] = {0}, g3[6], loss3[3];
     jnce_xent_args c = {3, 2, x3, huge, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss3, g3, NULL};
     for (int k = 0; k < 6; k++) g3[k] = 7.0f;
-    CHECK(jnce_cross_entropy(&c) == JNCE_ERR_INVALID_ARG, "int32 target 2^30 must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&c) == JNCE_ERR_INVALID_ARG, "int32 target 2^30 must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "targets[2] = 1073741824 is outside [0, 2) for logits of shape (3, 2)") != NULL, "%s", msg);
     CHECK(g3[0] == 7.0f && g3[5] == 7.0f, "nothing is written when a target is out of range");
     float bad_w[2] = {1.0f, NAN};
     int64_t good[1] = {0};
     jnce_xent_args d = {1, 2, x, good, JNCE_DTYPE_INT64, NULL, NULL, bad_w, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy(&d) == JNCE_ERR_INVALID_ARG, "a NaN weight must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&d) == JNCE_ERR_INVALID_ARG, "a NaN weight must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "weight[1] = NaN is not finite") == 0, "message names the weight: %s", msg);
     bad_w[1] = -INFINITY;
-    CHECK(jnce_cross_entropy(&d) == JNCE_ERR_INVALID_ARG, "an infinite weight must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&d) == JNCE_ERR_INVALID_ARG, "an infinite weight must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "weight[1] = -Infinity is not finite") == 0, "message names the weight: %s", msg);
     a.N = 0;
-    CHECK(jnce_cross_entropy(&a) == JNCE_ERR_INVALID_ARG, "N=0 must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "N=0 must fail");
     float probs[2] = {0.7f, 0.7f};
     jnce_xent_args b = {1, 2, x, NULL, 0, probs, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy(&b) == JNCE_ERR_INVALID_ARG, "probs not a distribution must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(&b) == JNCE_ERR_INVALID_ARG, "probs not a distribution must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "probs: row 0 is not a distribution") != NULL, "message names the row: %s", msg);
     float x4[4 * 2] = {0}, probs4[4 * 2] = {0.5f, 0.5f, 1.0f, 0.0f, 0.9f, 0.0f, -0.5f, 1.5f}, loss4;
     jnce_xent_args e = {4, 2, x4, NULL, 0, probs4, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_SUM, 0, &loss4, NULL, NULL};
-    CHECK(jnce_cross_entropy(&e) == JNCE_ERR_INVALID_ARG, "rows 2 and 3 are not distributions");
+    CHECK(jnce_cross_entropy_fwd_bwd(&e) == JNCE_ERR_INVALID_ARG, "rows 2 and 3 are not distributions");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "probs: row 2 ") != NULL && strstr(msg, "for logits of shape (4, 2)") != NULL,
           "message names the first bad row: %s", msg);
-    CHECK(jnce_cross_entropy(NULL) == JNCE_ERR_INVALID_ARG, "null args must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(NULL) == JNCE_ERR_INVALID_ARG, "null args must fail");
 }
 
 static void perplexity_of_a_mean(void) {
     float mean = 0.75f, ppl = 0.0f, g[3] = {0.5f, -1.0f, 0.0f};
-    CHECK(jnce_cross_entropy_perplexity(&mean, 3, &ppl, g) == JNCE_OK, "perplexity");
+    CHECK(jnce_cross_entropy_perplexity_fwd_bwd(&mean, 3, &ppl, g) == JNCE_OK, "perplexity");
     float e = (float)exp(0.75);
     CHECK(ppl == e && g[0] == 0.5f * e && g[1] == -e && g[2] == 0.0f, "ppl %g, grad %g %g %g", ppl, g[0], g[1], g[2]);
     float in_place = 0.0f;
-    CHECK(jnce_cross_entropy_perplexity(&in_place, 0, &in_place, NULL) == JNCE_OK && in_place == 1.0f,
+    CHECK(jnce_cross_entropy_perplexity_fwd_bwd(&in_place, 0, &in_place, NULL) == JNCE_OK && in_place == 1.0f,
           "ppl may alias the mean: exp(0) = 1, got %g", in_place);
     float nan_mean = NAN;
-    CHECK(jnce_cross_entropy_perplexity(&nan_mean, 0, &ppl, NULL) == JNCE_OK && isnan(ppl), "exp(NaN) is NaN");
-    CHECK(jnce_cross_entropy_perplexity(NULL, 0, &ppl, NULL) == JNCE_ERR_INVALID_ARG, "null mean must fail");
+    CHECK(jnce_cross_entropy_perplexity_fwd_bwd(&nan_mean, 0, &ppl, NULL) == JNCE_OK && isnan(ppl), "exp(NaN) is NaN");
+    CHECK(jnce_cross_entropy_perplexity_fwd_bwd(NULL, 0, &ppl, NULL) == JNCE_ERR_INVALID_ARG, "null mean must fail");
 }
 
 int main(void) {

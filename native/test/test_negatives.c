@@ -1,5 +1,5 @@
 /*
- * test_negatives.c - checks jnce_negatives_logits and jnce_negatives_logits_bwd against plain
+ * test_negatives.c - checks jnce_negatives_logits_fwd and jnce_negatives_logits_bwd against plain
  * double loops: sizes around the thread split (N = 1, 17, 300), K = 1 and 64, odd D, and the
  * argument errors.
  */
@@ -28,7 +28,7 @@ static void negatives_case(int64_t N, int64_t K, int64_t D, float alpha) {
             for (int64_t c = 0; c < D; c++) wq[i * D + c] += g * n[c], wn[(i * K + k) * D + c] = g * q[c];
         }
     }
-    CHECK(jnce_negatives_logits(Q, P, Nk, N, K, D, alpha, L) == JNCE_OK, "logits status");
+    CHECK(jnce_negatives_logits_fwd(Q, P, Nk, N, K, D, alpha, L) == JNCE_OK, "logits status");
     CHECK(jnce_negatives_logits_bwd(G, Q, P, Nk, N, K, D, alpha, dQ, dP, dN) == JNCE_OK, "bwd status");
     double scale = fabs(alpha) * sqrt((double)D);
     CHECK(max_error(L, wl, N * (K + 1)) <= 1e-6 * scale, "logits N=%lld K=%lld D=%lld error %g", (long long)N, (long long)K,
@@ -42,9 +42,9 @@ static void negatives_case(int64_t N, int64_t K, int64_t D, float alpha) {
 
 static void errors_case(void) {
     float x[8] = {0}, l[4];
-    CHECK(jnce_negatives_logits(NULL, x, x, 1, 1, 1, 1.0f, l) == JNCE_ERR_INVALID_ARG, "null Q");
-    CHECK(jnce_negatives_logits(x, x, x, 1, 0, 1, 1.0f, l) == JNCE_ERR_INVALID_ARG, "K = 0");
-    CHECK(jnce_negatives_logits(x, x, x, 1, 1, 1, 1.0f, NULL) == JNCE_ERR_INVALID_ARG, "null L");
+    CHECK(jnce_negatives_logits_fwd(NULL, x, x, 1, 1, 1, 1.0f, l) == JNCE_ERR_INVALID_ARG, "null Q");
+    CHECK(jnce_negatives_logits_fwd(x, x, x, 1, 0, 1, 1.0f, l) == JNCE_ERR_INVALID_ARG, "K = 0");
+    CHECK(jnce_negatives_logits_fwd(x, x, x, 1, 1, 1, 1.0f, NULL) == JNCE_ERR_INVALID_ARG, "null L");
     CHECK(jnce_negatives_logits_bwd(x, x, x, x, 0, 1, 1, 1.0f, x, x, x) == JNCE_ERR_INVALID_ARG, "N = 0");
     CHECK(jnce_negatives_logits_bwd(x, x, x, x, 1, 1, 1, 1.0f, x, NULL, x) == JNCE_ERR_INVALID_ARG, "null dP");
 }

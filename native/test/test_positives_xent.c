@@ -1,5 +1,5 @@
 /*
- * test_positives_xent.c - checks jnce_xent_positives against a plain double cross-entropy with a
+ * test_positives_xent.c - checks jnce_positives_xent_fwd_bwd against a plain double cross-entropy with a
  * uniform target over each row's positives: labels and mask, a self column (whole matrix and a
  * block of rows), skipped rows, the three
  * reductions, in place and not, padded rows (ld > M), int32 labels (and one array of each type),
@@ -84,7 +84,7 @@ static void run_case(pos_case c) {
     int64_t counted = reference(S, &c, ql, kl, mask, rows, g, &first_empty);
     float *loss = malloc(sizeof(float) * (size_t)N), *G = c.in_place ? S : Gsep;
     int64_t empty = 7, got_counted = -1;
-    int32_t rc = jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, JNCE_DTYPE_INT64, mask ? NULL : kl, JNCE_DTYPE_INT64, mask, c.self_offset, c.skip_empty,
+    int32_t rc = jnce_positives_xent_fwd_bwd(S, N, M, ld, mask ? NULL : ql, JNCE_DTYPE_INT64, mask ? NULL : kl, JNCE_DTYPE_INT64, mask, c.self_offset, c.skip_empty,
                                      c.reduction, loss, G, &empty, &got_counted);
     if (!c.skip_empty && first_empty >= 0) { /* a row without positive, not skipped: named */
         CHECK(rc == JNCE_ERR_INVALID_ARG && empty == first_empty, "xent_positives N=%lld M=%lld: row %lld has no positive, "
@@ -114,7 +114,7 @@ static void run_case(pos_case c) {
           (long long)N, (long long)M, c.use_mask, (int)c.self_offset, c.skip_empty, c.reduction, c.in_place, worst_grad);
     if (!c.in_place) { /* the loss alone is the same loss */
         float *again = malloc(sizeof(float) * (size_t)N);
-        CHECK(jnce_xent_positives(S, N, M, ld, mask ? NULL : ql, JNCE_DTYPE_INT64, mask ? NULL : kl, JNCE_DTYPE_INT64, mask, c.self_offset, c.skip_empty,
+        CHECK(jnce_positives_xent_fwd_bwd(S, N, M, ld, mask ? NULL : ql, JNCE_DTYPE_INT64, mask ? NULL : kl, JNCE_DTYPE_INT64, mask, c.self_offset, c.skip_empty,
                                   c.reduction, again, NULL, NULL, NULL) == JNCE_OK,
               "forward-only status");
         CHECK(memcmp(loss, again, sizeof(float) * (size_t)(c.reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
@@ -127,7 +127,7 @@ static void run_case(pos_case c) {
         for (int64_t j = 0; j < M; j++) kl32[j] = (int32_t)kl[j];
         float *again = malloc(sizeof(float) * (size_t)N), *G2 = malloc(sizeof(float) * (size_t)(N * ld));
         for (int mixed = 0; mixed <= 1; mixed++) {
-            CHECK(jnce_xent_positives(S, N, M, ld, ql32, JNCE_DTYPE_INT32, mixed ? (const void *)kl : (const void *)kl32,
+            CHECK(jnce_positives_xent_fwd_bwd(S, N, M, ld, ql32, JNCE_DTYPE_INT32, mixed ? (const void *)kl : (const void *)kl32,
                                       mixed ? JNCE_DTYPE_INT64 : JNCE_DTYPE_INT32, NULL, c.self_offset, c.skip_empty,
                                       c.reduction, again, G2, NULL, NULL) == JNCE_OK, "int32 labels status");
             CHECK(memcmp(loss, again, sizeof(float) * (size_t)(c.reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
@@ -147,28 +147,28 @@ static void errors(void) {
     for (int k = 0; k < 12; k++) S[k] = uniform_pm1(), G[k] = 42.0f;
     const int64_t ql[3] = {1, 2, 3}, kl[4] = {1, 1, 3, 3};
     int64_t empty = 0;
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, G, &empty, NULL) == JNCE_ERR_INVALID_ARG
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, G, &empty, NULL) == JNCE_ERR_INVALID_ARG
               && empty == 1, "row 1 has no positive: named (got %lld)", (long long)empty);
     for (int k = 0; k < 12; k++) CHECK(G[k] == 42.0f, "nothing written before the error");
     const int32_t mask[12] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    CHECK(jnce_xent_positives(S, 3, 4, 4, NULL, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, NULL, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
               JNCE_ERR_INVALID_ARG && empty == 2, "mask: row 2 has no positive (got %lld)", (long long)empty);
     const int32_t self_only[9] = {1, 0, 0, 0, 1, 1, 1, 0, 1};
-    CHECK(jnce_xent_positives(S, 3, 3, 4, NULL, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, self_only, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 3, 4, NULL, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, self_only, 0, 0, JNCE_REDUCTION_MEAN, loss, NULL, &empty, NULL) ==
               JNCE_ERR_INVALID_ARG && empty == 0, "row 0's only positive is itself, excluded (got %lld)", (long long)empty);
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, mask, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "labels and mask together rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, NULL, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "one label array alone rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 3, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 3, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "ld < M rejected");
-    CHECK(jnce_xent_positives(S, 1, 1, 1, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, 0, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 1, 1, 1, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, 0, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "a self column with one column rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -2, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -2, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "self_offset -2 rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, 7, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, 7, loss, NULL, NULL, NULL) == JNCE_ERR_INVALID_ARG,
           "unknown reduction rejected");
-    CHECK(jnce_xent_positives(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, 7, NULL, -1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) ==
+    CHECK(jnce_positives_xent_fwd_bwd(S, 3, 4, 4, ql, JNCE_DTYPE_INT64, kl, 7, NULL, -1, 1, JNCE_REDUCTION_MEAN, loss, NULL, NULL, NULL) ==
               JNCE_ERR_INVALID_ARG, "unknown label dtype rejected");
 }
 
@@ -181,7 +181,7 @@ static void nonfinite(void) {
     for (int64_t j = 0; j < M; j++) kl[j] = j % 2;
     S[3 * M + 65] = INFINITY;
     S[4 * M + 2] = NAN;
-    CHECK(jnce_xent_positives(S, N, M, M, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, S, NULL, NULL) == JNCE_OK, "nonfinite status");
+    CHECK(jnce_positives_xent_fwd_bwd(S, N, M, M, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 0, JNCE_REDUCTION_NONE, loss, S, NULL, NULL) == JNCE_OK, "nonfinite status");
     CHECK(isnan(loss[3]) && isnan(loss[4]) && !isnan(loss[2]) && !isnan(loss[5]), "nonfinite: loss NaN in rows 3 and 4 only");
     CHECK(isnan(S[3 * M]) && isnan(S[4 * M + 69]) && !isnan(S[2 * M + 65]) && !isnan(S[5 * M + 2]),
           "nonfinite: NaN gradient in rows 3 and 4 only");
@@ -206,7 +206,7 @@ int main(void) {
     { /* every row skipped: MEAN NaN, gradient 0 */
         float S[6] = {1, 2, 3, 4, 5, 6}, loss;
         const int64_t ql[2] = {7, 8}, kl[3] = {1, 2, 3};
-        CHECK(jnce_xent_positives(S, 2, 3, 3, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, JNCE_REDUCTION_MEAN, &loss, S, NULL, NULL) == JNCE_OK && isnan(loss),
+        CHECK(jnce_positives_xent_fwd_bwd(S, 2, 3, 3, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, -1, 1, JNCE_REDUCTION_MEAN, &loss, S, NULL, NULL) == JNCE_OK && isnan(loss),
               "all skipped: MEAN NaN");
         for (int k = 0; k < 6; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0");
     }

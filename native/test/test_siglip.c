@@ -1,5 +1,5 @@
 /*
- * test_siglip.c - checks jnce_siglip against a plain double definition (-log sigmoid(label z)
+ * test_siglip.c - checks jnce_siglip_fwd_bwd against a plain double definition (-log sigmoid(label z)
  * with z = S + bias in float, label +1 at j = i + offset and -1 elsewhere, and its derivative):
  * sizes around the 8-lane vectors, row stride padding, blocks of rows (offset, positives past the
  * last column), in place and not, the sums alone, large logits of both signs, a NaN logit, and
@@ -23,9 +23,9 @@ static void siglip_case(int64_t N, int64_t M, int64_t ld, int64_t offset, float 
             g[i * M + j] = 1.0 / (1.0 + exp(-z)) - (j == i + offset ? 1.0 : 0.0);
             want_grad += g[i * M + j];
         }
-    CHECK(jnce_siglip(S, N, M, ld, offset, bias, alone, NULL) == JNCE_OK, "sums-alone status");
+    CHECK(jnce_siglip_fwd_bwd(S, N, M, ld, offset, bias, alone, NULL) == JNCE_OK, "sums-alone status");
     float *G = in_place ? S : Gsep;
-    CHECK(jnce_siglip(S, N, M, ld, offset, bias, sums, G) == JNCE_OK, "siglip status");
+    CHECK(jnce_siglip_fwd_bwd(S, N, M, ld, offset, bias, sums, G) == JNCE_OK, "siglip status");
     CHECK(fabs(sums[0] - want_loss) <= 1e-6 * fmax(1.0, fabs(want_loss)), "siglip N=%lld scale=%g bias=%g loss %.9g want %.9g",
           (long long)N, scale, bias, sums[0], want_loss);
     CHECK(fabs(sums[1] - want_grad) <= 1e-6 * fmax(1.0, fabs(want_grad)) + 1e-7 * (double)(N * M),
@@ -49,7 +49,7 @@ static void nan_case(void) {
     double sums[2];
     for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
     S[3 * N + 11] = NAN;
-    CHECK(jnce_siglip(S, N, N, N, 0, -1.0f, sums, S) == JNCE_OK, "nan status");
+    CHECK(jnce_siglip_fwd_bwd(S, N, N, N, 0, -1.0f, sums, S) == JNCE_OK, "nan status");
     CHECK(isnan(sums[0]) && isnan(sums[1]), "nan: the sums are NaN");
     CHECK(isnan(S[3 * N + 11]) && isfinite(S[3 * N + 12]) && isfinite(S[4 * N + 11]), "nan: only its entry of G is NaN");
     free(S);
@@ -58,13 +58,13 @@ static void nan_case(void) {
 static void errors_case(void) {
     float S[4] = {0, 1, 2, 3};
     double sums[2];
-    CHECK(jnce_siglip(NULL, 2, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "null S");
-    CHECK(jnce_siglip(S, 2, 2, 2, 0, 0.0f, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null sums");
-    CHECK(jnce_siglip(S, 2, 2, 1, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "ld < M");
-    CHECK(jnce_siglip(S, 0, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
-    CHECK(jnce_siglip(S, 2, 0, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "M = 0");
-    CHECK(jnce_siglip(S, 2, 2, 2, -1, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "offset < 0");
-    CHECK(jnce_siglip(S, 2, 2, 2, 0, INFINITY, sums, NULL) == JNCE_ERR_INVALID_ARG, "infinite bias");
+    CHECK(jnce_siglip_fwd_bwd(NULL, 2, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "null S");
+    CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 2, 0, 0.0f, NULL, NULL) == JNCE_ERR_INVALID_ARG, "null sums");
+    CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 1, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "ld < M");
+    CHECK(jnce_siglip_fwd_bwd(S, 0, 2, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "N = 0");
+    CHECK(jnce_siglip_fwd_bwd(S, 2, 0, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "M = 0");
+    CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 2, -1, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "offset < 0");
+    CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 2, 0, INFINITY, sums, NULL) == JNCE_ERR_INVALID_ARG, "infinite bias");
 }
 
 int main(void) {

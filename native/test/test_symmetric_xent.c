@@ -1,6 +1,6 @@
 /*
  * test_symmetric_xent.c - checks jnce_ssyrk against a double A Aᵀ (lower triangle written, upper
- * left alone) and jnce_xent_symmetric against a plain double cross-entropy over the mirrored
+ * left alone) and jnce_symmetric_xent_fwd_bwd against a plain double cross-entropy over the mirrored
  * matrix: every offset kind, exclude_self, decoupled, the three reductions, in place and not,
  * sizes around the 64-wide tiles, NaN in the unread upper triangle, and a non-finite logit.
  */
@@ -70,7 +70,7 @@ static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, i
     reference(X, N, offset, exclude_self, decoupled, reduction, rows, H);
     float loss[N];
     float *G = in_place ? S : Gsep;
-    int32_t rc = jnce_xent_symmetric(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
+    int32_t rc = jnce_symmetric_xent_fwd_bwd(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
     CHECK(rc == JNCE_OK, "xent_symmetric status %d", rc);
     double worst_loss = 0, worst_grad = 0;
     if (reduction == JNCE_REDUCTION_NONE) {
@@ -95,7 +95,7 @@ static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, i
     /* forward only gives the same loss */
     float loss2[N];
     if (!in_place) {
-        CHECK(jnce_xent_symmetric(S, N, ld, offset, exclude_self, decoupled, reduction, loss2, NULL) == JNCE_OK,
+        CHECK(jnce_symmetric_xent_fwd_bwd(S, N, ld, offset, exclude_self, decoupled, reduction, loss2, NULL) == JNCE_OK,
               "forward-only status");
         CHECK(memcmp(loss, loss2, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
               "forward-only loss differs");
@@ -112,7 +112,7 @@ static void aligned_case(void) {
         for (int64_t j = 0; j <= i; j++) S[i * N + j] = S[j * N + i] = 10.0f * uniform_pm1();
     for (int64_t k = 0; k < N * N; k++) X[k] = S[k];
     reference(X, N, N / 2, 1, 0, JNCE_REDUCTION_MEAN, rows, H);
-    CHECK(jnce_xent_symmetric(S, N, N, N / 2, 1, 0, JNCE_REDUCTION_MEAN, &loss, S) == JNCE_OK, "aligned status");
+    CHECK(jnce_symmetric_xent_fwd_bwd(S, N, N, N / 2, 1, 0, JNCE_REDUCTION_MEAN, &loss, S) == JNCE_OK, "aligned status");
     double worst = 0;
     for (int64_t k = 0; k < N * N; k++) worst = fmax(worst, fabs(S[k] - H[k]));
     CHECK(worst <= 2e-6 / (double)N, "aligned grad error %g", worst);
@@ -163,7 +163,7 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
         for (int64_t j = 0; j < N; j++) H[i * N + j] = g[i * N + j] + g[j * N + i];
     float loss[N];
     float *G = in_place ? S : Gsep;
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, JNCE_DTYPE_INT64, skip, reduction, loss, G) == JNCE_OK, "labels status");
+    CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, N, N, labels, JNCE_DTYPE_INT64, skip, reduction, loss, G) == JNCE_OK, "labels status");
     double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)counted : total;
     double worst_loss = reduction == JNCE_REDUCTION_NONE ? max_rel_error(loss, rows, N) : fabs(loss[0] - want) / fmax(1.0, fabs(want));
     double worst = 0;
@@ -176,16 +176,16 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
         int32_t *labels32 = malloc(sizeof(int32_t) * N);
         float *again = malloc(sizeof(float) * N), *G2 = malloc(sizeof(float) * N * N);
         for (int64_t i = 0; i < N; i++) labels32[i] = (int32_t)labels[i];
-        CHECK(jnce_xent_symmetric_labels(S, N, N, labels32, JNCE_DTYPE_INT32, skip, reduction, again, G2) == JNCE_OK,
+        CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, N, N, labels32, JNCE_DTYPE_INT32, skip, reduction, again, G2) == JNCE_OK,
               "int32 labels status");
         CHECK(memcmp(loss, again, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0, "int32 labels: loss differs");
         CHECK(memcmp(G, G2, sizeof(float) * N * N) == 0, "int32 labels: gradient differs");
-        CHECK(jnce_xent_symmetric_labels(S, N, N, labels32, 9, skip, reduction, again, NULL) == JNCE_ERR_INVALID_ARG,
+        CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, N, N, labels32, 9, skip, reduction, again, NULL) == JNCE_ERR_INVALID_ARG,
               "an unknown label dtype is rejected");
         free(labels32), free(again), free(G2);
     }
     labels[N - 1] = 1000 + N; /* a label on one row only */
-    CHECK(jnce_xent_symmetric_labels(S, N, N, labels, JNCE_DTYPE_INT64, 0, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, N, N, labels, JNCE_DTYPE_INT64, 0, reduction, loss, NULL) == JNCE_ERR_INVALID_ARG,
           "a row without positive is rejected");
     free(S), free(Gsep), free(X), free(H), free(g), free(rows), free(labels);
 }
@@ -195,7 +195,7 @@ static void nonfinite_case(void) {
     float *S = malloc(sizeof(float) * N * N), loss[70];
     for (int64_t k = 0; k < N * N; k++) S[k] = uniform_pm1();
     S[66 * N + 3] = INFINITY; /* rows 66 and 3 */
-    CHECK(jnce_xent_symmetric(S, N, N, 1, 0, 0, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
+    CHECK(jnce_symmetric_xent_fwd_bwd(S, N, N, 1, 0, 0, JNCE_REDUCTION_NONE, loss, S) == JNCE_OK, "nonfinite status");
     CHECK(isnan(loss[66]) && isnan(loss[3]) && !isnan(loss[5]), "nonfinite: loss NaN only in rows 3 and 66");
     CHECK(isnan(S[66 * N + 10]) && isnan(S[10 * N + 66]) && isnan(S[3 * N + 3]) && !isnan(S[10 * N + 11]),
           "nonfinite: NaN in the rows and columns 3 and 66 only");
@@ -207,7 +207,7 @@ static void nonfinite_case(void) {
     for (int64_t k = 0; k < M * M; k++) U[k] = uniform_pm1();
     U[20 * M + 3] = NAN;      /* rows 20 and 3 */
     U[40 * M + 5] = INFINITY; /* rows 40 and 5: a later chunk, the same 8 columns */
-    CHECK(jnce_xent_symmetric(U, M, M, M / 2, 1, 0, JNCE_REDUCTION_NONE, lossU, NULL) == JNCE_OK, "nonfinite status");
+    CHECK(jnce_symmetric_xent_fwd_bwd(U, M, M, M / 2, 1, 0, JNCE_REDUCTION_NONE, lossU, NULL) == JNCE_OK, "nonfinite status");
     CHECK(isnan(lossU[3]) && isnan(lossU[20]) && isnan(lossU[5]) && isnan(lossU[40]) && !isnan(lossU[4]) &&
           !isnan(lossU[199]), "nonfinite: loss NaN in rows 3, 5, 20 and 40 only");
     free(U);
@@ -246,20 +246,20 @@ int main(void) {
     { /* every row skipped: NONE and SUM give 0, MEAN NaN; the gradient is 0 */
         float S[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, loss3[3], sum, mean;
         const int64_t distinct[3] = {1, 2, 3};
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_NONE, loss3, NULL) == JNCE_OK &&
+        CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_NONE, loss3, NULL) == JNCE_OK &&
                   loss3[0] == 0 && loss3[1] == 0 && loss3[2] == 0, "all skipped: NONE gives 0");
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_SUM, &sum, NULL) == JNCE_OK && sum == 0,
+        CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_SUM, &sum, NULL) == JNCE_OK && sum == 0,
               "all skipped: SUM gives 0");
-        CHECK(jnce_xent_symmetric_labels(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_MEAN, &mean, S) == JNCE_OK && isnan(mean),
+        CHECK(jnce_symmetric_xent_labels_fwd_bwd(S, 3, 3, distinct, JNCE_DTYPE_INT64, 1, JNCE_REDUCTION_MEAN, &mean, S) == JNCE_OK && isnan(mean),
               "all skipped: MEAN gives NaN");
         for (int k = 0; k < 9; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0 at %d, got %g", k, S[k]);
     }
     nonfinite_case();
     float loss;
-    CHECK(jnce_xent_symmetric(&loss, 1, 1, 0, 1, 0, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_symmetric_xent_fwd_bwd(&loss, 1, 1, 0, 1, 0, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
           "exclude_self with offset 0 rejected");
     float two[4] = {0};
-    CHECK(jnce_xent_symmetric(two, 2, 2, 1, 1, 1, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
+    CHECK(jnce_symmetric_xent_fwd_bwd(two, 2, 2, 1, 1, 1, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
           "a row with no candidate rejected");
     return finish("test_symmetric_xent");
 }

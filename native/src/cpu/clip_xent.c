@@ -89,7 +89,7 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMMs read G */
 }
 
-int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G) {
+int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G) {
     if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: null S or loss");
     if (N < 1 || ld < N)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: N=%lld ld=%lld, need 1 <= N <= ld", (long long)N, (long long)ld);

@@ -17,7 +17,7 @@
  * mean's denominators need anyway), probability rows in the row pass; each failure names the
  * offending index and value in jnce_last_error, in the words Java's IllegalArgumentException uses.
  *
- * jnce_cross_entropy_perplexity turns a mean cross-entropy L and its gradient into the
+ * jnce_cross_entropy_perplexity_fwd_bwd turns a mean cross-entropy L and its gradient into the
  * perplexity exp(L) and d exp(L)/dx = exp(L) dL/dx, in place.
  *
  * The scalar path is the reference; the AVX2 path is chosen at run time (jnce_use_avx2) and
@@ -506,7 +506,7 @@ static int32_t denominators(const jnce_xent_args *a, double *w_total, double *de
     return JNCE_OK;
 }
 
-int32_t jnce_cross_entropy(const jnce_xent_args *a) {
+int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *a) {
     int32_t status = check_args(a);
     if (status != JNCE_OK) return status;
     const int64_t N = a->N, C = a->C;
@@ -550,7 +550,7 @@ int32_t jnce_cross_entropy(const jnce_xent_args *a) {
 
 /* ---- perplexity of a mean cross-entropy ------------------------------------------------- */
 
-int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad) {
+int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad) {
     if (mean_loss == NULL || ppl == NULL)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity: mean_loss and ppl must be non-null");
     if (grad != NULL && M < 0)

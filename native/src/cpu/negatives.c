@@ -66,7 +66,7 @@ static int32_t check(const char *op, const float *Q, const float *P, const float
     return JNCE_OK;
 }
 
-int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha,
+int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha,
                               float *L) {
     int32_t status = check("negatives_logits", Q, P, Nk, N, K, D);
     if (status != JNCE_OK) return status;

@@ -151,7 +151,7 @@ static int32_t label_runs(const void *query_labels, int32_t query_dtype, const v
     return JNCE_OK;
 }
 
-int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
+int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels,
                             int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask,
                             int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G,
                             int64_t *empty_row, int64_t *counted_rows) {

@@ -92,7 +92,7 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     }
 }
 
-int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G) {
+int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G) {
     if (S == NULL || sums == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: null S or sums");
     if (N < 1 || M < 1 || ld < M)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M", (long long)N,

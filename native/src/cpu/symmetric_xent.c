@@ -327,7 +327,7 @@ static int32_t check_common(const float *S, int64_t N, int64_t ld, int32_t reduc
     return JNCE_OK;
 }
 
-int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
+int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
                             int32_t decoupled, int32_t reduction, float *loss, float *G) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;
@@ -342,7 +342,7 @@ int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offse
     return run(&job, reduction, NULL, NULL, loss);
 }
 
-int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype,
+int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype,
                                    int32_t skip_empty, int32_t reduction, float *loss, float *G) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;

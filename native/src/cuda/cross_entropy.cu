@@ -1,6 +1,6 @@
 /*
  * cross_entropy.cu - fused softmax cross-entropy forward and backward on the GPU, with the
- * meaning jnce.h gives jnce_cross_entropy (weights, ignore_index, label smoothing, probability
+ * meaning jnce.h gives jnce_cross_entropy_fwd_bwd (weights, ignore_index, label smoothing, probability
  * targets, row mask, z-loss, per-row log-sum-exp). Every pointer in args is device memory.
  *
  *   logits  (N,C) float32          targets (N) int32|int64 class indices, or probs (N,C)
@@ -22,7 +22,7 @@
  * probability row that is not a distribution is written to the context's error record and
  * reported at the next synchronisation (see internal.cuh) in the CPU kernel's words.
  *
- * jnce_cuda_cross_entropy_perplexity: exp of a mean cross-entropy, and the gradient scaled by it.
+ * jnce_cuda_cross_entropy_perplexity_fwd_bwd: exp of a mean cross-entropy, and the gradient scaled by it.
  * Checked against the CPU kernel by java/src/test/.../CudaCrossEntropyTest (tag "cuda").
  */
 #include <limits.h>
@@ -318,7 +318,7 @@ static int threads_for(int64_t C) {
     return C >= 16384 ? 512 : C >= 2048 ? 256 : C >= 256 ? 128 : 32;
 }
 
-int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
+int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
     int32_t s = check_args(a);
     if (s == JNCE_OK) s = jnce_cuda_enter(ctx, "cross_entropy");
     if (s != JNCE_OK) return s;
@@ -338,7 +338,7 @@ int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
     return jnce_cuda_launched("cross_entropy (cuda) launch");
 }
 
-/* ---- perplexity of a mean cross-entropy (jnce_cross_entropy_perplexity's meaning) -------- */
+/* ---- perplexity of a mean cross-entropy (jnce_cross_entropy_perplexity_fwd_bwd's meaning) -------- */
 
 __global__ void xent_perplexity_grad_kernel(const float *mean_loss, int64_t M, float *grad) {
     const float value = (float)exp((double)mean_loss[0]);
@@ -351,7 +351,7 @@ __global__ void xent_perplexity_kernel(const float *mean_loss, float *ppl) {
     ppl[0] = (float)exp((double)mean_loss[0]);
 }
 
-int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
+int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                            float *grad) {
     if (mean_loss == NULL || ppl == NULL)
         return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy_perplexity (cuda): mean_loss and ppl must be non-null");

@@ -71,6 +71,14 @@ public final class Backends {
     }
 
     /**
+     * {@code pinned} when not null, else {@link #current()}: what a loss or op's {@code backend()}
+     * reports (the backend it is pinned to, or the one its host calls run on).
+     */
+    public static Backend orCurrent(Backend pinned) {
+        return pinned != null ? pinned : current();
+    }
+
+    /**
      * The backend a call on tensors of {@code device} runs on: the forced one if any, else
      * {@link #host()} for the host and the {@code cuda} backend of that GPU for {@code cuda:N}.
      *

@@ -10,7 +10,7 @@ import dev.jnce.ops.HardNegatives;
 import java.io.IOException;
 
 /**
- * The two ops of issue #4 that have no GEMM, timed in a fresh JVM with the peak resident memory
+ * The two pair ops that have no GEMM (triplet margin loss and hard-negative mining), timed in a fresh JVM with the peak resident memory
  * they add (as {@link InfoNceProbe} does), for bench/scripts/pair_ops_vs_torch.sh:
  * <ul>
  * <li>{@code triplet}: {@link TripletMarginLoss} forward+backward (p = 2, margin 1, MEAN) over

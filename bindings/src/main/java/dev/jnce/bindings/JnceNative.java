@@ -368,13 +368,13 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_cross_entropy {
+    private static class jnce_cross_entropy_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -382,43 +382,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
      * }
      */
-    public static FunctionDescriptor jnce_cross_entropy$descriptor() {
-        return jnce_cross_entropy.DESC;
+    public static FunctionDescriptor jnce_cross_entropy_fwd_bwd$descriptor() {
+        return jnce_cross_entropy_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
      * }
      */
-    public static MethodHandle jnce_cross_entropy$handle() {
-        return jnce_cross_entropy.HANDLE;
+    public static MethodHandle jnce_cross_entropy_fwd_bwd$handle() {
+        return jnce_cross_entropy_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
      * }
      */
-    public static MemorySegment jnce_cross_entropy$address() {
-        return jnce_cross_entropy.ADDR;
+    public static MemorySegment jnce_cross_entropy_fwd_bwd$address() {
+        return jnce_cross_entropy_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
      * }
      */
-    public static int jnce_cross_entropy(MemorySegment args) {
-        var mh$ = jnce_cross_entropy.HANDLE;
+    public static int jnce_cross_entropy_fwd_bwd(MemorySegment args) {
+        var mh$ = jnce_cross_entropy_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cross_entropy", args);
+                traceDowncall("jnce_cross_entropy_fwd_bwd", args);
             }
             return (int)mh$.invokeExact(args);
         } catch (Error | RuntimeException ex) {
@@ -428,7 +428,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_cross_entropy_perplexity {
+    private static class jnce_cross_entropy_perplexity_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -437,7 +437,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy_perplexity");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy_perplexity_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -445,43 +445,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static FunctionDescriptor jnce_cross_entropy_perplexity$descriptor() {
-        return jnce_cross_entropy_perplexity.DESC;
+    public static FunctionDescriptor jnce_cross_entropy_perplexity_fwd_bwd$descriptor() {
+        return jnce_cross_entropy_perplexity_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static MethodHandle jnce_cross_entropy_perplexity$handle() {
-        return jnce_cross_entropy_perplexity.HANDLE;
+    public static MethodHandle jnce_cross_entropy_perplexity_fwd_bwd$handle() {
+        return jnce_cross_entropy_perplexity_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static MemorySegment jnce_cross_entropy_perplexity$address() {
-        return jnce_cross_entropy_perplexity.ADDR;
+    public static MemorySegment jnce_cross_entropy_perplexity_fwd_bwd$address() {
+        return jnce_cross_entropy_perplexity_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_perplexity(const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static int jnce_cross_entropy_perplexity(MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
-        var mh$ = jnce_cross_entropy_perplexity.HANDLE;
+    public static int jnce_cross_entropy_perplexity_fwd_bwd(MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_cross_entropy_perplexity_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cross_entropy_perplexity", mean_loss, M, ppl, grad);
+                traceDowncall("jnce_cross_entropy_perplexity_fwd_bwd", mean_loss, M, ppl, grad);
             }
             return (int)mh$.invokeExact(mean_loss, M, ppl, grad);
         } catch (Error | RuntimeException ex) {
@@ -1622,7 +1622,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_xent_symmetric {
+    private static class jnce_symmetric_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1636,7 +1636,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_symmetric");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_symmetric_xent_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1644,43 +1644,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static FunctionDescriptor jnce_xent_symmetric$descriptor() {
-        return jnce_xent_symmetric.DESC;
+    public static FunctionDescriptor jnce_symmetric_xent_fwd_bwd$descriptor() {
+        return jnce_symmetric_xent_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MethodHandle jnce_xent_symmetric$handle() {
-        return jnce_xent_symmetric.HANDLE;
+    public static MethodHandle jnce_symmetric_xent_fwd_bwd$handle() {
+        return jnce_symmetric_xent_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MemorySegment jnce_xent_symmetric$address() {
-        return jnce_xent_symmetric.ADDR;
+    public static MemorySegment jnce_symmetric_xent_fwd_bwd$address() {
+        return jnce_symmetric_xent_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static int jnce_xent_symmetric(MemorySegment S, long N, long ld, long offset, int exclude_self, int decoupled, int reduction, MemorySegment loss, MemorySegment G) {
-        var mh$ = jnce_xent_symmetric.HANDLE;
+    public static int jnce_symmetric_xent_fwd_bwd(MemorySegment S, long N, long ld, long offset, int exclude_self, int decoupled, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_symmetric_xent_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_symmetric", S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
+                traceDowncall("jnce_symmetric_xent_fwd_bwd", S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
             }
             return (int)mh$.invokeExact(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G);
         } catch (Error | RuntimeException ex) {
@@ -1690,7 +1690,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_xent_symmetric_labels {
+    private static class jnce_symmetric_xent_labels_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1704,7 +1704,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_symmetric_labels");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_symmetric_xent_labels_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1712,43 +1712,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static FunctionDescriptor jnce_xent_symmetric_labels$descriptor() {
-        return jnce_xent_symmetric_labels.DESC;
+    public static FunctionDescriptor jnce_symmetric_xent_labels_fwd_bwd$descriptor() {
+        return jnce_symmetric_xent_labels_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MethodHandle jnce_xent_symmetric_labels$handle() {
-        return jnce_xent_symmetric_labels.HANDLE;
+    public static MethodHandle jnce_symmetric_xent_labels_fwd_bwd$handle() {
+        return jnce_symmetric_xent_labels_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MemorySegment jnce_xent_symmetric_labels$address() {
-        return jnce_xent_symmetric_labels.ADDR;
+    public static MemorySegment jnce_symmetric_xent_labels_fwd_bwd$address() {
+        return jnce_symmetric_xent_labels_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_symmetric_labels(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static int jnce_xent_symmetric_labels(MemorySegment S, long N, long ld, MemorySegment labels, int labels_dtype, int skip_empty, int reduction, MemorySegment loss, MemorySegment G) {
-        var mh$ = jnce_xent_symmetric_labels.HANDLE;
+    public static int jnce_symmetric_xent_labels_fwd_bwd(MemorySegment S, long N, long ld, MemorySegment labels, int labels_dtype, int skip_empty, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_symmetric_xent_labels_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_symmetric_labels", S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G);
+                traceDowncall("jnce_symmetric_xent_labels_fwd_bwd", S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G);
             }
             return (int)mh$.invokeExact(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G);
         } catch (Error | RuntimeException ex) {
@@ -1758,7 +1758,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_xent_clip {
+    private static class jnce_clip_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1769,7 +1769,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_clip");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_clip_xent_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1777,43 +1777,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static FunctionDescriptor jnce_xent_clip$descriptor() {
-        return jnce_xent_clip.DESC;
+    public static FunctionDescriptor jnce_clip_xent_fwd_bwd$descriptor() {
+        return jnce_clip_xent_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MethodHandle jnce_xent_clip$handle() {
-        return jnce_xent_clip.HANDLE;
+    public static MethodHandle jnce_clip_xent_fwd_bwd$handle() {
+        return jnce_clip_xent_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static MemorySegment jnce_xent_clip$address() {
-        return jnce_xent_clip.ADDR;
+    public static MemorySegment jnce_clip_xent_fwd_bwd$address() {
+        return jnce_clip_xent_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_clip(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
+     * int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G)
      * }
      */
-    public static int jnce_xent_clip(MemorySegment S, long N, long ld, int reduction, MemorySegment loss, MemorySegment G) {
-        var mh$ = jnce_xent_clip.HANDLE;
+    public static int jnce_clip_xent_fwd_bwd(MemorySegment S, long N, long ld, int reduction, MemorySegment loss, MemorySegment G) {
+        var mh$ = jnce_clip_xent_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_clip", S, N, ld, reduction, loss, G);
+                traceDowncall("jnce_clip_xent_fwd_bwd", S, N, ld, reduction, loss, G);
             }
             return (int)mh$.invokeExact(S, N, ld, reduction, loss, G);
         } catch (Error | RuntimeException ex) {
@@ -1823,7 +1823,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_negatives_logits {
+    private static class jnce_negatives_logits_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1836,7 +1836,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_negatives_logits");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_negatives_logits_fwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1844,43 +1844,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
      * }
      */
-    public static FunctionDescriptor jnce_negatives_logits$descriptor() {
-        return jnce_negatives_logits.DESC;
+    public static FunctionDescriptor jnce_negatives_logits_fwd$descriptor() {
+        return jnce_negatives_logits_fwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
      * }
      */
-    public static MethodHandle jnce_negatives_logits$handle() {
-        return jnce_negatives_logits.HANDLE;
+    public static MethodHandle jnce_negatives_logits_fwd$handle() {
+        return jnce_negatives_logits_fwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
      * }
      */
-    public static MemorySegment jnce_negatives_logits$address() {
-        return jnce_negatives_logits.ADDR;
+    public static MemorySegment jnce_negatives_logits_fwd$address() {
+        return jnce_negatives_logits_fwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_negatives_logits(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
      * }
      */
-    public static int jnce_negatives_logits(MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment L) {
-        var mh$ = jnce_negatives_logits.HANDLE;
+    public static int jnce_negatives_logits_fwd(MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment L) {
+        var mh$ = jnce_negatives_logits_fwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_negatives_logits", Q, P, Nk, N, K, D, alpha, L);
+                traceDowncall("jnce_negatives_logits_fwd", Q, P, Nk, N, K, D, alpha, L);
             }
             return (int)mh$.invokeExact(Q, P, Nk, N, K, D, alpha, L);
         } catch (Error | RuntimeException ex) {
@@ -1960,7 +1960,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_siglip {
+    private static class jnce_siglip_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -1973,7 +1973,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_siglip");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_siglip_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1981,43 +1981,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
-    public static FunctionDescriptor jnce_siglip$descriptor() {
-        return jnce_siglip.DESC;
+    public static FunctionDescriptor jnce_siglip_fwd_bwd$descriptor() {
+        return jnce_siglip_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
-    public static MethodHandle jnce_siglip$handle() {
-        return jnce_siglip.HANDLE;
+    public static MethodHandle jnce_siglip_fwd_bwd$handle() {
+        return jnce_siglip_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
-    public static MemorySegment jnce_siglip$address() {
-        return jnce_siglip.ADDR;
+    public static MemorySegment jnce_siglip_fwd_bwd$address() {
+        return jnce_siglip_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_siglip(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
      * }
      */
-    public static int jnce_siglip(MemorySegment S, long N, long M, long ld, long offset, float bias, MemorySegment sums, MemorySegment G) {
-        var mh$ = jnce_siglip.HANDLE;
+    public static int jnce_siglip_fwd_bwd(MemorySegment S, long N, long M, long ld, long offset, float bias, MemorySegment sums, MemorySegment G) {
+        var mh$ = jnce_siglip_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_siglip", S, N, M, ld, offset, bias, sums, G);
+                traceDowncall("jnce_siglip_fwd_bwd", S, N, M, ld, offset, bias, sums, G);
             }
             return (int)mh$.invokeExact(S, N, M, ld, offset, bias, sums, G);
         } catch (Error | RuntimeException ex) {
@@ -2027,7 +2027,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_xent_positives {
+    private static class jnce_positives_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -2048,7 +2048,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_positives");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_positives_xent_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2056,43 +2056,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static FunctionDescriptor jnce_xent_positives$descriptor() {
-        return jnce_xent_positives.DESC;
+    public static FunctionDescriptor jnce_positives_xent_fwd_bwd$descriptor() {
+        return jnce_positives_xent_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static MethodHandle jnce_xent_positives$handle() {
-        return jnce_xent_positives.HANDLE;
+    public static MethodHandle jnce_positives_xent_fwd_bwd$handle() {
+        return jnce_positives_xent_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static MemorySegment jnce_xent_positives$address() {
-        return jnce_xent_positives.ADDR;
+    public static MemorySegment jnce_positives_xent_fwd_bwd$address() {
+        return jnce_positives_xent_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_xent_positives(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * int32_t jnce_positives_xent_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
      * }
      */
-    public static int jnce_xent_positives(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
-        var mh$ = jnce_xent_positives.HANDLE;
+    public static int jnce_positives_xent_fwd_bwd(MemorySegment S, long N, long M, long ld, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
+        var mh$ = jnce_positives_xent_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_xent_positives", S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+                traceDowncall("jnce_positives_xent_fwd_bwd", S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
             }
             return (int)mh$.invokeExact(S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
         } catch (Error | RuntimeException ex) {
@@ -3813,14 +3813,14 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_cuda_cross_entropy {
+    private static class jnce_cuda_cross_entropy_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3828,43 +3828,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
      * }
      */
-    public static FunctionDescriptor jnce_cuda_cross_entropy$descriptor() {
-        return jnce_cuda_cross_entropy.DESC;
+    public static FunctionDescriptor jnce_cuda_cross_entropy_fwd_bwd$descriptor() {
+        return jnce_cuda_cross_entropy_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
      * }
      */
-    public static MethodHandle jnce_cuda_cross_entropy$handle() {
-        return jnce_cuda_cross_entropy.HANDLE;
+    public static MethodHandle jnce_cuda_cross_entropy_fwd_bwd$handle() {
+        return jnce_cuda_cross_entropy_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
      * }
      */
-    public static MemorySegment jnce_cuda_cross_entropy$address() {
-        return jnce_cuda_cross_entropy.ADDR;
+    public static MemorySegment jnce_cuda_cross_entropy_fwd_bwd$address() {
+        return jnce_cuda_cross_entropy_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
      * }
      */
-    public static int jnce_cuda_cross_entropy(MemorySegment ctx, MemorySegment args) {
-        var mh$ = jnce_cuda_cross_entropy.HANDLE;
+    public static int jnce_cuda_cross_entropy_fwd_bwd(MemorySegment ctx, MemorySegment args) {
+        var mh$ = jnce_cuda_cross_entropy_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cuda_cross_entropy", ctx, args);
+                traceDowncall("jnce_cuda_cross_entropy_fwd_bwd", ctx, args);
             }
             return (int)mh$.invokeExact(ctx, args);
         } catch (Error | RuntimeException ex) {
@@ -3874,7 +3874,7 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
-    private static class jnce_cuda_cross_entropy_perplexity {
+    private static class jnce_cuda_cross_entropy_perplexity_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
@@ -3884,7 +3884,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy_perplexity");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_cross_entropy_perplexity_fwd_bwd");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3892,43 +3892,43 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static FunctionDescriptor jnce_cuda_cross_entropy_perplexity$descriptor() {
-        return jnce_cuda_cross_entropy_perplexity.DESC;
+    public static FunctionDescriptor jnce_cuda_cross_entropy_perplexity_fwd_bwd$descriptor() {
+        return jnce_cuda_cross_entropy_perplexity_fwd_bwd.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static MethodHandle jnce_cuda_cross_entropy_perplexity$handle() {
-        return jnce_cuda_cross_entropy_perplexity.HANDLE;
+    public static MethodHandle jnce_cuda_cross_entropy_perplexity_fwd_bwd$handle() {
+        return jnce_cuda_cross_entropy_perplexity_fwd_bwd.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static MemorySegment jnce_cuda_cross_entropy_perplexity$address() {
-        return jnce_cuda_cross_entropy_perplexity.ADDR;
+    public static MemorySegment jnce_cuda_cross_entropy_perplexity_fwd_bwd$address() {
+        return jnce_cuda_cross_entropy_perplexity_fwd_bwd.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_perplexity(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
+     * int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl, float *grad)
      * }
      */
-    public static int jnce_cuda_cross_entropy_perplexity(MemorySegment ctx, MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
-        var mh$ = jnce_cuda_cross_entropy_perplexity.HANDLE;
+    public static int jnce_cuda_cross_entropy_perplexity_fwd_bwd(MemorySegment ctx, MemorySegment mean_loss, long M, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_cuda_cross_entropy_perplexity_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cuda_cross_entropy_perplexity", ctx, mean_loss, M, ppl, grad);
+                traceDowncall("jnce_cuda_cross_entropy_perplexity_fwd_bwd", ctx, mean_loss, M, ppl, grad);
             }
             return (int)mh$.invokeExact(ctx, mean_loss, M, ppl, grad);
         } catch (Error | RuntimeException ex) {

@@ -79,7 +79,7 @@ public interface ContrastiveKernels {
 
     /**
      * Cross-entropy with several positives per row over a logit matrix s (N,M) (native
-     * jnce_xent_positives states the meaning), the target uniform over each row's positives, with
+     * jnce_positives_xent_fwd_bwd states the meaning), the target uniform over each row's positives, with
      * no (N,M) target buffer. loss is (N) for NONE, else one element; grad is null or (N,M) and
      * may be s. Rows that meet NaN or +Inf get loss NaN and a NaN gradient row. With NONE on a
      * block of rows (labels or mask rows of that block) it gives the rows' losses and the
@@ -88,7 +88,7 @@ public interface ContrastiveKernels {
     PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad);
 
     /**
-     * CLIP's symmetric cross-entropy over a square logit matrix s (N,N) (native jnce_xent_clip
+     * CLIP's symmetric cross-entropy over a square logit matrix s (N,N) (native jnce_clip_xent_fwd_bwd
      * states the meaning): the mean of the cross-entropy over the rows and over the columns, each
      * pair on the diagonal, both read from s as it lies. loss is (N) for NONE, else one element.
      * grad is null or (N,N) and may be s: it receives d loss / d s (of the pairs' sum for NONE), so
@@ -102,7 +102,7 @@ public interface ContrastiveKernels {
     }
 
     /**
-     * SigLIP's pairwise sigmoid loss over a logit matrix s (N,M) in one pass (native jnce_siglip
+     * SigLIP's pairwise sigmoid loss over a logit matrix s (N,M) in one pass (native jnce_siglip_fwd_bwd
      * states the meaning): pair (i, j) has logit s_ij + bias and label +1 where j = i + offset
      * (the batch's diagonal: offset 0 for the whole batch, r0 for a block of rows from batch row
      * r0), -1 elsewhere. grad is null or (N,M) and may be s: it receives d (sum of the losses) /
@@ -112,7 +112,7 @@ public interface ContrastiveKernels {
 
     /**
      * The logits of InfoNCE with explicit negatives: for q, p (N,D) and n (N,K,D), logits (N,K+1)
-     * = alpha [q_i . p_i, q_i . n_i1, ..., q_i . n_iK] (native jnce_negatives_logits).
+     * = alpha [q_i . p_i, q_i . n_i1, ..., q_i . n_iK] (native jnce_negatives_logits_fwd).
      */
     void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits);
 

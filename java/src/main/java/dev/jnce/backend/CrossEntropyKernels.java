@@ -7,7 +7,7 @@ public interface CrossEntropyKernels {
 
     /**
      * Fused softmax cross-entropy forward and backward, with the meaning jnce.h gives
-     * {@code jnce_cross_entropy}. Writes {@code loss}, and {@code grad} and {@code lse} when set.
+     * {@code jnce_cross_entropy_fwd_bwd}. Writes {@code loss}, and {@code grad} and {@code lse} when set.
      * The values of the call are checked here and nowhere else (callers check shapes, types and
      * devices): the message names the first offending index and its value, in the same words on
      * every backend.

@@ -94,7 +94,7 @@ public final class Entropy {
      * run on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** H(p): shape (N) for NONE, else (). */

@@ -95,7 +95,7 @@ public final class KlDiv {
      * run on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The loss alone: shaped like input for NONE, else shape (). */

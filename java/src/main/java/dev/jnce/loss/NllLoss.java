@@ -136,7 +136,7 @@ public final class NllLoss {
      * run on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */

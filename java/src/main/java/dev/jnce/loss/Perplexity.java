@@ -97,7 +97,7 @@ public final class Perplexity {
      * run on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The perplexity (shape ()) over tokens whose target is not the ignore index. */

@@ -97,7 +97,7 @@ public final class SigmoidFocalLoss {
      * run on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The loss alone: the input's shape for NONE, shape () for MEAN and SUM. */

@@ -128,7 +128,7 @@ public final class TripletMarginLoss {
 
     /** The backend this loss is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The loss alone: shape () for MEAN and SUM, (N) for NONE, on the inputs' device. */

@@ -53,7 +53,7 @@ public final class CosineSimilarity {
 
     /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The (N) similarities, in a new tensor on the inputs' device. */

@@ -57,7 +57,7 @@ public final class HardNegatives {
 
     /** The backend this miner is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** Positives on the diagonal: key i is query i's positive (queries past M have none). */

@@ -40,7 +40,7 @@ public final class Matmul {
 
     /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** {@code a (M,K) . b (K,N)} in a new (M,N) tensor. */

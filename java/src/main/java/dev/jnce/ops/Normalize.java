@@ -53,7 +53,7 @@ public final class Normalize {
 
     /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** y in a new tensor of x's shape, on x's device. */

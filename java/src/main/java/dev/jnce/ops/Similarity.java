@@ -94,7 +94,7 @@ public final class Similarity {
 
     /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** S (N,M) in a new tensor on the inputs' device. */

@@ -104,7 +104,7 @@ public final class Softmax {
      * on; a call on tensors of another device runs on that device's backend.
      */
     public Backend backend() {
-        return backend != null ? backend : Backends.current();
+        return Backends.orCurrent(backend);
     }
 
     /** The function of every row, in a new tensor on the input's device. */

@@ -56,7 +56,7 @@ final class CrossEntropyReference {
         return d;
     }
 
-    /** Every option of jnce_cross_entropy, in float64; probs replaces targets when non-null. */
+    /** Every option of jnce_cross_entropy_fwd_bwd, in float64; probs replaces targets when non-null. */
     record Options(long[] targets, double[] probs, double[] weight, long ignoreIndex, double labelSmoothing,
                    double zLoss, int[] rowMask, Reduction reduction, boolean zeroIfEmpty) {
     }

@@ -27,53 +27,53 @@ final class CpuContrastive implements ContrastiveKernels {
     @Override
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets t, Tensor loss, Tensor grad) {
         if (t.labels() != null) {
-            NativeStatus.check(JnceNative.jnce_xent_symmetric_labels(s.segment(), s.size(0), s.size(1), t.labels().segment(),
+            NativeStatus.check(JnceNative.jnce_symmetric_xent_labels_fwd_bwd(s.segment(), s.size(0), s.size(1), t.labels().segment(),
                     dtype(t.labels()), t.skipEmpty() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(),
-                    NativeCodes.segmentOrNull(grad)), "xent_symmetric_labels", "s", s, "labels", t.labels());
+                    NativeCodes.segmentOrNull(grad)), "symmetric_xent_labels_fwd_bwd", "s", s, "labels", t.labels());
             return;
         }
-        int status = JnceNative.jnce_xent_symmetric(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
+        int status = JnceNative.jnce_symmetric_xent_fwd_bwd(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
                 t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
-        NativeStatus.check(status, "xent_symmetric", "s", s, "loss", loss);
+        NativeStatus.check(status, "symmetric_xent_fwd_bwd", "s", s, "loss", loss);
     }
 
     @Override
     public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted
-            int status = JnceNative.jnce_xent_positives(s.segment(), s.size(0), s.size(1), s.size(1),
+            int status = JnceNative.jnce_positives_xent_fwd_bwd(s.segment(), s.size(0), s.size(1), s.size(1),
                     NativeCodes.segmentOrNull(t.queryLabels()), dtype(t.queryLabels()),
                     NativeCodes.segmentOrNull(t.keyLabels()), dtype(t.keyLabels()),
                     NativeCodes.segmentOrNull(t.mask()), t.selfOffset(), t.skipEmpty() ? 1 : 0,
                     NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad), out,
                     out.asSlice(8));
             long emptyRow = out.getAtIndex(ValueLayout.JAVA_LONG, 0);
-            if (emptyRow < 0) NativeStatus.check(status, "xent_positives", "s", s, "loss", loss);
+            if (emptyRow < 0) NativeStatus.check(status, "positives_xent_fwd_bwd", "s", s, "loss", loss);
             return new PositivesOutcome(out.getAtIndex(ValueLayout.JAVA_LONG, 1), emptyRow);
         }
     }
 
     @Override
     public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
-        int status = JnceNative.jnce_xent_clip(s.segment(), s.size(0), s.size(1), NativeCodes.reduction(reduction),
+        int status = JnceNative.jnce_clip_xent_fwd_bwd(s.segment(), s.size(0), s.size(1), NativeCodes.reduction(reduction),
                 loss.segment(), NativeCodes.segmentOrNull(grad));
-        NativeStatus.check(status, "xent_clip", "s", s, "loss", loss);
+        NativeStatus.check(status, "clip_xent_fwd_bwd", "s", s, "loss", loss);
     }
 
     @Override
     public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
-            NativeStatus.check(JnceNative.jnce_siglip(s.segment(), s.size(0), s.size(1), s.size(1), offset, bias, sums,
-                    NativeCodes.segmentOrNull(grad)), "siglip", "s", s);
+            NativeStatus.check(JnceNative.jnce_siglip_fwd_bwd(s.segment(), s.size(0), s.size(1), s.size(1), offset, bias, sums,
+                    NativeCodes.segmentOrNull(grad)), "siglip_fwd_bwd", "s", s);
             return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
         }
     }
 
     @Override
     public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
-        NativeStatus.check(JnceNative.jnce_negatives_logits(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
-                alpha, logits.segment()), "negatives_logits", "q", q, "n", n);
+        NativeStatus.check(JnceNative.jnce_negatives_logits_fwd(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
+                alpha, logits.segment()), "negatives_logits_fwd", "q", q, "n", n);
     }
 
     @Override

@@ -9,7 +9,7 @@ import dev.jnce.internal.XentArgs;
 import java.lang.foreign.MemorySegment;
 
 /**
- * jnce_cuda_cross_entropy: the fused kernel of src/cuda/cross_entropy.cu on device tensors.
+ * jnce_cuda_cross_entropy_fwd_bwd: the fused kernel of src/cuda/cross_entropy.cu on device tensors.
  * The kernels check the call's values (weights, class targets, probability rows) and report
  * them at the next wait, so every call waits for the stream: bad values throw here, with the
  * CPU kernel's message, as the interface promises (one wait, where a host-side scan of the
@@ -24,8 +24,8 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
 
     @Override
     public void crossEntropy(CrossEntropyCall c) {
-        int status = JnceNative.jnce_cuda_cross_entropy(context.handle(), XentArgs.of(c));
-        CudaLibrary.check(status, "cross_entropy", "logits", c.logits(),
+        int status = JnceNative.jnce_cuda_cross_entropy_fwd_bwd(context.handle(), XentArgs.of(c));
+        CudaLibrary.check(status, "cross_entropy_fwd_bwd", "logits", c.logits(),
                 c.targets() != null ? "targets" : "probs", c.targets() != null ? c.targets() : c.probs());
         status = JnceNative.jnce_cuda_synchronize(context.handle());
         if (status == JnceNative.JNCE_ERR_INVALID_ARG()) throw new IllegalArgumentException(CudaLibrary.lastError());
@@ -34,8 +34,8 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
 
     @Override
     public void perplexity(Tensor meanLoss, Tensor perplexity, Tensor grad) {
-        int status = JnceNative.jnce_cuda_cross_entropy_perplexity(context.handle(), meanLoss.segment(),
+        int status = JnceNative.jnce_cuda_cross_entropy_perplexity_fwd_bwd(context.handle(), meanLoss.segment(),
                 grad == null ? 0 : grad.numel(), perplexity.segment(), grad == null ? MemorySegment.NULL : grad.segment());
-        CudaLibrary.check(status, "cross_entropy_perplexity", "meanLoss", meanLoss);
+        CudaLibrary.check(status, "cross_entropy_perplexity_fwd_bwd", "meanLoss", meanLoss);
     }
 }

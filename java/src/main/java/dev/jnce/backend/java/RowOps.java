@@ -76,7 +76,7 @@ class RowOps {
     void sigmoidPairs(MemorySegment x, long off, int from, int n, long i, float bias, MemorySegment g, long gOff,
                       double[] sums) {
         double[] terms = new double[3];
-        for (int j = from; j < n; j++) { // BCE with logits, target [j = i]: the terms jnce_siglip takes too
+        for (int j = from; j < n; j++) { // BCE with logits, target [j = i]: the terms jnce_siglip_fwd_bwd takes too
             BinaryElementwise.bceLogitsTerms(x.get(F, off + 4L * j) + bias, j == i ? 1 : 0, 1, terms);
             sums[0] += terms[0];
             sums[1] += terms[1];

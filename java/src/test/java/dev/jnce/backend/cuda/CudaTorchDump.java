@@ -21,7 +21,7 @@ import java.util.Locale;
 /**
  * Runs every GPU op of the CUDA backend on fixed inputs and writes inputs and outputs as raw
  * little-endian files plus a manifest, for bench/gpu/compare_torch.py to recompute with PyTorch
- * on the same GPU (forward and gradients). Then times the issue's two shapes unless told not to.
+ * on the same GPU (forward and gradients). Then times the speed shapes of CudaTiming unless told not to.
  *
  * <p>{@code java ... dev.jnce.backend.cuda.CudaTorchDump <out-dir> [--no-timing]}
  */
