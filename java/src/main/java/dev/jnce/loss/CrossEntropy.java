@@ -16,7 +16,7 @@ import dev.jnce.internal.Checks;
  * forward and backward in one fused pass.
  *
  * <pre>{@code
- * CrossEntropy ce = CrossEntropy.create()                    // reduction MEAN, current backend
+ * CrossEntropy ce = CrossEntropy.create()                    // reduction MEAN; runs where the tensors live
  *         .withWeight(classWeights).withLabelSmoothing(0.1f);
  * try (CrossEntropy.Result r = ce.forwardBackward(logits, targets)) {
  *     float loss = r.loss().item();
@@ -68,7 +68,7 @@ public final class CrossEntropy {
     private final float zLoss;
     private final boolean zeroWhenAllIgnored;
     private final boolean logSumExp;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the call's tensors (Kernels.forCall)
 
     private CrossEntropy(Reduction reduction, Tensor weight, long ignoreIndex, float labelSmoothing, float zLoss,
                          boolean zeroWhenAllIgnored, boolean logSumExp, Backend backend) {
@@ -82,7 +82,7 @@ public final class CrossEntropy {
         this.backend = backend;
     }
 
-    /** PyTorch's defaults: MEAN, no weight, ignore index -100, no smoothing; on {@link Backends#current()}. */
+    /** PyTorch's defaults: MEAN, no weight, ignore index -100, no smoothing; each call runs where its tensors live. */
     public static CrossEntropy create() {
         return new CrossEntropy(Reduction.MEAN, null, -100, 0f, 0f, false, false, null);
     }

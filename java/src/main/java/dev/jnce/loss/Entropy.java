@@ -50,7 +50,7 @@ public final class Entropy {
 
     private final Reduction reduction;
     private final double tolerance;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the call's tensors (Kernels.forCall)
 
     private Entropy(Reduction reduction, double tolerance, Backend backend) {
         this.reduction = reduction;
@@ -58,7 +58,7 @@ public final class Entropy {
         this.backend = backend;
     }
 
-    /** Mean over rows, tolerance {@link #DEFAULT_TOLERANCE}, on {@link Backends#current()}. */
+    /** Mean over rows, tolerance {@link #DEFAULT_TOLERANCE}; each call runs where its tensors live. */
     public static Entropy create() {
         return new Entropy(Reduction.MEAN, DEFAULT_TOLERANCE, null);
     }

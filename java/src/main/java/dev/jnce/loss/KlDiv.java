@@ -52,7 +52,7 @@ import dev.jnce.internal.Checks;
 public final class KlDiv {
     private final Reduction reduction;
     private final boolean logTarget;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the call's tensors (Kernels.forCall)
 
     private KlDiv(Reduction reduction, boolean logTarget, Backend backend) {
         this.reduction = reduction;
@@ -60,7 +60,7 @@ public final class KlDiv {
         this.backend = backend;
     }
 
-    /** PyTorch's defaults: reduction MEAN, probability targets, on {@link Backends#current()}. */
+    /** PyTorch's defaults: reduction MEAN, probability targets; each call runs where its tensors live. */
     public static KlDiv create() {
         return new KlDiv(Reduction.MEAN, false, null);
     }

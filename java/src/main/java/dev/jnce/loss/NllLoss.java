@@ -65,7 +65,7 @@ public final class NllLoss {
     private final long ignoreIndex;
     private final boolean fromProbabilities;
     private final boolean zeroWhenAllIgnored;
-    private final Backend backend;          // null: Backends.current() at call time
+    private final Backend backend;          // null: the backend of the call's tensors (Kernels.forCall)
 
     private NllLoss(Reduction reduction, Tensor weight, long ignoreIndex, boolean fromProbabilities,
                     boolean zeroWhenAllIgnored, Backend backend) {
@@ -77,7 +77,7 @@ public final class NllLoss {
         this.backend = backend;
     }
 
-    /** NLL of log-probabilities: MEAN, no weights, ignore index -100, on {@link Backends#current()}. */
+    /** NLL of log-probabilities: MEAN, no weights, ignore index -100; each call runs where its tensors live. */
     public static NllLoss create() {
         return new NllLoss(Reduction.MEAN, null, DEFAULT_IGNORE_INDEX, false, false, null);
     }

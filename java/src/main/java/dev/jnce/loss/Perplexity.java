@@ -54,7 +54,7 @@ public final class Perplexity {
 
     private final long ignoreIndex;
     private final AllIgnored allIgnored;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the call's tensors (Kernels.forCall)
 
     private Perplexity(long ignoreIndex, AllIgnored allIgnored, Backend backend) {
         this.ignoreIndex = ignoreIndex;
@@ -62,7 +62,7 @@ public final class Perplexity {
         this.backend = backend;
     }
 
-    /** Ignore index -100, NaN when every token is ignored, on {@link Backends#current()}. */
+    /** Ignore index -100, NaN when every token is ignored; each call runs where its tensors live. */
     public static Perplexity create() {
         return new Perplexity(DEFAULT_IGNORE_INDEX, AllIgnored.NAN, null);
     }

@@ -61,24 +61,24 @@ public final class Softmax {
     }
 
     private final Function function;
-    private final Backend backend; // null: Backends.current() at call time
+    private final Backend backend; // null: the backend of the call's tensors (Kernels.forCall)
 
     private Softmax(Function function, Backend backend) {
         this.function = function;
         this.backend = backend;
     }
 
-    /** Softmax over the last dimension, on {@link Backends#current()}. */
+    /** Softmax over the last dimension; each call runs where its tensors live. */
     public static Softmax create() {
         return new Softmax(Function.SOFTMAX, null);
     }
 
-    /** Log-softmax over the last dimension, on {@link Backends#current()}. */
+    /** Log-softmax over the last dimension; each call runs where its tensors live. */
     public static Softmax logSoftmax() {
         return new Softmax(Function.LOG_SOFTMAX, null);
     }
 
-    /** Logsumexp over the last dimension, on {@link Backends#current()}. */
+    /** Logsumexp over the last dimension; each call runs where its tensors live. */
     public static Softmax logsumexp() {
         return new Softmax(Function.LOGSUMEXP, null);
     }
