@@ -210,13 +210,40 @@ public final class InfoNce {
     /** Two towers plus shared negatives (M,D) appended to every row's candidates (memory bank, MoCo queue). */
     public Result forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives) {
         Kernels k = kernels("queries", queries, "keys", keys, "sharedNegatives", sharedNegatives);
-        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1"), n = queries.size(0);
+        long d = checkShared(k, queries, keys, sharedNegatives), n = queries.size(0);
+        return allocated(k, n, new long[] {n, d}, new long[] {n, d}, sharedNegatives.shape(), (loss, dq, dk, dNeg) ->
+                InfoNceSweep.run(k, o, queries, keys, sharedNegatives, Positives.diagonal(0), loss, dq, dk, dNeg));
+    }
+
+    /**
+     * Two towers plus shared negatives into the caller's tensors; returns d loss / d tau.
+     *
+     * @param loss          (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries   (N,D) float32
+     * @param gradKeys      (N,D) float32
+     * @param gradNegatives (M,D) float32; no gradient buffer may be an input or another output
+     */
+    public float forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives, Tensor loss, Tensor gradQueries,
+                                 Tensor gradKeys, Tensor gradNegatives) {
+        Kernels k = kernels("queries", queries, "keys", keys, "sharedNegatives", sharedNegatives, "loss", loss,
+                "gradQueries", gradQueries, "gradKeys", gradKeys, "gradNegatives", gradNegatives);
+        checkShared(k, queries, keys, sharedNegatives);
+        Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
+        Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, keys, sharedNegatives);
+        Contrastive.gradBuffer("gradKeys", gradKeys, k, "(N, D) of keys", keys, queries, keys, sharedNegatives, gradQueries);
+        Contrastive.gradBuffer("gradNegatives", gradNegatives, k, "(M, D) of sharedNegatives", sharedNegatives, queries, keys,
+                sharedNegatives, gradQueries, gradKeys);
+        return InfoNceSweep.run(k, o, queries, keys, sharedNegatives, Positives.diagonal(0), loss, gradQueries, gradKeys,
+                gradNegatives);
+    }
+
+    private static long checkShared(Kernels k, Tensor queries, Tensor keys, Tensor sharedNegatives) {
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
         Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
         Checks.shape("keys", keys, "(N, D) of queries", queries.shape());
         Contrastive.embeddings("sharedNegatives", sharedNegatives, k, 1, "expected M >= 1 negatives");
         Contrastive.sameWidth("sharedNegatives", sharedNegatives, "queries", d);
-        return allocated(k, n, new long[] {n, d}, new long[] {n, d}, sharedNegatives.shape(), (loss, dq, dk, dNeg) ->
-                InfoNceSweep.run(k, o, queries, keys, sharedNegatives, Positives.diagonal(0), loss, dq, dk, dNeg));
+        return d;
     }
 
     // ---- one tensor --------------------------------------------------------------------------
@@ -266,14 +293,43 @@ public final class InfoNce {
      */
     public Result forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels) {
         Kernels k = kernels("queries", queries, "keys", keys, "queryLabels", queryLabels, "keyLabels", keyLabels);
-        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1"), n = queries.size(0);
-        Contrastive.embeddings("keys", keys, k, 2, "expected M >= 2 keys");
-        Contrastive.sameWidth("keys", keys, "queries", d);
-        labels("queryLabels", queryLabels, k, n);
-        labels("keyLabels", keyLabels, k, keys.size(0));
-        severalPositives();
+        long d = checkLabels(k, queries, keys, queryLabels, keyLabels), n = queries.size(0);
         return allocated(k, n, new long[] {n, d}, keys.shape(), null, (loss, dq, dk, unused) ->
                 InfoNceSweep.run(k, o, queries, keys, null, Positives.labels(queryLabels, keyLabels), loss, dq, dk, null));
+    }
+
+    /**
+     * Several positives by labels, into the caller's tensors; returns d loss / d tau.
+     *
+     * @param loss        (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries (N,D) float32
+     * @param gradKeys    (M,D) float32; neither gradient buffer may be an input or the other
+     */
+    public float forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels, Tensor loss,
+                                       Tensor gradQueries, Tensor gradKeys) {
+        Kernels k = kernels("queries", queries, "keys", keys, "queryLabels", queryLabels, "keyLabels", keyLabels,
+                "loss", loss, "gradQueries", gradQueries, "gradKeys", gradKeys);
+        checkLabels(k, queries, keys, queryLabels, keyLabels);
+        intoTwoTowers(k, queries, keys, loss, gradQueries, gradKeys);
+        return InfoNceSweep.run(k, o, queries, keys, null, Positives.labels(queryLabels, keyLabels), loss, gradQueries,
+                gradKeys, null);
+    }
+
+    private long checkLabels(Kernels k, Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels) {
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("keys", keys, k, 2, "expected M >= 2 keys");
+        Contrastive.sameWidth("keys", keys, "queries", d);
+        labels("queryLabels", queryLabels, k, queries.size(0));
+        labels("keyLabels", keyLabels, k, keys.size(0));
+        severalPositives();
+        return d;
+    }
+
+    /** The caller's loss (N or one element), d/d queries (N,D) and d/d keys (M,D) buffers of a two-tower form. */
+    private void intoTwoTowers(Kernels k, Tensor queries, Tensor keys, Tensor loss, Tensor gradQueries, Tensor gradKeys) {
+        Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
+        Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, keys);
+        Contrastive.gradBuffer("gradKeys", gradKeys, k, "(M, D) of keys", keys, queries, keys, gradQueries);
     }
 
     /**
@@ -286,25 +342,66 @@ public final class InfoNce {
      */
     public EmbeddingResult forwardBackwardLabels(Tensor embeddings, Tensor labels) {
         Kernels k = kernels("embeddings", embeddings, "labels", labels);
+        long d = checkSupCon(k, embeddings, labels);
+        return allocated(k, embeddings.size(0), d,
+                (loss, grad) -> oneTensor(k, embeddings, Positives.labels(labels, labels), loss, grad));
+    }
+
+    /**
+     * SupCon on one tensor into the caller's tensors; returns d loss / d tau. (Named apart from
+     * the overloads, as {@link #forwardBackwardInto} is: four tensors is the two-tower labels form.)
+     *
+     * @param loss (N) float32 for NONE, else a one-element float32 tensor
+     * @param grad (N,D) float32, not the embeddings
+     */
+    public float forwardBackwardLabelsInto(Tensor embeddings, Tensor labels, Tensor loss, Tensor grad) {
+        Kernels k = kernels("embeddings", embeddings, "labels", labels, "loss", loss, "grad", grad);
+        checkSupCon(k, embeddings, labels);
+        Contrastive.lossBuffer(loss, k, o.reduction(), embeddings.size(0));
+        Contrastive.gradBuffer("grad", grad, k, "(N, D) of embeddings", embeddings, embeddings);
+        return oneTensor(k, embeddings, Positives.labels(labels, labels), loss, grad);
+    }
+
+    private long checkSupCon(Kernels k, Tensor embeddings, Tensor labels) {
         long d = Contrastive.embeddings("embeddings", embeddings, k, 2, "expected N >= 2 (the other rows are the candidates)");
         labels("labels", labels, k, embeddings.size(0));
         severalPositives();
-        return allocated(k, embeddings.size(0), d,
-                (loss, grad) -> oneTensor(k, embeddings, Positives.labels(labels, labels), loss, grad));
+        return d;
     }
 
     /** Several positives per row from a (N,M) int32 mask (non-zero: positive). */
     public Result forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask) {
         Kernels k = kernels("queries", queries, "keys", keys, "positiveMask", positiveMask);
-        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1"), n = queries.size(0);
+        long d = checkMask(k, queries, keys, positiveMask), n = queries.size(0);
+        return allocated(k, n, new long[] {n, d}, keys.shape(), null, (loss, dq, dk, unused) ->
+                InfoNceSweep.run(k, o, queries, keys, null, Positives.mask(positiveMask), loss, dq, dk, null));
+    }
+
+    /**
+     * Several positives from a mask, into the caller's tensors; returns d loss / d tau.
+     *
+     * @param loss        (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries (N,D) float32
+     * @param gradKeys    (M,D) float32; neither gradient buffer may be an input or the other
+     */
+    public float forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask, Tensor loss, Tensor gradQueries,
+                                     Tensor gradKeys) {
+        Kernels k = kernels("queries", queries, "keys", keys, "positiveMask", positiveMask, "loss", loss,
+                "gradQueries", gradQueries, "gradKeys", gradKeys);
+        checkMask(k, queries, keys, positiveMask);
+        intoTwoTowers(k, queries, keys, loss, gradQueries, gradKeys);
+        return InfoNceSweep.run(k, o, queries, keys, null, Positives.mask(positiveMask), loss, gradQueries, gradKeys, null);
+    }
+
+    private long checkMask(Kernels k, Tensor queries, Tensor keys, Tensor positiveMask) {
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
         Contrastive.embeddings("keys", keys, k, 2, "expected M >= 2 keys");
         Contrastive.sameWidth("keys", keys, "queries", d);
         Checks.usable("positiveMask", positiveMask, k);
         Checks.dtype("positiveMask", positiveMask, DType.INT32);
-        Checks.shape("positiveMask", positiveMask, "(N, M)", n, keys.size(0));
+        Checks.shape("positiveMask", positiveMask, "(N, M)", queries.size(0), keys.size(0));
         severalPositives();
-        return allocated(k, n, new long[] {n, d}, keys.shape(), null, (loss, dq, dk, unused) ->
-                InfoNceSweep.run(k, o, queries, keys, null, Positives.mask(positiveMask), loss, dq, dk, null));
+        return d;
     }
 
     /**
@@ -316,6 +413,28 @@ public final class InfoNce {
         long d = ExplicitNegatives.check(k, queries, positives, negatives), n = queries.size(0);
         return allocated(k, n, new long[] {n, d}, new long[] {n, d}, negatives.shape(), (loss, dq, dp, dn) ->
                 ExplicitNegatives.run(k, o, queries, positives, negatives, loss, dq, dp, dn));
+    }
+
+    /**
+     * Explicit negatives into the caller's tensors; returns d loss / d tau.
+     *
+     * @param loss          (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries   (N,D) float32
+     * @param gradPositives (N,D) float32
+     * @param gradNegatives (N,K,D) float32; no gradient buffer may be an input or another output
+     */
+    public float forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives, Tensor loss,
+                                          Tensor gradQueries, Tensor gradPositives, Tensor gradNegatives) {
+        Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives, "loss", loss,
+                "gradQueries", gradQueries, "gradPositives", gradPositives, "gradNegatives", gradNegatives);
+        ExplicitNegatives.check(k, queries, positives, negatives);
+        Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
+        Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, positives, negatives);
+        Contrastive.gradBuffer("gradPositives", gradPositives, k, "(N, D) of positives", positives, queries, positives,
+                negatives, gradQueries);
+        Contrastive.gradBuffer("gradNegatives", gradNegatives, k, "(N, K, D) of negatives", negatives, queries, positives,
+                negatives, gradQueries, gradPositives);
+        return ExplicitNegatives.run(k, o, queries, positives, negatives, loss, gradQueries, gradPositives, gradNegatives);
     }
 
     // ---- shared with NtXent ------------------------------------------------------------------
