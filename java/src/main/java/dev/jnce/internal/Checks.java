@@ -8,8 +8,6 @@ import dev.jnce.backend.DivergenceKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.ScanKernels;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -65,20 +63,6 @@ public final class Checks {
         } else if (loss.numel() != 1) {
             throw new IllegalArgumentException(argument + ": expected shape () or (1) for reduction " + reduction
                     + ", got " + Tensor.formatShape(loss.shape()));
-        }
-    }
-
-    /** Every class index in targets (int32 or int64) is in [0, classes); names the first that is not. */
-    public static void classIndices(String argument, Tensor targets, long classes, String context) {
-        MemorySegment s = targets.segment();
-        long n = targets.numel();
-        boolean wide = targets.dtype() == DType.INT64;
-        for (long i = 0; i < n; i++) {
-            long t = wide ? s.getAtIndex(ValueLayout.JAVA_LONG, i) : s.getAtIndex(ValueLayout.JAVA_INT, i);
-            if (t < 0 || t >= classes) {
-                throw new IllegalArgumentException(argument + "[" + i + "] = " + t + " is outside [0, " + classes
-                        + ") " + context);
-            }
         }
     }
 
