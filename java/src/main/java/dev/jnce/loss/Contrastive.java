@@ -135,12 +135,6 @@ final class Contrastive {
         return reduction == Reduction.NONE ? scratch(k, n) : scratch(k);
     }
 
-    /** Closes outputs made for a call that failed, and rethrows. */
-    static RuntimeException closeAndRethrow(RuntimeException e, Tensor... made) {
-        for (Tensor t : made) if (t != null) t.close();
-        return e;
-    }
-
     // ---- the logit workspace -----------------------------------------------------------------
 
     /** The calling thread's logit buffers, one per device, kept between calls (see {@link InfoNce#releaseWorkspace()}). */

@@ -163,7 +163,11 @@ public final class CrossEntropy {
         Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
         Tensor loss = newLoss(k, n);
-        run(k, logits, targets, rowMask, loss, null, null);
+        try {
+            run(k, logits, targets, rowMask, loss, null, null);
+        } catch (RuntimeException e) {
+            throw Outputs.closeAndRethrow(e, loss); // the kernel rejected a value (a class index, a weight)
+        }
         return loss;
     }
 
@@ -179,7 +183,11 @@ public final class CrossEntropy {
         Tensor loss = newLoss(k, n);
         Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
         Tensor lse = logSumExp ? Tensor.zeros(k.device(), DType.FLOAT32, n) : null;
-        run(k, logits, targets, rowMask, loss, grad, lse);
+        try {
+            run(k, logits, targets, rowMask, loss, grad, lse);
+        } catch (RuntimeException e) {
+            throw Outputs.closeAndRethrow(e, loss, grad, lse); // the kernel rejected a value
+        }
         return new Result(loss, grad, lse);
     }
 

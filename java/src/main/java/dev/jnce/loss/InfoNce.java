@@ -203,7 +203,7 @@ public final class InfoNce {
             InfoNceSweep.run(k, o, queries, keys, null, Positives.diagonal(0), loss, null, null, null);
             return loss;
         } catch (RuntimeException e) {
-            throw Contrastive.closeAndRethrow(e, loss);
+            throw Outputs.closeAndRethrow(e, loss);
         }
     }
 
@@ -281,7 +281,7 @@ public final class InfoNce {
             oneTensor(k, embeddings, Positives.diagonal(0), loss, null);
             return loss;
         } catch (RuntimeException e) {
-            throw Contrastive.closeAndRethrow(e, loss);
+            throw Outputs.closeAndRethrow(e, loss);
         }
     }
 
@@ -475,7 +475,7 @@ public final class InfoNce {
             grad = Contrastive.output(k, n, d);
             return new EmbeddingResult(loss, grad, run.into(loss, grad));
         } catch (RuntimeException e) {
-            throw Contrastive.closeAndRethrow(e, loss, grad);
+            throw Outputs.closeAndRethrow(e, loss, grad);
         }
     }
 
@@ -503,7 +503,7 @@ public final class InfoNce {
             g3 = shape3 == null ? null : Contrastive.output(k, shape3);
             return new Result(loss, g1, g2, g3, run.into(loss, g1, g2, g3));
         } catch (RuntimeException e) {
-            throw Contrastive.closeAndRethrow(e, loss, g1, g2, g3);
+            throw Outputs.closeAndRethrow(e, loss, g1, g2, g3);
         }
     }
 

@@ -144,7 +144,11 @@ public final class NllLoss {
         Kernels k = kernels(input, targets, null, null);
         long n = check(k, input, targets);
         Tensor loss = newLoss(k, n);
-        run(k, input, targets, loss, null);
+        try {
+            run(k, input, targets, loss, null);
+        } catch (RuntimeException e) {
+            throw Outputs.closeAndRethrow(e, loss); // the kernel rejected a value (a class index, a probability)
+        }
         return loss;
     }
 
@@ -157,7 +161,11 @@ public final class NllLoss {
         long n = check(k, input, targets);
         Tensor loss = newLoss(k, n);
         Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
-        run(k, input, targets, loss, grad);
+        try {
+            run(k, input, targets, loss, grad);
+        } catch (RuntimeException e) {
+            throw Outputs.closeAndRethrow(e, loss, grad); // the kernel rejected a value
+        }
         return new LossResult(loss, grad);
     }
 

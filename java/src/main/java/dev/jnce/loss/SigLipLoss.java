@@ -93,7 +93,7 @@ public final class SigLipLoss {
             PairedResult.Scalars s = run(k, a, b, loss, da, db);
             return new PairedResult(loss, da, db, s.gradLogitScale(), s.gradBias());
         } catch (RuntimeException e) {
-            throw Contrastive.closeAndRethrow(e, loss, da, db);
+            throw Outputs.closeAndRethrow(e, loss, da, db);
         }
     }
 
