@@ -150,6 +150,7 @@ public final class Tensor implements AutoCloseable {
      * (use {@link #scalar} for shape {@code ()}).
      */
     public static Tensor of(float[] data, long... shape) {
+        if (data == null) throw new IllegalArgumentException("data: must not be null");
         Tensor t = zeros(DType.FLOAT32, shapeFor("data", data.length, shape));
         MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, data.length);
         return t;
@@ -157,6 +158,7 @@ public final class Tensor implements AutoCloseable {
 
     /** An int32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
     public static Tensor of(int[] data, long... shape) {
+        if (data == null) throw new IllegalArgumentException("data: must not be null");
         Tensor t = zeros(DType.INT32, shapeFor("data", data.length, shape));
         MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_INT, 0, data.length);
         return t;
@@ -164,6 +166,7 @@ public final class Tensor implements AutoCloseable {
 
     /** An int64 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
     public static Tensor of(long[] data, long... shape) {
+        if (data == null) throw new IllegalArgumentException("data: must not be null");
         Tensor t = zeros(DType.INT64, shapeFor("data", data.length, shape));
         MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_LONG, 0, data.length);
         return t;
@@ -171,6 +174,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A float32 tensor holding a copy of {@code data}'s rows, which must all have one length. */
     public static Tensor of(float[][] data) {
+        if (data == null) throw new IllegalArgumentException("data: must not be null");
         int rows = data.length, cols = rows == 0 ? 0 : data[0].length;
         Tensor t = zeros(DType.FLOAT32, rows, cols);
         for (int i = 0; i < rows; i++) {
@@ -189,6 +193,7 @@ public final class Tensor implements AutoCloseable {
      * the buffer's position is not changed.
      */
     public static Tensor of(FloatBuffer data, long... shape) {
+        if (data == null) throw new IllegalArgumentException("data: must not be null");
         int n = data.remaining();
         Tensor t = zeros(DType.FLOAT32, shapeFor("data", n, shape));
         if (data.isDirect()) {
@@ -352,12 +357,14 @@ public final class Tensor implements AutoCloseable {
     /** The values of a float32 tensor. */
     public float[] toFloatArray() {
         requireDType(DType.FLOAT32);
+        if (numel() == 0) return new float[0];
         return onHost(h -> h.toArray(ValueLayout.JAVA_FLOAT));
     }
 
     /** The values of an int32 tensor. */
     public int[] toIntArray() {
         requireDType(DType.INT32);
+        if (numel() == 0) return new int[0];
         return onHost(h -> h.toArray(ValueLayout.JAVA_INT));
     }
 
@@ -366,6 +373,7 @@ public final class Tensor implements AutoCloseable {
         requireOpen("tensor");
         if (dtype == DType.INT32) return Arrays.stream(toIntArray()).asLongStream().toArray();
         if (dtype != DType.INT64) throw new IllegalStateException("tensor " + describe() + " holds " + dtype + ", not int32 or int64");
+        if (numel() == 0) return new long[0];
         return onHost(h -> h.toArray(ValueLayout.JAVA_LONG));
     }
 
@@ -454,6 +462,11 @@ public final class Tensor implements AutoCloseable {
         if (shape == null) throw new IllegalArgumentException("shape: must not be null");
         for (long d : shape) {
             if (d < 0) throw new IllegalArgumentException("shape: " + formatShape(shape) + " has a negative dimension");
+        }
+        try {
+            Math.multiplyExact(numel(shape), 8L); // the bytes of the widest dtype must be countable
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape: " + formatShape(shape) + " has more elements than memory can hold");
         }
         return shape.clone();
     }

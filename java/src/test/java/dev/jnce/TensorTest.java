@@ -363,4 +363,33 @@ class TensorTest {
             assertArrayEquals(new float[] {1, 2}, t.toFloatArray());
         }
     }
+
+    @Test
+    void emptyTensorsReadBackAsEmptyArrays() {
+        try (Tensor f = Tensor.zeros(DType.FLOAT32, 0); Tensor i = Tensor.zeros(DType.INT32, 0, 3);
+             Tensor l = Tensor.zeros(DType.INT64, 2, 0)) {
+            assertEquals(0, f.toFloatArray().length);
+            assertEquals(0, i.toIntArray().length);
+            assertEquals(0, i.toLongArray().length);
+            assertEquals(0, l.toLongArray().length);
+        }
+    }
+
+    @Test
+    void aShapeTooLargeToCountIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Tensor.zeros(DType.FLOAT32, Long.MAX_VALUE, 2));
+        assertTrue(e.getMessage().startsWith("shape: (" + Long.MAX_VALUE + ", 2)"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zerosUnscoped(DType.INT64, Long.MAX_VALUE / 4));
+    }
+
+    @Test
+    void nullDataIsNamed() {
+        for (org.junit.jupiter.api.function.Executable call : java.util.List.<org.junit.jupiter.api.function.Executable>of(
+                () -> Tensor.of((float[]) null), () -> Tensor.of((int[]) null), () -> Tensor.of((long[]) null),
+                () -> Tensor.of((float[][]) null), () -> Tensor.of((java.nio.FloatBuffer) null))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+            assertEquals("data: must not be null", e.getMessage());
+        }
+    }
 }
