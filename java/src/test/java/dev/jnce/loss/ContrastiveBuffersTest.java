@@ -18,13 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The forms that write into the caller's tensors (every InfoNCE form: two towers, shared
- * negatives, labels, mask, explicit negatives, one tensor, SupCon; NT-Xent, CLIP, SigLIP) give exactly what the allocating forms give, whatever the buffers held before
+ * The forms that write into the caller's tensors (InfoNCE's two-tower, one-tensor, shared-negative,
+ * labels, SupCon, mask and explicit-negative forms, NT-Xent, CLIP, SigLIP) give exactly what the allocating forms give, whatever the buffers held before
  * (NaN), called twice over the same buffers, for each reduction, whole and in row blocks; and
  * bad buffers are rejected naming them.
  */
 class ContrastiveBuffersTest extends ScopedTest {
-    private static final int N = 10, D = 6;
+    private static final int N = 10, D = 6, M = 7, K = 4;
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.NONE, Reduction.MEAN, Reduction.SUM)
@@ -45,6 +45,38 @@ class ContrastiveBuffersTest extends ScopedTest {
 
     private static Tensor lossBuffer(Reduction r, long n) {
         return r == Reduction.NONE ? nan(n) : nan();
+    }
+
+    /** Labels i % classes, int32; row {@code lonely} (if >= 0) gets a label no key shares. */
+    private static Tensor labels(int n, int classes, int lonely) {
+        int[] v = new int[n];
+        for (int i = 0; i < n; i++) v[i] = i % classes;
+        if (lonely >= 0) v[lonely] = 99;
+        return Tensor.of(v, n);
+    }
+
+    /** An (N,M) int32 mask: row i's positives are keys i % M and (i + 3) % M; row 1 has none (SKIP). */
+    private static Tensor mask() {
+        int[] v = new int[N * M];
+        for (int i = 0; i < N; i++) {
+            if (i == 1) continue;
+            v[i * M + i % M] = 1;
+            v[i * M + (i + 3) % M] = 1;
+        }
+        return Tensor.of(v, N, M);
+    }
+
+    private static InfoNce infoNce(Backend backend, Reduction reduction, long blockRows) {
+        return InfoNce.create().withTemperature(0.2f).withReduction(reduction).withBlockRows(blockRows).withBackend(backend);
+    }
+
+    /** The outputs of a two-tensor call into buffers equal the allocated Result, bit for bit. */
+    private static void assertSame(InfoNce.Result want, Tensor loss, Tensor g1, Tensor g2, Tensor g3, float gradTau, int call) {
+        assertArrayEquals(want.loss().toFloatArray(), loss.toFloatArray(), "loss, call " + call);
+        assertArrayEquals(want.gradQueries().toFloatArray(), g1.toFloatArray(), "gradQueries, call " + call);
+        assertArrayEquals(want.gradKeys().toFloatArray(), g2.toFloatArray(), "gradKeys, call " + call);
+        if (g3 != null) assertArrayEquals(want.gradNegatives().toFloatArray(), g3.toFloatArray(), "gradNegatives, call " + call);
+        assertEquals(want.gradTemperature(), gradTau, "gradTemperature, call " + call);
     }
 
     @ParameterizedTest(name = "{0} {1} blockRows={2}")
@@ -80,6 +112,72 @@ class ContrastiveBuffersTest extends ScopedTest {
                 assertArrayEquals(wantNt.loss().toFloatArray(), l.toFloatArray(), "NT-Xent loss, call " + call);
                 assertArrayEquals(wantNt.grad().toFloatArray(), df.toFloatArray(), "NT-Xent grad, call " + call);
                 assertEquals(wantNt.gradTemperature(), gradTauNt, "NT-Xent gradTemperature, call " + call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} blockRows={2}")
+    @MethodSource("cases")
+    void sharedNegativesIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {
+        InfoNce loss = infoNce(backend, reduction, blockRows);
+        Tensor q = gaussian(1, N), k = gaussian(2, N), neg = gaussian(6, 5);
+        Tensor l = lossBuffer(reduction, N), dq = nan(N, D), dk = nan(N, D), dNeg = nan(5, D);
+        try (InfoNce.Result want = loss.forwardBackward(q, k, neg)) {
+            for (int call = 0; call < 2; call++) {
+                assertSame(want, l, dq, dk, dNeg, loss.forwardBackward(q, k, neg, l, dq, dk, dNeg), call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} blockRows={2}")
+    @MethodSource("cases")
+    void labelsAndMaskIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {
+        InfoNce loss = infoNce(backend, reduction, blockRows);
+        InfoNce skip = loss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
+        Tensor q = gaussian(1, N), k = gaussian(2, M), ql = labels(N, 3, -1), qlLonely = labels(N, 3, 2), kl = labels(M, 3, -1);
+        Tensor positiveMask = mask(), l = lossBuffer(reduction, N), dq = nan(N, D), dk = nan(M, D);
+        try (InfoNce.Result want = loss.forwardBackwardLabels(q, k, ql, kl);
+             InfoNce.Result wantSkip = skip.forwardBackwardLabels(q, k, qlLonely, kl);
+             InfoNce.Result wantMask = skip.forwardBackwardMask(q, k, positiveMask)) {
+            for (int call = 0; call < 2; call++) {
+                assertSame(want, l, dq, dk, null, loss.forwardBackwardLabels(q, k, ql, kl, l, dq, dk), call);
+                assertSame(wantSkip, l, dq, dk, null, skip.forwardBackwardLabels(q, k, qlLonely, kl, l, dq, dk), call);
+                assertSame(wantMask, l, dq, dk, null, skip.forwardBackwardMask(q, k, positiveMask, l, dq, dk), call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} blockRows={2}")
+    @MethodSource("cases")
+    void supConIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {
+        InfoNce loss = infoNce(backend, reduction, blockRows);
+        InfoNce skip = loss.withRowsWithoutPositive(InfoNce.RowsWithoutPositive.SKIP);
+        Tensor f = gaussian(3, N), labels = labels(N, 4, -1), lonely = labels(N, 4, 5), l = lossBuffer(reduction, N), df = nan(N, D);
+        try (EmbeddingResult want = loss.forwardBackwardLabels(f, labels); EmbeddingResult wantSkip = skip.forwardBackwardLabels(f, lonely)) {
+            for (int call = 0; call < 2; call++) {
+                float gradTau = loss.forwardBackwardLabelsInto(f, labels, l, df);
+                assertArrayEquals(want.loss().toFloatArray(), l.toFloatArray(), "loss, call " + call);
+                assertArrayEquals(want.grad().toFloatArray(), df.toFloatArray(), "grad, call " + call);
+                assertEquals(want.gradTemperature(), gradTau, "gradTemperature, call " + call);
+                float gradTauSkip = skip.forwardBackwardLabelsInto(f, lonely, l, df);
+                assertArrayEquals(wantSkip.loss().toFloatArray(), l.toFloatArray(), "SKIP loss, call " + call);
+                assertArrayEquals(wantSkip.grad().toFloatArray(), df.toFloatArray(), "SKIP grad, call " + call);
+                assertEquals(wantSkip.gradTemperature(), gradTauSkip, "SKIP gradTemperature, call " + call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} blockRows={2}")
+    @MethodSource("cases")
+    void explicitNegativesIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {
+        Tensor q = gaussian(1, N), p = gaussian(2, N), neg = Tensor.of(InfoNceTest.random(N * K * D, 7), N, K, D);
+        for (boolean decoupled : new boolean[] {false, true}) {
+            InfoNce loss = infoNce(backend, reduction, blockRows).withDecoupled(decoupled);
+            Tensor l = lossBuffer(reduction, N), dq = nan(N, D), dp = nan(N, D), dn = nan(N, K, D);
+            try (InfoNce.Result want = loss.forwardBackwardNegatives(q, p, neg)) {
+                for (int call = 0; call < 2; call++) {
+                    assertSame(want, l, dq, dp, dn, loss.forwardBackwardNegatives(q, p, neg, l, dq, dp, dn), call);
+                }
             }
         }
     }
@@ -140,86 +238,62 @@ class ContrastiveBuffersTest extends ScopedTest {
                 "gradB", "(N, D) of b = (10, 6)", "got (6, 10)");
     }
 
-    /** Row labels i mod 3 (int64): every label on several rows, so every row has a positive. */
-    private static Tensor labels(long n) {
-        long[] l = new long[(int) n];
-        for (int i = 0; i < n; i++) l[i] = i % 3;
-        return Tensor.of(l);
-    }
-
-    private static void assertSame2(InfoNce.Result want, Tensor l, Tensor dq, Tensor dk, Tensor dn, float gradTau, int call) {
-        assertArrayEquals(want.loss().toFloatArray(), l.toFloatArray(), "loss, call " + call);
-        assertArrayEquals(want.gradQueries().toFloatArray(), dq.toFloatArray(), "gradQueries, call " + call);
-        assertArrayEquals(want.gradKeys().toFloatArray(), dk.toFloatArray(), "gradKeys, call " + call);
-        if (dn != null) assertArrayEquals(want.gradNegatives().toFloatArray(), dn.toFloatArray(), "gradNegatives, call " + call);
-        assertEquals(want.gradTemperature(), gradTau, "gradTemperature, call " + call);
-    }
-
-    @ParameterizedTest(name = "{0} {1} blockRows={2}")
-    @MethodSource("cases")
-    void sharedNegativesLabelsMaskAndExplicitNegativesIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction,
-                                                                                         long blockRows) {
-        InfoNce loss = InfoNce.create().withTemperature(0.2f).withReduction(reduction).withBlockRows(blockRows).withBackend(backend);
-        long m = 7, kNeg = 4;
-        Tensor q = gaussian(1, N), k = gaussian(2, N), shared = gaussian(4, m), keys = gaussian(5, m);
-        Tensor negatives = Tensor.of(InfoNceTest.random((int) (N * kNeg * D), 6), N, kNeg, D);
-        Tensor ql = labels(N), kl = labels(m);
-        int[] mask = new int[(int) (N * m)];
-        for (int i = 0; i < N; i++) for (int j = 0; j < m; j++) mask[(int) (i * m + j)] = (i + j) % 3 == 0 ? 1 : 0;
-        Tensor positiveMask = Tensor.of(mask, N, m);
-        try (InfoNce.Result wantShared = loss.forwardBackward(q, k, shared);
-             InfoNce.Result wantLabels = loss.forwardBackwardLabels(q, keys, ql, kl);
-             InfoNce.Result wantMask = loss.forwardBackwardMask(q, keys, positiveMask);
-             InfoNce.Result wantNeg = loss.forwardBackwardNegatives(q, k, negatives)) {
-            Tensor l = lossBuffer(reduction, N), dq = nan(N, D), dk = nan(N, D), dShared = nan(m, D), dKeys = nan(m, D);
-            Tensor dNeg = nan(N, kNeg, D);
-            for (int call = 0; call < 2; call++) {
-                assertSame2(wantShared, l, dq, dk, dShared, loss.forwardBackward(q, k, shared, l, dq, dk, dShared), call);
-                assertSame2(wantLabels, l, dq, dKeys, null, loss.forwardBackwardLabels(q, keys, ql, kl, l, dq, dKeys), call);
-                assertSame2(wantMask, l, dq, dKeys, null, loss.forwardBackwardMask(q, keys, positiveMask, l, dq, dKeys), call);
-                assertSame2(wantNeg, l, dq, dk, dNeg, loss.forwardBackwardNegatives(q, k, negatives, l, dq, dk, dNeg), call);
-            }
-        }
-    }
-
-    @ParameterizedTest(name = "{0} {1} blockRows={2}")
-    @MethodSource("cases")
-    void supConIntoBuffersGivesTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {
-        InfoNce loss = InfoNce.create().withTemperature(0.2f).withReduction(reduction).withBlockRows(blockRows).withBackend(backend);
-        Tensor f = gaussian(3, N), labels = labels(N), l = lossBuffer(reduction, N), df = nan(N, D);
-        try (EmbeddingResult want = loss.forwardBackwardLabels(f, labels)) {
-            for (int call = 0; call < 2; call++) {
-                float gradTau = loss.forwardBackwardLabelsInto(f, labels, l, df);
-                assertArrayEquals(want.loss().toFloatArray(), l.toFloatArray(), "loss, call " + call);
-                assertArrayEquals(want.grad().toFloatArray(), df.toFloatArray(), "grad, call " + call);
-                assertEquals(want.gradTemperature(), gradTau, "gradTemperature, call " + call);
-            }
-        }
-    }
-
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void badBuffersOfTheOtherFormsAreRejectedNamingThem(Backend backend) {
         InfoNce loss = InfoNce.create().withBackend(backend);
-        Tensor q = gaussian(1, N), k = gaussian(2, N), shared = gaussian(4, 7), scalar = Tensor.zeros(DType.FLOAT32);
-        Tensor g = nan(N, D), g2 = nan(N, D), ql = labels(N);
-        Tensor negatives = Tensor.of(InfoNceTest.random(N * 4 * D, 6), N, 4, D);
-        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, scalar, g, g2, nan(N, D)),
-                "gradNegatives", "(M, D) of sharedNegatives = (7, 6)", "got (10, 6)");
+        Tensor q = gaussian(1, N), k = gaussian(2, N), keys = gaussian(2, M), shared = gaussian(6, 5), scalar = Tensor.zeros(DType.FLOAT32);
+        Tensor g = nan(N, D), g2 = nan(N, D), gm = nan(M, D), gs = nan(5, D), closed = nan(N, D);
+        closed.close();
+        // shared negatives
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, scalar, g, g2, nan(6, D)),
+                "gradNegatives", "(M, D) of sharedNegatives = (5, 6)", "got (6, 6)");
         assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, scalar, g, g2, shared),
                 "gradNegatives", "a tensor of its own");
-        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabels(q, k, ql, ql, scalar, g, g),
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, scalar, g, g, gs),
                 "gradKeys", "a tensor of its own");
-        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabelsInto(q, ql, scalar, nan(N, D + 1)),
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, scalar, k, g2, gs),
+                "gradQueries", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackward(q, k, shared, Tensor.zeros(DType.FLOAT32, N), g, g2, gs),
+                "loss", "() or (1) for reduction MEAN", "got (10)");
+        assertMessage(IllegalStateException.class, () -> loss.forwardBackward(q, k, shared, scalar, g, closed, gs), "gradKeys", "closed");
+        // labels, two towers
+        Tensor ql = labels(N, 3, -1), kl = labels(M, 3, -1);
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabels(q, keys, ql, kl, scalar, g, nan(N, D)),
+                "gradKeys", "(M, D) of keys = (7, 6)", "got (10, 6)");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabels(q, keys, ql, kl, scalar, g, keys),
+                "gradKeys", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabels(q, keys, ql, kl, scalar, Tensor.zeros(DType.INT32, N, D), gm),
+                "gradQueries", "float32", "int32(10, 6)");
+        assertMessage(IllegalStateException.class, () -> loss.forwardBackwardLabels(q, keys, ql, kl, scalar, closed, gm), "gradQueries", "closed");
+        // SupCon
+        Tensor labels = labels(N, 4, -1);
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabelsInto(q, labels, scalar, q), "grad", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardLabelsInto(q, labels, scalar, nan(N, D + 1)),
                 "grad", "(N, D) of embeddings = (10, 6)", "got (10, 7)");
-        Tensor mask = Tensor.zeros(DType.INT32, N, N);
-        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardMask(q, k, mask, Tensor.zeros(DType.FLOAT32, 3), g, g2),
-                "loss", "() or (1) for reduction MEAN", "got (3)");
-        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardNegatives(q, k, negatives, scalar, g, g2, nan(N, 3, D)),
-                "gradNegatives", "(N, K, D) of negatives = (10, 4, 6)", "got (10, 3, 6)");
-        Tensor closed = nan(N, D);
-        closed.close();
-        assertMessage(IllegalStateException.class, () -> loss.forwardBackwardNegatives(q, k, negatives, scalar, g, closed, nan(N, 4, D)),
-                "gradPositives", "closed");
+        assertMessage(IllegalArgumentException.class, () -> loss.withReduction(Reduction.NONE).forwardBackwardLabelsInto(q, labels, scalar, g),
+                "loss", "expected shape (N) = (10)", "got ()");
+        assertMessage(IllegalStateException.class, () -> loss.forwardBackwardLabelsInto(q, labels, scalar, closed), "grad", "closed");
+        // mask
+        Tensor positiveMask = mask();
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardMask(q, keys, positiveMask, scalar, g, nan(M + 1, D)),
+                "gradKeys", "(M, D) of keys = (7, 6)", "got (8, 6)");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardMask(q, keys, positiveMask, scalar, q, gm),
+                "gradQueries", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardMask(q, keys, positiveMask, scalar, g, null), "gradKeys", "null");
+        assertMessage(IllegalStateException.class, () -> loss.forwardBackwardMask(q, keys, positiveMask, closed, g, gm), "loss", "closed");
+        // explicit negatives
+        Tensor p = gaussian(2, N), neg = Tensor.of(InfoNceTest.random(N * K * D, 7), N, K, D), dn = nan(N, K, D), closedDn = nan(N, K, D);
+        closedDn.close();
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardNegatives(q, p, neg, scalar, g, g2, nan(N, K + 1, D)),
+                "gradNegatives", "(N, K, D) of negatives = (10, 4, 6)", "got (10, 5, 6)");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardNegatives(q, p, neg, scalar, g, g2, neg),
+                "gradNegatives", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardNegatives(q, p, neg, scalar, g, p, dn),
+                "gradPositives", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> loss.forwardBackwardNegatives(q, p, neg, scalar, g, g, dn),
+                "gradPositives", "a tensor of its own");
+        assertMessage(IllegalStateException.class, () -> loss.forwardBackwardNegatives(q, p, neg, scalar, g, g2, closedDn),
+                "gradNegatives", "closed");
     }
 }
