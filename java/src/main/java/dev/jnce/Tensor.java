@@ -3,6 +3,7 @@ package dev.jnce;
 import dev.jnce.spi.DeviceMemory;
 
 import java.lang.foreign.Arena;
+import java.lang.ref.Cleaner;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.FloatBuffer;
@@ -30,7 +31,16 @@ import java.util.function.Function;
  * A tensor is {@link AutoCloseable}; {@code close()} is idempotent. A tensor created while a
  * {@link TensorScope} is open on the current thread belongs to that scope and is freed when
  * the scope closes (closing it earlier only marks it closed). Any use after close, including
- * passing it to a loss, throws {@link IllegalStateException}.
+ * passing it to a loss, throws {@link IllegalStateException}; so does using a view
+ * ({@link #rows}, {@link #reshape}) of a closed tensor, or a wrapped segment whose arena is
+ * closed or confined to another thread.
+ *
+ * <p>Close tensors (or their scope) when done: that frees the memory at once. A tensor that owns
+ * its memory and is never closed is not lost: once it is unreachable, a {@link Cleaner} frees
+ * its memory (with {@code -Djnce.debug.leaks=true}, a WARNING on the {@code dev.jnce} logger names
+ * where such a tensor was created). This is a safety net for a forgotten {@code close()}, not a
+ * way to manage memory: the collector runs when the Java heap fills, not when off-heap memory
+ * does.
  *
  * <h2>Threads</h2>
  * A tensor may be read from several threads at once and passed to losses from any thread.
@@ -48,6 +58,8 @@ public final class Tensor implements AutoCloseable {
     private final Device device;
     private final Arena ownArena; // null when wrapped or owned by a scope
     private final DeviceMemory deviceMemory; // null on the host
+    private final Tensor base; // the tensor a view's memory belongs to, kept reachable while the view is; else null
+    private final Cleaner.Cleanable reclaim; // frees own memory that was never closed; null when not owned
     private volatile boolean closed;
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena) {
@@ -56,12 +68,21 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena,
                    DeviceMemory deviceMemory) {
+        this(segment, dtype, shape, device, ownArena, deviceMemory, null, false);
+    }
+
+    private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena,
+                   DeviceMemory deviceMemory, Tensor base, boolean ownsDeviceMemory) {
         this.segment = segment;
         this.dtype = dtype;
         this.shape = shape;
         this.device = device;
         this.ownArena = ownArena;
         this.deviceMemory = deviceMemory;
+        this.base = base;
+        this.reclaim = ownArena != null || ownsDeviceMemory
+                ? Reclaimer.register(this, ownArena, ownsDeviceMemory ? deviceMemory : null, segment)
+                : null;
     }
 
     // ---- creation -------------------------------------------------------------------------
@@ -104,8 +125,8 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         DeviceMemory memory = Backends.memory(device);
-        Tensor t = new Tensor(memory.allocate(bytes), dtype, s, device, null, memory);
         TensorScope scope = TensorScope.current();
+        Tensor t = new Tensor(memory.allocate(bytes), dtype, s, device, null, memory, null, scope == null);
         if (scope != null) scope.register(t);
         return t;
     }
@@ -272,7 +293,8 @@ public final class Tensor implements AutoCloseable {
         // A device segment is a zero-length address: a view is that address moved by offset.
         MemorySegment part = deviceMemory == null ? segment.asSlice(offset, bytes)
                 : MemorySegment.ofAddress(segment.address() + offset);
-        return new Tensor(part, dtype, s, device, null, deviceMemory == null ? null : new BorrowedMemory(deviceMemory));
+        return new Tensor(part, dtype, s, device, null, deviceMemory == null ? null : new BorrowedMemory(deviceMemory),
+                base != null ? base : this, false);
     }
 
     private static DeviceMemory owner(DeviceMemory m) {
@@ -399,24 +421,53 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Throws {@link IllegalStateException} naming {@code argument} if this tensor is closed.
-     * Losses call this for every tensor before any native call.
+     * Throws {@link IllegalStateException} naming {@code argument} unless this tensor can be used
+     * by the calling thread: it is open, its memory has not been freed (a view's base tensor, a
+     * wrapped segment's arena, a scope), and that memory is accessible from this thread (a
+     * wrapped segment of a confined arena belongs to the thread that opened it). Every loss and
+     * op calls this for every tensor before any native call.
      */
     public void requireOpen(String argument) {
         if (closed) {
             throw new IllegalStateException(argument + ": tensor " + describe() + " is closed");
         }
+        if (base != null && base.closed) {
+            throw new IllegalStateException(argument + ": tensor " + describe() + " is a view of a tensor that is closed");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException(argument + ": the memory of tensor " + describe() + " has been freed ("
+                    + (base != null ? "this is a view of a tensor that is closed" : ownArena == null && deviceMemory == null
+                    ? "the arena of the wrapped segment, or the TensorScope, is closed" : "closed") + ")");
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalStateException(argument + ": the memory of tensor " + describe() + " is confined to another "
+                    + "thread (a wrapped segment of a confined arena); use it on the thread that opened the arena, or "
+                    + "allocate the segment from a shared arena");
+        }
     }
 
-    /** Closes the tensor; frees its memory unless it is wrapped or owned by a scope. Idempotent. */
+    /**
+     * Closes the tensor; frees its memory unless it is wrapped or owned by a scope. Idempotent.
+     *
+     * @throws IllegalStateException if a native call on another thread is using the memory right
+     *         now; the tensor stays open and can be closed once that call has returned
+     */
     @Override
     public void close() {
         if (closed) return;
         synchronized (this) {
             if (closed) return;
-            if (ownArena != null) ownArena.close(); // throws, leaving the tensor open, while in use
+            if (ownArena != null) {
+                try {
+                    ownArena.close();
+                } catch (IllegalStateException inUse) {
+                    throw new IllegalStateException("tensor " + describe() + " is in use by a call on another thread; "
+                            + "it stays open: close it after that call returns", inUse);
+                }
+            }
             closed = true;
-            if (deviceMemory != null) deviceMemory.free(segment); // stream-ordered: after queued work
+            if (deviceMemory != null && reclaim != null) deviceMemory.free(segment); // stream-ordered: after queued work
+            if (reclaim != null) reclaim.clean(); // unregisters: the memory is freed already
         }
     }
 
@@ -425,6 +476,61 @@ public final class Tensor implements AutoCloseable {
         synchronized (this) {
             if (!closed && deviceMemory != null) deviceMemory.free(segment);
             closed = true;
+        }
+    }
+
+    /**
+     * The safety net for tensors that are never closed: once a tensor that owns its memory (not a
+     * view, not a wrapped segment, not in a scope) is unreachable, a {@link Cleaner} frees that
+     * memory. With the system property {@code jnce.debug.leaks=true} each such tensor is reported
+     * by a WARNING on the {@code dev.jnce} logger, naming where it was created.
+     */
+    private static final class Reclaimer implements Runnable {
+        private static final Cleaner CLEANER = Cleaner.create(r -> {
+            Thread t = new Thread(r, "jnce-tensor-cleaner");
+            t.setDaemon(true);
+            return t;
+        });
+        private static final boolean DEBUG = Boolean.getBoolean("jnce.debug.leaks");
+        private static final System.Logger LOG = System.getLogger("dev.jnce");
+
+        private final Arena arena;
+        private final DeviceMemory device;
+        private final MemorySegment deviceAddress;
+        private final String what;
+        private final Throwable createdAt;
+        private volatile boolean done;
+
+        private Reclaimer(Arena arena, DeviceMemory device, MemorySegment deviceAddress, String what) {
+            this.arena = arena;
+            this.device = device;
+            this.deviceAddress = deviceAddress;
+            this.what = what;
+            this.createdAt = DEBUG ? new Throwable("tensor created here") : null;
+        }
+
+        static Cleaner.Cleanable register(Tensor t, Arena arena, DeviceMemory device, MemorySegment segment) {
+            Reclaimer r = new Reclaimer(arena, device, device != null ? segment : null, DEBUG ? t.describe() : null);
+            Cleaner.Cleanable c = CLEANER.register(t, r);
+            return () -> {
+                r.done = true; // close() freed the memory: nothing left to reclaim
+                c.clean();
+            };
+        }
+
+        @Override
+        public void run() {
+            if (done) return;
+            if (createdAt != null) {
+                LOG.log(System.Logger.Level.WARNING, "jnce: tensor " + what + " was never closed; its memory is freed "
+                        + "now that it is unreachable", createdAt);
+            }
+            try {
+                if (arena != null) arena.close();
+                if (device != null) device.free(deviceAddress);
+            } catch (RuntimeException e) {
+                // an unreachable tensor's memory cannot be in use; nothing more can be done here
+            }
         }
     }
 

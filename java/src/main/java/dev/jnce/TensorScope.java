@@ -18,7 +18,11 @@ import java.util.List;
  * }</pre>
  *
  * Scopes nest and must be closed on the thread that opened them, innermost first. Tensors of
- * a scope may be used from other threads while the scope is open.
+ * a scope may be used from other threads while the scope is open; closing the scope while a
+ * native call on another thread uses one of them fails with {@link IllegalStateException} and
+ * leaves the scope open. Open a scope with try-with-resources: a scope that is never closed
+ * keeps its memory until the JVM exits (unlike a tensor outside any scope, which a
+ * {@link java.lang.ref.Cleaner} frees once it is unreachable).
  */
 public final class TensorScope implements AutoCloseable {
     private static final ThreadLocal<Deque<TensorScope>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
@@ -68,7 +72,12 @@ public final class TensorScope implements AutoCloseable {
         if (open.peek() != this) {
             throw new IllegalStateException("TensorScope: an inner scope is still open; close scopes innermost first");
         }
-        arena.close();
+        try {
+            arena.close();
+        } catch (IllegalStateException inUse) {
+            throw new IllegalStateException("TensorScope: a tensor of this scope is in use by a call on another thread; "
+                    + "the scope stays open: close it after that call returns", inUse);
+        }
         open.pop();
         closed = true;
         for (Tensor t : tensors) t.closeFromScope();

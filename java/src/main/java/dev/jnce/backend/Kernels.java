@@ -35,19 +35,57 @@ public interface Kernels extends Backend {
     FocalKernels focal();
 
     /**
+     * In {@link #forCall}'s list, every (name, tensor) pair after this marker is an output of the
+     * call: memory the kernels write.
+     */
+    Object OUTPUTS = new Object() {
+        @Override
+        public String toString() {
+            return "OUTPUTS";
+        }
+    };
+
+    /**
+     * In {@link #forCall}'s list: output {@code output} may be exactly the tensor memory of input (or
+     * earlier output) {@code input}, same address and size, for an in-place call. Any other overlap of
+     * an output with an input or another output is rejected.
+     */
+    record InPlace(String output, String input) {
+    }
+
+    /** An {@link InPlace} permission, for {@link #forCall}'s list. */
+    static InPlace inPlace(String output, String input) {
+        return new InPlace(output, input);
+    }
+
+    /**
      * The kernels a call runs on: {@code pinned} when the loss or op was pinned to a backend,
      * else the backend of the device the call's tensors live on ({@link Backends#forDevice}).
-     * Checks that every non-null tensor is open and that all are on one device, and on the
-     * chosen backend's device; the messages name each argument and its device.
+     * Checks that every non-null tensor is usable on this thread ({@link Tensor#requireOpen}: open,
+     * its memory alive and accessible here), that all are on one device, and on the chosen
+     * backend's device; that every output (the pairs after {@link #OUTPUTS}) is writable and shares
+     * no memory with an input or another output, except an exact {@link #inPlace} alias. The
+     * messages name each argument.
      *
      * @param pinned          a backend the caller chose, or null to follow the tensors
-     * @param namesAndTensors pairs of argument name and tensor; null tensors (optional arguments) are skipped
+     * @param namesAndTensors pairs of argument name and tensor, inputs first, then {@link #OUTPUTS}
+     *                        and the outputs; {@link InPlace} permissions anywhere; null tensors
+     *                        (optional arguments) are skipped
      */
     static Kernels forCall(Backend pinned, Object... namesAndTensors) {
         Device device = null;
-        for (int i = 0; i + 1 < namesAndTensors.length; i += 2) {
-            if (!(namesAndTensors[i + 1] instanceof Tensor t)) continue;
-            t.requireOpen((String) namesAndTensors[i]);
+        int outputsFrom = -1;
+        for (int i = 0; i < namesAndTensors.length; i++) {
+            Object o = namesAndTensors[i];
+            if (o == OUTPUTS) {
+                outputsFrom = i + 1;
+                continue;
+            }
+            if (!(o instanceof String name)) continue;
+            if (i + 1 >= namesAndTensors.length) break;
+            i++;
+            if (!(namesAndTensors[i] instanceof Tensor t)) continue;
+            t.requireOpen(name);
             if (device == null) {
                 device = t.device();
             } else if (!device.equals(t.device())) {
@@ -65,15 +103,17 @@ public interface Kernels extends Backend {
             throw new IllegalArgumentException(devices(namesAndTensors) + ", but backend '" + k.name() + "' computes on "
                     + k.device() + " (" + why + ")");
         }
+        if (outputsFrom >= 0) CallOutputs.check(namesAndTensors, outputsFrom);
         return k;
     }
 
     private static String devices(Object[] namesAndTensors) {
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i + 1 < namesAndTensors.length; i += 2) {
-            if (!(namesAndTensors[i + 1] instanceof Tensor t)) continue;
+        for (int i = 0; i + 1 < namesAndTensors.length; i++) {
+            if (!(namesAndTensors[i] instanceof String name) || !(namesAndTensors[i + 1] instanceof Tensor t)) continue;
             if (!b.isEmpty()) b.append(", ");
-            b.append(namesAndTensors[i]).append(" on ").append(t.device());
+            b.append(name).append(" on ").append(t.device());
+            i++;
         }
         return b.toString();
     }

@@ -123,8 +123,9 @@ public final class BinaryCrossEntropy {
     }
 
     private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
-        return Kernels.forCall(backend, "input", input, "target", target, "weight", weight, "loss", loss,
-                "gradInput", gradInput, "gradTarget", gradTarget);
+        return Kernels.forCall(backend, "input", input, "target", target, "weight", weight, Kernels.OUTPUTS, "loss", loss,
+                "gradInput", gradInput, "gradTarget", gradTarget, Kernels.inPlace("gradInput", "input"),
+                Kernels.inPlace("gradTarget", "target"));
     }
 
     private Tensor newLoss(Kernels k, Tensor input) {

@@ -129,7 +129,8 @@ public final class BinaryCrossEntropyWithLogits {
 
     private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         return Kernels.forCall(backend, "input", input, "target", target, "weight", weight, "posWeight", posWeight,
-                "loss", loss, "gradInput", gradInput, "gradTarget", gradTarget);
+                Kernels.OUTPUTS, "loss", loss, "gradInput", gradInput, "gradTarget", gradTarget,
+                Kernels.inPlace("gradInput", "input"), Kernels.inPlace("gradTarget", "target"));
     }
 
     private Tensor newLoss(Kernels k, Tensor input) {

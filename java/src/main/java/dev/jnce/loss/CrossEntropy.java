@@ -252,7 +252,7 @@ public final class CrossEntropy {
     /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
     private Kernels kernels(Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
         return Kernels.forCall(backend, "logits", logits, "targets", targets, "rowMask", rowMask, "weight", weight,
-                "loss", loss, "grad", grad, "lse", lse);
+                Kernels.OUTPUTS, "loss", loss, "grad", grad, "lse", lse, Kernels.inPlace("grad", "logits"));
     }
 
     private Tensor newLoss(Kernels k, long n) {

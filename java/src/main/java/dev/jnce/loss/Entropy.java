@@ -123,7 +123,7 @@ public final class Entropy {
      * @param grad (N, C) float32, or null to skip it
      */
     public void forwardBackward(Tensor p, Tensor loss, Tensor grad) {
-        Kernels k = Kernels.forCall(backend, "p", p, "loss", loss, "grad", grad);
+        Kernels k = Kernels.forCall(backend, "p", p, Kernels.OUTPUTS, "loss", loss, "grad", grad);
         check(k, p, null);
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
         if (grad != null) Checks.floatBuffer("grad", grad, k, "(N, C) of p", p.shape());
@@ -163,7 +163,7 @@ public final class Entropy {
      * @param gradQ (N, C) float32 d/dq, or null to skip it
      */
     public void crossForwardBackward(Tensor p, Tensor q, Tensor loss, Tensor gradP, Tensor gradQ) {
-        Kernels k = Kernels.forCall(backend, "p", p, "q", q, "loss", loss, "gradP", gradP, "gradQ", gradQ);
+        Kernels k = Kernels.forCall(backend, "p", p, "q", q, Kernels.OUTPUTS, "loss", loss, "gradP", gradP, "gradQ", gradQ);
         check(k, p, q);
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
         if (gradP != null) Checks.floatBuffer("gradP", gradP, k, "(N, C) of p", p.shape());

@@ -183,7 +183,8 @@ public final class InfoNce {
      * @param gradKeys    (N,D) float32, not an input nor gradQueries
      */
     public float forwardBackward(Tensor queries, Tensor keys, Tensor loss, Tensor gradQueries, Tensor gradKeys) {
-        Kernels k = kernels("queries", queries, "keys", keys, "loss", loss, "gradQueries", gradQueries, "gradKeys", gradKeys);
+        Kernels k = kernels("queries", queries, "keys", keys, Kernels.OUTPUTS, "loss", loss, "gradQueries", gradQueries,
+                "gradKeys", gradKeys);
         checkTwoTowers(k, queries, keys);
         Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
         Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, keys);
@@ -225,7 +226,7 @@ public final class InfoNce {
      */
     public float forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives, Tensor loss, Tensor gradQueries,
                                  Tensor gradKeys, Tensor gradNegatives) {
-        Kernels k = kernels("queries", queries, "keys", keys, "sharedNegatives", sharedNegatives, "loss", loss,
+        Kernels k = kernels("queries", queries, "keys", keys, "sharedNegatives", sharedNegatives, Kernels.OUTPUTS, "loss", loss,
                 "gradQueries", gradQueries, "gradKeys", gradKeys, "gradNegatives", gradNegatives);
         checkShared(k, queries, keys, sharedNegatives);
         Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
@@ -265,7 +266,7 @@ public final class InfoNce {
      * @param grad (N,D) float32, not the embeddings
      */
     public float forwardBackwardInto(Tensor embeddings, Tensor loss, Tensor grad) {
-        Kernels k = kernels("embeddings", embeddings, "loss", loss, "grad", grad);
+        Kernels k = kernels("embeddings", embeddings, Kernels.OUTPUTS, "loss", loss, "grad", grad);
         checkOneTensor(k, embeddings);
         Contrastive.lossBuffer(loss, k, o.reduction(), embeddings.size(0));
         Contrastive.gradBuffer("grad", grad, k, "(N, D) of embeddings", embeddings, embeddings);
@@ -308,7 +309,7 @@ public final class InfoNce {
     public float forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels, Tensor loss,
                                        Tensor gradQueries, Tensor gradKeys) {
         Kernels k = kernels("queries", queries, "keys", keys, "queryLabels", queryLabels, "keyLabels", keyLabels,
-                "loss", loss, "gradQueries", gradQueries, "gradKeys", gradKeys);
+                Kernels.OUTPUTS, "loss", loss, "gradQueries", gradQueries, "gradKeys", gradKeys);
         checkLabels(k, queries, keys, queryLabels, keyLabels);
         intoTwoTowers(k, queries, keys, loss, gradQueries, gradKeys);
         return InfoNceSweep.run(k, o, queries, keys, null, Positives.labels(queryLabels, keyLabels), loss, gradQueries,
@@ -355,7 +356,7 @@ public final class InfoNce {
      * @param grad (N,D) float32, not the embeddings
      */
     public float forwardBackwardLabelsInto(Tensor embeddings, Tensor labels, Tensor loss, Tensor grad) {
-        Kernels k = kernels("embeddings", embeddings, "labels", labels, "loss", loss, "grad", grad);
+        Kernels k = kernels("embeddings", embeddings, "labels", labels, Kernels.OUTPUTS, "loss", loss, "grad", grad);
         checkSupCon(k, embeddings, labels);
         Contrastive.lossBuffer(loss, k, o.reduction(), embeddings.size(0));
         Contrastive.gradBuffer("grad", grad, k, "(N, D) of embeddings", embeddings, embeddings);
@@ -386,7 +387,7 @@ public final class InfoNce {
      */
     public float forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask, Tensor loss, Tensor gradQueries,
                                      Tensor gradKeys) {
-        Kernels k = kernels("queries", queries, "keys", keys, "positiveMask", positiveMask, "loss", loss,
+        Kernels k = kernels("queries", queries, "keys", keys, "positiveMask", positiveMask, Kernels.OUTPUTS, "loss", loss,
                 "gradQueries", gradQueries, "gradKeys", gradKeys);
         checkMask(k, queries, keys, positiveMask);
         intoTwoTowers(k, queries, keys, loss, gradQueries, gradKeys);
@@ -425,7 +426,7 @@ public final class InfoNce {
      */
     public float forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives, Tensor loss,
                                           Tensor gradQueries, Tensor gradPositives, Tensor gradNegatives) {
-        Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives, "loss", loss,
+        Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives, Kernels.OUTPUTS, "loss", loss,
                 "gradQueries", gradQueries, "gradPositives", gradPositives, "gradNegatives", gradNegatives);
         ExplicitNegatives.check(k, queries, positives, negatives);
         Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));

@@ -127,7 +127,7 @@ public final class KlDiv {
      * @param gradTarget float32 shaped like target, or null to skip it
      */
     public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
-        Kernels k = Kernels.forCall(backend, "input", input, "target", target, "loss", loss, "gradInput", gradInput,
+        Kernels k = Kernels.forCall(backend, "input", input, "target", target, Kernels.OUTPUTS, "loss", loss, "gradInput", gradInput,
                 "gradTarget", gradTarget);
         check(k, input, target);
         if (reduction == Reduction.NONE) Checks.floatBuffer("loss", loss, k, "of input", input.shape());

@@ -192,7 +192,8 @@ public final class NllLoss {
 
     /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
     private Kernels kernels(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
-        return Kernels.forCall(backend, "input", input, "targets", targets, "weight", weight, "loss", loss, "grad", grad);
+        return Kernels.forCall(backend, "input", input, "targets", targets, "weight", weight, Kernels.OUTPUTS, "loss", loss, "grad", grad,
+                Kernels.inPlace("grad", "input"));
     }
 
     private Tensor newLoss(Kernels k, long n) {

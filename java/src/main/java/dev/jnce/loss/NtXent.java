@@ -79,7 +79,7 @@ public final class NtXent {
      * @param grad (2N,D) float32, not the views
      */
     public float forwardBackward(Tensor views, Tensor loss, Tensor grad) {
-        Kernels k = inner.kernels("views", views, "loss", loss, "grad", grad);
+        Kernels k = inner.kernels("views", views, Kernels.OUTPUTS, "loss", loss, "grad", grad);
         check(k, views);
         Contrastive.lossBuffer(loss, k, inner.reduction(), views.size(0));
         Contrastive.gradBuffer("grad", grad, k, "(2N, D) of views", views, views);

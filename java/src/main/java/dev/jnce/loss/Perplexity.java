@@ -164,7 +164,8 @@ public final class Perplexity {
      * @param grad       (N, C) float32
      */
     public void forwardBackwardLogits(Tensor logits, Tensor targets, Tensor perplexity, Tensor grad) {
-        Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets, "perplexity", perplexity, "grad", grad);
+        Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets, Kernels.OUTPUTS, "perplexity", perplexity,
+                "grad", grad, Kernels.inPlace("grad", "logits"));
         perplexityBuffer(k, perplexity);
         logits(k, logits, targets, perplexity, grad);
     }
@@ -199,7 +200,7 @@ public final class Perplexity {
     /** Into the caller's outputs. */
     private void run(Tensor tokenLosses, Tensor keys, boolean isMask, Tensor ppl, Tensor grad) {
         Kernels k = Kernels.forCall(backend, "tokenLosses", tokenLosses, isMask ? "mask" : "targets", keys,
-                "perplexity", ppl, "grad", grad);
+                Kernels.OUTPUTS, "perplexity", ppl, "grad", grad);
         check(k, tokenLosses, keys, isMask);
         perplexityBuffer(k, ppl);
         if (grad != null) Checks.floatBuffer("grad", grad, k, "of tokenLosses", tokenLosses.shape());

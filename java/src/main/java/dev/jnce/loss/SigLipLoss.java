@@ -106,7 +106,7 @@ public final class SigLipLoss {
      * @param gradB (N,D) float32, not an input nor gradA
      */
     public PairedResult.Scalars forwardBackward(Tensor a, Tensor b, Tensor loss, Tensor gradA, Tensor gradB) {
-        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "loss", loss, "gradA", gradA, "gradB", gradB);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "loss", loss, "gradA", gradA, "gradB", gradB);
         check(k, a, b);
         Contrastive.lossBuffer(loss, k, reduction, a.size(0));
         Contrastive.gradBuffer("gradA", gradA, k, "(N, D) of a", a, a, b);

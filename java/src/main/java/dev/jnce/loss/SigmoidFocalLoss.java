@@ -138,8 +138,8 @@ public final class SigmoidFocalLoss {
     }
 
     private Kernels kernels(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
-        return Kernels.forCall(backend, "input", input, "target", target, "loss", loss, "gradInput", gradInput,
-                "gradTarget", gradTarget);
+        return Kernels.forCall(backend, "input", input, "target", target, Kernels.OUTPUTS, "loss", loss, "gradInput", gradInput,
+                "gradTarget", gradTarget, Kernels.inPlace("gradInput", "input"), Kernels.inPlace("gradTarget", "target"));
     }
 
     private Tensor newLoss(Kernels k, Tensor input) {

@@ -144,8 +144,8 @@ public final class SoftmaxFocalLoss {
     }
 
     private Kernels kernels(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
-        return Kernels.forCall(backend, "logits", logits, "targets", targets, "alpha", alpha, "loss", loss,
-                "grad", grad);
+        return Kernels.forCall(backend, "logits", logits, "targets", targets, "alpha", alpha, Kernels.OUTPUTS, "loss", loss,
+                "grad", grad, Kernels.inPlace("grad", "logits"));
     }
 
     private Tensor newLoss(Kernels k, long n) {

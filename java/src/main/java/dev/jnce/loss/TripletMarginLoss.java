@@ -197,7 +197,7 @@ public final class TripletMarginLoss {
     /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
     private Kernels kernels(Tensor anchor, Tensor positive, Tensor negative, Tensor loss, Tensor gradAnchor,
                             Tensor gradPositive, Tensor gradNegative) {
-        return Kernels.forCall(backend, "anchor", anchor, "positive", positive, "negative", negative, "loss", loss,
+        return Kernels.forCall(backend, "anchor", anchor, "positive", positive, "negative", negative, Kernels.OUTPUTS, "loss", loss,
                 "gradAnchor", gradAnchor, "gradPositive", gradPositive, "gradNegative", gradNegative);
     }
 

@@ -66,7 +66,7 @@ public final class CosineSimilarity {
 
     /** The (N) similarities into the caller's out, which must not share memory with x1 or x2. */
     public void forward(Tensor x1, Tensor x2, Tensor out) {
-        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "out", out);
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, Kernels.OUTPUTS, "out", out);
         long n = check(k, x1, x2);
         Checks.output("out", out, k, "(N)", n);
         Checks.noOverlap("out", out, "x1", x1);
@@ -89,7 +89,7 @@ public final class CosineSimilarity {
      * share memory with x1, x2, dOut or each other.
      */
     public void backward(Tensor x1, Tensor x2, Tensor dOut, Tensor dx1, Tensor dx2) {
-        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut, "dx1", dx1, "dx2", dx2);
+        Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut, Kernels.OUTPUTS, "dx1", dx1, "dx2", dx2);
         checkBackward(k, x1, x2, dOut);
         for (Tensor g : new Tensor[] {dx1, dx2}) {
             if (g == null) continue;

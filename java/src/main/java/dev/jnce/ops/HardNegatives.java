@@ -108,7 +108,7 @@ public final class HardNegatives {
 
     /** As {@link #gather(Tensor, Tensor)}, into the caller's (N,K,D) float32 out, which must not share memory with keys. */
     public static void gather(Tensor keys, Tensor indices, Tensor out) {
-        Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices, "out", out);
+        Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices, Kernels.OUTPUTS, "out", out);
         long[] sk = checkGather(kn, keys, indices);
         Checks.output("out", out, kn, "(N, K) of indices and D of keys", indices.size(0), indices.size(1), sk[1]);
         Checks.noOverlap("out", out, "keys", keys);
@@ -129,7 +129,7 @@ public final class HardNegatives {
      * }</pre>
      */
     public static void gatherBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
-        Kernels kn = Kernels.forCall(null, "grad", grad, "indices", indices, "gradKeys", gradKeys);
+        Kernels kn = Kernels.forCall(null, "grad", grad, "indices", indices, Kernels.OUTPUTS, "gradKeys", gradKeys);
         long[] sk = Checks.matrix("gradKeys", gradKeys, kn, "(M, D)");
         Checks.usable("grad", grad, kn);
         Checks.dtype("grad", grad, DType.FLOAT32);
@@ -189,7 +189,7 @@ public final class HardNegatives {
 
     private void mineInto(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask,
-                "indices", indices);
+                Kernels.OUTPUTS, "indices", indices);
         long[] nm = check(kn, sim, queryLabels, keyLabels, mask);
         Checks.usable("indices", indices, kn);
         Checks.dtype("indices", indices, DType.INT64);

@@ -67,7 +67,7 @@ public final class Matmul {
      * (NaN included) is ignored.
      */
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "c", c);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "c", c);
         long[] mn = check(k, transA, transB, a, b);
         Checks.output("c", c, k, "(M, N) of op(a) op(b)", mn);
         Checks.noOverlap("c", c, "a", a);

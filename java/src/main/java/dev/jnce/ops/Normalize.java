@@ -67,7 +67,7 @@ public final class Normalize {
 
     /** y into the caller's tensor of x's shape, which may be x itself (in place). */
     public void forward(Tensor x, Tensor y) {
-        Kernels k = Kernels.forCall(backend, "x", x, "y", y);
+        Kernels k = Kernels.forCall(backend, "x", x, Kernels.OUTPUTS, "y", y, Kernels.inPlace("y", "x"));
         check(k, "x", x);
         Checks.output("y", y, k, "of x", x.shape());
         k.similarity().normalize(x, (float) eps, y);
@@ -85,7 +85,7 @@ public final class Normalize {
 
     /** dx into the caller's tensor, which may be dy itself but not x. */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
-        Kernels k = Kernels.forCall(backend, "x", x, "dy", dy, "dx", dx);
+        Kernels k = Kernels.forCall(backend, "x", x, "dy", dy, Kernels.OUTPUTS, "dx", dx, Kernels.inPlace("dx", "dy"));
         check(k, "x", x);
         Checks.output("dy", dy, k, "of x", x.shape());
         Checks.output("dx", dx, k, "of x", x.shape());

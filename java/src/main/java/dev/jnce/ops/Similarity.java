@@ -107,7 +107,7 @@ public final class Similarity {
 
     /** S into the caller's (N,M) tensor, which must not share memory with a or b. */
     public void forward(Tensor a, Tensor b, Tensor s) {
-        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "s", s);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "s", s);
         long[] nm = check(k, a, b);
         Checks.output("s", s, k, "(N, M)", nm);
         Checks.noOverlap("s", s, "a", a);
@@ -129,7 +129,7 @@ public final class Similarity {
      * encoder, say). They must not share memory with a, b, dS or each other.
      */
     public void backward(Tensor a, Tensor b, Tensor dS, Tensor dA, Tensor dB) {
-        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS, "dA", dA, "dB", dB);
+        Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS, Kernels.OUTPUTS, "dA", dA, "dB", dB);
         checkBackward(k, a, b, dS);
         if (dA != null) checkGradient(k, "dA", dA, "(N, D) of a", a, b, dS);
         if (dB != null) checkGradient(k, "dB", dB, "(M, D) of b", a, b, dS);

@@ -122,7 +122,7 @@ public final class Softmax {
      * for SOFTMAX and LOG_SOFTMAX.
      */
     public void forward(Tensor input, Tensor out) {
-        Kernels k = Kernels.forCall(backend, "input", input, "out", out);
+        Kernels k = Kernels.forCall(backend, "input", input, Kernels.OUTPUTS, "out", out, Kernels.inPlace("out", "input"));
         checkRows(k, "input", input);
         Checks.floatBuffer("out", out, k, "of the " + name() + " output", outputShape(input.shape()));
         k.softmax().forward(kernel(), input, rows(input), columns(input), out);
@@ -133,7 +133,8 @@ public final class Softmax {
      * shape); it may be {@code gradOutput} for SOFTMAX and LOG_SOFTMAX.
      */
     public void backward(Tensor saved, Tensor gradOutput, Tensor gradInput) {
-        Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput, "gradInput", gradInput);
+        Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput, Kernels.OUTPUTS, "gradInput", gradInput,
+                Kernels.inPlace("gradInput", "gradOutput"));
         checkBackward(k, saved, gradOutput);
         Checks.floatBuffer("gradInput", gradInput, k, "of the saved tensor", saved.shape());
         k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
@@ -176,7 +177,9 @@ public final class Softmax {
      * @param gradInput the input's shape; may be {@code gradOutput}, {@code out} or {@code input}
      */
     public void forwardBackward(Tensor input, Tensor gradOutput, Tensor out, Tensor gradInput) {
-        Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput, "out", out, "gradInput", gradInput);
+        Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput, Kernels.OUTPUTS, "out", out,
+                "gradInput", gradInput, Kernels.inPlace("out", "input"), Kernels.inPlace("gradInput", "gradOutput"),
+                Kernels.inPlace("gradInput", "out"), Kernels.inPlace("gradInput", "input"));
         checkRows(k, "input", input);
         checkGradOutput(k, input, gradOutput);
         Checks.floatBuffer("out", out, k, "of the " + name() + " output", outputShape(input.shape()));

@@ -1,0 +1,148 @@
+package dev.jnce;
+
+import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.InfoNce;
+import dev.jnce.ops.Normalize;
+import dev.jnce.testutil.TestBackends;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Memory a call cannot use is refused up front, with the argument's name, on every backend:
+ * a wrapped segment whose arena is closed, a confined segment from another thread, a view of
+ * a closed tensor. Before, the native backend crashed or read freed memory, and the Java
+ * backend surfaced the memory API's own errors without the argument's name. And a tensor that
+ * is never closed is freed once unreachable.
+ */
+class TensorSafetyTest {
+
+    static Iterable<Backend> backends() {
+        return TestBackends.all();
+    }
+
+    private static final float[] LOGITS = {0.5f, -1f, 2f, 0.25f, 1f, -0.5f};
+
+    private static Tensor wrapped(Arena arena) {
+        MemorySegment s = arena.allocate(LOGITS.length * 4L, 64);
+        for (int i = 0; i < LOGITS.length; i++) s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, LOGITS[i]);
+        return Tensor.wrap(s, DType.FLOAT32, 2, 3);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void wrappedSegmentOfAClosedArenaIsRefusedByName(Backend backend) {
+        Arena arena = Arena.ofShared();
+        Tensor logits = wrapped(arena);
+        arena.close();
+        try (Tensor targets = Tensor.of(new long[] {2, 0})) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> CrossEntropy.create().withBackend(backend).forwardBackward(logits, targets));
+            assertTrue(e.getMessage().startsWith("logits: the memory of tensor float32(2, 3) has been freed"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> Normalize.create().withBackend(backend).forward(logits));
+            assertTrue(e.getMessage().startsWith("x: the memory"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, logits::toFloatArray);
+            assertTrue(e.getMessage().contains("has been freed"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void confinedSegmentFromAnotherThreadIsRefusedByName(Backend backend) throws InterruptedException {
+        try (Arena arena = Arena.ofConfined(); Tensor targets = Tensor.of(new long[] {2, 0})) {
+            Tensor logits = wrapped(arena);
+            AtomicReference<Throwable> seen = new AtomicReference<>();
+            Thread other = new Thread(() -> {
+                try {
+                    CrossEntropy.create().withBackend(backend).forwardBackward(logits, targets).close();
+                } catch (Throwable t) {
+                    seen.set(t);
+                }
+            });
+            other.start();
+            other.join();
+            assertTrue(seen.get() instanceof IllegalStateException, String.valueOf(seen.get()));
+            assertTrue(seen.get().getMessage().startsWith("logits: the memory of tensor float32(2, 3) is confined to another thread"),
+                    seen.get().getMessage());
+            // on its own thread it works
+            try (CrossEntropy.Result r = CrossEntropy.create().withBackend(backend).forwardBackward(logits, targets)) {
+                assertTrue(Float.isFinite(r.loss().item()));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void viewOfAClosedTensorIsRefusedByName(Backend backend) {
+        Tensor embeddings = Tensor.of(new float[] {1, 0, 0, 1, 1, 1, 0.5f, 2}, 4, 2);
+        Tensor view = embeddings.rows(0, 2);
+        embeddings.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> InfoNce.create().withBackend(backend).forward(view, view));
+        assertTrue(e.getMessage().startsWith("queries: tensor float32(2, 2) is a view of a tensor that is closed"), e.getMessage());
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor scoped = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+            Tensor scopedView = scoped.reshape(4);
+            scoped.close();
+            e = assertThrows(IllegalStateException.class, scopedView::toFloatArray);
+            assertTrue(e.getMessage().contains("view of a tensor that is closed"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aViewKeepsItsBaseMemoryAlive() throws InterruptedException {
+        Tensor view = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 3, 2).rows(1, 2); // the base is unreachable at once
+        for (int i = 0; i < 20; i++) {
+            System.gc();
+            Thread.sleep(5);
+        }
+        assertEquals(List.of(3f, 4f, 5f, 6f), boxed(view.toFloatArray()));
+    }
+
+    private static List<Float> boxed(float[] v) {
+        List<Float> l = new ArrayList<>();
+        for (float f : v) l.add(f);
+        return l;
+    }
+
+    @Test
+    void tensorsNeverClosedAreFreedOnceUnreachable() throws InterruptedException {
+        List<MemorySegment.Scope> scopes = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            Tensor t = Tensor.zeros(DType.FLOAT32, 4096); // 16 KiB, never closed
+            scopes.add(t.segment().scope());
+        }
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        int alive;
+        do {
+            System.gc();
+            Thread.sleep(20);
+            alive = 0;
+            for (MemorySegment.Scope s : scopes) if (s.isAlive()) alive++;
+        } while (alive > 0 && System.nanoTime() < deadline);
+        assertEquals(0, alive, "tensors whose memory is still held after they became unreachable");
+    }
+
+    @Test
+    void closingTwiceAfterTheSafetyNetIsHarmlessAndClosedTensorsStayClosed() {
+        Tensor t = Tensor.zeros(DType.FLOAT32, 8);
+        MemorySegment.Scope scope = t.segment().scope();
+        t.close();
+        assertFalse(scope.isAlive());
+        t.close();
+        assertTrue(t.isClosed());
+        IllegalStateException e = assertThrows(IllegalStateException.class, t::toFloatArray);
+        assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+    }
+}
