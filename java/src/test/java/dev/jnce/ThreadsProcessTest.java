@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -76,6 +77,25 @@ class ThreadsProcessTest {
                     assertEquals(want[i], got[i], 1e-5f * scale, what + "[" + i + "] with jnce.threads=" + threads + " vs 1");
                 }
             }
+        }
+    }
+
+    @Test
+    void setThreadsRejectsNegativeAndAbsurdCountsAndKeepsTheCountInForce() {
+        int before = Backends.threads();
+        try {
+            for (int bad : new int[] {-1, Integer.MIN_VALUE, Backends.MAX_THREADS + 1, Integer.MAX_VALUE}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.setThreads(bad));
+                assertEquals("count: " + bad + " threads; expected 0 (all available processors) or 1 to " + Backends.MAX_THREADS,
+                        e.getMessage());
+                assertEquals(before, Backends.threads(), "a rejected count changes nothing");
+            }
+            Backends.setThreads(Backends.MAX_THREADS);
+            assertEquals(Backends.MAX_THREADS, Backends.threads());
+            assertTrue(Backends.get("cpu").description().contains("threads: 64;"), "native kernels capped at 64: "
+                    + Backends.get("cpu").description());
+        } finally {
+            Backends.setThreads(before);
         }
     }
 
