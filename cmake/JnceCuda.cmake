@@ -1,10 +1,10 @@
 # JnceCuda.cmake - builds libjnce_cuda.so from native/src/cuda/*.cu when nvcc is found.
 #
 # JNCE_CUDA=AUTO (default) builds it when CMake finds a CUDA compiler and skips quietly
-# otherwise; ON requires it; OFF never builds it. The CUDA runtime is linked statically and
-# cuBLAS is opened with dlopen at run time (src/cuda/gemm.cu), so the library needs no CUDA
-# library at link or load time besides the driver (libcuda.so, loaded by the runtime when a
-# context is first needed), and no cuBLAS header to compile.
+# otherwise; ON requires it; OFF never builds it, nor does a JNCE_SANITIZE=ON build. The CUDA
+# runtime is linked statically and cuBLAS is opened with dlopen at run time (src/cuda/gemm.cu),
+# so the library needs no CUDA library at link or load time besides the driver (libcuda.so,
+# loaded by the runtime when a context is first needed), and no cuBLAS header to compile.
 #
 # JNCE_CUDA_ARCHITECTURES: sm_90 code for H100/H200 plus compute_80 PTX that newer GPUs
 # compile at load time; override with -DJNCE_CUDA_ARCHITECTURES=... (CMake's syntax).
@@ -13,7 +13,9 @@ set_property(CACHE JNCE_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(JNCE_CUDA_ARCHITECTURES "90-real;80-virtual" CACHE STRING "GPU architectures of libjnce_cuda.so")
 
 set(JNCE_CUDA_BUILT OFF)
-if(NOT JNCE_CUDA STREQUAL "OFF")
+if(JNCE_SANITIZE)
+  message(STATUS "jnce: JNCE_SANITIZE=ON, libjnce_cuda.so is not built")
+elseif(NOT JNCE_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)

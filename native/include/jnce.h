@@ -56,7 +56,8 @@ JNCE_API int32_t jnce_last_error(char *buf, int64_t cap);
 /* Describes the build: SIMD paths compiled in and chosen, OpenBLAS configuration. */
 JNCE_API int32_t jnce_build_info(char *buf, int64_t cap);
 
-/* Threads used by jnce's kernels and by OpenBLAS; threads < 1 means "all cores". */
+/* Threads used by jnce's kernels (at most 64) and by OpenBLAS (at most the CPUs this process may
+ * run on); threads < 1 means all of those CPUs. get returns the count jnce's kernels use. */
 JNCE_API int32_t jnce_set_num_threads(int32_t threads);
 JNCE_API int32_t jnce_get_num_threads(int32_t *threads);
 

@@ -78,7 +78,7 @@ static void short_rows_are_reported(void) {
     int64_t ql[6] = {0, 1, 2, 1, 2, 0}, kl[9] = {0, 1, 2, 2, 2, 2, 2, 1, 0}; /* label 2: 5 keys, 4 negatives */
     int32_t mask[6 * 9] = {0};
     for (int64_t j = 0; j < 7; j++) mask[4 * M + j] = 1, mask[5 * M + j] = j + 1; /* rows 4, 5: 2 negatives */
-    int64_t got[6 * 4], want[4], report[2] = {7, 7}, beyond[6 * 11];
+    int64_t got[6 * 5], want[4], report[2] = {7, 7}, beyond[6 * 11]; /* got: (N,5) for the K = 5 call */
     unsigned char pos[9];
     /* labels: rows 2 and 4 (label 2) have 4 negatives, K = 5 leaves them short; row 0 (label 0) has 7 */
     CHECK(jnce_hard_negatives(sim, N, M, 5, ql, JNCE_DTYPE_INT64, kl, JNCE_DTYPE_INT64, NULL, 0, got, report) == JNCE_OK,

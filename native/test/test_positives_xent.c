@@ -76,7 +76,7 @@ static void run_case(pos_case c) {
         for (int64_t i = 0; i < N; i++)
             for (int64_t j = 0; j < M; j++) mask[i * M + j] = ((i + 2 * j) % 5 == 0) ? (int32_t)(j + 1) : 0;
     if (mask != NULL && c.skip_empty) memset(mask + (N - 1) * M, 0, sizeof(int32_t) * (size_t)M);
-    if (mask != NULL && c.self_offset >= 0 && 1 + c.self_offset < M) { /* row 1's only positive is itself: none left */
+    if (mask != NULL && N > 1 && c.self_offset >= 0 && 1 + c.self_offset < M) { /* row 1's only positive is itself: none left */
         memset(mask + M, 0, sizeof(int32_t) * (size_t)M);
         mask[M + 1 + c.self_offset] = 1;
     }

@@ -14,7 +14,11 @@ int32_t jnce_fail(int32_t status, const char *fmt, ...) __attribute__((format(pr
  * named in a message reads the same from the C kernels and their Java twins. */
 void jnce_format_float(char *buf, int64_t cap, float v);
 
-/* Threads the kernels may use (>= 1). */
+/* The most threads jnce's own kernels use: the caller and 63 pool workers. */
+#define JNCE_MAX_THREADS 64
+
+/* Threads the kernels may use, 1 .. JNCE_MAX_THREADS. Another thread may change it at any time:
+ * a kernel that sizes per-slice state reads it once and passes that as max_slices. */
 int32_t jnce_threads(void);
 
 /*
@@ -25,8 +29,9 @@ int32_t jnce_threads(void);
 typedef void (*jnce_range_fn)(void *ctx, int64_t begin, int64_t end, int32_t slice);
 void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void *ctx);
 
-/* The same with at most max_slices slices (slice < max_slices), for work that keeps per-slice
- * state sized before the call (the thread count may change meanwhile). */
+/* The same with at most max_slices slices: every slice index is < max_slices, whatever the pool's
+ * size and whatever the thread count is by then, for work that keeps per-slice state sized
+ * before the call. */
 void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_slices, jnce_range_fn fn, void *ctx);
 
 /* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */

@@ -10,7 +10,7 @@
 
 #include "internal.h"
 
-#define MAX_WORKERS 63
+#define MAX_WORKERS (JNCE_MAX_THREADS - 1) /* the caller runs slice 0 */
 
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;   /* held by the running job */
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the fields below */
@@ -48,7 +48,8 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Starts workers up to count; returns how many exist. Called with state_lock held. */
+/* Starts workers up to count; returns how many exist, which may be more than count (the pool
+ * never shrinks) or fewer (a thread could not be started). Called with state_lock held. */
 static int32_t ensure_workers(int32_t count) {
     while (workers_started < count && workers_started < MAX_WORKERS) {
         pthread_t thread;
@@ -78,7 +79,9 @@ void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_sl
         return;
     }
     pthread_mutex_lock(&state_lock);
-    int32_t slices = 1 + ensure_workers((int32_t)want - 1);
+    /* workers 1 .. slices-1 take part; those a larger count once started stay idle */
+    int32_t workers = ensure_workers((int32_t)want - 1);
+    int32_t slices = workers < want - 1 ? 1 + workers : (int32_t)want;
     job.fn = fn;
     job.ctx = ctx;
     job.n = n;

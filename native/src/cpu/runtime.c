@@ -4,7 +4,9 @@
  * Status codes and thread-local messages are how native failures reach Java: nothing here
  * prints or exits.
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ extern void openblas_set_num_threads(int threads);
 extern char *openblas_get_config(void);
 
 static _Thread_local char last_error[512];
-static int32_t thread_count; /* 0 until first use: then all online CPUs */
+static int32_t thread_count; /* 0 until first use: then all usable CPUs */
 
 int32_t jnce_fail(int32_t status, const char *fmt, ...) {
     va_list args;
@@ -115,13 +117,15 @@ int32_t jnce_build_info(char *buf, int64_t cap) {
     return copy_string(text, buf, cap);
 }
 
-/* sysconf reads /sys on every call: ask once. */
-static int32_t online_cpus(void) {
+/* The CPUs this process may run on (its affinity mask), else all online ones. sysconf reads
+ * /sys on every call: ask once. */
+static int32_t usable_cpus(void) {
     static int32_t cached;
     int32_t n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c < 1 ? 1 : (int32_t)c;
+        cpu_set_t mask;
+        long c = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : sysconf(_SC_NPROCESSORS_ONLN);
+        n = c < 1 ? 1 : c > INT32_MAX ? INT32_MAX : (int32_t)c;
         __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
     }
     return n;
@@ -129,13 +133,18 @@ static int32_t online_cpus(void) {
 
 int32_t jnce_threads(void) {
     int32_t t = __atomic_load_n(&thread_count, __ATOMIC_RELAXED);
-    return t > 0 ? t : online_cpus();
+    if (t < 1) t = usable_cpus();
+    return t < JNCE_MAX_THREADS ? t : JNCE_MAX_THREADS;
 }
 
+/* jnce's kernels get at most JNCE_MAX_THREADS, OpenBLAS at most the usable CPUs: more threads
+ * than cores only add waiting (and crashed OpenBLAS 0.3.28's GEMM copy routines). */
 int32_t jnce_set_num_threads(int32_t threads) {
-    int32_t t = threads < 1 ? online_cpus() : threads;
+    const int32_t cpus = usable_cpus();
+    int32_t t = threads < 1 ? cpus : threads;
+    if (t > JNCE_MAX_THREADS) t = JNCE_MAX_THREADS;
     __atomic_store_n(&thread_count, t, __ATOMIC_RELAXED);
-    openblas_set_num_threads(t);
+    openblas_set_num_threads(t < cpus ? t : cpus);
     return JNCE_OK;
 }
 

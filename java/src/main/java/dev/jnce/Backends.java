@@ -31,14 +31,18 @@ import java.util.Map;
  * <p>Backends are found by class name, never imported: this class knows their names only.
  *
  * <p>Thread count: system property {@code jnce.threads}, environment variable
- * {@code JNCE_NUM_THREADS}, or {@link #setThreads(int)}; it applies to jnce's kernels and to
- * OpenBLAS. Default: all available processors.
+ * {@code JNCE_NUM_THREADS}, or {@link #setThreads(int)}: 0 means all available processors
+ * (the default), otherwise 1 to {@link #MAX_THREADS}. The pure-Java backend uses that many
+ * threads; jnce's native kernels at most 64; OpenBLAS at most the processors the process may run
+ * on (more threads than cores only wait for each other).
  */
 public final class Backends {
     public static final String PROPERTY = "jnce.backend";
     public static final String ENV = "JNCE_BACKEND";
     public static final String THREADS_PROPERTY = "jnce.threads";
     public static final String THREADS_ENV = "JNCE_NUM_THREADS";
+    /** The largest thread count {@link #setThreads(int)}, {@code jnce.threads} and {@code JNCE_NUM_THREADS} accept. */
+    public static final int MAX_THREADS = 1024;
     /** Backend names, fastest first. */
     public static final List<String> NAMES = List.of("cuda", "cpu", "java");
     /** Host backends in order of preference. */
@@ -215,9 +219,15 @@ public final class Backends {
         }
     }
 
-    /** Sets the threads of every backend (values below 1: all available processors). */
+    /**
+     * Sets the threads of every backend: 0 for all available processors, else 1 to
+     * {@link #MAX_THREADS}. The native kernels use at most 64 of them and OpenBLAS at most the
+     * processors the process may run on; the pure-Java backend uses them all.
+     *
+     * @throws IllegalArgumentException if count is negative or above {@link #MAX_THREADS}
+     */
     public static synchronized void setThreads(int count) {
-        threads = count < 1 ? Runtime.getRuntime().availableProcessors() : count;
+        threads = checkedThreads("count", count);
         for (Backend b : LOADED.values()) {
             if (b instanceof ThreadsListener l) l.threadsChanged(threads);
         }
@@ -226,7 +236,12 @@ public final class Backends {
         }
     }
 
-    /** The thread count in force. */
+    /**
+     * The thread count in force (what {@link #setThreads(int)} or the setting asked for, 0 made the
+     * available processors).
+     *
+     * @throws IllegalArgumentException if {@code jnce.threads} or {@code JNCE_NUM_THREADS} is not 0 to {@link #MAX_THREADS}
+     */
     public static int threads() {
         int t = threads;
         if (t == 0) threads = t = initialThreads(); // throws IllegalArgumentException for a bad setting
@@ -277,12 +292,22 @@ public final class Backends {
 
     private static int initialThreads() {
         String value = System.getProperty(THREADS_PROPERTY, System.getenv(THREADS_ENV));
-        if (value == null || value.isBlank()) return Runtime.getRuntime().availableProcessors();
+        if (value == null || value.isBlank()) return checkedThreads(THREADS_PROPERTY, 0);
+        long n;
         try {
-            int n = Integer.parseInt(value.trim());
-            return n < 1 ? Runtime.getRuntime().availableProcessors() : n;
+            n = Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(THREADS_PROPERTY + "/" + THREADS_ENV + ": '" + value + "' is not a whole number", e);
         }
+        return checkedThreads(THREADS_PROPERTY + "/" + THREADS_ENV, n);
+    }
+
+    /** count, or the available processors for 0 (at most {@link #MAX_THREADS}); named for a count out of range. */
+    private static int checkedThreads(String name, long count) {
+        if (count < 0 || count > MAX_THREADS) {
+            throw new IllegalArgumentException(name + ": " + count + " threads; expected 0 (all available processors) or 1 to "
+                    + MAX_THREADS);
+        }
+        return count == 0 ? Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS) : (int) count;
     }
 }

@@ -5,13 +5,20 @@ import dev.jnce.Backends;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Row-parallel loops for the pure-Java backend, on a pool of daemon threads sized by
- * {@link Threads}. The caller runs the first slice itself.
+ * {@link Backends#threads()}. The caller runs the first slice itself.
+ *
+ * <p>The pool is created once and never shut down, so a caller may always submit to it while
+ * another thread changes the thread count: a larger count only raises its size (at most
+ * {@link Backends#MAX_THREADS} - 1 workers); workers idle for a while end, and start again
+ * when needed. A call made from inside a slice runs serially in that slice's thread, so that
+ * slices never wait for workers that wait for them.
  */
 public final class Parallel {
     /** Work on rows {@code [begin, end)}. */
@@ -20,51 +27,79 @@ public final class Parallel {
         void run(long begin, long end);
     }
 
-    private static ExecutorService pool;
-    private static int poolThreads;
-
-    private Parallel() {
-    }
-
-    /** Runs task over [0,n) in up to {@link Threads#get()} slices of at least minPerSlice rows. */
-    public static void forRange(long n, long minPerSlice, RangeTask task) {
-        if (n <= 0) return;
-        long bySize = minPerSlice > 0 ? n / minPerSlice : n;
-        int slices = (int) Math.max(1, Math.min(Backends.threads(), bySize));
-        if (slices == 1) {
-            task.run(0, n);
-            return;
-        }
-        ExecutorService executor = executor(slices - 1);
-        List<Future<?>> futures = new ArrayList<>(slices - 1);
-        for (int s = 1; s < slices; s++) {
-            long begin = n * s / slices, end = n * (s + 1) / slices;
-            futures.add(executor.submit(() -> task.run(begin, end)));
-        }
-        task.run(0, n / slices);
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for worker threads", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException r) throw r;
-                throw new IllegalStateException(e.getCause());
-            }
-        }
-    }
-
-    private static synchronized ExecutorService executor(int workers) {
-        if (pool == null || poolThreads < workers) {
-            if (pool != null) pool.shutdown();
-            poolThreads = workers;
-            pool = Executors.newFixedThreadPool(workers, r -> {
+    private static final ThreadPoolExecutor POOL = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> {
                 Thread t = new Thread(r, "jnce-worker");
                 t.setDaemon(true);
                 return t;
             });
+    /** Whether this thread is running a slice. */
+    private static final ThreadLocal<Boolean> IN_SLICE = ThreadLocal.withInitial(() -> false);
+
+    static {
+        POOL.allowCoreThreadTimeOut(true);
+    }
+
+    private Parallel() {
+    }
+
+    /** Runs task over [0,n) in up to {@link Backends#threads()} slices of at least minPerSlice rows. */
+    public static void forRange(long n, long minPerSlice, RangeTask task) {
+        if (n <= 0) return;
+        long bySize = minPerSlice > 0 ? n / minPerSlice : n;
+        int slices = (int) Math.max(1, Math.min(Backends.threads(), bySize));
+        if (slices == 1 || IN_SLICE.get()) {
+            task.run(0, n);
+            return;
         }
-        return pool;
+        grow(slices - 1);
+        List<Future<?>> futures = new ArrayList<>(slices - 1);
+        Throwable failure = null;
+        try {
+            for (int s = 1; s < slices; s++) {
+                long begin = n * s / slices, end = n * (s + 1) / slices;
+                futures.add(POOL.submit(() -> runSlice(task, begin, end)));
+            }
+            runSlice(task, 0, n / slices);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        // every slice has finished before the call returns or throws: none writes to the caller's tensors later
+        boolean interrupted = false;
+        for (Future<?> f : futures) {
+            for (;;) {
+                try {
+                    f.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (failure == null) failure = e.getCause();
+                    break;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure instanceof RuntimeException r) throw r;
+        if (failure instanceof Error e) throw e;
+        if (failure != null) throw new IllegalStateException(failure);
+    }
+
+    private static void runSlice(RangeTask task, long begin, long end) {
+        IN_SLICE.set(true);
+        try {
+            task.run(begin, end);
+        } finally {
+            IN_SLICE.set(false);
+        }
+    }
+
+    /** Raises the pool to {@code workers} threads (bounded); never lowers it, never replaces it. */
+    private static synchronized void grow(int workers) {
+        int size = Math.min(workers, Backends.MAX_THREADS - 1);
+        if (size > POOL.getMaximumPoolSize()) {
+            POOL.setMaximumPoolSize(size);
+            POOL.setCorePoolSize(size);
+        }
     }
 }

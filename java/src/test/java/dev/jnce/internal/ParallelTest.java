@@ -1,0 +1,147 @@
+package dev.jnce.internal;
+
+import dev.jnce.Backends;
+import dev.jnce.Tensor;
+import dev.jnce.backend.java.JavaBackend;
+import dev.jnce.ops.Normalize;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The pure-Java backend's worker pool while other threads change the thread count: every call
+ * runs each row once and nothing escapes (the pool others submit to is never shut down).
+ */
+class ParallelTest {
+    private int originalThreads;
+
+    @BeforeEach
+    void rememberThreads() {
+        originalThreads = Backends.threads();
+    }
+
+    @AfterEach
+    void restoreThreads() {
+        Backends.setThreads(originalThreads);
+    }
+
+    /** Runs body on three threads for about a second while another keeps raising and lowering the count. */
+    private static List<Throwable> whileTheCountChanges(Runnable body) throws InterruptedException {
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread changer = new Thread(() -> {
+            try {
+                // rising to new highs, then back down: every new high needed a larger pool
+                for (int round = 0; !stop.get(); round++) {
+                    Backends.setThreads(2 + round % 200);
+                    if (round % 7 == 0) Backends.setThreads(1 + round % 3);
+                    Thread.onSpinWait();
+                }
+            } catch (Throwable t) {
+                failures.add(t);
+            }
+        }, "thread-count-changer");
+        List<Thread> callers = new ArrayList<>();
+        long until = System.nanoTime() + 1_500_000_000L;
+        for (int c = 0; c < 3; c++) {
+            callers.add(new Thread(() -> {
+                try {
+                    while (System.nanoTime() < until && failures.isEmpty()) body.run();
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }, "caller-" + c));
+        }
+        changer.start();
+        callers.forEach(Thread::start);
+        for (Thread t : callers) t.join();
+        stop.set(true);
+        changer.join();
+        return List.copyOf(failures);
+    }
+
+    @Test
+    void everyRowRunsOnceWhileTheThreadCountChanges() throws Exception {
+        AtomicLong calls = new AtomicLong();
+        List<Throwable> failures = whileTheCountChanges(() -> {
+            int n = 512;
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            Parallel.forRange(n, 1, (begin, end) -> {
+                for (long i = begin; i < end; i++) hits.incrementAndGet((int) i);
+            });
+            for (int i = 0; i < n; i++) {
+                if (hits.get(i) != 1) throw new AssertionError("row " + i + " ran " + hits.get(i) + " times");
+            }
+            calls.incrementAndGet();
+        });
+        assertTrue(failures.isEmpty(), () -> "after " + calls + " calls: " + failures.getFirst());
+        assertTrue(calls.get() > 0, "no call ran");
+    }
+
+    @Test
+    void normalizeOnTheJavaBackendWhileTheThreadCountChanges() throws Exception {
+        Normalize normalize = Normalize.create().withBackend(new JavaBackend(true));
+        int rows = 16 * 512, d = 64; // 512 rows (32k values) per slice: 16 slices
+        float[] data = new float[rows * d];
+        for (int i = 0; i < data.length; i++) data[i] = (i % 13) - 6f;
+        Tensor x = Tensor.of(data, rows, d); // no scope open: the test closes it
+        float[] want;
+        try (Tensor y = normalize.forward(x)) {
+            want = y.toFloatArray();
+        }
+        AtomicLong calls = new AtomicLong();
+        List<Throwable> failures = whileTheCountChanges(() -> {
+            try (Tensor y = normalize.forward(x)) {
+                float[] got = y.toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    if (got[i] != want[i]) throw new AssertionError("element " + i + ": " + got[i] + ", want " + want[i]);
+                }
+            }
+            calls.incrementAndGet();
+        });
+        x.close();
+        assertTrue(failures.isEmpty(), () -> "after " + calls + " calls: " + failures.getFirst());
+    }
+
+    @Test
+    void aFailingSliceFailsTheCallAfterEverySliceFinished() {
+        Backends.setThreads(4);
+        AtomicIntegerArray done = new AtomicIntegerArray(4);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forRange(4, 1, (begin, end) -> {
+            if (begin == 0) throw new IllegalStateException("slice 0 fails");
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            done.set((int) begin, 1);
+        }));
+        assertEquals("slice 0 fails", e.getMessage());
+        for (int s = 1; s < 4; s++) assertEquals(1, done.get(s), "slice " + s + " finished before the call returned");
+    }
+
+    @Test
+    void aCallFromInsideASliceRunsInThatSlicesThread() {
+        Backends.setThreads(4);
+        AtomicIntegerArray hits = new AtomicIntegerArray(16);
+        Parallel.forRange(4, 1, (begin, end) -> {
+            Thread outer = Thread.currentThread();
+            Parallel.forRange(4, 1, (b, e) -> {
+                if (Thread.currentThread() != outer) throw new AssertionError("a nested slice ran on another thread");
+                for (long i = b; i < e; i++) hits.incrementAndGet((int) (begin * 4 + i));
+            });
+        });
+        for (int i = 0; i < 16; i++) assertEquals(1, hits.get(i), "item " + i);
+    }
+}
