@@ -1,5 +1,6 @@
 package dev.jnce.loss;
 
+import dev.jnce.DType;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
@@ -11,6 +12,9 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.function.Supplier;
 
 /**
  * The logit buffers of the contrastive losses (InfoNce, NtXent, ClipLoss, SigLipLoss): one pool
@@ -27,7 +31,8 @@ import java.util.Map;
  * the buffer just returned always stays, so one thread's loop allocates nothing after its
  * first call, whatever its size.
  *
- * <p>Memory bound, per device: the buffers lent to calls in progress (one per call) plus the
+ * <p>Buffers belong to no TensorScope (a scope closed on the thread that made one must not free
+ * it under another thread's call). Memory bound, per device: the buffers lent to calls in progress (one per call) plus the
  * idle ones, at most {@link #MAX_IDLE} buffers of at most max({@link #MAX_IDLE_BYTES}, the
  * largest buffer returned) bytes in all — never a buffer per thread that ever ran a call.
  * {@link #releaseIdle()} frees the idle buffers. Thread-safe.
@@ -77,7 +82,39 @@ final class Workspace {
         long need = Math.multiplyExact(n, m);
         Device device = k.device();
         Tensor found = take(device, need);
-        return new Lease(device, found != null ? found : Contrastive.scratch(k, need), n, m);
+        if (found == null) {
+            found = device.equals(Device.HOST) ? Contrastive.scratch(k, need)
+                    : outsideAnyScope(() -> Tensor.zeros(device, DType.FLOAT32, need));
+        }
+        return new Lease(device, found, n, m);
+    }
+
+    /**
+     * What {@code make} returns, made on a thread with no TensorScope open, so that it belongs to
+     * none. A pooled buffer is lent to other threads: freed with the scope of the thread that
+     * happened to make it, it would be freed under another thread's call. (Host buffers are made
+     * unscoped directly; a device tensor has no unscoped factory.) Waits for the maker even when
+     * interrupted, so that nothing made is lost.
+     */
+    static Tensor outsideAnyScope(Supplier<Tensor> make) {
+        FutureTask<Tensor> task = new FutureTask<>(make::get);
+        Thread.ofVirtual().name("jnce-workspace").start(task);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return task.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) throw r;
+                    if (e.getCause() instanceof Error err) throw err;
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
     }
 
     /** The smallest open idle buffer of device with at least need elements, taken out of the pool; or null. */
@@ -88,7 +125,7 @@ final class Workspace {
             if (idle == null) return null;
             for (Iterator<Tensor> it = idle.iterator(); it.hasNext(); ) {
                 Tensor t = it.next();
-                if (t.isClosed()) { // a device buffer freed with a TensorScope it was made in
+                if (t.isClosed()) { // only the pool closes its buffers; dropped rather than lent should it happen
                     it.remove();
                     idleBytes -= bytes(t);
                 } else if (t.numel() >= need && (best == null || t.numel() < best.numel())) {

@@ -2,7 +2,9 @@ package dev.jnce.loss;
 
 import dev.jnce.Backend;
 import dev.jnce.Backends;
+import dev.jnce.DType;
 import dev.jnce.Tensor;
+import dev.jnce.TensorScope;
 import dev.jnce.backend.Kernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,7 +17,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -116,6 +121,22 @@ class WorkspaceTest {
             for (int i = 3; i < count; i++) assertNotEquals(address[i], w.logits().segment().address(), "idle buffer " + i);
         }
         assertEquals(Workspace.MAX_IDLE, Workspace.idleCount());
+    }
+
+    @Test
+    void buffersMadeForThePoolBelongToNoTensorScope() {
+        Tensor made;
+        try (TensorScope scope = TensorScope.open()) {
+            int before = scope.size();
+            made = Workspace.outsideAnyScope(() -> Tensor.zeros(DType.FLOAT32, 4));
+            assertEquals(before, scope.size(), "not registered with the scope open on the borrowing thread");
+        }
+        assertFalse(made.isClosed(), "the scope's close leaves it open: the pool frees it");
+        made.close();
+        RuntimeException failure = new IllegalStateException("made to fail");
+        assertSame(failure, assertThrows(IllegalStateException.class, () -> Workspace.outsideAnyScope(() -> {
+            throw failure;
+        })));
     }
 
     @Test
