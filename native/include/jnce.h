@@ -157,9 +157,9 @@ JNCE_API int32_t jnce_logsumexp_bwd(const float *x, const float *dout, int64_t N
  * Row loss l_i = -w[t_i] * v_i with v_i = input[i,t_i] (or max(log p, -100), gradient 0 where
  * clamped); ignored rows give 0. MEAN divides the sum by the sum of w[t_i] over non-ignored
  * rows: NaN when that is 0, unless JNCE_NLL_ZERO_IF_NO_WEIGHT and no row has a non-zero weight.
- * A target outside [0,C) that is not ignore_index, or with JNCE_NLL_FROM_PROBS an input[i,t_i]
- * outside [0, 1] (NaN passes), fails with JNCE_ERR_INVALID_ARG naming the first such row and its
- * value, before anything is written.
+ * A class weight that is not finite, a target outside [0,C) that is not ignore_index, or with
+ * JNCE_NLL_FROM_PROBS an input[i,t_i] outside [0, 1] (NaN passes), fails with
+ * JNCE_ERR_INVALID_ARG naming the first such index and its value, before anything is written.
  */
 JNCE_API int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target_dtype,
                                   const float *weight, int64_t N, int64_t C, int64_t ignore_index,

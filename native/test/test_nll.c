@@ -115,6 +115,28 @@ static void rejects_bad_arguments(void) {
               == JNCE_ERR_INVALID_ARG, "N=0 must fail");
 }
 
+/* Every class weight must be finite, as in cross_entropy.c: also one no target uses, also when every row is ignored. */
+static void rejects_non_finite_weights(void) {
+    float x[2 * 3] = {-1, -2, -3, -1, -2, -3}, loss[2], g[6];
+    int32_t t[2] = {0, 1}, ignored[2] = {-100, -100};
+    float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *want[] = {"weight[2] = NaN is not finite", "weight[2] = Infinity is not finite",
+                          "weight[2] = -Infinity is not finite"};
+    char msg[256];
+    for (int k = 0; k < 3; k++) {
+        float w[3] = {1.0f, 2.0f, bad[k]};
+        for (int j = 0; j < 6; j++) g[j] = 3.0f;
+        loss[0] = loss[1] = 3.0f;
+        for (int all_ignored = 0; all_ignored <= 1; all_ignored++) {
+            CHECK(jnce_nll_fwd_bwd(x, all_ignored ? ignored : t, JNCE_DTYPE_INT32, w, 2, 3, -100, JNCE_REDUCTION_NONE, 0, loss, g)
+                      == JNCE_ERR_INVALID_ARG, "weight %s must fail", want[k]);
+            jnce_last_error(msg, sizeof msg);
+            CHECK(strcmp(msg, want[k]) == 0, "message '%s' should be '%s'", msg, want[k]);
+            CHECK(g[0] == 3.0f && g[5] == 3.0f && loss[0] == 3.0f, "nothing is written when a weight is not finite");
+        }
+    }
+}
+
 int main(void) {
     srand(5);
     int64_t shapes[][2] = {{1, 2}, {7, 3}, {33, 10}, {64, 64}, {5000, 40}};
@@ -128,6 +150,7 @@ int main(void) {
     }
     ignore_rules();
     rejects_bad_arguments();
+    rejects_non_finite_weights();
     printf("test_nll: %s\n", failures ? "FAILED" : "all checks passed");
     return failures != 0;
 }

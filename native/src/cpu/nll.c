@@ -12,9 +12,9 @@
  * scale = 1 / sum_i w_i for MEAN (PyTorch's weighted mean) and 1 otherwise. The clamp is
  * PyTorch's binary_cross_entropy one: p = 0 gives loss 100 * w instead of +Inf.
  *
- * Pass 1 (serial, N values) checks the targets (and, from probabilities, that input[i,t] is in
- * [0, 1]) and sums the weights: these are the call's only value checks, and nothing is written
- * before they pass. Pass 2 (rows in parallel) reads input[i,t] before writing grad row i, so
+ * Pass 1 (serial, C weights and N values) checks that every class weight is finite, the targets
+ * (and, from probabilities, that input[i,t] is in [0, 1]) and sums the weights: these are the
+ * call's only value checks, and nothing is written before they pass. Pass 2 (rows in parallel) reads input[i,t] before writing grad row i, so
  * grad may alias input.
  */
 #include <math.h>
@@ -84,6 +84,13 @@ int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target
 
     nll_job job = {input, targets, target_dtype, weight, C, ignore_index, (flags & JNCE_NLL_FROM_PROBS) != 0,
                    1.0, 0, NULL, grad};
+    for (int64_t c = 0; weight != NULL && c < C; c++) { /* as cross_entropy.c: every weight, used or not */
+        if (!isfinite(weight[c])) {
+            char v[32];
+            jnce_format_float(v, sizeof v, weight[c]);
+            return jnce_fail(JNCE_ERR_INVALID_ARG, "weight[%lld] = %s is not finite", (long long)c, v);
+        }
+    }
     double total_weight = 0.0;
     int64_t weighted_rows = 0;
     for (int64_t i = 0; i < N; i++) {

@@ -209,7 +209,7 @@ public final class Backends {
         return names;
     }
 
-    /** Why {@code name} cannot load, or null if it can. */
+    /** Why {@code name} cannot load (a sentence naming what was tried and what failed), or null if it loads. */
     public static String unavailableReason(String name) {
         try {
             get(name);
@@ -285,9 +285,16 @@ public final class Backends {
         }
     }
 
+    /**
+     * A failure as a reason a user can act on, never null: its message, or for a wrapper without
+     * one of its own (an ExceptionInInitializerError, say) its type and the reason of its cause.
+     */
     private static String reason(Throwable t) {
         String m = t.getMessage();
-        return m != null ? m : t.getClass().getName();
+        if (m != null && !m.isBlank()) return m;
+        Throwable cause = t.getCause();
+        return cause != null && cause != t ? t.getClass().getName() + " caused by " + cause.getClass().getName() + ": "
+                + reason(cause) : t.getClass().getName();
     }
 
     private static int initialThreads() {

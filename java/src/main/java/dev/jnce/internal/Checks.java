@@ -297,4 +297,35 @@ public final class Checks {
         }
         return (float) eps;
     }
+
+    // ---- options the kernels take as float32 ---------------------------------------------------
+
+    /**
+     * An eps that stays finite as the float32 the kernels take: finite, >= 0 and at most
+     * {@link Float#MAX_VALUE} (a larger double rounds to +Infinity, and a division by it gives 0
+     * silently); returned as that float.
+     */
+    public static float float32Eps(double eps) {
+        if (!(eps >= 0) || !(eps <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException("eps: must be finite and >= 0 as a float32, in [0, " + Float.MAX_VALUE
+                    + "], got " + eps);
+        }
+        return (float) eps;
+    }
+
+    /**
+     * A double option the kernels take as float32 that must stay a finite, normal, positive
+     * float32: in [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}]. A larger double rounds to
+     * +Infinity and a smaller one to a subnormal or 0, and the kernel's result is then wrong without
+     * an error.
+     *
+     * @param why what the value does, for the message
+     */
+    public static float float32Positive(String argument, double v, String why) {
+        if (!(v >= Float.MIN_NORMAL) || !(v <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException(argument + ": must be finite and > 0 as a normal float32, in ["
+                    + Float.MIN_NORMAL + ", " + Float.MAX_VALUE + "] (" + why + "), got " + v);
+        }
+        return (float) v;
+    }
 }

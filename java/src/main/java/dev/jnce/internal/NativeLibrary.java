@@ -2,9 +2,11 @@ package dev.jnce.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 
@@ -17,6 +19,11 @@ import java.util.Locale;
  * under {@code dev/jnce/native/<platform>/}, unpacked into a private temporary folder together
  * with OpenBLAS from the {@code org.bytedeco:openblas} jar on the class path, if present
  * (otherwise the system's {@code libopenblas.so.0} is used). The files are deleted once loaded.
+ *
+ * <p>What was loaded must define every function the caller binds: a library that does not (a
+ * {@code jnce.library.path} naming another library, or a libjnce.so of another version) is
+ * refused with the functions it lacks, before any binding is used. Every failure's message names
+ * what was tried and why it failed (the temporary folder and its error included).
  */
 public final class NativeLibrary {
     public static final String PATH_PROPERTY = "jnce.library.path";
@@ -40,12 +47,17 @@ public final class NativeLibrary {
         return osName + "-" + archName;
     }
 
-    /** Loads the library if needed; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
-    public static synchronized void load() {
+    /**
+     * Loads the library if needed and checks that it defines every function named in
+     * {@code requiredFunctions}; throws {@link UnsatisfiedLinkError} with the reason if it cannot.
+     */
+    public static synchronized void load(Collection<String> requiredFunctions) {
         if (loadedFrom != null) return;
         if (failure != null) throw linkError("an earlier attempt failed: " + failure.getMessage(), failure);
         try {
-            loadedFrom = doLoad();
+            String from = doLoad();
+            requireFunctions(from, requiredFunctions);
+            loadedFrom = from;
         } catch (Throwable t) {
             failure = t;
             throw t instanceof UnsatisfiedLinkError e ? e : linkError(t.getMessage(), t);
@@ -57,7 +69,7 @@ public final class NativeLibrary {
         return loadedFrom;
     }
 
-    private static String doLoad() throws IOException {
+    private static String doLoad() {
         shortenOpenBlasSpin();
         String overridden = loadOverride(PATH_PROPERTY, PATH_ENV, LIBRARY_FILE);
         if (overridden != null) return overridden;
@@ -67,18 +79,60 @@ public final class NativeLibrary {
             throw linkError("this jnce jar has no native library for " + platform + " (looked for " + resource
                     + "); set " + PATH_PROPERTY + " to a libjnce.so built from native/", null);
         }
-        Path dir = Files.createTempDirectory("jnce-");
+        Path dir = temporaryFolder();
         try {
             for (String name : OPENBLAS_FILES) {
                 copyResource("/org/bytedeco/openblas/" + platform + "/" + name, dir.resolve(name));
             }
             Path lib = dir.resolve(LIBRARY_FILE);
             copyResource(resource, lib);
-            System.load(lib.toString());
+            try {
+                System.load(lib.toString());
+            } catch (UnsatisfiedLinkError e) {
+                String m = String.valueOf(e.getMessage());
+                throw m.contains("failed to map segment") ? linkError(m + "; the temporary folder " + dir.getParent()
+                        + " (" + TMPDIR_PROPERTY + ") may not allow executables (mounted noexec): " + TMPDIR_ADVICE, e) : e;
+            }
             return "jar:" + resource;
         } finally {
             deleteQuietly(dir);
         }
+    }
+
+    private static final String TMPDIR_PROPERTY = "java.io.tmpdir";
+    private static final String TMPDIR_ADVICE = "set " + TMPDIR_PROPERTY + " to a writable folder that allows executables, or "
+            + PATH_PROPERTY + " to a libjnce.so";
+
+    /** A new private folder under java.io.tmpdir; the error names that folder and why it cannot be made. */
+    private static Path temporaryFolder() {
+        String tmp = System.getProperty(TMPDIR_PROPERTY);
+        try {
+            return Files.createTempDirectory("jnce-");
+        } catch (IOException | RuntimeException e) {
+            throw linkError("cannot unpack libjnce.so into the temporary folder " + tmp + " (" + TMPDIR_PROPERTY
+                    + "): " + describe(e) + "; " + TMPDIR_ADVICE, e);
+        }
+    }
+
+    /**
+     * Checks that the library loaded from {@code from} defines every function in {@code names};
+     * throws {@link UnsatisfiedLinkError} naming what was loaded and the functions it lacks.
+     */
+    private static void requireFunctions(String from, Collection<String> names) {
+        SymbolLookup lookup = SymbolLookup.loaderLookup();
+        List<String> missing = names.stream().filter(n -> lookup.find(n).isEmpty()).toList();
+        if (missing.isEmpty()) return;
+        String listed = missing.size() <= 4 ? String.join(", ", missing)
+                : String.join(", ", missing.subList(0, 4)) + ", ...";
+        String how = missing.size() == names.size() ? "all " + names.size() : missing.size() + " of the " + names.size();
+        throw linkError(from + " loaded, but it lacks " + how + " functions jnce calls (symbol lookup failed for " + listed + "): it is not a libjnce.so, or one built from "
+                + "another version of jnce's native/; point " + PATH_PROPERTY + " at the libjnce.so of this version, or unset it",
+                null);
+    }
+
+    /** An exception as "Type: message", for a reason that must say more than a bare path. */
+    private static String describe(Throwable e) {
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     /**
@@ -119,11 +173,14 @@ public final class NativeLibrary {
         return path.toAbsolutePath().toString();
     }
 
-    private static boolean copyResource(String resource, Path target) throws IOException {
+    private static boolean copyResource(String resource, Path target) {
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in == null) return false;
             Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
             return true;
+        } catch (IOException | RuntimeException e) {
+            throw linkError("cannot write " + target + " in the temporary folder " + target.getParent().getParent() + " ("
+                    + TMPDIR_PROPERTY + "): " + describe(e) + "; " + TMPDIR_ADVICE, e);
         }
     }
 

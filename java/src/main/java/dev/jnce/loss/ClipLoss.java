@@ -6,6 +6,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * The symmetric contrastive loss of CLIP (Radford et al. 2021): logits {@code scale * â b̂ᵀ + bias} for paired
@@ -18,14 +19,17 @@ import dev.jnce.internal.Checks;
  * (and of a column) equally, which softmax ignores: it is accepted so that CLIP and SigLIP
  * share a configuration, and its gradient is exactly 0.
  *
- * <p>Memory: the (N,N) logits, one N×N float32 buffer in the calling thread's workspace, kept
- * for the next call ({@link InfoNce#releaseWorkspace()} frees it). One kernel reads both the row
- * and the column softmax from it and writes d loss / d logits in place, so the step is three
- * GEMMs and two passes over the logits. Plus O(N·D). {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)}
- * writes into the caller's tensors. A call runs on the backend the loss is pinned to, else on
+ * <p>Memory: the (N,N) logits, one N×N float32 buffer borrowed for the call from the pool the
+ * InfoNCE family shares, which keeps it for the next call ({@link InfoNce#releaseWorkspace()}).
+ * One kernel reads both the row and the column softmax from it and writes d loss / d logits in
+ * place, so the step is three GEMMs and two passes over the logits. Plus O(N·D).
+ * {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)} writes into the caller's tensors. A call runs on the backend the loss is pinned to, else on
  * that of its tensors' device. Immutable, thread-safe.
  */
 public final class ClipLoss {
+    /** Why a logit scale must be a normal float32, for the message. */
+    static final String SCALE_WHY = "d loss / d logitScale is divided by it, which a subnormal scale makes wrong";
+
     private final float logitScale;
     private final float bias;
     private final boolean normalize;
@@ -45,9 +49,13 @@ public final class ClipLoss {
         return new ClipLoss(1f / 0.07f, 0f, true, Reduction.MEAN, null);
     }
 
-    /** The multiplier of the cosine similarities (CLIP: exp of its learnt logit_scale), > 0. */
+    /**
+     * The multiplier of the cosine similarities (CLIP: exp of its learnt logit_scale): finite,
+     * > 0 and a normal float32, in [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}] (d loss /
+     * d scale is recovered by dividing by it, which a subnormal scale makes wrong).
+     */
     public ClipLoss withLogitScale(float scale) {
-        return new ClipLoss(Contrastive.positive("logitScale", scale), bias, normalize, reduction, backend);
+        return new ClipLoss(Contrastive.normalPositive("logitScale", scale, SCALE_WHY), bias, normalize, reduction, backend);
     }
 
     public ClipLoss withBias(float bias) {
@@ -80,7 +88,7 @@ public final class ClipLoss {
             db = Contrastive.output(k, n, d);
             PairedResult.Scalars s = run(k, a, b, loss, da, db);
             return new PairedResult(loss, da, db, s.gradLogitScale(), s.gradBias());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, da, db);
         }
     }
@@ -114,12 +122,14 @@ public final class ClipLoss {
         SimilarityKernels sim = k.similarity();
         long n = a.size(0);
         Tensor ah = null, bh = null;
+        Workspace.Lease workspace = null;
         try {
             ah = Contrastive.prepared(k, a, normalize);
             bh = Contrastive.prepared(k, b, normalize);
-            // The (N,N) logits in the calling thread's workspace (InfoNce's, kept between calls): a
-            // fresh zero-filled buffer costs page faults and a memset of N² floats per call.
-            Tensor logits = Contrastive.workspace(k, n, n);
+            // The (N,N) logits in a buffer borrowed from the pool (InfoNce's): a fresh zero-filled
+            // buffer costs page faults and a memset of N² floats per call.
+            workspace = Workspace.borrow(k, n, n);
+            Tensor logits = workspace.logits();
             sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
             // both directions' cross-entropy from the one matrix; G = d loss / d logits in place
             k.contrastive().clipCrossEntropy(logits, reduction, loss, logits);
@@ -130,6 +140,7 @@ public final class ClipLoss {
             Contrastive.backThroughNormalize(k, b, db, normalize);
             return new PairedResult.Scalars(gradScale, 0f);
         } finally {
+            if (workspace != null) workspace.close();
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
         }

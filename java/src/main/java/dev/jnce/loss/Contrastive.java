@@ -7,15 +7,13 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
-
-import java.util.HashMap;
-import java.util.Map;
+import dev.jnce.internal.Outputs;
 
 /**
- * What the contrastive losses share: argument checks (inputs and callers' output buffers), the
- * logit workspace, scratch and output tensors on the call's device, and the optional L2
- * normalisation of embeddings with its backward. Package-private; every loop over data is a
- * kernel call.
+ * What the contrastive losses share: argument checks (inputs, options and callers' output
+ * buffers), scratch and output tensors on the call's device, and the optional L2 normalisation of
+ * embeddings with its backward. Their logit buffers come from {@link Workspace}. Package-private;
+ * every loop over data is a kernel call.
  */
 final class Contrastive {
     /** F.normalize's eps. */
@@ -73,9 +71,20 @@ final class Contrastive {
         }
     }
 
-    static float positive(String argument, float v) {
-        if (!(v > 0) || Float.isInfinite(v)) {
-            throw new IllegalArgumentException(argument + ": " + v + " must be finite and > 0");
+    /**
+     * A temperature or a logit scale: finite, > 0 and a normal float32, in [{@link Float#MIN_NORMAL},
+     * {@link Float#MAX_VALUE}]. Below that range a temperature's inverse, by which the
+     * similarities are multiplied, overflows float32 (1/tau is infinite under about 2.9e-39) or the
+     * value is subnormal, with few significant bits, and a subnormal logit scale loses d loss /
+     * d scale, which is recovered by dividing by it: NaN or a wrong gradient, never an error, so
+     * such values are refused here.
+     *
+     * @param why what the value does, for the message
+     */
+    static float normalPositive(String argument, float v, String why) {
+        if (!(v >= Float.MIN_NORMAL) || Float.isInfinite(v)) {
+            throw new IllegalArgumentException(argument + ": " + v + " must be finite and > 0, and a normal float32: in ["
+                    + Float.MIN_NORMAL + ", " + Float.MAX_VALUE + "] (" + why + ")");
         }
         return v;
     }
@@ -135,43 +144,18 @@ final class Contrastive {
         return reduction == Reduction.NONE ? scratch(k, n) : scratch(k);
     }
 
-    // ---- the logit workspace -----------------------------------------------------------------
-
-    /** The calling thread's logit buffers, one per device, kept between calls (see {@link InfoNce#releaseWorkspace()}). */
-    private static final ThreadLocal<Map<Device, Tensor>> WORKSPACE = ThreadLocal.withInitial(HashMap::new);
-
-    /**
-     * An (n, m) float32 view of the calling thread's workspace on the call's device, grown when
-     * too small. Allocating and zero-filling a fresh N×N buffer per call cost a quarter of
-     * InfoNCE's time at N = 16384 (page faults, memset, unmap); the buffer is overwritten by the
-     * GEMM anyway. Do not close the view; it is valid until the next call on this thread.
-     */
-    static Tensor workspace(Kernels k, long n, long m) {
-        long need = Math.multiplyExact(n, m);
-        Map<Device, Tensor> buffers = WORKSPACE.get();
-        Tensor w = buffers.get(k.device());
-        if (w == null || w.isClosed() || w.numel() < need) {
-            if (w != null) w.close();
-            w = scratch(k, need);
-            buffers.put(k.device(), w);
-        }
-        return w.rows(0, need).reshape(n, m);
-    }
-
-    /** Frees the calling thread's workspaces. */
-    static void releaseWorkspace() {
-        for (Tensor w : WORKSPACE.get().values()) w.close();
-        WORKSPACE.remove();
-    }
-
     // ---- the normalisation -------------------------------------------------------------------
 
     /** The embeddings as the similarity sees them: an L2-normalised scratch copy, or x itself. */
     static Tensor prepared(Kernels k, Tensor x, boolean normalize) {
         if (!normalize) return x;
         Tensor y = scratch(k, x.shape());
-        k.similarity().normalize(x, NORM_EPS, y);
-        return y;
+        try {
+            k.similarity().normalize(x, NORM_EPS, y);
+            return y;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, y);
+        }
     }
 
     /** Turns d(loss)/d(prepared x) in {@code d} into d(loss)/d(x), in place. */

@@ -8,6 +8,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 
 /**
@@ -165,10 +166,10 @@ public final class CrossEntropy {
         Tensor loss = newLoss(k, n);
         try {
             run(k, logits, targets, rowMask, loss, null, null);
-        } catch (RuntimeException e) {
+            return loss;
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss); // the kernel rejected a value (a class index, a weight)
         }
-        return loss;
     }
 
     /** The loss and its gradient with respect to the logits (and the log-sum-exp if asked), in new tensors. */
@@ -180,15 +181,16 @@ public final class CrossEntropy {
     public Result forwardBackward(Tensor logits, Tensor targets, Tensor rowMask) {
         Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
-        Tensor loss = newLoss(k, n);
-        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
-        Tensor lse = logSumExp ? Tensor.zeros(k.device(), DType.FLOAT32, n) : null;
+        Tensor loss = null, grad = null, lse = null;
         try {
+            loss = newLoss(k, n);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+            lse = logSumExp ? Tensor.zeros(k.device(), DType.FLOAT32, n) : null;
             run(k, logits, targets, rowMask, loss, grad, lse);
-        } catch (RuntimeException e) {
+            return new Result(loss, grad, lse);
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, grad, lse); // the kernel rejected a value
         }
-        return new Result(loss, grad, lse);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.jnce.loss;
 
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 import dev.jnce.Reduction;
 import dev.jnce.Backend;
 import dev.jnce.Backends;
@@ -102,17 +103,27 @@ public final class Entropy {
         Kernels k = Kernels.forCall(backend, "p", p);
         check(k, p, null);
         Tensor loss = newLoss(k, p);
-        k.divergence().entropy(p, reduction, loss, null);
-        return loss;
+        try {
+            k.divergence().entropy(p, reduction, loss, null);
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss);
+        }
     }
 
     /** H(p) and its gradient with respect to p, in new tensors on p's device. */
     public LossResult forwardBackward(Tensor p) {
         Kernels k = Kernels.forCall(backend, "p", p);
         check(k, p, null);
-        Tensor loss = newLoss(k, p), grad = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
-        k.divergence().entropy(p, reduction, loss, grad);
-        return new LossResult(loss, grad);
+        Tensor loss = null, grad = null;
+        try {
+            loss = newLoss(k, p);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
+            k.divergence().entropy(p, reduction, loss, grad);
+            return new LossResult(loss, grad);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss, grad);
+        }
     }
 
     /**
@@ -135,8 +146,12 @@ public final class Entropy {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
         check(k, p, q);
         Tensor loss = newLoss(k, p);
-        k.divergence().distributionCrossEntropy(p, q, reduction, loss, null, null);
-        return loss;
+        try {
+            k.divergence().distributionCrossEntropy(p, q, reduction, loss, null, null);
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss);
+        }
     }
 
     /**
@@ -147,11 +162,16 @@ public final class Entropy {
     public InputTargetResult crossForwardBackward(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
         check(k, p, q);
-        Tensor loss = newLoss(k, p);
-        Tensor gradP = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
-        Tensor gradQ = Tensor.zeros(k.device(), DType.FLOAT32, q.shape());
-        k.divergence().distributionCrossEntropy(p, q, reduction, loss, gradP, gradQ);
-        return new InputTargetResult(loss, gradQ, gradP);
+        Tensor loss = null, gradP = null, gradQ = null;
+        try {
+            loss = newLoss(k, p);
+            gradP = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
+            gradQ = Tensor.zeros(k.device(), DType.FLOAT32, q.shape());
+            k.divergence().distributionCrossEntropy(p, q, reduction, loss, gradP, gradQ);
+            return new InputTargetResult(loss, gradQ, gradP);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss, gradP, gradQ);
+        }
     }
 
     /**

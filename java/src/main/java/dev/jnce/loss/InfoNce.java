@@ -9,6 +9,7 @@ import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 import dev.jnce.loss.InfoNceSweep.Positives;
 
 /**
@@ -55,9 +56,12 @@ import dev.jnce.loss.InfoNceSweep.Positives;
  * one-tensor forms (and {@link NtXent}) use the symmetry of {@code f fᵀ}: the lower triangle
  * alone (SYRK), G + Gᵀ in place, one gradient GEMM — half the flops, one N×N buffer (or, with
  * {@link #withBlockRows} below N, blocks at the two-tensor flops). The
- * several-positives forms read their labels or mask directly: no (N,M) target buffer. The logit
- * buffer belongs to the calling thread and is kept for the next call (a fresh, zero-filled N×N
- * allocation per call cost a quarter of the time at N = 16384); {@link #releaseWorkspace()} frees it.
+ * several-positives forms read their labels or mask directly: no (N,M) target buffer. A call
+ * borrows its logit buffer from a pool shared by every thread and gives it back when it ends (a
+ * fresh, zero-filled N×N allocation per call cost a quarter of the time at N = 16384); the pool
+ * keeps at most one idle buffer per processor and, beyond the buffer returned last, at most
+ * 64 MiB per processor of them, whatever the number of threads that ran calls;
+ * {@link #releaseWorkspace()} frees them.
  *
  * <p>Reductions: MEAN over rows (PyTorch's default for the cross-entropy), SUM, or NONE (the
  * gradients are then those of the sum). Embeddings must be finite: NaN or Inf is an
@@ -87,9 +91,14 @@ public final class InfoNce {
         return new InfoNce(new InfoNceOptions(0.1f, true, false, Reduction.MEAN, false, 0), null);
     }
 
-    /** The temperature tau > 0 the similarities are divided by. */
+    /**
+     * The temperature tau the similarities are divided by: finite, > 0 and a normal float32, in
+     * [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}] (below, 1/tau overflows float32 or tau
+     * is subnormal, with few significant bits); anything else is an {@link IllegalArgumentException}
+     * stating the range.
+     */
     public InfoNce withTemperature(float tau) {
-        return new InfoNce(new InfoNceOptions(Contrastive.positive("temperature", tau), o.normalize(), o.decoupled(),
+        return new InfoNce(new InfoNceOptions(tau, o.normalize(), o.decoupled(),
                 o.reduction(), o.skipEmpty(), o.blockRows()), backend);
     }
 
@@ -140,9 +149,13 @@ public final class InfoNce {
         return o.temperature();
     }
 
-    /** Frees the logit buffers the calling thread keeps between calls (InfoNce, NtXent, ClipLoss and SigLipLoss share them). */
+    /**
+     * Frees the idle logit buffers that InfoNce, NtXent, ClipLoss and SigLipLoss keep between
+     * calls (a pool shared by every thread); buffers lent to calls in progress return to the pool
+     * when those calls end.
+     */
     public static void releaseWorkspace() {
-        Contrastive.releaseWorkspace();
+        Workspace.releaseIdle();
     }
 
     /**
@@ -203,7 +216,7 @@ public final class InfoNce {
         try {
             InfoNceSweep.run(k, o, queries, keys, null, Positives.diagonal(0), loss, null, null, null);
             return loss;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss);
         }
     }
@@ -281,7 +294,7 @@ public final class InfoNce {
         try {
             oneTensor(k, embeddings, Positives.diagonal(0), loss, null);
             return loss;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss);
         }
     }
@@ -475,7 +488,7 @@ public final class InfoNce {
             loss = Contrastive.newLoss(k, o.reduction(), n);
             grad = Contrastive.output(k, n, d);
             return new EmbeddingResult(loss, grad, run.into(loss, grad));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, grad);
         }
     }
@@ -503,7 +516,7 @@ public final class InfoNce {
             g2 = Contrastive.output(k, shape2);
             g3 = shape3 == null ? null : Contrastive.output(k, shape3);
             return new Result(loss, g1, g2, g3, run.into(loss, g1, g2, g3));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, g1, g2, g3);
         }
     }
@@ -548,8 +561,8 @@ public final class InfoNce {
         SimilarityKernels sim = k.similarity();
         long n = f.size(0);
         Tensor fh = Contrastive.prepared(k, f, o.normalize());
-        try {
-            Tensor s = Contrastive.workspace(k, n, n);
+        try (Workspace.Lease workspace = Workspace.borrow(k, n, n)) {
+            Tensor s = workspace.logits();
             float inv = 1f / o.temperature();
             sim.syrk(inv, fh, s);
             k.contrastive().symmetricCrossEntropy(s, targets, loss, df == null ? null : s);

@@ -6,7 +6,8 @@ import dev.jnce.Reduction;
  * The options of an InfoNCE call, handed down to the code that runs it (the row-block sweep,
  * the symmetric path, explicit negatives). Package-private.
  *
- * @param temperature the tau the similarities are divided by, > 0
+ * @param temperature the tau the similarities are divided by: finite, > 0 and a normal float32
+ *                    (checked here, for every form that builds options)
  * @param normalize   cosine similarity of L2-normalised rows (else plain dot products)
  * @param decoupled   the positive left out of the denominator (Yeh et al. 2022)
  * @param reduction   NONE, MEAN or SUM over rows
@@ -15,4 +16,8 @@ import dev.jnce.Reduction;
  */
 record InfoNceOptions(float temperature, boolean normalize, boolean decoupled, Reduction reduction, boolean skipEmpty,
                       long blockRows) {
+    InfoNceOptions {
+        Contrastive.normalPositive("temperature", temperature,
+                "the similarities are multiplied by 1/temperature, which overflows float32 below this range");
+    }
 }

@@ -9,15 +9,17 @@ import dev.jnce.backend.ContrastiveKernels.PositivesOutcome;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
+import dev.jnce.internal.Outputs;
 
 /**
  * The InfoNCE row-block sweep: logits {@code S = q̂ k̂ᵀ / tau} (N,M) a block of query rows at a
  * time, in the shape of Liger-Kernel's fused linear cross-entropy. Per block: one GEMM into the
- * (block, M) workspace, the O(block) steps that take excluded logits out of the softmax, one
- * cross-entropy kernel that writes the gradient G over the logits, and the block's share of both
- * gradient GEMMs ({@code dq = G k̂ / tau}, {@code dk += Gᵀ q̂ / tau}). Only kernel calls, so the
- * sweep runs wherever its kernels do and holds one block of logits plus O((N+M)·D). The two-tensor
- * forms take it always, the one-tensor forms when asked for blocks smaller than N. Package-private.
+ * (block, M) buffer borrowed from {@link Workspace}, the O(block) steps that take excluded logits
+ * out of the softmax, one cross-entropy kernel that writes the gradient G over the logits, and
+ * the block's share of both gradient GEMMs ({@code dq = G k̂ / tau}, {@code dk += Gᵀ q̂ / tau}).
+ * Only kernel calls, so the sweep runs wherever its kernels do and holds one block of logits plus
+ * O((N+M)·D). The two-tensor forms take it always, the one-tensor forms when asked for blocks
+ * smaller than N. Package-private.
  */
 final class InfoNceSweep {
 
@@ -58,6 +60,7 @@ final class InfoNceSweep {
         Reduction reduction = o.reduction();
         long n = q.size(0), d = q.size(1);
         Tensor qh = null, kh = null, rowLoss = null, targets = null, lse = null, positives = null, dkAll = null;
+        Workspace.Lease workspace = null;
         try {
             qh = Contrastive.prepared(k, q, o.normalize());
             kh = oneTensor ? qh : shared == null ? Contrastive.prepared(k, keys, o.normalize()) : stacked(k, keys, shared, o.normalize());
@@ -66,7 +69,8 @@ final class InfoNceSweep {
             // and takes no part otherwise (NT-Xent's i±N positives, labels).
             boolean selfPairs = oneTensor && (!single || pos.offset() != 0);
             long block = Math.min(n, Contrastive.blockRows(o.blockRows(), m));
-            Tensor s = Contrastive.workspace(k, block, m);
+            workspace = Workspace.borrow(k, block, m);
+            Tensor s = workspace.logits();
             float inv = 1f / o.temperature();
             // NONE takes the rows' losses straight into the caller's loss; decoupled ones come from lse - positive
             rowLoss = reduction == Reduction.NONE && !o.decoupled() ? loss : Contrastive.scratch(k, n);
@@ -133,6 +137,7 @@ final class InfoNceSweep {
             Contrastive.backThroughNormalize(k, q, dq, o.normalize());
             return gradTau;
         } finally {
+            if (workspace != null) workspace.close();
             if (kh != qh) Contrastive.release(kh, keys);
             Contrastive.release(qh, q);
             for (Tensor t : new Tensor[] {targets, lse, positives}) if (t != null) t.close();
@@ -145,14 +150,18 @@ final class InfoNceSweep {
     private static Tensor stacked(Kernels k, Tensor keys, Tensor shared, boolean normalize) {
         long nk = keys.size(0), ns = shared.size(0);
         Tensor out = Contrastive.scratch(k, nk + ns, keys.size(1));
-        if (normalize) {
-            k.similarity().normalize(keys, Contrastive.NORM_EPS, out.rows(0, nk));
-            k.similarity().normalize(shared, Contrastive.NORM_EPS, out.rows(nk, ns));
-        } else {
-            k.similarity().copy(keys, out.rows(0, nk));
-            k.similarity().copy(shared, out.rows(nk, ns));
+        try {
+            if (normalize) {
+                k.similarity().normalize(keys, Contrastive.NORM_EPS, out.rows(0, nk));
+                k.similarity().normalize(shared, Contrastive.NORM_EPS, out.rows(nk, ns));
+            } else {
+                k.similarity().copy(keys, out.rows(0, nk));
+                k.similarity().copy(shared, out.rows(nk, ns));
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, out);
         }
-        return out;
     }
 
     /** One part of the stacked keys' gradient into its output: through the normalisation of x, or copied. */

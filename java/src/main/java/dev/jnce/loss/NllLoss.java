@@ -7,6 +7,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Negative log-likelihood of class indices, with the meaning of PyTorch's
@@ -22,7 +23,8 @@ import dev.jnce.internal.Checks;
  * }</pre>
  *
  * <p>Shapes: input {@code (N,C)} float32 with N &ge; 1 and C &ge; 1; targets {@code (N)} int32 or
- * int64, each in {@code [0,C)} or equal to the ignore index; weight {@code (C)} float32.
+ * int64, each in {@code [0,C)} or equal to the ignore index; weight {@code (C)} float32 with finite
+ * values (as {@link CrossEntropy}'s).
  *
  * <p>Row loss: {@code l_i = -w[t_i] * input[i, t_i]}; an ignored row has loss 0 and gradient 0.
  * MEAN is PyTorch's <em>weighted</em> mean {@code sum_i l_i / sum_i w[t_i]} over the rows not
@@ -52,7 +54,8 @@ import dev.jnce.internal.Checks;
  *
  * <p>Mistakes throw {@link IllegalArgumentException} naming the argument and the shapes or values
  * seen and expected, before anything is written: shapes, types and devices are checked here, the
- * values (targets in range, probabilities in [0, 1]) by the kernel in its pass over the targets.
+ * values (class weights finite, targets in range, probabilities in [0, 1]) by the kernel in its
+ * first pass over the weights and the targets.
  * A closed tensor (including the weight) throws {@link IllegalStateException}. Instances are immutable and thread-safe; the weight
  * tensor is referenced, not copied, so it must stay open and unchanged while the loss is used.
  */
@@ -93,8 +96,10 @@ public final class NllLoss {
     }
 
     /**
-     * Class weights, {@code (C)} float32 (PyTorch's {@code weight}), or null for none. The tensor
-     * is referenced, not copied; its shape is checked against the input at each call.
+     * Class weights, {@code (C)} float32 with finite values (PyTorch's {@code weight}), or null for
+     * none. The tensor is referenced, not copied; its shape is checked against the input at each
+     * call, its values by the kernel (a NaN or infinite weight is an IllegalArgumentException
+     * naming its class).
      */
     public NllLoss withWeight(Tensor weight) {
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
@@ -146,10 +151,10 @@ public final class NllLoss {
         Tensor loss = newLoss(k, n);
         try {
             run(k, input, targets, loss, null);
-        } catch (RuntimeException e) {
-            throw Outputs.closeAndRethrow(e, loss); // the kernel rejected a value (a class index, a probability)
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss); // the kernel rejected a value (a class index, a weight, a probability)
         }
-        return loss;
     }
 
     /**
@@ -159,14 +164,15 @@ public final class NllLoss {
     public LossResult forwardBackward(Tensor input, Tensor targets) {
         Kernels k = kernels(input, targets, null, null);
         long n = check(k, input, targets);
-        Tensor loss = newLoss(k, n);
-        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+        Tensor loss = null, grad = null;
         try {
+            loss = newLoss(k, n);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
             run(k, input, targets, loss, grad);
-        } catch (RuntimeException e) {
+            return new LossResult(loss, grad);
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, grad); // the kernel rejected a value
         }
-        return new LossResult(loss, grad);
     }
 
     /**
@@ -201,8 +207,8 @@ public final class NllLoss {
     }
 
     /**
-     * Checks shapes, types and devices; returns N. The values (targets in range, probabilities
-     * in [0, 1]) are checked by the kernel in its pass over the targets.
+     * Checks shapes, types and devices; returns N. The values (weights finite, targets in range,
+     * probabilities in [0, 1]) are checked by the kernel in its first pass.
      */
     private long check(Kernels k, Tensor input, Tensor targets) {
         Checks.usable("input", input, k);

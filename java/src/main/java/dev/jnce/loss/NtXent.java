@@ -38,6 +38,7 @@ public final class NtXent {
         return new NtXent(InfoNce.create().withTemperature(0.5f));
     }
 
+    /** The temperature tau: finite, > 0 and a normal float32, as {@link InfoNce#withTemperature}. */
     public NtXent withTemperature(float tau) {
         return new NtXent(inner.withTemperature(tau));
     }

@@ -6,6 +6,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Perplexity: the exponential of the mean per-token cross-entropy over the tokens that count,
@@ -150,10 +151,15 @@ public final class Perplexity {
      */
     public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
         Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets);
-        Tensor ppl = Tensor.zeros(k.device(), DType.FLOAT32);
-        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
-        logits(k, logits, targets, ppl, grad);
-        return new Result(ppl, grad);
+        Tensor ppl = null, grad = null;
+        try { // the cross-entropy checks the logits and targets: what it rejects closes these again
+            ppl = Tensor.zeros(k.device(), DType.FLOAT32);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+            logits(k, logits, targets, ppl, grad);
+            return new Result(ppl, grad);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, ppl, grad);
+        }
     }
 
     /**
@@ -191,10 +197,15 @@ public final class Perplexity {
     private Result run(Tensor tokenLosses, Tensor keys, boolean isMask, boolean backward) {
         Kernels k = Kernels.forCall(backend, "tokenLosses", tokenLosses, isMask ? "mask" : "targets", keys);
         check(k, tokenLosses, keys, isMask);
-        Tensor ppl = Tensor.zeros(k.device(), DType.FLOAT32);
-        Tensor grad = backward ? Tensor.zeros(k.device(), DType.FLOAT32, tokenLosses.shape()) : null;
-        kernel(k, tokenLosses, keys, isMask, ppl, grad);
-        return new Result(ppl, grad);
+        Tensor ppl = null, grad = null;
+        try {
+            ppl = Tensor.zeros(k.device(), DType.FLOAT32);
+            grad = backward ? Tensor.zeros(k.device(), DType.FLOAT32, tokenLosses.shape()) : null;
+            kernel(k, tokenLosses, keys, isMask, ppl, grad);
+            return new Result(ppl, grad);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, ppl, grad);
+        }
     }
 
     /** Into the caller's outputs. */

@@ -7,6 +7,7 @@ import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * The pairwise sigmoid loss of SigLIP (Zhai et al. 2023): logits {@code z = scale * â b̂ᵀ + bias} over every pair
@@ -14,10 +15,10 @@ import dev.jnce.internal.Checks;
  * {@code loss = -(1/N) sum_ij log sigmoid(label_ij * z_ij)} (MEAN; SUM drops the 1/N), with the
  * gradients of a, b, the logit scale and the bias. SigLIP initialises scale = 10, bias = -10.
  *
- * <p>Memory: the logits a block of rows at a time (about 64 MiB, {@link #withBlockRows}), in the
- * calling thread's workspace, kept for the next call ({@link InfoNce#releaseWorkspace()} frees
- * it). Per block one kernel pass adds the bias, sums the losses and writes d loss / d logits in
- * place, so the step is the three GEMMs' flops and one pass over the logits. Plus O(N·D).
+ * <p>Memory: the logits a block of rows at a time (about 64 MiB, {@link #withBlockRows}), in a
+ * buffer borrowed for the call from the pool the InfoNCE family shares, which keeps it for the
+ * next call ({@link InfoNce#releaseWorkspace()} frees it). Per block one kernel pass adds the
+ * bias, sums the losses and writes d loss / d logits in place, so the step is the three GEMMs' flops and one pass over the logits. Plus O(N·D).
  * {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)} writes into the caller's
  * tensors. A call runs on the backend the loss is pinned to, else on that of its tensors'
  * device. Immutable, thread-safe.
@@ -45,12 +46,33 @@ public final class SigLipLoss {
         return new SigLipLoss(10f, -10f, true, Reduction.MEAN, null, 0);
     }
 
+    /**
+     * The multiplier of the cosine similarities: finite, > 0 and a normal float32, in
+     * [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}], as {@link ClipLoss#withLogitScale}.
+     */
     public SigLipLoss withLogitScale(float scale) {
-        return new SigLipLoss(Contrastive.positive("logitScale", scale), bias, normalize, reduction, backend, blockRows);
+        Contrastive.normalPositive("logitScale", scale, ClipLoss.SCALE_WHY);
+        logitRange("logitScale", scale, bias);
+        return new SigLipLoss(scale, bias, normalize, reduction, backend, blockRows);
     }
 
+    /** The bias added to every logit: finite, with logitScale + |bias| finite in float32. */
     public SigLipLoss withBias(float bias) {
-        return new SigLipLoss(logitScale, Contrastive.finiteValue("bias", bias), normalize, reduction, backend, blockRows);
+        Contrastive.finiteValue("bias", bias);
+        logitRange("bias", logitScale, bias);
+        return new SigLipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
+    }
+
+    /**
+     * The logits of cosine similarities lie in [-scale + bias, scale + bias]: scale + |bias| must
+     * be finite in float32, else pairs get infinite logits and the loss turns NaN.
+     */
+    private static void logitRange(String argument, float scale, float bias) {
+        if (Float.isInfinite(scale + Math.abs(bias))) {
+            throw new IllegalArgumentException(argument + ": logitScale " + scale + " with bias " + bias
+                    + " gives logits up to logitScale + |bias| = Infinity in float32; keep logitScale + |bias| <= "
+                    + Float.MAX_VALUE);
+        }
     }
 
     public SigLipLoss withNormalize(boolean normalize) {
@@ -92,7 +114,7 @@ public final class SigLipLoss {
             db = Contrastive.output(k, n, d);
             PairedResult.Scalars s = run(k, a, b, loss, da, db);
             return new PairedResult(loss, da, db, s.gradLogitScale(), s.gradBias());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, da, db);
         }
     }
@@ -126,13 +148,15 @@ public final class SigLipLoss {
         SimilarityKernels sim = k.similarity();
         long n = a.size(0);
         Tensor ah = null, bh = null;
+        Workspace.Lease workspace = null;
         try {
             ah = Contrastive.prepared(k, a, normalize);
             bh = Contrastive.prepared(k, b, normalize);
-            // Row blocks of the logits in the calling thread's workspace (InfoNce's, kept between
-            // calls): each block's GEMM, its pass, its rows of da and its share of db.
+            // Row blocks of the logits in a buffer borrowed from the pool (InfoNce's): each block's
+            // GEMM, its pass, its rows of da and its share of db.
             long block = Math.min(n, Contrastive.blockRows(blockRows, n));
-            Tensor s = Contrastive.workspace(k, block, n);
+            workspace = Workspace.borrow(k, block, n);
+            Tensor s = workspace.logits();
             float per = reduction == Reduction.MEAN ? 1f / n : 1f;
             double lossSum = 0, gradSum = 0;
             for (long r0 = 0; r0 < n; r0 += block) {
@@ -152,6 +176,7 @@ public final class SigLipLoss {
             Contrastive.backThroughNormalize(k, b, db, normalize);
             return new PairedResult.Scalars(gradScale, (float) (gradSum * per));
         } finally {
+            if (workspace != null) workspace.close();
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
         }

@@ -7,6 +7,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Sigmoid focal loss (Lin et al., RetinaNet) with the meaning of torchvision's
@@ -105,19 +106,28 @@ public final class SigmoidFocalLoss {
         Kernels k = kernels(input, target, null, null, null);
         Checks.binaryInputAndTarget(k, input, target);
         Tensor loss = newLoss(k, input);
-        run(k, input, target, loss, null, null);
-        return loss;
+        try {
+            run(k, input, target, loss, null, null);
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss);
+        }
     }
 
     /** The loss and its gradients with respect to the logits and the target, in new tensors. */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         Checks.binaryInputAndTarget(k, input, target);
-        Tensor loss = newLoss(k, input);
-        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
-        Tensor gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
-        run(k, input, target, loss, gradInput, gradTarget);
-        return new InputTargetResult(loss, gradInput, gradTarget);
+        Tensor loss = null, gradInput = null, gradTarget = null;
+        try {
+            loss = newLoss(k, input);
+            gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+            gradTarget = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+            run(k, input, target, loss, gradInput, gradTarget);
+            return new InputTargetResult(loss, gradInput, gradTarget);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss, gradInput, gradTarget);
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Multi-class focal loss on softmax probabilities: per row i with target class t,
@@ -111,18 +112,27 @@ public final class SoftmaxFocalLoss {
         Kernels k = kernels(logits, targets, null, null);
         long n = check(k, logits, targets);
         Tensor loss = newLoss(k, n);
-        run(k, logits, targets, loss, null);
-        return loss;
+        try {
+            run(k, logits, targets, loss, null);
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss);
+        }
     }
 
     /** The loss and its gradient with respect to the logits, in new tensors. */
     public LossResult forwardBackward(Tensor logits, Tensor targets) {
         Kernels k = kernels(logits, targets, null, null);
         long n = check(k, logits, targets);
-        Tensor loss = newLoss(k, n);
-        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
-        run(k, logits, targets, loss, grad);
-        return new LossResult(loss, grad);
+        Tensor loss = null, grad = null;
+        try {
+            loss = newLoss(k, n);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+            run(k, logits, targets, loss, grad);
+            return new LossResult(loss, grad);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss, grad);
+        }
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.PairKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Triplet margin loss, {@code F.triplet_margin_loss(anchor, positive, negative, margin=1.0,
@@ -63,21 +64,27 @@ public final class TripletMarginLoss {
         return new TripletMarginLoss(1.0, 2.0, null, false, Distance.PAIRWISE, Reduction.MEAN, null);
     }
 
-    /** Finite; for {@link Distance#COSINE} also &gt; 0, as PyTorch requires. */
+    /**
+     * Finite as the float32 the kernel takes (|margin| &le; {@link Float#MAX_VALUE}); for
+     * {@link Distance#COSINE} also &gt; 0, as PyTorch requires.
+     */
     public TripletMarginLoss withMargin(double margin) {
         checkMargin(margin, distance);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
-    /** The norm degree of the pairwise distance: finite and &gt; 0. */
+    /**
+     * The norm degree of the pairwise distance: finite and &gt; 0 as the float32 the kernel takes,
+     * in [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}].
+     */
     public TripletMarginLoss withP(double p) {
-        if (!(p > 0) || Double.isInfinite(p)) throw new IllegalArgumentException("p: must be finite and > 0, got " + p);
+        Checks.float32Positive("p", p, "the norm's degree, taken as float32");
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
-    /** The eps of the distance (finite, &ge; 0); default 1e-6 pairwise, 1e-8 cosine. */
+    /** The eps of the distance (finite, &ge; 0, as a float32); default 1e-6 pairwise, 1e-8 cosine. */
     public TripletMarginLoss withEps(double eps) {
-        Checks.eps(eps);
+        Checks.float32Eps(eps);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
@@ -136,8 +143,12 @@ public final class TripletMarginLoss {
         Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
         Tensor loss = newLoss(k, n);
-        k.pair().tripletMargin(anchor, positive, negative, options(), loss, null, null, null);
-        return loss;
+        try {
+            k.pair().tripletMargin(anchor, positive, negative, options(), loss, null, null, null);
+            return loss;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss);
+        }
     }
 
     /** The loss and its gradients with respect to anchor, positive and negative, in new tensors on the inputs' device. */
@@ -145,11 +156,17 @@ public final class TripletMarginLoss {
         Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
         long[] shape = anchor.shape();
-        Tensor loss = newLoss(k, n);
-        Tensor ga = Tensor.zeros(k.device(), DType.FLOAT32, shape), gp = Tensor.zeros(k.device(), DType.FLOAT32, shape);
-        Tensor gn = Tensor.zeros(k.device(), DType.FLOAT32, shape);
-        forwardBackward(anchor, positive, negative, loss, ga, gp, gn);
-        return new Result(loss, ga, gp, gn);
+        Tensor loss = null, ga = null, gp = null, gn = null;
+        try {
+            loss = newLoss(k, n);
+            ga = Tensor.zeros(k.device(), DType.FLOAT32, shape);
+            gp = Tensor.zeros(k.device(), DType.FLOAT32, shape);
+            gn = Tensor.zeros(k.device(), DType.FLOAT32, shape);
+            forwardBackward(anchor, positive, negative, loss, ga, gp, gn);
+            return new Result(loss, ga, gp, gn);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, loss, ga, gp, gn);
+        }
     }
 
     /**
@@ -211,7 +228,10 @@ public final class TripletMarginLoss {
     }
 
     private static void checkMargin(double margin, Distance distance) {
-        if (!Double.isFinite(margin)) throw new IllegalArgumentException("margin: must be finite, got " + margin);
+        if (!(Math.abs(margin) <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException("margin: must be finite as the float32 the kernel takes, |margin| <= "
+                    + Float.MAX_VALUE + ", got " + margin);
+        }
         if (distance == Distance.COSINE && !(margin > 0)) {
             throw new IllegalArgumentException("margin: must be > 0 with the cosine distance "
                     + "(as TripletMarginWithDistanceLoss requires), got " + margin);

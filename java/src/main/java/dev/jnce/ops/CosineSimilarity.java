@@ -6,6 +6,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Row-wise cosine similarity of paired vectors, {@code F.cosine_similarity(x1, x2, dim=1,
@@ -37,7 +38,7 @@ public final class CosineSimilarity {
 
     /** The same op with another eps (finite, &ge; 0). */
     public CosineSimilarity withEps(double eps) {
-        Checks.eps(eps);
+        Checks.float32Eps(eps);
         return new CosineSimilarity(eps, backend);
     }
 
@@ -60,8 +61,12 @@ public final class CosineSimilarity {
     public Tensor forward(Tensor x1, Tensor x2) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2);
         Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, check(k, x1, x2));
-        forward(x1, x2, out);
-        return out;
+        try {
+            forward(x1, x2, out);
+            return out;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, out);
+        }
     }
 
     /** The (N) similarities into the caller's out, which must not share memory with x1 or x2. */
@@ -78,10 +83,15 @@ public final class CosineSimilarity {
     public Gradients backward(Tensor x1, Tensor x2, Tensor dOut) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut);
         checkBackward(k, x1, x2, dOut);
-        Tensor dx1 = Tensor.zeros(k.device(), DType.FLOAT32, x1.shape());
-        Tensor dx2 = Tensor.zeros(k.device(), DType.FLOAT32, x2.shape());
-        backward(x1, x2, dOut, dx1, dx2);
-        return new Gradients(dx1, dx2);
+        Tensor dx1 = null, dx2 = null;
+        try {
+            dx1 = Tensor.zeros(k.device(), DType.FLOAT32, x1.shape());
+            dx2 = Tensor.zeros(k.device(), DType.FLOAT32, x2.shape());
+            backward(x1, x2, dOut, dx1, dx2);
+            return new Gradients(dx1, dx2);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, dx1, dx2);
+        }
     }
 
     /**

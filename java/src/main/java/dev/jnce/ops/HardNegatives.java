@@ -8,6 +8,7 @@ import dev.jnce.backend.Kernels;
 import dev.jnce.backend.PairKernels.MiningOutcome;
 import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Hard-negative mining: for each query row of a similarity matrix sim (N,M), the indices of
@@ -170,9 +171,8 @@ public final class HardNegatives {
         try {
             fill.run();
             return out;
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, out);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Row-major float32 matrix products, {@code torch.matmul} on 2-D tensors and the BLAS
@@ -52,8 +53,12 @@ public final class Matmul {
     public Tensor multiply(Tensor a, boolean transA, Tensor b, boolean transB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         Tensor c = Tensor.zeros(k.device(), DType.FLOAT32, check(k, transA, transB, a, b));
-        gemm(transA, transB, 1f, a, b, 0f, c);
-        return c;
+        try {
+            gemm(transA, transB, 1f, a, b, 0f, c);
+            return c;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, c);
+        }
     }
 
     /** {@code op(a) . op(b)} into the caller's (M,N) c, which must not share memory with a or b. */

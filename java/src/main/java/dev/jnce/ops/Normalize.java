@@ -6,6 +6,7 @@ import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * L2 normalisation over the last dimension, {@code F.normalize(x, p=2, dim=-1, eps=1e-12)}:
@@ -37,7 +38,7 @@ public final class Normalize {
 
     /** The same op with another eps (finite, &ge; 0; rounded to float32). */
     public Normalize withEps(double eps) {
-        Checks.eps(eps);
+        Checks.float32Eps(eps);
         return new Normalize(eps, backend);
     }
 
@@ -61,8 +62,12 @@ public final class Normalize {
         Kernels k = Kernels.forCall(backend, "x", x);
         check(k, "x", x);
         Tensor y = Tensor.zeros(k.device(), DType.FLOAT32, x.shape());
-        forward(x, y);
-        return y;
+        try {
+            forward(x, y);
+            return y;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, y);
+        }
     }
 
     /** y into the caller's tensor of x's shape, which may be x itself (in place). */
@@ -79,8 +84,12 @@ public final class Normalize {
         check(k, "x", x);
         Checks.output("dy", dy, k, "of x", x.shape());
         Tensor dx = Tensor.zeros(k.device(), DType.FLOAT32, x.shape());
-        backward(x, dy, dx);
-        return dx;
+        try {
+            backward(x, dy, dx);
+            return dx;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, dx);
+        }
     }
 
     /** dx into the caller's tensor, which may be dy itself but not x. */

@@ -8,6 +8,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 /**
  * Similarity matrices of two sets of vectors, the logits of InfoNCE-style losses:
@@ -69,7 +70,7 @@ public final class Similarity {
 
     /** The normalisation eps of {@link #cosine()} (ignored by {@link #dot()}); finite, &ge; 0. */
     public Similarity withEps(double eps) {
-        Checks.eps(eps);
+        Checks.float32Eps(eps);
         return new Similarity(cosine, scale, eps, backend);
     }
 
@@ -101,8 +102,12 @@ public final class Similarity {
     public Tensor forward(Tensor a, Tensor b) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         Tensor s = Tensor.zeros(k.device(), DType.FLOAT32, check(k, a, b));
-        forward(a, b, s);
-        return s;
+        try {
+            forward(a, b, s);
+            return s;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, s);
+        }
     }
 
     /** S into the caller's (N,M) tensor, which must not share memory with a or b. */
@@ -119,9 +124,15 @@ public final class Similarity {
     public Gradients backward(Tensor a, Tensor b, Tensor dS) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS);
         checkBackward(k, a, b, dS);
-        Tensor dA = Tensor.zeros(k.device(), DType.FLOAT32, a.shape()), dB = Tensor.zeros(k.device(), DType.FLOAT32, b.shape());
-        backward(a, b, dS, dA, dB);
-        return new Gradients(dA, dB);
+        Tensor dA = null, dB = null;
+        try {
+            dA = Tensor.zeros(k.device(), DType.FLOAT32, a.shape());
+            dB = Tensor.zeros(k.device(), DType.FLOAT32, b.shape());
+            backward(a, b, dS, dA, dB);
+            return new Gradients(dA, dB);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, dA, dB);
+        }
     }
 
     /**
@@ -176,9 +187,13 @@ public final class Similarity {
         long n = a.size(0), m = b.size(0), d = a.size(1);
         Tensor both = k.device().equals(Device.HOST) ? Tensor.zerosUnscoped(DType.FLOAT32, n + m, d)
                 : Tensor.zeros(k.device(), DType.FLOAT32, n + m, d);
-        k.similarity().normalize(a, (float) eps, both.rows(0, n));
-        k.similarity().normalize(b, (float) eps, both.rows(n, m));
-        return both;
+        try {
+            k.similarity().normalize(a, (float) eps, both.rows(0, n));
+            k.similarity().normalize(b, (float) eps, both.rows(n, m));
+            return both;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, both);
+        }
     }
 
     /** Checks a and b; returns (N, M). */

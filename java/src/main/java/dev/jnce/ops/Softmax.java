@@ -7,6 +7,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SoftmaxKernels;
 import dev.jnce.internal.Checks;
+import dev.jnce.internal.Outputs;
 
 import java.util.Locale;
 
@@ -112,8 +113,12 @@ public final class Softmax {
         Kernels k = Kernels.forCall(backend, "input", input);
         checkRows(k, "input", input);
         Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, outputShape(input.shape()));
-        k.softmax().forward(kernel(), input, rows(input), columns(input), out);
-        return out;
+        try {
+            k.softmax().forward(kernel(), input, rows(input), columns(input), out);
+            return out;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, out);
+        }
     }
 
     /**
@@ -150,8 +155,12 @@ public final class Softmax {
         Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput);
         checkBackward(k, saved, gradOutput);
         Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, saved.shape());
-        k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
-        return gradInput;
+        try {
+            k.softmax().backward(kernel(), saved, gradOutput, rows(saved), columns(saved), gradInput);
+            return gradInput;
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, gradInput);
+        }
     }
 
     /**
@@ -162,10 +171,15 @@ public final class Softmax {
         Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput);
         checkRows(k, "input", input);
         checkGradOutput(k, input, gradOutput);
-        Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, outputShape(input.shape()));
-        Tensor gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
-        run(k, input, gradOutput, out, gradInput);
-        return new Result(out, gradInput);
+        Tensor out = null, gradInput = null;
+        try {
+            out = Tensor.zeros(k.device(), DType.FLOAT32, outputShape(input.shape()));
+            gradInput = Tensor.zeros(k.device(), DType.FLOAT32, input.shape());
+            run(k, input, gradOutput, out, gradInput);
+            return new Result(out, gradInput);
+        } catch (RuntimeException | Error e) {
+            throw Outputs.closeAndRethrow(e, out, gradInput);
+        }
     }
 
     /**

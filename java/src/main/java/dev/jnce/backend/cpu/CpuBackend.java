@@ -18,14 +18,21 @@ import dev.jnce.internal.NativeStatus;
 import dev.jnce.spi.ThreadsListener;
 import dev.jnce.Backends;
 
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
+
 /** The native CPU backend: jnce's C kernels (AVX2/FMA when the CPU has them) and OpenBLAS. */
 public final class CpuBackend implements Kernels, ThreadsListener {
     private final CrossEntropyKernels crossEntropy = new CpuCrossEntropy();
 
-    /** Loads the native library; throws {@link UnsatisfiedLinkError} with the reason if it cannot. */
+    /**
+     * Loads the native library and checks that it defines every function the bindings call;
+     * throws {@link UnsatisfiedLinkError} with the reason if it cannot.
+     */
     public CpuBackend() {
         try {
-            NativeLibrary.load();
+            NativeLibrary.load(boundFunctions());
         } catch (UnsatisfiedLinkError | IllegalCallerException e) {
             throw NativeLibrary.diagnosed(e);
         }
@@ -95,6 +102,19 @@ public final class CpuBackend implements Kernels, ThreadsListener {
     @Override
     public String toString() {
         return name();
+    }
+
+    /** The C functions of libjnce.so that the bindings call: every {@code jnce_*} one but the CUDA library's. */
+    private static List<String> boundFunctions() {
+        List<String> names = new ArrayList<>();
+        for (Method m : JnceNative.class.getMethods()) {
+            String n = m.getName();
+            if (n.startsWith("jnce_") && !n.startsWith("jnce_cuda_") && n.endsWith("$address")) {
+                names.add(n.substring(0, n.length() - "$address".length()));
+            }
+        }
+        names.sort(null);
+        return names;
     }
 
     /** Passes the thread count to jnce's thread pool and to OpenBLAS. */

@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Negative log-likelihood in scalar Java, the same algorithm as native/src/cpu/nll.c: one pass
- * over the targets for the value checks and the weight sum (the MEAN divisor), one over the rows
+ * over the weights and the targets for the value checks and the weight sum (the MEAN divisor), one over the rows
  * for the losses and the gradient (input[i,t] is read before grad row i is written, so grad may be input).
  */
 final class JavaNll implements NllKernels {
@@ -28,6 +28,10 @@ final class JavaNll implements NllKernels {
         MemorySegment w = weight == null ? null : weight.segment(), g = grad == null ? null : grad.segment();
         boolean wide = targets.dtype() == DType.INT64;
 
+        for (long j = 0; w != null && j < c; j++) { // as nll.c: every class weight finite, used or not
+            float wj = w.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+            if (!Float.isFinite(wj)) throw new IllegalArgumentException("weight[" + j + "] = " + wj + " is not finite");
+        }
         double totalWeight = 0;
         long weightedRows = 0;
         for (long i = 0; i < n; i++) { // the call's value checks, as nll.c's pass 1: nothing is written before
