@@ -1,0 +1,84 @@
+package dev.jnce.harness;
+
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The one place that lists the expectations the library does not meet yet. A case of such a
+ * class still runs (unless running it can take the JVM down), but its failure is tallied apart,
+ * as "known-open", instead of failing the run. {@code -Djnce.fuzz.enforce=NAME,NAME} (or
+ * {@code all}) enforces classes again, and runs the ones that crash: do it once the fix is in.
+ * The summary lists, per class, how many cases failed and how many passed, so a class whose
+ * cases all pass is ready to be enforced.
+ */
+public enum KnownOpen {
+    /**
+     * CrossEntropy and NllLoss (and Perplexity from logits, which runs CrossEntropy into the
+     * caller's buffers): an output that shares memory with an input or with another output is an
+     * IllegalArgumentException naming it; the only aliasing allowed is grad being the logits
+     * (input) tensor itself.
+     */
+    XENT_OUTPUT_OVERLAP(false),
+    /**
+     * The same rule for an output that overlaps the class-index targets: unchecked, the kernel
+     * reads indices the gradient has overwritten and the JVM dies (SIGSEGV) instead of an
+     * IllegalArgumentException naming the output.
+     */
+    XENT_OUTPUT_OVER_INDICES(true),
+    /** A tensor over a read-only segment passed as an output is an IllegalArgumentException naming that argument. */
+    READ_ONLY_OUTPUT(false),
+    /**
+     * A tensor whose wrapped segment belongs to a closed arena is an IllegalStateException naming
+     * the argument, checked up front by every op before any kernel reads or writes it. Unchecked,
+     * native kernels that take the address without the segment (CrossEntropy on cpu) read and
+     * write freed memory: the C heap is corrupted and the JVM aborts later, in another case.
+     */
+    CLOSED_ARENA(true),
+    /**
+     * A tensor over a confined segment owned by another thread is an IllegalStateException naming
+     * the argument, checked up front by every op before any kernel reads or writes it.
+     */
+    WRONG_THREAD(false),
+    /** NllLoss class weights must be finite: NaN or an infinity is an IllegalArgumentException naming weight. */
+    NLL_NONFINITE_WEIGHT(false),
+    /**
+     * A temperature whose reciprocal overflows float32 (Float.MIN_VALUE and other values below
+     * 1 / Float.MAX_VALUE) is an IllegalArgumentException naming temperature; never a NaN loss.
+     */
+    TINY_TEMPERATURE(false),
+    /**
+     * CrossEntropy with probability targets: a row that is not a distribution is an
+     * IllegalArgumentException naming targets, the public argument (the kernels name it probs).
+     */
+    XENT_PROBS_NAMED_TARGETS(false),
+    /**
+     * CrossEntropy's lse output of a row holding +Inf (and no NaN) is +Inf, the log-sum-exp that
+     * Softmax.logsumexp and torch.logsumexp give (the kernels write NaN).
+     */
+    XENT_LSE_POS_INF(false),
+    /** Backends.setThreads(n) with n at least twice the cores runs, never crashes inside OpenBLAS 0.3.28. */
+    THREADS_OVERSUBSCRIBED(true),
+    /** Backends.setThreads lowering the thread count after raising it runs, never aborts the JVM (double free). */
+    THREADS_LOWERED(true);
+
+    /** Whether a case of this class can take the JVM down: such cases run only when the class is enforced. */
+    public final boolean crashes;
+
+    KnownOpen(boolean crashes) {
+        this.crashes = crashes;
+    }
+
+    /** The classes -Djnce.fuzz.enforce names (comma-separated, or "all"). */
+    static Set<KnownOpen> enforced(String property) {
+        Set<KnownOpen> set = EnumSet.noneOf(KnownOpen.class);
+        if (property == null || property.isBlank()) return set;
+        for (String name : property.split(",")) {
+            String n = name.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+            if (n.isEmpty()) continue;
+            if (n.equals("ALL")) return EnumSet.allOf(KnownOpen.class);
+            set.add(KnownOpen.valueOf(n));
+        }
+        return set;
+    }
+}
