@@ -251,6 +251,7 @@ public final class Case {
             }
             default -> throw new AssertionError(f);
         }
+        if (f == Fault.ALIAS_ROW && other.dtype != DType.FLOAT32) open = KnownOpen.OUTPUT_OVER_INDICES;
         if (f == Fault.ALIAS_ROW || f == Fault.OUTPUTS_OVERLAP) {
             Arg first = g.chance(0.5) ? a : other, second = first == a ? other : a;
             long rowElems = first.shape.length <= 1 ? 1 : Storage.numel(first.shape) / Math.max(1, first.shape[0]);
@@ -276,6 +277,7 @@ public final class Case {
         Arg a = args.get(name);
         if (a == null) throw new AssertionError("fuzz harness: undeclared argument " + name);
         a.made = build(a, data);
+        if (announce) System.out.println("FUZZ-DATA " + name + " " + a.dtype + Arrays.toString(a.shape) + " = " + text(data));
         return a.made;
     }
 
@@ -379,6 +381,11 @@ public final class Case {
         if (expect == Expect.MATCH) expect = Expect.EITHER;
         if (errorType == null) errorType = IllegalArgumentException.class;
         this.names.addAll(List.of(names));
+    }
+
+    /** Whether output {@code out} is the tensor {@code other} itself (an exact alias the case injected). */
+    public boolean exactAlias(String out, String other) {
+        return fault == Fault.ALIAS_EXACT && faultArg.name.equals(out) && faultOther.name.equals(other);
     }
 
     /** Whether the injected fault involves argument {@code name}. */
@@ -488,6 +495,10 @@ public final class Case {
                 return;
             }
             String mismatch = e.getValue().compare(e.getKey(), got);
+            if (announce && mismatch != null) {
+                System.out.println("FUZZ-DATA expected " + e.getKey() + " = " + Arrays.toString(e.getValue().values()));
+                System.out.println("FUZZ-DATA got " + e.getKey() + " = " + text(got));
+            }
             if (mismatch != null) {
                 if (verdict == null || e.getValue().open() == null) verdict = "wrong numbers: " + mismatch;
                 if (e.getValue().open() == null) {
@@ -498,6 +509,11 @@ public final class Case {
             }
         }
         if (verdict == null) verdict = "match";
+    }
+
+    private static String text(Object data) {
+        String t = data instanceof float[] f ? Arrays.toString(f) : data instanceof long[] l ? Arrays.toString(l) : String.valueOf(data);
+        return t.length() > 4000 ? t.substring(0, 4000) + "..." : t;
     }
 
     private boolean namesOne(String message) {

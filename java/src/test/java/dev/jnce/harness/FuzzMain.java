@@ -4,6 +4,9 @@ import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.TensorScope;
 import dev.jnce.loss.CrossEntropyFuzz;
+import dev.jnce.loss.NllFuzz;
+import dev.jnce.loss.BinaryFuzz;
+import dev.jnce.ops.SoftmaxFuzz;
 import dev.jnce.testutil.TestBackends;
 
 import java.io.IOException;
@@ -52,6 +55,9 @@ public final class FuzzMain {
 
     static {
         register(new CrossEntropyFuzz());
+        register(new NllFuzz());
+        register(new SoftmaxFuzz());
+        register(new BinaryFuzz());
         register(new TensorFuzz());
     }
 

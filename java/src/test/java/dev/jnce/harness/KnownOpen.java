@@ -21,11 +21,18 @@ public enum KnownOpen {
      */
     XENT_OUTPUT_OVERLAP(false),
     /**
-     * The same rule for an output that overlaps the class-index targets: unchecked, the kernel
-     * reads indices the gradient has overwritten and the JVM dies (SIGSEGV) instead of an
-     * IllegalArgumentException naming the output.
+     * Any op: an output that overlaps an integer input (class-index targets, labels, indices,
+     * masks) is an IllegalArgumentException naming it. Unchecked, a kernel reads indices the
+     * output has overwritten and the JVM dies (SIGSEGV; seen with CrossEntropy and
+     * SoftmaxFocalLoss on cpu) instead.
      */
-    XENT_OUTPUT_OVER_INDICES(true),
+    OUTPUT_OVER_INDICES(true),
+    /**
+     * Every other op's into-buffer form: an output that shares memory with an input or with
+     * another output, other than the in-place aliases the op documents, is an
+     * IllegalArgumentException naming it. Unchecked, the outputs hold wrong numbers silently.
+     */
+    OUTPUT_OVERLAP(false),
     /** A tensor over a read-only segment passed as an output is an IllegalArgumentException naming that argument. */
     READ_ONLY_OUTPUT(false),
     /**

@@ -55,6 +55,16 @@ public final class Numeric {
         return g;
     }
 
+    /**
+     * The derivative of a function of one variable defined on [lo, hi]: central differences
+     * inside, one-sided ones at the ends.
+     */
+    public static double derivative(java.util.function.DoubleUnaryOperator f, double x, double lo, double hi) {
+        double h = 1e-6 * Math.max(1, Math.abs(x));
+        double up = Math.min(hi, x + h), down = Math.max(lo, x - h);
+        return (f.applyAsDouble(up) - f.applyAsDouble(down)) / (up - down);
+    }
+
     /** Up to {@code max} distinct indices into an array of this length (all of them, in order, when it is short). */
     public static int[] sample(Gen g, int length, int max) {
         if (length <= max) {
