@@ -133,7 +133,7 @@ public final class Entropy {
     /** The cross-entropy H(p, q): shape (N) for NONE, else (). */
     public Tensor cross(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Tensor loss = newLoss(k, p);
         k.divergence().distributionCrossEntropy(p, q, reduction, loss, null, null);
         return loss;
@@ -146,7 +146,7 @@ public final class Entropy {
      */
     public InputTargetResult crossForwardBackward(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Tensor loss = newLoss(k, p);
         Tensor gradP = Tensor.zeros(k.device(), DType.FLOAT32, p.shape());
         Tensor gradQ = Tensor.zeros(k.device(), DType.FLOAT32, q.shape());
@@ -164,7 +164,7 @@ public final class Entropy {
      */
     public void crossForwardBackward(Tensor p, Tensor q, Tensor loss, Tensor gradP, Tensor gradQ) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q, "loss", loss, "gradP", gradP, "gradQ", gradQ);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
         if (gradP != null) Checks.floatBuffer("gradP", gradP, k, "(N, C) of p", p.shape());
         if (gradQ != null) Checks.floatBuffer("gradQ", gradQ, k, "(N, C) of q", q.shape());

@@ -150,10 +150,16 @@ public final class Perplexity {
      */
     public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
         Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets);
-        Tensor ppl = Tensor.zeros(k.device(), DType.FLOAT32);
-        Tensor grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
-        logits(k, logits, targets, ppl, grad);
-        return new Result(ppl, grad);
+        Checks.usable("logits", logits, k); // before its shape sizes the gradient
+        Tensor ppl = null, grad = null;
+        try {
+            ppl = Tensor.zeros(k.device(), DType.FLOAT32);
+            grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
+            logits(k, logits, targets, ppl, grad);
+            return new Result(ppl, grad);
+        } catch (RuntimeException e) {
+            throw Outputs.closeAndRethrow(e, ppl, grad); // a rejected call leaks nothing
+        }
     }
 
     /**

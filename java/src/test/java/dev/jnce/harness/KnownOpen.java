@@ -64,6 +64,12 @@ public enum KnownOpen {
      * Softmax.logsumexp and torch.logsumexp give (the kernels write NaN).
      */
     XENT_LSE_POS_INF(false),
+    /**
+     * Perplexity.forwardBackwardLogits with every target ignored and AllIgnored.NAN: the gradient
+     * is all zeros, as the class documents for every form (the kernels write NaN, exp(NaN) times
+     * the cross-entropy's zero gradient).
+     */
+    PERPLEXITY_LOGITS_ALL_IGNORED_GRAD(false),
     /** Backends.setThreads(n) with n at least twice the cores runs, never crashes inside OpenBLAS 0.3.28. */
     THREADS_OVERSUBSCRIBED(true),
     /** Backends.setThreads lowering the thread count after raising it runs, never aborts the JVM (double free). */
