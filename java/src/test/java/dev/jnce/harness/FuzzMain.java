@@ -8,6 +8,7 @@ import dev.jnce.loss.NllFuzz;
 import dev.jnce.loss.DivergenceFuzz;
 import dev.jnce.loss.BinaryFuzz;
 import dev.jnce.ops.SoftmaxFuzz;
+import dev.jnce.ops.SimilarityFuzz;
 import dev.jnce.testutil.TestBackends;
 
 import java.io.IOException;
@@ -58,6 +59,7 @@ public final class FuzzMain {
         register(new SoftmaxFuzz());
         register(new BinaryFuzz());
         register(new DivergenceFuzz());
+        register(new SimilarityFuzz());
         register(new TensorFuzz());
     }
 

@@ -70,6 +70,17 @@ public enum KnownOpen {
      * the cross-entropy's zero gradient).
      */
     PERPLEXITY_LOGITS_ALL_IGNORED_GRAD(false),
+    /**
+     * cpu: the L2 normalisation (Normalize, Similarity.cosine) of a row holding NaN is NaN, as
+     * x / max(NaN, eps) is in PyTorch; the kernel's fmax drops the NaN and returns x / eps.
+     */
+    NORMALIZE_NAN_ROW(false),
+    /**
+     * Matmul.gemm with alpha = 0 and Similarity with scale = 0: NaN or Inf in a or b give NaN,
+     * as the formula alpha * op(a) op(b) does and the java backend gives; cpu (OpenBLAS) skips
+     * the product and returns beta * c.
+     */
+    GEMM_ZERO_ALPHA(false),
     /** Backends.setThreads(n) with n at least twice the cores runs, never crashes inside OpenBLAS 0.3.28. */
     THREADS_OVERSUBSCRIBED(true),
     /** Backends.setThreads lowering the thread count after raising it runs, never aborts the JVM (double free). */
