@@ -428,6 +428,11 @@ public final class Case {
         expected.put(name, new Expected(values, tol, null, null, bounds));
     }
 
+    /** Every expected output's name. */
+    public java.util.Set<String> expectedNames() {
+        return java.util.Set.copyOf(expected.keySet());
+    }
+
     /** Tags output {@code name}'s expectation: a mismatch there alone is known-open {@code open}. */
     public void tagExpected(String name, KnownOpen open) {
         Expected e = expected.get(name);

@@ -5,6 +5,7 @@ import dev.jnce.Backends;
 import dev.jnce.TensorScope;
 import dev.jnce.loss.CrossEntropyFuzz;
 import dev.jnce.loss.NllFuzz;
+import dev.jnce.loss.ContrastiveFuzz;
 import dev.jnce.loss.DivergenceFuzz;
 import dev.jnce.loss.BinaryFuzz;
 import dev.jnce.ops.SoftmaxFuzz;
@@ -60,6 +61,7 @@ public final class FuzzMain {
         register(new BinaryFuzz());
         register(new DivergenceFuzz());
         register(new SimilarityFuzz());
+        register(new ContrastiveFuzz());
         register(new TensorFuzz());
     }
 

@@ -81,6 +81,14 @@ public enum KnownOpen {
      * the product and returns beta * c.
      */
     GEMM_ZERO_ALPHA(false),
+    /**
+     * InfoNCE forms that leave logits out of a softmax (decoupled, self-exclusion of the one-tensor
+     * sweeps, NT-Xent, SupCon) give the float64 reference's loss also when logits reach 1e30 in
+     * magnitude (a tiny temperature, or embeddings near 1e15 without normalisation): the excluded
+     * entries are set to the finite -1e30, which then competes with the real logits instead of
+     * leaving the softmax.
+     */
+    EXCLUDED_LOGIT_SENTINEL(false),
     /** Backends.setThreads(n) with n at least twice the cores runs, never crashes inside OpenBLAS 0.3.28. */
     THREADS_OVERSUBSCRIBED(true),
     /** Backends.setThreads lowering the thread count after raising it runs, never aborts the JVM (double free). */
