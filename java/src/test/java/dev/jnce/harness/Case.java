@@ -43,7 +43,7 @@ public final class Case {
         DType dtype;
         final DType[] allowed;
         final long[] shape;
-        boolean optional, oneElement, noFaults;
+        boolean optional, oneElement, noFaults, anyRows;
         Tensor made;
 
         Arg(String name, boolean output, DType[] allowed, long[] shape) {
@@ -63,6 +63,12 @@ public final class Case {
         /** A loss buffer of reduction MEAN or SUM: any one-element shape is valid. */
         public Arg oneElement() {
             oneElement = true;
+            return this;
+        }
+
+        /** Any size of dimension 0 is valid (it defines a size no other argument gives): shape faults change the rest. */
+        public Arg anyRows() {
+            anyRows = true;
             return this;
         }
 
@@ -154,7 +160,12 @@ public final class Case {
 
     /** Declares a float32 output buffer. */
     public Arg out(String name, long... shape) {
-        Arg a = new Arg(name, true, new DType[] {DType.FLOAT32}, shape);
+        return out(name, DType.FLOAT32, shape);
+    }
+
+    /** Declares an output buffer of another dtype (indices). */
+    public Arg out(String name, DType dtype, long... shape) {
+        Arg a = new Arg(name, true, new DType[] {dtype}, shape);
         args.put(name, a);
         return a;
     }
@@ -229,6 +240,8 @@ public final class Case {
     private void choose(Fault f, Arg a, Arg other) {
         if (f == Fault.DTYPE && wrongDtype(a) == null) return;
         if (f == Fault.OUT_SHAPE && a.oneElement && a.shape.length > 1) return;
+        if ((f == Fault.ALIAS_ROW || f == Fault.OUTPUTS_OVERLAP)
+                && (Storage.numel(a.shape) == 0 || Storage.numel(other.shape) == 0)) return; // nothing to overlap
         fault = f;
         faultArg = a;
         faultOther = other;
@@ -360,7 +373,9 @@ public final class Case {
                 }
                 default -> shape.length == 0 ? new long[] {0} : Arrays.copyOf(shape, shape.length - 1);
             };
-            boolean stillValid = Arrays.equals(s, shape) || (faultArg.oneElement && Storage.numel(s) == 1);
+            boolean stillValid = Arrays.equals(s, shape) || (faultArg.oneElement && Storage.numel(s) == 1)
+                    || faultArg.anyRows && s.length == shape.length && Arrays.equals(Arrays.copyOfRange(s, 1, s.length),
+                    Arrays.copyOfRange(shape, 1, shape.length));
             if (!stillValid) return s;
         }
         return new long[] {7, 7, 7};
@@ -377,6 +392,11 @@ public final class Case {
         errorType = type;
         this.names.addAll(List.of(names));
         if (open != null) this.open = open;
+    }
+
+    /** An expected error may also name these (two faults in one call: either may be found first). */
+    public void alsoNames(String... more) {
+        names.addAll(List.of(more));
     }
 
     /** The call may also throw an IllegalArgumentException naming one of these (a contract that allows both). */

@@ -5,10 +5,13 @@ import dev.jnce.Backends;
 import dev.jnce.TensorScope;
 import dev.jnce.loss.CrossEntropyFuzz;
 import dev.jnce.loss.NllFuzz;
+import dev.jnce.loss.PairLossesFuzz;
+import dev.jnce.loss.TripletFuzz;
 import dev.jnce.loss.ContrastiveFuzz;
 import dev.jnce.loss.DivergenceFuzz;
 import dev.jnce.loss.BinaryFuzz;
 import dev.jnce.ops.SoftmaxFuzz;
+import dev.jnce.ops.HardNegativesFuzz;
 import dev.jnce.ops.SimilarityFuzz;
 import dev.jnce.testutil.TestBackends;
 
@@ -62,6 +65,9 @@ public final class FuzzMain {
         register(new DivergenceFuzz());
         register(new SimilarityFuzz());
         register(new ContrastiveFuzz());
+        register(new PairLossesFuzz());
+        register(new TripletFuzz());
+        register(new HardNegativesFuzz());
         register(new TensorFuzz());
     }
 
