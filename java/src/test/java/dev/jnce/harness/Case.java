@@ -107,6 +107,8 @@ public final class Case {
     private long firstOffset, secondOffset;
     /** Replays print each call before it runs, so that a crash shows what it was running. */
     static boolean announce;
+    /** -Djnce.fuzz.ops: a regular expression; cases of other ops are skipped (to chase one op's failures). */
+    static java.util.regex.Pattern only;
     /** The known-open classes enforced in this run (others' failures are tallied apart; crashing ones do not run). */
     static java.util.Set<KnownOpen> enforced = java.util.EnumSet.noneOf(KnownOpen.class);
     String verdict;                    // null until judged: "match", "error" or the failure's text
@@ -421,6 +423,11 @@ public final class Case {
         open = k;
     }
 
+    /** Whether the injected fault is a tensor of a closed arena (its memory freed). */
+    public boolean closedArena() {
+        return fault == Fault.CLOSED_ARENA;
+    }
+
     /** Whether a generic fault was injected (the family then skips its own value faults). */
     public boolean faulted() {
         return fault != Fault.NONE;
@@ -489,7 +496,7 @@ public final class Case {
 
     /** Runs the call and judges it. */
     public void run(Body body) {
-        if (open != null && open.crashes && !enforced.contains(open)) {
+        if (only != null && !only.matcher(op).find() || open != null && open.crashes && !enforced.contains(open)) {
             judged = true;
             verdict = "skipped";
             return;

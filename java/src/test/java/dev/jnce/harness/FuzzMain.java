@@ -35,7 +35,8 @@ import java.util.TreeMap;
  *
  * <p>Properties: {@code jnce.fuzz.seed} (default {@link #DEFAULT_SEED}; {@code random} draws
  * one), {@code jnce.fuzz.cases} (default 100000), {@code jnce.fuzz.case} (replay one case, or a
- * range {@code a-b}, printing each case's description and verdict), {@code jnce.fuzz.enforce}
+ * range {@code a-b}, printing each case's description and verdict), {@code jnce.fuzz.ops} (a regular
+ * expression: only cases of matching ops run, the others are skipped), {@code jnce.fuzz.enforce}
  * ({@link KnownOpen}), {@code jnce.fuzz.progress} (a file where the index of the running case is
  * kept, so that a crash names its case).
  */
@@ -88,6 +89,8 @@ public final class FuzzMain {
         long from = 0, to = cases;
         boolean verbose = only != null;
         Case.announce = verbose;
+        String ops = System.getProperty("jnce.fuzz.ops");
+        Case.only = ops == null ? null : java.util.regex.Pattern.compile(ops);
         if (only != null) {
             String[] ab = only.split("-");
             from = Long.parseLong(ab[0]);

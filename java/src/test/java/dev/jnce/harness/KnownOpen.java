@@ -37,11 +37,18 @@ public enum KnownOpen {
     READ_ONLY_OUTPUT(false),
     /**
      * A tensor whose wrapped segment belongs to a closed arena is an IllegalStateException naming
-     * the argument, checked up front by every op before any kernel reads or writes it. Unchecked,
-     * native kernels that take the address without the segment (CrossEntropy on cpu) read and
-     * write freed memory: the C heap is corrupted and the JVM aborts later, in another case.
+     * the argument, checked up front by every op before any kernel reads or writes it (today the
+     * segment access throws an unnamed IllegalStateException "Already closed").
      */
-    CLOSED_ARENA(true),
+    CLOSED_ARENA(false),
+    /**
+     * The same rule where the cpu kernel takes addresses from a struct rather than segments
+     * (jnce_xent_args: CrossEntropy, Perplexity from logits, and the InfoNCE forms, whose
+     * cross-entropy writes the caller's loss): unchecked, it reads and writes freed memory, the C
+     * heap is corrupted and the JVM aborts later, in another case (an AddressSanitizer build of
+     * libjnce reports the heap-use-after-free in jnce_cross_entropy_fwd_bwd).
+     */
+    CLOSED_ARENA_USE_AFTER_FREE(true),
     /**
      * A tensor over a confined segment owned by another thread is an IllegalStateException naming
      * the argument, checked up front by every op before any kernel reads or writes it.

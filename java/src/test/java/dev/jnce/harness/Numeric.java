@@ -84,6 +84,23 @@ public final class Numeric {
         return idx;
     }
 
+    /**
+     * As {@link #sample}, over the entries of rows (of width d) whose L2 norm is at least
+     * minNorm: finite differences through a normalisation are meaningless next to a zero row.
+     */
+    public static int[] sampleRows(Gen g, double[] x, int d, int max, double minNorm) {
+        java.util.List<Integer> ok = new java.util.ArrayList<>();
+        for (int r = 0; r < x.length / d; r++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) s += x[r * d + j] * x[r * d + j];
+            if (Math.sqrt(s) >= minNorm) for (int j = 0; j < d; j++) ok.add(r * d + j);
+        }
+        int[] pick = sample(g, ok.size(), max);
+        int[] idx = new int[pick.length];
+        for (int k = 0; k < pick.length; k++) idx[k] = ok.get(pick[k]);
+        return idx;
+    }
+
     /** A reduction every loss takes. */
     public static Reduction reduction(Gen g) {
         return g.pick(Reduction.NONE, Reduction.MEAN, Reduction.SUM);

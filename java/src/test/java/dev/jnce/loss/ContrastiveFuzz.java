@@ -117,6 +117,7 @@ public final class ContrastiveFuzz implements Family {
                 if (empty && !skip) c.reject(IllegalArgumentException.class, null, kind == Kind.MASK ? "positiveMask" : kind == Kind.SUPCON ? "labels" : "queryLabels");
             }
         }
+        if (c.closedArena() && c.backend.name().equals("cpu")) c.knownOpen(KnownOpen.CLOSED_ARENA_USE_AFTER_FREE);
         if (c.expectation() != Case.Expect.REJECT) {
             expectations(c, kind, form, n, m, d, kNeg, tau, normalize, decoupled, skip, reduction, q, k, neg, ql, kl, mask, grads, in);
         }
@@ -331,9 +332,10 @@ public final class ContrastiveFuzz implements Family {
                 a[which] = v;
                 return Numeric.sum(loss(kind, n, m, d, kNeg, tau, normalize, decoupled, skip, reduction, a[0], a[1], a[2], ql, kl, mask));
             };
-            int[] idx = Numeric.sample(c.g, x.length, x.length <= 48 ? 48 : SAMPLES);
+            int[] idx = normalize ? Numeric.sampleRows(c.g, x, d, x.length <= 48 ? 48 : SAMPLES, 1e-2)
+                    : Numeric.sample(c.g, x.length, x.length <= 48 ? 48 : SAMPLES);
             double[] gr = Numeric.gradient(f, x.clone(), idx);
-            if (idx.length == x.length) c.expect(grads[gi], gr, FD_TOL);
+            if (idx.length == x.length && !normalize) c.expect(grads[gi], gr, FD_TOL);
             else c.expectAt(grads[gi], idx, gr, FD_TOL);
         }
         double h = 1e-6 * tau;

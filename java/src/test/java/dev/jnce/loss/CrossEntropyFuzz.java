@@ -91,6 +91,7 @@ public final class CrossEntropyFuzz implements Family {
         }
         if (valueFault == null) c.plan(0.4);
         else valueFault = injectValueFault(c, valueFault, n, cc, probs, targets, p, w, rowMask, ignore, logitsShape);
+        if (c.closedArena() && c.backend.name().equals("cpu")) c.knownOpen(KnownOpen.CLOSED_ARENA_USE_AFTER_FREE);
 
         final float epsF = eps, zF = z;
         final long[] tShape = "targets-shape".equals(valueFault) ? g.pick(new long[] {n, 1}, new long[] {n + 1}, new long[0])

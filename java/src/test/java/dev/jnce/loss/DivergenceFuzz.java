@@ -330,6 +330,7 @@ public final class DivergenceFuzz implements Family {
             if (fault.equals("target-range")) keys[g.nextInt(n)] = ignore == cc ? cc + 1 : cc;
             c.reject(IllegalArgumentException.class, null, kind == 2 && fault.equals("keys-shape") ? "targets" : keyName);
         }
+        if (kind == 2 && c.closedArena() && c.backend.name().equals("cpu")) c.knownOpen(KnownOpen.CLOSED_ARENA_USE_AFTER_FREE);
         if (c.expectation() != Case.Expect.REJECT) {
             double[] grad = new double[kind == 2 ? n * cc : n];
             double ppl;

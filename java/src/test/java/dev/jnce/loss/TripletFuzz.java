@@ -146,6 +146,12 @@ public final class TripletFuzz implements Family {
         });
     }
 
+    private static double norm(double[] x, int i, int d) {
+        double s = 0;
+        for (int j = 0; j < d; j++) s += x[i * d + j] * x[i * d + j];
+        return Math.sqrt(s);
+    }
+
     /** Whether row i is away from every kink: hinge at 0, a swap tie, a zero distance, a zero component (p <= 1). */
     private static boolean smoothRow(double[] a, double[] p, double[] n, int i, int d, boolean cosine, double margin, double pn,
                                      double eps, boolean swap) {
@@ -154,6 +160,7 @@ public final class TripletFuzz implements Family {
         double neg = swap ? Math.min(dan, dpn) : dan;
         if (Math.abs(margin + dap - neg) < KINK || swap && Math.abs(dan - dpn) < KINK) return false;
         if (!cosine && (dap < KINK || dan < KINK || dpn < KINK)) return false;
+        if (cosine && (norm(a, i, d) < 1e-2 || norm(p, i, d) < 1e-2 || norm(n, i, d) < 1e-2)) return false; // through a normalisation
         if (!cosine) {
             for (int j = 0; j < d; j++) {
                 int k = i * d + j;
