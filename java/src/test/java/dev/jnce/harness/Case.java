@@ -475,6 +475,11 @@ public final class Case {
         expected.put(name, new Expected(values, tol, indices, null, null));
     }
 
+    /** As {@link #expectAt(String, int[], double[], double)}, plus per-index absolute bounds. */
+    public void expectAt(String name, int[] indices, double[] values, double tol, double[] bounds) {
+        expected.put(name, new Expected(values, tol, indices, null, bounds));
+    }
+
     /** Records an output read after the call. */
     public void got(String name, Tensor t) {
         actual.put(name, t.toFloatArray());

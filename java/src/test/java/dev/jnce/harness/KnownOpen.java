@@ -96,6 +96,13 @@ public enum KnownOpen {
      * leaving the softmax.
      */
     EXCLUDED_LOGIT_SENTINEL(false),
+    /**
+     * ClipLoss and SigLipLoss with a logit scale in float32's denormal range (Float.MIN_VALUE):
+     * d loss / d scale is the float64 reference's, or the scale is an IllegalArgumentException
+     * naming logitScale. The losses recover it as dot(a, scale G b) / scale, and the product has
+     * underflowed: 0 or noise.
+     */
+    DENORMAL_LOGIT_SCALE(false),
     /** Backends.setThreads(n) with n at least twice the cores runs, never crashes inside OpenBLAS 0.3.28. */
     THREADS_OVERSUBSCRIBED(true),
     /** Backends.setThreads lowering the thread count after raising it runs, never aborts the JVM (double free). */

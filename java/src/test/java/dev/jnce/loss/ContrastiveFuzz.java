@@ -317,6 +317,7 @@ public final class ContrastiveFuzz implements Family {
     private static void gradients(Case c, Kind kind, int n, int m, int d, int kNeg, float tau, boolean normalize,
                                   boolean decoupled, boolean skip, Reduction reduction, double[] q, double[] k, double[] neg,
                                   long[] ql, long[] kl, int[] mask, String[] grads, double[] l) {
+        double logitScale = (normalize ? 1 : maxNorm(q, d) * maxNorm(k == null ? q : k, d) * Math.max(1, maxNorm(neg, d))) / tau;
         if (Double.isNaN(l[0]) && reduction == Reduction.MEAN) { // a mean over no row: NaN, with a zero gradient
             double[][] shapes = {q, k, neg};
             for (int gi = 0; gi < grads.length; gi++) c.expect(grads[gi], new double[shapes[gi].length], FD_TOL);
@@ -335,8 +336,13 @@ public final class ContrastiveFuzz implements Family {
             int[] idx = normalize ? Numeric.sampleRows(c.g, x, d, x.length <= 48 ? 48 : SAMPLES, 1e-2)
                     : Numeric.sample(c.g, x.length, x.length <= 48 ? 48 : SAMPLES);
             double[] gr = Numeric.gradient(f, x.clone(), idx);
-            if (idx.length == x.length && !normalize) c.expect(grads[gi], gr, FD_TOL);
-            else c.expectAt(grads[gi], idx, gr, FD_TOL);
+            // softmax probabilities carry the logits' float32 rounding: relative 16 eps32 of the largest logit
+            double big = 0;
+            for (double v : gr) big = Math.max(big, Math.abs(v));
+            double[] bounds = new double[gr.length];
+            Arrays.fill(bounds, 16 * 6e-8 * logitScale * big);
+            if (idx.length == x.length && !normalize) c.expect(grads[gi], gr, FD_TOL, bounds);
+            else c.expectAt(grads[gi], idx, gr, FD_TOL, bounds);
         }
         double h = 1e-6 * tau;
         double up = Numeric.sum(loss(kind, n, m, d, kNeg, tau + h, normalize, decoupled, skip, reduction, q, k, neg, ql, kl, mask));

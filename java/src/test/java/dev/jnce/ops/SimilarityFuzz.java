@@ -69,7 +69,7 @@ public final class SimilarityFuzz implements Family {
         long[] s = new long[rank];
         for (int i = 0; i < rank; i++) s[i] = g.dim(1, rank < 3);
         int numel = (int) Arrays.stream(s).reduce(1, (a, b) -> a * b), d = (int) s[rank - 1], rows = numel / d;
-        double eps = g.pick(Normalize.DEFAULT_EPS, 1e-3, 0.0, 1.0);
+        double eps = g.pick(Normalize.DEFAULT_EPS, 1e-3, 0.0, 1.0, 1e30);
         float[] x = rows(g, rows, d, true), dy = g.gaussians(numel, false);
         c.note("shape=" + Arrays.toString(s) + " eps=" + eps);
         c.in("x", s, DType.FLOAT32);
@@ -130,7 +130,7 @@ public final class SimilarityFuzz implements Family {
         int form = g.nextInt(4);
         c.op("CosineSimilarity." + new String[] {"forward", "forward(into)", "backward", "backward(into)"}[form]);
         int n = g.dim(1), d = g.dim(1);
-        double eps = g.pick(CosineSimilarity.DEFAULT_EPS, 0.0, 1e-3);
+        double eps = g.pick(CosineSimilarity.DEFAULT_EPS, 0.0, 1e-3, 1e30);
         float[] x1 = rows(g, n, d, true), x2 = rows(g, n, d, true), dOut = g.gaussians(n, false);
         boolean want1 = form != 3 || g.chance(0.8), want2 = form != 3 || g.chance(0.8);
         c.note("n=" + n + " d=" + d + " eps=" + eps);
@@ -323,7 +323,9 @@ public final class SimilarityFuzz implements Family {
         int form = g.nextInt(4); // multiply(a,b), multiply(a,tA,b,tB), multiply into c, gemm
         c.op("Matmul." + new String[] {"multiply", "multiply(trans)", "multiply(into)", "gemm"}[form]);
         boolean tA = form > 0 && g.chance(0.5), tB = form > 0 && g.chance(0.5);
-        int m = g.dim(1), n = g.dim(1), k = g.dim(1);
+        // rarely large enough for OpenBLAS to run its threads (the thread-count classes need it)
+        boolean big = g.chance(0.01);
+        int m = big ? g.pick(128, 300) : g.dim(1), n = big ? g.pick(96, 300) : g.dim(1), k = big ? g.pick(64, 300) : g.dim(1);
         float alpha = form == 3 ? g.pick(1f, 0.5f, -2f, 0f) : 1f, beta = form == 3 ? g.pick(0f, 0f, 1f, 0.5f) : 0f;
         float[] a = g.gaussians(m * k, false), b = g.gaussians(k * n, false);
         float[] c0 = beta == 0 ? nans(m * n) : g.gaussians(m * n, false);
