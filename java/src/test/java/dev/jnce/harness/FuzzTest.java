@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * so that a crash (SIGSEGV, abort) fails this test with the child's output instead of killing
  * Surefire. CI mode (the default): {@value #CI_CASES} cases of the fixed seed. Longer runs:
  * {@code -Djnce.fuzz.cases=N -Djnce.fuzz.seed=S} (or {@code random}); one case:
- * {@code -Djnce.fuzz.seed=S -Djnce.fuzz.case=I}; known-open classes: {@code -Djnce.fuzz.enforce=...}.
+ * {@code -Djnce.fuzz.seed=S -Djnce.fuzz.case=I} (or a range {@code A-B}, for failures that need the
+ * cases before them); known-open classes: {@code -Djnce.fuzz.enforce=NAME,...} or {@code all}
+ * ({@link KnownOpen}); one op's cases: {@code -Djnce.fuzz.ops=regex}.
  * The summary goes to stdout and to {@code target/fuzz-summary.txt}.
  */
 class FuzzTest {
@@ -48,7 +50,7 @@ class FuzzTest {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xss4m",
                 "-XX:ErrorFile=" + target.toAbsolutePath().resolve("fuzz-hs_err_%p.log")));
-        for (String p : List.of("jnce.fuzz.seed", "jnce.fuzz.case", "jnce.fuzz.enforce")) {
+        for (String p : List.of("jnce.fuzz.seed", "jnce.fuzz.case", "jnce.fuzz.enforce", "jnce.fuzz.ops")) {
             if (System.getProperty(p) != null) command.add("-D" + p + "=" + System.getProperty(p));
         }
         command.add("-Djnce.fuzz.cases=" + cases);

@@ -47,7 +47,7 @@ public final class ContrastiveFuzz implements Family {
         if (kind == Kind.NTXENT) n = 2 * Math.max(2, n / 2 + 1);
         if (kind == Kind.TWO_TOWER || kind == Kind.ONE_TENSOR || kind == Kind.SUPCON) n = Math.max(2, n);
         if (kind == Kind.LABELS || kind == Kind.MASK) m = Math.max(2, m);
-        float tau = g.pick(0.07f, 0.1f, 0.5f, 1f, 2f, 0.01f, 1e-30f);
+        float tau = g.pick(0.07f, 0.1f, 0.5f, 1f, 2f, 0.01f, 0.07f, 0.1f, 1e-30f, Float.MIN_VALUE);
         boolean normalize = g.chance(0.7), decoupled = g.chance(0.2) && kind != Kind.LABELS && kind != Kind.MASK && kind != Kind.SUPCON;
         boolean skip = g.chance(0.4);
         Reduction reduction = Numeric.reduction(g);
