@@ -144,7 +144,7 @@ public final class Entropy {
     /** The cross-entropy H(p, q): shape (N) for NONE, else (). */
     public Tensor cross(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Tensor loss = newLoss(k, p);
         try {
             k.divergence().distributionCrossEntropy(p, q, reduction, loss, null, null);
@@ -161,7 +161,7 @@ public final class Entropy {
      */
     public InputTargetResult crossForwardBackward(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Tensor loss = null, gradP = null, gradQ = null;
         try {
             loss = newLoss(k, p);
@@ -184,7 +184,7 @@ public final class Entropy {
      */
     public void crossForwardBackward(Tensor p, Tensor q, Tensor loss, Tensor gradP, Tensor gradQ) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q, Kernels.OUTPUTS, "loss", loss, "gradP", gradP, "gradQ", gradQ);
-        check(k, p, q);
+        check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
         Checks.lossBuffer("loss", loss, k, reduction == Reduction.NONE, p.size(0), reduction);
         if (gradP != null) Checks.floatBuffer("gradP", gradP, k, "(N, C) of p", p.shape());
         if (gradQ != null) Checks.floatBuffer("gradQ", gradQ, k, "(N, C) of q", q.shape());

@@ -151,8 +151,9 @@ public final class Perplexity {
      */
     public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
         Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets);
+        Checks.usable("logits", logits, k); // before its shape sizes the gradient
         Tensor ppl = null, grad = null;
-        try { // the cross-entropy checks the logits and targets: what it rejects closes these again
+        try {
             ppl = Tensor.zeros(k.device(), DType.FLOAT32);
             grad = Tensor.zeros(k.device(), DType.FLOAT32, logits.shape());
             logits(k, logits, targets, ppl, grad);

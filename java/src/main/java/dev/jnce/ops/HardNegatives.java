@@ -183,14 +183,28 @@ public final class HardNegatives {
 
     private Tensor mineNew(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask) {
         Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask);
-        Tensor indices = Tensor.zeros(kn.device(), DType.INT64, Checks.matrix("sim", sim, kn, "(N, M)")[0], k);
+        long[] nm = Checks.matrix("sim", sim, kn, "(N, M)");
+        requireKeys(nm, queryLabels == null && mask == null); // before (N, k) is allocated: an absurd k must not become one
+        Tensor indices = Tensor.zeros(kn.device(), DType.INT64, nm[0], k);
         return filled(indices, () -> mineInto(sim, queryLabels, keyLabels, mask, indices));
+    }
+
+    /**
+     * k is at most M: no row of sim (N, M) can have more negatives than keys. With diagonal
+     * positives row 0 has exactly M - 1, and the message says so as the mining pass would.
+     */
+    private void requireKeys(long[] nm, boolean diagonal) {
+        if (k <= nm[1]) return;
+        throw new IllegalArgumentException("k: " + k + " negatives asked for, but " + (diagonal
+                ? "row 0 of sim " + Tensor.formatShape(nm) + " has only " + (nm[1] - 1) + " keys that are not positives"
+                : "sim " + Tensor.formatShape(nm) + " has only " + nm[1] + " keys per row"));
     }
 
     private void mineInto(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         Kernels kn = Kernels.forCall(backend, "sim", sim, "queryLabels", queryLabels, "keyLabels", keyLabels, "mask", mask,
                 Kernels.OUTPUTS, "indices", indices);
         long[] nm = check(kn, sim, queryLabels, keyLabels, mask);
+        requireKeys(nm, queryLabels == null && mask == null);
         Checks.usable("indices", indices, kn);
         Checks.dtype("indices", indices, DType.INT64);
         Checks.shape("indices", indices, "(N, k) for sim " + Tensor.formatShape(nm) + " and k = " + k, nm[0], k);
