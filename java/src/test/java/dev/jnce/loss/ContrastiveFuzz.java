@@ -47,7 +47,7 @@ public final class ContrastiveFuzz implements Family {
         if (kind == Kind.NTXENT) n = 2 * Math.max(2, n / 2 + 1);
         if (kind == Kind.TWO_TOWER || kind == Kind.ONE_TENSOR || kind == Kind.SUPCON) n = Math.max(2, n);
         if (kind == Kind.LABELS || kind == Kind.MASK) m = Math.max(2, m);
-        float tau = g.pick(0.07f, 0.1f, 0.5f, 1f, 2f, 0.01f, 0.07f, 0.1f, 1e-30f, Float.MIN_VALUE);
+        float tau = g.pick(0.07f, 0.1f, 0.5f, 1f, 2f, 0.01f, 0.07f, 0.1f, 1e-30f, Float.MIN_NORMAL);
         boolean normalize = g.chance(0.7), decoupled = g.chance(0.2) && kind != Kind.LABELS && kind != Kind.MASK && kind != Kind.SUPCON;
         boolean skip = g.chance(0.4);
         Reduction reduction = Numeric.reduction(g);
@@ -108,9 +108,6 @@ public final class ContrastiveFuzz implements Family {
             if (empty && !skip && c.expectation() != Case.Expect.REJECT) {
                 c.reject(IllegalArgumentException.class, null, kind == Kind.MASK ? "positiveMask" : kind == Kind.SUPCON ? "labels" : "queryLabels");
             }
-            if (tau < 1e-37f && c.expectation() != Case.Expect.REJECT) {
-                c.reject(IllegalArgumentException.class, KnownOpen.TINY_TEMPERATURE, "temperature");
-            }
         } else {
             fault = valueFault(c, fault, kind, q, k, neg, in);
             if (fault == null) {
@@ -125,7 +122,8 @@ public final class ContrastiveFuzz implements Family {
         final long[] qlf = ql, klf = kl;
         final int[] mf = mask;
         c.run(() -> {
-            float t = "temperature".equals(vf) ? c.g.pick(0f, -0.07f, Float.NaN, Float.POSITIVE_INFINITY, -Float.MIN_VALUE) : tau;
+            float t = "temperature".equals(vf) ? c.g.pick(0f, -0.07f, Float.NaN, Float.POSITIVE_INFINITY, -Float.MIN_VALUE,
+                    Float.MIN_VALUE, 1e-39f) : tau; // below Float.MIN_NORMAL 1/temperature overflows
             InfoNce loss = c.on(InfoNce.create(), InfoNce.create()::withBackend).withTemperature(t).withNormalize(normalize)
                     .withDecoupled(decoupled || "decoupled".equals(vf)).withReduction(reduction)
                     .withRowsWithoutPositive(skip ? InfoNce.RowsWithoutPositive.SKIP : InfoNce.RowsWithoutPositive.THROW)
