@@ -86,26 +86,32 @@ JNCE_API int32_t jnce_get_num_threads(int32_t *threads);
  * JNCE_ERR_INVALID_ARG naming the first offending index and its value, before anything is
  * written; with probability targets a row that is not a distribution (an entry < 0 or NaN, or a
  * sum off 1 by more than 1e-3) fails naming the first such row, and outputs are then unspecified.
+ *
+ * Every buffer is a direct argument (no struct of pointers), so that a caller holding its
+ * buffers for the duration of a call (Java's FFM keeps a segment's memory alive while it is an
+ * argument of a running downcall) holds all of them:
+ *   N, C            rows and classes, both > 0
+ *   logits          (N,C)
+ *   targets         (N) class indices of target_dtype (JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64),
+ *                   or NULL with target_probs
+ *   target_probs    (N,C) probability targets, or NULL with targets (exactly one of the two)
+ *   row_mask        (N) int32, 0 = leave the row out, or NULL
+ *   weight          (C) class weights, or NULL
+ *   ignore_index    class targets equal to it are left out (PyTorch: -100)
+ *   label_smoothing eps in [0,1];  z_loss  lambda >= 0 of lambda * lse^2, finite
+ *   reduction       JNCE_REDUCTION_NONE, _MEAN or _SUM
+ *   zero_if_empty   1: MEAN over no counted row gives 0 instead of NaN
+ *   loss            (N) for NONE, else (1)
+ *   grad            (N,C) d(loss)/d(logits) (for NONE: of the sum), or NULL; may alias logits
+ *   lse             (N) log-sum-exp of every row (counted or not; +Inf for a row holding +Inf
+ *                   and no NaN, as torch.logsumexp), or NULL
+ * No output may overlap an input or another output, except grad == logits.
  */
-typedef struct jnce_xent_args {
-    int64_t N, C;
-    const float *logits;       /* (N,C) */
-    const void *targets;       /* (N) class indices (target_dtype), or NULL with probs */
-    int32_t target_dtype;      /* JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64 */
-    const float *probs;        /* (N,C) probability targets, or NULL with targets */
-    const int32_t *row_mask;   /* (N) 0 = leave the row out, or NULL */
-    const float *weight;       /* (C) class weights, or NULL */
-    int64_t ignore_index;      /* class targets equal to it are left out (PyTorch: -100) */
-    float label_smoothing;     /* eps in [0,1] */
-    float z_loss;              /* lambda >= 0 of lambda * lse^2 */
-    int32_t reduction;         /* JNCE_REDUCTION_* */
-    int32_t zero_if_empty;     /* MEAN over no counted row gives 0 instead of NaN */
-    float *loss;               /* (N) for NONE, else (1) */
-    float *grad;               /* (N,C) d(loss)/d(logits) (for NONE: of the sum), or NULL; may alias logits */
-    float *lse;                /* (N) log-sum-exp of every row (counted or not), or NULL */
-} jnce_xent_args;
-
-JNCE_API int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args);
+JNCE_API int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets,
+                                            int32_t target_dtype, const float *target_probs,
+                                            const int32_t *row_mask, const float *weight, int64_t ignore_index,
+                                            float label_smoothing, float z_loss, int32_t reduction,
+                                            int32_t zero_if_empty, float *loss, float *grad, float *lse);
 
 /*
  * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy_fwd_bwd's
@@ -527,11 +533,16 @@ JNCE_API int32_t jnce_cuda_host_alloc(int64_t bytes, void **host_ptr);
 JNCE_API int32_t jnce_cuda_host_free(void *host_ptr);
 
 /*
- * jnce_cross_entropy_fwd_bwd on the GPU (src/cuda/cross_entropy.cu): the same meaning, device pointers in
- * args. Its value checks (weights, class targets, probability rows) fail the next call that
- * waits, with the CPU kernel's message.
+ * jnce_cross_entropy_fwd_bwd on the GPU (src/cuda/cross_entropy.cu): the same meaning and
+ * arguments, device pointers. Its value checks (weights, class targets, probability rows) fail
+ * the next call that waits, with the CPU kernel's message.
  */
-JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args);
+JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits,
+                                                 const void *targets, int32_t target_dtype,
+                                                 const float *target_probs, const int32_t *row_mask,
+                                                 const float *weight, int64_t ignore_index, float label_smoothing,
+                                                 float z_loss, int32_t reduction, int32_t zero_if_empty,
+                                                 float *loss, float *grad, float *lse);
 /* jnce_cross_entropy_perplexity_fwd_bwd on the GPU: the same meaning, device pointers. */
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);

@@ -13,9 +13,30 @@
 #include "jnce.h"
 #include "check.h"
 
+/* One call's arguments, in jnce_cross_entropy_fwd_bwd's order, so that cases read as one line. */
+typedef struct {
+    int64_t N, C;
+    const float *logits;
+    const void *targets;
+    int32_t target_dtype;
+    const float *probs;
+    const int32_t *row_mask;
+    const float *weight;
+    int64_t ignore_index;
+    float label_smoothing, z_loss;
+    int32_t reduction, zero_if_empty;
+    float *loss, *grad, *lse;
+} xent_case;
+
+static int32_t xent(const xent_case *a) {
+    return jnce_cross_entropy_fwd_bwd(a->N, a->C, a->logits, a->targets, a->target_dtype, a->probs, a->row_mask,
+                                      a->weight, a->ignore_index, a->label_smoothing, a->z_loss, a->reduction,
+                                      a->zero_if_empty, a->loss, a->grad, a->lse);
+}
+
 
 /* Reference: loss (N or 1 values) and grad, in double, from the formulas in jnce.h. */
-static void reference(const jnce_xent_args *a, const int64_t *y, double *loss, double *grad) {
+static void reference(const xent_case *a, const int64_t *y, double *loss, double *grad) {
     int64_t N = a->N, C = a->C;
     double eps = a->label_smoothing, denom = 0, counted = 0, ce = 0, z = 0, wsum = 0;
     for (int64_t c = 0; c < C; c++) wsum += a->weight ? a->weight[c] : 1.0;
@@ -79,15 +100,15 @@ static void random_case(int64_t N, int64_t C, float spread, int options, int32_t
         for (int64_t c = 0; c < C; c++) t[i * C + c] = (float)(t[i * C + c] / row);
     }
     if (options & IGNORE) y[N / 2] = 0, y[0] = 0; /* ignore_index 0: a valid class is ignored */
-    jnce_xent_args a = {N, C, x, options & PROBS ? NULL : y, JNCE_DTYPE_INT64, options & PROBS ? t : NULL,
+    xent_case a = {N, C, x, options & PROBS ? NULL : y, JNCE_DTYPE_INT64, options & PROBS ? t : NULL,
                         options & MASK ? mask : NULL, options & WEIGHTS ? w : NULL,
                         options & IGNORE ? 0 : -100, options & SMOOTH ? 0.1f : 0.0f,
                         options & ZLOSS ? 1e-3f : 0.0f, reduction, 0, loss,
                         options & IN_PLACE ? x : g, lse};
-    jnce_xent_args ref_args = a;
+    xent_case ref_args = a;
     ref_args.logits = x0;
     reference(&ref_args, y, ref_loss, ref_g);
-    int32_t rc = jnce_cross_entropy_fwd_bwd(&a);
+    int32_t rc = xent(&a);
     CHECK(rc == JNCE_OK, "status %d", rc);
     int64_t n_loss = reduction == JNCE_REDUCTION_NONE ? N : 1;
     for (int64_t i = 0; i < n_loss; i++)
@@ -114,69 +135,90 @@ static void non_finite_rules(void) {
                       -INFINITY, 2.0f, 1.0f,   -INFINITY, -INFINITY, -INFINITY};
     int32_t t[4] = {0, 0, 1, 0};
     float loss[4], g[12];
-    jnce_xent_args a = {4, 3, x, t, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss, g, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK, "status");
+    xent_case a = {4, 3, x, t, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss, g, NULL};
+    CHECK(xent(&a) == JNCE_OK, "status");
     CHECK(isnan(loss[0]) && isnan(g[0]), "NaN row must give NaN");
     CHECK(isnan(loss[1]) && isnan(g[4]), "+Inf row must give NaN");
     double want = log(1.0 + exp(-1.0)); /* lse of {2,1} minus x_t = 2 */
     CHECK(fabs(loss[2] - want) < 1e-6 && g[6] == 0.0f, "-Inf entry: loss %g want %g, grad %g", loss[2], want, g[6]);
     CHECK(isnan(loss[3]), "all -Inf row must give NaN");
+    /* lse follows torch.logsumexp: NaN with a NaN, +Inf with +Inf and no NaN, -Inf when all are -Inf */
+    float both[3] = {INFINITY, NAN, 0.0f}, x5[5 * 3], lse[5], loss5[5], g5[15];
+    memcpy(x5, x, sizeof x);
+    memcpy(x5 + 12, both, sizeof both);
+    int32_t t5[5] = {0, 0, 1, 0, 2};
+    xent_case b = {5, 3, x5, t5, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss5, g5, lse};
+    CHECK(xent(&b) == JNCE_OK, "status");
+    CHECK(isnan(lse[0]) && lse[1] == INFINITY && fabs(lse[2] - (2.0 + log(1.0 + exp(-1.0)))) < 1e-6 &&
+              lse[3] == -INFINITY && isnan(lse[4]),
+          "lse %g %g %g %g %g", lse[0], lse[1], lse[2], lse[3], lse[4]);
+    memcpy(x5, x, sizeof x); /* the same in place: lse is read before the gradient overwrites the row */
+    memcpy(x5 + 12, both, sizeof both);
+    b.grad = x5;
+    CHECK(xent(&b) == JNCE_OK, "status");
+    CHECK(isnan(lse[0]) && lse[1] == INFINITY && lse[3] == -INFINITY && isnan(lse[4]), "in place: lse %g %g %g %g",
+          lse[0], lse[1], lse[3], lse[4]);
 }
 
 static void empty_mean(void) {
     float x[2 * 3] = {1, 2, 3, 4, 5, 6}, loss, g[6];
     int64_t y[2] = {-100, -100};
-    jnce_xent_args a = {2, 3, x, y, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, g, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK && isnan(loss), "all ignored: NaN mean by default");
+    xent_case a = {2, 3, x, y, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, g, NULL};
+    CHECK(xent(&a) == JNCE_OK && isnan(loss), "all ignored: NaN mean by default");
     a.zero_if_empty = 1;
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_OK && loss == 0.0f && g[0] == 0.0f && g[5] == 0.0f, "zero_if_empty");
+    CHECK(xent(&a) == JNCE_OK && loss == 0.0f && g[0] == 0.0f && g[5] == 0.0f, "zero_if_empty");
 }
 
 static void rejects_bad_arguments(void) {
     float x[2] = {0, 0}, loss;
     int64_t bad_target[1] = {2};
-    jnce_xent_args a = {1, 2, x, bad_target, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "target out of range must fail");
+    xent_case a = {1, 2, x, bad_target, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
+    CHECK(xent(&a) == JNCE_ERR_INVALID_ARG, "target out of range must fail");
     char msg[256];
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "targets[0] = 2 is outside [0, 2) for logits of shape (1, 2) and is not the ignore index -100")
               == 0, "message names the target: %s", msg);
     int32_t masked_out[1] = {0}; /* a masked row's target is checked too: it is never read out of bounds */
     a.row_mask = masked_out;
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "a masked row's target out of range must fail");
+    CHECK(xent(&a) == JNCE_ERR_INVALID_ARG, "a masked row's target out of range must fail");
     a.row_mask = NULL;
     int32_t huge[3] = {0, -100, 1 << 30};
     float x3[3 * 2] = {0}, g3[6], loss3[3];
-    jnce_xent_args c = {3, 2, x3, huge, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss3, g3, NULL};
+    xent_case c = {3, 2, x3, huge, JNCE_DTYPE_INT32, NULL, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_NONE, 0, loss3, g3, NULL};
     for (int k = 0; k < 6; k++) g3[k] = 7.0f;
-    CHECK(jnce_cross_entropy_fwd_bwd(&c) == JNCE_ERR_INVALID_ARG, "int32 target 2^30 must fail");
+    CHECK(xent(&c) == JNCE_ERR_INVALID_ARG, "int32 target 2^30 must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "targets[2] = 1073741824 is outside [0, 2) for logits of shape (3, 2)") != NULL, "%s", msg);
     CHECK(g3[0] == 7.0f && g3[5] == 7.0f, "nothing is written when a target is out of range");
     float bad_w[2] = {1.0f, NAN};
     int64_t good[1] = {0};
-    jnce_xent_args d = {1, 2, x, good, JNCE_DTYPE_INT64, NULL, NULL, bad_w, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&d) == JNCE_ERR_INVALID_ARG, "a NaN weight must fail");
+    xent_case d = {1, 2, x, good, JNCE_DTYPE_INT64, NULL, NULL, bad_w, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
+    CHECK(xent(&d) == JNCE_ERR_INVALID_ARG, "a NaN weight must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "weight[1] = NaN is not finite") == 0, "message names the weight: %s", msg);
     bad_w[1] = -INFINITY;
-    CHECK(jnce_cross_entropy_fwd_bwd(&d) == JNCE_ERR_INVALID_ARG, "an infinite weight must fail");
+    CHECK(xent(&d) == JNCE_ERR_INVALID_ARG, "an infinite weight must fail");
     jnce_last_error(msg, sizeof msg);
     CHECK(strcmp(msg, "weight[1] = -Infinity is not finite") == 0, "message names the weight: %s", msg);
     a.N = 0;
-    CHECK(jnce_cross_entropy_fwd_bwd(&a) == JNCE_ERR_INVALID_ARG, "N=0 must fail");
+    CHECK(xent(&a) == JNCE_ERR_INVALID_ARG, "N=0 must fail");
     float probs[2] = {0.7f, 0.7f};
-    jnce_xent_args b = {1, 2, x, NULL, 0, probs, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&b) == JNCE_ERR_INVALID_ARG, "probs not a distribution must fail");
+    xent_case b = {1, 2, x, NULL, 0, probs, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL};
+    CHECK(xent(&b) == JNCE_ERR_INVALID_ARG, "probs not a distribution must fail");
     jnce_last_error(msg, sizeof msg);
-    CHECK(strstr(msg, "probs: row 0 is not a distribution") != NULL, "message names the row: %s", msg);
+    CHECK(strstr(msg, "targets: row 0 is not a probability distribution") != NULL, "message names the row: %s", msg);
     float x4[4 * 2] = {0}, probs4[4 * 2] = {0.5f, 0.5f, 1.0f, 0.0f, 0.9f, 0.0f, -0.5f, 1.5f}, loss4;
-    jnce_xent_args e = {4, 2, x4, NULL, 0, probs4, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_SUM, 0, &loss4, NULL, NULL};
-    CHECK(jnce_cross_entropy_fwd_bwd(&e) == JNCE_ERR_INVALID_ARG, "rows 2 and 3 are not distributions");
+    xent_case e = {4, 2, x4, NULL, 0, probs4, NULL, NULL, -100, 0, 0, JNCE_REDUCTION_SUM, 0, &loss4, NULL, NULL};
+    CHECK(xent(&e) == JNCE_ERR_INVALID_ARG, "rows 2 and 3 are not distributions");
     jnce_last_error(msg, sizeof msg);
-    CHECK(strstr(msg, "probs: row 2 ") != NULL && strstr(msg, "for logits of shape (4, 2)") != NULL,
+    CHECK(strstr(msg, "targets: row 2 ") != NULL && strstr(msg, "for logits of shape (4, 2)") != NULL,
           "message names the first bad row: %s", msg);
-    CHECK(jnce_cross_entropy_fwd_bwd(NULL) == JNCE_ERR_INVALID_ARG, "null args must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(1, 2, NULL, good, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0, 0,
+                                     JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+          "null logits must fail");
+    CHECK(jnce_cross_entropy_fwd_bwd(1, 2, x, good, JNCE_DTYPE_INT64, probs, NULL, NULL, -100, 0, 0,
+                                     JNCE_REDUCTION_MEAN, 0, &loss, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+          "class targets and target_probs together must fail");
 }
 
 static void perplexity_of_a_mean(void) {

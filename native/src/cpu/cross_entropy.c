@@ -1,7 +1,7 @@
 /*
  * cross_entropy.c - fused softmax cross-entropy, forward and backward (F.cross_entropy).
  *
- *   logits  (N,C) float32          targets (N) int32|int64 class indices, or probs (N,C)
+ *   logits  (N,C) float32          targets (N) int32|int64 class indices, or target_probs (N,C)
  *   weight  (C) or NULL            row_mask (N) int32 or NULL
  *   loss    (N) or (1) float32     grad (N,C) float32 or NULL, may alias logits
  *   lse     (N) or NULL
@@ -29,6 +29,7 @@
 
 #include "internal.h"
 #include "simd_exp.h"
+#include "xent_call.h"
 
 #define BLOCK 64 /* values per online-softmax rescale: 8 vectors of 8 */
 
@@ -351,7 +352,7 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
 /* ---- the op --------------------------------------------------------------------------------- */
 
 typedef struct {
-    const jnce_xent_args *a;
+    const xent_call *a;
     int avx2;
     double scale;      /* CE gradient scale: 1/D for MEAN */
     double zscale;     /* z-loss gradient scale: 1/counted for MEAN */
@@ -361,11 +362,11 @@ typedef struct {
     int64_t bad_row;   /* first row whose probabilities are not a distribution, or -1 */
 } xent_job;
 
-static int64_t class_target(const jnce_xent_args *a, int64_t i) {
+static int64_t class_target(const xent_call *a, int64_t i) {
     return jnce_target_at(a->targets, a->target_dtype, i);
 }
 
-static int row_counted(const jnce_xent_args *a, int64_t i) {
+static int row_counted(const xent_call *a, int64_t i) {
     if (a->row_mask != NULL && a->row_mask[i] == 0) return 0;
     return a->probs != NULL || class_target(a, i) != a->ignore_index;
 }
@@ -382,10 +383,22 @@ static void first_bad_row(int64_t *first, int64_t i) {
     }
 }
 
+/* torch.logsumexp of a row the passes could not sum (NaN, +Inf, or every entry -Inf): NaN if
+ * the row holds NaN, else +Inf if it holds +Inf, else -Inf. Read before grad (which may alias
+ * the row) is written. */
+static float special_lse(const float *x, int64_t C) {
+    float out = -INFINITY;
+    for (int64_t j = 0; j < C; j++) {
+        if (isnan(x[j])) return NAN;
+        if (x[j] == INFINITY) out = INFINITY;
+    }
+    return out;
+}
+
 static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     xent_job *job = ctx;
-    const jnce_xent_args *a = job->a;
+    const xent_call *a = job->a;
     const int64_t C = a->C;
     const double eps = a->label_smoothing;
     for (int64_t i = begin; i < end; i++) {
@@ -413,7 +426,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         }
         int bad = r.st.bad || r.st.sum == 0.0;
         double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
-        if (a->lse) a->lse[i] = (float)lse;
+        if (a->lse) a->lse[i] = bad ? special_lse(x, C) : (float)lse;
         if (!counted) {
             if (g) memset(g, 0, (size_t)C * sizeof(float));
             continue;
@@ -456,12 +469,11 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     }
 }
 
-static int32_t check_args(const jnce_xent_args *a) {
-    if (a == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: args is null");
+static int32_t check_args(const xent_call *a) {
     if (a->logits == NULL || a->loss == NULL)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: logits and loss must be non-null");
     if ((a->targets == NULL) == (a->probs == NULL))
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: give exactly one of targets and probs");
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: give exactly one of targets and target_probs");
     if (a->N <= 0 || a->C <= 0)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: N=%lld and C=%lld must be positive",
                          (long long)a->N, (long long)a->C);
@@ -481,7 +493,7 @@ static int32_t check_args(const jnce_xent_args *a) {
  * call ride on this pass: every weight finite, every class target in [0,C) or ignore_index
  * (masked rows included). Nothing is written before they pass.
  */
-static int32_t denominators(const jnce_xent_args *a, double *w_total, double *denom, double *counted) {
+static int32_t denominators(const xent_call *a, double *w_total, double *denom, double *counted) {
     if (a->weight == NULL) *w_total = (double)a->C;
     for (int64_t c = 0; a->weight != NULL && c < a->C; c++) {
         float w = a->weight[c];
@@ -506,10 +518,15 @@ static int32_t denominators(const jnce_xent_args *a, double *w_total, double *de
     return JNCE_OK;
 }
 
-int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *a) {
+int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets,
+                                   int32_t target_dtype, const float *target_probs, const int32_t *row_mask,
+                                   const float *weight, int64_t ignore_index, float label_smoothing, float z_loss,
+                                   int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse) {
+    const xent_call call = {N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index,
+                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse};
+    const xent_call *a = &call;
     int32_t status = check_args(a);
     if (status != JNCE_OK) return status;
-    const int64_t N = a->N, C = a->C;
     double denom = 0.0, counted = 0.0, w_total = 0.0;
     status = denominators(a, &w_total, &denom, &counted);
     if (status != JNCE_OK) return status;
@@ -529,7 +546,7 @@ int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *a) {
     if (job.bad_row >= 0) {
         free(rows);
         return jnce_fail(JNCE_ERR_INVALID_ARG,
-                         "probs: row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3) for "
+                         "targets: row %lld is not a probability distribution (entries must be >= 0 and sum to 1 within 1e-3) for "
                          "logits of shape (%lld, %lld)", (long long)job.bad_row, (long long)N, (long long)C);
     }
     if (a->reduction == JNCE_REDUCTION_NONE) {

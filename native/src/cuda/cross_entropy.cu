@@ -1,9 +1,9 @@
 /*
  * cross_entropy.cu - fused softmax cross-entropy forward and backward on the GPU, with the
  * meaning jnce.h gives jnce_cross_entropy_fwd_bwd (weights, ignore_index, label smoothing, probability
- * targets, row mask, z-loss, per-row log-sum-exp). Every pointer in args is device memory.
+ * targets, row mask, z-loss, per-row log-sum-exp). Every pointer argument is device memory.
  *
- *   logits  (N,C) float32          targets (N) int32|int64 class indices, or probs (N,C)
+ *   logits  (N,C) float32          targets (N) int32|int64 class indices, or target_probs (N,C)
  *   weight  (C) or NULL            row_mask (N) int32 or NULL
  *   loss    (N) or (1) float32     grad (N,C) float32 or NULL, may alias logits
  *   lse     (N) or NULL            scratch: xent_stats + 2N floats (row CE and lse^2)
@@ -29,6 +29,7 @@
 #include <math.h>
 
 #include "internal.cuh"
+#include "../cpu/xent_call.h"
 
 typedef struct {
     double denom;    /* sum of w_y over counted rows (class targets), or the counted rows */
@@ -40,18 +41,18 @@ typedef struct {
     int32_t bad;     /* a weight or class target failed its check: the other kernels write nothing */
 } xent_stats;
 
-__device__ __forceinline__ int64_t class_target(const jnce_xent_args &a, int64_t i) {
+__device__ __forceinline__ int64_t class_target(const xent_call &a, int64_t i) {
     return a.target_dtype == JNCE_DTYPE_INT32 ? (int64_t)((const int32_t *)a.targets)[i]
                                               : ((const int64_t *)a.targets)[i];
 }
 
 /* Counted rows: not masked out and (probability targets, or a class index other than ignore_index). */
-__device__ __forceinline__ bool row_counted(const jnce_xent_args &a, int64_t i) {
+__device__ __forceinline__ bool row_counted(const xent_call &a, int64_t i) {
     if (a.row_mask != NULL && a.row_mask[i] == 0) return false;
     return a.probs != NULL || class_target(a, i) != a.ignore_index;
 }
 
-__device__ __forceinline__ bool target_in_range(const jnce_xent_args &a, int64_t y) {
+__device__ __forceinline__ bool target_in_range(const xent_call &a, int64_t y) {
     return y >= 0 && y < a.C;
 }
 
@@ -72,7 +73,7 @@ __device__ double block_sum_double(double v, double *shared) {
  * in [0,C) or ignore_index (masked rows included). The first offending weight, else the first
  * offending target (lowest index, as the CPU kernel names it), goes to the error record.
  */
-__global__ void xent_stats_kernel(jnce_xent_args a, xent_stats *st, jnce_cuda_error_record *err) {
+__global__ void xent_stats_kernel(xent_call a, xent_stats *st, jnce_cuda_error_record *err) {
     __shared__ double shared[32];
     __shared__ unsigned long long bad_weight, bad_target;
     if (threadIdx.x == 0) bad_weight = bad_target = ULLONG_MAX;
@@ -153,7 +154,7 @@ __device__ __forceinline__ float grad_value(const row_plan &p, float x, float w,
     return j == p.y ? g - p.gy : g;
 }
 
-__global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *st, float *row_ce, float *row_z,
+__global__ void softmax_xent_fwd_bwd_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row_z,
                                             jnce_cuda_error_record *err, int vec4) {
     __shared__ float shared[64];
     __shared__ row_plan plan;
@@ -201,9 +202,21 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
         float wtx = has_t ? jnce_block_sum(s.wtx, shared) : 0.0f;
         float wt = has_t ? jnce_block_sum(s.wt, shared) : 0.0f;
         float tsum = has_t ? jnce_block_sum(s.tsum, shared) : 0.0f;
+        float special_lse = 0.0f; /* torch.logsumexp of a row that could not be summed: NaN, +Inf or -Inf */
+        if (bad && a.lse) {
+            int nan_seen = 0, inf_seen = 0;
+            for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
+                float v = x[j];
+                nan_seen |= isnan(v);
+                inf_seen |= v == INFINITY;
+            }
+            nan_seen = __syncthreads_or(nan_seen);
+            inf_seen = __syncthreads_or(inf_seen);
+            special_lse = nan_seen ? NAN : inf_seen ? INFINITY : -INFINITY;
+        }
         if (threadIdx.x == 0) {
             double lse = bad ? (double)NAN : (double)sm.max + log((double)sm.sum);
-            if (a.lse) a.lse[i] = (float)lse;
+            if (a.lse) a.lse[i] = bad ? special_lse : (float)lse;
             row_plan p = {sm.max, 0.0f, 0.0f, 0.0f, 0.0f, -1, 0};
             double ce = 0.0, z = 0.0;
             if (!counted || !y_ok) {
@@ -267,7 +280,7 @@ __global__ void softmax_xent_fwd_bwd_kernel(jnce_xent_args a, const xent_stats *
     }
 }
 
-__global__ void xent_reduce_kernel(jnce_xent_args a, const xent_stats *st, const float *row_ce, const float *row_z) {
+__global__ void xent_reduce_kernel(xent_call a, const xent_stats *st, const float *row_ce, const float *row_z) {
     __shared__ double shared[32];
     if (st->bad) return;
     double ce = 0.0, z = 0.0;
@@ -291,12 +304,11 @@ static int aligned16(const void *p) {
     return ((uintptr_t)p & 15) == 0;
 }
 
-static int32_t check_args(const jnce_xent_args *a) {
-    if (a == NULL) return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): args is null");
+static int32_t check_args(const xent_call *a) {
     if (a->logits == NULL || a->loss == NULL)
         return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): logits and loss must be non-null");
     if ((a->targets == NULL) == (a->probs == NULL))
-        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): give exactly one of targets and probs");
+        return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): give exactly one of targets and target_probs");
     if (a->N <= 0 || a->C <= 0)
         return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "cross_entropy (cuda): N=%lld and C=%lld must be positive",
                               (long long)a->N, (long long)a->C);
@@ -318,7 +330,14 @@ static int threads_for(int64_t C) {
     return C >= 16384 ? 512 : C >= 2048 ? 256 : C >= 256 ? 128 : 32;
 }
 
-int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *a) {
+int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits,
+                                        const void *targets, int32_t target_dtype, const float *target_probs,
+                                        const int32_t *row_mask, const float *weight, int64_t ignore_index,
+                                        float label_smoothing, float z_loss, int32_t reduction,
+                                        int32_t zero_if_empty, float *loss, float *grad, float *lse) {
+    const xent_call call = {N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index,
+                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse};
+    const xent_call *a = &call;
     int32_t s = check_args(a);
     if (s == JNCE_OK) s = jnce_cuda_enter(ctx, "cross_entropy");
     if (s != JNCE_OK) return s;

@@ -86,7 +86,7 @@ static int32_t drain_errors(jnce_cuda_ctx *ctx, const char *op) {
         snprintf(what, sizeof what, "weight[%lld] = %s is not finite", (long long)rec.row,
                  isnan(w) ? "NaN" : w > 0 ? "Infinity" : "-Infinity");
     } else {
-        snprintf(what, sizeof what, "probs: row %lld is not a distribution (entries must be >= 0 and sum to 1 within 1e-3) "
+        snprintf(what, sizeof what, "targets: row %lld is not a probability distribution (entries must be >= 0 and sum to 1 within 1e-3) "
                  "for logits of shape (%lld, %lld)", (long long)rec.row, (long long)rec.n, (long long)rec.c);
     }
     return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "%s (found by cross_entropy (cuda), reported at %s)", what, op);

@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import dev.jnce.spi.CallArguments;
 import dev.jnce.spi.DeviceMemory;
 
 import java.lang.foreign.Arena;
@@ -372,7 +373,11 @@ public final class Tensor implements AutoCloseable {
      * a zero-length segment holding the device address (never readable from Java).
      */
     public MemorySegment segment() {
-        requireOpen("tensor");
+        if (closed || base != null && base.closed || !segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
+            // freed by another thread since the call checked it: name it as that call did
+            String name = CallArguments.nameOf(this);
+            requireOpen(name != null ? name : "tensor");
+        }
         return segment;
     }
 

@@ -371,6 +371,21 @@ public class JnceNative extends JnceNative$shared {
     private static class jnce_cross_entropy_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
 
@@ -382,7 +397,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static FunctionDescriptor jnce_cross_entropy_fwd_bwd$descriptor() {
@@ -392,7 +407,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static MethodHandle jnce_cross_entropy_fwd_bwd$handle() {
@@ -402,7 +417,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static MemorySegment jnce_cross_entropy_fwd_bwd$address() {
@@ -411,16 +426,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cross_entropy_fwd_bwd(const jnce_xent_args *args)
+     * int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
-    public static int jnce_cross_entropy_fwd_bwd(MemorySegment args) {
+    public static int jnce_cross_entropy_fwd_bwd(long N, long C, MemorySegment logits, MemorySegment targets, int target_dtype, MemorySegment target_probs, MemorySegment row_mask, MemorySegment weight, long ignore_index, float label_smoothing, float z_loss, int reduction, int zero_if_empty, MemorySegment loss, MemorySegment grad, MemorySegment lse) {
         var mh$ = jnce_cross_entropy_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cross_entropy_fwd_bwd", args);
+                traceDowncall("jnce_cross_entropy_fwd_bwd", N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
             }
-            return (int)mh$.invokeExact(args);
+            return (int)mh$.invokeExact(N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3817,6 +3832,21 @@ public class JnceNative extends JnceNative$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,
             JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
             JnceNative.C_POINTER
         );
 
@@ -3828,7 +3858,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static FunctionDescriptor jnce_cuda_cross_entropy_fwd_bwd$descriptor() {
@@ -3838,7 +3868,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static MethodHandle jnce_cuda_cross_entropy_fwd_bwd$handle() {
@@ -3848,7 +3878,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
     public static MemorySegment jnce_cuda_cross_entropy_fwd_bwd$address() {
@@ -3857,16 +3887,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const jnce_xent_args *args)
+     * int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
      * }
      */
-    public static int jnce_cuda_cross_entropy_fwd_bwd(MemorySegment ctx, MemorySegment args) {
+    public static int jnce_cuda_cross_entropy_fwd_bwd(MemorySegment ctx, long N, long C, MemorySegment logits, MemorySegment targets, int target_dtype, MemorySegment target_probs, MemorySegment row_mask, MemorySegment weight, long ignore_index, float label_smoothing, float z_loss, int reduction, int zero_if_empty, MemorySegment loss, MemorySegment grad, MemorySegment lse) {
         var mh$ = jnce_cuda_cross_entropy_fwd_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_cuda_cross_entropy_fwd_bwd", ctx, args);
+                traceDowncall("jnce_cuda_cross_entropy_fwd_bwd", ctx, N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
             }
-            return (int)mh$.invokeExact(ctx, args);
+            return (int)mh$.invokeExact(ctx, N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

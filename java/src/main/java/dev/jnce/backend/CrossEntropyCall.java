@@ -4,7 +4,7 @@ import dev.jnce.Tensor;
 import dev.jnce.Reduction;
 
 /**
- * One checked softmax cross-entropy call, as jnce.h's {@code jnce_xent_args} describes it.
+ * One checked softmax cross-entropy call: the arguments of jnce.h's {@code jnce_cross_entropy_fwd_bwd}.
  *
  * @param logits         (N,C) float32
  * @param targets        (N) int32/int64 class indices, or null when {@code probs} is given

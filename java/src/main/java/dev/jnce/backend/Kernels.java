@@ -4,6 +4,7 @@ import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
+import dev.jnce.spi.CallArguments;
 
 /**
  * What every backend implements, one family of ops per interface (one op family, one
@@ -73,6 +74,7 @@ public interface Kernels extends Backend {
      *                        (optional arguments) are skipped
      */
     static Kernels forCall(Backend pinned, Object... namesAndTensors) {
+        CallArguments.begin(namesAndTensors);
         Device device = null;
         int outputsFrom = -1;
         for (int i = 0; i < namesAndTensors.length; i++) {

@@ -87,7 +87,7 @@ class CrossEntropyKernelsTest extends ScopedTest {
         Tensor loss = Tensor.zeros(DType.FLOAT32);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ce.crossEntropy(call(
                 Tensor.of(new float[n * c], n, c), null, Tensor.of(p, n, c), null, null, loss, null)));
-        assertEquals("probs: row 170 is not a distribution (entries must be >= 0 and sum to 1 within 1e-3) for logits "
+        assertEquals("targets: row 170 is not a probability distribution (entries must be >= 0 and sum to 1 within 1e-3) for logits "
                 + "of shape (300, 4)", e.getMessage());
     }
 

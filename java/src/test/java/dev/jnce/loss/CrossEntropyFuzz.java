@@ -223,12 +223,13 @@ public final class CrossEntropyFuzz implements Family {
             }
             double sum = 0;
             for (int j = 0; j < c; j++) sum += Math.exp(xf[i * c + j] - max);
-            lse[i] = nan ? Double.NaN : posInf ? Double.POSITIVE_INFINITY : max + Math.log(sum);
+            // torch.logsumexp: NaN with a NaN, +Inf with +Inf, -Inf when every entry is -Inf
+            lse[i] = nan ? Double.NaN : posInf ? Double.POSITIVE_INFINITY : max == Double.NEGATIVE_INFINITY ? max : max + Math.log(sum);
             boolean keep = (mask == null || mask[i] != 0) && (probs != null || targets[i] != ignore);
             if (!keep) continue;
             counted++;
             denom += probs != null || weight == null ? 1 : weight[(int) targets[i]]; // probabilities: the counted rows
-            double l = posInf ? Double.NaN : lse[i], sumq = 0;
+            double l = posInf || max == Double.NEGATIVE_INFINITY ? Double.NaN : lse[i], sumq = 0; // such rows' loss is NaN
             double[] q = new double[c];
             // PyTorch's and the kernels' IEEE form: (1-eps) sum_j w_j t_j (lse - x_j) + eps/C sum_j w_j (lse - x_j),
             // where a zero coefficient at a -Inf logit gives NaN (0 * Inf), as torch's does

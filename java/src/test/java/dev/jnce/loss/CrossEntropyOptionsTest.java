@@ -232,9 +232,9 @@ class CrossEntropyOptionsTest extends ScopedTest {
         Tensor logits = Tensor.of(new float[6], 2, 3);
         CrossEntropy ce = CrossEntropy.create().withBackend(b);
         assertMessage(IllegalArgumentException.class, () -> ce.forward(logits, Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 0.6f, 0.6f, 0.1f}, 2, 3)),
-                "probs", "row 1", "not a distribution");
+                "targets", "row 1", "not a probability distribution");
         assertMessage(IllegalArgumentException.class, () -> ce.forward(logits, Tensor.of(new float[] {1.5f, -0.5f, 0f, 0, 0, 1}, 2, 3)),
-                "row 0", "not a distribution");
+                "row 0", "not a probability distribution");
         assertMessage(IllegalArgumentException.class, () -> ce.forward(logits, Tensor.of(new float[] {0.5f, 0.5f, 0, 1}, 2, 2)),
                 "targets", "(N, C) = (2, 3)", "float32(2, 2)");
         float masked = ce.forward(logits, Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 9, 9, 9}, 2, 3), Tensor.of(new int[] {1, 0})).item();

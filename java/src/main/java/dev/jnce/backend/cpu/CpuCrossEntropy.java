@@ -1,27 +1,40 @@
 package dev.jnce.backend.cpu;
 
+import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
-import dev.jnce.internal.XentArgs;
 
-/** jnce_cross_entropy_fwd_bwd through FFM. The argument struct is reused per thread: no allocation per call. */
+import static dev.jnce.internal.NativeCodes.segmentOrNull;
+
+/**
+ * jnce_cross_entropy_fwd_bwd through FFM. Every tensor is a segment argument of the downcall, so
+ * its memory stays alive (its arena cannot be closed) until the kernel returns.
+ */
 final class CpuCrossEntropy implements CrossEntropyKernels {
 
     @Override
     public void crossEntropy(CrossEntropyCall c) {
-        int status = JnceNative.jnce_cross_entropy_fwd_bwd(XentArgs.of(c));
-        NativeStatus.checkValues(status, "cross_entropy_fwd_bwd", "logits", c.logits(),
-                c.targets() != null ? "targets" : "probs", c.targets() != null ? c.targets() : c.probs());
+        int status = JnceNative.jnce_cross_entropy_fwd_bwd(c.n(), c.c(), c.logits().segment(), segmentOrNull(c.targets()),
+                targetDtype(c), segmentOrNull(c.probs()), segmentOrNull(c.rowMask()), segmentOrNull(c.weight()),
+                c.ignoreIndex(), c.labelSmoothing(), c.zLoss(), NativeCodes.reduction(c.reduction()), c.zeroIfEmpty() ? 1 : 0,
+                c.loss().segment(), segmentOrNull(c.grad()), segmentOrNull(c.lse()));
+        NativeStatus.checkValues(status, "cross_entropy_fwd_bwd", "logits", c.logits(), "targets",
+                c.targets() != null ? c.targets() : c.probs());
+    }
+
+    /** The native code of the class targets' type (int64 when the targets are probabilities: unused). */
+    static int targetDtype(CrossEntropyCall c) {
+        return c.targets() != null && c.targets().dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
     }
 
     @Override
     public void perplexity(Tensor meanLoss, Tensor perplexity, Tensor grad) {
         int status = JnceNative.jnce_cross_entropy_perplexity_fwd_bwd(meanLoss.segment(), grad == null ? 0 : grad.numel(),
-                perplexity.segment(), NativeCodes.segmentOrNull(grad));
+                perplexity.segment(), segmentOrNull(grad));
         NativeStatus.check(status, "cross_entropy_perplexity_fwd_bwd", "meanLoss", meanLoss);
     }
 }

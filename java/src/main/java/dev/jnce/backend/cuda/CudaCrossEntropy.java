@@ -4,7 +4,8 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
-import dev.jnce.internal.XentArgs;
+import dev.jnce.DType;
+import dev.jnce.internal.NativeCodes;
 
 import java.lang.foreign.MemorySegment;
 
@@ -24,9 +25,14 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
 
     @Override
     public void crossEntropy(CrossEntropyCall c) {
-        int status = JnceNative.jnce_cuda_cross_entropy_fwd_bwd(context.handle(), XentArgs.of(c));
-        CudaLibrary.check(status, "cross_entropy_fwd_bwd", "logits", c.logits(),
-                c.targets() != null ? "targets" : "probs", c.targets() != null ? c.targets() : c.probs());
+        int status = JnceNative.jnce_cuda_cross_entropy_fwd_bwd(context.handle(), c.n(), c.c(), c.logits().segment(),
+                NativeCodes.segmentOrNull(c.targets()),
+                c.targets() != null && c.targets().dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64(),
+                NativeCodes.segmentOrNull(c.probs()), NativeCodes.segmentOrNull(c.rowMask()), NativeCodes.segmentOrNull(c.weight()),
+                c.ignoreIndex(), c.labelSmoothing(), c.zLoss(), NativeCodes.reduction(c.reduction()), c.zeroIfEmpty() ? 1 : 0,
+                c.loss().segment(), NativeCodes.segmentOrNull(c.grad()), NativeCodes.segmentOrNull(c.lse()));
+        CudaLibrary.check(status, "cross_entropy_fwd_bwd", "logits", c.logits(), "targets",
+                c.targets() != null ? c.targets() : c.probs());
         status = JnceNative.jnce_cuda_synchronize(context.handle());
         if (status == JnceNative.JNCE_ERR_INVALID_ARG()) throw new IllegalArgumentException(CudaLibrary.lastError());
         CudaLibrary.check(status, "synchronize");

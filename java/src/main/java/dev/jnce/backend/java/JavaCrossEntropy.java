@@ -89,7 +89,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 for (long i = begin; i < end; i++) row((int) i);
             });
             if (badRow.get() != Long.MAX_VALUE) {
-                throw new IllegalArgumentException("probs: row " + badRow.get() + " is not a distribution (entries "
+                throw new IllegalArgumentException("targets: row " + badRow.get() + " is not a probability distribution (entries "
                         + "must be >= 0 and sum to 1 within 1e-3) for logits of shape (" + n + ", " + classes + ")");
             }
             MemorySegment loss = c.loss().segment();
@@ -131,6 +131,21 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             }
         }
 
+        /**
+         * torch.logsumexp of a row the passes could not sum: NaN if it holds NaN, else +Inf if it
+         * holds +Inf, else (every entry -Inf) -Inf. Read before the gradient, which may be the
+         * logits, is written.
+         */
+        private float specialLse(long off) {
+            float out = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < classes; j++) {
+                float v = x.get(F, off + 4L * j);
+                if (Float.isNaN(v)) return Float.NaN;
+                if (v == Float.POSITIVE_INFINITY) out = v;
+            }
+            return out;
+        }
+
         void row(int i) {
             long off = 4L * i * classes;
             boolean keep = counted(i);
@@ -140,7 +155,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             }
             RowOps.Stats st = ops.stats(x, off, classes);
             double l = st.lse();
-            if (lse != null) lse.setAtIndex(F, i, (float) l);
+            if (lse != null) lse.setAtIndex(F, i, st.bad() || st.sum() == 0 ? specialLse(off) : (float) l);
             if (!keep) {
                 zeroGrad(off);
                 return;

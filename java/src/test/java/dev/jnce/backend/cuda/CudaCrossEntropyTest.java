@@ -144,7 +144,7 @@ class CudaCrossEntropyTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> gpu.crossEntropy().crossEntropy(new CrossEntropyCall(logits, null, probs, null, null, -100, 0,
                             0, Reduction.MEAN, false, loss, null, null)));
-            assertTrue(e.getMessage().startsWith("probs: row 1 is not a distribution"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("targets: row 1 is not a probability distribution"), e.getMessage());
         }
     }
 
