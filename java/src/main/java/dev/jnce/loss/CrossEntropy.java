@@ -131,7 +131,11 @@ public final class CrossEntropy {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zero, logSumExp, backend);
     }
 
-    /** When true, {@link Result#lse()} holds each row's log-sum-exp (N). */
+    /**
+     * When true, {@link Result#lse()} holds each row's log-sum-exp (N), counted or not, as
+     * {@code torch.logsumexp}: NaN for a row holding NaN, +Inf for one holding +Inf (and no NaN),
+     * -Inf for a row of -Inf only.
+     */
     public CrossEntropy withLogSumExp(boolean on) {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, on, backend);
     }
