@@ -116,7 +116,9 @@ JNCE_API int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *l
 /*
  * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy_fwd_bwd's
  * MEAN loss): ppl[0] = exp(L), and the gradient of L becomes that of the perplexity,
- * grad[k] *= exp(L) for k < M (grad (M) float32, or NULL). ppl may alias mean_loss.
+ * grad[k] *= exp(L) for k < M (grad (M) float32, or NULL). A gradient that is 0 stays 0, as the
+ * ignored rows' do in autograd, also when exp(L) is NaN (every target ignored: L = 0/0) or +Inf.
+ * ppl may alias mean_loss.
  */
 JNCE_API int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M, float *ppl, float *grad);
 

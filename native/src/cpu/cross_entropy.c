@@ -575,6 +575,7 @@ int32_t jnce_cross_entropy_perplexity_fwd_bwd(const float *mean_loss, int64_t M,
     float value = (float)exp((double)mean_loss[0]); /* read before ppl, which may alias mean_loss, is written */
     ppl[0] = value;
     if (grad != NULL)
-        for (int64_t k = 0; k < M; k++) grad[k] *= value;
+        for (int64_t k = 0; k < M; k++)
+            if (grad[k] != 0.0f) grad[k] *= value; /* a zero (ignored) gradient stays zero when exp(L) is NaN or Inf */
     return JNCE_OK;
 }

@@ -3,6 +3,10 @@
  *
  *   A (M,K) or (K,M) when trans_a;  B (K,N) or (N,K) when trans_b;  C (M,N)
  * and its symmetric sibling: the lower triangle of C (N,N) = alpha A Aᵀ (ssyrk).
+ *
+ * alpha = 0 reads neither A nor B, as the BLAS reference defines it (C = beta C, 0 for beta = 0
+ * whatever C held): OpenBLAS skips the product for some shapes only (its small-matrix kernels
+ * multiply, so a NaN in A reached C), so that case is done here, never in OpenBLAS.
  */
 #include <cblas.h>
 
@@ -15,6 +19,11 @@ int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64
     if (M <= 0 || N <= 0 || K <= 0 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "sgemm: M=%lld N=%lld K=%lld must be in [1, 2^31)",
                          (long long)M, (long long)N, (long long)K);
+    if (alpha == 0.0f) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return JNCE_OK;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
                 (blasint)ldc);
@@ -26,6 +35,11 @@ int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t ld
     if (N <= 0 || K <= 0 || N > INT32_MAX || K > INT32_MAX || lda < K || ldc < N)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "ssyrk: N=%lld K=%lld lda=%lld ldc=%lld (need sizes in [1, 2^31), lda >= K, ldc >= N)",
                          (long long)N, (long long)K, (long long)lda, (long long)ldc);
+    if (alpha == 0.0f) {
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = 0; j <= i; j++) C[i * ldc + j] = 0.0f;
+        return JNCE_OK;
+    }
     cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, (blasint)N, (blasint)K, alpha, A, (blasint)lda, 0.0f, C,
                 (blasint)ldc);
     return JNCE_OK;

@@ -18,6 +18,11 @@
 #include "internal.h"
 #include "similarity.h"
 
+/* max(norm, eps) that keeps a NaN norm, as torch's clamp_min does (fmax would drop it). */
+static inline double clamp_norm(double norm, double eps) {
+    return isnan(norm) ? norm : fmax(norm, eps);
+}
+
 /* Four partial sums: independent chains, and the same order on every path. */
 double jnce_dot_row(const float *a, const float *b, int64_t D) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -33,8 +38,8 @@ double jnce_dot_row(const float *a, const float *b, int64_t D) {
 }
 
 double jnce_cosine_row(const float *x1, const float *x2, int64_t D, double eps, double *c1, double *c2) {
-    *c1 = fmax(sqrt(jnce_dot_row(x1, x1, D)), eps);
-    *c2 = fmax(sqrt(jnce_dot_row(x2, x2, D)), eps);
+    *c1 = clamp_norm(sqrt(jnce_dot_row(x1, x1, D)), eps);
+    *c2 = clamp_norm(sqrt(jnce_dot_row(x2, x2, D)), eps);
     return jnce_dot_row(x1, x2, D) / (*c1 * *c2);
 }
 
@@ -74,7 +79,7 @@ static void normalize_rows(void *ctx, int64_t begin, int64_t end, int32_t slice)
     const rows_job *job = ctx;
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->x + i * job->D;
-        float inv = (float)(1.0 / fmax(sqrt(jnce_dot_row(x, x, job->D)), job->eps));
+        float inv = (float)(1.0 / clamp_norm(sqrt(jnce_dot_row(x, x, job->D)), job->eps));
         float *y = job->y + i * job->D;
         for (int64_t j = 0; j < job->D; j++) y[j] = x[j] * inv;
     }

@@ -362,7 +362,7 @@ int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C
 __global__ void xent_perplexity_grad_kernel(const float *mean_loss, int64_t M, float *grad) {
     const float value = (float)exp((double)mean_loss[0]);
     for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < M; k += (int64_t)gridDim.x * blockDim.x)
-        grad[k] *= value;
+        if (grad[k] != 0.0f) grad[k] *= value; /* a zero (ignored) gradient stays zero when exp(L) is NaN or Inf */
 }
 
 /* A launch of its own, after the gradient's: ppl may alias mean_loss, which every thread above reads. */

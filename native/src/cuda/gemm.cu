@@ -163,6 +163,15 @@ static int32_t handle_for(jnce_cuda_ctx *ctx) {
     return JNCE_OK;
 }
 
+/* C (M,N), row stride ldc = beta * C, 0 for beta = 0: the BLAS meaning of alpha = 0, which
+ * reads neither A nor B (so their NaN never reach C), done here rather than left to cuBLAS. */
+__global__ void gemm_alpha_zero_kernel(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < M * N; k += (int64_t)gridDim.x * blockDim.x) {
+        float *c = C + (k / N) * ldc + k % N;
+        *c = beta == 0.0f ? 0.0f : beta * *c;
+    }
+}
+
 int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K,
                         float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                         int64_t ldc, int32_t mode) {
@@ -179,6 +188,11 @@ int32_t jnce_cuda_sgemm(jnce_cuda_ctx *ctx, int32_t trans_a, int32_t trans_b, in
     int32_t s = jnce_cuda_enter(ctx, "sgemm");
     if (s == JNCE_OK) s = handle_for(ctx);
     if (s != JNCE_OK) return s;
+    if (alpha == 0.0f) {
+        int64_t blocks = (M * N + 255) / 256;
+        gemm_alpha_zero_kernel<<<(unsigned)(blocks < 4096 ? blocks : 4096), 256, 0, ctx->stream>>>(M, N, beta, C, ldc);
+        return jnce_cuda_launched("sgemm (cuda) alpha = 0");
+    }
     int op_a = trans_a ? CUBLAS_OP_T_ : CUBLAS_OP_N_, op_b = trans_b ? CUBLAS_OP_T_ : CUBLAS_OP_N_;
     cublas_status st;
     if (mode == JNCE_CUDA_GEMM_FP32) {

@@ -20,7 +20,8 @@ __global__ void l2_normalize_fwd_kernel(const float *x, int64_t N, int64_t D, fl
         float ss = 0.0f;
         for (int64_t j = threadIdx.x; j < D; j += blockDim.x) ss += xi[j] * xi[j];
         ss = jnce_block_sum(ss, shared);
-        float inv = 1.0f / fmaxf(sqrtf(ss), eps);
+        float n = sqrtf(ss);
+        float inv = 1.0f / (isnan(n) ? n : fmaxf(n, eps)); /* a NaN norm stays NaN, as in torch */
         float *yi = y + i * D;
         for (int64_t j = threadIdx.x; j < D; j += blockDim.x) yi[j] = xi[j] * inv;
     }

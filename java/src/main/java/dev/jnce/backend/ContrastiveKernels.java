@@ -15,8 +15,12 @@ import dev.jnce.Tensor;
  */
 public interface ContrastiveKernels {
 
-    /** A logit that takes no part in a softmax: its exp underflows to exactly 0, and 0 times it is 0. */
-    float EXCLUDED = -1e30f;
+    /**
+     * A logit that takes no part in a softmax: -Infinity, whose exp is exactly 0 whatever the
+     * row's other logits are (a finite stand-in such as -1e30 would compete with real logits of
+     * that size, which a tiny temperature or unnormalised embeddings can reach).
+     */
+    float EXCLUDED = Float.NEGATIVE_INFINITY;
 
     /**
      * Targets of {@link #symmetricCrossEntropy}: row i's target is column (i + offset) mod N;

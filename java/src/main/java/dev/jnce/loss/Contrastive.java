@@ -52,6 +52,27 @@ final class Contrastive {
         return t.size(1);
     }
 
+    /**
+     * The logits q . k / temperature stay within float32's range: with normalize, |q . k| <= 1 and
+     * a normal temperature keeps them finite; without, the bound ||Q||_F ||K||_F / temperature
+     * (Frobenius norms; |q_i . k_j| <= ||q_i|| ||k_j|| <= that product, K being every tensor the
+     * queries meet, or the queries themselves when others is empty) must not exceed
+     * Float.MAX_VALUE. A logit past it would be +-Infinity and the loss NaN, silently; the bound
+     * only refuses embeddings of norm near 1e19 or temperatures near float32's smallest normals.
+     */
+    static void logitsInRange(Kernels k, float temperature, boolean normalize, Tensor q, Tensor... others) {
+        if (normalize) return;
+        double qq = k.similarity().dot(q, q), kk = 0;
+        for (Tensor o : others) kk += k.similarity().dot(o, o);
+        double bound = Math.sqrt(qq) * Math.sqrt(others.length == 0 ? qq : kk) / temperature;
+        if (!(bound <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException("temperature: " + temperature + " is too small for these embeddings: the logits"
+                    + " q . k / temperature can leave float32's range (Frobenius norms ||queries|| ||keys|| / temperature = "
+                    + (float) Math.min(bound, Double.MAX_VALUE) + " > " + Float.MAX_VALUE
+                    + "); use a larger temperature or withNormalize(true)");
+        }
+    }
+
     /** Every value is finite; names the first that is not by its index without the last dimension. */
     static void finite(String argument, Tensor t, Kernels k) {
         long i = k.scan().firstBreaking(t, ScanKernels.Rule.FINITE);

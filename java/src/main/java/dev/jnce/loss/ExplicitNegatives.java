@@ -43,6 +43,7 @@ final class ExplicitNegatives {
      */
     static float run(Kernels k, InfoNceOptions o, Tensor queries, Tensor positives, Tensor negatives,
                      Tensor loss, Tensor dq, Tensor dp, Tensor dn) {
+        Contrastive.logitsInRange(k, o.temperature(), o.normalize(), queries, positives, negatives);
         ContrastiveKernels con = k.contrastive();
         long n = queries.size(0), kNeg = negatives.size(1), d = queries.size(1);
         float inv = 1f / o.temperature();

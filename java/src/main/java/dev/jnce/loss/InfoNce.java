@@ -95,7 +95,10 @@ public final class InfoNce {
      * The temperature tau the similarities are divided by: finite, > 0 and a normal float32, in
      * [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}] (below, 1/tau overflows float32 or tau
      * is subnormal, with few significant bits); anything else is an {@link IllegalArgumentException}
-     * stating the range.
+     * stating the range. Without normalisation a call also refuses, naming temperature, a
+     * temperature that could carry a logit q . k / tau past float32's range: when
+     * ||Q||_F ||K||_F / tau exceeds {@link Float#MAX_VALUE} (Frobenius norms of the queries and of
+     * everything they are compared with), since an overflowed logit makes the loss NaN.
      */
     public InfoNce withTemperature(float tau) {
         return new InfoNce(new InfoNceOptions(tau, o.normalize(), o.decoupled(),
@@ -558,6 +561,7 @@ public final class InfoNce {
      * diagonal form (a row's positive is itself); otherwise the self-pair is left out.
      */
     private float symmetric(Kernels k, Tensor f, SymmetricTargets targets, Tensor loss, Tensor df) {
+        Contrastive.logitsInRange(k, o.temperature(), o.normalize(), f);
         SimilarityKernels sim = k.similarity();
         long n = f.size(0);
         Tensor fh = Contrastive.prepared(k, f, o.normalize());

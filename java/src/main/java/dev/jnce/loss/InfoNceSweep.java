@@ -54,6 +54,9 @@ final class InfoNceSweep {
      */
     static float run(Kernels k, InfoNceOptions o, Tensor q, Tensor keys, Tensor shared, Positives pos,
                      Tensor loss, Tensor dq, Tensor dk, Tensor dNeg) {
+        if (keys == null) Contrastive.logitsInRange(k, o.temperature(), o.normalize(), q);
+        else if (shared == null) Contrastive.logitsInRange(k, o.temperature(), o.normalize(), q, keys);
+        else Contrastive.logitsInRange(k, o.temperature(), o.normalize(), q, keys, shared);
         SimilarityKernels sim = k.similarity();
         ContrastiveKernels con = k.contrastive();
         boolean oneTensor = keys == null, gradients = dq != null, single = pos.single();

@@ -68,8 +68,9 @@ public final class Matmul {
 
     /**
      * {@code c = alpha * op(a) * op(b) + beta * c} into the caller's c: a is (M,K), or (K,M)
-     * when transA; b is (K,N), or (N,K) when transB; c is (M,N). With beta = 0 whatever c held
-     * (NaN included) is ignored.
+     * when transA; b is (K,N), or (N,K) when transB; c is (M,N). As in BLAS (and torch.addmm),
+     * beta = 0 ignores whatever c held, NaN included, and alpha = 0 does not read a or b: c
+     * becomes beta * c even where a or b hold NaN or infinities.
      */
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "c", c);

@@ -62,7 +62,11 @@ public final class Similarity {
         return CosineSimilarity.create().forward(x1, x2);
     }
 
-    /** The same similarity multiplied by scale (1 / temperature for InfoNCE logits); finite. */
+    /**
+     * The same similarity multiplied by scale (1 / temperature for InfoNCE logits); finite. The
+     * scale is the GEMM's alpha, so scale = 0 gives zeros (and zero gradients) even for rows
+     * holding NaN or infinities, as BLAS does for alpha = 0.
+     */
     public Similarity withScale(float scale) {
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale: must be finite, got " + scale);
         return new Similarity(cosine, scale, eps, backend);

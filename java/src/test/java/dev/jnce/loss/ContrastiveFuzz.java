@@ -114,6 +114,13 @@ public final class ContrastiveFuzz implements Family {
                 if (empty && !skip) c.reject(IllegalArgumentException.class, null, kind == Kind.MASK ? "positiveMask" : kind == Kind.SUPCON ? "labels" : "queryLabels");
             }
         }
+        // without normalisation, ||Q||_F ||K||_F / tau past float32's range is the temperature's error, before any row is swept
+        if (!normalize && logitBound(q, kind == Kind.ONE_TENSOR || kind == Kind.NTXENT || kind == Kind.SUPCON ? null
+                : new float[][] {k, neg}) / tau > Float.MAX_VALUE) {
+            c.note("logitBound>FLT_MAX");
+            if (c.expectation() != Case.Expect.REJECT) c.reject(IllegalArgumentException.class, null, "temperature");
+            else if (fault == null || fault.equals("decoupled") || fault.equals("temperature")) c.alsoNames("temperature");
+        }
         if (c.closedArena() && c.backend.name().equals("cpu")) c.knownOpen(KnownOpen.CLOSED_ARENA_USE_AFTER_FREE);
         if (c.expectation() != Case.Expect.REJECT) {
             expectations(c, kind, form, n, m, d, kNeg, tau, normalize, decoupled, skip, reduction, q, k, neg, ql, kl, mask, grads, in);
@@ -183,6 +190,15 @@ public final class ContrastiveFuzz implements Family {
             case ONE_TENSOR, SUPCON, TWO_TOWER -> Tensor.zeros(DType.FLOAT32, 1, d);
             default -> Tensor.zeros(DType.FLOAT32, 0, d);
         };
+    }
+
+    /** ||q||_F times the Frobenius norm of the others stacked (of q itself when others is null), in double. */
+    static double logitBound(float[] q, float[][] others) {
+        double qq = 0, kk = 0;
+        for (float v : q) qq += (double) v * v;
+        if (others == null) kk = qq;
+        else for (float[] o : others) if (o != null) for (float v : o) kk += (double) v * v;
+        return Math.sqrt(qq) * Math.sqrt(kk);
     }
 
     private static String valueFault(Case c, String fault, Kind kind, float[] q, float[] k, float[] neg, String[] in) {

@@ -251,6 +251,7 @@ public final class SimilarityFuzz implements Family {
                 double[] gA = new double[n * d], gB = new double[m * d];
                 for (int i = 0; i < n; i++) {
                     for (int j = 0; j < m; j++) {
+                        if (scale == 0) continue; // the GEMM's alpha = 0 reads neither operand
                         double v = scale * dS[i * m + j];
                         for (int k = 0; k < d; k++) {
                             gA[i * d + k] += v * bh[j * d + k];

@@ -8,7 +8,7 @@ final class SimilarityReference {
     private SimilarityReference() {
     }
 
-    /** op(A) op(B) of row-major A and B, times alpha, plus beta * C. */
+    /** op(A) op(B) of row-major A and B, times alpha, plus beta * C; as BLAS, alpha = 0 reads neither A nor B, beta = 0 not C. */
     static double[] gemm(boolean ta, boolean tb, int m, int n, int k, double alpha, float[] a, float[] b,
                          double beta, float[] c) {
         double[] out = new double[m * n];
@@ -16,7 +16,7 @@ final class SimilarityReference {
             for (int j = 0; j < n; j++) {
                 double s = 0;
                 for (int p = 0; p < k; p++) s += (double) (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
-                out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * n + j]);
+                out[i * n + j] = (alpha == 0 ? 0 : alpha * s) + (beta == 0 ? 0 : beta * c[i * n + j]);
             }
         }
         return out;
@@ -38,7 +38,7 @@ final class SimilarityReference {
         return Math.sqrt(s);
     }
 
-    /** scale * A . B^T, normalising the rows first when cosine. */
+    /** scale * A . B^T, normalising the rows first when cosine; scale = 0 is the GEMM's alpha = 0, zeros. */
     static double[] matrix(double[] a, double[] b, int n, int m, int d, double scale, boolean cosine, double eps) {
         double[] an = cosine ? normalize(a, n, d, eps) : a, bn = cosine ? normalize(b, m, d, eps) : b;
         double[] s = new double[n * m];
@@ -46,7 +46,7 @@ final class SimilarityReference {
             for (int j = 0; j < m; j++) {
                 double v = 0;
                 for (int p = 0; p < d; p++) v += an[i * d + p] * bn[j * d + p];
-                s[i * m + j] = scale * v;
+                s[i * m + j] = scale == 0 ? 0 : scale * v;
             }
         }
         return s;

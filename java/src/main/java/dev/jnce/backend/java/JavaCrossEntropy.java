@@ -36,7 +36,10 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         perplexity.segment().set(F, 0, value);
         if (grad == null) return;
         MemorySegment g = grad.segment();
-        for (long k = 0, m = grad.numel(); k < m; k++) g.setAtIndex(F, k, g.getAtIndex(F, k) * value);
+        for (long k = 0, m = grad.numel(); k < m; k++) {
+            float gk = g.getAtIndex(F, k);
+            if (gk != 0f) g.setAtIndex(F, k, gk * value); // a zero (ignored) gradient stays zero when exp(L) is NaN or Inf
+        }
     }
 
     /** The state of one call. */

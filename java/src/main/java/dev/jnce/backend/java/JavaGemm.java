@@ -67,9 +67,15 @@ final class JavaGemm {
     /**
      * C (m,n) = alpha * op(A) * op(B) + beta * C on row-major segments with row strides lda,
      * ldb, ldc (in floats); A is (m,k), or (k,m) when transA; B is (k,n), or (n,k) when transB.
+     * As in BLAS, alpha = 0 does not read A or B (C becomes beta * C, NaN and infinities in A and
+     * B do not reach it) and beta = 0 does not read C.
      */
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long lda,
               MemorySegment b, long ldb, float beta, MemorySegment c, long ldc) {
+        if (alpha == 0f) {
+            scale(m, n, beta, c, ldc);
+            return;
+        }
         // Enough rows per thread that repacking B per row block stays a small cost.
         long minRows = Math.max(MC / 4, (1L << 20) / Math.max(1L, (long) n * k));
         Parallel.forRange(m, minRows, (begin, end) -> {
@@ -92,6 +98,10 @@ final class JavaGemm {
      * shortest with the longest, so that threads get equal work.
      */
     void syrkLower(int n, int k, float alpha, MemorySegment a, long lda, MemorySegment c, long ldc) {
+        if (alpha == 0f) { // BLAS: A is not read
+            scale(n, n, 0f, c, ldc);
+            return;
+        }
         int blocks = (n + MC - 1) / MC;
         Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
             Buffers buffers = new Buffers();
@@ -140,6 +150,16 @@ final class JavaGemm {
         for (int cc = 0; cc < cols; cc++) { // stored row c0+cc holds column cc of the block
             long base = (c0 + cc) * ld + r0;
             for (int r = 0; r < rows; r++) out[r * cols + cc] = x.getAtIndex(ValueLayout.JAVA_FLOAT, base + r);
+        }
+    }
+
+    /** C (m,n) = beta * C, and 0 when beta = 0 whatever C held. */
+    private static void scale(int m, int n, float beta, MemorySegment c, long ldc) {
+        for (int r = 0; r < m; r++) {
+            for (int j = 0; j < n; j++) {
+                long at = r * ldc + j;
+                c.setAtIndex(ValueLayout.JAVA_FLOAT, at, beta == 0f ? 0f : beta * c.getAtIndex(ValueLayout.JAVA_FLOAT, at));
+            }
         }
     }
 
