@@ -103,7 +103,7 @@ public final class FuzzMain {
         List<Backend> backends = TestBackends.all();
         int totalWeight = FAMILIES.stream().mapToInt(Entry::weight).sum();
         int cores = Runtime.getRuntime().availableProcessors();
-        ThreadPlan threads = new ThreadPlan(cores, cases, enforced);
+        ThreadPlan threads = new ThreadPlan(cores);
 
         Map<String, Counts> perOp = new TreeMap<>();
         Map<KnownOpen, long[]> known = new EnumMap<>(KnownOpen.class);   // failed, passed
@@ -119,7 +119,7 @@ public final class FuzzMain {
             if (progress != null) progress.putLong(0, i);
             long caseStart = System.nanoTime();
             Case c = new Case(seed, i, backends);
-            String threadNote = threads.apply(c, i);
+            String threadNote = threads.apply(c);
             int pick = c.g.nextInt(totalWeight);
             Family family = null;
             for (Entry e : FAMILIES) {

@@ -6,7 +6,6 @@ import dev.jnce.Tensor;
 import dev.jnce.harness.Case;
 import dev.jnce.harness.Family;
 import dev.jnce.harness.Gen;
-import dev.jnce.harness.KnownOpen;
 import dev.jnce.harness.Numeric;
 
 import java.util.Arrays;
@@ -95,7 +94,7 @@ public final class BinaryFuzz implements Family {
             c.out("gradInput", s);
             if (wantGradTarget) c.out("gradTarget", s).optional();
             c.allowAlias("gradInput", "input").allowAlias("gradTarget", "target");
-            c.overlaps(Case.Expect.EITHER, KnownOpen.OUTPUT_OVERLAP);
+            c.overlaps(Case.Expect.REJECT);
         }
         String fault = g.chance(0.2) ? g.pick("input-range", "target-range", "weight-nonfinite", "posweight-bad", "weight-shape",
                 "target-shape", "empty", "option") : null;
@@ -240,7 +239,7 @@ public final class BinaryFuzz implements Family {
             c.out("gradInput", s);
             if (wantGradTarget) c.out("gradTarget", s).optional();
             c.allowAlias("gradInput", "input").allowAlias("gradTarget", "target");
-            c.overlaps(Case.Expect.EITHER, KnownOpen.OUTPUT_OVERLAP);
+            c.overlaps(Case.Expect.REJECT);
         }
         String fault = g.chance(0.15) ? g.pick("alpha", "gamma", "target-range", "target-shape") : null;
         if (fault == null) {
@@ -313,7 +312,7 @@ public final class BinaryFuzz implements Family {
             if (reduction != Reduction.NONE) l.oneElement();
             c.out("grad", ls);
             c.allowAlias("grad", "logits");
-            c.overlaps(Case.Expect.EITHER, KnownOpen.OUTPUT_OVERLAP);
+            c.overlaps(Case.Expect.REJECT);
         }
         String fault = g.chance(0.15) ? g.pick("gamma", "target-range", "alpha-nonfinite", "one-class", "targets-float") : null;
         if (fault == null) {

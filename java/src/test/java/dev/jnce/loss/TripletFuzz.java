@@ -55,7 +55,7 @@ public final class TripletFuzz implements Family {
             c.out("gradAnchor", s);
             c.out("gradPositive", s);
             c.out("gradNegative", s);
-            c.overlaps(Case.Expect.REJECT, null); // documented and checked
+            c.overlaps(Case.Expect.REJECT); // documented and checked
         }
         String fault = g.chance(0.15) ? g.pick("margin", "p", "eps", "rows", "width", "cosine-margin") : null;
         if (fault == null) {

@@ -72,7 +72,7 @@ public final class HardNegativesFuzz implements Family {
         boolean huge = k > m;
         if (into && !huge) {
             c.out("indices", DType.INT64, n, k);
-            c.overlaps(Case.Expect.REJECT, null);
+            c.overlaps(Case.Expect.REJECT);
         }
         String fault = g.chance(0.12) ? g.pick("nan", "negative-k", "labels-shape") : null;
         if (fault != null && fault.equals("labels-shape") && by != 1) fault = "nan";
@@ -145,7 +145,7 @@ public final class HardNegativesFuzz implements Family {
         c.in("keys", new long[] {m, d}, DType.FLOAT32);
         c.in("indices", new long[] {n, k}, DType.INT32, DType.INT64);
         if (into) c.out("out", n, k, d);
-        c.overlaps(Case.Expect.REJECT, null);
+        c.overlaps(Case.Expect.REJECT);
         String fault = g.chance(0.15) && n * k > 0 ? "range" : null;
         if (fault == null) {
             c.plan(0.3);
@@ -181,7 +181,7 @@ public final class HardNegativesFuzz implements Family {
         c.in("grad", new long[] {n, k, d}, DType.FLOAT32);
         c.in("indices", new long[] {n, k}, DType.INT32, DType.INT64);
         c.out("gradKeys", m, d).anyRows(); // M is gradKeys' own: any number of rows is valid
-        c.overlaps(Case.Expect.REJECT, null);
+        c.overlaps(Case.Expect.REJECT);
         String fault = g.chance(0.15) && n * k > 0 ? "range" : null;
         if (fault == null) {
             c.plan(0.3);
