@@ -1,6 +1,6 @@
 /**
  * jnce: contrastive (InfoNCE family) and cross-entropy losses with gradients, on native BLAS
- * and CUDA through the Foreign Function & Memory API.
+ * and CUDA through the Foreign Function &amp; Memory API.
  *
  * <p>The API is {@link dev.jnce.Tensor}, {@link dev.jnce.Backends} and the loss classes in
  * {@code dev.jnce.loss}. Backend implementations, the native loader and the generated bindings

@@ -8,13 +8,25 @@ package dev.jnce;
  */
 public interface Backend {
 
-    /** The name users select it by: {@code java}, {@code cpu} or {@code cuda}. */
+    /**
+     * The name users select it by: {@code java}, {@code cpu} or {@code cuda}.
+     *
+     * @return the backend's name, {@code java}, {@code cpu} or {@code cuda}
+     */
     String name();
 
-    /** One line saying what runs: SIMD path, BLAS configuration, thread count. */
+    /**
+     * One line saying what runs: SIMD path, BLAS configuration, thread count.
+     *
+     * @return a one-line human-readable description, for logs
+     */
     String description();
 
-    /** The device whose tensors this backend computes on. */
+    /**
+     * The device whose tensors this backend computes on.
+     *
+     * @return the device this backend computes on; {@link Device#HOST} for the host backends
+     */
     default Device device() {
         return Device.HOST;
     }

@@ -37,9 +37,22 @@ import java.util.Map;
  * on (more threads than cores only wait for each other).
  */
 public final class Backends {
+    /**
+     * System property that forces a backend for every call: {@code -Djnce.backend=cpu}.
+     */
     public static final String PROPERTY = "jnce.backend";
+    /**
+     * Environment variable that forces a backend when the property is not set: {@code JNCE_BACKEND=cpu}.
+     */
     public static final String ENV = "JNCE_BACKEND";
+    /**
+     * System property that sets the thread count: {@code -Djnce.threads=4} (0: all processors).
+     */
     public static final String THREADS_PROPERTY = "jnce.threads";
+    /**
+     * Environment variable that sets the thread count when the property is not set: {@code
+     * JNCE_NUM_THREADS=4}.
+     */
     public static final String THREADS_ENV = "JNCE_NUM_THREADS";
     /** The largest thread count {@link #setThreads(int)}, {@code jnce.threads} and {@code JNCE_NUM_THREADS} accept. */
     public static final int MAX_THREADS = 1024;
@@ -68,6 +81,8 @@ public final class Backends {
     /**
      * The backend for calls whose tensors are on the host (and the backend a forced choice
      * names): the forced one if any, else {@link #host()}.
+     *
+     * @return the forced backend, else the host backend; never null
      */
     public static Backend current() {
         Backend f = forced();
@@ -77,6 +92,9 @@ public final class Backends {
     /**
      * {@code pinned} when not null, else {@link #current()}: what a loss or op's {@code backend()}
      * reports (the backend it is pinned to, or the one its host calls run on).
+     *
+     * @param pinned the backend a loss or op is pinned to, or null
+     * @return {@code pinned}, or {@link #current()} when it is null
      */
     public static Backend orCurrent(Backend pinned) {
         return pinned != null ? pinned : current();
@@ -86,6 +104,8 @@ public final class Backends {
      * The backend a call on tensors of {@code device} runs on: the forced one if any, else
      * {@link #host()} for the host and the {@code cuda} backend of that GPU for {@code cuda:N}.
      *
+     * @param device the device the call's tensors are on; not null
+     * @return the backend calls on that device run on
      * @throws BackendUnavailableException if that backend cannot load, with the reason
      */
     public static Backend forDevice(Device device) {
@@ -96,12 +116,20 @@ public final class Backends {
         return cuda(device.index());
     }
 
-    /** Whether a backend is forced (property, environment or {@link #use}): calls then ignore where tensors live. */
+    /**
+     * Whether a backend is forced (property, environment or {@link #use}): calls then ignore where tensors live.
+     *
+     * @return true when a backend is forced
+     */
     public static boolean isForced() {
         return forced() != null;
     }
 
-    /** The best host backend: {@code cpu} when it loads, else {@code java}. Chosen once. */
+    /**
+     * The best host backend: {@code cpu} when it loads, else {@code java}. Chosen once.
+     *
+     * @return the host backend, {@code cpu} or {@code java}
+     */
     public static Backend host() {
         Backend h = host;
         if (h != null) return h;
@@ -124,7 +152,14 @@ public final class Backends {
         }
     }
 
-    /** Makes {@code name} the backend of every call (it must load); {@code null} goes back to following the tensors. */
+    /**
+     * Makes {@code name} the backend of every call (it must load); {@code null} goes back to following the tensors.
+     *
+     * @param name a backend name: {@code java}, {@code cpu} or {@code cuda}
+     * @return the backend now in force, or null when calls follow their tensors again
+     * @throws BackendUnavailableException if that backend cannot load, with the reason
+     * @throws IllegalArgumentException if no backend has that name
+     */
     public static synchronized Backend use(String name) {
         forcedRead = true;
         if (name == null) {
@@ -158,6 +193,8 @@ public final class Backends {
     /**
      * The backend called {@code name} ({@code java}, {@code cpu} or {@code cuda}; cuda is GPU 0).
      *
+     * @param name a backend name: {@code java}, {@code cpu} or {@code cuda}
+     * @return the loaded backend of that name
      * @throws BackendUnavailableException if it cannot load here, with the reason as cause
      * @throws IllegalArgumentException if no backend has that name
      */
@@ -182,7 +219,11 @@ public final class Backends {
         throw new BackendUnavailableException("backend '" + key + "' is not available: " + reason(earlier), earlier);
     }
 
-    /** The first backend of {@code cuda > cpu > java} that loads. */
+    /**
+     * The first backend of {@code cuda > cpu > java} that loads.
+     *
+     * @return the fastest backend that loads here (the {@code java} backend always does)
+     */
     public static Backend fastest() {
         for (String name : NAMES) {
             if (isAvailable(name)) return get(name);
@@ -190,7 +231,12 @@ public final class Backends {
         throw new IllegalStateException("no backend loads; the pure-Java backend always should");
     }
 
-    /** Whether {@code name} loads here; loads it if it has not been tried. */
+    /**
+     * Whether {@code name} loads here; loads it if it has not been tried.
+     *
+     * @param name a backend name: {@code java}, {@code cpu} or {@code cuda}
+     * @return true when the backend loads here
+     */
     public static boolean isAvailable(String name) {
         try {
             get(name);
@@ -200,7 +246,11 @@ public final class Backends {
         }
     }
 
-    /** Names of the backends that load here, fastest first. */
+    /**
+     * Names of the backends that load here, fastest first.
+     *
+     * @return the names of the backends that load here, fastest first; an unmodifiable list
+     */
     public static List<String> available() {
         List<String> names = new ArrayList<>();
         for (String name : NAMES) {
@@ -209,7 +259,12 @@ public final class Backends {
         return names;
     }
 
-    /** Why {@code name} cannot load (a sentence naming what was tried and what failed), or null if it loads. */
+    /**
+     * Why {@code name} cannot load (a sentence naming what was tried and what failed), or null if it loads.
+     *
+     * @param name a backend name: {@code java}, {@code cpu} or {@code cuda}
+     * @return why it cannot load, or null when it loads
+     */
     public static String unavailableReason(String name) {
         try {
             get(name);
@@ -224,6 +279,7 @@ public final class Backends {
      * {@link #MAX_THREADS}. The native kernels use at most 64 of them and OpenBLAS at most the
      * processors the process may run on; the pure-Java backend uses them all.
      *
+     * @param count the thread count: 0 for all available processors, else 1 to {@link #MAX_THREADS}
      * @throws IllegalArgumentException if count is negative or above {@link #MAX_THREADS}
      */
     public static synchronized void setThreads(int count) {
@@ -240,6 +296,7 @@ public final class Backends {
      * The thread count in force (what {@link #setThreads(int)} or the setting asked for, 0 made the
      * available processors).
      *
+     * @return the thread count in force, at least 1
      * @throws IllegalArgumentException if {@code jnce.threads} or {@code JNCE_NUM_THREADS} is not 0 to {@link #MAX_THREADS}
      */
     public static int threads() {

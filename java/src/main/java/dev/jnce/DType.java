@@ -2,8 +2,17 @@ package dev.jnce;
 
 /** Element types a {@link Tensor} can hold. */
 public enum DType {
+    /**
+     * 32-bit IEEE 754 float: values, logits, embeddings and gradients.
+     */
     FLOAT32(4),
+    /**
+     * 32-bit signed integer: class indices, labels and masks.
+     */
     INT32(4),
+    /**
+     * 64-bit signed integer: class indices and labels (PyTorch's default for them); mined indices.
+     */
     INT64(8);
 
     private final int byteSize;
@@ -12,7 +21,11 @@ public enum DType {
         this.byteSize = byteSize;
     }
 
-    /** Bytes per element. */
+    /**
+     * Bytes per element.
+     *
+     * @return the size of one element in bytes: 4 or 8
+     */
     public int byteSize() {
         return byteSize;
     }

@@ -88,7 +88,16 @@ public final class Tensor implements AutoCloseable {
 
     // ---- creation -------------------------------------------------------------------------
 
-    /** A zero-filled tensor. */
+    /**
+     * A zero-filled tensor.
+     *
+     * @param dtype the element type; not null
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a new zero-filled tensor, owned by the innermost open {@link TensorScope} of this thread if
+     *   any
+     * @throws IllegalArgumentException if dtype (or device) is null, or the shape is null, has a negative
+     *   size or more bytes than memory can hold
+     */
     public static Tensor zeros(DType dtype, long... shape) {
         if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
         long[] s = checkedShape(shape);
@@ -104,6 +113,12 @@ public final class Tensor implements AutoCloseable {
      * A zero-filled tensor that owns its memory even while a {@link TensorScope} is open: for
      * scratch buffers an operation frees itself, which must not pile up in the caller's scope
      * over a training loop. Close it yourself.
+     *
+     * @param dtype the element type; not null
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a new zero-filled tensor that belongs to no scope
+     * @throws IllegalArgumentException if dtype (or device) is null, or the shape is null, has a negative
+     *   size or more bytes than memory can hold
      */
     public static Tensor zerosUnscoped(DType dtype, long... shape) {
         if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
@@ -116,8 +131,15 @@ public final class Tensor implements AutoCloseable {
     /**
      * A zero-filled tensor on {@code device}; on a CUDA device the memory is the GPU's.
      *
+     * @param device where the memory lives; not null
+     * @param dtype the element type; not null
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a new zero-filled tensor, owned by the innermost open {@link TensorScope} of this thread if
+     *   any
      * @throws BackendUnavailableException if the device cannot be used here (no CUDA library,
      *         driver or GPU), with the reason
+     * @throws IllegalArgumentException if dtype (or device) is null, or the shape is null, has a negative
+     *   size or more bytes than memory can hold
      */
     public static Tensor zeros(Device device, DType dtype, long... shape) {
         if (device == null) throw new IllegalArgumentException("device: must not be null");
@@ -135,6 +157,9 @@ public final class Tensor implements AutoCloseable {
     /**
      * A copy of this tensor on {@code device} (a new tensor, also when it is on that device
      * already; close it as any other). Copies that involve the host wait until done.
+     *
+     * @param target the device to copy to; not null
+     * @return a new tensor on {@code target} holding a copy of the values
      */
     public Tensor to(Device target) {
         if (target == null) throw new IllegalArgumentException("device: must not be null");
@@ -160,7 +185,12 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** A float32 scalar: shape {@code ()}, one element. */
+    /**
+     * A float32 scalar: shape {@code ()}, one element.
+     *
+     * @param value the value
+     * @return a new float32 tensor of shape {@code ()}
+     */
     public static Tensor scalar(float value) {
         Tensor t = zeros(DType.FLOAT32);
         t.segment.set(ValueLayout.JAVA_FLOAT, 0, value);
@@ -170,6 +200,11 @@ public final class Tensor implements AutoCloseable {
     /**
      * A float32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}
      * (use {@link #scalar} for shape {@code ()}).
+     *
+     * @param data the values, copied; not null
+     * @param shape the shape; none for {@code (data.length)}; its elements must number data.length
+     * @return a new tensor holding a copy of the data
+     * @throws IllegalArgumentException if data is null or the shape does not hold data.length elements
      */
     public static Tensor of(float[] data, long... shape) {
         if (data == null) throw new IllegalArgumentException("data: must not be null");
@@ -178,7 +213,14 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** An int32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    /**
+     * An int32 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}.
+     *
+     * @param data the values, copied; not null
+     * @param shape the shape; none for {@code (data.length)}; its elements must number data.length
+     * @return a new tensor holding a copy of the data
+     * @throws IllegalArgumentException if data is null or the shape does not hold data.length elements
+     */
     public static Tensor of(int[] data, long... shape) {
         if (data == null) throw new IllegalArgumentException("data: must not be null");
         Tensor t = zeros(DType.INT32, shapeFor("data", data.length, shape));
@@ -186,7 +228,14 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** An int64 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}. */
+    /**
+     * An int64 tensor holding a copy of {@code data}; the shape defaults to {@code (data.length)}.
+     *
+     * @param data the values, copied; not null
+     * @param shape the shape; none for {@code (data.length)}; its elements must number data.length
+     * @return a new tensor holding a copy of the data
+     * @throws IllegalArgumentException if data is null or the shape does not hold data.length elements
+     */
     public static Tensor of(long[] data, long... shape) {
         if (data == null) throw new IllegalArgumentException("data: must not be null");
         Tensor t = zeros(DType.INT64, shapeFor("data", data.length, shape));
@@ -194,7 +243,13 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** A float32 tensor holding a copy of {@code data}'s rows, which must all have one length. */
+    /**
+     * A float32 tensor holding a copy of {@code data}'s rows, which must all have one length.
+     *
+     * @param data the rows, copied; not null, at least one row, all of one length
+     * @return a new tensor holding a copy of the data
+     * @throws IllegalArgumentException if data is null, empty or ragged
+     */
     public static Tensor of(float[][] data) {
         if (data == null) throw new IllegalArgumentException("data: must not be null");
         int rows = data.length, cols = rows == 0 ? 0 : data[0].length;
@@ -213,6 +268,11 @@ public final class Tensor implements AutoCloseable {
     /**
      * A float32 tensor holding a copy of the buffer's remaining values (heap or direct);
      * the buffer's position is not changed.
+     *
+     * @param data the buffer whose remaining values are copied; not null
+     * @param shape the shape; none for {@code (remaining)}; its elements must number the buffer's
+     *   remaining values
+     * @return a new tensor holding a copy of the data
      */
     public static Tensor of(FloatBuffer data, long... shape) {
         if (data == null) throw new IllegalArgumentException("data: must not be null");
@@ -235,6 +295,14 @@ public final class Tensor implements AutoCloseable {
      * as the shape needs and aligned to the element size; native memory is required (a heap
      * segment cannot be handed to native code). The caller keeps ownership: closing the
      * tensor does not free the segment, and freeing the segment first makes the tensor unusable.
+     *
+     * @param segment native memory of exactly the shape's bytes, aligned to the element size; the caller
+     *   keeps ownership
+     * @param dtype the element type; not null
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a tensor over {@code segment}; closing it does not free the segment
+     * @throws IllegalArgumentException if segment or dtype is null, or the segment is a heap segment, is
+     *   not exactly the shape's size or is misaligned
      */
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         if (segment == null) throw new IllegalArgumentException("segment: must not be null");
@@ -262,6 +330,12 @@ public final class Tensor implements AutoCloseable {
      * Rows {@code [from, from + count)} of dimension 0 as a view of the same memory, on the same
      * device: no copy. The view does not own the memory: closing it frees nothing, and it must not
      * be used after this tensor is closed.
+     *
+     * @param from the first row, in [0, size(0)]
+     * @param count the number of rows, &ge; 0, with from + count &le; size(0)
+     * @return a view of those rows, of shape {@code (count, ...)}
+     * @throws IllegalArgumentException if the rows are out of range
+     * @throws IllegalStateException if this tensor is closed
      */
     public Tensor rows(long from, long count) {
         requireOpen("tensor");
@@ -279,6 +353,11 @@ public final class Tensor implements AutoCloseable {
     /**
      * The same values with another shape of as many elements (row-major, as PyTorch's
      * {@code view}): no copy, same device; closing the view frees nothing.
+     *
+     * @param newShape the new sizes, whose product is {@link #numel()}
+     * @return a view of the same memory with the new shape
+     * @throws IllegalArgumentException if the element counts differ
+     * @throws IllegalStateException if this tensor is closed
      */
     public Tensor reshape(long... newShape) {
         requireOpen("tensor");
@@ -332,16 +411,30 @@ public final class Tensor implements AutoCloseable {
 
     // ---- reading --------------------------------------------------------------------------
 
+    /**
+     * The element type.
+     *
+     * @return the element type
+     */
     public DType dtype() {
         return dtype;
     }
 
-    /** A copy of the shape. */
+    /**
+     * A copy of the shape.
+     *
+     * @return a new array holding the sizes of the dimensions
+     */
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Size of one dimension; negative indices count from the end. */
+    /**
+     * Size of one dimension; negative indices count from the end.
+     *
+     * @param dim the dimension, in [-rank, rank)
+     * @return the size of that dimension
+     */
     public long size(int dim) {
         int d = dim < 0 ? dim + shape.length : dim;
         if (d < 0 || d >= shape.length) {
@@ -350,20 +443,38 @@ public final class Tensor implements AutoCloseable {
         return shape[d];
     }
 
-    /** Number of dimensions. */
+    /**
+     * Number of dimensions.
+     *
+     * @return the number of dimensions, 0 for a scalar
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Number of elements. */
+    /**
+     * Number of elements.
+     *
+     * @return the number of elements, 1 for a scalar
+     */
     public long numel() {
         return numel(shape);
     }
 
+    /**
+     * The device whose memory holds the values.
+     *
+     * @return the device
+     */
     public Device device() {
         return device;
     }
 
+    /**
+     * Whether {@link #close()} has been called (on this tensor, or on the scope that owns it).
+     *
+     * @return true once closed
+     */
     public boolean isClosed() {
         return closed;
     }
@@ -371,6 +482,8 @@ public final class Tensor implements AutoCloseable {
     /**
      * The storage. Valid while the tensor is open; do not keep it beyond. For a device tensor,
      * a zero-length segment holding the device address (never readable from Java).
+     *
+     * @return the memory of this tensor
      */
     public MemorySegment segment() {
         if (closed || base != null && base.closed || !segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
@@ -381,21 +494,36 @@ public final class Tensor implements AutoCloseable {
         return segment;
     }
 
-    /** The values of a float32 tensor. */
+    /**
+     * The values of a float32 tensor.
+     *
+     * @return a new array of the values in row-major order
+     * @throws IllegalStateException if the tensor is closed or not float32
+     */
     public float[] toFloatArray() {
         requireDType(DType.FLOAT32);
         if (numel() == 0) return new float[0];
         return onHost(h -> h.toArray(ValueLayout.JAVA_FLOAT));
     }
 
-    /** The values of an int32 tensor. */
+    /**
+     * The values of an int32 tensor.
+     *
+     * @return a new array of the values in row-major order
+     * @throws IllegalStateException if the tensor is closed or not int32
+     */
     public int[] toIntArray() {
         requireDType(DType.INT32);
         if (numel() == 0) return new int[0];
         return onHost(h -> h.toArray(ValueLayout.JAVA_INT));
     }
 
-    /** The values of an int32 or int64 tensor, as longs. */
+    /**
+     * The values of an int32 or int64 tensor, as longs.
+     *
+     * @return a new array of the values in row-major order
+     * @throws IllegalStateException if the tensor is closed or neither int32 nor int64
+     */
     public long[] toLongArray() {
         requireOpen("tensor");
         if (dtype == DType.INT32) return Arrays.stream(toIntArray()).asLongStream().toArray();
@@ -404,7 +532,13 @@ public final class Tensor implements AutoCloseable {
         return onHost(h -> h.toArray(ValueLayout.JAVA_LONG));
     }
 
-    /** The value of a one-element float32 tensor, such as a reduced loss. */
+    /**
+     * The value of a one-element float32 tensor, such as a reduced loss.
+     *
+     * @return the value
+     * @throws IllegalStateException if the tensor is closed, not float32, or does not hold exactly one
+     *   element
+     */
     public float item() {
         requireDType(DType.FLOAT32);
         if (numel() != 1) {
@@ -431,6 +565,9 @@ public final class Tensor implements AutoCloseable {
      * wrapped segment's arena, a scope), and that memory is accessible from this thread (a
      * wrapped segment of a confined arena belongs to the thread that opened it). Every loss and
      * op calls this for every tensor before any native call.
+     *
+     * @param argument the name of the argument the tensor was passed as, for the message
+     * @throws IllegalStateException if the tensor cannot be used by this thread, naming {@code argument}
      */
     public void requireOpen(String argument) {
         if (closed) {
@@ -539,7 +676,11 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** For example {@code float32(8, 1)}; tensors not on the host add {@code " on cuda:0"}. */
+    /**
+     * For example {@code float32(8, 1)}; tensors not on the host add {@code " on cuda:0"}.
+     *
+     * @return the dtype and shape, and the device when not the host
+     */
     public String describe() {
         return dtype + formatShape(shape) + (device.equals(Device.HOST) ? "" : " on " + device);
     }
@@ -549,7 +690,12 @@ public final class Tensor implements AutoCloseable {
         return "Tensor[" + describe() + (closed ? ", closed" : "") + "]";
     }
 
-    /** Formats a shape the way messages do: {@code (8192, 32000)}. */
+    /**
+     * Formats a shape the way messages do: {@code (8192, 32000)}.
+     *
+     * @param shape the sizes of the dimensions
+     * @return the shape in parentheses, sizes separated by commas
+     */
     public static String formatShape(long... shape) {
         StringBuilder b = new StringBuilder("(");
         for (int i = 0; i < shape.length; i++) b.append(i == 0 ? "" : ", ").append(shape[i]);

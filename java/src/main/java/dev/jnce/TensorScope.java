@@ -35,7 +35,11 @@ public final class TensorScope implements AutoCloseable {
     private TensorScope() {
     }
 
-    /** Opens a scope on the current thread. */
+    /**
+     * Opens a scope on the current thread.
+     *
+     * @return the new scope, innermost on this thread until closed
+     */
     public static TensorScope open() {
         TensorScope scope = new TensorScope();
         OPEN.get().push(scope);
@@ -56,7 +60,11 @@ public final class TensorScope implements AutoCloseable {
         tensors.add(tensor);
     }
 
-    /** Number of tensors created in this scope so far. */
+    /**
+     * Number of tensors created in this scope so far.
+     *
+     * @return the number of tensors this scope owns
+     */
     public int size() {
         return tensors.size();
     }

@@ -49,12 +49,22 @@ public final class BinaryCrossEntropy {
         this.backend = backend;
     }
 
-    /** Mean reduction, no weight, on the backend of the tensors' device. */
+    /**
+     * Mean reduction, no weight, on the backend of the tensors' device.
+     *
+     * @return a loss with reduction MEAN and no weight
+     */
     public static BinaryCrossEntropy create() {
         return new BinaryCrossEntropy(Reduction.MEAN, null, null);
     }
 
-    /** The same loss with another reduction. */
+    /**
+     * The same loss with another reduction.
+     *
+     * @param reduction MEAN (over all elements), SUM or NONE; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public BinaryCrossEntropy withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new BinaryCrossEntropy(reduction, weight, backend);
@@ -64,16 +74,30 @@ public final class BinaryCrossEntropy {
      * The same loss with a rescaling weight per element: float32 with finite values, of the
      * input's shape, or of a trailing part of it that broadcasts over the leading dimensions ((C)
      * per class for (N, C) input). Null removes the weight. Checked against the input at each call.
+     *
+     * @param weight float32 of the input's shape or of a trailing part of it, finite values; or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public BinaryCrossEntropy withWeight(Tensor weight) {
         return new BinaryCrossEntropy(reduction, weight, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public BinaryCrossEntropy withBackend(Backend backend) {
         return new BinaryCrossEntropy(reduction, weight, Checks.nonNull("backend", backend));
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
@@ -81,12 +105,24 @@ public final class BinaryCrossEntropy {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, the input's shape for NONE. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, the input's shape for NONE.
+     *
+     * @param input probabilities, float32 of any shape with at least one element, every value in [0, 1]
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
+     * @return the loss in a new tensor: shape () for MEAN and SUM, the input's shape for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         check(k, input, target);
@@ -99,7 +135,18 @@ public final class BinaryCrossEntropy {
         }
     }
 
-    /** The loss and its gradients with respect to input and target, in new tensors. */
+    /**
+     * The loss and its gradients with respect to input and target, in new tensors.
+     *
+     * @param input probabilities, float32 of any shape with at least one element, every value in [0, 1]
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
+     * @return the loss and the gradients with respect to input and target, in new tensors on the call's
+     *   device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         check(k, input, target);
@@ -121,9 +168,15 @@ public final class BinaryCrossEntropy {
      * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
      * the gradients then replace them.
      *
+     * @param input probabilities, float32 of any shape with at least one element, every value in [0, 1]
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
      * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
      * @param gradInput  float32 of the input's shape
      * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         Kernels k = kernels(input, target, loss, gradInput, gradTarget);

@@ -50,12 +50,22 @@ public final class BinaryCrossEntropyWithLogits {
         this.backend = backend;
     }
 
-    /** Mean reduction, no weights, on the backend of the tensors' device. */
+    /**
+     * Mean reduction, no weights, on the backend of the tensors' device.
+     *
+     * @return a loss with reduction MEAN and no weights
+     */
     public static BinaryCrossEntropyWithLogits create() {
         return new BinaryCrossEntropyWithLogits(Reduction.MEAN, null, null, null);
     }
 
-    /** The same loss with another reduction. */
+    /**
+     * The same loss with another reduction.
+     *
+     * @param reduction MEAN (over all elements), SUM or NONE; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public BinaryCrossEntropyWithLogits withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
@@ -64,21 +74,41 @@ public final class BinaryCrossEntropyWithLogits {
     /**
      * The same loss with a rescaling weight per element, float32 with finite values, of the
      * input's shape or a trailing part of it (usually (C)); null removes it.
+     *
+     * @param weight float32 of the input's shape or of a trailing part of it, finite values; or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public BinaryCrossEntropyWithLogits withWeight(Tensor weight) {
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
     }
 
-    /** The same loss with a weight of positive examples, float32 finite and &ge; 0, usually (C); null removes it. */
+    /**
+     * The same loss with a weight of positive examples, float32 finite and &ge; 0, usually (C); null removes it.
+     *
+     * @param posWeight float32 of a trailing part of the input's shape (usually (C)), finite and &ge; 0;
+     *   or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public BinaryCrossEntropyWithLogits withPosWeight(Tensor posWeight) {
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public BinaryCrossEntropyWithLogits withBackend(Backend backend) {
         return new BinaryCrossEntropyWithLogits(reduction, weight, posWeight, Checks.nonNull("backend", backend));
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
@@ -86,12 +116,24 @@ public final class BinaryCrossEntropyWithLogits {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, the input's shape for NONE. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, the input's shape for NONE.
+     *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
+     * @return the loss in a new tensor: shape () for MEAN and SUM, the input's shape for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         check(k, input, target);
@@ -104,7 +146,18 @@ public final class BinaryCrossEntropyWithLogits {
         }
     }
 
-    /** The loss and its gradients with respect to the logits and the target, in new tensors. */
+    /**
+     * The loss and its gradients with respect to the logits and the target, in new tensors.
+     *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
+     * @return the loss and the gradients with respect to the logits and the target, in new tensors on the
+     *   call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         check(k, input, target);
@@ -126,9 +179,15 @@ public final class BinaryCrossEntropyWithLogits {
      * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
      * the gradients then replace them.
      *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1] (soft targets allowed)
      * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
      * @param gradInput  float32 of the input's shape
      * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         Kernels k = kernels(input, target, loss, gradInput, gradTarget);

@@ -44,7 +44,11 @@ public final class ClipLoss {
         this.backend = backend;
     }
 
-    /** Logit scale 1/0.07 (CLIP's initial value), no bias, cosine similarity, MEAN. */
+    /**
+     * Logit scale 1/0.07 (CLIP's initial value), no bias, cosine similarity, MEAN.
+     *
+     * @return a loss with CLIP's initial settings
+     */
     public static ClipLoss create() {
         return new ClipLoss(1f / 0.07f, 0f, true, Reduction.MEAN, null);
     }
@@ -53,31 +57,78 @@ public final class ClipLoss {
      * The multiplier of the cosine similarities (CLIP: exp of its learnt logit_scale): finite,
      * > 0 and a normal float32, in [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}] (d loss /
      * d scale is recovered by dividing by it, which a subnormal scale makes wrong).
+     *
+     * @param scale the logit scale, a normal positive float32
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if scale is not finite, not positive or subnormal
      */
     public ClipLoss withLogitScale(float scale) {
         return new ClipLoss(Contrastive.normalPositive("logitScale", scale, SCALE_WHY), bias, normalize, reduction, backend);
     }
 
+    /**
+     * The bias added to every logit. Softmax ignores a shift of a whole row or column, so it changes
+     * neither the
+     * loss nor the towers' gradients, and its gradient is 0; it is accepted so that CLIP and SigLIP share
+     * a
+     * configuration.
+     *
+     * @param bias a finite bias
+     * @return a copy with this bias; this instance is unchanged
+     * @throws IllegalArgumentException if bias is not finite
+     */
     public ClipLoss withBias(float bias) {
         return new ClipLoss(logitScale, Contrastive.finiteValue("bias", bias), normalize, reduction, backend);
     }
 
+    /**
+     * Whether rows are L2-normalised first (cosine similarity, the default) or compared by plain dot
+     * product.
+     *
+     * @param normalize true for cosine similarity, false for the dot product
+     * @return a copy with this setting; this instance is unchanged
+     */
     public ClipLoss withNormalize(boolean normalize) {
         return new ClipLoss(logitScale, bias, normalize, reduction, backend);
     }
 
-    /** MEAN (default) or SUM over the N pairs of the two directions' mean; NONE gives (N) per-pair values. */
+    /**
+     * MEAN (default) or SUM over the N pairs of the two directions' mean; NONE gives (N) per-pair values.
+     *
+     * @param reduction MEAN (default), SUM or NONE; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public ClipLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new ClipLoss(logitScale, bias, normalize, reduction, backend);
     }
 
+    /**
+     * The same loss pinned to a backend: every call runs there, whatever device the tensors are on.
+     *
+     * @param backend the backend; not null
+     * @return a copy pinned to {@code backend}; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public ClipLoss withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new ClipLoss(logitScale, bias, normalize, reduction, backend);
     }
 
-    /** The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device. */
+    /**
+     * The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device.
+     *
+     * @param a the first tower's embeddings (images, say), (N,D) float32 with N &ge; 2 and finite values
+     * @param b the second tower's embeddings, (N,D) float32 like {@code a}; row i of b is the positive of
+     *   row i of a
+     * @return the loss and the gradients of a, b, the logit scale and the bias, in new tensors on the
+     *   call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public PairedResult forwardBackward(Tensor a, Tensor b) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         long d = check(k, a, b), n = a.size(0);
@@ -97,9 +148,17 @@ public final class ClipLoss {
      * The loss into {@code loss} and the towers' gradients into {@code gradA} and {@code gradB};
      * returns the gradients of the logit scale and the bias.
      *
+     * @param a the first tower's embeddings (images, say), (N,D) float32 with N &ge; 2 and finite values
+     * @param b the second tower's embeddings, (N,D) float32 like {@code a}; row i of b is the positive of
+     *   row i of a
      * @param loss  (N) float32 for NONE, else a one-element float32 tensor
      * @param gradA (N,D) float32, not an input
      * @param gradB (N,D) float32, not an input nor gradA
+     * @return the gradients of the logit scale and of the bias (always 0)
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public PairedResult.Scalars forwardBackward(Tensor a, Tensor b, Tensor loss, Tensor gradA, Tensor gradB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "loss", loss, "gradA", gradA, "gradB", gradB);

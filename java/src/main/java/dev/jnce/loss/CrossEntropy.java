@@ -83,17 +83,36 @@ public final class CrossEntropy {
         this.backend = backend;
     }
 
-    /** PyTorch's defaults: MEAN, no weight, ignore index -100, no smoothing; each call runs where its tensors live. */
+    /**
+     * PyTorch's defaults: MEAN, no weight, ignore index -100, no smoothing; each call runs where its tensors live.
+     *
+     * @return a loss with PyTorch's defaults
+     */
     public static CrossEntropy create() {
         return new CrossEntropy(Reduction.MEAN, null, -100, 0f, 0f, false, false, null);
     }
 
+    /**
+     * The same loss with another reduction over rows: MEAN (PyTorch's weighted mean over counted rows),
+     * SUM or NONE.
+     *
+     * @param reduction MEAN, SUM or NONE; not null
+     * @return a copy with this reduction; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN
+     */
     public CrossEntropy withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
-    /** Class weights, a float32 tensor of shape (C) with finite values; null removes them. */
+    /**
+     * Class weights, a float32 tensor of shape (C) with finite values; null removes them.
+     *
+     * @param weight (C) float32 with finite values, or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if the weight is not float32 of shape (C)
+     * @throws IllegalStateException if the weight is closed
+     */
     public CrossEntropy withWeight(Tensor weight) {
         if (weight != null) {
             weight.requireOpen("weight");
@@ -105,12 +124,23 @@ public final class CrossEntropy {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
-    /** Class targets equal to this are left out (PyTorch's ignore_index; default -100). */
+    /**
+     * Class targets equal to this are left out (PyTorch's ignore_index; default -100).
+     *
+     * @param ignoreIndex the class target that marks a row to leave out
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public CrossEntropy withIgnoreIndex(long ignoreIndex) {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
-    /** PyTorch's label_smoothing, in [0, 1]. */
+    /**
+     * PyTorch's label_smoothing, in [0, 1].
+     *
+     * @param labelSmoothing the smoothing, in [0, 1]
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if labelSmoothing is outside [0, 1]
+     */
     public CrossEntropy withLabelSmoothing(float labelSmoothing) {
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) {
             throw new IllegalArgumentException("labelSmoothing: " + labelSmoothing + " is outside [0, 1]");
@@ -118,7 +148,13 @@ public final class CrossEntropy {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
-    /** Adds lambda * lse^2 per counted row (0 turns it off); lambda finite and >= 0. */
+    /**
+     * Adds lambda * lse^2 per counted row (0 turns it off); lambda finite and >= 0.
+     *
+     * @param lambda the z-loss weight, finite and &ge; 0; 0 turns it off
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if lambda is negative or not finite
+     */
     public CrossEntropy withZLoss(float lambda) {
         if (!(lambda >= 0f) || Float.isInfinite(lambda)) {
             throw new IllegalArgumentException("zLoss: lambda " + lambda + " must be finite and >= 0");
@@ -126,7 +162,12 @@ public final class CrossEntropy {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, lambda, zeroWhenAllIgnored, logSumExp, backend);
     }
 
-    /** When true, a MEAN over a batch with no counted row is 0 (gradient 0) instead of PyTorch's NaN. */
+    /**
+     * When true, a MEAN over a batch with no counted row is 0 (gradient 0) instead of PyTorch's NaN.
+     *
+     * @param zero true for 0 where PyTorch gives NaN
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public CrossEntropy withZeroWhenAllIgnored(boolean zero) {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zero, logSumExp, backend);
     }
@@ -135,17 +176,31 @@ public final class CrossEntropy {
      * When true, {@link Result#lse()} holds each row's log-sum-exp (N), counted or not, as
      * {@code torch.logsumexp}: NaN for a row holding NaN, +Inf for one holding +Inf (and no NaN),
      * -Inf for a row of -Inf only.
+     *
+     * @param on true to compute the per-row log-sum-exp
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public CrossEntropy withLogSumExp(boolean on) {
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, on, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public CrossEntropy withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new CrossEntropy(reduction, weight, ignoreIndex, labelSmoothing, zLoss, zeroWhenAllIgnored, logSumExp, backend);
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
@@ -153,17 +208,43 @@ public final class CrossEntropy {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, (N) for NONE.
+     *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
+     * @return the loss in a new tensor: shape () for MEAN and SUM, (N) for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor logits, Tensor targets) {
         return forward(logits, targets, null);
     }
 
-    /** The loss alone, with a row mask (N) int32 or null. */
+    /**
+     * The loss alone, with a row mask (N) int32 or null.
+     *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
+     * @param rowMask (N) int32, 0 leaves a row out (as if ignored), non-zero keeps it; or null for every
+     *   row
+     * @return the loss in a new tensor: shape () for MEAN and SUM, (N) for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor logits, Tensor targets, Tensor rowMask) {
         Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
@@ -176,12 +257,38 @@ public final class CrossEntropy {
         }
     }
 
-    /** The loss and its gradient with respect to the logits (and the log-sum-exp if asked), in new tensors. */
+    /**
+     * The loss and its gradient with respect to the logits (and the log-sum-exp if asked), in new tensors.
+     *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
+     * @return the loss, the gradient with respect to the logits and, if asked, the log-sum-exp, in new
+     *   tensors on the call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor logits, Tensor targets) {
         return forwardBackward(logits, targets, (Tensor) null);
     }
 
-    /** As {@link #forwardBackward(Tensor, Tensor)} with a row mask (N) int32, or null. */
+    /**
+     * As {@link #forwardBackward(Tensor, Tensor)} with a row mask (N) int32, or null.
+     *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
+     * @param rowMask (N) int32, 0 leaves a row out (as if ignored), non-zero keeps it; or null for every
+     *   row
+     * @return the loss, the gradient with respect to the logits and, if asked, the log-sum-exp, in new
+     *   tensors on the call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor logits, Tensor targets, Tensor rowMask) {
         Kernels k = kernels(logits, targets, rowMask, null, null, null);
         long n = check(k, logits, targets, rowMask);
@@ -202,8 +309,15 @@ public final class CrossEntropy {
      * allocates nothing per call. {@code grad} may be {@code logits} itself: the gradient then
      * replaces the logits in place.
      *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
      * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
      * @param grad (N,C) float32
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
         forwardBackward(logits, targets, null, loss, grad, null);
@@ -212,10 +326,17 @@ public final class CrossEntropy {
     /**
      * The fullest form: row mask, gradient and log-sum-exp are optional (null).
      *
+     * @param logits unnormalised scores (N,C) float32, N &ge; 1, C &ge; 2
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index; or
+     *   probabilities (N,C) float32, each row a distribution
      * @param rowMask (N) int32 or null
      * @param loss    (N) float32 for NONE, else a one-element float32 tensor
      * @param grad    (N,C) float32, may be {@code logits}; or null for forward only
      * @param lse     (N) float32 or null
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor logits, Tensor targets, Tensor rowMask, Tensor loss, Tensor grad, Tensor lse) {
         Kernels k = kernels(logits, targets, rowMask, loss, grad, lse);
@@ -245,6 +366,10 @@ public final class CrossEntropy {
      * A loss, its gradient with respect to the one (N,C) input (null after forward only) and the
      * log-sum-exp (null unless asked); closing closes all. The result of every loss of one input
      * in this family: cross-entropy, {@link NllLoss} and {@link Entropy} (whose lse is null).
+     *
+     * @param loss the loss
+     * @param grad the gradient with respect to the logits, (N,C)
+     * @param lse the per-row log-sum-exp (N), or null
      */
     public record Result(Tensor loss, Tensor grad, Tensor lse) implements AutoCloseable {
         @Override

@@ -59,33 +59,65 @@ public final class Entropy {
         this.backend = backend;
     }
 
-    /** Mean over rows, tolerance {@link #DEFAULT_TOLERANCE}; each call runs where its tensors live. */
+    /**
+     * Mean over rows, tolerance {@link #DEFAULT_TOLERANCE}; each call runs where its tensors live.
+     *
+     * @return an entropy with the defaults stated
+     */
     public static Entropy create() {
         return new Entropy(Reduction.MEAN, DEFAULT_TOLERANCE, null);
     }
 
-    /** The same with another reduction over rows. */
+    /**
+     * The same with another reduction over rows.
+     *
+     * @param reduction how the per-row losses are combined (MEAN, SUM or NONE); not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public Entropy withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new Entropy(reduction, tolerance, backend);
     }
 
-    /** The largest accepted |row sum - 1|; {@code Double.POSITIVE_INFINITY} turns the sum check off. */
+    /**
+     * The largest accepted |row sum - 1|; {@code Double.POSITIVE_INFINITY} turns the sum check off.
+     *
+     * @param tolerance the largest accepted |row sum - 1|, &ge; 0 (or +Infinity)
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if tolerance is negative or NaN
+     */
     public Entropy withTolerance(double tolerance) {
         Checks.tolerance(tolerance);
         return new Entropy(reduction, tolerance, backend);
     }
 
-    /** The same pinned to a backend. */
+    /**
+     * The same pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Entropy withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Entropy(reduction, tolerance, backend);
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
 
+    /**
+     * The largest accepted |row sum - 1| of a probability row.
+     *
+     * @return the tolerance
+     */
     public double tolerance() {
         return tolerance;
     }
@@ -93,12 +125,23 @@ public final class Entropy {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** H(p): shape (N) for NONE, else (). */
+    /**
+     * H(p): shape (N) for NONE, else ().
+     *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @return H(p) in a new tensor: (N) for NONE, else ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor p) {
         Kernels k = Kernels.forCall(backend, "p", p);
         check(k, p, null);
@@ -111,7 +154,17 @@ public final class Entropy {
         }
     }
 
-    /** H(p) and its gradient with respect to p, in new tensors on p's device. */
+    /**
+     * H(p) and its gradient with respect to p, in new tensors on p's device.
+     *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @return H(p) and d H / d p, in new tensors on the call's device; close the result (or use a {@link
+     *   dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public LossResult forwardBackward(Tensor p) {
         Kernels k = Kernels.forCall(backend, "p", p);
         check(k, p, null);
@@ -130,8 +183,13 @@ public final class Entropy {
      * H(p) and its gradient written into the caller's tensors, so that a training loop
      * allocates nothing per call.
      *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
      * @param loss (N) float32 for NONE, else one element of shape () or (1)
      * @param grad (N, C) float32, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor p, Tensor loss, Tensor grad) {
         Kernels k = Kernels.forCall(backend, "p", p, Kernels.OUTPUTS, "loss", loss, "grad", grad);
@@ -141,7 +199,17 @@ public final class Entropy {
         k.divergence().entropy(p, reduction, loss, grad);
     }
 
-    /** The cross-entropy H(p, q): shape (N) for NONE, else (). */
+    /**
+     * The cross-entropy H(p, q): shape (N) for NONE, else ().
+     *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @param q the model's probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @return H(p, q) in a new tensor: (N) for NONE, else ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor cross(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
         check(k, p, Checks.nonNull("q", q)); // a null q would be read as the entropy H(p)
@@ -158,6 +226,15 @@ public final class Entropy {
      * H(p, q) and its gradients, in new tensors on their device: q is the input (the model's
      * distribution) and p the target, so {@link InputTargetResult#gradInput()} is d/dq and
      * {@link InputTargetResult#gradTarget()} is d/dp.
+     *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @param q the model's probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @return H(p, q) with d/dq as gradInput and d/dp as gradTarget, in new tensors on the call's device;
+     *   close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public InputTargetResult crossForwardBackward(Tensor p, Tensor q) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q);
@@ -178,9 +255,15 @@ public final class Entropy {
      * H(p, q) and its gradients written into the caller's tensors, so that a training loop
      * allocates nothing per call.
      *
+     * @param p probabilities (N,C) float32, each row a distribution (within the tolerance)
+     * @param q the model's probabilities (N,C) float32, each row a distribution (within the tolerance)
      * @param loss  (N) float32 for NONE, else one element of shape () or (1)
      * @param gradP (N, C) float32 d/dp, or null to skip it
      * @param gradQ (N, C) float32 d/dq, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void crossForwardBackward(Tensor p, Tensor q, Tensor loss, Tensor gradP, Tensor gradQ) {
         Kernels k = Kernels.forCall(backend, "p", p, "q", q, Kernels.OUTPUTS, "loss", loss, "gradP", gradP, "gradQ", gradQ);

@@ -86,7 +86,11 @@ public final class InfoNce {
         this.backend = backend;
     }
 
-    /** Cosine similarity (F.normalize, eps 1e-12), temperature 0.1, MEAN; host tensors on {@link Backends#current()}. */
+    /**
+     * Cosine similarity (F.normalize, eps 1e-12), temperature 0.1, MEAN; host tensors on {@link Backends#current()}.
+     *
+     * @return a loss with the defaults stated
+     */
     public static InfoNce create() {
         return new InfoNce(new InfoNceOptions(0.1f, true, false, Reduction.MEAN, false, 0), null);
     }
@@ -99,36 +103,72 @@ public final class InfoNce {
      * temperature that could carry a logit q . k / tau past float32's range: when
      * ||Q||_F ||K||_F / tau exceeds {@link Float#MAX_VALUE} (Frobenius norms of the queries and of
      * everything they are compared with), since an overflowed logit makes the loss NaN.
+     *
+     * @param tau the temperature, a normal positive float32
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public InfoNce withTemperature(float tau) {
         return new InfoNce(new InfoNceOptions(tau, o.normalize(), o.decoupled(),
                 o.reduction(), o.skipEmpty(), o.blockRows()), backend);
     }
 
-    /** true (default): cosine similarity of L2-normalised rows; false: plain dot product. */
+    /**
+     * true (default): cosine similarity of L2-normalised rows; false: plain dot product.
+     *
+     * @param normalize true for cosine similarity, false for the plain dot product
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public InfoNce withNormalize(boolean normalize) {
         return new InfoNce(new InfoNceOptions(o.temperature(), normalize, o.decoupled(), o.reduction(), o.skipEmpty(),
                 o.blockRows()), backend);
     }
 
-    /** Removes the positive from the denominator (decoupled contrastive learning, Yeh et al. 2022). */
+    /**
+     * Removes the positive from the denominator (decoupled contrastive learning, Yeh et al. 2022).
+     *
+     * @param decoupled true to leave the positive out of the denominator
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public InfoNce withDecoupled(boolean decoupled) {
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), decoupled, o.reduction(), o.skipEmpty(),
                 o.blockRows()), backend);
     }
 
+    /**
+     * The same loss with another reduction over rows: MEAN (default), SUM, or NONE for (N) per-row losses.
+     *
+     * @param reduction MEAN, SUM or NONE; not null
+     * @return a copy with this reduction; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN
+     */
     public InfoNce withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), o.decoupled(), reduction, o.skipEmpty(),
                 o.blockRows()), backend);
     }
 
+    /**
+     * What a row without any positive (labels or mask forms) does: an error naming the row (the default),
+     * or the row
+     * is left out of the loss and of the mean.
+     *
+     * @param rule the rule; not null
+     * @return a copy with this rule; this instance is unchanged
+     * @throws IllegalArgumentException if rule is null
+     */
     public InfoNce withRowsWithoutPositive(RowsWithoutPositive rule) {
         if (rule == null) throw new IllegalArgumentException("rowsWithoutPositive: must not be null");
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), o.decoupled(), o.reduction(),
                 rule == RowsWithoutPositive.SKIP, o.blockRows()), backend);
     }
 
+    /**
+     * The same loss pinned to a backend: every call runs there, whatever device the tensors are on.
+     *
+     * @param backend the backend; not null
+     * @return a copy pinned to {@code backend}; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public InfoNce withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new InfoNce(o, backend);
@@ -141,6 +181,10 @@ public final class InfoNce {
      * unless this is set below N: then they too sweep blocks, at the two-tensor path's flops —
      * for a batch whose N×N logits do not fit in memory. Results are the same up to float
      * rounding.
+     *
+     * @param rows the rows of logits held at once: 0 for about 64 MiB of them, else &ge; 1
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if rows is negative
      */
     public InfoNce withBlockRows(long rows) {
         if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
@@ -148,6 +192,11 @@ public final class InfoNce {
                 rows), backend);
     }
 
+    /**
+     * The temperature tau the similarities are divided by.
+     *
+     * @return the temperature
+     */
     public float temperature() {
         return o.temperature();
     }
@@ -164,6 +213,7 @@ public final class InfoNce {
     /**
      * The loss and gradients of a two-tensor form; closing it closes every tensor in it.
      *
+     * @param loss the loss: (N) for NONE, else one element
      * @param gradQueries     d loss / d queries
      * @param gradKeys        d loss / d keys (or d loss / d positives for explicit negatives)
      * @param gradNegatives   d loss / d the shared (M,D) or explicit (N,K,D) negatives, or null
@@ -182,7 +232,18 @@ public final class InfoNce {
 
     // ---- two towers --------------------------------------------------------------------------
 
-    /** Two towers: queries (N,D), keys (N,D); key i is row i's positive, the other keys its negatives. */
+    /**
+     * Two towers: queries (N,D), keys (N,D); key i is row i's positive, the other keys its negatives.
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (N,D) float32; key i is query i's positive
+     * @return the loss and the gradients, in new tensors on the call's device; close the result (or use a
+     *   {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor queries, Tensor keys) {
         Kernels k = kernels("queries", queries, "keys", keys);
         long d = checkTwoTowers(k, queries, keys), n = queries.size(0);
@@ -194,9 +255,16 @@ public final class InfoNce {
      * Two towers into the caller's tensors: the loss into {@code loss}, d loss / d queries into
      * {@code gradQueries} and d loss / d keys into {@code gradKeys}; returns d loss / d tau.
      *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (N,D) float32; key i is query i's positive
      * @param loss        (N) float32 for NONE, else a one-element float32 tensor
      * @param gradQueries (N,D) float32, not an input
      * @param gradKeys    (N,D) float32, not an input nor gradQueries
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackward(Tensor queries, Tensor keys, Tensor loss, Tensor gradQueries, Tensor gradKeys) {
         Kernels k = kernels("queries", queries, "keys", keys, Kernels.OUTPUTS, "loss", loss, "gradQueries", gradQueries,
@@ -211,6 +279,14 @@ public final class InfoNce {
     /**
      * The loss alone for two towers (evaluation): one GEMM and the cross-entropy per block, no
      * gradient buffers. Same checks and meaning as {@link #forwardBackward(Tensor, Tensor)}.
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (N,D) float32; key i is query i's positive
+     * @return the loss in a new tensor: (N) for NONE, else shape ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Tensor forward(Tensor queries, Tensor keys) {
         Kernels k = kernels("queries", queries, "keys", keys);
@@ -224,7 +300,19 @@ public final class InfoNce {
         }
     }
 
-    /** Two towers plus shared negatives (M,D) appended to every row's candidates (memory bank, MoCo queue). */
+    /**
+     * Two towers plus shared negatives (M,D) appended to every row's candidates (memory bank, MoCo queue).
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (N,D) float32; key i is query i's positive
+     * @param sharedNegatives negatives (M,D) float32 shared by every row (a memory bank, MoCo's queue)
+     * @return the loss and the gradients (gradNegatives for the shared negatives), in new tensors on the
+     *   call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives) {
         Kernels k = kernels("queries", queries, "keys", keys, "sharedNegatives", sharedNegatives);
         long d = checkShared(k, queries, keys, sharedNegatives), n = queries.size(0);
@@ -235,10 +323,18 @@ public final class InfoNce {
     /**
      * Two towers plus shared negatives into the caller's tensors; returns d loss / d tau.
      *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (N,D) float32; key i is query i's positive
+     * @param sharedNegatives negatives (M,D) float32 shared by every row (a memory bank, MoCo's queue)
      * @param loss          (N) float32 for NONE, else a one-element float32 tensor
      * @param gradQueries   (N,D) float32
      * @param gradKeys      (N,D) float32
      * @param gradNegatives (M,D) float32; no gradient buffer may be an input or another output
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackward(Tensor queries, Tensor keys, Tensor sharedNegatives, Tensor loss, Tensor gradQueries,
                                  Tensor gradKeys, Tensor gradNegatives) {
@@ -265,7 +361,17 @@ public final class InfoNce {
 
     // ---- one tensor --------------------------------------------------------------------------
 
-    /** One tensor (N,D): logits {@code f fᵀ / tau}, positives on the diagonal; the gradient flows through both sides. */
+    /**
+     * One tensor (N,D): logits {@code f fᵀ / tau}, positives on the diagonal; the gradient flows through both sides.
+     *
+     * @param embeddings the embeddings (N,D) float32, N &ge; 2, finite values
+     * @return the loss and d loss / d embeddings, in new tensors on the call's device; close the result
+     *   (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public EmbeddingResult forwardBackward(Tensor embeddings) {
         Kernels k = kernels("embeddings", embeddings);
         long d = checkOneTensor(k, embeddings);
@@ -278,8 +384,14 @@ public final class InfoNce {
      * embeddings into {@code grad}; returns d loss / d tau. (Named apart from the overloads: three
      * tensors is the shared-negatives form.)
      *
+     * @param embeddings the embeddings (N,D) float32, N &ge; 2, finite values
      * @param loss (N) float32 for NONE, else a one-element float32 tensor
      * @param grad (N,D) float32, not the embeddings
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackwardInto(Tensor embeddings, Tensor loss, Tensor grad) {
         Kernels k = kernels("embeddings", embeddings, Kernels.OUTPUTS, "loss", loss, "grad", grad);
@@ -289,7 +401,16 @@ public final class InfoNce {
         return oneTensor(k, embeddings, Positives.diagonal(0), loss, grad);
     }
 
-    /** The loss alone for the one-tensor form. */
+    /**
+     * The loss alone for the one-tensor form.
+     *
+     * @param embeddings the embeddings (N,D) float32, N &ge; 2, finite values
+     * @return the loss in a new tensor: (N) for NONE, else shape ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor embeddings) {
         Kernels k = kernels("embeddings", embeddings);
         checkOneTensor(k, embeddings);
@@ -307,6 +428,18 @@ public final class InfoNce {
     /**
      * Several positives per row: key j is a positive of query i when their labels are equal
      * (int32 or int64 labels, (N) and (M)).
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (M,D) float32, finite values; for the two-tower forms M = N and key i is row
+     *   i's positive
+     * @param queryLabels the queries' labels (N), int32 or int64
+     * @param keyLabels the keys' labels (M), int32 or int64, of the queries' dtype
+     * @return the loss and the gradients, in new tensors on the call's device; close the result (or use a
+     *   {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Result forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels) {
         Kernels k = kernels("queries", queries, "keys", keys, "queryLabels", queryLabels, "keyLabels", keyLabels);
@@ -318,9 +451,19 @@ public final class InfoNce {
     /**
      * Several positives by labels, into the caller's tensors; returns d loss / d tau.
      *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (M,D) float32, finite values; for the two-tower forms M = N and key i is row
+     *   i's positive
+     * @param queryLabels the queries' labels (N), int32 or int64
+     * @param keyLabels the keys' labels (M), int32 or int64, of the queries' dtype
      * @param loss        (N) float32 for NONE, else a one-element float32 tensor
      * @param gradQueries (N,D) float32
      * @param gradKeys    (M,D) float32; neither gradient buffer may be an input or the other
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackwardLabels(Tensor queries, Tensor keys, Tensor queryLabels, Tensor keyLabels, Tensor loss,
                                        Tensor gradQueries, Tensor gradKeys) {
@@ -356,6 +499,15 @@ public final class InfoNce {
      * loss_i = -(1/|P(i)|) sum_{p in P(i)} log softmax_{j != i}(s_i)_p. The gradient flows through
      * both sides of {@code f fᵀ}. A row whose label no other row shares has no positive: an
      * error naming it, or left out with {@link #withRowsWithoutPositive} SKIP.
+     *
+     * @param embeddings the embeddings (N,D) float32, N &ge; 2, finite values
+     * @param labels the labels (N), int32 or int64; rows with equal labels are positives of each other
+     * @return the loss and d loss / d embeddings, in new tensors on the call's device; close the result
+     *   (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public EmbeddingResult forwardBackwardLabels(Tensor embeddings, Tensor labels) {
         Kernels k = kernels("embeddings", embeddings, "labels", labels);
@@ -368,8 +520,15 @@ public final class InfoNce {
      * SupCon on one tensor into the caller's tensors; returns d loss / d tau. (Named apart from
      * the overloads, as {@link #forwardBackwardInto} is: four tensors is the two-tower labels form.)
      *
+     * @param embeddings the embeddings (N,D) float32, N &ge; 2, finite values
+     * @param labels the labels (N), int32 or int64; rows with equal labels are positives of each other
      * @param loss (N) float32 for NONE, else a one-element float32 tensor
      * @param grad (N,D) float32, not the embeddings
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackwardLabelsInto(Tensor embeddings, Tensor labels, Tensor loss, Tensor grad) {
         Kernels k = kernels("embeddings", embeddings, "labels", labels, Kernels.OUTPUTS, "loss", loss, "grad", grad);
@@ -386,7 +545,20 @@ public final class InfoNce {
         return d;
     }
 
-    /** Several positives per row from a (N,M) int32 mask (non-zero: positive). */
+    /**
+     * Several positives per row from a (N,M) int32 mask (non-zero: positive).
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (M,D) float32, finite values; for the two-tower forms M = N and key i is row
+     *   i's positive
+     * @param positiveMask (N,M) int32; non-zero marks key j as a positive of query i
+     * @return the loss and the gradients, in new tensors on the call's device; close the result (or use a
+     *   {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask) {
         Kernels k = kernels("queries", queries, "keys", keys, "positiveMask", positiveMask);
         long d = checkMask(k, queries, keys, positiveMask), n = queries.size(0);
@@ -397,9 +569,18 @@ public final class InfoNce {
     /**
      * Several positives from a mask, into the caller's tensors; returns d loss / d tau.
      *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param keys the keys (M,D) float32, finite values; for the two-tower forms M = N and key i is row
+     *   i's positive
+     * @param positiveMask (N,M) int32; non-zero marks key j as a positive of query i
      * @param loss        (N) float32 for NONE, else a one-element float32 tensor
      * @param gradQueries (N,D) float32
      * @param gradKeys    (M,D) float32; neither gradient buffer may be an input or the other
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackwardMask(Tensor queries, Tensor keys, Tensor positiveMask, Tensor loss, Tensor gradQueries,
                                      Tensor gradKeys) {
@@ -424,6 +605,16 @@ public final class InfoNce {
     /**
      * Explicit negatives: queries (N,D), positives (N,D), negatives (N,K,D) with K >= 1; row i's
      * candidates are its positive and its own K negatives. gradKeys is d loss / d positives.
+     *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param positives each row's positive (N,D) float32
+     * @param negatives each row's own negatives (N,K,D) float32, K &ge; 1
+     * @return the loss and the gradients (gradKeys for the positives, gradNegatives for the negatives), in
+     *   new tensors on the call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Result forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives) {
         Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives);
@@ -435,10 +626,18 @@ public final class InfoNce {
     /**
      * Explicit negatives into the caller's tensors; returns d loss / d tau.
      *
+     * @param queries the queries (N,D) float32, N &ge; 1, finite values
+     * @param positives each row's positive (N,D) float32
+     * @param negatives each row's own negatives (N,K,D) float32, K &ge; 1
      * @param loss          (N) float32 for NONE, else a one-element float32 tensor
      * @param gradQueries   (N,D) float32
      * @param gradPositives (N,D) float32
      * @param gradNegatives (N,K,D) float32; no gradient buffer may be an input or another output
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public float forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives, Tensor loss,
                                           Tensor gradQueries, Tensor gradPositives, Tensor gradNegatives) {

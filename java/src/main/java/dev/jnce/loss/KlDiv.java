@@ -61,32 +61,63 @@ public final class KlDiv {
         this.backend = backend;
     }
 
-    /** PyTorch's defaults: reduction MEAN, probability targets; each call runs where its tensors live. */
+    /**
+     * PyTorch's defaults: reduction MEAN, probability targets; each call runs where its tensors live.
+     *
+     * @return a loss with PyTorch's defaults
+     */
     public static KlDiv create() {
         return new KlDiv(Reduction.MEAN, false, null);
     }
 
-    /** The same loss with another reduction; {@link Reduction#BATCHMEAN} gives the true KL per row. */
+    /**
+     * The same loss with another reduction; {@link Reduction#BATCHMEAN} gives the true KL per row.
+     *
+     * @param reduction MEAN, SUM, NONE or BATCHMEAN; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null
+     */
     public KlDiv withReduction(Reduction reduction) {
         if (reduction == null) throw new IllegalArgumentException("reduction: must not be null");
         return new KlDiv(reduction, logTarget, backend);
     }
 
-    /** Whether target holds log-probabilities (PyTorch's {@code log_target}); default false. */
+    /**
+     * Whether target holds log-probabilities (PyTorch's {@code log_target}); default false.
+     *
+     * @param logTarget true when target holds log-probabilities
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public KlDiv withLogTarget(boolean logTarget) {
         return new KlDiv(reduction, logTarget, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public KlDiv withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new KlDiv(reduction, logTarget, backend);
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
 
+    /**
+     * Whether target holds log-probabilities.
+     *
+     * @return true for log-probability targets
+     */
     public boolean logTarget() {
         return logTarget;
     }
@@ -94,12 +125,26 @@ public final class KlDiv {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shaped like input for NONE, else shape (). */
+    /**
+     * The loss alone: shaped like input for NONE, else shape ().
+     *
+     * @param input log-probabilities of the model distribution q, float32 of any shape with at least one
+     *   value
+     * @param target the reference distribution p, float32 of the input's shape: probabilities, or
+     *   log-probabilities with logTarget
+     * @return the loss in a new tensor: shaped like input for NONE, else ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input, Tensor target) {
         Kernels k = Kernels.forCall(backend, "input", input, "target", target);
         check(k, input, target);
@@ -112,7 +157,20 @@ public final class KlDiv {
         }
     }
 
-    /** The loss and its gradients with respect to input and target, in new tensors on their device. */
+    /**
+     * The loss and its gradients with respect to input and target, in new tensors on their device.
+     *
+     * @param input log-probabilities of the model distribution q, float32 of any shape with at least one
+     *   value
+     * @param target the reference distribution p, float32 of the input's shape: probabilities, or
+     *   log-probabilities with logTarget
+     * @return the loss and the gradients with respect to input and target, in new tensors on the call's
+     *   device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = Kernels.forCall(backend, "input", input, "target", target);
         check(k, input, target);
@@ -132,9 +190,17 @@ public final class KlDiv {
      * The loss and its gradients written into the caller's tensors, so that a training loop
      * allocates nothing per call.
      *
+     * @param input log-probabilities of the model distribution q, float32 of any shape with at least one
+     *   value
+     * @param target the reference distribution p, float32 of the input's shape: probabilities, or
+     *   log-probabilities with logTarget
      * @param loss       float32 shaped like input for NONE, else one element of shape () or (1)
      * @param gradInput  float32 shaped like input, or null to skip it
      * @param gradTarget float32 shaped like target, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         Kernels k = Kernels.forCall(backend, "input", input, "target", target, Kernels.OUTPUTS, "loss", loss, "gradInput", gradInput,

@@ -7,6 +7,9 @@ import dev.jnce.Tensor;
  * logits or probabilities; class indices have none), shaped like that input; closing it closes
  * both. Returned by {@link NllLoss}, {@link SoftmaxFocalLoss} and {@link Entropy#forwardBackward(Tensor)};
  * {@link CrossEntropy.Result} adds the per-row log-sum-exp.
+ *
+ * @param loss the loss: shape () for MEAN and SUM, the per-row losses for NONE
+ * @param grad d loss / d the float input, shaped like it; null after a forward-only call
  */
 public record LossResult(Tensor loss, Tensor grad) implements AutoCloseable {
     @Override

@@ -80,16 +80,31 @@ public final class NllLoss {
         this.backend = backend;
     }
 
-    /** NLL of log-probabilities: MEAN, no weights, ignore index -100; each call runs where its tensors live. */
+    /**
+     * NLL of log-probabilities: MEAN, no weights, ignore index -100; each call runs where its tensors live.
+     *
+     * @return a loss of log-probabilities with PyTorch's defaults
+     */
     public static NllLoss create() {
         return new NllLoss(Reduction.MEAN, null, DEFAULT_IGNORE_INDEX, false, false, null);
     }
 
-    /** NLL of probabilities, {@code -max(log p[i, t_i], -100)}; otherwise as {@link #create()}. */
+    /**
+     * NLL of probabilities, {@code -max(log p[i, t_i], -100)}; otherwise as {@link #create()}.
+     *
+     * @return a loss of probabilities with PyTorch's defaults
+     */
     public static NllLoss fromProbabilities() {
         return new NllLoss(Reduction.MEAN, null, DEFAULT_IGNORE_INDEX, true, false, null);
     }
 
+    /**
+     * The same loss with another reduction: MEAN (PyTorch's weighted mean), SUM or NONE.
+     *
+     * @param reduction MEAN, SUM or NONE; not null
+     * @return a copy with this reduction; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN
+     */
     public NllLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
@@ -100,12 +115,20 @@ public final class NllLoss {
      * none. The tensor is referenced, not copied; its shape is checked against the input at each
      * call, its values by the kernel (a NaN or infinite weight is an IllegalArgumentException
      * naming its class).
+     *
+     * @param weight (C) float32 with finite values, or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public NllLoss withWeight(Tensor weight) {
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
     }
 
-    /** Rows whose target equals this value count for nothing (PyTorch's {@code ignore_index}). */
+    /**
+     * Rows whose target equals this value count for nothing (PyTorch's {@code ignore_index}).
+     *
+     * @param ignoreIndex the target value that marks a row to leave out
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public NllLoss withIgnoreIndex(long ignoreIndex) {
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
     }
@@ -113,25 +136,49 @@ public final class NllLoss {
     /**
      * With true, a MEAN over no weighted row (every row ignored, or of class weight 0) is 0 with
      * a zero gradient instead of PyTorch's NaN. Default false.
+     *
+     * @param zero true for 0 where PyTorch gives NaN
+     * @return a copy of this instance with the setting changed; this instance is unchanged
      */
     public NllLoss withZeroWhenAllIgnored(boolean zero) {
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zero, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public NllLoss withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new NllLoss(reduction, weight, ignoreIndex, fromProbabilities, zeroWhenAllIgnored, backend);
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
 
+    /**
+     * The target value whose rows are left out.
+     *
+     * @return the ignore index
+     */
     public long ignoreIndex() {
         return ignoreIndex;
     }
 
+    /**
+     * Whether the input holds probabilities rather than log-probabilities.
+     *
+     * @return true for {@link #fromProbabilities()}
+     */
     public boolean isFromProbabilities() {
         return fromProbabilities;
     }
@@ -139,12 +186,25 @@ public final class NllLoss {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, (N) for NONE.
+     *
+     * @param input log-probabilities (N,C) float32 (probabilities with {@link #fromProbabilities()}), N
+     *   &ge; 1, C &ge; 1
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index
+     * @return the loss in a new tensor: shape () for MEAN and SUM, (N) for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input, Tensor targets) {
         Kernels k = kernels(input, targets, null, null);
         long n = check(k, input, targets);
@@ -159,7 +219,17 @@ public final class NllLoss {
 
     /**
      * The loss and its gradient with respect to the input, in new tensors on the input's device
-     *.
+     * .
+     *
+     * @param input log-probabilities (N,C) float32 (probabilities with {@link #fromProbabilities()}), N
+     *   &ge; 1, C &ge; 1
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index
+     * @return the loss and the gradient with respect to the input, in new tensors on the call's device;
+     *   close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public LossResult forwardBackward(Tensor input, Tensor targets) {
         Kernels k = kernels(input, targets, null, null);
@@ -179,8 +249,15 @@ public final class NllLoss {
      * The loss and gradient written into the caller's tensors, so that a training loop
      * allocates nothing per call; {@code grad} may be {@code input}.
      *
+     * @param input log-probabilities (N,C) float32 (probabilities with {@link #fromProbabilities()}), N
+     *   &ge; 1, C &ge; 1
+     * @param targets class indices (N) int32 or int64, each in [0, C) or the ignore index
      * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
      * @param grad (N,C) float32
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor targets, Tensor loss, Tensor grad) {
         Kernels k = kernels(input, targets, loss, grad);

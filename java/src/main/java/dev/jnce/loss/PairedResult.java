@@ -16,7 +16,12 @@ import dev.jnce.Tensor;
 public record PairedResult(Tensor loss, Tensor gradA, Tensor gradB, float gradLogitScale, float gradBias)
         implements AutoCloseable {
 
-    /** The scalar gradients, what the forms that write into a caller's tensors return. */
+    /**
+     * The scalar gradients, what the forms that write into a caller's tensors return.
+     *
+     * @param gradLogitScale d loss / d logit scale (not d loss / d log scale)
+     * @param gradBias d loss / d bias (always 0 for CLIP)
+     */
     public record Scalars(float gradLogitScale, float gradBias) {
     }
 

@@ -63,32 +63,63 @@ public final class Perplexity {
         this.backend = backend;
     }
 
-    /** Ignore index -100, NaN when every token is ignored; each call runs where its tensors live. */
+    /**
+     * Ignore index -100, NaN when every token is ignored; each call runs where its tensors live.
+     *
+     * @return a metric with the defaults stated
+     */
     public static Perplexity create() {
         return new Perplexity(DEFAULT_IGNORE_INDEX, AllIgnored.NAN, null);
     }
 
-    /** Targets equal to this value are left out (only for the targets form, not the mask form). */
+    /**
+     * Targets equal to this value are left out (only for the targets form, not the mask form).
+     *
+     * @param ignoreIndex the target value that marks a token to leave out
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public Perplexity withIgnoreIndex(long ignoreIndex) {
         return new Perplexity(ignoreIndex, allIgnored, backend);
     }
 
-    /** What the perplexity is when no token is kept. */
+    /**
+     * What the perplexity is when no token is kept.
+     *
+     * @param allIgnored NAN (default, as PyTorch) or ONE; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if allIgnored is null
+     */
     public Perplexity withAllIgnored(AllIgnored allIgnored) {
         if (allIgnored == null) throw new IllegalArgumentException("allIgnored: must not be null");
         return new Perplexity(ignoreIndex, allIgnored, backend);
     }
 
-    /** The same pinned to a backend. */
+    /**
+     * The same pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Perplexity withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Perplexity(ignoreIndex, allIgnored, backend);
     }
 
+    /**
+     * The target value whose tokens are left out.
+     *
+     * @return the ignore index
+     */
     public long ignoreIndex() {
         return ignoreIndex;
     }
 
+    /**
+     * What the perplexity is when no token is kept.
+     *
+     * @return the rule
+     */
     public AllIgnored allIgnored() {
         return allIgnored;
     }
@@ -96,17 +127,44 @@ public final class Perplexity {
     /**
      * The backend this metric is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The perplexity (shape ()) over tokens whose target is not the ignore index. */
+    /**
+     * The perplexity (shape ()) over tokens whose target is not the ignore index.
+     *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param targets int32 or int64 of tokenLosses' shape; tokens whose target is the ignore index are
+     *   left out
+     * @return the perplexity in a new tensor of shape ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor tokenLosses, Tensor targets) {
         return run(tokenLosses, targets, false, false).perplexity();
     }
 
-    /** The perplexity and its gradient with respect to tokenLosses, in new tensors on their device. */
+    /**
+     * The perplexity and its gradient with respect to tokenLosses, in new tensors on their device.
+     *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param targets int32 or int64 of tokenLosses' shape; tokens whose target is the ignore index are
+     *   left out
+     * @return the perplexity and its gradient, in new tensors on the call's device; close the result (or
+     *   use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor tokenLosses, Tensor targets) {
         return run(tokenLosses, targets, false, true);
     }
@@ -115,19 +173,50 @@ public final class Perplexity {
      * The perplexity and its gradient written into the caller's tensors, so that a training
      * loop allocates nothing per call.
      *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param targets int32 or int64 of tokenLosses' shape; tokens whose target is the ignore index are
+     *   left out
      * @param perplexity one float32 element, shape () or (1)
      * @param grad       float32 shaped like tokenLosses, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor tokenLosses, Tensor targets, Tensor perplexity, Tensor grad) {
         run(tokenLosses, targets, false, perplexity, grad);
     }
 
-    /** The perplexity (shape ()) over tokens whose mask is 1. */
+    /**
+     * The perplexity (shape ()) over tokens whose mask is 1.
+     *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param mask int32 or int64 of tokenLosses' shape, 1 keeps a token and 0 leaves it out
+     * @return the perplexity in a new tensor of shape ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forwardMasked(Tensor tokenLosses, Tensor mask) {
         return run(tokenLosses, mask, true, false).perplexity();
     }
 
-    /** The perplexity over tokens whose mask is 1, and its gradient with respect to tokenLosses. */
+    /**
+     * The perplexity over tokens whose mask is 1, and its gradient with respect to tokenLosses.
+     *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param mask int32 or int64 of tokenLosses' shape, 1 keeps a token and 0 leaves it out
+     * @return the perplexity and its gradient, in new tensors on the call's device; close the result (or
+     *   use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackwardMasked(Tensor tokenLosses, Tensor mask) {
         return run(tokenLosses, mask, true, true);
     }
@@ -135,8 +224,15 @@ public final class Perplexity {
     /**
      * As {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor)}, over tokens whose mask is 1.
      *
+     * @param tokenLosses per-token losses, float32 of any shape with at least one value (e.g. a NONE
+     *   cross-entropy)
+     * @param mask int32 or int64 of tokenLosses' shape, 1 keeps a token and 0 leaves it out
      * @param perplexity one float32 element, shape () or (1)
      * @param grad       float32 shaped like tokenLosses, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackwardMasked(Tensor tokenLosses, Tensor mask, Tensor perplexity, Tensor grad) {
         run(tokenLosses, mask, true, perplexity, grad);
@@ -148,6 +244,15 @@ public final class Perplexity {
      * respect to the logits (ppl * d mean CE / d logits, 0 on ignored rows), in new tensors on
      * their device. An all-ignored batch follows {@link #withAllIgnored}: NaN (default) or 1
      * with a zero gradient.
+     *
+     * @param logits logits (N,C) float32
+     * @param targets class targets (N) int32 or int64, each in [0, C) or the ignore index
+     * @return the perplexity and d perplexity / d logits, in new tensors on the call's device; close the
+     *   result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Result forwardBackwardLogits(Tensor logits, Tensor targets) {
         Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets);
@@ -167,8 +272,14 @@ public final class Perplexity {
      * As {@link #forwardBackwardLogits(Tensor, Tensor)}, written into the caller's tensors, so
      * that a training loop allocates nothing per call; {@code grad} may be {@code logits}.
      *
+     * @param logits logits (N,C) float32
+     * @param targets class targets (N) int32 or int64, each in [0, C) or the ignore index
      * @param perplexity one float32 element, shape () or (1)
      * @param grad       (N, C) float32
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackwardLogits(Tensor logits, Tensor targets, Tensor perplexity, Tensor grad) {
         Kernels k = Kernels.forCall(backend, "logits", logits, "targets", targets, Kernels.OUTPUTS, "perplexity", perplexity,
@@ -177,7 +288,12 @@ public final class Perplexity {
         logits(k, logits, targets, perplexity, grad);
     }
 
-    /** A perplexity (shape ()) and its gradient (shaped like what it differentiates); closing it closes both. */
+    /**
+     * A perplexity (shape ()) and its gradient (shaped like what it differentiates); closing it closes both.
+     *
+     * @param perplexity the perplexity, shape ()
+     * @param grad d perplexity / d tokenLosses (or d logits), shaped like them; null after forward only
+     */
     public record Result(Tensor perplexity, Tensor grad) implements AutoCloseable {
         @Override
         public void close() {

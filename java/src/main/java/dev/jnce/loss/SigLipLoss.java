@@ -41,7 +41,11 @@ public final class SigLipLoss {
         this.blockRows = blockRows;
     }
 
-    /** SigLIP's initial values: scale 10, bias -10; cosine similarity; MEAN (over N). */
+    /**
+     * SigLIP's initial values: scale 10, bias -10; cosine similarity; MEAN (over N).
+     *
+     * @return a loss with SigLIP's initial settings
+     */
     public static SigLipLoss create() {
         return new SigLipLoss(10f, -10f, true, Reduction.MEAN, null, 0);
     }
@@ -49,6 +53,11 @@ public final class SigLipLoss {
     /**
      * The multiplier of the cosine similarities: finite, > 0 and a normal float32, in
      * [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}], as {@link ClipLoss#withLogitScale}.
+     *
+     * @param scale the logit scale, a normal positive float32
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if scale is not finite, not positive or subnormal, or logitScale +
+     *   |bias| overflows float32
      */
     public SigLipLoss withLogitScale(float scale) {
         Contrastive.normalPositive("logitScale", scale, ClipLoss.SCALE_WHY);
@@ -56,7 +65,13 @@ public final class SigLipLoss {
         return new SigLipLoss(scale, bias, normalize, reduction, backend, blockRows);
     }
 
-    /** The bias added to every logit: finite, with logitScale + |bias| finite in float32. */
+    /**
+     * The bias added to every logit: finite, with logitScale + |bias| finite in float32.
+     *
+     * @param bias the bias, finite
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if bias is not finite or logitScale + |bias| overflows float32
+     */
     public SigLipLoss withBias(float bias) {
         Contrastive.finiteValue("bias", bias);
         logitRange("bias", logitScale, bias);
@@ -75,11 +90,24 @@ public final class SigLipLoss {
         }
     }
 
+    /**
+     * Whether rows are L2-normalised first (cosine similarity, the default) or compared by plain dot
+     * product.
+     *
+     * @param normalize true for cosine similarity, false for the dot product
+     * @return a copy with this setting; this instance is unchanged
+     */
     public SigLipLoss withNormalize(boolean normalize) {
         return new SigLipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
     }
 
-    /** MEAN (sum over pairs / N, SigLIP's) or SUM; NONE is not offered. */
+    /**
+     * MEAN (sum over pairs / N, SigLIP's) or SUM; NONE is not offered.
+     *
+     * @param reduction MEAN or SUM; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or not MEAN or SUM
+     */
     public SigLipLoss withReduction(Reduction reduction) {
         if (reduction != Reduction.MEAN && reduction != Reduction.SUM) {
             throw new IllegalArgumentException("reduction: " + reduction + " is not offered; use MEAN (SigLIP's) or SUM");
@@ -87,6 +115,13 @@ public final class SigLipLoss {
         return new SigLipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
     }
 
+    /**
+     * The same loss pinned to a backend: every call runs there, whatever device the tensors are on.
+     *
+     * @param backend the backend; not null
+     * @return a copy pinned to {@code backend}; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public SigLipLoss withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new SigLipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
@@ -97,13 +132,29 @@ public final class SigLipLoss {
      * them, at least 64 rows; N or more holds the whole matrix. Every pair is independent, so the
      * blocks cost no extra flops and a batch whose N×N logits would not fit in memory runs.
      * Results are the same up to float rounding (the sums are taken block by block).
+     *
+     * @param rows the rows held at once: 0 for about 64 MiB of them, else &ge; 1
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if rows is negative
      */
     public SigLipLoss withBlockRows(long rows) {
         if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
         return new SigLipLoss(logitScale, bias, normalize, reduction, backend, rows);
     }
 
-    /** The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device. */
+    /**
+     * The loss and the gradients of both towers, the logit scale and the bias, in new tensors on the call's device.
+     *
+     * @param a the first tower's embeddings (images, say), (N,D) float32 with N &ge; 2 and finite values
+     * @param b the second tower's embeddings, (N,D) float32 like {@code a}; row i of b is the positive of
+     *   row i of a
+     * @return the loss and the gradients of a, b, the logit scale and the bias, in new tensors on the
+     *   call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public PairedResult forwardBackward(Tensor a, Tensor b) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         long d = check(k, a, b), n = a.size(0);
@@ -123,9 +174,17 @@ public final class SigLipLoss {
      * The loss into {@code loss} and the towers' gradients into {@code gradA} and {@code gradB};
      * returns the gradients of the logit scale and the bias.
      *
+     * @param a the first tower's embeddings (images, say), (N,D) float32 with N &ge; 2 and finite values
+     * @param b the second tower's embeddings, (N,D) float32 like {@code a}; row i of b is the positive of
+     *   row i of a
      * @param loss  a one-element float32 tensor
      * @param gradA (N,D) float32, not an input
      * @param gradB (N,D) float32, not an input nor gradA
+     * @return the gradients of the logit scale and of the bias
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public PairedResult.Scalars forwardBackward(Tensor a, Tensor b, Tensor loss, Tensor gradA, Tensor gradB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "loss", loss, "gradA", gradA, "gradB", gradB);

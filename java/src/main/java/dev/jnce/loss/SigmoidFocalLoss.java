@@ -50,45 +50,95 @@ public final class SigmoidFocalLoss {
         this.backend = backend;
     }
 
-    /** torchvision's defaults: alpha 0.25, gamma 2, reduction NONE, on the backend of the tensors' device. */
+    /**
+     * torchvision's defaults: alpha 0.25, gamma 2, reduction NONE, on the backend of the tensors' device.
+     *
+     * @return a loss with these settings
+     */
     public static SigmoidFocalLoss create() {
         return create(0.25f, 2.0f);
     }
 
-    /** alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction NONE. */
+    /**
+     * alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction NONE.
+     *
+     * @param alpha the positive class's weight in [0, 1], or negative for none
+     * @param gamma the focusing exponent, finite and &ge; 0
+     * @return a loss with these settings
+     * @throws IllegalArgumentException if alpha is NaN, or gamma negative or not finite
+     */
     public static SigmoidFocalLoss create(float alpha, float gamma) {
         return new SigmoidFocalLoss(Checks.focalAlpha(alpha), Checks.focalGamma(gamma), Reduction.NONE, null);
     }
 
-    /** Weight of the positive class in [0, 1] (negatives get 1 - alpha); negative: no weighting. */
+    /**
+     * Weight of the positive class in [0, 1] (negatives get 1 - alpha); negative: no weighting.
+     *
+     * @param alpha the positive class's weight in [0, 1], or negative for none
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if alpha is NaN
+     */
     public SigmoidFocalLoss withAlpha(float alpha) {
         return new SigmoidFocalLoss(Checks.focalAlpha(alpha), gamma, reduction, backend);
     }
 
-    /** The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0: no focusing). */
+    /**
+     * The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0: no focusing).
+     *
+     * @param gamma the focusing exponent, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if gamma is negative or not finite
+     */
     public SigmoidFocalLoss withGamma(float gamma) {
         return new SigmoidFocalLoss(alpha, Checks.focalGamma(gamma), reduction, backend);
     }
 
-    /** The same loss with another reduction (MEAN is over all elements). */
+    /**
+     * The same loss with another reduction (MEAN is over all elements).
+     *
+     * @param reduction how the per-row losses are combined (MEAN, SUM or NONE); not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public SigmoidFocalLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new SigmoidFocalLoss(alpha, gamma, reduction, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public SigmoidFocalLoss withBackend(Backend backend) {
         return new SigmoidFocalLoss(alpha, gamma, reduction, Checks.nonNull("backend", backend));
     }
 
+    /**
+     * The weight of the positive class; negative for none.
+     *
+     * @return alpha
+     */
     public float alpha() {
         return alpha;
     }
 
+    /**
+     * The focusing exponent.
+     *
+     * @return gamma
+     */
     public float gamma() {
         return gamma;
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
@@ -96,12 +146,24 @@ public final class SigmoidFocalLoss {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: the input's shape for NONE, shape () for MEAN and SUM. */
+    /**
+     * The loss alone: the input's shape for NONE, shape () for MEAN and SUM.
+     *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1]
+     * @return the loss in a new tensor: the input's shape for NONE, else ()
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         Checks.binaryInputAndTarget(k, input, target);
@@ -114,7 +176,18 @@ public final class SigmoidFocalLoss {
         }
     }
 
-    /** The loss and its gradients with respect to the logits and the target, in new tensors. */
+    /**
+     * The loss and its gradients with respect to the logits and the target, in new tensors.
+     *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1]
+     * @return the loss and the gradients with respect to the logits and the target, in new tensors on the
+     *   call's device; close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public InputTargetResult forwardBackward(Tensor input, Tensor target) {
         Kernels k = kernels(input, target, null, null, null);
         Checks.binaryInputAndTarget(k, input, target);
@@ -136,9 +209,15 @@ public final class SigmoidFocalLoss {
      * {@code gradInput} may be {@code input} itself and {@code gradTarget} may be {@code target}:
      * the gradients then replace them.
      *
+     * @param input logits, float32 of any shape with at least one element
+     * @param target targets, float32 of the input's shape, every value in [0, 1]
      * @param loss       float32 of the input's shape for NONE, else a one-element float32 tensor of shape () or (1)
      * @param gradInput  float32 of the input's shape
      * @param gradTarget float32 of the input's shape, or null when the target's gradient is not wanted
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor target, Tensor loss, Tensor gradInput, Tensor gradTarget) {
         Kernels k = kernels(input, target, loss, gradInput, gradTarget);

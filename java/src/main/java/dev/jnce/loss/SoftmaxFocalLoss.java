@@ -55,46 +55,98 @@ public final class SoftmaxFocalLoss {
         this.backend = backend;
     }
 
-    /** No alpha, gamma 2, reduction MEAN, on the backend of the tensors' device. */
+    /**
+     * No alpha, gamma 2, reduction MEAN, on the backend of the tensors' device.
+     *
+     * @return a loss with these settings
+     */
     public static SoftmaxFocalLoss create() {
         return create(null, 2.0f);
     }
 
-    /** alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction MEAN. */
+    /**
+     * alpha and gamma as {@link #withAlpha} and {@link #withGamma} take them; reduction MEAN.
+     *
+     * @param alpha class weights (C) float32 with finite values, or null
+     * @param gamma the focusing exponent, finite and &ge; 0
+     * @return a loss with these settings
+     * @throws IllegalArgumentException if gamma is negative or not finite
+     */
     public static SoftmaxFocalLoss create(Tensor alpha, float gamma) {
         return new SoftmaxFocalLoss(alpha, Checks.focalGamma(gamma), Reduction.MEAN, null);
     }
 
-    /** A weight per class, (C) float32 with finite values, checked against the logits at each call; null removes it. */
+    /**
+     * A weight per class, (C) float32 with finite values, checked against the logits at each call; null removes it.
+     *
+     * @param alpha class weights (C) float32 with finite values, or null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
     public SoftmaxFocalLoss withAlpha(Tensor alpha) {
         return new SoftmaxFocalLoss(alpha, gamma, reduction, backend);
     }
 
-    /** The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0 with no alpha: cross-entropy). */
+    /**
+     * The exponent of the modulating factor (1 - p_t), finite and &ge; 0 (0 with no alpha: cross-entropy).
+     *
+     * @param gamma the focusing exponent, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if gamma is negative or not finite
+     */
     public SoftmaxFocalLoss withGamma(float gamma) {
         return new SoftmaxFocalLoss(alpha, Checks.focalGamma(gamma), reduction, backend);
     }
 
-    /** The same loss with another reduction. */
+    /**
+     * The same loss with another reduction.
+     *
+     * @param reduction how the per-row losses are combined (MEAN, SUM or NONE); not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN (kl_div's alone)
+     */
     public SoftmaxFocalLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new SoftmaxFocalLoss(alpha, gamma, reduction, backend);
     }
 
-    /** The same loss pinned to a backend. */
+    /**
+     * The same loss pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public SoftmaxFocalLoss withBackend(Backend backend) {
         return new SoftmaxFocalLoss(alpha, gamma, reduction, Checks.nonNull("backend", backend));
     }
 
-    /** The class weights, or null. */
+    /**
+     * The class weights, or null.
+     *
+     * @return the class weights (C), or null
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor alpha() {
         return alpha;
     }
 
+    /**
+     * The focusing exponent.
+     *
+     * @return gamma
+     */
     public float gamma() {
         return gamma;
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
@@ -102,12 +154,24 @@ public final class SoftmaxFocalLoss {
     /**
      * The backend this loss is pinned to, else {@link Backends#current()}, the one host tensors
      * run on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, (N) for NONE. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, (N) for NONE.
+     *
+     * @param logits logits (N,C) float32
+     * @param targets class indices (N) int32 or int64, each in [0, C)
+     * @return the loss in a new tensor: shape () for MEAN and SUM, (N) for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor logits, Tensor targets) {
         Kernels k = kernels(logits, targets, null, null);
         long n = check(k, logits, targets);
@@ -120,7 +184,18 @@ public final class SoftmaxFocalLoss {
         }
     }
 
-    /** The loss and its gradient with respect to the logits, in new tensors. */
+    /**
+     * The loss and its gradient with respect to the logits, in new tensors.
+     *
+     * @param logits logits (N,C) float32
+     * @param targets class indices (N) int32 or int64, each in [0, C)
+     * @return the loss and the gradient with respect to the logits, in new tensors on the call's device;
+     *   close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public LossResult forwardBackward(Tensor logits, Tensor targets) {
         Kernels k = kernels(logits, targets, null, null);
         long n = check(k, logits, targets);
@@ -140,8 +215,14 @@ public final class SoftmaxFocalLoss {
      * nothing per call. {@code grad} may be {@code logits} itself: each row is read before its
      * gradient is written, and the gradient then replaces the logits.
      *
+     * @param logits logits (N,C) float32
+     * @param targets class indices (N) int32 or int64, each in [0, C)
      * @param loss (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
      * @param grad (N, C) float32
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor logits, Tensor targets, Tensor loss, Tensor grad) {
         Kernels k = kernels(logits, targets, loss, grad);

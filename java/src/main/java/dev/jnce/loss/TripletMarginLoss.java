@@ -59,7 +59,11 @@ public final class TripletMarginLoss {
         this.backend = backend;
     }
 
-    /** margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN; not pinned (calls follow their tensors' device). */
+    /**
+     * margin 1, p 2, eps 1e-6, no swap, pairwise distance, MEAN; not pinned (calls follow their tensors' device).
+     *
+     * @return a loss with PyTorch's defaults
+     */
     public static TripletMarginLoss create() {
         return new TripletMarginLoss(1.0, 2.0, null, false, Distance.PAIRWISE, Reduction.MEAN, null);
     }
@@ -67,6 +71,10 @@ public final class TripletMarginLoss {
     /**
      * Finite as the float32 the kernel takes (|margin| &le; {@link Float#MAX_VALUE}); for
      * {@link Distance#COSINE} also &gt; 0, as PyTorch requires.
+     *
+     * @param margin the margin, finite as a float32 (and &gt; 0 for COSINE)
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if margin is not finite as a float32, or not positive for COSINE
      */
     public TripletMarginLoss withMargin(double margin) {
         checkMargin(margin, distance);
@@ -76,69 +84,151 @@ public final class TripletMarginLoss {
     /**
      * The norm degree of the pairwise distance: finite and &gt; 0 as the float32 the kernel takes,
      * in [{@link Float#MIN_NORMAL}, {@link Float#MAX_VALUE}].
+     *
+     * @param p the norm degree, a normal positive float32
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if p is not a normal positive float32
      */
     public TripletMarginLoss withP(double p) {
         Checks.float32Positive("p", p, "the norm's degree, taken as float32");
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
-    /** The eps of the distance (finite, &ge; 0, as a float32); default 1e-6 pairwise, 1e-8 cosine. */
+    /**
+     * The eps of the distance (finite, &ge; 0, as a float32); default 1e-6 pairwise, 1e-8 cosine.
+     *
+     * @param eps the eps, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if eps is negative or not finite
+     */
     public TripletMarginLoss withEps(double eps) {
         Checks.float32Eps(eps);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
+    /**
+     * Whether the negative distance is min(d(a,n), d(p,n)) (the distance swap of Balntas et al.).
+     *
+     * @param swap true to swap
+     * @return a copy with this setting; this instance is unchanged
+     */
     public TripletMarginLoss withSwap(boolean swap) {
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
+    /**
+     * The distance: PAIRWISE (p-norm, the default) or COSINE (1 - cosine similarity).
+     *
+     * @param distance the distance; not null
+     * @return a copy with this distance (and its default eps unless one was set); this instance is
+     *   unchanged
+     * @throws IllegalArgumentException if distance is null, or COSINE with a margin &le; 0
+     */
     public TripletMarginLoss withDistance(Distance distance) {
         if (distance == null) throw new IllegalArgumentException("distance: must not be null");
         checkMargin(margin, distance);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
+    /**
+     * The same loss with another reduction over rows: MEAN (default), SUM or NONE.
+     *
+     * @param reduction MEAN, SUM or NONE; not null
+     * @return a copy with this reduction; this instance is unchanged
+     * @throws IllegalArgumentException if reduction is null or BATCHMEAN
+     */
     public TripletMarginLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
+    /**
+     * The same loss pinned to a backend: every call runs there, whatever device the tensors are on.
+     *
+     * @param backend the backend; not null
+     * @return a copy pinned to {@code backend}; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public TripletMarginLoss withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new TripletMarginLoss(margin, p, eps, swap, distance, reduction, backend);
     }
 
+    /**
+     * The margin.
+     *
+     * @return the margin
+     */
     public double margin() {
         return margin;
     }
 
+    /**
+     * The norm degree of the pairwise distance.
+     *
+     * @return p
+     */
     public double p() {
         return p;
     }
 
-    /** The eps in use: the one set, or the distance's default. */
+    /**
+     * The eps in use: the one set, or the distance's default.
+     *
+     * @return the eps
+     */
     public double eps() {
         return eps != null ? eps : distance == Distance.COSINE ? 1e-8 : 1e-6;
     }
 
+    /**
+     * Whether the distance swap is on.
+     *
+     * @return true when on
+     */
     public boolean swap() {
         return swap;
     }
 
+    /**
+     * The distance in use.
+     *
+     * @return the distance
+     */
     public Distance distance() {
         return distance;
     }
 
+    /**
+     * The reduction in use.
+     *
+     * @return the reduction
+     */
     public Reduction reduction() {
         return reduction;
     }
 
-    /** The backend this loss is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this loss is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The loss alone: shape () for MEAN and SUM, (N) for NONE, on the inputs' device. */
+    /**
+     * The loss alone: shape () for MEAN and SUM, (N) for NONE, on the inputs' device.
+     *
+     * @param anchor anchors (N,D) float32, N, D &ge; 1
+     * @param positive positives (N,D) float32
+     * @param negative negatives (N,D) float32
+     * @return the loss in a new tensor: shape () for MEAN and SUM, (N) for NONE
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor anchor, Tensor positive, Tensor negative) {
         Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
@@ -151,7 +241,19 @@ public final class TripletMarginLoss {
         }
     }
 
-    /** The loss and its gradients with respect to anchor, positive and negative, in new tensors on the inputs' device. */
+    /**
+     * The loss and its gradients with respect to anchor, positive and negative, in new tensors on the inputs' device.
+     *
+     * @param anchor anchors (N,D) float32, N, D &ge; 1
+     * @param positive positives (N,D) float32
+     * @param negative negatives (N,D) float32
+     * @return the loss and the three gradients, in new tensors on the call's device; close the result (or
+     *   use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Result forwardBackward(Tensor anchor, Tensor positive, Tensor negative) {
         Kernels k = kernels(anchor, positive, negative, null, null, null, null);
         long n = check(k, anchor, positive, negative);
@@ -174,10 +276,17 @@ public final class TripletMarginLoss {
      * allocates nothing per call. The outputs must not share memory with the inputs or each
      * other.
      *
+     * @param anchor anchors (N,D) float32, N, D &ge; 1
+     * @param positive positives (N,D) float32
+     * @param negative negatives (N,D) float32
      * @param loss         (N) float32 for NONE, else a one-element float32 tensor of shape () or (1)
      * @param gradAnchor   (N,D) float32
      * @param gradPositive (N,D) float32
      * @param gradNegative (N,D) float32
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor anchor, Tensor positive, Tensor negative, Tensor loss, Tensor gradAnchor,
                                 Tensor gradPositive, Tensor gradNegative) {
@@ -199,7 +308,14 @@ public final class TripletMarginLoss {
         k.pair().tripletMargin(anchor, positive, negative, options(), loss, gradAnchor, gradPositive, gradNegative);
     }
 
-    /** A loss and its three gradients; closing it closes all four. */
+    /**
+     * A loss and its three gradients; closing it closes all four.
+     *
+     * @param loss the loss: shape () for MEAN and SUM, (N) for NONE
+     * @param gradAnchor d loss / d anchor (N,D)
+     * @param gradPositive d loss / d positive (N,D)
+     * @param gradNegative d loss / d negative (N,D)
+     */
     public record Result(Tensor loss, Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative)
             implements AutoCloseable {
         @Override

@@ -31,33 +31,68 @@ public final class CosineSimilarity {
         this.backend = backend;
     }
 
-    /** eps 1e-8, not pinned: calls run on the backend of their tensors' device. */
+    /**
+     * eps 1e-8, not pinned: calls run on the backend of their tensors' device.
+     *
+     * @return an op with eps 1e-8
+     */
     public static CosineSimilarity create() {
         return new CosineSimilarity(DEFAULT_EPS, null);
     }
 
-    /** The same op with another eps (finite, &ge; 0). */
+    /**
+     * The same op with another eps (finite, &ge; 0).
+     *
+     * @param eps the eps, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if eps is negative or not finite
+     */
     public CosineSimilarity withEps(double eps) {
         Checks.float32Eps(eps);
         return new CosineSimilarity(eps, backend);
     }
 
-    /** The same op pinned to a backend. */
+    /**
+     * The same op pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public CosineSimilarity withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new CosineSimilarity(eps, backend);
     }
 
+    /**
+     * The eps the norms are clamped to.
+     *
+     * @return eps
+     */
     public double eps() {
         return eps;
     }
 
-    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The (N) similarities, in a new tensor on the inputs' device. */
+    /**
+     * The (N) similarities, in a new tensor on the inputs' device.
+     *
+     * @param x1 the first rows (N,D) float32
+     * @param x2 the second rows (N,D) float32
+     * @return the (N) similarities in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor x1, Tensor x2) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2);
         Tensor out = Tensor.zeros(k.device(), DType.FLOAT32, check(k, x1, x2));
@@ -69,7 +104,17 @@ public final class CosineSimilarity {
         }
     }
 
-    /** The (N) similarities into the caller's out, which must not share memory with x1 or x2. */
+    /**
+     * The (N) similarities into the caller's out, which must not share memory with x1 or x2.
+     *
+     * @param x1 the first rows (N,D) float32
+     * @param x2 the second rows (N,D) float32
+     * @param out the (N) float32 similarities
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void forward(Tensor x1, Tensor x2, Tensor out) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, Kernels.OUTPUTS, "out", out);
         long n = check(k, x1, x2);
@@ -79,7 +124,19 @@ public final class CosineSimilarity {
         k.similarity().cosineSimilarity(x1, x2, (float) eps, out);
     }
 
-    /** dx1 and dx2 (N,D) for the upstream dOut (N), in new tensors on the inputs' device: dA is dx1, dB is dx2. */
+    /**
+     * dx1 and dx2 (N,D) for the upstream dOut (N), in new tensors on the inputs' device: dA is dx1, dB is dx2.
+     *
+     * @param x1 the first rows (N,D) float32
+     * @param x2 the second rows (N,D) float32
+     * @param dOut the upstream gradient (N) float32
+     * @return dx1 (as dA) and dx2 (as dB), in new tensors on the call's device; close the result (or use a
+     *   {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Gradients backward(Tensor x1, Tensor x2, Tensor dOut) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut);
         checkBackward(k, x1, x2, dOut);
@@ -97,6 +154,16 @@ public final class CosineSimilarity {
     /**
      * dx1 and dx2 (N,D) into the caller's tensors; either may be null to skip it. They must not
      * share memory with x1, x2, dOut or each other.
+     *
+     * @param x1 the first rows (N,D) float32
+     * @param x2 the second rows (N,D) float32
+     * @param dOut the upstream gradient (N) float32
+     * @param dx1 d / d x1 (N,D) float32, or null to skip it
+     * @param dx2 d / d x2 (N,D) float32, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void backward(Tensor x1, Tensor x2, Tensor dOut, Tensor dx1, Tensor dx2) {
         Kernels k = Kernels.forCall(backend, "x1", x1, "x2", x2, "dOut", dOut, Kernels.OUTPUTS, "dx1", dx1, "dx2", dx2);

@@ -40,56 +40,137 @@ public final class HardNegatives {
         this.backend = backend;
     }
 
-    /** k negatives per query (&ge; 0), following the tensors' device. */
+    /**
+     * k negatives per query (&ge; 0), following the tensors' device.
+     *
+     * @param k negatives per query, &ge; 0
+     * @return a miner of k negatives per query
+     * @throws IllegalArgumentException if k is negative
+     */
     public static HardNegatives create(long k) {
         if (k < 0) throw new IllegalArgumentException("k: must be >= 0, got " + k);
         return new HardNegatives(k, null);
     }
 
-    /** The same miner pinned to a backend. */
+    /**
+     * The same miner pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public HardNegatives withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new HardNegatives(k, backend);
     }
 
+    /**
+     * The negatives mined per query.
+     *
+     * @return k
+     */
     public long k() {
         return k;
     }
 
-    /** The backend this miner is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this miner is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** Positives on the diagonal: key i is query i's positive (queries past M have none). */
+    /**
+     * Positives on the diagonal: key i is query i's positive (queries past M have none).
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @return the (N,k) int64 indices of each query's hardest negatives, in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor mine(Tensor sim) {
         return mineNew(sim, null, null, null);
     }
 
-    /** As {@link #mine(Tensor)}, into the caller's (N,k) int64 indices. */
+    /**
+     * As {@link #mine(Tensor)}, into the caller's (N,k) int64 indices.
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @param indices (N,k) int64 indices of the mined keys
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void mine(Tensor sim, Tensor indices) {
         mineInto(sim, null, null, null, indices);
     }
 
-    /** Positives by label: queryLabels (N), keyLabels (M), int32 or int64. */
+    /**
+     * Positives by label: queryLabels (N), keyLabels (M), int32 or int64.
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @param queryLabels the queries' labels (N), int32 or int64
+     * @param keyLabels the keys' labels (M), int32 or int64
+     * @return the (N,k) int64 indices of each query's hardest negatives, in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor mine(Tensor sim, Tensor queryLabels, Tensor keyLabels) {
         requireLabels(queryLabels, keyLabels);
         return mineNew(sim, queryLabels, keyLabels, null);
     }
 
-    /** As {@link #mine(Tensor, Tensor, Tensor)}, into the caller's (N,k) int64 indices. */
+    /**
+     * As {@link #mine(Tensor, Tensor, Tensor)}, into the caller's (N,k) int64 indices.
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @param queryLabels the queries' labels (N), int32 or int64
+     * @param keyLabels the keys' labels (M), int32 or int64
+     * @param indices (N,k) int64 indices of the mined keys
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void mine(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor indices) {
         requireLabels(queryLabels, keyLabels);
         mineInto(sim, queryLabels, keyLabels, null, indices);
     }
 
-    /** Positives by mask (N,M) int32 or int64, nonzero = positive. */
+    /**
+     * Positives by mask (N,M) int32 or int64, nonzero = positive.
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @param mask (N,M) int32 or int64; non-zero marks a positive
+     * @return the (N,k) int64 indices of each query's hardest negatives, in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor mineMasked(Tensor sim, Tensor mask) {
         if (mask == null) throw new IllegalArgumentException("mask: must not be null");
         return mineNew(sim, null, null, mask);
     }
 
-    /** As {@link #mineMasked(Tensor, Tensor)}, into the caller's (N,k) int64 indices. */
+    /**
+     * As {@link #mineMasked(Tensor, Tensor)}, into the caller's (N,k) int64 indices.
+     *
+     * @param sim similarities (N,M) float32 of queries to keys
+     * @param mask (N,M) int32 or int64; non-zero marks a positive
+     * @param indices (N,k) int64 indices of the mined keys
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void mineMasked(Tensor sim, Tensor mask, Tensor indices) {
         if (mask == null) throw new IllegalArgumentException("mask: must not be null");
         mineInto(sim, null, null, mask, indices);
@@ -98,6 +179,14 @@ public final class HardNegatives {
     /**
      * Rows of keys (M,D) picked by indices (N,K) int32/int64 in [0,M), as a new (N,K,D)
      * tensor on their device: {@code keys[indices]}. A copy: writing to it does not change keys.
+     *
+     * @param keys the keys (M,D) float32
+     * @param indices (N,K) int32 or int64 indices, each in [0, M)
+     * @return the (N,K,D) gathered rows in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public static Tensor gather(Tensor keys, Tensor indices) {
         Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices);
@@ -107,7 +196,17 @@ public final class HardNegatives {
         return filled(out, () -> gather(keys, indices, out));
     }
 
-    /** As {@link #gather(Tensor, Tensor)}, into the caller's (N,K,D) float32 out, which must not share memory with keys. */
+    /**
+     * As {@link #gather(Tensor, Tensor)}, into the caller's (N,K,D) float32 out, which must not share memory with keys.
+     *
+     * @param keys the keys (M,D) float32
+     * @param indices (N,K) int32 or int64 indices, each in [0, M)
+     * @param out the (N,K,D) float32 gathered rows
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public static void gather(Tensor keys, Tensor indices, Tensor out) {
         Kernels kn = Kernels.forCall(null, "keys", keys, "indices", indices, Kernels.OUTPUTS, "out", out);
         long[] sk = checkGather(kn, keys, indices);
@@ -128,6 +227,14 @@ public final class HardNegatives {
      *     HardNegatives.gatherBackward(r.gradNegatives(), idx, r.gradKeys()); // d loss / d keys
      * }
      * }</pre>
+     *
+     * @param grad d loss / d the gathered rows, (N,K,D) float32
+     * @param indices the (N,K) int32 or int64 indices the rows were gathered with
+     * @param gradKeys the (M,D) float32 gradient of the keys, added to in place
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public static void gatherBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
         Kernels kn = Kernels.forCall(null, "grad", grad, "indices", indices, Kernels.OUTPUTS, "gradKeys", gradKeys);

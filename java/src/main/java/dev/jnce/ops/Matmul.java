@@ -28,28 +28,64 @@ public final class Matmul {
         this.backend = backend;
     }
 
-    /** Not pinned: calls run on the backend of their tensors' device. */
+    /**
+     * Not pinned: calls run on the backend of their tensors' device.
+     *
+     * @return an unpinned op
+     */
     public static Matmul create() {
         return new Matmul(null);
     }
 
-    /** The same op pinned to a backend. */
+    /**
+     * The same op pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Matmul withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Matmul(backend);
     }
 
-    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** {@code a (M,K) . b (K,N)} in a new (M,N) tensor. */
+    /**
+     * {@code a (M,K) . b (K,N)} in a new (M,N) tensor.
+     *
+     * @param a the left operand (M,K) float32
+     * @param b the right operand (K,N) float32
+     * @return the (M,N) product in a new tensor on a's device
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor multiply(Tensor a, Tensor b) {
         return multiply(a, false, b, false);
     }
 
-    /** {@code op(a) . op(b)} in a new tensor on a's device; op transposes when its flag is set. */
+    /**
+     * {@code op(a) . op(b)} in a new tensor on a's device; op transposes when its flag is set.
+     *
+     * @param a the left operand, float32 (M,K), or (K,M) when transA
+     * @param transA true to use the transpose of a
+     * @param b the right operand, float32 (K,N), or (N,K) when transB
+     * @param transB true to use the transpose of b
+     * @return the (M,N) product in a new tensor on a's device
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor multiply(Tensor a, boolean transA, Tensor b, boolean transB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         Tensor c = Tensor.zeros(k.device(), DType.FLOAT32, check(k, transA, transB, a, b));
@@ -61,7 +97,19 @@ public final class Matmul {
         }
     }
 
-    /** {@code op(a) . op(b)} into the caller's (M,N) c, which must not share memory with a or b. */
+    /**
+     * {@code op(a) . op(b)} into the caller's (M,N) c, which must not share memory with a or b.
+     *
+     * @param a the left operand, float32 (M,K), or (K,M) when transA
+     * @param transA true to use the transpose of a
+     * @param b the right operand, float32 (K,N), or (N,K) when transB
+     * @param transB true to use the transpose of b
+     * @param c the (M,N) float32 result
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void multiply(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
         gemm(transA, transB, 1f, a, b, 0f, c);
     }
@@ -71,6 +119,18 @@ public final class Matmul {
      * when transA; b is (K,N), or (N,K) when transB; c is (M,N). As in BLAS (and torch.addmm),
      * beta = 0 ignores whatever c held, NaN included, and alpha = 0 does not read a or b: c
      * becomes beta * c even where a or b hold NaN or infinities.
+     *
+     * @param transA true to use the transpose of a
+     * @param transB true to use the transpose of b
+     * @param alpha the product's multiplier; 0 reads neither a nor b
+     * @param a the left operand, float32 (M,K), or (K,M) when transA
+     * @param b the right operand, float32 (K,N), or (N,K) when transB
+     * @param beta c's multiplier; 0 ignores what c held
+     * @param c the (M,N) float32 result
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "c", c);

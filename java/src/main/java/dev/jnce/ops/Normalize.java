@@ -31,33 +31,67 @@ public final class Normalize {
         this.backend = backend;
     }
 
-    /** eps 1e-12, not pinned: calls run on the backend of their tensors' device. */
+    /**
+     * eps 1e-12, not pinned: calls run on the backend of their tensors' device.
+     *
+     * @return an op with eps 1e-12
+     */
     public static Normalize create() {
         return new Normalize(DEFAULT_EPS, null);
     }
 
-    /** The same op with another eps (finite, &ge; 0; rounded to float32). */
+    /**
+     * The same op with another eps (finite, &ge; 0; rounded to float32).
+     *
+     * @param eps the eps, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if eps is negative or not finite
+     */
     public Normalize withEps(double eps) {
         Checks.float32Eps(eps);
         return new Normalize(eps, backend);
     }
 
-    /** The same op pinned to a backend. */
+    /**
+     * The same op pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Normalize withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Normalize(eps, backend);
     }
 
+    /**
+     * The eps the norms are clamped to.
+     *
+     * @return eps
+     */
     public double eps() {
         return eps;
     }
 
-    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** y in a new tensor of x's shape, on x's device. */
+    /**
+     * y in a new tensor of x's shape, on x's device.
+     *
+     * @param x the rows to normalise, (N,D) float32
+     * @return the normalised rows in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor x) {
         Kernels k = Kernels.forCall(backend, "x", x);
         check(k, "x", x);
@@ -70,7 +104,16 @@ public final class Normalize {
         }
     }
 
-    /** y into the caller's tensor of x's shape, which may be x itself (in place). */
+    /**
+     * y into the caller's tensor of x's shape, which may be x itself (in place).
+     *
+     * @param x the rows to normalise, (N,D) float32
+     * @param y the normalised rows, float32 of x's shape; may be x
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void forward(Tensor x, Tensor y) {
         Kernels k = Kernels.forCall(backend, "x", x, Kernels.OUTPUTS, "y", y, Kernels.inPlace("y", "x"));
         check(k, "x", x);
@@ -78,7 +121,17 @@ public final class Normalize {
         k.similarity().normalize(x, (float) eps, y);
     }
 
-    /** dx for the upstream dy (x's shape), in a new tensor on x's device. */
+    /**
+     * dx for the upstream dy (x's shape), in a new tensor on x's device.
+     *
+     * @param x the rows to normalise, (N,D) float32
+     * @param dy the upstream gradient, float32 of x's shape
+     * @return dx in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor backward(Tensor x, Tensor dy) {
         Kernels k = Kernels.forCall(backend, "x", x, "dy", dy);
         check(k, "x", x);
@@ -92,7 +145,17 @@ public final class Normalize {
         }
     }
 
-    /** dx into the caller's tensor, which may be dy itself but not x. */
+    /**
+     * dx into the caller's tensor, which may be dy itself but not x.
+     *
+     * @param x the rows to normalise, (N,D) float32
+     * @param dy the upstream gradient, float32 of x's shape
+     * @param dx the gradient with respect to x, of x's shape; may be dy, not x
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
         Kernels k = Kernels.forCall(backend, "x", x, "dy", dy, Kernels.OUTPUTS, "dx", dx, Kernels.inPlace("dx", "dy"));
         check(k, "x", x);

@@ -47,17 +47,35 @@ public final class Similarity {
         this.backend = backend;
     }
 
-    /** Dot products, scale 1, not pinned: calls run on the backend of their tensors' device. */
+    /**
+     * Dot products, scale 1, not pinned: calls run on the backend of their tensors' device.
+     *
+     * @return a dot-product similarity
+     */
     public static Similarity dot() {
         return new Similarity(false, 1f, Normalize.DEFAULT_EPS, null);
     }
 
-    /** Cosine similarities of L2-normalised rows (eps 1e-12), scale 1. */
+    /**
+     * Cosine similarities of L2-normalised rows (eps 1e-12), scale 1.
+     *
+     * @return a cosine similarity
+     */
     public static Similarity cosine() {
         return new Similarity(true, 1f, Normalize.DEFAULT_EPS, null);
     }
 
-    /** Row-wise {@code F.cosine_similarity(x1, x2, dim=1, eps=1e-8)}: a shortcut to {@link CosineSimilarity}. */
+    /**
+     * Row-wise {@code F.cosine_similarity(x1, x2, dim=1, eps=1e-8)}: a shortcut to {@link CosineSimilarity}.
+     *
+     * @param x1 the first rows (N,D) float32
+     * @param x2 the second rows (N,D) float32
+     * @return the (N) similarities in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public static Tensor cosineSimilarity(Tensor x1, Tensor x2) {
         return CosineSimilarity.create().forward(x1, x2);
     }
@@ -66,43 +84,87 @@ public final class Similarity {
      * The same similarity multiplied by scale (1 / temperature for InfoNCE logits); finite. The
      * scale is the GEMM's alpha, so scale = 0 gives zeros (and zero gradients) even for rows
      * holding NaN or infinities, as BLAS does for alpha = 0.
+     *
+     * @param scale the multiplier, finite
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if scale is not finite
      */
     public Similarity withScale(float scale) {
         if (!Float.isFinite(scale)) throw new IllegalArgumentException("scale: must be finite, got " + scale);
         return new Similarity(cosine, scale, eps, backend);
     }
 
-    /** The normalisation eps of {@link #cosine()} (ignored by {@link #dot()}); finite, &ge; 0. */
+    /**
+     * The normalisation eps of {@link #cosine()} (ignored by {@link #dot()}); finite, &ge; 0.
+     *
+     * @param eps the eps, finite and &ge; 0
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if eps is negative or not finite
+     */
     public Similarity withEps(double eps) {
         Checks.float32Eps(eps);
         return new Similarity(cosine, scale, eps, backend);
     }
 
-    /** The same similarity pinned to a backend. */
+    /**
+     * The same similarity pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Similarity withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Similarity(cosine, scale, eps, backend);
     }
 
-    /** Whether rows are L2-normalised first. */
+    /**
+     * Whether rows are L2-normalised first.
+     *
+     * @return true for {@link #cosine()}
+     */
     public boolean normalizes() {
         return cosine;
     }
 
+    /**
+     * The multiplier of the similarities.
+     *
+     * @return the scale
+     */
     public float scale() {
         return scale;
     }
 
+    /**
+     * The normalisation eps of {@link #cosine()}.
+     *
+     * @return eps
+     */
     public double eps() {
         return eps;
     }
 
-    /** The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device. */
+    /**
+     * The backend this op is pinned to, else {@link Backends#current()}; unpinned calls follow their tensors' device.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
+     */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** S (N,M) in a new tensor on the inputs' device. */
+    /**
+     * S (N,M) in a new tensor on the inputs' device.
+     *
+     * @param a the rows (N,D) float32
+     * @param b the rows (M,D) float32 compared with a
+     * @return S (N,M) in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor a, Tensor b) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b);
         Tensor s = Tensor.zeros(k.device(), DType.FLOAT32, check(k, a, b));
@@ -114,7 +176,17 @@ public final class Similarity {
         }
     }
 
-    /** S into the caller's (N,M) tensor, which must not share memory with a or b. */
+    /**
+     * S into the caller's (N,M) tensor, which must not share memory with a or b.
+     *
+     * @param a the rows (N,D) float32
+     * @param b the rows (M,D) float32 compared with a
+     * @param s the (N,M) float32 similarities
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public void forward(Tensor a, Tensor b, Tensor s) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, Kernels.OUTPUTS, "s", s);
         long[] nm = check(k, a, b);
@@ -124,7 +196,19 @@ public final class Similarity {
         run(k, a, b, s);
     }
 
-    /** dA (N,D) and dB (M,D) for the upstream dS (N,M), in new tensors on the inputs' device. */
+    /**
+     * dA (N,D) and dB (M,D) for the upstream dS (N,M), in new tensors on the inputs' device.
+     *
+     * @param a the rows (N,D) float32
+     * @param b the rows (M,D) float32 compared with a
+     * @param dS the upstream gradient (N,M) float32
+     * @return dA and dB, in new tensors on the call's device; close the result (or use a {@link
+     *   dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Gradients backward(Tensor a, Tensor b, Tensor dS) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS);
         checkBackward(k, a, b, dS);
@@ -142,6 +226,16 @@ public final class Similarity {
     /**
      * dA and dB into the caller's tensors; either may be null to skip it (a frozen key
      * encoder, say). They must not share memory with a, b, dS or each other.
+     *
+     * @param a the rows (N,D) float32
+     * @param b the rows (M,D) float32 compared with a
+     * @param dS the upstream gradient (N,M) float32
+     * @param dA d / d a (N,D) float32, or null to skip it
+     * @param dB d / d b (M,D) float32, or null to skip it
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void backward(Tensor a, Tensor b, Tensor dS, Tensor dA, Tensor dB) {
         Kernels k = Kernels.forCall(backend, "a", a, "b", b, "dS", dS, Kernels.OUTPUTS, "dA", dA, "dB", dB);

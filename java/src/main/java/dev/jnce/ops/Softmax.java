@@ -69,33 +69,62 @@ public final class Softmax {
         this.backend = backend;
     }
 
-    /** Softmax over the last dimension; each call runs where its tensors live. */
+    /**
+     * Softmax over the last dimension; each call runs where its tensors live.
+     *
+     * @return a softmax
+     */
     public static Softmax create() {
         return new Softmax(Function.SOFTMAX, null);
     }
 
-    /** Log-softmax over the last dimension; each call runs where its tensors live. */
+    /**
+     * Log-softmax over the last dimension; each call runs where its tensors live.
+     *
+     * @return a log-softmax
+     */
     public static Softmax logSoftmax() {
         return new Softmax(Function.LOG_SOFTMAX, null);
     }
 
-    /** Logsumexp over the last dimension; each call runs where its tensors live. */
+    /**
+     * Logsumexp over the last dimension; each call runs where its tensors live.
+     *
+     * @return a logsumexp
+     */
     public static Softmax logsumexp() {
         return new Softmax(Function.LOGSUMEXP, null);
     }
 
-    /** The same op computing another function. */
+    /**
+     * The same op computing another function.
+     *
+     * @param function SOFTMAX, LOG_SOFTMAX or LOGSUMEXP; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if function is null
+     */
     public Softmax withFunction(Function function) {
         if (function == null) throw new IllegalArgumentException("function: must not be null");
         return new Softmax(function, backend);
     }
 
-    /** The same op pinned to a backend. */
+    /**
+     * The same op pinned to a backend.
+     *
+     * @param backend the backend every call runs on, whatever device the tensors are on; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if backend is null
+     */
     public Softmax withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
         return new Softmax(function, backend);
     }
 
+    /**
+     * The function computed.
+     *
+     * @return the function
+     */
     public Function function() {
         return function;
     }
@@ -103,12 +132,23 @@ public final class Softmax {
     /**
      * The backend this op is pinned to, else {@link Backends#current()}, the one host tensors run
      * on; a call on tensors of another device runs on that device's backend.
+     *
+     * @return the pinned backend, or the current host backend when not pinned
      */
     public Backend backend() {
         return Backends.orCurrent(backend);
     }
 
-    /** The function of every row, in a new tensor on the input's device. */
+    /**
+     * The function of every row, in a new tensor on the input's device.
+     *
+     * @param input the input, float32 of rank &ge; 1 (the function runs along the last dimension)
+     * @return the output in a new tensor: the input's shape, or without the last dimension for LOGSUMEXP
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
+     */
     public Tensor forward(Tensor input) {
         Kernels k = Kernels.forCall(backend, "input", input);
         checkRows(k, "input", input);
@@ -125,6 +165,13 @@ public final class Softmax {
      * The function of every row written into {@code out} (the output shape: the input's, or (N)
      * / () for LOGSUMEXP), so that a loop allocates nothing; {@code out} may be {@code input}
      * for SOFTMAX and LOG_SOFTMAX.
+     *
+     * @param input the input, float32 of rank &ge; 1 (the function runs along the last dimension)
+     * @param out the output
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forward(Tensor input, Tensor out) {
         Kernels k = Kernels.forCall(backend, "input", input, Kernels.OUTPUTS, "out", out, Kernels.inPlace("out", "input"));
@@ -136,6 +183,15 @@ public final class Softmax {
     /**
      * The gradient with respect to the input written into {@code gradInput} (the saved tensor's
      * shape); it may be {@code gradOutput} for SOFTMAX and LOG_SOFTMAX.
+     *
+     * @param saved the forward output for SOFTMAX and LOG_SOFTMAX, the forward input for LOGSUMEXP
+     * @param gradOutput the upstream gradient, of the forward output's shape
+     * @param gradInput the gradient with respect to the input, of the input's shape; may be gradOutput for
+     *   SOFTMAX and LOG_SOFTMAX
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void backward(Tensor saved, Tensor gradOutput, Tensor gradInput) {
         Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput, Kernels.OUTPUTS, "gradInput", gradInput,
@@ -150,6 +206,11 @@ public final class Softmax {
      *
      * @param saved      the forward output for SOFTMAX and LOG_SOFTMAX, the forward input for LOGSUMEXP
      * @param gradOutput the upstream gradient, of the forward output's shape
+     * @return the gradient with respect to the input, in a new tensor
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Tensor backward(Tensor saved, Tensor gradOutput) {
         Kernels k = Kernels.forCall(backend, savedName(), saved, "gradOutput", gradOutput);
@@ -166,6 +227,15 @@ public final class Softmax {
     /**
      * The output and the gradient with respect to the input for the upstream gradient
      * {@code gradOutput}, in new tensors on the input's device.
+     *
+     * @param input the input, float32 of rank &ge; 1 (the function runs along the last dimension)
+     * @param gradOutput the upstream gradient, of the forward output's shape
+     * @return the output and the gradient with respect to the input, in new tensors on the call's device;
+     *   close the result (or use a {@link dev.jnce.TensorScope})
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated or a value
+     *   check fails (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public Result forwardBackward(Tensor input, Tensor gradOutput) {
         Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput);
@@ -186,9 +256,15 @@ public final class Softmax {
      * The output and the gradient with respect to the input written into the caller's tensors,
      * so that a loop allocates nothing.
      *
+     * @param input the input, float32 of rank &ge; 1 (the function runs along the last dimension)
+     * @param gradOutput the upstream gradient, of the forward output's shape
      * @param out       the output shape: the input's, or (N) / () for LOGSUMEXP; may be {@code input}
      *                  for SOFTMAX and LOG_SOFTMAX
      * @param gradInput the input's shape; may be {@code gradOutput}, {@code out} or {@code input}
+     * @throws IllegalArgumentException if a tensor's shape, dtype or device is not as stated, a value
+     *   check fails, or an output shares memory with another argument (the message names the argument)
+     * @throws IllegalStateException if a tensor is closed, its memory has been freed, or it belongs to
+     *   another thread's confined arena
      */
     public void forwardBackward(Tensor input, Tensor gradOutput, Tensor out, Tensor gradInput) {
         Kernels k = Kernels.forCall(backend, "input", input, "gradOutput", gradOutput, Kernels.OUTPUTS, "out", out,
@@ -201,7 +277,12 @@ public final class Softmax {
         run(k, input, gradOutput, out, gradInput);
     }
 
-    /** An output and the gradient with respect to the input; closing it closes both. */
+    /**
+     * An output and the gradient with respect to the input; closing it closes both.
+     *
+     * @param output the forward output
+     * @param grad the gradient with respect to the input
+     */
     public record Result(Tensor output, Tensor grad) implements AutoCloseable {
         @Override
         public void close() {
