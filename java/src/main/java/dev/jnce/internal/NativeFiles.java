@@ -19,7 +19,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.function.Predicate;
 
 /**
  * The native files packaged in jnce's jar under {@code dev/jnce/native/<platform>/} (libjnce.so,
@@ -28,8 +27,8 @@ import java.util.function.Predicate;
  *
  * <p>The build lists them in {@code files.sha256} beside them, one {@code <sha256> <bytes> <name>}
  * a line. They are looked up through this class, so jnce's own module holds them on the module
- * path as on the class path. The cache folder is {@code <root>/<first 16 hex digits of the
- * list's SHA-256>/}, so jars of other content never share files; the root is the system property
+ * path as on the class path. The cache folder is {@code <root>/<16 hex digits hashing the
+ * list>/}, so jars of other content never share files; the root is the system property
  * {@code jnce.cache.dir}, else the environment variable {@code JNCE_CACHE_DIR}, else
  * {@code $XDG_CACHE_HOME/jnce}, else {@code ~/.cache/jnce}. A file already there with its listed
  * size is reused; a missing one is written under a temporary name in that folder, checked against
@@ -41,7 +40,6 @@ public final class NativeFiles {
     public static final String CACHE_PROPERTY = "jnce.cache.dir";
     public static final String CACHE_ENV = "JNCE_CACHE_DIR";
     static final String LIST = "files.sha256";
-    private static final System.Logger LOG = System.getLogger("dev.jnce");
     private static final String TMPDIR_PROPERTY = "java.io.tmpdir";
 
     /** One line of the list. */
@@ -66,16 +64,19 @@ public final class NativeFiles {
 
     /** Whether this jar lists {@code name} for this platform. */
     public static boolean packaged(String name) {
-        return list().stream().anyMatch(e -> e.name().equals(name));
+        for (Entry e : list()) {
+            if (e.name().equals(name)) return true;
+        }
+        return false;
     }
 
     /**
-     * Makes the listed files that {@code wanted} accepts present in one folder: the cache folder
+     * Makes the files that loading {@code library} needs present in one folder: the cache folder
      * (reused, or filled now), else a new temporary folder. Throws {@link UnsatisfiedLinkError}
      * naming the folders tried and why each failed.
      */
-    public static Unpacked unpack(Predicate<String> wanted) {
-        List<Entry> entries = list().stream().filter(e -> wanted.test(e.name())).toList();
+    public static Unpacked unpack(String library) {
+        List<Entry> entries = neededBy(library);
         Path cache = null;
         String cacheFailure;
         try {
@@ -85,17 +86,31 @@ public final class NativeFiles {
             cacheFailure = "the cache folder " + (cache == null ? "" : cache + " ") + "(" + CACHE_PROPERTY + ") cannot be used: " + describe(e);
         }
         Unpacked u = unpackTemporary(entries, cacheFailure);
-        LOG.log(Level.INFO, "jnce native files: {0}; {1}; set {2} to a writable folder so that later JVMs reuse them",
+        log().log(Level.INFO, "jnce native files: {0}; {1}; set {2} to a writable folder so that later JVMs reuse them",
                 cacheFailure, u.how(), CACHE_PROPERTY);
         return u;
     }
 
     /**
-     * The files {@code wanted} accepts, in a new private folder under {@code java.io.tmpdir} (after
-     * {@code why}, the reason the cache was not used: it goes into the error if this fails too).
+     * The files that loading {@code library} needs, in a new private folder under
+     * {@code java.io.tmpdir} (after {@code why}, the reason the cache was not used: it goes into
+     * the error if this fails too).
      */
-    public static Unpacked unpackTemporary(Predicate<String> wanted, String why) {
-        return unpackTemporary(list().stream().filter(e -> wanted.test(e.name())).toList(), why);
+    public static Unpacked unpackTemporary(String library, String why) {
+        return unpackTemporary(neededBy(library), why);
+    }
+
+    /**
+     * What loading {@code library} needs: libjnce_cuda.so alone (it links the CUDA runtime
+     * statically); libjnce.so with every other file (OpenBLAS and its GCC runtime).
+     */
+    private static List<Entry> neededBy(String library) {
+        boolean cuda = library.startsWith("libjnce_cuda");
+        List<Entry> needed = new ArrayList<>();
+        for (Entry e : list()) {
+            if (cuda ? e.name().equals(library) : !e.name().startsWith("libjnce_cuda")) needed.add(e);
+        }
+        return needed;
     }
 
     private static Unpacked unpackTemporary(List<Entry> entries, String why) {
@@ -138,14 +153,18 @@ public final class NativeFiles {
         if (temporary) {
             how = "unpacked into the temporary folder " + dir + ", deleted once loaded";
         } else if (written.isEmpty()) {
-            how = "reused from the cache folder " + dir;
-            LOG.log(Level.DEBUG, "jnce native files: {0} reused in {1}", entries.size(), dir);
+            how = "reused from the cache folder " + dir; // said by the backend's description: no logger started for it
         } else {
             how = "unpacked into the cache folder " + dir;
-            LOG.log(Level.INFO, "jnce native files: unpacked {0} ({1} MB) into {2} in {3} ms; later JVMs reuse them",
+            log().log(Level.INFO, "jnce native files: unpacked {0} ({1} MB) into {2} in {3} ms; later JVMs reuse them",
                     String.join(", ", written), String.format("%.1f", bytes / 1e6), dir, (System.nanoTime() - start) / 1_000_000);
         }
         return new Unpacked(dir, temporary, how);
+    }
+
+    /** The logger, started only when there is something to say (starting it takes 15-30 ms). */
+    private static System.Logger log() {
+        return System.getLogger("dev.jnce");
     }
 
     private static boolean hasSize(Path file, long size) {
@@ -213,7 +232,11 @@ public final class NativeFiles {
     private static volatile List<Entry> list;
     private static volatile String key;
 
-    /** The first 16 hex digits of the list's SHA-256: the cache folder's name. */
+    /**
+     * The cache folder's name: a 64-bit FNV-1a hash of the list, in 16 hex digits. The list holds
+     * every file's SHA-256, so other content gives another name; no SHA-256 is computed on a
+     * start that reuses the cache (its provider takes about 30 ms to start).
+     */
     static String key() {
         list();
         return key;
@@ -245,7 +268,9 @@ public final class NativeFiles {
                     }
                     entries.add(new Entry(f[0], Long.parseLong(f[1]), f[2]));
                 }
-                key = HexFormat.of().formatHex(sha256().digest(bytes)).substring(0, 16);
+                long hash = 0xcbf29ce484222325L;
+                for (byte b : bytes) hash = (hash ^ (b & 0xff)) * 0x100000001b3L;
+                key = HexFormat.of().toHexDigits(hash);
                 list = List.copyOf(entries);
             }
             return list;

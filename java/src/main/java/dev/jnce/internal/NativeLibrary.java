@@ -61,9 +61,15 @@ public final class NativeLibrary {
         }
     }
 
-    /** Where the library was loaded from, or null before a successful {@link #load()}. */
+    /**
+     * Where the library was loaded from and the OpenBLAS file it uses (or "of the system"), or null
+     * before a successful {@link #load}.
+     */
     public static String loadedFrom() {
-        return loadedFrom;
+        String from = loadedFrom;
+        if (from == null) return null;
+        String openBlas = mappedFile("libopenblas.so.0");
+        return from + "; OpenBLAS " + (openBlas == null ? "of the system" : openBlas);
     }
 
     private static String doLoad() {
@@ -74,7 +80,7 @@ public final class NativeLibrary {
             throw linkError("this jnce jar has no native library for " + platform() + " (looked for "
                     + NativeFiles.resourceFolder() + LIBRARY_FILE + "); set " + PATH_PROPERTY + " to a libjnce.so built from native/", null);
         }
-        NativeFiles.Unpacked files = NativeFiles.unpack(NativeLibrary::cpuFile);
+        NativeFiles.Unpacked files = NativeFiles.unpack(LIBRARY_FILE);
         try {
             System.load(files.folder().resolve(LIBRARY_FILE).toString());
         } catch (UnsatisfiedLinkError e) {
@@ -83,7 +89,7 @@ public final class NativeLibrary {
             // a cache folder on a file system mounted noexec: the temporary folder may allow executables
             String why = "the cache folder " + files.folder() + " (" + NativeFiles.CACHE_PROPERTY
                     + ") does not allow executables (mounted noexec?)";
-            files = NativeFiles.unpackTemporary(NativeLibrary::cpuFile, why);
+            files = NativeFiles.unpackTemporary(LIBRARY_FILE, why);
             try {
                 System.load(files.folder().resolve(LIBRARY_FILE).toString());
             } catch (UnsatisfiedLinkError again) {
@@ -92,14 +98,7 @@ public final class NativeLibrary {
         } finally {
             if (files.temporary()) NativeFiles.deleteTemporary(files.folder());
         }
-        String openBlas = mappedFile("libopenblas.so.0");
-        return files.folder().resolve(LIBRARY_FILE) + ", " + files.how() + "; OpenBLAS "
-                + (openBlas == null ? "of the system" : openBlas);
-    }
-
-    /** The files libjnce.so needs: all but the CUDA library. */
-    private static boolean cpuFile(String name) {
-        return !name.startsWith("libjnce_cuda");
+        return files.folder().resolve(LIBRARY_FILE) + ", " + files.how();
     }
 
     private static UnsatisfiedLinkError noExec(NativeFiles.Unpacked files, UnsatisfiedLinkError e) {
@@ -108,12 +107,14 @@ public final class NativeLibrary {
     }
 
     /**
-     * The path of the mapped file called {@code name} in this process (from /proc/self/maps), or
-     * null when none is mapped or the maps cannot be read (not Linux).
+     * The path of the mapped file called {@code name} in this process (from /proc/self/maps; a
+     * temporary folder's file is mapped though deleted), or null when none is mapped or the maps
+     * cannot be read (not Linux).
      */
     public static String mappedFile(String name) {
         try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
             return lines.map(l -> l.indexOf('/') < 0 ? "" : l.substring(l.indexOf('/')))
+                    .map(p -> p.endsWith(" (deleted)") ? p.substring(0, p.length() - " (deleted)".length()) : p)
                     .filter(p -> p.endsWith("/" + name)).findFirst().orElse(null);
         } catch (IOException | RuntimeException e) {
             return null;

@@ -84,7 +84,7 @@ public final class CudaLibrary {
                     + "; it is built only where nvcc is found); set " + PATH_PROPERTY + " to a " + LIBRARY_FILE
                     + " built from native/", null);
         }
-        NativeFiles.Unpacked files = NativeFiles.unpack(LIBRARY_FILE::equals);
+        NativeFiles.Unpacked files = NativeFiles.unpack(LIBRARY_FILE);
         try {
             System.load(files.folder().resolve(LIBRARY_FILE).toString());
         } finally {
