@@ -37,9 +37,11 @@ for kind in classpath modulepath; do
     read -r cold_ready cold_call _ <<< "$cold"
     echo "$RUN_DATE,$RUN_MACHINE,$RUN_COMMIT,$command,$kind,cold,1,$cold_ready,$cold_ready,$cold_ready,$cold_call,$RUN_RAW" \
         >> bench/results/native_load.csv
-    sort -n -k3 "$out/$kind.txt" | awk -v n="$runs" -v pre="$RUN_DATE,$RUN_MACHINE,$RUN_COMMIT,$command,$kind,warm,$runs" -v raw="$RUN_RAW" '
-        { r[NR] = $3; c[NR] = $4 }
-        END { m = int((n + 1) / 2); asort(c); printf "%s,%s,%s,%s,%s,%s\n", pre, r[m], r[1], r[n], c[m], raw }' \
+    ready=$(cut -d' ' -f3 "$out/$kind.txt" | sort -n | paste -sd' ')
+    call=$(cut -d' ' -f4 "$out/$kind.txt" | sort -n | paste -sd' ')
+    echo "$ready|$call" | awk -F'|' -v pre="$RUN_DATE,$RUN_MACHINE,$RUN_COMMIT,$command,$kind,warm,$runs" -v raw="$RUN_RAW" '
+        { n = split($1, r, " "); split($2, c, " "); m = int((n + 1) / 2)
+          printf "%s,%s,%s,%s,%s,%s\n", pre, r[m], r[1], r[n], c[m], raw }' \
         | tee -a bench/results/native_load.csv
 done
 echo "# raw: $out/; rows appended to bench/results/native_load.csv"
