@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The reasons a user reads when the native library cannot be used, in fresh JVMs: a
- * jnce.library.path naming a library that is not libjnce.so, and a temporary folder the library
- * cannot be unpacked into. The reason (of the forced backend's error, of
+ * jnce.library.path naming a library that is not libjnce.so, and neither a cache folder nor a
+ * temporary folder that the native files can be unpacked into. The reason (of the forced backend's error, of
  * {@link Backends#unavailableReason}, and of the automatic choice's one WARNING) says what was
  * loaded or tried and what failed; it is never null or a bare path.
  */
@@ -65,22 +65,24 @@ class NativeLoadingProcessTest {
     }
 
     @Test
-    void aTemporaryFolderThatCannotBeWrittenIsNamedWithItsCause() throws Exception {
-        BackendProcessTest.Run r = BackendProcessTest.run(List.of("-Djava.io.tmpdir=/proc", "--enable-native-access=ALL-UNNAMED"),
-                null, null);
+    void neitherACacheNorATemporaryFolderThatCanBeWrittenIsNamedWithTheirCauses() throws Exception {
+        BackendProcessTest.Run r = BackendProcessTest.run(List.of("-Djnce.cache.dir=/proc/jnce-cache", "-Djava.io.tmpdir=/proc",
+                "--enable-native-access=ALL-UNNAMED"), null, null);
         assertEquals(0, r.exit(), r.output());
-        String why = "temporary folder /proc (java.io.tmpdir): ";
-        saysWhy(line(r.output(), "WARNING: jnce: backend 'cpu' cannot load"), why, "Exception: /proc/jnce-", "set java.io.tmpdir");
-        saysWhy(line(r.output(), "cpu: unavailable ("), why, "Exception");
+        String cache = "the cache folder /proc/jnce-cache/", why = "temporary folder /proc (java.io.tmpdir): ";
+        saysWhy(line(r.output(), "WARNING: jnce: backend 'cpu' cannot load"), cache, "(jnce.cache.dir) cannot be used: ", why,
+                "Exception: /proc/jnce-", "set jnce.cache.dir or java.io.tmpdir");
+        saysWhy(line(r.output(), "cpu: unavailable ("), cache, why, "Exception");
         assertTrue(r.output().contains("readme example: loss 0.306882 on java"), r.output());
     }
 
     @Test
-    void aTemporaryFolderThatIsAFileIsNamedWithItsCause(@TempDir Path dir) throws Exception {
+    void aCacheAndATemporaryFolderThatAreFilesAreNamedWithTheirCauses(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("not-a-folder"), "x");
-        BackendProcessTest.Run r = BackendProcessTest.info(List.of("-Djnce.backend=cpu", "-Djava.io.tmpdir=" + file,
-                "--enable-native-access=ALL-UNNAMED"), null, null);
+        BackendProcessTest.Run r = BackendProcessTest.info(List.of("-Djnce.backend=cpu", "-Djnce.cache.dir=" + file,
+                "-Djava.io.tmpdir=" + file, "--enable-native-access=ALL-UNNAMED"), null, null);
         assertNotEquals(0, r.exit(), r.output());
-        saysWhy(r.output(), "backend 'cpu' is not available", "temporary folder " + file + " (java.io.tmpdir): ", "Exception");
+        saysWhy(r.output(), "backend 'cpu' is not available", "the cache folder " + file + "/", "(jnce.cache.dir) cannot be used: ",
+                "temporary folder " + file + " (java.io.tmpdir): ", "Exception");
     }
 }

@@ -1,11 +1,9 @@
 package dev.jnce.internal;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -15,22 +13,21 @@ import java.util.Locale;
  *
  * <p>Where from, in order: the file or folder named by the system property
  * {@code jnce.library.path} or the environment variable {@code JNCE_LIBRARY_PATH} (its
- * OpenBLAS is found through its own RPATH or the system); else the copy packaged in the jar
- * under {@code dev/jnce/native/<platform>/}, unpacked into a private temporary folder together
- * with OpenBLAS from the {@code org.bytedeco:openblas} jar on the class path, if present
- * (otherwise the system's {@code libopenblas.so.0} is used). The files are deleted once loaded.
+ * OpenBLAS is found through its own RPATH or the system); else the copy packaged in jnce's jar
+ * under {@code dev/jnce/native/<platform>/}, with the OpenBLAS packaged beside it, unpacked once
+ * into a cache folder that later JVMs reuse ({@link NativeFiles}); libjnce.so finds that
+ * OpenBLAS beside it through its RPATH ({@code $ORIGIN}). Where the cache folder cannot be written
+ * or does not allow executables, a private temporary folder is used and deleted once loaded.
  *
  * <p>What was loaded must define every function the caller binds: a library that does not (a
  * {@code jnce.library.path} naming another library, or a libjnce.so of another version) is
  * refused with the functions it lacks, before any binding is used. Every failure's message names
- * what was tried and why it failed (the temporary folder and its error included).
+ * what was tried and why it failed (the folders and their errors included).
  */
 public final class NativeLibrary {
     public static final String PATH_PROPERTY = "jnce.library.path";
     public static final String PATH_ENV = "JNCE_LIBRARY_PATH";
     private static final String LIBRARY_FILE = "libjnce.so";
-    private static final List<String> OPENBLAS_FILES =
-            List.of("libopenblas.so.0", "libgfortran.so.5", "libquadmath.so.0", "libgcc_s.so.1");
 
     private static volatile String loadedFrom;
     private static volatile Throwable failure;
@@ -64,53 +61,63 @@ public final class NativeLibrary {
         }
     }
 
-    /** Where the library was loaded from, or null before a successful {@link #load()}. */
+    /**
+     * Where the library was loaded from and the OpenBLAS file it uses (or "of the system"), or null
+     * before a successful {@link #load}.
+     */
     public static String loadedFrom() {
-        return loadedFrom;
+        String from = loadedFrom;
+        if (from == null) return null;
+        String openBlas = mappedFile("libopenblas.so.0");
+        return from + "; OpenBLAS " + (openBlas == null ? "of the system" : openBlas);
     }
 
     private static String doLoad() {
         shortenOpenBlasSpin();
         String overridden = loadOverride(PATH_PROPERTY, PATH_ENV, LIBRARY_FILE);
         if (overridden != null) return overridden;
-        String platform = platform();
-        String resource = "/dev/jnce/native/" + platform + "/" + LIBRARY_FILE;
-        if (NativeLibrary.class.getResource(resource) == null) {
-            throw linkError("this jnce jar has no native library for " + platform + " (looked for " + resource
-                    + "); set " + PATH_PROPERTY + " to a libjnce.so built from native/", null);
+        if (!NativeFiles.packaged(LIBRARY_FILE)) {
+            throw linkError("this jnce jar has no native library for " + platform() + " (looked for "
+                    + NativeFiles.resourceFolder() + LIBRARY_FILE + "); set " + PATH_PROPERTY + " to a libjnce.so built from native/", null);
         }
-        Path dir = temporaryFolder();
+        NativeFiles.Unpacked files = NativeFiles.unpack(LIBRARY_FILE);
         try {
-            for (String name : OPENBLAS_FILES) {
-                copyResource("/org/bytedeco/openblas/" + platform + "/" + name, dir.resolve(name));
-            }
-            Path lib = dir.resolve(LIBRARY_FILE);
-            copyResource(resource, lib);
+            System.load(files.folder().resolve(LIBRARY_FILE).toString());
+        } catch (UnsatisfiedLinkError e) {
+            if (!String.valueOf(e.getMessage()).contains("failed to map segment")) throw e;
+            if (files.temporary()) throw noExec(files, e);
+            // a cache folder on a file system mounted noexec: the temporary folder may allow executables
+            String why = "the cache folder " + files.folder() + " (" + NativeFiles.CACHE_PROPERTY
+                    + ") does not allow executables (mounted noexec?)";
+            files = NativeFiles.unpackTemporary(LIBRARY_FILE, why);
             try {
-                System.load(lib.toString());
-            } catch (UnsatisfiedLinkError e) {
-                String m = String.valueOf(e.getMessage());
-                throw m.contains("failed to map segment") ? linkError(m + "; the temporary folder " + dir.getParent()
-                        + " (" + TMPDIR_PROPERTY + ") may not allow executables (mounted noexec): " + TMPDIR_ADVICE, e) : e;
+                System.load(files.folder().resolve(LIBRARY_FILE).toString());
+            } catch (UnsatisfiedLinkError again) {
+                throw String.valueOf(again.getMessage()).contains("failed to map segment") ? noExec(files, again) : again;
             }
-            return "jar:" + resource;
         } finally {
-            deleteQuietly(dir);
+            if (files.temporary()) NativeFiles.deleteTemporary(files.folder());
         }
+        return files.folder().resolve(LIBRARY_FILE) + ", " + files.how();
     }
 
-    private static final String TMPDIR_PROPERTY = "java.io.tmpdir";
-    private static final String TMPDIR_ADVICE = "set " + TMPDIR_PROPERTY + " to a writable folder that allows executables, or "
-            + PATH_PROPERTY + " to a libjnce.so";
+    private static UnsatisfiedLinkError noExec(NativeFiles.Unpacked files, UnsatisfiedLinkError e) {
+        return linkError(e.getMessage() + "; the folder " + files.folder().getParent()
+                + " may not allow executables (mounted noexec): " + NativeFiles.advice(), e);
+    }
 
-    /** A new private folder under java.io.tmpdir; the error names that folder and why it cannot be made. */
-    private static Path temporaryFolder() {
-        String tmp = System.getProperty(TMPDIR_PROPERTY);
-        try {
-            return Files.createTempDirectory("jnce-");
+    /**
+     * The path of the mapped file called {@code name} in this process (from /proc/self/maps; a
+     * temporary folder's file is mapped though deleted), or null when none is mapped or the maps
+     * cannot be read (not Linux).
+     */
+    public static String mappedFile(String name) {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.map(l -> l.indexOf('/') < 0 ? "" : l.substring(l.indexOf('/')))
+                    .map(p -> p.endsWith(" (deleted)") ? p.substring(0, p.length() - " (deleted)".length()) : p)
+                    .filter(p -> p.endsWith("/" + name)).findFirst().orElse(null);
         } catch (IOException | RuntimeException e) {
-            throw linkError("cannot unpack libjnce.so into the temporary folder " + tmp + " (" + TMPDIR_PROPERTY
-                    + "): " + describe(e) + "; " + TMPDIR_ADVICE, e);
+            return null;
         }
     }
 
@@ -128,11 +135,6 @@ public final class NativeLibrary {
         throw linkError(from + " loaded, but it lacks " + how + " functions jnce calls (symbol lookup failed for " + listed + "): it is not a libjnce.so, or one built from "
                 + "another version of jnce's native/; point " + PATH_PROPERTY + " at the libjnce.so of this version, or unset it",
                 null);
-    }
-
-    /** An exception as "Type: message", for a reason that must say more than a bare path. */
-    private static String describe(Throwable e) {
-        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     /**
@@ -173,26 +175,6 @@ public final class NativeLibrary {
         return path.toAbsolutePath().toString();
     }
 
-    private static boolean copyResource(String resource, Path target) {
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
-            if (in == null) return false;
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            throw linkError("cannot write " + target + " in the temporary folder " + target.getParent().getParent() + " ("
-                    + TMPDIR_PROPERTY + "): " + describe(e) + "; " + TMPDIR_ADVICE, e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) Files.deleteIfExists(p);
-            Files.deleteIfExists(dir);
-        } catch (IOException ignored) {
-            // a temporary folder left behind is harmless
-        }
-    }
-
     private static UnsatisfiedLinkError linkError(String message, Throwable cause) {
         UnsatisfiedLinkError e = new UnsatisfiedLinkError("jnce native library: " + message);
         if (cause != null) e.initCause(cause);
@@ -214,8 +196,8 @@ public final class NativeLibrary {
         } else if (m.contains("GLIBC")) {
             why = "the system C library is older than libjnce.so needs (glibc 2.34 or newer)";
         } else if (m.contains("openblas")) {
-            why = "OpenBLAS is missing: put org.bytedeco:openblas (classifier linux-x86_64) on the class path, "
-                    + "or install libopenblas0";
+            why = "OpenBLAS is missing: a libjnce.so named by " + PATH_PROPERTY + " finds libopenblas.so.0 beside it "
+                    + "or on the system (install libopenblas0)";
         } else {
             why = "the native library did not load";
         }

@@ -3,22 +3,19 @@ package dev.jnce.backend.cuda;
 import dev.jnce.JnceException;
 import dev.jnce.Tensor;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.NativeFiles;
 import dev.jnce.internal.NativeLibrary;
 import dev.jnce.internal.NativeStatus;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Loads libjnce_cuda.so once per JVM and turns its statuses into exceptions.
  *
  * <p>Where from: the file or folder named by the system property {@code jnce.cuda.library.path}
  * or the environment variable {@code JNCE_CUDA_LIBRARY_PATH}; else the copy packaged in the jar
- * beside libjnce.so (present only when the jar was built where nvcc was found). The library links
+ * beside libjnce.so (present only when the jar was built where nvcc was found), unpacked into the
+ * same cache folder ({@link NativeFiles}). The library links
  * the CUDA runtime statically and opens cuBLAS itself on the first GEMM, from the property
  * {@code jnce.cublas.path}, the environment variable {@code JNCE_CUBLAS_PATH}, or the system.
  */
@@ -79,26 +76,21 @@ public final class CudaLibrary {
         return NativeStatus.string(JnceNative::jnce_cuda_last_error);
     }
 
-    private static String doLoad() throws IOException {
+    private static String doLoad() {
         String overridden = NativeLibrary.loadOverride(PATH_PROPERTY, PATH_ENV, LIBRARY_FILE);
         if (overridden != null) return overridden;
-        String resource = "/dev/jnce/native/" + NativeLibrary.platform() + "/" + LIBRARY_FILE;
-        try (InputStream in = CudaLibrary.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw linkError("this jnce jar has no CUDA library (" + resource + "; it is built only where nvcc is "
-                        + "found); set " + PATH_PROPERTY + " to a " + LIBRARY_FILE + " built from native/", null);
-            }
-            Path dir = Files.createTempDirectory("jnce-cuda-");
-            Path lib = dir.resolve(LIBRARY_FILE);
-            try {
-                Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
-                System.load(lib.toString());
-            } finally {
-                Files.deleteIfExists(lib);
-                Files.deleteIfExists(dir);
-            }
-            return "jar:" + resource;
+        if (!NativeFiles.packaged(LIBRARY_FILE)) {
+            throw linkError("this jnce jar has no CUDA library (" + NativeFiles.resourceFolder() + LIBRARY_FILE
+                    + "; it is built only where nvcc is found); set " + PATH_PROPERTY + " to a " + LIBRARY_FILE
+                    + " built from native/", null);
         }
+        NativeFiles.Unpacked files = NativeFiles.unpack(LIBRARY_FILE);
+        try {
+            System.load(files.folder().resolve(LIBRARY_FILE).toString());
+        } finally {
+            if (files.temporary()) NativeFiles.deleteTemporary(files.folder());
+        }
+        return files.folder().resolve(LIBRARY_FILE) + ", " + files.how();
     }
 
     private static UnsatisfiedLinkError linkError(String message, Throwable cause) {
