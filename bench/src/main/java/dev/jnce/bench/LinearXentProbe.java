@@ -15,9 +15,10 @@ import java.io.IOException;
  * (S = h Wᵀ, dH = G W, dW = Gᵀ h, with S and G one (N,V) buffer), and the peak resident memory
  * the loss adds, in a fresh JVM: what bench/scripts/linear_xent_vs_torch.sh prints beside PyTorch.
  * The GEMM reference holds the whole (N,V) matrix, so it runs only when N·V·4 bytes fit in
- * GEMM_LIMIT (8 GiB) and after the loss (its memory is not counted in the loss's peak).
+ * GEMM_LIMIT (8 GiB); it alternates with the loss, rep by rep, after the loss's peak is read.
  *
- * <pre>java -cp benchmarks.jar dev.jnce.bench.LinearXentProbe BACKEND N D V REPS</pre>
+ * <pre>java -cp benchmarks.jar dev.jnce.bench.LinearXentProbe BACKEND N D V REPS [BLOCK_ROWS]</pre>
+ * BLOCK_ROWS: {@link LinearCrossEntropy#withBlockRows} (default 0: about 64 MiB of logits).
  * Prints {@code jnce BACKEND linear N D V seconds peak_added_bytes} and
  * {@code jnce BACKEND linear-blas N D V seconds} (best of REPS each).
  */
@@ -31,6 +32,7 @@ public final class LinearXentProbe {
         String backend = args[0];
         int n = Integer.parseInt(args[1]), d = Integer.parseInt(args[2]), v = Integer.parseInt(args[3]);
         int reps = Integer.parseInt(args[4]);
+        long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
         Kernels k = (Kernels) Backends.get(backend);
         Tensor h = InfoNceProbe.random(n, d, 1), w = InfoNceProbe.random(v, d, 2), b = InfoNceProbe.random(1, v, 3).reshape(v);
         k.similarity().scale(0.03f, w); // logits of a few units, as a trained head's
@@ -38,30 +40,37 @@ public final class LinearXentProbe {
         for (int i = 0; i < n; i++) targets[i] = (i * 7919L) % v;
         Tensor y = Tensor.of(targets);
         long before = InfoNceProbe.peakRss();
-        LinearCrossEntropy loss = LinearCrossEntropy.create().withBackend(k);
-        double best = Double.MAX_VALUE;
-        for (int r = 0; r < reps; r++) {
-            long start = System.nanoTime();
-            try (LinearCrossEntropy.Result res = loss.forwardBackward(h, w, b, y)) {
-                res.loss().item();
-            }
-            best = Math.min(best, (System.nanoTime() - start) / 1e9);
-        }
-        long peak = InfoNceProbe.peakRss() - before;
-        System.out.printf("jnce %s linear %d %d %d %.6f %d%n", backend, n, d, v, best, peak);
-        if ((long) n * v * 4 > GEMM_LIMIT) return;
-        try (Tensor s = Tensor.zerosUnscoped(DType.FLOAT32, n, v); Tensor dh = Tensor.zerosUnscoped(DType.FLOAT32, n, d);
-             Tensor dw = Tensor.zerosUnscoped(DType.FLOAT32, v, d)) {
-            SimilarityKernels sim = k.similarity();
-            double blas = Double.MAX_VALUE;
+        LinearCrossEntropy loss = LinearCrossEntropy.create().withBackend(k).withBlockRows(blockRows);
+        boolean gemms = (long) n * v * 4 <= GEMM_LIMIT;
+        // the loss and its GEMMs alternate, so that both see the same machine (a shared VM drifts)
+        Tensor s = null, dh = null, dw = null;
+        double best = Double.MAX_VALUE, blas = Double.MAX_VALUE;
+        long peak = 0;
+        try {
             for (int r = 0; r < reps; r++) {
                 long start = System.nanoTime();
+                try (LinearCrossEntropy.Result res = loss.forwardBackward(h, w, b, y)) {
+                    res.loss().item();
+                }
+                best = Math.min(best, (System.nanoTime() - start) / 1e9);
+                if (r == 0) peak = InfoNceProbe.peakRss() - before; // before the GEMMs' (N, V) matrix exists
+                if (!gemms) continue;
+                if (s == null) {
+                    s = Tensor.zerosUnscoped(DType.FLOAT32, n, v);
+                    dh = Tensor.zerosUnscoped(DType.FLOAT32, n, d);
+                    dw = Tensor.zerosUnscoped(DType.FLOAT32, v, d);
+                }
+                SimilarityKernels sim = k.similarity();
+                start = System.nanoTime();
                 sim.gemm(false, true, 1f, h, w, 0f, s);
                 sim.gemm(false, false, 1f, s, w, 0f, dh);
                 sim.gemm(true, false, 1f, s, h, 0f, dw);
                 blas = Math.min(blas, (System.nanoTime() - start) / 1e9);
             }
-            System.out.printf("jnce %s linear-blas %d %d %d %.6f%n", backend, n, d, v, blas);
+        } finally {
+            for (Tensor t : new Tensor[] {s, dh, dw}) if (t != null) t.close();
         }
+        System.out.printf("jnce %s linear %d %d %d %.6f %d%n", backend, n, d, v, best, peak);
+        if (gemms) System.out.printf("jnce %s linear-blas %d %d %d %.6f%n", backend, n, d, v, blas);
     }
 }
