@@ -28,4 +28,26 @@ public interface CrossEntropyKernels {
      * @param grad       float32 of any shape, or null
      */
     void perplexity(Tensor meanLoss, Tensor perplexity, Tensor grad);
+
+    /**
+     * Reads class targets once for a MEAN taken apart from the kernel (the row blocks of the
+     * linear cross-entropy): checks each is in [0, classes) or the ignore index, and returns
+     * {@code {counted rows, denominator}}, the denominator being the sum of the counted rows' class
+     * weights, or their number when weight is null.
+     *
+     * @param targets (N) int32 or int64
+     * @param weight  (classes) float32 with finite values, or null
+     * @throws IllegalArgumentException naming {@code targets[i]}, its value and the range, for the
+     *                                  first target out of range
+     */
+    double[] classTargetTotals(Tensor targets, Tensor weight, long ignoreIndex, long classes);
+
+    /** Soft-capping in place: {@code s = cap * tanh(s / cap)}, cap finite and &gt; 0. */
+    void softcap(Tensor s, float cap);
+
+    /**
+     * The soft-cap's derivative applied to a gradient in place: {@code grad *= 1 - (capped / cap)^2},
+     * capped being {@link #softcap}'s output; both of one shape.
+     */
+    void softcapBackward(Tensor capped, Tensor grad, float cap);
 }

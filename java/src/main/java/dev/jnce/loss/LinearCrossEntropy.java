@@ -12,9 +12,6 @@ import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
 import dev.jnce.internal.Outputs;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * Cross-entropy of a linear layer's output, {@code F.cross_entropy(hidden @ classifier.T + bias,
  * targets)}, with the gradients of hidden, classifier and bias, <b>without ever holding the
@@ -57,7 +54,6 @@ import java.lang.foreign.ValueLayout;
  * open.
  */
 public final class LinearCrossEntropy {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     /** Logits (and, with a softcap, their gradient) per block when the rows are not chosen. */
     static final long BLOCK_BYTES = 64L << 20;
 
@@ -411,34 +407,12 @@ public final class LinearCrossEntropy {
         return h[0];
     }
 
-    /**
-     * Reads the targets once: checks each is in [0, V) or the ignore index (naming the first that
-     * is not), and returns {counted rows, the MEAN's denominator} (the sum of the counted rows'
-     * class weights, or their number without weights).
-     */
-    private double[] denominators(Tensor targets, long v) {
-        MemorySegment t = targets.segment(), w = weight == null ? null : weight.segment();
-        boolean wide = targets.dtype() == DType.INT64;
-        double counted = 0, denom = 0;
-        for (long i = 0, n = targets.numel(); i < n; i++) {
-            long y = wide ? t.getAtIndex(ValueLayout.JAVA_LONG, i) : t.getAtIndex(ValueLayout.JAVA_INT, i);
-            if (y == ignoreIndex) continue;
-            if (y < 0 || y >= v) {
-                throw new IllegalArgumentException("targets[" + i + "] = " + y + " is outside [0, " + v
-                        + ") (V = classifier rows) and is not the ignore index " + ignoreIndex);
-            }
-            counted++;
-            denom += w == null ? 1.0 : w.getAtIndex(F, y);
-        }
-        return new double[] {counted, denom};
-    }
-
     private void run(Kernels k, Tensor hidden, Tensor classifier, Tensor bias, Tensor targets, Tensor loss,
                      Tensor dh, Tensor dw, Tensor db, Tensor lse) {
         SimilarityKernels sim = k.similarity();
         long n = hidden.size(0), v = classifier.size(0);
         boolean gradients = dh != null;
-        double[] cd = denominators(targets, v);
+        double[] cd = k.crossEntropy().classTargetTotals(targets, weight, ignoreIndex, v); // checks every target
         double counted = cd[0], denom = cd[1];
         boolean mean = reduction == Reduction.MEAN;
         boolean empty = mean && counted == 0;
@@ -455,33 +429,29 @@ public final class LinearCrossEntropy {
         try (Workspace.Lease lease = Workspace.borrow(k, block, v)) {
             Tensor s = lease.logits();
             if (blockReduction == Reduction.SUM) blockLoss = Contrastive.scratch(k);
-            if (db != null) {
-                ones = Contrastive.scratch(k, 1, block);
+            if (bias != null) {
+                ones = Contrastive.scratch(k, block);
                 sim.fill(1f, ones);
             }
             if (softcap > 0f && gradients) capGrad = Contrastive.scratch(k, block, v);
             for (long r0 = 0; r0 < n; r0 += block) {
                 long rows = Math.min(block, n - r0);
                 Tensor sb = rows == block ? s : s.rows(0, rows), hb = hidden.rows(r0, rows);
-                if (bias != null) {
-                    MemorySegment src = bias.segment(), dst = sb.segment();
-                    for (long r = 0; r < rows; r++) MemorySegment.copy(src, 0, dst, r * v * 4, v * 4);
-                }
+                if (bias != null) sim.gemm(false, false, 1f, column(ones, rows), bias.reshape(1, v), 0f, sb); // S = 1 b
                 sim.gemm(false, true, 1f, hb, classifier, bias == null ? 0f : 1f, sb);          // S = h W^T + b
-                if (softcap > 0f) cap(sb);
+                if (softcap > 0f) k.crossEntropy().softcap(sb, softcap);
                 Tensor gb = !gradients ? null : capGrad == null ? sb : rows == block ? capGrad : capGrad.rows(0, rows);
                 k.crossEntropy().crossEntropy(new CrossEntropyCall(sb, targets.rows(r0, rows), null, null, weight,
                         ignoreIndex, labelSmoothing, z, blockReduction, false,
                         blockLoss != null ? blockLoss : loss.rows(r0, rows), gb, lse == null ? null : lse.rows(r0, rows)));
-                if (blockLoss != null) total += blockLoss.segment().get(F, 0);
+                if (blockLoss != null) total += blockLoss.item();
                 if (!gradients) continue;
-                if (capGrad != null) capDerivative(sb, gb);
+                if (capGrad != null) k.crossEntropy().softcapBackward(sb, gb, softcap);
                 float alpha = (float) scale;
                 sim.gemm(false, false, alpha, gb, classifier, 0f, dh.rows(r0, rows));          // dH_B = a G W
                 sim.gemm(true, false, alpha, gb, hb, r0 == 0 ? 0f : 1f, dw);                   // dW += a G^T h_B
                 if (db != null) {
-                    sim.gemm(false, false, alpha, rows == block ? ones : ones.reshape(block).rows(0, rows).reshape(1, rows),
-                            gb, r0 == 0 ? 0f : 1f, db.reshape(1, v));                            // db += a 1^T G
+                    sim.gemm(true, false, alpha, column(ones, rows), gb, r0 == 0 ? 0f : 1f, db.reshape(1, v)); // db += a 1^T G
                 }
             }
         } finally {
@@ -492,24 +462,12 @@ public final class LinearCrossEntropy {
         if (reduction != Reduction.NONE) {
             float value = reduction == Reduction.SUM ? (float) total
                     : empty ? (zeroWhenAllIgnored ? 0f : Float.NaN) : (float) (total / denom);
-            loss.segment().set(F, 0, value);
+            k.similarity().fill(value, loss);
         }
     }
 
-    /** s -> c tanh(s / c), in place. */
-    private void cap(Tensor s) {
-        MemorySegment x = s.segment();
-        double c = softcap;
-        for (long i = 0, m = s.numel(); i < m; i++) x.setAtIndex(F, i, (float) (c * Math.tanh(x.getAtIndex(F, i) / c)));
-    }
-
-    /** g *= 1 - (capped / c)^2: the cap's derivative, from the capped logits. */
-    private void capDerivative(Tensor capped, Tensor g) {
-        MemorySegment x = capped.segment(), d = g.segment();
-        double c = softcap;
-        for (long i = 0, m = g.numel(); i < m; i++) {
-            double t = x.getAtIndex(F, i) / c;
-            d.setAtIndex(F, i, (float) (d.getAtIndex(F, i) * (1.0 - t * t)));
-        }
+    /** The first rows of a vector of ones as a (rows, 1) column. */
+    private static Tensor column(Tensor ones, long rows) {
+        return ones.rows(0, rows).reshape(rows, 1);
     }
 }

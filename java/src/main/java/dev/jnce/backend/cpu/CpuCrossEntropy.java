@@ -1,5 +1,6 @@
 package dev.jnce.backend.cpu;
 
+import dev.jnce.internal.HostCrossEntropy;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
@@ -36,5 +37,20 @@ final class CpuCrossEntropy implements CrossEntropyKernels {
         int status = JnceNative.jnce_cross_entropy_perplexity_fwd_bwd(meanLoss.segment(), grad == null ? 0 : grad.numel(),
                 perplexity.segment(), segmentOrNull(grad));
         NativeStatus.check(status, "cross_entropy_perplexity_fwd_bwd", "meanLoss", meanLoss);
+    }
+
+    @Override
+    public double[] classTargetTotals(Tensor targets, Tensor weight, long ignoreIndex, long classes) {
+        return HostCrossEntropy.classTargetTotals(targets, weight, ignoreIndex, classes);
+    }
+
+    @Override
+    public void softcap(Tensor s, float cap) {
+        HostCrossEntropy.softcap(s, cap);
+    }
+
+    @Override
+    public void softcapBackward(Tensor capped, Tensor grad, float cap) {
+        HostCrossEntropy.softcapBackward(capped, grad, cap);
     }
 }

@@ -44,4 +44,19 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
                 grad == null ? 0 : grad.numel(), perplexity.segment(), grad == null ? MemorySegment.NULL : grad.segment());
         CudaLibrary.check(status, "cross_entropy_perplexity_fwd_bwd", "meanLoss", meanLoss);
     }
+
+    @Override
+    public double[] classTargetTotals(Tensor targets, Tensor weight, long ignoreIndex, long classes) {
+        throw CudaBackend.notYet("the linear cross-entropy");
+    }
+
+    @Override
+    public void softcap(Tensor s, float cap) {
+        throw CudaBackend.notYet("the linear cross-entropy");
+    }
+
+    @Override
+    public void softcapBackward(Tensor capped, Tensor grad, float cap) {
+        throw CudaBackend.notYet("the linear cross-entropy");
+    }
 }

@@ -1,5 +1,6 @@
 package dev.jnce.backend.java;
 
+import dev.jnce.internal.HostCrossEntropy;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.CrossEntropyCall;
@@ -218,5 +219,20 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         void zeroGrad(long off) {
             if (grad != null) grad.asSlice(off, 4L * classes).fill((byte) 0);
         }
+    }
+
+    @Override
+    public double[] classTargetTotals(Tensor targets, Tensor weight, long ignoreIndex, long classes) {
+        return HostCrossEntropy.classTargetTotals(targets, weight, ignoreIndex, classes);
+    }
+
+    @Override
+    public void softcap(Tensor s, float cap) {
+        HostCrossEntropy.softcap(s, cap);
+    }
+
+    @Override
+    public void softcapBackward(Tensor capped, Tensor grad, float cap) {
+        HostCrossEntropy.softcapBackward(capped, grad, cap);
     }
 }
