@@ -7,7 +7,12 @@ import java.lang.foreign.Arena;
 import java.lang.ref.Cleaner;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.function.Function;
 
@@ -295,6 +300,14 @@ public final class Tensor implements AutoCloseable {
      * as the shape needs and aligned to the element size; native memory is required (a heap
      * segment cannot be handed to native code). The caller keeps ownership: closing the
      * tensor does not free the segment, and freeing the segment first makes the tensor unusable.
+     * A read-only segment makes a tensor that losses and ops refuse as an output.
+     *
+     * <p>A segment carries no byte order: its values are read in the platform's
+     * {@linkplain ByteOrder#nativeOrder() native order}. {@code MemorySegment.ofBuffer} of a
+     * big-endian buffer (what {@code ByteBuffer.allocateDirect} gives unless told otherwise)
+     * therefore wraps bytes that read as other numbers; wrap NIO buffers with
+     * {@link #wrap(ByteBuffer, DType, long...)} or {@link #wrap(FloatBuffer, long...)}, which
+     * check the order.
      *
      * @param segment native memory of exactly the shape's bytes, aligned to the element size; the caller
      *   keeps ownership
@@ -320,6 +333,74 @@ public final class Tensor implements AutoCloseable {
         if (segment.address() % dtype.byteSize() != 0) {
             throw new IllegalArgumentException("segment: address 0x" + Long.toHexString(segment.address())
                     + " is not aligned to " + dtype.byteSize() + " bytes for " + dtype);
+        }
+        return new Tensor(segment, dtype, s, Device.HOST, null);
+    }
+
+    /**
+     * A tensor over a direct buffer's remaining bytes (position to limit), without copying; the
+     * buffer's position is not changed. The buffer must be {@linkplain ByteBuffer#isDirect()
+     * direct}, in {@linkplain ByteOrder#nativeOrder() native order}, hold exactly the bytes the
+     * shape needs from its position, and start at an address aligned to the element size. Each
+     * is an {@link IllegalArgumentException} naming {@code buffer} otherwise: a heap buffer
+     * cannot be handed to native code (copy it with {@code Tensor.of}), and a big-endian buffer,
+     * the default of {@code ByteBuffer.allocateDirect}, would read as other numbers (call
+     * {@code buffer.order(ByteOrder.nativeOrder())} before filling it).
+     *
+     * <p>The buffer keeps owning the memory, as a wrapped segment: closing the tensor frees
+     * nothing, and the tensor keeps the buffer reachable. A read-only buffer makes a tensor that
+     * losses and ops refuse as an output.
+     */
+    public static Tensor wrap(ByteBuffer buffer, DType dtype, long... shape) {
+        if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        return wrapBuffer(buffer, "ByteBuffer", 1, buffer.order(), dtype, shape);
+    }
+
+    /** A float32 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    public static Tensor wrap(FloatBuffer buffer, long... shape) {
+        if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
+        return wrapBuffer(buffer, "FloatBuffer", 4, buffer.order(), DType.FLOAT32, shape);
+    }
+
+    /** An int32 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    public static Tensor wrap(IntBuffer buffer, long... shape) {
+        if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
+        return wrapBuffer(buffer, "IntBuffer", 4, buffer.order(), DType.INT32, shape);
+    }
+
+    /** An int64 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    public static Tensor wrap(LongBuffer buffer, long... shape) {
+        if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
+        return wrapBuffer(buffer, "LongBuffer", 8, buffer.order(), DType.INT64, shape);
+    }
+
+    private static Tensor wrapBuffer(Buffer buffer, String kind, int unit, ByteOrder order, DType dtype, long[] shape) {
+        long[] s = checkedShape(shape);
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException("buffer: a heap (non-direct) " + kind + " is not native memory and cannot "
+                    + "be wrapped without copying; use Tensor.of to copy its values, or allocate it with "
+                    + "ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder())");
+        }
+        if (order != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException("buffer: a " + order + " " + kind + " holds values in the other byte order "
+                    + "than this platform's " + ByteOrder.nativeOrder() + ", and would read as other numbers (ByteBuffer."
+                    + "allocateDirect is BIG_ENDIAN until told otherwise); call buffer.order(ByteOrder.nativeOrder()) on the "
+                    + "ByteBuffer before filling it" + (unit > 1 ? " and taking this view of it" : "")
+                    + (dtype == DType.FLOAT32 && unit > 1 ? ", or copy it with Tensor.of(FloatBuffer), which converts" : ""));
+        }
+        long needed = Math.multiplyExact(numel(s), dtype.byteSize()) / unit;
+        if (buffer.remaining() != needed) {
+            String what = unit == 1 ? " bytes" : " elements";
+            throw new IllegalArgumentException("buffer: " + buffer.remaining() + what + " remaining (position "
+                    + buffer.position() + ", limit " + buffer.limit() + ", capacity " + buffer.capacity() + "), but shape "
+                    + formatShape(s) + " of " + dtype + " needs " + needed + what);
+        }
+        MemorySegment segment = MemorySegment.ofBuffer(buffer);
+        if (segment.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("buffer: address 0x" + Long.toHexString(segment.address()) + " (at its "
+                    + "position " + buffer.position() + ") is not aligned to " + dtype.byteSize() + " bytes for " + dtype
+                    + "; wrap a buffer that starts at an aligned address, or copy it with Tensor.of");
         }
         return new Tensor(segment, dtype, s, Device.HOST, null);
     }
@@ -492,6 +573,69 @@ public final class Tensor implements AutoCloseable {
             requireOpen(name != null ? name : "tensor");
         }
         return segment;
+    }
+
+    /**
+     * The tensor's memory as a direct {@link ByteBuffer} in {@linkplain ByteOrder#nativeOrder()
+     * native order} (position 0, limit the tensor's bytes), without copying: writes through the
+     * buffer change the tensor and the other way round. Read-only memory (a read-only segment or
+     * buffer given to {@code wrap}) gives a read-only buffer.
+     *
+     * <p>The buffer is valid while the tensor is open and its memory alive, as {@link #segment()}:
+     * keep the tensor open (and reachable: an unreachable tensor's memory is freed) while the
+     * buffer is used. Once the memory is freed (the tensor, its scope, or a wrapped segment's
+     * arena closed), access through the buffer throws {@link IllegalStateException}.
+     *
+     * @return a native-order view of the tensor's bytes
+     * @throws IllegalStateException if the tensor is closed, on a CUDA device (copy it with
+     *         {@code to(Device.HOST)}), or larger than a Java buffer can address (2<sup>31</sup> - 1
+     *         bytes; take {@link #rows} or use {@link #segment()})
+     */
+    public ByteBuffer asByteBuffer() {
+        requireOpen("tensor");
+        if (deviceMemory != null) {
+            throw new IllegalStateException("tensor " + describe() + " is in device memory, which Java cannot address; "
+                    + "copy it with to(Device.HOST) first");
+        }
+        long bytes = numel() * dtype.byteSize();
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalStateException("tensor " + describe() + " has " + bytes + " bytes, more than a Java buffer "
+                    + "can address (" + Integer.MAX_VALUE + "); take rows(from, count) of it, or use segment()");
+        }
+        return segment.asSlice(0, bytes).asByteBuffer().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * A float32 tensor's memory as a direct {@link FloatBuffer}, without copying; the rules of {@link #asByteBuffer()}.
+     *
+     * @return a native-order view of the tensor's values
+     * @throws IllegalStateException as {@link #asByteBuffer()}, or if the tensor is not float32
+     */
+    public FloatBuffer asFloatBuffer() {
+        requireDType(DType.FLOAT32);
+        return asByteBuffer().asFloatBuffer();
+    }
+
+    /**
+     * An int32 tensor's memory as a direct {@link IntBuffer}, without copying; the rules of {@link #asByteBuffer()}.
+     *
+     * @return a native-order view of the tensor's values
+     * @throws IllegalStateException as {@link #asByteBuffer()}, or if the tensor is not int32
+     */
+    public IntBuffer asIntBuffer() {
+        requireDType(DType.INT32);
+        return asByteBuffer().asIntBuffer();
+    }
+
+    /**
+     * An int64 tensor's memory as a direct {@link LongBuffer}, without copying; the rules of {@link #asByteBuffer()}.
+     *
+     * @return a native-order view of the tensor's values
+     * @throws IllegalStateException as {@link #asByteBuffer()}, or if the tensor is not int64
+     */
+    public LongBuffer asLongBuffer() {
+        requireDType(DType.INT64);
+        return asByteBuffer().asLongBuffer();
     }
 
     /**

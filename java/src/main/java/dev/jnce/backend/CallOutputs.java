@@ -45,7 +45,7 @@ final class CallOutputs {
             Arg out = outputs.get(j);
             if (out.tensor().segment().isReadOnly()) {
                 throw new IllegalArgumentException(out.name() + ": tensor " + out.tensor().describe() + " is read-only memory "
-                        + "(a read-only segment given to Tensor.wrap); an output must be writable");
+                        + "(a read-only segment or buffer given to Tensor.wrap); an output must be writable");
             }
             for (Arg in : inputs) clash(out, in, inPlace);
             for (int m = 0; m < j; m++) clash(out, outputs.get(m), inPlace);
