@@ -2,8 +2,8 @@
 """Golden .npy files, written by NumPy's own np.save / np.lib.format.write_array.
 
 Writes java/src/test/resources/npy/*.npy (read by dev.jnce.NpyTest): arrays jnce
-reads (float32, int32, int64; format versions 1.0, 2.0 and 3.0; big-endian),
-arrays it refuses by name (Fortran order, float64, uint8, bool, a structured
+reads (float32, int32, int64; format versions 1.0, 2.0 and 3.0), arrays it
+refuses by name (big-endian, Fortran order, float64, uint8, bool, a structured
 dtype), and a softmax cross-entropy case: float32 logits, int64 targets, and the
 mean loss and its gradient computed in float64 from those logits, stored as
 float32.

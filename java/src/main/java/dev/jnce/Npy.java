@@ -20,15 +20,16 @@ import java.util.Map;
  * as one that {@code numpy.load} reads.
  *
  * <p>Read: format versions 1.0, 2.0 and 3.0; dtypes {@code '<f4'} (float32), {@code '<i4'}
- * (int32) and {@code '<i8'} (int64), C order. Big-endian files ({@code '>f4'}, {@code '>i4'},
- * {@code '>i8'}) are converted to native order while reading, which copies anyway. Fortran order
- * is refused unless it is the same layout as C order (at most one dimension above 1); so is any
- * other dtype ({@code '<f8'}, {@code '|u1'}, {@code '|b1'}, structured), by name. The header is
+ * (int32) and {@code '<i8'} (int64), little-endian, C order. Each of these is refused by name
+ * otherwise: big-endian files ({@code '>f4'}, {@code '>i4'}, {@code '>i8'}; save
+ * {@code a.astype('<f4')} instead), Fortran order unless it is the same layout as C order (at
+ * most one dimension above 1), and any other dtype ({@code '<f8'}, {@code '|u1'}, {@code '|b1'},
+ * structured). The header is
  * checked before anything is allocated: the file must hold exactly the bytes its shape needs, so
  * a truncated file or a shape larger than the file is an {@link IllegalArgumentException}, never
  * an allocation of that size.
  *
- * <p>Write: version 1.0 (2.0 when the header needs it), native byte order, C order, the header
+ * <p>Write: version 1.0 (2.0 when the header needs it), little-endian, C order, the header
  * padded to 64 bytes as NumPy writes it. A CUDA tensor is copied to the host first.
  *
  * <p>Both copy: a {@code .npy} file is not memory jnce can wrap. For zero-copy exchange in
@@ -50,9 +51,11 @@ public final class Npy {
      * The array in a {@code .npy} file, as a new host tensor (in the current {@link TensorScope}
      * if one is open, as {@link Tensor#zeros(DType, long...)}).
      *
+     * @param path the {@code .npy} file; not null
+     * @return a new host tensor of the file's dtype, shape and values
      * @throws IllegalArgumentException naming {@code path} if the file is not a {@code .npy} file
-     *         jnce reads: its magic, version, header, dtype, order, or a size that does not match
-     *         the shape, with what was found
+     *         jnce reads: its magic, version, header, dtype, byte order, Fortran order, or a size
+     *         that does not match the shape, with what was found; naming {@code path} if it is null
      * @throws IOException if the file cannot be read
      */
     public static Tensor read(Path path) throws IOException {
@@ -111,7 +114,7 @@ public final class Npy {
                 for (long off = 0; off < needed; off += CHUNK) {
                     readFully(ch, data.asSlice(off, Math.min(CHUNK, needed - off)).asByteBuffer(), dataStart + off);
                 }
-                if (h.order != ByteOrder.nativeOrder()) swapBytes(data, h.dtype.byteSize());
+                if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) swapBytes(data, h.dtype.byteSize());
                 return t;
             } catch (IOException | RuntimeException e) {
                 t.close();
@@ -121,22 +124,32 @@ public final class Npy {
     }
 
     /**
-     * Saves {@code tensor} to {@code path} as a {@code .npy} file (replacing a file there):
-     * {@code numpy.load(path)} gives an array of the tensor's dtype and shape.
+     * Saves {@code tensor} to {@code path} as a {@code .npy} file (replacing a file there), as
+     * {@code np.save(path, array)}: {@code numpy.load(path)} gives an array of the tensor's dtype,
+     * shape and values.
      *
+     * @param path the file to write; not null
+     * @param tensor the tensor to save, open, on any device; not null
+     * @throws IllegalArgumentException naming {@code path} or {@code tensor} if it is null
      * @throws IllegalStateException if the tensor is closed
      * @throws IOException if the file cannot be written
      */
-    public static void write(Tensor tensor, Path path) throws IOException {
-        if (tensor == null) throw new IllegalArgumentException("tensor: must not be null");
+    public static void write(Path path, Tensor tensor) throws IOException {
         if (path == null) throw new IllegalArgumentException("path: must not be null");
+        if (tensor == null) throw new IllegalArgumentException("tensor: must not be null");
         tensor.requireOpen("tensor");
-        if (!tensor.device().equals(Device.HOST)) {
+        boolean swap = ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN; // the file is little-endian on any machine
+        if (!tensor.device().equals(Device.HOST) || swap) {
             try (Tensor host = tensor.to(Device.HOST)) {
-                write(host, path);
+                if (swap) swapBytes(host.segment().asSlice(0, host.numel() * host.dtype().byteSize()), host.dtype().byteSize());
+                writeHost(path, host);
             }
-            return;
+        } else {
+            writeHost(path, tensor);
         }
+    }
+
+    private static void writeHost(Path path, Tensor tensor) throws IOException {
         byte[] header = header(tensor.dtype(), tensor.shape());
         long bytes = tensor.numel() * tensor.dtype().byteSize();
         MemorySegment data = tensor.segment().asSlice(0, bytes);
@@ -158,8 +171,7 @@ public final class Npy {
         for (int i = 0; i < shape.length; i++) dims.append(i == 0 ? "" : ", ").append(shape[i]);
         if (shape.length == 1) dims.append(',');
         dims.append(')');
-        char order = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? '<' : '>';
-        String dict = "{'descr': '" + order + descrCode(dtype) + "', 'fortran_order': False, 'shape': " + dims + ", }"
+        String dict = "{'descr': '<" + descrCode(dtype) + "', 'fortran_order': False, 'shape': " + dims + ", }"
                 + (shape.length == 0 ? "" : " ".repeat(GROWTH_DIGITS - Long.toString(shape[0]).length()));
         int preamble = dict.length() + 1 + ALIGN > 0xffff ? 12 : 10;
         int total = preamble + dict.length() + 1;
@@ -211,7 +223,7 @@ public final class Npy {
     }
 
     /** The header dict: {@code {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }}, a Python literal. */
-    private record Header(String descr, DType dtype, ByteOrder order, long[] shape) {
+    private record Header(String descr, DType dtype, long[] shape) {
         static Header parse(Path path, String text) {
             Map<String, Object> dict = new Parser(path, text).dict();
             if (!dict.keySet().equals(java.util.Set.of("descr", "fortran_order", "shape"))) {
@@ -233,27 +245,23 @@ public final class Npy {
                 throw bad(path, "fortran_order is True for shape " + Tensor.formatShape(shape) + ": column-major data; jnce "
                         + "reads C order only (save np.ascontiguousarray(a) instead)");
             }
-            ByteOrder order;
-            String code;
-            if (descr.length() == 3 && (descr.charAt(0) == '<' || descr.charAt(0) == '>' || descr.charAt(0) == '=')) {
-                char o = descr.charAt(0);
-                order = o == '<' ? ByteOrder.LITTLE_ENDIAN : o == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.nativeOrder();
-                code = descr.substring(1);
-            } else {
-                order = null;
-                code = "";
-            }
-            DType dtype = switch (code) {
+            char prefix = descr.length() == 3 ? descr.charAt(0) : '?';
+            DType dtype = prefix == '<' || prefix == '>' || prefix == '=' ? switch (descr.substring(1)) {
                 case "f4" -> DType.FLOAT32;
                 case "i4" -> DType.INT32;
                 case "i8" -> DType.INT64;
                 default -> null;
-            };
+            } : null;
             if (dtype == null) {
                 throw bad(path, "dtype '" + descr + "'" + numpyName(descr) + " is not one jnce holds: float32 ('<f4'), "
                         + "int32 ('<i4') or int64 ('<i8'); convert before saving, e.g. np.save(path, a.astype(np.float32))");
             }
-            return new Header(descr, dtype, order, shape);
+            if (prefix != '<') {
+                throw bad(path, "dtype '" + descr + "' is " + (prefix == '>' ? "big-endian" : "in the writer's unstated native order")
+                        + "; jnce reads little-endian '<" + descr.substring(1) + "' only (save a.astype('<"
+                        + descr.substring(1) + "') instead)");
+            }
+            return new Header(descr, dtype, shape);
         }
 
         private static String numpyName(String descr) {

@@ -350,6 +350,15 @@ public final class Tensor implements AutoCloseable {
      * <p>The buffer keeps owning the memory, as a wrapped segment: closing the tensor frees
      * nothing, and the tensor keeps the buffer reachable. A read-only buffer makes a tensor that
      * losses and ops refuse as an output.
+     *
+     * @param buffer a direct, native-order buffer whose remaining bytes are exactly the shape's,
+     *   starting at an address aligned to the element size; it keeps owning the memory
+     * @param dtype the element type; not null
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a tensor over the buffer's remaining bytes; closing it does not free them
+     * @throws IllegalArgumentException naming {@code buffer} if it is null, a heap buffer, not in
+     *   native order, not exactly the shape's size (both sizes stated) or misaligned; naming
+     *   {@code dtype} or {@code shape} if dtype is null or the shape is null or has a negative dimension
      */
     public static Tensor wrap(ByteBuffer buffer, DType dtype, long... shape) {
         if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
@@ -357,19 +366,55 @@ public final class Tensor implements AutoCloseable {
         return wrapBuffer(buffer, "ByteBuffer", 1, buffer.order(), dtype, shape);
     }
 
-    /** A float32 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    /**
+     * A float32 tensor over a direct buffer's remaining elements, without copying; the rules of
+     * {@link #wrap(ByteBuffer, DType, long...)}. A view such as {@code byteBuffer.asFloatBuffer()}
+     * takes the byte buffer's order at the time it is made, so set the order first.
+     *
+     * @param buffer a direct, native-order buffer whose remaining elements number exactly the
+     *   shape's, starting at an aligned address; it keeps owning the memory
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a float32 tensor over the buffer's remaining elements; closing it does not free them
+     * @throws IllegalArgumentException naming {@code buffer} if it is null, a heap buffer, not in
+     *   native order, not exactly the shape's size (both sizes stated) or misaligned; naming
+     *   {@code shape} if it is null or has a negative dimension
+     */
     public static Tensor wrap(FloatBuffer buffer, long... shape) {
         if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
         return wrapBuffer(buffer, "FloatBuffer", 4, buffer.order(), DType.FLOAT32, shape);
     }
 
-    /** An int32 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    /**
+     * An int32 tensor over a direct buffer's remaining elements, without copying; the rules of
+     * {@link #wrap(ByteBuffer, DType, long...)}. A view such as {@code byteBuffer.asIntBuffer()}
+     * takes the byte buffer's order at the time it is made, so set the order first.
+     *
+     * @param buffer a direct, native-order buffer whose remaining elements number exactly the
+     *   shape's, starting at an aligned address; it keeps owning the memory
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a int32 tensor over the buffer's remaining elements; closing it does not free them
+     * @throws IllegalArgumentException naming {@code buffer} if it is null, a heap buffer, not in
+     *   native order, not exactly the shape's size (both sizes stated) or misaligned; naming
+     *   {@code shape} if it is null or has a negative dimension
+     */
     public static Tensor wrap(IntBuffer buffer, long... shape) {
         if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
         return wrapBuffer(buffer, "IntBuffer", 4, buffer.order(), DType.INT32, shape);
     }
 
-    /** An int64 tensor over a direct buffer, without copying; the rules of {@link #wrap(ByteBuffer, DType, long...)}. */
+    /**
+     * An int64 tensor over a direct buffer's remaining elements, without copying; the rules of
+     * {@link #wrap(ByteBuffer, DType, long...)}. A view such as {@code byteBuffer.asLongBuffer()}
+     * takes the byte buffer's order at the time it is made, so set the order first.
+     *
+     * @param buffer a direct, native-order buffer whose remaining elements number exactly the
+     *   shape's, starting at an aligned address; it keeps owning the memory
+     * @param shape the sizes of the dimensions, each &ge; 0; none for a scalar, shape {@code ()}
+     * @return a int64 tensor over the buffer's remaining elements; closing it does not free them
+     * @throws IllegalArgumentException naming {@code buffer} if it is null, a heap buffer, not in
+     *   native order, not exactly the shape's size (both sizes stated) or misaligned; naming
+     *   {@code shape} if it is null or has a negative dimension
+     */
     public static Tensor wrap(LongBuffer buffer, long... shape) {
         if (buffer == null) throw new IllegalArgumentException("buffer: must not be null");
         return wrapBuffer(buffer, "LongBuffer", 8, buffer.order(), DType.INT64, shape);

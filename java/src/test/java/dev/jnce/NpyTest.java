@@ -49,8 +49,8 @@ class NpyTest extends ScopedTest {
     // ---- NumPy's files ---------------------------------------------------------------------
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"f4_2x3.npy", "f4_v2_2x3.npy", "f4_v3_2x3.npy", "f4_be_2x3.npy"})
-    void readsFloat32InEveryVersionAndByteOrder(String file) throws IOException {
+    @ValueSource(strings = {"f4_2x3.npy", "f4_v2_2x3.npy", "f4_v3_2x3.npy"})
+    void readsFloat32InEveryVersion(String file) throws IOException {
         Tensor t = Npy.read(golden(file));
         assertEquals(DType.FLOAT32, t.dtype());
         assertArrayEquals(new long[] {2, 3}, t.shape());
@@ -66,8 +66,6 @@ class NpyTest extends ScopedTest {
         assertEquals(DType.INT64, i8.dtype());
         assertArrayEquals(new long[] {2, 2}, i8.shape());
         assertArrayEquals(new long[] {Long.MIN_VALUE, 1, 2, 1L << 40}, i8.toLongArray());
-        assertArrayEquals(new int[] {-2, 70000, 5}, Npy.read(golden("i4_be_3.npy")).toIntArray());
-        assertArrayEquals(new long[] {-2, (1L << 40) + 3}, Npy.read(golden("i8_be_2.npy")).toLongArray());
     }
 
     @Test
@@ -85,7 +83,7 @@ class NpyTest extends ScopedTest {
     void writeGivesNumPysBytes(String file) throws IOException {
         byte[] numpy = Files.readAllBytes(golden(file));
         Path mine = dir.resolve(file);
-        Npy.write(Npy.read(golden(file)), mine);
+        Npy.write(mine, Npy.read(golden(file)));
         byte[] written = Files.readAllBytes(mine);
         assertArrayEquals(numpy, written, () -> "header written: "
                 + new String(written, StandardCharsets.ISO_8859_1).lines().findFirst().orElse(""));
@@ -97,7 +95,7 @@ class NpyTest extends ScopedTest {
                 Tensor.scalar(-0f), Tensor.zeros(DType.INT64, 2, 0, 3)};
         for (Tensor t : tensors) {
             Path p = dir.resolve("t.npy");
-            Npy.write(t, p);
+            Npy.write(p, t);
             Tensor back = Npy.read(p);
             assertEquals(t.dtype(), back.dtype());
             assertArrayEquals(t.shape(), back.shape());
@@ -113,7 +111,7 @@ class NpyTest extends ScopedTest {
     void writingAViewWritesOnlyItsRows() throws IOException {
         Tensor t = Tensor.of(F4, 3, 2);
         Path p = dir.resolve("rows.npy");
-        Npy.write(t.rows(1, 2), p);
+        Npy.write(p, t.rows(1, 2));
         assertArrayEquals(Arrays.copyOfRange(F4, 2, 6), Npy.read(p).toFloatArray());
     }
 
@@ -139,6 +137,24 @@ class NpyTest extends ScopedTest {
         Path p = dir.resolve("f1.npy");
         write(p, 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 3), }", 12, floats(1, 2, 3));
         assertArrayEquals(new float[] {1, 2, 3}, Npy.read(p).toFloatArray());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"f4_be_2x3.npy:>f4", "i4_be_3.npy:>i4", "i8_be_2.npy:>i8"})
+    void bigEndianIsRefusedByName(String fileAndDescr) {
+        String[] fd = fileAndDescr.split(":");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Npy.read(golden(fd[0])));
+        String code = fd[1].substring(1);
+        assertMessage(e, "path:", fd[0], "dtype '" + fd[1] + "' is big-endian", "little-endian '<" + code + "'",
+                "a.astype('<" + code + "')");
+    }
+
+    @Test
+    void unstatedNativeOrderIsRefusedByName() throws IOException {
+        Path p = dir.resolve("eq.npy");
+        write(p, 1, "{'descr': '=f4', 'fortran_order': False, 'shape': (6,), }", 0, floats(F4));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Npy.read(p)),
+                "dtype '=f4'", "unstated native order", "little-endian '<f4'");
     }
 
     @Test
@@ -239,14 +255,15 @@ class NpyTest extends ScopedTest {
         assertThrows(IOException.class, () -> Npy.read(dir.resolve("absent.npy")));
         assertThrows(IOException.class, () -> Npy.read(dir));
         assertMessage(assertThrows(IllegalArgumentException.class, () -> Npy.read(null)), "path:");
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> Npy.write(null, dir.resolve("x.npy"))), "tensor:");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Npy.write(dir.resolve("x.npy"), null)), "tensor:");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Npy.write(null, Tensor.scalar(1f))), "path:");
     }
 
     @Test
     void writingAClosedTensorIsRefused() {
         Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 2);
         t.close();
-        assertMessage(assertThrows(IllegalStateException.class, () -> Npy.write(t, dir.resolve("c.npy"))), "tensor:", "closed");
+        assertMessage(assertThrows(IllegalStateException.class, () -> Npy.write(dir.resolve("c.npy"), t)), "tensor:", "closed");
     }
 
     // ---- golden cross-entropy from NumPy, every backend ------------------------------------

@@ -34,7 +34,7 @@ class CudaInteropTest {
     void npyWriteOfADeviceTensorSavesItsValues() throws IOException {
         try (TensorScope scope = TensorScope.open()) {
             Path p = dir.resolve("g.npy");
-            Npy.write(onGpu(Tensor.of(new float[] {1.5f, -2f, 3f, 4f}, 2, 2)), p);
+            Npy.write(p, onGpu(Tensor.of(new float[] {1.5f, -2f, 3f, 4f}, 2, 2)));
             Tensor back = Npy.read(p);
             assertArrayEquals(new long[] {2, 2}, back.shape());
             assertArrayEquals(new float[] {1.5f, -2f, 3f, 4f}, back.toFloatArray());
