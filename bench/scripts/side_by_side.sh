@@ -24,6 +24,9 @@ results_run() {
     local name=$1 threads=$2 command=$3 now
     now=$(date -u +%s)
     out=bench/results/raw/$name-$(date -u -d "@$now" +%Y%m%d-%H%M)
+    # two runs started in one minute keep both logs: the second gets -2, the third -3, ...
+    local base=$out i=2
+    while [ -e "$out" ]; do out=$base-$i; i=$((i + 1)); done
     mkdir -p "$out"
     RUN_DATE=$(date -u -d "@$now" +%Y-%m-%dT%H:%MZ)
     RUN_MACHINE="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)"
