@@ -23,6 +23,9 @@ import java.util.SplittableRandom;
  * times (N, C) instead (8192 32000 without numbers), {@code --no-ce-timing} skips it.
  */
 public final class Demo {
+    /** jnce's logger, held so that its level stays set. */
+    private static final java.util.logging.Logger JNCE_LOG = java.util.logging.Logger.getLogger("dev.jnce");
+
     private static final int BAR_WIDTH = 30;
 
     private Demo() {
@@ -55,13 +58,16 @@ public final class Demo {
                     + "\nusage: Demo [--epochs N] [--seed S] [--backend cpu|java] [--threads N] [--ce-timing [N C] | --no-ce-timing]");
             System.exit(2);
         }
+        // the backend line below says what jnce's INFO log would: keep the log to warnings
+        JNCE_LOG.setLevel(java.util.logging.Level.WARNING);
         Backend backend = backendName == null ? Backends.current() : Backends.get(backendName);
 
         System.out.println("jnce backend: " + backend.name() + " - " + backend.description()
                 + (backendName == null ? "" : " (--backend)"));
         for (String name : Backends.NAMES) {
             String why = Backends.unavailableReason(name);
-            System.out.println("  " + name + ": " + (why == null ? "available" : "unavailable (" + why + ")"));
+            // the first clause of the reason (Backends.unavailableReason(name) has the whole of it)
+            System.out.println("  " + name + ": " + (why == null ? "available" : "unavailable: " + why.split(": ", 2)[0]));
         }
         workedExamples();
         if (ceShape != null) ceTiming(ceShape[0], ceShape[1]);
