@@ -4,6 +4,7 @@ import dev.jnce.Backend;
 import dev.jnce.Backends;
 import dev.jnce.TensorScope;
 import dev.jnce.loss.CrossEntropyFuzz;
+import dev.jnce.loss.LinearFuzz;
 import dev.jnce.loss.NllFuzz;
 import dev.jnce.loss.PairLossesFuzz;
 import dev.jnce.loss.TripletFuzz;
@@ -61,6 +62,7 @@ public final class FuzzMain {
     static {
         register(new CrossEntropyFuzz());
         register(new NllFuzz());
+        register(new LinearFuzz());
         register(new SoftmaxFuzz());
         register(new BinaryFuzz());
         register(new DivergenceFuzz());
