@@ -6,6 +6,13 @@
 #
 # Defines: OpenBLAS_FOUND, OpenBLAS_INCLUDE_DIR, OpenBLAS_LIBRARY and the imported target
 # OpenBLAS::OpenBLAS.
+# A given OPENBLAS_ROOT is searched alone first: a cross build must not pick the build machine's.
+if(OPENBLAS_ROOT)
+  find_path(OpenBLAS_INCLUDE_DIR cblas.h PATHS ${OPENBLAS_ROOT} PATH_SUFFIXES include
+    NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+  find_library(OpenBLAS_LIBRARY NAMES libopenblas.so.0 openblas PATHS ${OPENBLAS_ROOT} PATH_SUFFIXES lib
+    NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+endif()
 find_path(OpenBLAS_INCLUDE_DIR cblas.h
   HINTS ${OPENBLAS_ROOT} ENV OPENBLAS_ROOT
   PATH_SUFFIXES include include/openblas include/x86_64-linux-gnu/openblas-pthread)

@@ -146,7 +146,7 @@ static inline void periodic8(const float *v, int64_t len, int64_t *at, float *ou
 }
 
 /* bce_logits' vector block: 8 elements at a time, the tail through scalar_block. */
-__attribute__((target("avx2,fma"))) static double bce_logits_block_avx2(const binary_job *j, int64_t from, int64_t to) {
+JNCE_TARGET_AVX2 static double bce_logits_block_avx2(const binary_job *j, int64_t from, int64_t to) {
     const logits_params *lp = j->params;
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));

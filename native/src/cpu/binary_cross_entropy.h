@@ -59,7 +59,7 @@ static inline jnce_binary_terms jnce_bce_logits_terms(double x, double y, double
  * log1p(e) for e in [0, 1]: 2 atanh(t), t = e / (2 + e) in [0, 1/3], odd series to t^17
  * (truncation below 1e-9 relative, under the float exp's error in e).
  */
-__attribute__((target("avx2,fma"))) static inline __m256d log1p_unit_pd(__m256d e) {
+JNCE_TARGET_AVX2 static inline __m256d log1p_unit_pd(__m256d e) {
     __m256d t = _mm256_div_pd(e, _mm256_add_pd(e, _mm256_set1_pd(2.0)));
     __m256d t2 = _mm256_mul_pd(t, t);
     __m256d p = _mm256_set1_pd(1.0 / 17);
@@ -73,7 +73,7 @@ typedef struct {
     __m128 loss, dx, dy;
 } bce4;
 
-__attribute__((target("avx2,fma"))) static inline bce4 bce_logits4(__m128 xf, __m128 yf, __m128 ef, __m128 pwf, __m128 wf,
+JNCE_TARGET_AVX2 static inline bce4 bce_logits4(__m128 xf, __m128 yf, __m128 ef, __m128 pwf, __m128 wf,
                                                                   double scale) {
     const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
     __m256d x = _mm256_cvtps_pd(xf), y = _mm256_cvtps_pd(yf), e = _mm256_cvtps_pd(ef);

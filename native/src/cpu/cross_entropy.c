@@ -83,20 +83,20 @@ static void pass2_scalar(const float *x, float *g, int64_t C, float max, float a
 
 /* ---- AVX2 path ---------------------------------------------------------------------------- */
 
-__attribute__((target("avx2,fma"))) static float hmax256(__m256 v) {
+JNCE_TARGET_AVX2 static float hmax256(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
 
-__attribute__((target("avx2,fma"))) static double hsum256d(__m256d v) {
+JNCE_TARGET_AVX2 static double hsum256d(__m256d v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
 /* Adds the 8 float lanes of v into two double accumulators. */
-__attribute__((target("avx2,fma"), always_inline)) static inline void acc_pd(__m256d *lo, __m256d *hi, __m256 v) {
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline void acc_pd(__m256d *lo, __m256d *hi, __m256 v) {
     *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
     *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
 }
@@ -105,7 +105,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void acc_pd(__m
  * One read of the row. The flags are compile-time constants at each call site below, so the
  * compiler emits one specialised loop per combination.
  */
-__attribute__((target("avx2,fma"), always_inline)) static inline row_pass1
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline row_pass1
 pass1_avx2_impl(const float *x, int64_t C, const float *w, const float *t, int has_w, int has_t, int want_wx) {
     const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
     __m256 m = _mm256_set1_ps(-3.40282347e38f);
@@ -194,7 +194,7 @@ pass1_avx2_impl(const float *x, int64_t C, const float *w, const float *t, int h
     return r;
 }
 
-__attribute__((target("avx2,fma"))) static row_pass1 pass1_avx2(const float *x, int64_t C, const float *w,
+JNCE_TARGET_AVX2 static row_pass1 pass1_avx2(const float *x, int64_t C, const float *w,
                                                                const float *t, int want_wx) {
     if (t != NULL) {
         if (want_wx) return w ? pass1_avx2_impl(x, C, w, t, 1, 1, 1) : pass1_avx2_impl(x, C, NULL, t, 0, 1, 1);
@@ -204,7 +204,7 @@ __attribute__((target("avx2,fma"))) static row_pass1 pass1_avx2(const float *x, 
     return w ? pass1_avx2_impl(x, C, w, NULL, 1, 0, 1) : pass1_avx2_impl(x, C, NULL, NULL, 0, 0, 1);
 }
 
-__attribute__((target("avx2,fma"), always_inline)) static inline void
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline void
 pass2_avx2_impl(const float *x, float *g, int64_t C, float max, float a, const float *w, const float *t,
                 float k1, float k2, int has_w, int has_t) {
     const __m256 vmax = _mm256_set1_ps(max), va = _mm256_set1_ps(a);
@@ -220,7 +220,7 @@ pass2_avx2_impl(const float *x, float *g, int64_t C, float max, float a, const f
     pass2_scalar(x + j, g + j, C - j, max, a, has_w ? w + j : NULL, has_t ? t + j : NULL, k1, k2);
 }
 
-__attribute__((target("avx2,fma"))) static void pass2_avx2(const float *x, float *g, int64_t C, float max, float a,
+JNCE_TARGET_AVX2 static void pass2_avx2(const float *x, float *g, int64_t C, float max, float a,
                                                          const float *w, const float *t, float k1, float k2) {
     if (t != NULL) {
         if (w) pass2_avx2_impl(x, g, C, max, a, w, t, k1, k2, 1, 1);
@@ -238,7 +238,7 @@ __attribute__((target("avx2,fma"))) static void pass2_avx2(const float *x, float
 #define SHORT_ROW 1024
 
 /* Maximum and dot products of a short row: pass1 without the exponentials. */
-__attribute__((target("avx2,fma"))) static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
+JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
                                                                   const float *t, int want_wx, float *min_out) {
     const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
     __m256 m = _mm256_set1_ps(-3.40282347e38f), lo_v = _mm256_set1_ps(INFINITY), bad = zero, tbad = zero;
@@ -281,7 +281,7 @@ __attribute__((target("avx2,fma"))) static row_pass1 short_max_avx2(const float 
  * e_j = exp(x_j - max) into out (may alias x), or nowhere when out is NULL; returns sum e_j.
  * in_range: every x_j - max >= -87, so the exp needs no clamp (the common case).
  */
-__attribute__((target("avx2,fma"), always_inline)) static inline double
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline double
 short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range) {
     const __m256 vmax = _mm256_set1_ps(max);
     __m256 acc = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps();
@@ -316,13 +316,13 @@ short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range) {
     return sum;
 }
 
-__attribute__((target("avx2,fma"))) static double short_exp_avx2(const float *x, float *out, int64_t C, float max,
+JNCE_TARGET_AVX2 static double short_exp_avx2(const float *x, float *out, int64_t C, float max,
                                                                float min) {
     return min - max >= -87.0f ? short_exp_impl(x, out, C, max, 1) : short_exp_impl(x, out, C, max, 0);
 }
 
 /* g_j = e_j * a - (k1 w_j + k2 w_j t_j), with e_j already in g. */
-__attribute__((target("avx2,fma"))) static void short_grad_avx2(float *g, int64_t C, float a, const float *w,
+JNCE_TARGET_AVX2 static void short_grad_avx2(float *g, int64_t C, float a, const float *w,
                                                               const float *t, float k1, float k2) {
     const __m256 va = _mm256_set1_ps(a), vk1 = _mm256_set1_ps(k1), vk2 = _mm256_set1_ps(k2);
     int64_t j = 0;

@@ -15,7 +15,7 @@
  * caller needs no counting pass of its own. Rows run in parallel. Checked by
  * native/test/test_mining.c.
  */
-#include <immintrin.h>
+#include "x86_simd.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -65,7 +65,7 @@ static int64_t next_candidate_scalar(const float *s, int64_t j, int64_t M, float
     return M;
 }
 
-__attribute__((target("avx2,fma"))) static int64_t next_candidate_avx2(const float *s, int64_t j, int64_t M, float thr) {
+JNCE_TARGET_AVX2 static int64_t next_candidate_avx2(const float *s, int64_t j, int64_t M, float thr) {
     const __m256 t = _mm256_set1_ps(thr);
     for (; j + 8 <= M; j += 8) {
         int bits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + j), t, _CMP_NLE_UQ)); /* > thr, or NaN */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "x86_simd.h"
 
 #define JNCE_VERSION_NUMBER 100 /* 0.1.0 */
 
@@ -103,8 +104,12 @@ int jnce_use_avx2(void) {
     if (cached < 0) {
         const char *simd = getenv("JNCE_SIMD");
         int forced_scalar = simd != NULL && strcmp(simd, "scalar") == 0;
+#if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
         cached = !forced_scalar && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+        cached = !forced_scalar; /* the same paths through SIMDe (x86_simd.h) */
+#endif
     }
     return cached;
 }
@@ -113,7 +118,7 @@ int32_t jnce_build_info(char *buf, int64_t cap) {
     char text[512];
     snprintf(text, sizeof text, "jnce %d.%d.%d; kernels: %s; threads: %d; OpenBLAS: %s",
              JNCE_VERSION_NUMBER / 10000, JNCE_VERSION_NUMBER / 100 % 100, JNCE_VERSION_NUMBER % 100,
-             jnce_use_avx2() ? "avx2+fma" : "scalar", jnce_threads(), openblas_get_config());
+             jnce_use_avx2() ? JNCE_SIMD_NAME : "scalar", jnce_threads(), openblas_get_config());
     return copy_string(text, buf, cap);
 }
 

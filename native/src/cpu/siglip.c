@@ -42,7 +42,7 @@ static void negatives_scalar(const float *x, float *g, int64_t from, int64_t to,
     }
 }
 
-__attribute__((target("avx2,fma"))) static void negatives_avx2(const float *x, float *g, int64_t from, int64_t to,
+JNCE_TARGET_AVX2 static void negatives_avx2(const float *x, float *g, int64_t from, int64_t to,
                                                               float bias, double *loss, double *grad) {
     const __m256 zero = _mm256_setzero_ps(), vb = _mm256_set1_ps(bias);
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));

@@ -78,7 +78,7 @@ static void forward_row(const softmax_job *job, int64_t i) {
 }
 
 /* dx = dy - exp(y) * s for one row of log_softmax output y <= 0, 8 lanes at a time. */
-__attribute__((target("avx2,fma"))) static void log_softmax_bwd_avx2(const float *y, const float *dy, float *dx,
+JNCE_TARGET_AVX2 static void log_softmax_bwd_avx2(const float *y, const float *dy, float *dx,
                                                                    int64_t C, float s) {
     const __m256 vs = _mm256_set1_ps(s);
     int64_t j = 0;

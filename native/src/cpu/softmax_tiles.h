@@ -71,7 +71,7 @@ static inline void column_add_scalar(const float *const *x, int64_t rows, int64_
 }
 
 /* Columns [c0, c1) of rows x[0..rows) into the running statistics, 8 at a time, none skipped. */
-__attribute__((target("avx2,fma"))) static inline void column_add_avx2(const float *const *x, int64_t rows, int64_t c0, int64_t c1,
+JNCE_TARGET_AVX2 static inline void column_add_avx2(const float *const *x, int64_t rows, int64_t c0, int64_t c1,
                                                                float *M, double *sum, unsigned char *bad) {
     const __m256 inf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
     int64_t c = c0;
@@ -114,7 +114,7 @@ static inline void tile_gradient_scalar(const float *T, const float *m_r, const 
         }
 }
 
-__attribute__((target("avx2,fma"))) static inline void tile_gradient_avx2(const float *T, const float *m_r, const float *k_r,
+JNCE_TARGET_AVX2 static inline void tile_gradient_avx2(const float *T, const float *m_r, const float *k_r,
                                                                   const float *m_c, const float *k_c, float *H) {
     for (int64_t r = 0; r < TILE; r++) {
         const __m256 mr = _mm256_set1_ps(m_r[r]), kr = _mm256_set1_ps(k_r[r]);
@@ -131,7 +131,7 @@ __attribute__((target("avx2,fma"))) static inline void tile_gradient_avx2(const 
  * 4 N^2 bytes that the gradient GEMM reads from memory anyway, and reading each line in first
  * (for ownership) would double the traffic.
  */
-__attribute__((target("avx2,fma"))) static inline void write_row_avx2(float *dst, const float *src, int64_t n) {
+JNCE_TARGET_AVX2 static inline void write_row_avx2(float *dst, const float *src, int64_t n) {
     if (n == TILE && ((uintptr_t)dst & 31) == 0) {
         for (int64_t c = 0; c < TILE; c += 8) _mm256_stream_ps(dst + c, _mm256_loadu_ps(src + c));
     } else {
@@ -152,7 +152,7 @@ static inline void write_row(int avx2, float *dst, const float *src, int64_t n) 
  * drops those below exp(-87) = 2e-38).
  */
 #define FACTOR_RANGE 10.0f
-__attribute__((target("avx2,fma"))) static inline void tile_gradient_factored_avx2(const float *T, const float *a_r,
+JNCE_TARGET_AVX2 static inline void tile_gradient_factored_avx2(const float *T, const float *a_r,
                                                                            const float *b_c, float c, float *H) {
     const __m256 vc = _mm256_set1_ps(c);
     for (int64_t r = 0; r < TILE; r++) {

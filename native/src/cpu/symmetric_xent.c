@@ -161,7 +161,7 @@ static float pair_gradient(const sym_job *j, int64_t row, int64_t col, float x) 
     return (float)(a + b);
 }
 
-__attribute__((target("avx2,fma"))) static void transpose_tile_avx2(const float *H, float *T) {
+JNCE_TARGET_AVX2 static void transpose_tile_avx2(const float *H, float *T) {
     for (int64_t r = 0; r < TILE; r += 8)
         for (int64_t c = 0; c < TILE; c += 8) {
             __m256 v[8], u[8];

@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Backend choice as a user meets it, in fresh JVMs: forcing by system property and environment
  * variable, a forced backend that cannot load, and the pure-Java fallback without any JVM flag.
  */
+@Tag("native")
 class BackendProcessTest {
 
     record Run(int exit, String output) {

@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * unpacked again; and the OpenBLAS in use is the one jnce's jar carries (its version, from
  * openblas_get_config, and its path in /proc/self/maps), not the system's.
  */
+@Tag("native")
 class NativeCacheProcessTest {
     /** OpenBLAS of org.bytedeco:openblas 0.3.30-1.5.12; Debian's own is 0.3.21. */
     private static final String BUNDLED_OPENBLAS = "OpenBLAS: OpenBLAS 0.3.30 DYNAMIC_ARCH";

@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,7 @@ class NativeLoadingProcessTest {
         assertTrue(r.output().contains("readme example: loss 0.306882 on java"), r.output());
     }
 
+    @Tag("native")
     @Test
     void neitherACacheNorATemporaryFolderThatCanBeWrittenIsNamedWithTheirCauses() throws Exception {
         BackendProcessTest.Run r = BackendProcessTest.run(List.of("-Djnce.cache.dir=/proc/jnce-cache", "-Djava.io.tmpdir=/proc",
@@ -76,6 +78,7 @@ class NativeLoadingProcessTest {
         assertTrue(r.output().contains("readme example: loss 0.306882 on java"), r.output());
     }
 
+    @Tag("native")
     @Test
     void aCacheAndATemporaryFolderThatAreFilesAreNamedWithTheirCauses(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("not-a-folder"), "x");

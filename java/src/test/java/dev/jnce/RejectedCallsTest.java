@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every tensor's memory. A leak of the outputs would be at least 20,000 x 16 KB; and none of the
  * tensors made is left for the collector's safety net to free (-Djnce.debug.leaks=true).
  */
+@Tag("native")
 class RejectedCallsTest {
     private static final int CALLS = 20_000;
     private static final long MAX_GROWTH_KB = 1024;

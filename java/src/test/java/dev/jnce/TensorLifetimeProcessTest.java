@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Memory closed under a running call, in fresh JVMs ({@link LifetimeMain}): a close while a call
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * close from another thread freed the memory under the kernel (SIGSEGV or a corrupted C heap);
  * each of its tensors is now an argument of the downcall, which holds it.
  */
+@Tag("native")
 class TensorLifetimeProcessTest {
 
     @ParameterizedTest(name = "{0}")

@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Thread counts as a user sets them, in fresh JVMs (a native crash fails the test, not the
  * runner): a pool that grew and then shrank, and counts above the processors for OpenBLAS.
  */
+@Tag("native")
 class ThreadsProcessTest {
 
     record Run(int exit, String output) {

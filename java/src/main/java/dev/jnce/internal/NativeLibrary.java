@@ -84,6 +84,7 @@ public final class NativeLibrary {
         try {
             System.load(files.folder().resolve(LIBRARY_FILE).toString());
         } catch (UnsatisfiedLinkError e) {
+            if (needsNewerGlibc(e)) return loadWithSystemOpenBlas(files, e);
             if (!String.valueOf(e.getMessage()).contains("failed to map segment")) throw e;
             if (files.temporary()) throw noExec(files, e);
             // a cache folder on a file system mounted noexec: the temporary folder may allow executables
@@ -99,6 +100,47 @@ public final class NativeLibrary {
             if (files.temporary()) NativeFiles.deleteTemporary(files.folder());
         }
         return files.folder().resolve(LIBRARY_FILE) + ", " + files.how();
+    }
+
+    /**
+     * Whether a load failed because a bundled file needs a newer glibc than this system's: libjnce.so
+     * itself needs only glibc 2.17, but the bundled OpenBLAS 0.3.30 and its GCC runtime were built on
+     * a newer system (libopenblas.so.0 and libgfortran.so.5: glibc 2.34; libgcc_s.so.1: 2.35).
+     */
+    static boolean needsNewerGlibc(UnsatisfiedLinkError e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("GLIBC_") && m.contains("not found");
+    }
+
+    /**
+     * The bundled OpenBLAS or its GCC runtime needs a newer glibc: loads this system's libgcc_s.so.1
+     * and libopenblas.so.0 (where present) by their names first, so that libjnce.so uses them instead
+     * of the bundled files, and loads libjnce.so again. Throws the reason, with what to install, when
+     * that fails too.
+     */
+    private static String loadWithSystemOpenBlas(NativeFiles.Unpacked files, UnsatisfiedLinkError first) {
+        List<String> found = new java.util.ArrayList<>();
+        for (String name : List.of("libgcc_s.so.1", "libopenblas.so.0")) {
+            try {
+                SymbolLookup.libraryLookup(name, java.lang.foreign.Arena.global());
+                found.add(name);
+            } catch (IllegalArgumentException | IllegalCallerException notThere) {
+                // not installed on this system: the bundled file is tried
+            }
+        }
+        try {
+            System.load(files.folder().resolve(LIBRARY_FILE).toString());
+        } catch (UnsatisfiedLinkError again) {
+            UnsatisfiedLinkError e = linkError("the OpenBLAS bundled in jnce's jar needs a newer C library than this system's "
+                    + "(glibc 2.34; libjnce.so itself needs 2.17) and " + (found.contains("libopenblas.so.0")
+                    ? "this system's libopenblas.so.0 did not load either (" + again.getMessage() + ")"
+                    : "this system has no libopenblas.so.0: install its OpenBLAS (libopenblas0, openblas) for the cpu backend")
+                    + "; first error: " + first.getMessage(), again);
+            e.addSuppressed(first);
+            throw e;
+        }
+        return files.folder().resolve(LIBRARY_FILE) + ", " + files.how() + ", with this system's " + String.join(" and ", found)
+                + " (the bundled OpenBLAS needs a newer glibc)";
     }
 
     private static UnsatisfiedLinkError noExec(NativeFiles.Unpacked files, UnsatisfiedLinkError e) {
@@ -191,10 +233,17 @@ public final class NativeLibrary {
         if (t instanceof IllegalCallerException || m.contains("enable-native-access") || m.contains("native access")) {
             why = "native access is denied to jnce: start the JVM with --enable-native-access=ALL-UNNAMED "
                     + "(class path) or --enable-native-access=dev.jnce,dev.jnce.bindings (module path)";
+        } else if (m.contains("has no native library")) {
+            UnsatisfiedLinkError e = new UnsatisfiedLinkError("this jnce jar has no native library for " + platform()
+                    + " (a java-only build, or a platform without a native build); set " + PATH_PROPERTY
+                    + " to a libjnce.so built from native/ to use one");
+            e.initCause(t);
+            return e;
         } else if (!platform().equals("linux-x86_64")) {
             why = "jnce has no native build for " + platform() + " (only linux-x86_64)";
         } else if (m.contains("GLIBC")) {
-            why = "the system C library is older than libjnce.so needs (glibc 2.34 or newer)";
+            why = "the system C library is older than jnce's native files need (libjnce.so: glibc 2.17; the bundled "
+                    + "OpenBLAS: 2.34, or this system's libopenblas.so.0 where installed)";
         } else if (m.contains("openblas")) {
             why = "OpenBLAS is missing: a libjnce.so named by " + PATH_PROPERTY + " finds libopenblas.so.0 beside it "
                     + "or on the system (install libopenblas0)";

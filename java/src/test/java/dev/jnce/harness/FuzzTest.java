@@ -50,7 +50,7 @@ class FuzzTest {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xss4m",
                 "-XX:ErrorFile=" + target.toAbsolutePath().resolve("fuzz-hs_err_%p.log")));
-        for (String p : List.of("jnce.fuzz.seed", "jnce.fuzz.case", "jnce.fuzz.enforce", "jnce.fuzz.ops")) {
+        for (String p : List.of("jnce.fuzz.seed", "jnce.fuzz.case", "jnce.fuzz.enforce", "jnce.fuzz.ops", "jnce.test.native")) {
             if (System.getProperty(p) != null) command.add("-D" + p + "=" + System.getProperty(p));
         }
         command.add("-Djnce.fuzz.cases=" + cases);

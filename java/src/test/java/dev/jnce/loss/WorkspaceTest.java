@@ -8,6 +8,7 @@ import dev.jnce.TensorScope;
 import dev.jnce.backend.Kernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link Workspace#MAX_IDLE} idle buffers; one thread's loop reuses one buffer; larger buffers
  * serve smaller calls; releaseWorkspace frees the idle ones.
  */
+@Tag("native")
 class WorkspaceTest {
     private static final int N = 256, D = 8;
     private static final long BUFFER_BYTES = (long) N * N * Float.BYTES;

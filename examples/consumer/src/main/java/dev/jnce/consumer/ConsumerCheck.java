@@ -15,7 +15,8 @@ import java.nio.file.Path;
  * class path or the module path. Runs one cross-entropy and one InfoNCE call and checks that
  * they ran on the {@code cpu} backend, with the OpenBLAS that jnce's own jar carries (mapped from
  * the cache folder {@code -Djnce.cache.dir}) and the values a float64 reference gives. Exits 1
- * with the reason otherwise.
+ * with the reason otherwise. With a second argument {@code java} (the java-only build, whose jar
+ * has no native library) it checks instead that the host backend is the pure-Java one, and why.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -Djnce.cache.dir=DIR -cp CLASSES:LIB/* dev.jnce.consumer.ConsumerCheck classpath
  * java --enable-native-access=dev.jnce,dev.jnce.bindings -Djnce.cache.dir=DIR -p CLASSES:LIB -m dev.jnce.consumer/dev.jnce.consumer.ConsumerCheck modulepath</pre>
@@ -25,8 +26,9 @@ public final class ConsumerCheck {
     }
 
     public static void main(String[] args) throws IOException {
-        boolean modulePath = args.length == 1 && args[0].equals("modulepath");
-        if (!modulePath && !(args.length == 1 && args[0].equals("classpath"))) fail("argument: classpath or modulepath");
+        boolean modulePath = args.length >= 1 && args[0].equals("modulepath");
+        if (!modulePath && !(args.length >= 1 && args[0].equals("classpath"))) fail("arguments: classpath|modulepath [cpu|java]");
+        boolean javaOnly = args.length >= 2 && args[1].equals("java");
         check(ConsumerCheck.class.getModule().isNamed() == modulePath && Tensor.class.getModule().isNamed() == modulePath,
                 "ran on the " + args[0] + ": this class in " + ConsumerCheck.class.getModule() + ", jnce in " + Tensor.class.getModule());
         check(ClassLoader.getSystemResource("org/bytedeco/openblas/linux-x86_64/libopenblas.so.0") == null,
@@ -47,6 +49,14 @@ public final class ConsumerCheck {
         }
         check(Math.abs(ce - 0.306882) < 1e-5, "cross-entropy loss " + ce + ", expected 0.306882");
         String backend = Backends.host().name();
+        if (javaOnly) {
+            String why = Backends.unavailableReason("cpu");
+            check(backend.equals("java") && why != null && why.contains("no native library"), "backend " + backend
+                    + ", expected java with cpu unavailable for want of a native library (" + why + ")");
+            System.out.printf("consumer on the %s: cross-entropy %.6f, InfoNCE %.6f, backend %s (cpu: %s)%n", args[0], ce,
+                    infoNce, backend, why);
+            return;
+        }
         check(backend.equals("cpu"), "backend " + backend + " (" + Backends.unavailableReason("cpu") + ")");
 
         String cache = Path.of(System.getProperty("jnce.cache.dir", "")).toAbsolutePath().toString();

@@ -8,6 +8,7 @@ import dev.jnce.Tensor;
 import dev.jnce.internal.NativeLibrary;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,6 +27,7 @@ class CudaUnavailableTest {
         Assumptions.assumeTrue(Backends.unavailableReason("cuda") != null, "a GPU is usable here");
     }
 
+    @Tag("native")
     @Test
     void forcingCudaThrowsWithTheReason() {
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> Backends.get("cuda"));
