@@ -66,7 +66,6 @@ public final class Backends {
             "cpu", "dev.jnce.backend.cpu.CpuBackend",
             "cuda", "dev.jnce.backend.cuda.CudaBackend");
 
-    private static final System.Logger LOG = System.getLogger("dev.jnce");
     private static final Map<String, Backend> LOADED = new LinkedHashMap<>();
     private static final Map<String, Throwable> FAILED = new LinkedHashMap<>();
     private static final Map<Integer, Backend> CUDA_BY_INDEX = new HashMap<>();
@@ -137,12 +136,12 @@ public final class Backends {
             if (host == null) {
                 for (String name : HOST_NAMES) {
                     if (!isAvailable(name)) {
-                        LOG.log(System.Logger.Level.WARNING, "jnce: backend ''{0}'' cannot load, falling back: {1}",
+                        log().log(System.Logger.Level.WARNING, "jnce: backend ''{0}'' cannot load, falling back: {1}",
                                 name, unavailableReason(name));
                         continue;
                     }
                     host = get(name);
-                    LOG.log(System.Logger.Level.INFO, "jnce backend: {0} (automatic, for host tensors; {1})",
+                    log().log(System.Logger.Level.INFO, "jnce backend: {0} (automatic, for host tensors; {1})",
                             host.name(), host.description());
                     break;
                 }
@@ -164,12 +163,12 @@ public final class Backends {
         forcedRead = true;
         if (name == null) {
             forced = null;
-            LOG.log(System.Logger.Level.INFO, "jnce backend: follows the tensors (set by Backends.use)");
+            log().log(System.Logger.Level.INFO, "jnce backend: follows the tensors (set by Backends.use)");
             return host();
         }
         Backend b = get(name);
         forced = b;
-        LOG.log(System.Logger.Level.INFO, "jnce backend: {0} for every call (set by Backends.use; {1})", b.name(), b.description());
+        log().log(System.Logger.Level.INFO, "jnce backend: {0} for every call (set by Backends.use; {1})", b.name(), b.description());
         return b;
     }
 
@@ -181,7 +180,7 @@ public final class Backends {
                 if (name != null && !name.isBlank()) {
                     Backend b = get(name); // throws with the reason: a forced backend must load
                     forced = b;
-                    LOG.log(System.Logger.Level.INFO, "jnce backend: {0} for every call (forced by {1}/{2}; {3})",
+                    log().log(System.Logger.Level.INFO, "jnce backend: {0} for every call (forced by {1}/{2}; {3})",
                             b.name(), PROPERTY, ENV, b.description());
                 }
                 forcedRead = true;
@@ -373,5 +372,14 @@ public final class Backends {
                     + MAX_THREADS);
         }
         return count == 0 ? Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS) : (int) count;
+    }
+
+    /** The logger, started only when there is something to say: starting it takes 15-30 ms. */
+    private static System.Logger log() {
+        return LogHolder.LOG;
+    }
+
+    private static final class LogHolder {
+        static final System.Logger LOG = System.getLogger("dev.jnce");
     }
 }
