@@ -83,9 +83,9 @@ def gte_rows(qh, kh, tau, spec):
     eye = torch.eye(n, dtype=torch.bool)
     qd = qh @ kh.T - eye * spec["margin"]          # the margin on the positive, in its row block only
     qd_cols = (qh @ kh.T).T
-    qq = (qh @ qh.T).masked_fill(eye, NEG_INF)
-    dd = (kh @ kh.T).masked_fill(eye, NEG_INF)
-    z = torch.cat([qd, qq, qd_cols, dd], 1) / tau
+    z = torch.cat([qd, qh @ qh.T, qd_cols, kh @ kh.T], 1) / tau
+    none = torch.zeros_like(eye)
+    z = z.masked_fill(torch.cat([none, eye, none, eye], 1), NEG_INF)   # after 1/tau: -inf/tau has no gradient
     return smoothed_rows(z, torch.arange(n), spec["smoothing"])
 
 
