@@ -126,6 +126,42 @@ public interface ContrastiveKernels {
      */
     void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn);
 
+    /**
+     * Targets and corrections of {@link #retrievalCrossEntropy} for a block of R rows of logits
+     * s (R,M) (and s2 (R,M2) when given: more candidates of the same softmax). Row i's target is
+     * column {@code t_i = targetColumn + i} of s. Its logits are {@code z_ij = s_ij - b_j} with
+     * {@code b_j = columnBias[j]} (float32 (M), or null: 0), or, when biasIsProbability,
+     * {@code b_j = log(clamp(columnBias[j], 1e-6, 1))} (TFRS's sampling-probability correction);
+     * then {@code z_it -= margin}. Taken out of the softmax (probability 0, not counted by the
+     * smoothing): column {@code selfColumn + i} of s when selfColumn &gt;= 0 and it exists, column
+     * {@code self2Column + i} of s2 likewise; every column j != t_i with
+     * {@code columnIds[j] == columnIds[t_i]} (int32 or int64 (M), or null: none; accidental
+     * hits); and, when inBatchColumns &gt; 0, every column j &lt; inBatchColumns other than t_i.
+     * With K_i the candidates left, {@code loss_i = (1 - eps)(lse_i - z_it) + eps (lse_i - mean of
+     * z_ij over them)}, eps = labelSmoothing: F.cross_entropy's smoothing over the candidates.
+     */
+    record RetrievalTargets(long targetColumn, long selfColumn, long self2Column, Tensor columnBias,
+                            boolean biasIsProbability, Tensor columnIds, long inBatchColumns, float margin,
+                            float labelSmoothing) {
+    }
+
+    /**
+     * The cross-entropy of a block of retrieval logits with the corrections of
+     * {@link RetrievalTargets}: rowLoss (R) receives each row's loss; when gradients, s (and s2)
+     * are overwritten with {@code d loss_i / d s_ij} (0 where excluded). Returns the sum over the
+     * rows of the gradient at their targets (0 without gradients), which the temperature's
+     * gradient needs when a margin is set. A row meeting NaN or +Inf gets loss NaN and a NaN
+     * gradient row.
+     */
+    double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients);
+
+    /**
+     * BPR (Rendle et al. 2009) over logits (N,K+1) with the positive in column 0: rowLoss (N)
+     * receives {@code (1/K) sum_k softplus(l_ik - l_i0)} (= -mean_k log sigmoid(l_i0 - l_ik)),
+     * and grad (N,K+1), null or the logits themselves, its gradient.
+     */
+    void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad);
+
     // ---- the O(N) steps of the row-block sweep --------------------------------------------
 
     /**

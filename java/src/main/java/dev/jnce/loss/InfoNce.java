@@ -7,6 +7,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.Checks;
 import dev.jnce.internal.Outputs;
@@ -92,7 +93,7 @@ public final class InfoNce {
      * @return a loss with the defaults stated
      */
     public static InfoNce create() {
-        return new InfoNce(new InfoNceOptions(0.1f, true, false, Reduction.MEAN, false, 0), null);
+        return new InfoNce(new InfoNceOptions(0.1f, true, false, Reduction.MEAN, false, 0, RetrievalOptions.NONE), null);
     }
 
     /**
@@ -109,7 +110,7 @@ public final class InfoNce {
      */
     public InfoNce withTemperature(float tau) {
         return new InfoNce(new InfoNceOptions(tau, o.normalize(), o.decoupled(),
-                o.reduction(), o.skipEmpty(), o.blockRows()), backend);
+                o.reduction(), o.skipEmpty(), o.blockRows(), o.retrieval()), backend);
     }
 
     /**
@@ -120,7 +121,7 @@ public final class InfoNce {
      */
     public InfoNce withNormalize(boolean normalize) {
         return new InfoNce(new InfoNceOptions(o.temperature(), normalize, o.decoupled(), o.reduction(), o.skipEmpty(),
-                o.blockRows()), backend);
+                o.blockRows(), o.retrieval()), backend);
     }
 
     /**
@@ -131,7 +132,7 @@ public final class InfoNce {
      */
     public InfoNce withDecoupled(boolean decoupled) {
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), decoupled, o.reduction(), o.skipEmpty(),
-                o.blockRows()), backend);
+                o.blockRows(), o.retrieval()), backend);
     }
 
     /**
@@ -144,7 +145,7 @@ public final class InfoNce {
     public InfoNce withReduction(Reduction reduction) {
         Checks.reduction(reduction);
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), o.decoupled(), reduction, o.skipEmpty(),
-                o.blockRows()), backend);
+                o.blockRows(), o.retrieval()), backend);
     }
 
     /**
@@ -159,7 +160,7 @@ public final class InfoNce {
     public InfoNce withRowsWithoutPositive(RowsWithoutPositive rule) {
         if (rule == null) throw new IllegalArgumentException("rowsWithoutPositive: must not be null");
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), o.decoupled(), o.reduction(),
-                rule == RowsWithoutPositive.SKIP, o.blockRows()), backend);
+                rule == RowsWithoutPositive.SKIP, o.blockRows(), o.retrieval()), backend);
     }
 
     /**
@@ -189,7 +190,127 @@ public final class InfoNce {
     public InfoNce withBlockRows(long rows) {
         if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
         return new InfoNce(new InfoNceOptions(o.temperature(), o.normalize(), o.decoupled(), o.reduction(), o.skipEmpty(),
-                rows), backend);
+                rows, o.retrieval()), backend);
+    }
+
+    /**
+     * Which softmax a two-tower call takes over the (N,N) similarities {@code s_ij = sim(q_i, k_j) / tau}.
+     */
+    public enum Direction {
+        /** Each query against the keys: {@code loss_i = -log softmax_j(s_ij)_i} (the default). */
+        QUERY_TO_KEY,
+        /** Each key against the queries: {@code loss_i = -log softmax_j(s_ji)_i}. */
+        KEY_TO_QUERY,
+        /** The mean of the two: {@code (QUERY_TO_KEY_i + KEY_TO_QUERY_i) / 2} per pair (CLIP's loss). */
+        SYMMETRIC,
+        /**
+         * GTE's improved contrastive loss (Li et al. 2023, "Towards General Text Embeddings with
+         * Multi-stage Contrastive Learning"; sentence-transformers'
+         * MultipleNegativesBidirectionalRankingLoss): {@code loss_i = -log(exp(s(q_i, k_i)) / Z_i)}
+         * with {@code Z_i = sum_j exp s(q_i, k_j) + sum_{j != i} exp s(q_i, q_j)
+         * + sum_j exp s(q_j, k_i) + sum_{j != i} exp s(k_j, k_i)}: one softmax over 4N - 2
+         * candidates per pair, in which the positive appears twice (as q_i against k_i and k_i
+         * against q_i).
+         */
+        BIDIRECTIONAL_GTE
+    }
+
+    /**
+     * The direction of the two-tower forms ({@link Direction}); the other forms accept
+     * QUERY_TO_KEY only, and the shared-negatives form too (its negatives are keys).
+     *
+     * @param direction the direction; not null
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if direction is null
+     */
+    public InfoNce withDirection(Direction direction) {
+        if (direction == null) throw new IllegalArgumentException("direction: must not be null");
+        return withRetrieval(o.retrieval().withDirection(direction));
+    }
+
+    /**
+     * An additive margin on the positive (AM-softmax, Wang et al. 2018): the positive's logit is
+     * {@code (sim(q_i, k_i) - margin) / tau}, the margin subtracted from the similarity before the
+     * temperature ({@code s (cos - m)} with {@code s = 1/tau}). Two-tower forms (every direction)
+     * and the shared-negatives form.
+     *
+     * @param margin the margin, finite; 0 (the default) for none
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if margin is not finite
+     */
+    public InfoNce withMargin(float margin) {
+        return withRetrieval(o.retrieval().withMargin(Contrastive.finiteValue("margin", margin)));
+    }
+
+    /**
+     * Label smoothing over each row's candidates, as {@code F.cross_entropy(label_smoothing=eps)}:
+     * {@code loss_i = (1 - eps) nll_i + eps * mean over the candidates of -log p_ij}. Candidates
+     * taken out of the softmax (accidental hits, GTE's self-pairs) are not counted: the mean is
+     * over those left. Two-tower forms (every direction) and the shared-negatives form.
+     *
+     * @param eps the smoothing, in [0, 1]; 0 (the default) for none
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if eps is outside [0, 1]
+     */
+    public InfoNce withLabelSmoothing(float eps) {
+        if (!(eps >= 0f && eps <= 1f)) throw new IllegalArgumentException("labelSmoothing: " + eps + " is outside [0, 1]");
+        return withRetrieval(o.retrieval().withLabelSmoothing(eps));
+    }
+
+    /**
+     * Sampling-bias (logQ) correction (Yi et al., RecSys 2019): every key column j's logit
+     * becomes {@code s_ij - logQ[j]}, after the temperature, so that popular keys, which are
+     * in-batch negatives more often, are not over-penalised. As TFRS's Retrieval with
+     * candidate_sampling_probability, but given as log-probabilities (see
+     * {@link #withSamplingProbabilities} for probabilities). Not differentiated.
+     *
+     * <p>A per-batch setting: the loss holds {@code logQ} itself (not a copy) and reads it at each
+     * call, so make the copy per batch ({@code loss.withLogQCorrection(logQ).forwardBackward(q, k)},
+     * cheap) and keep the tensor open until the call returns. Two-tower forms with QUERY_TO_KEY
+     * (and the query-to-key half of SYMMETRIC) and the shared-negatives form.
+     *
+     * @param logQ float32 (M), finite: M = N for the two-tower forms, N + M' with M' shared negatives
+     *   (keys first); null removes the correction
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
+    public InfoNce withLogQCorrection(Tensor logQ) {
+        return withRetrieval(o.retrieval().withLogQ(logQ, false));
+    }
+
+    /**
+     * The logQ correction from sampling probabilities, as TFRS's
+     * {@code candidate_sampling_probability}: {@code s_ij - log(clamp(p[j], 1e-6, 1))}. Same rules
+     * as {@link #withLogQCorrection}.
+     *
+     * @param probabilities float32 (M), in [0, 1]; null removes the correction
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
+    public InfoNce withSamplingProbabilities(Tensor probabilities) {
+        return withRetrieval(o.retrieval().withLogQ(probabilities, true));
+    }
+
+    /**
+     * Accidental-hit removal (TFRS's remove_accidental_hits): a candidate with the same id as
+     * the row's positive, other than the positive itself, takes no part in the row's softmax
+     * (its logit is -Infinity, not TFRS's finite large negative, so it stays out at any logit
+     * size). The ids are those of the candidate columns, the row's positive being column i;
+     * in KEY_TO_QUERY and SYMMETRIC the same ids apply to the pairs. Same per-batch rule as
+     * {@link #withLogQCorrection}. Not with BIDIRECTIONAL_GTE.
+     *
+     * @param keyIds int32 or int64 (M): M = N, or N + M' with shared negatives (keys first);
+     *   null removes the option
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     */
+    public InfoNce withAccidentalHits(Tensor keyIds) {
+        return withRetrieval(o.retrieval().withKeyIds(keyIds));
+    }
+
+    InfoNce withRetrieval(RetrievalOptions r) {
+        return new InfoNce(o.withRetrieval(r), backend);
+    }
+
+    InfoNceOptions options() {
+        return o;
     }
 
     /**
@@ -248,7 +369,7 @@ public final class InfoNce {
         Kernels k = kernels("queries", queries, "keys", keys);
         long d = checkTwoTowers(k, queries, keys), n = queries.size(0);
         return allocated(k, n, new long[] {n, d}, new long[] {n, d}, null,
-                (loss, dq, dk, unused) -> InfoNceSweep.run(k, o, queries, keys, null, Positives.diagonal(0), loss, dq, dk, null));
+                (loss, dq, dk, unused) -> twoTowers(k, queries, keys, loss, dq, dk));
     }
 
     /**
@@ -273,7 +394,7 @@ public final class InfoNce {
         Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
         Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, keys);
         Contrastive.gradBuffer("gradKeys", gradKeys, k, "(N, D) of keys", keys, queries, keys, gradQueries);
-        return InfoNceSweep.run(k, o, queries, keys, null, Positives.diagonal(0), loss, gradQueries, gradKeys, null);
+        return twoTowers(k, queries, keys, loss, gradQueries, gradKeys);
     }
 
     /**
@@ -293,7 +414,7 @@ public final class InfoNce {
         checkTwoTowers(k, queries, keys);
         Tensor loss = Contrastive.newLoss(k, o.reduction(), queries.size(0));
         try {
-            InfoNceSweep.run(k, o, queries, keys, null, Positives.diagonal(0), loss, null, null, null);
+            twoTowers(k, queries, keys, loss, null, null);
             return loss;
         } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss);
@@ -350,12 +471,17 @@ public final class InfoNce {
                 gradNegatives);
     }
 
-    private static long checkShared(Kernels k, Tensor queries, Tensor keys, Tensor sharedNegatives) {
+    private long checkShared(Kernels k, Tensor queries, Tensor keys, Tensor sharedNegatives) {
+        if (o.retrieval().direction() != Direction.QUERY_TO_KEY) {
+            throw new IllegalArgumentException("direction: " + o.retrieval().direction() + " is not supported with "
+                    + "sharedNegatives (they are keys); use QUERY_TO_KEY");
+        }
         long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
         Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
         Checks.shape("keys", keys, "(N, D) of queries", queries.shape());
         Contrastive.embeddings("sharedNegatives", sharedNegatives, k, 1, "expected M >= 1 negatives");
         Contrastive.sameWidth("sharedNegatives", sharedNegatives, "queries", d);
+        checkRetrievalTensors(k, queries.size(0) + sharedNegatives.size(0), "N + M (keys, then sharedNegatives)");
         return d;
     }
 
@@ -482,6 +608,7 @@ public final class InfoNce {
         labels("queryLabels", queryLabels, k, queries.size(0));
         labels("keyLabels", keyLabels, k, keys.size(0));
         severalPositives();
+        plainOnly("the labels form");
         return d;
     }
 
@@ -542,6 +669,7 @@ public final class InfoNce {
         long d = Contrastive.embeddings("embeddings", embeddings, k, 2, "expected N >= 2 (the other rows are the candidates)");
         labels("labels", labels, k, embeddings.size(0));
         severalPositives();
+        plainOnly("the one-tensor labels form");
         return d;
     }
 
@@ -599,6 +727,7 @@ public final class InfoNce {
         Checks.dtype("positiveMask", positiveMask, DType.INT32);
         Checks.shape("positiveMask", positiveMask, "(N, M)", queries.size(0), keys.size(0));
         severalPositives();
+        plainOnly("the mask form");
         return d;
     }
 
@@ -618,6 +747,7 @@ public final class InfoNce {
      */
     public Result forwardBackwardNegatives(Tensor queries, Tensor positives, Tensor negatives) {
         Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives);
+        plainOnly("the explicit-negatives form");
         long d = ExplicitNegatives.check(k, queries, positives, negatives), n = queries.size(0);
         return allocated(k, n, new long[] {n, d}, new long[] {n, d}, negatives.shape(), (loss, dq, dp, dn) ->
                 ExplicitNegatives.run(k, o, queries, positives, negatives, loss, dq, dp, dn));
@@ -643,6 +773,7 @@ public final class InfoNce {
                                           Tensor gradQueries, Tensor gradPositives, Tensor gradNegatives) {
         Kernels k = kernels("queries", queries, "positives", positives, "negatives", negatives, Kernels.OUTPUTS, "loss", loss,
                 "gradQueries", gradQueries, "gradPositives", gradPositives, "gradNegatives", gradNegatives);
+        plainOnly("the explicit-negatives form");
         ExplicitNegatives.check(k, queries, positives, negatives);
         Contrastive.lossBuffer(loss, k, o.reduction(), queries.size(0));
         Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, positives, negatives);
@@ -657,7 +788,15 @@ public final class InfoNce {
 
     /** The pinned backend, else the one of the tensors' device (every tensor on one device). */
     Kernels kernels(Object... namesAndTensors) {
-        return Kernels.forCall(backend, namesAndTensors);
+        RetrievalOptions r = o.retrieval();
+        if (r.logQ() == null && r.keyIds() == null) return Kernels.forCall(backend, namesAndTensors);
+        Object[] all = new Object[namesAndTensors.length + 4];
+        all[0] = r.logQIsProbability() ? "samplingProbabilities" : "logQ";
+        all[1] = r.logQ();
+        all[2] = "keyIds";
+        all[3] = r.keyIds();
+        System.arraycopy(namesAndTensors, 0, all, 4, namesAndTensors.length);
+        return Kernels.forCall(backend, all);
     }
 
     Reduction reduction() {
@@ -723,8 +862,87 @@ public final class InfoNce {
         }
     }
 
+    /** The two-tower forms by direction, arguments checked; dq == null computes the loss alone. Returns d loss / d tau. */
+    private float twoTowers(Kernels k, Tensor queries, Tensor keys, Tensor loss, Tensor dq, Tensor dk) {
+        Positives diagonal = Positives.diagonal(0);
+        return switch (o.retrieval().direction()) {
+            case QUERY_TO_KEY -> InfoNceSweep.run(k, o, queries, keys, null, diagonal, loss, dq, dk, null);
+            case KEY_TO_QUERY -> InfoNceSweep.run(k, o, keys, queries, null, diagonal, loss, dk, dq, null);
+            case BIDIRECTIONAL_GTE -> GteSweep.run(k, o, queries, keys, loss, dq, dk);
+            case SYMMETRIC -> symmetricDirections(k, queries, keys, loss, dq, dk);
+        };
+    }
+
+    /** (query-to-key + key-to-query) / 2; the logQ correction belongs to the key columns, the first half. */
+    private float symmetricDirections(Kernels k, Tensor queries, Tensor keys, Tensor loss, Tensor dq, Tensor dk) {
+        Positives diagonal = Positives.diagonal(0);
+        InfoNceOptions back = o.withRetrieval(o.retrieval().withLogQ(null, false));
+        Tensor loss2 = null, dq2 = null, dk2 = null;
+        try {
+            loss2 = Contrastive.newLossScratch(k, o.reduction(), queries.size(0));
+            if (dq != null) {
+                dq2 = Contrastive.scratch(k, queries.shape());
+                dk2 = Contrastive.scratch(k, keys.shape());
+            }
+            float t1 = InfoNceSweep.run(k, o, queries, keys, null, diagonal, loss, dq, dk, null);
+            float t2 = InfoNceSweep.run(k, back, keys, queries, null, diagonal, loss2, dk2, dq2, null);
+            SimilarityKernels sim = k.similarity();
+            sim.axpy(1f, loss2, loss);
+            sim.scale(0.5f, loss);
+            if (dq == null) return Float.NaN;
+            sim.axpy(1f, dq2, dq);
+            sim.scale(0.5f, dq);
+            sim.axpy(1f, dk2, dk);
+            sim.scale(0.5f, dk);
+            return 0.5f * (t1 + t2);
+        } finally {
+            for (Tensor t : new Tensor[] {loss2, dq2, dk2}) if (t != null) t.close();
+        }
+    }
+
+    /** The retrieval options are for the two-tower and shared-negatives forms only. */
+    private void plainOnly(String form) {
+        if (o.retrieval().any()) {
+            throw new IllegalArgumentException("withDirection/withMargin/withLabelSmoothing/withLogQCorrection/"
+                    + "withAccidentalHits: supported by the two-tower and shared-negatives forms, not by " + form
+                    + "; use a loss without them");
+        }
+    }
+
+    /** The per-batch tensors of the retrieval options against the call's M candidate columns, and their combinations. */
+    private void checkRetrievalTensors(Kernels k, long m, String meaning) {
+        RetrievalOptions r = o.retrieval();
+        if (r.any() && o.decoupled()) {
+            throw new IllegalArgumentException("decoupled: not supported together with withDirection/withMargin/"
+                    + "withLabelSmoothing/withLogQCorrection/withAccidentalHits");
+        }
+        Direction dir = r.direction();
+        if (r.logQ() != null) {
+            String name = r.logQIsProbability() ? "samplingProbabilities" : "logQ";
+            if (dir == Direction.KEY_TO_QUERY || dir == Direction.BIDIRECTIONAL_GTE) {
+                throw new IllegalArgumentException(name + ": the correction is per key column; not supported with direction "
+                        + dir + " (QUERY_TO_KEY or SYMMETRIC)");
+            }
+            Checks.usable(name, r.logQ(), k);
+            Checks.dtype(name, r.logQ(), DType.FLOAT32);
+            Checks.shape(name, r.logQ(), "(" + meaning + ")", m);
+            ScanKernels.Rule rule = r.logQIsProbability() ? ScanKernels.Rule.UNIT_INTERVAL : ScanKernels.Rule.FINITE;
+            long bad = k.scan().firstBreaking(r.logQ(), rule);
+            if (bad >= 0) {
+                throw new IllegalArgumentException(name + "[" + bad + "] = " + (float) k.scan().valueAt(r.logQ(), bad)
+                        + (r.logQIsProbability() ? " is outside [0, 1]" : " is not finite"));
+            }
+        }
+        if (r.keyIds() != null) {
+            if (dir == Direction.BIDIRECTIONAL_GTE) {
+                throw new IllegalArgumentException("keyIds: accidental-hit removal is not supported with BIDIRECTIONAL_GTE");
+            }
+            labels("keyIds", r.keyIds(), k, m);
+        }
+    }
+
     /** Checks two towers, (N,D) each with N >= 2; returns D. */
-    private static long checkTwoTowers(Kernels k, Tensor queries, Tensor keys) {
+    private long checkTwoTowers(Kernels k, Tensor queries, Tensor keys) {
         long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
         Contrastive.embeddings("keys", keys, k, 1, "expected N >= 1");
         Checks.shape("keys", keys, "(N, D) of queries", queries.shape());
@@ -732,11 +950,13 @@ public final class InfoNce {
             throw new IllegalArgumentException("queries: shape " + Tensor.formatShape(queries.shape())
                     + " has N = 1; in-batch InfoNCE needs N >= 2 (the other rows are the negatives)");
         }
+        checkRetrievalTensors(k, queries.size(0), "N (one per key)");
         return d;
     }
 
     /** Checks the embeddings of the one-tensor form; returns D. */
-    private static long checkOneTensor(Kernels k, Tensor embeddings) {
+    private long checkOneTensor(Kernels k, Tensor embeddings) {
+        plainOnly("the one-tensor form");
         return Contrastive.embeddings("embeddings", embeddings, k, 2, "InfoNCE needs N >= 2 (the other rows are the negatives)");
     }
 

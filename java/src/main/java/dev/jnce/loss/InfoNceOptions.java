@@ -13,11 +13,16 @@ import dev.jnce.Reduction;
  * @param reduction   NONE, MEAN or SUM over rows
  * @param skipEmpty   rows without positive left out (else an error naming the first)
  * @param blockRows   rows of logits per block; 0: about {@link Contrastive#BLOCK_BYTES} of them
+ * @param retrieval   direction, margin, smoothing, logQ correction, accidental hits (two-tower forms)
  */
 record InfoNceOptions(float temperature, boolean normalize, boolean decoupled, Reduction reduction, boolean skipEmpty,
-                      long blockRows) {
+                      long blockRows, RetrievalOptions retrieval) {
     InfoNceOptions {
         Contrastive.normalPositive("temperature", temperature,
                 "the similarities are multiplied by 1/temperature, which overflows float32 below this range");
+    }
+
+    InfoNceOptions withRetrieval(RetrievalOptions r) {
+        return new InfoNceOptions(temperature, normalize, decoupled, reduction, skipEmpty, blockRows, r);
     }
 }

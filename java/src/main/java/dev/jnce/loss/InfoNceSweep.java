@@ -6,6 +6,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.ContrastiveKernels.PositiveTargets;
 import dev.jnce.backend.ContrastiveKernels.PositivesOutcome;
+import dev.jnce.backend.ContrastiveKernels.RetrievalTargets;
 import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.SimilarityKernels;
@@ -89,11 +90,18 @@ final class InfoNceSweep {
             // One positive per row: every row counts, so MEAN's 1/N goes into the gradient GEMMs' alpha.
             float gradAlpha = single && reduction == Reduction.MEAN ? inv * (float) (1.0 / n) : inv;
             long counted = single ? n : 0;
+            RetrievalOptions ro = o.retrieval();
+            boolean corrected = single && ro.corrected();
+            double atTargets = 0; // sum of the rows' gradients at their positives, for the margin's share of d loss / d tau
             for (long r0 = 0; r0 < n; r0 += block) {
                 long rows = Math.min(block, n - r0);
                 Tensor sb = rows == block ? s : s.rows(0, rows), qb = qh.rows(r0, rows), lossB = rowLoss.rows(r0, rows);
                 sim.gemm(false, true, inv, qb, kh, 0f, sb);
-                if (single) {
+                if (corrected) {
+                    atTargets += con.retrievalCrossEntropy(sb, null, new RetrievalTargets(r0 + pos.offset(), -1, -1,
+                            ro.logQ(), ro.logQIsProbability(), ro.keyIds(), ro.inBatchColumns(), ro.margin() * inv,
+                            ro.labelSmoothing()), lossB, gradients);
+                } else if (single) {
                     if (selfPairs || o.decoupled()) {
                         con.excludeLogits(sb, selfPairs ? r0 : -1, r0 + pos.offset(), 1, o.decoupled() ? positives.rows(r0, rows) : null);
                     }
@@ -128,7 +136,10 @@ final class InfoNceSweep {
                 sim.scale(w, dkAll);
             }
             // d loss / d tau = -(1/tau^2) sum G∘(qh khᵀ) = -(1/tau) sum qh∘(G kh / tau)
-            float gradTau = (float) (-sim.dot(qh, dq) / o.temperature());
+            // the margin's share: z_ii = (sim_ii - m) / tau adds (m / tau^2) G_ii
+            double marginTau = corrected ? ro.margin() * atTargets * (reduction == Reduction.MEAN ? 1.0 / n : 1.0)
+                    / ((double) o.temperature() * o.temperature()) : 0;
+            float gradTau = (float) (-sim.dot(qh, dq) / o.temperature() + marginTau);
             if (oneTensor) { // both sides of f fᵀ: G kh + Gᵀ qh, then back through the one normalisation
                 sim.axpy(1f, dkAll, dq);
             } else if (shared == null) {

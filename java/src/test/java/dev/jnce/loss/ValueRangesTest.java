@@ -71,7 +71,7 @@ class ValueRangesTest {
                     "temperature", value, "finite and > 0", RANGE, "1/temperature");
             assertMessage(IllegalArgumentException.class, () -> NtXent.create().withTemperature(tau), "temperature", value, RANGE);
             assertMessage(IllegalArgumentException.class,
-                    () -> new InfoNceOptions(tau, true, false, Reduction.MEAN, false, 0), "temperature", value, RANGE);
+                    () -> new InfoNceOptions(tau, true, false, Reduction.MEAN, false, 0, RetrievalOptions.NONE), "temperature", value, RANGE);
         }
         assertEquals(Float.MIN_NORMAL, InfoNce.create().withTemperature(Float.MIN_NORMAL).temperature());
         assertEquals(Float.MAX_VALUE, InfoNce.create().withTemperature(Float.MAX_VALUE).temperature());

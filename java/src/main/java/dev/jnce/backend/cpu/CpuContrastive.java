@@ -6,6 +6,7 @@ import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.HostContrastive;
+import dev.jnce.internal.HostRetrieval;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
 
@@ -80,6 +81,16 @@ final class CpuContrastive implements ContrastiveKernels {
     public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
         NativeStatus.check(JnceNative.jnce_negatives_logits_bwd(g.segment(), q.segment(), p.segment(), n.segment(), n.size(0),
                 n.size(1), n.size(2), alpha, dq.segment(), dp.segment(), dn.segment()), "negatives_logits_bwd", "g", g, "n", n);
+    }
+
+    @Override
+    public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
+        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients);
+    }
+
+    @Override
+    public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
+        HostRetrieval.bprPairs(logits, rowLoss, grad);
     }
 
     @Override

@@ -58,6 +58,16 @@ final class CudaContrastive implements ContrastiveKernels {
     }
 
     @Override
+    public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
+        throw CudaBackend.notYet("the retrieval corrections of InfoNCE (logQ, accidental hits, margin, smoothing, directions)");
+    }
+
+    @Override
+    public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
+        throw CudaBackend.notYet("BPR's pairwise loss");
+    }
+
+    @Override
     public void diagonalTargets(long offset, long modulus, Tensor targets) {
         CudaLibrary.check(JnceNative.jnce_cuda_infonce_diagonal_targets(context.handle(), targets.segment(), targets.numel(),
                 offset, modulus), "infonce_diagonal_targets", "targets", targets);

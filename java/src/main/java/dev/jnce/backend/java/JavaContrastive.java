@@ -4,6 +4,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.internal.HostContrastive;
+import dev.jnce.internal.HostRetrieval;
 import dev.jnce.internal.Parallel;
 
 import java.lang.foreign.MemorySegment;
@@ -120,6 +121,16 @@ final class JavaContrastive implements ContrastiveKernels {
                 MemorySegment.copy(acc, 0, dqs, F, 4 * i * d, d);
             }
         });
+    }
+
+    @Override
+    public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
+        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients);
+    }
+
+    @Override
+    public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
+        HostRetrieval.bprPairs(logits, rowLoss, grad);
     }
 
     @Override
