@@ -26,6 +26,12 @@ final class Contrastive {
      */
     static final long BLOCK_BYTES = 64L << 20;
 
+    /**
+     * The largest N×N logit matrix the one-tensor forms hold for their symmetric path (half the
+     * flops) unless told otherwise: 1 GiB, N = 16384; larger batches sweep row blocks.
+     */
+    static final long FULL_MATRIX_BYTES = 1L << 30;
+
     private Contrastive() {
     }
 

@@ -180,10 +180,12 @@ public final class InfoNce {
      * 64 MiB of them, at least 64 rows; N or more holds the whole (N,M) matrix. One-tensor forms
      * (and {@link NtXent}) hold the whole N×N matrix for their symmetric path (half the flops)
      * unless this is set below N: then they too sweep blocks, at the two-tensor path's flops —
-     * for a batch whose N×N logits do not fit in memory. Results are the same up to float
-     * rounding.
+     * for a batch whose N×N logits do not fit in memory. With the default 0 they choose by
+     * themselves: the whole matrix while it takes at most 1 GiB (N &le; 16384), row blocks of
+     * about 64 MiB beyond, so that no batch size asks for an N×N buffer it cannot have (N = 65536
+     * would take 16 GiB). Results are the same up to float rounding.
      *
-     * @param rows the rows of logits held at once: 0 for about 64 MiB of them, else &ge; 1
+     * @param rows the rows of logits held at once: 0 for the automatic choice above, else &ge; 1
      * @return a copy of this instance with the setting changed; this instance is unchanged
      * @throws IllegalArgumentException if rows is negative
      */
@@ -813,7 +815,8 @@ public final class InfoNce {
             long row = k.contrastive().firstUnsharedLabel(pos.queryLabels());
             if (row >= 0) throw InfoNceSweep.noPositive("labels", row, f.size(0), true);
         }
-        if (o.blockRows() > 0 && o.blockRows() < f.size(0)) {
+        long n = f.size(0);
+        if (o.blockRows() > 0 ? o.blockRows() < n : 4L * n * n > Contrastive.FULL_MATRIX_BYTES) {
             return InfoNceSweep.run(k, o, f, null, null, pos, loss, df, null, null);
         }
         SymmetricTargets targets = pos.single()

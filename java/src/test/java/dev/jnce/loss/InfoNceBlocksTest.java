@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 import static dev.jnce.testutil.Approx.assertClose;
 import static dev.jnce.loss.CrossEntropyArgumentsTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The two-tensor path sweeps its logits a block of rows at a time (each block's cross-entropy
@@ -146,5 +147,48 @@ class InfoNceBlocksTest extends ScopedTest {
             case MASK -> loss.forwardBackwardMask(t[0], t[1], Tensor.of(mask, t[0].size(0), t[1].size(0)));
             default -> throw new IllegalArgumentException(form.toString());
         };
+    }
+
+    /**
+     * Past 1 GiB of N×N logits (N > 16384) a one-tensor call sweeps row blocks by itself: at N =
+     * 16400 (a 1.0 GiB matrix) the default gives what explicit blocks of 2048 rows give, and the
+     * float64 loss of a sample of rows, without holding the whole matrix.
+     */
+    @org.junit.jupiter.api.Test
+    void aOneTensorBatchPastTheFullMatrixBudgetSweepsBlocksByItself() {
+        int n = 16400, d = 4;
+        float[] f = new float[n * d];
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < f.length; i++) f[i] = (float) random.nextGaussian();
+        Tensor t = Tensor.of(f).reshape(n, d);
+        InfoNce loss = InfoNce.create().withTemperature(0.5f).withReduction(Reduction.NONE).withBackend(TestBackends.all().get(0));
+        InfoNce.releaseWorkspace();
+        try (EmbeddingResult auto = loss.forwardBackward(t); EmbeddingResult blocks = loss.withBlockRows(2048).forwardBackward(t)) {
+            // the logit buffers the two calls borrowed are idle again: none held the whole matrix
+            assertTrue(Workspace.idleBytes() <= 2 * (2048L * n * 4), "logit buffers held: " + Workspace.idleBytes() + " bytes");
+            float[] a = auto.loss().toFloatArray();
+            assertClose(Approx.toDouble(blocks.loss().toFloatArray()), a, 1e-5, "loss");
+            assertClose(Approx.toDouble(blocks.grad().toFloatArray()), auto.grad().toFloatArray(), 1e-5, "d embeddings");
+            double[] unit = new double[n * d];
+            for (int i = 0; i < n; i++) {
+                double norm = 0;
+                for (int j = 0; j < d; j++) norm += (double) f[i * d + j] * f[i * d + j];
+                norm = Math.max(Math.sqrt(norm), 1e-12);
+                for (int j = 0; j < d; j++) unit[i * d + j] = f[i * d + j] / norm;
+            }
+            for (int i = 0; i < n; i += 1637) { // loss_i = -s_ii + log sum_j exp(s_ij), s_ij = <u_i, u_j> / tau
+                double max = Double.NEGATIVE_INFINITY;
+                double[] s = new double[n];
+                for (int j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += unit[i * d + c] * unit[j * d + c];
+                    s[j] = dot / 0.5;
+                    max = Math.max(max, s[j]);
+                }
+                double sum = 0;
+                for (double v : s) sum += Math.exp(v - max);
+                assertEquals(max + Math.log(sum) - s[i], a[i], 1e-4 * Math.max(1, Math.abs(a[i])), "loss of row " + i);
+            }
+        }
     }
 }
