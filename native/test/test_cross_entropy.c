@@ -236,7 +236,8 @@ static void perplexity_of_a_mean(void) {
 
 int main(void) {
     srand(7);
-    int64_t lengths[] = {2, 3, 7, 8, 63, 64, 65, 130, 1000, 4099};
+    /* up to SHORT_ROW (65536) the three-pass path, beyond it the online one */
+    int64_t lengths[] = {2, 3, 7, 8, 63, 64, 65, 130, 1000, 4099, 65536, 65537, 70001};
     int32_t reductions[] = {JNCE_REDUCTION_NONE, JNCE_REDUCTION_MEAN, JNCE_REDUCTION_SUM};
     int option_sets[] = {0, WEIGHTS, SMOOTH, WEIGHTS | SMOOTH, IGNORE, WEIGHTS | SMOOTH | IGNORE, PROBS,
                          PROBS | WEIGHTS | SMOOTH, PROBS | MASK, MASK | IGNORE | SMOOTH, ZLOSS, ZLOSS | WEIGHTS | IGNORE,

@@ -231,11 +231,14 @@ JNCE_TARGET_AVX2 static void pass2_avx2(const float *x, float *g, int64_t C, flo
     }
 }
 
-/* ---- short rows (C <= SHORT_ROW): the row sits in L1, so read it three times instead ------
- * of paying the online scheme's latency: max (with the dot products), exp written into the
- * gradient with its sum, then one FMA pass. One exp per value instead of two. */
+/* ---- short rows (C <= SHORT_ROW): the row and its gradient stay in cache (L1, or L2 up to -
+ * SHORT_ROW: 2 x 256 KiB), so read it three times instead of paying the online scheme's second
+ * exponential: max (with the dot products), exp written into the gradient with its sum, then
+ * one FMA pass over the gradient. One exp per value instead of two; DRAM sees one read of the
+ * logits and one write of the gradient. At (8192, 32000) on 2 threads this took the kernel from
+ * about 4.2x to about 3.2x the time of copying the same bytes (one run, machine busy). */
 
-#define SHORT_ROW 1024
+#define SHORT_ROW 65536
 
 /* Maximum and dot products of a short row: pass1 without the exponentials. */
 JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
