@@ -165,6 +165,22 @@ class RankingTest extends ScopedTest {
         assertThrows(IllegalStateException.class, () -> top.select(closed, null));
     }
 
+    /** The README's example, as written there, on a small problem whose answer is known. */
+    @Test
+    void readmeExample() {
+        int[][] testItemsPerUser = {{1}, {2}}, trainItemsPerUser = {{0}, {}};
+        Tensor users = Tensor.of(new float[] {1, 0, 0, 1}, 2, 2);
+        Tensor items = Tensor.of(new float[] {1, 0, 0.9f, 0.1f, 0, 1}, 3, 2);
+        Tensor scores = Tensor.of(new float[] {1, 0.9f, 0, 0, 0.1f, 1}, 2, 3);
+        ItemSets heldOut = ItemSets.of(testItemsPerUser), seen = ItemSets.of(trainItemsPerUser);
+        RankingMetrics m = Ranking.atK(1).evaluate(users, items, heldOut, seen);
+        double recall = m.recall(), ndcg = m.ndcg();
+        Tensor top = TopK.of(1).select(scores, seen);
+        assertEquals(1.0, recall, 0); // user 0: item 0 seen, item 1 next; user 1: item 2
+        assertEquals(1.0, ndcg, 0);
+        assertArrayEquals(new long[] {1, 2}, top.toLongArray());
+    }
+
     @Test
     void itemSetsFromCsrAreSortedSets() {
         ItemSets s = ItemSets.csr(new long[] {0, 3, 3, 5}, new int[] {9, 2, 9, 4, 1});
