@@ -4,6 +4,7 @@
     summarize.py ce [--csv CSV] JMH.json TORCH.txt     (ce_vs_torch.sh)
     summarize.py infonce [--csv CSV] RAW.txt           (infonce_vs_torch.sh)
     summarize.py pair_ops [--csv CSV] RAW.txt          (pair_ops_vs_torch.sh)
+    summarize.py ranking [--csv CSV] RAW.txt           (ranking_vs_torch.sh)
 
 Prints the run's table, jnce against PyTorch, and with --csv appends one row per jnce
 measurement to CSV (writing the header first when the file is new or empty). The columns that
@@ -170,13 +171,57 @@ def pair_ops(raw_path):
     return columns, rows
 
 
+def ranking(raw_path):
+    """RankingProbe and torch_ranking.py lines: the fused top-k against its own GEMMs and PyTorch,
+    ROC-AUC against scikit-learn."""
+    jnce, blas, torch, auc, sk = {}, {}, None, None, None
+    for line in open(raw_path):
+        f = line.split()
+        if not f or f[0].startswith("#"):
+            if f:
+                print(line.rstrip())
+            continue
+        if f[0] == "jnce" and f[2] == "topk":
+            jnce[f[1]] = dict(shape=f"N={f[3]} M={f[4]} D={f[5]} K={f[6]}", s=float(f[7]), peak=int(f[8]),
+                              block=f[9].split("=", 1)[1])
+        elif f[0] == "jnce" and f[2] == "topk-blas":
+            blas[f[1]] = float(f[7])
+        elif f[0] == "torch" and f[1] == "topk":
+            torch = (float(f[6]), int(f[7]))
+        elif f[0] == "jnce" and f[2] == "auc":
+            auc = (f[1], f[3], float(f[4]))
+        elif f[0] == "sklearn" and f[1] == "auc":
+            sk = float(f[3])
+    columns = RUN + ["backend", "op", "shape", "block_rows", "jnce_s", "blas_s", "jnce_over_blas", "baseline",
+                     "baseline_s", "speedup", "peak_mib", "baseline_peak_mib"] + TAIL
+    rows = []
+    print(f"{'op':<6} {'backend':<7} {'shape':<30} {'jnce s':>8} {'GEMMs s':>8} {'/GEMMs':>7} {'baseline':<8} {'base s':>8} {'speed-up':>9} {'peak MiB':>9} {'base MiB':>9}")
+    for backend, j in jnce.items():
+        g = blas.get(backend)
+        t = torch
+        print(f"{'topk':<6} {backend:<7} {j['shape']:<30} {j['s']:>8.3f} {g or float('nan'):>8.3f} {(g and j['s'] / g) or float('nan'):>6.2f}x "
+              f"{'torch':<8} {t[0] if t else float('nan'):>8.3f} {(t and t[0] / j['s']) or float('nan'):>8.2f}x "
+              f"{j['peak'] / 2**20:>9.0f} {t[1] / 2**20 if t else float('nan'):>9.0f}")
+        rows.append(dict(run_fields(), backend=backend, op="topk", shape=j["shape"], block_rows=j["block"],
+                         jnce_s=fixed(j["s"], 3), blas_s=fixed(g, 3), jnce_over_blas=fixed(g and j["s"] / g, 3),
+                         baseline="torch", baseline_s=fixed(t and t[0], 3), speedup=fixed(t and t[0] / j["s"], 2),
+                         peak_mib="%.0f" % (j["peak"] / 2**20), baseline_peak_mib="%.0f" % (t[1] / 2**20) if t else ""))
+    if auc:
+        backend, n, s = auc
+        print(f"{'auc':<6} {backend:<7} {'N=' + n:<30} {s:>8.3f} {'':>8} {'':>7} {'sklearn':<8} {sk or float('nan'):>8.3f} "
+              f"{(sk and sk / s) or float('nan'):>8.2f}x")
+        rows.append(dict(run_fields(), backend=backend, op="roc_auc", shape=f"N={n}", jnce_s=fixed(s, 3),
+                         baseline="sklearn", baseline_s=fixed(sk, 3), speedup=fixed(sk and sk / s, 2)))
+    return columns, rows
+
+
 def main(argv):
-    if len(argv) < 2 or argv[0] not in ("ce", "infonce", "pair_ops"):
+    if len(argv) < 2 or argv[0] not in ("ce", "infonce", "pair_ops", "ranking"):
         sys.exit(__doc__)
     kind, args, csv_path = argv[0], argv[1:], None
     if args[0] == "--csv":
         csv_path, args = args[1], args[2:]
-    columns, rows = {"ce": ce, "infonce": infonce, "pair_ops": pair_ops}[kind](*args)
+    columns, rows = {"ce": ce, "infonce": infonce, "pair_ops": pair_ops, "ranking": ranking}[kind](*args)
     if csv_path:
         append(csv_path, columns, rows)
 

@@ -474,6 +474,22 @@ JNCE_API int32_t jnce_hard_negatives(const float *sim, int64_t N, int64_t M, int
                                      int64_t *short_row);
 
 /*
+ * Top-k per row (src/cpu/topk.c): for each row of scores (N,M) the K highest-scoring columns,
+ * by decreasing score, ties by lower index, never any of the row's excluded columns; the
+ * selection of ranking metrics (Recall@K, NDCG@K), with no sort of the full row.
+ *   exclude_offsets (N+1) int64 and exclude_items int32, or both NULL: row i excludes
+ *   exclude_items[exclude_offsets[i] .. exclude_offsets[i+1]) (positions into exclude_items;
+ *   offsets non-decreasing, items in [0,M): checked by the caller; repeats allowed).
+ *   indices (N,K) int64 and values (N,K) float32 (values may be NULL), written; a row with
+ *   fewer than K columns left pads with index -1 and value -Inf.
+ *   nan_row (1) int64, written: the first row holding NaN in a column it does not exclude
+ *   (its indices are then not written), or -1. K may exceed M.
+ */
+JNCE_API int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K,
+                           const int64_t *exclude_offsets, const int32_t *exclude_items,
+                           int64_t *indices, float *values, int64_t *nan_row);
+
+/*
  * Rows picked by index and its gradient (src/cpu/gather_rows.c): explicit negatives from
  * mined indices, keys[indices] in PyTorch, and index_add_ of their gradient.
  *   src, dst (M,D) float32;  indices (R) JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64, each in [0,M);

@@ -14,6 +14,9 @@ import dev.jnce.loss.SigLipLoss;
 import dev.jnce.loss.SigmoidFocalLoss;
 import dev.jnce.loss.SoftmaxFocalLoss;
 import dev.jnce.loss.TripletMarginLoss;
+import dev.jnce.metrics.ItemSets;
+import dev.jnce.metrics.Ranking;
+import dev.jnce.metrics.TopK;
 import dev.jnce.ops.CosineSimilarity;
 import dev.jnce.ops.HardNegatives;
 import dev.jnce.ops.Matmul;
@@ -188,6 +191,10 @@ class FailedCallsTest {
         FORMS.put("HardNegatives.mine", k -> HardNegatives.create(2).withBackend(k).mine(sim));
         FORMS.put("HardNegatives.mine(labels)", k -> HardNegatives.create(2).withBackend(k).mine(sim, labels, labels));
         FORMS.put("HardNegatives.mineMasked", k -> HardNegatives.create(2).withBackend(k).mineMasked(sim, mask));
+        ItemSets seen = ItemSets.of(new int[][] {{0}, {}, {1, 2}, {}, {5}, {3}});
+        FORMS.put("TopK.select", k -> TopK.of(2).withBackend(k).select(sim, seen));
+        FORMS.put("TopK.fromEmbeddings", k -> TopK.of(2).withBackend(k).withBlockRows(4).fromEmbeddings(a, b, seen));
+        FORMS.put("Ranking.evaluate(embeddings)", k -> Ranking.atK(2).withBackend(k).withBlockRows(4).evaluate(a, b, seen, null));
     }
 
     @AfterAll

@@ -2835,6 +2835,74 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_topk {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_topk");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K, const int64_t *exclude_offsets, const int32_t *exclude_items, int64_t *indices, float *values, int64_t *nan_row)
+     * }
+     */
+    public static FunctionDescriptor jnce_topk$descriptor() {
+        return jnce_topk.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K, const int64_t *exclude_offsets, const int32_t *exclude_items, int64_t *indices, float *values, int64_t *nan_row)
+     * }
+     */
+    public static MethodHandle jnce_topk$handle() {
+        return jnce_topk.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K, const int64_t *exclude_offsets, const int32_t *exclude_items, int64_t *indices, float *values, int64_t *nan_row)
+     * }
+     */
+    public static MemorySegment jnce_topk$address() {
+        return jnce_topk.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K, const int64_t *exclude_offsets, const int32_t *exclude_items, int64_t *indices, float *values, int64_t *nan_row)
+     * }
+     */
+    public static int jnce_topk(MemorySegment scores, long N, long M, long K, MemorySegment exclude_offsets, MemorySegment exclude_items, MemorySegment indices, MemorySegment values, MemorySegment nan_row) {
+        var mh$ = jnce_topk.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_topk", scores, N, M, K, exclude_offsets, exclude_items, indices, values, nan_row);
+            }
+            return (int)mh$.invokeExact(scores, N, M, K, exclude_offsets, exclude_items, indices, values, nan_row);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_gather_rows_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

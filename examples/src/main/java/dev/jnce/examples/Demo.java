@@ -101,7 +101,7 @@ public final class Demo {
                 System.out.printf("  model  user and item towers Linear %d -> %d, L2-normalised; logits cos/%.2f over %d x %d "
                                 + "in-batch pairs, positives on the diagonal; Adam lr %.0e; %d steps per epoch%n",
                         SyntheticData.FEATURES, o.dim(), o.temperature(), o.batch(), o.batch(), o.lr(), steps);
-                System.out.printf("  Recall@%d of the held-out interactions (all items ranked, training items excluded): "
+                System.out.printf("  Recall@%d of the held-out interactions (dev.jnce.metrics.Ranking: all items ranked, training items excluded): "
                                 + "chance %.4f, untrained %.4f, ranking by the planted affinity %.4f%n",
                         o.k(), chance, baseline.recallBefore(), baseline.ceiling());
                 bar.start(String.format(epochLabel, 1, o.epochs()));
@@ -114,13 +114,14 @@ public final class Demo {
 
             @Override
             public void epoch(Recommender.Epoch e) {
-                bar.finish(steps, String.format("loss %.4f  recall@%d %.4f (%4.1fx chance)  %.1f s",
-                        e.loss(), o.k(), e.recall(), e.recall() / chance, e.seconds()));
+                bar.finish(steps, String.format("loss %.4f  recall@%d %.4f (%4.1fx chance)  ndcg@%d %.4f  %.1f s",
+                        e.loss(), o.k(), e.recall(), e.recall() / chance, o.k(), e.ndcg(), e.seconds()));
                 if (e.epoch() < o.epochs()) bar.start(String.format(epochLabel, e.epoch() + 1, o.epochs()));
             }
         });
-        System.out.printf("Recall@%d %.4f -> %.4f, %.1fx chance, after %d epoch%s, %.1f s (same seed, same numbers: --seed %d)%n",
-                o.k(), run.recallBefore(), run.last().recall(), run.last().recall() / run.chance(), o.epochs(), o.epochs() == 1 ? "" : "s",
+        System.out.printf("Recall@%d %.4f -> %.4f, %.1fx chance, NDCG@%d %.4f, after %d epoch%s, %.1f s (same seed, same numbers: --seed %d)%n",
+                o.k(), run.recallBefore(), run.last().recall(), run.last().recall() / run.chance(), o.k(), run.last().ndcg(),
+                o.epochs(), o.epochs() == 1 ? "" : "s",
                 (System.nanoTime() - start) / 1e9, o.seed());
     }
 

@@ -1,6 +1,10 @@
 package dev.jnce.examples;
 
 import dev.jnce.Backend;
+import dev.jnce.Tensor;
+import dev.jnce.metrics.ItemSets;
+import dev.jnce.metrics.Ranking;
+import dev.jnce.metrics.RankingMetrics;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +13,8 @@ import java.util.SplittableRandom;
 /**
  * Trains the {@link TwoTower} recommender on {@link SyntheticData} and measures it: shuffled
  * batches of training interactions each epoch (the last partial batch dropped), then Recall@K
- * on the held-out interactions. Everything follows from {@link Options#seed}; the same seed and
+ * and NDCG@K on the held-out interactions ({@link Ranking}: every item ranked but the user's
+ * training items). Everything follows from {@link Options#seed}; the same seed and
  * backend give the same numbers.
  */
 public final class Recommender {
@@ -45,8 +50,8 @@ public final class Recommender {
         }
     }
 
-    /** One epoch: its mean training loss and the Recall@K after it. */
-    public record Epoch(int epoch, double loss, double recall, double seconds) {
+    /** One epoch: its mean training loss and the Recall@K and NDCG@K after it. */
+    public record Epoch(int epoch, double loss, double recall, double ndcg, double seconds) {
     }
 
     /** What a run reports as it goes; every method may be left empty. */
@@ -76,10 +81,15 @@ public final class Recommender {
         SyntheticData data = SyntheticData.generate(random.nextLong(), o.users(), o.items(), o.perUser(), o.heldOut());
         int pairs = data.pairUsers.length, steps = pairs / o.batch();
         if (steps == 0) throw new IllegalArgumentException("batch: " + o.batch() + " exceeds the " + pairs + " training interactions");
-        double chance = Recall.chance(data, o.k()), ceiling = Recall.atK(data.plantedAffinity(), data, o.k());
+        ItemSets heldOut = ItemSets.of(data.heldOut), train = ItemSets.of(data.train);
+        Ranking ranking = Ranking.atK(o.k()).withBackend(backend);
+        double chance = Recall.chance(data, o.k()), ceiling;
+        try (Tensor planted = Tensor.of(data.plantedAffinity(), data.users, data.items)) {
+            ceiling = ranking.evaluate(planted, heldOut, train).recall();
+        }
         List<Epoch> epochs = new ArrayList<>();
         try (TwoTower model = new TwoTower(SyntheticData.FEATURES, o.dim(), o.batch(), o.temperature(), o.lr(), random, backend)) {
-            double before = recall(model, data, o.k());
+            double before = evaluate(model, data, heldOut, train, o.k()).recall();
             listener.started(data, steps, new Run(List.of(), before, chance, ceiling));
             int[] order = new int[pairs], users = new int[o.batch()], items = new int[o.batch()];
             for (int p = 0; p < pairs; p++) order[p] = p;
@@ -95,7 +105,8 @@ public final class Recommender {
                     sum += model.step(data.userFeatures, users, data.itemFeatures, items);
                     listener.step(e, s + 1, steps, sum / (s + 1));
                 }
-                Epoch epoch = new Epoch(e, sum / steps, recall(model, data, o.k()), (System.nanoTime() - start) / 1e9);
+                RankingMetrics m = evaluate(model, data, heldOut, train, o.k());
+                Epoch epoch = new Epoch(e, sum / steps, m.recall(), m.ndcg(), (System.nanoTime() - start) / 1e9);
                 epochs.add(epoch);
                 listener.epoch(epoch);
             }
@@ -103,8 +114,8 @@ public final class Recommender {
         }
     }
 
-    private static double recall(TwoTower model, SyntheticData data, int k) {
-        return Recall.atK(model.scores(data.userFeatures, data.users, data.itemFeatures, data.items), data, k);
+    private static RankingMetrics evaluate(TwoTower model, SyntheticData data, ItemSets heldOut, ItemSets train, int k) {
+        return model.evaluate(data.userFeatures, data.users, data.itemFeatures, data.items, heldOut, train, k);
     }
 
     private static void shuffle(int[] a, SplittableRandom random) {

@@ -1,5 +1,8 @@
 package dev.jnce.examples;
 
+import dev.jnce.Tensor;
+import dev.jnce.metrics.TopK;
+
 import java.util.SplittableRandom;
 
 /**
@@ -75,19 +78,15 @@ public final class SyntheticData {
                 double gumbel = -Math.log(-Math.log(random.nextDouble(Double.MIN_NORMAL, 1)));
                 keys[i] = (float) (SHARPNESS * cos(userLatent[u], itemLatent[i]) + gumbel);
             }
-            int[] chosen = TopK.of(keys, 0, items, perUser, null);
+            int[] chosen;
+            try (Tensor row = Tensor.of(keys, 1, items); Tensor top = TopK.of(perUser).select(row, null)) {
+                chosen = java.util.Arrays.stream(top.toLongArray()).mapToInt(Math::toIntExact).toArray();
+            }
             for (int j = chosen.length - 1; j > 0; j--) swap(chosen, j, random.nextInt(j + 1));
             train[u] = java.util.Arrays.copyOf(chosen, perUser - heldOut);
             held[u] = java.util.Arrays.copyOfRange(chosen, perUser - heldOut, perUser);
         }
         return new SyntheticData(userLatent, itemLatent, userFeatures, itemFeatures, train, held);
-    }
-
-    /** Per user, whether each item is one of its training items: what ranking leaves out. */
-    public boolean[] trainMask(int user) {
-        boolean[] mask = new boolean[items];
-        for (int i : train[user]) mask[i] = true;
-        return mask;
     }
 
     /**

@@ -4,7 +4,10 @@ import dev.jnce.Backend;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.loss.InfoNce;
-import dev.jnce.ops.Similarity;
+import dev.jnce.metrics.ItemSets;
+import dev.jnce.metrics.Ranking;
+import dev.jnce.metrics.RankingMetrics;
+import dev.jnce.ops.Normalize;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -31,7 +34,8 @@ import java.util.SplittableRandom;
 public final class TwoTower implements AutoCloseable {
     private final Linear userTower, itemTower;
     private final InfoNce infoNce;
-    private final Similarity cosine;
+    private final Normalize normalize;
+    private final Backend backend;
     private final Adam adam;
     private final int batch;
     private final Tensor userX, itemX, queries, keys;
@@ -46,7 +50,8 @@ public final class TwoTower implements AutoCloseable {
         userTower = new Linear(features, dim, random, backend);
         itemTower = new Linear(features, dim, random, backend);
         infoNce = InfoNce.create().withTemperature(temperature).withBackend(backend);
-        cosine = Similarity.cosine().withBackend(backend);
+        normalize = Normalize.create().withBackend(backend);
+        this.backend = backend;
         List<Tensor> params = new ArrayList<>(userTower.parameters()), grads = new ArrayList<>(userTower.gradients());
         params.addAll(itemTower.parameters());
         grads.addAll(itemTower.gradients());
@@ -81,18 +86,20 @@ public final class TwoTower implements AutoCloseable {
     }
 
     /**
-     * Cosine similarity of every user with every item, (users, items) row-major: the scores
-     * a recommender ranks by.
+     * Ranking metrics at K of every user over every item by cosine similarity (the dot product
+     * of the L2-normalised tower outputs), through jnce's fused top-k: the (users, items) scores
+     * are computed and ranked a row block at a time, the training items excluded.
      */
-    public float[] scores(float[] userFeatures, int users, float[] itemFeatures, int items) {
+    public RankingMetrics evaluate(float[] userFeatures, int users, float[] itemFeatures, int items, ItemSets relevant,
+                                   ItemSets exclude, int k) {
         int features = userTower.inFeatures(), dim = userTower.outFeatures();
         try (Tensor ux = Tensor.of(userFeatures, users, features); Tensor ix = Tensor.of(itemFeatures, items, features);
              Tensor u = Tensor.zeros(DType.FLOAT32, users, dim); Tensor i = Tensor.zeros(DType.FLOAT32, items, dim)) {
             userTower.forward(ux, u);
             itemTower.forward(ix, i);
-            try (Tensor s = cosine.forward(u, i)) {
-                return s.toFloatArray();
-            }
+            normalize.forward(u, u);
+            normalize.forward(i, i);
+            return Ranking.atK(k).withBackend(backend).evaluate(u, i, relevant, exclude);
         }
     }
 

@@ -51,6 +51,7 @@ class DemoTest {
         assertTrue(run.last().recall() > 3 * run.chance(), "recall " + run.last().recall() + ", chance " + run.chance());
         assertTrue(run.last().recall() <= run.ceiling() + 0.05, "recall " + run.last().recall() + ", ceiling " + run.ceiling());
         assertTrue(run.last().loss() < run.epochs().getFirst().loss(), "loss " + run.epochs());
+        assertTrue(run.last().ndcg() > run.epochs().getFirst().ndcg() && run.last().ndcg() <= 1, "ndcg " + run.epochs());
     }
 
     /**
@@ -92,13 +93,6 @@ class DemoTest {
         }
         assertEquals(50 * 7, data.pairUsers.length);
         assertEquals(10.0 / 33, Recall.chance(data, 10), 1e-12);
-    }
-
-    @Test
-    void topKRanksBestFirstAndSkipsExcluded() {
-        float[] scores = {9, 0.5f, 3, 7, 3, -1, 8};
-        assertArrayEquals(new int[] {6, 3, 2}, TopK.of(scores, 0, 7, 3, new boolean[] {true, false, false, false, false, false, false}));
-        assertArrayEquals(new int[] {1, 0}, TopK.of(scores, 2, 3, 2, null)); // the row 3, 7, 3: a tie goes to the lower index
     }
 
     private static double[] losses(Recommender.Run run) {

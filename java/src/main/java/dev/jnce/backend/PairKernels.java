@@ -4,9 +4,9 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 
 /**
- * Losses and searches over pairs of rows (native/src/cpu/triplet.c, mining.c, gather_rows.c and
- * their Java twins): the triplet margin loss, hard-negative mining, and the gather of mined rows
- * with its scatter-add. Callers have checked every argument.
+ * Losses and searches over pairs of rows (native/src/cpu/triplet.c, mining.c, topk.c,
+ * gather_rows.c and their Java twins): the triplet margin loss, hard-negative mining, the top-k
+ * of ranking metrics, and the gather of mined rows with its scatter-add. Callers have checked every argument.
  */
 public interface PairKernels {
 
@@ -40,6 +40,17 @@ public interface PairKernels {
      * the counting costs nothing beside the search.
      */
     MiningOutcome hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices);
+
+    /**
+     * Indices (N,K) int64 of the K highest scores of each row of scores (N,M) float32, by
+     * decreasing score, ties by lower index, leaving out row i's excluded columns
+     * {@code excludeItems[excludeOffsets[i] .. excludeOffsets[i+1])} (offsets (N+1) int64,
+     * items int32 in [0,M); both null for none), and their scores into values (N,K) float32
+     * when non-null. A row with fewer than K columns left pads with index -1 and score -Inf.
+     * Returns the first row holding NaN in a column it does not exclude, or -1; that row's
+     * outputs are not written.
+     */
+    long topK(Tensor scores, Tensor excludeOffsets, Tensor excludeItems, Tensor indices, Tensor values);
 
     /**
      * Rows of keys (M,D) picked by indices (int32 or int64, any shape of R elements, each in

@@ -34,12 +34,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * constant pool names, descriptors included): no package cycle, and the rules
  * <ul>
  * <li>{@code backend} (kernel interfaces), {@code backend.*} and {@code internal} never depend on
- *     {@code loss} or {@code ops};</li>
+ *     {@code loss}, {@code ops} or {@code metrics};</li>
  * <li>the core types ({@code dev.jnce}) never depend on {@code backend}, {@code backend.*},
  *     {@code internal} or {@code bindings} (backends are found by class name);</li>
  * <li>kernel interfaces ({@code dev.jnce.backend}) depend on core types alone (and the core's
  *     {@code spi} hooks);</li>
- * <li>{@code loss} and {@code ops} never name a backend implementation, nor reach tensor memory
+ * <li>{@code loss}, {@code ops} and {@code metrics} never name a backend implementation, nor reach tensor memory
  *     ({@code MemorySegment}, {@code ValueLayout}).</li>
  * </ul>
  */
@@ -107,7 +107,8 @@ class ArchitectureTest {
         for (String pkg : DEPENDS.keySet()) {
             if (!(pkg.startsWith("dev.jnce.backend") || pkg.startsWith("dev.jnce.internal") || pkg.startsWith("dev.jnce.spi"))) continue;
             for (String dep : DEPENDS.get(pkg)) {
-                assertFalse(dep.startsWith("dev.jnce.loss") || dep.startsWith("dev.jnce.ops"), pkg + " depends on " + dep);
+                assertFalse(dep.startsWith("dev.jnce.loss") || dep.startsWith("dev.jnce.ops") || dep.startsWith("dev.jnce.metrics"),
+                        pkg + " depends on " + dep);
             }
         }
     }
@@ -128,7 +129,7 @@ class ArchitectureTest {
 
     @Test
     void lossesAndOpsNeitherNameImplementationsNorTouchMemory() {
-        for (String pkg : List.of("dev.jnce.loss", "dev.jnce.ops")) {
+        for (String pkg : List.of("dev.jnce.loss", "dev.jnce.ops", "dev.jnce.metrics")) {
             for (String dep : DEPENDS.get(pkg)) {
                 assertFalse(dep.startsWith("dev.jnce.backend.") || dep.equals("dev.jnce.bindings") || dep.equals("dev.jnce.spi"),
                         pkg + " depends on " + dep);

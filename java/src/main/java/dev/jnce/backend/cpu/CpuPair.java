@@ -11,7 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** The pair family on jnce's C kernels: triplet.c, mining.c and gather_rows.c. */
+/** The pair family on jnce's C kernels: triplet.c, mining.c, topk.c and gather_rows.c. */
 final class CpuPair implements PairKernels {
     static final CpuPair INSTANCE = new CpuPair();
 
@@ -39,6 +39,18 @@ final class CpuPair implements PairKernels {
             NativeStatus.check(status, "hard_negatives", "sim", sim);
             long row = shortRow.getAtIndex(ValueLayout.JAVA_LONG, 0);
             return row < 0 ? MiningOutcome.COMPLETE : new MiningOutcome(row, shortRow.getAtIndex(ValueLayout.JAVA_LONG, 1));
+        }
+    }
+
+    @Override
+    public long topK(Tensor scores, Tensor excludeOffsets, Tensor excludeItems, Tensor indices, Tensor values) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment nanRow = arena.allocate(ValueLayout.JAVA_LONG);
+            int status = JnceNative.jnce_topk(scores.segment(), scores.size(0), scores.size(1), indices.size(1),
+                    NativeCodes.segmentOrNull(excludeOffsets), NativeCodes.segmentOrNull(excludeItems), indices.segment(),
+                    NativeCodes.segmentOrNull(values), nanRow);
+            NativeStatus.check(status, "topk", "scores", scores);
+            return nanRow.get(ValueLayout.JAVA_LONG, 0);
         }
     }
 

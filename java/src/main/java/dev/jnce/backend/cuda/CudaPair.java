@@ -22,6 +22,11 @@ final class CudaPair implements PairKernels {
     }
 
     @Override
+    public long topK(Tensor scores, Tensor excludeOffsets, Tensor excludeItems, Tensor indices, Tensor values) {
+        throw CudaBackend.notYet("the top-k of ranking metrics");
+    }
+
+    @Override
     public void gatherRows(Tensor keys, Tensor indices, Tensor out) {
         throw CudaBackend.notYet("the gather of mined rows");
     }

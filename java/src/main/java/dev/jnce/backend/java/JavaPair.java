@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The pair family in Java: the triplet margin loss ({@link JavaTriplet}), mining
- * ({@link JavaMining}), and the row gather and scatter-add of native/src/cpu/gather_rows.c
+ * ({@link JavaMining}), the top-k of ranking metrics ({@link JavaTopK}), and the row gather and scatter-add of native/src/cpu/gather_rows.c
  * (the same order of float32 additions, so the same bits).
  */
 final class JavaPair implements PairKernels {
@@ -29,6 +29,11 @@ final class JavaPair implements PairKernels {
     @Override
     public MiningOutcome hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
         return JavaMining.run(sim, queryLabels, keyLabels, mask, indices);
+    }
+
+    @Override
+    public long topK(Tensor scores, Tensor excludeOffsets, Tensor excludeItems, Tensor indices, Tensor values) {
+        return JavaTopK.run(scores, excludeOffsets, excludeItems, indices, values);
     }
 
     @Override
