@@ -35,13 +35,15 @@ public final class ClipLoss {
     private final boolean normalize;
     private final Reduction reduction;
     private final Backend backend;
+    private final long blockRows; // 0: the whole matrix up to Contrastive.FULL_MATRIX_BYTES, row blocks beyond
 
-    private ClipLoss(float logitScale, float bias, boolean normalize, Reduction reduction, Backend backend) {
+    private ClipLoss(float logitScale, float bias, boolean normalize, Reduction reduction, Backend backend, long blockRows) {
         this.logitScale = logitScale;
         this.bias = bias;
         this.normalize = normalize;
         this.reduction = reduction;
         this.backend = backend;
+        this.blockRows = blockRows;
     }
 
     /**
@@ -50,7 +52,7 @@ public final class ClipLoss {
      * @return a loss with CLIP's initial settings
      */
     public static ClipLoss create() {
-        return new ClipLoss(1f / 0.07f, 0f, true, Reduction.MEAN, null);
+        return new ClipLoss(1f / 0.07f, 0f, true, Reduction.MEAN, null, 0);
     }
 
     /**
@@ -63,7 +65,7 @@ public final class ClipLoss {
      * @throws IllegalArgumentException if scale is not finite, not positive or subnormal
      */
     public ClipLoss withLogitScale(float scale) {
-        return new ClipLoss(Contrastive.normalPositive("logitScale", scale, SCALE_WHY), bias, normalize, reduction, backend);
+        return new ClipLoss(Contrastive.normalPositive("logitScale", scale, SCALE_WHY), bias, normalize, reduction, backend, blockRows);
     }
 
     /**
@@ -78,7 +80,7 @@ public final class ClipLoss {
      * @throws IllegalArgumentException if bias is not finite
      */
     public ClipLoss withBias(float bias) {
-        return new ClipLoss(logitScale, Contrastive.finiteValue("bias", bias), normalize, reduction, backend);
+        return new ClipLoss(logitScale, Contrastive.finiteValue("bias", bias), normalize, reduction, backend, blockRows);
     }
 
     /**
@@ -89,7 +91,7 @@ public final class ClipLoss {
      * @return a copy with this setting; this instance is unchanged
      */
     public ClipLoss withNormalize(boolean normalize) {
-        return new ClipLoss(logitScale, bias, normalize, reduction, backend);
+        return new ClipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
     }
 
     /**
@@ -101,7 +103,7 @@ public final class ClipLoss {
      */
     public ClipLoss withReduction(Reduction reduction) {
         Checks.reduction(reduction);
-        return new ClipLoss(logitScale, bias, normalize, reduction, backend);
+        return new ClipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
     }
 
     /**
@@ -113,7 +115,24 @@ public final class ClipLoss {
      */
     public ClipLoss withBackend(Backend backend) {
         if (backend == null) throw new IllegalArgumentException("backend: must not be null");
-        return new ClipLoss(logitScale, bias, normalize, reduction, backend);
+        return new ClipLoss(logitScale, bias, normalize, reduction, backend, blockRows);
+    }
+
+    /**
+     * How much of the N×N logits a call holds. With the default 0 the whole matrix while it takes
+     * at most 1 GiB (N &le; 16384): three GEMMs and two passes over it. Past that, or with rows
+     * below N, the loss is computed as what it is, the mean of InfoNCE from a to b and from b to a
+     * at temperature 1/logitScale, each direction swept in blocks of this many rows of logits
+     * (about 64 MiB of them for 0): memory O(rows·N + N·D) whatever N, at twice the GEMM flops.
+     * Results are the same up to float rounding. N or more: always the whole matrix.
+     *
+     * @param rows rows of logits held at once; 0 for the automatic choice above, else &ge; 1
+     * @return a copy of this instance with the setting changed; this instance is unchanged
+     * @throws IllegalArgumentException if rows is negative
+     */
+    public ClipLoss withBlockRows(long rows) {
+        if (rows < 0) throw new IllegalArgumentException("blockRows: must be >= 0, got " + rows);
+        return new ClipLoss(logitScale, bias, normalize, reduction, backend, rows);
     }
 
     /**
@@ -178,8 +197,9 @@ public final class ClipLoss {
     }
 
     private PairedResult.Scalars run(Kernels k, Tensor a, Tensor b, Tensor loss, Tensor da, Tensor db) {
-        SimilarityKernels sim = k.similarity();
         long n = a.size(0);
+        if (blockRows > 0 ? blockRows < n : 4L * n * n > Contrastive.FULL_MATRIX_BYTES) return swept(a, b, loss, da, db);
+        SimilarityKernels sim = k.similarity();
         Tensor ah = null, bh = null;
         Workspace.Lease workspace = null;
         try {
@@ -203,5 +223,24 @@ public final class ClipLoss {
             Contrastive.release(ah, a);
             Contrastive.release(bh, b);
         }
+    }
+
+    /**
+     * CLIP's loss as the mean of the two InfoNCE directions at temperature 1/logitScale, each swept
+     * in row blocks (no N×N buffer); d loss / d scale = -(d loss / d tau) / scale².
+     */
+    private PairedResult.Scalars swept(Tensor a, Tensor b, Tensor loss, Tensor da, Tensor db) {
+        float dTau;
+        try {
+            InfoNce both = InfoNce.create().withTemperature(1f / logitScale).withNormalize(normalize).withReduction(reduction)
+                    .withDirection(InfoNce.Direction.SYMMETRIC).withBlockRows(blockRows);
+            if (backend != null) both = both.withBackend(backend);
+            dTau = both.forwardBackward(a, b, loss, da, db);
+        } catch (IllegalArgumentException e) { // a, b and the outputs are checked already: the scale is what is left
+            if (!String.valueOf(e.getMessage()).startsWith("temperature")) throw e;
+            throw new IllegalArgumentException("logitScale: " + logitScale + " cannot be swept in row blocks (as InfoNCE's "
+                    + "temperature 1/logitScale: " + e.getMessage() + ")", e);
+        }
+        return new PairedResult.Scalars((float) (-dTau / ((double) logitScale * logitScale)), 0f);
     }
 }

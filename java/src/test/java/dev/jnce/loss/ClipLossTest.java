@@ -48,19 +48,29 @@ class ClipLossTest extends ScopedTest {
         assertEquals(0.0, o.scalarGrads()[1], "a bias shifts every logit of a row alike: its gradient is exactly 0");
     }
 
-    static Stream<Arguments> variants() {
-        return TestBackends.all().stream().flatMap(b -> Stream.of(true, false).flatMap(normalize ->
-                Stream.of(Reductions.all()).map(r -> Arguments.of(b, normalize, r))));
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("goldenCases")
+    void sweptInRowBlocksMatchesPyTorchAndTheFloat64Reference(Backend backend, Golden.Case g) {
+        Outcome o = PairLossesSupport.assertTwoTowerGolden(g, configured(g, backend).withBlockRows(2)::forwardBackward,
+                PairLossesReference::clip);
+        assertEquals(0.0, o.scalarGrads()[1], "the bias's gradient is 0 on the swept path too");
     }
 
-    @ParameterizedTest(name = "{0} normalize={1} {2}")
+    static Stream<Arguments> variants() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(true, false).flatMap(normalize ->
+                Stream.of(Reductions.all()).flatMap(r -> Stream.of(0L, 2L).map(rows -> Arguments.of(b, normalize, r, rows)))));
+    }
+
+    @ParameterizedTest(name = "{0} normalize={1} {2} blockRows={3}")
     @MethodSource("variants")
-    void gradientsOfTowersScaleAndBiasMatchFiniteDifferences(Backend backend, boolean normalize, Reduction reduction) {
+    void gradientsOfTowersScaleAndBiasMatchFiniteDifferences(Backend backend, boolean normalize, Reduction reduction,
+                                                             long blockRows) {
         int n = 5, d = 4;
         float scale = 2.5f, bias = -1.5f;
         float[] a = gaussian(21, n, d), b = gaussian(22, n, d);
         Outcome o = Outcome.of(ClipLoss.create().withLogitScale(scale).withBias(bias).withNormalize(normalize)
-                .withReduction(reduction).withBackend(backend).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+                .withReduction(reduction).withBackend(backend).withBlockRows(blockRows)
+                .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
         PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sum(
                 PairLossesReference.clip(in[0], in[1], n, d, s[0], s[1], normalize, reduction));
         double[][] inputs = {toDouble(a), toDouble(b)};
@@ -125,5 +135,56 @@ class ClipLossTest extends ScopedTest {
 
     private static double sigmoid(double x) {
         return 1 / (1 + Math.exp(-x));
+    }
+
+    /**
+     * Past 1 GiB of N×N logits (N > 16384) CLIP sweeps row blocks by itself: at N = 16400 no
+     * whole-matrix buffer is held, and sampled pairs' losses equal the float64 symmetric loss.
+     */
+    @Test
+    void aBatchPastTheFullMatrixBudgetSweepsBlocksByItself() {
+        int n = 16400, d = 4;
+        float scale = 5f;
+        float[] a = gaussian(51, n, d), b = gaussian(52, n, d);
+        InfoNce.releaseWorkspace();
+        try (PairedResult r = ClipLoss.create().withLogitScale(scale).withReduction(Reduction.NONE)
+                .withBackend(TestBackends.all().get(0)).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))) {
+            org.junit.jupiter.api.Assertions.assertTrue(Workspace.idleBytes() < 256L << 20,
+                    "logit buffers held: " + Workspace.idleBytes() + " bytes");
+            float[] loss = r.loss().toFloatArray();
+            double[] ua = unitRows(a, n, d), ub = unitRows(b, n, d);
+            for (int i = 0; i < n; i += 1999) { // (lse of row i + lse of column i) / 2 - s_ii
+                double row = lse(ua, ub, i, n, d, scale), column = lse(ub, ua, i, n, d, scale);
+                double sii = 0;
+                for (int c = 0; c < d; c++) sii += scale * ua[i * d + c] * ub[i * d + c];
+                assertEquals(0.5 * (row + column) - sii, loss[i], 1e-4, "loss of pair " + i);
+            }
+        }
+    }
+
+    private static double[] unitRows(float[] x, int n, int d) {
+        double[] u = new double[n * d];
+        for (int i = 0; i < n; i++) {
+            double norm = 0;
+            for (int c = 0; c < d; c++) norm += (double) x[i * d + c] * x[i * d + c];
+            norm = Math.max(Math.sqrt(norm), 1e-12);
+            for (int c = 0; c < d; c++) u[i * d + c] = x[i * d + c] / norm;
+        }
+        return u;
+    }
+
+    /** log sum_j exp(scale <p_i, q_j>). */
+    private static double lse(double[] p, double[] q, int i, int n, int d, double scale) {
+        double[] s = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            double dot = 0;
+            for (int c = 0; c < d; c++) dot += p[i * d + c] * q[j * d + c];
+            s[j] = scale * dot;
+            max = Math.max(max, s[j]);
+        }
+        double sum = 0;
+        for (double v : s) sum += Math.exp(v - max);
+        return max + Math.log(sum);
     }
 }
