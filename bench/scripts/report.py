@@ -155,10 +155,10 @@ def main():
                              rate="%.1f" % (rate / 1e9), rate_unit="GFLOP/s" if kind == "flop" else "GB/s",
                              fraction_of_limit="%.2f" % (rate / limit) if limit else ""))
         if r["group"] == "infonce_scaling" and r["method"] == "forwardBackward":
-            points.append(("InfoNCE fwd+bwd (cosine, tau 0.1)", "N", "%s D=%s" % (r["params"]["backend"], p["d"]), p["n"], r["seconds"]))
+            points.append(("InfoNCE, two towers (cosine, τ = 0.1): forward+backward", "N", "%s D=%s" % (r["params"]["backend"], p["d"]), p["n"], r["seconds"]))
         if r["group"] == "cross_entropy_scaling" and r["method"] == "forwardBackward":
             n, c = p["shape"].split("x")
-            points.append(("cross-entropy fwd+bwd, N=%s" % n, "C", r["params"]["backend"], c, r["seconds"]))
+            points.append(("softmax cross-entropy (N = %s): forward+backward" % n, "C", r["params"]["backend"], c, r["seconds"]))
     for chart, axis, series, x, _ in list(points):
         key = ("InfoNceBench" if chart.startswith("InfoNCE") else "CrossEntropyBench", "forwardBackward",
                tuple(sorted(({"n": x, "d": series.split("D=")[1]} if chart.startswith("InfoNCE")

@@ -3,6 +3,8 @@ package dev.jnce.bench.report;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -16,7 +18,8 @@ import java.util.Map;
 /**
  * Draws bench/results/scaling.png from the points bench/scripts/report.py writes: one log-log
  * panel per chart (InfoNCE forward+backward time against N, cross-entropy against C), one line
- * per series (backend and D, PyTorch among them). Runs headless.
+ * per series (backend and D, PyTorch among them): one colour per implementation in every panel
+ * ({@link Palette}), solid and dashed lines for the first and second D. Runs headless.
  *
  * <pre>
  * java -Djava.awt.headless=true -cp bench/target/benchmarks.jar dev.jnce.bench.report.ScalingChart POINTS.tsv OUT.png
@@ -52,11 +55,19 @@ public final class ScalingChart {
         XYChart chart = new XYChartBuilder().width(720).height(540).title(title).xAxisTitle(xTitle).yAxisTitle("time (ms)").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(
                 org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+        List<String> details = series.keySet().stream().map(n -> n.contains(" ") ? n.substring(n.indexOf(' ') + 1) : "")
+                .distinct().toList();
         series.forEach((name, points) -> {
             points.sort((p, q) -> Double.compare(p[0], q[0]));
             double[] x = points.stream().mapToDouble(p -> p[0]).toArray();
             double[] y = points.stream().mapToDouble(p -> p[1]).toArray();
-            chart.addSeries(name, x, y).setMarker(SeriesMarkers.CIRCLE);
+            // colour: the implementation, the same in every panel; line and marker: the detail (D)
+            int style = details.indexOf(name.contains(" ") ? name.substring(name.indexOf(' ') + 1) : "");
+            XYSeries s = chart.addSeries(name, x, y);
+            s.setLineColor(Palette.of(name));
+            s.setMarkerColor(Palette.of(name));
+            s.setLineStyle(style % 2 == 0 ? SeriesLines.SOLID : SeriesLines.DASH_DASH);
+            s.setMarker(style % 2 == 0 ? SeriesMarkers.CIRCLE : SeriesMarkers.SQUARE);
         });
         return chart;
     }
