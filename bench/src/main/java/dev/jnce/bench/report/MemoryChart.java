@@ -54,9 +54,9 @@ public final class MemoryChart {
         }
         List<XYChart> charts = new ArrayList<>();
         panels.forEach((form, series) -> {
-            String title = TITLES.getOrDefault(form, form) + ", D = " + dims.get(form) + ": peak memory added by forward+backward";
+            String title = TITLES.getOrDefault(form, form) + ", D = " + dims.get(form);
             XYChart chart = new XYChartBuilder().width(640).height(480).title(title).xAxisTitle("N (batch)")
-                    .yAxisTitle("peak added (MiB)").build();
+                    .yAxisTitle("peak memory added by forward+backward (MiB)").build();
             chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.InsideNW)
                     .setChartTitleFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.BOLD, 13));
             series.forEach((name, points) -> {
