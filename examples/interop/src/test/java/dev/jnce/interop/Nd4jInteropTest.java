@@ -1,0 +1,71 @@
+package dev.jnce.interop;
+
+import dev.jnce.DType;
+import dev.jnce.Tensor;
+import dev.jnce.loss.InfoNce;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The README's ND4J recipe (CPU backend): an INDArray's memory handed to jnce without copying,
+ * through its data buffer's address, and jnce's loss and gradients written straight into
+ * INDArrays, checked against the float64 reference.
+ */
+class Nd4jInteropTest {
+    /** A tensor over a c-ordered float INDArray's memory (its offset included). */
+    static Tensor view(INDArray a) {
+        if (a.ordering() != 'c' || a.dataType() != DataType.FLOAT || a.isView()) {
+            throw new IllegalArgumentException("a: a c-ordered float array that is not a view, as dup('c') gives");
+        }
+        long bytes = a.length() * Float.BYTES;
+        MemorySegment memory = MemorySegment.ofAddress(a.data().addressPointer().address() + a.offset() * Float.BYTES)
+                .reinterpret(bytes);
+        return Tensor.wrap(memory, DType.FLOAT32, a.shape());
+    }
+
+    @Test
+    void anIndArrayIsWrappedWithoutACopy() {
+        INDArray x = Nd4j.create(new float[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3}, 'c');
+        try (Tensor t = view(x)) {
+            t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, 4, 42f);
+            assertEquals(42f, x.getFloat(1, 1), "written through jnce, read by ND4J: the same memory");
+            x.putScalar(0, 0, 7f);
+            assertEquals(7f, t.toFloatArray()[0], "written by ND4J, read through jnce");
+        }
+    }
+
+    @Test
+    void jnceWritesItsLossAndGradientsIntoIndArrays() {
+        int n = 8, d = 4;
+        double tau = 0.5;
+        float[] q = InfoNceReference.gaussian(11, n * d), k = InfoNceReference.gaussian(12, n * d);
+        INDArray iq = Nd4j.create(q, new long[] {n, d}, 'c'), ik = Nd4j.create(k, new long[] {n, d}, 'c');
+        INDArray loss = Nd4j.zeros(DataType.FLOAT, 1), dq = Nd4j.zeros(DataType.FLOAT, n, d), dk = Nd4j.zeros(DataType.FLOAT, n, d);
+        try (Tensor tq = view(iq); Tensor tk = view(ik); Tensor tl = view(loss); Tensor tdq = view(dq); Tensor tdk = view(dk)) {
+            InfoNce.create().withTemperature((float) tau).withNormalize(false).forwardBackward(tq, tk, tl, tdq, tdk);
+        }
+        InfoNceReference ref = new InfoNceReference(q, k, n, d, tau);
+        assertEquals(ref.loss, loss.getFloat(0), 1e-5 * Math.max(1, ref.loss), "loss, in ND4J's array");
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < d; c++) {
+                assertEquals(ref.dq[i * d + c], dq.getFloat(i, c), 1e-5, "d q[" + i + "," + c + "]");
+                assertEquals(ref.dk[i * d + c], dk.getFloat(i, c), 1e-5, "d k[" + i + "," + c + "]");
+            }
+        }
+        // an ND4J op on jnce's result: the gradient is an ordinary INDArray
+        assertEquals(sum(ref.dq), dq.sumNumber().doubleValue(), 1e-5, "ND4J reads jnce's gradient");
+    }
+
+    private static double sum(double[] v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return s;
+    }
+}
