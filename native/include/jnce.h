@@ -490,6 +490,25 @@ JNCE_API int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K,
                            int64_t *indices, float *values, int64_t *nan_row);
 
 /*
+ * Scaled dot-product attention, forward and backward (src/cpu/attention.c), tiled with an online
+ * softmax so that no (L, S) matrix exists: out = softmax(q kᵀ * scale + mask) v per batch-head.
+ *   q (BH,L,d), k (BH,S,d), v (BH,S,dv), out (BH,L,dv), lse (BH,L) float32; BH = B x H.
+ *   key_mask (B,S) int32 or NULL: key j of batch b = bh / H takes part where nonzero.
+ *   causal: query i sees keys j <= i. scale finite, > 0 (1/sqrt(d) is PyTorch's default).
+ *   A row with every key masked: out NaN and lse -inf (PyTorch's NaN), or out 0 with
+ *   masked_rows_zero. Backward takes the forward's out and lse and dout (BH,L,dv), writes
+ *   dq (BH,L,d), dk (BH,S,d), dv_out (BH,S,dv); a masked row gives NaN in its dq row and in all
+ *   of its batch-head's dk, dv (as autograd through PyTorch's NaN), or nothing with masked_rows_zero.
+ */
+JNCE_API int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv,
+                                    const float *q, const float *k, const float *v, const int32_t *key_mask,
+                                    float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse);
+JNCE_API int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv,
+                                    const float *q, const float *k, const float *v, const int32_t *key_mask,
+                                    float scale, int32_t causal, int32_t masked_rows_zero, const float *out,
+                                    const float *dout, const float *lse, float *dq, float *dk, float *dv_out);
+
+/*
  * Rows picked by index and its gradient (src/cpu/gather_rows.c): explicit negatives from
  * mined indices, keys[indices] in PyTorch, and index_add_ of their gradient.
  *   src, dst (M,D) float32;  indices (R) JNCE_DTYPE_INT32 or JNCE_DTYPE_INT64, each in [0,M);

@@ -2903,6 +2903,158 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_attention_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_attention_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * }
+     */
+    public static FunctionDescriptor jnce_attention_fwd$descriptor() {
+        return jnce_attention_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * }
+     */
+    public static MethodHandle jnce_attention_fwd$handle() {
+        return jnce_attention_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * }
+     */
+    public static MemorySegment jnce_attention_fwd$address() {
+        return jnce_attention_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * }
+     */
+    public static int jnce_attention_fwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment lse) {
+        var mh$ = jnce_attention_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_attention_fwd", BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, lse);
+            }
+            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, lse);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_attention_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_attention_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * }
+     */
+    public static FunctionDescriptor jnce_attention_bwd$descriptor() {
+        return jnce_attention_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * }
+     */
+    public static MethodHandle jnce_attention_bwd$handle() {
+        return jnce_attention_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * }
+     */
+    public static MemorySegment jnce_attention_bwd$address() {
+        return jnce_attention_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * }
+     */
+    public static int jnce_attention_bwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment dout, MemorySegment lse, MemorySegment dq, MemorySegment dk, MemorySegment dv_out) {
+        var mh$ = jnce_attention_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_attention_bwd", BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
+            }
+            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_gather_rows_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

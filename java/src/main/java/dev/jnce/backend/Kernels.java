@@ -36,6 +36,17 @@ public interface Kernels extends Backend {
     FocalKernels focal();
 
     /**
+     * Scaled dot-product attention; a backend without it says so.
+     *
+     * @return this backend's attention kernels
+     * @throws UnsupportedOperationException on a backend that has none yet
+     */
+    default AttentionKernels attention() {
+        throw new UnsupportedOperationException("scaled dot-product attention is not yet on backend '" + name()
+                + "': use the host tensors' backend (cpu or java)");
+    }
+
+    /**
      * In {@link #forCall}'s list, every (name, tensor) pair after this marker is an output of the
      * call: memory the kernels write.
      */

@@ -100,6 +100,11 @@ public final class CpuBackend implements Kernels, ThreadsListener {
     }
 
     @Override
+    public dev.jnce.backend.AttentionKernels attention() {
+        return CpuAttention.INSTANCE;
+    }
+
+    @Override
     public String toString() {
         return name();
     }

@@ -98,6 +98,11 @@ public final class JavaBackend implements Kernels {
         return JavaFocal.INSTANCE;
     }
 
+    @Override
+    public dev.jnce.backend.AttentionKernels attention() {
+        return JavaAttention.INSTANCE;
+    }
+
     /** {@code java(vector)} or {@code java(scalar)}: which path runs, for test reports. */
     @Override
     public String toString() {
