@@ -15,4 +15,5 @@ module dev.jnce {
     exports dev.jnce.loss;
     exports dev.jnce.ops;
     exports dev.jnce.metrics;
+    exports dev.jnce.distributed;
 }

@@ -107,7 +107,8 @@ class ArchitectureTest {
         for (String pkg : DEPENDS.keySet()) {
             if (!(pkg.startsWith("dev.jnce.backend") || pkg.startsWith("dev.jnce.internal") || pkg.startsWith("dev.jnce.spi"))) continue;
             for (String dep : DEPENDS.get(pkg)) {
-                assertFalse(dep.startsWith("dev.jnce.loss") || dep.startsWith("dev.jnce.ops") || dep.startsWith("dev.jnce.metrics"),
+                assertFalse(dep.startsWith("dev.jnce.loss") || dep.startsWith("dev.jnce.ops") || dep.startsWith("dev.jnce.metrics")
+                                || dep.startsWith("dev.jnce.distributed"),
                         pkg + " depends on " + dep);
             }
         }
@@ -129,7 +130,7 @@ class ArchitectureTest {
 
     @Test
     void lossesAndOpsNeitherNameImplementationsNorTouchMemory() {
-        for (String pkg : List.of("dev.jnce.loss", "dev.jnce.ops", "dev.jnce.metrics")) {
+        for (String pkg : List.of("dev.jnce.loss", "dev.jnce.ops", "dev.jnce.metrics", "dev.jnce.distributed")) {
             for (String dep : DEPENDS.get(pkg)) {
                 assertFalse(dep.startsWith("dev.jnce.backend.") || dep.equals("dev.jnce.bindings") || dep.equals("dev.jnce.spi"),
                         pkg + " depends on " + dep);

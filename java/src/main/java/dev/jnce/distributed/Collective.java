@@ -1,0 +1,80 @@
+package dev.jnce.distributed;
+
+import dev.jnce.Tensor;
+
+/**
+ * The few collectives a sharded loss needs, over P ranks that each hold a shard of a batch: every
+ * rank calls the same operations in the same order (as with MPI). Host float32 tensors of shape
+ * (rows, D); a rank's rows may differ from the others', D may not (checked on every rank, so that
+ * a mismatch ends every rank with the same {@link IllegalArgumentException}).
+ *
+ * <p>Implementations: {@link InProcessCollective} (P ranks as threads of one JVM) and
+ * {@link MpiCollective} (Open MPI through FFM, ranks started by {@code mpirun}). A rank that fails
+ * or does not arrive within the timeout ends every other rank's pending call with an
+ * {@link IllegalStateException} naming it, never a hang.
+ */
+public interface Collective extends AutoCloseable {
+    /**
+     * This rank's index.
+     *
+     * @return the rank, in [0, size)
+     */
+    int rank();
+
+    /**
+     * The number of ranks.
+     *
+     * @return P &ge; 1
+     */
+    int size();
+
+    /**
+     * Every rank's rows, concatenated in rank order.
+     *
+     * @param local (n_r, D) float32 on the host
+     * @return a new (Σ n_r, D) tensor, the same on every rank
+     * @throws IllegalArgumentException if the ranks' D differ (named with every rank's shape)
+     * @throws IllegalStateException if another rank failed or timed out
+     */
+    Tensor allGatherRows(Tensor local);
+
+    /**
+     * The sum over ranks of a (Σ n_r, D) tensor, of which each rank keeps its own rows.
+     *
+     * @param full (Σ n_r, D) float32 on the host, the same shape on every rank
+     * @param rowCounts every rank's n_r, as {@link #rowCounts} gives
+     * @return a new (n_rank, D) tensor
+     * @throws IllegalArgumentException if the ranks' shapes differ
+     * @throws IllegalStateException if another rank failed or timed out
+     */
+    Tensor reduceScatterRows(Tensor full, long[] rowCounts);
+
+    /**
+     * Element-wise sums of a few doubles over the ranks.
+     *
+     * @param values this rank's values; the same count on every rank
+     * @return the sums, the same on every rank
+     * @throws IllegalStateException if another rank failed or timed out
+     */
+    double[] allReduceSum(double... values);
+
+    /**
+     * Every rank's count, in rank order.
+     *
+     * @param count this rank's count
+     * @return the P counts
+     * @throws IllegalStateException if another rank failed or timed out
+     */
+    default long[] rowCounts(long count) {
+        double[] one = new double[size()];
+        one[rank()] = count;
+        double[] all = allReduceSum(one);
+        long[] out = new long[all.length];
+        for (int i = 0; i < all.length; i++) out[i] = Math.round(all[i]);
+        return out;
+    }
+
+    /** Leaves the group (MPI: finalises). */
+    @Override
+    void close();
+}
