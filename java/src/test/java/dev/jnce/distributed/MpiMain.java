@@ -1,0 +1,67 @@
+package dev.jnce.distributed;
+
+import dev.jnce.Tensor;
+import dev.jnce.TensorScope;
+import dev.jnce.loss.ClipLoss;
+import dev.jnce.loss.InfoNce;
+import dev.jnce.loss.PairedResult;
+
+import java.util.Arrays;
+
+/**
+ * One rank of MpiProcessTest's job (mpirun -np P): every rank draws the same global batch (shard r
+ * of rank r: 2 + 3r mod 5 rows), runs ShardedInfoNce (both directions) and ShardedClip over
+ * MpiCollective, computes the single-process losses on the whole batch itself, and prints
+ * "rank R ok ..." when its loss, scalar gradient and rows' gradients agree, else "rank R MISMATCH"
+ * and exits 1. With the argument "die", rank 1 exits (code 3) before the first collective.
+ */
+public final class MpiMain {
+    private MpiMain() {
+    }
+
+    public static void main(String[] args) {
+        MpiCollective c = MpiCollective.world();
+        int p = c.size(), rank = c.rank(), d = 6;
+        if (args.length > 0 && args[0].equals("die") && rank == 1) {
+            System.out.println("rank 1 exits before the collective");
+            System.exit(3);
+        }
+        long[] shards = new long[p];
+        for (int r = 0; r < p; r++) shards[r] = 2 + (3L * r) % 5;
+        long n = Arrays.stream(shards).sum(), offset = 0;
+        for (int r = 0; r < rank; r++) offset += shards[r];
+        float[] q = ShardedLossesTest.gaussian(1, (int) n * d), k = ShardedLossesTest.gaussian(2, (int) n * d);
+        int from = (int) (offset * d), to = (int) ((offset + shards[rank]) * d);
+        double worst = 0;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor lq = Tensor.of(Arrays.copyOfRange(q, from, to), shards[rank], d), lk = Tensor.of(Arrays.copyOfRange(k, from, to), shards[rank], d);
+            Tensor gq = Tensor.of(q, n, d), gk = Tensor.of(k, n, d);
+            InfoNce.Result one = InfoNce.create().withTemperature(0.2f).withDirection(InfoNce.Direction.SYMMETRIC).forwardBackward(gq, gk);
+            ShardedInfoNce.Result sharded = ShardedInfoNce.create(c).withTemperature(0.2f).withSymmetric(true).forwardBackward(lq, lk);
+            worst = Math.max(worst, Math.abs(one.loss().item() - sharded.loss()));
+            worst = Math.max(worst, Math.abs(one.gradTemperature() - sharded.gradTemperature()) / Math.max(1, Math.abs(one.gradTemperature())));
+            worst = Math.max(worst, rowsDiff(one.gradQueries().toFloatArray(), sharded.gradQueries().toFloatArray(), from));
+            worst = Math.max(worst, rowsDiff(one.gradKeys().toFloatArray(), sharded.gradKeys().toFloatArray(), from));
+            PairedResult clip = ClipLoss.create().withLogitScale(5f).forwardBackward(gq, gk);
+            ShardedClip.Result sc = ShardedClip.create(c).withLogitScale(5f).forwardBackward(lq, lk);
+            worst = Math.max(worst, Math.abs(clip.loss().item() - sc.loss()));
+            worst = Math.max(worst, Math.abs(clip.gradLogitScale() - sc.gradLogitScale()));
+            worst = Math.max(worst, rowsDiff(clip.gradA().toFloatArray(), sc.gradA().toFloatArray(), from));
+            worst = Math.max(worst, rowsDiff(clip.gradB().toFloatArray(), sc.gradB().toFloatArray(), from));
+            System.out.println(String.format("rank %d %s of %d: rows %d, InfoNCE loss %.6f (single process %.6f), CLIP loss %.6f, "
+                    + "worst difference %.2e", rank, worst <= 2e-5 ? "ok" : "MISMATCH", p, shards[rank], sharded.loss(), one.loss().item(),
+                    sc.loss(), worst)); // one line, one write: mpirun interleaves the ranks' writes
+        } catch (RuntimeException e) {
+            System.out.println("rank " + rank + " failed: " + e);
+            c.abort(2);
+        }
+        c.close();
+        if (worst > 2e-5) System.exit(1);
+    }
+
+    private static double rowsDiff(float[] whole, float[] local, int from) {
+        double w = 0;
+        for (int i = 0; i < local.length; i++) w = Math.max(w, Math.abs(whole[from + i] - local[i]));
+        return w;
+    }
+}
