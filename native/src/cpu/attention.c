@@ -20,8 +20,9 @@
  * A row whose keys are all masked: PyTorch's softmax gives NaN there (output, and through
  * autograd the gradients of that batch-head's q row and of all its keys and values); jnce does the
  * same by default, or with masked_rows_zero gives output 0 and no gradient from that row.
- * Parallel over bh on jnce's pool, each GEMM single-threaded (openblas_set_num_threads_local
- * where the OpenBLAS has it).
+ * Parallel over bh on jnce's pool, each GEMM single-threaded (jnce_blas_single_threaded for the
+ * call: OpenBLAS's per-thread count, openblas_set_num_threads_local, is global in its pthreads
+ * build, and concurrent multi-threaded calls queue on its server, 70x slower here).
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_attention.c is the check.
  */
@@ -35,9 +36,6 @@
 
 #define BR 64  /* query rows a block */
 #define BC 256 /* keys a block: a (BR, BC) tile is 64 KiB */
-
-/* OpenBLAS 0.3.27+; an older system OpenBLAS lacks it, hence weak. */
-extern int openblas_set_num_threads_local(int num_threads) __attribute__((weak));
 
 typedef struct {
     int64_t BH, H, L, S, d, dv;
@@ -201,7 +199,6 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     (void)slice;
     attn_job *a = ctx;
     int avx2 = jnce_use_avx2();
-    int before = openblas_set_num_threads_local ? openblas_set_num_threads_local(1) : 0;
     float *t1 = malloc(sizeof(float) * BR * BC), *t2 = malloc(sizeof(float) * (size_t)(BR * BC));
     float *acc = malloc(sizeof(float) * (size_t)(BR * a->dv));
     float *m = malloc(sizeof(float) * BR), *D = malloc(sizeof(float) * (size_t)a->L);
@@ -220,7 +217,6 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     free(m);
     free(D);
     free(l);
-    if (openblas_set_num_threads_local) openblas_set_num_threads_local(before);
 }
 
 static int32_t check(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, float scale) {
@@ -241,7 +237,9 @@ int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t 
     if (!q || !k || !v || !out || !lse) return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_fwd: null buffer");
     attn_job a = {BH, H, L, S, d, dv, q, k, v, NULL, NULL, NULL, key_mask, scale, causal != 0, masked_rows_zero != 0,
                   out, lse, NULL, NULL, NULL, 0};
+    jnce_blas_single_threaded(1);
     jnce_parallel_for(BH, 1, attention_slice, &a);
+    jnce_blas_single_threaded(0);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_fwd: out of memory for the tiles") : JNCE_OK;
 }
 
@@ -255,6 +253,8 @@ int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t 
         return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_bwd: null buffer");
     attn_job a = {BH, H, L, S, d, dv, q, k, v, out, dout, lse, key_mask, scale, causal != 0, masked_rows_zero != 0,
                   NULL, NULL, dq, dk, dv_out, 0};
+    jnce_blas_single_threaded(1);
     jnce_parallel_for(BH, 1, attention_slice, &a);
+    jnce_blas_single_threaded(0);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_bwd: out of memory for the tiles") : JNCE_OK;
 }

@@ -34,6 +34,13 @@ void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void
  * before the call. */
 void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_slices, jnce_range_fn fn, void *ctx);
 
+/* For kernels that call BLAS from several of jnce's threads at once (small GEMMs a slice, as
+ * attention.c's tiles): single = 1 makes OpenBLAS single-threaded, so that concurrent calls
+ * neither queue on its thread server nor oversubscribe the cores; single = 0 gives it back the
+ * count jnce_set_num_threads chose. OpenBLAS's count is global: another op running meanwhile
+ * gets one BLAS thread, slower but right. */
+void jnce_blas_single_threaded(int single);
+
 /* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */
 int jnce_use_avx2(void);
 

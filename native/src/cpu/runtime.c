@@ -144,13 +144,27 @@ int32_t jnce_threads(void) {
 
 /* jnce's kernels get at most JNCE_MAX_THREADS, OpenBLAS at most the usable CPUs: more threads
  * than cores only add waiting (and crashed OpenBLAS 0.3.28's GEMM copy routines). */
+static int32_t blas_threads_wanted; /* 0 until jnce_set_num_threads: OpenBLAS's own default */
+
 int32_t jnce_set_num_threads(int32_t threads) {
     const int32_t cpus = usable_cpus();
     int32_t t = threads < 1 ? cpus : threads;
     if (t > JNCE_MAX_THREADS) t = JNCE_MAX_THREADS;
     __atomic_store_n(&thread_count, t, __ATOMIC_RELAXED);
+    __atomic_store_n(&blas_threads_wanted, t < cpus ? t : cpus, __ATOMIC_RELAXED);
     openblas_set_num_threads(t < cpus ? t : cpus);
     return JNCE_OK;
+}
+
+extern int openblas_get_num_threads(void);
+
+void jnce_blas_single_threaded(int single) {
+    if (single) {
+        openblas_set_num_threads(1);
+        return;
+    }
+    int32_t wanted = __atomic_load_n(&blas_threads_wanted, __ATOMIC_RELAXED);
+    openblas_set_num_threads(wanted > 0 ? wanted : usable_cpus());
 }
 
 int32_t jnce_get_num_threads(int32_t *threads) {

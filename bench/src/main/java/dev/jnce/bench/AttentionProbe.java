@@ -35,6 +35,7 @@ public final class AttentionProbe {
         float[] q = new float[b * h * l * d], k = new float[q.length], v = new float[q.length], up = new float[q.length];
         for (float[] a : new float[][] {q, k, v, up}) for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian();
         ScaledDotProductAttention op = ScaledDotProductAttention.create().withCausal(causal).withBackend(backend);
+        double rateBefore = sgemmRate(backend);
         double best = Double.MAX_VALUE;
         long peak = 0;
         try (TensorScope scope = TensorScope.open()) {
@@ -50,7 +51,8 @@ public final class AttentionProbe {
             }
         }
         System.out.printf("jnce %s sdpa %d %d %d %d %.6f %d%n", args[0], b, h, l, d, best, peak);
-        double rate = sgemmRate(backend);
+        double rateAfter = sgemmRate(backend), rate = Math.max(rateBefore, rateAfter);
+        System.out.printf("# sgemm GFLOP/s before the attention steps %.1f, after %.1f%n", rateBefore / 1e9, rateAfter / 1e9);
         double flops = 7.0 * 2 * l * (double) l * d * b * h * (causal ? 0.5 : 1.0);
         System.out.printf("jnce %s sgemm %.1f %.6f%n", args[0], rate / 1e9, flops / rate);
     }
