@@ -12,27 +12,18 @@ writes java/src/test/resources/golden/attention.txt (read by dev.jnce.testutil.G
 """
 import datetime
 import math
-import os
 import sys
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.normpath(os.path.join(HERE, "..", "resources", "golden", "attention.txt"))
+from golden_common import fmt, out_path
+
+OUT = out_path("attention.txt")
 SEED = 20261204
 
 
-def fmt(v):
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
 def line(key, t):
-    return key + " = " + " ".join(fmt(v) for v in t.reshape(-1).tolist())
+    return key + " = " + " ".join(fmt(v) for v in t.detach().reshape(-1).tolist())
 
 
 def case(name, b, h, l, s, d, dv, causal, masked, scale=None):
