@@ -203,8 +203,12 @@ class CrossEntropyOptionsTest extends ScopedTest {
         CrossEntropy.Result fresh = ce.forwardBackward(Tensor.of(x, n, c), targets);
         Tensor logits = Tensor.of(x, n, c), loss = Tensor.zeros(DType.FLOAT32);
         ce.forwardBackward(logits, targets, loss, logits);
-        assertEquals(fresh.loss().item(), loss.item(), 0f);
-        assertClose(toDouble(fresh.grad().toFloatArray()), logits.toFloatArray(), 0, "in place");
+        // The same computation: bit for bit, except on java(vector), whose exponentials come from the
+        // Vector API's EXP, computed by a Java fallback until C2 compiles the loop and by the SVML
+        // intrinsic after, which may differ in the last bit (the full suite warms the JIT between the calls).
+        double tol = backend.toString().equals("java(vector)") ? 2.4e-7 : 0;
+        assertEquals(fresh.loss().item(), loss.item(), tol * Math.max(1, Math.abs(loss.item())));
+        assertClose(toDouble(fresh.grad().toFloatArray()), logits.toFloatArray(), tol, "in place");
     }
 
     @ParameterizedTest(name = "{0}")
