@@ -10,7 +10,7 @@ import java.util.Arrays;
 
 /**
  * One rank of MpiProcessTest's job (mpirun -np P): every rank draws the same global batch (shard r
- * of rank r: 2 + 3r mod 5 rows), runs ShardedInfoNce (both directions) and ShardedClip over
+ * of rank r: 2 + 3r mod 5 rows), runs ShardedInfoNce (both directions), ShardedClip and ShardedSigLip over
  * MpiCollective, computes the single-process losses on the whole batch itself, and prints
  * "rank R ok ..." when its loss, scalar gradient and rows' gradients agree, else "rank R MISMATCH"
  * and exits 1. With the argument "die", rank 1 exits (code 3) before the first collective.
@@ -48,6 +48,13 @@ public final class MpiMain {
             worst = Math.max(worst, Math.abs(clip.gradLogitScale() - sc.gradLogitScale()));
             worst = Math.max(worst, rowsDiff(clip.gradA().toFloatArray(), sc.gradA().toFloatArray(), from));
             worst = Math.max(worst, rowsDiff(clip.gradB().toFloatArray(), sc.gradB().toFloatArray(), from));
+            PairedResult sig = dev.jnce.loss.SigLipLoss.create().forwardBackward(gq, gk);
+            ShardedSigLip.Result ss = ShardedSigLip.create(c).forwardBackward(lq, lk);
+            worst = Math.max(worst, Math.abs(sig.loss().item() - ss.loss()));
+            worst = Math.max(worst, Math.abs(sig.gradLogitScale() - ss.gradLogitScale()));
+            worst = Math.max(worst, Math.abs(sig.gradBias() - ss.gradBias()));
+            worst = Math.max(worst, rowsDiff(sig.gradA().toFloatArray(), ss.gradA().toFloatArray(), from));
+            worst = Math.max(worst, rowsDiff(sig.gradB().toFloatArray(), ss.gradB().toFloatArray(), from));
             System.out.println(String.format("rank %d %s of %d: rows %d, InfoNCE loss %.6f (single process %.6f), CLIP loss %.6f, "
                     + "worst difference %.2e", rank, worst <= 2e-5 ? "ok" : "MISMATCH", p, shards[rank], sharded.loss(), one.loss().item(),
                     sc.loss(), worst)); // one line, one write: mpirun interleaves the ranks' writes

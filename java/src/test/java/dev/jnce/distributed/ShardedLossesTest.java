@@ -120,6 +120,15 @@ class ShardedLossesTest {
             });
             assertMatches(shards, ranks, clip.loss().item(), clip.gradA().toFloatArray(), clip.gradB().toFloatArray(),
                     clip.gradLogitScale(), "CLIP");
+            PairedResult sig = dev.jnce.loss.SigLipLoss.create().withLogitScale(3f).withBias(-2f).forwardBackward(tq, tk);
+            List<Local> sigRanks = onRanks(shards, q, k, (c, t) -> {
+                try (ShardedSigLip.Result r = ShardedSigLip.create(c).withLogitScale(3f).withBias(-2f).forwardBackward(t[0], t[1])) {
+                    assertEquals(sig.gradBias(), r.gradBias(), 2e-6 * Math.max(1, Math.abs(sig.gradBias())), "SigLIP d bias");
+                    return new Local(r.loss(), r.gradA().toFloatArray(), r.gradB().toFloatArray(), r.gradLogitScale());
+                }
+            });
+            assertMatches(shards, sigRanks, sig.loss().item(), sig.gradA().toFloatArray(), sig.gradB().toFloatArray(),
+                    sig.gradLogitScale(), "SigLIP");
         }
     }
 
