@@ -15,7 +15,9 @@
  * Backward, per bh (dK, dV rows of one bh belong to it alone), for each key block and each query
  * block: P = exp(S - lse) recomputed, dV_b += Pᵀ dO, dP = dO V_bᵀ, dS = P (dP - D) with
  * D_i = sum_c dO_ic O_ic, dQ += scale dS K_b, dK_b += scale dSᵀ Q_b. Memory: O(BR BC + L) floats a
- * thread; flops: 2 GEMMs forward, 5 backward, halved by a causal mask.
+ * thread; flops: 2 GEMMs forward, 5 backward, halved by a causal mask. Tiles of 256 x 256: each GEMM
+ * packs its operands again, and at 64 x 256 the repacking of the 64-wide blocks and the call overhead
+ * cost a third more time than the products themselves (measured single-threaded at L = 4096, d = 64).
  *
  * A row whose keys are all masked: PyTorch's softmax gives NaN there (output, and through
  * autograd the gradients of that batch-head's q row and of all its keys and values); jnce does the
@@ -34,8 +36,16 @@
 #include "internal.h"
 #include "simd_exp.h"
 
-#define BR 64  /* query rows a block */
-#define BC 256 /* keys a block: a (BR, BC) tile is 64 KiB */
+#ifndef BR
+#define BR 256 /* query rows a block */
+#endif
+#ifndef BC
+#define BC 256 /* keys a block: a (BR, BC + PAD) tile is 272 KiB, in L2 with its packed copies */
+#endif
+#ifndef PAD
+#define PAD 16 /* a tile row is BC + PAD floats: a stride of 2^k bytes maps columns onto few cache sets */
+#endif
+#define LDT (BC + PAD)
 
 typedef struct {
     int64_t BH, H, L, S, d, dv;
@@ -68,6 +78,29 @@ JNCE_TARGET_AVX2 static double exp_shift_avx2(float *x, int64_t n, float m) {
     return sum;
 }
 
+/* max_j x_j for j < n, NaN skipped (as the scalar loop's x > top); -inf when n = 0 or all -inf. */
+JNCE_TARGET_AVX2 static float row_max_avx2(const float *x, int64_t n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) { /* two chains: max_ps has a 4-cycle latency */
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
+    }
+    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+    float lanes[8], top = -INFINITY;
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    for (int t = 0; t < 8; t++) top = lanes[t] > top ? lanes[t] : top;
+    for (; j < n; j++) top = x[j] > top ? x[j] : top;
+    return top;
+}
+
+static float row_max(const float *x, int64_t n, int avx2) {
+    if (avx2) return row_max_avx2(x, n);
+    float top = -INFINITY;
+    for (int64_t j = 0; j < n; j++) top = x[j] > top ? x[j] : top;
+    return top;
+}
+
 static double exp_shift_scalar(float *x, int64_t n, float m) {
     double sum = 0;
     for (int64_t j = 0; j < n; j++) {
@@ -81,11 +114,11 @@ static double exp_shift(float *x, int64_t n, float m, int avx2) {
     return avx2 ? exp_shift_avx2(x, n, m) : exp_shift_scalar(x, n, m);
 }
 
-/* Masks the (rows, cols) tile s (stride BC) of query rows i0.. and keys j0.. with -inf. */
+/* Masks the (rows, cols) tile s (stride LDT) of query rows i0.. and keys j0.. with -inf. */
 static void mask_tile(const attn_job *a, int64_t bh, float *s, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
     const int32_t *km = a->key_mask ? a->key_mask + (bh / a->H) * a->S + j0 : NULL;
     for (int64_t r = 0; r < rows; r++) {
-        float *row = s + r * BC;
+        float *row = s + r * LDT;
         if (km)
             for (int64_t c = 0; c < cols; c++)
                 if (km[c] == 0) row[c] = -INFINITY;
@@ -114,11 +147,10 @@ static void forward_bh(attn_job *a, int64_t bh, float *s, float *acc, float *m, 
         for (int64_t j0 = 0; j0 < S; j0 += BC) {
             if (a->causal && j0 > i0 + rows - 1) break;
             int64_t cols = S - j0 < BC ? S - j0 : BC;
-            sgemm(0, 1, rows, cols, d, a->scale, q + i0 * d, d, k + j0 * d, d, 0.0f, s, BC);
+            sgemm(0, 1, rows, cols, d, a->scale, q + i0 * d, d, k + j0 * d, d, 0.0f, s, LDT);
             mask_tile(a, bh, s, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
-                float *row = s + r * BC, top = -INFINITY;
-                for (int64_t c = 0; c < cols; c++) top = row[c] > top ? row[c] : top;
+                float *row = s + r * LDT, top = row_max(row, cols, avx2);
                 float next = top > m[r] ? top : m[r];
                 if (next == -INFINITY) { /* every key so far masked: nothing to add */
                     memset(row, 0, (size_t)cols * sizeof(float));
@@ -130,7 +162,7 @@ static void forward_bh(attn_job *a, int64_t bh, float *s, float *acc, float *m, 
                     for (int64_t c = 0; c < dv; c++) acc[r * dv + c] *= keep;
                 m[r] = next;
             }
-            sgemm(0, 0, rows, dv, cols, 1.0f, s, BC, v + j0 * dv, dv, 1.0f, acc, dv);
+            sgemm(0, 0, rows, dv, cols, 1.0f, s, LDT, v + j0 * dv, dv, 1.0f, acc, dv);
         }
         float *o = a->o + (bh * L + i0) * dv, *lse = a->lse + bh * L + i0;
         for (int64_t r = 0; r < rows; r++) {
@@ -169,21 +201,21 @@ static void backward_bh(attn_job *a, int64_t bh, float *p, float *dp, float *D, 
         for (int64_t i0 = 0; i0 < L; i0 += BR) {
             int64_t rows = L - i0 < BR ? L - i0 : BR;
             if (a->causal && j0 > i0 + rows - 1) continue;
-            sgemm(0, 1, rows, cols, d, a->scale, q + i0 * d, d, k + j0 * d, d, 0.0f, p, BC);
+            sgemm(0, 1, rows, cols, d, a->scale, q + i0 * d, d, k + j0 * d, d, 0.0f, p, LDT);
             mask_tile(a, bh, p, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
-                float *row = p + r * BC;
+                float *row = p + r * LDT;
                 if (lse[i0 + r] == -INFINITY) memset(row, 0, (size_t)cols * sizeof(float));
                 else exp_shift(row, cols, lse[i0 + r], avx2);
             }
-            sgemm(1, 0, cols, dv, rows, 1.0f, p, BC, dout + i0 * dv, dv, 1.0f, dvv + j0 * dv, dv); /* dV_b += Pᵀ dO */
-            sgemm(0, 1, rows, cols, dv, 1.0f, dout + i0 * dv, dv, v + j0 * dv, dv, 0.0f, dp, BC);   /* dP = dO V_bᵀ */
+            sgemm(1, 0, cols, dv, rows, 1.0f, p, LDT, dout + i0 * dv, dv, 1.0f, dvv + j0 * dv, dv); /* dV_b += Pᵀ dO */
+            sgemm(0, 1, rows, cols, dv, 1.0f, dout + i0 * dv, dv, v + j0 * dv, dv, 0.0f, dp, LDT);   /* dP = dO V_bᵀ */
             for (int64_t r = 0; r < rows; r++) {
-                float *pr = p + r * BC, *dr = dp + r * BC, di = D[i0 + r];
+                float *pr = p + r * LDT, *dr = dp + r * LDT, di = D[i0 + r];
                 for (int64_t c = 0; c < cols; c++) dr[c] = pr[c] * (dr[c] - di);
             }
-            sgemm(0, 0, rows, d, cols, a->scale, dp, BC, k + j0 * d, d, 1.0f, dq + i0 * d, d); /* dQ += s dS K_b */
-            sgemm(1, 0, cols, d, rows, a->scale, dp, BC, q + i0 * d, d, 1.0f, dk + j0 * d, d); /* dK_b += s dSᵀ Q */
+            sgemm(0, 0, rows, d, cols, a->scale, dp, LDT, k + j0 * d, d, 1.0f, dq + i0 * d, d); /* dQ += s dS K_b */
+            sgemm(1, 0, cols, d, rows, a->scale, dp, LDT, q + i0 * d, d, 1.0f, dk + j0 * d, d); /* dK_b += s dSᵀ Q */
         }
     }
     if (masked_row && !a->zero_rows) { /* PyTorch's NaN: that q row, and every key and value */
@@ -199,7 +231,7 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     (void)slice;
     attn_job *a = ctx;
     int avx2 = jnce_use_avx2();
-    float *t1 = malloc(sizeof(float) * BR * BC), *t2 = malloc(sizeof(float) * (size_t)(BR * BC));
+    float *t1 = malloc(sizeof(float) * BR * LDT), *t2 = malloc(sizeof(float) * BR * LDT);
     float *acc = malloc(sizeof(float) * (size_t)(BR * a->dv));
     float *m = malloc(sizeof(float) * BR), *D = malloc(sizeof(float) * (size_t)a->L);
     double *l = malloc(sizeof(double) * BR);
