@@ -16,7 +16,8 @@ import java.util.Arrays;
  * and ShardedNtXent (NT-Xent, SupCon) over MpiCollective, computes the single-process losses on the
  * whole batch itself, and prints "rank R ok ..." when its loss, scalar gradient and rows' gradients agree, else "rank R MISMATCH"
  * and exits 1. With the argument "die", rank 1 exits (code 3) before the first collective; with "odd",
- * rank 1 passes an odd number of NT-Xent views and every rank prints the refusal it got.
+ * rank 1 passes an odd number of NT-Xent views and every rank prints the refusal it got; with "throw",
+ * rank 1 throws between two collectives and ends the job through MpiCollective.abort (MPI_Abort).
  */
 public final class MpiMain {
     private MpiMain() {
@@ -28,6 +29,19 @@ public final class MpiMain {
         if (args.length > 0 && args[0].equals("die") && rank == 1) {
             System.out.println("rank 1 exits before the collective");
             System.exit(3);
+        }
+        if (args.length > 0 && args[0].equals("throw")) { // rank 1 fails between collectives; the others wait in the next one
+            try {
+                c.allReduceSum(1.0);
+                if (rank == 1) throw new IllegalStateException("rank 1's encoder failed");
+                c.allReduceSum(2.0);
+                System.out.println("rank " + rank + " passed the collective rank 1 never reached");
+            } catch (RuntimeException e) {
+                System.out.println("rank " + rank + " failed: " + e.getMessage() + "; MPI_Abort");
+                c.abort(4);
+            }
+            c.close();
+            return;
         }
         if (args.length > 0 && args[0].equals("odd")) { // rank 1 passes 3 views, the others 4: every rank learns of it
             try (TensorScope scope = TensorScope.open()) {
