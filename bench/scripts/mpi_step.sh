@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A sharded CLIP step (both InfoNCE directions, the global batch's exact loss) on localhost ranks
-# started by mpirun, P = each of PS: time per step, in the collectives (all-gather, reduce-scatter,
-# all-reduce; waiting for the slowest rank included) and outside them, and the bytes each rank
-# receives from the all-gathers and contributes to the reduce-scatters. The raw log goes to
-# bench/results/raw/mpi-<date>/, one row per P to bench/results/mpi.csv.
+# A sharded step (the global batch's exact loss; FORM clip: both InfoNCE directions, the default;
+# siglip; ntxent: N views; supcon) on localhost ranks started by mpirun, P = each of PS: time per
+# step, in the collectives (all-gather, reduce-scatter, all-reduce; waiting for the slowest rank
+# included) and outside them, and the bytes each rank receives from the all-gathers and
+# contributes to the reduce-scatters. The raw log goes to bench/results/raw/mpi-<date>/, one row
+# per P to bench/results/mpi.csv (the form is in its command column).
 #
-#   bench/scripts/mpi_step.sh [N D REPS]     default 16384 256 3;  PS="2 4"
+#   bench/scripts/mpi_step.sh [N D REPS]     default 16384 256 3;  PS="2 4";  FORM=clip
 set -euo pipefail
-command="${PS:+PS=\"$PS\" }bench/scripts/mpi_step.sh${*:+ $*}"
+command="${FORM:+FORM=$FORM }${PS:+PS=\"$PS\" }bench/scripts/mpi_step.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 n=${1:-16384} d=${2:-256} reps=${3:-3}
 source bench/scripts/side_by_side.sh
@@ -17,7 +18,7 @@ command -v mpirun >/dev/null || { echo "mpi_step.sh: no mpirun (apt-get install 
     echo "$header"
     for p in ${PS:-2 4}; do
         mpirun --allow-run-as-root --oversubscribe -np "$p" "$java_home/bin/java" --enable-native-access=ALL-UNNAMED \
-            -cp bench/target/benchmarks.jar dev.jnce.bench.MpiStepProbe "$n" "$d" "$reps" 2>/dev/null | grep '^mpi '
+            -cp bench/target/benchmarks.jar dev.jnce.bench.MpiStepProbe "$n" "$d" "$reps" "${FORM:-clip}" 2>/dev/null | grep '^mpi '
     done
 } | tee "$out/raw.txt"
 [ -f bench/results/mpi.csv ] ||

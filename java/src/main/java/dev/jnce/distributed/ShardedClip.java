@@ -67,7 +67,7 @@ public final class ShardedClip {
      * @throws IllegalStateException if another rank failed or timed out
      */
     public Result forwardBackward(Tensor a, Tensor b) {
-        ShardedInfoNce.Step s = inner.step(a, b, 1f / logitScale);
+        ShardedInfoNce.Step s = inner.step("a", a, "b", b, 1f / logitScale);
         return new Result(s.loss(), s.dq(), s.dk(), (float) (-s.dTau() / ((double) logitScale * logitScale)));
     }
 }

@@ -5,6 +5,7 @@ import dev.jnce.DType;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.TensorScope;
+import dev.jnce.backend.Kernels;
 import dev.jnce.loss.InfoNce;
 
 /**
@@ -20,7 +21,8 @@ import dev.jnce.loss.InfoNce;
  * never (N, N)); the gradients of the gathered rows are summed back to their owners by a
  * reduce-scatter; the loss and the temperature gradient by an all-reduce. MEAN over the N global
  * rows. Symmetric: the mean of query-to-key and key-to-query (CLIP's loss; see {@link ShardedClip}).
- * A rank may hold 0 rows.
+ * A rank may hold 0 rows. Arguments are checked on every rank together before any data moves: a
+ * bad argument on one rank ends every rank's call with an {@link IllegalArgumentException}.
  *
  * <p>Immutable; a call is a collective: every rank calls it with its shard.
  */
@@ -122,26 +124,27 @@ public final class ShardedInfoNce {
      * @throws IllegalStateException if another rank failed or timed out
      */
     public Result forwardBackward(Tensor queries, Tensor keys) {
-        Step s = step(queries, keys, temperature);
+        Step s = step("queries", queries, "keys", keys, temperature);
         return new Result(s.loss, s.dq, s.dk, s.dTau);
     }
 
     record Step(float loss, Tensor dq, Tensor dk, float dTau) {
     }
 
-    Step step(Tensor queries, Tensor keys, float tau) {
-        if (queries == null || keys == null) throw new IllegalArgumentException("queries, keys: must not be null");
-        if (queries.rank() != 2 || keys.rank() != 2 || queries.size(0) != keys.size(0) || queries.size(1) != keys.size(1)) {
-            throw new IllegalArgumentException("keys: expected shape (n, D) of queries = " + Tensor.formatShape(queries.shape())
-                    + ", got " + Tensor.formatShape(keys.shape()));
+    /** One step, the tensors named in messages as the caller's API names them. */
+    Step step(String queriesName, Tensor queries, String keysName, Tensor keys, float tau) {
+        RuntimeException refusal = null;
+        try {
+            pair(queriesName, queries, keysName, keys);
+            Kernels.forCall(backend, queriesName, queries, keysName, keys); // open, on one device
+        } catch (RuntimeException e) {
+            refusal = e;
         }
+        Shards shards = Shards.exchange(collective, queriesName, refusal == null ? queries.size(0) : 0,
+                refusal == null ? queries.size(1) : 0, refusal);
         long n = queries.size(0), d = queries.size(1);
-        long[] counts = collective.rowCounts(n);
-        long total = 0, offset = 0;
-        for (int r = 0; r < counts.length; r++) {
-            if (r < collective.rank()) offset += counts[r];
-            total += counts[r];
-        }
+        long[] counts = shards.counts();
+        long total = shards.total(), offset = shards.offset();
         float[] dq = new float[Math.toIntExact(n * d)], dk = new float[Math.toIntExact(n * d)];
         double[] sums = new double[2]; // loss, d tau (SUM over this rank's rows)
         try (TensorScope scope = TensorScope.open()) {
@@ -162,6 +165,18 @@ public final class ShardedInfoNce {
             dk[i] = (float) (dk[i] * scale);
         }
         return new Step((float) (global[0] * scale), Tensor.of(dq, n, d), Tensor.of(dk, n, d), (float) (global[1] * scale));
+    }
+
+    /** Two (n, D) float32 tensors of one shape, the form every two-tower sharded loss takes. */
+    static void pair(String nameA, Tensor a, String nameB, Tensor b) {
+        if (a == null || b == null) throw new IllegalArgumentException(nameA + ", " + nameB + ": must not be null");
+        if (a.dtype() != DType.FLOAT32 || a.rank() != 2) {
+            throw new IllegalArgumentException(nameA + ": expected a (n, D) float32 tensor, got " + a.describe());
+        }
+        if (b.dtype() != DType.FLOAT32 || b.rank() != 2 || a.size(0) != b.size(0) || a.size(1) != b.size(1)) {
+            throw new IllegalArgumentException(nameB + ": expected float32 of shape (n, D) of " + nameA + " = "
+                    + Tensor.formatShape(a.shape()) + ", got " + b.describe());
+        }
     }
 
     /**

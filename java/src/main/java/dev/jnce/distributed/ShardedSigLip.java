@@ -16,7 +16,9 @@ import dev.jnce.ops.Normalize;
  * L2-normalised. The pairs split by rows: each rank sweeps its rows of a against all N rows of b
  * (all-gathered) in row blocks, the pair kernel told where its rows' positives sit; the gradient of
  * the gathered b rows returns to their owners by a reduce-scatter; the loss and the gradients of t
- * and the bias by an all-reduce. Memory O(N·D) plus one block.
+ * and the bias by an all-reduce. Memory O(N·D) plus one block. Arguments are checked on every rank
+ * together before any data moves: a bad argument on one rank ends every rank's call with an
+ * {@link IllegalArgumentException}.
  */
 public final class ShardedSigLip {
     private static final long BLOCK_BYTES = 64L << 20;
@@ -107,19 +109,18 @@ public final class ShardedSigLip {
      * @throws IllegalStateException if another rank failed or timed out
      */
     public Result forwardBackward(Tensor a, Tensor b) {
-        if (a == null || b == null) throw new IllegalArgumentException("a, b: must not be null");
-        if (a.rank() != 2 || b.rank() != 2 || a.size(0) != b.size(0) || a.size(1) != b.size(1)) {
-            throw new IllegalArgumentException("b: expected shape (n, D) of a = " + Tensor.formatShape(a.shape()) + ", got "
-                    + Tensor.formatShape(b.shape()));
+        RuntimeException refusal = null;
+        Kernels k = null;
+        try {
+            ShardedInfoNce.pair("a", a, "b", b);
+            k = Kernels.forCall(backend, "a", a, "b", b);
+        } catch (RuntimeException e) {
+            refusal = e;
         }
+        Shards shards = Shards.exchange(collective, "a", refusal == null ? a.size(0) : 0, refusal == null ? a.size(1) : 0, refusal);
         long n = a.size(0), d = a.size(1);
-        long[] counts = collective.rowCounts(n);
-        long total = 0, offset = 0;
-        for (int r = 0; r < counts.length; r++) {
-            if (r < collective.rank()) offset += counts[r];
-            total += counts[r];
-        }
-        Kernels k = Kernels.forCall(backend, "a", a, "b", b);
+        long[] counts = shards.counts();
+        long total = shards.total(), offset = shards.offset();
         SimilarityKernels sim = k.similarity();
         ContrastiveKernels con = k.contrastive();
         Normalize normalize = Normalize.create().withBackend(k);

@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The sharded losses across processes: {@code mpirun -np 2} and {@code -np 4} of {@link MpiMain}
  * on this machine (localhost), each rank checking its results against the single-process loss on
- * the whole batch; and a job whose rank 1 exits before the first collective ends, with its exit
- * code, in bounded time. Skipped, saying why, where mpirun is missing (the build machine installs
+ * the whole batch; a bad shape on rank 1 refused on every rank; and a job whose rank 1 exits
+ * before the first collective, or throws and calls MPI_Abort while the others wait in a
+ * collective, ends with an error in bounded time. Skipped, saying why, where mpirun is missing (the build machine installs
  * Debian's openmpi-bin; .ci/run does).
  */
 class MpiProcessTest {
@@ -63,6 +64,25 @@ class MpiProcessTest {
                 assertTrue(r.output.contains("rank " + rank + " ok of " + ranks), "rank " + rank + " of " + ranks + ": " + r.output);
             }
         }
+    }
+
+    @Test
+    void aBadShapeOnOneRankIsRefusedOnEveryRank() throws Exception {
+        Run r = run(3, "odd");
+        assertEquals(0, r.exit, r.output);
+        assertTrue(r.output.contains("rank 1 refused: views: shape (3, 6) has an odd number of rows"), r.output);
+        for (int rank : new int[] {0, 2}) {
+            assertTrue(r.output.contains("rank " + rank + " refused: views: rank 1 refused its arguments"), r.output);
+        }
+    }
+
+    @Test
+    void aRankThatThrowsAbortsTheJobInBoundedTime() throws Exception {
+        Run r = run(3, "throw");
+        assertNotEquals(0, r.exit, r.output);
+        assertTrue(r.output.contains("rank 1 failed: rank 1's encoder failed; MPI_Abort"), r.output);
+        assertTrue(!r.output.contains("passed the collective rank 1 never reached"), r.output);
+        assertTrue(r.millis < 60_000, "ended after " + r.millis + " ms: " + r.output);
     }
 
     @Test

@@ -181,6 +181,37 @@ class ShardedLossesTest {
     }
 
     @Test
+    void aBadShapeOnOneRankIsRefusedOnEveryRankAtOnce() throws Exception {
+        List<Collective> ranks = InProcessCollective.create(3, Duration.ofSeconds(60));
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            long start = System.nanoTime();
+            List<Future<?>> f = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                Collective c = ranks.get(r);
+                long bRows = c.rank() == 1 ? 3 : 2;
+                f.add(pool.submit(() -> {
+                    try (TensorScope scope = TensorScope.open()) {
+                        return ShardedSigLip.create(c).forwardBackward(Tensor.of(gaussian(3, 2 * D), 2, D),
+                                Tensor.of(gaussian(4, (int) bRows * D), bRows, D));
+                    }
+                }));
+            }
+            Throwable own = failureOf(f.get(1));
+            assertInstanceOf(IllegalArgumentException.class, own);
+            assertEquals("b: expected float32 of shape (n, D) of a = (2, 6), got float32(3, 6)", own.getMessage());
+            for (int r : new int[] {0, 2}) {
+                Throwable t = failureOf(f.get(r));
+                assertInstanceOf(IllegalArgumentException.class, t);
+                assertEquals("a: rank 1 refused its arguments (its exception says why); every rank's call ends", t.getMessage());
+            }
+            assertTrue(System.nanoTime() - start < 20_000_000_000L, "well within the 60 s timeout");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void ranksThatDisagreeOnDAreRefusedOnEveryRank() throws Exception {
         List<Collective> ranks = InProcessCollective.create(2, Duration.ofSeconds(20));
         ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -198,7 +229,7 @@ class ShardedLossesTest {
             for (Future<?> x : f) {
                 Throwable t = failureOf(x);
                 assertInstanceOf(IllegalArgumentException.class, t);
-                assertEquals("local: the ranks' D differ: rank 0: (2, 4), rank 1: (2, 5)", t.getMessage());
+                assertEquals("queries: the ranks' D differ: rank 0: (2, 4), rank 1: (2, 5)", t.getMessage());
             }
         } finally {
             pool.shutdownNow();
