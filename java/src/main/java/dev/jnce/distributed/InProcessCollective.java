@@ -1,10 +1,12 @@
 package dev.jnce.distributed;
 
 import dev.jnce.DType;
+import dev.jnce.Device;
 import dev.jnce.Tensor;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
@@ -16,7 +18,10 @@ import java.util.concurrent.TimeoutException;
  * belongs to one thread. Every collective posts this rank's part, waits for all P at a barrier,
  * reads the others', and waits once more before the next call may overwrite them. A rank that
  * throws inside a collective, calls {@link #abort}, or does not arrive within the timeout breaks
- * the barrier: every rank's pending call ends with an {@link IllegalStateException}.
+ * the barrier: every rank's pending call ends with an {@link IllegalStateException}. A rank's bad
+ * argument (null, closed, not a 2-D float32 host tensor, row counts that differ between ranks or
+ * do not sum to the rows) is exchanged with the others' parts, so that every rank's call ends at
+ * once with an {@link IllegalArgumentException}, not at the timeout.
  */
 public final class InProcessCollective implements Collective {
     private final Group group;
@@ -111,67 +116,98 @@ public final class InProcessCollective implements Collective {
         }
     }
 
-    private record Rows(long rows, long cols, float[] values) {
+    /** One rank's part: its rows, or its complaint about its own arguments. */
+    private record Rows(long rows, long cols, float[] values, long[] rowCounts, String problem) {
     }
 
-    private static Rows rows(String argument, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(argument + ": must not be null");
-        if (t.dtype() != DType.FLOAT32 || t.rank() != 2) {
-            throw new IllegalArgumentException(argument + ": expected a (rows, D) float32 tensor, got " + t.describe());
+    private static Rows rows(String argument, Tensor t, boolean withCounts, long[] rowCounts, int size) {
+        String problem = null;
+        if (t == null) {
+            problem = argument + ": must not be null";
+        } else if (t.isClosed()) {
+            problem = argument + ": is closed";
+        } else if (t.dtype() != DType.FLOAT32 || t.rank() != 2 || t.device().kind() != Device.Kind.HOST) {
+            problem = argument + ": expected a (rows, D) float32 tensor on the host, got " + t.describe();
+        } else if (withCounts && rowCounts == null) {
+            problem = "rowCounts: must not be null";
+        } else if (withCounts && rowCounts.length != size) {
+            problem = "rowCounts: " + rowCounts.length + " counts for " + size + " ranks";
+        } else if (withCounts) {
+            long total = 0;
+            for (long c : rowCounts) {
+                if (c < 0) problem = "rowCounts: " + Arrays.toString(rowCounts) + " has a negative count";
+                total += c;
+            }
+            if (problem == null && total != t.size(0)) {
+                problem = "rowCounts: " + Arrays.toString(rowCounts) + " sums to " + total + ", not full's " + t.size(0) + " rows";
+            }
         }
-        return new Rows(t.size(0), t.size(1), t.toFloatArray());
+        if (problem != null) return new Rows(0, 0, null, null, problem);
+        return new Rows(t.size(0), t.size(1), t.toFloatArray(), withCounts ? rowCounts.clone() : null, null);
     }
 
-    private static String shapes(Object[] all) {
+    /** The same exception on every rank when any rank refused its arguments or the ranks' D differ. */
+    private Rows[] agree(String op, String argument, Object[] parts) {
+        Rows[] all = new Rows[parts.length];
+        for (int r = 0; r < parts.length; r++) all[r] = (Rows) parts[r];
+        if (all[rank].problem != null) {
+            throw new IllegalArgumentException(all[rank].problem + " (rank " + rank + "; " + op + " refused on every rank)");
+        }
+        for (int r = 0; r < all.length; r++) {
+            if (all[r].problem != null) {
+                throw new IllegalArgumentException(argument + ": rank " + r + " refused its arguments to " + op
+                        + " (its exception says why); every rank's call ends");
+            }
+        }
+        for (Rows x : all) {
+            if (x.cols != all[0].cols) throw new IllegalArgumentException(argument + ": the ranks' D differ: " + shapes(all));
+        }
+        return all;
+    }
+
+    private static String shapes(Rows[] all) {
         StringBuilder b = new StringBuilder();
         for (int r = 0; r < all.length; r++) {
-            Rows x = (Rows) all[r];
-            b.append(r == 0 ? "" : ", ").append("rank ").append(r).append(": (").append(x.rows).append(", ").append(x.cols).append(')');
+            b.append(r == 0 ? "" : ", ").append("rank ").append(r).append(": (").append(all[r].rows).append(", ").append(all[r].cols).append(')');
         }
         return b.toString();
     }
 
     @Override
     public Tensor allGatherRows(Tensor local) {
-        Object[] all = exchange("allGatherRows", rows("local", local));
-        long d = ((Rows) all[0]).cols, n = 0;
-        for (Object o : all) {
-            if (((Rows) o).cols != d) throw new IllegalArgumentException("local: the ranks' D differ: " + shapes(all));
-            n += ((Rows) o).rows;
-        }
+        Rows[] all = agree("allGatherRows", "local", exchange("allGatherRows", rows("local", local, false, null, group.size)));
+        long d = all[0].cols, n = 0;
+        for (Rows x : all) n += x.rows;
         float[] out = new float[Math.toIntExact(n * d)];
         int at = 0;
-        for (Object o : all) {
-            float[] v = ((Rows) o).values;
-            System.arraycopy(v, 0, out, at, v.length);
-            at += v.length;
+        for (Rows x : all) {
+            System.arraycopy(x.values, 0, out, at, x.values.length);
+            at += x.values.length;
         }
         return Tensor.of(out, n, d);
     }
 
     @Override
     public Tensor reduceScatterRows(Tensor full, long[] rowCounts) {
-        Object[] all = exchange("reduceScatterRows", rows("full", full));
-        Rows mine = (Rows) all[rank];
-        for (Object o : all) {
-            if (((Rows) o).rows != mine.rows || ((Rows) o).cols != mine.cols) {
-                throw new IllegalArgumentException("full: the ranks' shapes differ: " + shapes(all));
+        Rows[] all = agree("reduceScatterRows", "full", exchange("reduceScatterRows", rows("full", full, true, rowCounts, group.size)));
+        for (Rows x : all) {
+            if (x.rows != all[0].rows) throw new IllegalArgumentException("full: the ranks' row counts differ: " + shapes(all));
+        }
+        for (int r = 0; r < all.length; r++) {
+            if (!Arrays.equals(all[r].rowCounts, all[0].rowCounts)) {
+                StringBuilder b = new StringBuilder();
+                for (int i = 0; i < all.length; i++) b.append(i == 0 ? "" : ", ").append("rank ").append(i).append(": ").append(Arrays.toString(all[i].rowCounts));
+                throw new IllegalArgumentException("rowCounts: the ranks pass different counts: " + b);
             }
         }
-        long offset = 0, total = 0;
-        for (int r = 0; r < rowCounts.length; r++) {
-            if (r < rank) offset += rowCounts[r];
-            total += rowCounts[r];
-        }
-        if (rowCounts.length != group.size || total != mine.rows) {
-            throw new IllegalArgumentException("rowCounts: " + java.util.Arrays.toString(rowCounts) + " must give each of the "
-                    + group.size + " ranks its rows of full's " + mine.rows);
-        }
+        Rows mine = all[rank];
+        long offset = 0;
+        for (int r = 0; r < rank; r++) offset += rowCounts[r];
         int d = (int) mine.cols, from = Math.toIntExact(offset * d), count = Math.toIntExact(rowCounts[rank] * d);
         float[] out = new float[count];
         for (int i = 0; i < count; i++) {
             double s = 0;
-            for (Object o : all) s += ((Rows) o).values[from + i];
+            for (Rows x : all) s += x.values[from + i];
             out[i] = (float) s;
         }
         return Tensor.of(out, rowCounts[rank], d);
@@ -179,7 +215,13 @@ public final class InProcessCollective implements Collective {
 
     @Override
     public double[] allReduceSum(double... values) {
-        Object[] all = exchange("allReduceSum", values.clone());
+        Object[] all = exchange("allReduceSum", values == null ? null : values.clone());
+        if (values == null) throw new IllegalArgumentException("values: must not be null (rank " + rank + "; allReduceSum refused on every rank)");
+        for (int r = 0; r < all.length; r++) {
+            if (all[r] == null) {
+                throw new IllegalArgumentException("values: rank " + r + " passed null to allReduceSum; every rank's call ends");
+            }
+        }
         double[] out = new double[values.length];
         for (Object o : all) {
             double[] v = (double[]) o;
