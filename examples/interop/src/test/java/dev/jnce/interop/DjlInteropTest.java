@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,6 +38,25 @@ class DjlInteropTest {
                 assertEquals(42f, x.getFloat(1, 1), "written through jnce, read by DJL: the same memory");
                 x.set(new ai.djl.ndarray.index.NDIndex(0, 0), 7f);
                 assertEquals(7f, t.toFloatArray()[0], "written by DJL, read through jnce");
+            }
+        }
+    }
+
+    /**
+     * A non-contiguous NDArray (a transpose) is copied: {@code toByteBuffer(true)} makes a
+     * contiguous array in the same manager and hands out its memory, so values read right but
+     * what jnce writes there does not reach the original. Wrap only contiguous arrays as outputs.
+     */
+    @Test
+    void aNonContiguousNdArrayIsReadThroughACopy() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.create(new float[] {1, 2, 3, 4, 5, 6}, new Shape(2, 3));
+            NDArray xt = x.transpose();
+            try (Tensor t = Tensor.wrap(xt.toByteBuffer(true), DType.FLOAT32, 3, 2)) {
+                assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, t.toFloatArray(), "the transpose's values, row-major");
+                t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, 1, 42f);
+                assertEquals(4f, xt.getFloat(0, 1), "the write went to the copy, not to the transpose");
+                assertEquals(4f, x.getFloat(1, 0));
             }
         }
     }
