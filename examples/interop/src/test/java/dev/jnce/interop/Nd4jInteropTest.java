@@ -14,6 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -64,6 +65,30 @@ class Nd4jInteropTest {
         }
         try (Tensor ids = Tensor.of(new long[] {0, 1})) {
             assertThrows(IllegalArgumentException.class, () -> asIndArray(ids));
+        }
+    }
+
+    /**
+     * ND4J takes the tensor's memory as external (Nd4j.createBuffer over a pointer makes an
+     * externalized data buffer): INDArrays over it, dropped and collected, leave the memory and its
+     * values to jnce, which frees it once on close. A smoke check: had ND4J freed it, the values
+     * could be overwritten by later allocations, and jnce's close would be a second free.
+     */
+    @Test
+    void nd4jDoesNotFreeATensorsMemory() throws InterruptedException {
+        float[] values = InfoNceReference.gaussian(31, 4096);
+        try (Tensor t = Tensor.of(values, 64, 64)) {
+            for (int i = 0; i < 200; i++) assertEquals(values[i], asIndArray(t).getFloat(i / 64, i % 64));
+            for (int i = 0; i < 5; i++) {
+                System.gc();
+                Thread.sleep(100);
+            }
+            float[] big = new float[1 << 20]; // allocations that would reuse freed memory
+            try (Tensor other = Tensor.of(big, 1 << 20)) {
+                assertEquals(0f, other.toFloatArray()[0]);
+            }
+            assertArrayEquals(values, t.toFloatArray(), "the tensor's values, untouched");
+            assertEquals(values[4095], asIndArray(t).getFloat(63, 63));
         }
     }
 
