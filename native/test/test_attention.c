@@ -3,7 +3,9 @@
  * the whole (L, S) matrix: out = softmax(q kᵀ scale + mask) v, and the gradients of the row
  * softmax written out (dV = Pᵀ dO, dP = dO Vᵀ, dS = P (dP - rowsum(dP P)), dQ = s dS K,
  * dK = s dSᵀ Q). Shapes cross the 64-row and 256-key tiles; causal and key masks; a batch whose
- * keys are all masked (NaN as PyTorch, or 0 with masked_rows_zero).
+ * keys are all masked (NaN as PyTorch, or 0 with masked_rows_zero). ctest runs it three times:
+ * JNCE_SIMD unset (AVX-512 tiles where d, dv are multiples of 16 and the CPU has AVX-512),
+ * "avx2" (OpenBLAS tiles) and "scalar".
  */
 #include <math.h>
 #include <string.h>
@@ -118,8 +120,11 @@ static void attention_case(shape c, int masking, int zero_rows) {
 int main(void) {
     srand(11);
     shape shapes[] = {{1, 1, 1, 1, 1, 1, 1.0f, 0}, {2, 2, 70, 300, 8, 5, 0.35f, 0}, {1, 3, 130, 130, 16, 16, 0.25f, 1},
-                      {2, 1, 300, 70, 4, 6, 0.5f, 1}, {1, 2, 65, 257, 8, 8, 0.3f, 0}};
-    for (int s = 0; s < 5; s++)
+                      {2, 1, 300, 70, 4, 6, 0.5f, 1}, {1, 2, 65, 257, 8, 8, 0.3f, 0},
+                      /* d, dv multiples of 16: the AVX-512 tiles, 6-row blocks and 16- to 64-column panels */
+                      {1, 2, 130, 300, 64, 64, 0.125f, 1}, {2, 1, 70, 129, 32, 48, 0.2f, 0}, {1, 1, 64, 256, 128, 16, 0.1f, 1},
+                      {1, 1, 7, 513, 80, 96, 0.11f, 0}};
+    for (int s = 0; s < 9; s++)
         for (int masking = 0; masking < 3; masking++)
             for (int zero_rows = 0; zero_rows < 2; zero_rows++) attention_case(shapes[s], masking, zero_rows);
     float x = 1;
