@@ -7,10 +7,12 @@
  *   key_mask (B, S) int32 or NULL, B = BH / H: key j of batch b takes part where nonzero (the
  *            attention_mask of Hugging Face models); causal: query i sees keys j <= i (PyTorch's
  *            is_causal, the top-left aligned lower triangle)
+ *   attn_bias (L, S) float32 or NULL: added to the scaled scores of every bh (PyTorch's float
+ *            attn_mask), finite or -inf
  *   out (BH, L, dv)   lse (BH, L): per row, log sum_j exp(s_ij) of the unmasked scores
  *
  * Forward, per (bh, block of BR query rows): for each block of BC keys, S = scale Q_b K_bᵀ
- * (cblas_sgemm), masked entries -inf, the running row maximum m and sum l rescaled, P = exp(S - m),
+ * + bias, masked entries -inf, the running row maximum m and sum l rescaled, P = exp(S - m),
  * acc = acc * exp(m_old - m) + P V_b; finally out = acc / l and lse = m + log l.
  * Backward, per bh (dK, dV rows of one bh belong to it alone), for each key block and each query
  * block: P = exp(S - lse) recomputed, dV_b += Pᵀ dO, dP = dO V_bᵀ, dS = P (dP - D) with
@@ -48,6 +50,7 @@ typedef struct {
     int64_t BH, H, L, S, d, dv;
     const float *q, *k, *v, *out, *dout, *lse_in;
     const int32_t *key_mask;
+    const float *bias;
     float scale;
     int causal, zero_rows, avx512;
     float *o, *lse, *dq, *dk, *dvv;
@@ -289,12 +292,16 @@ static void softmax_grad(const float *p, float *dp, int64_t n, float D, float sc
         for (int64_t j = 0; j < n; j++) dp[j] = scale * p[j] * (dp[j] - D);
 }
 
-/* Masks the (rows, cols) tile s (stride BC) of query rows i0.. and keys j0.. with -inf. */
+/* Adds the bias to the (rows, cols) tile s (stride BC) of query rows i0.. and keys j0.., and masks
+ * it with -inf. */
 static void mask_tile(const attn_job *a, int64_t bh, float *s, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
     const int32_t *km = a->key_mask ? a->key_mask + (bh / a->H) * a->S + j0 : NULL;
-    if (!km && (!a->causal || j0 + cols - 1 <= i0)) return; /* no key of the tile is masked */
+    const float *bias = a->bias ? a->bias + i0 * a->S + j0 : NULL;
+    if (!km && !bias && (!a->causal || j0 + cols - 1 <= i0)) return; /* no key of the tile is masked */
     for (int64_t r = 0; r < rows; r++) {
         float *row = s + r * BC;
+        if (bias)
+            for (int64_t c = 0; c < cols; c++) row[c] += bias[r * a->S + c];
         if (km)
             for (int64_t c = 0; c < cols; c++)
                 if (km[c] == 0) row[c] = -INFINITY;
@@ -450,26 +457,26 @@ static int32_t check(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int
 }
 
 int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q,
-                           const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal,
-                           int32_t masked_rows_zero, float *out, float *lse) {
+                           const float *k, const float *v, const int32_t *key_mask, const float *attn_bias,
+                           float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse) {
     int32_t st = check(BH, H, L, S, d, dv, scale);
     if (st != JNCE_OK) return st;
     if (!q || !k || !v || !out || !lse) return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_fwd: null buffer");
-    attn_job a = {BH, H, L, S, d, dv, q, k, v, NULL, NULL, NULL, key_mask, scale, causal != 0, masked_rows_zero != 0,
+    attn_job a = {BH, H, L, S, d, dv, q, k, v, NULL, NULL, NULL, key_mask, attn_bias, scale, causal != 0, masked_rows_zero != 0,
                   0, out, lse, NULL, NULL, NULL, 0};
     run(&a);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_fwd: out of memory for the tiles") : JNCE_OK;
 }
 
 int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q,
-                           const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal,
-                           int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq,
-                           float *dk, float *dv_out) {
+                           const float *k, const float *v, const int32_t *key_mask, const float *attn_bias,
+                           float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout,
+                           const float *lse, float *dq, float *dk, float *dv_out) {
     int32_t st = check(BH, H, L, S, d, dv, scale);
     if (st != JNCE_OK) return st;
     if (!q || !k || !v || !out || !dout || !lse || !dq || !dk || !dv_out)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_bwd: null buffer");
-    attn_job a = {BH, H, L, S, d, dv, q, k, v, out, dout, lse, key_mask, scale, causal != 0, masked_rows_zero != 0,
+    attn_job a = {BH, H, L, S, d, dv, q, k, v, out, dout, lse, key_mask, attn_bias, scale, causal != 0, masked_rows_zero != 0,
                   0, NULL, NULL, dq, dk, dv_out, 0};
     run(&a);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_bwd: out of memory for the tiles") : JNCE_OK;
