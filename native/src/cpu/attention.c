@@ -313,6 +313,14 @@ static void mask_tile(const attn_job *a, int64_t bh, float *s, int64_t i0, int64
 
 /* ---- one batch-head --------------------------------------------------------------------- */
 
+/* Keys of the block at j0 that query rows i0..i0+rows-1 may see: the causal mask hides every key
+ * past the last row's diagonal, so the tile products stop there. */
+static int64_t live_keys(const attn_job *a, int64_t i0, int64_t rows, int64_t j0) {
+    int64_t cols = a->S - j0 < BC ? a->S - j0 : BC;
+    if (a->causal && i0 + rows - j0 < cols) cols = i0 + rows - j0;
+    return cols;
+}
+
 static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
     const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv;
     const float *q = a->q + bh * L * d, *k = a->k + bh * S * d, *v = a->v + bh * S * dv;
@@ -328,7 +336,7 @@ static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
         memset(acc, 0, (size_t)(rows * dv) * sizeof(float));
         for (int64_t j0 = 0; j0 < S; j0 += BC) {
             if (a->causal && j0 > i0 + rows - 1) break;
-            int64_t cols = S - j0 < BC ? S - j0 : BC;
+            int64_t cols = live_keys(a, i0, rows, j0);
             tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, j0, s);
             mask_tile(a, bh, s, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
@@ -384,10 +392,10 @@ static void backward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
     memset(dk, 0, (size_t)(S * d) * sizeof(float));
     memset(dvv, 0, (size_t)(S * dv) * sizeof(float));
     for (int64_t j0 = 0; j0 < S; j0 += BC) {
-        int64_t cols = S - j0 < BC ? S - j0 : BC;
         for (int64_t i0 = 0; i0 < L; i0 += BR) {
             int64_t rows = L - i0 < BR ? L - i0 : BR;
             if (a->causal && j0 > i0 + rows - 1) continue;
+            int64_t cols = live_keys(a, i0, rows, j0);
             tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, j0, p);
             mask_tile(a, bh, p, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
