@@ -11,13 +11,14 @@
  *            attn_mask), finite or -inf
  *   out (BH, L, dv)   lse (BH, L): per row, log sum_j exp(s_ij) of the unmasked scores
  *
- * Forward, per (bh, block of BR query rows): for each block of BC keys, S = scale Q_b K_bᵀ
+ * Forward, per bh, for each block of BC keys and each block of BR query rows: S = scale Q_b K_bᵀ
  * + bias, masked entries -inf, the running row maximum m and sum l rescaled, P = exp(S - m),
- * acc = acc * exp(m_old - m) + P V_b; finally out = acc / l and lse = m + log l.
+ * out_b = out_b * exp(m_old - m) + P V_b; finally out = out / l and lse = m + log l. Key blocks
+ * outermost, so that a key block is packed once and the state of the rows is O(L).
  * Backward, per bh (dK, dV rows of one bh belong to it alone), for each key block and each query
  * block: P = exp(S - lse) recomputed, dV_b += Pᵀ dO, dP = dO V_bᵀ, dS = P (dP - D) with
- * D_i = sum_c dO_ic O_ic, dQ += scale dS K_b, dK_b += scale dSᵀ Q_b. Memory: O(BR BC + L + S d)
- * floats a thread; flops: 2 GEMMs forward, 5 backward, halved by a causal mask.
+ * D_i = sum_c dO_ic O_ic, dQ += scale dS K_b, dK_b += scale dSᵀ Q_b. Memory: O(BR BC + L + BC d)
+ * floats a thread besides the outputs; flops: 2 GEMMs forward, 5 backward, halved by a causal mask.
  *
  * A row whose keys are all masked: PyTorch's softmax gives NaN there (output, and through
  * autograd the gradients of that batch-head's q row and of all its keys and values); jnce does the
@@ -25,8 +26,8 @@
  * Parallel over bh on jnce's pool. The tile products take one of two paths:
  *  - AVX-512 (d and dv multiples of 16, CPU with AVX-512F, JNCE_SIMD neither "scalar" nor "avx2"):
  *    a register-blocked product of 6 rows by 64 columns that reads its operands in place, with
- *    k and v transposed once a batch-head into 64-key panels (kt, vt: (S/64, d, 64), scale folded
- *    into kt). OpenBLAS would pack both operands of every tile again: with d = 64 each packed
+ *    a key block's k and v transposed once into 64-key panels (kt, vt: (BC/64, d, 64), scale
+ *    folded into kt). OpenBLAS would pack both operands of every tile again: with d = 64 each packed
  *    float is used only 64-256 times, and packing took a quarter of the time.
  *  - otherwise cblas_sgemm on each tile, single-threaded (jnce_blas_single_threaded for the
  *    call: OpenBLAS's per-thread count, openblas_set_num_threads_local, is global in its pthreads
@@ -57,10 +58,10 @@ typedef struct {
     int failed; /* an allocation failed in some slice */
 } attn_job;
 
-/* A thread's buffers: score and gradient tiles (BR, BC), the running statistics of a query block,
- * D of a batch-head, and on the AVX-512 path its k and v in panels. */
+/* A thread's buffers: score and gradient tiles (BR, BC), the running maximum m and sum l of every
+ * query row of a batch-head, its D, and on the AVX-512 path a key block's k and v in panels. */
 typedef struct {
-    float *s, *dp, *acc, *m, *D, *kt, *vt;
+    float *s, *dp, *m, *D, *kt, *vt;
     double *l;
 } attn_work;
 
@@ -157,13 +158,14 @@ static void pack_panels(const float *x, int64_t n, int64_t e, float alpha, float
     }
 }
 
-/* C (rows, cols) = alpha A Bᵀ, A (rows, e) rows of q or dO, B (cols, e) rows j0.. of k or v; on
- * the AVX-512 path from B's panels (alpha folded in), writing up to a multiple of NP columns. */
+/* C (rows, cols) = alpha A Bᵀ, A (rows, e) rows of q or dO, B (cols, e) the key block's rows of k
+ * or v; on the AVX-512 path from the block's panels (alpha folded in), writing up to a multiple of
+ * NP columns. */
 static void tile_abt(const attn_job *a, int64_t rows, int64_t cols, int64_t e, float alpha, const float *A,
-                     const float *B, const float *panels, int64_t j0, float *C) {
+                     const float *B, const float *panels, float *C) {
     if (a->avx512) {
         for (int64_t c = 0; c < cols; c += NP)
-            gemm_avx512(rows, NP, e, A, e, 1, panels + (j0 + c) / NP * e * NP, NP, C + c, BC, 0);
+            gemm_avx512(rows, NP, e, A, e, 1, panels + c / NP * e * NP, NP, C + c, BC, 0);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cols, (blasint)e, alpha, A,
                     (blasint)e, B, (blasint)e, 0.0f, C, BC);
@@ -324,46 +326,43 @@ static int64_t live_keys(const attn_job *a, int64_t i0, int64_t rows, int64_t j0
 static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
     const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv;
     const float *q = a->q + bh * L * d, *k = a->k + bh * S * d, *v = a->v + bh * S * dv;
-    float *s = w->s, *acc = w->acc, *m = w->m;
+    float *s = w->s, *m = w->m, *o = a->o + bh * L * dv, *lse = a->lse + bh * L;
     double *l = w->l;
-    if (a->avx512) pack_panels(k, S, d, a->scale, w->kt);
-    for (int64_t i0 = 0; i0 < L; i0 += BR) {
-        int64_t rows = L - i0 < BR ? L - i0 : BR;
-        for (int64_t r = 0; r < rows; r++) {
-            m[r] = -INFINITY;
-            l[r] = 0.0;
-        }
-        memset(acc, 0, (size_t)(rows * dv) * sizeof(float));
-        for (int64_t j0 = 0; j0 < S; j0 += BC) {
-            if (a->causal && j0 > i0 + rows - 1) break;
-            int64_t cols = live_keys(a, i0, rows, j0);
-            tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, j0, s);
+    for (int64_t i = 0; i < L; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0.0;
+    }
+    memset(o, 0, (size_t)(L * dv) * sizeof(float)); /* o accumulates P V until the last key block */
+    for (int64_t j0 = 0; j0 < S; j0 += BC) {
+        if (a->avx512) pack_panels(k + j0 * d, S - j0 < BC ? S - j0 : BC, d, a->scale, w->kt);
+        for (int64_t i0 = a->causal ? j0 / BR * BR : 0; i0 < L; i0 += BR) { /* causal: rows before j0 see no key here */
+            int64_t rows = L - i0 < BR ? L - i0 : BR, cols = live_keys(a, i0, rows, j0);
+            tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, s);
             mask_tile(a, bh, s, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
-                float *row = s + r * BC, top = row_max(row, cols, simd);
-                float next = top > m[r] ? top : m[r];
+                float *row = s + r * BC, *acc = o + (i0 + r) * dv, top = row_max(row, cols, simd), mr = m[i0 + r];
+                float next = top > mr ? top : mr;
                 if (next == -INFINITY) { /* every key so far masked: nothing to add */
                     memset(row, 0, (size_t)cols * sizeof(float));
                     continue;
                 }
-                float keep = m[r] == -INFINITY ? 0.0f : expf(m[r] - next);
-                l[r] = l[r] * keep + exp_shift(row, cols, next, simd);
+                float keep = mr == -INFINITY ? 0.0f : expf(mr - next);
+                l[i0 + r] = l[i0 + r] * keep + exp_shift(row, cols, next, simd);
                 if (keep != 1.0f)
-                    for (int64_t c = 0; c < dv; c++) acc[r * dv + c] *= keep;
-                m[r] = next;
+                    for (int64_t c = 0; c < dv; c++) acc[c] *= keep;
+                m[i0 + r] = next;
             }
-            tile_acc(a, 0, rows, dv, cols, s, v + j0 * dv, dv, acc, dv); /* acc += P V_b */
+            tile_acc(a, 0, rows, dv, cols, s, v + j0 * dv, dv, o + i0 * dv, dv); /* o += P V_b */
         }
-        float *o = a->o + (bh * L + i0) * dv, *lse = a->lse + bh * L + i0;
-        for (int64_t r = 0; r < rows; r++) {
-            if (l[r] > 0.0) {
-                float inv = (float)(1.0 / l[r]);
-                for (int64_t c = 0; c < dv; c++) o[r * dv + c] = acc[r * dv + c] * inv;
-                lse[r] = (float)(m[r] + log(l[r]));
-            } else {
-                for (int64_t c = 0; c < dv; c++) o[r * dv + c] = a->zero_rows ? 0.0f : NAN;
-                lse[r] = -INFINITY;
-            }
+    }
+    for (int64_t i = 0; i < L; i++) {
+        if (l[i] > 0.0) {
+            float inv = (float)(1.0 / l[i]);
+            for (int64_t c = 0; c < dv; c++) o[i * dv + c] *= inv;
+            lse[i] = (float)(m[i] + log(l[i]));
+        } else {
+            for (int64_t c = 0; c < dv; c++) o[i * dv + c] = a->zero_rows ? 0.0f : NAN;
+            lse[i] = -INFINITY;
         }
     }
 }
@@ -384,19 +383,18 @@ static void backward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
             D[i] = 0.0f; /* its output was 0 or NaN: the row contributes no gradient here */
         }
     }
-    if (a->avx512) {
-        pack_panels(k, S, d, a->scale, w->kt);
-        pack_panels(v, S, dv, 1.0f, w->vt);
-    }
     memset(dq, 0, (size_t)(L * d) * sizeof(float));
     memset(dk, 0, (size_t)(S * d) * sizeof(float));
     memset(dvv, 0, (size_t)(S * dv) * sizeof(float));
     for (int64_t j0 = 0; j0 < S; j0 += BC) {
-        for (int64_t i0 = 0; i0 < L; i0 += BR) {
+        if (a->avx512) {
+            pack_panels(k + j0 * d, S - j0 < BC ? S - j0 : BC, d, a->scale, w->kt);
+            pack_panels(v + j0 * dv, S - j0 < BC ? S - j0 : BC, dv, 1.0f, w->vt);
+        }
+        for (int64_t i0 = a->causal ? j0 / BR * BR : 0; i0 < L; i0 += BR) {
             int64_t rows = L - i0 < BR ? L - i0 : BR;
-            if (a->causal && j0 > i0 + rows - 1) continue;
             int64_t cols = live_keys(a, i0, rows, j0);
-            tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, j0, p);
+            tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, p);
             mask_tile(a, bh, p, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
                 float *row = p + r * BC;
@@ -404,7 +402,7 @@ static void backward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
                 else exp_shift(row, cols, lse[i0 + r], simd);
             }
             tile_acc(a, 1, cols, dv, rows, p, dout + i0 * dv, dv, dvv + j0 * dv, dv); /* dV_b += Pᵀ dO */
-            tile_abt(a, rows, cols, dv, 1.0f, dout + i0 * dv, v + j0 * dv, w->vt, j0, dp); /* dP = dO V_bᵀ */
+            tile_abt(a, rows, cols, dv, 1.0f, dout + i0 * dv, v + j0 * dv, w->vt, dp); /* dP = dO V_bᵀ */
             for (int64_t r = 0; r < rows; r++) softmax_grad(p + r * BC, dp + r * BC, cols, D[i0 + r], a->scale, simd);
             tile_acc(a, 0, rows, d, cols, dp, k + j0 * d, d, dq + i0 * d, d); /* dQ += s dS K_b */
             tile_acc(a, 1, cols, d, rows, dp, q + i0 * d, d, dk + j0 * d, d); /* dK_b += s dSᵀ Q */
@@ -423,12 +421,11 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     (void)slice;
     attn_job *a = ctx;
     int simd = a->avx512 ? 2 : jnce_use_avx2();
-    int64_t panels = a->avx512 ? (a->S + NP - 1) / NP * NP : 0;
-    attn_work w = {malloc(sizeof(float) * BR * BC), malloc(sizeof(float) * BR * BC),
-                   malloc(sizeof(float) * (size_t)(BR * a->dv)), malloc(sizeof(float) * BR),
+    int64_t panels = a->avx512 ? BC : 0;
+    attn_work w = {malloc(sizeof(float) * BR * BC), malloc(sizeof(float) * BR * BC), malloc(sizeof(float) * (size_t)a->L),
                    malloc(sizeof(float) * (size_t)a->L), malloc(sizeof(float) * (size_t)(panels * a->d + 1)),
-                   malloc(sizeof(float) * (size_t)(panels * a->dv + 1)), malloc(sizeof(double) * BR)};
-    if (!w.s || !w.dp || !w.acc || !w.m || !w.D || !w.kt || !w.vt || !w.l) {
+                   malloc(sizeof(float) * (size_t)(panels * a->dv + 1)), malloc(sizeof(double) * (size_t)a->L)};
+    if (!w.s || !w.dp || !w.m || !w.D || !w.kt || !w.vt || !w.l) {
         __atomic_store_n(&a->failed, 1, __ATOMIC_RELAXED);
     } else {
         for (int64_t bh = begin; bh < end; bh++) {
@@ -438,7 +435,6 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     }
     free(w.s);
     free(w.dp);
-    free(w.acc);
     free(w.m);
     free(w.D);
     free(w.kt);
