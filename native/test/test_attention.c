@@ -130,8 +130,10 @@ int main(void) {
                       {2, 1, 300, 70, 4, 6, 0.5f, 1}, {1, 2, 65, 257, 8, 8, 0.3f, 0},
                       /* d, dv multiples of 16: the AVX-512 tiles, 6-row blocks and 16- to 64-column panels */
                       {1, 2, 130, 300, 64, 64, 0.125f, 1}, {2, 1, 70, 129, 32, 48, 0.2f, 0}, {1, 1, 64, 256, 128, 16, 0.1f, 1},
-                      {1, 1, 7, 513, 80, 96, 0.11f, 0}};
-    for (int s = 0; s < 9; s++)
+                      {1, 1, 7, 513, 80, 96, 0.11f, 0},
+                      {1, 1, 600, 530, 8, 8, 0.3f, 1}, /* causal over several 256-row and 256-key blocks */
+                      {1, 1, 600, 530, 64, 32, 0.3f, 1}};
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
         for (int masking = 0; masking < 3; masking++)
             for (int biased = 0; biased < 2; biased++)
                 for (int zero_rows = 0; zero_rows < 2; zero_rows++) attention_case(shapes[s], masking, biased, zero_rows);

@@ -11,13 +11,13 @@
  *            attn_mask), finite or -inf
  *   out (BH, L, dv)   lse (BH, L): per row, log sum_j exp(s_ij) of the unmasked scores
  *
- * Forward, per bh, for each block of BC keys and each block of BR query rows: S = scale Q_b K_bᵀ
+ * Forward, per bh, for each block of BC keys and each block of br query rows: S = scale Q_b K_bᵀ
  * + bias, masked entries -inf, the running row maximum m and sum l rescaled, P = exp(S - m),
  * out_b = out_b * exp(m_old - m) + P V_b; finally out = out / l and lse = m + log l. Key blocks
  * outermost, so that a key block is packed once and the state of the rows is O(L).
  * Backward, per bh (dK, dV rows of one bh belong to it alone), for each key block and each query
  * block: P = exp(S - lse) recomputed, dV_b += Pᵀ dO, dP = dO V_bᵀ, dS = P (dP - D) with
- * D_i = sum_c dO_ic O_ic, dQ += scale dS K_b, dK_b += scale dSᵀ Q_b. Memory: O(BR BC + L + BC d)
+ * D_i = sum_c dO_ic O_ic, dQ += scale dS K_b, dK_b += scale dSᵀ Q_b. Memory: O(br BC + L + BC d)
  * floats a thread besides the outputs; flops: 2 GEMMs forward, 5 backward, halved by a causal mask.
  *
  * A row whose keys are all masked: PyTorch's softmax gives NaN there (output, and through
@@ -43,9 +43,15 @@
 #include "internal.h"
 #include "simd_exp.h"
 
-#define BR 64  /* query rows a block */
-#define BC 256 /* keys a block: a (BR, BC) tile is 64 KiB */
-#define NP 64  /* keys a packed panel, columns of the AVX-512 product */
+#define BC 256 /* keys a block */
+#define PAD 16 /* a tile row is BC + PAD floats: a stride of 2^k bytes maps columns onto few cache sets */
+#define LDT (BC + PAD)
+/* Query rows a block: 64 on the AVX-512 path (a 68 KiB tile); 256 on the OpenBLAS path (272 KiB,
+ * in L2 with its packed copies), where each GEMM packs its operands again and at 64 rows the
+ * repacking of the 64-wide blocks and the call overhead cost a third more than the products. */
+#define BR_AVX512 64
+#define BR_BLAS 256
+#define NP 64 /* keys a packed panel, columns of the AVX-512 product */
 
 typedef struct {
     int64_t BH, H, L, S, d, dv;
@@ -56,9 +62,10 @@ typedef struct {
     int causal, zero_rows, avx512;
     float *o, *lse, *dq, *dk, *dvv;
     int failed; /* an allocation failed in some slice */
+    int64_t br; /* query rows a block, set by run */
 } attn_job;
 
-/* A thread's buffers: score and gradient tiles (BR, BC), the running maximum m and sum l of every
+/* A thread's buffers: score and gradient tiles (br, BC) of stride LDT, the running maximum m and sum l of every
  * query row of a batch-head, its D, and on the AVX-512 path a key block's k and v in panels. */
 typedef struct {
     float *s, *dp, *m, *D, *kt, *vt;
@@ -165,21 +172,21 @@ static void tile_abt(const attn_job *a, int64_t rows, int64_t cols, int64_t e, f
                      const float *B, const float *panels, float *C) {
     if (a->avx512) {
         for (int64_t c = 0; c < cols; c += NP)
-            gemm_avx512(rows, NP, e, A, e, 1, panels + c / NP * e * NP, NP, C + c, BC, 0);
+            gemm_avx512(rows, NP, e, A, e, 1, panels + c / NP * e * NP, NP, C + c, LDT, 0);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cols, (blasint)e, alpha, A,
-                    (blasint)e, B, (blasint)e, 0.0f, C, BC);
+                    (blasint)e, B, (blasint)e, 0.0f, C, LDT);
     }
 }
 
 /* C (M, N) += op(T) B: op(T) = T (M, K) for trans = 0, Tᵀ with T (K, M) for trans = 1, T a tile
- * of stride BC; B (K, N) and C row-major. */
+ * of stride LDT; B (K, N) and C row-major. */
 static void tile_acc(const attn_job *a, int trans, int64_t M, int64_t N, int64_t K, const float *T, const float *B,
                      int64_t ldb, float *C, int64_t ldc) {
-    if (a->avx512) gemm_avx512(M, N, K, T, trans ? 1 : BC, trans ? BC : 1, B, ldb, C, ldc, 1);
+    if (a->avx512) gemm_avx512(M, N, K, T, trans ? 1 : LDT, trans ? LDT : 1, B, ldb, C, ldc, 1);
     else
         cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, (blasint)M, (blasint)N, (blasint)K,
-                    1.0f, T, BC, B, (blasint)ldb, 1.0f, C, (blasint)ldc);
+                    1.0f, T, LDT, B, (blasint)ldb, 1.0f, C, (blasint)ldc);
 }
 
 /* ---- row operations --------------------------------------------------------------------- */
@@ -265,11 +272,15 @@ static double exp_shift(float *x, int64_t n, float m, int simd) {
 
 /* max_j x_j for j < n (-inf for n = 0; scores are never NaN for finite inputs). */
 JNCE_TARGET_AVX2 static float row_max_avx2(const float *x, int64_t n) {
-    __m256 top = _mm256_set1_ps(-INFINITY);
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8) top = _mm256_max_ps(top, _mm256_loadu_ps(x + j));
+    for (; j + 16 <= n; j += 16) { /* two chains: max_ps has a 4-cycle latency */
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
+    }
+    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
     float lanes[8], m = -INFINITY;
-    _mm256_storeu_ps(lanes, top);
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
     for (int t = 0; t < 8; t++) m = lanes[t] > m ? lanes[t] : m;
     for (; j < n; j++) m = x[j] > m ? x[j] : m;
     return m;
@@ -294,14 +305,14 @@ static void softmax_grad(const float *p, float *dp, int64_t n, float D, float sc
         for (int64_t j = 0; j < n; j++) dp[j] = scale * p[j] * (dp[j] - D);
 }
 
-/* Adds the bias to the (rows, cols) tile s (stride BC) of query rows i0.. and keys j0.., and masks
+/* Adds the bias to the (rows, cols) tile s (stride LDT) of query rows i0.. and keys j0.., and masks
  * it with -inf. */
 static void mask_tile(const attn_job *a, int64_t bh, float *s, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
     const int32_t *km = a->key_mask ? a->key_mask + (bh / a->H) * a->S + j0 : NULL;
     const float *bias = a->bias ? a->bias + i0 * a->S + j0 : NULL;
     if (!km && !bias && (!a->causal || j0 + cols - 1 <= i0)) return; /* no key of the tile is masked */
     for (int64_t r = 0; r < rows; r++) {
-        float *row = s + r * BC;
+        float *row = s + r * LDT;
         if (bias)
             for (int64_t c = 0; c < cols; c++) row[c] += bias[r * a->S + c];
         if (km)
@@ -324,7 +335,7 @@ static int64_t live_keys(const attn_job *a, int64_t i0, int64_t rows, int64_t j0
 }
 
 static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
-    const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv;
+    const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv, br = a->br;
     const float *q = a->q + bh * L * d, *k = a->k + bh * S * d, *v = a->v + bh * S * dv;
     float *s = w->s, *m = w->m, *o = a->o + bh * L * dv, *lse = a->lse + bh * L;
     double *l = w->l;
@@ -335,12 +346,12 @@ static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
     memset(o, 0, (size_t)(L * dv) * sizeof(float)); /* o accumulates P V until the last key block */
     for (int64_t j0 = 0; j0 < S; j0 += BC) {
         if (a->avx512) pack_panels(k + j0 * d, S - j0 < BC ? S - j0 : BC, d, a->scale, w->kt);
-        for (int64_t i0 = a->causal ? j0 / BR * BR : 0; i0 < L; i0 += BR) { /* causal: rows before j0 see no key here */
-            int64_t rows = L - i0 < BR ? L - i0 : BR, cols = live_keys(a, i0, rows, j0);
+        for (int64_t i0 = a->causal ? j0 / br * br : 0; i0 < L; i0 += br) { /* causal: rows before j0 see no key here */
+            int64_t rows = L - i0 < br ? L - i0 : br, cols = live_keys(a, i0, rows, j0);
             tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, s);
             mask_tile(a, bh, s, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
-                float *row = s + r * BC, *acc = o + (i0 + r) * dv, top = row_max(row, cols, simd), mr = m[i0 + r];
+                float *row = s + r * LDT, *acc = o + (i0 + r) * dv, top = row_max(row, cols, simd), mr = m[i0 + r];
                 float next = top > mr ? top : mr;
                 if (next == -INFINITY) { /* every key so far masked: nothing to add */
                     memset(row, 0, (size_t)cols * sizeof(float));
@@ -368,7 +379,7 @@ static void forward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
 }
 
 static void backward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
-    const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv;
+    const int64_t L = a->L, S = a->S, d = a->d, dv = a->dv, br = a->br;
     const float *q = a->q + bh * L * d, *k = a->k + bh * S * d, *v = a->v + bh * S * dv;
     const float *o = a->out + bh * L * dv, *dout = a->dout + bh * L * dv, *lse = a->lse_in + bh * L;
     float *dq = a->dq + bh * L * d, *dk = a->dk + bh * S * d, *dvv = a->dvv + bh * S * dv;
@@ -391,19 +402,19 @@ static void backward_bh(attn_job *a, int64_t bh, attn_work *w, int simd) {
             pack_panels(k + j0 * d, S - j0 < BC ? S - j0 : BC, d, a->scale, w->kt);
             pack_panels(v + j0 * dv, S - j0 < BC ? S - j0 : BC, dv, 1.0f, w->vt);
         }
-        for (int64_t i0 = a->causal ? j0 / BR * BR : 0; i0 < L; i0 += BR) {
-            int64_t rows = L - i0 < BR ? L - i0 : BR;
+        for (int64_t i0 = a->causal ? j0 / br * br : 0; i0 < L; i0 += br) {
+            int64_t rows = L - i0 < br ? L - i0 : br;
             int64_t cols = live_keys(a, i0, rows, j0);
             tile_abt(a, rows, cols, d, a->scale, q + i0 * d, k + j0 * d, w->kt, p);
             mask_tile(a, bh, p, i0, rows, j0, cols);
             for (int64_t r = 0; r < rows; r++) {
-                float *row = p + r * BC;
+                float *row = p + r * LDT;
                 if (lse[i0 + r] == -INFINITY) memset(row, 0, (size_t)cols * sizeof(float));
                 else exp_shift(row, cols, lse[i0 + r], simd);
             }
             tile_acc(a, 1, cols, dv, rows, p, dout + i0 * dv, dv, dvv + j0 * dv, dv); /* dV_b += Pᵀ dO */
             tile_abt(a, rows, cols, dv, 1.0f, dout + i0 * dv, v + j0 * dv, w->vt, dp); /* dP = dO V_bᵀ */
-            for (int64_t r = 0; r < rows; r++) softmax_grad(p + r * BC, dp + r * BC, cols, D[i0 + r], a->scale, simd);
+            for (int64_t r = 0; r < rows; r++) softmax_grad(p + r * LDT, dp + r * LDT, cols, D[i0 + r], a->scale, simd);
             tile_acc(a, 0, rows, d, cols, dp, k + j0 * d, d, dq + i0 * d, d); /* dQ += s dS K_b */
             tile_acc(a, 1, cols, d, rows, dp, q + i0 * d, d, dk + j0 * d, d); /* dK_b += s dSᵀ Q */
         }
@@ -422,7 +433,7 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
     attn_job *a = ctx;
     int simd = a->avx512 ? 2 : jnce_use_avx2();
     int64_t panels = a->avx512 ? BC : 0;
-    attn_work w = {malloc(sizeof(float) * BR * BC), malloc(sizeof(float) * BR * BC), malloc(sizeof(float) * (size_t)a->L),
+    attn_work w = {malloc(sizeof(float) * (size_t)(a->br * LDT)), malloc(sizeof(float) * (size_t)(a->br * LDT)), malloc(sizeof(float) * (size_t)a->L),
                    malloc(sizeof(float) * (size_t)a->L), malloc(sizeof(float) * (size_t)(panels * a->d + 1)),
                    malloc(sizeof(float) * (size_t)(panels * a->dv + 1)), malloc(sizeof(double) * (size_t)a->L)};
     if (!w.s || !w.dp || !w.m || !w.D || !w.kt || !w.vt || !w.l) {
@@ -445,6 +456,7 @@ static void attention_slice(void *ctx, int64_t begin, int64_t end, int32_t slice
 /* Runs the job over the batch-heads; BLAS single-threaded for the call where its tiles use it. */
 static void run(attn_job *a) {
     a->avx512 = use_avx512() && a->d % 16 == 0 && a->dv % 16 == 0;
+    a->br = a->avx512 ? BR_AVX512 : BR_BLAS;
     if (!a->avx512) jnce_blas_single_threaded(1);
     jnce_parallel_for(a->BH, 1, attention_slice, a);
     if (!a->avx512) jnce_blas_single_threaded(0);
@@ -467,7 +479,7 @@ int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t 
     if (st != JNCE_OK) return st;
     if (!q || !k || !v || !out || !lse) return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_fwd: null buffer");
     attn_job a = {BH, H, L, S, d, dv, q, k, v, NULL, NULL, NULL, key_mask, attn_bias, scale, causal != 0, masked_rows_zero != 0,
-                  0, out, lse, NULL, NULL, NULL, 0};
+                  0, out, lse, NULL, NULL, NULL, 0, 0};
     run(&a);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_fwd: out of memory for the tiles") : JNCE_OK;
 }
@@ -481,7 +493,7 @@ int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t 
     if (!q || !k || !v || !out || !dout || !lse || !dq || !dk || !dv_out)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "attention_bwd: null buffer");
     attn_job a = {BH, H, L, S, d, dv, q, k, v, out, dout, lse, key_mask, attn_bias, scale, causal != 0, masked_rows_zero != 0,
-                  0, NULL, NULL, dq, dk, dv_out, 0};
+                  0, NULL, NULL, dq, dk, dv_out, 0, 0};
     run(&a);
     return a.failed ? jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "attention_bwd: out of memory for the tiles") : JNCE_OK;
 }
