@@ -23,7 +23,8 @@
  * A row whose keys are all masked: PyTorch's softmax gives NaN there (output, and through
  * autograd the gradients of that batch-head's q row and of all its keys and values); jnce does the
  * same by default, or with masked_rows_zero gives output 0 and no gradient from that row.
- * Parallel over bh on jnce's pool. The tile products take one of two paths:
+ * Parallel over bh on jnce's pool (fewer bh than threads leave threads idle). The tile products
+ * take one of two paths:
  *  - AVX-512 (d and dv multiples of 16, CPU with AVX-512F, JNCE_SIMD neither "scalar" nor "avx2"):
  *    a register-blocked product of 6 rows by 64 columns that reads its operands in place, with
  *    a key block's k and v transposed once into 64-key panels (kt, vt: (BC/64, d, 64), scale
