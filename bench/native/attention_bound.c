@@ -50,9 +50,9 @@ int main(int argc, char **argv) {
     double fwd = 1e30, bwd = 1e30;
     for (int r = 0; r < reps; r++) {
         double t0 = cpu_now();
-        if (jnce_attention_fwd(BH, 1, L, L, d, d, q, k, v, NULL, scale, 0, 0, out, lse) != JNCE_OK) return 1;
+        if (jnce_attention_fwd(BH, 1, L, L, d, d, q, k, v, NULL, NULL, scale, 0, 0, out, lse) != JNCE_OK) return 1;
         double t1 = cpu_now();
-        if (jnce_attention_bwd(BH, 1, L, L, d, d, q, k, v, NULL, scale, 0, 0, out, dout, lse, dq, dk, dv) != JNCE_OK) return 1;
+        if (jnce_attention_bwd(BH, 1, L, L, d, d, q, k, v, NULL, NULL, scale, 0, 0, out, dout, lse, dq, dk, dv) != JNCE_OK) return 1;
         double t2 = cpu_now();
         fwd = t1 - t0 < fwd ? t1 - t0 : fwd;
         bwd = t2 - t1 < bwd ? t2 - t1 : bwd;

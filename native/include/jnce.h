@@ -494,6 +494,8 @@ JNCE_API int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K,
  * softmax so that no (L, S) matrix exists: out = softmax(q kᵀ * scale + mask) v per batch-head.
  *   q (BH,L,d), k (BH,S,d), v (BH,S,dv), out (BH,L,dv), lse (BH,L) float32; BH = B x H.
  *   key_mask (B,S) int32 or NULL: key j of batch b = bh / H takes part where nonzero.
+ *   attn_bias (L,S) float32 or NULL: added to every batch-head's scaled scores (PyTorch's float
+ *   attn_mask); finite or -inf (-inf hides a key), never NaN or +inf (not checked here).
  *   causal: query i sees keys j <= i. scale finite, > 0 (1/sqrt(d) is PyTorch's default).
  *   A row with every key masked: out NaN and lse -inf (PyTorch's NaN), or out 0 with
  *   masked_rows_zero. Backward takes the forward's out and lse and dout (BH,L,dv), writes
@@ -502,10 +504,12 @@ JNCE_API int32_t jnce_topk(const float *scores, int64_t N, int64_t M, int64_t K,
  */
 JNCE_API int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv,
                                     const float *q, const float *k, const float *v, const int32_t *key_mask,
-                                    float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse);
+                                    const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero,
+                                    float *out, float *lse);
 JNCE_API int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv,
                                     const float *q, const float *k, const float *v, const int32_t *key_mask,
-                                    float scale, int32_t causal, int32_t masked_rows_zero, const float *out,
+                                    const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero,
+                                    const float *out,
                                     const float *dout, const float *lse, float *dq, float *dk, float *dv_out);
 
 /*

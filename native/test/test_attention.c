@@ -2,8 +2,10 @@
  * test_attention.c - checks jnce_attention_fwd/bwd against a plain double reference that holds
  * the whole (L, S) matrix: out = softmax(q kᵀ scale + mask) v, and the gradients of the row
  * softmax written out (dV = Pᵀ dO, dP = dO Vᵀ, dS = P (dP - rowsum(dP P)), dQ = s dS K,
- * dK = s dSᵀ Q). Shapes cross the 64-row and 256-key tiles; causal and key masks; a batch whose
- * keys are all masked (NaN as PyTorch, or 0 with masked_rows_zero).
+ * dK = s dSᵀ Q). Shapes cross the 64-row and 256-key tiles; causal and key masks, an additive (L, S) bias with -inf entries; a batch whose
+ * keys are all masked (NaN as PyTorch, or 0 with masked_rows_zero). ctest runs it three times:
+ * JNCE_SIMD unset (AVX-512 tiles where d, dv are multiples of 16 and the CPU has AVX-512),
+ * "avx2" (OpenBLAS tiles) and "scalar".
  */
 #include <math.h>
 #include <string.h>
@@ -23,7 +25,7 @@ static int allowed(const shape *c, const int32_t *km, int64_t bh, int64_t i, int
 }
 
 /* Reference forward and backward in double for one batch-head; rows with no key give NaN. */
-static void reference(const shape *c, const int32_t *km, int64_t bh, const float *q, const float *k, const float *v,
+static void reference(const shape *c, const int32_t *km, const float *bias, int64_t bh, const float *q, const float *k, const float *v,
                       const float *dout, int zero_rows, double *out, double *dq, double *dk, double *dv) {
     int dead = 0;
     int64_t L = c->L, S = c->S, d = c->d, E = c->dv;
@@ -35,7 +37,7 @@ static void reference(const shape *c, const int32_t *km, int64_t bh, const float
         for (int64_t j = 0; j < S; j++) {
             double s = 0;
             for (int64_t t = 0; t < d; t++) s += (double)q[i * d + t] * k[j * d + t];
-            p[i * S + j] = allowed(c, km, bh, i, j) ? s * c->scale : -INFINITY;
+            p[i * S + j] = allowed(c, km, bh, i, j) ? s * c->scale + (bias ? bias[i * S + j] : 0.0) : -INFINITY;
             if (p[i * S + j] > max) max = p[i * S + j];
         }
         double sum = 0;
@@ -83,7 +85,8 @@ static double worst(const double *ref, const float *got, int64_t n) {
     return w;
 }
 
-static void attention_case(shape c, int masking, int zero_rows) {
+/* masking: 0 none, 1 some keys, 2 batch 0's keys all; biased: an (L, S) bias with some -inf */
+static void attention_case(shape c, int masking, int biased, int zero_rows) {
     int64_t BH = c.B * c.H, L = c.L, S = c.S, d = c.d, E = c.dv;
     float *q = random_floats(BH * L * d), *k = random_floats(BH * S * d), *v = random_floats(BH * S * E);
     float *dout = random_floats(BH * L * E), *out = malloc(sizeof(float) * (size_t)(BH * L * E));
@@ -95,23 +98,29 @@ static void attention_case(shape c, int masking, int zero_rows) {
         for (int64_t j = 0; j < c.B * S; j++) km[j] = (j * 7) % 5 != 0;
         if (masking == 2) memset(km, 0, sizeof(int32_t) * (size_t)S); /* batch 0: every key masked */
     }
-    CHECK(jnce_attention_fwd(BH, c.H, L, S, d, E, q, k, v, km, c.scale, c.causal, zero_rows, out, lse) == JNCE_OK, "fwd");
-    CHECK(jnce_attention_bwd(BH, c.H, L, S, d, E, q, k, v, km, c.scale, c.causal, zero_rows, out, dout, lse, dq, dk, dv) == JNCE_OK,
+    float *bias = NULL;
+    if (biased) {
+        bias = random_floats(L * S);
+        for (int64_t t = 0; t < L * S; t++)
+            if ((t * 3) % 7 == 0 && t % S != 0) bias[t] = -INFINITY; /* key 0 stays: no row loses every key */
+    }
+    CHECK(jnce_attention_fwd(BH, c.H, L, S, d, E, q, k, v, km, bias, c.scale, c.causal, zero_rows, out, lse) == JNCE_OK, "fwd");
+    CHECK(jnce_attention_bwd(BH, c.H, L, S, d, E, q, k, v, km, bias, c.scale, c.causal, zero_rows, out, dout, lse, dq, dk, dv) == JNCE_OK,
           "bwd");
     double *ro = malloc(sizeof(double) * (size_t)(L * E)), *rq = malloc(sizeof(double) * (size_t)(L * d));
     double *rk = malloc(sizeof(double) * (size_t)(S * d)), *rv = malloc(sizeof(double) * (size_t)(S * E));
     for (int64_t bh = 0; bh < BH; bh++) {
-        reference(&c, km, bh, q + bh * L * d, k + bh * S * d, v + bh * S * E, dout + bh * L * E, zero_rows, ro, rq, rk, rv);
+        reference(&c, km, bias, bh, q + bh * L * d, k + bh * S * d, v + bh * S * E, dout + bh * L * E, zero_rows, ro, rq, rk, rv);
         int dead = masking == 2 && bh / c.H == 0;
         double eo = worst(ro, out + bh * L * E, L * E), eq = worst(rq, dq + bh * L * d, L * d);
         double ek = worst(rk, dk + bh * S * d, S * d), ev = worst(rv, dv + bh * S * E, S * E);
         CHECK(eo <= 2e-5 && eq <= 5e-5 && ek <= 5e-5 && ev <= 5e-5,
-              "B=%lld H=%lld L=%lld S=%lld d=%lld dv=%lld causal=%d masking=%d zero_rows=%d bh=%lld: errors out %.3g dq %.3g dk %.3g dv %.3g",
+              "B=%lld H=%lld L=%lld S=%lld d=%lld dv=%lld causal=%d masking=%d biased=%d zero_rows=%d bh=%lld: errors out %.3g dq %.3g dk %.3g dv %.3g",
               (long long)c.B, (long long)c.H, (long long)L, (long long)S, (long long)d, (long long)E, c.causal, masking,
-              zero_rows, (long long)bh, eo, eq, ek, ev);
+              biased, zero_rows, (long long)bh, eo, eq, ek, ev);
         if (dead) CHECK(lse[bh * L] == -INFINITY, "a row without keys has lse -inf");
     }
-    free(q); free(k); free(v); free(dout); free(out); free(lse); free(dq); free(dk); free(dv); free(km);
+    free(q); free(k); free(v); free(dout); free(out); free(lse); free(dq); free(dk); free(dv); free(km); free(bias);
     free(ro); free(rq); free(rk); free(rv);
 }
 
@@ -119,13 +128,18 @@ int main(void) {
     srand(11);
     shape shapes[] = {{1, 1, 1, 1, 1, 1, 1.0f, 0}, {2, 2, 70, 300, 8, 5, 0.35f, 0}, {1, 3, 130, 130, 16, 16, 0.25f, 1},
                       {2, 1, 300, 70, 4, 6, 0.5f, 1}, {1, 2, 65, 257, 8, 8, 0.3f, 0},
-                      {1, 1, 600, 530, 8, 8, 0.3f, 1}}; /* the last: causal over several 256-row and 256-key blocks */
+                      /* d, dv multiples of 16: the AVX-512 tiles, 6-row blocks and 16- to 64-column panels */
+                      {1, 2, 130, 300, 64, 64, 0.125f, 1}, {2, 1, 70, 129, 32, 48, 0.2f, 0}, {1, 1, 64, 256, 128, 16, 0.1f, 1},
+                      {1, 1, 7, 513, 80, 96, 0.11f, 0},
+                      {1, 1, 600, 530, 8, 8, 0.3f, 1}, /* causal over several 256-row and 256-key blocks */
+                      {1, 1, 600, 530, 64, 32, 0.3f, 1}};
     for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
         for (int masking = 0; masking < 3; masking++)
-            for (int zero_rows = 0; zero_rows < 2; zero_rows++) attention_case(shapes[s], masking, zero_rows);
+            for (int biased = 0; biased < 2; biased++)
+                for (int zero_rows = 0; zero_rows < 2; zero_rows++) attention_case(shapes[s], masking, biased, zero_rows);
     float x = 1;
-    int32_t st = jnce_attention_fwd(2, 3, 1, 1, 1, 1, &x, &x, &x, NULL, 1.0f, 0, 0, &x, &x);
+    int32_t st = jnce_attention_fwd(2, 3, 1, 1, 1, 1, &x, &x, &x, NULL, NULL, 1.0f, 0, 0, &x, &x);
     CHECK(st == JNCE_ERR_INVALID_ARG, "H must divide BH");
-    CHECK(jnce_attention_fwd(1, 1, 1, 1, 1, 1, &x, &x, &x, NULL, 0.0f, 0, 0, &x, &x) == JNCE_ERR_INVALID_ARG, "scale 0 fails");
+    CHECK(jnce_attention_fwd(1, 1, 1, 1, 1, 1, &x, &x, &x, NULL, NULL, 0.0f, 0, 0, &x, &x) == JNCE_ERR_INVALID_ARG, "scale 0 fails");
     return finish("test_attention");
 }

@@ -2916,6 +2916,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
             JnceNative.C_FLOAT,
             JnceNative.C_INT,
             JnceNative.C_INT,
@@ -2931,7 +2932,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
      * }
      */
     public static FunctionDescriptor jnce_attention_fwd$descriptor() {
@@ -2941,7 +2942,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
      * }
      */
     public static MethodHandle jnce_attention_fwd$handle() {
@@ -2951,7 +2952,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
      * }
      */
     public static MemorySegment jnce_attention_fwd$address() {
@@ -2960,16 +2961,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
+     * int32_t jnce_attention_fwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, float *out, float *lse)
      * }
      */
-    public static int jnce_attention_fwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment lse) {
+    public static int jnce_attention_fwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, MemorySegment attn_bias, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment lse) {
         var mh$ = jnce_attention_fwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_attention_fwd", BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, lse);
+                traceDowncall("jnce_attention_fwd", BH, H, L, S, d, dv, q, k, v, key_mask, attn_bias, scale, causal, masked_rows_zero, out, lse);
             }
-            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, lse);
+            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, attn_bias, scale, causal, masked_rows_zero, out, lse);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2986,6 +2987,7 @@ public class JnceNative extends JnceNative$shared {
             JnceNative.C_LONG,
             JnceNative.C_LONG,
             JnceNative.C_LONG,
+            JnceNative.C_POINTER,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
             JnceNative.C_POINTER,
@@ -3009,7 +3011,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
      * }
      */
     public static FunctionDescriptor jnce_attention_bwd$descriptor() {
@@ -3019,7 +3021,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
      * }
      */
     public static MethodHandle jnce_attention_bwd$handle() {
@@ -3029,7 +3031,7 @@ public class JnceNative extends JnceNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
      * }
      */
     public static MemorySegment jnce_attention_bwd$address() {
@@ -3038,16 +3040,16 @@ public class JnceNative extends JnceNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
+     * int32_t jnce_attention_bwd(int64_t BH, int64_t H, int64_t L, int64_t S, int64_t d, int64_t dv, const float *q, const float *k, const float *v, const int32_t *key_mask, const float *attn_bias, float scale, int32_t causal, int32_t masked_rows_zero, const float *out, const float *dout, const float *lse, float *dq, float *dk, float *dv_out)
      * }
      */
-    public static int jnce_attention_bwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment dout, MemorySegment lse, MemorySegment dq, MemorySegment dk, MemorySegment dv_out) {
+    public static int jnce_attention_bwd(long BH, long H, long L, long S, long d, long dv, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment key_mask, MemorySegment attn_bias, float scale, int causal, int masked_rows_zero, MemorySegment out, MemorySegment dout, MemorySegment lse, MemorySegment dq, MemorySegment dk, MemorySegment dv_out) {
         var mh$ = jnce_attention_bwd.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("jnce_attention_bwd", BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
+                traceDowncall("jnce_attention_bwd", BH, H, L, S, d, dv, q, k, v, key_mask, attn_bias, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
             }
-            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
+            return (int)mh$.invokeExact(BH, H, L, S, d, dv, q, k, v, key_mask, attn_bias, scale, causal, masked_rows_zero, out, dout, lse, dq, dk, dv_out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

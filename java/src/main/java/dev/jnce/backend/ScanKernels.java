@@ -19,7 +19,9 @@ public interface ScanKernels {
         /** in [0, 1] (NaN breaks it) */
         UNIT_INTERVAL,
         /** finite and >= 0 */
-        NON_NEGATIVE_FINITE
+        NON_NEGATIVE_FINITE,
+        /** finite or -Inf (neither NaN nor +Inf) */
+        BELOW_POSITIVE_INFINITY
     }
 
     /** The flat index of the first float32 value of t that breaks rule, or -1. */

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ValueScan {
     /** What every value must be. */
     public enum Rule {
-        NOT_NAN, FINITE, UNIT_INTERVAL, NON_NEGATIVE_FINITE
+        NOT_NAN, FINITE, UNIT_INTERVAL, NON_NEGATIVE_FINITE, BELOW_POSITIVE_INFINITY
     }
 
     private static final int CHUNK = 4096;
@@ -59,6 +59,9 @@ public final class ValueScan {
             case NON_NEGATIVE_FINITE -> {
                 for (int i = 0; i < len; i++) ok &= buf[i] >= 0 & buf[i] <= Float.MAX_VALUE;
             }
+            case BELOW_POSITIVE_INFINITY -> {
+                for (int i = 0; i < len; i++) ok &= buf[i] <= Float.MAX_VALUE;
+            }
         }
         return ok;
     }
@@ -69,6 +72,7 @@ public final class ValueScan {
             case FINITE -> Math.abs(v) <= Float.MAX_VALUE;
             case UNIT_INTERVAL -> v >= 0 && v <= 1;
             case NON_NEGATIVE_FINITE -> v >= 0 && v <= Float.MAX_VALUE;
+            case BELOW_POSITIVE_INFINITY -> v <= Float.MAX_VALUE;
         };
     }
 }

@@ -5,6 +5,7 @@ import dev.jnce.Backends;
 import dev.jnce.DType;
 import dev.jnce.Tensor;
 import dev.jnce.backend.Kernels;
+import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
 import dev.jnce.internal.Outputs;
 
@@ -22,7 +23,9 @@ import dev.jnce.internal.Outputs;
  * {@code is_causal}, the top-left aligned lower triangle); a key mask (B, S) int32, 1 where key j
  * of batch b takes part and 0 where it is padding (the {@code attention_mask} of Hugging Face
  * models; PyTorch's boolean {@code attn_mask} with True for "takes part", broadcast over heads
- * and queries). Values must be finite.
+ * and queries); an attention mask (L, S) float32 added to the scaled scores of every batch and
+ * head (PyTorch's float {@code attn_mask}; -Infinity hides a key; no gradient is computed for
+ * it). Values of query, key and value must be finite; of the attention mask, finite or -Infinity.
  *
  * <p>A query row whose keys are all masked: PyTorch's softmax gives NaN there, and autograd then
  * gives NaN in that row's query gradient and in all the key and value gradients of its batch and
@@ -168,13 +171,33 @@ public final class ScaledDotProductAttention {
      * @throws IllegalStateException if a tensor is closed or its memory freed
      */
     public Result forward(Tensor query, Tensor key, Tensor value, Tensor keyMask) {
-        Kernels k = Kernels.forCall(backend, "query", query, "key", key, "value", value, "keyMask", keyMask);
-        Dims n = dims(k, query, key, value, keyMask);
+        return forward(query, key, value, keyMask, null);
+    }
+
+    /**
+     * softmax(q kᵀ · scale + attnMask + key mask) v: PyTorch's float {@code attn_mask}, shared by
+     * every batch and head, with an optional key mask on top.
+     *
+     * @param query    (B, H, L, d) float32, finite
+     * @param key      (B, H, S, d) float32, finite
+     * @param value    (B, H, S, dv) float32, finite
+     * @param keyMask  (B, S) int32, 1 where a key takes part and 0 where it is padding; or null
+     * @param attnMask (L, S) float32 added to the scaled scores, finite or -Infinity (hides the key);
+     *                 or null
+     * @return the output and the log-sum-exp, new tensors on the call's device; close them
+     * @throws IllegalArgumentException if a shape, dtype or device is wrong, or a value is not finite
+     *                                  (attnMask: NaN or +Infinity) (named)
+     * @throws IllegalStateException if a tensor is closed or its memory freed
+     */
+    public Result forward(Tensor query, Tensor key, Tensor value, Tensor keyMask, Tensor attnMask) {
+        Kernels k = Kernels.forCall(backend, "query", query, "key", key, "value", value, "keyMask", keyMask,
+                "attnMask", attnMask);
+        Dims n = dims(k, query, key, value, keyMask, attnMask);
         Tensor out = null, lse = null;
         try {
             out = Tensor.zeros(k.device(), DType.FLOAT32, n.shape(n.l, n.dv));
             lse = Tensor.zeros(k.device(), DType.FLOAT32, n.rowsShape());
-            k.attention().forward(n.flat(query, n.l, n.d), n.flat(key, n.s, n.d), n.flat(value, n.s, n.dv), keyMask, n.h,
+            k.attention().forward(n.flat(query, n.l, n.d), n.flat(key, n.s, n.d), n.flat(value, n.s, n.dv), keyMask, attnMask, n.h,
                     scaleFor(n.d), causal, zeroForMaskedRows, n.flat(out, n.l, n.dv), lse.reshape(n.bh(), n.l));
             return new Result(out, lse);
         } catch (RuntimeException | Error e) {
@@ -196,10 +219,30 @@ public final class ScaledDotProductAttention {
      * @throws IllegalStateException if a tensor is closed or its memory freed
      */
     public Gradients backward(Tensor query, Tensor key, Tensor value, Tensor keyMask, Result forward, Tensor gradOutput) {
+        return backward(query, key, value, keyMask, null, forward, gradOutput);
+    }
+
+    /**
+     * The gradients of query, key and value of {@link #forward(Tensor, Tensor, Tensor, Tensor, Tensor)}
+     * (none for the attention mask).
+     *
+     * @param query      the forward's query
+     * @param key        the forward's key
+     * @param value      the forward's value
+     * @param keyMask    the forward's key mask, or null
+     * @param attnMask   the forward's attention mask, or null
+     * @param forward    what {@link #forward} returned for these inputs (output and log-sum-exp)
+     * @param gradOutput (B, H, L, dv) float32, finite: d loss / d output
+     * @return the three gradients, new tensors on the call's device; close them
+     * @throws IllegalArgumentException if a shape, dtype or device is wrong or a value is not finite (named)
+     * @throws IllegalStateException if a tensor is closed or its memory freed
+     */
+    public Gradients backward(Tensor query, Tensor key, Tensor value, Tensor keyMask, Tensor attnMask, Result forward,
+                              Tensor gradOutput) {
         Checks.nonNull("forward", forward);
-        Kernels k = Kernels.forCall(backend, "query", query, "key", key, "value", value, "keyMask", keyMask, "output",
-                forward.output(), "logSumExp", forward.logSumExp(), "gradOutput", gradOutput);
-        Dims n = dims(k, query, key, value, keyMask);
+        Kernels k = Kernels.forCall(backend, "query", query, "key", key, "value", value, "keyMask", keyMask, "attnMask",
+                attnMask, "output", forward.output(), "logSumExp", forward.logSumExp(), "gradOutput", gradOutput);
+        Dims n = dims(k, query, key, value, keyMask, attnMask);
         Checks.output("output", forward.output(), k, "(B, H, L, dv)", n.shape(n.l, n.dv));
         Checks.output("logSumExp", forward.logSumExp(), k, "(B, H, L)", n.rowsShape());
         Checks.output("gradOutput", gradOutput, k, "(B, H, L, dv) of the output", n.shape(n.l, n.dv));
@@ -209,7 +252,7 @@ public final class ScaledDotProductAttention {
             dq = Tensor.zeros(k.device(), DType.FLOAT32, query.shape());
             dk = Tensor.zeros(k.device(), DType.FLOAT32, key.shape());
             dv = Tensor.zeros(k.device(), DType.FLOAT32, value.shape());
-            k.attention().backward(n.flat(query, n.l, n.d), n.flat(key, n.s, n.d), n.flat(value, n.s, n.dv), keyMask, n.h,
+            k.attention().backward(n.flat(query, n.l, n.d), n.flat(key, n.s, n.d), n.flat(value, n.s, n.dv), keyMask, attnMask, n.h,
                     scaleFor(n.d), causal, zeroForMaskedRows, n.flat(forward.output(), n.l, n.dv),
                     forward.logSumExp().reshape(n.bh(), n.l), n.flat(gradOutput, n.l, n.dv), n.flat(dq, n.l, n.d),
                     n.flat(dk, n.s, n.d), n.flat(dv, n.s, n.dv));
@@ -243,7 +286,7 @@ public final class ScaledDotProductAttention {
         }
     }
 
-    private static Dims dims(Kernels k, Tensor query, Tensor key, Tensor value, Tensor keyMask) {
+    private static Dims dims(Kernels k, Tensor query, Tensor key, Tensor value, Tensor keyMask, Tensor attnMask) {
         for (Object[] a : new Object[][] {{"query", query}, {"key", key}, {"value", value}}) {
             Tensor t = (Tensor) a[1];
             Checks.usable((String) a[0], t, k);
@@ -278,6 +321,16 @@ public final class ScaledDotProductAttention {
             Checks.usable("keyMask", keyMask, k);
             Checks.dtype("keyMask", keyMask, DType.INT32);
             Checks.shape("keyMask", keyMask, "(B, S) of key", b, s);
+        }
+        if (attnMask != null) {
+            Checks.usable("attnMask", attnMask, k);
+            Checks.dtype("attnMask", attnMask, DType.FLOAT32);
+            Checks.shape("attnMask", attnMask, "(L, S) of query and key", l, s);
+            long i = k.scan().firstBreaking(attnMask, ScanKernels.Rule.BELOW_POSITIVE_INFINITY);
+            if (i >= 0) {
+                throw new IllegalArgumentException("attnMask[" + i + "] = " + (float) k.scan().valueAt(attnMask, i)
+                        + " must be finite or -Infinity (flat index into " + Tensor.formatShape(attnMask.shape()) + ")");
+            }
         }
         Checks.finite(k, "query", query);
         Checks.finite(k, "key", key);

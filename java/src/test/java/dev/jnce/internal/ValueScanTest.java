@@ -18,6 +18,7 @@ class ValueScanTest {
             case FINITE -> variant == 0 ? Float.POSITIVE_INFINITY : variant == 1 ? Float.NEGATIVE_INFINITY : Float.NaN;
             case UNIT_INTERVAL -> variant == 0 ? -1e-7f : variant == 1 ? 1.0000001f : Float.NaN;
             case NON_NEGATIVE_FINITE -> variant == 0 ? -1e-7f : variant == 1 ? Float.POSITIVE_INFINITY : Float.NaN;
+            case BELOW_POSITIVE_INFINITY -> variant == 1 ? Float.NaN : Float.POSITIVE_INFINITY;
         };
     }
 
@@ -28,6 +29,7 @@ class ValueScanTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(4L * n);
             for (int i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i % 97) / 97f); // in [0, 1), finite
+            if (rule == ValueScan.Rule.BELOW_POSITIVE_INFINITY) s.setAtIndex(ValueLayout.JAVA_FLOAT, 5, Float.NEGATIVE_INFINITY); // allowed
             assertEquals(-1, ValueScan.firstBreaking(s, n, rule), "no breaking value");
             assertEquals(-1, ValueScan.firstBreaking(s, 0, rule), "empty");
             s.setAtIndex(ValueLayout.JAVA_FLOAT, n - 1, breaking(rule, 0));

@@ -51,10 +51,11 @@ class ScaledDotProductAttentionTest extends ScopedTest {
         Tensor q = Tensor.of(g.floats("q"), n[0], n[1], n[2], n[4]), k = Tensor.of(g.floats("k"), n[0], n[1], n[3], n[4]);
         Tensor v = Tensor.of(g.floats("v"), n[0], n[1], n[3], n[5]), up = Tensor.of(g.floats("grad_output"), n[0], n[1], n[2], n[5]);
         Tensor mask = g.text("key_mask").equals("none") ? null : Tensor.of(toInts(g.longs("key_mask")), n[0], n[3]);
+        Tensor bias = g.text("attn_mask").equals("none") ? null : Tensor.of(g.floats("attn_mask"), n[2], n[3]);
         ScaledDotProductAttention op = ScaledDotProductAttention.create().withCausal(g.integer("causal") == 1).withBackend(backend);
         if (!g.text("scale").equals("default")) op = op.withScale(g.floats("scale")[0]);
-        try (ScaledDotProductAttention.Result r = op.forward(q, k, v, mask);
-             ScaledDotProductAttention.Gradients d = op.backward(q, k, v, mask, r, up)) {
+        try (ScaledDotProductAttention.Result r = op.forward(q, k, v, mask, bias);
+             ScaledDotProductAttention.Gradients d = op.backward(q, k, v, mask, bias, r, up)) {
             assertClose(g.doubles("output"), r.output().toFloatArray(), 2e-5, "output");
             assertClose(g.doubles("lse"), r.logSumExp().toFloatArray(), 2e-5, "log-sum-exp");
             assertClose(g.doubles("grad_q"), d.gradQuery().toFloatArray(), 5e-5, "d query");
@@ -84,7 +85,20 @@ class ScaledDotProductAttentionTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void gradientsMatchFiniteDifferences(Backend backend) {
-        int b = 1, h = 2, l = 3, s = 4, d = 3, e = 2;
+        finiteDifferences(backend, 3, 2, null);
+    }
+
+    /** The same with a float attention mask (values and one -Infinity), and d = dv = 16 (the AVX-512 tiles on cpu). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void gradientsMatchFiniteDifferencesWithAFloatMask(Backend backend) {
+        float[] bias = gaussian(12, 3 * 4);
+        bias[5] = Float.NEGATIVE_INFINITY;
+        finiteDifferences(backend, 16, 16, Tensor.of(bias, 3, 4));
+    }
+
+    private static void finiteDifferences(Backend backend, int d, int e, Tensor bias) {
+        int b = 1, h = 2, l = 3, s = 4;
         float[][] in = {gaussian(1, b * h * l * d), gaussian(2, b * h * s * d), gaussian(3, b * h * s * e)};
         long[][] shapes = {{b, h, l, d}, {b, h, s, d}, {b, h, s, e}};
         float[] up = gaussian(4, b * h * l * e);
@@ -92,9 +106,9 @@ class ScaledDotProductAttentionTest extends ScopedTest {
         ScaledDotProductAttention op = ScaledDotProductAttention.create().withCausal(true).withBackend(backend);
         float[][] grads;
         try (ScaledDotProductAttention.Result r = op.forward(Tensor.of(in[0], shapes[0]), Tensor.of(in[1], shapes[1]),
-                Tensor.of(in[2], shapes[2]), mask);
+                Tensor.of(in[2], shapes[2]), mask, bias);
              ScaledDotProductAttention.Gradients g = op.backward(Tensor.of(in[0], shapes[0]), Tensor.of(in[1], shapes[1]),
-                     Tensor.of(in[2], shapes[2]), mask, r, Tensor.of(up, b, h, l, e))) {
+                     Tensor.of(in[2], shapes[2]), mask, bias, r, Tensor.of(up, b, h, l, e))) {
             grads = new float[][] {g.gradQuery().toFloatArray(), g.gradKey().toFloatArray(), g.gradValue().toFloatArray()};
         }
         double step = 1e-2;
@@ -102,18 +116,19 @@ class ScaledDotProductAttentionTest extends ScopedTest {
             for (int i = 0; i < in[t].length; i++) {
                 float keep = in[t][i];
                 in[t][i] = (float) (keep + step);
-                double plus = weighted(op, in, shapes, mask, up);
+                double plus = weighted(op, in, shapes, mask, bias, up);
                 in[t][i] = (float) (keep - step);
-                double minus = weighted(op, in, shapes, mask, up);
+                double minus = weighted(op, in, shapes, mask, bias, up);
                 in[t][i] = keep;
                 assertEquals((plus - minus) / (2 * step), grads[t][i], 2e-3, "tensor " + t + " element " + i);
             }
         }
     }
 
-    private static double weighted(ScaledDotProductAttention op, float[][] in, long[][] shapes, Tensor mask, float[] up) {
+    private static double weighted(ScaledDotProductAttention op, float[][] in, long[][] shapes, Tensor mask, Tensor bias,
+                                   float[] up) {
         try (ScaledDotProductAttention.Result r = op.forward(Tensor.of(in[0], shapes[0]), Tensor.of(in[1], shapes[1]),
-                Tensor.of(in[2], shapes[2]), mask)) {
+                Tensor.of(in[2], shapes[2]), mask, bias)) {
             float[] out = r.output().toFloatArray();
             double sum = 0;
             for (int i = 0; i < out.length; i++) sum += (double) up[i] * out[i];
@@ -150,6 +165,31 @@ class ScaledDotProductAttentionTest extends ScopedTest {
         }
     }
 
+    /** A float-mask row of -Infinity has no key (NaN, or 0 when asked); a finite value shifts its score. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void aFloatMaskAddsToTheScoresAndMinusInfinityHidesAKey(Backend backend) {
+        int l = 2, s = 3, d = 2;
+        float[] qv = gaussian(13, l * d), kv = gaussian(14, s * d), vv = gaussian(15, s * d);
+        float none = Float.NEGATIVE_INFINITY;
+        Tensor q = Tensor.of(qv, 1, 1, l, d), k = Tensor.of(kv, 1, 1, s, d), v = Tensor.of(vv, 1, 1, s, d);
+        Tensor bias = Tensor.of(new float[] {none, none, none, 0.5f, -1f, none}, l, s);
+        ScaledDotProductAttention op = ScaledDotProductAttention.create().withBackend(backend);
+        double scale = 1 / Math.sqrt(d), s0 = scale * (qv[2] * kv[0] + qv[3] * kv[1]) + 0.5, s1 = scale * (qv[2] * kv[2] + qv[3] * kv[3]) - 1;
+        double p0 = 1 / (1 + Math.exp(s1 - s0)), p1 = 1 - p0;
+        try (ScaledDotProductAttention.Result r = op.forward(q, k, v, null, bias);
+             ScaledDotProductAttention.Result z = op.withZeroForMaskedRows(true).forward(q, k, v, null, bias)) {
+            float[] out = r.output().toFloatArray(), zero = z.output().toFloatArray();
+            for (int c = 0; c < d; c++) {
+                assertTrue(Float.isNaN(out[c]), "row 0 has no key: NaN as PyTorch");
+                assertEquals(0f, zero[c], "row 0 has no key: 0 when asked");
+                assertEquals(p0 * vv[c] + p1 * vv[d + c], out[d + c], 1e-5, "row 1: softmax of the shifted scores");
+                assertEquals(out[d + c], zero[d + c], "row 1 is the same either way");
+            }
+            assertEquals(Float.NEGATIVE_INFINITY, r.logSumExp().toFloatArray()[0]);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void aRank3TensorIsOneHead(Backend backend) {
@@ -179,6 +219,17 @@ class ScaledDotProductAttentionTest extends ScopedTest {
         assertEquals("keyMask: expected shape (B, S) of key = (2, 5), got (2, 4)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> op.forward(q, k, v, Tensor.zeros(DType.FLOAT32, 2, 5)));
         assertTrue(e.getMessage().startsWith("keyMask: expected int32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> op.forward(q, k, v, null, Tensor.zeros(DType.FLOAT32, 5, 4)));
+        assertEquals("attnMask: expected shape (L, S) of query and key = (4, 5), got (5, 4)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> op.forward(q, k, v, null, Tensor.zeros(DType.INT32, 4, 5)));
+        assertTrue(e.getMessage().startsWith("attnMask: expected float32"), e.getMessage());
+        for (float wrong : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            float[] values = new float[20];
+            values[3] = Float.NEGATIVE_INFINITY; // allowed: hides a key
+            values[7] = wrong;
+            e = assertThrows(IllegalArgumentException.class, () -> op.forward(q, k, v, null, Tensor.of(values, 4, 5)));
+            assertEquals("attnMask[7] = " + wrong + " must be finite or -Infinity (flat index into (4, 5))", e.getMessage());
+        }
         e = assertThrows(IllegalArgumentException.class, () -> op.forward(Tensor.zeros(DType.FLOAT32, 4, 8), k, v));
         assertEquals("query: expected shape (B, H, L, d) or (B, L, d), got (4, 8)", e.getMessage());
         Tensor bad = Tensor.of(new float[] {1, Float.NaN, 0, 0, 0, 0, 0, 0}, 1, 1, 1, 8);

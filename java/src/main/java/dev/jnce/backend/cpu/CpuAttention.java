@@ -14,19 +14,19 @@ final class CpuAttention implements AttentionKernels {
     }
 
     @Override
-    public void forward(Tensor q, Tensor k, Tensor v, Tensor keyMask, long heads, float scale, boolean causal,
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor bias, long heads, float scale, boolean causal,
                         boolean maskedRowsZero, Tensor out, Tensor lse) {
         NativeStatus.check(JnceNative.jnce_attention_fwd(q.size(0), heads, q.size(1), k.size(1), q.size(2), v.size(2),
-                q.segment(), k.segment(), v.segment(), NativeCodes.segmentOrNull(keyMask), scale, causal ? 1 : 0,
-                maskedRowsZero ? 1 : 0, out.segment(), lse.segment()), "attention_fwd", "query", q, "key", k, "value", v);
+                q.segment(), k.segment(), v.segment(), NativeCodes.segmentOrNull(keyMask), NativeCodes.segmentOrNull(bias), scale,
+                causal ? 1 : 0, maskedRowsZero ? 1 : 0, out.segment(), lse.segment()), "attention_fwd", "query", q, "key", k, "value", v);
     }
 
     @Override
-    public void backward(Tensor q, Tensor k, Tensor v, Tensor keyMask, long heads, float scale, boolean causal,
+    public void backward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor bias, long heads, float scale, boolean causal,
                          boolean maskedRowsZero, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         NativeStatus.check(JnceNative.jnce_attention_bwd(q.size(0), heads, q.size(1), k.size(1), q.size(2), v.size(2),
-                q.segment(), k.segment(), v.segment(), NativeCodes.segmentOrNull(keyMask), scale, causal ? 1 : 0,
-                maskedRowsZero ? 1 : 0, out.segment(), dOut.segment(), lse.segment(), dq.segment(), dk.segment(),
+                q.segment(), k.segment(), v.segment(), NativeCodes.segmentOrNull(keyMask), NativeCodes.segmentOrNull(bias), scale,
+                causal ? 1 : 0, maskedRowsZero ? 1 : 0, out.segment(), dOut.segment(), lse.segment(), dq.segment(), dk.segment(),
                 dv.segment()), "attention_bwd", "query", q, "key", k, "value", v);
     }
 }

@@ -20,13 +20,15 @@ final class JavaAttention implements AttentionKernels {
     private JavaAttention() {
     }
 
-    /** The scores of row i against every key, scaled and masked (-Infinity); returns the row maximum. */
-    private static double scores(MemorySegment q, MemorySegment k, MemorySegment mask, long bh, long heads, long i, int L,
-                                 int S, int d, float scale, boolean causal, double[] s) {
+    /** The scores of row i against every key, scaled, biased and masked (-Infinity); returns the row maximum. */
+    private static double scores(MemorySegment q, MemorySegment k, MemorySegment mask, MemorySegment bias, long bh, long heads,
+                                 long i, int L, int S, int d, float scale, boolean causal, double[] s) {
         double max = Double.NEGATIVE_INFINITY;
         long qRow = (bh * L + i) * d;
         for (int j = 0; j < S; j++) {
-            boolean masked = (causal && j > i) || (mask != null && mask.getAtIndex(I, (bh / heads) * S + j) == 0);
+            float add = bias == null ? 0f : bias.getAtIndex(F, i * S + j);
+            boolean masked = (causal && j > i) || (mask != null && mask.getAtIndex(I, (bh / heads) * S + j) == 0)
+                    || add == Float.NEGATIVE_INFINITY;
             if (masked) {
                 s[j] = Double.NEGATIVE_INFINITY;
                 continue;
@@ -34,23 +36,23 @@ final class JavaAttention implements AttentionKernels {
             long kRow = (bh * S + j) * d;
             float dot = 0;
             for (int c = 0; c < d; c++) dot += q.getAtIndex(F, qRow + c) * k.getAtIndex(F, kRow + c);
-            s[j] = dot * scale;
+            s[j] = dot * scale + add;
             max = Math.max(max, s[j]);
         }
         return max;
     }
 
     @Override
-    public void forward(Tensor q, Tensor k, Tensor v, Tensor keyMask, long heads, float scale, boolean causal,
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor bias, long heads, float scale, boolean causal,
                         boolean maskedRowsZero, Tensor out, Tensor lse) {
         int L = (int) q.size(1), S = (int) k.size(1), d = (int) q.size(2), dv = (int) v.size(2);
         MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment(), ls = lse.segment();
-        MemorySegment ms = keyMask == null ? null : keyMask.segment();
+        MemorySegment ms = keyMask == null ? null : keyMask.segment(), bs = bias == null ? null : bias.segment();
         Parallel.forRange(q.size(0) * L, Math.max(1, 4096 / Math.max(1, S)), (begin, end) -> {
             double[] s = new double[S], acc = new double[dv];
             for (long r = begin; r < end; r++) {
                 long bh = r / L, i = r % L;
-                double max = scores(qs, ks, ms, bh, heads, i, L, S, d, scale, causal, s);
+                double max = scores(qs, ks, ms, bs, bh, heads, i, L, S, d, scale, causal, s);
                 if (max == Double.NEGATIVE_INFINITY) {
                     for (int c = 0; c < dv; c++) os.setAtIndex(F, r * dv + c, maskedRowsZero ? 0f : Float.NaN);
                     ls.setAtIndex(F, r, Float.NEGATIVE_INFINITY);
@@ -72,12 +74,12 @@ final class JavaAttention implements AttentionKernels {
     }
 
     @Override
-    public void backward(Tensor q, Tensor k, Tensor v, Tensor keyMask, long heads, float scale, boolean causal,
+    public void backward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor bias, long heads, float scale, boolean causal,
                          boolean maskedRowsZero, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         int L = (int) q.size(1), S = (int) k.size(1), d = (int) q.size(2), e = (int) v.size(2);
         MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment(), ls = lse.segment();
         MemorySegment gs = dOut.segment(), dqs = dq.segment(), dks = dk.segment(), dvs = dv.segment();
-        MemorySegment ms = keyMask == null ? null : keyMask.segment();
+        MemorySegment ms = keyMask == null ? null : keyMask.segment(), bs = bias == null ? null : bias.segment();
         Parallel.forRange(q.size(0), 1, (begin, end) -> {
             double[] s = new double[S], gk = new double[S * d], gv = new double[S * e], gq = new double[d];
             for (long bh = begin; bh < end; bh++) {
@@ -93,7 +95,7 @@ final class JavaAttention implements AttentionKernels {
                         for (int c = 0; c < d; c++) dqs.setAtIndex(F, r * d + c, maskedRowsZero ? 0f : Float.NaN);
                         continue;
                     }
-                    scores(qs, ks, ms, bh, heads, i, L, S, d, scale, causal, s);
+                    scores(qs, ks, ms, bs, bh, heads, i, L, S, d, scale, causal, s);
                     double rowDot = 0; // D_i = dO_i . O_i
                     for (int c = 0; c < e; c++) rowDot += (double) gs.getAtIndex(F, r * e + c) * os.getAtIndex(F, r * e + c);
                     for (int j = 0; j < S; j++) {
