@@ -9,22 +9,28 @@
 #include "jnce.h"
 #include "check.h"
 
-static void gemm_case(int ta, int tb, int64_t M, int64_t N, int64_t K) {
+static void gemm_case_beta(int ta, int tb, int64_t M, int64_t N, int64_t K, float beta) {
     float *A = random_floats(M * K), *B = random_floats(K * N), *C = random_floats(M * N);
     double *want = malloc(sizeof(double) * M * N);
-    const float alpha = 0.75f, beta = -0.5f;
+    const float alpha = 0.75f;
+    if (beta == 0.0f)
+        for (int64_t i = 0; i < M * N; i++) C[i] = NAN; /* beta = 0 must not read C */
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++) {
             double s = 0;
             for (int64_t p = 0; p < K; p++)
                 s += (double)(ta ? A[p * M + i] : A[i * K + p]) * (tb ? B[j * K + p] : B[p * N + j]);
-            want[i * N + j] = alpha * s + beta * (double)C[i * N + j];
+            want[i * N + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * (double)C[i * N + j]);
         }
     int32_t rc = jnce_sgemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
     CHECK(rc == JNCE_OK, "sgemm status %d", rc);
     CHECK(max_error(C, want, M * N) <= 1e-5 * sqrt((double)K) + 1e-6, "sgemm ta=%d tb=%d %lldx%lldx%lld error %g", ta,
           tb, (long long)M, (long long)N, (long long)K, max_error(C, want, M * N));
     free(A); free(B); free(C); free(want);
+}
+
+static void gemm_case(int ta, int tb, int64_t M, int64_t N, int64_t K) {
+    gemm_case_beta(ta, tb, M, N, K, -0.5f);
 }
 
 static double norm_ref(const float *x, int64_t D, double eps) {
@@ -109,6 +115,15 @@ int main(void) {
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
             for (int k = 0; k < 4; k++) gemm_case(ta, tb, sizes[k], sizes[(k + 1) % 4], sizes[(k + 2) % 4]);
+    /* the direct paths: K = 1 (an outer product, over threads) and M = 1 (sgemv), with beta 0 and not */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int b = 0; b < 2; b++) {
+                float beta = b ? 0.25f : 0.0f;
+                gemm_case_beta(ta, tb, 600, 3000, 1, beta);
+                gemm_case_beta(ta, tb, 1, 3000, 600, beta);
+                gemm_case_beta(ta, tb, 1, 1, 1, beta);
+            }
     int64_t dims[] = {1, 3, 8, 65, 1000};
     for (int k = 0; k < 5; k++) {
         normalize_case(6, dims[k], 1e-12f);

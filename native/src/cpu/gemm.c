@@ -7,10 +7,46 @@
  * alpha = 0 reads neither A nor B, as the BLAS reference defines it (C = beta C, 0 for beta = 0
  * whatever C held): OpenBLAS skips the product for some shapes only (its small-matrix kernels
  * multiply, so a NaN in A reached C), so that case is done here, never in OpenBLAS.
+ *
+ * Two degenerate shapes that OpenBLAS's GEMM handles at several times their memory traffic (it
+ * scales C by beta in a pass of its own, then packs both operands and runs its kernel) take a
+ * direct path, the same arithmetic: K = 1, an outer product (a bias broadcast over rows: one
+ * write pass, split over jnce's threads), and M = 1, a row vector times a matrix (the column sums
+ * of a gradient block: one read of B through sgemv).
  */
 #include <cblas.h>
 
 #include "internal.h"
+
+/* K = 1: C[i][j] = alpha a_i b_j + beta C[i][j], rows [begin, end); beta = 0 does not read C. */
+struct outer_ctx {
+    int64_t N;
+    float alpha;
+    const float *A;
+    int64_t inc_a;
+    const float *B;
+    int64_t inc_b;
+    float beta;
+    float *C;
+    int64_t ldc;
+};
+
+static void outer_rows(void *arg, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const struct outer_ctx *c = arg;
+    for (int64_t i = begin; i < end; i++) {
+        float a = c->alpha * c->A[i * c->inc_a];
+        float *row = c->C + i * c->ldc;
+        if (c->beta == 0.0f) {
+            if (c->inc_b == 1)
+                for (int64_t j = 0; j < c->N; j++) row[j] = a * c->B[j];
+            else
+                for (int64_t j = 0; j < c->N; j++) row[j] = a * c->B[j * c->inc_b];
+        } else {
+            for (int64_t j = 0; j < c->N; j++) row[j] = a * c->B[j * c->inc_b] + c->beta * row[j];
+        }
+    }
+}
 
 int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
@@ -22,6 +58,19 @@ int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64
     if (alpha == 0.0f) {
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return JNCE_OK;
+    }
+    if (K == 1) {
+        struct outer_ctx ctx = {N, alpha, A, trans_a ? 1 : lda, B, trans_b ? ldb : 1, beta, C, ldc};
+        jnce_parallel_for(M, (1 << 16) / N + 1, outer_rows, &ctx);
+        return JNCE_OK;
+    }
+    if (M == 1) { /* C (1,N) = alpha x op(B) + beta C, x = op(A)'s one row: K values at stride incx */
+        if (beta == 0.0f)
+            for (int64_t j = 0; j < N; j++) C[j] = 0.0f; /* sgemv with beta 0 may read C: NaN-proof */
+        cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, trans_b ? (blasint)N : (blasint)K,
+                    trans_b ? (blasint)K : (blasint)N, alpha, B, (blasint)ldb, A, trans_a ? (blasint)lda : 1,
+                    beta, C, 1);
         return JNCE_OK;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,

@@ -14,6 +14,7 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -41,7 +42,10 @@ import java.util.function.Function;
  * ({@link #rows}, {@link #reshape}) of a closed tensor, or a wrapped segment whose arena is
  * closed or confined to another thread.
  *
- * <p>Close tensors (or their scope) when done: that frees the memory at once. A tensor that owns
+ * <p>Close tensors (or their scope) when done: that frees the memory at once, except that tensors
+ * of 64 KiB or less made outside a scope share slabs of 1 MiB, freed when the last tensor in them
+ * is closed (making and freeing an arena of its own for each small tensor cost about 14 µs a
+ * tensor, more than a small loss call; {@code -Djnce.tensor.slabs=false} turns slabs off). A tensor that owns
  * its memory and is never closed is not lost: once it is unreachable, a {@link Cleaner} frees
  * its memory (with {@code -Djnce.debug.leaks=true}, a WARNING on the {@code dev.jnce} logger names
  * where such a tensor was created). This is a safety net for a forgotten {@code close()}, not a
@@ -52,7 +56,8 @@ import java.util.function.Function;
  * A tensor may be read from several threads at once and passed to losses from any thread.
  * Writing to it (as an output) while another thread reads or writes it is a data race that
  * jnce does not detect. Closing a tensor while a native call uses it fails with
- * {@link IllegalStateException} instead of freeing memory in use.
+ * {@link IllegalStateException} instead of freeing memory in use (a small tensor whose slab stays
+ * allocated closes, and its memory is freed with the slab after that call).
  */
 public final class Tensor implements AutoCloseable {
     /** Alignment of storage that jnce allocates (a cache line, and an AVX-512 vector). */
@@ -62,7 +67,8 @@ public final class Tensor implements AutoCloseable {
     private final DType dtype;
     private final long[] shape;
     private final Device device;
-    private final Arena ownArena; // null when wrapped or owned by a scope
+    private final Arena ownArena; // null when wrapped, owned by a scope or in a slab
+    private final Slab slab; // the shared slab a small owned host tensor lies in; else null
     private final DeviceMemory deviceMemory; // null on the host
     private final Tensor base; // the tensor a view's memory belongs to, kept reachable while the view is; else null
     private final Cleaner.Cleanable reclaim; // frees own memory that was never closed; null when not owned
@@ -79,15 +85,21 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena,
                    DeviceMemory deviceMemory, Tensor base, boolean ownsDeviceMemory) {
+        this(segment, dtype, shape, device, ownArena, null, deviceMemory, base, ownsDeviceMemory);
+    }
+
+    private Tensor(MemorySegment segment, DType dtype, long[] shape, Device device, Arena ownArena, Slab slab,
+                   DeviceMemory deviceMemory, Tensor base, boolean ownsDeviceMemory) {
         this.segment = segment;
         this.dtype = dtype;
         this.shape = shape;
         this.device = device;
         this.ownArena = ownArena;
+        this.slab = slab;
         this.deviceMemory = deviceMemory;
         this.base = base;
-        this.reclaim = ownArena != null || ownsDeviceMemory
-                ? Reclaimer.register(this, ownArena, ownsDeviceMemory ? deviceMemory : null, segment)
+        this.reclaim = ownArena != null || slab != null || ownsDeviceMemory
+                ? Reclaimer.register(this, ownArena, slab, ownsDeviceMemory ? deviceMemory : null, segment)
                 : null;
     }
 
@@ -129,8 +141,65 @@ public final class Tensor implements AutoCloseable {
         if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        if (bytes <= Slab.SMALL_BYTES && Slab.ENABLED) {
+            Slab.Allocation a = Slab.allocate(bytes);
+            return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
+        }
         Arena arena = Arena.ofShared();
         return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
+    }
+
+    /**
+     * Small owned host tensors ({@link #SMALL_BYTES} or less) are carved out of shared slabs of
+     * {@link #SLAB_BYTES}, so that making and closing one does not make and close a shared arena
+     * each time: closing a shared arena makes the JVM hand-shake every thread (about 14 µs), which
+     * dominated small calls that return new tensors. A slab's memory is zeroed once when the slab
+     * is made and never handed out twice (a bump pointer), so a tensor's memory starts at zero and
+     * a stale view of a closed tensor can reach only that tensor's own bytes. The slab's arena
+     * closes when the last tensor carved from it is closed (or reclaimed) and the slab is full:
+     * one hand-shake for many tensors. The cost: a small tensor that stays open keeps its whole
+     * slab (at most {@link #SLAB_BYTES}) allocated. {@code -Djnce.tensor.slabs=false} gives every
+     * tensor its own arena again (its memory freed by its own close).
+     */
+    private static final class Slab {
+        static final long SMALL_BYTES = 64 << 10;
+        static final long SLAB_BYTES = 1 << 20;
+        static final boolean ENABLED = !"false".equals(System.getProperty("jnce.tensor.slabs"));
+        private static Slab current;
+
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment memory = arena.allocate(SLAB_BYTES, ALIGNMENT);
+        private long next; // guarded by Slab.class
+        // tensors carved from this slab and not yet released, plus one while it is the current slab
+        private final AtomicInteger live = new AtomicInteger(1);
+
+        record Allocation(MemorySegment segment, Slab slab) {
+        }
+
+        static synchronized Allocation allocate(long bytes) {
+            long size = Math.max(bytes, 1);
+            if (current == null || current.next + size > SLAB_BYTES) {
+                Slab full = current;
+                current = new Slab();
+                if (full != null) full.release();
+            }
+            Slab slab = current;
+            MemorySegment segment = slab.memory.asSlice(slab.next, size);
+            slab.next = (slab.next + size + ALIGNMENT - 1) & -ALIGNMENT;
+            slab.live.incrementAndGet();
+            return new Allocation(segment, slab);
+        }
+
+        /** One tensor (or the allocator) is done with the slab; the last one frees it. */
+        void release() {
+            if (live.decrementAndGet() > 0) return;
+            try {
+                arena.close();
+            } catch (IllegalStateException inUse) {
+                live.incrementAndGet(); // a native call still holds the memory: the caller stays open
+                throw inUse;
+            }
+        }
     }
 
     /**
@@ -779,18 +848,23 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * Closes the tensor; frees its memory unless it is wrapped or owned by a scope. Idempotent.
+     * A small tensor (64 KiB or less, made outside a scope) lies in a shared slab of 1 MiB that is
+     * freed when its last tensor is closed; until then a buffer view of the closed tensor still
+     * reads that tensor's own last values (never another tensor's), after that it throws.
      *
      * @throws IllegalStateException if a native call on another thread is using the memory right
-     *         now; the tensor stays open and can be closed once that call has returned
+     *         now and it would be freed; the tensor stays open and can be closed once that call has
+     *         returned
      */
     @Override
     public void close() {
         if (closed) return;
         synchronized (this) {
             if (closed) return;
-            if (ownArena != null) {
+            if (ownArena != null || slab != null) {
                 try {
-                    ownArena.close();
+                    if (ownArena != null) ownArena.close();
+                    else slab.release();
                 } catch (IllegalStateException inUse) {
                     throw new IllegalStateException("tensor " + describe() + " is in use by a call on another thread; "
                             + "it stays open: close it after that call returns", inUse);
@@ -826,22 +900,24 @@ public final class Tensor implements AutoCloseable {
         private static final System.Logger LOG = System.getLogger("dev.jnce");
 
         private final Arena arena;
+        private final Slab slab;
         private final DeviceMemory device;
         private final MemorySegment deviceAddress;
         private final String what;
         private final Throwable createdAt;
         private volatile boolean done;
 
-        private Reclaimer(Arena arena, DeviceMemory device, MemorySegment deviceAddress, String what) {
+        private Reclaimer(Arena arena, Slab slab, DeviceMemory device, MemorySegment deviceAddress, String what) {
             this.arena = arena;
+            this.slab = slab;
             this.device = device;
             this.deviceAddress = deviceAddress;
             this.what = what;
             this.createdAt = DEBUG ? new Throwable("tensor created here") : null;
         }
 
-        static Cleaner.Cleanable register(Tensor t, Arena arena, DeviceMemory device, MemorySegment segment) {
-            Reclaimer r = new Reclaimer(arena, device, device != null ? segment : null, DEBUG ? t.describe() : null);
+        static Cleaner.Cleanable register(Tensor t, Arena arena, Slab slab, DeviceMemory device, MemorySegment segment) {
+            Reclaimer r = new Reclaimer(arena, slab, device, device != null ? segment : null, DEBUG ? t.describe() : null);
             Cleaner.Cleanable c = CLEANER.register(t, r);
             return () -> {
                 r.done = true; // close() freed the memory: nothing left to reclaim
@@ -858,6 +934,7 @@ public final class Tensor implements AutoCloseable {
             }
             try {
                 if (arena != null) arena.close();
+                if (slab != null) slab.release();
                 if (device != null) device.free(deviceAddress);
             } catch (RuntimeException e) {
                 // an unreachable tensor's memory cannot be in use; nothing more can be done here

@@ -212,16 +212,33 @@ class FailedCallsTest {
         return cases.stream();
     }
 
-    /** The tensors handed to kernels whose memory is still allocated and not an input's. */
+    /**
+     * The tensors handed to kernels that are still open (their memory allocated, the tensor and its
+     * base not closed) and not an input's memory. Open means usable: a small tensor's memory lies
+     * in a shared slab that outlives its close, so the slab's liveness alone says nothing.
+     */
     private static List<String> alive(List<FailingKernels.Seen> seen) {
-        Set<MemorySegment.Scope> inputs = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Tensor t : INPUTS) inputs.add(t.segment().scope());
-        Set<MemorySegment.Scope> reported = Collections.newSetFromMap(new IdentityHashMap<>());
         List<String> alive = new ArrayList<>();
+        Set<Tensor> reported = Collections.newSetFromMap(new IdentityHashMap<>());
         for (FailingKernels.Seen s : seen) {
-            if (s.memory().isAlive() && !inputs.contains(s.memory()) && reported.add(s.memory())) alive.add(s.tensor());
+            if (!s.memory().isAlive()) continue;
+            try {
+                s.handle().requireOpen("t");
+            } catch (IllegalStateException closed) {
+                continue;
+            }
+            if (!insideAnInput(s.handle()) && reported.add(s.handle())) alive.add(s.tensor());
         }
         return alive;
+    }
+
+    private static boolean insideAnInput(Tensor t) {
+        long at = t.segment().address();
+        for (Tensor in : INPUTS) {
+            long from = in.segment().address();
+            if (at >= from && at < from + Math.max(1, in.segment().byteSize())) return true;
+        }
+        return false;
     }
 
     private static void closeResult(Object result) throws Exception {

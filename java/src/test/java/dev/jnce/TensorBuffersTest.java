@@ -220,10 +220,29 @@ class TensorBuffersTest extends ScopedTest {
 
     @Test
     void aBufferOutlivingItsTensorsMemoryThrowsInsteadOfReadingFreedMemory() {
-        Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 4);
+        Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 32768); // 128 KiB: a tensor with its own arena
         FloatBuffer view = t.asFloatBuffer();
         view.put(0, 2f);
         t.close();
+        assertThrows(IllegalStateException.class, () -> view.get(0));
+    }
+
+    @Test
+    void aBufferOutlivingASmallTensorReadsOnlyThatTensorsBytesUntilItsSlabIsFreed() {
+        Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 4); // 16 bytes: carved from a shared slab
+        FloatBuffer view = t.asFloatBuffer();
+        view.put(0, 2f);
+        t.close();
+        // small tensors made and closed after it get memory of their own, never the closed tensor's
+        for (int i = 0; i < 64; i++) {
+            try (Tensor other = Tensor.zerosUnscoped(DType.FLOAT32, 4)) {
+                assertEquals(0f, other.toFloatArray()[0]);
+                other.asFloatBuffer().put(0, 7f);
+            }
+            assertEquals(2f, view.get(0));
+        }
+        // once the slab is full and every tensor in it closed, its memory is freed and the view throws
+        for (int i = 0; i < 40; i++) Tensor.zerosUnscoped(DType.FLOAT32, 8192).close(); // 32 KiB each
         assertThrows(IllegalStateException.class, () -> view.get(0));
     }
 

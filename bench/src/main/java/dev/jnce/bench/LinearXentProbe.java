@@ -17,10 +17,14 @@ import java.io.IOException;
  * The GEMM reference holds the whole (N,V) matrix, so it runs only when N·V·4 bytes fit in
  * GEMM_LIMIT (8 GiB); it alternates with the loss, rep by rep, after the loss's peak is read.
  *
- * <pre>java -cp benchmarks.jar dev.jnce.bench.LinearXentProbe BACKEND N D V REPS [BLOCK_ROWS]</pre>
- * BLOCK_ROWS: {@link LinearCrossEntropy#withBlockRows} (default 0: about 64 MiB of logits).
- * Prints {@code jnce BACKEND linear N D V seconds peak_added_bytes} and
- * {@code jnce BACKEND linear-blas N D V seconds} (best of REPS each).
+ * <pre>java -cp benchmarks.jar dev.jnce.bench.LinearXentProbe BACKEND N D V REPS [BLOCK_ROWS [BIAS]]</pre>
+ * BLOCK_ROWS: {@link LinearCrossEntropy#withBlockRows} (default 0: about 64 MiB of logits); BIAS:
+ * 1 (default) with a bias b, 0 without.
+ * Prints {@code jnce BACKEND linear N D V seconds peak_added_bytes},
+ * {@code jnce BACKEND linear-blas N D V seconds} and {@code jnce BACKEND linear-blas-blocked N D V
+ * seconds rows}: the same three GEMMs over the loss's row blocks (rows at a time, dW accumulated),
+ * what blocking alone costs on this BLAS (best of REPS each). The default block is about 64 MiB
+ * of logits, as the loss's without a soft-cap.
  */
 public final class LinearXentProbe {
     private static final long GEMM_LIMIT = 8L << 30;
@@ -33,6 +37,7 @@ public final class LinearXentProbe {
         int n = Integer.parseInt(args[1]), d = Integer.parseInt(args[2]), v = Integer.parseInt(args[3]);
         int reps = Integer.parseInt(args[4]);
         long blockRows = args.length > 5 ? Long.parseLong(args[5]) : 0;
+        boolean withBias = args.length <= 6 || !args[6].equals("0");
         Kernels k = (Kernels) Backends.get(backend);
         Tensor h = InfoNceProbe.random(n, d, 1), w = InfoNceProbe.random(v, d, 2), b = InfoNceProbe.random(1, v, 3).reshape(v);
         k.similarity().scale(0.03f, w); // logits of a few units, as a trained head's
@@ -44,12 +49,13 @@ public final class LinearXentProbe {
         boolean gemms = (long) n * v * 4 <= GEMM_LIMIT;
         // the loss and its GEMMs alternate, so that both see the same machine (a shared VM drifts)
         Tensor s = null, dh = null, dw = null;
-        double best = Double.MAX_VALUE, blas = Double.MAX_VALUE;
+        double best = Double.MAX_VALUE, blas = Double.MAX_VALUE, blocked = Double.MAX_VALUE;
+        long block = Math.min(n, blockRows > 0 ? blockRows : Math.max(1, (64L << 20) / (4L * v))); // the loss's rows
         long peak = 0;
         try {
             for (int r = 0; r < reps; r++) {
                 long start = System.nanoTime();
-                try (LinearCrossEntropy.Result res = loss.forwardBackward(h, w, b, y)) {
+                try (LinearCrossEntropy.Result res = loss.forwardBackward(h, w, withBias ? b : null, y)) {
                     res.loss().item();
                 }
                 best = Math.min(best, (System.nanoTime() - start) / 1e9);
@@ -66,11 +72,23 @@ public final class LinearXentProbe {
                 sim.gemm(false, false, 1f, s, w, 0f, dh);
                 sim.gemm(true, false, 1f, s, h, 0f, dw);
                 blas = Math.min(blas, (System.nanoTime() - start) / 1e9);
+                // the same GEMMs in the loss's row blocks, nothing else: what blocking alone costs
+                Tensor sb = s.rows(0, block);
+                start = System.nanoTime();
+                for (long r0 = 0; r0 < n; r0 += block) {
+                    long rows = Math.min(block, n - r0);
+                    Tensor g = rows == block ? sb : s.rows(0, rows), hb = h.rows(r0, rows);
+                    sim.gemm(false, true, 1f, hb, w, 0f, g);
+                    sim.gemm(false, false, 1f, g, w, 0f, dh.rows(r0, rows));
+                    sim.gemm(true, false, 1f, g, hb, r0 == 0 ? 0f : 1f, dw);
+                }
+                blocked = Math.min(blocked, (System.nanoTime() - start) / 1e9);
             }
         } finally {
             for (Tensor t : new Tensor[] {s, dh, dw}) if (t != null) t.close();
         }
         System.out.printf("jnce %s linear %d %d %d %.6f %d%n", backend, n, d, v, best, peak);
         if (gemms) System.out.printf("jnce %s linear-blas %d %d %d %.6f%n", backend, n, d, v, blas);
+        if (gemms) System.out.printf("jnce %s linear-blas-blocked %d %d %d %.6f %d%n", backend, n, d, v, blocked, block);
     }
 }

@@ -62,7 +62,7 @@ public final class FailingKernels {
      * A tensor handed to a kernel: what it was, and the scope of its memory (shared by its views),
      * alive until that memory is freed.
      */
-    public record Seen(String tensor, MemorySegment.Scope memory) {
+    public record Seen(String tensor, MemorySegment.Scope memory, Tensor handle) {
     }
 
     /** Every tensor handed to a kernel since the last failAt/failNever. */
@@ -102,7 +102,7 @@ public final class FailingKernels {
 
     private void record(Object a) throws ReflectiveOperationException {
         if (a instanceof Tensor t) {
-            seen.add(new Seen(t.describe(), t.segment().scope()));
+            seen.add(new Seen(t.describe(), t.segment().scope(), t));
         } else if (a != null && a.getClass().isRecord()) {
             for (RecordComponent c : a.getClass().getRecordComponents()) record(c.getAccessor().invoke(a));
         }
