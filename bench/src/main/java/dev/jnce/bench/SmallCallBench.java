@@ -1,6 +1,7 @@
 package dev.jnce.bench;
 
 import dev.jnce.Backend;
+import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.loss.BinaryCrossEntropy;
 import dev.jnce.loss.BinaryCrossEntropyWithLogits;
@@ -68,7 +69,7 @@ public class SmallCallBench extends OpBench {
         bce = BinaryCrossEntropy.create().withBackend(b);
         bceLogits = BinaryCrossEntropyWithLogits.create().withBackend(b);
         kl = KlDiv.create().withBackend(b);
-        sigmoidFocal = SigmoidFocalLoss.create().withBackend(b);
+        sigmoidFocal = SigmoidFocalLoss.create().withReduction(Reduction.MEAN).withBackend(b); // its default is NONE, as torchvision's
         softmaxFocal = SoftmaxFocalLoss.create().withBackend(b);
         infoNce = InfoNce.create().withBackend(b);
         ntXent = NtXent.create().withBackend(b);
