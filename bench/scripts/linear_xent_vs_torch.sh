@@ -42,23 +42,24 @@ with open(sys.argv[2], "a", newline="") as f:
     if new:
         w.writerow(["date", "machine", "commit", "threads", "N", "D", "V", "jnce_s", "jnce_peak_MiB", "gemms_s",
                     "torch_s", "torch_peak_MiB", "jnce_over_gemms", "torch_over_jnce", "command", "raw",
-                    "blocked_gemms_s", "jnce_over_blocked_gemms"])
+                    "blocked_gemms_s", "jnce_over_blocked_gemms", "jnce_peak_warm_blas_MiB"])
     for shape, r in rows.items():
         j = r.get(("jnce", "linear")); g = r.get(("jnce", "linear-blas")); t = r.get(("torch", "linear"))
         js = float(j[0]); jp = int(j[1]) / 2**20
         gs = float(g[0]) if g else None
         bl = r.get(("jnce", "linear-blas-blocked")); bs = float(bl[0]) if bl else None
+        wb = r.get(("jnce", "linear-warm-blas")); wp = int(wb[0]) / 2**20 if wb and int(wb[0]) >= 0 else None
         ts = float(t[0]) if t and t[0] != "skipped" else None
         tp = int(t[1]) / 2**20 if ts else None
-        print("N=%s D=%s V=%s: jnce %.3f s (+%.0f MiB), GEMMs %s, the same in blocks %s, PyTorch %s; jnce/GEMMs %s, "
+        print("N=%s D=%s V=%s: jnce %.3f s (+%.0f MiB; +%s once OpenBLAS's buffers exist), GEMMs %s, the same in blocks %s, PyTorch %s; jnce/GEMMs %s, "
               "jnce/blocked GEMMs %s, PyTorch/jnce %s" % (
-            *shape, js, jp, "%.3f s" % gs if gs else "n/a", "%.3f s" % bs if bs else "n/a",
+            *shape, js, jp, "%.0f MiB" % wp if wp is not None else "n/a", "%.3f s" % gs if gs else "n/a", "%.3f s" % bs if bs else "n/a",
             "%.3f s (+%.0f MiB)" % (ts, tp) if ts else "skipped",
             "%.3f" % (js / gs) if gs else "n/a", "%.3f" % (js / bs) if bs else "n/a", "%.2f" % (ts / js) if ts else "n/a"))
         w.writerow([os.environ["RUN_DATE"], os.environ["RUN_MACHINE"], os.environ["RUN_COMMIT"], os.environ["RUN_THREADS"],
                     *shape, "%.6f" % js, "%.0f" % jp, "%.6f" % gs if gs else "", "%.6f" % ts if ts else "",
                     "%.0f" % tp if tp else "", "%.4f" % (js / gs) if gs else "", "%.4f" % (ts / js) if ts else "",
                     os.environ["RUN_COMMAND"], os.environ["RUN_RAW"],
-                    "%.6f" % bs if bs else "", "%.4f" % (js / bs) if bs else ""])
+                    "%.6f" % bs if bs else "", "%.4f" % (js / bs) if bs else "", "%.0f" % wp if wp is not None else ""])
 PY
 echo "# raw: $out/; rows appended to bench/results/linear_xent.csv"

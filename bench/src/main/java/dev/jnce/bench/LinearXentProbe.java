@@ -8,6 +8,8 @@ import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.loss.LinearCrossEntropy;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Fused linear cross-entropy forward+backward ({@link LinearCrossEntropy}: hidden (N,D),
@@ -24,7 +26,10 @@ import java.io.IOException;
  * {@code jnce BACKEND linear-blas N D V seconds} and {@code jnce BACKEND linear-blas-blocked N D V
  * seconds rows}: the same three GEMMs over the loss's row blocks (rows at a time, dW accumulated),
  * what blocking alone costs on this BLAS (best of REPS each). The default block is about 64 MiB
- * of logits, as the loss's without a soft-cap.
+ * of logits, as the loss's without a soft-cap. {@code jnce BACKEND linear-warm-blas N D V bytes}: the
+ * loss's peak added memory in one more step, once OpenBLAS's per-thread packing buffers exist (the
+ * first peak includes them: any program's first large GEMMs touch them); -1 where the peak cannot
+ * be reset.
  */
 public final class LinearXentProbe {
     private static final long GEMM_LIMIT = 8L << 30;
@@ -87,8 +92,36 @@ public final class LinearXentProbe {
         } finally {
             for (Tensor t : new Tensor[] {s, dh, dw}) if (t != null) t.close();
         }
+        // the loss's own peak once OpenBLAS's per-thread packing buffers exist (the first GEMMs touch
+        // them, in any program): the high-water mark reset (/proc/self/clear_refs), one more step
+        long own = -1;
+        if (resetPeakRss()) {
+            long base = rss();
+            try (LinearCrossEntropy.Result res = loss.forwardBackward(h, w, withBias ? b : null, y)) {
+                res.loss().item();
+            }
+            own = InfoNceProbe.peakRss() - base;
+        }
         System.out.printf("jnce %s linear %d %d %d %.6f %d%n", backend, n, d, v, best, peak);
+        System.out.printf("jnce %s linear-warm-blas %d %d %d %d%n", backend, n, d, v, own);
         if (gemms) System.out.printf("jnce %s linear-blas %d %d %d %.6f%n", backend, n, d, v, blas);
         if (gemms) System.out.printf("jnce %s linear-blas-blocked %d %d %d %.6f %d%n", backend, n, d, v, blocked, block);
+    }
+
+    /** Resets this process's peak resident set (VmHWM) to its current size; false where Linux refuses. */
+    private static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static long rss() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+        return -1;
     }
 }
