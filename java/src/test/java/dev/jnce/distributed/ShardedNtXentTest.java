@@ -52,7 +52,17 @@ class ShardedNtXentTest {
 
     /** Runs step on P threads, rank r given its rank index; returns each rank's outcome. */
     static <T> List<T> onRanks(int p, BiFunction<Collective, Integer, T> step) throws Exception {
-        List<Collective> ranks = InProcessCollective.create(p, Duration.ofSeconds(30));
+        return collect(p, Duration.ofSeconds(30), step, Future::get);
+    }
+
+    /** Reads one rank's outcome from its future. */
+    private interface Outcome<T, R> {
+        R read(Future<T> f) throws Exception;
+    }
+
+    private static <T, R> List<R> collect(int p, Duration timeout, BiFunction<Collective, Integer, T> step,
+                                          Outcome<T, R> read) throws Exception {
+        List<Collective> ranks = InProcessCollective.create(p, timeout);
         ExecutorService pool = Executors.newFixedThreadPool(p);
         try {
             List<Future<T>> futures = new ArrayList<>();
@@ -65,8 +75,8 @@ class ShardedNtXentTest {
                     }
                 }));
             }
-            List<T> out = new ArrayList<>();
-            for (Future<T> f : futures) out.add(f.get());
+            List<R> out = new ArrayList<>();
+            for (Future<T> f : futures) out.add(read.read(f));
             return out;
         } finally {
             pool.shutdownNow();
@@ -172,25 +182,7 @@ class ShardedNtXentTest {
     }
 
     private static List<Throwable> failures(int p, BiFunction<Collective, Integer, Object> step) throws Exception {
-        List<Collective> ranks = InProcessCollective.create(p, Duration.ofSeconds(60));
-        ExecutorService pool = Executors.newFixedThreadPool(p);
-        try {
-            List<Future<Object>> futures = new ArrayList<>();
-            for (int r = 0; r < p; r++) {
-                Collective c = ranks.get(r);
-                int rank = r;
-                futures.add(pool.submit(() -> {
-                    try (TensorScope scope = TensorScope.open()) {
-                        return step.apply(c, rank);
-                    }
-                }));
-            }
-            List<Throwable> out = new ArrayList<>();
-            for (Future<Object> f : futures) out.add(assertThrows(ExecutionException.class, f::get).getCause());
-            return out;
-        } finally {
-            pool.shutdownNow();
-        }
+        return collect(p, Duration.ofSeconds(60), step, f -> assertThrows(ExecutionException.class, f::get).getCause());
     }
 
     @Test
