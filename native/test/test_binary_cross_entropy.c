@@ -100,6 +100,59 @@ static void edge_cases(void) {
     CHECK(gx[0] == 0 && gx[3] == -1, "logits edge grads");
 }
 
+/* got within tol of want relative to max(1, |want|); infinities and NaN must match exactly. */
+static int near(double got, double want, double tol) {
+    if (isnan(want)) return isnan(got);
+    if (isinf(want)) return got == want;
+    return fabs(got - want) <= tol * fmax(1.0, fabs(want));
+}
+
+/*
+ * The values where the 8-lane path takes its special branches, against the stable double
+ * formulas: probabilities 0, 1, subnormal, below float's 1 - p resolution and next to 1; logits
+ * 0, -0, tiny, past exp's range and saturated; soft and hard targets; pos_weight 1 and not.
+ * Three copies of each case: 8-lane blocks and the scalar tail both see them.
+ */
+static void special_values(void) {
+    const float ps[] = {0.0f, 1.0f, 1e-40f, 1e-30f, 3e-8f, 1e-3f, 0.25f, 0.5f, 0.75f, 0.99999994f};
+    const float xs[] = {0.0f, -0.0f, 1e-3f, -1e-3f, 15.0f, -15.0f, 88.0f, -88.0f, 100.0f, -100.0f, 1e4f, -1e4f};
+    const float ys[] = {0.0f, 1.0f, 0.3f}, pws[] = {1.0f, 3.0f, 0.25f};
+    enum { N = 3 * 12 * 3 * 3 };
+    float x[N], y[N], pw[N], loss[N], gx[N], gy[N];
+    for (int op = BCE; op <= LOGITS; op++) {
+        int n = 0;
+        for (int copy = 0; copy < 3; copy++)
+            for (int i = 0; i < (op == BCE ? 10 : 12); i++)
+                for (int j = 0; j < 3; j++)
+                    for (int w = 0; w < (op == BCE ? 1 : 3); w++, n++) {
+                        x[n] = op == BCE ? ps[i] : xs[i];
+                        y[n] = ys[j];
+                        pw[n] = pws[w];
+                    }
+        int32_t rc = op == BCE ? jnce_bce_fwd_bwd(x, y, n, NULL, 0, JNCE_REDUCTION_NONE, loss, gx, gy)
+                               : jnce_bce_logits_fwd_bwd(x, y, n, NULL, 0, pw, n, JNCE_REDUCTION_NONE, loss, gx, gy);
+        CHECK(rc == JNCE_OK, "special values op %d: status %d", op, rc);
+        for (int k = 0; k < n; k++) {
+            double v = x[k], t = y[k], l, dx, dy;
+            if (op == BCE) {
+                double lp = log(v), l1p = log1p(-v);
+                l = -(t * fmax(lp, -100.0) + (1 - t) * fmax(l1p, -100.0));
+                dx = (v - t) / fmax((1 - v) * v, 1e-12);
+                dy = l1p - lp;
+            } else {
+                double e = exp(-fabs(v)), sp = fmax(-v, 0.0) + log1p(e), sig = v >= 0 ? 1 / (1 + e) : e / (1 + e);
+                double lw = 1 + (pw[k] - 1.0) * t;
+                l = (1 - t) * v + lw * sp;
+                dx = lw * sig - pw[k] * t;
+                dy = pw[k] == 1.0f ? -v : -v + (pw[k] - 1.0) * sp;
+            }
+            CHECK(near(loss[k], l, 1e-6) && near(gx[k], dx, 1e-6) && near(gy[k], dy, 1e-6),
+                  "special values op %d at %d: x=%g y=%g pw=%g: loss %.9g want %.9g, d/dx %.9g want %.9g, d/dy %.9g want %.9g",
+                  op, k, x[k], y[k], op == LOGITS ? pw[k] : 1.0, loss[k], l, gx[k], dx, gy[k], dy);
+        }
+    }
+}
+
 static void rejects_bad_arguments(void) {
     float x[2] = {0.5f, 0.5f}, loss[2];
     char msg[256];
@@ -123,6 +176,7 @@ int main(void) {
             for (int32_t red = JNCE_REDUCTION_NONE; red <= JNCE_REDUCTION_SUM; red++)
                 if (sizes[s] % cases[c].C == 0) elementwise_case(&cases[c], sizes[s], red);
     edge_cases();
+    special_values();
     rejects_bad_arguments();
     printf("%s\n", failures ? "FAILED" : "all checks passed");
     return failures != 0;

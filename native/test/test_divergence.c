@@ -134,6 +134,51 @@ static void zero_probability_rules(void) {
     CHECK(isnan(gt[0]) && gx[0] == 0.0f && isfinite(loss), "kl: t = 0 adds 0, d/dt NaN (as PyTorch)");
 }
 
+/*
+ * Special values through the 8-lane path and the scalar tail (a row of 19: two blocks of 8 and 3
+ * left over): probabilities 0, subnormal, tiny and 1; log targets past exp's range on both sides.
+ * Against the double values rounded to float (some overflow to Inf there).
+ */
+static void special_values(void) {
+    const float ps[] = {0.0f, 1e-40f, 1e-30f, 1e-8f, 0.5f, 1.0f};
+    const float lts[] = {-200.0f, -88.0f, -20.0f, -1e-3f, 0.0f, 0.5f, 88.5f, 90.0f};
+    enum { C = 19 };
+    float p[C], q[C], x[C], loss[C], g1[C], g2[C];
+    for (int log_target = 0; log_target <= 1; log_target++) {
+        for (int k = 0; k < C; k++) {
+            p[k] = log_target ? lts[k % 8] : ps[k % 6];
+            x[k] = (float)(-0.5 * (k % 5));
+        }
+        CHECK(jnce_kl_div_fwd_bwd(x, p, 1, C, log_target, JNCE_REDUCTION_NONE, loss, g1, g2) == JNCE_OK, "kl status");
+        for (int k = 0; k < C; k++) {
+            double t = p[k], v = x[k], l, dt;
+            if (log_target) l = exp(t) * (t - v), dt = exp(t) * (t - v + 1);
+            else l = (t == 0 ? 0.0 : t * log(t)) - t * v, dt = t == 0 ? NAN : log(t) + 1 - v;
+            double dx = log_target ? -exp(t) : -t;
+            CHECK(close_to(loss[k], (float)l, 1e-6) && close_to(g1[k], (float)dx, 1e-6) && close_to(g2[k], (float)dt, 1e-6),
+                  "kl special log_target=%d at %d: t=%g x=%g: loss %.9g want %.9g, d/dx %.9g want %.9g, d/dt %.9g want %.9g",
+                  log_target, k, t, v, loss[k], l, g1[k], dx, g2[k], dt);
+        }
+    }
+    for (int k = 0; k < C; k++) p[k] = ps[k % 6], q[k] = ps[(k + 2) % 6];
+    for (int cross = 0; cross <= 1; cross++) {
+        float h;
+        int32_t rc = cross ? jnce_dist_xent_fwd_bwd(p, q, 1, C, JNCE_REDUCTION_NONE, &h, g1, g2)
+                           : jnce_entropy_fwd_bwd(p, 1, C, JNCE_REDUCTION_NONE, &h, g1);
+        CHECK(rc == JNCE_OK, "status");
+        double want = 0.0;
+        for (int k = 0; k < C; k++) {
+            double a = p[k], b = cross ? q[k] : p[k];
+            if (a != 0) want -= a * log(b);
+            double gp = cross ? -log(b) : -(log(a) + 1), gq = a == 0 ? 0.0 : -a / b;
+            CHECK(close_to(g1[k], (float)gp, 1e-6) && (!cross || close_to(g2[k], (float)gq, 1e-6)),
+                  "%s special at %d: p=%g q=%g: d/dp %.9g want %.9g, d/dq %.9g want %.9g", cross ? "xent" : "entropy",
+                  k, a, b, g1[k], gp, cross ? g2[k] : 0.0, gq);
+        }
+        CHECK(close_to(h, want, 1e-6), "%s special: loss %.9g want %.9g", cross ? "xent" : "entropy", h, want);
+    }
+}
+
 static void rejects_bad_arguments(void) {
     float v[2] = {0.5f, 0.5f}, loss;
     char msg[256];
@@ -163,6 +208,7 @@ int main(void) {
     }
     perplexity_rules();
     zero_probability_rules();
+    special_values();
     rejects_bad_arguments();
     printf("%s\n", failures ? "FAILED" : "all divergence checks passed");
     return failures != 0;

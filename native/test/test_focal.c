@@ -115,6 +115,47 @@ static void softmax_case(int64_t N, int64_t C, double gamma, int with_alpha, int
     free(x); free(g); free(loss); free(alpha); free(xd); free(ad); free(t);
 }
 
+/* got within tol of want relative to max(1, |want|); infinities and NaN must match exactly. */
+static int near(double got, double want, double tol) {
+    if (isnan(want)) return isnan(got);
+    if (isinf(want)) return got == want;
+    return fabs(got - want) <= tol * fmax(1.0, fabs(want));
+}
+
+/*
+ * Saturated and special logits through the 8-lane path and the scalar tail (three copies of each
+ * case), for every gamma branch (0, 1, 2 by multiplication, 0.5 and 2.5 through exp and log),
+ * against focal.c's header formulas in double.
+ */
+static void special_values(void) {
+    const float xs[] = {0.0f, -0.0f, 1e-3f, -1e-3f, 8.0f, -8.0f, 15.0f, -15.0f, 30.0f, -30.0f, 100.0f, -100.0f};
+    const float ys[] = {0.0f, 1.0f, 0.3f}, gammas[] = {0.0f, 0.5f, 1.0f, 2.0f, 2.5f}, alphas[] = {0.25f, -1.0f};
+    enum { N = 3 * 12 * 3 };
+    float x[N], y[N], loss[N], gx[N], gy[N];
+    int n = 0;
+    for (int copy = 0; copy < 3; copy++)
+        for (int i = 0; i < 12; i++)
+            for (int j = 0; j < 3; j++, n++) x[n] = xs[i], y[n] = ys[j];
+    for (int gi = 0; gi < 5; gi++)
+        for (int ai = 0; ai < 2; ai++) {
+            double g = gammas[gi], al = alphas[ai];
+            int32_t rc = jnce_sigmoid_focal_fwd_bwd(x, y, n, alphas[ai], gammas[gi], JNCE_REDUCTION_NONE, loss, gx, gy);
+            CHECK(rc == JNCE_OK, "special values: status %d", rc);
+            for (int k = 0; k < n; k++) {
+                double v = x[k], t = y[k], e = exp(-fabs(v));
+                double p = v >= 0 ? 1 / (1 + e) : e / (1 + e), q = v >= 0 ? e / (1 + e) : 1 / (1 + e);
+                double ce = (1 - t) * v + fmax(-v, 0.0) + log1p(e), m = p * (1 - t) + q * t, mg = pow(m, g);
+                double a = al >= 0 ? al * t + (1 - al) * (1 - t) : 1, da = al >= 0 ? 2 * al - 1 : 0;
+                double T = g == 0 ? 0 : g * (m > 0 ? ce / m : 1) * mg;
+                double l = a * ce * mg, dx = a * ((p - t) * mg + T * (1 - 2 * t) * p * q);
+                double dy = da * ce * mg + a * (-v * mg + T * (q - p));
+                CHECK(near(loss[k], l, 1e-6) && near(gx[k], dx, 1e-6) && near(gy[k], dy, 1e-6),
+                      "special values gamma=%g alpha=%g at %d: x=%g y=%g: loss %.9g want %.9g, d/dx %.9g want %.9g, "
+                      "d/dy %.9g want %.9g", g, al, k, x[k], y[k], loss[k], l, gx[k], dx, gy[k], dy);
+            }
+        }
+}
+
 /* Saturated inputs: finite results where the formulas have 0 * Inf (gamma < 1, 1 - p_t = 0). */
 static void edge_cases(void) {
     float x[4] = {1e4f, -1e4f, 100.0f, -100.0f}, y[4] = {1, 0, 1, 1}, loss[4], gx[4], gy[4];
@@ -165,6 +206,7 @@ int main(void) {
         }
     softmax_case(600, 40, 2.0, 1, JNCE_REDUCTION_MEAN); /* enough rows for the pool */
     edge_cases();
+    special_values();
     rejects_bad_arguments();
     return finish("test_focal");
 }

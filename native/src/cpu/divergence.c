@@ -9,10 +9,11 @@
  *   dist. xent:  p, q (N,C); loss (N) or (1); grad_p, grad_q (N,C) or NULL;  H_i = -sum_j xlogy(p,q)
  *   perplexity:  token_loss (M), keys (M) int32|int64; ppl (1); grad (M) or NULL
  *
- * Every value is computed in double and rounded once. Sums are deterministic whatever the
- * thread count: KL sums fixed blocks of BLOCK values (a row may be one long row), entropy and
- * cross-entropy sum whole rows; the partial sums are then added in order by the caller.
- * No SIMD path: the work is one log per value, which the scalar libm call dominates.
+ * Every value is computed in double and rounded once: the scalar path through libm, the AVX2
+ * path on 4 double lanes (simd_log.h's log_pd and exp_pd, within 2e-12 of libm's; a gradient like
+ * log t + 1 - x cancels, so float lanes would not do). Sums are deterministic whatever the thread count:
+ * KL sums fixed blocks of BLOCK values (a row may be one long row), entropy and cross-entropy sum
+ * whole rows; the partial sums are then added in order by the caller.
  *
  * Build alone: see native/CMakeLists.txt; checked by native/test/test_divergence.c.
  */
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "simd_log.h"
 
 #define BLOCK 4096 /* KL values per partial sum (and per unit of parallel work) */
 
@@ -58,29 +60,75 @@ typedef struct {
     float *gx, *gt; /* (M) or NULL */
 } kl_job;
 
+/* Values [from, to) of a KL job in double; returns the sum of their losses. */
+static double kl_scalar(const kl_job *job, int64_t from, int64_t to) {
+    double sum = 0.0;
+    for (int64_t k = from; k < to; k++) {
+        double x = job->x[k], t = job->t[k], l, dx, dt;
+        if (job->log_target) {
+            double e = exp(t);
+            l = e * (t - x);
+            dx = -e;
+            dt = e * (t - x + 1.0);
+        } else {
+            l = (t == 0.0 ? 0.0 : t * log(t)) - t * x;
+            dx = -t;
+            dt = t == 0.0 ? NAN : log(t) + 1.0 - x; /* PyTorch: xlogy's d/dy at 0 is 0/0 */
+        }
+        if (job->loss != NULL) job->loss[k] = (float)l;
+        sum += l;
+        if (job->gx != NULL) job->gx[k] = (float)(dx * job->scale);
+        if (job->gt != NULL) job->gt[k] = (float)(dt * job->scale);
+    }
+    return sum;
+}
+
+/* Four floats as doubles, and back (rounded once). */
+JNCE_TARGET_AVX2 static inline __m256d load4(const float *v) { return _mm256_cvtps_pd(_mm_loadu_ps(v)); }
+JNCE_TARGET_AVX2 static inline void store4(float *v, __m256d d) { _mm_storeu_ps(v, _mm256_cvtpd_ps(d)); }
+
+JNCE_TARGET_AVX2 static double hsum(__m256d v) {
+    double lanes[4];
+    _mm256_storeu_pd(lanes, v);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+/* kl_scalar on 4 double lanes (log_pd, exp_pd), the tail through kl_scalar. */
+JNCE_TARGET_AVX2 static double kl_avx2(const kl_job *job, int64_t from, int64_t to) {
+    const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd(), scale = _mm256_set1_pd(job->scale);
+    const float *xs = job->x, *ts = job->t;
+    float *loss = job->loss, *gx = job->gx, *gt = job->gt;
+    const int log_target = job->log_target;
+    __m256d sum = _mm256_setzero_pd();
+    int64_t k = from;
+    for (; k + 4 <= to; k += 4) {
+        __m256d x = load4(xs + k), t = load4(ts + k), l, dx, dt;
+        if (log_target) {
+            __m256d e = exp_pd(t), d = _mm256_sub_pd(t, x);
+            l = _mm256_mul_pd(e, d);
+            dx = _mm256_sub_pd(zero, e);
+            dt = _mm256_mul_pd(e, _mm256_add_pd(d, one));
+        } else {
+            __m256d log_t = log_pd(t), t_zero = _mm256_cmp_pd(t, zero, _CMP_EQ_OQ);
+            l = _mm256_sub_pd(_mm256_andnot_pd(t_zero, _mm256_mul_pd(t, log_t)), _mm256_mul_pd(t, x)); /* 0 log 0 = 0 */
+            dx = _mm256_sub_pd(zero, t);
+            dt = _mm256_or_pd(_mm256_sub_pd(_mm256_add_pd(log_t, one), x), t_zero); /* NaN at t = 0 */
+        }
+        if (loss != NULL) store4(loss + k, l);
+        sum = _mm256_add_pd(sum, l);
+        if (gx != NULL) store4(gx + k, _mm256_mul_pd(dx, scale));
+        if (gt != NULL) store4(gt + k, _mm256_mul_pd(dt, scale));
+    }
+    return hsum(sum) + kl_scalar(job, k, to);
+}
+
 static void kl_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const kl_job *job = ctx;
+    const int avx2 = jnce_use_avx2();
     for (int64_t b = begin; b < end; b++) {
         int64_t from = b * BLOCK, to = from + BLOCK < job->M ? from + BLOCK : job->M;
-        double sum = 0.0;
-        for (int64_t k = from; k < to; k++) {
-            double x = job->x[k], t = job->t[k], l, dx, dt;
-            if (job->log_target) {
-                double e = exp(t);
-                l = e * (t - x);
-                dx = -e;
-                dt = e * (t - x + 1.0);
-            } else {
-                l = (t == 0.0 ? 0.0 : t * log(t)) - t * x;
-                dx = -t;
-                dt = t == 0.0 ? NAN : log(t) + 1.0 - x; /* PyTorch: xlogy's d/dy at 0 is 0/0 */
-            }
-            if (job->loss != NULL) job->loss[k] = (float)l;
-            sum += l;
-            if (job->gx != NULL) job->gx[k] = (float)(dx * job->scale);
-            if (job->gt != NULL) job->gt[k] = (float)(dt * job->scale);
-        }
+        double sum = avx2 ? kl_avx2(job, from, to) : kl_scalar(job, from, to);
         if (job->parts != NULL) job->parts[b] = sum;
     }
 }
@@ -128,28 +176,56 @@ typedef struct {
     float *gp, *gq;     /* (N,C) or NULL */
 } xent_job;
 
+/* Values [from, to) of a row in double; returns their part of the row's loss. */
+static double dist_scalar(const xent_job *job, int64_t from, int64_t to) {
+    const double s = job->scale;
+    double h = 0.0;
+    for (int64_t k = from; k < to; k++) {
+        double p = job->p[k];
+        if (job->q == NULL) {
+            double lp = log(p);
+            if (p != 0.0) h -= p * lp;
+            if (job->gp != NULL) job->gp[k] = (float)(-(lp + 1.0) * s); /* +Inf at p = 0 */
+        } else {
+            double q = job->q[k], lq = log(q);
+            if (p != 0.0) h -= p * lq;
+            if (job->gp != NULL) job->gp[k] = (float)(-lq * s);
+            if (job->gq != NULL) job->gq[k] = p == 0.0 ? 0.0f : (float)(-p / q * s);
+        }
+    }
+    return h;
+}
+
+/* dist_scalar on 4 double lanes (log_pd), the tail through dist_scalar. */
+JNCE_TARGET_AVX2 static double dist_avx2(const xent_job *job, int64_t from, int64_t to) {
+    const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd(), scale = _mm256_set1_pd(-job->scale);
+    const float *ps = job->p, *qs = job->q;
+    float *gp = job->gp, *gq = job->gq;
+    __m256d sum = _mm256_setzero_pd();
+    int64_t k = from;
+    for (; k + 4 <= to; k += 4) {
+        __m256d p = load4(ps + k), p_zero = _mm256_cmp_pd(p, zero, _CMP_EQ_OQ);
+        if (qs == NULL) {
+            __m256d lp = log_pd(p);
+            sum = _mm256_add_pd(sum, _mm256_andnot_pd(p_zero, _mm256_mul_pd(p, lp)));
+            if (gp != NULL) store4(gp + k, _mm256_mul_pd(_mm256_add_pd(lp, one), scale));
+        } else {
+            __m256d q = load4(qs + k), lq = log_pd(q);
+            sum = _mm256_add_pd(sum, _mm256_andnot_pd(p_zero, _mm256_mul_pd(p, lq)));
+            if (gp != NULL) store4(gp + k, _mm256_mul_pd(lq, scale));
+            if (gq != NULL) store4(gq + k, _mm256_andnot_pd(p_zero, _mm256_mul_pd(_mm256_div_pd(p, q), scale)));
+        }
+    }
+    return -hsum(sum) + dist_scalar(job, k, to);
+}
+
 static void dist_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const xent_job *job = ctx;
     const int64_t C = job->C;
-    const double s = job->scale;
-    for (int64_t i = begin; i < end; i++) {
-        double h = 0.0;
-        for (int64_t k = i * C; k < (i + 1) * C; k++) {
-            double p = job->p[k];
-            if (job->q == NULL) {
-                double lp = log(p);
-                if (p != 0.0) h -= p * lp;
-                if (job->gp != NULL) job->gp[k] = (float)(-(lp + 1.0) * s); /* +Inf at p = 0 */
-            } else {
-                double q = job->q[k], lq = log(q);
-                if (p != 0.0) h -= p * lq;
-                if (job->gp != NULL) job->gp[k] = (float)(-lq * s);
-                if (job->gq != NULL) job->gq[k] = p == 0.0 ? 0.0f : (float)(-p / q * s);
-            }
-        }
-        job->rows[i] = h;
-    }
+    const int avx2 = jnce_use_avx2();
+    for (int64_t i = begin; i < end; i++)
+        job->rows[i] = avx2 ? dist_avx2(job, i * C, (i + 1) * C) : dist_scalar(job, i * C, (i + 1) * C);
 }
 
 static int32_t dist_run(const char *op, const float *p, const float *q, int64_t N, int64_t C,

@@ -62,6 +62,48 @@ static jnce_binary_terms sigmoid_focal_terms(const void *params, int64_t k, doub
     return out;
 }
 
+/*
+ * sigmoid_focal's vector block: sigmoid_focal_terms on 8 float lanes (jnce_bce_logits8 for the
+ * BCE terms and both sigmoids), the tail through the scalar block. m^g by multiplication for
+ * g = 0, 1, 2, else exp(g log m). The two parts of d/dy, -x m^g and T (q - p), have the same sign,
+ * and so have those of d/dx for hard targets.
+ */
+JNCE_TARGET_AVX2 static double sigmoid_focal_block_avx2(const jnce_binary_job *j, int64_t from, int64_t to) {
+    const sigmoid_focal_params *fp = j->params;
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), g = _mm256_set1_ps((float)fp->gamma);
+    const int with_alpha = fp->alpha >= 0;
+    const __m256 alpha = _mm256_set1_ps((float)fp->alpha), alpha_neg = _mm256_set1_ps((float)(1.0 - fp->alpha));
+    const __m256 da = _mm256_set1_ps(with_alpha ? (float)(2.0 * fp->alpha - 1.0) : 0.0f);
+    __m256d sum = _mm256_setzero_pd();
+    int64_t k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m256 x = _mm256_loadu_ps(j->input + k), y = _mm256_loadu_ps(j->target + k), y_neg = _mm256_sub_ps(one, y);
+        jnce_bce8 ce = jnce_bce_logits8(x, y, one);
+        __m256 m = _mm256_fmadd_ps(ce.q, y, _mm256_mul_ps(ce.p, y_neg));
+        __m256 mg, t;
+        if (fp->gamma == 2.0) mg = _mm256_mul_ps(m, m);
+        else if (fp->gamma == 1.0) mg = m;
+        else if (fp->gamma == 0.0) mg = one;
+        else mg = exp_nonpos_avx2(_mm256_mul_ps(g, log_avx2(m)));
+        if (fp->gamma == 0.0) {
+            t = zero;
+        } else { /* g (ce/m) m^g, with ce/m -> 1 at m = 0 */
+            __m256 ratio = _mm256_blendv_ps(one, _mm256_div_ps(ce.loss, m), _mm256_cmp_ps(m, zero, _CMP_GT_OQ));
+            t = _mm256_mul_ps(_mm256_mul_ps(g, ratio), mg);
+        }
+        __m256 a = with_alpha ? _mm256_fmadd_ps(alpha, y, _mm256_mul_ps(alpha_neg, y_neg)) : one;
+        __m256 ce_mg = _mm256_mul_ps(ce.loss, mg);
+        __m256 dx = _mm256_fmadd_ps(_mm256_mul_ps(t, _mm256_sub_ps(y_neg, y)), _mm256_mul_ps(ce.p, ce.q),
+                                    _mm256_mul_ps(ce.dx, mg));
+        __m256 dy = _mm256_fmadd_ps(t, _mm256_sub_ps(ce.q, ce.p), _mm256_mul_ps(ce.dy, mg));
+        dy = _mm256_fmadd_ps(da, ce_mg, _mm256_mul_ps(a, dy));
+        __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+        jnce_binary_put8(j, k, one, _mm256_or_ps(_mm256_mul_ps(a, ce_mg), nan), _mm256_or_ps(_mm256_mul_ps(a, dx), nan),
+                         _mm256_or_ps(dy, nan), &sum);
+    }
+    return jnce_binary_finish(j, sum, k, to);
+}
+
 int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int64_t numel, float alpha,
                                    float gamma, int32_t reduction, float *loss, float *grad_input,
                                    float *grad_target) {
@@ -69,8 +111,9 @@ int32_t jnce_sigmoid_focal_fwd_bwd(const float *input, const float *target, int6
         return jnce_fail(JNCE_ERR_INVALID_ARG, "sigmoid_focal: gamma=%g must be finite and >= 0, alpha=%g a number",
                          gamma, alpha);
     sigmoid_focal_params params = {alpha, gamma};
-    return jnce_binary_run("sigmoid_focal", input, target, numel, NULL, 0, sigmoid_focal_terms, &params,
-                           reduction, loss, grad_input, grad_target);
+    return jnce_binary_run_blocks("sigmoid_focal", input, target, numel, NULL, 0, sigmoid_focal_terms, &params,
+                                  jnce_use_avx2() ? sigmoid_focal_block_avx2 : jnce_binary_scalar_block, reduction,
+                                  loss, grad_input, grad_target);
 }
 
 typedef struct {

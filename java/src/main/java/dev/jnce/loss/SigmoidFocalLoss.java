@@ -31,8 +31,9 @@ import dev.jnce.internal.Outputs;
  *
  * <p>Shapes: input (logits) and target float32 of one shape, any rank, at least one element;
  * targets in [0, 1] (soft targets allowed). Gradients w.r.t. logits and targets are computed
- * analytically in double, of the reduced loss (for NONE, of the sum), into new tensors or a
- * caller's buffers. Where torch's autograd of the torchvision formula gives NaN (gamma &lt; 1 with
+ * analytically, of the reduced loss (for NONE, of the sum), into new tensors or a caller's
+ * buffers: on {@code cpu} with AVX2 on 8 float lanes, within a few ulp of the double formulas,
+ * else in double. Where torch's autograd of the torchvision formula gives NaN (gamma &lt; 1 with
  * a saturated logit, {@code 1 - p_t = 0}), jnce gives the limit, a finite value.
  *
  * <p>A call runs on the backend this loss is pinned to, else on the backend of the device its
