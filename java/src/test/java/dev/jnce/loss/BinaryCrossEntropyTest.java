@@ -135,6 +135,43 @@ class BinaryCrossEntropyTest extends ScopedTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void unweightedLossesOnManyBlocksAgreeWithFloat64(Backend backend) {
+        // unweighted: the SIMD path of each backend (8 float lanes natively, Vector API lanes in Java)
+        int n = 5, c = 3001;
+        float[] p = uniform(n * c, 0, 1, 11), x = uniform(n * c, -30, 30, 12), y = uniform(n * c, 0, 1, 13);
+        for (int k = 0; k < n * c; k += 7) y[k] = k % 2; // hard targets too
+        InputTargetResult bce = BinaryCrossEntropy.create().withReduction(Reduction.NONE).withBackend(backend)
+                .forwardBackward(Tensor.of(p, n, c), Tensor.of(y, n, c));
+        assertElementwise((k, v, t) -> BinaryReference.bce(v, t), (v, t) -> (v - t) / Math.max((1 - v) * v, 1e-12),
+                (v, t) -> Math.log1p(-v) - Math.log(v), p, y, bce, backend + " bce");
+        InputTargetResult logits = BinaryCrossEntropyWithLogits.create().withReduction(Reduction.NONE).withBackend(backend)
+                .forwardBackward(Tensor.of(x, n, c), Tensor.of(y, n, c));
+        assertElementwise((k, v, t) -> BinaryReference.bceLogits(v, t, 1), (v, t) -> 1 / (1 + Math.exp(-v)) - t,
+                (v, t) -> -v, x, y, logits, backend + " bce with logits");
+    }
+
+    /** Derivative of one element's loss in double. */
+    @FunctionalInterface
+    interface Derivative {
+        double at(double x, double y);
+    }
+
+    /** Element losses (reduction NONE) and their gradients against float64 values, 1e-6 relative to max(1, |v|). */
+    static void assertElementwise(BinaryReference.Element f, Derivative dx, Derivative dy, float[] x, float[] y,
+                                  InputTargetResult r, String what) {
+        double[] loss = new double[x.length], gx = new double[x.length], gy = new double[x.length];
+        for (int k = 0; k < x.length; k++) {
+            loss[k] = f.at(k, x[k], y[k]);
+            gx[k] = dx.at(x[k], y[k]);
+            gy[k] = dy.at(x[k], y[k]);
+        }
+        assertClose(loss, r.loss().toFloatArray(), 1e-6, what + " loss");
+        assertClose(gx, r.gradInput().toFloatArray(), 1e-6, what + " d/d input");
+        assertClose(gy, r.gradTarget().toFloatArray(), 1e-6, what + " d/d target");
+    }
+
     static void assertSameResult(InputTargetResult mine, InputTargetResult theirs, String what) {
         assertClose(Approx.toDouble(theirs.loss().toFloatArray()), mine.loss().toFloatArray(), 1e-6, what + " loss");
         assertClose(Approx.toDouble(theirs.gradInput().toFloatArray()), mine.gradInput().toFloatArray(), 1e-6, what + " grad input");

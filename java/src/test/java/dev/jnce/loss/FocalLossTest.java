@@ -162,6 +162,55 @@ class FocalLossTest extends ScopedTest {
         assertTrue(Float.isNaN(loss[4]), "a row of -Inf is NaN");
     }
 
+    /**
+     * The analytic gradient of one sigmoid focal element in double (focal.c's derivation, written
+     * out again): d/dx when wrtInput, else d/dy. p = sigmoid(x), q = 1 - p, m = 1 - p_t,
+     * T = g ce m^(g-1) taken as g (ce/m) m^g (limit g m^g at m = 0). With magnitude, the sum of the
+     * absolute values of the terms instead.
+     */
+    static double focalDerivative(double x, double y, double alpha, double g, boolean wrtInput, boolean magnitude) {
+        double e = Math.exp(-Math.abs(x));
+        double p = x >= 0 ? 1 / (1 + e) : e / (1 + e), q = x >= 0 ? e / (1 + e) : 1 / (1 + e);
+        double ce = (1 - y) * x + Math.max(-x, 0) + Math.log1p(e), m = p * (1 - y) + q * y, mg = Math.pow(m, g);
+        double a = alpha >= 0 ? alpha * y + (1 - alpha) * (1 - y) : 1, da = alpha >= 0 ? 2 * alpha - 1 : 0;
+        double t = g == 0 ? 0 : g * (m > 0 ? ce / m : 1) * mg;
+        if (magnitude) // the size of the summands, which float arithmetic's error is relative to
+            return wrtInput ? Math.abs(a * (p - y) * mg) + Math.abs(a * t * (1 - 2 * y) * p * q)
+                    : Math.abs(da * ce * mg) + Math.abs(a * (-x * mg + t * (q - p)));
+        return wrtInput ? a * ((p - y) * mg + t * (1 - 2 * y) * p * q) : da * ce * mg + a * (-x * mg + t * (q - p));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void sigmoidFocalOnManyBlocksAgreesWithFloat64(Backend backend) {
+        // the SIMD path of each backend, every gamma branch (0, 1, 2 by multiplication, 0.5 and 2.5 by pow)
+        int n = 5, c = 3001;
+        float[] x = uniform(n * c, -30, 30, 21), y = uniform(n * c, 0, 1, 22);
+        for (int k = 0; k < n * c; k += 7) y[k] = k % 2;
+        for (float gamma : new float[] {0f, 0.5f, 1f, 2f, 2.5f}) {
+            for (float alpha : new float[] {0.25f, -1f}) {
+                InputTargetResult r = SigmoidFocalLoss.create(alpha, gamma).withReduction(Reduction.NONE).withBackend(backend)
+                        .forwardBackward(Tensor.of(x, n, c), Tensor.of(y, n, c));
+                String what = backend + " gamma " + gamma + " alpha " + alpha;
+                double[] loss = new double[n * c];
+                for (int k = 0; k < n * c; k++) loss[k] = BinaryReference.sigmoidFocal(x[k], y[k], alpha, gamma);
+                assertClose(loss, r.loss().toFloatArray(), 1e-6, what + " loss");
+                // The gradients add terms of either sign (alpha's derivative against the rest): on
+                // float lanes their error is relative to the terms' size, 1e-6 of it here.
+                float[] gx = r.gradInput().toFloatArray(), gy = r.gradTarget().toFloatArray();
+                for (int k = 0; k < n * c; k++) {
+                    for (int wrt = 0; wrt < 2; wrt++) {
+                        double want = focalDerivative(x[k], y[k], alpha, gamma, wrt == 0, false);
+                        double size = focalDerivative(x[k], y[k], alpha, gamma, wrt == 0, true);
+                        double got = wrt == 0 ? gx[k] : gy[k];
+                        assertTrue(Math.abs(got - want) <= 1e-6 * Math.max(1, size), what + (wrt == 0 ? " d/dx" : " d/dy")
+                                + " at " + k + ": x=" + x[k] + " y=" + y[k] + " got " + got + " want " + want + " (terms " + size + ")");
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void agreesWithTheOtherBackendsOnManyBlocksAndRows(Backend backend) {

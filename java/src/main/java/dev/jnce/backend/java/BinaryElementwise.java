@@ -15,6 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  */
 final class BinaryElementwise {
     static final int BLOCK = 4096;
+    /** Ops of {@link RowOps#binaryBlock}. */
+    static final int BCE = 0, BCE_LOGITS = 1, SIGMOID_FOCAL = 2;
 
     /** One element's loss and its derivatives w.r.t. input and target, before weight and scale. */
     @FunctionalInterface
@@ -30,14 +32,29 @@ final class BinaryElementwise {
     static void run(MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weightLen,
                     Terms terms, Reduction reduction, MemorySegment loss, MemorySegment gradInput,
                     MemorySegment gradTarget) {
+        run(input, target, numel, weight, weightLen, terms, null, -1, null, reduction, loss, gradInput, gradTarget);
+    }
+
+    /**
+     * As above; without weight, rows.binaryBlock(op, params, ...) runs first on each block (SIMD
+     * lanes where the Vector API is present) and terms finishes what it leaves.
+     */
+    static void run(MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weightLen,
+                    Terms terms, RowOps rows, int op, float[] params, Reduction reduction, MemorySegment loss,
+                    MemorySegment gradInput, MemorySegment gradTarget) {
         double scale = reduction == Reduction.MEAN ? 1.0 / numel : 1.0;
         long blocks = (numel + BLOCK - 1) / BLOCK;
         double[] blockSum = new double[Math.toIntExact(blocks)];
+        boolean vector = rows != null && weight == null;
+        MemorySegment lossPerElement = reduction == Reduction.NONE ? loss : null;
         Parallel.forRange(blocks, 4, (begin, end) -> {
-            double[] t = new double[3];
+            double[] t = new double[3], partial = new double[1];
             for (long b = begin; b < end; b++) {
                 long from = b * BLOCK, to = Math.min(numel, from + BLOCK);
-                double sum = 0;
+                partial[0] = 0;
+                if (vector) from = rows.binaryBlock(op, params, input, target, from, to, (float) scale, lossPerElement,
+                        gradInput, gradTarget, partial);
+                double sum = partial[0];
                 for (long k = from; k < to; k++) {
                     terms.at(k, input.getAtIndex(JAVA_FLOAT, k), target.getAtIndex(JAVA_FLOAT, k), t);
                     double w = weight == null ? 1.0 : weight.getAtIndex(JAVA_FLOAT, k % weightLen);

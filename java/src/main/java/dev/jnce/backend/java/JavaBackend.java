@@ -24,6 +24,9 @@ public final class JavaBackend implements Kernels {
     private final RowOps rows;
     private final String simd;
     private final CrossEntropyKernels crossEntropy;
+    private final BinaryCrossEntropyKernels binaryCrossEntropy;
+    private final FocalKernels focal;
+    private final DivergenceKernels divergence;
 
     /** Vector API if present and not turned off. */
     public JavaBackend() {
@@ -36,6 +39,9 @@ public final class JavaBackend implements Kernels {
         this.rows = vector != null ? vector : RowOps.SCALAR;
         this.simd = vector != null ? VectorSupport.describe() : "scalar" + VectorSupport.whyNot(allowVector);
         this.crossEntropy = new JavaCrossEntropy(rows);
+        this.binaryCrossEntropy = new JavaBinaryCrossEntropy(rows);
+        this.focal = new JavaFocal(rows);
+        this.divergence = new JavaDivergence(rows);
     }
 
     @Override
@@ -55,7 +61,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public DivergenceKernels divergence() {
-        return JavaDivergence.INSTANCE;
+        return divergence;
     }
 
     @Override
@@ -90,12 +96,12 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public BinaryCrossEntropyKernels binaryCrossEntropy() {
-        return JavaBinaryCrossEntropy.INSTANCE;
+        return binaryCrossEntropy;
     }
 
     @Override
     public FocalKernels focal() {
-        return JavaFocal.INSTANCE;
+        return focal;
     }
 
     @Override

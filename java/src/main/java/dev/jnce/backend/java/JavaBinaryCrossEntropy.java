@@ -9,19 +9,24 @@ import java.lang.foreign.MemorySegment;
 import static dev.jnce.backend.java.BinaryElementwise.segment;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
-/** Binary cross-entropy in Java, the same formulas as native/src/cpu/binary_cross_entropy.c, in double. */
+/**
+ * Binary cross-entropy in Java, the same formulas as native/src/cpu/binary_cross_entropy.c: in
+ * double, or, without weight and pos_weight, on SIMD lanes through {@link RowOps#binaryBlock} where
+ * the Vector API is present.
+ */
 final class JavaBinaryCrossEntropy implements BinaryCrossEntropyKernels {
-    static final JavaBinaryCrossEntropy INSTANCE = new JavaBinaryCrossEntropy();
+    private final RowOps rows;
 
-    private JavaBinaryCrossEntropy() {
+    JavaBinaryCrossEntropy(RowOps rows) {
+        this.rows = rows;
     }
 
     @Override
     public void binaryCrossEntropy(Tensor input, Tensor target, Tensor weight, Reduction reduction, Tensor loss,
                                    Tensor gradInput, Tensor gradTarget) {
         BinaryElementwise.run(input.segment(), target.segment(), input.numel(), segment(weight),
-                weight == null ? 0 : weight.numel(), JavaBinaryCrossEntropy::bceTerms, reduction, loss.segment(),
-                segment(gradInput), segment(gradTarget));
+                weight == null ? 0 : weight.numel(), JavaBinaryCrossEntropy::bceTerms, rows, BinaryElementwise.BCE, null,
+                reduction, loss.segment(), segment(gradInput), segment(gradTarget));
     }
 
     @Override
@@ -33,7 +38,8 @@ final class JavaBinaryCrossEntropy implements BinaryCrossEntropyKernels {
                 weight == null ? 0 : weight.numel(),
                 (k, x, y, out) -> BinaryElementwise.bceLogitsTerms(x, y,
                         pw == null ? 1.0 : pw.getAtIndex(JAVA_FLOAT, k % pwLen), out),
-                reduction, loss.segment(), segment(gradInput), segment(gradTarget));
+                pw == null ? rows : null, BinaryElementwise.BCE_LOGITS, null, reduction, loss.segment(), segment(gradInput),
+                segment(gradTarget));
     }
 
     /**

@@ -11,17 +11,19 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * {@link DivergenceKernels} in scalar Java, the same algorithm as native/src/cpu/divergence.c:
- * every value in double, rounded once; KL sums fixed blocks of {@link #BLOCK} values and the
- * row ops whole rows, the partial sums then added in order, so results do not depend on the
- * thread count. One log per value dominates, so there is no Vector API path.
+ * {@link DivergenceKernels} in Java, the same algorithm as native/src/cpu/divergence.c: every
+ * value in double, rounded once (on double SIMD lanes through {@link RowOps#klBlock} and
+ * {@link RowOps#distributionBlock} where the Vector API is present); KL sums fixed blocks of
+ * {@link #BLOCK} values and the row ops whole rows, the partial sums then added in order, so
+ * results do not depend on the thread count.
  */
 final class JavaDivergence implements DivergenceKernels {
-    static final JavaDivergence INSTANCE = new JavaDivergence();
     private static final int BLOCK = 4096;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private final RowOps rows;
 
-    private JavaDivergence() {
+    JavaDivergence(RowOps rows) {
+        this.rows = rows;
     }
 
     @Override
@@ -38,9 +40,13 @@ final class JavaDivergence implements DivergenceKernels {
         MemorySegment gx = segmentOrNull(gradInput), gt = segmentOrNull(gradTarget);
         double[] parts = new double[Math.toIntExact((m + BLOCK - 1) / BLOCK)];
         Parallel.forRange(parts.length, 16, (begin, end) -> {
+            double[] partial = new double[1];
             for (long b = begin; b < end; b++) {
-                double sum = 0;
-                for (long k = b * BLOCK; k < Math.min(m, (b + 1) * BLOCK); k++) {
+                long to = Math.min(m, (b + 1) * BLOCK);
+                partial[0] = 0;
+                long from = rows.klBlock(x, t, b * BLOCK, to, logTarget, scale, out, gx, gt, partial);
+                double sum = partial[0];
+                for (long k = from; k < to; k++) {
                     double xv = x.getAtIndex(F, k), tv = t.getAtIndex(F, k), l, dx, dt;
                     if (logTarget) {
                         double e = Math.exp(tv);
@@ -74,16 +80,19 @@ final class JavaDivergence implements DivergenceKernels {
     }
 
     /** Entropy when q is null (q = p), cross-entropy otherwise. */
-    private static void distributionRows(Tensor pt, Tensor qt, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ) {
+    private void distributionRows(Tensor pt, Tensor qt, Reduction reduction, Tensor loss, Tensor gradP, Tensor gradQ) {
         long n = pt.size(0), c = pt.size(1);
         double s = reduction == Reduction.MEAN ? 1.0 / n : 1.0;
         MemorySegment p = pt.segment(), q = qt == null ? null : qt.segment();
         MemorySegment gp = segmentOrNull(gradP), gq = segmentOrNull(gradQ);
         double[] rows = new double[Math.toIntExact(n)];
         Parallel.forRange(n, Math.max(1, 65536 / c), (begin, end) -> {
+            double[] partial = new double[1];
             for (long i = begin; i < end; i++) {
-                double h = 0;
-                for (long k = i * c; k < (i + 1) * c; k++) {
+                partial[0] = 0;
+                long from = this.rows.distributionBlock(p, q, i * c, (i + 1) * c, s, gp, gq, partial);
+                double h = 0.0 - partial[0]; // +0 for an empty sum, as the scalar loop gives
+                for (long k = from; k < (i + 1) * c; k++) {
                     double pv = p.getAtIndex(F, k);
                     if (q == null) {
                         double lp = Math.log(pv);

@@ -15,12 +15,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Focal losses in Java, the same formulas as native/src/cpu/focal.c (see there for the
- * derivation), in double: the sigmoid form element-wise, the softmax form per row.
+ * derivation), in double: the sigmoid form element-wise (on SIMD lanes through
+ * {@link RowOps#binaryBlock} where the Vector API is present), the softmax form per row.
  */
 final class JavaFocal implements FocalKernels {
-    static final JavaFocal INSTANCE = new JavaFocal();
+    private final RowOps rows;
 
-    private JavaFocal() {
+    JavaFocal(RowOps rows) {
+        this.rows = rows;
     }
 
     @Override
@@ -28,8 +30,8 @@ final class JavaFocal implements FocalKernels {
                              Tensor gradInput, Tensor gradTarget) {
         double a0 = alpha, g = gamma;
         BinaryElementwise.run(input.segment(), target.segment(), input.numel(), null, 0,
-                (k, x, y, out) -> sigmoidFocalTerms(x, y, a0, g, out), reduction, loss.segment(),
-                segment(gradInput), segment(gradTarget));
+                (k, x, y, out) -> sigmoidFocalTerms(x, y, a0, g, out), rows, BinaryElementwise.SIGMOID_FOCAL,
+                new float[] {alpha, gamma}, reduction, loss.segment(), segment(gradInput), segment(gradTarget));
     }
 
     private static void sigmoidFocalTerms(double x, double y, double alpha, double gamma, double[] out) {

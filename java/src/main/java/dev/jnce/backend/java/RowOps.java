@@ -83,4 +83,35 @@ class RowOps {
             if (g != null) g.set(F, gOff + 4L * j, (float) terms[1]);
         }
     }
+
+    /**
+     * The element-wise binary losses' 8-lane-style fast path (see {@link BinaryElementwise}): works
+     * on elements [from, to) of an unweighted op and returns where it stopped; the caller finishes
+     * the rest with the double formulas. The scalar reference does nothing and returns from.
+     * op: {@link BinaryElementwise#BCE}, {@link BinaryElementwise#BCE_LOGITS} or
+     * {@link BinaryElementwise#SIGMOID_FOCAL} (params alpha, gamma).
+     */
+    long binaryBlock(int op, float[] params, MemorySegment x, MemorySegment y, long from, long to, float scale,
+                     MemorySegment loss, MemorySegment gx, MemorySegment gy, double[] sum) {
+        return from;
+    }
+
+    /**
+     * KL divergence's SIMD path (see {@link JavaDivergence}): values [from, to), losses stored when
+     * out is non-null, their sum added to sum[0], gradients times scale; returns where it stopped.
+     * The scalar reference does nothing and returns from.
+     */
+    long klBlock(MemorySegment x, MemorySegment t, long from, long to, boolean logTarget, double scale,
+                 MemorySegment out, MemorySegment gx, MemorySegment gt, double[] sum) {
+        return from;
+    }
+
+    /**
+     * Entropy's (q null) or distribution cross-entropy's SIMD path over values [from, to) of a row:
+     * adds sum p log q (p log p) to sum[0], gradients times -s; returns where it stopped.
+     */
+    long distributionBlock(MemorySegment p, MemorySegment q, long from, long to, double s, MemorySegment gp,
+                           MemorySegment gq, double[] sum) {
+        return from;
+    }
 }

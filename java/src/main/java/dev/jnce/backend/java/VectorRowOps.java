@@ -1,7 +1,10 @@
 package dev.jnce.backend.java;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -16,6 +19,9 @@ final class VectorRowOps extends RowOps {
     static final VectorRowOps INSTANCE = new VectorRowOps();
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Double lanes, and float lanes of the same count (half the bits) to load and store them. */
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
 
     static String describe() {
         return S.vectorBitSize() + "-bit (" + S.length() + " lanes)";
@@ -150,5 +156,128 @@ final class VectorRowOps extends RowOps {
             if (g != null) g.set(ValueLayout.JAVA_FLOAT, gOff + 4L * i, (float) (BinaryElementwise.sigmoid(zi) - 1));
         }
         super.sigmoidPairs(x, off, j, n, i, bias, g, gOff, sums);
+    }
+    /**
+     * The binary losses on float lanes, the formulas of native/src/cpu/binary_cross_entropy.h's
+     * jnce_bce_logits8 and of bce_block_avx2 and sigmoid_focal_block_avx2: arranged so that no
+     * step cancels (the loss terms are all >= 0), a few ulp an element; losses summed in double
+     * per vector.
+     */
+    @Override
+    long binaryBlock(int op, float[] params, MemorySegment xs, MemorySegment ys, long from, long to, float scale,
+                     MemorySegment loss, MemorySegment gxs, MemorySegment gys, double[] sum) {
+        final int lanes = S.length();
+        final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
+        final FloatVector floor = FloatVector.broadcast(S, -100f), tiny = FloatVector.broadcast(S, 1e-12f);
+        final float alpha = params == null ? -1 : params[0], gamma = params == null ? 0 : params[1];
+        final boolean withAlpha = alpha >= 0;
+        final FloatVector va = FloatVector.broadcast(S, alpha), vaNeg = FloatVector.broadcast(S, 1 - alpha);
+        final FloatVector da = FloatVector.broadcast(S, withAlpha ? 2 * alpha - 1 : 0), g = FloatVector.broadcast(S, gamma);
+        double total = 0;
+        long k = from;
+        for (; k + lanes <= to; k += lanes) {
+            long at = 4L * k;
+            FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
+            FloatVector yNeg = one.sub(y), l, dx, dy;
+            if (op == BinaryElementwise.BCE) {
+                FloatVector logP = x.lanewise(VectorOperators.LOG), log1mP = x.neg().lanewise(VectorOperators.LOG1P);
+                l = y.mul(logP.max(floor)).add(yNeg.mul(log1mP.max(floor))).neg();
+                dx = x.sub(y).div(x.neg().fma(x, x).max(tiny)); // (1 - p) p = p - p^2, rounded once
+                dy = log1mP.sub(logP);
+            } else {
+                FloatVector a = x.abs(), e = a.neg().lanewise(VectorOperators.EXP), lg = e.lanewise(VectorOperators.LOG1P);
+                FloatVector r = one.div(one.add(e)), er = e.mul(r);
+                VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
+                FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
+                FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
+                FloatVector dce = p.sub(y), dceY = x.neg();
+                if (op == BinaryElementwise.BCE_LOGITS) {
+                    l = ce;
+                    dx = dce;
+                    dy = dceY;
+                } else {
+                    FloatVector m = q.fma(y, p.mul(yNeg));
+                    FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
+                            : m.lanewise(VectorOperators.POW, gamma);
+                    FloatVector t = gamma == 0f ? zero
+                            : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
+                    FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
+                    FloatVector ceMg = ce.mul(mg);
+                    l = aT.mul(ceMg);
+                    dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
+                    dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
+                }
+            }
+            if (loss != null) l.intoMemorySegment(loss, at, ORDER);
+            else total += l.reduceLanes(VectorOperators.ADD);
+            if (gxs != null) dx.mul(scale).intoMemorySegment(gxs, at, ORDER);
+            if (gys != null) dy.mul(scale).intoMemorySegment(gys, at, ORDER);
+        }
+        sum[0] += total;
+        return k;
+    }
+    private static DoubleVector loadDoubles(MemorySegment s, long k) {
+        return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4L * k, ORDER).convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    private static void storeFloats(DoubleVector v, MemorySegment s, long k) {
+        v.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(s, 4L * k, ORDER);
+    }
+
+    /** kl_scalar of native/src/cpu/divergence.c on double lanes, rounded once to float. */
+    @Override
+    long klBlock(MemorySegment xs, MemorySegment ts, long from, long to, boolean logTarget, double scale,
+                 MemorySegment out, MemorySegment gxs, MemorySegment gts, double[] sum) {
+        final int lanes = D.length();
+        final DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1), nan = DoubleVector.broadcast(D, Double.NaN);
+        double total = 0;
+        long k = from;
+        for (; k + lanes <= to; k += lanes) {
+            DoubleVector x = loadDoubles(xs, k), t = loadDoubles(ts, k), l, dx, dt;
+            if (logTarget) {
+                DoubleVector e = t.lanewise(VectorOperators.EXP), d = t.sub(x);
+                l = e.mul(d);
+                dx = e.neg();
+                dt = e.mul(d.add(one));
+            } else {
+                DoubleVector logT = t.lanewise(VectorOperators.LOG);
+                VectorMask<Double> tZero = t.compare(VectorOperators.EQ, zero);
+                l = t.mul(logT).blend(zero, tZero).sub(t.mul(x)); // 0 log 0 = 0
+                dx = t.neg();
+                dt = logT.add(one).sub(x).blend(nan, tZero); // PyTorch: xlogy's d/dy at 0 is 0/0
+            }
+            if (out != null) storeFloats(l, out, k);
+            total += l.reduceLanes(VectorOperators.ADD);
+            if (gxs != null) storeFloats(dx.mul(scale), gxs, k);
+            if (gts != null) storeFloats(dt.mul(scale), gts, k);
+        }
+        sum[0] += total;
+        return k;
+    }
+
+    /** dist_scalar of native/src/cpu/divergence.c on double lanes, rounded once to float. */
+    @Override
+    long distributionBlock(MemorySegment ps, MemorySegment qs, long from, long to, double s, MemorySegment gps,
+                           MemorySegment gqs, double[] sum) {
+        final int lanes = D.length();
+        final DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1);
+        double total = 0;
+        long k = from;
+        for (; k + lanes <= to; k += lanes) {
+            DoubleVector p = loadDoubles(ps, k);
+            VectorMask<Double> pZero = p.compare(VectorOperators.EQ, zero);
+            if (qs == null) {
+                DoubleVector lp = p.lanewise(VectorOperators.LOG);
+                total += p.mul(lp).blend(zero, pZero).reduceLanes(VectorOperators.ADD);
+                if (gps != null) storeFloats(lp.add(one).mul(-s), gps, k); // +Inf at p = 0
+            } else {
+                DoubleVector q = loadDoubles(qs, k), lq = q.lanewise(VectorOperators.LOG);
+                total += p.mul(lq).blend(zero, pZero).reduceLanes(VectorOperators.ADD);
+                if (gps != null) storeFloats(lq.mul(-s), gps, k);
+                if (gqs != null) storeFloats(p.div(q).mul(-s).blend(zero, pZero), gqs, k);
+            }
+        }
+        sum[0] += total;
+        return k;
     }
 }
