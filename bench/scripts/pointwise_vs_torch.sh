@@ -6,11 +6,11 @@
 # process: copying the bytes the op moves (inputs read, gradients written). Raw log and table go
 # to bench/results/raw/pointwise-<date>/, one row per op and backend to bench/results/pointwise.csv.
 #
-#   bench/scripts/pointwise_vs_torch.sh [threads] [N] [C] [reps]     default 2 8192 4096 5
+#   bench/scripts/pointwise_vs_torch.sh [threads] [N] [C] [reps]     default 2 8192 4096 10
 set -euo pipefail
 command="bench/scripts/pointwise_vs_torch.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-threads=${1:-2} n=${2:-8192} c=${3:-4096} reps=${4:-5}
+threads=${1:-2} n=${2:-8192} c=${3:-4096} reps=${4:-10}
 source bench/scripts/side_by_side.sh
 side_by_side_setup pointwise "$threads" "$command"
 {

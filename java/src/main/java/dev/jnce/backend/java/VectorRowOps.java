@@ -160,8 +160,9 @@ final class VectorRowOps extends RowOps {
     /**
      * The binary losses on float lanes, the formulas of native/src/cpu/binary_cross_entropy.h's
      * jnce_bce_logits8 and of bce_block_avx2 and sigmoid_focal_block_avx2: arranged so that no
-     * step cancels (the loss terms are all >= 0), a few ulp an element; losses summed in double
-     * per vector.
+     * step cancels (the loss terms are all >= 0), a few ulp an element, exp and log from
+     * {@link VectorMath} (the same bits whether the JIT has compiled the loop or not); losses
+     * summed in double per vector.
      */
     @Override
     long binaryBlock(int op, float[] params, MemorySegment xs, MemorySegment ys, long from, long to, float scale,
@@ -180,12 +181,12 @@ final class VectorRowOps extends RowOps {
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
             FloatVector yNeg = one.sub(y), l, dx, dy;
             if (op == BinaryElementwise.BCE) {
-                FloatVector logP = x.lanewise(VectorOperators.LOG), log1mP = x.neg().lanewise(VectorOperators.LOG1P);
+                FloatVector logP = VectorMath.log(x), log1mP = VectorMath.log1m(x);
                 l = y.mul(logP.max(floor)).add(yNeg.mul(log1mP.max(floor))).neg();
                 dx = x.sub(y).div(x.neg().fma(x, x).max(tiny)); // (1 - p) p = p - p^2, rounded once
                 dy = log1mP.sub(logP);
             } else {
-                FloatVector a = x.abs(), e = a.neg().lanewise(VectorOperators.EXP), lg = e.lanewise(VectorOperators.LOG1P);
+                FloatVector a = x.abs(), e = VectorMath.expNonpos(a.neg()), lg = VectorMath.log1pUnit(e);
                 FloatVector r = one.div(one.add(e)), er = e.mul(r);
                 VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
                 FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
@@ -198,7 +199,7 @@ final class VectorRowOps extends RowOps {
                 } else {
                     FloatVector m = q.fma(y, p.mul(yNeg));
                     FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
-                            : m.lanewise(VectorOperators.POW, gamma);
+                            : VectorMath.expNonpos(g.mul(VectorMath.log(m)));
                     FloatVector t = gamma == 0f ? zero
                             : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
                     FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
@@ -207,6 +208,12 @@ final class VectorRowOps extends RowOps {
                     dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
                     dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
                 }
+            }
+            if (op != BinaryElementwise.BCE) { // a NaN logit: NaN throughout (expNonpos gives 0 for it)
+                VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
+                l = l.blend(Float.NaN, nan);
+                dx = dx.blend(Float.NaN, nan);
+                dy = dy.blend(Float.NaN, nan);
             }
             if (loss != null) l.intoMemorySegment(loss, at, ORDER);
             else total += l.reduceLanes(VectorOperators.ADD);
@@ -230,28 +237,28 @@ final class VectorRowOps extends RowOps {
                  MemorySegment out, MemorySegment gxs, MemorySegment gts, double[] sum) {
         final int lanes = D.length();
         final DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1), nan = DoubleVector.broadcast(D, Double.NaN);
-        double total = 0;
+        DoubleVector total = DoubleVector.zero(D);
         long k = from;
         for (; k + lanes <= to; k += lanes) {
             DoubleVector x = loadDoubles(xs, k), t = loadDoubles(ts, k), l, dx, dt;
             if (logTarget) {
-                DoubleVector e = t.lanewise(VectorOperators.EXP), d = t.sub(x);
+                DoubleVector e = VectorMath.exp(t), d = t.sub(x);
                 l = e.mul(d);
                 dx = e.neg();
                 dt = e.mul(d.add(one));
             } else {
-                DoubleVector logT = t.lanewise(VectorOperators.LOG);
+                DoubleVector logT = VectorMath.log(t);
                 VectorMask<Double> tZero = t.compare(VectorOperators.EQ, zero);
                 l = t.mul(logT).blend(zero, tZero).sub(t.mul(x)); // 0 log 0 = 0
                 dx = t.neg();
                 dt = logT.add(one).sub(x).blend(nan, tZero); // PyTorch: xlogy's d/dy at 0 is 0/0
             }
             if (out != null) storeFloats(l, out, k);
-            total += l.reduceLanes(VectorOperators.ADD);
+            total = total.add(l);
             if (gxs != null) storeFloats(dx.mul(scale), gxs, k);
             if (gts != null) storeFloats(dt.mul(scale), gts, k);
         }
-        sum[0] += total;
+        sum[0] += total.reduceLanes(VectorOperators.ADD);
         return k;
     }
 
@@ -261,23 +268,23 @@ final class VectorRowOps extends RowOps {
                            MemorySegment gqs, double[] sum) {
         final int lanes = D.length();
         final DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1);
-        double total = 0;
+        DoubleVector total = DoubleVector.zero(D);
         long k = from;
         for (; k + lanes <= to; k += lanes) {
             DoubleVector p = loadDoubles(ps, k);
             VectorMask<Double> pZero = p.compare(VectorOperators.EQ, zero);
             if (qs == null) {
-                DoubleVector lp = p.lanewise(VectorOperators.LOG);
-                total += p.mul(lp).blend(zero, pZero).reduceLanes(VectorOperators.ADD);
+                DoubleVector lp = VectorMath.log(p);
+                total = total.add(p.mul(lp).blend(zero, pZero));
                 if (gps != null) storeFloats(lp.add(one).mul(-s), gps, k); // +Inf at p = 0
             } else {
-                DoubleVector q = loadDoubles(qs, k), lq = q.lanewise(VectorOperators.LOG);
-                total += p.mul(lq).blend(zero, pZero).reduceLanes(VectorOperators.ADD);
+                DoubleVector q = loadDoubles(qs, k), lq = VectorMath.log(q);
+                total = total.add(p.mul(lq).blend(zero, pZero));
                 if (gps != null) storeFloats(lq.mul(-s), gps, k);
                 if (gqs != null) storeFloats(p.div(q).mul(-s).blend(zero, pZero), gqs, k);
             }
         }
-        sum[0] += total;
+        sum[0] += total.reduceLanes(VectorOperators.ADD);
         return k;
     }
 }

@@ -1,0 +1,140 @@
+package dev.jnce.backend.java;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * exp and log on SIMD lanes from additions, multiplications, FMAs and bit operations only, the
+ * schemes of native/src/cpu/simd_exp.h and simd_log.h. The Vector API's own EXP and LOG give
+ * different bits before and after the JIT compiles a loop (a scalar fallback, then an intrinsic),
+ * so a loss would not return the same value for the same input every time; these do.
+ * Loaded only when the Vector API is present.
+ */
+final class VectorMath {
+    private static final float ROUND_F = 12582912f;         // 1.5 * 2^23: x + ROUND - ROUND rounds to an integer
+    private static final double ROUND_D = 6755399441055744d; // 1.5 * 2^52
+
+    private VectorMath() {
+    }
+
+    /** Nearest integer (ties to even) of |x| < 2^22, exactly. */
+    private static FloatVector rint(FloatVector x) {
+        return x.add(ROUND_F).sub(ROUND_F);
+    }
+
+    /** 2^n for integral n in [-126, 127]. */
+    private static FloatVector pow2(FloatVector n) {
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return bits.reinterpretAsFloats();
+    }
+
+    /** exp(x) for x in [-87, 0] (simd_exp.h's exp_in_range_avx2: Cephes, about 2 ulp). */
+    static FloatVector expInRange(FloatVector x) {
+        FloatVector n = rint(x.mul(1.44269504088896341f));
+        FloatVector r = n.neg().fma(FloatVector.broadcast(x.species(), 0.693359375f), x);
+        r = n.neg().fma(FloatVector.broadcast(x.species(), -2.12194440e-4f), r);
+        FloatVector p = FloatVector.broadcast(x.species(), 1.9875691500e-4f);
+        p = p.fma(r, FloatVector.broadcast(x.species(), 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(x.species(), 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(x.species(), 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(x.species(), 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(x.species(), 5.0000001201e-1f));
+        p = p.fma(r.mul(r), r.add(1f));
+        return p.mul(pow2(n));
+    }
+
+    /** exp(x) for x <= 0: 0 below -87 (and for -Inf and NaN, as exp_nonpos_avx2). */
+    static FloatVector expNonpos(FloatVector x) {
+        VectorMask<Float> inRange = x.compare(VectorOperators.GE, -87f);
+        return expInRange(x.max(-87f)).blend(0f, inRange.not());
+    }
+
+    /** log(x), about 1 ulp (simd_log.h's log_avx2): log 0 = -Inf, log +Inf = +Inf, x < 0 or NaN: NaN. */
+    static FloatVector log(FloatVector x) {
+        VectorMask<Float> subnormal = x.compare(VectorOperators.LT, 1.17549435e-38f);
+        FloatVector xs = x.blend(x.mul(8388608f), subnormal);
+        IntVector bits = xs.reinterpretAsInts();
+        FloatVector e = ((FloatVector) bits.lanewise(VectorOperators.LSHR, 23).sub(126).convert(VectorOperators.I2F, 0))
+                .sub(FloatVector.zero(x.species()).blend(23f, subnormal));
+        FloatVector m = bits.and(0x007fffff).or(0x3f000000).reinterpretAsFloats(); // [1/2, 1)
+        VectorMask<Float> low = m.compare(VectorOperators.LT, 0.707106781186547524f);
+        e = e.sub(FloatVector.zero(x.species()).blend(1f, low));
+        m = m.sub(1f).add(FloatVector.zero(x.species()).blend(m, low));
+        FloatVector z = m.mul(m);
+        FloatVector p = FloatVector.broadcast(x.species(), 7.0376836292e-2f);
+        p = p.fma(m, FloatVector.broadcast(x.species(), -1.1514610310e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), 1.1676998740e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), -1.2420140846e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), 1.4249322787e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), -1.6668057665e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), 2.0000714765e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), -2.4999993993e-1f));
+        p = p.fma(m, FloatVector.broadcast(x.species(), 3.3333331174e-1f));
+        FloatVector y = p.mul(m).mul(z);
+        y = e.fma(FloatVector.broadcast(x.species(), -2.12194440e-4f), y);
+        y = z.neg().fma(FloatVector.broadcast(x.species(), 0.5f), y);
+        FloatVector r = e.fma(FloatVector.broadcast(x.species(), 0.693359375f), m.add(y));
+        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
+        r = r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+        return r.blend(Float.NaN, x.compare(VectorOperators.GE, 0f).not()); // x < 0 or NaN
+    }
+
+    /** log(1 + e) for e in [0, 1], with the correction (e - (v - 1)) / v of v = 1 + e rounded. */
+    static FloatVector log1pUnit(FloatVector e) {
+        FloatVector v = e.add(1f);
+        return log(v).add(e.sub(v.sub(1f)).div(v));
+    }
+
+    /** log(1 - p) for p in [0, 1]: -Inf at p = 1, digits kept for small p. */
+    static FloatVector log1m(FloatVector p) {
+        FloatVector one = FloatVector.broadcast(p.species(), 1f), v = one.sub(p);
+        FloatVector c = one.sub(v).sub(p); // exactly 0 for p >= 1/2 and p = 1
+        return log(v).add(c.div(v.max(1.17549435e-38f)));
+    }
+
+    /** 2^n for integral n in [-1022, 1023], as doubles. */
+    private static DoubleVector pow2(DoubleVector n) {
+        LongVector bits = ((LongVector) n.convert(VectorOperators.D2L, 0)).add(1023).lanewise(VectorOperators.LSHL, 52);
+        return bits.reinterpretAsDoubles();
+    }
+
+    /**
+     * log(x) on double lanes, x converted from float (simd_log.h's log_pd): s = (m-1)/(m+1),
+     * log m = 2s (1 + s^2/3 + ... + s^12/13); within 2e-12 relative.
+     */
+    static DoubleVector log(DoubleVector x) {
+        LongVector bits = x.reinterpretAsLongs();
+        DoubleVector e = ((DoubleVector) bits.lanewise(VectorOperators.LSHR, 52).convert(VectorOperators.L2D, 0)).sub(1022);
+        DoubleVector m = bits.and(0x000fffffffffffffL).or(0x3fe0000000000000L).reinterpretAsDoubles();
+        VectorMask<Double> low = m.compare(VectorOperators.LT, 0.70710678118654752440);
+        e = e.sub(DoubleVector.zero(x.species()).blend(1, low));
+        m = m.add(DoubleVector.zero(x.species()).blend(m, low));
+        DoubleVector s = m.sub(1).div(m.add(1)), s2 = s.mul(s);
+        DoubleVector p = DoubleVector.broadcast(x.species(), 1.0 / 13);
+        for (int k = 11; k >= 1; k -= 2) p = p.fma(s2, DoubleVector.broadcast(x.species(), 1.0 / k));
+        DoubleVector r = e.fma(DoubleVector.broadcast(x.species(), 0.69314718055994530942), s.add(s).mul(p));
+        r = r.blend(Double.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0));
+        r = r.blend(Double.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Double.POSITIVE_INFINITY));
+        return r.blend(Double.NaN, x.compare(VectorOperators.GE, 0).not());
+    }
+
+    /** exp(x) on double lanes for results rounded to float (simd_log.h's exp_pd); x clamped to [-700, 700]. */
+    static DoubleVector exp(DoubleVector x) {
+        DoubleVector c = x.max(-700).min(700);
+        DoubleVector n = c.mul(1.4426950408889634074).add(ROUND_D).sub(ROUND_D);
+        DoubleVector r = n.neg().fma(DoubleVector.broadcast(x.species(), 6.93147180369123816490e-01), c);
+        r = n.neg().fma(DoubleVector.broadcast(x.species(), 1.90821492927058770002e-10), r);
+        double f = 1;
+        for (int k = 2; k <= 12; k++) f *= k;
+        DoubleVector p = DoubleVector.broadcast(x.species(), 1 / f);
+        for (int k = 11; k >= 0; k--) {
+            f /= k + 1;
+            p = p.fma(r, DoubleVector.broadcast(x.species(), 1 / f));
+        }
+        return p.mul(pow2(n)).blend(Double.NaN, x.compare(VectorOperators.NE, x));
+    }
+}
