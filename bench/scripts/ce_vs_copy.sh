@@ -4,11 +4,12 @@
 # memcpy of the same bytes on as many threads), built against the Maven build's libjnce.so. The
 # raw log goes to bench/results/raw/ce-copy-<date>/, one row to bench/results/ce_copy.csv. With
 # LIBJNCE_DIR=<folder holding another libjnce.so> it runs that library instead (an A/B of a kernel
-# change: run it for each library, interleaved).
+# change: run it for each library, interleaved); with JNCE_SIMD=avx2 the 8-lane paths on a CPU that
+# has AVX-512.
 #
 #   bench/scripts/ce_vs_copy.sh [threads] [N C REPS]      default 2 threads, 8192 32000 9
 set -euo pipefail
-command="${LIBJNCE_DIR:+LIBJNCE_DIR=$LIBJNCE_DIR }bench/scripts/ce_vs_copy.sh${*:+ $*}"
+command="${JNCE_SIMD:+JNCE_SIMD=$JNCE_SIMD }${LIBJNCE_DIR:+LIBJNCE_DIR=$LIBJNCE_DIR }bench/scripts/ce_vs_copy.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 shift || true

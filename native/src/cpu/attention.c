@@ -76,7 +76,6 @@ typedef struct {
 /* ---- tile products ---------------------------------------------------------------------- */
 
 #if defined(__x86_64__)
-#define JNCE_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define MR 6 /* rows a register block: 6 x 4 accumulators, 4 rows of B, 1 broadcast of 32 zmm */
 
 /* C[r][0..16nv) (+)= sum_k A[r rsa + k csa] B[k ldb + 0..16nv) for r < mr; mr, nv constants. */
@@ -136,16 +135,8 @@ JNCE_TARGET_AVX512 static void gemm_avx512(int64_t M, int64_t N, int64_t K, cons
     }
 }
 
-/* 1 when the AVX-512 tile products may run: AVX-512F and AVX2 paths allowed by JNCE_SIMD. */
-static int use_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        const char *simd = getenv("JNCE_SIMD");
-        __builtin_cpu_init();
-        cached = jnce_use_avx2() && __builtin_cpu_supports("avx512f") && !(simd && strcmp(simd, "avx2") == 0);
-    }
-    return cached;
-}
+/* 1 when the AVX-512 tile products may run (jnce_use_avx512). */
+static int use_avx512(void) { return jnce_use_avx512(); }
 #else
 static int use_avx512(void) { return 0; }
 static void gemm_avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsa, int64_t csa, const float *B,
@@ -214,24 +205,6 @@ JNCE_TARGET_AVX2 static double exp_shift_avx2(float *x, int64_t n, float m) {
 }
 
 #if defined(__x86_64__)
-/* exp(x) for x <= 0 on 16 lanes: simd_exp.h's polynomial, 2^n by scalef; below -87 (and -inf) 0. */
-JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_nonpos_avx512(__m512 x) {
-    __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_maskz_scalef_ps(in_range, p, n);
-}
-
 static __mmask16 lanes_below(int64_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1); }
 
 JNCE_TARGET_AVX512 static double exp_shift_avx512(float *x, int64_t n, float m) {

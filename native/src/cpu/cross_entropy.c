@@ -240,6 +240,12 @@ JNCE_TARGET_AVX2 static void pass2_avx2(const float *x, float *g, int64_t C, flo
 
 #define SHORT_ROW 65536
 
+/* One cache line of the next row's logits into L2, and of its gradient for writing. */
+static inline void prefetch_next(const float *x, float *g) {
+    __builtin_prefetch(x, 0, 2);
+    if (g) __builtin_prefetch(g, 1, 2);
+}
+
 /* Maximum and dot products of a short row: pass1 without the exponentials. */
 JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
                                                                   const float *t, int want_wx, float *min_out) {
@@ -285,11 +291,12 @@ JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, cons
  * in_range: every x_j - max >= -87, so the exp needs no clamp (the common case).
  */
 JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline double
-short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range) {
+short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range, const float *nx, float *ng) {
     const __m256 vmax = _mm256_set1_ps(max);
     __m256 acc = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps();
     int64_t j = 0;
     for (; j + 16 <= C; j += 16) { /* two independent chains */
+        if (nx) prefetch_next(nx + j, ng ? ng + j : NULL);
         __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), vmax);
         __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vmax);
         __m256 e = in_range ? exp_in_range_avx2(d) : exp_nonpos_avx2(d);
@@ -320,8 +327,8 @@ short_exp_impl(const float *x, float *out, int64_t C, float max, int in_range) {
 }
 
 JNCE_TARGET_AVX2 static double short_exp_avx2(const float *x, float *out, int64_t C, float max,
-                                                               float min) {
-    return min - max >= -87.0f ? short_exp_impl(x, out, C, max, 1) : short_exp_impl(x, out, C, max, 0);
+                                                               float min, const float *nx, float *ng) {
+    return min - max >= -87.0f ? short_exp_impl(x, out, C, max, 1, nx, ng) : short_exp_impl(x, out, C, max, 0, nx, ng);
 }
 
 /* g_j = e_j * a - (k1 w_j + k2 w_j t_j), with e_j already in g. */
@@ -423,7 +430,10 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         if (short_row) {
             float min;
             r = short_max_avx2(x, C, a->weight, t, want_wx, &min);
-            if (!r.st.bad) r.st.sum = short_exp_avx2(x, counted ? g : NULL, C, r.st.max, min);
+            /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
+             * cache, and its gradient's lines are there when the exp pass writes them */
+            const float *nx = i + 1 < end ? x + C : NULL;
+            if (!r.st.bad) r.st.sum = short_exp_avx2(x, counted ? g : NULL, C, r.st.max, min, nx, g ? g + C : NULL);
         } else {
             r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
         }

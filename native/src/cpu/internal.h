@@ -43,6 +43,9 @@ void jnce_blas_single_threaded(int single);
 
 /* 1 when the CPU has AVX2 and FMA and JNCE_SIMD is not "scalar". */
 int jnce_use_avx2(void);
+/* 1 on x86-64 CPUs with AVX-512F when the AVX2 paths run and JNCE_SIMD is not "avx2" (the 16-lane
+ * tiles of attention.c). */
+int jnce_use_avx512(void);
 
 /* Softmax statistics of one row of C floats, read once (online max and sum). */
 typedef struct {

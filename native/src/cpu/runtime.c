@@ -114,6 +114,20 @@ int jnce_use_avx2(void) {
     return cached;
 }
 
+int jnce_use_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+#if defined(__x86_64__)
+        const char *simd = getenv("JNCE_SIMD");
+        __builtin_cpu_init();
+        cached = jnce_use_avx2() && __builtin_cpu_supports("avx512f") && !(simd != NULL && strcmp(simd, "avx2") == 0);
+#else
+        cached = 0;
+#endif
+    }
+    return cached;
+}
+
 int32_t jnce_build_info(char *buf, int64_t cap) {
     char text[512];
     snprintf(text, sizeof text, "jnce %d.%d.%d; kernels: %s; threads: %d; OpenBLAS: %s",

@@ -47,10 +47,33 @@ final class VectorMath {
         return p.mul(pow2(n));
     }
 
-    /** exp(x) for x <= 0: 0 below -87 (and for -Inf and NaN, as exp_nonpos_avx2). */
+    /** exp(x) for x <= 0: 0 below -87 and for -Inf; NaN for NaN. */
     static FloatVector expNonpos(FloatVector x) {
-        VectorMask<Float> inRange = x.compare(VectorOperators.GE, -87f);
-        return expInRange(x.max(-87f)).blend(0f, inRange.not());
+        return expInRange(x.max(-87f)).blend(0f, x.compare(VectorOperators.LT, -87f)); // max keeps a NaN
+    }
+
+    /**
+     * The sum of v's lanes in double, in a fixed pairwise order (buf: scratch of v's length).
+     * reduceLanes(ADD) leaves the order to the implementation, and the JIT's order differs from
+     * the interpreter's, so the same call could return other bits once its loop is compiled.
+     */
+    static double sumLanes(FloatVector v, float[] buf) {
+        v.intoArray(buf, 0);
+        return pairwise(buf, 0, buf.length);
+    }
+
+    private static double pairwise(float[] a, int from, int n) {
+        if (n == 1) return a[from];
+        int h = n / 2;
+        return pairwise(a, from, h) + pairwise(a, from + h, n - h);
+    }
+
+    /** sumLanes for double lanes. */
+    static double sumLanes(DoubleVector v) {
+        double[] a = v.toArray();
+        double s = 0;
+        for (double d : a) s += d;
+        return s;
     }
 
     /** log(x), about 1 ulp (simd_log.h's log_avx2): log 0 = -Inf, log +Inf = +Inf, x < 0 or NaN: NaN. */

@@ -30,8 +30,11 @@ final class VectorRowOps extends RowOps {
     @Override
     Stats stats(MemorySegment x, long off, int c) {
         final int lanes = S.length(), block = 4 * lanes, bound = c - c % block;
+        final float[] buf = new float[lanes];
         float m = -Float.MAX_VALUE;
         double sum = 0;
+        FloatVector acc = FloatVector.zero(S); // exps since the last fold, all relative to m
+        int pending = 0;
         int j = 0;
         for (; j < bound; j += block) {
             long at = off + 4L * j;
@@ -42,15 +45,23 @@ final class VectorRowOps extends RowOps {
             float bm = v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX); // NaN propagates
             if (!(bm <= Float.MAX_VALUE)) return new Stats(m, sum, true);
             if (bm > m) {
-                sum *= Math.exp((double) m - bm);
+                sum = (sum + VectorMath.sumLanes(acc, buf)) * Math.exp((double) m - bm);
+                acc = FloatVector.zero(S);
+                pending = 0;
                 m = bm;
             }
             FloatVector vm = FloatVector.broadcast(S, m);
-            sum += v0.sub(vm).lanewise(VectorOperators.EXP)
+            acc = acc.add(v0.sub(vm).lanewise(VectorOperators.EXP)
                     .add(v1.sub(vm).lanewise(VectorOperators.EXP))
                     .add(v2.sub(vm).lanewise(VectorOperators.EXP))
-                    .add(v3.sub(vm).lanewise(VectorOperators.EXP)).reduceLanes(VectorOperators.ADD);
+                    .add(v3.sub(vm).lanewise(VectorOperators.EXP)));
+            if (++pending == 8) { // fold into double every 8 blocks: at most 32 terms a lane
+                sum += VectorMath.sumLanes(acc, buf);
+                acc = FloatVector.zero(S);
+                pending = 0;
+            }
         }
+        sum += VectorMath.sumLanes(acc, buf);
         Stats tail = super.stats(x, off + 4L * j, c - j);
         if (tail.bad()) return tail;
         float max = Math.max(m, tail.max());
@@ -60,6 +71,7 @@ final class VectorRowOps extends RowOps {
     @Override
     double dot(MemorySegment x, long off, MemorySegment w, int c) {
         final int lanes = S.length(), bound = S.loopBound(c);
+        final float[] buf = new float[lanes];
         FloatVector acc = FloatVector.zero(S);
         double s = 0;
         int j = 0;
@@ -67,11 +79,11 @@ final class VectorRowOps extends RowOps {
             FloatVector v = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
             acc = w == null ? acc.add(v) : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v, acc);
             if ((j / lanes & 63) == 63) { // fold into double every 64 vectors
-                s += acc.reduceLanes(VectorOperators.ADD);
+                s += VectorMath.sumLanes(acc, buf);
                 acc = FloatVector.zero(S);
             }
         }
-        s += acc.reduceLanes(VectorOperators.ADD);
+        s += VectorMath.sumLanes(acc, buf);
         for (; j < c; j++) s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, j)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * j);
         return s;
     }
@@ -131,6 +143,7 @@ final class VectorRowOps extends RowOps {
         final int lanes = S.length(), bound = from + S.loopBound(n - from);
         final FloatVector vb = FloatVector.broadcast(S, bias), zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
         final boolean diagonal = i >= from && i < bound;
+        final float[] buf = new float[lanes];
         final double zi = diagonal ? x.get(ValueLayout.JAVA_FLOAT, off + 4L * i) + bias : 0; // read before g overwrites it
         FloatVector lossAcc = zero, gradAcc = zero;
         int j = from;
@@ -143,13 +156,13 @@ final class VectorRowOps extends RowOps {
             gradAcc = gradAcc.add(sigmoid);
             if (g != null) sigmoid.intoMemorySegment(g, gOff + 4L * j, ORDER);
             if (((j - from) / lanes & 63) == 63) { // fold into double every 64 vectors
-                sums[0] += lossAcc.reduceLanes(VectorOperators.ADD);
-                sums[1] += gradAcc.reduceLanes(VectorOperators.ADD);
+                sums[0] += VectorMath.sumLanes(lossAcc, buf);
+                sums[1] += VectorMath.sumLanes(gradAcc, buf);
                 lossAcc = gradAcc = zero;
             }
         }
-        sums[0] += lossAcc.reduceLanes(VectorOperators.ADD);
-        sums[1] += gradAcc.reduceLanes(VectorOperators.ADD);
+        sums[0] += VectorMath.sumLanes(lossAcc, buf);
+        sums[1] += VectorMath.sumLanes(gradAcc, buf);
         if (diagonal) { // the positive: loss softplus(z) - z, gradient sigmoid(z) - 1
             sums[0] -= zi;
             sums[1] -= 1;
@@ -174,6 +187,9 @@ final class VectorRowOps extends RowOps {
         final boolean withAlpha = alpha >= 0;
         final FloatVector va = FloatVector.broadcast(S, alpha), vaNeg = FloatVector.broadcast(S, 1 - alpha);
         final FloatVector da = FloatVector.broadcast(S, withAlpha ? 2 * alpha - 1 : 0), g = FloatVector.broadcast(S, gamma);
+        final float[] buf = new float[lanes];
+        FloatVector acc = zero;
+        int pending = 0;
         double total = 0;
         long k = from;
         for (; k + lanes <= to; k += lanes) {
@@ -216,11 +232,17 @@ final class VectorRowOps extends RowOps {
                 dy = dy.blend(Float.NaN, nan);
             }
             if (loss != null) l.intoMemorySegment(loss, at, ORDER);
-            else total += l.reduceLanes(VectorOperators.ADD);
+            else if (++pending == 8) { // fold into double every 8 vectors
+                total += VectorMath.sumLanes(acc.add(l), buf);
+                acc = zero;
+                pending = 0;
+            } else {
+                acc = acc.add(l);
+            }
             if (gxs != null) dx.mul(scale).intoMemorySegment(gxs, at, ORDER);
             if (gys != null) dy.mul(scale).intoMemorySegment(gys, at, ORDER);
         }
-        sum[0] += total;
+        sum[0] += total + VectorMath.sumLanes(acc, buf);
         return k;
     }
     private static DoubleVector loadDoubles(MemorySegment s, long k) {
@@ -258,7 +280,7 @@ final class VectorRowOps extends RowOps {
             if (gxs != null) storeFloats(dx.mul(scale), gxs, k);
             if (gts != null) storeFloats(dt.mul(scale), gts, k);
         }
-        sum[0] += total.reduceLanes(VectorOperators.ADD);
+        sum[0] += VectorMath.sumLanes(total);
         return k;
     }
 
@@ -284,7 +306,7 @@ final class VectorRowOps extends RowOps {
                 if (gqs != null) storeFloats(p.div(q).mul(-s).blend(zero, pZero), gqs, k);
             }
         }
-        sum[0] += total.reduceLanes(VectorOperators.ADD);
+        sum[0] += VectorMath.sumLanes(total);
         return k;
     }
 }
