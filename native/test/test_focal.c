@@ -168,6 +168,17 @@ static void edge_cases(void) {
               == JNCE_OK, "softmax focal edge");
     for (int k = 0; k < 6; k++) CHECK(isfinite(g[k]), "softmax focal gamma<1 p_t -> 1: g[%d]=%g", k, g[k]);
     CHECK(loss[1] == 0 && g[3] == 0, "p_t = 1 exactly: loss %g grad %g", loss[1], g[3]);
+
+    /* the same rows padded to 19 classes (-1e4: probability 0), so that the 8-lane path sees them */
+    enum { W = 19 };
+    float wide[2 * W], gw[2 * W];
+    for (int k = 0; k < 2 * W; k++) wide[k] = -1e4f;
+    for (int k = 0; k < 3; k++) wide[k] = rows[k], wide[W + k] = rows[3 + k];
+    CHECK(jnce_softmax_focal_fwd_bwd(wide, t, JNCE_DTYPE_INT64, 2, W, NULL, 0.3f, JNCE_REDUCTION_NONE, loss, gw)
+              == JNCE_OK, "softmax focal wide edge");
+    for (int k = 0; k < 2 * W; k++) CHECK(isfinite(gw[k]), "softmax focal wide gamma<1: g[%d]=%g", k, gw[k]);
+    CHECK(loss[1] == 0 && gw[W] == 0, "wide p_t = 1 exactly: loss %g grad %g", loss[1], gw[W]);
+    for (int k = 0; k < 3; k++) CHECK(fabsf(gw[k] - g[k]) <= 1e-6f * fmaxf(1.0f, fabsf(g[k])), "wide row 0 at %d: %g vs %g", k, gw[k], g[k]);
 }
 
 static void rejects_bad_arguments(void) {
@@ -203,6 +214,7 @@ int main(void) {
         for (int32_t red = JNCE_REDUCTION_NONE; red <= JNCE_REDUCTION_SUM; red++) {
             softmax_case(5, 7, gammas[k], k == 1, red);
             softmax_case(1, 2, gammas[k], 0, red);
+            softmax_case(9, 21, gammas[k], k == 1, red); /* 8-lane blocks and a tail */
         }
     softmax_case(600, 40, 2.0, 1, JNCE_REDUCTION_MEAN); /* enough rows for the pool */
     edge_cases();

@@ -16,7 +16,8 @@
  *   loss_i = -alpha_t m^g log p_t
  *   d loss_i / d x_j = alpha_t (p_j - [j == t]) F,   F = m^g (1 - g p_t log(p_t) / m)
  *   where log(p_t)/m -> -1 as m -> 0, so F stays finite for every g >= 0 (also g < 1).
- * Rows are computed in double (max pass, exp pass, gradient pass) and spread over the pool.
+ * Rows are computed in double (max pass, exp pass, gradient pass) and spread over the pool; with
+ * AVX2 the row's exponentials run on 8 float lanes and the rest in double (focal_row_avx2).
  * A row holding NaN or +Inf is NaN; -Inf entries have probability 0; a -Inf target is +Inf.
  */
 #include <math.h>
@@ -24,6 +25,7 @@
 
 #include "binary_cross_entropy.h"
 #include "internal.h"
+#include "simd_exp.h"
 
 typedef struct {
     double alpha, gamma;
@@ -165,13 +167,67 @@ static double focal_row(const focal_job *job, const float *x, int64_t t, float *
     return loss;
 }
 
+/*
+ * focal_row with the row's exponentials on 8 float lanes (simd_exp.h, about 2 ulp each): the
+ * maximum and NaN/+Inf check through jnce_softmax_row_stats, the sum of the others' exps in
+ * double with the target's lane zeroed (not subtracted: m = others/s keeps its digits as p_t -> 1),
+ * the gradient exp(x_j - max) f/s on lanes, the target's entry and the loss in double.
+ */
+JNCE_TARGET_AVX2 static double focal_row_avx2(const focal_job *job, const float *x, int64_t t, float *g) {
+    const int64_t C = job->C;
+    jnce_row_stats st = jnce_softmax_row_stats(x, C);
+    if (st.bad || st.sum == 0.0) {
+        if (g != NULL)
+            for (int64_t j = 0; j < C; j++) g[j] = NAN;
+        return NAN;
+    }
+    const float max = st.max;
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+        if (t >= j && t < j + 8) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, e);
+            lanes[t - j] = 0.0f;
+            e = _mm256_loadu_ps(lanes);
+        }
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double parts[4];
+    _mm256_storeu_pd(parts, _mm256_add_pd(lo, hi));
+    double others = (parts[0] + parts[1]) + (parts[2] + parts[3]);
+    for (; j < C; j++)
+        if (j != t) others += exp((double)x[j] - max);
+    double x_t = x[t]; /* read before g may overwrite x */
+    double e_t = exp(x_t - max), s = e_t + others, p_t = e_t / s, m = others / s;
+    double log_p = p_t > 0.5 ? -log1p(others / e_t) : (x_t - max) - log(s);
+    double a = job->alpha != NULL ? job->alpha[t] : 1.0;
+    double mg = focal_pow(m, job->gamma);
+    double loss = -a * mg * log_p;
+    if (g != NULL) {
+        double ratio = m > 0.0 ? log_p / m : -1.0;
+        double pt_ratio = p_t > 0.0 ? p_t * ratio : 0.0;
+        double f = job->scale * a * mg * (1.0 - job->gamma * pt_ratio);
+        const __m256 k = _mm256_set1_ps((float)(f / s));
+        for (j = 0; j + 8 <= C; j += 8)
+            _mm256_storeu_ps(g + j, _mm256_mul_ps(exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax)), k));
+        for (; j < C; j++) g[j] = (float)(f * exp((double)x[j] - max) / s);
+        g[t] = (float)(f * (e_t / s - 1.0));
+    }
+    return loss;
+}
+
 static void focal_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const focal_job *job = ctx;
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->logits + i * job->C;
         float *g = job->grad != NULL ? job->grad + i * job->C : NULL;
-        job->row_loss[i] = focal_row(job, x, focal_target(job, i), g);
+        job->row_loss[i] = jnce_use_avx2() ? focal_row_avx2(job, x, focal_target(job, i), g)
+                                           : focal_row(job, x, focal_target(job, i), g);
     }
 }
 
