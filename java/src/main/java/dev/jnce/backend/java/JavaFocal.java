@@ -70,7 +70,8 @@ final class JavaFocal implements FocalKernels {
             for (long i = begin; i < end; i++) {
                 int target = (int) (wide ? t.getAtIndex(JAVA_LONG, i) : t.getAtIndex(JAVA_INT, i));
                 double at = a == null ? 1.0 : a.getAtIndex(JAVA_FLOAT, target);
-                rowLoss[(int) i] = softmaxFocalRow(x, i * c, c, target, at, gamma, scale, g);
+                rowLoss[(int) i] = rows == RowOps.SCALAR ? softmaxFocalRow(x, i * c, c, target, at, gamma, scale, g)
+                        : softmaxFocalRowLanes(x, i * c, c, target, at, gamma, scale, g);
             }
         });
         MemorySegment out = loss.segment();
@@ -79,6 +80,38 @@ final class JavaFocal implements FocalKernels {
     }
 
     /** Loss of the row starting at element {@code off}; writes its scaled gradient row when g is non-null. */
+    /**
+     * softmaxFocalRow with the row's exponentials on SIMD lanes (RowOps, as native focal_row_avx2):
+     * the statistics of the entries left and right of the target, so that the others' sum never
+     * includes e_t (m = 1 - p_t keeps its digits as p_t -> 1), the gradient's exps on lanes, the
+     * target's entry and the loss in double.
+     */
+    private double softmaxFocalRowLanes(MemorySegment x, long off, int c, int t, double alpha, double gamma,
+                                        double scale, MemorySegment g) {
+        long bytes = 4L * off;
+        float xt = x.getAtIndex(JAVA_FLOAT, off + t);
+        RowOps.Stats left = rows.stats(x, bytes, t), right = rows.stats(x, bytes + 4L * (t + 1), c - t - 1);
+        boolean bad = left.bad() || right.bad() || Float.isNaN(xt) || xt == Float.POSITIVE_INFINITY;
+        boolean allNegativeInfinity = xt == Float.NEGATIVE_INFINITY && left.sum() == 0 && right.sum() == 0;
+        if (bad || allNegativeInfinity) {
+            if (g != null) for (int j = 0; j < c; j++) g.setAtIndex(JAVA_FLOAT, off + j, Float.NaN);
+            return Double.NaN;
+        }
+        float max = Math.max(Math.max(left.max(), right.max()), xt);
+        double others = left.sum() * Math.exp((double) left.max() - max) + right.sum() * Math.exp((double) right.max() - max);
+        double et = Math.exp((double) xt - max), s = et + others, pt = et / s, m = others / s;
+        double logP = pt > 0.5 ? -Math.log1p(others / et) : ((double) xt - max) - Math.log(s);
+        double mg = Math.pow(m, gamma);
+        if (g != null) {
+            double ratio = m > 0.0 ? logP / m : -1.0;
+            double ptRatio = pt > 0.0 ? pt * ratio : 0.0;
+            double f = scale * alpha * mg * (1.0 - gamma * ptRatio);
+            rows.expScaledMinus(x, bytes, c, max, (float) (f / s), 0f, null, g, bytes);
+            g.setAtIndex(JAVA_FLOAT, off + t, (float) (f * (et / s - 1.0)));
+        }
+        return -alpha * mg * logP;
+    }
+
     private static double softmaxFocalRow(MemorySegment x, long off, int c, int t, double alpha, double gamma,
                                           double scale, MemorySegment g) {
         double max = Double.NEGATIVE_INFINITY;
