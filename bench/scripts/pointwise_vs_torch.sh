@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# The element-wise losses (BCE, BCE with logits, sigmoid focal, KL divergence, entropy),
-# forward+backward at (N, C), jnce `cpu` and `java` (PointwiseProbe, into the caller's buffers)
+# The element-wise losses (BCE, BCE with logits, sigmoid focal, KL divergence, entropy) and the
+# softmax focal loss, forward+backward at (N, C), jnce `cpu` and `java` (PointwiseProbe, into the caller's buffers)
 # against PyTorch (torch_pointwise.py, fresh gradients as its autograd makes them), same thread
 # count, each in a fresh process, best of REPS; with the machine's limit measured in jnce's
 # process: copying the bytes the op moves (inputs read, gradients written). Raw log and table go
 # to bench/results/raw/pointwise-<date>/, one row per op and backend to bench/results/pointwise.csv.
 #
-#   bench/scripts/pointwise_vs_torch.sh [threads] [N] [C] [reps]     default 2 8192 4096 10
+#   [OPS="bce ..."] bench/scripts/pointwise_vs_torch.sh [threads] [N] [C] [reps]     default 2 8192 4096 10
 set -euo pipefail
-command="bench/scripts/pointwise_vs_torch.sh${*:+ $*}"
+command="${OPS:+OPS=\"$OPS\" }bench/scripts/pointwise_vs_torch.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2} n=${2:-8192} c=${3:-4096} reps=${4:-10}
 source bench/scripts/side_by_side.sh
 side_by_side_setup pointwise "$threads" "$command"
 {
     echo "$header"
-    for op in bce bce_logits sigmoid_focal kl_div entropy; do
+    for op in ${OPS:-bce bce_logits sigmoid_focal kl_div entropy softmax_focal}; do
         for backend in cpu java; do "${java[@]}" dev.jnce.bench.PointwiseProbe "$backend" "$op" "$n" "$c" "$reps" 2>/dev/null; done
         (cd bench/scripts && /usr/bin/python3 torch_pointwise.py "$op" "$n" "$c" "$reps")
     done

@@ -6,6 +6,7 @@ at (N, C), best of REPS in a fresh process, gradients of both inputs (of p alone
   sigmoid_focal  torchvision.ops.sigmoid_focal_loss written out (alpha 0.25, gamma 2), mean
   kl_div         F.kl_div(log_softmax(a), softmax(b), reduction='batchmean')
   entropy        -(p * log p).sum(1).mean(), p = softmax(b)
+  softmax_focal  -(1 - p_t)^2 log p_t, mean, log p = log_softmax(a), class targets (one gradient)
 
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scripts/torch_pointwise.py OP N C REPS
 
@@ -40,10 +41,12 @@ def main():
         x, y = a, torch.rand(n, c, generator=g)
     elif op in ("kl_div", "entropy"):
         x, y = F.log_softmax(a, dim=1), F.softmax(b, dim=1)
+    elif op == "softmax_focal":
+        x, y = a, torch.randint(0, c, (n,), generator=g)
     else:
-        raise SystemExit("OP: bce, bce_logits, sigmoid_focal, kl_div or entropy, not " + op)
+        raise SystemExit("OP: bce, bce_logits, sigmoid_focal, kl_div, entropy or softmax_focal, not " + op)
     x.requires_grad_(op != "entropy")
-    y.requires_grad_(True)
+    y.requires_grad_(op != "softmax_focal")
     best = float("inf")
     for _ in range(reps):
         x.grad = y.grad = None
@@ -54,6 +57,9 @@ def main():
             loss = F.binary_cross_entropy_with_logits(x, y)
         elif op == "sigmoid_focal":
             loss = sigmoid_focal(x, y)
+        elif op == "softmax_focal":
+            logpt = F.log_softmax(x, dim=1).gather(1, y[:, None]).squeeze(1)
+            loss = (-((1 - logpt.exp()) ** 2) * logpt).mean()
         elif op == "kl_div":
             loss = F.kl_div(x, y, reduction="batchmean")
         else:

@@ -10,6 +10,7 @@ import dev.jnce.loss.BinaryCrossEntropyWithLogits;
 import dev.jnce.loss.Entropy;
 import dev.jnce.loss.KlDiv;
 import dev.jnce.loss.SigmoidFocalLoss;
+import dev.jnce.loss.SoftmaxFocalLoss;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,7 +26,9 @@ import java.util.SplittableRandom;
  * <li>{@code bce_logits}: {@link BinaryCrossEntropyWithLogits}, logits N(0,1), soft targets;</li>
  * <li>{@code sigmoid_focal}: {@link SigmoidFocalLoss}, alpha 0.25, gamma 2, mean;</li>
  * <li>{@code kl_div}: {@link KlDiv}, batchmean, input log-softmax rows, target softmax rows;</li>
- * <li>{@code entropy}: {@link Entropy} of softmax rows, mean (one gradient).</li>
+ * <li>{@code entropy}: {@link Entropy} of softmax rows, mean (one gradient);</li>
+ * <li>{@code softmax_focal}: {@link SoftmaxFocalLoss}, gamma 2, no alpha, mean, logits N(0,1) and
+ *     class targets (one gradient).</li>
  * </ul>
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.PointwiseProbe BACKEND OP N C REPS</pre>
@@ -40,10 +43,11 @@ public final class PointwiseProbe {
         int n = Integer.parseInt(args[2]), c = Integer.parseInt(args[3]), reps = Integer.parseInt(args[4]);
         Kernels k = (Kernels) Backends.get(backend);
         boolean rows = op.equals("kl_div") || op.equals("entropy");
+        boolean classes = op.equals("softmax_focal");
         Tensor x = values(n, c, 1, op.equals("bce") ? Kind.PROBABILITY : rows ? Kind.LOG_SOFTMAX : Kind.GAUSSIAN);
-        Tensor y = values(n, c, 2, rows ? Kind.SOFTMAX : Kind.UNIFORM);
+        Tensor y = classes ? targets(n, c, 2) : values(n, c, 2, rows ? Kind.SOFTMAX : Kind.UNIFORM);
         Tensor loss = Tensor.zerosUnscoped(DType.FLOAT32), gx = Tensor.zerosUnscoped(DType.FLOAT32, n, c);
-        Tensor gy = Tensor.zerosUnscoped(DType.FLOAT32, n, c);
+        Tensor gy = classes ? null : Tensor.zerosUnscoped(DType.FLOAT32, n, c);
         Runnable step = switch (op) {
             case "bce" -> () -> BinaryCrossEntropy.create().withBackend(k).forwardBackward(x, y, loss, gx, gy);
             case "bce_logits" -> () -> BinaryCrossEntropyWithLogits.create().withBackend(k).forwardBackward(x, y, loss, gx, gy);
@@ -51,11 +55,12 @@ public final class PointwiseProbe {
                     .forwardBackward(x, y, loss, gx, gy);
             case "kl_div" -> () -> KlDiv.create().withReduction(Reduction.BATCHMEAN).withBackend(k).forwardBackward(x, y, loss, gx, gy);
             case "entropy" -> () -> Entropy.create().withBackend(k).forwardBackward(y, loss, gy);
-            default -> throw new IllegalArgumentException("OP: bce, bce_logits, sigmoid_focal, kl_div or entropy, not " + op);
+            case "softmax_focal" -> () -> SoftmaxFocalLoss.create(null, 2f).withBackend(k).forwardBackward(x, y, loss, gx);
+            default -> throw new IllegalArgumentException("OP: bce, bce_logits, sigmoid_focal, kl_div, entropy or softmax_focal, not " + op);
         };
         Runnable copy = () -> {
             if (!op.equals("entropy")) MemorySegment.copy(x.segment(), 0, gx.segment(), 0, x.segment().byteSize());
-            MemorySegment.copy(y.segment(), 0, gy.segment(), 0, y.segment().byteSize());
+            if (!classes) MemorySegment.copy(y.segment(), 0, gy.segment(), 0, y.segment().byteSize());
         };
         double best = Double.MAX_VALUE, bestCopy = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
@@ -67,6 +72,14 @@ public final class PointwiseProbe {
             bestCopy = Math.min(bestCopy, (System.nanoTime() - start) / 1e9);
         }
         System.out.printf("jnce %s %s %d %d %.6f %.6f%n", backend, op, n, c, best, bestCopy);
+    }
+
+    /** n class indices in [0, c), int64. */
+    static Tensor targets(int n, int c, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        Tensor t = Tensor.zerosUnscoped(DType.INT64, n);
+        for (long i = 0; i < n; i++) t.segment().setAtIndex(ValueLayout.JAVA_LONG, i, random.nextInt(c));
+        return t;
     }
 
     private enum Kind { GAUSSIAN, PROBABILITY, UNIFORM, SOFTMAX, LOG_SOFTMAX }
