@@ -133,6 +133,22 @@ static int64_t focal_target(const focal_job *job, int64_t i) {
     return jnce_target_at(job->targets, job->target_dtype, i);
 }
 
+/*
+ * A row's loss from e_t = exp(x_t - max), the others' sum of exp(x_j - max) and d_t = x_t - max;
+ * *f = the gradient factor, so that d loss_i / d x_j = f (p_j - [j == t]).
+ */
+static double focal_loss(const focal_job *job, int64_t t, double e_t, double others, double d_t, double *f) {
+    double s = e_t + others, p_t = e_t / s, m = others / s;
+    /* log p_t: from the small side of the ratio, so neither p_t -> 1 nor e_t -> 0 loses digits. */
+    double log_p = p_t > 0.5 ? -log1p(others / e_t) : d_t - log(s);
+    double a = job->alpha != NULL ? job->alpha[t] : 1.0;
+    double mg = focal_pow(m, job->gamma);
+    double ratio = m > 0.0 ? log_p / m : -1.0;
+    double pt_ratio = p_t > 0.0 ? p_t * ratio : 0.0; /* p_t log p_t -> 0 where p_t = 0 */
+    *f = job->scale * a * mg * (1.0 - job->gamma * pt_ratio);
+    return -a * mg * log_p;
+}
+
 /* Loss of one row; writes its gradient row (scaled) when g is non-null. x and g may alias. */
 static double focal_row(const focal_job *job, const float *x, int64_t t, float *g) {
     const int64_t C = job->C;
@@ -150,16 +166,9 @@ static double focal_row(const focal_job *job, const float *x, int64_t t, float *
     double e_t = exp((double)x[t] - max), others = 0.0;
     for (int64_t j = 0; j < C; j++)
         if (j != t) others += exp((double)x[j] - max);
-    double s = e_t + others, p_t = e_t / s, m = others / s;
-    /* log p_t: from the small side of the ratio, so neither p_t -> 1 nor e_t -> 0 loses digits. */
-    double log_p = p_t > 0.5 ? -log1p(others / e_t) : ((double)x[t] - max) - log(s);
-    double a = job->alpha != NULL ? job->alpha[t] : 1.0;
-    double mg = focal_pow(m, job->gamma);
-    double loss = -a * mg * log_p;
+    double s = e_t + others, f;
+    double loss = focal_loss(job, t, e_t, others, (double)x[t] - max, &f);
     if (g != NULL) {
-        double ratio = m > 0.0 ? log_p / m : -1.0;
-        double pt_ratio = p_t > 0.0 ? p_t * ratio : 0.0; /* p_t log p_t -> 0 where p_t = 0 */
-        double f = job->scale * a * mg * (1.0 - job->gamma * pt_ratio);
         double x_t = x[t]; /* read before g may overwrite x */
         for (int64_t j = 0; j < C; j++) g[j] = (float)(f * exp((double)x[j] - max) / s);
         g[t] = (float)(f * (exp(x_t - max) / s - 1.0));
@@ -202,15 +211,9 @@ JNCE_TARGET_AVX2 static double focal_row_avx2(const focal_job *job, const float 
     for (; j < C; j++)
         if (j != t) others += exp((double)x[j] - max);
     double x_t = x[t]; /* read before g may overwrite x */
-    double e_t = exp(x_t - max), s = e_t + others, p_t = e_t / s, m = others / s;
-    double log_p = p_t > 0.5 ? -log1p(others / e_t) : (x_t - max) - log(s);
-    double a = job->alpha != NULL ? job->alpha[t] : 1.0;
-    double mg = focal_pow(m, job->gamma);
-    double loss = -a * mg * log_p;
+    double e_t = exp(x_t - max), s = e_t + others, f;
+    double loss = focal_loss(job, t, e_t, others, x_t - max, &f);
     if (g != NULL) {
-        double ratio = m > 0.0 ? log_p / m : -1.0;
-        double pt_ratio = p_t > 0.0 ? p_t * ratio : 0.0;
-        double f = job->scale * a * mg * (1.0 - job->gamma * pt_ratio);
         const __m256 k = _mm256_set1_ps((float)(f / s));
         for (j = 0; j + 8 <= C; j += 8)
             _mm256_storeu_ps(g + j, _mm256_mul_ps(exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax)), k));
