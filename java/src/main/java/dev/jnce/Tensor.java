@@ -1,5 +1,6 @@
 package dev.jnce;
 
+import dev.jnce.internal.PageMemory;
 import dev.jnce.spi.CallArguments;
 import dev.jnce.spi.DeviceMemory;
 
@@ -121,7 +122,7 @@ public final class Tensor implements AutoCloseable {
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         TensorScope scope = TensorScope.current();
         if (scope == null) return zerosUnscoped(dtype, s);
-        Tensor t = new Tensor(scope.arena().allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, null);
+        Tensor t = new Tensor(PageMemory.allocate(scope.arena(), bytes, ALIGNMENT), dtype, s, Device.HOST, null);
         scope.register(t);
         return t;
     }
@@ -146,7 +147,7 @@ public final class Tensor implements AutoCloseable {
             return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
         }
         Arena arena = Arena.ofShared();
-        return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, s, Device.HOST, arena);
+        return new Tensor(PageMemory.allocate(arena, bytes, ALIGNMENT), dtype, s, Device.HOST, arena);
     }
 
     /**
