@@ -55,7 +55,7 @@ public final class LinearXentProbe {
         // the loss and its GEMMs alternate, so that both see the same machine (a shared VM drifts)
         Tensor s = null, dh = null, dw = null;
         double best = Double.MAX_VALUE, blas = Double.MAX_VALUE, blocked = Double.MAX_VALUE;
-        long block = Math.min(n, blockRows > 0 ? blockRows : Math.max(1, (64L << 20) / (4L * v))); // the loss's rows
+        long block = loss.blockRows(n, v); // the loss's rows
         long peak = 0;
         try {
             for (int r = 0; r < reps; r++) {

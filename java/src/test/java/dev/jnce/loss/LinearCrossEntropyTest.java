@@ -6,6 +6,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.testutil.Golden;
 import dev.jnce.testutil.ScopedTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -209,6 +210,22 @@ class LinearCrossEntropyTest extends ScopedTest {
                 "gradClassifier: expected shape (V, D) of classifier = (5, 3)", "got (3, 5)");
         // an output over an input is refused by name, before anything runs
         assertMessage(() -> l.forwardBackward(h, w, null, y, loss, h, gw, null, null), "gradHidden", "hidden");
+    }
+
+    @Test
+    void defaultBlocksHoldAbout64MiBOfLogitsInMultiplesOf64Rows() {
+        LinearCrossEntropy l = LinearCrossEntropy.create();
+        assertEquals(512, l.blockRows(4096, 32000));       // 524 fit in 64 MiB
+        assertEquals(128, l.blockRows(16384, 128000));     // 131 fit
+        assertEquals(300, l.blockRows(300, 32000));        // all of N
+        assertEquals(16, l.blockRows(100, 1L << 20));      // 16 fit: fewer than 64 stay as they are
+        assertEquals(1, l.blockRows(100, 1L << 25));       // a row of 128 MiB: one row at a time
+        assertEquals(256, l.withSoftcap(30f).blockRows(4096, 32000)); // logits and their gradient: 262 fit
+        assertEquals(100, l.withBlockRows(100).blockRows(4096, 32000));
+        assertEquals(7, l.withBlockRows(100).blockRows(7, 32000));
+        assertEquals(0, l.blockRows(0, 10));
+        assertMessage(() -> l.blockRows(-1, 10), "N = -1");
+        assertMessage(() -> l.blockRows(10, 0), "V = 0");
     }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String... parts) {
