@@ -41,4 +41,68 @@ class ValueScanTest {
             assertEquals(0, ValueScan.firstBreaking(s, n, rule), "the first value");
         }
     }
+
+    /** Both forms, the one in use and the other, give the same first index. */
+    private static long[] bothForms(MemorySegment s, long n, ValueScan.Rule rule) {
+        long heap = ValueScan.firstBreakingOnHeap(s, n, rule);
+        long lanes = ValueScan.onLanes() ? ValueScan.firstBreakingOnLanes(s, n, rule) : heap;
+        return new long[] {heap, lanes};
+    }
+
+    @ParameterizedTest
+    @EnumSource(ValueScan.Rule.class)
+    void everyPositionOfShortBuffersOnBothForms(ValueScan.Rule rule) {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n = 1; n <= 70; n++) { // lanes, two-vector steps and scalar tails of every length
+                MemorySegment s = arena.allocate(4L * n);
+                for (int at = 0; at < n; at++) {
+                    for (int i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i % 7) / 7f);
+                    s.setAtIndex(ValueLayout.JAVA_FLOAT, at, breaking(rule, at % 3));
+                    if (at + 1 < n) s.setAtIndex(ValueLayout.JAVA_FLOAT, n - 1, breaking(rule, (at + 1) % 3));
+                    for (long found : bothForms(s, n, rule)) assertEquals(at, found, "n " + n + ", breaking at " + at);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ValueScan.Rule.class)
+    void edgesOfEachRangeKeep(ValueScan.Rule rule) {
+        float[] keeps = switch (rule) {
+            case NOT_NAN -> new float[] {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, -0f, Float.MIN_VALUE};
+            case FINITE -> new float[] {-Float.MAX_VALUE, Float.MAX_VALUE, -0f, -Float.MIN_VALUE};
+            case UNIT_INTERVAL -> new float[] {0f, -0f, 1f, Float.MIN_VALUE, Math.nextDown(1f)};
+            case NON_NEGATIVE_FINITE -> new float[] {0f, -0f, Float.MAX_VALUE, Float.MIN_VALUE};
+            case BELOW_POSITIVE_INFINITY -> new float[] {Float.NEGATIVE_INFINITY, Float.MAX_VALUE, -0f};
+        };
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 67;
+            MemorySegment s = arena.allocate(4L * n);
+            for (int i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, keeps[i % keeps.length]);
+            for (long found : bothForms(s, n, rule)) assertEquals(-1, found, "edges " + java.util.Arrays.toString(keeps));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ValueScan.Rule.class)
+    void largeBuffersAcrossThreadSlices(ValueScan.Rule rule) {
+        long n = 3_000_001; // several slices of the parallel forms
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment s = arena.allocate(4L * n);
+            for (long i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i % 89) / 89f);
+            for (long found : bothForms(s, n, rule)) assertEquals(-1, found);
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, n - 1, breaking(rule, 0));
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, 2_500_000, breaking(rule, 1));
+            for (long found : bothForms(s, n, rule)) assertEquals(2_500_000, found);
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, 1_000_003, breaking(rule, 2));
+            for (long found : bothForms(s, n, rule)) assertEquals(1_000_003, found);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void theLanesAreUsedWhereTheVectorModuleIs() {
+        boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        boolean off = "false".equals(System.getProperty("jnce.java.vector"));
+        assertEquals(module && !off, ValueScan.onLanes());
+    }
 }

@@ -1,0 +1,43 @@
+package dev.jnce.internal;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * {@link ValueScan}'s loop on SIMD lanes, straight from the segment: no heap copy, no allocation.
+ * Every rule is a closed range, {@code lo <= v <= hi}, which NaN fails. Loaded only when the JVM
+ * has {@code jdk.incubator.vector} ({@link ValueScan} checks).
+ */
+final class VectorScan {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private VectorScan() {
+    }
+
+    /** The first index in [from, to) whose float is outside [lo, hi] or NaN, or -1. */
+    static long firstOutside(MemorySegment s, long from, long to, float lo, float hi) {
+        int w = S.length();
+        long i = from;
+        for (long bound = to - 2L * w; i <= bound; i += 2L * w) { // two vectors a test: one branch per 2w values
+            FloatVector a = FloatVector.fromMemorySegment(S, s, 4 * i, ORDER);
+            FloatVector b = FloatVector.fromMemorySegment(S, s, 4 * (i + w), ORDER);
+            VectorMask<Float> badA = outside(a, lo, hi), badB = outside(b, lo, hi);
+            if (badA.or(badB).anyTrue()) return badA.anyTrue() ? i + badA.firstTrue() : i + w + badB.firstTrue();
+        }
+        for (; i < to; i++) {
+            float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+            if (!(v >= lo && v <= hi)) return i;
+        }
+        return -1;
+    }
+
+    private static VectorMask<Float> outside(FloatVector v, float lo, float hi) {
+        return v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LE, hi)).not();
+    }
+}
