@@ -1,6 +1,5 @@
 package dev.jnce;
 
-import dev.jnce.internal.PageMemory;
 import dev.jnce.spi.CallArguments;
 import dev.jnce.spi.DeviceMemory;
 

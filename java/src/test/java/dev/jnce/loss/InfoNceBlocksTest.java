@@ -58,8 +58,13 @@ class InfoNceBlocksTest extends ScopedTest {
         try (InfoNce.Result one = run(loss, form, t, ql, call.spec().keyLabels(), mask);
              InfoNce.Result blocks = run(loss.withBlockRows(3), form, t, ql, call.spec().keyLabels(), mask)) {
             assertClose(Approx.toDouble(one.loss().toFloatArray()), blocks.loss().toFloatArray(), 1e-6, "loss");
-            assertClose(Approx.toDouble(one.gradQueries().toFloatArray()), blocks.gradQueries().toFloatArray(), 1e-6, "d queries");
-            assertClose(Approx.toDouble(one.gradKeys().toFloatArray()), blocks.gradKeys().toFloatArray(), 1e-6, "d keys");
+            // One tensor: one block is the symmetric path (S from SYRK, both gradient halves from one GEMM), blocks
+            // form them from separate GEMMs, so each gradient element sums its 2N terms in another order. Those
+            // terms reach |k|/tau = 10 here: 1e-6 of their size is 1e-5 (the EPYC VM's OpenBLAS kernels differ by
+            // 1.3e-6 on d keys for the decoupled form). The two-tensor forms sweep the same GEMMs either way.
+            double grad = form == InfoNceReference.Form.SHARED ? 1e-6 / 0.1 : 1e-6;
+            assertClose(Approx.toDouble(one.gradQueries().toFloatArray()), blocks.gradQueries().toFloatArray(), grad, "d queries");
+            assertClose(Approx.toDouble(one.gradKeys().toFloatArray()), blocks.gradKeys().toFloatArray(), grad, "d keys");
             if (one.gradNegatives() != null) {
                 assertClose(Approx.toDouble(one.gradNegatives().toFloatArray()), blocks.gradNegatives().toFloatArray(), 1e-6,
                         "d negatives");

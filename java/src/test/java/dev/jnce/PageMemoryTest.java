@@ -1,8 +1,5 @@
-package dev.jnce.internal;
+package dev.jnce;
 
-import dev.jnce.DType;
-import dev.jnce.Tensor;
-import dev.jnce.TensorScope;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

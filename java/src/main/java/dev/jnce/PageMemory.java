@@ -1,4 +1,4 @@
-package dev.jnce.internal;
+package dev.jnce;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -24,9 +24,9 @@ import java.util.Locale;
  * allocation. Where transparent huge pages are off ({@code never}), the mapping still saves the
  * zeroing pass; the page faults then happen in the threads that first write the tensor.
  */
-public final class PageMemory {
+final class PageMemory {
     /** Requests of at least this many bytes are mapped (a few huge pages; below, malloc is as good). */
-    public static final long MIN_BYTES = 4L << 20;
+    static final long MIN_BYTES = 4L << 20;
     private static final long HUGE_PAGE = 2L << 20;
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
     private static final MethodHandle MMAP, MUNMAP, MADVISE;
@@ -61,7 +61,7 @@ public final class PageMemory {
      * {@code bytes} of zeroed memory, aligned to at least {@code alignment} (a power of two up to
      * 2 MiB), freed when {@code arena} closes.
      */
-    public static MemorySegment allocate(Arena arena, long bytes, long alignment) {
+    static MemorySegment allocate(Arena arena, long bytes, long alignment) {
         if (MMAP == null || bytes < MIN_BYTES || alignment > HUGE_PAGE) return arena.allocate(Math.max(bytes, 1), alignment);
         long length = bytes + HUGE_PAGE; // room to start on a huge-page boundary
         MemorySegment base;
