@@ -162,7 +162,7 @@ def main():
     for chart, axis, series, x, _ in list(points):
         key = ("InfoNceBench" if chart.startswith("InfoNCE") else "CrossEntropyBench", "forwardBackward",
                tuple(sorted(({"n": x, "d": series.split("D=")[1]} if chart.startswith("InfoNCE")
-                             else {"shape": chart.split("N=")[1] + "x" + x, "options": "plain"}).items())))
+                             else {"shape": re.search(r"N = (\d+)", chart).group(1) + "x" + x, "options": "plain"}).items())))
         torch_series = "PyTorch" + (" D=" + series.split("D=")[1] if "D=" in series else "")
         if key in torch and (chart, axis, torch_series, x) not in {pt[:4] for pt in points}:
             points.append((chart, axis, torch_series, x, torch[key]))
