@@ -27,6 +27,7 @@ public final class JavaBackend implements Kernels {
     private final BinaryCrossEntropyKernels binaryCrossEntropy;
     private final FocalKernels focal;
     private final DivergenceKernels divergence;
+    private final SoftmaxKernels softmax;
 
     /** Vector API if present and not turned off. */
     public JavaBackend() {
@@ -42,6 +43,7 @@ public final class JavaBackend implements Kernels {
         this.binaryCrossEntropy = new JavaBinaryCrossEntropy(rows);
         this.focal = new JavaFocal(rows);
         this.divergence = new JavaDivergence(rows);
+        this.softmax = new JavaSoftmax(rows);
     }
 
     @Override
@@ -86,7 +88,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public SoftmaxKernels softmax() {
-        return JavaSoftmax.INSTANCE;
+        return softmax;
     }
 
     @Override

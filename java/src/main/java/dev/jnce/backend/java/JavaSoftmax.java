@@ -9,15 +9,28 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Softmax, log_softmax and logsumexp in scalar Java, the same algorithm and non-finite rules as
+ * Softmax, log_softmax and logsumexp in Java, the same algorithm and non-finite rules as
  * native/src/cpu/softmax.c: per row the maximum m (over non-NaN values) and s = sum exp(x - m)
- * in double, then the output or the gradient. Rows are spread over threads like the C kernels.
+ * summed in double, then the output or the gradient. A finite row's statistics, softmax's output
+ * exponentials and log_softmax's backward exponentials go through {@link RowOps} (SIMD lanes with
+ * the Vector API, as the C kernels use lanes); a row holding NaN or +Inf takes the scalar path,
+ * which applies the rules. Rows are spread over threads like the C kernels.
  */
 final class JavaSoftmax implements SoftmaxKernels {
-    static final JavaSoftmax INSTANCE = new JavaSoftmax();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private final RowOps ops;
 
-    private JavaSoftmax() {
+    JavaSoftmax(RowOps ops) {
+        this.ops = ops;
+    }
+
+    /** The row's statistics: from the row primitives when it is finite, else the scalar pass with the rules. */
+    private Stats stats(MemorySegment x, long at, long c) {
+        if (c <= Integer.MAX_VALUE) {
+            RowOps.Stats r = ops.stats(x, 4 * at, (int) c);
+            if (!r.bad()) return new Stats(r.max(), r.sum(), false, false);
+        }
+        return Stats.of(x, at, c);
     }
 
     /** m and s of one row; bad when it holds NaN or +Inf, nan when it holds NaN. */
@@ -47,14 +60,14 @@ final class JavaSoftmax implements SoftmaxKernels {
         MemorySegment in = x.segment(), o = out.segment();
         rows(n, c, i -> {
             long at = i * c;
-            Stats st = Stats.of(in, at, c);
+            Stats st = stats(in, at, c);
             switch (function) {
                 case LOGSUMEXP -> o.setAtIndex(F, i, logsumexp(st));
                 case SOFTMAX -> {
-                    double inv = 1 / st.sum;
-                    for (long j = 0; j < c; j++) {
-                        double e = Math.exp((double) in.getAtIndex(F, at + j) - st.max) * inv;
-                        o.setAtIndex(F, at + j, st.undefined() ? Float.NaN : (float) e);
+                    if (!st.undefined() && c <= Integer.MAX_VALUE) {
+                        ops.expScaledMinus(in, 4 * at, (int) c, st.max, (float) (1 / st.sum), 0f, null, o, 4 * at);
+                    } else {
+                        for (long j = 0; j < c; j++) o.setAtIndex(F, at + j, Float.NaN);
                     }
                 }
                 case LOG_SOFTMAX -> {
@@ -89,9 +102,17 @@ final class JavaSoftmax implements SoftmaxKernels {
                 }
                 case LOG_SOFTMAX -> {
                     double s = 0;
-                    for (long j = 0; j < c; j++) s += dy.getAtIndex(F, at + j);
+                    boolean finite = true; // a log_softmax row is <= 0 and NaN-free; anything else keeps the scalar path
                     for (long j = 0; j < c; j++) {
-                        dx.setAtIndex(F, at + j, (float) (dy.getAtIndex(F, at + j) - Math.exp(a.getAtIndex(F, at + j)) * s));
+                        s += dy.getAtIndex(F, at + j);
+                        finite &= a.getAtIndex(F, at + j) <= 0f;
+                    }
+                    if (finite && c <= Integer.MAX_VALUE && !Double.isNaN(s)) { // dx = exp(y) (-s) - (-1) dy
+                        ops.expScaledMinus(a, 4 * at, (int) c, 0f, (float) -s, -1f, dy.asSlice(4 * at, 4 * c), dx, 4 * at);
+                    } else {
+                        for (long j = 0; j < c; j++) {
+                            dx.setAtIndex(F, at + j, (float) (dy.getAtIndex(F, at + j) - Math.exp(a.getAtIndex(F, at + j)) * s));
+                        }
                     }
                 }
                 case LOGSUMEXP -> logsumexpBackwardRow(a, dy.getAtIndex(F, i), dx, at, c);
