@@ -13,9 +13,12 @@ threads=${1:-2}
 backend=${2:-cpu}
 source bench/scripts/side_by_side.sh
 side_by_side_setup small-calls "$threads" "$command"
+# -jvmArgsAppend replaces the flags of OpBench's @Fork, so they are given again here: without them the
+# forks ran without the Vector API (the argument scans took their scalar path) and warned about native access.
+fork_flags="--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector"
 for slabs in true false; do
     "$java_home/bin/java" -jar bench/target/benchmarks.jar SmallCallBench -p backend="$backend" -wi 2 -w 1 -i 3 -r 1 -f 1 \
-        -jvmArgsAppend "-Djnce.tensor.slabs=$slabs -Djnce.threads=$threads" -rf csv -rff "$out/slabs-$slabs.csv" \
+        -jvmArgsAppend "$fork_flags -Djnce.tensor.slabs=$slabs -Djnce.threads=$threads" -rf csv -rff "$out/slabs-$slabs.csv" \
         > "$out/slabs-$slabs.txt" 2>&1
 done
 BACKEND=$backend /usr/bin/python3 - "$out" bench/results/small_calls.csv <<'PY' | tee "$out/summary.txt"
