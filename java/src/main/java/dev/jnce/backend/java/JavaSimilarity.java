@@ -74,12 +74,13 @@ final class JavaSimilarity implements SimilarityKernels {
     @Override
     public void normalize(Tensor x, float eps, Tensor y) {
         long d = x.size(-1);
+        int di = Math.toIntExact(d); // a row of 2^31 floats or more is refused, not cut
         MemorySegment xs = x.segment(), ys = y.segment();
         Parallel.forRange(x.numel() / d, rowsPerSlice(d), (begin, end) -> {
             for (long i = begin; i < end; i++) {
                 long o = i * d;
-                float inv = (float) (1.0 / Math.max(Math.sqrt(dot(xs, o, xs, o, d)), eps));
-                for (long j = o; j < o + d; j++) ys.setAtIndex(F, j, xs.getAtIndex(F, j) * inv);
+                float inv = (float) (1.0 / Math.max(Math.sqrt(rows.dotDouble(xs, 4 * o, xs, 4 * o, di)), eps));
+                rows.scaleInto(xs, 4 * o, di, inv, ys, 4 * o);
             }
         });
     }
@@ -87,17 +88,18 @@ final class JavaSimilarity implements SimilarityKernels {
     @Override
     public void normalizeBackward(Tensor x, Tensor dy, float eps, Tensor dx) {
         long d = x.size(-1);
+        int di = Math.toIntExact(d); // a row of 2^31 floats or more is refused, not cut
         MemorySegment xs = x.segment(), dys = dy.segment(), dxs = dx.segment();
         Parallel.forRange(x.numel() / d, rowsPerSlice(d), (begin, end) -> {
             for (long i = begin; i < end; i++) {
                 long o = i * d;
-                double norm = Math.sqrt(dot(xs, o, xs, o, d));
+                double norm = Math.sqrt(rows.dotDouble(xs, 4 * o, xs, 4 * o, di));
                 if (norm < eps) { // clamp_min passes no gradient to the norm
                     float inv = (float) (1.0 / eps);
                     for (long j = o; j < o + d; j++) dxs.setAtIndex(F, j, dys.getAtIndex(F, j) * inv);
                     continue;
                 }
-                double a = 1.0 / norm, b = dot(xs, o, dys, o, d) / (norm * norm * norm);
+                double a = 1.0 / norm, b = rows.dotDouble(xs, 4 * o, dys, 4 * o, di) / (norm * norm * norm);
                 for (long j = o; j < o + d; j++) {
                     dxs.setAtIndex(F, j, (float) (a * dys.getAtIndex(F, j) - b * xs.getAtIndex(F, j)));
                 }

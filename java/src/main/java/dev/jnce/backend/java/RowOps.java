@@ -42,6 +42,25 @@ class RowOps {
         return s;
     }
 
+    /** sum_j x_j y_j over c floats at byte offsets xOff and yOff, products exact in double, four partial sums. */
+    double dotDouble(MemorySegment x, long xOff, MemorySegment y, long yOff, int c) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {
+            s0 += (double) x.get(F, xOff + 4L * j) * y.get(F, yOff + 4L * j);
+            s1 += (double) x.get(F, xOff + 4L * j + 4) * y.get(F, yOff + 4L * j + 4);
+            s2 += (double) x.get(F, xOff + 4L * j + 8) * y.get(F, yOff + 4L * j + 8);
+            s3 += (double) x.get(F, xOff + 4L * j + 12) * y.get(F, yOff + 4L * j + 12);
+        }
+        for (; j < c; j++) s0 += (double) x.get(F, xOff + 4L * j) * y.get(F, yOff + 4L * j);
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** out_j = x_j * a in float, c floats at byte offsets; out may be x. */
+    void scaleInto(MemorySegment x, long off, int c, float a, MemorySegment out, long outOff) {
+        for (int j = 0; j < c; j++) out.set(F, outOff + 4L * j, x.get(F, off + 4L * j) * a);
+    }
+
     /** out_j = exp(x_j - max) * a - k * w_j (w_j = 1 when w is null); out may be x. */
     void expScaledMinus(MemorySegment x, long off, int c, float max, float a, float k, MemorySegment w,
                         MemorySegment out, long outOff) {

@@ -89,6 +89,32 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
+    double dotDouble(MemorySegment x, long xOff, MemorySegment y, long yOff, int c) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) { // float pairs widened to double: products exact, as the scalar sum's
+            a0 = widen(x, xOff + 4L * j).fma(widen(y, yOff + 4L * j), a0);
+            a1 = widen(x, xOff + 4L * (j + lanes)).fma(widen(y, yOff + 4L * (j + lanes)), a1);
+        }
+        return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xOff + 4L * j, y, yOff + 4L * j, c - j);
+    }
+
+    private static DoubleVector widen(MemorySegment s, long byteOff) {
+        return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, byteOff, ORDER).convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    @Override
+    void scaleInto(MemorySegment x, long off, int c, float a, MemorySegment out, long outOff) {
+        final int lanes = S.length(), bound = S.loopBound(c);
+        int j = 0;
+        for (; j < bound; j += lanes) {
+            FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).mul(a).intoMemorySegment(out, outOff + 4L * j, ORDER);
+        }
+        super.scaleInto(x, off + 4L * j, c - j, a, out, outOff + 4L * j);
+    }
+
+    @Override
     void expScaledMinus(MemorySegment x, long off, int c, float max, float a, float k, MemorySegment w,
                         MemorySegment out, long outOff) {
         final int lanes = S.length(), bound = S.loopBound(c);
