@@ -54,16 +54,7 @@ final class JavaSimilarity implements SimilarityKernels {
 
     /** x[xo..xo+d) . y[yo..yo+d) in double, element offsets. */
     static double dot(MemorySegment x, long xo, MemorySegment y, long yo, long d) {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        long j = 0;
-        for (; j + 4 <= d; j += 4) {
-            s0 += (double) x.getAtIndex(F, xo + j) * y.getAtIndex(F, yo + j);
-            s1 += (double) x.getAtIndex(F, xo + j + 1) * y.getAtIndex(F, yo + j + 1);
-            s2 += (double) x.getAtIndex(F, xo + j + 2) * y.getAtIndex(F, yo + j + 2);
-            s3 += (double) x.getAtIndex(F, xo + j + 3) * y.getAtIndex(F, yo + j + 3);
-        }
-        for (; j < d; j++) s0 += (double) x.getAtIndex(F, xo + j) * y.getAtIndex(F, yo + j);
-        return (s0 + s1) + (s2 + s3);
+        return RowOps.SCALAR.dotDouble(x, 4 * xo, y, 4 * yo, Math.toIntExact(d));
     }
 
     /** Rows per parallel slice: about 32k values, as in C. */
