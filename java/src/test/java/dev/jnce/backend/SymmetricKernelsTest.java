@@ -108,6 +108,33 @@ class SymmetricKernelsTest extends ScopedTest {
         assertClose(h, s.toFloatArray(), 2e-6, "g + gᵀ in place");
     }
 
+    /** Several row, column and depth blocks of the Java SYRK (64, 256, 256), over NaN: the lower triangle against float64. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void syrkOverManyBlocksMatchesFloat64(Backend backend) {
+        int n = 601, d = 300;
+        float[] f = new float[n * d];
+        SplittableRandom random = new SplittableRandom(11);
+        for (int i = 0; i < f.length; i++) f[i] = (float) random.nextDouble(-1, 1);
+        float[] v = new float[n * n];
+        Arrays.fill(v, Float.NaN);
+        Tensor s = Tensor.of(v, n, n);
+        ((Kernels) backend).similarity().syrk(0.5f, Tensor.of(f, n, d), s);
+        float[] got = s.toFloatArray();
+        double[] want = new double[n * (n + 1) / 2];
+        float[] lower = new float[want.length];
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++, at++) {
+                double dot = 0;
+                for (int k = 0; k < d; k++) dot += (double) f[i * d + k] * f[j * d + k];
+                want[at] = 0.5 * dot;
+                lower[at] = got[i * n + j];
+            }
+        }
+        assertClose(want, lower, 2e-6 * Math.sqrt(d) * 4, "syrk 601 x 300, lower triangle");
+    }
+
     private static Tensor nans() {
         float[] v = new float[N * N];
         Arrays.fill(v, Float.NaN);

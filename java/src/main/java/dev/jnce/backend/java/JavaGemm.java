@@ -20,13 +20,16 @@ final class JavaGemm {
     /** Rows of C per block, depth per block, columns of C per block: ~320 KB of buffers. */
     static final int MC = 64, KC = 256, NC = 256;
 
-    /** {@code cb[mb][nb] += ap[mb][kb] * bp[kb][nb]}, row-major arrays with those widths. */
+    /**
+     * {@code cb[mb][:cols] += ap[mb][kb] * bp[kb][:cols]}, row-major arrays: ap of width kb, bp and cb
+     * of width nb, of which the first cols (&le; nb) columns are computed.
+     */
     @FunctionalInterface
     interface Block {
-        void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb);
+        void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols);
     }
 
-    static final Block SCALAR = (ap, bp, cb, mb, nb, kb) -> scalarRange(ap, bp, cb, 0, mb, 0, nb, nb, kb);
+    static final Block SCALAR = (ap, bp, cb, mb, nb, kb, cols) -> scalarRange(ap, bp, cb, 0, mb, 0, cols, nb, kb);
 
     private final Block block;
 
@@ -94,8 +97,8 @@ final class JavaGemm {
                         int mb = (int) Math.min(MC, end - ic);
                         pack(a, lda, transA, ic, pc, mb, kb, buffers.a, buffers.row);
                         java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
-                        block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb);
-                        writeBack(buffers.c, mb, nb, alpha, pc == 0 ? beta : 1f, c, ldc, ic, jc, buffers.row);
+                        block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb, nb);
+                        writeBack(buffers.c, mb, nb, nb, alpha, pc == 0 ? beta : 1f, c, ldc, ic, jc, buffers.row);
                     }
                 }
             }
@@ -106,7 +109,8 @@ final class JavaGemm {
      * The lower triangle of C (n,n) = alpha * A Aᵀ for A (n,k) with row strides lda and ldc: only
      * the blocks of C that reach the diagonal or below are computed (half the flops), so some
      * entries just above the diagonal are written too. Row blocks are taken in pairs, the
-     * shortest with the longest, so that threads get equal work.
+     * shortest with the longest, so that threads get equal work; as in {@link #gemm}, each block
+     * of Aᵀ is packed once per thread and serves every one of its row blocks that reaches it.
      */
     void syrkLower(int n, int k, float alpha, MemorySegment a, long lda, MemorySegment c, long ldc) {
         if (alpha == 0f) { // BLAS: A is not read
@@ -116,15 +120,28 @@ final class JavaGemm {
         int blocks = (n + MC - 1) / MC;
         Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
             Buffers buffers = new Buffers();
+            java.util.List<Integer> mine = new java.util.ArrayList<>(); // this thread's row blocks
             for (long pair = begin; pair < end; pair++) {
-                for (long blk : new long[] {pair, blocks - 1 - pair}) {
-                    int ic = (int) blk * MC, mb = Math.min(MC, n - ic);
-                    for (int jc = 0; jc < ic + mb; jc += NC) {
-                        int nb = Math.min(NC, Math.min(n, ic + mb) - jc);
-                        multiply(a, lda, false, a, lda, true, ic, jc, mb, nb, k, buffers);
-                        writeBack(buffers.c, mb, nb, alpha, 0f, c, ldc, ic, jc, buffers.row);
+                mine.add((int) pair);
+                if (blocks - 1 - pair != pair) mine.add((int) (blocks - 1 - pair)); // the middle block of an odd count, once
+            }
+            int top = 0; // columns any of them reaches: up to its diagonal
+            for (int blk : mine) top = Math.max(top, Math.min(n, (blk + 1) * MC));
+            // As in gemm: each block of Aᵀ is packed once and serves every row block of this thread that reaches it.
+            for (int jc = 0; jc < top; jc += NC) {
+                int nb = Math.min(NC, top - jc);
+                for (int pc = 0; pc < k; pc += KC) {
+                    int kb = Math.min(KC, k - pc);
+                    pack(a, lda, true, pc, jc, kb, nb, buffers.b, buffers.row);
+                    for (int blk : mine) {
+                        int ic = blk * MC, mb = Math.min(MC, n - ic);
+                        if (jc >= ic + mb) continue;
+                        int cols = Math.min(nb, ic + mb - jc);
+                        pack(a, lda, false, ic, pc, mb, kb, buffers.a, buffers.row);
+                        java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
+                        block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb, cols);
+                        writeBack(buffers.c, mb, cols, nb, alpha, pc == 0 ? 0f : 1f, c, ldc, ic, jc, buffers.row);
                     }
-                    if (blocks - 1 - pair == pair) break; // the middle block of an odd count, once
                 }
             }
         });
@@ -134,18 +151,6 @@ final class JavaGemm {
     private static final class Buffers {
         final float[] a = new float[MC * KC], b = new float[KC * NC], c = new float[MC * NC];
         final float[] row = new float[Math.max(Math.max(MC, KC), NC)]; // one stored row, for packing and write-back
-    }
-
-    /** buffers.c (mb x nb) = op(A)[ic.., :] op(B)[:, jc..] over the whole depth k, block by block. */
-    private void multiply(MemorySegment a, long lda, boolean transA, MemorySegment b, long ldb, boolean transB,
-                          int ic, int jc, int mb, int nb, int k, Buffers buffers) {
-        java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
-        for (int pc = 0; pc < k; pc += KC) {
-            int kb = Math.min(KC, k - pc);
-            pack(a, lda, transA, ic, pc, mb, kb, buffers.a, buffers.row);
-            pack(b, ldb, transB, pc, jc, kb, nb, buffers.b, buffers.row);
-            block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb);
-        }
     }
 
     /**
@@ -176,19 +181,22 @@ final class JavaGemm {
         }
     }
 
-    /** C block = alpha * cb + beta * C block (beta = 0: C not read), a row at a time through bulk copies. */
-    private static void writeBack(float[] cb, int mb, int nb, float alpha, float beta, MemorySegment c, long ldc,
+    /**
+     * C block (mb x cols) = alpha * cb + beta * C block (beta = 0: C not read), cb's rows nb apart, a
+     * row at a time through bulk copies.
+     */
+    private static void writeBack(float[] cb, int mb, int cols, int nb, float alpha, float beta, MemorySegment c, long ldc,
                                   int ic, int jc, float[] row) {
         for (int r = 0; r < mb; r++) {
             long at = 4 * ((ic + r) * ldc + jc);
             int off = r * nb;
-            if (alpha != 1f) for (int j = 0; j < nb; j++) cb[off + j] = alpha * cb[off + j];
+            if (alpha != 1f) for (int j = 0; j < cols; j++) cb[off + j] = alpha * cb[off + j];
             // beta = 0 ignores C, NaN included, as BLAS does
             if (beta != 0f) {
-                MemorySegment.copy(c, ValueLayout.JAVA_FLOAT, at, row, 0, nb);
-                for (int j = 0; j < nb; j++) cb[off + j] = Math.fma(beta, row[j], cb[off + j]);
+                MemorySegment.copy(c, ValueLayout.JAVA_FLOAT, at, row, 0, cols);
+                for (int j = 0; j < cols; j++) cb[off + j] = Math.fma(beta, row[j], cb[off + j]);
             }
-            MemorySegment.copy(cb, off, c, ValueLayout.JAVA_FLOAT, at, nb);
+            MemorySegment.copy(cb, off, c, ValueLayout.JAVA_FLOAT, at, cols);
         }
     }
 }

@@ -16,19 +16,19 @@ final class JavaGemmVector {
     private JavaGemmVector() {
     }
 
-    static void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb) {
+    static void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
         final int lanes = S.length(), tile = 2 * lanes;
-        final int jBound = nb - nb % tile;
+        final int jBound = cols - cols % tile;
         int r = 0;
         for (; r + 6 <= mb; r += 6) {
             for (int j = 0; j < jBound; j += tile) tile6(ap, bp, cb, r, j, nb, kb, lanes);
-            JavaGemm.scalarRange(ap, bp, cb, r, r + 6, jBound, nb, nb, kb);
+            JavaGemm.scalarRange(ap, bp, cb, r, r + 6, jBound, cols, nb, kb);
         }
         for (; r + 4 <= mb; r += 4) {
             for (int j = 0; j < jBound; j += tile) tile4(ap, bp, cb, r, j, nb, kb, lanes);
-            JavaGemm.scalarRange(ap, bp, cb, r, r + 4, jBound, nb, nb, kb);
+            JavaGemm.scalarRange(ap, bp, cb, r, r + 4, jBound, cols, nb, kb);
         }
-        for (; r < mb; r++) row(ap, bp, cb, r, nb, kb);
+        for (; r < mb; r++) row(ap, bp, cb, r, nb, kb, cols);
     }
 
     /** 6 rows by 2 vectors: twelve accumulators, two B vectors and one broadcast, within AVX2's sixteen registers. */
@@ -111,8 +111,8 @@ final class JavaGemmVector {
     }
 
     /** One row of C: vectors across the columns, scalar tail. */
-    private static void row(float[] ap, float[] bp, float[] cb, int r, int nb, int kb) {
-        int bound = S.loopBound(nb), c = r * nb;
+    private static void row(float[] ap, float[] bp, float[] cb, int r, int nb, int kb, int cols) {
+        int bound = S.loopBound(cols), c = r * nb;
         for (int j = 0; j < bound; j += S.length()) {
             FloatVector s = FloatVector.fromArray(S, cb, c + j);
             for (int p = 0; p < kb; p++) {
@@ -120,6 +120,6 @@ final class JavaGemmVector {
             }
             s.intoArray(cb, c + j);
         }
-        JavaGemm.scalarRange(ap, bp, cb, r, r + 1, bound, nb, nb, kb);
+        JavaGemm.scalarRange(ap, bp, cb, r, r + 1, bound, cols, nb, kb);
     }
 }
