@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code DivergenceKernels.firstNonDistribution} on host memory, for the cpu and java backends:
- * rows in parallel, each copied to the heap and checked there (entries finite and >= 0, the sum
- * in double within the tolerance of 1); the first bad row is then described.
+ * rows in parallel, each checked (entries finite and >= 0, the sum in double within the tolerance
+ * of 1) on SIMD lanes straight from the tensor's memory where the Vector API is present, else
+ * copied to the heap and checked there; the first bad row is then described by the heap check.
  */
 public final class DistributionScan {
     private DistributionScan() {
@@ -21,6 +22,23 @@ public final class DistributionScan {
         MemorySegment s = rows.segment();
         long n = rows.size(0);
         int c = Math.toIntExact(rows.size(1));
+        if (ValueScan.onLanes()) { // straight from the tensor's memory, no heap copy
+            AtomicLong first = new AtomicLong(Long.MAX_VALUE);
+            Parallel.forRange(n, Math.max(1, 65536 / c), (begin, end) -> {
+                for (long i = begin; i < end; i++) {
+                    if (VectorScan.firstOutside(s, i * c, (i + 1) * c, 0f, Float.MAX_VALUE) >= 0
+                            || !(Math.abs(VectorScan.sum(s, i * c, (i + 1) * c) - 1) <= tolerance)) {
+                        first.accumulateAndGet(i, Math::min);
+                        return; // slices are contiguous and in order: nothing later in this one can be first
+                    }
+                }
+            });
+            long i = first.get();
+            if (i == Long.MAX_VALUE) return null;
+            RowFault f = fault(row(s, i, c), i, tolerance);
+            if (f != null) return f;
+            // the lanes' sum and the heap's differ in the last bits at the tolerance's edge: the heap decides
+        }
         AtomicLong first = new AtomicLong(Long.MAX_VALUE);
         Parallel.forRange(n, Math.max(1, 65536 / c), (begin, end) -> {
             float[] row = new float[c];
@@ -33,10 +51,13 @@ public final class DistributionScan {
             }
         });
         long i = first.get();
-        if (i == Long.MAX_VALUE) return null;
+        return i == Long.MAX_VALUE ? null : fault(row(s, i, c), i, tolerance);
+    }
+
+    private static float[] row(MemorySegment s, long i, int c) {
         float[] row = new float[c];
         MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, 4 * i * c, row, 0, c);
-        return fault(row, i, tolerance);
+        return row;
     }
 
     private static RowFault fault(float[] row, long i, double tolerance) {

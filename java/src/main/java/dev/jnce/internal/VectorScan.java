@@ -1,8 +1,10 @@
 package dev.jnce.internal;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -16,6 +18,8 @@ import java.nio.ByteOrder;
 final class VectorScan {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
 
     private VectorScan() {
     }
@@ -39,5 +43,25 @@ final class VectorScan {
 
     private static VectorMask<Float> outside(FloatVector v, float lo, float hi) {
         return v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LE, hi)).not();
+    }
+
+    /** The sum in double of the floats in [from, to): the floats widened on lanes, the lanes added in a fixed order. */
+    static double sum(MemorySegment s, long from, long to) {
+        int w = D.length();
+        DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
+        long i = from;
+        for (long bound = to - 2L * w; i <= bound; i += 2L * w) {
+            a0 = a0.add(widen(s, i));
+            a1 = a1.add(widen(s, i + w));
+        }
+        double[] lanes = a0.add(a1).toArray();
+        double total = 0;
+        for (double v : lanes) total += v;
+        for (; i < to; i++) total += s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+        return total;
+    }
+
+    private static DoubleVector widen(MemorySegment s, long i) {
+        return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4 * i, ORDER).convertShape(VectorOperators.F2D, D, 0);
     }
 }

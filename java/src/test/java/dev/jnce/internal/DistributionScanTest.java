@@ -1,0 +1,61 @@
+package dev.jnce.internal;
+
+import dev.jnce.Tensor;
+import dev.jnce.backend.DivergenceKernels.RowFault;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/** The first row that is not a distribution, over many rows and thread slices, whichever path runs. */
+class DistributionScanTest {
+    private static float[] distributions(int n, int c) {
+        float[] v = new float[n * c];
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < c; j++) sum += v[i * c + j] = (float) random.nextDouble(0, 1);
+            for (int j = 0; j < c; j++) v[i * c + j] = (float) (v[i * c + j] / sum);
+        }
+        return v;
+    }
+
+    @Test
+    void findsTheFirstBadRowAndDescribesIt() {
+        int n = 300, c = 1001;
+        float[] v = distributions(n, c);
+        try (Tensor ok = Tensor.of(v.clone(), n, c)) {
+            assertNull(DistributionScan.firstNonDistribution(ok, 1e-4));
+        }
+        v[250 * c + 1000] = -1e-9f; // negative, in the scalar tail of a row
+        v[260 * c + 3] = Float.NaN;
+        for (int j = 0; j < c; j++) v[100 * c + j] *= 1.2f; // sums to 1.2
+        try (Tensor bad = Tensor.of(v.clone(), n, c)) {
+            RowFault f = DistributionScan.firstNonDistribution(bad, 1e-4);
+            assertEquals(100, f.row());
+            assertEquals(-1, f.column());
+            assertEquals(1.2, f.value(), 1e-5);
+        }
+        for (int j = 0; j < c; j++) v[100 * c + j] /= 1.2f;
+        try (Tensor bad = Tensor.of(v, n, c)) {
+            RowFault f = DistributionScan.firstNonDistribution(bad, 1e-4);
+            assertEquals(250, f.row());
+            assertEquals(1000, f.column());
+            assertEquals(-1e-9f, (float) f.value());
+        }
+    }
+
+    @Test
+    void aRowJustInsideTheToleranceIsADistribution() {
+        int c = 4096;
+        float[] v = new float[c];
+        java.util.Arrays.fill(v, 1f / c);
+        v[0] += 5e-5f; // sums to 1 + 5e-5
+        try (Tensor t = Tensor.of(v, 1, c)) {
+            assertNull(DistributionScan.firstNonDistribution(t, 1e-4));
+            assertEquals(0, DistributionScan.firstNonDistribution(t, 1e-5).row());
+        }
+    }
+}
