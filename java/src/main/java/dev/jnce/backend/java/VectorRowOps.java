@@ -92,16 +92,13 @@ final class VectorRowOps extends RowOps {
     double dotDouble(MemorySegment x, long xOff, MemorySegment y, long yOff, int c) {
         final int lanes = D.length(), bound = c - c % (2 * lanes);
         DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
+        MemorySegment xs = x.asSlice(xOff), ys = y.asSlice(yOff);
         int j = 0;
         for (; j < bound; j += 2 * lanes) { // float pairs widened to double: products exact, as the scalar sum's
-            a0 = widen(x, xOff + 4L * j).fma(widen(y, yOff + 4L * j), a0);
-            a1 = widen(x, xOff + 4L * (j + lanes)).fma(widen(y, yOff + 4L * (j + lanes)), a1);
+            a0 = loadDoubles(xs, j).fma(loadDoubles(ys, j), a0);
+            a1 = loadDoubles(xs, j + lanes).fma(loadDoubles(ys, j + lanes), a1);
         }
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xOff + 4L * j, y, yOff + 4L * j, c - j);
-    }
-
-    private static DoubleVector widen(MemorySegment s, long byteOff) {
-        return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, byteOff, ORDER).convertShape(VectorOperators.F2D, D, 0);
     }
 
     @Override
