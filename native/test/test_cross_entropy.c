@@ -3,7 +3,7 @@
  * written from jnce.h's definition: every option (weights, ignore_index, label smoothing,
  * probability targets, row mask, z-loss, lse output), every reduction, rows of many lengths
  * (block tails included), in place and not, and the NaN/Inf rules. ctest runs it on the
- * default (AVX2) path and with JNCE_SIMD=scalar.
+ * default path (16 lanes where the CPU has AVX-512), with JNCE_SIMD=avx2 and with JNCE_SIMD=scalar.
  */
 #include <math.h>
 #include <stdio.h>

@@ -20,8 +20,9 @@
  * jnce_cross_entropy_perplexity_fwd_bwd turns a mean cross-entropy L and its gradient into the
  * perplexity exp(L) and d exp(L)/dx = exp(L) dL/dx, in place.
  *
- * The scalar path is the reference; the AVX2 path is chosen at run time (jnce_use_avx2) and
- * checked against it by native/test/test_cross_entropy.c.
+ * The scalar path is the reference; the AVX2 path is chosen at run time (jnce_use_avx2), and
+ * rows of up to SHORT_ROW values run on 16 lanes where the CPU has AVX-512 (jnce_use_avx512;
+ * JNCE_SIMD=avx2 keeps 8): both are checked against it by native/test/test_cross_entropy.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -348,6 +349,151 @@ JNCE_TARGET_AVX2 static void short_grad_avx2(float *g, int64_t C, float a, const
     }
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* ---- the same three short-row passes on 16 lanes (AVX-512F): the exponentials bit for bit
+ * those of the 8-lane form (the same polynomial; 2^n by scalef, exact for n >= -126), the sums
+ * over twice the lanes. */
+
+/* The float lanes of v summed in double. */
+JNCE_TARGET_AVX512 static double hsum512_pd(__m512 v) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+JNCE_TARGET_AVX512 static row_pass1 short_max_avx512(const float *x, int64_t C, const float *w, const float *t,
+                                                     int want_wx, float *min_out) {
+    const __m512 inf = _mm512_set1_ps(INFINITY), zero = _mm512_setzero_ps();
+    __m512 m = _mm512_set1_ps(-3.40282347e38f), lo_v = inf;
+    __m512 wx[2] = {zero, zero}, wtx[2] = {zero, zero}, wt[2] = {zero, zero}, ts[2] = {zero, zero};
+    __mmask16 bad = 0, tbad = 0;
+    int64_t j = 0;
+    /* two vectors a step, each with its own sums: one FMA chain alone would hold the loop to its latency */
+#define STEP(k, off)                                                                        \
+    do {                                                                                    \
+        __m512 v = _mm512_loadu_ps(x + j + (off));                                          \
+        bad |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v, inf, _CMP_EQ_OQ); \
+        m = _mm512_max_ps(v, m);                                                            \
+        lo_v = _mm512_min_ps(v, lo_v);                                                      \
+        __m512 wk = w ? _mm512_loadu_ps(w + j + (off)) : _mm512_set1_ps(1.0f);              \
+        if (want_wx) wx[k] = _mm512_fmadd_ps(wk, v, wx[k]);                                 \
+        if (t) {                                                                            \
+            __m512 tk = _mm512_loadu_ps(t + j + (off));                                     \
+            tbad |= _mm512_cmp_ps_mask(tk, zero, _CMP_NGE_UQ);                              \
+            __m512 wtk = _mm512_mul_ps(wk, tk);                                             \
+            wtx[k] = _mm512_fmadd_ps(wtk, v, wtx[k]);                                       \
+            wt[k] = _mm512_add_ps(wt[k], wtk);                                              \
+            ts[k] = _mm512_add_ps(ts[k], tk);                                               \
+        }                                                                                   \
+    } while (0)
+    for (; j + 32 <= C; j += 32) {
+        STEP(0, 0);
+        STEP(1, 16);
+    }
+    for (; j + 16 <= C; j += 16) STEP(0, 0);
+#undef STEP
+#define HSUM2(v) (hsum512_pd(v[0]) + hsum512_pd(v[1]))
+    row_pass1 r = {{_mm512_reduce_max_ps(m), 0.0, bad != 0}, want_wx ? HSUM2(wx) : 0.0,
+                   t ? HSUM2(wtx) : 0.0, t ? HSUM2(wt) : 0.0, t ? HSUM2(ts) : 0.0, tbad != 0};
+#undef HSUM2
+    float lowest = _mm512_reduce_min_ps(lo_v);
+    dots_tail(&r, x, w, t, want_wx, j, C);
+    for (; j < C; j++) {
+        if (x[j] < lowest) lowest = x[j];
+        if (isnan(x[j]) || x[j] == INFINITY) r.st.bad = 1;
+        else if (x[j] > r.st.max) r.st.max = x[j];
+    }
+    *min_out = lowest;
+    return r;
+}
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline double
+short_exp512_impl(const float *x, float *out, int64_t C, float max, int in_range, const float *nx, float *ng) {
+    const __m512 vmax = _mm512_set1_ps(max);
+    __m512 acc = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps();
+    int64_t j = 0;
+    for (; j + 32 <= C; j += 32) { /* two independent chains */
+        if (nx) {
+            prefetch_next(nx + j, ng ? ng + j : NULL);
+            prefetch_next(nx + j + 16, ng ? ng + j + 16 : NULL);
+        }
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + j), vmax);
+        __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(x + j + 16), vmax);
+        __m512 e = in_range ? exp_in_range_avx512(d) : exp_nonpos_avx512(d);
+        __m512 e2 = in_range ? exp_in_range_avx512(d2) : exp_nonpos_avx512(d2);
+        if (out) {
+            _mm512_storeu_ps(out + j, e);
+            _mm512_storeu_ps(out + j + 16, e2);
+        }
+        acc = _mm512_add_ps(acc, e);
+        acc2 = _mm512_add_ps(acc2, e2);
+    }
+    for (; j + 16 <= C; j += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + j), vmax);
+        __m512 e = in_range ? exp_in_range_avx512(d) : exp_nonpos_avx512(d);
+        if (out) _mm512_storeu_ps(out + j, e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    double sum = hsum512_pd(_mm512_add_ps(acc, acc2));
+    for (; j < C; j++) {
+        float e = expf(x[j] - max);
+        if (out) out[j] = e;
+        sum += e;
+    }
+    return sum;
+}
+
+JNCE_TARGET_AVX512 static double short_exp_avx512(const float *x, float *out, int64_t C, float max, float min,
+                                                  const float *nx, float *ng) {
+    return min - max >= -87.0f ? short_exp512_impl(x, out, C, max, 1, nx, ng)
+                               : short_exp512_impl(x, out, C, max, 0, nx, ng);
+}
+
+JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, const float *w, const float *t,
+                                                 float k1, float k2) {
+    const __m512 va = _mm512_set1_ps(a), vk1 = _mm512_set1_ps(k1), vk2 = _mm512_set1_ps(k2);
+    int64_t j = 0;
+    for (; j + 16 <= C; j += 16) {
+        __m512 q = vk1;
+        if (t) q = _mm512_fmadd_ps(vk2, _mm512_loadu_ps(t + j), q);
+        if (w) q = _mm512_mul_ps(q, _mm512_loadu_ps(w + j));
+        _mm512_storeu_ps(g + j, _mm512_fmsub_ps(_mm512_loadu_ps(g + j), va, q));
+    }
+    for (; j < C; j++) {
+        float wj = w ? w[j] : 1.0f, tj = t ? t[j] : 0.0f;
+        g[j] = g[j] * a - (k1 * wj + k2 * wj * tj);
+    }
+}
+#endif
+
+/* The short-row passes on the widest lanes the CPU has. */
+static row_pass1 short_max(int wide, const float *x, int64_t C, const float *w, const float *t, int want_wx,
+                           float *min_out) {
+#ifdef JNCE_HAVE_AVX512
+    if (wide) return short_max_avx512(x, C, w, t, want_wx, min_out);
+#endif
+    (void)wide;
+    return short_max_avx2(x, C, w, t, want_wx, min_out);
+}
+
+static double short_exp(int wide, const float *x, float *out, int64_t C, float max, float min, const float *nx,
+                        float *ng) {
+#ifdef JNCE_HAVE_AVX512
+    if (wide) return short_exp_avx512(x, out, C, max, min, nx, ng);
+#endif
+    return short_exp_avx2(x, out, C, max, min, nx, ng);
+}
+
+static void short_grad(int wide, float *g, int64_t C, float a, const float *w, const float *t, float k1, float k2) {
+#ifdef JNCE_HAVE_AVX512
+    if (wide) {
+        short_grad_avx512(g, C, a, w, t, k1, k2);
+        return;
+    }
+#endif
+    short_grad_avx2(g, C, a, w, t, k1, k2);
+}
+
 /* ---- shared row helpers (internal.h) ------------------------------------------------------ */
 
 jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C) {
@@ -364,6 +510,7 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
 typedef struct {
     const xent_call *a;
     int avx2;
+    int avx512;        /* short rows on 16 lanes */
     double scale;      /* CE gradient scale: 1/D for MEAN */
     double zscale;     /* z-loss gradient scale: 1/counted for MEAN */
     double w_total;    /* sum of the class weights (C when none) */
@@ -429,11 +576,11 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         row_pass1 r;
         if (short_row) {
             float min;
-            r = short_max_avx2(x, C, a->weight, t, want_wx, &min);
+            r = short_max(job->avx512, x, C, a->weight, t, want_wx, &min);
             /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
              * cache, and its gradient's lines are there when the exp pass writes them */
             const float *nx = i + 1 < end ? x + C : NULL;
-            if (!r.st.bad) r.st.sum = short_exp_avx2(x, counted ? g : NULL, C, r.st.max, min, nx, g ? g + C : NULL);
+            if (!r.st.bad) r.st.sum = short_exp(job->avx512, x, counted ? g : NULL, C, r.st.max, min, nx, g ? g + C : NULL);
         } else {
             r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
         }
@@ -474,7 +621,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             float k1 = (float)(job->scale * eps / C);
             float k2 = (float)(job->scale * (1.0 - eps));
             float scale_e = (float)(coef / r.st.sum);
-            if (short_row) short_grad_avx2(g, C, scale_e, a->weight, t, k1, k2);
+            if (short_row) short_grad(job->avx512, g, C, scale_e, a->weight, t, k1, k2);
             else if (job->avx2) pass2_avx2(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
             else pass2_scalar(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
             if (t == NULL) g[y] -= (float)(job->scale * (1.0 - eps) * wy);
@@ -548,7 +695,7 @@ int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, co
 
     double *rows = malloc((size_t)N * 2 * sizeof(double));
     if (rows == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "cross_entropy: no memory for %lld row losses", (long long)N);
-    xent_job job = {a, jnce_use_avx2(),
+    xent_job job = {a, jnce_use_avx2(), jnce_use_avx512(),
                     empty_zero ? 0.0 : mean ? 1.0 / denom : 1.0,
                     empty_zero ? 0.0 : mean ? 1.0 / counted : 1.0,
                     w_total, rows, rows + N, -1};
