@@ -56,17 +56,35 @@ static void reference(const double *X, int64_t N, int64_t offset, int exclude_se
     free(g);
 }
 
-static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, int decoupled, int reduction,
-                      int in_place, float scale) {
-    float *S = malloc(sizeof(float) * N * ld), *Gsep = malloc(sizeof(float) * N * ld);
-    double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *rows = malloc(sizeof(double) * N);
-    for (int64_t k = 0; k < N * ld; k++) S[k] = NAN, Gsep[k] = NAN; /* upper triangle and padding: never read */
+/*
+ * The lower triangle of S (row stride ld) and all of X, its mirrored double copy: scale * U(-1, 1)
+ * with gram = 0; with gram = D, the Gram matrix scale * f fᵀ of N unit rows f of D features, as
+ * the one-tensor forms give (S = f fᵀ / tau), whose entries lie within its diagonal's.
+ */
+static void fill_lower(float *S, int64_t ld, double *X, int64_t N, int64_t gram, float scale) {
+    double *f = malloc(sizeof(double) * (size_t)(N * (gram > 0 ? gram : 1)));
+    for (int64_t i = 0; gram > 0 && i < N; i++) {
+        double norm = 0;
+        for (int64_t p = 0; p < gram; p++) f[i * gram + p] = uniform_pm1(), norm += f[i * gram + p] * f[i * gram + p];
+        for (int64_t p = 0; p < gram; p++) f[i * gram + p] /= sqrt(norm);
+    }
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j <= i; j++) {
-            float v = scale * uniform_pm1();
+            double dot = 0;
+            for (int64_t p = 0; p < gram; p++) dot += f[i * gram + p] * f[j * gram + p];
+            float v = gram > 0 ? (float)(scale * dot) : scale * uniform_pm1();
             S[i * ld + j] = v;
             X[i * N + j] = X[j * N + i] = v;
         }
+    free(f);
+}
+
+static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, int decoupled, int reduction,
+                      int in_place, float scale, int64_t gram) {
+    float *S = malloc(sizeof(float) * N * ld), *Gsep = malloc(sizeof(float) * N * ld);
+    double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *rows = malloc(sizeof(double) * N);
+    for (int64_t k = 0; k < N * ld; k++) S[k] = NAN, Gsep[k] = NAN; /* upper triangle and padding: never read */
+    fill_lower(S, ld, X, N, gram, scale);
     reference(X, N, offset, exclude_self, decoupled, reduction, rows, H);
     float loss[N];
     float *G = in_place ? S : Gsep;
@@ -124,7 +142,7 @@ static void aligned_case(void) {
  * the same results from int32 labels.
  * With skip, rows 0 and N-1 get labels no other row has and are left out.
  */
-static void labels_case(int64_t N, int64_t classes, int reduction, int in_place, int skip) {
+static void labels_case(int64_t N, int64_t classes, int reduction, int in_place, int skip, int64_t gram) {
     float *S = malloc(sizeof(float) * N * N), *Gsep = malloc(sizeof(float) * N * N);
     double *X = malloc(sizeof(double) * N * N), *H = malloc(sizeof(double) * N * N), *g = calloc(N * N, sizeof(double));
     double *rows = malloc(sizeof(double) * N);
@@ -132,12 +150,7 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
     for (int64_t i = 0; i < N; i++) labels[i] = (i * 7) % classes; /* every class on >= 2 rows when N >= 2 classes */
     if (skip) labels[0] = 1000, labels[N - 1] = 1001;
     for (int64_t k = 0; k < N * N; k++) S[k] = NAN, Gsep[k] = NAN;
-    for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j <= i; j++) {
-            float v = 12.0f * uniform_pm1();
-            S[i * N + j] = v;
-            X[i * N + j] = X[j * N + i] = v;
-        }
+    fill_lower(S, N, X, N, gram, 12.0f);
     const int64_t counted = N - 2 * skip;
     double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)counted : 1.0, total = 0;
     for (int64_t i = 0; i < N; i++) {
@@ -201,6 +214,23 @@ static void nonfinite_case(void) {
           "nonfinite: NaN in the rows and columns 3 and 66 only");
     free(S);
 
+    /* the same on a Gram matrix, where the one-shift pass 1 meets the NaN or +Inf and gives way */
+    for (int bad = 0; bad < 3; bad++) {
+        float *P = malloc(sizeof(float) * N * N), lossP[70];
+        double *X = malloc(sizeof(double) * N * N);
+        fill_lower(P, N, X, N, 16, 1.0f / 0.07f);
+        P[66 * N + 3] = bad == 0 ? INFINITY : NAN;
+        if (bad == 2) P[66 * N + 3] = P[66 * N + 66], P[40 * N + 40] = NAN; /* a NaN on the diagonal, row 40 */
+        CHECK(jnce_symmetric_xent_fwd_bwd(P, N, N, 1, 0, 0, JNCE_REDUCTION_NONE, lossP, P) == JNCE_OK, "gram nonfinite status");
+        if (bad < 2)
+            CHECK(isnan(lossP[66]) && isnan(lossP[3]) && !isnan(lossP[5]) && isnan(P[66 * N + 10]) && isnan(P[10 * N + 3]) &&
+                      !isnan(P[10 * N + 11]), "gram nonfinite %d: NaN in the rows and columns 3 and 66 only", bad);
+        else
+            CHECK(isnan(lossP[40]) && !isnan(lossP[66]) && isnan(P[40 * N + 10]) && isnan(P[10 * N + 40]) && !isnan(P[10 * N + 11]),
+                  "gram nonfinite: a NaN diagonal makes row and column 40 NaN only");
+        free(P), free(X);
+    }
+
     /* a NaN early in a column that later row chunks still pass over: the flag must stay */
     const int64_t M = 200;
     float *U = malloc(sizeof(float) * M * M), lossU[200];
@@ -229,19 +259,29 @@ int main(void) {
                 for (int dec = 0; dec <= 1; dec++) {
                     if (self && offsets[o] == 0) continue;
                                     if (N - self - dec < 1) continue;
-                    for (int red = 0; red <= 2; red++)
-                        xent_case(N, N + (s % 2) * 3, offsets[o], self, dec, red, red == 1, 1.0f / 0.07f);
+                    for (int red = 0; red <= 2; red++) {
+                        xent_case(N, N + (s % 2) * 3, offsets[o], self, dec, red, red == 1, 1.0f / 0.07f, 0);
+                        /* Gram matrices: where the CPU has AVX-512, pass 1 with one shift for all rows */
+                        xent_case(N, N + (s % 2) * 3, offsets[o], self, dec, red, red != 1, 1.0f / 0.07f, 16);
+                    }
                 }
     }
-    xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f); /* a wide range of logits */
+    xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 1, 50.0f, 0); /* a wide range of logits */
+    xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_MEAN, 0, 1.0f / 0.07f, 4); /* few features: close rows */
+    /* tau = 0.005: a row's largest candidate lies further than 50 below the diagonal, so the
+     * one-shift pass does not hold and the general one runs after it */
+    xent_case(300, 300, 150, 1, 0, JNCE_REDUCTION_NONE, 0, 200.0f, 64);
+    xent_case(130, 133, 65, 1, 0, JNCE_REDUCTION_SUM, 1, 200.0f, 64);
     aligned_case();
     for (int red = 0; red <= 2; red++) {
-        labels_case(6, 2, red, red == 1, 0);
-        labels_case(150, 5, red, red != 1, 0);
-        labels_case(130, 65, red, 0, 0); /* pairs: NT-Xent-like */
-        labels_case(70, 1, red, 1, 0);   /* one class: every other row is a positive */
-        labels_case(7, 2, red, red == 1, 1);
-        labels_case(150, 5, red, red != 1, 1);
+        for (int64_t gram = 0; gram <= 16; gram += 16) {
+            labels_case(6, 2, red, red == 1, 0, gram);
+            labels_case(150, 5, red, red != 1, 0, gram);
+            labels_case(130, 65, red, 0, 0, gram); /* pairs: NT-Xent-like */
+            labels_case(70, 1, red, 1, 0, gram);   /* one class: every other row is a positive */
+            labels_case(7, 2, red, red == 1, 1, gram);
+            labels_case(150, 5, red, red != 1, 1, gram);
+        }
     }
     { /* every row skipped: NONE and SUM give 0, MEAN NaN; the gradient is 0 */
         float S[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, loss3[3], sum, mean;

@@ -354,13 +354,6 @@ JNCE_TARGET_AVX2 static void short_grad_avx2(float *g, int64_t C, float a, const
  * those of the 8-lane form (the same polynomial; 2^n by scalef, exact for n >= -126), the sums
  * over twice the lanes. */
 
-/* The float lanes of v summed in double. */
-JNCE_TARGET_AVX512 static double hsum512_pd(__m512 v) {
-    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
-}
-
 JNCE_TARGET_AVX512 static row_pass1 short_max_avx512(const float *x, int64_t C, const float *w, const float *t,
                                                      int want_wx, float *min_out) {
     const __m512 inf = _mm512_set1_ps(INFINITY), zero = _mm512_setzero_ps();
@@ -392,7 +385,7 @@ JNCE_TARGET_AVX512 static row_pass1 short_max_avx512(const float *x, int64_t C, 
     }
     for (; j + 16 <= C; j += 16) STEP(0, 0);
 #undef STEP
-#define HSUM2(v) (hsum512_pd(v[0]) + hsum512_pd(v[1]))
+#define HSUM2(v) (hsum512_ps_pd(v[0]) + hsum512_ps_pd(v[1]))
     row_pass1 r = {{_mm512_reduce_max_ps(m), 0.0, bad != 0}, want_wx ? HSUM2(wx) : 0.0,
                    t ? HSUM2(wtx) : 0.0, t ? HSUM2(wt) : 0.0, t ? HSUM2(ts) : 0.0, tbad != 0};
 #undef HSUM2
@@ -434,7 +427,7 @@ short_exp512_impl(const float *x, float *out, int64_t C, float max, int in_range
         if (out) _mm512_storeu_ps(out + j, e);
         acc = _mm512_add_ps(acc, e);
     }
-    double sum = hsum512_pd(_mm512_add_ps(acc, acc2));
+    double sum = hsum512_ps_pd(_mm512_add_ps(acc, acc2));
     for (; j < C; j++) {
         float e = expf(x[j] - max);
         if (out) out[j] = e;

@@ -68,6 +68,13 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_in_ra
     return _mm512_scalef_ps(p, n);
 }
 
+/* The 16 float lanes of v summed in double. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline double hsum512_ps_pd(__m512 v) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
 /* exp(x) for x <= 0 on 16 lanes: below -87 (and -inf) 0. */
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_nonpos_avx512(__m512 x) {
     __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);

@@ -53,6 +53,9 @@ typedef struct {
     const float *coef;    /* pass 2: (N) w / s_i, so that w softmax_i(j) = exp(S_ij - m_i) coef_i */
     const double *lse;    /* pass 2: (N) */
     double w;             /* pass 2: d loss / d loss_i */
+    float shift;          /* pass1_shared: the largest diagonal entry */
+    float shared_hi[JNCE_MAX_THREADS]; /* pass1_shared, per slice: the largest entry read */
+    unsigned char shared_nan[JNCE_MAX_THREADS]; /*   and whether one was NaN */
 } sym_job;
 
 static inline int64_t target_of(const sym_job *j, int64_t i) {
@@ -149,6 +152,133 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         }
     }
 }
+
+#ifdef JNCE_HAVE_AVX512
+/*
+ * Pass 1 with one shift b for every row (AVX-512): b = the largest diagonal entry. For a Gram
+ * matrix, S = f fᵀ / tau as the one-tensor forms give, |S_ij| <= sqrt(S_ii S_jj) <= b
+ * (Cauchy-Schwarz), so exp(S_ij - b) <= 1 serves row i and column j alike: one exp per entry
+ * of the lower triangle instead of two, and no rescaling. S_ij - b is taken exactly (its
+ * rounding error, by TwoSum, multiplies the exp as 1 + err), so a row far below b keeps its
+ * digits. The row and column maxima are kept beside the sums, and each row's statistics are
+ * then brought to its own maximum, as pass1 leaves them. Used only where it held
+ * (shared_pass1_holds): no entry above b, no NaN or +Inf, and every row's sum of exp(S_ij - b)
+ * at least SHIFT_FLOOR = e^-50, so that the terms below float's range (e^-87) are under 1e-12
+ * of it; otherwise pass1 runs. Columns: j->cmax and j->csum per slice; rows: j->max and j->sum.
+ */
+#define SHIFT_FLOOR 1.9287498479639178e-22 /* e^-50 */
+
+/* exp(v - b) for v <= b, with the subtraction's rounding error put back. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shifted_avx512(__m512 v, __m512 vb,
+                                                                                      __m512 nb) {
+    __m512 d = _mm512_sub_ps(v, vb);
+    __m512 back = _mm512_sub_ps(d, v); /* TwoSum(v, -b): d + err = v - b exactly */
+    __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, back)), _mm512_sub_ps(nb, back));
+    __m512 e = exp_nonpos_avx512(d);
+    return _mm512_fmadd_ps(e, err, e);
+}
+
+JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    sym_job *j = ctx;
+    const int64_t N = j->N, chunks = (N + CHUNK - 1) / CHUNK;
+    const float b = j->shift;
+    const __m512 vb = _mm512_set1_ps(b), nb = _mm512_set1_ps(-b), ninf = _mm512_set1_ps(-INFINITY);
+    double *col = j->csum + (int64_t)slice * N;
+    float *colmax = j->cmax + (int64_t)slice * N;
+    __m512 hi = ninf;
+    __mmask16 nan = 0;
+    float hi_s = -INFINITY;
+    int nan_s = 0;
+    const float *x[CHUNK];
+    __m512 racc[CHUNK], rmax[CHUNK];
+    double rsum[CHUNK];
+    for (int64_t k = begin; k < end; k++) {
+        for (int half = 0; half < 2; half++) {
+            const int64_t chunk = half == 0 ? k : chunks - 1 - k;
+            if (half == 1 && chunk == k) break;
+            const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
+            for (int64_t r = 0; r < rows; r++) {
+                x[r] = j->S + (i0 + r) * j->ld;
+                racc[r] = _mm512_setzero_ps();
+                rmax[r] = ninf;
+                rsum[r] = 0.0;
+            }
+            /* columns left of the chunk, 16 at a time (the last ones masked: -inf gives 0); the
+             * rows' float sums go to double every 8 vectors */
+            for (int64_t c = 0, step = 0; c < i0; c += 16, step++) {
+                const __mmask16 m = i0 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (i0 - c)) - 1u);
+                __m512 cacc = _mm512_setzero_ps(), cm = ninf;
+                for (int64_t r = 0; r < rows; r++) {
+                    __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
+                    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                    cm = _mm512_max_ps(v, cm);
+                    rmax[r] = _mm512_max_ps(v, rmax[r]);
+                    __m512 e = exp_shifted_avx512(v, vb, nb);
+                    cacc = _mm512_add_ps(cacc, e);
+                    racc[r] = _mm512_add_ps(racc[r], e);
+                }
+                hi = _mm512_max_ps(cm, hi);
+                _mm512_mask_storeu_ps(colmax + c, m, _mm512_max_ps(cm, _mm512_maskz_loadu_ps(m, colmax + c)));
+                __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(cacc));
+                __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(cacc), 1)));
+                const __mmask8 m_lo = (__mmask8)(m & 0xff), m_hi = (__mmask8)(m >> 8);
+                _mm512_mask_storeu_pd(col + c, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + c), lo_d));
+                _mm512_mask_storeu_pd(col + c + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + c + 8), hi_d));
+                if ((step & 7) == 7 || c + 16 >= i0)
+                    for (int64_t r = 0; r < rows; r++) {
+                        rsum[r] += hsum512_ps_pd(racc[r]);
+                        racc[r] = _mm512_setzero_ps();
+                    }
+            }
+            /* the chunk's own triangle, and the diagonal unless excluded */
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t i = i0 + r;
+                float row_hi = _mm512_reduce_max_ps(rmax[r]);
+                for (int64_t c = i0; c <= i; c++) {
+                    if (c == i && j->exclude_self) break;
+                    const float v = x[r][c];
+                    if (isnan(v)) nan_s = 1;
+                    hi_s = fmaxf(hi_s, v);
+                    row_hi = fmaxf(row_hi, v);
+                    const double e = exp((double)v - (double)b);
+                    rsum[r] += e;
+                    if (c < i) col[c] += e, colmax[c] = fmaxf(colmax[c], v);
+                }
+                j->max[i] = row_hi;
+                j->sum[i] = rsum[r];
+            }
+        }
+    }
+    j->shared_hi[slice] = fmaxf(hi_s, _mm512_reduce_max_ps(hi));
+    j->shared_nan[slice] = (unsigned char)(nan_s || nan != 0);
+}
+
+/*
+ * After pass1_shared: whether it held (see above). If so, each row's statistics become (its
+ * largest candidate m_i, sum of exp(S_ij - m_i)), as pass1 gives them; if not, the column
+ * statistics are cleared for pass1.
+ */
+static int shared_pass1_holds(sym_job *j, int32_t slices) {
+    const int64_t N = j->N;
+    int holds = 1;
+    for (int32_t sl = 0; sl < slices; sl++)
+        if (j->shared_nan[sl] || !(j->shared_hi[sl] <= j->shift)) holds = 0;
+    for (int64_t i = 0; holds && i < N; i++) {
+        double total = j->sum[i];
+        float m = j->max[i];
+        for (int32_t sl = 0; sl < slices; sl++) total += j->csum[sl * N + i], m = fmaxf(m, j->cmax[sl * N + i]);
+        if (!(total >= SHIFT_FLOOR) || !(total < INFINITY)) holds = 0;
+        j->sum[i] = total * exp((double)j->shift - (double)m);
+        j->max[i] = m;
+        j->bad[i] = 0;
+    }
+    if (!holds) {
+        memset(j->csum, 0, sizeof(double) * (size_t)slices * (size_t)N);
+        for (int64_t k = 0; k < (int64_t)slices * N; k++) j->cmax[k] = -INFINITY;
+    }
+    return holds;
+}
+#endif
 
 /* H[r][c] of the pair (row, col) with logit x, exactly: for the entries the vector pass gets wrong. */
 static float pair_gradient(const sym_job *j, int64_t row, int64_t col, float x) {
@@ -255,12 +385,27 @@ static int32_t run(sym_job *job, int32_t reduction, const int64_t *order, const 
     job->cmax = job->max + N, job->csum = job->sum + N, job->cbad = job->bad + N;
     for (size_t k = (size_t)N; k < cells; k++) job->max[k] = -INFINITY;
     const int64_t chunks = (N + CHUNK - 1) / CHUNK;
-    jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1, job);
-    for (int32_t sl = 0; sl < slices; sl++)
-        for (int64_t i = 0; i < N; i++) {
-            merge(job->max, job->sum, i, job->cmax[sl * N + i], job->csum[sl * N + i]);
-            job->bad[i] |= job->cbad[sl * N + i];
+    int shared = 0;
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512() && !job->decoupled) {
+        float b = -INFINITY;
+        for (int64_t i = 0; i < N; i++) b = fmaxf(b, S[i * ld + i]); /* NaN: the check below fails */
+        if (b > -INFINITY && b < INFINITY) {
+            job->shift = b;
+            for (int32_t sl = 0; sl < slices; sl++) job->shared_hi[sl] = -INFINITY, job->shared_nan[sl] = 0;
+            jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1_shared, job);
+            shared = shared_pass1_holds(job, slices);
         }
+    }
+#endif
+    if (!shared) {
+        jnce_parallel_for_at_most((chunks + 1) / 2, 4, slices, pass1, job);
+        for (int32_t sl = 0; sl < slices; sl++)
+            for (int64_t i = 0; i < N; i++) {
+                merge(job->max, job->sum, i, job->cmax[sl * N + i], job->csum[sl * N + i]);
+                job->bad[i] |= job->cbad[sl * N + i];
+            }
+    }
 
     /* the target part of each row's loss: S_{i,p(i)}, or the mean of S_ij over i's positives */
     if (job->single) {
