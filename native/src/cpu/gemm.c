@@ -13,10 +13,34 @@
  * direct path, the same arithmetic: K = 1, an outer product (a bias broadcast over rows: one
  * write pass, split over jnce's threads), and M = 1, a row vector times a matrix (the column sums
  * of a gradient block: one read of B through sgemv).
+ *
+ * Products of fewer than SMALL_PRODUCT multiply-adds run on one OpenBLAS thread: handing a
+ * product to OpenBLAS's other threads and waiting for them cost 20-50 µs a call on a 2-core VM,
+ * more than such a product takes on one core (a contrastive loss at N = 64, D = 128 spent half
+ * its time there). OpenBLAS's thread count is one global setting, so a product that another
+ * thread starts meanwhile may run on one thread too: slower, never wrong.
  */
 #include <cblas.h>
 
 #include "internal.h"
+
+#define SMALL_PRODUCT (4.0 * 1024 * 1024)
+
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int threads);
+
+/* Before a product of mnk multiply-adds: the thread count to restore afterwards, 0 when left alone. */
+static int small_product_begin(double mnk) {
+    if (mnk >= SMALL_PRODUCT) return 0;
+    int before = openblas_get_num_threads();
+    if (before <= 1) return 0;
+    openblas_set_num_threads(1);
+    return before;
+}
+
+static void small_product_end(int before) {
+    if (before > 1) openblas_set_num_threads(before);
+}
 
 /* K = 1: C[i][j] = alpha a_i b_j + beta C[i][j], rows [begin, end); beta = 0 does not read C. */
 struct outer_ctx {
@@ -73,9 +97,11 @@ int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64
                     beta, C, 1);
         return JNCE_OK;
     }
+    const int restore = small_product_begin((double)M * (double)N * (double)K);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
                 (blasint)ldc);
+    small_product_end(restore);
     return JNCE_OK;
 }
 
@@ -89,7 +115,9 @@ int32_t jnce_ssyrk(int64_t N, int64_t K, float alpha, const float *A, int64_t ld
             for (int64_t j = 0; j <= i; j++) C[i * ldc + j] = 0.0f;
         return JNCE_OK;
     }
+    const int restore = small_product_begin(0.5 * (double)N * (double)N * (double)K);
     cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, (blasint)N, (blasint)K, alpha, A, (blasint)lda, 0.0f, C,
                 (blasint)ldc);
+    small_product_end(restore);
     return JNCE_OK;
 }
