@@ -15,11 +15,19 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Softmax cross-entropy in Java: the algorithm and meaning of native/src/cpu/cross_entropy.c
  * (see jnce.h), on {@link RowOps} so that the same code runs scalar or with the Vector API.
- * Per row: statistics in one read, the dot products smoothing needs, then one pass writing the
- * gradient; probability targets add plain loops over their row.
+ * Per row with class targets and a gradient apart from the logits: the maximum, exp(x - max)
+ * into the gradient with its sum, the dot products smoothing needs, then one pass scaling the
+ * gradient (CACHED_ROW). Otherwise: statistics in one read (online softmax), the dot products,
+ * then one pass writing the gradient; probability targets add plain loops over their row.
  */
 final class JavaCrossEntropy implements CrossEntropyKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /**
+     * Rows of up to this many classes are read three times while they sit in cache, as
+     * cross_entropy.c's short rows: the maximum, exp(x - max) written into the gradient with its
+     * sum, then one pass scaling it. One exponential a logit instead of two.
+     */
+    private static final int CACHED_ROW = 65536;
     private final RowOps ops;
 
     JavaCrossEntropy(RowOps ops) {
@@ -50,6 +58,8 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         final MemorySegment x, probs, weight, mask, grad, lse;
         final float eps;
         final double[] rowLoss, rowZ;
+        /** Rows of class targets take the cached three passes (see row) when the gradient is apart from the logits or is them. */
+        final boolean cached;
         final AtomicLong badRow = new AtomicLong(Long.MAX_VALUE);
         double wTotal, denom, counted, scale, zscale;
 
@@ -66,6 +76,8 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             eps = c.labelSmoothing();
             rowLoss = new double[n];
             rowZ = new double[n];
+            cached = grad != null && probs == null && classes <= CACHED_ROW
+                    && (x.asOverlappingSlice(grad).isEmpty() || x.address() == grad.address()); // apart, or in place
         }
 
         long target(int i) {
@@ -157,7 +169,18 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 zeroGrad(off);
                 return;
             }
-            RowOps.Stats st = ops.stats(x, off, classes);
+            boolean threePass = cached && keep;
+            RowOps.Stats st;
+            float xy = 0; // x at the target and sum_j w_j x_j: read before exp(x - max) may overwrite x (in place)
+            double wxRead = 0;
+            if (threePass) { // the maximum, then exp(x - max) into the gradient with its sum
+                RowOps.Peak peak = ops.peak(x, off, classes);
+                xy = x.get(F, off + 4 * target(i));
+                wxRead = eps > 0 ? ops.dot(x, off, weight, classes) : 0;
+                st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, grad, off), peak.bad());
+            } else {
+                st = ops.stats(x, off, classes);
+            }
             double l = st.lse();
             if (lse != null) lse.setAtIndex(F, i, st.bad() || st.sum() == 0 ? specialLse(off) : (float) l);
             if (!keep) {
@@ -186,14 +209,14 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 if (grad != null) grad.asSlice(off, 4L * classes).fill((byte) 0xff); // all-ones bits: NaN
                 return;
             }
-            double wx = eps > 0 ? ops.dot(x, off, weight, classes) : 0;
+            double wx = threePass ? wxRead : eps > 0 ? ops.dot(x, off, weight, classes) : 0;
             double qSum, qx, wy = 0;
             long y = -1;
             if (probs == null) {
                 y = target(i);
                 wy = w(y);
                 qSum = (1 - eps) * wy + eps / classes * wTotal;
-                qx = (1 - eps) * wy * x.get(F, off + 4 * y) + eps / classes * wx;
+                qx = (1 - eps) * wy * (threePass ? xy : x.get(F, off + 4 * y)) + eps / classes * wx;
             } else {
                 qSum = (1 - eps) * wt + eps / classes * wTotal;
                 qx = (1 - eps) * wtx + eps / classes * wx;
@@ -202,8 +225,12 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             rowZ[i] = l * l;
             if (grad == null) return;
             double coef = scale * qSum + zscale * 2 * c.zLoss() * l;
-            ops.expScaledMinus(x, off, classes, st.max(), (float) (coef / st.sum()), (float) (scale * eps / classes),
-                    weight, grad, off);
+            if (threePass) {
+                ops.scaleMinus(grad, off, classes, (float) (coef / st.sum()), (float) (scale * eps / classes), weight);
+            } else {
+                ops.expScaledMinus(x, off, classes, st.max(), (float) (coef / st.sum()), (float) (scale * eps / classes),
+                        weight, grad, off);
+            }
             float k2 = (float) (scale * (1 - eps));
             if (probs == null) {
                 long at = off + 4 * y;

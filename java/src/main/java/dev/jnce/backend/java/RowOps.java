@@ -70,6 +70,48 @@ class RowOps {
         }
     }
 
+    /**
+     * The largest and smallest entry of a row and whether it holds NaN or +Inf: the first of the
+     * cached three passes (min: whether every x - max lies in the exponential's range).
+     */
+    record Peak(float max, float min, boolean bad) {
+    }
+
+    Peak peak(MemorySegment x, long off, int c) {
+        float m = -Float.MAX_VALUE, lo = Float.POSITIVE_INFINITY;
+        boolean bad = false;
+        for (int j = 0; j < c; j++) {
+            float v = x.get(F, off + 4L * j);
+            bad |= !(v <= Float.MAX_VALUE);
+            if (v > m) m = v;
+            if (v < lo) lo = v;
+        }
+        return new Peak(m, lo, bad);
+    }
+
+    /** out_j = exp(x_j - p.max()) for a row p describes, not bad (out must not overlap x); returns sum_j out_j in double. */
+    double expInto(MemorySegment x, long off, int c, Peak p, MemorySegment out, long outOff) {
+        return expInto(x, off, c, p.max(), out, outOff);
+    }
+
+    double expInto(MemorySegment x, long off, int c, float max, MemorySegment out, long outOff) {
+        double sum = 0;
+        for (int j = 0; j < c; j++) {
+            float e = (float) Math.exp(x.get(F, off + 4L * j) - max);
+            out.set(F, outOff + 4L * j, e);
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** out_j = out_j * a - k * w_j in place (w_j = 1 when w is null): expScaledMinus once expInto has run. */
+    void scaleMinus(MemorySegment out, long outOff, int c, float a, float k, MemorySegment w) {
+        for (int j = 0; j < c; j++) {
+            float wj = w == null ? 1f : w.getAtIndex(F, j);
+            out.set(F, outOff + 4L * j, out.get(F, outOff + 4L * j) * a - k * wj);
+        }
+    }
+
     /** acc_j = max(acc_j, x_j) for j in [from, c): a column-wise maximum; NaN stays NaN. */
     void maxInto(MemorySegment x, long off, int from, int c, float[] acc) {
         for (int j = from; j < c; j++) acc[j] = Math.max(acc[j], x.get(F, off + 4L * j));

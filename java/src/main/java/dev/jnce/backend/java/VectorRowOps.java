@@ -126,6 +126,69 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
+    Peak peak(MemorySegment x, long off, int c) {
+        final int lanes = S.length(), bound = c - c % (2 * lanes);
+        FloatVector m0 = FloatVector.broadcast(S, -Float.MAX_VALUE), m1 = m0;
+        FloatVector lo0 = FloatVector.broadcast(S, Float.POSITIVE_INFINITY), lo1 = lo0;
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) { // max keeps a NaN, and +Inf is above MAX_VALUE: both end up bad
+            FloatVector v0 = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, x, off + 4L * (j + lanes), ORDER);
+            m0 = m0.max(v0);
+            m1 = m1.max(v1);
+            lo0 = lo0.min(v0);
+            lo1 = lo1.min(v1);
+        }
+        float m = m0.max(m1).reduceLanes(VectorOperators.MAX);
+        Peak tail = super.peak(x, off + 4L * j, c - j);
+        return new Peak(Math.max(m, tail.max()), Math.min(lo0.min(lo1).reduceLanes(VectorOperators.MIN), tail.min()),
+                tail.bad() || !(m <= Float.MAX_VALUE));
+    }
+
+    @Override
+    double expInto(MemorySegment x, long off, int c, Peak p, MemorySegment out, long outOff) {
+        // every x - max in [-87, 0] (the usual case): the exponential needs no clamp
+        return p.min() - p.max() >= -87f ? expInto(x, off, c, p.max(), out, outOff, true) : expInto(x, off, c, p.max(), out, outOff);
+    }
+
+    @Override
+    double expInto(MemorySegment x, long off, int c, float max, MemorySegment out, long outOff) {
+        return expInto(x, off, c, max, out, outOff, false);
+    }
+
+    private double expInto(MemorySegment x, long off, int c, float max, MemorySegment out, long outOff, boolean inRange) {
+        final int lanes = S.length(), bound = S.loopBound(c);
+        final float[] buf = new float[lanes];
+        FloatVector vm = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        double sum = 0;
+        int j = 0, pending = 0;
+        for (; j < bound; j += lanes) {
+            FloatVector d = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(vm);
+            FloatVector e = inRange ? VectorMath.expInRange(d) : VectorMath.expNonpos(d);
+            e.intoMemorySegment(out, outOff + 4L * j, ORDER);
+            acc = acc.add(e);
+            if (++pending == 128) { // into double every 128 vectors: at most 128 terms <= 1 a lane
+                sum += VectorMath.sumLanes(acc, buf);
+                acc = FloatVector.zero(S);
+                pending = 0;
+            }
+        }
+        return sum + VectorMath.sumLanes(acc, buf) + super.expInto(x, off + 4L * j, c - j, max, out, outOff + 4L * j);
+    }
+
+    @Override
+    void scaleMinus(MemorySegment out, long outOff, int c, float a, float k, MemorySegment w) {
+        final int lanes = S.length(), bound = S.loopBound(c);
+        FloatVector va = FloatVector.broadcast(S, a), vk = FloatVector.broadcast(S, k);
+        int j = 0;
+        for (; j < bound; j += lanes) {
+            FloatVector q = w == null ? vk : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).mul(vk);
+            FloatVector.fromMemorySegment(S, out, outOff + 4L * j, ORDER).fma(va, q.neg()).intoMemorySegment(out, outOff + 4L * j, ORDER);
+        }
+        super.scaleMinus(out, outOff + 4L * j, c - j, a, k, w == null ? null : w.asSlice(4L * j));
+    }
+
+    @Override
     void maxInto(MemorySegment x, long off, int from, int c, float[] acc) {
         final int lanes = S.length(), bound = from + S.loopBound(c - from);
         int j = from;
