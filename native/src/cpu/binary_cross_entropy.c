@@ -14,7 +14,8 @@
  * Logits: see jnce_bce_logits_terms in binary_cross_entropy.h.
  * The scalar path computes in double and rounds once. With AVX2 both ops run on 8 float lanes
  * (simd_exp.h, simd_log.h: a few ulp an element, formulas arranged so that nothing cancels, see
- * jnce_bce_logits8), and the losses are summed per block in double.
+ * jnce_bce_logits8), and the losses are summed per block in double; with AVX-512 on 16 lanes, the
+ * same operations (the same values an element; the block sums in another order).
  *
  * Every element is independent: the work is split into blocks of JNCE_BINARY_BLOCK elements over
  * the thread pool; reduced losses are summed per block in double, then over blocks in order.
@@ -124,12 +125,41 @@ JNCE_TARGET_AVX2 static double bce_block_avx2(const jnce_binary_job *j, int64_t 
     return jnce_binary_finish(j, sum, k, to);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* bce's block on 16 lanes (AVX-512F), the same operations as bce_block_avx2; its last < 16 elements through it. */
+JNCE_TARGET_AVX512 static double bce_block_avx512(const jnce_binary_job *j, int64_t from, int64_t to) {
+    const __m512 one = _mm512_set1_ps(1.0f), floor = _mm512_set1_ps(-100.0f), tiny = _mm512_set1_ps(1e-12f);
+    int64_t wi = j->weight != NULL ? from % j->weight_len : 0;
+    __m512d sum = _mm512_setzero_pd();
+    int64_t k = from;
+    for (; k + 16 <= to; k += 16) {
+        __m512 p = _mm512_loadu_ps(j->input + k), y = _mm512_loadu_ps(j->target + k);
+        __m512 w = jnce_binary_weight16(j, &wi);
+        __m512 log_p = log_avx512(p), log_1mp = log1m_avx512(p);
+        __m512 loss = _mm512_fmadd_ps(_mm512_sub_ps(one, y), _mm512_max_ps(log_1mp, floor),
+                                      _mm512_mul_ps(y, _mm512_max_ps(log_p, floor)));
+        loss = _mm512_sub_ps(_mm512_setzero_ps(), loss);
+        __m512 den = _mm512_max_ps(_mm512_fnmadd_ps(p, p, p), tiny);
+        __m512 dx = _mm512_div_ps(_mm512_sub_ps(p, y), den);
+        jnce_binary_put16(j, k, w, loss, dx, _mm512_sub_ps(log_1mp, log_p), &sum);
+    }
+    return _mm512_reduce_add_pd(sum) + bce_block_avx2(j, k, to);
+}
+#endif
+
+/* The widest block routine the CPU runs. */
+static jnce_binary_block_fn bce_block(void) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) return bce_block_avx512;
+#endif
+    return jnce_use_avx2() ? bce_block_avx2 : jnce_binary_scalar_block;
+}
+
 int32_t jnce_bce_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight,
                          int64_t weight_len, int32_t reduction, float *loss, float *grad_input,
                          float *grad_target) {
-    return jnce_binary_run_blocks("bce", input, target, numel, weight, weight_len, bce_terms, NULL,
-                                  jnce_use_avx2() ? bce_block_avx2 : jnce_binary_scalar_block, reduction, loss,
-                                  grad_input, grad_target);
+    return jnce_binary_run_blocks("bce", input, target, numel, weight, weight_len, bce_terms, NULL, bce_block(),
+                                  reduction, loss, grad_input, grad_target);
 }
 
 typedef struct {
@@ -159,6 +189,32 @@ JNCE_TARGET_AVX2 static double bce_logits_block_avx2(const jnce_binary_job *j, i
     return jnce_binary_finish(j, sum, k, to);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* bce_logits' block on 16 lanes: jnce_bce_logits16; its last < 16 elements through bce_logits_block_avx2. */
+JNCE_TARGET_AVX512 static double bce_logits_block_avx512(const jnce_binary_job *j, int64_t from, int64_t to) {
+    const logits_params *lp = j->params;
+    float pbuf[16];
+    int64_t wi = j->weight != NULL ? from % j->weight_len : 0, pi = lp->pos_weight != NULL ? from % lp->pos_len : 0;
+    __m512d sum = _mm512_setzero_pd();
+    int64_t k = from;
+    for (; k + 16 <= to; k += 16) {
+        __m512 x = _mm512_loadu_ps(j->input + k), y = _mm512_loadu_ps(j->target + k);
+        __m512 w = jnce_binary_weight16(j, &wi), pw = _mm512_set1_ps(1.0f);
+        if (lp->pos_weight != NULL) jnce_periodic16(lp->pos_weight, lp->pos_len, &pi, pbuf), pw = _mm512_loadu_ps(pbuf);
+        jnce_bce16 t = jnce_bce_logits16(x, y, pw);
+        jnce_binary_put16(j, k, w, t.loss, t.dx, t.dy, &sum);
+    }
+    return _mm512_reduce_add_pd(sum) + bce_logits_block_avx2(j, k, to);
+}
+#endif
+
+static jnce_binary_block_fn bce_logits_block(void) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) return bce_logits_block_avx512;
+#endif
+    return jnce_use_avx2() ? bce_logits_block_avx2 : jnce_binary_scalar_block;
+}
+
 int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t numel, const float *weight,
                                 int64_t weight_len, const float *pos_weight, int64_t pos_len,
                                 int32_t reduction, float *loss, float *grad_input, float *grad_target) {
@@ -167,6 +223,5 @@ int32_t jnce_bce_logits_fwd_bwd(const float *input, const float *target, int64_t
                          (long long)pos_len, (long long)numel);
     logits_params params = {pos_weight, pos_len};
     return jnce_binary_run_blocks("bce_logits", input, target, numel, weight, weight_len, bce_logits_terms, &params,
-                                  jnce_use_avx2() ? bce_logits_block_avx2 : jnce_binary_scalar_block, reduction, loss,
-                                  grad_input, grad_target);
+                                  bce_logits_block(), reduction, loss, grad_input, grad_target);
 }

@@ -168,6 +168,73 @@ JNCE_TARGET_AVX2 static inline jnce_bce8 jnce_bce_logits8(__m256 x, __m256 y, __
     return out;
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* ---- the vector block helpers and jnce_bce_logits8 on 16 lanes (AVX-512F) ------------------------ */
+
+static inline void jnce_periodic16(const float *v, int64_t len, int64_t *at, float *out) {
+    jnce_periodic8(v, len, at, out);
+    jnce_periodic8(v, len, at, out + 8);
+}
+
+JNCE_TARGET_AVX512 static inline __m512 jnce_binary_weight16(const jnce_binary_job *j, int64_t *at) {
+    if (j->weight == NULL) return _mm512_set1_ps(1.0f);
+    float buf[16];
+    jnce_periodic16(j->weight, j->weight_len, at, buf);
+    return _mm512_loadu_ps(buf);
+}
+
+/* The low and high 8 lanes of v as doubles. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512d jnce_lo_pd(__m512 v) {
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512d jnce_hi_pd(__m512 v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/* jnce_scale8 on 16 lanes: scale * w * d in double, rounded once. */
+JNCE_TARGET_AVX512 static inline __m512 jnce_scale16(__m512d scale, __m512 w, __m512 d) {
+    __m256 lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(scale, jnce_lo_pd(w)), jnce_lo_pd(d)));
+    __m256 hi = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(scale, jnce_hi_pd(w)), jnce_hi_pd(d)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+
+/* jnce_binary_put8 on 16 lanes; the losses add into 8 double lanes. */
+JNCE_TARGET_AVX512 static inline void jnce_binary_put16(const jnce_binary_job *j, int64_t k, __m512 w, __m512 loss,
+                                                        __m512 dx, __m512 dy, __m512d *sum) {
+    loss = _mm512_mul_ps(w, loss);
+    if (j->reduction == JNCE_REDUCTION_NONE) _mm512_storeu_ps(j->loss + k, loss);
+    else *sum = _mm512_add_pd(*sum, _mm512_add_pd(jnce_lo_pd(loss), jnce_hi_pd(loss)));
+    const __m512d scale = _mm512_set1_pd(j->scale);
+    if (j->grad_input != NULL) _mm512_storeu_ps(j->grad_input + k, jnce_scale16(scale, w, dx));
+    if (j->grad_target != NULL) _mm512_storeu_ps(j->grad_target + k, jnce_scale16(scale, w, dy));
+}
+
+typedef struct {
+    __m512 loss, dx, dy, L, p, q;
+} jnce_bce16;
+
+/* jnce_bce_logits8 on 16 lanes: the same operations, the same bits. */
+JNCE_TARGET_AVX512 static inline jnce_bce16 jnce_bce_logits16(__m512 x, __m512 y, __m512 pw) {
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps(), ones = all_ones_avx512();
+    __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+    __m512 e = exp_nonpos_avx512(_mm512_sub_ps(zero, a));
+    __m512 L = log1p_unit_avx512(e), r = _mm512_div_ps(one, _mm512_add_ps(one, e)), er = _mm512_mul_ps(e, r);
+    __mmask16 nonneg = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    __m512 p = _mm512_mask_blend_ps(nonneg, er, r), q = _mm512_mask_blend_ps(nonneg, r, er);
+    __m512 pw1 = _mm512_sub_ps(pw, one), lw = _mm512_fmadd_ps(pw1, y, one), pwy = _mm512_mul_ps(pw, y);
+    __m512 linear = _mm512_mask_blend_ps(nonneg, _mm512_mul_ps(pwy, a), _mm512_mul_ps(_mm512_sub_ps(one, y), x));
+    jnce_bce16 out;
+    out.loss = _mm512_mask_mov_ps(_mm512_fmadd_ps(lw, L, linear), nan, ones);
+    out.dx = _mm512_mask_mov_ps(_mm512_fmsub_ps(lw, p, pwy), nan, ones);
+    out.dy = _mm512_mask_mov_ps(
+        _mm512_fmadd_ps(pw1, L, _mm512_mask_blend_ps(nonneg, _mm512_mul_ps(pw, a), _mm512_sub_ps(zero, x))), nan, ones);
+    out.L = L;
+    out.p = p;
+    out.q = q;
+    return out;
+}
+#endif
+
 /* ---- BCE with logits on AVX2 for siglip.c: 4 elements on double lanes ---- */
 
 /*

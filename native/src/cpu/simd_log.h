@@ -10,7 +10,8 @@
  * log(1 + u) = log(v) + (u - (v - 1)) / v with v = 1 + u rounded (v - 1 is exact for v in [1/2, 2]).
  * log_pd and exp_pd do the same on 4 double lanes, close to double precision, for the ops whose
  * results must round like the double reference's (a difference of logs, a gradient that cancels).
- * Include only from functions compiled with JNCE_TARGET_AVX2.
+ * log, log1p_unit and log1m also come on 16 lanes where AVX-512 is compiled in (JNCE_HAVE_AVX512).
+ * Include only from functions compiled with JNCE_TARGET_AVX2 (JNCE_TARGET_AVX512 for the 16 lanes).
  */
 #ifndef JNCE_SIMD_LOG_H
 #define JNCE_SIMD_LOG_H
@@ -88,6 +89,61 @@ JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 exp_avx2(__
     r = _mm256_blendv_ps(r, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(88.72283935546875f), _CMP_GT_OQ));
     return _mm256_or_ps(r, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
+
+#ifdef JNCE_HAVE_AVX512
+/* ---- the same on 16 lanes (AVX-512F): the same operations in the same order, so the same bits ---- */
+
+/* All bits set: the NaN the 8-lane forms make by or-ing a comparison mask. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 all_ones_avx512(void) {
+    return _mm512_castsi512_ps(_mm512_set1_epi32(-1));
+}
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_avx512(__m512 x) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __mmask16 subnormal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+    __m512 xs = _mm512_mask_mul_ps(x, subnormal, x, _mm512_set1_ps(8388608.0f));
+    __m512i bits = _mm512_castps_si512(xs);
+    __m512 e = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126)));
+    e = _mm512_mask_sub_ps(e, subnormal, e, _mm512_set1_ps(23.0f));
+    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)),
+                                                   _mm512_castps_si512(_mm512_set1_ps(0.5f))));
+    __mmask16 low = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm512_mask_sub_ps(e, low, e, one);
+    __m512 t = _mm512_sub_ps(m, one);
+    m = _mm512_mask_add_ps(t, low, t, m);
+    __m512 z = _mm512_mul_ps(m, m);
+    __m512 p = _mm512_set1_ps(7.0376836292e-2f);
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.1514610310e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.1676998740e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.2420140846e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.4249322787e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.6668057665e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(2.0000714765e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-2.4999993993e-1f));
+    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(3.3333331174e-1f));
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
+    y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);
+    y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), z, y);
+    __m512 r = _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, y));
+    const __m512 zero = _mm512_setzero_ps(), inf = _mm512_set1_ps(INFINITY);
+    r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, zero, _CMP_EQ_OQ), _mm512_sub_ps(zero, inf));
+    r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, inf, _CMP_EQ_OQ), inf);
+    return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, zero, _CMP_NGE_UQ), all_ones_avx512());
+}
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1p_unit_avx512(__m512 e) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 v = _mm512_add_ps(one, e);
+    return _mm512_add_ps(log_avx512(v), _mm512_div_ps(_mm512_sub_ps(e, _mm512_sub_ps(v, one)), v));
+}
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1m_avx512(__m512 p) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 v = _mm512_sub_ps(one, p);
+    __m512 c = _mm512_sub_ps(_mm512_sub_ps(one, v), p);
+    return _mm512_add_ps(log_avx512(v), _mm512_div_ps(c, _mm512_max_ps(v, _mm512_set1_ps(1.17549435e-38f))));
+}
+#endif
 
 /* ---- double lanes: log and exp to about 1e-12, for results rounded once to float ---------------- */
 
