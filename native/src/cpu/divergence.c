@@ -11,7 +11,8 @@
  *
  * Every value is computed in double and rounded once: the scalar path through libm, the AVX2
  * path on 4 double lanes (simd_log.h's log_pd and exp_pd, within 2e-12 of libm's; a gradient like
- * log t + 1 - x cancels, so float lanes would not do). Sums are deterministic whatever the thread count:
+ * log t + 1 - x cancels, so float lanes would not do), and with AVX-512 on 8 (log_pd8, exp_pd8:
+ * the same values). Sums are deterministic whatever the thread count:
  * KL sums fixed blocks of BLOCK values (a row may be one long row), entropy and cross-entropy sum
  * whole rows; the partial sums are then added in order by the caller.
  *
@@ -122,13 +123,53 @@ JNCE_TARGET_AVX2 static double kl_avx2(const kl_job *job, int64_t from, int64_t 
     return hsum(sum) + kl_scalar(job, k, to);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* kl_avx2 on 8 double lanes (log_pd8, exp_pd8: the same values), the last < 8 elements through kl_avx2. */
+JNCE_TARGET_AVX512 static double kl_avx512(const kl_job *job, int64_t from, int64_t to) {
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd(), scale = _mm512_set1_pd(job->scale);
+    const __m512d nan = _mm512_castsi512_pd(_mm512_set1_epi64(-1));
+    const float *xs = job->x, *ts = job->t;
+    float *loss = job->loss, *gx = job->gx, *gt = job->gt;
+    const int log_target = job->log_target;
+    __m512d sum = _mm512_setzero_pd();
+    int64_t k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(xs + k)), t = _mm512_cvtps_pd(_mm256_loadu_ps(ts + k)), l, dx, dt;
+        if (log_target) {
+            __m512d e = exp_pd8(t), d = _mm512_sub_pd(t, x);
+            l = _mm512_mul_pd(e, d);
+            dx = _mm512_sub_pd(zero, e);
+            dt = _mm512_mul_pd(e, _mm512_add_pd(d, one));
+        } else {
+            __m512d log_t = log_pd8(t);
+            __mmask8 t_zero = _mm512_cmp_pd_mask(t, zero, _CMP_EQ_OQ);
+            l = _mm512_sub_pd(_mm512_maskz_mov_pd((__mmask8)~t_zero, _mm512_mul_pd(t, log_t)), _mm512_mul_pd(t, x)); /* 0 log 0 = 0 */
+            dx = _mm512_sub_pd(zero, t);
+            dt = _mm512_mask_mov_pd(_mm512_sub_pd(_mm512_add_pd(log_t, one), x), t_zero, nan); /* NaN at t = 0 */
+        }
+        if (loss != NULL) _mm256_storeu_ps(loss + k, _mm512_cvtpd_ps(l));
+        sum = _mm512_add_pd(sum, l);
+        if (gx != NULL) _mm256_storeu_ps(gx + k, _mm512_cvtpd_ps(_mm512_mul_pd(dx, scale)));
+        if (gt != NULL) _mm256_storeu_ps(gt + k, _mm512_cvtpd_ps(_mm512_mul_pd(dt, scale)));
+    }
+    return _mm512_reduce_add_pd(sum) + kl_avx2(job, k, to);
+}
+#endif
+
+/* The widest path the CPU runs. */
+static double kl_block(const kl_job *job, int64_t from, int64_t to) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) return kl_avx512(job, from, to);
+#endif
+    return jnce_use_avx2() ? kl_avx2(job, from, to) : kl_scalar(job, from, to);
+}
+
 static void kl_blocks(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const kl_job *job = ctx;
-    const int avx2 = jnce_use_avx2();
     for (int64_t b = begin; b < end; b++) {
         int64_t from = b * BLOCK, to = from + BLOCK < job->M ? from + BLOCK : job->M;
-        double sum = avx2 ? kl_avx2(job, from, to) : kl_scalar(job, from, to);
+        double sum = kl_block(job, from, to);
         if (job->parts != NULL) job->parts[b] = sum;
     }
 }
@@ -219,13 +260,45 @@ JNCE_TARGET_AVX2 static double dist_avx2(const xent_job *job, int64_t from, int6
     return -hsum(sum) + dist_scalar(job, k, to);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* dist_avx2 on 8 double lanes (log_pd8: the same values), the last < 8 elements through dist_avx2. */
+JNCE_TARGET_AVX512 static double dist_avx512(const xent_job *job, int64_t from, int64_t to) {
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd(), scale = _mm512_set1_pd(-job->scale);
+    const float *ps = job->p, *qs = job->q;
+    float *gp = job->gp, *gq = job->gq;
+    __m512d sum = _mm512_setzero_pd();
+    int64_t k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512d p = _mm512_cvtps_pd(_mm256_loadu_ps(ps + k));
+        const __mmask8 p_nonzero = (__mmask8)~_mm512_cmp_pd_mask(p, zero, _CMP_EQ_OQ);
+        if (qs == NULL) {
+            __m512d lp = log_pd8(p);
+            sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd(p_nonzero, _mm512_mul_pd(p, lp)));
+            if (gp != NULL) _mm256_storeu_ps(gp + k, _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_add_pd(lp, one), scale)));
+        } else {
+            __m512d q = _mm512_cvtps_pd(_mm256_loadu_ps(qs + k)), lq = log_pd8(q);
+            sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd(p_nonzero, _mm512_mul_pd(p, lq)));
+            if (gp != NULL) _mm256_storeu_ps(gp + k, _mm512_cvtpd_ps(_mm512_mul_pd(lq, scale)));
+            if (gq != NULL)
+                _mm256_storeu_ps(gq + k, _mm512_cvtpd_ps(_mm512_maskz_mov_pd(p_nonzero, _mm512_mul_pd(_mm512_div_pd(p, q), scale))));
+        }
+    }
+    return -_mm512_reduce_add_pd(sum) + dist_avx2(job, k, to);
+}
+#endif
+
+static double dist_row(const xent_job *job, int64_t from, int64_t to) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) return dist_avx512(job, from, to);
+#endif
+    return jnce_use_avx2() ? dist_avx2(job, from, to) : dist_scalar(job, from, to);
+}
+
 static void dist_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const xent_job *job = ctx;
     const int64_t C = job->C;
-    const int avx2 = jnce_use_avx2();
-    for (int64_t i = begin; i < end; i++)
-        job->rows[i] = avx2 ? dist_avx2(job, i * C, (i + 1) * C) : dist_scalar(job, i * C, (i + 1) * C);
+    for (int64_t i = begin; i < end; i++) job->rows[i] = dist_row(job, i * C, (i + 1) * C);
 }
 
 static int32_t dist_run(const char *op, const float *p, const float *q, int64_t N, int64_t C,
