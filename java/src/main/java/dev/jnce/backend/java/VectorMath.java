@@ -88,22 +88,31 @@ final class VectorMath {
         e = e.sub(FloatVector.zero(x.species()).blend(1f, low));
         m = m.sub(1f).add(FloatVector.zero(x.species()).blend(m, low));
         FloatVector z = m.mul(m);
-        FloatVector p = FloatVector.broadcast(x.species(), 7.0376836292e-2f);
-        p = p.fma(m, FloatVector.broadcast(x.species(), -1.1514610310e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), 1.1676998740e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), -1.2420140846e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), 1.4249322787e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), -1.6668057665e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), 2.0000714765e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), -2.4999993993e-1f));
-        p = p.fma(m, FloatVector.broadcast(x.species(), 3.3333331174e-1f));
-        FloatVector y = p.mul(m).mul(z);
+        FloatVector y = logPolynomial(m).mul(z);
         y = e.fma(FloatVector.broadcast(x.species(), -2.12194440e-4f), y);
         y = z.neg().fma(FloatVector.broadcast(x.species(), 0.5f), y);
         FloatVector r = e.fma(FloatVector.broadcast(x.species(), 0.693359375f), m.add(y));
         r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
         r = r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
         return r.blend(Float.NaN, x.compare(VectorOperators.GE, 0f).not()); // x < 0 or NaN
+    }
+
+    /**
+     * log's polynomial times m: p(m) m, Horner's scheme from the highest degree. A method of its
+     * own so that log stays under the JIT's size limit for inlining a hot method (325 bytes of
+     * bytecode): a call it does not inline passes its vectors boxed, several times slower.
+     */
+    private static FloatVector logPolynomial(FloatVector m) {
+        FloatVector p = FloatVector.broadcast(m.species(), 7.0376836292e-2f);
+        p = p.fma(m, FloatVector.broadcast(m.species(), -1.1514610310e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), 1.1676998740e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), -1.2420140846e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), 1.4249322787e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), -1.6668057665e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), 2.0000714765e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), -2.4999993993e-1f));
+        p = p.fma(m, FloatVector.broadcast(m.species(), 3.3333331174e-1f));
+        return p.mul(m);
     }
 
     /** log(1 + e) for e in [0, 1], with the correction (e - (v - 1)) / v of v = 1 + e rounded. */

@@ -266,9 +266,9 @@ final class VectorRowOps extends RowOps {
     @Override
     long binaryBlock(int op, float[] params, MemorySegment xs, MemorySegment ys, long from, long to, float scale,
                      MemorySegment loss, MemorySegment gxs, MemorySegment gys, double[] sum) {
+        if (op == BinaryElementwise.BCE) return bceBlock(xs, ys, from, to, scale, loss, gxs, gys, sum);
         final int lanes = S.length();
         final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
-        final FloatVector floor = FloatVector.broadcast(S, -100f), tiny = FloatVector.broadcast(S, 1e-12f);
         final float alpha = params == null ? -1 : params[0], gamma = params == null ? 0 : params[1];
         final boolean withAlpha = alpha >= 0;
         final FloatVector va = FloatVector.broadcast(S, alpha), vaNeg = FloatVector.broadcast(S, 1 - alpha);
@@ -282,12 +282,7 @@ final class VectorRowOps extends RowOps {
             long at = 4L * k;
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
             FloatVector yNeg = one.sub(y), l, dx, dy;
-            if (op == BinaryElementwise.BCE) {
-                FloatVector logP = VectorMath.log(x), log1mP = VectorMath.log1m(x);
-                l = y.mul(logP.max(floor)).add(yNeg.mul(log1mP.max(floor))).neg();
-                dx = x.sub(y).div(x.neg().fma(x, x).max(tiny)); // (1 - p) p = p - p^2, rounded once
-                dy = log1mP.sub(logP);
-            } else {
+            {
                 FloatVector a = x.abs(), e = VectorMath.expNonpos(a.neg()), lg = VectorMath.log1pUnit(e);
                 FloatVector r = one.div(one.add(e)), er = e.mul(r);
                 VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
@@ -311,7 +306,7 @@ final class VectorRowOps extends RowOps {
                     dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
                 }
             }
-            if (op != BinaryElementwise.BCE) { // a NaN logit: NaN throughout (expNonpos gives 0 for it)
+            { // a NaN logit: NaN throughout (expNonpos gives 0 for it)
                 VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
                 l = l.blend(Float.NaN, nan);
                 dx = dx.blend(Float.NaN, nan);
@@ -331,40 +326,118 @@ final class VectorRowOps extends RowOps {
         sum[0] += total + VectorMath.sumLanes(acc, buf);
         return k;
     }
+
+    /** Elements a step of bceBlock: two passes over them while they sit in L1. */
+    private static final int BCE_STEP = 1024;
+
+    /**
+     * binaryBlock for BCE on probabilities. log p and log(1 - p) are taken in two loops of
+     * their own (bceLogs, then bceRest), BCE_STEP elements at a time: with both logarithms in
+     * one loop the JIT's node budget ran out before it inlined the second, whose vectors then
+     * went boxed (twice the time).
+     */
+    private long bceBlock(MemorySegment xs, MemorySegment ys, long from, long to, float scale, MemorySegment loss,
+                          MemorySegment gxs, MemorySegment gys, double[] sum) {
+        final int lanes = S.length();
+        final float[] logs = new float[BCE_STEP], buf = new float[lanes];
+        long k = from;
+        double total = 0;
+        while (k + lanes <= to) {
+            int n = (int) Math.min(BCE_STEP, (to - k) / lanes * lanes);
+            bceLogs(xs, k, n, logs);
+            total += bceRest(xs, ys, k, n, logs, scale, loss, gxs, gys, buf);
+            k += n;
+        }
+        sum[0] += total;
+        return k;
+    }
+
+    /** logs[i] = log(x[k + i]) for i < n (a multiple of the lane count). */
+    private static void bceLogs(MemorySegment xs, long k, int n, float[] logs) {
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMath.log(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER)).intoArray(logs, i);
+        }
+    }
+
+    /** The rest of BCE for elements k .. k + n with log p in logs; returns their losses' sum (reduced forms). */
+    private static double bceRest(MemorySegment xs, MemorySegment ys, long k, int n, float[] logs, float scale,
+                                  MemorySegment loss, MemorySegment gxs, MemorySegment gys, float[] buf) {
+        final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
+        final FloatVector floor = FloatVector.broadcast(S, -100f), tiny = FloatVector.broadcast(S, 1e-12f);
+        FloatVector acc = zero;
+        int pending = 0;
+        double total = 0;
+        for (int i = 0; i < n; i += S.length()) {
+            long at = 4L * (k + i);
+            FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
+            FloatVector logP = FloatVector.fromArray(S, logs, i), log1mP = VectorMath.log1m(x);
+            FloatVector l = y.mul(logP.max(floor)).add(one.sub(y).mul(log1mP.max(floor))).neg();
+            if (loss != null) l.intoMemorySegment(loss, at, ORDER);
+            else if (++pending == 8) { // fold into double every 8 vectors
+                total += VectorMath.sumLanes(acc.add(l), buf);
+                acc = zero;
+                pending = 0;
+            } else {
+                acc = acc.add(l);
+            }
+            // (1 - p) p = p - p^2, rounded once
+            if (gxs != null) x.sub(y).div(x.neg().fma(x, x).max(tiny)).mul(scale).intoMemorySegment(gxs, at, ORDER);
+            if (gys != null) log1mP.sub(logP).mul(scale).intoMemorySegment(gys, at, ORDER);
+        }
+        return total + VectorMath.sumLanes(acc, buf);
+    }
     private static DoubleVector loadDoubles(MemorySegment s, long k) {
         return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4L * k, ORDER).convertShape(VectorOperators.F2D, D, 0);
     }
 
-    private static void storeFloats(DoubleVector v, MemorySegment s, long k) {
-        v.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(s, 4L * k, ORDER);
-    }
-
-    /** kl_scalar of native/src/cpu/divergence.c on double lanes, rounded once to float. */
+    /**
+     * kl_scalar of native/src/cpu/divergence.c on double lanes, rounded once to float. The two
+     * target forms loop in methods of their own: with exp and log inlined into one loop, the JIT's
+     * node budget ran out before it inlined the stores, whose vectors then went boxed.
+     */
     @Override
     long klBlock(MemorySegment xs, MemorySegment ts, long from, long to, boolean logTarget, double scale,
                  MemorySegment out, MemorySegment gxs, MemorySegment gts, double[] sum) {
+        return logTarget ? klBlockLogTarget(xs, ts, from, to, scale, out, gxs, gts, sum)
+                : klBlockProbabilities(xs, ts, from, to, scale, out, gxs, gts, sum);
+    }
+
+    private long klBlockLogTarget(MemorySegment xs, MemorySegment ts, long from, long to, double scale,
+                                  MemorySegment out, MemorySegment gxs, MemorySegment gts, double[] sum) {
+        final int lanes = D.length();
+        final DoubleVector one = DoubleVector.broadcast(D, 1);
+        DoubleVector total = DoubleVector.zero(D);
+        long k = from;
+        for (; k + lanes <= to; k += lanes) {
+            DoubleVector x = loadDoubles(xs, k), t = loadDoubles(ts, k);
+            DoubleVector e = VectorMath.exp(t), d = t.sub(x), l = e.mul(d);
+            if (out != null) l.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(out, 4L * k, ORDER);
+            total = total.add(l);
+            if (gxs != null) e.neg().mul(scale).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gxs, 4L * k, ORDER);
+            if (gts != null) e.mul(d.add(one)).mul(scale).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gts, 4L * k, ORDER);
+        }
+        sum[0] += VectorMath.sumLanes(total);
+        return k;
+    }
+
+    private long klBlockProbabilities(MemorySegment xs, MemorySegment ts, long from, long to, double scale,
+                                      MemorySegment out, MemorySegment gxs, MemorySegment gts, double[] sum) {
         final int lanes = D.length();
         final DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1), nan = DoubleVector.broadcast(D, Double.NaN);
         DoubleVector total = DoubleVector.zero(D);
         long k = from;
         for (; k + lanes <= to; k += lanes) {
-            DoubleVector x = loadDoubles(xs, k), t = loadDoubles(ts, k), l, dx, dt;
-            if (logTarget) {
-                DoubleVector e = VectorMath.exp(t), d = t.sub(x);
-                l = e.mul(d);
-                dx = e.neg();
-                dt = e.mul(d.add(one));
-            } else {
-                DoubleVector logT = VectorMath.log(t);
-                VectorMask<Double> tZero = t.compare(VectorOperators.EQ, zero);
-                l = t.mul(logT).blend(zero, tZero).sub(t.mul(x)); // 0 log 0 = 0
-                dx = t.neg();
-                dt = logT.add(one).sub(x).blend(nan, tZero); // PyTorch: xlogy's d/dy at 0 is 0/0
-            }
-            if (out != null) storeFloats(l, out, k);
+            DoubleVector x = loadDoubles(xs, k), t = loadDoubles(ts, k);
+            DoubleVector logT = VectorMath.log(t);
+            VectorMask<Double> tZero = t.compare(VectorOperators.EQ, zero);
+            DoubleVector l = t.mul(logT).blend(zero, tZero).sub(t.mul(x)); // 0 log 0 = 0
+            if (out != null) l.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(out, 4L * k, ORDER);
             total = total.add(l);
-            if (gxs != null) storeFloats(dx.mul(scale), gxs, k);
-            if (gts != null) storeFloats(dt.mul(scale), gts, k);
+            if (gxs != null) t.neg().mul(scale).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gxs, 4L * k, ORDER);
+            if (gts != null) { // PyTorch: xlogy's d/dy at 0 is 0/0
+                logT.add(one).sub(x).blend(nan, tZero).mul(scale).convertShape(VectorOperators.D2F, HALF, 0)
+                        .intoMemorySegment(gts, 4L * k, ORDER);
+            }
         }
         sum[0] += VectorMath.sumLanes(total);
         return k;
@@ -384,12 +457,12 @@ final class VectorRowOps extends RowOps {
             if (qs == null) {
                 DoubleVector lp = VectorMath.log(p);
                 total = total.add(p.mul(lp).blend(zero, pZero));
-                if (gps != null) storeFloats(lp.add(one).mul(-s), gps, k); // +Inf at p = 0
+                if (gps != null) lp.add(one).mul(-s).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gps, 4L * k, ORDER); // +Inf at p = 0
             } else {
                 DoubleVector q = loadDoubles(qs, k), lq = VectorMath.log(q);
                 total = total.add(p.mul(lq).blend(zero, pZero));
-                if (gps != null) storeFloats(lq.mul(-s), gps, k);
-                if (gqs != null) storeFloats(p.div(q).mul(-s).blend(zero, pZero), gqs, k);
+                if (gps != null) lq.mul(-s).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gps, 4L * k, ORDER);
+                if (gqs != null) p.div(q).mul(-s).blend(zero, pZero).convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(gqs, 4L * k, ORDER);
             }
         }
         sum[0] += VectorMath.sumLanes(total);
