@@ -268,50 +268,82 @@ final class VectorRowOps extends RowOps {
                      MemorySegment loss, MemorySegment gxs, MemorySegment gys, double[] sum) {
         if (op == BinaryElementwise.BCE) return bceBlock(xs, ys, from, to, scale, loss, gxs, gys, sum);
         final int lanes = S.length();
+        final float[] es = new float[BCE_STEP], lgs = new float[BCE_STEP], buf = new float[lanes];
+        long k = from;
+        double total = 0;
+        while (k + lanes <= to) { // as bceBlock: the logarithm in a loop of its own
+            int n = (int) Math.min(BCE_STEP, (to - k) / lanes * lanes);
+            softplusTerms(xs, k, n, es, lgs);
+            total += logitsRest(op, params, xs, ys, k, n, es, lgs, scale, loss, gxs, gys, buf);
+            k += n;
+        }
+        sum[0] += total;
+        return k;
+    }
+
+    /**
+     * es[i] = exp(-|x|), then lgs[i] = log(1 + es[i]), for x = xs[k + i], i < n (a multiple of the
+     * lane count): each in a loop of its own, which the JIT compiles with the function inlined whole.
+     */
+    private static void softplusTerms(MemorySegment xs, long k, int n, float[] es, float[] lgs) {
+        expTerms(xs, k, n, es);
+        log1pTerms(es, n, lgs);
+    }
+
+    private static void expTerms(MemorySegment xs, long k, int n, float[] es) {
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMath.expNonpos(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER).abs().neg()).intoArray(es, i);
+        }
+    }
+
+    private static void log1pTerms(float[] es, int n, float[] lgs) {
+        for (int i = 0; i < n; i += S.length()) VectorMath.log1pUnit(FloatVector.fromArray(S, es, i)).intoArray(lgs, i);
+    }
+
+    /** BCE with logits, or the sigmoid focal loss, for elements k .. k + n from softplusTerms; returns their losses' sum. */
+    private static double logitsRest(int op, float[] params, MemorySegment xs, MemorySegment ys, long k, int n, float[] es,
+                                     float[] lgs, float scale, MemorySegment loss, MemorySegment gxs, MemorySegment gys,
+                                     float[] buf) {
+        final int lanes = S.length();
         final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
         final float alpha = params == null ? -1 : params[0], gamma = params == null ? 0 : params[1];
         final boolean withAlpha = alpha >= 0;
         final FloatVector va = FloatVector.broadcast(S, alpha), vaNeg = FloatVector.broadcast(S, 1 - alpha);
         final FloatVector da = FloatVector.broadcast(S, withAlpha ? 2 * alpha - 1 : 0), g = FloatVector.broadcast(S, gamma);
-        final float[] buf = new float[lanes];
         FloatVector acc = zero;
         int pending = 0;
         double total = 0;
-        long k = from;
-        for (; k + lanes <= to; k += lanes) {
-            long at = 4L * k;
+        for (int i = 0; i < n; i += lanes) {
+            long at = 4L * (k + i);
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
             FloatVector yNeg = one.sub(y), l, dx, dy;
-            {
-                FloatVector a = x.abs(), e = VectorMath.expNonpos(a.neg()), lg = VectorMath.log1pUnit(e);
-                FloatVector r = one.div(one.add(e)), er = e.mul(r);
-                VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
-                FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
-                FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
-                FloatVector dce = p.sub(y), dceY = x.neg();
-                if (op == BinaryElementwise.BCE_LOGITS) {
-                    l = ce;
-                    dx = dce;
-                    dy = dceY;
-                } else {
-                    FloatVector m = q.fma(y, p.mul(yNeg));
-                    FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
-                            : VectorMath.expNonpos(g.mul(VectorMath.log(m)));
-                    FloatVector t = gamma == 0f ? zero
-                            : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
-                    FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
-                    FloatVector ceMg = ce.mul(mg);
-                    l = aT.mul(ceMg);
-                    dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
-                    dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
-                }
+            FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, i), lg = FloatVector.fromArray(S, lgs, i);
+            FloatVector r = one.div(one.add(e)), er = e.mul(r);
+            VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
+            FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
+            FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
+            FloatVector dce = p.sub(y), dceY = x.neg();
+            if (op == BinaryElementwise.BCE_LOGITS) {
+                l = ce;
+                dx = dce;
+                dy = dceY;
+            } else {
+                FloatVector m = q.fma(y, p.mul(yNeg));
+                FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
+                        : VectorMath.expNonpos(g.mul(VectorMath.log(m)));
+                FloatVector t = gamma == 0f ? zero
+                        : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
+                FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
+                FloatVector ceMg = ce.mul(mg);
+                l = aT.mul(ceMg);
+                dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
+                dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
             }
-            { // a NaN logit: NaN throughout (expNonpos gives 0 for it)
-                VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
-                l = l.blend(Float.NaN, nan);
-                dx = dx.blend(Float.NaN, nan);
-                dy = dy.blend(Float.NaN, nan);
-            }
+            // a NaN logit: NaN throughout (expNonpos gives 0 for it)
+            VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
+            l = l.blend(Float.NaN, nan);
+            dx = dx.blend(Float.NaN, nan);
+            dy = dy.blend(Float.NaN, nan);
             if (loss != null) l.intoMemorySegment(loss, at, ORDER);
             else if (++pending == 8) { // fold into double every 8 vectors
                 total += VectorMath.sumLanes(acc.add(l), buf);
@@ -323,11 +355,10 @@ final class VectorRowOps extends RowOps {
             if (gxs != null) dx.mul(scale).intoMemorySegment(gxs, at, ORDER);
             if (gys != null) dy.mul(scale).intoMemorySegment(gys, at, ORDER);
         }
-        sum[0] += total + VectorMath.sumLanes(acc, buf);
-        return k;
+        return total + VectorMath.sumLanes(acc, buf);
     }
 
-    /** Elements a step of bceBlock: two passes over them while they sit in L1. */
+    /** Elements a step of bceBlock and binaryBlock: two passes over them while they sit in L1. */
     private static final int BCE_STEP = 1024;
 
     /**
