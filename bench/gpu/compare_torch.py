@@ -4,7 +4,10 @@
 usage: compare_torch.py <dump-dir> [--timing]
 Forward values and gradients (torch.autograd) are compared with a tolerance relative to
 max(1, |torch|); prints one line per case and exits 1 if any case is off. --timing also times
-PyTorch eager on the two speed shapes of CudaTiming.java, (8192, 128000) cross-entropy and N=32768, D=512 InfoNCE.
+PyTorch eager on the speed shapes of CudaTiming.java: (8192, 128000) cross-entropy beside a copy of
+its bytes, N=32768, D=512 InfoNCE in float32, TF32 and bfloat16, and the scaling sizes.
+The N=32768 InfoNCE outputs of jnce (op infonce_big, one per GEMM mode) and PyTorch's in the same
+modes are measured against a float64 reference by ||out - ref|| / ||ref||.
 """
 import os
 import sys
@@ -88,6 +91,54 @@ def infonce(c, d):
             ("dk", k.grad, load(d, c["dk"]))]
 
 
+# ||out - ref|| / ||ref|| allowed for the N=32768 InfoNCE against float64, per GEMM mode
+BIG_TOL = {"FP32": 1e-4, "TF32": 1e-2, "BF16": 5e-2}
+_big_ref = {}
+
+
+def rel(out, ref):
+    out, ref = out.double(), ref.double()
+    return float((out - ref).norm() / ref.norm().clamp_min(1e-300))
+
+
+def infonce_torch(q, k, t, dtype=None, tf32=False):
+    """loss, dq, dk of two-tower InfoNCE (normalize, matmul / t, CE against the diagonal) in torch."""
+    q = q.detach().clone().requires_grad_(True)
+    k = k.detach().clone().requires_grad_(True)
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    qn, kn = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+    if dtype == "bf16":
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            s = qn @ kn.t()
+        s = s.float() / t
+    else:
+        s = qn @ kn.t() / t
+    loss = F.cross_entropy(s, torch.arange(q.shape[0], device=q.device))
+    loss.backward()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return loss.detach(), q.grad, k.grad
+
+
+def infonce_big(c, d):
+    """Returns (ok, text): jnce's outputs in one GEMM mode, and torch's in the same mode, against float64."""
+    t = float(c["temperature"])
+    if "ref" not in _big_ref:
+        q, k = load(d, c["q"]), load(d, c["k"])
+        _big_ref["qk"] = (q, k)
+        _big_ref["ref"] = infonce_torch(q.double(), k.double(), t)
+    q, k = _big_ref["qk"]
+    ref = _big_ref["ref"]
+    got = (load(d, c["loss"]), load(d, c["dq"]), load(d, c["dk"]))
+    mode = c["mode"]
+    theirs = infonce_torch(q, k, t, dtype="bf16" if mode == "BF16" else None, tf32=mode == "TF32")
+    e = [rel(g, r) for g, r in zip(got, ref)]
+    te = [rel(g, r) for g, r in zip(theirs, ref)]
+    ok = max(e) <= BIG_TOL[mode]
+    text = (f"N={c['N']} D={c['D']} {mode}: ||jnce - float64|| / ||float64|| loss {e[0]:.2e} dq {e[1]:.2e} dk {e[2]:.2e}; "
+            f"torch in the same mode: loss {te[0]:.2e} dq {te[1]:.2e} dk {te[2]:.2e} (tol {BIG_TOL[mode]:g})")
+    return ok, text
+
+
 def timing():
     torch.backends.cuda.matmul.allow_tf32 = False
 
@@ -111,25 +162,33 @@ def timing():
         x.grad = None
         F.cross_entropy(x, y).backward()
     ms = median(ce)
-    print(f"torch cross_entropy fwd+bwd ({n},{c}) float32 eager: {ms:.3f} ms, {12 * n * c / ms / 1e6:.0f} GB/s at 12 B/logit")
+    copy_ms = median(lambda: x.detach().clone())
+    print(f"torch copy of the logits' bytes ({n},{c}) float32 (clone, read + write): {copy_ms:.3f} ms, "
+          f"{8 * n * c / copy_ms / 1e6:.0f} GB/s")
+    print(f"torch cross_entropy fwd+bwd ({n},{c}) float32 eager: {ms:.3f} ms, {8 * n * c / ms / 1e6:.0f} GB/s at 8 B/logit")
     del x
-    buf = torch.empty(2 * 1024 ** 3 // 4, device="cuda")
-    copy_ms = median(lambda: buf.clone())
-    print(f"device copy bandwidth (clone of 2 GiB, read+write): {2 * 2 * 1024 ** 3 / copy_ms / 1e6:.0f} GB/s")
-    del buf
+    x = None
+    torch.cuda.empty_cache()
     n, dd = 32768, 512
-    for mode in ("fp32", "tf32"):
-        torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
-        q = torch.randn(n, dd, device="cuda", requires_grad=True)
-        k = torch.randn(n, dd, device="cuda", requires_grad=True)
-        lab = torch.arange(n, device="cuda")
+    q = torch.randn(n, dd, device="cuda")
+    k = torch.randn(n, dd, device="cuda")
+    for mode in ("fp32", "tf32", "bf16"):
+        print(f"torch infonce fwd+bwd N={n} D={dd} {mode} eager: "
+              f"{median(lambda: infonce_torch(q, k, 0.07, dtype=mode, tf32=mode == 'tf32')):.3f} ms")
+    del q, k
+    torch.cuda.empty_cache()
+    for n, c in ((32, 1000), (256, 32000), (2048, 32000), (8192, 32000)):
+        x = torch.randn(n, c, device="cuda").mul_(2).requires_grad_(True)
+        y = torch.arange(n, device="cuda") * 7919 % c
 
-        def step():
-            q.grad = k.grad = None
-            s = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).t() / 0.07
-            F.cross_entropy(s, lab).backward()
-        print(f"torch infonce fwd+bwd N={n} D={dd} {mode} eager: {median(step):.3f} ms")
-    torch.backends.cuda.matmul.allow_tf32 = False
+        def ce_small():
+            x.grad = None
+            F.cross_entropy(x, y).backward()
+        print(f"scaling torch cross_entropy ({n},{c}) eager: {median(ce_small):.4f} ms")
+    for n in (256, 1024, 4096, 16384):
+        q = torch.randn(n, 256, device="cuda")
+        k = torch.randn(n, 256, device="cuda")
+        print(f"scaling torch infonce two towers N={n} D=256 fp32 eager: {median(lambda: infonce_torch(q, k, 0.07)):.4f} ms")
 
 
 def main():
@@ -139,6 +198,11 @@ def main():
     for line in open(os.path.join(d, "manifest.txt")):
         c = dict(kv.split("=", 1) for kv in line.split())
         op = c["op"]
+        if op == "infonce_big":
+            ok, text = infonce_big(c, d)
+            bad += not ok
+            print(f"{'ok ' if ok else 'BAD'} {c['name']:>10} {op:<14} {text}")
+            continue
         fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)

@@ -2,10 +2,13 @@
 #
 # Verifies the CUDA backend on a GPU machine that has nvcc, cuBLAS and PyTorch but no Java.
 # Prepare here first:  mvn -B -pl java -am package -DskipTests && bench/gpu/make-runtime.sh
-# then run this from the repository root on the GPU machine, carrying bench/gpu/runtime.
+# then run this from the repository root on the GPU machine, carrying bench/gpu/runtime.tar.xz
+# (unpacked into bench/gpu/runtime there).
 #
-# Steps, each logged under bench/results/raw/gpu-<date>/:
-#   1. nvidia-smi, nvcc and PyTorch versions                     nvidia-smi.txt, env.txt
+# Steps, each logged under $RESULTS (default bench/results/raw/gpu-<date>/; eight files at most, so
+# that the device tool brings them all back), each with a time limit:
+#   1. nvidia-smi, nvcc and PyTorch versions                     env.txt
+#      and the GPU's memory and load every 200 ms while the script runs   smi.log
 #   2. libjnce_cuda.so built with this machine's nvcc for this GPU (the same flags as
 #      cmake/JnceCuda.cmake: static CUDA runtime, no cuBLAS at link time)   build.log
 #   3. cuBLAS found in PyTorch's environment (nvidia.cublas, else torch/lib, else the
@@ -13,7 +16,9 @@
 #   4. the JUnit tests tagged "cuda" (CUDA vs the cpu backend, or the pure-Java one when
 #      OpenBLAS is not carried)                                      junit.log
 #   5. every GPU op dumped by CudaTorchDump and recomputed by PyTorch on the same GPU,
-#      forward and gradients, then timings of both sides              dump.log, torch.log
+#      forward and gradients; the timings of CudaTiming (each beside its machine limit:
+#      a copy of the bytes, the GEMMs alone), N=32768 InfoNCE in each GEMM mode against float64,
+#      then PyTorch's timings of the same shapes        dump.log, jnce_timing.txt, manifest.txt, torch.log
 # Exit status: 0 only if the build, the tests and the comparison all pass.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."            # repository root
@@ -22,19 +27,25 @@ RT=bench/gpu/runtime
 RESULTS=${RESULTS:-bench/results/raw/gpu-$(date -u +%Y%m%d-%H%M)}
 BUILD=$(mktemp -d)
 mkdir -p "$RESULTS"
+if [[ ! -x "$RT/jdk/bin/java" && -f "$RT.tar.xz" ]]; then
+    mkdir -p "$RT" && tar -C "$RT" -xJf "$RT.tar.xz"
+fi
 [[ -x "$RT/jdk/bin/java" ]] || { echo "verify.sh: $RT/jdk is missing; run bench/gpu/make-runtime.sh where Java is" >&2; exit 2; }
 status=0
 
 # 1. the machine
-nvidia-smi > "$RESULTS/nvidia-smi.txt" 2>&1
-nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv >> "$RESULTS/nvidia-smi.txt" 2>&1
+nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu,clocks.sm --format=csv -lms 200 > "$RESULTS/smi.log" 2>&1 &
+SMI=$!
+trap 'kill $SMI 2>/dev/null' EXIT
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 {
-    echo "date: $(date -u)"; uname -a
+    nvidia-smi
+    nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+    echo "date: $(date -u)"; uname -a; nproc
     echo "nvcc: $NVCC"; "$NVCC" --version
     python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
     "$RT/jdk/bin/java" -version 2>&1
-    echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+    echo "commit: ${JNCE_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
 } > "$RESULTS/env.txt" 2>&1
 cat "$RESULTS/env.txt"
 
@@ -42,7 +53,7 @@ cat "$RESULTS/env.txt"
 CC=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n1 | tr -d ' .')
 CC=${CC:-90}
 ARCHS="${CC}-real,80-virtual"
-if ! "$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-Wall,-fno-math-errno,-fvisibility=hidden -cudart static \
+if ! timeout 180 "$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-Wall,-fno-math-errno,-fvisibility=hidden -cudart static \
         -gencode "arch=compute_${CC},code=sm_${CC}" -gencode arch=compute_80,code=compute_80 \
         -DJNCE_CUDA_ARCHS="\"$ARCHS\"" -Inative/include -Inative/src/cuda native/src/cuda/*.cu \
         -o "$BUILD/libjnce_cuda.so" -ldl -lpthread -Xlinker --no-undefined > "$RESULTS/build.log" 2>&1; then
@@ -82,7 +93,7 @@ JAVA=("$RT/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.in
       "-Djnce.cuda.library.path=$BUILD/libjnce_cuda.so" "-Djnce.cublas.path=$CUBLAS")
 
 # 4. the JUnit tests tagged "cuda"
-"${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute --class-path "$CP" \
+timeout 180 "${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute --class-path "$CP" \
     --scan-class-path "$RT/lib/jnce-tests.jar" --include-tag cuda --details=tree --disable-banner \
     > "$RESULTS/junit.log" 2>&1 || status=1
 tail -n 15 "$RESULTS/junit.log"
@@ -93,11 +104,11 @@ fi
 
 # 5. PyTorch against jnce on the same GPU, then timings
 DUMP="$BUILD/dump"
-"${JAVA[@]}" -cp "$CP" dev.jnce.backend.cuda.CudaTorchDump "$DUMP" > "$RESULTS/dump.log" 2>&1 || status=1
+timeout 300 "${JAVA[@]}" -Xmx24g -cp "$CP" dev.jnce.backend.cuda.CudaTorchDump "$DUMP" > "$RESULTS/dump.log" 2>&1 || status=1
 cat "$RESULTS/dump.log"
-python3 bench/gpu/compare_torch.py "$DUMP" --timing > "$RESULTS/torch.log" 2>&1 || status=1
+PYTHONUNBUFFERED=1 timeout 200 python3 bench/gpu/compare_torch.py "$DUMP" --timing > "$RESULTS/torch.log" 2>&1 || status=1
 cat "$RESULTS/torch.log"
-cp "$DUMP/manifest.txt" "$RESULTS/" 2>/dev/null
+cp "$DUMP/manifest.txt" "$DUMP/jnce_timing.txt" "$RESULTS/" 2>/dev/null
 
 echo "verify.sh: results in $RESULTS (status $status)"
 rm -rf "$BUILD"

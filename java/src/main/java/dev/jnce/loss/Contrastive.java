@@ -32,12 +32,27 @@ final class Contrastive {
      */
     static final long FULL_MATRIX_BYTES = 1L << 30;
 
+    /**
+     * Logits held at once by the row-block sweeps on a GPU: 1 GiB. A GPU has tens of GiB and
+     * needs large GEMMs to fill its multiprocessors: at N = 32768, 64 MiB would be GEMMs of 512
+     * rows.
+     */
+    static final long GPU_BLOCK_BYTES = 1L << 30;
+
     private Contrastive() {
     }
 
-    /** Rows per logit block of M columns: chosen when set (> 0), else about BLOCK_BYTES of logits, at least 64 rows. */
-    static long blockRows(long chosen, long m) {
-        return chosen > 0 ? chosen : Math.max(64, BLOCK_BYTES / (4 * m));
+    /**
+     * Rows per logit block of M columns: chosen when set (> 0), else about BLOCK_BYTES of logits
+     * (GPU_BLOCK_BYTES on a GPU), at least 64 rows.
+     */
+    static long blockRows(long chosen, long m, Kernels k) {
+        return chosen > 0 ? chosen : Math.max(64, (onGpu(k) ? GPU_BLOCK_BYTES : BLOCK_BYTES) / (4 * m));
+    }
+
+    /** Whether the call runs on a GPU, where the one-tensor forms always sweep row blocks (no symmetric kernel there). */
+    static boolean onGpu(Kernels k) {
+        return k.device().kind() == Device.Kind.CUDA;
     }
 
     // ---- checks ------------------------------------------------------------------------------

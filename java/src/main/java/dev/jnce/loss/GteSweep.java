@@ -37,7 +37,7 @@ final class GteSweep {
             kh = Contrastive.prepared(k, keys, o.normalize());
             x = stack(k, kh, qh);
             x2 = stack(k, qh, kh);
-            long block = Math.min(n, Contrastive.blockRows(o.blockRows(), 4 * n));
+            long block = Math.min(n, Contrastive.blockRows(o.blockRows(), 4 * n, k));
             workspace = Workspace.borrow(k, 2 * block, 2 * n);
             Tensor s = workspace.logits();
             rowLoss = reduction == Reduction.NONE ? loss : Contrastive.scratch(k, n);

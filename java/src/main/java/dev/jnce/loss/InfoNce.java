@@ -183,7 +183,9 @@ public final class InfoNce {
      * for a batch whose N×N logits do not fit in memory. With the default 0 they choose by
      * themselves: the whole matrix while it takes at most 1 GiB (N &le; 16384), row blocks of
      * about 64 MiB beyond, so that no batch size asks for an N×N buffer it cannot have (N = 65536
-     * would take 16 GiB). Results are the same up to float rounding.
+     * would take 16 GiB). On a GPU the automatic blocks hold about 1 GiB of logits (large GEMMs
+     * fill its multiprocessors), and the one-tensor forms always sweep blocks. Results are the
+     * same up to float rounding.
      *
      * @param rows the rows of logits held at once: 0 for the automatic choice above, else &ge; 1
      * @return a copy of this instance with the setting changed; this instance is unchanged
@@ -816,7 +818,7 @@ public final class InfoNce {
             if (row >= 0) throw InfoNceSweep.noPositive("labels", row, f.size(0), true);
         }
         long n = f.size(0);
-        if (o.blockRows() > 0 ? o.blockRows() < n : 4L * n * n > Contrastive.FULL_MATRIX_BYTES) {
+        if (Contrastive.onGpu(k) || (o.blockRows() > 0 ? o.blockRows() < n : 4L * n * n > Contrastive.FULL_MATRIX_BYTES)) {
             return InfoNceSweep.run(k, o, f, null, null, pos, loss, df, null, null);
         }
         SymmetricTargets targets = pos.single()

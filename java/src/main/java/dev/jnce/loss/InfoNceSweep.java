@@ -72,7 +72,7 @@ final class InfoNceSweep {
             // One tensor: a row's similarity to itself is its positive in the diagonal form (offset 0),
             // and takes no part otherwise (NT-Xent's i±N positives, labels).
             boolean selfPairs = oneTensor && (!single || pos.offset() != 0);
-            long block = Math.min(n, Contrastive.blockRows(o.blockRows(), m));
+            long block = Math.min(n, Contrastive.blockRows(o.blockRows(), m, k));
             workspace = Workspace.borrow(k, block, m);
             Tensor s = workspace.logits();
             float inv = 1f / o.temperature();

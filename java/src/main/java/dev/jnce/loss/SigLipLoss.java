@@ -213,7 +213,7 @@ public final class SigLipLoss {
             bh = Contrastive.prepared(k, b, normalize);
             // Row blocks of the logits in a buffer borrowed from the pool (InfoNce's): each block's
             // GEMM, its pass, its rows of da and its share of db.
-            long block = Math.min(n, Contrastive.blockRows(blockRows, n));
+            long block = Math.min(n, Contrastive.blockRows(blockRows, n, k));
             workspace = Workspace.borrow(k, block, n);
             Tensor s = workspace.logits();
             float per = reduction == Reduction.MEAN ? 1f / n : 1f;

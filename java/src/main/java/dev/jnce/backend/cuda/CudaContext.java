@@ -10,6 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One GPU and one CUDA stream (jnce.h's {@code jnce_cuda_ctx}), shared by the tensors on that
@@ -23,6 +25,8 @@ public final class CudaContext implements DeviceMemory {
     private final MemorySegment ctx;
     private final String deviceName;
     private volatile boolean destroyed;
+    private final Map<Long, Long> sizes = new ConcurrentHashMap<>(); // address -> bytes of each live allocation
+    private final AtomicLong allocated = new AtomicLong(), peak = new AtomicLong();
 
     static {
         // A context holds a stream and cuBLAS state on the GPU: release every one when the JVM exits.
@@ -139,6 +143,8 @@ public final class CudaContext implements DeviceMemory {
                 JnceNative.jnce_cuda_free(handle(), p);
                 CudaLibrary.check(status, "memset_zero");
             }
+            sizes.put(p.address(), bytes);
+            peak.accumulateAndGet(allocated.addAndGet(bytes), Math::max);
             return p;
         }
     }
@@ -147,6 +153,23 @@ public final class CudaContext implements DeviceMemory {
     public void free(MemorySegment address) {
         if (destroyed) return; // released at exit: the driver frees the memory with the context
         CudaLibrary.check(JnceNative.jnce_cuda_free(ctx, address), "free");
+        Long bytes = sizes.remove(address.address());
+        if (bytes != null) allocated.addAndGet(-bytes);
+    }
+
+    /** Bytes of device memory jnce holds now on this GPU (tensors, workspaces), as allocated through this context. */
+    public long allocatedBytes() {
+        return allocated.get();
+    }
+
+    /** The most bytes {@link #allocatedBytes()} has been since the context was made or the last {@link #resetPeak()}. */
+    public long peakAllocatedBytes() {
+        return peak.get();
+    }
+
+    /** Starts a new peak at the bytes held now. */
+    public void resetPeak() {
+        peak.set(allocated.get());
     }
 
     @Override

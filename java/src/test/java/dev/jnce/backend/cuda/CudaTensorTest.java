@@ -49,6 +49,20 @@ class CudaTensorTest {
     }
 
     @Test
+    void theContextCountsTheBytesItHoldsAndTheirPeak() {
+        CudaContext ctx = cuda().context();
+        long before = ctx.allocatedBytes();
+        ctx.resetPeak();
+        try (Tensor a = Tensor.zeros(device(), DType.FLOAT32, 1000); Tensor b = Tensor.zeros(device(), DType.INT64, 10)) {
+            assertEquals(before + 4000 + 80, ctx.allocatedBytes());
+        }
+        assertEquals(before, ctx.allocatedBytes(), "freed");
+        assertEquals(before + 4080, ctx.peakAllocatedBytes(), "peak");
+        ctx.resetPeak();
+        assertEquals(before, ctx.peakAllocatedBytes(), "peak after reset");
+    }
+
+    @Test
     void outOfMemoryIsAnExceptionWithCudasMessage() {
         cuda();
         JnceException e = assertThrows(JnceException.class, () -> Tensor.zeros(device(), DType.FLOAT32, 1L << 48));

@@ -21,7 +21,8 @@ import java.util.Locale;
 /**
  * Runs every GPU op of the CUDA backend on fixed inputs and writes inputs and outputs as raw
  * little-endian files plus a manifest, for bench/gpu/compare_torch.py to recompute with PyTorch
- * on the same GPU (forward and gradients). Then times the speed shapes of CudaTiming unless told not to.
+ * on the same GPU (forward and gradients). Then times the speed shapes of CudaTiming unless told not to
+ * (adding its N=32768 InfoNCE outputs to the manifest, for the float64 reference).
  *
  * <p>{@code java ... dev.jnce.backend.cuda.CudaTorchDump <out-dir> [--no-timing]}
  */
@@ -47,11 +48,11 @@ public final class CudaTorchDump {
             for (GemmMode m : GemmMode.values()) d.gemmCase(m);
             d.infoNceCase(256, 128, 0.07f);
         }
+        System.out.println("wrote " + d.manifest.size() + " cases to " + dir);
+        if (!List.of(args).contains("--no-timing")) CudaTiming.run(gpu, dir.resolve("jnce_timing.txt"), dir, d.manifest);
         try (Writer w = Files.newBufferedWriter(dir.resolve("manifest.txt"))) {
             for (String line : d.manifest) w.write(line + "\n");
         }
-        System.out.println("wrote " + d.manifest.size() + " cases to " + dir);
-        if (!List.of(args).contains("--no-timing")) CudaTiming.run(gpu, dir.resolve("jnce_timing.txt"));
     }
 
     private void crossEntropyCases() throws IOException {
