@@ -67,8 +67,34 @@ static void errors(void) {
     CHECK(jnce_sfill(1, 1.0f, NULL) == JNCE_ERR_INVALID_ARG, "sfill null x");
 }
 
+/*
+ * The order jnce_dot_row promises on every path (AVX-512, AVX2, scalar: the ctest runs):
+ * element j into partial sum j % 16, the 16 sums added in a fixed tree. One slice of dsdot is one
+ * such row, so its double result must equal this one bit for bit. The values span eight decades,
+ * so that another order gives other bits.
+ */
+static double dot16(const float *x, const float *y, int64_t n) {
+    double s[16] = {0}, t[8];
+    for (int64_t j = 0; j < n; j++) s[j % 16] += (double)x[j] * y[j];
+    for (int i = 0; i < 8; i++) t[i] = s[i] + s[i + 8];
+    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+static void order_case(int64_t n) {
+    float *x = random_floats(n), *y = random_floats(n);
+    for (int64_t i = 0; i < n; i++) x[i] *= powf(10.0f, (float)(i % 9) - 4.0f);
+    double got = NAN, sequential = 0;
+    CHECK(jnce_dsdot(x, y, n, &got) == JNCE_OK, "dsdot order n=%lld status", (long long)n);
+    CHECK(got == dot16(x, y, n), "dsdot n=%lld: %.17g, the 16-lane order gives %.17g", (long long)n, got, dot16(x, y, n));
+    for (int64_t i = 0; i < n; i++) sequential += (double)x[i] * y[i];
+    if (n == 32768) CHECK(sequential != got, "the order case's data should tell orders apart");
+    free(x); free(y);
+}
+
 int main(void) {
     srand(5);
+    const int64_t orders[] = {1, 15, 16, 17, 128, 131, 768, 32768};
+    for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) order_case(orders[k]);
     const int64_t lengths[] = {0, 1, 7, 32767, 32768, 32769, 4 * 32768 + 3, 1000003};
     for (size_t k = 0; k < sizeof(lengths) / sizeof(lengths[0]); k++) length_case(lengths[k]);
     threads_case();

@@ -4,8 +4,8 @@
  * gradient blocks).
  *
  *   x, y (n) float32, contiguous; n >= 0 (0: nothing to do; the dot product is 0)
- *   dsdot:  *out = sum_i x_i y_i, in double: fixed slices of 32768 values each summed with four
- *           partial sums (jnce_dot_row), the slices' sums added in order, so the result does not
+ *   dsdot:  *out = sum_i x_i y_i, in double: fixed slices of 32768 values each summed with 16
+ *           partial sums (jnce_dot_row, the same order on every SIMD path), the slices' sums added in order, so the result does not
  *           depend on the thread count
  *   sscal:  x = alpha x        saxpy: y = y + alpha x        scopy: y = x        sfill: x = value
  *           (x and y of saxpy and scopy do not overlap); plain loops the compiler vectorises,

@@ -17,24 +17,81 @@
 
 #include "internal.h"
 #include "similarity.h"
+#include "simd_exp.h"
 
 /* max(norm, eps) that keeps a NaN norm, as torch's clamp_min does (fmax would drop it). */
 static inline double clamp_norm(double norm, double eps) {
     return isnan(norm) ? norm : fmax(norm, eps);
 }
 
-/* Four partial sums: independent chains, and the same order on every path. */
-double jnce_dot_row(const float *a, const float *b, int64_t D) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+/*
+ * Dot products of float rows, summed in double. Element j goes to partial sum j % 16 (products of
+ * two floats are exact in double, so a fused multiply-add rounds as the add alone), and the 16
+ * sums are added in one fixed tree. The AVX-512, AVX2 and scalar paths assign and add in the same
+ * order: they give the same bits.
+ */
+#define DOT_LANES 16
+
+static double dot_tree(double s[DOT_LANES], const float *a, const float *b, int64_t from, int64_t D) {
+    for (int64_t j = from; j < D; j++) s[j % DOT_LANES] += (double)a[j] * b[j];
+    double t[8];
+    for (int i = 0; i < 8; i++) t[i] = s[i] + s[i + 8];
+    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+static double dot_row_scalar(const float *a, const float *b, int64_t D) {
+    double s[DOT_LANES] = {0};
     int64_t j = 0;
-    for (; j + 4 <= D; j += 4) {
-        s0 += (double)a[j] * b[j];
-        s1 += (double)a[j + 1] * b[j + 1];
-        s2 += (double)a[j + 2] * b[j + 2];
-        s3 += (double)a[j + 3] * b[j + 3];
+    for (; j + DOT_LANES <= D; j += DOT_LANES)
+        for (int i = 0; i < DOT_LANES; i++) s[i] += (double)a[j + i] * b[j + i];
+    return dot_tree(s, a, b, j, D);
+}
+
+JNCE_TARGET_AVX2 static double dot_row_avx2(const float *a, const float *b, int64_t D) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd(), s2 = _mm256_setzero_pd(), s3 = _mm256_setzero_pd();
+    int64_t j = 0;
+    for (; j + DOT_LANES <= D; j += DOT_LANES) {
+        __m256 a0 = _mm256_loadu_ps(a + j), a1 = _mm256_loadu_ps(a + j + 8);
+        __m256 b0 = _mm256_loadu_ps(b + j), b1 = _mm256_loadu_ps(b + j + 8);
+        s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a0)), _mm256_cvtps_pd(_mm256_castps256_ps128(b0)), s0);
+        s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a0, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(b0, 1)), s1);
+        s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a1)), _mm256_cvtps_pd(_mm256_castps256_ps128(b1)), s2);
+        s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a1, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(b1, 1)), s3);
     }
-    for (; j < D; j++) s0 += (double)a[j] * b[j];
-    return (s0 + s1) + (s2 + s3);
+    double s[DOT_LANES];
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    _mm256_storeu_pd(s + 8, s2);
+    _mm256_storeu_pd(s + 12, s3);
+    return dot_tree(s, a, b, j, D);
+}
+
+#ifdef JNCE_HAVE_AVX512
+JNCE_TARGET_AVX512 static double dot_row_avx512(const float *a, const float *b, int64_t D) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + DOT_LANES <= D; j += DOT_LANES) {
+        __m512 av = _mm512_loadu_ps(a + j), bv = _mm512_loadu_ps(b + j);
+        __m256 ah = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(av), 1));
+        __m256 bh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bv), 1));
+        s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(av)), _mm512_cvtps_pd(_mm512_castps512_ps256(bv)), s0);
+        s1 = _mm512_fmadd_pd(_mm512_cvtps_pd(ah), _mm512_cvtps_pd(bh), s1);
+    }
+    double s[DOT_LANES];
+    _mm512_storeu_pd(s, s0);
+    _mm512_storeu_pd(s + 8, s1);
+    return dot_tree(s, a, b, j, D);
+}
+#endif
+
+double jnce_dot_row(const float *a, const float *b, int64_t D) {
+    if (D >= DOT_LANES) {
+#ifdef JNCE_HAVE_AVX512
+        if (jnce_use_avx512()) return dot_row_avx512(a, b, D);
+#endif
+        if (jnce_use_avx2()) return dot_row_avx2(a, b, D);
+    }
+    return dot_row_scalar(a, b, D);
 }
 
 double jnce_cosine_row(const float *x1, const float *x2, int64_t D, double eps, double *c1, double *c2) {
@@ -74,14 +131,81 @@ static int64_t rows_per_thread(int64_t D) {
     return D >= 32768 ? 1 : 32768 / D;
 }
 
+/* y = x * inv, float products (the same bits on every path). */
+static void scale_row_scalar(const float *x, float inv, float *y, int64_t from, int64_t D) {
+    for (int64_t j = from; j < D; j++) y[j] = x[j] * inv;
+}
+
+/* dx = (float)(a dy - b x) in double, rounded once to float (the SIMD paths may fuse the multiply and the subtraction). */
+static void combine_row_scalar(double a, const float *dy, double b, const float *x, float *dx, int64_t from, int64_t D) {
+    for (int64_t j = from; j < D; j++) dx[j] = (float)(a * dy[j] - b * x[j]);
+}
+
+JNCE_TARGET_AVX2 static void scale_row_avx2(const float *x, float inv, float *y, int64_t D) {
+    __m256 v = _mm256_set1_ps(inv);
+    int64_t j = 0;
+    for (; j + 8 <= D; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), v));
+    scale_row_scalar(x, inv, y, j, D);
+}
+
+JNCE_TARGET_AVX2 static void combine_row_avx2(double a, const float *dy, double b, const float *x, float *dx, int64_t D) {
+    __m256d av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b);
+    int64_t j = 0;
+    for (; j + 4 <= D; j += 4) {
+        __m256d d = _mm256_cvtps_pd(_mm_loadu_ps(dy + j)), v = _mm256_cvtps_pd(_mm_loadu_ps(x + j));
+        _mm_storeu_ps(dx + j, _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_mul_pd(av, d), _mm256_mul_pd(bv, v))));
+    }
+    combine_row_scalar(a, dy, b, x, dx, j, D);
+}
+
+#ifdef JNCE_HAVE_AVX512
+JNCE_TARGET_AVX512 static void scale_row_avx512(const float *x, float inv, float *y, int64_t D) {
+    __m512 v = _mm512_set1_ps(inv);
+    int64_t j = 0;
+    for (; j + 16 <= D; j += 16) _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(x + j), v));
+    scale_row_scalar(x, inv, y, j, D);
+}
+
+JNCE_TARGET_AVX512 static void combine_row_avx512(double a, const float *dy, double b, const float *x, float *dx, int64_t D) {
+    __m512d av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b);
+    int64_t j = 0;
+    for (; j + 8 <= D; j += 8) {
+        __m512d d = _mm512_cvtps_pd(_mm256_loadu_ps(dy + j)), v = _mm512_cvtps_pd(_mm256_loadu_ps(x + j));
+        _mm256_storeu_ps(dx + j, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_mul_pd(av, d), _mm512_mul_pd(bv, v))));
+    }
+    combine_row_scalar(a, dy, b, x, dx, j, D);
+}
+#endif
+
+static void scale_row(const float *x, float inv, float *y, int64_t D) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) {
+        scale_row_avx512(x, inv, y, D);
+        return;
+    }
+#endif
+    if (jnce_use_avx2()) scale_row_avx2(x, inv, y, D);
+    else scale_row_scalar(x, inv, y, 0, D);
+}
+
+static void combine_row(double a, const float *dy, double b, const float *x, float *dx, int64_t D) {
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) {
+        combine_row_avx512(a, dy, b, x, dx, D);
+        return;
+    }
+#endif
+    if (jnce_use_avx2()) combine_row_avx2(a, dy, b, x, dx, D);
+    else combine_row_scalar(a, dy, b, x, dx, 0, D);
+}
+
 static void normalize_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const rows_job *job = ctx;
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->x + i * job->D;
         float inv = (float)(1.0 / clamp_norm(sqrt(jnce_dot_row(x, x, job->D)), job->eps));
-        float *y = job->y + i * job->D;
-        for (int64_t j = 0; j < job->D; j++) y[j] = x[j] * inv;
+        scale_row(x, inv, job->y + i * job->D, job->D);
     }
 }
 
@@ -108,7 +232,7 @@ static void normalize_bwd_rows(void *ctx, int64_t begin, int64_t end, int32_t sl
         }
         /* dx = dy / n - x (x . dy) / n^3 */
         double a = 1.0 / norm, b = jnce_dot_row(x, dy, D) / (norm * norm * norm);
-        for (int64_t j = 0; j < D; j++) dx[j] = (float)(a * dy[j] - b * x[j]);
+        combine_row(a, dy, b, x, dx, D);
     }
 }
 
