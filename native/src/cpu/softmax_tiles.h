@@ -166,6 +166,37 @@ JNCE_TARGET_AVX2 static inline void tile_gradient_factored_avx2(const float *T, 
 }
 
 
+#ifdef JNCE_HAVE_AVX512
+/* tile_gradient_factored_avx2 on 16 lanes: the same operations. */
+JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float *T, const float *a_r,
+                                                                    const float *b_c, float c, float *H) {
+    const __m512 vc = _mm512_set1_ps(c);
+    const __m512 b0 = _mm512_loadu_ps(b_c), b1 = _mm512_loadu_ps(b_c + 16), b2 = _mm512_loadu_ps(b_c + 32),
+                 b3 = _mm512_loadu_ps(b_c + 48);
+    for (int64_t r = 0; r < TILE; r++) {
+        const __m512 ar = _mm512_set1_ps(a_r[r]);
+        const float *t = T + r * TILE;
+        float *h = H + r * TILE;
+        _mm512_storeu_ps(h, _mm512_mul_ps(exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(t), vc)), _mm512_add_ps(ar, b0)));
+        _mm512_storeu_ps(h + 16, _mm512_mul_ps(exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(t + 16), vc)), _mm512_add_ps(ar, b1)));
+        _mm512_storeu_ps(h + 32, _mm512_mul_ps(exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(t + 32), vc)), _mm512_add_ps(ar, b2)));
+        _mm512_storeu_ps(h + 48, _mm512_mul_ps(exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(t + 48), vc)), _mm512_add_ps(ar, b3)));
+    }
+}
+#endif
+
+/*
+ * a[k] = coef[k] exp(c - m[k]) for the n valid entries of a tile side (|c - m| <= FACTOR_RANGE / 2,
+ * within the vector exp's domain), 0 for the padding.
+ */
+JNCE_TARGET_AVX2 static inline void tile_coefficients(float c, const float *m, const float *coef, int64_t n, float *a) {
+    const __m256 vc = _mm256_set1_ps(c);
+    for (int64_t k = 0; k < TILE; k += 8)
+        _mm256_storeu_ps(a + k, _mm256_mul_ps(_mm256_loadu_ps(coef + k),
+                                              exp_in_range_avx2(_mm256_sub_ps(vc, _mm256_loadu_ps(m + k)))));
+    for (int64_t k = n; k < TILE; k++) a[k] = 0.0f; /* the padding's exp(c - 0) may be anything */
+}
+
 /*
  * H = exp(T - m_r) k_r + exp(T - m_c) k_c over a tile of rows x cols valid entries, with the
  * row statistics m_r, k_r (rows) and the column ones m_c, k_c (cols): the factored one-exp form
@@ -185,10 +216,14 @@ static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t
     if (avx2 && hi - lo <= FACTOR_RANGE) { /* false for NaN and Inf too */
         const float c = 0.5f * (lo + hi);
         float a_r[TILE], b_c[TILE];
-        for (int64_t k = 0; k < TILE; k++) {
-            a_r[k] = k < rows ? kr[k] * expf(c - mr[k]) : 0.0f;
-            b_c[k] = k < cols ? kc[k] * expf(c - mc[k]) : 0.0f;
+        tile_coefficients(c, mr, kr, rows, a_r);
+        tile_coefficients(c, mc, kc, cols, b_c);
+#ifdef JNCE_HAVE_AVX512
+        if (jnce_use_avx512()) {
+            tile_gradient_factored_avx512(T, a_r, b_c, c, H);
+            return;
         }
+#endif
         tile_gradient_factored_avx2(T, a_r, b_c, c, H);
     } else if (avx2) {
         tile_gradient_avx2(T, mr, kr, mc, kc, H);
