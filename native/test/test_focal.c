@@ -181,6 +181,41 @@ static void edge_cases(void) {
     for (int k = 0; k < 3; k++) CHECK(fabsf(gw[k] - g[k]) <= 1e-6f * fmaxf(1.0f, fabsf(g[k])), "wide row 0 at %d: %g vs %g", k, gw[k], g[k]);
 }
 
+/*
+ * Rows of 37 classes (two whole 16-lane vectors and a masked tail; four 8-lane ones and a tail):
+ * NaN or +Inf in a row makes the row NaN; -Inf entries have probability 0 and gradient 0; a -Inf
+ * target gives +Inf; the forward alone (no gradient) gives the same losses.
+ */
+static void special_rows(void) {
+    enum { C = 37, N = 5 };
+    float x[N * C], g[N * C], loss[N], loss_only[N];
+    int64_t t[N] = {3, 36, 20, 35, 17};
+    for (int k = 0; k < N * C; k++) x[k] = (float)((k * 37) % 11) * 0.3f - 1.5f;
+    x[0 * C + 33] = NAN;                          /* row 0: NaN in the tail */
+    x[1 * C + 5] = INFINITY;                      /* row 1: +Inf */
+    x[2 * C + 0] = x[2 * C + 16] = x[2 * C + 36] = -INFINITY; /* row 2: -Inf entries */
+    x[3 * C + 35] = -INFINITY;                    /* row 3: the target is -Inf */
+    CHECK(jnce_softmax_focal_fwd_bwd(x, t, JNCE_DTYPE_INT64, N, C, NULL, 2.0f, JNCE_REDUCTION_NONE, loss, g) == JNCE_OK,
+          "special rows status");
+    CHECK(jnce_softmax_focal_fwd_bwd(x, t, JNCE_DTYPE_INT64, N, C, NULL, 2.0f, JNCE_REDUCTION_NONE, loss_only, NULL)
+              == JNCE_OK, "special rows forward status");
+    for (int i = 0; i < N; i++)
+        CHECK(memcmp(&loss[i], &loss_only[i], sizeof(float)) == 0, "row %d: forward alone %g, with gradient %g", i,
+              loss_only[i], loss[i]);
+    for (int r = 0; r < 2; r++) {
+        CHECK(isnan(loss[r]), "row %d with NaN/+Inf: loss %g", r, loss[r]);
+        for (int j = 0; j < C; j++) CHECK(isnan(g[r * C + j]), "row %d grad[%d]=%g not NaN", r, j, g[r * C + j]);
+    }
+    CHECK(isfinite(loss[2]) && g[2 * C + 0] == 0 && g[2 * C + 16] == 0 && g[2 * C + 36] == 0,
+          "row 2: loss %g, gradients at -Inf %g %g %g", loss[2], g[2 * C], g[2 * C + 16], g[2 * C + 36]);
+    CHECK(loss[3] == INFINITY, "row 3 (-Inf target): loss %g", loss[3]);
+    /* row 4: plain, against the double reference */
+    double xd[C];
+    for (int j = 0; j < C; j++) xd[j] = x[4 * C + j];
+    double want = ref_softmax_focal(xd, C, t[4], NULL, 2.0);
+    CHECK(fabs(loss[4] - want) <= 1e-6 * fmax(1.0, fabs(want)), "row 4: loss %.9g want %.9g", loss[4], want);
+}
+
 static void rejects_bad_arguments(void) {
     float x[2] = {0.5f, 0.5f}, loss[2];
     char msg[256];
@@ -217,6 +252,8 @@ int main(void) {
             softmax_case(9, 21, gammas[k], k == 1, red); /* 8-lane blocks and a tail */
         }
     softmax_case(600, 40, 2.0, 1, JNCE_REDUCTION_MEAN); /* enough rows for the pool */
+    softmax_case(7, 128, 2.0, 1, JNCE_REDUCTION_MEAN);  /* whole 16-lane vectors only */
+    special_rows();
     edge_cases();
     special_values();
     rejects_bad_arguments();

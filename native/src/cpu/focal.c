@@ -18,7 +18,8 @@
  *   where log(p_t)/m -> -1 as m -> 0, so F stays finite for every g >= 0 (also g < 1).
  * Rows are computed in double (max pass, exp pass, gradient pass) and spread over the pool; with
  * AVX2 the row's exponentials run on 8 float lanes and the rest in double (focal_row_avx2). The
- * sigmoid focal loss runs on 16 lanes where the CPU has AVX-512, the same operations as on 8.
+ * sigmoid focal loss runs on 16 lanes where the CPU has AVX-512, the same operations as on 8; the
+ * softmax focal rows there take one exponential an element (focal_row_avx512).
  * A row holding NaN or +Inf is NaN; -Inf entries have probability 0; a -Inf target is +Inf.
  */
 #include <math.h>
@@ -270,12 +271,69 @@ JNCE_TARGET_AVX2 static double focal_row_avx2(const focal_job *job, const float 
     return loss;
 }
 
+#ifdef JNCE_HAVE_AVX512
+/*
+ * focal_row_avx2 on 16 lanes, with one exponential an element where that takes three: a pass for
+ * the maximum and the NaN/+Inf check alone (no exp), a pass that sums the others' exp(x_j - max)
+ * in double and keeps each exp in the gradient row, and a pass that scales them by f/s. The
+ * exponentials are the 8-lane ones' (the same polynomial); the target's entry and the loss are
+ * in double as there. A partial last vector goes by masked loads and stores (-inf outside).
+ */
+JNCE_TARGET_AVX512 static double focal_row_avx512(const focal_job *job, const float *x, int64_t t, float *g) {
+    const int64_t C = job->C;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), pinf = _mm512_set1_ps(INFINITY);
+    __m512 vmax = ninf;
+    __mmask16 bad = 0;
+    for (int64_t j = 0; j < C; j += 16) {
+        const __mmask16 in = C - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - j)) - 1u);
+        __m512 v = _mm512_mask_loadu_ps(ninf, in, x + j);
+        bad |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v, pinf, _CMP_EQ_OQ);
+        vmax = _mm512_max_ps(vmax, v);
+    }
+    const float max = _mm512_reduce_max_ps(vmax);
+    if (bad || max == -INFINITY) {
+        if (g != NULL)
+            for (int64_t j = 0; j < C; j++) g[j] = NAN;
+        return NAN;
+    }
+    const double x_t = x[t]; /* read before g may overwrite x */
+    const __m512 vm = _mm512_set1_ps(max);
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t j = 0; j < C; j += 16) {
+        const __mmask16 in = C - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - j)) - 1u);
+        __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_mask_loadu_ps(ninf, in, x + j), vm));
+        if (g != NULL) _mm512_mask_storeu_ps(g + j, in, e);
+        if (t >= j && t < j + 16) e = _mm512_mask_mov_ps(e, (__mmask16)(1u << (t - j)), _mm512_setzero_ps());
+        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    const double others = _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+    double e_t = exp(x_t - max), s = e_t + others, f;
+    double loss = focal_loss(job, t, e_t, others, x_t - max, &f);
+    if (g != NULL) {
+        const __m512 k = _mm512_set1_ps((float)(f / s));
+        for (int64_t j = 0; j < C; j += 16) {
+            const __mmask16 in = C - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - j)) - 1u);
+            _mm512_mask_storeu_ps(g + j, in, _mm512_mul_ps(_mm512_maskz_loadu_ps(in, g + j), k));
+        }
+        g[t] = (float)(f * (e_t / s - 1.0));
+    }
+    return loss;
+}
+#endif
+
 static void focal_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const focal_job *job = ctx;
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->logits + i * job->C;
         float *g = job->grad != NULL ? job->grad + i * job->C : NULL;
+#ifdef JNCE_HAVE_AVX512
+        if (jnce_use_avx512()) {
+            job->row_loss[i] = focal_row_avx512(job, x, focal_target(job, i), g);
+            continue;
+        }
+#endif
         job->row_loss[i] = jnce_use_avx2() ? focal_row_avx2(job, x, focal_target(job, i), g)
                                            : focal_row(job, x, focal_target(job, i), g);
     }
