@@ -164,6 +164,34 @@ static void rejects_bad_arguments(void) {
     CHECK(jnce_bce_fwd_bwd(x, x, 0, NULL, 0, JNCE_REDUCTION_MEAN, loss, NULL, NULL) == JNCE_ERR_INVALID_ARG, "numel 0");
 }
 
+/*
+ * Without weights the gradients' scale goes by a float product where the scale is a float (SUM,
+ * NONE, MEAN over 2^k elements), else by the weighted route in double: the two give the same bits,
+ * checked against a weight of ones (the double route) for 4096 and 4100 elements.
+ */
+static void unweighted_scale_bits(void) {
+    const int64_t sizes[] = {4096, 4100};
+    for (int s = 0; s < 2; s++) {
+        int64_t n = sizes[s];
+        float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n), *ones = malloc(sizeof(float) * n);
+        float *g1 = malloc(sizeof(float) * n), *g2 = malloc(sizeof(float) * n), *h1 = malloc(sizeof(float) * n),
+              *h2 = malloc(sizeof(float) * n), l1, l2;
+        for (int64_t k = 0; k < n; k++) x[k] = (float)rand() / RAND_MAX * 8 - 4, y[k] = (float)rand() / RAND_MAX, ones[k] = 1;
+        for (int32_t red = JNCE_REDUCTION_MEAN; red <= JNCE_REDUCTION_SUM; red++) {
+            CHECK(jnce_bce_logits_fwd_bwd(x, y, n, NULL, 0, NULL, 0, red, &l1, g1, h1) == JNCE_OK, "logits status");
+            CHECK(jnce_bce_logits_fwd_bwd(x, y, n, ones, n, NULL, 0, red, &l2, g2, h2) == JNCE_OK, "logits status");
+            CHECK(memcmp(g1, g2, sizeof(float) * n) == 0 && memcmp(h1, h2, sizeof(float) * n) == 0 && l1 == l2,
+                  "logits n=%lld reduction %d: unweighted and weight-1 gradients differ", (long long)n, red);
+            for (int64_t k = 0; k < n; k++) x[k] = 0.02f + 0.96f * ((float)rand() / RAND_MAX);
+            CHECK(jnce_bce_fwd_bwd(x, y, n, NULL, 0, red, &l1, g1, h1) == JNCE_OK, "bce status");
+            CHECK(jnce_bce_fwd_bwd(x, y, n, ones, n, red, &l2, g2, h2) == JNCE_OK, "bce status");
+            CHECK(memcmp(g1, g2, sizeof(float) * n) == 0 && memcmp(h1, h2, sizeof(float) * n) == 0 && l1 == l2,
+                  "bce n=%lld reduction %d: unweighted and weight-1 gradients differ", (long long)n, red);
+        }
+        free(x); free(y); free(ones); free(g1); free(g2); free(h1); free(h2);
+    }
+}
+
 int main(void) {
     srand(11);
     const double w[4] = {0.5, 2.0, 1.0, 0.0}, pw[4] = {3.0, 0.25, 1.0, 0.0};
@@ -178,6 +206,7 @@ int main(void) {
     edge_cases();
     special_values();
     rejects_bad_arguments();
+    unweighted_scale_bits(); /* last: its draws leave the other cases' data as it was */
     printf("%s\n", failures ? "FAILED" : "all checks passed");
     return failures != 0;
 }

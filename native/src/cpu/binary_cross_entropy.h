@@ -204,6 +204,14 @@ JNCE_TARGET_AVX512 static inline void jnce_binary_put16(const jnce_binary_job *j
     loss = _mm512_mul_ps(w, loss);
     if (j->reduction == JNCE_REDUCTION_NONE) _mm512_storeu_ps(j->loss + k, loss);
     else *sum = _mm512_add_pd(*sum, _mm512_add_pd(jnce_lo_pd(loss), jnce_hi_pd(loss)));
+    if (j->weight == NULL && (double)(float)j->scale == j->scale) {
+        /* scale * 1 * d rounded once is the float product when scale is a float (SUM, NONE, MEAN
+         * over 2^k elements): the same bits without the double lanes */
+        const __m512 fs = _mm512_set1_ps((float)j->scale);
+        if (j->grad_input != NULL) _mm512_storeu_ps(j->grad_input + k, _mm512_mul_ps(fs, dx));
+        if (j->grad_target != NULL) _mm512_storeu_ps(j->grad_target + k, _mm512_mul_ps(fs, dy));
+        return;
+    }
     const __m512d scale = _mm512_set1_pd(j->scale);
     if (j->grad_input != NULL) _mm512_storeu_ps(j->grad_input + k, jnce_scale16(scale, w, dx));
     if (j->grad_target != NULL) _mm512_storeu_ps(j->grad_target + k, jnce_scale16(scale, w, dy));
