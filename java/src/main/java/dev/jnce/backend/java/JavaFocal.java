@@ -89,7 +89,8 @@ final class JavaFocal implements FocalKernels {
     private double softmaxFocalRowLanes(MemorySegment x, long off, int c, int t, double alpha, double gamma,
                                         double scale, MemorySegment g) {
         long bytes = 4L * off;
-        float xt = x.getAtIndex(JAVA_FLOAT, off + t);
+        float xt = x.getAtIndex(JAVA_FLOAT, off + t); // read before the gradient may overwrite x
+        if (g != null) return softmaxFocalRowCached(x, bytes, c, t, xt, alpha, gamma, scale, g);
         RowOps.Stats left = rows.stats(x, bytes, t), right = rows.stats(x, bytes + 4L * (t + 1), c - t - 1);
         boolean bad = left.bad() || right.bad() || Float.isNaN(xt) || xt == Float.POSITIVE_INFINITY;
         boolean allNegativeInfinity = xt == Float.NEGATIVE_INFINITY && left.sum() == 0 && right.sum() == 0;
@@ -109,6 +110,38 @@ final class JavaFocal implements FocalKernels {
             rows.expScaledMinus(x, bytes, c, max, (float) (f / s), 0f, null, g, bytes);
             g.setAtIndex(JAVA_FLOAT, off + t, (float) (f * (et / s - 1.0)));
         }
+        return -alpha * mg * logP;
+    }
+
+    /**
+     * softmaxFocalRowLanes with the gradient, one exponential an element (as native focal_row_avx512):
+     * the maximum and NaN/+Inf check alone, exp(x_j - max) written into the gradient row left and
+     * right of the target with their sums (the others' sum never includes e_t), then one scaling
+     * pass; the target's entry and the loss in double.
+     */
+    private double softmaxFocalRowCached(MemorySegment x, long bytes, int c, int t, float xt, double alpha, double gamma,
+                                         double scale, MemorySegment g) {
+        RowOps.Peak peak = rows.peak(x, bytes, c);
+        if (peak.bad()) {
+            for (int j = 0; j < c; j++) g.set(JAVA_FLOAT, bytes + 4L * j, Float.NaN);
+            return Double.NaN;
+        }
+        float max = peak.max();
+        long right = bytes + 4L * (t + 1);
+        double others = rows.expInto(x, bytes, t, peak, g, bytes) + rows.expInto(x, right, c - t - 1, peak, g, right);
+        double et = Math.exp((double) xt - max);
+        if (et == 0 && others == 0) { // every entry -Inf
+            for (int j = 0; j < c; j++) g.set(JAVA_FLOAT, bytes + 4L * j, Float.NaN);
+            return Double.NaN;
+        }
+        double s = et + others, pt = et / s, m = others / s;
+        double logP = pt > 0.5 ? -Math.log1p(others / et) : ((double) xt - max) - Math.log(s);
+        double mg = Math.pow(m, gamma);
+        double ratio = m > 0.0 ? logP / m : -1.0;
+        double ptRatio = pt > 0.0 ? pt * ratio : 0.0;
+        double f = scale * alpha * mg * (1.0 - gamma * ptRatio);
+        rows.scaleMinus(g, bytes, c, (float) (f / s), 0f, null);
+        g.set(JAVA_FLOAT, bytes + 4L * t, (float) (f * (et / s - 1.0)));
         return -alpha * mg * logP;
     }
 
