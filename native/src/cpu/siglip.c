@@ -12,8 +12,9 @@
  *           = sigmoid(z_ij) - [j = i + offset].
  *   sums[0] = sum of the losses, sums[1] = sum of G (d sum / d bias): per row in double, then
  *           over the rows in order, so they do not depend on the thread count.
- * With AVX2, exp(-|z|) runs on 8 float lanes and the rest (log1p series, sigmoid) on double lanes
- * (bce_logits4); the scalar path and each diagonal pair are double throughout. A NaN logit gives
+ * With AVX-512 the negative pairs run on 16 float lanes (jnce_bce_logits16, the element-wise BCE
+ * with logits' terms); with AVX2 alone exp(-|z|) runs on 8 float lanes and the rest (log1p series,
+ * sigmoid) on double lanes (bce_logits4); the scalar path and each diagonal pair are double throughout. A NaN logit gives
  * NaN in its loss (hence the sums) and its entry of G.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_siglip.c is the check.
@@ -28,7 +29,7 @@ typedef struct {
     float *G;
     int64_t N, M, ld, offset;
     float bias;
-    int avx2;
+    int avx2, avx512;
     double *row_loss, *row_grad; /* (N) each */
 } siglip_job;
 
@@ -69,6 +70,28 @@ JNCE_TARGET_AVX2 static void negatives_avx2(const float *x, float *g, int64_t fr
     negatives_scalar(x, g, k, to, bias, loss, grad);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/*
+ * negatives_avx2 on 16 float lanes (the element-wise BCE with logits' 16-lane terms with target 0:
+ * softplus(z) and sigmoid(z)), the sums in double lanes; the last < 16 pairs through negatives_avx2.
+ */
+JNCE_TARGET_AVX512 static void negatives_avx512(const float *x, float *g, int64_t from, int64_t to, float bias,
+                                                double *loss, double *grad) {
+    const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    __m512d ls = _mm512_setzero_pd(), gs = _mm512_setzero_pd();
+    int64_t k = from;
+    for (; k + 16 <= to; k += 16) {
+        jnce_bce16 t = jnce_bce_logits16(_mm512_add_ps(_mm512_loadu_ps(x + k), vb), zero, one);
+        ls = _mm512_add_pd(ls, _mm512_add_pd(jnce_lo_pd(t.loss), jnce_hi_pd(t.loss)));
+        gs = _mm512_add_pd(gs, _mm512_add_pd(jnce_lo_pd(t.dx), jnce_hi_pd(t.dx)));
+        if (g != NULL) _mm512_storeu_ps(g + k, t.dx);
+    }
+    *loss += _mm512_reduce_add_pd(ls);
+    *grad += _mm512_reduce_add_pd(gs);
+    negatives_avx2(x, g, k, to, bias, loss, grad);
+}
+#endif
+
 static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const siglip_job *j = ctx;
@@ -79,6 +102,12 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         const int64_t p = i + j->offset, before = p < j->M ? p : j->M; /* the positive, when in this matrix */
         jnce_binary_terms t = {0.0, 0.0, 0.0};
         if (p < j->M) t = jnce_bce_logits_terms((double)(x[p] + j->bias), 1.0, 1.0); /* read before g overwrites it */
+#ifdef JNCE_HAVE_AVX512
+        if (j->avx512) {
+            negatives_avx512(x, g, 0, before, j->bias, &loss, &grad);
+            negatives_avx512(x, g, before + 1, j->M, j->bias, &loss, &grad);
+        } else
+#endif
         if (j->avx2) {
             negatives_avx2(x, g, 0, before, j->bias, &loss, &grad);
             negatives_avx2(x, g, before + 1, j->M, j->bias, &loss, &grad);
@@ -101,7 +130,7 @@ int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, in
     if (!isfinite(bias)) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: bias %g is not finite", (double)bias);
     double *per_row = malloc(sizeof(double) * 2 * (size_t)N);
     if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
-    siglip_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(),
+    siglip_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(), .avx512 = jnce_use_avx512(),
                       .row_loss = per_row, .row_grad = per_row + N};
     jnce_parallel_for(N, 16, rows, &job);
     double loss = 0.0, grad = 0.0;
