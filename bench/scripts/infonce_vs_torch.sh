@@ -7,8 +7,9 @@
 # FORMS names them. jnce against the BLAS calls it needs (three GEMMs for two towers; SYRK + one
 # GEMM for the symmetric one-tensor forms) and against PyTorch written the usual way (normalize +
 # matmul + cross_entropy + backward; SupCon as log_softmax and a masked mean), same thread count,
-# each in a fresh process, best of 3 (the java backend's first call or two run before the JIT is
-# done); peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed
+# each in a fresh process, best of 3 after 2 untimed steps on jnce's side and on its BLAS calls'
+# (the first steps fault in the workspace and OpenBLAS's buffers, and the java backend's run
+# before the JIT is done); peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed
 # here when missing and root); its '#' line names the BLAS it loaded. The raw log and the table
 # go to bench/results/raw/infonce-<date>/, one row per measurement to bench/results/infonce.csv.
 #
