@@ -123,6 +123,10 @@ int main(void) {
                 gemm_case_beta(ta, tb, 600, 3000, 1, beta);
                 gemm_case_beta(ta, tb, 1, 3000, 600, beta);
                 gemm_case_beta(ta, tb, 1, 1, 1, beta);
+                /* products small enough for the direct AVX-512 path: beta 0 over NaN, edges past 64 columns */
+                gemm_case_beta(ta, tb, 20, 40, 30, beta);
+                gemm_case_beta(ta, tb, 33, 70, 50, beta);
+                gemm_case_beta(ta, tb, 64, 128, 64, beta);
             }
     int64_t dims[] = {1, 3, 8, 65, 1000};
     for (int k = 0; k < 5; k++) {

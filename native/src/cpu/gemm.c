@@ -19,10 +19,17 @@
  * more than such a product takes on one core (a contrastive loss at N = 64, D = 128 spent half
  * its time there). OpenBLAS's thread count is one global setting, so a product that another
  * thread starts meanwhile may run on one thread too: slower, never wrong.
+ *
+ * Where the CPU has AVX-512, products with B not transposed of at most TINY_PRODUCT multiply-adds
+ * (the gradient GEMMs of a contrastive loss at N = 32-64, D = 128) skip OpenBLAS, whose packing of
+ * both operands cost more than the product: tiny_rows computes four rows of C at a time as sums
+ * of rows of B in 16-lane registers, then C = alpha acc + beta C. Bᵀ products and SYRK stay with
+ * OpenBLAS (a direct form with a transposed copy of B was slower there).
  */
 #include <cblas.h>
 
 #include "internal.h"
+#include "simd_exp.h" /* JNCE_TARGET_AVX512 */
 
 #define SMALL_PRODUCT (4.0 * 1024 * 1024)
 
@@ -72,6 +79,105 @@ static void outer_rows(void *arg, int64_t begin, int64_t end, int32_t slice) {
     }
 }
 
+#define TINY_PRODUCT (1024.0 * 1024.0)
+
+#ifdef JNCE_HAVE_AVX512
+/* The 16-lane masks of the columns [j0, j0 + 64) below cols. */
+JNCE_TARGET_AVX512 static inline void tiny_masks(int64_t cols, int64_t j0, __mmask16 m[4]) {
+    for (int q = 0; q < 4; q++) {
+        const int64_t left = cols - j0 - 16 * q;
+        m[q] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+    }
+}
+
+/* C row block = alpha acc + beta C over the masked columns; beta = 0 does not read C. */
+JNCE_TARGET_AVX512 static inline void tiny_store(float *c, const __mmask16 m[4], __m512 a0, __m512 a1, __m512 a2,
+                                                 __m512 a3, float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 acc[4] = {a0, a1, a2, a3};
+    for (int q = 0; q < 4; q++) {
+        if (m[q] == 0) break;
+        __m512 r = _mm512_mul_ps(va, acc[q]);
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m[q], c + 16 * q), r);
+        _mm512_mask_storeu_ps(c + 16 * q, m[q], r);
+    }
+}
+
+/*
+ * C (M,N) = alpha op(A) B + beta C for B (K,N) row-major: four rows of C at a time in blocks of
+ * 64 columns (16 accumulators of 16 lanes; each row of B loaded once for the four), the last
+ * rows one at a time.
+ */
+JNCE_TARGET_AVX512 static void tiny_rows(int32_t trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                                         int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#define TINY_A(i, k) (trans_a ? A[(k) * lda + (i)] : A[(i) * lda + (k)])
+    int64_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        for (int64_t j0 = 0; j0 < N; j0 += 64) {
+            __mmask16 m[4];
+            tiny_masks(N, j0, m);
+            __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+            __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+            for (int64_t k = 0; k < K; k++) {
+                const float *b = B + k * ldb + j0;
+                const __m512 b0 = _mm512_maskz_loadu_ps(m[0], b), b1 = _mm512_maskz_loadu_ps(m[1], b + 16);
+                const __m512 b2 = _mm512_maskz_loadu_ps(m[2], b + 32), b3 = _mm512_maskz_loadu_ps(m[3], b + 48);
+                __m512 a = _mm512_set1_ps(TINY_A(i, k));
+                c00 = _mm512_fmadd_ps(a, b0, c00), c01 = _mm512_fmadd_ps(a, b1, c01);
+                c02 = _mm512_fmadd_ps(a, b2, c02), c03 = _mm512_fmadd_ps(a, b3, c03);
+                a = _mm512_set1_ps(TINY_A(i + 1, k));
+                c10 = _mm512_fmadd_ps(a, b0, c10), c11 = _mm512_fmadd_ps(a, b1, c11);
+                c12 = _mm512_fmadd_ps(a, b2, c12), c13 = _mm512_fmadd_ps(a, b3, c13);
+                a = _mm512_set1_ps(TINY_A(i + 2, k));
+                c20 = _mm512_fmadd_ps(a, b0, c20), c21 = _mm512_fmadd_ps(a, b1, c21);
+                c22 = _mm512_fmadd_ps(a, b2, c22), c23 = _mm512_fmadd_ps(a, b3, c23);
+                a = _mm512_set1_ps(TINY_A(i + 3, k));
+                c30 = _mm512_fmadd_ps(a, b0, c30), c31 = _mm512_fmadd_ps(a, b1, c31);
+                c32 = _mm512_fmadd_ps(a, b2, c32), c33 = _mm512_fmadd_ps(a, b3, c33);
+            }
+            tiny_store(C + i * ldc + j0, m, c00, c01, c02, c03, alpha, beta);
+            tiny_store(C + (i + 1) * ldc + j0, m, c10, c11, c12, c13, alpha, beta);
+            tiny_store(C + (i + 2) * ldc + j0, m, c20, c21, c22, c23, alpha, beta);
+            tiny_store(C + (i + 3) * ldc + j0, m, c30, c31, c32, c33, alpha, beta);
+        }
+    }
+    for (; i < M; i++) {
+        for (int64_t j0 = 0; j0 < N; j0 += 64) {
+            __mmask16 m[4];
+            tiny_masks(N, j0, m);
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            for (int64_t k = 0; k < K; k++) {
+                const float *b = B + k * ldb + j0;
+                const __m512 a = _mm512_set1_ps(TINY_A(i, k));
+                c0 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m[0], b), c0);
+                c1 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m[1], b + 16), c1);
+                c2 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m[2], b + 32), c2);
+                c3 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m[3], b + 48), c3);
+            }
+            tiny_store(C + i * ldc + j0, m, c0, c1, c2, c3, alpha, beta);
+        }
+    }
+#undef TINY_A
+}
+#endif
+
+/*
+ * C = alpha op(A) B + beta C without OpenBLAS (B not transposed) for a product of at most
+ * TINY_PRODUCT multiply-adds on a CPU with AVX-512. Returns 0 when it did not run.
+ */
+static int tiny_product(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifdef JNCE_HAVE_AVX512
+    if (trans_b || !jnce_use_avx512() || (double)M * (double)N * (double)K > TINY_PRODUCT) return 0;
+    tiny_rows(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 1;
+#else
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
+        (void)beta, (void)C, (void)ldc;
+    return 0;
+#endif
+}
+
 int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                    int64_t ldc) {
@@ -97,6 +203,7 @@ int32_t jnce_sgemm(int32_t trans_a, int32_t trans_b, int64_t M, int64_t N, int64
                     beta, C, 1);
         return JNCE_OK;
     }
+    if (tiny_product(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return JNCE_OK;
     const int restore = small_product_begin((double)M * (double)N * (double)K);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
