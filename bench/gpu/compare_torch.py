@@ -76,9 +76,16 @@ def gemm(c, d):
     want = (a.bfloat16() @ b.bfloat16().t()).float() if mode == "BF16" else a @ b.t()
     torch.backends.cuda.matmul.allow_tf32 = False
     exact = a.double() @ b.double().t()
-    print(f"    {mode}: max |jnce - float64| {float((load(d, c['c']).double() - exact).abs().max()):.3e}, "
-          f"|torch - float64| {float((want.double() - exact).abs().max()):.3e}")
-    return [("c", want, load(d, c["c"]))]
+    got = load(d, c["c"])
+    print(f"    {mode}: max |jnce - float64| {float((got.double() - exact).abs().max()):.3e}, "
+          f"|torch - float64| {float((want.double() - exact).abs().max()):.3e}; ||jnce - float64|| / ||float64|| "
+          f"{rel(got, exact):.2e}, torch {rel(want, exact):.2e}")
+    if mode == "FP32":
+        return [("c", want, got)]
+    # TF32 and BF16: cuBLAS may pick another algorithm than PyTorch's (cuBLAS's FAST_16BF allows but does
+    # not force bfloat16), so jnce is held to the float64 product by ||jnce - float64|| / ||float64||,
+    # with the large InfoNCE cases' tolerance for that mode
+    return rel(got, exact)
 
 
 def infonce(c, d):
@@ -206,7 +213,10 @@ def main():
         fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)
-        worst = max(err(w, g) for _, w, g in results)
+        if isinstance(results, float):  # a norm-relative error against float64
+            worst, tol = results, BIG_TOL[c["mode"]]
+        else:
+            worst = max(err(w, g) for _, w, g in results)
         ok = worst <= tol
         bad += not ok
         desc = " ".join(f"{k}={v}" for k, v in c.items() if "=" not in v and ":" not in v and k not in ("op", "name"))

@@ -40,6 +40,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaContext context;
     private final CudaCrossEntropy crossEntropy;
     private final CudaSimilarity similarity;
+    private final CudaScan scan;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -62,6 +63,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.context = CudaContext.of(device);
         this.crossEntropy = new CudaCrossEntropy(context);
         this.similarity = new CudaSimilarity(context, gemmMode);
+        this.scan = new CudaScan(similarity);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -108,7 +110,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public ScanKernels scan() {
-        return CudaScan.INSTANCE;
+        return scan;
     }
 
     /**

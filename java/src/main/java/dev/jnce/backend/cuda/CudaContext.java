@@ -30,7 +30,20 @@ public final class CudaContext implements DeviceMemory {
 
     static {
         // A context holds a stream and cuBLAS state on the GPU: release every one when the JVM exits.
-        Runtime.getRuntime().addShutdownHook(new Thread(CudaContext::destroyAll, "jnce-cuda-release"));
+        // The binding's holder class is loaded now: at exit the class loader that brought jnce may
+        // already be closed (a test launcher's, an application server's).
+        try {
+            Class.forName(JnceNative.class.getName() + "$jnce_cuda_destroy", true, CudaContext.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            // a binding without that holder class resolves its handle when first called, as before
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                destroyAll();
+            } catch (LinkageError e) {
+                // the loader that brought jnce was closed before the JVM exit: the driver releases the GPU's memory
+            }
+        }, "jnce-cuda-release"));
     }
 
     private CudaContext(int device, MemorySegment ctx, String deviceName) {

@@ -52,7 +52,9 @@ class CudaCrossEntropyTest {
                 new Options(false, false, 0.2f, true, 0, true, false),
                 new Options(true, false, 0, false, 1e-3f, true, false),
                 new Options(false, true, 0.1f, true, 1e-4f, true, true));
-        long[][] shapes = {{7, 5}, {33, 1000}, {4, 32003}, {3, 131072}};
+        // the last three take the one-read cluster kernel on sm_90 (C % 4 == 0, C >= 8192): one block a row and
+        // several rows a cluster, four blocks of uneven slices, eight blocks
+        long[][] shapes = {{7, 5}, {33, 1000}, {4, 32003}, {600, 8192}, {20, 50004}, {3, 131072}};
         List<Arguments> out = new ArrayList<>();
         for (long[] s : shapes)
             for (Target t : Target.values())

@@ -98,19 +98,27 @@ final class CudaTiming {
             double all = median(() -> whole.forwardBackward(q, k, loss, dq, dk), gpu);
             long peakWhole = gpu.context().peakAllocatedBytes() - before;
             InfoNce.releaseWorkspace();
-            double gemms;
-            try (Tensor s = Tensor.zeros(dev, DType.FLOAT32, n, n); Tensor g = Tensor.zeros(dev, DType.FLOAT32, n, d)) {
+            double gemms, xent;
+            try (Tensor s = Tensor.zeros(dev, DType.FLOAT32, n, n); Tensor g = Tensor.zeros(dev, DType.FLOAT32, n, d);
+                 Tensor y = targets(n, n).to(dev); Tensor rows = Tensor.zeros(dev, DType.FLOAT32, n)) {
                 gemms = median(() -> {
                     gpu.similarity().gemm(false, true, 1f, q, k, 0f, s);
                     gpu.similarity().gemm(false, false, 1f, s, k, 0f, g);
                     gpu.similarity().gemm(true, false, 1f, s, q, 0f, g);
                 }, gpu);
+                gpu.similarity().gemm(false, true, 1f / 0.07f, q, k, 0f, s);
+                CrossEntropyCall call = new CrossEntropyCall(s, y, null, null, null, -100, 0f, 0f, Reduction.NONE, false,
+                        rows, s, null);
+                xent = median(() -> gpu.crossEntropy().crossEntropy(call), gpu);
             }
             double flops = 3 * 2.0 * n * (double) n * d;
             say.accept(String.format(Locale.ROOT, "jnce infonce two towers fwd+bwd N=%d D=%d GEMM %s: blocks of 1 GiB %.3f ms "
                     + "(ratio %.2f, peak added %.2f GiB), whole matrix %.3f ms (ratio %.2f, peak added %.2f GiB); its three "
                     + "GEMMs alone %.3f ms (%.1f TFLOP/s)", n, d, mode, inBlocks, inBlocks / gemms, peakBlocks / GIB, all,
                     all / gemms, peakWhole / GIB, gemms, flops / (gemms * 1e-3) / 1e12));
+            say.accept(String.format(Locale.ROOT, "  of which at most: the fused cross-entropy over the (%d,%d) logits in place "
+                    + "%.3f ms (%.0f GB/s at 8 B/logit); the rest (normalisation, value checks, reductions) %.3f ms", n, n, xent,
+                    8.0 * n * (double) n / (xent * 1e-3) / 1e9, all - gemms - xent));
             // the outputs of the last (whole-matrix) call, for the float64 reference in compare_torch.py
             String name = "infonce_big_" + mode.name().toLowerCase(Locale.ROOT);
             StringBuilder line = new StringBuilder("op=infonce_big name=" + name + " mode=" + mode + " N=" + n + " D=" + d
