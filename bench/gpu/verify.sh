@@ -92,6 +92,17 @@ for j in "$RT"/lib/openblas-*.jar; do [[ -f "$j" ]] && CP="$CP:$j"; done
 JAVA=("$RT/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
       "-Djnce.cuda.library.path=$BUILD/libjnce_cuda.so" "-Djnce.cublas.path=$CUBLAS")
 
+# JNCE_GPU_STEP=xent: only the fused cross-entropy's kernel shapes, CudaXentProbe once per value of
+# JNCE_CUDA_XENT_CLUSTER (0: the two-pass kernel; a-d: the cluster kernel's shapes)      xent.log
+if [[ "${JNCE_GPU_STEP:-}" == xent ]]; then
+    for v in 0 a b c d; do
+        JNCE_CUDA_XENT_CLUSTER=$v timeout 90 "${JAVA[@]}" -Xmx24g -cp "$CP" dev.jnce.backend.cuda.CudaXentProbe || status=1
+    done > "$RESULTS/xent.log" 2>&1
+    cat "$RESULTS/xent.log"
+    rm -rf "$BUILD"
+    exit $status
+fi
+
 # 4. the JUnit tests tagged "cuda"
 timeout 180 "${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute --class-path "$CP" \
     --scan-class-path "$RT/lib/jnce-tests.jar" --include-tag cuda --details=tree --disable-banner \

@@ -294,17 +294,15 @@ __global__ void softmax_xent_fwd_bwd_kernel(xent_call a, const xent_stats *st, f
  * logit instead of the two-pass kernel's 12. Class targets only (no probability rows), rows of
  * 4-aligned length, S <= 8 blocks of 512 threads: up to 131072 classes.
  */
-#define XC_THREADS 512
-#define XC_VEC 8
-#define XC_SPAN (XC_THREADS * XC_VEC) /* float4 a block */
-#define XC_MAX_CLUSTER 8
+#define XC_MAX_CLUSTER 16 /* 8 is portable; 16 where the device allows it (H100, H200) */
 
 typedef struct {
     float max, sum, wx;
     int nan_seen, inf_seen;
 } xc_part;
 
-__global__ void __launch_bounds__(XC_THREADS, 2)
+template <int XC_THREADS, int XC_VEC, int XC_MIN_BLOCKS>
+__global__ void __launch_bounds__(XC_THREADS, XC_MIN_BLOCKS)
 xent_cluster_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row_z, int per) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     cg::cluster_group cluster = cg::this_cluster();
@@ -449,23 +447,70 @@ xent_cluster_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row
 #endif
 }
 
-/* Blocks in the cluster for a row of C classes on this device, or 0 where the kernel does not apply. */
-static int xent_cluster_size(const xent_call *a, int vec4, int device) {
-    static int disabled = -1;
-    if (disabled < 0) {
-        const char *e = getenv("JNCE_CUDA_XENT_CLUSTER");
-        disabled = e != NULL && e[0] == '0';
+/*
+ * Shapes of the cluster kernel (threads a block, float4 a thread): JNCE_CUDA_XENT_CLUSTER picks one
+ * ("0" turns the kernel off, for comparisons); the default is the first.
+ */
+typedef struct {
+    char name;
+    int threads, vec;
+    cudaError_t (*launch)(const cudaLaunchConfig_t *, const xent_call *, const xent_stats *, float *, float *, int, int *);
+} xc_shape;
+
+template <int T, int V, int M>
+static cudaError_t xc_launch(const cudaLaunchConfig_t *base, const xent_call *a, const xent_stats *st, float *row_ce,
+                             float *row_z, int per, int *clusters) {
+    cudaLaunchConfig_t cfg = *base;
+    if (cfg.attrs[0].val.clusterDim.x > 8) {
+        cudaError_t e = cudaFuncSetAttribute(xent_cluster_kernel<T, V, M>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+        if (e != cudaSuccess) return e;
     }
-    if (disabled || !vec4 || a->probs != NULL || a->C < 8192) return 0;
+    if (*clusters == 0) {
+        cfg.gridDim = dim3(cfg.attrs[0].val.clusterDim.x);
+        if (cudaOccupancyMaxActiveClusters(clusters, xent_cluster_kernel<T, V, M>, &cfg) != cudaSuccess || *clusters < 1) {
+            (void)cudaGetLastError();
+            *clusters = -1;
+            return cudaErrorInvalidConfiguration;
+        }
+        return cudaSuccess;
+    }
+    return cudaLaunchKernelEx(&cfg, xent_cluster_kernel<T, V, M>, *a, st, row_ce, row_z, per);
+}
+
+static const xc_shape XC_SHAPES[] = {
+    {'a', 512, 8, xc_launch<512, 8, 2>},
+    {'b', 1024, 8, xc_launch<1024, 8, 1>},
+    {'c', 256, 8, xc_launch<256, 8, 4>},
+    {'d', 512, 4, xc_launch<512, 4, 3>},
+};
+
+static const xc_shape *xc_chosen(void) {
+    static const xc_shape *chosen = NULL;
+    static int looked = 0;
+    if (!looked) {
+        const char *e = getenv("JNCE_CUDA_XENT_CLUSTER");
+        chosen = &XC_SHAPES[0];
+        if (e != NULL && e[0] == '0') chosen = NULL;
+        for (size_t k = 0; e != NULL && k < sizeof XC_SHAPES / sizeof XC_SHAPES[0]; k++)
+            if (e[0] == XC_SHAPES[k].name) chosen = &XC_SHAPES[k];
+        looked = 1;
+    }
+    return chosen;
+}
+
+/* Blocks in the cluster for a row of C classes on this device, or 0 where the kernel does not apply. */
+static int xent_cluster_size(const xent_call *a, int vec4, int device, const xc_shape *shape) {
+    if (shape == NULL || !vec4 || a->probs != NULL || a->C < 8192) return 0;
     int major = 0;
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 9) return 0;
-    int64_t S = (a->C / 4 + XC_SPAN - 1) / XC_SPAN;
+    int64_t span = (int64_t)shape->threads * shape->vec;
+    int64_t S = (a->C / 4 + span - 1) / span;
     return S <= XC_MAX_CLUSTER ? (int)S : 0;
 }
 
-/* Launches xent_cluster_kernel; a launch the device refuses leaves cudaSuccess unreturned and the caller falls back. */
+/* Launches xent_cluster_kernel; anything but cudaSuccess means the caller takes the two-pass kernel. */
 static cudaError_t xent_cluster_launch(jnce_cuda_ctx *ctx, const xent_call *a, const xent_stats *st, float *row_ce,
-                                       float *row_z, int S) {
+                                       float *row_z, int S, const xc_shape *shape) {
     const int per = (int)((a->C / 4 + S - 1) / S);
     cudaLaunchConfig_t cfg = {};
     cudaLaunchAttribute attr[1];
@@ -473,22 +518,17 @@ static cudaError_t xent_cluster_launch(jnce_cuda_ctx *ctx, const xent_call *a, c
     attr[0].val.clusterDim.x = (unsigned)S;
     attr[0].val.clusterDim.y = 1;
     attr[0].val.clusterDim.z = 1;
-    cfg.blockDim = dim3(XC_THREADS);
+    cfg.blockDim = dim3((unsigned)shape->threads);
     cfg.dynamicSmemBytes = 0;
     cfg.stream = ctx->stream;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
     int clusters = 0;
-    cfg.gridDim = dim3((unsigned)S);
-    if (cudaOccupancyMaxActiveClusters(&clusters, xent_cluster_kernel, &cfg) != cudaSuccess || clusters < 1) {
-        (void)cudaGetLastError();
-        int sms = 0;
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx->device);
-        clusters = sms / S > 0 ? sms / S : 1;
-    }
+    cudaError_t e = shape->launch(&cfg, a, st, row_ce, row_z, per, &clusters); /* clusters == 0: occupancy only */
+    if (e != cudaSuccess) return e;
     if (clusters > a->N) clusters = (int)a->N;
     cfg.gridDim = dim3((unsigned)(clusters * S));
-    return cudaLaunchKernelEx(&cfg, xent_cluster_kernel, *a, st, row_ce, row_z, per);
+    return shape->launch(&cfg, a, st, row_ce, row_z, per, &clusters);
 }
 
 __global__ void xent_reduce_kernel(xent_call a, const xent_stats *st, const float *row_ce, const float *row_z) {
@@ -562,8 +602,9 @@ int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, int64_t C
     int vec4 = a->C % 4 == 0 && aligned16(a->logits) && (a->grad == NULL || aligned16(a->grad)) &&
                (a->weight == NULL || aligned16(a->weight)) && (a->probs == NULL || aligned16(a->probs));
     xent_stats_kernel<<<1, 1024, 0, ctx->stream>>>(*a, st, ctx->error);
-    int S = xent_cluster_size(a, vec4, ctx->device);
-    if (S == 0 || xent_cluster_launch(ctx, a, st, row_ce, row_z, S) != cudaSuccess) {
+    const xc_shape *shape = xc_chosen();
+    int S = xent_cluster_size(a, vec4, ctx->device, shape);
+    if (S == 0 || xent_cluster_launch(ctx, a, st, row_ce, row_z, S, shape) != cudaSuccess) {
         (void)cudaGetLastError(); /* a refused cluster launch: the two-pass kernel below */
         softmax_xent_fwd_bwd_kernel<<<jnce_cuda_row_blocks(a->N), threads_for(a->C), 0, ctx->stream>>>(
             *a, st, row_ce, row_z, ctx->error, vec4);

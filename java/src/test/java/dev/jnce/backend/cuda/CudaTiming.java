@@ -209,7 +209,7 @@ final class CudaTiming {
     }
 
     /** (n,c) logits on the GPU: a (64,c) random block copied down the rows. */
-    private static Tensor fill(CudaBackend gpu, long n, long c) {
+    static Tensor fill(CudaBackend gpu, long n, long c) {
         Tensor dst = Tensor.zeros(gpu.device(), DType.FLOAT32, n, c);
         int rows = 64;
         try (Tensor block = Tensor.of(CudaTestSupport.normal(9, (int) (rows * c), 3.0), rows, c)) {
@@ -232,13 +232,13 @@ final class CudaTiming {
         }
     }
 
-    private static Tensor targets(long n, long c) {
+    static Tensor targets(long n, long c) {
         long[] y = new long[(int) n];
         for (int i = 0; i < n; i++) y[i] = (i * 7919L) % c;
         return Tensor.of(y);
     }
 
-    private static double median(Runnable op, CudaBackend gpu) {
+    static double median(Runnable op, CudaBackend gpu) {
         for (int i = 0; i < WARMUP; i++) op.run();
         gpu.context().synchronize();
         double[] ms = new double[RUNS];
