@@ -93,12 +93,24 @@ JAVA=("$RT/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.in
       "-Djnce.cuda.library.path=$BUILD/libjnce_cuda.so" "-Djnce.cublas.path=$CUBLAS")
 
 # JNCE_GPU_STEP=xent: only the fused cross-entropy's kernel shapes, CudaXentProbe once per value of
-# JNCE_CUDA_XENT_CLUSTER (0: the two-pass kernel; a-d: the cluster kernel's shapes)      xent.log
+# JNCE_CUDA_XENT_CLUSTER (0: the two-pass kernel; a-i: the cluster kernels' shapes, JNCE_XENT_SHAPES
+# lists them)                                                                              xent.log
+# then the cross-entropy and InfoNCE cuda tests with the shape that came nearest the copy at
+# (8192,128000)                                                                            junit.log
 if [[ "${JNCE_GPU_STEP:-}" == xent ]]; then
-    for v in 0 a b c d; do
-        JNCE_CUDA_XENT_CLUSTER=$v timeout 90 "${JAVA[@]}" -Xmx24g -cp "$CP" dev.jnce.backend.cuda.CudaXentProbe || status=1
+    for v in ${JNCE_XENT_SHAPES:-0 a b c d}; do
+        JNCE_CUDA_XENT_CLUSTER=$v timeout 60 "${JAVA[@]}" -Xmx24g -cp "$CP" dev.jnce.backend.cuda.CudaXentProbe || status=1
     done > "$RESULTS/xent.log" 2>&1
     cat "$RESULTS/xent.log"
+    best=$(awk '/\(8192,128000\)/ && $3 != "0" { t = $(NF-10) + 0; if (best == "" || t > bt) { best = $3; bt = t } } END { print best }' "$RESULTS/xent.log")
+    echo "the shape nearest the copy at (8192,128000): ${best:-none}" | tee -a "$RESULTS/xent.log"
+    if [[ -n "$best" ]]; then
+        JNCE_CUDA_XENT_CLUSTER=$best timeout 120 "${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute \
+            --class-path "$CP" --select-class dev.jnce.backend.cuda.CudaCrossEntropyTest \
+            --select-class dev.jnce.backend.cuda.CudaContrastiveTest --details=summary --disable-banner \
+            > "$RESULTS/junit.log" 2>&1 || status=1
+        tail -n 15 "$RESULTS/junit.log"
+    fi
     rm -rf "$BUILD"
     exit $status
 fi

@@ -448,6 +448,172 @@ xent_cluster_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row
 }
 
 /*
+ * The same, pipelined: while a block waits at the cluster barrier for the other blocks' pairs, the
+ * next row's slice is already on its way into a second set of registers (the barrier is split
+ * into its arrive and wait halves, and the loads are issued between them). HINT 1 marks the
+ * logits' loads and the gradient's stores as streaming (read or written once: evict first).
+ */
+template <int XC_THREADS, int XC_VEC, int HINT>
+__device__ __forceinline__ void xc_load(float4 (&v)[XC_VEC], const float4 *x4, int64_t q0, int64_t q1) {
+#pragma unroll
+    for (int k = 0; k < XC_VEC; k++) {
+        const int64_t q = q0 + threadIdx.x + (int64_t)k * XC_THREADS;
+        v[k] = q < q1 ? (HINT ? __ldcs(x4 + q) : x4[q]) : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+    }
+}
+
+template <int XC_THREADS, int XC_VEC, int XC_MIN_BLOCKS, int HINT>
+__global__ void __launch_bounds__(XC_THREADS, XC_MIN_BLOCKS)
+xent_cluster_pipe_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row_z, int per) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    cg::cluster_group cluster = cg::this_cluster();
+    const unsigned rank = cluster.block_rank(), S = cluster.num_blocks();
+    __shared__ xc_part parts[2];
+    __shared__ float shared[64];
+    __shared__ row_plan plan;
+    if (st->bad) return; /* the same for every block of every cluster */
+    const int64_t C = a.C, C4 = C / 4;
+    const int64_t q0 = (int64_t)rank * per, q1 = q0 + per < C4 ? q0 + per : C4;
+    const int64_t clusters = gridDim.x / S;
+    const float eps = a.label_smoothing;
+    const float *w = a.weight;
+    int parity = 0;
+    float4 cur[XC_VEC], nxt[XC_VEC];
+    const int64_t first = blockIdx.x / S;
+    if (first < a.N) xc_load<XC_THREADS, XC_VEC, HINT>(cur, (const float4 *)(a.logits + first * C), q0, q1);
+    for (int64_t i = first; i < a.N; i += clusters) {
+        const int64_t next = i + clusters;
+        float4 *g4 = a.grad ? (float4 *)(a.grad + i * C) : NULL;
+        const bool counted = row_counted(a, i);
+        const int64_t y = counted ? class_target(a, i) : -1;
+        const bool y_ok = y < 0 || target_in_range(a, y);
+        if ((!counted || !y_ok) && a.lse == NULL) {
+            if (rank == 0 && threadIdx.x == 0) {
+                if (a.reduction == JNCE_REDUCTION_NONE) a.loss[i] = counted ? NAN : 0.0f;
+                row_ce[i] = row_z[i] = counted ? NAN : 0.0f;
+            }
+            if (g4) {
+                const float v = counted ? NAN : 0.0f;
+                for (int64_t q = q0 + threadIdx.x; q < q1; q += XC_THREADS) g4[q] = make_float4(v, v, v, v);
+            }
+            /* the next row after the fill: with grad over the logits, this row's values are gone */
+            if (next < a.N) xc_load<XC_THREADS, XC_VEC, HINT>(cur, (const float4 *)(a.logits + next * C), q0, q1);
+            continue; /* the whole cluster skips the row: no exchange */
+        }
+        float m = -FLT_MAX;
+        int nan_seen = 0, inf_seen = 0;
+#pragma unroll
+        for (int k = 0; k < XC_VEC; k++) {
+            const float e[4] = {cur[k].x, cur[k].y, cur[k].z, cur[k].w};
+#pragma unroll
+            for (int l = 0; l < 4; l++) {
+                nan_seen |= isnan(e[l]);
+                inf_seen |= e[l] == INFINITY;
+                m = fmaxf(m, e[l]);
+            }
+        }
+        float sum = 0.0f, wx = 0.0f;
+        const bool want_wx = counted && eps > 0.0f;
+#pragma unroll
+        for (int k = 0; k < XC_VEC; k++) {
+            const int64_t q = q0 + threadIdx.x + (int64_t)k * XC_THREADS;
+            sum += __expf(cur[k].x - m) + __expf(cur[k].y - m) + __expf(cur[k].z - m) + __expf(cur[k].w - m);
+            if (want_wx && q < q1) {
+                const float4 u = w ? ((const float4 *)w)[q] : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
+                wx += u.x * cur[k].x + u.y * cur[k].y + u.z * cur[k].z + u.w * cur[k].w;
+            }
+        }
+        float x_y = 0.0f;
+        if (threadIdx.x == 0 && y >= 0 && y_ok) x_y = a.logits[i * C + y]; /* before any block writes the gradient */
+        jnce_softmax_state bs = jnce_block_softmax(jnce_softmax_state{m, sum}, shared);
+        const float bwx = want_wx ? jnce_block_sum(wx, shared) : 0.0f;
+        nan_seen = __syncthreads_or(nan_seen);
+        inf_seen = __syncthreads_or(inf_seen);
+        if (threadIdx.x == 0) parts[parity] = xc_part{bs.max, bs.sum, bwx, nan_seen, inf_seen};
+        __cluster_barrier_arrive(); /* release: this block's pair is published */
+        if (next < a.N) xc_load<XC_THREADS, XC_VEC, HINT>(nxt, (const float4 *)(a.logits + next * C), q0, q1);
+        __cluster_barrier_wait();   /* acquire: every block's pair is readable */
+        if (threadIdx.x == 0) {
+            jnce_softmax_state sm = {-FLT_MAX, 0.0f};
+            float rwx = 0.0f;
+            int rnan = 0, rinf = 0;
+            for (unsigned r = 0; r < S; r++) {
+                const xc_part pr = *cluster.map_shared_rank(&parts[parity], r);
+                sm = jnce_softmax_merge(sm, jnce_softmax_state{pr.max, pr.sum});
+                rwx += pr.wx;
+                rnan |= pr.nan_seen;
+                rinf |= pr.inf_seen;
+            }
+            const int bad = rnan || rinf || sm.sum == 0.0f;
+            const double lse = bad ? (double)NAN : (double)sm.max + log((double)sm.sum);
+            if (a.lse && rank == 0) a.lse[i] = bad ? (rnan ? NAN : rinf ? INFINITY : -INFINITY) : (float)lse;
+            row_plan p = {sm.max, 0.0f, 0.0f, 0.0f, 0.0f, -1, 0};
+            double ce = 0.0, z = 0.0;
+            if (!counted || !y_ok) {
+                p.mode = counted ? 2 : 1;
+                ce = z = counted ? NAN : 0.0;
+            } else if (bad) {
+                p.mode = 2;
+                ce = z = NAN;
+            } else {
+                const double wy = w ? w[y] : 1.0;
+                const double q_sum = (1.0 - eps) * wy + eps / C * st->w_total;
+                const double qx = (1.0 - eps) * wy * x_y + (eps > 0.0f ? eps / C * (double)rwx : 0.0);
+                ce = q_sum * lse - qx;
+                z = lse * lse;
+                const double coef = st->scale * q_sum + st->zscale * 2.0 * a.z_loss * lse;
+                p.scale_e = (float)(coef / sm.sum);
+                p.k1 = (float)(st->scale * eps / C);
+                p.gy = (float)(st->scale * (1.0 - eps) * wy);
+                p.y = y;
+            }
+            if (rank == 0) {
+                row_ce[i] = (float)ce;
+                row_z[i] = (float)z;
+                if (a.reduction == JNCE_REDUCTION_NONE) a.loss[i] = (float)(ce + a.z_loss * z);
+            }
+            plan = p;
+        }
+        parity ^= 1;
+        __syncthreads();
+        const row_plan p = plan;
+        if (g4) {
+#pragma unroll
+            for (int k = 0; k < XC_VEC; k++) {
+                const int64_t q = q0 + threadIdx.x + (int64_t)k * XC_THREADS;
+                if (q >= q1) continue;
+                float4 o;
+                if (p.mode != 0) {
+                    const float f = p.mode == 1 ? 0.0f : NAN;
+                    o = make_float4(f, f, f, f);
+                } else {
+                    const float4 u = w && p.k1 != 0.0f ? ((const float4 *)w)[q] : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
+                    const int64_t j = 4 * q;
+                    o.x = __expf(cur[k].x - p.max) * p.scale_e - p.k1 * u.x;
+                    o.y = __expf(cur[k].y - p.max) * p.scale_e - p.k1 * u.y;
+                    o.z = __expf(cur[k].z - p.max) * p.scale_e - p.k1 * u.z;
+                    o.w = __expf(cur[k].w - p.max) * p.scale_e - p.k1 * u.w;
+                    if (p.y >= j && p.y < j + 4) {
+                        const int l = (int)(p.y - j);
+                        if (l == 0) o.x -= p.gy;
+                        else if (l == 1) o.y -= p.gy;
+                        else if (l == 2) o.z -= p.gy;
+                        else o.w -= p.gy;
+                    }
+                }
+                if (HINT) __stcs(g4 + q, o);
+                else g4[q] = o;
+            }
+        }
+        __syncthreads(); /* plan and shared are rewritten by the next row */
+#pragma unroll
+        for (int k = 0; k < XC_VEC; k++) cur[k] = nxt[k];
+    }
+    cluster.sync(); /* no block leaves while another may still read its shared memory */
+#endif
+}
+
+/*
  * Shapes of the cluster kernel (threads a block, float4 a thread): JNCE_CUDA_XENT_CLUSTER picks one
  * ("0" turns the kernel off, for comparisons); the default is the first.
  */
@@ -457,31 +623,38 @@ typedef struct {
     cudaError_t (*launch)(const cudaLaunchConfig_t *, const xent_call *, const xent_stats *, float *, float *, int, int *);
 } xc_shape;
 
-template <int T, int V, int M>
+typedef void (*xc_kernel)(xent_call, const xent_stats *, float *, float *, int);
+
+template <xc_kernel K>
 static cudaError_t xc_launch(const cudaLaunchConfig_t *base, const xent_call *a, const xent_stats *st, float *row_ce,
                              float *row_z, int per, int *clusters) {
     cudaLaunchConfig_t cfg = *base;
     if (cfg.attrs[0].val.clusterDim.x > 8) {
-        cudaError_t e = cudaFuncSetAttribute(xent_cluster_kernel<T, V, M>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+        cudaError_t e = cudaFuncSetAttribute(K, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
         if (e != cudaSuccess) return e;
     }
     if (*clusters == 0) {
         cfg.gridDim = dim3(cfg.attrs[0].val.clusterDim.x);
-        if (cudaOccupancyMaxActiveClusters(clusters, xent_cluster_kernel<T, V, M>, &cfg) != cudaSuccess || *clusters < 1) {
+        if (cudaOccupancyMaxActiveClusters(clusters, K, &cfg) != cudaSuccess || *clusters < 1) {
             (void)cudaGetLastError();
             *clusters = -1;
             return cudaErrorInvalidConfiguration;
         }
         return cudaSuccess;
     }
-    return cudaLaunchKernelEx(&cfg, xent_cluster_kernel<T, V, M>, *a, st, row_ce, row_z, per);
+    return cudaLaunchKernelEx(&cfg, K, *a, st, row_ce, row_z, per);
 }
 
 static const xc_shape XC_SHAPES[] = {
-    {'a', 512, 8, xc_launch<512, 8, 2>},
-    {'b', 1024, 8, xc_launch<1024, 8, 1>},
-    {'c', 256, 8, xc_launch<256, 8, 4>},
-    {'d', 512, 4, xc_launch<512, 4, 3>},
+    {'a', 512, 8, xc_launch<xent_cluster_kernel<512, 8, 2>>},
+    {'b', 1024, 8, xc_launch<xent_cluster_kernel<1024, 8, 1>>},
+    {'c', 256, 8, xc_launch<xent_cluster_kernel<256, 8, 4>>},
+    {'d', 512, 4, xc_launch<xent_cluster_kernel<512, 4, 3>>},
+    {'e', 1024, 4, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 0>>},
+    {'f', 512, 8, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 0>>},
+    {'g', 1024, 4, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 1>>},
+    {'h', 512, 8, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 1>>},
+    {'i', 512, 4, xc_launch<xent_cluster_pipe_kernel<512, 4, 2, 1>>},
 };
 
 static const xc_shape *xc_chosen(void) {
