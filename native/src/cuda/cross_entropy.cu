@@ -14,6 +14,9 @@
  *                               sum of exponentials, the dot products smoothing and soft
  *                               targets need), pass 2 reads it again and writes the gradient;
  *                               12 bytes of traffic per logit with grad
+ *                               (on sm_90 with class targets, C % 4 == 0 and 8192 <= C <= 131072,
+ *                               xent_cluster_kernel instead: one read, the row in registers across
+ *                               a thread block cluster; 8 bytes of traffic per logit)
  *   xent_reduce_kernel          one block: MEAN/SUM of the row losses (double accumulation)
  * Row values are accumulated in float32 per thread and combined by warp shuffles; the row's
  * scalars (lse, the gradient's coefficients) are formed in double. The value checks are the
@@ -294,7 +297,6 @@ __global__ void softmax_xent_fwd_bwd_kernel(xent_call a, const xent_stats *st, f
  * logit instead of the two-pass kernel's 12. Class targets only (no probability rows), rows of
  * 4-aligned length, S <= 8 blocks of 512 threads: up to 131072 classes.
  */
-#define XC_MAX_CLUSTER 16 /* 8 is portable; 16 where the device allows it (H100, H200) */
 
 typedef struct {
     float max, sum, wx;
@@ -452,6 +454,8 @@ xent_cluster_kernel(xent_call a, const xent_stats *st, float *row_ce, float *row
  * next row's slice is already on its way into a second set of registers (the barrier is split
  * into its arrive and wait halves, and the loads are issued between them). HINT 1 marks the
  * logits' loads and the gradient's stores as streaming (read or written once: evict first).
+ * Opt-in only (JNCE_CUDA_XENT_CLUSTER=e..i): compiled, not yet run on a GPU; bench/gpu/verify.sh
+ * with JNCE_GPU_STEP=xent measures these shapes and runs the cuda tests with the best one.
  */
 template <int XC_THREADS, int XC_VEC, int HINT>
 __device__ __forceinline__ void xc_load(float4 (&v)[XC_VEC], const float4 *x4, int64_t q0, int64_t q1) {
@@ -615,11 +619,14 @@ xent_cluster_pipe_kernel(xent_call a, const xent_stats *st, float *row_ce, float
 
 /*
  * Shapes of the cluster kernel (threads a block, float4 a thread): JNCE_CUDA_XENT_CLUSTER picks one
- * ("0" turns the kernel off, for comparisons); the default is the first.
+ * ("0" turns the kernel off, for comparisons); the default is the first. Measured on an H200 at
+ * (8192,128000) / (32768,32768), fraction of a device copy's bandwidth: a 0.65 / 0.76, b 0.65 / 0.75,
+ * c 0.57 / 0.73, d 0.51 / 0.62, the two-pass kernel 0.52 / 0.50 (bench/results/gpu-20261204-1822).
  */
 typedef struct {
     char name;
     int threads, vec;
+    int max_cluster; /* 8 is portable; 16 needs the device's consent (H100, H200) */
     cudaError_t (*launch)(const cudaLaunchConfig_t *, const xent_call *, const xent_stats *, float *, float *, int, int *);
 } xc_shape;
 
@@ -646,15 +653,15 @@ static cudaError_t xc_launch(const cudaLaunchConfig_t *base, const xent_call *a,
 }
 
 static const xc_shape XC_SHAPES[] = {
-    {'a', 512, 8, xc_launch<xent_cluster_kernel<512, 8, 2>>},
-    {'b', 1024, 8, xc_launch<xent_cluster_kernel<1024, 8, 1>>},
-    {'c', 256, 8, xc_launch<xent_cluster_kernel<256, 8, 4>>},
-    {'d', 512, 4, xc_launch<xent_cluster_kernel<512, 4, 3>>},
-    {'e', 1024, 4, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 0>>},
-    {'f', 512, 8, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 0>>},
-    {'g', 1024, 4, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 1>>},
-    {'h', 512, 8, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 1>>},
-    {'i', 512, 4, xc_launch<xent_cluster_pipe_kernel<512, 4, 2, 1>>},
+    {'a', 512, 8, 8, xc_launch<xent_cluster_kernel<512, 8, 2>>},
+    {'b', 1024, 8, 8, xc_launch<xent_cluster_kernel<1024, 8, 1>>},
+    {'c', 256, 8, 8, xc_launch<xent_cluster_kernel<256, 8, 4>>},
+    {'d', 512, 4, 8, xc_launch<xent_cluster_kernel<512, 4, 3>>},
+    {'e', 1024, 4, 16, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 0>>},
+    {'f', 512, 8, 16, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 0>>},
+    {'g', 1024, 4, 16, xc_launch<xent_cluster_pipe_kernel<1024, 4, 1, 1>>},
+    {'h', 512, 8, 16, xc_launch<xent_cluster_pipe_kernel<512, 8, 1, 1>>},
+    {'i', 512, 4, 16, xc_launch<xent_cluster_pipe_kernel<512, 4, 2, 1>>},
 };
 
 static const xc_shape *xc_chosen(void) {
@@ -678,7 +685,7 @@ static int xent_cluster_size(const xent_call *a, int vec4, int device, const xc_
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 9) return 0;
     int64_t span = (int64_t)shape->threads * shape->vec;
     int64_t S = (a->C / 4 + span - 1) / span;
-    return S <= XC_MAX_CLUSTER ? (int)S : 0;
+    return S <= shape->max_cluster ? (int)S : 0;
 }
 
 /* Launches xent_cluster_kernel; anything but cudaSuccess means the caller takes the two-pass kernel. */
