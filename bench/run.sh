@@ -54,5 +54,7 @@ budget=$([ "$mode" = --full ] && echo 2 || echo 0.5)
 /usr/bin/python3 bench/scripts/torch_suite.py --budget "$budget" "$out"/*.json > "$out/torch.jsonl"
 echo "pytorch                done"
 /usr/bin/python3 bench/scripts/report.py "$out" bench/RESULTS.md "$out/scaling.tsv" --csv bench/results/suite.csv
+# the GPU points (cpu and cuda on a lent GPU machine, from its raw log) join the suite's
+[ -f bench/results/gpu_scaling.tsv ] && cat bench/results/gpu_scaling.tsv >> "$out/scaling.tsv"
 "$java" -Djava.awt.headless=true -cp $jar dev.jnce.bench.report.ScalingChart "$out/scaling.tsv" bench/results/scaling.png
 echo "wrote bench/RESULTS.md (generated section), bench/results/scaling.png, bench/results/suite.csv, $out/ in $(( $(date +%s) - start )) s"

@@ -14,6 +14,7 @@ final class Palette {
             case "cpu" -> new Color(0x1f, 0x77, 0xb4);
             case "java" -> new Color(0xff, 0x7f, 0x0e);
             case "PyTorch" -> new Color(0x94, 0x67, 0xbd);
+            case "cuda" -> new Color(0x2c, 0xa0, 0x2c);
             default -> Color.GRAY;
         };
     }
