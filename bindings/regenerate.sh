@@ -12,9 +12,8 @@
 # SymbolLookup.loaderLookup(), and jnce loads its native library itself with System.load.
 #
 # Requires `jextract` on PATH. jextract is NOT vendored in this repository: build it from
-# the openjdk/jextract sources (see that project's README; it
-# needs a JDK 22+ and libclang, e.g. Debian's libclang-16-dev) outside this repository,
-# and put its bin/ directory on PATH.
+# the openjdk/jextract sources outside this repository with bindings/build-jextract.sh (a JDK
+# 22+ and Debian's libclang-14-dev, no Gradle), and put the bin/ it prints on PATH.
 #
 set -euo pipefail
 
@@ -33,9 +32,20 @@ GEN_DIR="$OUT/dev/jnce/bindings"
 [[ -f "$HEADER" ]] || { echo "regenerate.sh: error: $HEADER not found" >&2; exit 1; }
 
 echo "jextract: $(jextract --version 2>&1 | head -n 1)"
+
+# <stdint.h>: jextract puts libclang's own headers on the include path, whose stdint.h can leave
+# int32_t undefined (seen with Debian's libclang 14: "unknown type name 'int32_t'"). A one-line
+# header that includes the C library's stdint.h by its path comes first; the bindings are the same.
+SHIM=$(mktemp -d)
+trap 'rm -rf "$SHIM"' EXIT
+for f in /usr/include/stdint.h /usr/local/include/stdint.h; do
+    if [[ -f "$f" ]]; then printf '#include "%s"\n' "$f" > "$SHIM/stdint.h"; break; fi
+done
+
 rm -rf -- "$GEN_DIR"
 
 jextract \
+    -I "$SHIM" \
     -I native/include \
     --target-package dev.jnce.bindings \
     --header-class-name JnceNative \
