@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 DT = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64}
 TOL = {"cross_entropy": 2e-5, "normalize": 2e-5, "gemm_FP32": 1e-4, "gemm_TF32": 3e-2, "gemm_BF16": 2e-1,
-       "infonce": 1e-4}
+       "infonce": 1e-4, "binary": 1e-5}
 
 
 def load(d, spec):
@@ -86,6 +86,45 @@ def gemm(c, d):
     # not force bfloat16), so jnce is held to the float64 product by ||jnce - float64|| / ||float64||,
     # with the large InfoNCE cases' tolerance for that mode
     return rel(got, exact)
+
+
+def binary(c, d):
+    """BCE (weight), BCE with logits (weight, pos_weight), torchvision's sigmoid focal loss; in float64,
+    the reference the CPU kernels are tested against, and its autograd gradients."""
+    x = load(d, c["input"]).double().requires_grad_(True)
+    y = load(d, c["target"]).double().requires_grad_(True)
+    red = c["reduction"].lower()
+    kind = c["kind"]
+    if kind == "bce":
+        w = load(d, c["weight"]).double()
+        try:
+            loss = F.binary_cross_entropy(x, y, weight=w, reduction=red)
+            (loss.sum() if red == "none" else loss).backward()
+        except RuntimeError:  # a torch without the target's derivative: d/dy = w (log(1-p) - log p), analytically
+            x.grad = None
+            y0 = y.detach()
+            loss = F.binary_cross_entropy(x, y0, weight=w, reduction=red)
+            (loss.sum() if red == "none" else loss).backward()
+            scale = 1.0 / x.numel() if red == "mean" else 1.0
+            y.grad = (w * (torch.log1p(-x.detach()) - torch.log(x.detach())) * scale)
+        return [("loss", loss.detach().float(), load(d, c["loss"])),
+                ("grad_input", x.grad.float(), load(d, c["grad_input"])),
+                ("grad_target", y.grad.float(), load(d, c["grad_target"]))]
+    elif kind == "bce_logits":
+        loss = F.binary_cross_entropy_with_logits(x, y, weight=load(d, c["weight"]).double(),
+                                                  pos_weight=load(d, c["pos_weight"]).double(), reduction=red)
+    else:  # torchvision.ops.sigmoid_focal_loss, written out
+        alpha, gamma = float(c["alpha"]), float(c["gamma"])
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        p_t = p * y + (1 - p) * (1 - y)
+        loss = ce * (1 - p_t) ** gamma
+        if alpha >= 0:
+            loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+        loss = loss.mean() if red == "mean" else loss.sum() if red == "sum" else loss
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad_input", x.grad.float(), load(d, c["grad_input"])),
+            ("grad_target", y.grad.float(), load(d, c["grad_target"]))]
 
 
 def infonce(c, d):
@@ -210,7 +249,8 @@ def main():
             bad += not ok
             print(f"{'ok ' if ok else 'BAD'} {c['name']:>10} {op:<14} {text}")
             continue
-        fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce}[op]
+        fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce,
+              "binary": binary}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)
         if isinstance(results, float):  # a norm-relative error against float64

@@ -591,6 +591,23 @@ JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, 
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
+/*
+ * jnce_bce_fwd_bwd, jnce_bce_logits_fwd_bwd and jnce_sigmoid_focal_fwd_bwd on the GPU
+ * (src/cuda/binary_cross_entropy.cu): the same meaning and arguments, device pointers; each
+ * element's terms in double, the reduced loss summed in double. No value checks on the device:
+ * probabilities in [0,1] and finite weights are checked before the call.
+ */
+JNCE_API int32_t jnce_cuda_bce_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel,
+                                       const float *weight, int64_t weight_len, int32_t reduction, float *loss,
+                                       float *grad_input, float *grad_target);
+JNCE_API int32_t jnce_cuda_bce_logits_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target,
+                                              int64_t numel, const float *weight, int64_t weight_len,
+                                              const float *pos_weight, int64_t pos_len, int32_t reduction,
+                                              float *loss, float *grad_input, float *grad_target);
+JNCE_API int32_t jnce_cuda_sigmoid_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target,
+                                                 int64_t numel, float alpha, float gamma, int32_t reduction,
+                                                 float *loss, float *grad_input, float *grad_target);
+
 /* jnce_l2_normalize_fwd/_bwd on the GPU (src/cuda/similarity.cu). */
 JNCE_API int32_t jnce_cuda_l2_normalize_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t D, float eps,
                                             float *y);

@@ -4190,6 +4190,215 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_bce_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_bce_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_bce_fwd_bwd$descriptor() {
+        return jnce_cuda_bce_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_cuda_bce_fwd_bwd$handle() {
+        return jnce_cuda_bce_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_cuda_bce_fwd_bwd$address() {
+        return jnce_cuda_bce_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_cuda_bce_fwd_bwd(MemorySegment ctx, MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weight_len, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_cuda_bce_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_bce_fwd_bwd", ctx, input, target, numel, weight, weight_len, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(ctx, input, target, numel, weight, weight_len, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_bce_logits_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_bce_logits_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_logits_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_bce_logits_fwd_bwd$descriptor() {
+        return jnce_cuda_bce_logits_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_logits_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_cuda_bce_logits_fwd_bwd$handle() {
+        return jnce_cuda_bce_logits_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_logits_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_cuda_bce_logits_fwd_bwd$address() {
+        return jnce_cuda_bce_logits_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_bce_logits_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, const float *weight, int64_t weight_len, const float *pos_weight, int64_t pos_len, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_cuda_bce_logits_fwd_bwd(MemorySegment ctx, MemorySegment input, MemorySegment target, long numel, MemorySegment weight, long weight_len, MemorySegment pos_weight, long pos_len, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_cuda_bce_logits_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_bce_logits_fwd_bwd", ctx, input, target, numel, weight, weight_len, pos_weight, pos_len, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(ctx, input, target, numel, weight, weight_len, pos_weight, pos_len, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_sigmoid_focal_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_sigmoid_focal_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sigmoid_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_sigmoid_focal_fwd_bwd$descriptor() {
+        return jnce_cuda_sigmoid_focal_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sigmoid_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_cuda_sigmoid_focal_fwd_bwd$handle() {
+        return jnce_cuda_sigmoid_focal_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sigmoid_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_cuda_sigmoid_focal_fwd_bwd$address() {
+        return jnce_cuda_sigmoid_focal_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_sigmoid_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t numel, float alpha, float gamma, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_cuda_sigmoid_focal_fwd_bwd(MemorySegment ctx, MemorySegment input, MemorySegment target, long numel, float alpha, float gamma, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_cuda_sigmoid_focal_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_sigmoid_focal_fwd_bwd", ctx, input, target, numel, alpha, gamma, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(ctx, input, target, numel, alpha, gamma, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_l2_normalize_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -41,6 +41,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaCrossEntropy crossEntropy;
     private final CudaSimilarity similarity;
     private final CudaScan scan;
+    private final CudaBinaryLosses binary;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -64,6 +65,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.crossEntropy = new CudaCrossEntropy(context);
         this.similarity = new CudaSimilarity(context, gemmMode);
         this.scan = new CudaScan(similarity);
+        this.binary = new CudaBinaryLosses(context);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -138,12 +140,12 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public BinaryCrossEntropyKernels binaryCrossEntropy() {
-        throw notYet("binary cross-entropy");
+        return binary;
     }
 
     @Override
     public FocalKernels focal() {
-        throw notYet("focal loss");
+        return binary;
     }
 
     static UnsupportedOperationException notYet(String family) {

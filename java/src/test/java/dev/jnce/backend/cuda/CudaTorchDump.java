@@ -47,6 +47,7 @@ public final class CudaTorchDump {
             d.normalizeCase();
             for (GemmMode m : GemmMode.values()) d.gemmCase(m);
             d.infoNceCase(256, 128, 0.07f);
+            d.binaryCases();
         }
         System.out.println("wrote " + d.manifest.size() + " cases to " + dir);
         if (!List.of(args).contains("--no-timing")) CudaTiming.run(gpu, dir.resolve("jnce_timing.txt"), dir, d.manifest);
@@ -102,6 +103,51 @@ public final class CudaTorchDump {
                 .append(save(name, "weight", w)).append(save(name, "mask", m)).append(save(name, "loss", loss))
                 .append(save(name, "grad", grad)).append(save(name, "lse", l));
         manifest.add(line.toString());
+    }
+
+    /**
+     * BCE on probabilities (weight per class), BCE with logits (weight and pos_weight per class) and
+     * the sigmoid focal loss (alpha 0.25, gamma 2; and no alpha, gamma 1.5), each reduction, with
+     * soft and hard targets; loss and both gradients.
+     */
+    private void binaryCases() throws IOException {
+        int n = 128, c = 96, k = 0;
+        java.util.Random r = new java.util.Random(11);
+        float[] pv = new float[n * c], yv = new float[n * c], wv = new float[c], pwv = new float[c];
+        for (int i = 0; i < n * c; i++) {
+            pv[i] = i % 97 == 3 ? 0f : i % 89 == 5 ? 1f : r.nextFloat();
+            yv[i] = i % 5 == 0 ? r.nextFloat() : r.nextInt(2);
+        }
+        for (int j = 0; j < c; j++) {
+            wv[j] = 0.1f + 2 * r.nextFloat();
+            pwv[j] = 0.1f + 2 * r.nextFloat();
+        }
+        Tensor p = Tensor.of(pv, n, c), x = Tensor.of(CudaTestSupport.normal(12, n * c, 3.0), n, c), y = Tensor.of(yv, n, c);
+        Tensor w = Tensor.of(wv, c), pw = Tensor.of(pwv, c);
+        var dev = CudaTestSupport.device();
+        for (String op : new String[] {"bce", "bce_logits", "sigmoid_focal", "sigmoid_focal_noalpha"}) {
+            for (Reduction red : Reductions.all()) {
+                String name = "bin" + k++;
+                Tensor loss = red == Reduction.NONE ? Tensor.zeros(dev, DType.FLOAT32, n, c) : Tensor.zeros(dev, DType.FLOAT32);
+                Tensor gx = Tensor.zeros(dev, DType.FLOAT32, n, c), gy = Tensor.zeros(dev, DType.FLOAT32, n, c);
+                Tensor in = op.equals("bce") ? p : x;
+                float alpha = op.equals("sigmoid_focal") ? 0.25f : -1f, gamma = op.equals("sigmoid_focal") ? 2f : 1.5f;
+                switch (op) {
+                    case "bce" -> gpu.binaryCrossEntropy().binaryCrossEntropy(in.to(dev), y.to(dev), w.to(dev), red, loss, gx, gy);
+                    case "bce_logits" -> gpu.binaryCrossEntropy().binaryCrossEntropyWithLogits(in.to(dev), y.to(dev), w.to(dev),
+                            pw.to(dev), red, loss, gx, gy);
+                    default -> gpu.focal().sigmoidFocal(in.to(dev), y.to(dev), alpha, gamma, red, loss, gx, gy);
+                }
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                        "op=binary name=%s kind=%s N=%d C=%d reduction=%s alpha=%s gamma=%s", name,
+                        op.startsWith("sigmoid_focal") ? "sigmoid_focal" : op, n, c, red, alpha, gamma));
+                line.append(save(name, "input", in)).append(save(name, "target", y));
+                if (!op.startsWith("sigmoid_focal")) line.append(save(name, "weight", w));
+                if (op.equals("bce_logits")) line.append(save(name, "pos_weight", pw));
+                line.append(save(name, "loss", loss)).append(save(name, "grad_input", gx)).append(save(name, "grad_target", gy));
+                manifest.add(line.toString());
+            }
+        }
     }
 
     private void normalizeCase() throws IOException {
