@@ -592,6 +592,20 @@ JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, 
                                                     float *grad);
 
 /*
+ * jnce_softmax_fwd and its relatives on the GPU (src/cuda/softmax.cu): the same meaning and
+ * arguments, non-finite rows included, device pointers; one block a row, row sums in double.
+ */
+JNCE_API int32_t jnce_cuda_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y);
+JNCE_API int32_t jnce_cuda_log_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y);
+JNCE_API int32_t jnce_cuda_logsumexp_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *out);
+JNCE_API int32_t jnce_cuda_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C,
+                                       float *dx);
+JNCE_API int32_t jnce_cuda_log_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C,
+                                           float *dx);
+JNCE_API int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dout, int64_t N, int64_t C,
+                                         float *dx);
+
+/*
  * jnce_bce_fwd_bwd, jnce_bce_logits_fwd_bwd and jnce_sigmoid_focal_fwd_bwd on the GPU
  * (src/cuda/binary_cross_entropy.cu): the same meaning and arguments, device pointers; each
  * element's terms in double, the reduced loss summed in double. No value checks on the device:

@@ -4190,6 +4190,393 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_softmax_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_softmax_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_softmax_fwd$descriptor() {
+        return jnce_cuda_softmax_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_softmax_fwd$handle() {
+        return jnce_cuda_softmax_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_softmax_fwd$address() {
+        return jnce_cuda_softmax_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static int jnce_cuda_softmax_fwd(MemorySegment ctx, MemorySegment x, long N, long C, MemorySegment y) {
+        var mh$ = jnce_cuda_softmax_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_softmax_fwd", ctx, x, N, C, y);
+            }
+            return (int)mh$.invokeExact(ctx, x, N, C, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_log_softmax_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_log_softmax_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_log_softmax_fwd$descriptor() {
+        return jnce_cuda_log_softmax_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MethodHandle jnce_cuda_log_softmax_fwd$handle() {
+        return jnce_cuda_log_softmax_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static MemorySegment jnce_cuda_log_softmax_fwd$address() {
+        return jnce_cuda_log_softmax_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *y)
+     * }
+     */
+    public static int jnce_cuda_log_softmax_fwd(MemorySegment ctx, MemorySegment x, long N, long C, MemorySegment y) {
+        var mh$ = jnce_cuda_log_softmax_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_log_softmax_fwd", ctx, x, N, C, y);
+            }
+            return (int)mh$.invokeExact(ctx, x, N, C, y);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_logsumexp_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_logsumexp_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_logsumexp_fwd$descriptor() {
+        return jnce_cuda_logsumexp_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static MethodHandle jnce_cuda_logsumexp_fwd$handle() {
+        return jnce_cuda_logsumexp_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static MemorySegment jnce_cuda_logsumexp_fwd$address() {
+        return jnce_cuda_logsumexp_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_fwd(jnce_cuda_ctx *ctx, const float *x, int64_t N, int64_t C, float *out)
+     * }
+     */
+    public static int jnce_cuda_logsumexp_fwd(MemorySegment ctx, MemorySegment x, long N, long C, MemorySegment out) {
+        var mh$ = jnce_cuda_logsumexp_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_logsumexp_fwd", ctx, x, N, C, out);
+            }
+            return (int)mh$.invokeExact(ctx, x, N, C, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_softmax_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_softmax_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_softmax_bwd$descriptor() {
+        return jnce_cuda_softmax_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_softmax_bwd$handle() {
+        return jnce_cuda_softmax_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_softmax_bwd$address() {
+        return jnce_cuda_softmax_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_cuda_softmax_bwd(MemorySegment ctx, MemorySegment y, MemorySegment dy, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_cuda_softmax_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_softmax_bwd", ctx, y, dy, N, C, dx);
+            }
+            return (int)mh$.invokeExact(ctx, y, dy, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_log_softmax_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_log_softmax_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_log_softmax_bwd$descriptor() {
+        return jnce_cuda_log_softmax_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_log_softmax_bwd$handle() {
+        return jnce_cuda_log_softmax_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_log_softmax_bwd$address() {
+        return jnce_cuda_log_softmax_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_log_softmax_bwd(jnce_cuda_ctx *ctx, const float *y, const float *dy, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_cuda_log_softmax_bwd(MemorySegment ctx, MemorySegment y, MemorySegment dy, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_cuda_log_softmax_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_log_softmax_bwd", ctx, y, dy, N, C, dx);
+            }
+            return (int)mh$.invokeExact(ctx, y, dy, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_logsumexp_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_logsumexp_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_logsumexp_bwd$descriptor() {
+        return jnce_cuda_logsumexp_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MethodHandle jnce_cuda_logsumexp_bwd$handle() {
+        return jnce_cuda_logsumexp_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static MemorySegment jnce_cuda_logsumexp_bwd$address() {
+        return jnce_cuda_logsumexp_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, const float *dout, int64_t N, int64_t C, float *dx)
+     * }
+     */
+    public static int jnce_cuda_logsumexp_bwd(MemorySegment ctx, MemorySegment x, MemorySegment dout, long N, long C, MemorySegment dx) {
+        var mh$ = jnce_cuda_logsumexp_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_logsumexp_bwd", ctx, x, dout, N, C, dx);
+            }
+            return (int)mh$.invokeExact(ctx, x, dout, N, C, dx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_bce_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -42,6 +42,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaSimilarity similarity;
     private final CudaScan scan;
     private final CudaBinaryLosses binary;
+    private final CudaSoftmax softmax;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -66,6 +67,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.similarity = new CudaSimilarity(context, gemmMode);
         this.scan = new CudaScan(similarity);
         this.binary = new CudaBinaryLosses(context);
+        this.softmax = new CudaSoftmax(context);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -130,7 +132,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public SoftmaxKernels softmax() {
-        throw notYet("softmax (softmax, log_softmax, logsumexp)");
+        return softmax;
     }
 
     @Override
