@@ -592,6 +592,16 @@ JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, 
                                                     float *grad);
 
 /*
+ * jnce_nll_fwd_bwd on the GPU (src/cuda/nll.cu): the same meaning and arguments, device
+ * pointers. Its value checks (weights, targets, probabilities) fail the next call that waits,
+ * with the CPU kernel's message.
+ */
+JNCE_API int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const void *targets,
+                                       int32_t target_dtype, const float *weight, int64_t N, int64_t C,
+                                       int64_t ignore_index, int32_t reduction, int32_t flags, float *loss,
+                                       float *grad);
+
+/*
  * jnce_softmax_fwd and its relatives on the GPU (src/cuda/softmax.cu): the same meaning and
  * arguments, non-finite rows included, device pointers; one block a row, row sums in double.
  */

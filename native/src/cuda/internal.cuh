@@ -29,6 +29,9 @@ typedef struct {
 #define JNCE_CUDA_BAD_TARGET 1 /* a class index outside [0,C) and not ignore_index */
 #define JNCE_CUDA_BAD_PROBS  2 /* a probability row that is not a distribution */
 #define JNCE_CUDA_BAD_WEIGHT 3 /* a class weight that is not finite */
+#define JNCE_CUDA_NLL_BAD_TARGET 4 /* nll: a class index outside [0,C) and not ignore_index */
+#define JNCE_CUDA_NLL_BAD_PROB 5   /* nll from probabilities: input[i,t] outside [0,1] (value: its bits, extra: t) */
+#define JNCE_CUDA_NLL_BAD_WEIGHT 6 /* nll: a class weight that is not finite */
 
 struct jnce_cuda_ctx {
     int32_t device;

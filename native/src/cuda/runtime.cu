@@ -65,6 +65,54 @@ int32_t jnce_cuda_scratch(jnce_cuda_ctx *ctx, int64_t bytes, void **out, const c
     return JNCE_OK;
 }
 
+/* jnce_format_float of src/cpu/runtime.c (libjnce_cuda.so does not link libjnce.so): Java's digits. */
+static void format_float(char *buf, int64_t cap, float v) {
+    if (buf == NULL || cap <= 0) return;
+    if (isnan(v) || isinf(v) || v == 0.0f) {
+        snprintf(buf, (size_t)cap, "%s", isnan(v) ? "NaN" : isinf(v) ? (v > 0 ? "Infinity" : "-Infinity")
+                                                   : signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    /* The fewest significant digits that read back as v (Java's choice too), as d.ddde[+-]x. */
+    char sci[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(sci, sizeof sci, "%.*e", digits - 1, (double)v);
+        if (strtof(sci, NULL) == v) break;
+    }
+    char mant[16];
+    int m = 0, exp10 = 0;
+    const char *c = sci + (sci[0] == '-');
+    for (; *c != 'e'; c++)
+        if (*c != '.') mant[m++] = *c;
+    mant[m] = '\0';
+    exp10 = atoi(c + 1);
+    char out[48];
+    int o = 0;
+    if (v < 0) out[o++] = '-';
+    float a = fabsf(v);
+    if (a >= 1e-3f && a < 1e7f) { /* plain decimal, at least one digit after the point */
+        if (exp10 < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int k = -1; k > exp10; k--) out[o++] = '0';
+            for (int k = 0; k < m; k++) out[o++] = mant[k];
+        } else {
+            for (int k = 0; k <= exp10; k++) out[o++] = k < m ? mant[k] : '0';
+            out[o++] = '.';
+            if (m > exp10 + 1) for (int k = exp10 + 1; k < m; k++) out[o++] = mant[k];
+            else out[o++] = '0';
+        }
+        out[o] = '\0';
+    } else { /* computerized scientific notation: 1.0E-4 */
+        out[o++] = mant[0];
+        out[o++] = '.';
+        if (m > 1) for (int k = 1; k < m; k++) out[o++] = mant[k];
+        else out[o++] = '0';
+        snprintf(out + o, sizeof out - (size_t)o, "E%d", exp10);
+    }
+    snprintf(buf, (size_t)cap, "%s", out);
+}
+
 /* Reads and clears the context's error record; waits for the stream first. */
 static int32_t drain_errors(jnce_cuda_ctx *ctx, const char *op) {
     int32_t s = jnce_cuda_check(cudaStreamSynchronize(ctx->stream), op);
@@ -75,11 +123,24 @@ static int32_t drain_errors(jnce_cuda_ctx *ctx, const char *op) {
     cudaMemset(ctx->error, 0, sizeof rec);
     /* The words of the CPU kernel's messages (src/cpu/cross_entropy.c), then where it surfaced. */
     char what[320];
-    if (rec.code == JNCE_CUDA_BAD_TARGET) {
+    const char *found = rec.code >= JNCE_CUDA_NLL_BAD_TARGET ? "nll" : "cross_entropy";
+    if (rec.code == JNCE_CUDA_NLL_BAD_TARGET) {
+        snprintf(what, sizeof what, "targets[%lld] = %lld is outside [0, %lld) for input of shape (%lld, %lld) and is not "
+                 "the ignore index %lld", (long long)rec.row, (long long)rec.value, (long long)rec.c, (long long)rec.n,
+                 (long long)rec.c, (long long)rec.extra);
+    } else if (rec.code == JNCE_CUDA_NLL_BAD_PROB) {
+        int32_t bits = (int32_t)rec.value;
+        float p;
+        memcpy(&p, &bits, sizeof p);
+        char v[48];
+        format_float(v, sizeof v, p);
+        snprintf(what, sizeof what, "input[%lld, %lld] = %s is not a probability in [0, 1]: NLL from probabilities takes "
+                 "probabilities, not log-probabilities or logits", (long long)rec.row, (long long)rec.extra, v);
+    } else if (rec.code == JNCE_CUDA_BAD_TARGET) {
         snprintf(what, sizeof what, "targets[%lld] = %lld is outside [0, %lld) for logits of shape (%lld, %lld) and is not "
                  "the ignore index %lld", (long long)rec.row, (long long)rec.value, (long long)rec.c, (long long)rec.n,
                  (long long)rec.c, (long long)rec.extra);
-    } else if (rec.code == JNCE_CUDA_BAD_WEIGHT) {
+    } else if (rec.code == JNCE_CUDA_BAD_WEIGHT || rec.code == JNCE_CUDA_NLL_BAD_WEIGHT) {
         int32_t bits = (int32_t)rec.value;
         float w;
         memcpy(&w, &bits, sizeof w);
@@ -89,7 +150,7 @@ static int32_t drain_errors(jnce_cuda_ctx *ctx, const char *op) {
         snprintf(what, sizeof what, "targets: row %lld is not a probability distribution (entries must be >= 0 and sum to 1 within 1e-3) "
                  "for logits of shape (%lld, %lld)", (long long)rec.row, (long long)rec.n, (long long)rec.c);
     }
-    return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "%s (found by cross_entropy (cuda), reported at %s)", what, op);
+    return jnce_cuda_fail(JNCE_ERR_INVALID_ARG, "%s (found by %s (cuda), reported at %s)", what, found, op);
 }
 
 int32_t jnce_cuda_last_error(char *buf, int64_t cap) {

@@ -4190,6 +4190,77 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_nll_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_nll_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_nll_fwd_bwd$descriptor() {
+        return jnce_cuda_nll_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cuda_nll_fwd_bwd$handle() {
+        return jnce_cuda_nll_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cuda_nll_fwd_bwd$address() {
+        return jnce_cuda_nll_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const void *targets, int32_t target_dtype, const float *weight, int64_t N, int64_t C, int64_t ignore_index, int32_t reduction, int32_t flags, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_cuda_nll_fwd_bwd(MemorySegment ctx, MemorySegment input, MemorySegment targets, int target_dtype, MemorySegment weight, long N, long C, long ignore_index, int reduction, int flags, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_cuda_nll_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_nll_fwd_bwd", ctx, input, targets, target_dtype, weight, N, C, ignore_index, reduction, flags, loss, grad);
+            }
+            return (int)mh$.invokeExact(ctx, input, targets, target_dtype, weight, N, C, ignore_index, reduction, flags, loss, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_softmax_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

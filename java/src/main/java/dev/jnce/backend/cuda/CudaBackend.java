@@ -43,6 +43,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaScan scan;
     private final CudaBinaryLosses binary;
     private final CudaSoftmax softmax;
+    private final CudaNll nll;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -68,6 +69,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.scan = new CudaScan(similarity);
         this.binary = new CudaBinaryLosses(context);
         this.softmax = new CudaSoftmax(context);
+        this.nll = new CudaNll(context);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -137,7 +139,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public NllKernels nll() {
-        throw notYet("nll");
+        return nll;
     }
 
     @Override
