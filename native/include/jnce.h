@@ -592,6 +592,22 @@ JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, 
                                                     float *grad);
 
 /*
+ * jnce_kl_div_fwd_bwd, jnce_entropy_fwd_bwd, jnce_dist_xent_fwd_bwd and jnce_perplexity_fwd_bwd
+ * on the GPU (src/cuda/divergence.cu): the same meaning and arguments, device pointers; values
+ * and sums in double.
+ */
+JNCE_API int32_t jnce_cuda_kl_div_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t N,
+                                          int64_t C, int32_t log_target, int32_t reduction, float *loss,
+                                          float *grad_input, float *grad_target);
+JNCE_API int32_t jnce_cuda_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, int64_t N, int64_t C, int32_t reduction,
+                                           float *loss, float *grad);
+JNCE_API int32_t jnce_cuda_dist_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, const float *q, int64_t N, int64_t C,
+                                             int32_t reduction, float *loss, float *grad_p, float *grad_q);
+JNCE_API int32_t jnce_cuda_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *token_loss, const void *keys,
+                                              int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored,
+                                              float *ppl, float *grad);
+
+/*
  * jnce_nll_fwd_bwd on the GPU (src/cuda/nll.cu): the same meaning and arguments, device
  * pointers. Its value checks (weights, targets, probabilities) fail the next call that waits,
  * with the CPU kernel's message.

@@ -4190,6 +4190,277 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_kl_div_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_kl_div_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_kl_div_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_kl_div_fwd_bwd$descriptor() {
+        return jnce_cuda_kl_div_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_kl_div_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MethodHandle jnce_cuda_kl_div_fwd_bwd$handle() {
+        return jnce_cuda_kl_div_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_kl_div_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static MemorySegment jnce_cuda_kl_div_fwd_bwd$address() {
+        return jnce_cuda_kl_div_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_kl_div_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, const float *target, int64_t N, int64_t C, int32_t log_target, int32_t reduction, float *loss, float *grad_input, float *grad_target)
+     * }
+     */
+    public static int jnce_cuda_kl_div_fwd_bwd(MemorySegment ctx, MemorySegment input, MemorySegment target, long N, long C, int log_target, int reduction, MemorySegment loss, MemorySegment grad_input, MemorySegment grad_target) {
+        var mh$ = jnce_cuda_kl_div_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_kl_div_fwd_bwd", ctx, input, target, N, C, log_target, reduction, loss, grad_input, grad_target);
+            }
+            return (int)mh$.invokeExact(ctx, input, target, N, C, log_target, reduction, loss, grad_input, grad_target);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_entropy_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_entropy_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_entropy_fwd_bwd$descriptor() {
+        return jnce_cuda_entropy_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cuda_entropy_fwd_bwd$handle() {
+        return jnce_cuda_entropy_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cuda_entropy_fwd_bwd$address() {
+        return jnce_cuda_entropy_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_entropy_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_cuda_entropy_fwd_bwd(MemorySegment ctx, MemorySegment p, long N, long C, int reduction, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_cuda_entropy_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_entropy_fwd_bwd", ctx, p, N, C, reduction, loss, grad);
+            }
+            return (int)mh$.invokeExact(ctx, p, N, C, reduction, loss, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_dist_xent_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_dist_xent_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dist_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_dist_xent_fwd_bwd$descriptor() {
+        return jnce_cuda_dist_xent_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dist_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static MethodHandle jnce_cuda_dist_xent_fwd_bwd$handle() {
+        return jnce_cuda_dist_xent_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dist_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static MemorySegment jnce_cuda_dist_xent_fwd_bwd$address() {
+        return jnce_cuda_dist_xent_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_dist_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *p, const float *q, int64_t N, int64_t C, int32_t reduction, float *loss, float *grad_p, float *grad_q)
+     * }
+     */
+    public static int jnce_cuda_dist_xent_fwd_bwd(MemorySegment ctx, MemorySegment p, MemorySegment q, long N, long C, int reduction, MemorySegment loss, MemorySegment grad_p, MemorySegment grad_q) {
+        var mh$ = jnce_cuda_dist_xent_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_dist_xent_fwd_bwd", ctx, p, q, N, C, reduction, loss, grad_p, grad_q);
+            }
+            return (int)mh$.invokeExact(ctx, p, q, N, C, reduction, loss, grad_p, grad_q);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_perplexity_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_perplexity_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_perplexity_fwd_bwd$descriptor() {
+        return jnce_cuda_perplexity_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cuda_perplexity_fwd_bwd$handle() {
+        return jnce_cuda_perplexity_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cuda_perplexity_fwd_bwd$address() {
+        return jnce_cuda_perplexity_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *token_loss, const void *keys, int32_t key_dtype, int64_t ignore_key, int64_t M, float all_ignored, float *ppl, float *grad)
+     * }
+     */
+    public static int jnce_cuda_perplexity_fwd_bwd(MemorySegment ctx, MemorySegment token_loss, MemorySegment keys, int key_dtype, long ignore_key, long M, float all_ignored, MemorySegment ppl, MemorySegment grad) {
+        var mh$ = jnce_cuda_perplexity_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_perplexity_fwd_bwd", ctx, token_loss, keys, key_dtype, ignore_key, M, all_ignored, ppl, grad);
+            }
+            return (int)mh$.invokeExact(ctx, token_loss, keys, key_dtype, ignore_key, M, all_ignored, ppl, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_nll_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -44,6 +44,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaBinaryLosses binary;
     private final CudaSoftmax softmax;
     private final CudaNll nll;
+    private final CudaDivergence divergence;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -70,6 +71,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.binary = new CudaBinaryLosses(context);
         this.softmax = new CudaSoftmax(context);
         this.nll = new CudaNll(context);
+        this.divergence = new CudaDivergence(context);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -129,7 +131,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public DivergenceKernels divergence() {
-        throw notYet("divergence (KL, entropy, perplexity)");
+        return divergence;
     }
 
     @Override
