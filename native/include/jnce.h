@@ -592,6 +592,13 @@ JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, 
                                                     float *grad);
 
 /*
+ * jnce_clip_xent_fwd_bwd on the GPU (src/cuda/clip_xent.cu): the same meaning and arguments,
+ * device pointers; the rows' and the columns' log-sum-exp first, then G in one pass (G may be S).
+ */
+JNCE_API int32_t jnce_cuda_clip_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t ld,
+                                             int32_t reduction, float *loss, float *G);
+
+/*
  * jnce_kl_div_fwd_bwd, jnce_entropy_fwd_bwd, jnce_dist_xent_fwd_bwd and jnce_perplexity_fwd_bwd
  * on the GPU (src/cuda/divergence.cu): the same meaning and arguments, device pointers; values
  * and sums in double.

@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
  * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
- * per row run there. The fused passes of the other forms are not on cuda yet.
+ * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu. The fused
+ * passes of the other forms are not on cuda yet.
  */
 final class CudaContrastive implements ContrastiveKernels {
     private final CudaContext context;
@@ -39,7 +40,9 @@ final class CudaContrastive implements ContrastiveKernels {
 
     @Override
     public void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("CLIP's symmetric cross-entropy");
+        CudaLibrary.check(JnceNative.jnce_cuda_clip_xent_fwd_bwd(context.handle(), s.segment(), s.size(0), s.size(1),
+                NativeCodes.reduction(reduction), loss.segment(), grad == null ? MemorySegment.NULL : grad.segment()),
+                "clip_xent_fwd_bwd", "s", s);
     }
 
     @Override
