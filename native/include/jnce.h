@@ -592,6 +592,13 @@ JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, 
                                                     float *grad);
 
 /*
+ * jnce_siglip_fwd_bwd on the GPU (src/cuda/siglip.cu): the same meaning and arguments; S and G
+ * device pointers, sums (2) a host pointer: the call waits for the stream.
+ */
+JNCE_API int32_t jnce_cuda_siglip_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld,
+                                          int64_t offset, float bias, double *sums, float *G);
+
+/*
  * jnce_clip_xent_fwd_bwd on the GPU (src/cuda/clip_xent.cu): the same meaning and arguments,
  * device pointers; the rows' and the columns' log-sum-exp first, then G in one pass (G may be S).
  */

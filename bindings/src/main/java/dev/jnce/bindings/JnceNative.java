@@ -4190,6 +4190,74 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_siglip_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_siglip_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_siglip_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_siglip_fwd_bwd$descriptor() {
+        return jnce_cuda_siglip_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_siglip_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * }
+     */
+    public static MethodHandle jnce_cuda_siglip_fwd_bwd$handle() {
+        return jnce_cuda_siglip_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_siglip_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * }
+     */
+    public static MemorySegment jnce_cuda_siglip_fwd_bwd$address() {
+        return jnce_cuda_siglip_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_siglip_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G)
+     * }
+     */
+    public static int jnce_cuda_siglip_fwd_bwd(MemorySegment ctx, MemorySegment S, long N, long M, long ld, long offset, float bias, MemorySegment sums, MemorySegment G) {
+        var mh$ = jnce_cuda_siglip_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_siglip_fwd_bwd", ctx, S, N, M, ld, offset, bias, sums, G);
+            }
+            return (int)mh$.invokeExact(ctx, S, N, M, ld, offset, bias, sums, G);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_clip_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -8,12 +8,15 @@ import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.HostContrastive;
 import dev.jnce.internal.NativeCodes;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
  * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
- * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu. The fused
+ * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu and SigLIP's
+ * pairwise loss native/src/cuda/siglip.cu. The fused
  * passes of the other forms are not on cuda yet.
  */
 final class CudaContrastive implements ContrastiveKernels {
@@ -47,7 +50,12 @@ final class CudaContrastive implements ContrastiveKernels {
 
     @Override
     public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
-        throw CudaBackend.notYet("SigLIP's pairwise sigmoid loss");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
+            CudaLibrary.check(JnceNative.jnce_cuda_siglip_fwd_bwd(context.handle(), s.segment(), s.size(0), s.size(1),
+                    s.size(1), offset, bias, sums, grad == null ? MemorySegment.NULL : grad.segment()), "siglip_fwd_bwd", "s", s);
+            return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
+        }
     }
 
     @Override
