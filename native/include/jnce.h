@@ -591,6 +591,13 @@ JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, 
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
+/* jnce_negatives_logits_fwd/_bwd on the GPU (src/cuda/negatives.cu): the same meaning and arguments, device pointers. */
+JNCE_API int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk,
+                                                int64_t N, int64_t K, int64_t D, float alpha, float *L);
+JNCE_API int32_t jnce_cuda_negatives_logits_bwd(jnce_cuda_ctx *ctx, const float *G, const float *Q, const float *P,
+                                                const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ,
+                                                float *dP, float *dN);
+
 /*
  * jnce_siglip_fwd_bwd on the GPU (src/cuda/siglip.cu): the same meaning and arguments; S and G
  * device pointers, sums (2) a host pointer: the call waits for the stream.

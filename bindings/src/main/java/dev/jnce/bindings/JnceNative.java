@@ -4190,6 +4190,145 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_negatives_logits_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_negatives_logits_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_negatives_logits_fwd$descriptor() {
+        return jnce_cuda_negatives_logits_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static MethodHandle jnce_cuda_negatives_logits_fwd$handle() {
+        return jnce_cuda_negatives_logits_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static MemorySegment jnce_cuda_negatives_logits_fwd$address() {
+        return jnce_cuda_negatives_logits_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *L)
+     * }
+     */
+    public static int jnce_cuda_negatives_logits_fwd(MemorySegment ctx, MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment L) {
+        var mh$ = jnce_cuda_negatives_logits_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_negatives_logits_fwd", ctx, Q, P, Nk, N, K, D, alpha, L);
+            }
+            return (int)mh$.invokeExact(ctx, Q, P, Nk, N, K, D, alpha, L);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_negatives_logits_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_negatives_logits_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_bwd(jnce_cuda_ctx *ctx, const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_negatives_logits_bwd$descriptor() {
+        return jnce_cuda_negatives_logits_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_bwd(jnce_cuda_ctx *ctx, const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MethodHandle jnce_cuda_negatives_logits_bwd$handle() {
+        return jnce_cuda_negatives_logits_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_bwd(jnce_cuda_ctx *ctx, const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MemorySegment jnce_cuda_negatives_logits_bwd$address() {
+        return jnce_cuda_negatives_logits_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_negatives_logits_bwd(jnce_cuda_ctx *ctx, const float *G, const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static int jnce_cuda_negatives_logits_bwd(MemorySegment ctx, MemorySegment G, MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, float alpha, MemorySegment dQ, MemorySegment dP, MemorySegment dN) {
+        var mh$ = jnce_cuda_negatives_logits_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_negatives_logits_bwd", ctx, G, Q, P, Nk, N, K, D, alpha, dQ, dP, dN);
+            }
+            return (int)mh$.invokeExact(ctx, G, Q, P, Nk, N, K, D, alpha, dQ, dP, dN);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_siglip_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -15,8 +15,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
  * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
- * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu and SigLIP's
- * pairwise loss native/src/cuda/siglip.cu. The fused
+ * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu, SigLIP's
+ * pairwise loss native/src/cuda/siglip.cu and explicit negatives' logits native/src/cuda/negatives.cu. The fused
  * passes of the other forms are not on cuda yet.
  */
 final class CudaContrastive implements ContrastiveKernels {
@@ -60,12 +60,15 @@ final class CudaContrastive implements ContrastiveKernels {
 
     @Override
     public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
-        throw CudaBackend.notYet("explicit negatives' logits");
+        CudaLibrary.check(JnceNative.jnce_cuda_negatives_logits_fwd(context.handle(), q.segment(), p.segment(), n.segment(),
+                n.size(0), n.size(1), n.size(2), alpha, logits.segment()), "negatives_logits_fwd", "q", q, "n", n);
     }
 
     @Override
     public void negativeLogitsBackward(Tensor g, Tensor q, Tensor p, Tensor n, float alpha, Tensor dq, Tensor dp, Tensor dn) {
-        throw CudaBackend.notYet("explicit negatives' logits");
+        CudaLibrary.check(JnceNative.jnce_cuda_negatives_logits_bwd(context.handle(), g.segment(), q.segment(), p.segment(),
+                n.segment(), n.size(0), n.size(1), n.size(2), alpha, dq.segment(), dp.segment(), dn.segment()),
+                "negatives_logits_bwd", "g", g, "n", n);
     }
 
     @Override
