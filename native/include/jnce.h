@@ -591,6 +591,17 @@ JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, 
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
+/*
+ * jnce_positives_xent_fwd_bwd on the GPU (src/cuda/positives_xent.cu): the same meaning and
+ * arguments; S, the labels, the mask, loss and G device pointers, empty_row and counted host
+ * pointers: the call waits for the count of positives before it writes anything.
+ */
+JNCE_API int32_t jnce_cuda_positives_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld,
+                                                  const void *query_labels, int32_t query_dtype, const void *key_labels,
+                                                  int32_t key_dtype, const int32_t *mask, int64_t self_offset,
+                                                  int32_t skip_empty, int32_t reduction, float *loss, float *G,
+                                                  int64_t *empty_row, int64_t *counted);
+
 /* jnce_negatives_logits_fwd/_bwd on the GPU (src/cuda/negatives.cu): the same meaning and arguments, device pointers. */
 JNCE_API int32_t jnce_cuda_negatives_logits_fwd(jnce_cuda_ctx *ctx, const float *Q, const float *P, const float *Nk,
                                                 int64_t N, int64_t K, int64_t D, float alpha, float *L);

@@ -4190,6 +4190,82 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_positives_xent_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_positives_xent_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_positives_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_positives_xent_fwd_bwd$descriptor() {
+        return jnce_cuda_positives_xent_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_positives_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * }
+     */
+    public static MethodHandle jnce_cuda_positives_xent_fwd_bwd$handle() {
+        return jnce_cuda_positives_xent_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_positives_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * }
+     */
+    public static MemorySegment jnce_cuda_positives_xent_fwd_bwd$address() {
+        return jnce_cuda_positives_xent_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_positives_xent_fwd_bwd(jnce_cuda_ctx *ctx, const float *S, int64_t N, int64_t M, int64_t ld, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const int32_t *mask, int64_t self_offset, int32_t skip_empty, int32_t reduction, float *loss, float *G, int64_t *empty_row, int64_t *counted)
+     * }
+     */
+    public static int jnce_cuda_positives_xent_fwd_bwd(MemorySegment ctx, MemorySegment S, long N, long M, long ld, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, long self_offset, int skip_empty, int reduction, MemorySegment loss, MemorySegment G, MemorySegment empty_row, MemorySegment counted) {
+        var mh$ = jnce_cuda_positives_xent_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_positives_xent_fwd_bwd", ctx, S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+            }
+            return (int)mh$.invokeExact(ctx, S, N, M, ld, query_labels, query_dtype, key_labels, key_dtype, mask, self_offset, skip_empty, reduction, loss, G, empty_row, counted);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_negatives_logits_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

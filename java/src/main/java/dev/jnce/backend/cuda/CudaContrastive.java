@@ -16,7 +16,8 @@ import java.lang.foreign.ValueLayout;
  * The InfoNCE row-block sweep's steps on the GPU (native/src/cuda/infonce.cu): with the level-1
  * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
  * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu, SigLIP's
- * pairwise loss native/src/cuda/siglip.cu and explicit negatives' logits native/src/cuda/negatives.cu. The fused
+ * pairwise loss native/src/cuda/siglip.cu, explicit negatives' logits native/src/cuda/negatives.cu
+ * and the several-positives cross-entropy native/src/cuda/positives_xent.cu. The fused
  * passes of the other forms are not on cuda yet.
  */
 final class CudaContrastive implements ContrastiveKernels {
@@ -37,8 +38,22 @@ final class CudaContrastive implements ContrastiveKernels {
     }
 
     @Override
-    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets targets, Tensor loss, Tensor grad) {
-        throw CudaBackend.notYet("the several-positives InfoNCE cross-entropy");
+    public PositivesOutcome positivesCrossEntropy(Tensor s, PositiveTargets t, Tensor loss, Tensor grad) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 2); // empty row, rows counted
+            int status = JnceNative.jnce_cuda_positives_xent_fwd_bwd(context.handle(), s.segment(), s.size(0), s.size(1),
+                    s.size(1), NativeCodes.segmentOrNull(t.queryLabels()), labelType(t.queryLabels()),
+                    NativeCodes.segmentOrNull(t.keyLabels()), labelType(t.keyLabels()), NativeCodes.segmentOrNull(t.mask()),
+                    t.selfOffset(), t.skipEmpty() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(),
+                    NativeCodes.segmentOrNull(grad), out, out.asSlice(8));
+            long emptyRow = out.getAtIndex(ValueLayout.JAVA_LONG, 0);
+            if (emptyRow < 0) CudaLibrary.check(status, "positives_xent_fwd_bwd", "s", s, "loss", loss);
+            return new PositivesOutcome(out.getAtIndex(ValueLayout.JAVA_LONG, 1), emptyRow);
+        }
+    }
+
+    private static int labelType(Tensor labels) {
+        return labels != null && labels.dtype() == dev.jnce.DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
     }
 
     @Override
