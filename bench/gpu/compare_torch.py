@@ -17,15 +17,17 @@ import torch
 import torch.nn.functional as F
 
 DT = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64}
+# where the tensors go: the GPU, or the CPU for a dump of CudaTorchDump --host (checking this script without a GPU)
+DEV = os.environ.get("JNCE_TORCH_DEVICE", "cuda")
 TOL = {"cross_entropy": 2e-5, "normalize": 2e-5, "gemm_FP32": 1e-4, "gemm_TF32": 3e-2, "gemm_BF16": 2e-1,
-       "infonce": 1e-4, "binary": 1e-5}
+       "infonce": 1e-4, "binary": 1e-5, "softmax": 1e-5, "nll": 1e-5, "kl": 1e-5, "clip": 1e-5, "siglip": 1e-5}
 
 
 def load(d, spec):
     f, dtype, shape = spec.split(":")
     raw = bytearray(open(os.path.join(d, f), "rb").read())
     t = torch.frombuffer(raw, dtype=DT[dtype]).clone()
-    return t.reshape([] if shape == "scalar" else [int(s) for s in shape.split("x")]).cuda()
+    return t.reshape([] if shape == "scalar" else [int(s) for s in shape.split("x")]).to(DEV)
 
 
 def err(want, got):
@@ -125,6 +127,64 @@ def binary(c, d):
     (loss.sum() if red == "none" else loss).backward()
     return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad_input", x.grad.float(), load(d, c["grad_input"])),
             ("grad_target", y.grad.float(), load(d, c["grad_target"]))]
+
+
+def softmax(c, d):
+    """F.softmax, F.log_softmax, torch.logsumexp over the last dimension in float64, with autograd."""
+    x = load(d, c["x"]).double().requires_grad_(True)
+    fn = c["fn"]
+    y = F.softmax(x, -1) if fn == "SOFTMAX" else F.log_softmax(x, -1) if fn == "LOG_SOFTMAX" else torch.logsumexp(x, -1)
+    y.backward(load(d, c["dy"]).double())
+    return [("y", y.detach().float(), load(d, c["y"])), ("dx", x.grad.float(), load(d, c["dx"]))]
+
+
+def nll(c, d):
+    """F.nll_loss in float64 (on probabilities: of max(log p, -100)), ignore_index -100, class weights."""
+    x = load(d, c["input"]).double().requires_grad_(True)
+    t = load(d, c["targets"])
+    red = c["reduction"].lower()
+    v = torch.log(x).clamp_min(-100.0) if c["probs"] == "true" else x
+    loss = F.nll_loss(v, t, weight=load(d, c["weight"]).double(), ignore_index=-100, reduction=red)
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad", x.grad.float(), load(d, c["grad"]))]
+
+
+def kl(c, d):
+    """F.kl_div in float64 with autograd for input and target."""
+    x = load(d, c["input"]).double().requires_grad_(True)
+    t = load(d, c["target"]).double().requires_grad_(True)
+    red = c["reduction"].lower()
+    loss = F.kl_div(x, t, reduction=red, log_target=c["log_target"] == "true")
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad_input", x.grad.float(), load(d, c["grad_input"])),
+            ("grad_target", t.grad.float(), load(d, c["grad_target"]))]
+
+
+def clip(c, d):
+    """open_clip's loss: the mean of F.cross_entropy over the rows and over the columns, targets on the diagonal."""
+    s = load(d, c["s"]).double().requires_grad_(True)
+    n = s.shape[0]
+    y = torch.arange(n, device=DEV)
+    red = c["reduction"].lower()
+    loss = (F.cross_entropy(s, y, reduction=red) + F.cross_entropy(s.t(), y, reduction=red)) / 2
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad", s.grad.float(), load(d, c["grad"]))]
+
+
+def siglip(c, d):
+    """SigLIP: -log sigmoid(label (S + bias)) summed, label +1 at j = i + offset; its sums and d sum / d S."""
+    s = load(d, c["s"]).double().requires_grad_(True)
+    n, m = s.shape
+    off = int(c["offset"])
+    labels = -torch.ones(n, m, dtype=torch.float64, device=DEV)
+    i = torch.arange(n, device=DEV)
+    keep = i + off < m
+    labels[i[keep], (i + off)[keep]] = 1.0
+    z = s + float(c["bias"])
+    loss = -F.logsigmoid(labels * z).sum()
+    loss.backward()
+    sums = torch.stack([loss.detach(), s.grad.sum()]).float()
+    return [("sums", sums, load(d, c["sums"])), ("grad", s.grad.float(), load(d, c["grad"]))]
 
 
 def infonce(c, d):
@@ -239,7 +299,8 @@ def timing():
 
 def main():
     d = sys.argv[1]
-    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name(0)}")
+    where = torch.cuda.get_device_name(0) if DEV == "cuda" else DEV
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {where}")
     bad = 0
     for line in open(os.path.join(d, "manifest.txt")):
         c = dict(kv.split("=", 1) for kv in line.split())
@@ -250,7 +311,7 @@ def main():
             print(f"{'ok ' if ok else 'BAD'} {c['name']:>10} {op:<14} {text}")
             continue
         fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce,
-              "binary": binary}[op]
+              "binary": binary, "softmax": softmax, "nll": nll, "kl": kl, "clip": clip, "siglip": siglip}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)
         if isinstance(results, float):  # a norm-relative error against float64

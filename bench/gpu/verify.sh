@@ -116,7 +116,7 @@ if [[ "${JNCE_GPU_STEP:-}" == xent ]]; then
 fi
 
 # 4. the JUnit tests tagged "cuda"
-timeout 180 "${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute --class-path "$CP" \
+timeout 300 "${JAVA[@]}" -jar "$RT/lib/junit-platform-console-standalone.jar" execute --class-path "$CP" \
     --scan-class-path "$RT/lib/jnce-tests.jar" --include-tag cuda --details=tree --disable-banner \
     > "$RESULTS/junit.log" 2>&1 || status=1
 tail -n 15 "$RESULTS/junit.log"

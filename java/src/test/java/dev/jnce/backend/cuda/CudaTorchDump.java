@@ -24,7 +24,8 @@ import java.util.Locale;
  * on the same GPU (forward and gradients). Then times the speed shapes of CudaTiming unless told not to
  * (adding its N=32768 InfoNCE outputs to the manifest, for the float64 reference).
  *
- * <p>{@code java ... dev.jnce.backend.cuda.CudaTorchDump <out-dir> [--no-timing]}
+ * <p>{@code java ... dev.jnce.backend.cuda.CudaTorchDump <out-dir> [--no-timing]}; with {@code --host}, only
+ * {@link OpCases} on the cpu backend (no GPU needed), for {@code JNCE_TORCH_DEVICE=cpu compare_torch.py}.
  */
 public final class CudaTorchDump {
     private final Path dir;
@@ -39,6 +40,15 @@ public final class CudaTorchDump {
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
         Files.createDirectories(dir);
+        if (List.of(args).contains("--host")) { // OpCases on the cpu backend: checks compare_torch.py where no GPU is
+            List<String> lines = new ArrayList<>();
+            try (TensorScope scope = TensorScope.open()) {
+                new OpCases((dev.jnce.backend.Kernels) Backends.get("cpu"), dev.jnce.Device.HOST, dir, lines).all();
+            }
+            Files.write(dir.resolve("manifest.txt"), lines);
+            System.out.println("wrote " + lines.size() + " host cases to " + dir);
+            return;
+        }
         CudaBackend gpu = (CudaBackend) Backends.get("cuda");
         System.out.println("device: " + gpu.description());
         CudaTorchDump d = new CudaTorchDump(dir, gpu);
@@ -47,7 +57,7 @@ public final class CudaTorchDump {
             d.normalizeCase();
             for (GemmMode m : GemmMode.values()) d.gemmCase(m);
             d.infoNceCase(256, 128, 0.07f);
-            d.binaryCases();
+            new OpCases(gpu, dev.jnce.Device.cuda(0), dir, d.manifest).all();
         }
         System.out.println("wrote " + d.manifest.size() + " cases to " + dir);
         if (!List.of(args).contains("--no-timing")) CudaTiming.run(gpu, dir.resolve("jnce_timing.txt"), dir, d.manifest);
@@ -103,51 +113,6 @@ public final class CudaTorchDump {
                 .append(save(name, "weight", w)).append(save(name, "mask", m)).append(save(name, "loss", loss))
                 .append(save(name, "grad", grad)).append(save(name, "lse", l));
         manifest.add(line.toString());
-    }
-
-    /**
-     * BCE on probabilities (weight per class), BCE with logits (weight and pos_weight per class) and
-     * the sigmoid focal loss (alpha 0.25, gamma 2; and no alpha, gamma 1.5), each reduction, with
-     * soft and hard targets; loss and both gradients.
-     */
-    private void binaryCases() throws IOException {
-        int n = 128, c = 96, k = 0;
-        java.util.Random r = new java.util.Random(11);
-        float[] pv = new float[n * c], yv = new float[n * c], wv = new float[c], pwv = new float[c];
-        for (int i = 0; i < n * c; i++) {
-            pv[i] = i % 97 == 3 ? 0f : i % 89 == 5 ? 1f : r.nextFloat();
-            yv[i] = i % 5 == 0 ? r.nextFloat() : r.nextInt(2);
-        }
-        for (int j = 0; j < c; j++) {
-            wv[j] = 0.1f + 2 * r.nextFloat();
-            pwv[j] = 0.1f + 2 * r.nextFloat();
-        }
-        Tensor p = Tensor.of(pv, n, c), x = Tensor.of(CudaTestSupport.normal(12, n * c, 3.0), n, c), y = Tensor.of(yv, n, c);
-        Tensor w = Tensor.of(wv, c), pw = Tensor.of(pwv, c);
-        var dev = CudaTestSupport.device();
-        for (String op : new String[] {"bce", "bce_logits", "sigmoid_focal", "sigmoid_focal_noalpha"}) {
-            for (Reduction red : Reductions.all()) {
-                String name = "bin" + k++;
-                Tensor loss = red == Reduction.NONE ? Tensor.zeros(dev, DType.FLOAT32, n, c) : Tensor.zeros(dev, DType.FLOAT32);
-                Tensor gx = Tensor.zeros(dev, DType.FLOAT32, n, c), gy = Tensor.zeros(dev, DType.FLOAT32, n, c);
-                Tensor in = op.equals("bce") ? p : x;
-                float alpha = op.equals("sigmoid_focal") ? 0.25f : -1f, gamma = op.equals("sigmoid_focal") ? 2f : 1.5f;
-                switch (op) {
-                    case "bce" -> gpu.binaryCrossEntropy().binaryCrossEntropy(in.to(dev), y.to(dev), w.to(dev), red, loss, gx, gy);
-                    case "bce_logits" -> gpu.binaryCrossEntropy().binaryCrossEntropyWithLogits(in.to(dev), y.to(dev), w.to(dev),
-                            pw.to(dev), red, loss, gx, gy);
-                    default -> gpu.focal().sigmoidFocal(in.to(dev), y.to(dev), alpha, gamma, red, loss, gx, gy);
-                }
-                StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-                        "op=binary name=%s kind=%s N=%d C=%d reduction=%s alpha=%s gamma=%s", name,
-                        op.startsWith("sigmoid_focal") ? "sigmoid_focal" : op, n, c, red, alpha, gamma));
-                line.append(save(name, "input", in)).append(save(name, "target", y));
-                if (!op.startsWith("sigmoid_focal")) line.append(save(name, "weight", w));
-                if (op.equals("bce_logits")) line.append(save(name, "pos_weight", pw));
-                line.append(save(name, "loss", loss)).append(save(name, "grad_input", gx)).append(save(name, "grad_target", gy));
-                manifest.add(line.toString());
-            }
-        }
     }
 
     private void normalizeCase() throws IOException {
