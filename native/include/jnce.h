@@ -591,6 +591,13 @@ JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, 
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
+/* jnce_triplet_margin_fwd_bwd on the GPU (src/cuda/triplet.cu): the same meaning and arguments, device pointers. */
+JNCE_API int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive,
+                                                  const float *negative, int64_t N, int64_t D, int32_t distance,
+                                                  float margin, float p, float eps, int32_t swap, int32_t reduction,
+                                                  float *loss, float *grad_anchor, float *grad_positive,
+                                                  float *grad_negative);
+
 /*
  * jnce_positives_xent_fwd_bwd on the GPU (src/cuda/positives_xent.cu): the same meaning and
  * arguments; S, the labels, the mask, loss and G device pointers, empty_row and counted host

@@ -4190,6 +4190,81 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_triplet_margin_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_triplet_margin_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_triplet_margin_fwd_bwd$descriptor() {
+        return jnce_cuda_triplet_margin_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static MethodHandle jnce_cuda_triplet_margin_fwd_bwd$handle() {
+        return jnce_cuda_triplet_margin_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static MemorySegment jnce_cuda_triplet_margin_fwd_bwd$address() {
+        return jnce_cuda_triplet_margin_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive, const float *negative, int64_t N, int64_t D, int32_t distance, float margin, float p, float eps, int32_t swap, int32_t reduction, float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)
+     * }
+     */
+    public static int jnce_cuda_triplet_margin_fwd_bwd(MemorySegment ctx, MemorySegment anchor, MemorySegment positive, MemorySegment negative, long N, long D, int distance, float margin, float p, float eps, int swap, int reduction, MemorySegment loss, MemorySegment grad_anchor, MemorySegment grad_positive, MemorySegment grad_negative) {
+        var mh$ = jnce_cuda_triplet_margin_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_triplet_margin_fwd_bwd", ctx, anchor, positive, negative, N, D, distance, margin, p, eps, swap, reduction, loss, grad_anchor, grad_positive, grad_negative);
+            }
+            return (int)mh$.invokeExact(ctx, anchor, positive, negative, N, D, distance, margin, p, eps, swap, reduction, loss, grad_anchor, grad_positive, grad_negative);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_positives_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -45,6 +45,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
     private final CudaSoftmax softmax;
     private final CudaNll nll;
     private final CudaDivergence divergence;
+    private final CudaPair pair;
     private final CudaContrastive contrastive;
 
     /** The backend on GPU 0, GEMM mode from {@value #GEMM_PROPERTY}. */
@@ -72,6 +73,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
         this.softmax = new CudaSoftmax(context);
         this.nll = new CudaNll(context);
         this.divergence = new CudaDivergence(context);
+        this.pair = new CudaPair(context);
         this.contrastive = new CudaContrastive(context);
     }
 
@@ -113,7 +115,7 @@ public final class CudaBackend implements Kernels, DeviceMemory.Source {
 
     @Override
     public PairKernels pair() {
-        return CudaPair.INSTANCE;
+        return pair;
     }
 
     @Override
