@@ -20,7 +20,7 @@ DT = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64}
 # where the tensors go: the GPU, or the CPU for a dump of CudaTorchDump --host (checking this script without a GPU)
 DEV = os.environ.get("JNCE_TORCH_DEVICE", "cuda")
 TOL = {"cross_entropy": 2e-5, "normalize": 2e-5, "gemm_FP32": 1e-4, "gemm_TF32": 3e-2, "gemm_BF16": 2e-1,
-       "infonce": 1e-4, "binary": 1e-5, "softmax": 1e-5, "nll": 1e-5, "kl": 1e-5, "clip": 1e-5, "siglip": 1e-5}
+       "infonce": 1e-4, "binary": 1e-5, "softmax": 1e-5, "nll": 1e-5, "kl": 1e-5, "clip": 1e-5, "siglip": 1e-5, "triplet": 1e-5}
 
 
 def load(d, spec):
@@ -187,6 +187,21 @@ def siglip(c, d):
     return [("sums", sums, load(d, c["sums"])), ("grad", s.grad.float(), load(d, c["grad"]))]
 
 
+def triplet(c, d):
+    """F.triplet_margin_loss (margin 1, eps 1e-6; p = 2, or p = 1 with swap), or with the cosine distance, in float64."""
+    a, p, n = (load(d, c[k]).double().requires_grad_(True) for k in ("a", "p", "n"))
+    red = c["reduction"].lower()
+    if c["kind"] == "cosine":
+        loss = F.triplet_margin_with_distance_loss(a, p, n, margin=1.0, reduction=red,
+                                                   distance_function=lambda x, y: 1 - F.cosine_similarity(x, y, eps=1e-6))
+    else:
+        loss = F.triplet_margin_loss(a, p, n, margin=1.0, p=1.0 if c["kind"] == "p1_swap" else 2.0, eps=1e-6,
+                                     swap=c["kind"] == "p1_swap", reduction=red)
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("ga", a.grad.float(), load(d, c["ga"])),
+            ("gp", p.grad.float(), load(d, c["gp"])), ("gn", n.grad.float(), load(d, c["gn"]))]
+
+
 def infonce(c, d):
     q, k = load(d, c["q"]).requires_grad_(True), load(d, c["k"]).requires_grad_(True)
     t = float(c["temperature"])
@@ -311,7 +326,7 @@ def main():
             print(f"{'ok ' if ok else 'BAD'} {c['name']:>10} {op:<14} {text}")
             continue
         fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce,
-              "binary": binary, "softmax": softmax, "nll": nll, "kl": kl, "clip": clip, "siglip": siglip}[op]
+              "binary": binary, "softmax": softmax, "nll": nll, "kl": kl, "clip": clip, "siglip": siglip, "triplet": triplet}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)
         if isinstance(results, float):  # a norm-relative error against float64

@@ -18,7 +18,7 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * The ops of the element-wise, softmax, NLL, divergence, CLIP and SigLIP families on fixed inputs,
+ * The ops of the element-wise, softmax, NLL, divergence, CLIP, SigLIP and triplet families on fixed inputs,
  * run on one backend (cuda in bench/gpu/verify.sh; cpu with CudaTorchDump --host), written as raw
  * little-endian files and manifest lines for bench/gpu/compare_torch.py, which recomputes each in
  * float64 with PyTorch (forward and gradients).
@@ -43,6 +43,29 @@ final class OpCases {
         kl();
         clip();
         siglip();
+        triplet();
+    }
+
+    /** The triplet margin loss: p = 2 and 1 with swap, the cosine distance; each reduction. */
+    private void triplet() throws IOException {
+        int n = 80, d = 48, idx = 0;
+        Tensor a = Tensor.of(CudaTestSupport.normal(71, n * d, 1.0), n, d), p = Tensor.of(CudaTestSupport.normal(72, n * d, 1.0), n, d);
+        Tensor ng = Tensor.of(CudaTestSupport.normal(73, n * d, 1.0), n, d);
+        String[] kinds = {"p2", "p1_swap", "cosine"};
+        for (String kind : kinds) {
+            for (Reduction red : Reductions.all()) {
+                String name = "triplet" + idx++;
+                var o = new dev.jnce.backend.PairKernels.Triplet(kind.equals("cosine"), 1.0f, kind.equals("p1_swap") ? 1f : 2f,
+                        1e-6f, kind.equals("p1_swap"), red);
+                Tensor loss = red == Reduction.NONE ? Tensor.zeros(dev, DType.FLOAT32, n) : Tensor.zeros(dev, DType.FLOAT32);
+                Tensor ga = Tensor.zeros(dev, DType.FLOAT32, n, d), gp = Tensor.zeros(dev, DType.FLOAT32, n, d);
+                Tensor gn = Tensor.zeros(dev, DType.FLOAT32, n, d);
+                k.pair().tripletMargin(a.to(dev), p.to(dev), ng.to(dev), o, loss, ga, gp, gn);
+                manifest.add("op=triplet name=" + name + " kind=" + kind + " reduction=" + red + save(name, "a", a)
+                        + save(name, "p", p) + save(name, "n", ng) + save(name, "loss", loss) + save(name, "ga", ga)
+                        + save(name, "gp", gp) + save(name, "gn", gn));
+            }
+        }
     }
 
     /** BCE (weight per class), BCE with logits (weight and pos_weight), sigmoid focal (alpha 0.25, gamma 2; none, 1.5). */
