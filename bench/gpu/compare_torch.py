@@ -20,7 +20,7 @@ DT = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64}
 # where the tensors go: the GPU, or the CPU for a dump of CudaTorchDump --host (checking this script without a GPU)
 DEV = os.environ.get("JNCE_TORCH_DEVICE", "cuda")
 TOL = {"cross_entropy": 2e-5, "normalize": 2e-5, "gemm_FP32": 1e-4, "gemm_TF32": 3e-2, "gemm_BF16": 2e-1,
-       "infonce": 1e-4, "binary": 1e-5, "softmax": 1e-5, "nll": 1e-5, "kl": 1e-5, "clip": 1e-5, "siglip": 1e-5, "triplet": 1e-5}
+       "infonce": 1e-4, "binary": 1e-5, "softmax": 1e-5, "nll": 1e-5, "kl": 1e-5, "clip": 1e-5, "siglip": 1e-5, "triplet": 1e-5, "softmax_focal": 1e-5}
 
 
 def load(d, spec):
@@ -202,6 +202,19 @@ def triplet(c, d):
             ("gp", p.grad.float(), load(d, c["gp"])), ("gn", n.grad.float(), load(d, c["gn"]))]
 
 
+def softmax_focal(c, d):
+    """The multi-class focal loss -alpha_t (1 - p_t)^gamma log p_t over softmax rows, in float64 with autograd."""
+    x = load(d, c["x"]).double().requires_grad_(True)
+    t = load(d, c["targets"])
+    logp = F.log_softmax(x, -1).gather(1, t[:, None]).squeeze(1)
+    a = load(d, c["alpha"]).double()[t] if "alpha" in c else torch.ones_like(logp)
+    per = -a * (1 - logp.exp()) ** float(c["gamma"]) * logp
+    red = c["reduction"].lower()
+    loss = per.mean() if red == "mean" else per.sum() if red == "sum" else per
+    (loss.sum() if red == "none" else loss).backward()
+    return [("loss", loss.detach().float(), load(d, c["loss"])), ("grad", x.grad.float(), load(d, c["grad"]))]
+
+
 def infonce(c, d):
     q, k = load(d, c["q"]).requires_grad_(True), load(d, c["k"]).requires_grad_(True)
     t = float(c["temperature"])
@@ -326,7 +339,7 @@ def main():
             print(f"{'ok ' if ok else 'BAD'} {c['name']:>10} {op:<14} {text}")
             continue
         fn = {"cross_entropy": cross_entropy, "normalize": normalize, "gemm": gemm, "infonce": infonce,
-              "binary": binary, "softmax": softmax, "nll": nll, "kl": kl, "clip": clip, "siglip": siglip, "triplet": triplet}[op]
+              "binary": binary, "softmax": softmax, "nll": nll, "kl": kl, "clip": clip, "siglip": siglip, "triplet": triplet, "softmax_focal": softmax_focal}[op]
         tol = TOL[op + "_" + c["mode"] if op == "gemm" else op]
         results = fn(c, d)
         if isinstance(results, float):  # a norm-relative error against float64

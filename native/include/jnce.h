@@ -657,6 +657,14 @@ JNCE_API int32_t jnce_cuda_nll_fwd_bwd(jnce_cuda_ctx *ctx, const float *input, c
                                        float *grad);
 
 /*
+ * jnce_softmax_focal_fwd_bwd on the GPU (src/cuda/focal.cu): the same meaning and arguments, device
+ * pointers; the class indices are the caller's to check (the CPU kernel checks them itself).
+ */
+JNCE_API int32_t jnce_cuda_softmax_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *logits, const void *targets,
+                                                 int32_t target_dtype, int64_t N, int64_t C, const float *alpha,
+                                                 float gamma, int32_t reduction, float *loss, float *grad);
+
+/*
  * jnce_softmax_fwd and its relatives on the GPU (src/cuda/softmax.cu): the same meaning and
  * arguments, non-finite rows included, device pointers; one block a row, row sums in double.
  */

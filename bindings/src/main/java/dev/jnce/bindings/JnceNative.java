@@ -4956,6 +4956,76 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_softmax_focal_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_softmax_focal_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_softmax_focal_fwd_bwd$descriptor() {
+        return jnce_cuda_softmax_focal_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MethodHandle jnce_cuda_softmax_focal_fwd_bwd$handle() {
+        return jnce_cuda_softmax_focal_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static MemorySegment jnce_cuda_softmax_focal_fwd_bwd$address() {
+        return jnce_cuda_softmax_focal_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softmax_focal_fwd_bwd(jnce_cuda_ctx *ctx, const float *logits, const void *targets, int32_t target_dtype, int64_t N, int64_t C, const float *alpha, float gamma, int32_t reduction, float *loss, float *grad)
+     * }
+     */
+    public static int jnce_cuda_softmax_focal_fwd_bwd(MemorySegment ctx, MemorySegment logits, MemorySegment targets, int target_dtype, long N, long C, MemorySegment alpha, float gamma, int reduction, MemorySegment loss, MemorySegment grad) {
+        var mh$ = jnce_cuda_softmax_focal_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_softmax_focal_fwd_bwd", ctx, logits, targets, target_dtype, N, C, alpha, gamma, reduction, loss, grad);
+            }
+            return (int)mh$.invokeExact(ctx, logits, targets, target_dtype, N, C, alpha, gamma, reduction, loss, grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_softmax_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

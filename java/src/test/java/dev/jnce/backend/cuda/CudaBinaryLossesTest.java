@@ -94,6 +94,53 @@ class CudaBinaryLossesTest {
         }
     }
 
+    static Stream<Arguments> softmaxFocalCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (long[] s : new long[][] {{37, 10}, {300, 1000}, {4, 40000}})
+            for (Reduction r : Reductions.all())
+                for (float gamma : new float[] {0f, 1f, 2f, 1.5f})
+                    for (boolean alpha : new boolean[] {false, true}) out.add(Arguments.of(s[0], s[1], r, gamma, alpha));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "softmax focal ({0},{1}) {2} gamma {3} alpha {4}")
+    @MethodSource("softmaxFocalCases")
+    void softmaxFocalMatchesTheCpuKernel(long n, long c, Reduction reduction, float gamma, boolean withAlpha) {
+        CudaBackend gpu = cuda();
+        Kernels ref = reference();
+        try (TensorScope scope = TensorScope.open()) {
+            Random r = new Random(n * c);
+            float[] xv = normal(n + c, (int) (n * c), 4.0);
+            if (n > 3) xv[(int) (2 * c + 1)] = Float.NaN; // row 2 is NaN
+            Tensor x = Tensor.of(xv, n, c);
+            long[] t = new long[(int) n];
+            for (int i = 0; i < n; i++) t[i] = r.nextInt((int) c);
+            Tensor targets = Tensor.of(t), alpha = withAlpha ? Tensor.of(positive(r, (int) c), c) : null;
+            var dev = CudaTestSupport.device();
+            Tensor wantLoss = reduction == Reduction.NONE ? Tensor.zeros(DType.FLOAT32, n) : Tensor.zeros(DType.FLOAT32);
+            Tensor wantGrad = Tensor.zeros(DType.FLOAT32, n, c);
+            ref.focal().softmaxFocal(x, targets, alpha, gamma, reduction, wantLoss, wantGrad);
+            Tensor loss = reduction == Reduction.NONE ? Tensor.zeros(dev, DType.FLOAT32, n) : Tensor.zeros(dev, DType.FLOAT32);
+            Tensor over = onGpu(x); // the gradient over the logits
+            gpu.focal().softmaxFocal(over, onGpu(targets), onGpu(alpha), gamma, reduction, loss, over);
+            assertClose(toDouble(wantLoss.toFloatArray()), loss.toFloatArray(), TOL, "loss");
+            assertClose(toDouble(wantGrad.toFloatArray()), over.toFloatArray(), TOL, "grad over the logits");
+        }
+    }
+
+    @Test
+    void softmaxFocalNamesATargetOutOfRange() {
+        CudaBackend gpu = cuda();
+        try (TensorScope scope = TensorScope.open()) {
+            var dev = CudaTestSupport.device();
+            Tensor x = onGpu(Tensor.of(normal(1, 12, 1.0), 3, 4));
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> gpu.focal().softmaxFocal(x, onGpu(Tensor.of(new long[] {0, 7, 1})), null, 2f, Reduction.MEAN,
+                            Tensor.zeros(dev, DType.FLOAT32), null));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("targets[1]=7 is outside [0,4)"), e.getMessage());
+        }
+    }
+
     /** The public loss classes on device tensors, against the same classes on host tensors. */
     @Test
     void publicClassesRunOnDeviceTensors() {

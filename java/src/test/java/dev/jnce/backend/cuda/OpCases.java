@@ -44,6 +44,31 @@ final class OpCases {
         clip();
         siglip();
         triplet();
+        softmaxFocal();
+    }
+
+    /** The multi-class focal loss: gamma 2 with alpha per class, gamma 1.5 without; each reduction. */
+    private void softmaxFocal() throws IOException {
+        int n = 90, c = 25, idx = 0;
+        Random r = new Random(81);
+        Tensor x = Tensor.of(CudaTestSupport.normal(82, n * c, 3.0), n, c);
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(c);
+        float[] av = new float[c];
+        for (int j = 0; j < c; j++) av[j] = 0.1f + r.nextFloat();
+        Tensor targets = Tensor.of(t), alpha = Tensor.of(av, c);
+        for (boolean withAlpha : new boolean[] {true, false}) {
+            float gamma = withAlpha ? 2f : 1.5f;
+            for (Reduction red : Reductions.all()) {
+                String name = "sfocal" + idx++;
+                Tensor loss = red == Reduction.NONE ? Tensor.zeros(dev, DType.FLOAT32, n) : Tensor.zeros(dev, DType.FLOAT32);
+                Tensor grad = Tensor.zeros(dev, DType.FLOAT32, n, c);
+                k.focal().softmaxFocal(x.to(dev), targets.to(dev), withAlpha ? alpha.to(dev) : null, gamma, red, loss, grad);
+                manifest.add("op=softmax_focal name=" + name + " reduction=" + red + " gamma=" + gamma + save(name, "x", x)
+                        + save(name, "targets", targets) + (withAlpha ? save(name, "alpha", alpha) : "") + save(name, "loss", loss)
+                        + save(name, "grad", grad));
+            }
+        }
     }
 
     /** The triplet margin loss: p = 2 and 1 with swap, the cosine distance; each reduction. */
