@@ -591,6 +591,21 @@ JNCE_API int32_t jnce_cuda_cross_entropy_fwd_bwd(jnce_cuda_ctx *ctx, int64_t N, 
 JNCE_API int32_t jnce_cuda_cross_entropy_perplexity_fwd_bwd(jnce_cuda_ctx *ctx, const float *mean_loss, int64_t M, float *ppl,
                                                     float *grad);
 
+/*
+ * jnce_hard_negatives and jnce_gather_rows_fwd/_bwd on the GPU (src/cuda/mining.cu): the same
+ * meaning and arguments, device pointers but short_row (host: the mining call waits for its
+ * count of negatives). The gather's indices are the caller's to check; its backward adds with
+ * atomics (repeated indices accumulate in no fixed order).
+ */
+JNCE_API int32_t jnce_cuda_hard_negatives(jnce_cuda_ctx *ctx, const float *sim, int64_t N, int64_t M, int64_t K,
+                                          const void *query_labels, int32_t query_dtype, const void *key_labels,
+                                          int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices,
+                                          int64_t *short_row);
+JNCE_API int32_t jnce_cuda_gather_rows_fwd(jnce_cuda_ctx *ctx, const float *src, int64_t M, int64_t D, const void *indices,
+                                           int32_t index_dtype, int64_t R, float *out);
+JNCE_API int32_t jnce_cuda_gather_rows_bwd(jnce_cuda_ctx *ctx, const float *grad, const void *indices, int32_t index_dtype,
+                                           int64_t R, int64_t M, int64_t D, float *dst);
+
 /* jnce_triplet_margin_fwd_bwd on the GPU (src/cuda/triplet.cu): the same meaning and arguments, device pointers. */
 JNCE_API int32_t jnce_cuda_triplet_margin_fwd_bwd(jnce_cuda_ctx *ctx, const float *anchor, const float *positive,
                                                   const float *negative, int64_t N, int64_t D, int32_t distance,

@@ -4190,6 +4190,212 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_hard_negatives {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_hard_negatives");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_hard_negatives(jnce_cuda_ctx *ctx, const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_hard_negatives$descriptor() {
+        return jnce_cuda_hard_negatives.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_hard_negatives(jnce_cuda_ctx *ctx, const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
+     * }
+     */
+    public static MethodHandle jnce_cuda_hard_negatives$handle() {
+        return jnce_cuda_hard_negatives.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_hard_negatives(jnce_cuda_ctx *ctx, const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
+     * }
+     */
+    public static MemorySegment jnce_cuda_hard_negatives$address() {
+        return jnce_cuda_hard_negatives.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_hard_negatives(jnce_cuda_ctx *ctx, const float *sim, int64_t N, int64_t M, int64_t K, const void *query_labels, int32_t query_dtype, const void *key_labels, int32_t key_dtype, const void *mask, int32_t mask_dtype, int64_t *indices, int64_t *short_row)
+     * }
+     */
+    public static int jnce_cuda_hard_negatives(MemorySegment ctx, MemorySegment sim, long N, long M, long K, MemorySegment query_labels, int query_dtype, MemorySegment key_labels, int key_dtype, MemorySegment mask, int mask_dtype, MemorySegment indices, MemorySegment short_row) {
+        var mh$ = jnce_cuda_hard_negatives.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_hard_negatives", ctx, sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices, short_row);
+            }
+            return (int)mh$.invokeExact(ctx, sim, N, M, K, query_labels, query_dtype, key_labels, key_dtype, mask, mask_dtype, indices, short_row);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_gather_rows_fwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_gather_rows_fwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_fwd(jnce_cuda_ctx *ctx, const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_gather_rows_fwd$descriptor() {
+        return jnce_cuda_gather_rows_fwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_fwd(jnce_cuda_ctx *ctx, const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static MethodHandle jnce_cuda_gather_rows_fwd$handle() {
+        return jnce_cuda_gather_rows_fwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_fwd(jnce_cuda_ctx *ctx, const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static MemorySegment jnce_cuda_gather_rows_fwd$address() {
+        return jnce_cuda_gather_rows_fwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_fwd(jnce_cuda_ctx *ctx, const float *src, int64_t M, int64_t D, const void *indices, int32_t index_dtype, int64_t R, float *out)
+     * }
+     */
+    public static int jnce_cuda_gather_rows_fwd(MemorySegment ctx, MemorySegment src, long M, long D, MemorySegment indices, int index_dtype, long R, MemorySegment out) {
+        var mh$ = jnce_cuda_gather_rows_fwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_gather_rows_fwd", ctx, src, M, D, indices, index_dtype, R, out);
+            }
+            return (int)mh$.invokeExact(ctx, src, M, D, indices, index_dtype, R, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_gather_rows_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_gather_rows_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_bwd(jnce_cuda_ctx *ctx, const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_gather_rows_bwd$descriptor() {
+        return jnce_cuda_gather_rows_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_bwd(jnce_cuda_ctx *ctx, const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static MethodHandle jnce_cuda_gather_rows_bwd$handle() {
+        return jnce_cuda_gather_rows_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_bwd(jnce_cuda_ctx *ctx, const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static MemorySegment jnce_cuda_gather_rows_bwd$address() {
+        return jnce_cuda_gather_rows_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_gather_rows_bwd(jnce_cuda_ctx *ctx, const float *grad, const void *indices, int32_t index_dtype, int64_t R, int64_t M, int64_t D, float *dst)
+     * }
+     */
+    public static int jnce_cuda_gather_rows_bwd(MemorySegment ctx, MemorySegment grad, MemorySegment indices, int index_dtype, long R, long M, long D, MemorySegment dst) {
+        var mh$ = jnce_cuda_gather_rows_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_gather_rows_bwd", ctx, grad, indices, index_dtype, R, M, D, dst);
+            }
+            return (int)mh$.invokeExact(ctx, grad, indices, index_dtype, R, M, D, dst);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_triplet_margin_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

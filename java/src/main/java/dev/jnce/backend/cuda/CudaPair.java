@@ -1,13 +1,21 @@
 package dev.jnce.backend.cuda;
 
+import dev.jnce.DType;
+import dev.jnce.Device;
 import dev.jnce.Tensor;
 import dev.jnce.backend.PairKernels;
 import dev.jnce.bindings.JnceNative;
+import dev.jnce.internal.HostScan;
 import dev.jnce.internal.NativeCodes;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
- * The pair family on the GPU: the triplet margin loss (native/src/cuda/triplet.cu). Hard-negative
- * mining, top-k and the gather of mined rows are not on cuda yet: those calls say so.
+ * The pair family on the GPU: the triplet margin loss (native/src/cuda/triplet.cu), hard-negative
+ * mining and the gather of mined rows (native/src/cuda/mining.cu). The top-k of the ranking
+ * metrics is not on cuda yet: that call says so.
  */
 final class CudaPair implements PairKernels {
     private final CudaContext context;
@@ -30,7 +38,16 @@ final class CudaPair implements PairKernels {
 
     @Override
     public MiningOutcome hardNegatives(Tensor sim, Tensor queryLabels, Tensor keyLabels, Tensor mask, Tensor indices) {
-        throw CudaBackend.notYet("hard-negative mining");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment shortRow = arena.allocate(ValueLayout.JAVA_LONG, 2); // row, its negatives
+            int status = JnceNative.jnce_cuda_hard_negatives(context.handle(), sim.segment(), sim.size(0), sim.size(1),
+                    indices.size(1), NativeCodes.segmentOrNull(queryLabels), dtype(queryLabels),
+                    NativeCodes.segmentOrNull(keyLabels), dtype(keyLabels), NativeCodes.segmentOrNull(mask), dtype(mask),
+                    indices.segment(), shortRow);
+            CudaLibrary.check(status, "hard_negatives", "sim", sim);
+            long row = shortRow.getAtIndex(ValueLayout.JAVA_LONG, 0);
+            return row < 0 ? MiningOutcome.COMPLETE : new MiningOutcome(row, shortRow.getAtIndex(ValueLayout.JAVA_LONG, 1));
+        }
     }
 
     @Override
@@ -40,11 +57,33 @@ final class CudaPair implements PairKernels {
 
     @Override
     public void gatherRows(Tensor keys, Tensor indices, Tensor out) {
-        throw CudaBackend.notYet("the gather of mined rows");
+        checkIndices("gather_rows_fwd", indices, keys.size(0));
+        CudaLibrary.check(JnceNative.jnce_cuda_gather_rows_fwd(context.handle(), keys.segment(), keys.size(0), keys.size(1),
+                indices.segment(), dtype(indices), indices.numel(), out.segment()), "gather_rows_fwd", "keys", keys,
+                "indices", indices);
     }
 
     @Override
     public void gatherRowsBackward(Tensor grad, Tensor indices, Tensor gradKeys) {
-        throw CudaBackend.notYet("the gather of mined rows");
+        checkIndices("gather_rows_bwd", indices, gradKeys.size(0));
+        CudaLibrary.check(JnceNative.jnce_cuda_gather_rows_bwd(context.handle(), grad.segment(), indices.segment(),
+                dtype(indices), indices.numel(), gradKeys.size(0), gradKeys.size(1), gradKeys.segment()), "gather_rows_bwd",
+                "grad", grad, "indices", indices, "gradKeys", gradKeys);
+    }
+
+    /** The indices on a host copy (one transfer and a wait), named as the CPU kernel names them. */
+    private static void checkIndices(String op, Tensor indices, long m) {
+        if (indices.numel() == 0) return;
+        try (Tensor host = indices.to(Device.HOST)) {
+            long bad = HostScan.INSTANCE.firstOutside(host, m, Long.MIN_VALUE);
+            if (bad >= 0) {
+                throw new IllegalArgumentException(op + ": indices[" + bad + "] = " + (long) HostScan.INSTANCE.valueAt(host, bad)
+                        + " is outside [0, " + m + ")");
+            }
+        }
+    }
+
+    private static int dtype(Tensor t) {
+        return t != null && t.dtype() == DType.INT32 ? JnceNative.JNCE_DTYPE_INT32() : JnceNative.JNCE_DTYPE_INT64();
     }
 }
