@@ -17,7 +17,8 @@ import java.lang.foreign.ValueLayout;
  * operations, the GEMMs and the cross-entropy on cuda, the two-tensor forms with one positive
  * per row run there; CLIP's symmetric cross-entropy is native/src/cuda/clip_xent.cu, SigLIP's
  * pairwise loss native/src/cuda/siglip.cu, explicit negatives' logits native/src/cuda/negatives.cu
- * and the several-positives cross-entropy native/src/cuda/positives_xent.cu. The fused
+ * and the several-positives cross-entropy native/src/cuda/positives_xent.cu. The retrieval
+ * corrections and BPR are staged through the host (the block's logits copied there and back). The fused
  * passes of the other forms are not on cuda yet.
  */
 final class CudaContrastive implements ContrastiveKernels {
@@ -87,13 +88,43 @@ final class CudaContrastive implements ContrastiveKernels {
     }
 
     @Override
-    public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
-        throw CudaBackend.notYet("the retrieval corrections of InfoNCE (logQ, accidental hits, margin, smoothing, directions)");
+    public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets t, Tensor rowLoss, boolean gradients) {
+        // staged through the host: the block's logits there and back (two transfers and waits a block)
+        try (Tensor hs = s.to(Device.HOST); Tensor hs2 = s2 == null ? null : s2.to(Device.HOST);
+             Tensor bias = t.columnBias() == null ? null : t.columnBias().to(Device.HOST);
+             Tensor ids = t.columnIds() == null ? null : t.columnIds().to(Device.HOST);
+             Tensor hRow = Tensor.zeros(Device.HOST, dev.jnce.DType.FLOAT32, rowLoss.shape())) {
+            RetrievalTargets ht = new RetrievalTargets(t.targetColumn(), t.selfColumn(), t.self2Column(), bias,
+                    t.biasIsProbability(), ids, t.inBatchColumns(), t.margin(), t.labelSmoothing());
+            double atTargets = host().retrievalCrossEntropy(hs, hs2, ht, hRow, gradients);
+            back(hRow, rowLoss);
+            if (gradients) {
+                back(hs, s);
+                if (s2 != null) back(hs2, s2);
+            }
+            return atTargets;
+        }
     }
 
     @Override
     public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
-        throw CudaBackend.notYet("BPR's pairwise loss");
+        // staged through the host, as retrievalCrossEntropy
+        try (Tensor hl = logits.to(Device.HOST); Tensor hRow = Tensor.zeros(Device.HOST, dev.jnce.DType.FLOAT32, rowLoss.shape());
+             Tensor hg = grad == null ? null : Tensor.zeros(Device.HOST, dev.jnce.DType.FLOAT32, grad.shape())) {
+            host().bprPairs(hl, hRow, hg);
+            back(hRow, rowLoss);
+            if (grad != null) back(hg, grad);
+        }
+    }
+
+    /** The host backend's kernels of this family (cpu, else java), for the steps staged through the host. */
+    private static ContrastiveKernels host() {
+        return ((dev.jnce.backend.Kernels) dev.jnce.Backends.host()).contrastive();
+    }
+
+    /** Copies a host tensor's values into a device tensor of the same size. */
+    private void back(Tensor host, Tensor device) {
+        context.fromHost(host.segment(), device.segment(), host.numel() * host.dtype().byteSize());
     }
 
     @Override

@@ -15,7 +15,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The pair family on the GPU: the triplet margin loss (native/src/cuda/triplet.cu), hard-negative
  * mining and the gather of mined rows (native/src/cuda/mining.cu). The top-k of the ranking
- * metrics is not on cuda yet: that call says so.
+ * metrics is staged through the host (the scores copied there, the picks back).
  */
 final class CudaPair implements PairKernels {
     private final CudaContext context;
@@ -52,7 +52,16 @@ final class CudaPair implements PairKernels {
 
     @Override
     public long topK(Tensor scores, Tensor excludeOffsets, Tensor excludeItems, Tensor indices, Tensor values) {
-        throw CudaBackend.notYet("the top-k of ranking metrics");
+        // staged through the host: the scores there, the picks back (two transfers and waits)
+        try (Tensor hs = scores.to(Device.HOST); Tensor ho = excludeOffsets == null ? null : excludeOffsets.to(Device.HOST);
+             Tensor hi = excludeItems == null ? null : excludeItems.to(Device.HOST);
+             Tensor hIdx = Tensor.zeros(Device.HOST, indices.dtype(), indices.shape());
+             Tensor hVal = values == null ? null : Tensor.zeros(Device.HOST, values.dtype(), values.shape())) {
+            long nanRow = ((dev.jnce.backend.Kernels) dev.jnce.Backends.host()).pair().topK(hs, ho, hi, hIdx, hVal);
+            context.fromHost(hIdx.segment(), indices.segment(), hIdx.numel() * hIdx.dtype().byteSize());
+            if (values != null) context.fromHost(hVal.segment(), values.segment(), hVal.numel() * hVal.dtype().byteSize());
+            return nanRow;
+        }
     }
 
     @Override
