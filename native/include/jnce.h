@@ -694,6 +694,13 @@ JNCE_API int32_t jnce_cuda_logsumexp_bwd(jnce_cuda_ctx *ctx, const float *x, con
                                          float *dx);
 
 /*
+ * The linear cross-entropy's soft-capping on the GPU (src/cuda/softcap.cu), in place over n values:
+ * softcap s = cap tanh(s / cap); softcap_bwd grad *= 1 - (capped / cap)^2. cap finite and > 0.
+ */
+JNCE_API int32_t jnce_cuda_softcap(jnce_cuda_ctx *ctx, float *s, int64_t n, float cap);
+JNCE_API int32_t jnce_cuda_softcap_bwd(jnce_cuda_ctx *ctx, const float *capped, float *grad, int64_t n, float cap);
+
+/*
  * jnce_bce_fwd_bwd, jnce_bce_logits_fwd_bwd and jnce_sigmoid_focal_fwd_bwd on the GPU
  * (src/cuda/binary_cross_entropy.cu): the same meaning and arguments, device pointers; each
  * element's terms in double, the reduced loss summed in double. No value checks on the device:

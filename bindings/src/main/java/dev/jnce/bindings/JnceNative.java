@@ -5619,6 +5619,133 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cuda_softcap {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_softcap");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap(jnce_cuda_ctx *ctx, float *s, int64_t n, float cap)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_softcap$descriptor() {
+        return jnce_cuda_softcap.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap(jnce_cuda_ctx *ctx, float *s, int64_t n, float cap)
+     * }
+     */
+    public static MethodHandle jnce_cuda_softcap$handle() {
+        return jnce_cuda_softcap.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap(jnce_cuda_ctx *ctx, float *s, int64_t n, float cap)
+     * }
+     */
+    public static MemorySegment jnce_cuda_softcap$address() {
+        return jnce_cuda_softcap.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap(jnce_cuda_ctx *ctx, float *s, int64_t n, float cap)
+     * }
+     */
+    public static int jnce_cuda_softcap(MemorySegment ctx, MemorySegment s, long n, float cap) {
+        var mh$ = jnce_cuda_softcap.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_softcap", ctx, s, n, cap);
+            }
+            return (int)mh$.invokeExact(ctx, s, n, cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_cuda_softcap_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cuda_softcap_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap_bwd(jnce_cuda_ctx *ctx, const float *capped, float *grad, int64_t n, float cap)
+     * }
+     */
+    public static FunctionDescriptor jnce_cuda_softcap_bwd$descriptor() {
+        return jnce_cuda_softcap_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap_bwd(jnce_cuda_ctx *ctx, const float *capped, float *grad, int64_t n, float cap)
+     * }
+     */
+    public static MethodHandle jnce_cuda_softcap_bwd$handle() {
+        return jnce_cuda_softcap_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap_bwd(jnce_cuda_ctx *ctx, const float *capped, float *grad, int64_t n, float cap)
+     * }
+     */
+    public static MemorySegment jnce_cuda_softcap_bwd$address() {
+        return jnce_cuda_softcap_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cuda_softcap_bwd(jnce_cuda_ctx *ctx, const float *capped, float *grad, int64_t n, float cap)
+     * }
+     */
+    public static int jnce_cuda_softcap_bwd(MemorySegment ctx, MemorySegment capped, MemorySegment grad, long n, float cap) {
+        var mh$ = jnce_cuda_softcap_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cuda_softcap_bwd", ctx, capped, grad, n, cap);
+            }
+            return (int)mh$.invokeExact(ctx, capped, grad, n, cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cuda_bce_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

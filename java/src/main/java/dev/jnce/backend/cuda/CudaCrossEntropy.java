@@ -5,6 +5,8 @@ import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.DType;
+import dev.jnce.Device;
+import dev.jnce.internal.HostCrossEntropy;
 import dev.jnce.internal.NativeCodes;
 
 import java.lang.foreign.MemorySegment;
@@ -45,18 +47,22 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
         CudaLibrary.check(status, "cross_entropy_perplexity_fwd_bwd", "meanLoss", meanLoss);
     }
 
+    /** On host copies of the targets and weights (one transfer and a wait): N + C values. */
     @Override
     public double[] classTargetTotals(Tensor targets, Tensor weight, long ignoreIndex, long classes) {
-        throw CudaBackend.notYet("the linear cross-entropy");
+        try (Tensor t = targets.to(Device.HOST); Tensor w = weight == null ? null : weight.to(Device.HOST)) {
+            return HostCrossEntropy.classTargetTotals(t, w, ignoreIndex, classes);
+        }
     }
 
     @Override
     public void softcap(Tensor s, float cap) {
-        throw CudaBackend.notYet("the linear cross-entropy");
+        CudaLibrary.check(JnceNative.jnce_cuda_softcap(context.handle(), s.segment(), s.numel(), cap), "softcap", "s", s);
     }
 
     @Override
     public void softcapBackward(Tensor capped, Tensor grad, float cap) {
-        throw CudaBackend.notYet("the linear cross-entropy");
+        CudaLibrary.check(JnceNative.jnce_cuda_softcap_bwd(context.handle(), capped.segment(), grad.segment(), grad.numel(), cap),
+                "softcap_bwd", "capped", capped, "grad", grad);
     }
 }
