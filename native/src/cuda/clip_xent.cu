@@ -24,28 +24,6 @@ typedef struct {
     int bad;
 } clip_part;
 
-__device__ __forceinline__ double clip_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float clip_block_max(float v, float *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
 __global__ void clip_row_kernel(const float *S, int64_t N, int64_t ld, double *row_lse) {
     __shared__ float fshared[32];
     __shared__ double dshared[32];
@@ -59,11 +37,11 @@ __global__ void clip_row_kernel(const float *S, int64_t N, int64_t ld, double *r
             m = fmaxf(m, v);
         }
         bad = __syncthreads_or(bad);
-        m = clip_block_max(m, fshared);
+        m = jnce_block_max(m, fshared);
         double s = 0.0;
         if (!bad && m != -INFINITY) /* a row of only -Inf: lse -Inf */
             for (int64_t j = threadIdx.x; j < N; j += blockDim.x) s += exp((double)r[j] - (double)m);
-        s = clip_block_sum(s, dshared);
+        s = jnce_block_sum_double(s, dshared);
         if (threadIdx.x == 0) row_lse[i] = bad ? (double)NAN : (double)m + log(s);
         __syncthreads();
     }
@@ -134,7 +112,7 @@ __global__ void clip_reduce_kernel(const float *row_loss, int64_t N, double scal
     __shared__ double shared[32];
     double s = 0.0;
     for (int64_t i = threadIdx.x; i < N; i += blockDim.x) s += row_loss[i];
-    s = clip_block_sum(s, shared);
+    s = jnce_block_sum_double(s, shared);
     if (threadIdx.x == 0) loss[0] = (float)(s * scale);
 }
 

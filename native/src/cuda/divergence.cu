@@ -16,17 +16,6 @@
 #define DV_THREADS 256
 #define DV_BLOCKS 1024
 
-__device__ __forceinline__ double dv_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 __global__ void kl_kernel(const float *xs, const float *ts, int64_t M, int log_target, double scale, float *loss,
                           float *gx, float *gt, double *partial) {
     __shared__ double shared[32];
@@ -49,7 +38,7 @@ __global__ void kl_kernel(const float *xs, const float *ts, int64_t M, int log_t
         if (gt != NULL) gt[k] = (float)(dt * scale);
     }
     if (partial != NULL) {
-        sum = dv_block_sum(sum, shared);
+        sum = jnce_block_sum_double(sum, shared);
         if (threadIdx.x == 0) partial[blockIdx.x] = sum;
     }
 }
@@ -59,7 +48,7 @@ __global__ void dv_total_kernel(const double *parts, int64_t count, double scale
     __shared__ double shared[32];
     double s = 0.0;
     for (int64_t i = threadIdx.x; i < count; i += blockDim.x) s += parts[i];
-    s = dv_block_sum(s, shared);
+    s = jnce_block_sum_double(s, shared);
     if (threadIdx.x == 0) loss[0] = (float)(s * scale);
 }
 
@@ -83,7 +72,7 @@ __global__ void dist_kernel(const float *p, const float *q, int64_t N, int64_t C
                 if (gq != NULL) gq[k] = pv == 0.0 ? 0.0f : (float)(-pv / qv * s);
             }
         }
-        h = dv_block_sum(h, shared);
+        h = jnce_block_sum_double(h, shared);
         if (threadIdx.x == 0) rows[i] = h;
         __syncthreads();
     }
@@ -109,8 +98,8 @@ __global__ void perplexity_kernel(const float *token_loss, const void *keys, int
             count += 1.0;
         }
     }
-    sum = dv_block_sum(sum, shared);
-    count = dv_block_sum(count, shared);
+    sum = jnce_block_sum_double(sum, shared);
+    count = jnce_block_sum_double(count, shared);
     if (threadIdx.x == 0) {
         double value = count == 0.0 ? all_ignored : exp(sum / count);
         ppl[0] = (float)value;

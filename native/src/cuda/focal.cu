@@ -21,28 +21,6 @@ typedef struct {
     float *grad;
 } sfocal_call;
 
-__device__ __forceinline__ double sf_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float sf_block_max(float v, float *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
 __global__ void sfocal_kernel(sfocal_call c, double *row_loss) {
     __shared__ float fshared[32];
     __shared__ double dshared[32];
@@ -59,7 +37,7 @@ __global__ void sfocal_kernel(sfocal_call c, double *row_loss) {
             m = fmaxf(m, v);
         }
         bad = __syncthreads_or(bad);
-        m = sf_block_max(m, fshared);
+        m = jnce_block_max(m, fshared);
         const double x_t = x[t]; /* every thread reads it before any writes the row */
         if (bad || m == -INFINITY) {
             __syncthreads();
@@ -70,7 +48,7 @@ __global__ void sfocal_kernel(sfocal_call c, double *row_loss) {
         double others = 0.0;
         for (int64_t j = threadIdx.x; j < c.C; j += blockDim.x)
             if (j != t) others += exp((double)x[j] - (double)m);
-        others = sf_block_sum(others, dshared); /* its barriers: every read of the row is done */
+        others = jnce_block_sum_double(others, dshared); /* its barriers: every read of the row is done */
         if (threadIdx.x == 0) {
             const double d_t = x_t - (double)m, e_t = exp(d_t), s = e_t + others, p_t = e_t / s, mm = others / s;
             const double log_p = p_t > 0.5 ? -log1p(others / e_t) : d_t - log(s);
@@ -101,7 +79,7 @@ __global__ void sfocal_reduce_kernel(const double *row_loss, int64_t N, int32_t 
         if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)row_loss[i];
         s += row_loss[i];
     }
-    s = sf_block_sum(s, shared);
+    s = jnce_block_sum_double(s, shared);
     if (threadIdx.x == 0 && reduction != JNCE_REDUCTION_NONE)
         loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? s / (double)N : s);
 }

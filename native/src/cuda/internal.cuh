@@ -86,6 +86,30 @@ __device__ __forceinline__ float jnce_block_sum(float v, float *shared) {
     return jnce_warp_sum(v);
 }
 
+/* Sum over the block in double; every thread gets the result. shared holds 32 doubles. */
+__device__ __forceinline__ double jnce_block_sum_double(double v, double *shared) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads(); /* shared may still be read by an earlier reduction */
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    v = lane < warps ? shared[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* Maximum over the block (fmaxf: NaN is passed over); every thread gets it. shared holds 32 floats. */
+__device__ __forceinline__ float jnce_block_max(float v, float *shared) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    v = lane < warps ? shared[lane] : -INFINITY;
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
 /* Online-softmax state: running maximum and the sum of exp(x - max). */
 typedef struct {
     float max;

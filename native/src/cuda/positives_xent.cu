@@ -37,35 +37,13 @@ __device__ __forceinline__ bool pos_is(const pos_call &a, int64_t i, int64_t j, 
     return a.mask != NULL ? a.mask[i * a.M + j] != 0 : pos_label(a.kl, a.kdt, j) == label;
 }
 
-__device__ __forceinline__ double pos_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float pos_block_max(float v, float *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
 __global__ void pos_count_kernel(pos_call a, int64_t *count) {
     __shared__ double shared[32];
     for (int64_t i = blockIdx.x; i < a.N; i += gridDim.x) {
         const int64_t self = pos_self(a, i), label = a.mask == NULL ? pos_label(a.ql, a.qdt, i) : 0;
         double c = 0.0;
         for (int64_t j = threadIdx.x; j < a.M; j += blockDim.x) c += pos_is(a, i, j, self, label) ? 1.0 : 0.0;
-        c = pos_block_sum(c, shared);
+        c = jnce_block_sum_double(c, shared);
         if (threadIdx.x == 0) count[i] = (int64_t)c;
         __syncthreads();
     }
@@ -82,7 +60,7 @@ __global__ void pos_summary_kernel(const int64_t *count, int64_t N, int64_t *out
         if (count[i] > 0) counted += 1.0;
         else atomicMin(&first, (unsigned long long)i);
     }
-    counted = pos_block_sum(counted, shared); /* its barriers publish first */
+    counted = jnce_block_sum_double(counted, shared); /* its barriers publish first */
     if (threadIdx.x == 0) {
         out[0] = first == ~0ULL ? -1 : (int64_t)first;
         out[1] = (int64_t)counted;
@@ -112,13 +90,13 @@ __global__ void pos_rows_kernel(pos_call a, const int64_t *count, double w, floa
             if (pos_is(a, i, j, self, label)) possum += v;
         }
         bad = __syncthreads_or(bad);
-        m = pos_block_max(m, fshared);
-        possum = pos_block_sum(possum, dshared);
+        m = jnce_block_max(m, fshared);
+        possum = jnce_block_sum_double(possum, dshared);
         double sum = 0.0;
         if (!bad && m != -INFINITY)
             for (int64_t j = threadIdx.x; j < a.M; j += blockDim.x)
                 if (j != self) sum += exp((double)x[j] - (double)m);
-        sum = pos_block_sum(sum, dshared); /* every read of row i is done before G's row is written */
+        sum = jnce_block_sum_double(sum, dshared); /* every read of row i is done before G's row is written */
         if (threadIdx.x == 0) rows[i] = bad ? (double)NAN : (double)m + log(sum) - possum / (double)c;
         if (g != NULL) {
             const double scale = w / sum, share = w / (double)c;
@@ -141,7 +119,7 @@ __global__ void pos_reduce_kernel(const double *rows, int64_t N, int32_t reducti
         if (reduction == JNCE_REDUCTION_NONE) loss[i] = (float)rows[i];
         s += rows[i];
     }
-    s = pos_block_sum(s, shared);
+    s = jnce_block_sum_double(s, shared);
     if (threadIdx.x == 0 && reduction == JNCE_REDUCTION_SUM) loss[0] = (float)s;
     if (threadIdx.x == 0 && reduction == JNCE_REDUCTION_MEAN) loss[0] = counted > 0 ? (float)(s / (double)counted) : NAN;
 }

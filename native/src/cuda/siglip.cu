@@ -12,17 +12,6 @@
 
 #define SIG_BLOCKS 4096
 
-__device__ __forceinline__ double sig_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 __global__ void siglip_kernel(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, float *G,
                               double *partial) {
     __shared__ double shared[32];
@@ -41,8 +30,8 @@ __global__ void siglip_kernel(const float *S, int64_t N, int64_t M, int64_t ld, 
             if (g != NULL) g[j] = (float)gij;
         }
     }
-    loss = sig_block_sum(loss, shared);
-    gsum = sig_block_sum(gsum, shared);
+    loss = jnce_block_sum_double(loss, shared);
+    gsum = jnce_block_sum_double(gsum, shared);
     if (threadIdx.x == 0) {
         partial[2 * blockIdx.x] = loss;
         partial[2 * blockIdx.x + 1] = gsum;

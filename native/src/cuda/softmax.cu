@@ -16,30 +16,6 @@ static int sm_threads(int64_t C) {
     return C >= 8192 ? 512 : C >= 1024 ? 256 : C >= 128 ? 128 : 32;
 }
 
-/* Sum over the block in double; every thread gets it. shared holds 32 doubles. */
-__device__ __forceinline__ double sm_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-/* Maximum over the block; every thread gets it. shared holds 32 floats. */
-__device__ __forceinline__ float sm_block_max(float v, float *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
 typedef struct {
     float max;
     double sum;  /* sum of exp(x - max); 0 for a row of only -Inf */
@@ -60,11 +36,11 @@ __device__ sm_stats sm_row_stats(const float *x, int64_t C, float *fshared, doub
     sm_stats st;
     st.nan = __syncthreads_or(nan);
     st.bad = __syncthreads_or(nan | pinf);
-    st.max = sm_block_max(m, fshared);
+    st.max = jnce_block_max(m, fshared);
     double s = 0.0;
     if (!st.bad && st.max != -INFINITY)
         for (int64_t j = threadIdx.x; j < C; j += blockDim.x) s += exp((double)x[j] - (double)st.max);
-    st.sum = sm_block_sum(s, dshared);
+    st.sum = jnce_block_sum_double(s, dshared);
     return st;
 }
 
@@ -114,7 +90,7 @@ __global__ void softmax_bwd_kernel(int fn, const float *a, const float *b, int64
             double s = 0.0;
             for (int64_t j = threadIdx.x; j < C; j += blockDim.x)
                 s += fn == SM_SOFTMAX ? (double)dy[j] * ar[j] : (double)dy[j];
-            s = sm_block_sum(s, dshared); /* every read of the row is done before any write */
+            s = jnce_block_sum_double(s, dshared); /* every read of the row is done before any write */
             for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
                 double y = ar[j], g = dy[j];
                 dr[j] = fn == SM_SOFTMAX ? (float)(y * (g - s)) : (float)(g - exp(y) * s);

@@ -28,17 +28,6 @@ typedef struct {
     double h, w_neg, w_swap;
 } trip_plan;
 
-__device__ __forceinline__ double trip_block_sum(double v, double *shared) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < warps ? shared[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 /* the pairwise distance's summand of element e = x1 - x2 + eps */
 __device__ __forceinline__ double trip_pow(double e, double p) {
     return p == 2.0 ? e * e : pow(fabs(e), p);
@@ -94,7 +83,7 @@ __global__ void triplet_kernel(trip_call c) {
                 if (c.swap) s[2] += trip_pow(pv - nv + c.eps, c.pnorm);
             }
         }
-        for (int k = 0; k < (c.cosine ? 6 : 3); k++) s[k] = trip_block_sum(s[k], shared);
+        for (int k = 0; k < (c.cosine ? 6 : 3); k++) s[k] = jnce_block_sum_double(s[k], shared);
         if (threadIdx.x == 0) {
             trip_plan q;
             if (c.cosine) {
@@ -147,7 +136,7 @@ __global__ void triplet_reduce_kernel(const float *row_loss, int64_t N, int32_t 
     __shared__ double shared[32];
     double s = 0.0;
     for (int64_t i = threadIdx.x; i < N; i += blockDim.x) s += row_loss[i];
-    s = trip_block_sum(s, shared);
+    s = jnce_block_sum_double(s, shared);
     if (threadIdx.x == 0) loss[0] = (float)(mean ? s / (double)N : s);
 }
 
