@@ -8,7 +8,9 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "internal.h"
@@ -32,10 +34,11 @@ static void record(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 
 /* Runs [0,n) in at most max_slices slices (max_slices < 1: jnce_parallel_for); returns the number
  * of slices used, or -1 after a wrong one: a slice index >= max_slices, an item run twice or never. */
-static int run(int64_t n, int64_t min_per_thread, int32_t max_slices) {
+static int run_small(int64_t n, int64_t min_per_thread, int32_t max_slices, int64_t min_spinning) {
     int32_t cap = max_slices < 1 ? JNCE_MAX_THREADS : max_slices;
     job j = {cap, calloc((size_t)cap, sizeof(int64_t)), -1, calloc((size_t)n, sizeof(atomic_int))};
-    if (max_slices < 1) jnce_parallel_for(n, min_per_thread, record, &j);
+    if (min_spinning > 0) jnce_parallel_for_small(n, min_per_thread, min_spinning, record, &j);
+    else if (max_slices < 1) jnce_parallel_for(n, min_per_thread, record, &j);
     else jnce_parallel_for_at_most(n, min_per_thread, max_slices, record, &j);
     int ok = atomic_load(&j.worst) < cap;
     int64_t total = 0;
@@ -44,6 +47,10 @@ static int run(int64_t n, int64_t min_per_thread, int32_t max_slices) {
     ok &= total == n;
     free(j.per_slice), free(j.hits);
     return ok ? atomic_load(&j.worst) + 1 : -1;
+}
+
+static int run(int64_t n, int64_t min_per_thread, int32_t max_slices) {
+    return run_small(n, min_per_thread, max_slices, 0);
 }
 
 static int32_t threads(void) {
@@ -122,7 +129,9 @@ static void *call_jobs(void *arg) {
     unsigned seed = (unsigned)(intptr_t)arg;
     for (int k = 0; k < 3000; k++) {
         int64_t n = 1 + rand_r(&seed) % 3000;
-        if (run(n, 1 + rand_r(&seed) % 8, threads()) < 0) wrong++;
+        int64_t min = 1 + rand_r(&seed) % 8;
+        /* every third job through the small-job path: cold threshold above n, warm one 1 + min */
+        if ((k % 3 == 0 ? run_small(n, 4096, 0, min) : run(n, min, threads())) < 0) wrong++;
     }
     return (void *)wrong;
 }
@@ -143,7 +152,36 @@ static void test_count_changed_while_jobs_run(void) {
     CHECK(wrong == 0, "%ld of 9000 jobs used a slice index >= max_slices or ran an item wrongly", (long)wrong);
 }
 
+/*
+ * Small jobs: on one thread while the workers sleep; back to back, they wake the workers after
+ * their work and then split across the still-spinning pool (unless JNCE_SPIN_US=0). Every item
+ * runs once either way.
+ */
+static void test_small_jobs(void) {
+    jnce_set_num_threads(2);
+    const char *spin = getenv("JNCE_SPIN_US");
+    int spinning = spin == NULL || atoi(spin) > 0;
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL); /* the workers are asleep after 100 us without a job */
+    int used = run_small(4096, 1 << 20, 0, 16);
+    CHECK(used == 1, "a small job after 20 ms idle: %d slices (want 1: no thread is woken for it)", used);
+    int split = 0, wrong = 0;
+    for (int k = 0; k < 2000; k++) {
+        used = run_small(4096, 1 << 20, 0, 16);
+        if (used < 0) wrong++;
+        if (used == 2) split++;
+    }
+    CHECK(wrong == 0, "%d of 2000 back-to-back small jobs ran an item wrongly", wrong);
+    if (spinning) CHECK(split > 0, "none of 2000 back-to-back small jobs split across the spinning workers");
+    else CHECK(split == 0, "JNCE_SPIN_US=%s: %d small jobs split (want none)", spin, split);
+    used = run_small(4096, 1 << 20, 0, 4096);
+    CHECK(used == 1, "4096 items, at least 4096 a spinning thread: %d slices (want 1)", used);
+    used = run_small(1 << 16, 1024, 0, 16);
+    CHECK(used == 2, "65536 items, 1024 a thread on the cold path: %d slices (want 2)", used);
+}
+
 int main(void) {
+    test_small_jobs();
     test_pool_that_grew();
     test_thread_counts();
     test_nested();

@@ -75,7 +75,9 @@ int32_t jnce_binary_run_blocks(const char *op, const float *input, const float *
         if (job.block_sum == NULL)
             return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld block sums", op, (long long)blocks);
     }
-    jnce_parallel_for(blocks, 4, binary_blocks, &job);
+    /* 16 blocks a thread where waking one costs more than 16k elements' work; 2 (about 2 us of
+     * work each) when the pool's workers still spin from a recent call */
+    jnce_parallel_for_small(blocks, 8, 1, binary_blocks, &job);
     if (reduction != JNCE_REDUCTION_NONE) {
         double total = 0.0;
         for (int64_t b = 0; b < blocks; b++) total += job.block_sum[b];
@@ -127,7 +129,8 @@ JNCE_TARGET_AVX2 static double bce_block_avx2(const jnce_binary_job *j, int64_t 
 
 #ifdef JNCE_HAVE_AVX512
 /* bce's block on 16 lanes (AVX-512F), the same operations as bce_block_avx2; its last < 16 elements through it. */
-JNCE_TARGET_AVX512 static double bce_block_avx512(const jnce_binary_job *j, int64_t from, int64_t to) {
+JNCE_TARGET_AVX512 static double bce_block_avx512(const jnce_binary_job *job, int64_t from, int64_t to) {
+    const jnce_binary_job local = *job, *j = &local;
     const __m512 one = _mm512_set1_ps(1.0f), floor = _mm512_set1_ps(-100.0f), tiny = _mm512_set1_ps(1e-12f);
     int64_t wi = j->weight != NULL ? from % j->weight_len : 0;
     __m512d sum = _mm512_setzero_pd();

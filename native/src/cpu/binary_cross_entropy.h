@@ -48,7 +48,7 @@ struct jnce_binary_job {
  * jnce_binary_run_blocks does the same through block (a vector routine for the same terms,
  * which leaves its tail to jnce_binary_scalar_block).
  */
-#define JNCE_BINARY_BLOCK 4096
+#define JNCE_BINARY_BLOCK 2048
 int32_t jnce_binary_run(const char *op, const float *input, const float *target, int64_t numel,
                         const float *weight, int64_t weight_len, jnce_binary_fn fn, const void *params,
                         int32_t reduction, float *loss, float *grad_input, float *grad_target);

@@ -22,7 +22,8 @@ void jnce_format_float(char *buf, int64_t cap, float v);
 int32_t jnce_threads(void);
 
 /*
- * Runs fn over [0,n) split into contiguous slices, one per thread, the caller taking one.
+ * Runs fn over [0,n) split into contiguous slices, one per thread, which the caller and the
+ * pool's workers claim (any thread may run any slice; each runs once).
  * Work smaller than min_per_thread items per thread runs on fewer threads. Calls that find
  * the pool busy (another thread's op, or a nested call) run serially in the caller.
  */
@@ -33,6 +34,17 @@ void jnce_parallel_for(int64_t n, int64_t min_per_thread, jnce_range_fn fn, void
  * size and whatever the thread count is by then, for work that keeps per-slice state sized
  * before the call. */
 void jnce_parallel_for_at_most(int64_t n, int64_t min_per_thread, int32_t max_slices, jnce_range_fn fn, void *ctx);
+
+/* For kernels whose work is small enough that waking a sleeping thread costs more than it saves:
+ * as jnce_parallel_for with min_per_thread, and where that would run on one thread, slices of at
+ * least min_per_spinning_thread items when the pool's workers are still spinning from a recent
+ * job (parallel.c). Calls that come back to back (within 1 ms) wake the workers after their
+ * work, so that the next finds them spinning. */
+void jnce_parallel_for_small(int64_t n, int64_t min_per_thread, int64_t min_per_spinning_thread, jnce_range_fn fn,
+                             void *ctx);
+
+/* The CPUs this process may run on (its affinity mask), asked once. */
+int32_t jnce_usable_cpus(void);
 
 /* For kernels that call BLAS from several of jnce's threads at once (small GEMMs a slice, as
  * attention.c's tiles): single = 1 makes OpenBLAS single-threaded, so that concurrent calls

@@ -138,7 +138,7 @@ int32_t jnce_build_info(char *buf, int64_t cap) {
 
 /* The CPUs this process may run on (its affinity mask), else all online ones. sysconf reads
  * /sys on every call: ask once. */
-static int32_t usable_cpus(void) {
+int32_t jnce_usable_cpus(void) {
     static int32_t cached;
     int32_t n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (n == 0) {
@@ -152,7 +152,7 @@ static int32_t usable_cpus(void) {
 
 int32_t jnce_threads(void) {
     int32_t t = __atomic_load_n(&thread_count, __ATOMIC_RELAXED);
-    if (t < 1) t = usable_cpus();
+    if (t < 1) t = jnce_usable_cpus();
     return t < JNCE_MAX_THREADS ? t : JNCE_MAX_THREADS;
 }
 
@@ -161,7 +161,7 @@ int32_t jnce_threads(void) {
 static int32_t blas_threads_wanted; /* 0 until jnce_set_num_threads: OpenBLAS's own default */
 
 int32_t jnce_set_num_threads(int32_t threads) {
-    const int32_t cpus = usable_cpus();
+    const int32_t cpus = jnce_usable_cpus();
     int32_t t = threads < 1 ? cpus : threads;
     if (t > JNCE_MAX_THREADS) t = JNCE_MAX_THREADS;
     __atomic_store_n(&thread_count, t, __ATOMIC_RELAXED);
@@ -178,7 +178,7 @@ void jnce_blas_single_threaded(int single) {
         return;
     }
     int32_t wanted = __atomic_load_n(&blas_threads_wanted, __ATOMIC_RELAXED);
-    openblas_set_num_threads(wanted > 0 ? wanted : usable_cpus());
+    openblas_set_num_threads(wanted > 0 ? wanted : jnce_usable_cpus());
 }
 
 int32_t jnce_get_num_threads(int32_t *threads) {
