@@ -6,6 +6,7 @@
  * work serially, which also makes nested calls safe.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -82,6 +83,23 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/*
+ * One step of a spin of budget ns (*deadline 0 at its start): a pause for the first 256 steps
+ * (a few microseconds), then sched_yield, so that a spinning thread gives its core to any other
+ * thread that wants it (OpenBLAS's, the JVM's) instead of holding it for the whole budget.
+ * Returns 0 once the budget has passed.
+ */
+static inline int spin_step(uint32_t i, int64_t budget, int64_t *deadline) {
+    if (i < 256) cpu_relax();
+    else sched_yield();
+    if ((i & 15) == 15) {
+        int64_t t = now_ns();
+        if (*deadline == 0) *deadline = t + budget;
+        else if (t >= *deadline) return 0;
+    }
+    return 1;
+}
+
 /* Spins until the ticket's generation differs from gen (returns 1) or spin_ns() passes (0). */
 static int spin_until_gen_changed(uint32_t gen) {
     const int64_t budget = spin_ns();
@@ -89,12 +107,7 @@ static int spin_until_gen_changed(uint32_t gen) {
     int64_t deadline = 0;
     for (uint32_t i = 0;; i++) {
         if ((uint32_t)(__atomic_load_n(&ticket, __ATOMIC_ACQUIRE) >> 32) != gen) return 1;
-        cpu_relax();
-        if ((i & 63) == 63) {
-            int64_t t = now_ns();
-            if (deadline == 0) deadline = t + budget;
-            else if (t >= deadline) return 0;
-        }
+        if (!spin_step(i, budget, &deadline)) return 0;
     }
 }
 
@@ -105,12 +118,7 @@ static int spin_until_zero32(const int32_t *word) {
     int64_t deadline = 0;
     for (uint32_t i = 0;; i++) {
         if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0) return 1;
-        cpu_relax();
-        if ((i & 63) == 63) {
-            int64_t t = now_ns();
-            if (deadline == 0) deadline = t + budget;
-            else if (t >= deadline) return 0;
-        }
+        if (!spin_step(i, budget, &deadline)) return 0;
     }
 }
 
