@@ -67,20 +67,58 @@ JNCE_TARGET_AVX2 static double dot_row_avx2(const float *a, const float *b, int6
 }
 
 #ifdef JNCE_HAVE_AVX512
-JNCE_TARGET_AVX512 static double dot_row_avx512(const float *a, const float *b, int64_t D) {
-    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+/* The partial sums of a and b's products over [0, D - D % 16): s0 holds sums 0-7, s1 sums 8-15. */
+JNCE_TARGET_AVX512 static inline int64_t dot_lanes_avx512(const float *a, const float *b, int64_t D, __m512d *s0,
+                                                          __m512d *s1) {
     int64_t j = 0;
     for (; j + DOT_LANES <= D; j += DOT_LANES) {
         __m512 av = _mm512_loadu_ps(a + j), bv = _mm512_loadu_ps(b + j);
         __m256 ah = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(av), 1));
         __m256 bh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bv), 1));
-        s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(av)), _mm512_cvtps_pd(_mm512_castps512_ps256(bv)), s0);
-        s1 = _mm512_fmadd_pd(_mm512_cvtps_pd(ah), _mm512_cvtps_pd(bh), s1);
+        *s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(av)), _mm512_cvtps_pd(_mm512_castps512_ps256(bv)), *s0);
+        *s1 = _mm512_fmadd_pd(_mm512_cvtps_pd(ah), _mm512_cvtps_pd(bh), *s1);
     }
+    return j;
+}
+
+/* dot_tree's additions on the registers (no tail left): t = s + s[8..], then the same tree. */
+JNCE_TARGET_AVX512 static inline double dot_tree_avx512(__m512d s0, __m512d s1) {
+    __m512d t = _mm512_add_pd(s0, s1);                                                     /* t0..t7 */
+    __m256d u = _mm256_add_pd(_mm512_castpd512_pd256(t), _mm512_extractf64x4_pd(t, 1));    /* t0+t4 .. t3+t7 */
+    __m128d v = _mm_add_pd(_mm256_castpd256_pd128(u), _mm256_extractf128_pd(u, 1));       /* u0+u2, u1+u3 */
+    return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
+}
+
+JNCE_TARGET_AVX512 static double dot_finish_avx512(__m512d s0, __m512d s1, const float *a, const float *b, int64_t j,
+                                                   int64_t D) {
+    if (j == D) return dot_tree_avx512(s0, s1);
     double s[DOT_LANES];
     _mm512_storeu_pd(s, s0);
     _mm512_storeu_pd(s + 8, s1);
     return dot_tree(s, a, b, j, D);
+}
+
+JNCE_TARGET_AVX512 static double dot_row_avx512(const float *a, const float *b, int64_t D) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    int64_t j = dot_lanes_avx512(a, b, D, &s0, &s1);
+    return dot_finish_avx512(s0, s1, a, b, j, D);
+}
+
+/* x . x and x . y in one pass: the same sums, in the same order, as two dot_row_avx512 calls. */
+JNCE_TARGET_AVX512 static void dot_pair_avx512(const float *x, const float *y, int64_t D, double *xx, double *xy) {
+    __m512d p0 = _mm512_setzero_pd(), p1 = _mm512_setzero_pd(), q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + DOT_LANES <= D; j += DOT_LANES) {
+        __m512 xv = _mm512_loadu_ps(x + j), yv = _mm512_loadu_ps(y + j);
+        __m512d xl = _mm512_cvtps_pd(_mm512_castps512_ps256(xv));
+        __m512d xh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1)));
+        __m512d yl = _mm512_cvtps_pd(_mm512_castps512_ps256(yv));
+        __m512d yh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1)));
+        p0 = _mm512_fmadd_pd(xl, xl, p0), p1 = _mm512_fmadd_pd(xh, xh, p1);
+        q0 = _mm512_fmadd_pd(xl, yl, q0), q1 = _mm512_fmadd_pd(xh, yh, q1);
+    }
+    *xx = dot_finish_avx512(p0, p1, x, x, j, D);
+    *xy = dot_finish_avx512(q0, q1, x, y, j, D);
 }
 #endif
 
@@ -92,6 +130,18 @@ double jnce_dot_row(const float *a, const float *b, int64_t D) {
         if (jnce_use_avx2()) return dot_row_avx2(a, b, D);
     }
     return dot_row_scalar(a, b, D);
+}
+
+/* x . x and x . y (jnce_dot_row's bits), in one pass where the CPU has AVX-512. */
+static void dot_pair(const float *x, const float *y, int64_t D, double *xx, double *xy) {
+#ifdef JNCE_HAVE_AVX512
+    if (D >= DOT_LANES && jnce_use_avx512()) {
+        dot_pair_avx512(x, y, D, xx, xy);
+        return;
+    }
+#endif
+    *xx = jnce_dot_row(x, x, D);
+    *xy = jnce_dot_row(x, y, D);
 }
 
 double jnce_cosine_row(const float *x1, const float *x2, int64_t D, double eps, double *c1, double *c2) {
@@ -224,14 +274,16 @@ static void normalize_bwd_rows(void *ctx, int64_t begin, int64_t end, int32_t sl
     for (int64_t i = begin; i < end; i++) {
         const float *x = job->x + i * D, *dy = job->dy + i * D;
         float *dx = job->dx + i * D;
-        double norm = sqrt(jnce_dot_row(x, x, D));
+        double xx, xdy;
+        dot_pair(x, dy, D, &xx, &xdy);
+        double norm = sqrt(xx);
         if (norm < job->eps) { /* clamp_min passes no gradient to the norm */
             float inv = (float)(1.0 / job->eps);
             for (int64_t j = 0; j < D; j++) dx[j] = dy[j] * inv;
             continue;
         }
         /* dx = dy / n - x (x . dy) / n^3 */
-        double a = 1.0 / norm, b = jnce_dot_row(x, dy, D) / (norm * norm * norm);
+        double a = 1.0 / norm, b = xdy / (norm * norm * norm);
         combine_row(a, dy, b, x, dx, D);
     }
 }
