@@ -187,8 +187,6 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
     float *colmax = j->cmax + (int64_t)slice * N;
     __m512 hi = ninf;
     __mmask16 nan = 0;
-    float hi_s = -INFINITY;
-    int nan_s = 0;
     const float *x[CHUNK];
     __m512 racc[CHUNK], rmax[CHUNK];
     double rsum[CHUNK];
@@ -230,27 +228,35 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                         racc[r] = _mm512_setzero_ps();
                     }
             }
-            /* the chunk's own triangle, and the diagonal unless excluded */
+            /* the chunk's own triangle (CHUNK = 16 columns: one masked vector a row), and the
+             * diagonal unless excluded; entries left of the diagonal also go to their column */
             for (int64_t r = 0; r < rows; r++) {
-                const int64_t i = i0 + r;
+                const int64_t i = i0 + r, width = j->exclude_self ? r : r + 1;
                 float row_hi = _mm512_reduce_max_ps(rmax[r]);
-                for (int64_t c = i0; c <= i; c++) {
-                    if (c == i && j->exclude_self) break;
-                    const float v = x[r][c];
-                    if (isnan(v)) nan_s = 1;
-                    hi_s = fmaxf(hi_s, v);
-                    row_hi = fmaxf(row_hi, v);
-                    const double e = exp((double)v - (double)b);
-                    rsum[r] += e;
-                    if (c < i) col[c] += e, colmax[c] = fmaxf(colmax[c], v);
+                if (width > 0) {
+                    const __mmask16 m = (__mmask16)((1u << width) - 1u), mc = (__mmask16)((1u << r) - 1u);
+                    const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + i0);
+                    nan |= _mm512_mask_cmp_ps_mask(m, v, v, _CMP_UNORD_Q);
+                    hi = _mm512_max_ps(v, hi);
+                    row_hi = fmaxf(row_hi, _mm512_reduce_max_ps(v));
+                    const __m512 e = _mm512_maskz_mov_ps(m, exp_shifted_avx512(v, vb, nb)); /* -inf lanes: NaN otherwise */
+                    rsum[r] += hsum512_ps_pd(e);
+                    if (mc != 0) {
+                        const __mmask8 m_lo = (__mmask8)(mc & 0xff), m_hi = (__mmask8)(mc >> 8);
+                        __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(e));
+                        __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
+                        _mm512_mask_storeu_pd(col + i0, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + i0), lo_d));
+                        _mm512_mask_storeu_pd(col + i0 + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + i0 + 8), hi_d));
+                        _mm512_mask_storeu_ps(colmax + i0, mc, _mm512_max_ps(v, _mm512_maskz_loadu_ps(mc, colmax + i0)));
+                    }
                 }
                 j->max[i] = row_hi;
                 j->sum[i] = rsum[r];
             }
         }
     }
-    j->shared_hi[slice] = fmaxf(hi_s, _mm512_reduce_max_ps(hi));
-    j->shared_nan[slice] = (unsigned char)(nan_s || nan != 0);
+    j->shared_hi[slice] = _mm512_reduce_max_ps(hi);
+    j->shared_nan[slice] = (unsigned char)(nan != 0);
 }
 
 /*
