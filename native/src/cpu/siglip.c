@@ -132,7 +132,9 @@ int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, in
     if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
     siglip_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(), .avx512 = jnce_use_avx512(),
                       .row_loss = per_row, .row_grad = per_row + N};
-    jnce_parallel_for(N, 16, rows, &job);
+    /* at least 16 rows and 8192 pairs a thread: a smaller share takes less time than handing it over */
+    const int64_t min_rows = M >= 8192 / 16 ? 16 : (8192 + M - 1) / M;
+    jnce_parallel_for(N, min_rows, rows, &job);
     double loss = 0.0, grad = 0.0;
     for (int64_t i = 0; i < N; i++) loss += job.row_loss[i], grad += job.row_grad[i];
     sums[0] = loss, sums[1] = grad;

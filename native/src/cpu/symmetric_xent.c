@@ -344,7 +344,9 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         }
         for (int64_t c = 0; c < cols; c++) {
             int64_t p = target_of(j, j0 + c) - i0;
-            if (j->single && p >= 0 && p < rows && i0 + p >= j0 + c) H[p * TILE + c] = pair_gradient(j, i0 + p, j0 + c, T[p * TILE + c]);
+            /* (unless the row loop took it already: a pair of mutual targets, as NT-Xent's i and i + N) */
+            if (j->single && p >= 0 && p < rows && i0 + p >= j0 + c && target_of(j, i0 + p) != j0 + c)
+                H[p * TILE + c] = pair_gradient(j, i0 + p, j0 + c, T[p * TILE + c]);
         }
 
         float *G = j->G;

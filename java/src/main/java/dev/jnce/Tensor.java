@@ -150,6 +150,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * A zero-filled host tensor for an operation's own scratch, which it closes before it returns
+     * and whose memory no caller ever sees: small ones come from scratch slabs that are reused
+     * once every tensor carved from them is closed (no new arena, no page faults, no hand-shake),
+     * zeroed piece by piece as they are handed out. Reached through
+     * {@code dev.jnce.internal.ScratchTensors}; not API.
+     */
+    private static Tensor scratchZeros(DType dtype, long[] shape) {
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        if (bytes > Slab.SMALL_BYTES || !Slab.ENABLED) return zerosUnscoped(dtype, s);
+        Slab.Allocation a = Slab.allocateScratch(bytes);
+        a.segment().fill((byte) 0);
+        return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
+    }
+
+    /**
      * Small owned host tensors ({@link #SMALL_BYTES} or less) are carved out of shared slabs of
      * {@link #SLAB_BYTES}, so that making and closing one does not make and close a shared arena
      * each time: closing a shared arena makes the JVM hand-shake every thread (about 14 µs), which
@@ -160,13 +176,21 @@ public final class Tensor implements AutoCloseable {
      * one hand-shake for many tensors. The cost: a small tensor that stays open keeps its whole
      * slab (at most {@link #SLAB_BYTES}) allocated. {@code -Djnce.tensor.slabs=false} gives every
      * tensor its own arena again (its memory freed by its own close).
+     *
+     * <p>Scratch slabs ({@link #scratchZeros}) hold only operations' own scratch, never a tensor a
+     * caller sees: once the last tensor in one is closed, it is kept (up to {@link #SPARE_SCRATCH})
+     * and handed out again from its start, instead of freed.
      */
     private static final class Slab {
         static final long SMALL_BYTES = 64 << 10;
         static final long SLAB_BYTES = 1 << 20;
+        static final int SPARE_SCRATCH = 2;
         static final boolean ENABLED = !"false".equals(System.getProperty("jnce.tensor.slabs"));
         private static Slab current;
+        private static Slab currentScratch;
+        private static final java.util.ArrayDeque<Slab> spareScratch = new java.util.ArrayDeque<>(); // guarded by Slab.class
 
+        private final boolean scratch;
         private final Arena arena = Arena.ofShared();
         private final MemorySegment memory = arena.allocate(SLAB_BYTES, ALIGNMENT);
         private long next; // guarded by Slab.class
@@ -176,23 +200,52 @@ public final class Tensor implements AutoCloseable {
         record Allocation(MemorySegment segment, Slab slab) {
         }
 
+        private Slab(boolean scratch) {
+            this.scratch = scratch;
+        }
+
         static synchronized Allocation allocate(long bytes) {
             long size = Math.max(bytes, 1);
             if (current == null || current.next + size > SLAB_BYTES) {
                 Slab full = current;
-                current = new Slab();
+                current = new Slab(false);
                 if (full != null) full.release();
             }
-            Slab slab = current;
-            MemorySegment segment = slab.memory.asSlice(slab.next, size);
-            slab.next = (slab.next + size + ALIGNMENT - 1) & -ALIGNMENT;
-            slab.live.incrementAndGet();
-            return new Allocation(segment, slab);
+            return current.carve(size);
         }
 
-        /** One tensor (or the allocator) is done with the slab; the last one frees it. */
+        /** From the scratch slabs; the memory is not zeroed (a reused slab holds earlier scratch). */
+        static synchronized Allocation allocateScratch(long bytes) {
+            long size = Math.max(bytes, 1);
+            if (currentScratch == null || currentScratch.next + size > SLAB_BYTES) {
+                Slab full = currentScratch;
+                Slab spare = spareScratch.pollFirst();
+                currentScratch = spare != null ? spare : new Slab(true);
+                if (full != null) full.release();
+            }
+            return currentScratch.carve(size);
+        }
+
+        private Allocation carve(long size) { // under the class lock
+            MemorySegment segment = memory.asSlice(next, size);
+            next = (next + size + ALIGNMENT - 1) & -ALIGNMENT;
+            live.incrementAndGet();
+            return new Allocation(segment, this);
+        }
+
+        /** One tensor (or the allocator) is done with the slab; the last one frees it (a scratch slab: keeps it, up to a few). */
         void release() {
             if (live.decrementAndGet() > 0) return;
+            if (scratch) {
+                synchronized (Slab.class) {
+                    if (spareScratch.size() < SPARE_SCRATCH) { // no tensor left in it and not current: reuse from its start
+                        next = 0;
+                        live.set(1);
+                        spareScratch.addFirst(this);
+                        return;
+                    }
+                }
+            }
             try {
                 arena.close();
             } catch (IllegalStateException inUse) {

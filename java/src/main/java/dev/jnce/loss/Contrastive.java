@@ -4,6 +4,7 @@ import dev.jnce.DType;
 import dev.jnce.Device;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
+import dev.jnce.internal.ScratchTensors;
 import dev.jnce.backend.Kernels;
 import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
@@ -174,7 +175,7 @@ final class Contrastive {
      * TensorScope (scratch must not pile up in a caller's scope over a training loop).
      */
     static Tensor scratch(Kernels k, DType dtype, long... shape) {
-        return k.device().equals(Device.HOST) ? Tensor.zerosUnscoped(dtype, shape) : Tensor.zeros(k.device(), dtype, shape);
+        return k.device().equals(Device.HOST) ? ScratchTensors.zeros(dtype, shape) : Tensor.zeros(k.device(), dtype, shape);
     }
 
     static Tensor scratch(Kernels k, long... shape) {
