@@ -153,15 +153,16 @@ public final class Tensor implements AutoCloseable {
      * A zero-filled host tensor for an operation's own scratch, which it closes before it returns
      * and whose memory no caller ever sees: small ones come from scratch slabs that are reused
      * once every tensor carved from them is closed (no new arena, no page faults, no hand-shake),
-     * zeroed piece by piece as they are handed out. Reached through
+     * zeroed piece by piece as they are handed out (zero = false: not zeroed, for a buffer the
+     * operation overwrites whole before reading it). Reached through
      * {@code dev.jnce.internal.ScratchTensors}; not API.
      */
-    private static Tensor scratchZeros(DType dtype, long[] shape) {
+    private static Tensor scratchZeros(DType dtype, long[] shape, boolean zero) {
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         if (bytes > Slab.SMALL_BYTES || !Slab.ENABLED) return zerosUnscoped(dtype, s);
         Slab.Allocation a = Slab.allocateScratch(bytes);
-        a.segment().fill((byte) 0);
+        if (zero) a.segment().fill((byte) 0);
         return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
     }
 

@@ -20,7 +20,7 @@ public final class ScratchTensors {
     static {
         try {
             ZEROS = MethodHandles.privateLookupIn(Tensor.class, MethodHandles.lookup())
-                    .findStatic(Tensor.class, "scratchZeros", MethodType.methodType(Tensor.class, DType.class, long[].class));
+                    .findStatic(Tensor.class, "scratchZeros", MethodType.methodType(Tensor.class, DType.class, long[].class, boolean.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -31,8 +31,21 @@ public final class ScratchTensors {
 
     /** A zero-filled host tensor of the shape; close it before the operation returns. */
     public static Tensor zeros(DType dtype, long... shape) {
+        return make(dtype, shape, true);
+    }
+
+    /**
+     * A host tensor of the shape whose small form is not zeroed (it may hold earlier scratch), for
+     * a buffer the operation writes whole before it reads any of it; close it before the operation
+     * returns.
+     */
+    public static Tensor overwritten(DType dtype, long... shape) {
+        return make(dtype, shape, false);
+    }
+
+    private static Tensor make(DType dtype, long[] shape, boolean zero) {
         try {
-            return (Tensor) ZEROS.invokeExact(dtype, shape);
+            return (Tensor) ZEROS.invokeExact(dtype, shape, zero);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -192,7 +192,8 @@ final class Contrastive {
     /** The embeddings as the similarity sees them: an L2-normalised scratch copy, or x itself. */
     static Tensor prepared(Kernels k, Tensor x, boolean normalize) {
         if (!normalize) return x;
-        Tensor y = scratch(k, x.shape());
+        // the normalisation writes every element of y
+        Tensor y = k.device().equals(Device.HOST) ? ScratchTensors.overwritten(DType.FLOAT32, x.shape()) : scratch(k, x.shape());
         try {
             k.similarity().normalize(x, NORM_EPS, y);
             return y;
