@@ -17,7 +17,7 @@ side_by_side_setup small-calls "$threads" "$command"
 # forks ran without the Vector API (the argument scans took their scalar path) and warned about native access.
 fork_flags="--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector"
 for slabs in true false; do
-    "$java_home/bin/java" -jar bench/target/benchmarks.jar SmallCallBench -p backend="$backend" -wi 2 -w 1 -i 3 -r 1 -f 1 \
+    "$java_home/bin/java" -jar bench/target/benchmarks.jar SmallCallBench -p backend="$backend" -wi 4 -w 1 -i 3 -r 1 -f 1 \
         -jvmArgsAppend "$fork_flags -Djnce.tensor.slabs=$slabs -Djnce.threads=$threads" -rf csv -rff "$out/slabs-$slabs.csv" \
         > "$out/slabs-$slabs.txt" 2>&1
 done
