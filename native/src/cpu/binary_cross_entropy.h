@@ -153,7 +153,7 @@ JNCE_TARGET_AVX2 static inline jnce_bce8 jnce_bce_logits8(__m256 x, __m256 y, __
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     __m256 a = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
     __m256 e = exp_nonpos_avx2(_mm256_sub_ps(zero, a));
-    __m256 L = log1p_unit_avx2(e), r = _mm256_div_ps(one, _mm256_add_ps(one, e)), er = _mm256_mul_ps(e, r);
+    __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, e)), L = log1p_unit_avx2(e, r), er = _mm256_mul_ps(e, r);
     __m256 nonneg = _mm256_cmp_ps(x, zero, _CMP_GE_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
     __m256 p = _mm256_blendv_ps(er, r, nonneg), q = _mm256_blendv_ps(r, er, nonneg);
     __m256 pw1 = _mm256_sub_ps(pw, one), lw = _mm256_fmadd_ps(pw1, y, one), pwy = _mm256_mul_ps(pw, y);
@@ -226,7 +226,7 @@ JNCE_TARGET_AVX512 static inline jnce_bce16 jnce_bce_logits16(__m512 x, __m512 y
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps(), ones = all_ones_avx512();
     __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
     __m512 e = exp_nonpos_avx512(_mm512_sub_ps(zero, a));
-    __m512 L = log1p_unit_avx512(e), r = _mm512_div_ps(one, _mm512_add_ps(one, e)), er = _mm512_mul_ps(e, r);
+    __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e)), L = log1p_unit_avx512(e, r), er = _mm512_mul_ps(e, r);
     __mmask16 nonneg = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
     __m512 p = _mm512_mask_blend_ps(nonneg, er, r), q = _mm512_mask_blend_ps(nonneg, r, er);
     __m512 pw1 = _mm512_sub_ps(pw, one), lw = _mm512_fmadd_ps(pw1, y, one), pwy = _mm512_mul_ps(pw, y);

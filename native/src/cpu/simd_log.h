@@ -7,7 +7,8 @@
  * exact in float). About 1 ulp on the normal range; subnormals are scaled by 2^23 first. Special
  * values as C's log: log(0) = -Inf, log(+Inf) = +Inf, negative or NaN arguments give NaN.
  * log1p_unit and log1m keep digits where the argument of log is close to 1, by the correction
- * log(1 + u) = log(v) + (u - (v - 1)) / v with v = 1 + u rounded (v - 1 is exact for v in [1/2, 2]).
+ * log(1 + u) = log(v) + (u - (v - 1)) / v with v = 1 + u rounded (v - 1 is exact for v in [1/2, 2]);
+ * log1p_unit multiplies by the caller's 1 / v instead of dividing.
  * log_pd and exp_pd do the same on 4 double lanes, close to double precision, for the ops whose
  * results must round like the double reference's (a difference of logs, a gradient that cancels).
  * log, log1p_unit and log1m also come on 16 lanes where AVX-512 is compiled in (JNCE_HAVE_AVX512).
@@ -53,16 +54,17 @@ JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_avx2(__
     return _mm256_or_ps(r, _mm256_cmp_ps(x, zero, _CMP_NGE_UQ)); /* x < 0 or NaN: all bits set, a NaN */
 }
 
-/* log(v) + c, the correction c = (u - (v - 1)) / v of v = fl(1 + u); v is never 0 here. */
-JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_corrected_avx2(__m256 v, __m256 c) {
-    return _mm256_add_ps(log_avx2(v), _mm256_div_ps(c, v));
-}
-
-/* log(1 + e) for e in [0, 1] (softplus's log1p(exp(-|x|))). */
-JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log1p_unit_avx2(__m256 e) {
+/*
+ * log(1 + e) for e in [0, 1] (softplus's log1p(exp(-|x|))), given r = 1 / (1 + e) rounded, which
+ * the sigmoid needs anyway: the correction (e - (v - 1)) / v is taken as (e - (v - 1)) r, added
+ * to log(v) in one fused step. The correction is below half an ulp of v, so r's rounding moves it
+ * by under 2^-47 (v is in [1, 2]); the result may differ from the division form's in its last
+ * bit (the fused add rounds once), and costs one division fewer an element.
+ */
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log1p_unit_avx2(__m256 e, __m256 r) {
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 v = _mm256_add_ps(one, e);
-    return log_corrected_avx2(v, _mm256_sub_ps(e, _mm256_sub_ps(v, one)));
+    return _mm256_fmadd_ps(_mm256_sub_ps(e, _mm256_sub_ps(v, one)), r, log_avx2(v));
 }
 
 /* log(1 - p) for p in [0, 1]: -Inf at p = 1, digits kept for small p. */
@@ -131,10 +133,11 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_avx51
     return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, zero, _CMP_NGE_UQ), all_ones_avx512());
 }
 
-JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1p_unit_avx512(__m512 e) {
+/* log1p_unit_avx2 on 16 lanes. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1p_unit_avx512(__m512 e, __m512 r) {
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 v = _mm512_add_ps(one, e);
-    return _mm512_add_ps(log_avx512(v), _mm512_div_ps(_mm512_sub_ps(e, _mm512_sub_ps(v, one)), v));
+    return _mm512_fmadd_ps(_mm512_sub_ps(e, _mm512_sub_ps(v, one)), r, log_avx512(v));
 }
 
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1m_avx512(__m512 p) {
