@@ -8,7 +8,8 @@
  * values as C's log: log(0) = -Inf, log(+Inf) = +Inf, negative or NaN arguments give NaN.
  * log1p_unit and log1m keep digits where the argument of log is close to 1, by the correction
  * log(1 + u) = log(v) + (u - (v - 1)) / v with v = 1 + u rounded (v - 1 is exact for v in [1/2, 2]);
- * log1p_unit multiplies by the caller's 1 / v instead of dividing.
+ * log1p_unit multiplies by the caller's 1 / v instead of dividing, and takes log_1to2 (v is in
+ * [1, 2]: none of log's special cases can arise; NaN lanes are the caller's to mask).
  * log_pd and exp_pd do the same on 4 double lanes, close to double precision, for the ops whose
  * results must round like the double reference's (a difference of logs, a gradient that cancels).
  * log, log1p_unit and log1m also come on 16 lanes where AVX-512 is compiled in (JNCE_HAVE_AVX512).
@@ -19,16 +20,12 @@
 
 #include "simd_exp.h"
 
-JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_avx2(__m256 x) {
+/* The part of log_avx2 after the exponent is taken: bits of x = m 2^(e - 1), m in [1/2, 1), x normal. */
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_reduced_avx2(__m256i bits, __m256 e) {
     const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 subnormal = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
-    __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), subnormal);
-    __m256i bits = _mm256_castps_si256(xs);
-    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
-    e = _mm256_sub_ps(e, _mm256_and_ps(subnormal, _mm256_set1_ps(23.0f)));
     /* m in [1/2, 1); below sqrt(1/2) take 2m - 1 and e - 1, else m - 1: the reduced argument is in
      * [sqrt(1/2) - 1, sqrt(2) - 1) */
-    __m256 m = _mm256_or_ps(_mm256_and_ps(xs, _mm256_castsi256_ps(_mm256_set1_epi32(0x007fffff))),
+    __m256 m = _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(bits), _mm256_castsi256_ps(_mm256_set1_epi32(0x007fffff))),
                             _mm256_set1_ps(0.5f));
     __m256 low = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
     e = _mm256_sub_ps(e, _mm256_and_ps(low, one));
@@ -46,12 +43,27 @@ JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_avx2(__
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
     y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
     y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, y);
-    __m256 r = _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(m, y));
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(m, y));
+}
+
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_avx2(__m256 x) {
+    __m256 subnormal = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+    __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), subnormal);
+    __m256i bits = _mm256_castps_si256(xs);
+    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
+    e = _mm256_sub_ps(e, _mm256_and_ps(subnormal, _mm256_set1_ps(23.0f)));
+    __m256 r = log_reduced_avx2(bits, e);
     /* special values: 0 -> -Inf, +Inf -> +Inf, negative -> NaN, NaN stays NaN */
     const __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
     r = _mm256_blendv_ps(r, _mm256_sub_ps(zero, inf), _mm256_cmp_ps(x, zero, _CMP_EQ_OQ));
     r = _mm256_blendv_ps(r, inf, _mm256_cmp_ps(x, inf, _CMP_EQ_OQ));
     return _mm256_or_ps(r, _mm256_cmp_ps(x, zero, _CMP_NGE_UQ)); /* x < 0 or NaN: all bits set, a NaN */
+}
+
+/* log_avx2 for x in [1, 2] (no subnormal, zero, infinite or negative lanes to fix): the same bits there. */
+JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_1to2_avx2(__m256 x) {
+    __m256i bits = _mm256_castps_si256(x);
+    return log_reduced_avx2(bits, _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126))));
 }
 
 /*
@@ -64,7 +76,7 @@ JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log_avx2(__
 JNCE_TARGET_AVX2 __attribute__((always_inline)) static inline __m256 log1p_unit_avx2(__m256 e, __m256 r) {
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 v = _mm256_add_ps(one, e);
-    return _mm256_fmadd_ps(_mm256_sub_ps(e, _mm256_sub_ps(v, one)), r, log_avx2(v));
+    return _mm256_fmadd_ps(_mm256_sub_ps(e, _mm256_sub_ps(v, one)), r, log_1to2_avx2(v));
 }
 
 /* log(1 - p) for p in [0, 1]: -Inf at p = 1, digits kept for small p. */
@@ -100,13 +112,9 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 all_ones_
     return _mm512_castsi512_ps(_mm512_set1_epi32(-1));
 }
 
-JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_avx512(__m512 x) {
+/* log_reduced_avx2 on 16 lanes. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_reduced_avx512(__m512i bits, __m512 e) {
     const __m512 one = _mm512_set1_ps(1.0f);
-    __mmask16 subnormal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
-    __m512 xs = _mm512_mask_mul_ps(x, subnormal, x, _mm512_set1_ps(8388608.0f));
-    __m512i bits = _mm512_castps_si512(xs);
-    __m512 e = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126)));
-    e = _mm512_mask_sub_ps(e, subnormal, e, _mm512_set1_ps(23.0f));
     __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)),
                                                    _mm512_castps_si512(_mm512_set1_ps(0.5f))));
     __mmask16 low = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
@@ -126,18 +134,33 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_avx51
     __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
     y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);
     y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), z, y);
-    __m512 r = _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, y));
+    return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, y));
+}
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_avx512(__m512 x) {
+    __mmask16 subnormal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+    __m512 xs = _mm512_mask_mul_ps(x, subnormal, x, _mm512_set1_ps(8388608.0f));
+    __m512i bits = _mm512_castps_si512(xs);
+    __m512 e = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126)));
+    e = _mm512_mask_sub_ps(e, subnormal, e, _mm512_set1_ps(23.0f));
+    __m512 r = log_reduced_avx512(bits, e);
     const __m512 zero = _mm512_setzero_ps(), inf = _mm512_set1_ps(INFINITY);
     r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, zero, _CMP_EQ_OQ), _mm512_sub_ps(zero, inf));
     r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, inf, _CMP_EQ_OQ), inf);
     return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, zero, _CMP_NGE_UQ), all_ones_avx512());
 }
 
+/* log_1to2_avx2 on 16 lanes. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log_1to2_avx512(__m512 x) {
+    __m512i bits = _mm512_castps_si512(x);
+    return log_reduced_avx512(bits, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126))));
+}
+
 /* log1p_unit_avx2 on 16 lanes. */
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1p_unit_avx512(__m512 e, __m512 r) {
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 v = _mm512_add_ps(one, e);
-    return _mm512_fmadd_ps(_mm512_sub_ps(e, _mm512_sub_ps(v, one)), r, log_avx512(v));
+    return _mm512_fmadd_ps(_mm512_sub_ps(e, _mm512_sub_ps(v, one)), r, log_1to2_avx512(v));
 }
 
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 log1m_avx512(__m512 p) {
