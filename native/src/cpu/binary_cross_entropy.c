@@ -130,7 +130,7 @@ JNCE_TARGET_AVX2 static double bce_block_avx2(const jnce_binary_job *j, int64_t 
 #ifdef JNCE_HAVE_AVX512
 /* bce's block on 16 lanes (AVX-512F), the same operations as bce_block_avx2; its last < 16 elements through it. */
 JNCE_TARGET_AVX512 static double bce_block_avx512(const jnce_binary_job *job, int64_t from, int64_t to) {
-    const jnce_binary_job local = *job, *j = &local;
+    const jnce_binary_job local = *job, *j = &local; /* in registers: the stores cannot alias it */
     const __m512 one = _mm512_set1_ps(1.0f), floor = _mm512_set1_ps(-100.0f), tiny = _mm512_set1_ps(1e-12f);
     int64_t wi = j->weight != NULL ? from % j->weight_len : 0;
     __m512d sum = _mm512_setzero_pd();
@@ -194,7 +194,8 @@ JNCE_TARGET_AVX2 static double bce_logits_block_avx2(const jnce_binary_job *j, i
 
 #ifdef JNCE_HAVE_AVX512
 /* bce_logits' block on 16 lanes: jnce_bce_logits16; its last < 16 elements through bce_logits_block_avx2. */
-JNCE_TARGET_AVX512 static double bce_logits_block_avx512(const jnce_binary_job *j, int64_t from, int64_t to) {
+JNCE_TARGET_AVX512 static double bce_logits_block_avx512(const jnce_binary_job *job, int64_t from, int64_t to) {
+    const jnce_binary_job local = *job, *j = &local; /* in registers: the stores cannot alias it */
     const logits_params *lp = j->params;
     float pbuf[16];
     int64_t wi = j->weight != NULL ? from % j->weight_len : 0, pi = lp->pos_weight != NULL ? from % lp->pos_len : 0;

@@ -112,8 +112,9 @@ JNCE_TARGET_AVX2 static double sigmoid_focal_block_avx2(const jnce_binary_job *j
 
 #ifdef JNCE_HAVE_AVX512
 /* sigmoid_focal_block_avx2 on 16 lanes (AVX-512F): the same operations; the last < 16 elements through it. */
-JNCE_TARGET_AVX512 static double sigmoid_focal_block_avx512(const jnce_binary_job *j, int64_t from, int64_t to) {
-    const sigmoid_focal_params *fp = j->params;
+JNCE_TARGET_AVX512 static double sigmoid_focal_block_avx512(const jnce_binary_job *job, int64_t from, int64_t to) {
+    const jnce_binary_job local = *job, *j = &local; /* in registers: the stores cannot alias it */
+    const sigmoid_focal_params params = *(const sigmoid_focal_params *)j->params, *fp = &params; /* as j */
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps(), g = _mm512_set1_ps((float)fp->gamma);
     const __m512 ones = all_ones_avx512();
     const int with_alpha = fp->alpha >= 0;
