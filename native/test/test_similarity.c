@@ -127,6 +127,7 @@ int main(void) {
                 gemm_case_beta(ta, tb, 20, 40, 30, beta);
                 gemm_case_beta(ta, tb, 33, 70, 50, beta);
                 gemm_case_beta(ta, tb, 64, 128, 64, beta);
+                gemm_case_beta(ta, tb, 7, 3, 20, beta); /* C rows narrower than a 4-column tile */
             }
     int64_t dims[] = {1, 3, 8, 65, 1000};
     for (int k = 0; k < 5; k++) {

@@ -247,6 +247,7 @@ int main(void) {
     srand(7);
     syrk_case(1, 3);
     syrk_case(70, 17);
+    syrk_case(3, 20); /* C rows narrower than a 4-column tile */
     syrk_case(129, 64);
     CHECK(jnce_ssyrk(0, 3, 1.0f, NULL, 3, NULL, 0) == JNCE_ERR_INVALID_ARG, "ssyrk rejects N=0");
 

@@ -223,9 +223,18 @@ JNCE_TARGET_AVX512 static void tiny_nt(int64_t M, int64_t N, int64_t K, float al
                 /* row r's columns inside C (and on or below the diagonal for lower) */
                 int64_t cols = lower ? (i + r - j + 1 < rj ? i + r - j + 1 : rj) : rj;
                 if (cols <= 0) continue;
-                const __mmask16 m = (__mmask16)(((1u << cols) - 1u) << (4 * r));
-                float *c = C + (i + r) * ldc + j - 4 * r; /* lane 4r + c of tile goes to column j + c */
+                /* lane 4r + c of the tile goes to column j + c: stored from 4r floats before the row's
+                 * first column, which lies inside C when ldc >= 4 ((i + r) ldc - 4r >= 0); else row r
+                 * is moved to lanes 0-3 first */
+                __mmask16 m = (__mmask16)(((1u << cols) - 1u) << (4 * r));
+                float *c = C + (i + r) * ldc + j;
                 __m512 out = tile;
+                if (ldc >= 4) {
+                    c -= 4 * r;
+                } else {
+                    m = (__mmask16)((1u << cols) - 1u);
+                    out = _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set1_epi32(4 * r), _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2, 1, 0)), tile);
+                }
                 if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, c), out);
                 _mm512_mask_storeu_ps(c, m, out);
             }
