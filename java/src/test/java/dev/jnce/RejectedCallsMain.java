@@ -82,7 +82,8 @@ public final class RejectedCallsMain {
                 () -> HardNegatives.create(4).mine(sim, queryLabels, keyLabels));
 
         for (Map.Entry<String, Runnable> kind : kinds.entrySet()) {
-            for (int i = 0; i < 200; i++) rejected(kind.getValue());
+            // warm-up: lazily made state, and the scratch slabs (1 MiB each, reused once empty) in their steady state
+            for (int i = 0; i < 2000; i++) rejected(kind.getValue());
             long before = otherKb();
             for (int i = 0; i < calls; i++) rejected(kind.getValue());
             System.out.println(kind.getKey() + ": " + (otherKb() - before));

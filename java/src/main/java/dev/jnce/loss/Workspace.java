@@ -83,7 +83,8 @@ final class Workspace {
         Device device = k.device();
         Tensor found = take(device, need);
         if (found == null) {
-            found = device.equals(Device.HOST) ? Contrastive.scratch(k, need)
+            // not from the scratch slabs: a pooled buffer lives on between calls and would keep its slab from reuse
+            found = device.equals(Device.HOST) ? Tensor.zerosUnscoped(DType.FLOAT32, need)
                     : outsideAnyScope(() -> Tensor.zeros(device, DType.FLOAT32, need));
         }
         return new Lease(device, found, n, m);
