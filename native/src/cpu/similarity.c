@@ -68,7 +68,7 @@ JNCE_TARGET_AVX2 static double dot_row_avx2(const float *a, const float *b, int6
 
 #ifdef JNCE_HAVE_AVX512
 /* The partial sums of a and b's products over [0, D - D % 16): s0 holds sums 0-7, s1 sums 8-15. */
-JNCE_TARGET_AVX512 static inline int64_t dot_lanes_avx512(const float *a, const float *b, int64_t D, __m512d *s0,
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline int64_t dot_lanes_avx512(const float *a, const float *b, int64_t D, __m512d *s0,
                                                           __m512d *s1) {
     int64_t j = 0;
     for (; j + DOT_LANES <= D; j += DOT_LANES) {
@@ -82,20 +82,27 @@ JNCE_TARGET_AVX512 static inline int64_t dot_lanes_avx512(const float *a, const 
 }
 
 /* dot_tree's additions on the registers (no tail left): t = s + s[8..], then the same tree. */
-JNCE_TARGET_AVX512 static inline double dot_tree_avx512(__m512d s0, __m512d s1) {
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline double dot_tree_avx512(__m512d s0, __m512d s1) {
     __m512d t = _mm512_add_pd(s0, s1);                                                     /* t0..t7 */
     __m256d u = _mm256_add_pd(_mm512_castpd512_pd256(t), _mm512_extractf64x4_pd(t, 1));    /* t0+t4 .. t3+t7 */
     __m128d v = _mm_add_pd(_mm256_castpd256_pd128(u), _mm256_extractf128_pd(u, 1));       /* u0+u2, u1+u3 */
     return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
 }
 
-JNCE_TARGET_AVX512 static double dot_finish_avx512(__m512d s0, __m512d s1, const float *a, const float *b, int64_t j,
-                                                   int64_t D) {
-    if (j == D) return dot_tree_avx512(s0, s1);
-    double s[DOT_LANES];
-    _mm512_storeu_pd(s, s0);
-    _mm512_storeu_pd(s + 8, s1);
-    return dot_tree(s, a, b, j, D);
+/* The sums with the tail [j, D) (fewer than 16 elements) added, as dot_tree adds them: element j + l
+ * to partial sum l (j is a multiple of 16); the lanes past D add 0 * 0, which changes no sum. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline double dot_finish_avx512(__m512d s0, __m512d s1,
+                                                                                         const float *a, const float *b,
+                                                                                         int64_t j, int64_t D) {
+    if (j < D) {
+        const __mmask16 m = (__mmask16)((1u << (D - j)) - 1u);
+        __m512 av = _mm512_maskz_loadu_ps(m, a + j), bv = _mm512_maskz_loadu_ps(m, b + j);
+        __m256 ah = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(av), 1));
+        __m256 bh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bv), 1));
+        s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(av)), _mm512_cvtps_pd(_mm512_castps512_ps256(bv)), s0);
+        s1 = _mm512_fmadd_pd(_mm512_cvtps_pd(ah), _mm512_cvtps_pd(bh), s1);
+    }
+    return dot_tree_avx512(s0, s1);
 }
 
 JNCE_TARGET_AVX512 static double dot_row_avx512(const float *a, const float *b, int64_t D) {
