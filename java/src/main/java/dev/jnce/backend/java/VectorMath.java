@@ -26,10 +26,14 @@ final class VectorMath {
         return x.add(ROUND_F).sub(ROUND_F);
     }
 
-    /** 2^n for integral n in [-126, 127]. */
+    /**
+     * 2^n for integral n in [-126, 127]: n + 2^23 + 127 holds n + 127 in its low mantissa bits,
+     * which shift into the exponent field. No conversion between int and float lanes: a
+     * conversion deep in an inlined call chain was left to the Vector API's fallback (boxed
+     * vectors, several times slower) when C2 could not fold its species.
+     */
     private static FloatVector pow2(FloatVector n) {
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return bits.reinterpretAsFloats();
+        return n.add(8388608f + 127f).reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     }
 
     /** exp(x) for x in [-87, 0] (simd_exp.h's exp_in_range_avx2: Cephes, about 2 ulp). */
@@ -59,13 +63,28 @@ final class VectorMath {
      */
     static double sumLanes(FloatVector v, float[] buf) {
         v.intoArray(buf, 0);
-        return pairwise(buf, 0, buf.length);
+        return pairwise(buf);
     }
 
-    private static double pairwise(float[] a, int from, int n) {
-        if (n == 1) return a[from];
-        int h = n / 2;
-        return pairwise(a, from, h) + pairwise(a, from + h, n - h);
+    /**
+     * The pairwise sum of a's elements in double, a's length a power of two (a vector's lanes):
+     * neighbours first, then pairs of pairs. Iterative (a recursive form was not inlined, and its
+     * calls cost as much as the block's arithmetic).
+     */
+    private static double pairwise(float[] a) {
+        int n = a.length;
+        if (n == 16) { // the AVX-512 case, unrolled
+            double s0 = ((double) a[0] + a[1]) + ((double) a[2] + a[3]), s1 = ((double) a[4] + a[5]) + ((double) a[6] + a[7]);
+            double s2 = ((double) a[8] + a[9]) + ((double) a[10] + a[11]), s3 = ((double) a[12] + a[13]) + ((double) a[14] + a[15]);
+            return (s0 + s1) + (s2 + s3);
+        }
+        if (n == 8) return (((double) a[0] + a[1]) + ((double) a[2] + a[3])) + (((double) a[4] + a[5]) + ((double) a[6] + a[7]));
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = a[i];
+        for (int w = 1; w < n; w *= 2) {
+            for (int i = 0; i + w < n; i += 2 * w) d[i] += d[i + w];
+        }
+        return d[0];
     }
 
     /** sumLanes for double lanes. */
@@ -81,20 +100,39 @@ final class VectorMath {
         VectorMask<Float> subnormal = x.compare(VectorOperators.LT, 1.17549435e-38f);
         FloatVector xs = x.blend(x.mul(8388608f), subnormal);
         IntVector bits = xs.reinterpretAsInts();
-        FloatVector e = ((FloatVector) bits.lanewise(VectorOperators.LSHR, 23).sub(126).convert(VectorOperators.I2F, 0))
-                .sub(FloatVector.zero(x.species()).blend(23f, subnormal));
-        FloatVector m = bits.and(0x007fffff).or(0x3f000000).reinterpretAsFloats(); // [1/2, 1)
-        VectorMask<Float> low = m.compare(VectorOperators.LT, 0.707106781186547524f);
-        e = e.sub(FloatVector.zero(x.species()).blend(1f, low));
-        m = m.sub(1f).add(FloatVector.zero(x.species()).blend(m, low));
-        FloatVector z = m.mul(m);
-        FloatVector y = logPolynomial(m).mul(z);
-        y = e.fma(FloatVector.broadcast(x.species(), -2.12194440e-4f), y);
-        y = z.neg().fma(FloatVector.broadcast(x.species(), 0.5f), y);
-        FloatVector r = e.fma(FloatVector.broadcast(x.species(), 0.693359375f), m.add(y));
+        FloatVector e = exponent(bits).sub(FloatVector.zero(x.species()).blend(23f, subnormal));
+        FloatVector r = logReduced(bits, e);
         r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
         r = r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
         return r.blend(Float.NaN, x.compare(VectorOperators.GE, 0f).not()); // x < 0 or NaN
+    }
+
+    /** log(x) for x in [1, 2] (simd_log.h's log_1to2_avx2): none of log's special cases arise there; the same bits. */
+    static FloatVector log1to2(FloatVector x) {
+        IntVector bits = x.reinterpretAsInts();
+        return logReduced(bits, exponent(bits));
+    }
+
+    /**
+     * e of a normal x = m 2^(e - 1), m in [1/2, 1), from x's bits: the biased exponent b (below
+     * 2^9) put in the mantissa of 2^23, then 2^23 + 126 taken away, exactly (as pow2, no
+     * int-to-float conversion).
+     */
+    private static FloatVector exponent(IntVector bits) {
+        return bits.lanewise(VectorOperators.LSHR, 23).or(0x4b000000).reinterpretAsFloats().sub(8388608f + 126f);
+    }
+
+    /** The part of log after the exponent e is taken (simd_log.h's log_reduced_avx2). */
+    private static FloatVector logReduced(IntVector bits, FloatVector e) {
+        FloatVector m = bits.and(0x007fffff).or(0x3f000000).reinterpretAsFloats(); // [1/2, 1)
+        VectorMask<Float> low = m.compare(VectorOperators.LT, 0.707106781186547524f);
+        e = e.sub(FloatVector.zero(m.species()).blend(1f, low));
+        m = m.sub(1f).add(FloatVector.zero(m.species()).blend(m, low));
+        FloatVector z = m.mul(m);
+        FloatVector y = logPolynomial(m).mul(z);
+        y = e.fma(FloatVector.broadcast(m.species(), -2.12194440e-4f), y);
+        y = z.neg().fma(FloatVector.broadcast(m.species(), 0.5f), y);
+        return e.fma(FloatVector.broadcast(m.species(), 0.693359375f), m.add(y));
     }
 
     /**
@@ -115,10 +153,13 @@ final class VectorMath {
         return p.mul(m);
     }
 
-    /** log(1 + e) for e in [0, 1], with the correction (e - (v - 1)) / v of v = 1 + e rounded. */
-    static FloatVector log1pUnit(FloatVector e) {
+    /**
+     * log(1 + e) for e in [0, 1], given r = 1 / (1 + e) rounded (simd_log.h's log1p_unit_avx2):
+     * log(v) of v = 1 + e rounded, plus the correction (e - (v - 1)) r in one fused step.
+     */
+    static FloatVector log1pUnit(FloatVector e, FloatVector r) {
         FloatVector v = e.add(1f);
-        return log(v).add(e.sub(v.sub(1f)).div(v));
+        return e.sub(v.sub(1f)).fma(r, log1to2(v));
     }
 
     /** log(1 - p) for p in [0, 1]: -Inf at p = 1, digits kept for small p. */
@@ -128,10 +169,9 @@ final class VectorMath {
         return log(v).add(c.div(v.max(1.17549435e-38f)));
     }
 
-    /** 2^n for integral n in [-1022, 1023], as doubles. */
+    /** 2^n for integral n in [-1022, 1023], as doubles (as the float pow2: n + 2^52 + 1023's low bits shifted). */
     private static DoubleVector pow2(DoubleVector n) {
-        LongVector bits = ((LongVector) n.convert(VectorOperators.D2L, 0)).add(1023).lanewise(VectorOperators.LSHL, 52);
-        return bits.reinterpretAsDoubles();
+        return n.add(4503599627370496d + 1023d).reinterpretAsLongs().lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
     }
 
     /**
@@ -140,7 +180,8 @@ final class VectorMath {
      */
     static DoubleVector log(DoubleVector x) {
         LongVector bits = x.reinterpretAsLongs();
-        DoubleVector e = ((DoubleVector) bits.lanewise(VectorOperators.LSHR, 52).convert(VectorOperators.L2D, 0)).sub(1022);
+        DoubleVector e = bits.lanewise(VectorOperators.LSHR, 52).or(0x4330000000000000L).reinterpretAsDoubles()
+                .sub(4503599627370496d + 1022d); // as the float exponent, no long-to-double conversion
         DoubleVector m = bits.and(0x000fffffffffffffL).or(0x3fe0000000000000L).reinterpretAsDoubles();
         VectorMask<Double> low = m.compare(VectorOperators.LT, 0.70710678118654752440);
         e = e.sub(DoubleVector.zero(x.species()).blend(1, low));

@@ -268,26 +268,22 @@ final class VectorRowOps extends RowOps {
                      MemorySegment loss, MemorySegment gxs, MemorySegment gys, double[] sum) {
         if (op == BinaryElementwise.BCE) return bceBlock(xs, ys, from, to, scale, loss, gxs, gys, sum);
         final int lanes = S.length();
-        final float[] es = new float[BCE_STEP], lgs = new float[BCE_STEP], buf = new float[lanes];
+        final float[][] scratch = STEP_SCRATCH.get();
+        final float[] es = scratch[0], rs = scratch[1], lgs = scratch[2], buf = scratch[3];
         long k = from;
         double total = 0;
         while (k + lanes <= to) { // as bceBlock: the logarithm in a loop of its own
             int n = (int) Math.min(BCE_STEP, (to - k) / lanes * lanes);
-            softplusTerms(xs, k, n, es, lgs);
-            total += logitsRest(op, params, xs, ys, k, n, es, lgs, scale, loss, gxs, gys, buf);
+            // es = exp(-|x|), then rs = 1 / (1 + es) and lgs = log(1 + es): each in a loop (and a
+            // method) of its own, which the JIT compiles with its function inlined whole; both in one
+            // compilation unit ran past C2's node budget, and the logarithm's vectors went boxed
+            expTerms(xs, k, n, es);
+            log1pTerms(es, n, rs, lgs);
+            total += logitsRest(op, params, xs, ys, k, n, es, rs, lgs, scale, loss, gxs, gys, buf);
             k += n;
         }
         sum[0] += total;
         return k;
-    }
-
-    /**
-     * es[i] = exp(-|x|), then lgs[i] = log(1 + es[i]), for x = xs[k + i], i < n (a multiple of the
-     * lane count): each in a loop of its own, which the JIT compiles with the function inlined whole.
-     */
-    private static void softplusTerms(MemorySegment xs, long k, int n, float[] es, float[] lgs) {
-        expTerms(xs, k, n, es);
-        log1pTerms(es, n, lgs);
     }
 
     private static void expTerms(MemorySegment xs, long k, int n, float[] es) {
@@ -296,13 +292,18 @@ final class VectorRowOps extends RowOps {
         }
     }
 
-    private static void log1pTerms(float[] es, int n, float[] lgs) {
-        for (int i = 0; i < n; i += S.length()) VectorMath.log1pUnit(FloatVector.fromArray(S, es, i)).intoArray(lgs, i);
+    private static void log1pTerms(float[] es, int n, float[] rs, float[] lgs) {
+        final FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, es, i), r = one.div(one.add(e));
+            r.intoArray(rs, i);
+            VectorMath.log1pUnit(e, r).intoArray(lgs, i);
+        }
     }
 
-    /** BCE with logits, or the sigmoid focal loss, for elements k .. k + n from softplusTerms; returns their losses' sum. */
+    /** BCE with logits, or the sigmoid focal loss, for elements k .. k + n from expTerms and log1pTerms; returns their losses' sum. */
     private static double logitsRest(int op, float[] params, MemorySegment xs, MemorySegment ys, long k, int n, float[] es,
-                                     float[] lgs, float scale, MemorySegment loss, MemorySegment gxs, MemorySegment gys,
+                                     float[] rs, float[] lgs, float scale, MemorySegment loss, MemorySegment gxs, MemorySegment gys,
                                      float[] buf) {
         final int lanes = S.length();
         final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
@@ -318,7 +319,7 @@ final class VectorRowOps extends RowOps {
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
             FloatVector yNeg = one.sub(y), l, dx, dy;
             FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, i), lg = FloatVector.fromArray(S, lgs, i);
-            FloatVector r = one.div(one.add(e)), er = e.mul(r);
+            FloatVector r = FloatVector.fromArray(S, rs, i), er = e.mul(r);
             VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
             FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
             FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
@@ -362,6 +363,13 @@ final class VectorRowOps extends RowOps {
     private static final int BCE_STEP = 1024;
 
     /**
+     * A thread's arrays for bceBlock and binaryBlock: three of BCE_STEP floats and one of a
+     * vector's lanes (made per block, they were 12 KiB of garbage for every 4096 elements).
+     */
+    private static final ThreadLocal<float[][]> STEP_SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[BCE_STEP], new float[BCE_STEP], new float[BCE_STEP], new float[S.length()]});
+
+    /**
      * binaryBlock for BCE on probabilities. log p and log(1 - p) are taken in two loops of
      * their own (bceLogs, then bceRest), BCE_STEP elements at a time: with both logarithms in
      * one loop the JIT's node budget ran out before it inlined the second, whose vectors then
@@ -370,7 +378,8 @@ final class VectorRowOps extends RowOps {
     private long bceBlock(MemorySegment xs, MemorySegment ys, long from, long to, float scale, MemorySegment loss,
                           MemorySegment gxs, MemorySegment gys, double[] sum) {
         final int lanes = S.length();
-        final float[] logs = new float[BCE_STEP], buf = new float[lanes];
+        final float[][] scratch = STEP_SCRATCH.get();
+        final float[] logs = scratch[0], buf = scratch[3];
         long k = from;
         double total = 0;
         while (k + lanes <= to) {
