@@ -72,6 +72,18 @@ class ParallelTest {
     }
 
     @Test
+    void spinSettingReadsWholeMicrosecondsAndFallsBackToTheDefault() {
+        assertEquals(100_000, Parallel.spinNanos(null));
+        assertEquals(100_000, Parallel.spinNanos(""));
+        assertEquals(0, Parallel.spinNanos("0"));
+        assertEquals(250_000, Parallel.spinNanos("250"));
+        assertEquals(1_000_000_000L, Parallel.spinNanos("1000000"));
+        assertEquals(100_000, Parallel.spinNanos("1000001"));
+        assertEquals(100_000, Parallel.spinNanos("-1"));
+        assertEquals(100_000, Parallel.spinNanos("50us"));
+    }
+
+    @Test
     void everyRowRunsOnceWhileTheThreadCountChanges() throws Exception {
         AtomicLong calls = new AtomicLong();
         List<Throwable> failures = whileTheCountChanges(() -> {
