@@ -269,7 +269,7 @@ final class VectorRowOps extends RowOps {
         if (op == BinaryElementwise.BCE) return bceBlock(xs, ys, from, to, scale, loss, gxs, gys, sum);
         final int lanes = S.length();
         final float[][] scratch = STEP_SCRATCH.get();
-        final float[] es = scratch[0], rs = scratch[1], lgs = scratch[2], buf = scratch[3];
+        final float[] es = scratch[0], rs = scratch[1], lgs = scratch[2], buf = new float[lanes];
         long k = from;
         double total = 0;
         while (k + lanes <= to) { // as bceBlock: the logarithm in a loop of its own
@@ -288,16 +288,16 @@ final class VectorRowOps extends RowOps {
 
     private static void expTerms(MemorySegment xs, long k, int n, float[] es) {
         for (int i = 0; i < n; i += S.length()) {
-            VectorMath.expNonpos(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER).abs().neg()).intoArray(es, i);
+            VectorMath.expNonpos(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER).abs().neg()).intoArray(es, PAD + i);
         }
     }
 
     private static void log1pTerms(float[] es, int n, float[] rs, float[] lgs) {
         final FloatVector one = FloatVector.broadcast(S, 1f);
         for (int i = 0; i < n; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, es, i), r = one.div(one.add(e));
-            r.intoArray(rs, i);
-            VectorMath.log1pUnit(e, r).intoArray(lgs, i);
+            FloatVector e = FloatVector.fromArray(S, es, PAD + i), r = one.div(one.add(e));
+            r.intoArray(rs, PAD + i);
+            VectorMath.log1pUnit(e, r).intoArray(lgs, PAD + i);
         }
     }
 
@@ -318,8 +318,8 @@ final class VectorRowOps extends RowOps {
             long at = 4L * (k + i);
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
             FloatVector yNeg = one.sub(y), l, dx, dy;
-            FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, i), lg = FloatVector.fromArray(S, lgs, i);
-            FloatVector r = FloatVector.fromArray(S, rs, i), er = e.mul(r);
+            FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, PAD + i), lg = FloatVector.fromArray(S, lgs, PAD + i);
+            FloatVector r = FloatVector.fromArray(S, rs, PAD + i), er = e.mul(r);
             VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
             FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
             FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
@@ -362,12 +362,20 @@ final class VectorRowOps extends RowOps {
     /** Elements a step of bceBlock and binaryBlock: two passes over them while they sit in L1. */
     private static final int BCE_STEP = 1024;
 
+    /** Floats (64 bytes) kept unused at each end of a step array. */
+    private static final int PAD = 16;
+
     /**
-     * A thread's arrays for bceBlock and binaryBlock: three of BCE_STEP floats and one of a
-     * vector's lanes (made per block, they were 12 KiB of garbage for every 4096 elements).
+     * A thread's arrays for bceBlock and binaryBlock, three of BCE_STEP floats (made per block,
+     * they were 12 KiB of garbage for every 4096 elements), each used from index PAD on with PAD
+     * floats spare at both ends: long-lived, these arrays can land next to another thread's after
+     * a collection, and a cache line written by both threads made some runs half again slower
+     * than others (with objects aligned to 64 bytes, -XX:ObjectAlignmentInBytes=64, the spread
+     * went away).
      */
-    private static final ThreadLocal<float[][]> STEP_SCRATCH = ThreadLocal.withInitial(
-            () -> new float[][] {new float[BCE_STEP], new float[BCE_STEP], new float[BCE_STEP], new float[S.length()]});
+    private static final ThreadLocal<float[][]> STEP_SCRATCH = ThreadLocal.withInitial(() -> new float[][] {
+            new float[BCE_STEP + 2 * PAD], new float[BCE_STEP + 2 * PAD], new float[BCE_STEP + 2 * PAD]});
+
 
     /**
      * binaryBlock for BCE on probabilities. log p and log(1 - p) are taken in two loops of
@@ -379,7 +387,7 @@ final class VectorRowOps extends RowOps {
                           MemorySegment gxs, MemorySegment gys, double[] sum) {
         final int lanes = S.length();
         final float[][] scratch = STEP_SCRATCH.get();
-        final float[] logs = scratch[0], buf = scratch[3];
+        final float[] logs = scratch[0], buf = new float[lanes];
         long k = from;
         double total = 0;
         while (k + lanes <= to) {
@@ -395,7 +403,7 @@ final class VectorRowOps extends RowOps {
     /** logs[i] = log(x[k + i]) for i < n (a multiple of the lane count). */
     private static void bceLogs(MemorySegment xs, long k, int n, float[] logs) {
         for (int i = 0; i < n; i += S.length()) {
-            VectorMath.log(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER)).intoArray(logs, i);
+            VectorMath.log(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER)).intoArray(logs, PAD + i);
         }
     }
 
@@ -410,7 +418,7 @@ final class VectorRowOps extends RowOps {
         for (int i = 0; i < n; i += S.length()) {
             long at = 4L * (k + i);
             FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
-            FloatVector logP = FloatVector.fromArray(S, logs, i), log1mP = VectorMath.log1m(x);
+            FloatVector logP = FloatVector.fromArray(S, logs, PAD + i), log1mP = VectorMath.log1m(x);
             FloatVector l = y.mul(logP.max(floor)).add(one.sub(y).mul(log1mP.max(floor))).neg();
             if (loss != null) l.intoMemorySegment(loss, at, ORDER);
             else if (++pending == 8) { // fold into double every 8 vectors
