@@ -9,6 +9,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Row-parallel loops for the pure-Java backend, on a pool of daemon threads sized by
@@ -119,7 +120,7 @@ public final class Parallel {
     }
 
     /** Polls done for up to SPIN_NS (none with more threads than processors); true once it holds. */
-    private static boolean spinUntil(java.util.function.BooleanSupplier done) {
+    private static boolean spinUntil(BooleanSupplier done) {
         if (SPIN_NS == 0 || Backends.threads() > Runtime.getRuntime().availableProcessors()) return done.getAsBoolean();
         long start = System.nanoTime();
         do {
