@@ -56,6 +56,9 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         final CrossEntropyCall c;
         final int n, classes;
         final MemorySegment x, probs, weight, mask, grad, lse;
+        /** The class targets (null with probability targets), and whether they are int64. */
+        final MemorySegment targets;
+        final boolean longTargets;
         final float eps;
         final double[] rowLoss, rowZ;
         /** Rows of class targets take the cached three passes (see row) when the gradient is apart from the logits or is them. */
@@ -69,6 +72,8 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             classes = Math.toIntExact(c.c());
             x = c.logits().segment();
             probs = c.probs() == null ? null : c.probs().segment();
+            targets = c.probs() == null ? c.targets().segment() : null;
+            longTargets = targets != null && c.targets().dtype() == DType.INT64;
             weight = c.weight() == null ? null : c.weight().segment();
             mask = c.rowMask() == null ? null : c.rowMask().segment();
             grad = c.grad() == null ? null : c.grad().segment();
@@ -81,8 +86,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
         }
 
         long target(int i) {
-            return c.targets().dtype() == DType.INT64 ? c.targets().segment().getAtIndex(ValueLayout.JAVA_LONG, i)
-                    : c.targets().segment().getAtIndex(ValueLayout.JAVA_INT, i);
+            return longTargets ? targets.getAtIndex(ValueLayout.JAVA_LONG, i) : targets.getAtIndex(ValueLayout.JAVA_INT, i);
         }
 
         boolean counted(int i) {
@@ -174,9 +178,9 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
             float xy = 0; // x at the target and sum_j w_j x_j: read before exp(x - max) may overwrite x (in place)
             double wxRead = 0;
             if (threePass) { // the maximum, then exp(x - max) into the gradient with its sum
-                RowOps.Peak peak = ops.peak(x, off, classes);
+                RowOps.Peak peak = eps > 0 ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
                 xy = x.get(F, off + 4 * target(i));
-                wxRead = eps > 0 ? ops.dot(x, off, weight, classes) : 0;
+                wxRead = peak.dot();
                 st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, grad, off), peak.bad());
             } else {
                 st = ops.stats(x, off, classes);

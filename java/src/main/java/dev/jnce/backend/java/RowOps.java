@@ -72,9 +72,10 @@ class RowOps {
 
     /**
      * The largest and smallest entry of a row and whether it holds NaN or +Inf: the first of the
-     * cached three passes (min: whether every x - max lies in the exponential's range).
+     * cached three passes (min: whether every x - max lies in the exponential's range); dot:
+     * what {@link #peakDot} adds, else 0.
      */
-    record Peak(float max, float min, boolean bad) {
+    record Peak(float max, float min, boolean bad, double dot) {
     }
 
     Peak peak(MemorySegment x, long off, int c) {
@@ -86,7 +87,13 @@ class RowOps {
             if (v > m) m = v;
             if (v < lo) lo = v;
         }
-        return new Peak(m, lo, bad);
+        return new Peak(m, lo, bad, 0);
+    }
+
+    /** peak with dot = {@link #dot}(x, off, w, c), in the same read of the row. */
+    Peak peakDot(MemorySegment x, long off, int c, MemorySegment w) {
+        Peak p = peak(x, off, c);
+        return new Peak(p.max(), p.min(), p.bad(), dot(x, off, w, c));
     }
 
     /** out_j = exp(x_j - p.max()) for a row p describes, not bad (out must not overlap x); returns sum_j out_j in double. */

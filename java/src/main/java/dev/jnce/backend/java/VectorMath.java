@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * exp and log on SIMD lanes from additions, multiplications, FMAs and bit operations only, the
@@ -17,6 +18,7 @@ import jdk.incubator.vector.VectorOperators;
 final class VectorMath {
     private static final float ROUND_F = 12582912f;         // 1.5 * 2^23: x + ROUND - ROUND rounds to an integer
     private static final double ROUND_D = 6755399441055744d; // 1.5 * 2^52
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     private VectorMath() {
     }
@@ -60,9 +62,13 @@ final class VectorMath {
      * The sum of v's lanes in double, in a fixed pairwise order (buf: scratch of v's length).
      * reduceLanes(ADD) leaves the order to the implementation, and the JIT's order differs from
      * the interpreter's, so the same call could return other bits once its loop is compiled.
+     * v is first blended into a vector of the preferred species: after a loop, C2 may know v only
+     * as a FloatVector, and then left the store to the Vector API's boxing fallback (PrintInlining:
+     * "failed to inline (intrinsic)"); the blend's result has the exact vector class. v must be of
+     * the preferred species, as every caller's is.
      */
     static double sumLanes(FloatVector v, float[] buf) {
-        v.intoArray(buf, 0);
+        FloatVector.zero(S).blend(v, S.maskAll(true)).intoArray(buf, 0);
         return pairwise(buf);
     }
 
