@@ -2,18 +2,18 @@ package dev.jnce.internal;
 
 import dev.jnce.Backends;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
  * Row-parallel loops for the pure-Java backend, on a pool of daemon threads sized by
- * {@link Backends#threads()}. The caller runs the first slice itself.
+ * {@link Backends#threads()}. The caller and the workers claim a call's slices from one counter,
+ * so the caller runs every slice no worker has started.
  *
  * <p>The pool is created once and never shut down, so a caller may always submit to it while
  * another thread changes the thread count: a larger count only raises its size (at most
@@ -23,7 +23,7 @@ import java.util.function.BooleanSupplier;
  *
  * <p>After a task, a worker polls for the next one for up to {@code JNCE_SPIN_US} microseconds
  * (default 100, as jnce's native threads; 0 to sleep at once) before it sleeps, and a caller
- * that finished its own slice polls the others' for as long before it blocks: waking a sleeping
+ * with no slice left to claim polls for the running ones for as long before it blocks: waking a sleeping
  * thread costs 20-50 µs on a VM, as much as a whole call of a few hundred microseconds saves by
  * splitting. No spin when more threads are asked for than there are processors.
  */
@@ -63,37 +63,66 @@ public final class Parallel {
             return;
         }
         grow(slices - 1);
-        List<Future<?>> futures = new ArrayList<>(slices - 1);
-        Throwable failure = null;
-        try {
-            for (int s = 1; s < slices; s++) {
-                long begin = n * s / slices, end = n * (s + 1) / slices;
-                futures.add(POOL.submit(() -> runSlice(task, begin, end)));
-            }
-            runSlice(task, 0, n / slices);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
+        Job job = new Job(task, n, slices);
+        for (int s = 1; s < slices; s++) POOL.execute(job);
+        job.claim();
         // every slice has finished before the call returns or throws: none writes to the caller's tensors later
-        boolean interrupted = false;
-        for (Future<?> f : futures) {
-            spinUntil(f::isDone);
-            for (;;) {
-                try {
-                    f.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    if (failure == null) failure = e.getCause();
-                    break;
-                }
+        if (!spinUntil(job::finished)) {
+            boolean interrupted = false;
+            while (!job.finished()) {
+                LockSupport.park(job);
+                if (Thread.interrupted()) interrupted = true;
             }
+            if (interrupted) Thread.currentThread().interrupt();
         }
-        if (interrupted) Thread.currentThread().interrupt();
+        Throwable failure = job.failure.get();
         if (failure instanceof RuntimeException r) throw r;
         if (failure instanceof Error e) throw e;
         if (failure != null) throw new IllegalStateException(failure);
+    }
+
+    /**
+     * One call's slices, claimed in turn by the caller and by the workers it woke, as the native
+     * pool's are: the caller runs every slice no worker has started, so a call never waits for a
+     * worker to wake or for a queue another call filled, only for slices already running.
+     */
+    private static final class Job implements Runnable {
+        final RangeTask task;
+        final long n;
+        final int slices;
+        final Thread caller = Thread.currentThread();
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger unfinished;
+        /** The first slice's failure. */
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(RangeTask task, long n, int slices) {
+            this.task = task;
+            this.n = n;
+            this.slices = slices;
+            unfinished = new AtomicInteger(slices);
+        }
+
+        @Override
+        public void run() {
+            claim();
+        }
+
+        void claim() {
+            for (int s; (s = next.getAndIncrement()) < slices; ) {
+                try {
+                    runSlice(task, n * s / slices, n * (s + 1) / slices);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    if (unfinished.decrementAndGet() == 0) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        boolean finished() {
+            return unfinished.get() == 0;
+        }
     }
 
     private static void runSlice(RangeTask task, long begin, long end) {
@@ -149,6 +178,11 @@ public final class Parallel {
             if (spinUntil(() -> (got[0] = poll()) != null)) return got[0];
             return super.take();
         }
+    }
+
+    /** The most workers the pool may run now (for tests). */
+    static int workers() {
+        return POOL.getMaximumPoolSize();
     }
 
     /** Raises the pool to {@code workers} threads (bounded); never lowers it, never replaces it. */

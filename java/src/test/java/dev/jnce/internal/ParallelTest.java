@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -155,5 +158,46 @@ class ParallelTest {
             });
         });
         for (int i = 0; i < 16; i++) assertEquals(1, hits.get(i), "item " + i);
+    }
+
+    @Test
+    void aCallRunsTheSlicesNoWorkerTookWhileTheWorkersAreBusy() throws Exception {
+        Backends.setThreads(2);
+        Parallel.forRange(2, 1, (begin, end) -> { }); // at least one worker
+        int workers = Parallel.workers(), slices = workers + 1;
+        Backends.setThreads(slices);
+        CountDownLatch held = new CountDownLatch(slices), release = new CountDownLatch(1);
+        // another call's slices hold its caller and every worker of the pool
+        Thread other = new Thread(() -> Parallel.forRange(slices, 1, (begin, end) -> {
+            held.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }), "busy-caller");
+        other.start();
+        try {
+            assertTrue(held.await(10, TimeUnit.SECONDS), "the other call's slices did not all start");
+            Backends.setThreads(2);
+            AtomicIntegerArray hits = new AtomicIntegerArray(64);
+            AtomicInteger offCaller = new AtomicInteger();
+            Thread caller = new Thread(() -> {
+                Thread self = Thread.currentThread();
+                Parallel.forRange(64, 1, (begin, end) -> {
+                    if (Thread.currentThread() != self) offCaller.incrementAndGet();
+                    for (long i = begin; i < end; i++) hits.incrementAndGet((int) i);
+                });
+            }, "caller");
+            caller.start();
+            caller.join(10_000);
+            // the call must not wait for the busy worker: its caller runs both slices
+            assertTrue(!caller.isAlive(), "the call waited for a worker busy with another call");
+            assertEquals(0, offCaller.get(), "a slice ran on a busy worker");
+            for (int i = 0; i < 64; i++) assertEquals(1, hits.get(i), "row " + i);
+        } finally {
+            release.countDown();
+            other.join();
+        }
     }
 }
