@@ -15,10 +15,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Softmax cross-entropy in Java: the algorithm and meaning of native/src/cpu/cross_entropy.c
  * (see jnce.h), on {@link RowOps} so that the same code runs scalar or with the Vector API.
- * Per row with class targets and a gradient apart from the logits: the maximum, exp(x - max)
- * into the gradient with its sum, the dot products smoothing needs, then one pass scaling the
- * gradient (CACHED_ROW). Otherwise: statistics in one read (online softmax), the dot products,
- * then one pass writing the gradient; probability targets add plain loops over their row.
+ * Per row with class targets and a gradient apart from the logits: the maximum with the dot
+ * product smoothing needs, exp(x - max) into the gradient with its sum, then one pass scaling the
+ * gradient (CACHED_ROW). Forward only, the first two of these without the store. Otherwise:
+ * statistics in one read (online softmax), the dot products, then one pass writing the gradient;
+ * probability targets add plain loops over their row.
  */
 final class JavaCrossEntropy implements CrossEntropyKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -174,14 +175,17 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 return;
             }
             boolean threePass = cached && keep;
+            // forward only, a row that stays in cache: the maximum (with the dot product), then the sum of exp(x - max)
+            boolean twoPass = grad == null && classes <= CACHED_ROW;
             RowOps.Stats st;
             float xy = 0; // x at the target and sum_j w_j x_j: read before exp(x - max) may overwrite x (in place)
             double wxRead = 0;
-            if (threePass) { // the maximum, then exp(x - max) into the gradient with its sum
-                RowOps.Peak peak = eps > 0 ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
-                xy = x.get(F, off + 4 * target(i));
+            if (threePass || twoPass) { // the maximum, then exp(x - max) into the gradient (or nowhere) with its sum
+                RowOps.Peak peak = eps > 0 && keep ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
+                if (threePass) xy = x.get(F, off + 4 * target(i));
                 wxRead = peak.dot();
-                st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, grad, off), peak.bad());
+                st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, threePass ? grad : null, off),
+                        peak.bad());
             } else {
                 st = ops.stats(x, off, classes);
             }
@@ -213,7 +217,7 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 if (grad != null) grad.asSlice(off, 4L * classes).fill((byte) 0xff); // all-ones bits: NaN
                 return;
             }
-            double wx = threePass ? wxRead : eps > 0 ? ops.dot(x, off, weight, classes) : 0;
+            double wx = threePass || twoPass ? wxRead : eps > 0 ? ops.dot(x, off, weight, classes) : 0;
             double qSum, qx, wy = 0;
             long y = -1;
             if (probs == null) {

@@ -96,7 +96,10 @@ class RowOps {
         return new Peak(p.max(), p.min(), p.bad(), dot(x, off, w, c));
     }
 
-    /** out_j = exp(x_j - p.max()) for a row p describes, not bad (out must not overlap x); returns sum_j out_j in double. */
+    /**
+     * out_j = exp(x_j - p.max()) for a row p describes, not bad (out must not overlap x, or be
+     * null to store nothing); returns sum_j out_j in double, the same with or without out.
+     */
     double expInto(MemorySegment x, long off, int c, Peak p, MemorySegment out, long outOff) {
         return expInto(x, off, c, p.max(), out, outOff);
     }
@@ -105,7 +108,7 @@ class RowOps {
         double sum = 0;
         for (int j = 0; j < c; j++) {
             float e = (float) Math.exp(x.get(F, off + 4L * j) - max);
-            out.set(F, outOff + 4L * j, e);
+            if (out != null) out.set(F, outOff + 4L * j, e);
             sum += e;
         }
         return sum;

@@ -218,7 +218,7 @@ final class VectorRowOps extends RowOps {
         for (; j < bound; j += lanes) {
             FloatVector d = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(vm);
             FloatVector e = inRange ? VectorMath.expInRange(d) : VectorMath.expNonpos(d);
-            e.intoMemorySegment(out, outOff + 4L * j, ORDER);
+            if (out != null) e.intoMemorySegment(out, outOff + 4L * j, ORDER);
             acc = acc.add(e);
             if (++pending == 128) { // into double every 128 vectors: at most 128 terms <= 1 a lane
                 sum += VectorMath.sumLanes(acc, buf);
