@@ -42,6 +42,32 @@ class CrossEntropyTest extends ScopedTest {
                 Tensor.of(new long[] {0, 2})).item(), 1e-6);
     }
 
+    /** Forward only reads a row as the fused call's first passes do: the same loss, bit for bit, with and without weights and smoothing. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void forwardOnlyGivesTheFusedCallsLossBitForBit(Backend backend) {
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int c : new int[] {7, 128, 1000, 16384}) {
+            int n = 33;
+            float[] x = randomLogits(n, c, 3.0, 5 + c);
+            long[] t = new long[n];
+            for (int i = 0; i < n; i++) t[i] = rnd.nextInt(c);
+            float[] w = new float[c];
+            for (int j = 0; j < c; j++) w[j] = 0.5f + (float) rnd.nextDouble();
+            for (boolean weighted : new boolean[] {false, true}) {
+                CrossEntropy ce = CrossEntropy.create().withReduction(Reduction.NONE).withBackend(backend);
+                if (weighted) ce = ce.withWeight(Tensor.of(w, c)).withLabelSmoothing(0.1f);
+                Tensor logits = Tensor.of(x, n, c), targets = Tensor.of(t);
+                float[] fused = ce.forwardBackward(logits, targets).loss().toFloatArray();
+                float[] forward = ce.forward(logits, targets).toFloatArray();
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToIntBits(fused[i]), Float.floatToIntBits(forward[i]),
+                            "row " + i + " of (" + n + ", " + c + "), weighted and smoothed " + weighted + ": " + fused[i] + " fused, " + forward[i] + " forward");
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("goldenCases")
     void matchesPyTorchAndTheFloat64Reference(Backend backend, Golden.Case g) {
