@@ -248,8 +248,8 @@ static inline void prefetch_next(const float *x, float *g) {
 }
 
 /* Maximum and dot products of a short row: pass1 without the exponentials. */
-JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, const float *w,
-                                                                  const float *t, int want_wx, float *min_out) {
+JNCE_TARGET_AVX2 static void short_max_avx2(const float *x, int64_t C, const float *w, const float *t, int want_wx,
+                                            float *min_out, row_pass1 *out) {
     const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
     __m256 m = _mm256_set1_ps(-3.40282347e38f), lo_v = _mm256_set1_ps(INFINITY), bad = zero, tbad = zero;
     __m256 wx = zero, wtx = zero, wt = zero, ts = zero;
@@ -284,7 +284,7 @@ JNCE_TARGET_AVX2 static row_pass1 short_max_avx2(const float *x, int64_t C, cons
         else if (x[j] > r.st.max) r.st.max = x[j];
     }
     *min_out = lowest;
-    return r;
+    *out = r;
 }
 
 /*
@@ -354,8 +354,8 @@ JNCE_TARGET_AVX2 static void short_grad_avx2(float *g, int64_t C, float a, const
  * those of the 8-lane form (the same polynomial; 2^n by scalef, exact for n >= -126), the sums
  * over twice the lanes. */
 
-JNCE_TARGET_AVX512 static row_pass1 short_max_avx512(const float *x, int64_t C, const float *w, const float *t,
-                                                     int want_wx, float *min_out) {
+JNCE_TARGET_AVX512 static void short_max_avx512(const float *x, int64_t C, const float *w, const float *t, int want_wx,
+                                                float *min_out, row_pass1 *out) {
     const __m512 inf = _mm512_set1_ps(INFINITY), zero = _mm512_setzero_ps();
     __m512 m = _mm512_set1_ps(-3.40282347e38f), lo_v = inf;
     __m512 wx[2] = {zero, zero}, wtx[2] = {zero, zero}, wt[2] = {zero, zero}, ts[2] = {zero, zero};
@@ -397,7 +397,7 @@ JNCE_TARGET_AVX512 static row_pass1 short_max_avx512(const float *x, int64_t C, 
         else if (x[j] > r.st.max) r.st.max = x[j];
     }
     *min_out = lowest;
-    return r;
+    *out = r;
 }
 
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline double
@@ -460,13 +460,18 @@ JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, c
 #endif
 
 /* The short-row passes on the widest lanes the CPU has. */
-static row_pass1 short_max(int wide, const float *x, int64_t C, const float *w, const float *t, int want_wx,
-                           float *min_out) {
+/* The row's results go to *out, which the caller reads only after the block's other rows: a
+ * struct returned by value was copied at once, and the copy's loads waited for the callee's stores. */
+static void short_max(int wide, const float *x, int64_t C, const float *w, const float *t, int want_wx,
+                      float *min_out, row_pass1 *out) {
 #ifdef JNCE_HAVE_AVX512
-    if (wide) return short_max_avx512(x, C, w, t, want_wx, min_out);
+    if (wide) {
+        short_max_avx512(x, C, w, t, want_wx, min_out, out);
+        return;
+    }
 #endif
     (void)wide;
-    return short_max_avx2(x, C, w, t, want_wx, min_out);
+    short_max_avx2(x, C, w, t, want_wx, min_out, out);
 }
 
 static double short_exp(int wide, const float *x, float *out, int64_t C, float max, float min, const float *nx,
@@ -545,79 +550,114 @@ static float special_lse(const float *x, int64_t C) {
     return out;
 }
 
+/* A row's log-sum-exp, loss and gradient, once its first passes gave r (the row's maximum, its sum
+ * of exponentials, the dot products the targets need) and, on a short row, the exponentials in g. */
+static inline void finish_row(xent_job *job, int64_t i, const float *x, float *g, int counted, const float *t, float x_y,
+                              row_pass1 r, int short_row) {
+    const xent_call *a = job->a;
+    const int64_t C = a->C;
+    const double eps = a->label_smoothing;
+    int bad = r.st.bad || r.st.sum == 0.0;
+    double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
+    if (a->lse) a->lse[i] = bad ? special_lse(x, C) : (float)lse;
+    if (!counted) {
+        if (g) memset(g, 0, (size_t)C * sizeof(float));
+        return;
+    }
+    if (t != NULL && (r.t_bad || fabs(r.tsum - 1.0) > 1e-3)) {
+        first_bad_row(&job->bad_row, i);
+        return;
+    }
+    if (bad) {
+        job->row_loss[i] = NAN;
+        job->row_z[i] = NAN;
+        if (g) fill(g, C, NAN);
+        return;
+    }
+    /* q and its total Q, as in jnce.h. */
+    double q_sum, qx;
+    int64_t y = -1;
+    double wy = 0.0;
+    if (t == NULL) {
+        y = class_target(a, i);
+        wy = a->weight ? a->weight[y] : 1.0;
+        q_sum = (1.0 - eps) * wy + eps / C * job->w_total;
+        qx = (1.0 - eps) * wy * x_y + (eps > 0.0 ? eps / C * r.wx : 0.0);
+    } else {
+        q_sum = (1.0 - eps) * r.wt + eps / C * job->w_total;
+        qx = (1.0 - eps) * r.wtx + (eps > 0.0 ? eps / C * r.wx : 0.0);
+    }
+    job->row_loss[i] = q_sum * lse - qx;
+    job->row_z[i] = lse * lse;
+    if (g) {
+        double coef = job->scale * q_sum + job->zscale * 2.0 * a->z_loss * lse;
+        float k1 = (float)(job->scale * eps / C);
+        float k2 = (float)(job->scale * (1.0 - eps));
+        float scale_e = (float)(coef / r.st.sum);
+        if (short_row) short_grad(job->avx512, g, C, scale_e, a->weight, t, k1, k2);
+        else if (job->avx2) pass2_avx2(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
+        else pass2_scalar(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
+        if (t == NULL) g[y] -= (float)(job->scale * (1.0 - eps) * wy);
+    }
+}
+
+/* Short rows of at most SMALL_ROWS floats go in blocks of up to XENT_BLOCK rows: the block's
+ * maxima, then its exponentials, then its logarithms and gradients. One small row's passes form a
+ * chain of a few hundred cycles (two 16-lane reductions, the exponentials, a logarithm and a
+ * division) that the next row's could not overlap from behind it; the block's rows run side by
+ * side. Each row's arithmetic is unchanged: the same bits. */
+#define XENT_BLOCK 8
+#define SMALL_ROWS 4096
+
 static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     xent_job *job = ctx;
     const xent_call *a = job->a;
     const int64_t C = a->C;
     const double eps = a->label_smoothing;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->logits + i * C;
-        float *g = a->grad ? a->grad + i * C : NULL;
-        int counted = row_counted(a, i);
-        job->row_loss[i] = 0.0;
-        job->row_z[i] = 0.0;
-        if (!counted && a->lse == NULL) {
-            if (g) memset(g, 0, (size_t)C * sizeof(float));
-            continue;
+    const int short_row = job->avx2 && C <= SHORT_ROW;
+    const int64_t block = short_row && C <= SMALL_ROWS / 2 ? (C * XENT_BLOCK <= SMALL_ROWS ? XENT_BLOCK : SMALL_ROWS / C) : 1;
+    for (int64_t i0 = begin; i0 < end; i0 += block) {
+        const int64_t nb = end - i0 < block ? end - i0 : block;
+        row_pass1 r[XENT_BLOCK];
+        float x_y[XENT_BLOCK], min[XENT_BLOCK];
+        const float *t[XENT_BLOCK];
+        int counted[XENT_BLOCK], skip[XENT_BLOCK];
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t i = i0 + b;
+            const float *x = a->logits + i * C;
+            float *g = a->grad ? a->grad + i * C : NULL;
+            counted[b] = row_counted(a, i);
+            job->row_loss[i] = 0.0;
+            job->row_z[i] = 0.0;
+            skip[b] = !counted[b] && a->lse == NULL;
+            if (skip[b]) {
+                if (g) memset(g, 0, (size_t)C * sizeof(float));
+                continue;
+            }
+            t[b] = counted[b] && a->probs ? a->probs + i * C : NULL;
+            int want_wx = counted[b] && eps > 0.0;
+            /* Read before any pass writes grad, which may alias the logits. */
+            x_y[b] = counted[b] && t[b] == NULL ? x[class_target(a, i)] : 0.0f;
+            if (short_row) short_max(job->avx512, x, C, a->weight, t[b], want_wx, &min[b], &r[b]);
+            else r[b] = job->avx2 ? pass1_avx2(x, C, a->weight, t[b], want_wx) : pass1_scalar(x, C, a->weight, t[b], want_wx);
         }
-        const float *t = counted && a->probs ? a->probs + i * C : NULL;
-        int want_wx = counted && eps > 0.0;
-        /* Read before any pass writes grad, which may alias the logits. */
-        float x_y = counted && t == NULL ? x[class_target(a, i)] : 0.0f;
-        int short_row = job->avx2 && C <= SHORT_ROW;
-        row_pass1 r;
         if (short_row) {
-            float min;
-            r = short_max(job->avx512, x, C, a->weight, t, want_wx, &min);
-            /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
-             * cache, and its gradient's lines are there when the exp pass writes them */
-            const float *nx = i + 1 < end ? x + C : NULL;
-            if (!r.st.bad) r.st.sum = short_exp(job->avx512, x, counted ? g : NULL, C, r.st.max, min, nx, g ? g + C : NULL);
-        } else {
-            r = job->avx2 ? pass1_avx2(x, C, a->weight, t, want_wx) : pass1_scalar(x, C, a->weight, t, want_wx);
+            for (int64_t b = 0; b < nb; b++) {
+                if (skip[b] || r[b].st.bad) continue;
+                const int64_t i = i0 + b;
+                const float *x = a->logits + i * C;
+                float *g = a->grad ? a->grad + i * C : NULL;
+                /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
+                 * cache, and its gradient's lines are there when the exp pass writes them */
+                const float *nx = i + 1 < end ? x + C : NULL;
+                r[b].st.sum = short_exp(job->avx512, x, counted[b] ? g : NULL, C, r[b].st.max, min[b], nx, g ? g + C : NULL);
+            }
         }
-        int bad = r.st.bad || r.st.sum == 0.0;
-        double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
-        if (a->lse) a->lse[i] = bad ? special_lse(x, C) : (float)lse;
-        if (!counted) {
-            if (g) memset(g, 0, (size_t)C * sizeof(float));
-            continue;
-        }
-        if (t != NULL && (r.t_bad || fabs(r.tsum - 1.0) > 1e-3)) {
-            first_bad_row(&job->bad_row, i);
-            continue;
-        }
-        if (bad) {
-            job->row_loss[i] = NAN;
-            job->row_z[i] = NAN;
-            if (g) fill(g, C, NAN);
-            continue;
-        }
-        /* q and its total Q, as in jnce.h. */
-        double q_sum, qx;
-        int64_t y = -1;
-        double wy = 0.0;
-        if (t == NULL) {
-            y = class_target(a, i);
-            wy = a->weight ? a->weight[y] : 1.0;
-            q_sum = (1.0 - eps) * wy + eps / C * job->w_total;
-            qx = (1.0 - eps) * wy * x_y + (eps > 0.0 ? eps / C * r.wx : 0.0);
-        } else {
-            q_sum = (1.0 - eps) * r.wt + eps / C * job->w_total;
-            qx = (1.0 - eps) * r.wtx + (eps > 0.0 ? eps / C * r.wx : 0.0);
-        }
-        job->row_loss[i] = q_sum * lse - qx;
-        job->row_z[i] = lse * lse;
-        if (g) {
-            double coef = job->scale * q_sum + job->zscale * 2.0 * a->z_loss * lse;
-            float k1 = (float)(job->scale * eps / C);
-            float k2 = (float)(job->scale * (1.0 - eps));
-            float scale_e = (float)(coef / r.st.sum);
-            if (short_row) short_grad(job->avx512, g, C, scale_e, a->weight, t, k1, k2);
-            else if (job->avx2) pass2_avx2(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
-            else pass2_scalar(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
-            if (t == NULL) g[y] -= (float)(job->scale * (1.0 - eps) * wy);
+        for (int64_t b = 0; b < nb; b++) {
+            if (skip[b]) continue;
+            const int64_t i = i0 + b;
+            finish_row(job, i, a->logits + i * C, a->grad ? a->grad + i * C : NULL, counted[b], t[b], x_y[b], r[b], short_row);
         }
     }
 }
