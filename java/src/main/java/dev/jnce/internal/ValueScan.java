@@ -85,10 +85,11 @@ public final class ValueScan {
             case FINITE, NON_NEGATIVE_FINITE, BELOW_POSITIVE_INFINITY -> Float.MAX_VALUE;
             case UNIT_INTERVAL -> 1f;
         };
-        if (n < 2 * VECTOR_SLICE) return VectorScan.firstOutside(s, 0, n, lo, hi);
+        boolean finite = rule == Rule.FINITE;
+        if (n < 2 * VECTOR_SLICE) return finite ? VectorScan.firstNonFinite(s, 0, n) : VectorScan.firstOutside(s, 0, n, lo, hi);
         AtomicLong first = new AtomicLong(Long.MAX_VALUE);
         Parallel.forRange(n, VECTOR_SLICE, (begin, end) -> {
-            long at = VectorScan.firstOutside(s, begin, end, lo, hi);
+            long at = finite ? VectorScan.firstNonFinite(s, begin, end) : VectorScan.firstOutside(s, begin, end, lo, hi);
             if (at >= 0) first.accumulateAndGet(at, Math::min);
         });
         long at = first.get();

@@ -65,6 +65,29 @@ class ValueScanTest {
         }
     }
 
+    /** The finite rule's blocks of 1024 floats: a value at each position around a block's edges, alone or after another. */
+    @org.junit.jupiter.api.Test
+    void finiteBlocksFindEveryPositionNearTheirEdges() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n : new int[] {1023, 1024, 1025, 1087, 2048, 3000}) {
+                MemorySegment s = arena.allocate(4L * n);
+                for (int at : new int[] {0, 15, 63, 64, 1008, 1019, 1022, 1023, 1024, 1025, 1087, 2047, 2048, 2999}) {
+                    if (at >= n) continue;
+                    for (int variant = 0; variant < 3; variant++) {
+                        for (int i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, i % 2 == 0 ? Float.MAX_VALUE : -Float.MAX_VALUE);
+                        s.setAtIndex(ValueLayout.JAVA_FLOAT, at, breaking(ValueScan.Rule.FINITE, variant));
+                        if (at + 1000 < n) s.setAtIndex(ValueLayout.JAVA_FLOAT, at + 1000, Float.NaN);
+                        for (long found : bothForms(s, n, ValueScan.Rule.FINITE)) {
+                            assertEquals(at, found, "n " + n + ", breaking at " + at + ", variant " + variant);
+                        }
+                    }
+                }
+                for (int i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, i % 2 == 0 ? Float.MAX_VALUE : -Float.MIN_VALUE);
+                for (long found : bothForms(s, n, ValueScan.Rule.FINITE)) assertEquals(-1, found, "n " + n + ", all finite");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(ValueScan.Rule.class)
     void edgesOfEachRangeKeep(ValueScan.Rule rule) {
