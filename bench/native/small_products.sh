@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds bench/native/small_products.c against the Maven build's libjnce.so and OpenBLAS (run
+# Builds bench/native/small_products.c (the small calls' products, normalisation and
+# cross-entropy rows) against the Maven build's libjnce.so and OpenBLAS (run
 # `mvn -B -DskipTests verify` first) and runs it on one thread; the log goes to
 # bench/results/raw/small-products-<date>/raw.txt.
 #
