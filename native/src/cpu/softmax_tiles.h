@@ -24,13 +24,14 @@
 /*
  * Copies the rows x cols block of S (row stride ld) at (i0, j0) into T (TILE x TILE); with
  * lower, only entries on or below the block's diagonal (a diagonal tile of a lower triangle).
- * The rest of T becomes -inf (exp gives 0 there).
+ * The rest of T's first rows rows becomes -inf (exp gives 0 there); its rows from rows on are
+ * left as they are: nothing reads them (tile_gradient computes the first rows rows only).
  */
 static inline void tile_load(const float *S, int64_t ld, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int lower,
                              float *T) {
-    for (int64_t r = 0; r < TILE; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         float *t = T + r * TILE;
-        int64_t n = r >= rows ? 0 : lower ? (r + 1 < cols ? r + 1 : cols) : cols;
+        int64_t n = lower ? (r + 1 < cols ? r + 1 : cols) : cols;
         if (n == TILE) memcpy(t, S + (i0 + r) * ld + j0, sizeof(float) * TILE); /* vector moves, not rep movs */
         else if (n > 0) memcpy(t, S + (i0 + r) * ld + j0, sizeof(float) * (size_t)n);
         for (int64_t c = n; c < TILE; c++) t[c] = -INFINITY;
@@ -105,18 +106,18 @@ JNCE_TARGET_AVX2 static inline void column_add_avx2(const float *const *x, int64
 }
 
 /* H = exp(T - m_row) coef_row + exp(T - m_col) coef_col over the tile. */
-static inline void tile_gradient_scalar(const float *T, const float *m_r, const float *k_r, const float *m_c,
+static inline void tile_gradient_scalar(const float *T, int64_t rows, const float *m_r, const float *k_r, const float *m_c,
                                  const float *k_c, float *H) {
-    for (int64_t r = 0; r < TILE; r++)
+    for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < TILE; c++) {
             float x = T[r * TILE + c];
             H[r * TILE + c] = expf(x - m_r[r]) * k_r[r] + expf(x - m_c[c]) * k_c[c];
         }
 }
 
-JNCE_TARGET_AVX2 static inline void tile_gradient_avx2(const float *T, const float *m_r, const float *k_r,
+JNCE_TARGET_AVX2 static inline void tile_gradient_avx2(const float *T, int64_t rows, const float *m_r, const float *k_r,
                                                                   const float *m_c, const float *k_c, float *H) {
-    for (int64_t r = 0; r < TILE; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         const __m256 mr = _mm256_set1_ps(m_r[r]), kr = _mm256_set1_ps(k_r[r]);
         for (int64_t c = 0; c < TILE; c += 8) {
             __m256 x = _mm256_loadu_ps(T + r * TILE + c);
@@ -152,10 +153,10 @@ static inline void write_row(int avx2, float *dst, const float *src, int64_t n) 
  * drops those below exp(-87) = 2e-38).
  */
 #define FACTOR_RANGE 10.0f
-JNCE_TARGET_AVX2 static inline void tile_gradient_factored_avx2(const float *T, const float *a_r,
+JNCE_TARGET_AVX2 static inline void tile_gradient_factored_avx2(const float *T, int64_t rows, const float *a_r,
                                                                            const float *b_c, float c, float *H) {
     const __m256 vc = _mm256_set1_ps(c);
-    for (int64_t r = 0; r < TILE; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         const __m256 ar = _mm256_set1_ps(a_r[r]);
         for (int64_t k = 0; k < TILE; k += 8) {
             /* T - c <= FACTOR_RANGE / 2 for the entries kept: within exp_in_range_avx2's domain */
@@ -168,12 +169,12 @@ JNCE_TARGET_AVX2 static inline void tile_gradient_factored_avx2(const float *T, 
 
 #ifdef JNCE_HAVE_AVX512
 /* tile_gradient_factored_avx2 on 16 lanes: the same operations. */
-JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float *T, const float *a_r,
+JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float *T, int64_t rows, const float *a_r,
                                                                     const float *b_c, float c, float *H) {
     const __m512 vc = _mm512_set1_ps(c);
     const __m512 b0 = _mm512_loadu_ps(b_c), b1 = _mm512_loadu_ps(b_c + 16), b2 = _mm512_loadu_ps(b_c + 32),
                  b3 = _mm512_loadu_ps(b_c + 48);
-    for (int64_t r = 0; r < TILE; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         const __m512 ar = _mm512_set1_ps(a_r[r]);
         const float *t = T + r * TILE;
         float *h = H + r * TILE;
@@ -201,7 +202,8 @@ JNCE_TARGET_AVX2 static inline void tile_coefficients(float c, const float *m, c
  * H = exp(T - m_r) k_r + exp(T - m_c) k_c over a tile of rows x cols valid entries, with the
  * row statistics m_r, k_r (rows) and the column ones m_c, k_c (cols): the factored one-exp form
  * where every maximum lies within FACTOR_RANGE of the others (never with NaN or Inf), else the
- * two-exp form.
+ * two-exp form. Only H's first rows rows are written (a tile past N's edge: a small call's one
+ * tile of N = 32 costs half the work of the full 64 rows).
  */
 static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t cols, const float *m_r,
                                  const float *k_r, const float *m_c, const float *k_c, float *H) {
@@ -220,15 +222,15 @@ static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t
         tile_coefficients(c, mc, kc, cols, b_c);
 #ifdef JNCE_HAVE_AVX512
         if (jnce_use_avx512()) {
-            tile_gradient_factored_avx512(T, a_r, b_c, c, H);
+            tile_gradient_factored_avx512(T, rows, a_r, b_c, c, H);
             return;
         }
 #endif
-        tile_gradient_factored_avx2(T, a_r, b_c, c, H);
+        tile_gradient_factored_avx2(T, rows, a_r, b_c, c, H);
     } else if (avx2) {
-        tile_gradient_avx2(T, mr, kr, mc, kc, H);
+        tile_gradient_avx2(T, rows, mr, kr, mc, kc, H);
     } else {
-        tile_gradient_scalar(T, mr, kr, mc, kc, H);
+        tile_gradient_scalar(T, rows, mr, kr, mc, kc, H);
     }
 }
 
