@@ -495,6 +495,16 @@ static void short_grad(int wide, float *g, int64_t C, float a, const float *w, c
 /* ---- shared row helpers (internal.h) ------------------------------------------------------ */
 
 jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C) {
+    /* rows of up to 1024 values: the short rows' two passes, as xent_rows takes them (no rescaling;
+     * at most 32 terms a lane summed in float before the lanes go to double) */
+    if (jnce_use_avx2() && C <= 1024) {
+        const int wide = jnce_use_avx512();
+        row_pass1 r;
+        float min;
+        short_max(wide, x, C, NULL, NULL, 0, &min, &r);
+        if (!r.st.bad) r.st.sum = short_exp(wide, x, NULL, C, r.st.max, min, NULL, NULL);
+        return r.st;
+    }
     return jnce_use_avx2() ? pass1_avx2(x, C, NULL, NULL, 0).st : pass1_scalar(x, C, NULL, NULL, 0).st;
 }
 
