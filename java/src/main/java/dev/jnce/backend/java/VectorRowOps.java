@@ -74,23 +74,19 @@ final class VectorRowOps extends RowOps {
     double dot(MemorySegment x, long off, MemorySegment w, int c) {
         final int lanes = S.length(), bound = c - c % (4 * lanes);
         final float[] buf = new float[lanes];
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0; // four chains: one alone waits on the FMA's latency
         double s = 0;
         int j = 0;
-        for (; j < bound; j += 4 * lanes) {
-            a0 = term(x, off, w, j, a0);
-            a1 = term(x, off, w, j + lanes, a1);
-            a2 = term(x, off, w, j + 2 * lanes, a2);
-            a3 = term(x, off, w, j + 3 * lanes, a3);
-            if ((j / (4 * lanes) & 15) == 15) { // fold into double every 64 vectors
-                s += VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)), buf);
-                a0 = FloatVector.zero(S);
-                a1 = a0;
-                a2 = a0;
-                a3 = a0;
+        while (j < bound) { // blocks of 64 vectors, each folded into double; no call inside the inner loop
+            int end = Math.min(bound, j + 64 * lanes);
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0; // four chains: one alone waits on the FMA's latency
+            for (; j < end; j += 4 * lanes) {
+                a0 = term(x, off, w, j, a0);
+                a1 = term(x, off, w, j + lanes, a1);
+                a2 = term(x, off, w, j + 2 * lanes, a2);
+                a3 = term(x, off, w, j + 3 * lanes, a3);
             }
+            s += VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)), buf);
         }
-        s += VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)), buf);
         for (; j < c; j++) s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, j)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * j);
         return s;
     }
@@ -164,36 +160,34 @@ final class VectorRowOps extends RowOps {
         final float[] buf = dot ? new float[lanes] : null;
         IntVector hi0 = IntVector.broadcast(I, key(-Float.MAX_VALUE)), hi1 = hi0;
         IntVector lo0 = IntVector.broadcast(I, key(Float.POSITIVE_INFINITY)), lo1 = lo0;
-        FloatVector d0 = FloatVector.zero(S), d1 = d0;
         double s = 0;
         int j = 0;
-        for (; j < bound; j += 2 * lanes) {
-            FloatVector v0 = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
-            FloatVector v1 = FloatVector.fromMemorySegment(S, x, off + 4L * (j + lanes), ORDER);
-            IntVector k0 = sortable(v0), k1 = sortable(v1);
-            hi0 = hi0.max(k0);
-            hi1 = hi1.max(k1);
-            lo0 = lo0.min(k0);
-            lo1 = lo1.min(k1);
-            if (dot) {
-                if (w == null) {
-                    d0 = d0.add(v0);
-                    d1 = d1.add(v1);
-                } else {
-                    d0 = FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v0, d0);
-                    d1 = FloatVector.fromMemorySegment(S, w, 4L * (j + lanes), ORDER).fma(v1, d1);
-                }
-                if ((j / (2 * lanes) & 31) == 31) {
-                    s += VectorMath.sumLanes(d0.add(d1), buf);
-                    d0 = FloatVector.zero(S);
-                    d1 = d0;
+        while (j < bound) { // with dot, blocks of 64 vectors, each folded into double; no call inside the inner loop
+            int end = dot ? Math.min(bound, j + 64 * lanes) : bound;
+            FloatVector d0 = FloatVector.zero(S), d1 = d0;
+            for (; j < end; j += 2 * lanes) {
+                FloatVector v0 = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
+                FloatVector v1 = FloatVector.fromMemorySegment(S, x, off + 4L * (j + lanes), ORDER);
+                IntVector k0 = sortable(v0), k1 = sortable(v1);
+                hi0 = hi0.max(k0);
+                hi1 = hi1.max(k1);
+                lo0 = lo0.min(k0);
+                lo1 = lo1.min(k1);
+                if (dot) {
+                    if (w == null) {
+                        d0 = d0.add(v0);
+                        d1 = d1.add(v1);
+                    } else {
+                        d0 = FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v0, d0);
+                        d1 = FloatVector.fromMemorySegment(S, w, 4L * (j + lanes), ORDER).fma(v1, d1);
+                    }
                 }
             }
+            if (dot) s += VectorMath.sumLanes(d0.add(d1), buf);
         }
         int hk = hi0.max(hi1).reduceLanes(VectorOperators.MAX), lk = lo0.min(lo1).reduceLanes(VectorOperators.MIN);
         boolean bad = hk > key(Float.MAX_VALUE) || lk < key(Float.NEGATIVE_INFINITY); // +Inf, or NaN of either sign
         if (dot) {
-            s += VectorMath.sumLanes(d0.add(d1), buf);
             for (int k = j; k < c; k++) {
                 s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, k)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * k);
             }
@@ -231,21 +225,21 @@ final class VectorRowOps extends RowOps {
     private double expInto(MemorySegment x, long off, int c, float max, MemorySegment out, long outOff, boolean inRange) {
         final int lanes = S.length(), bound = S.loopBound(c);
         final float[] buf = new float[lanes];
-        FloatVector vm = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        FloatVector vm = FloatVector.broadcast(S, max);
         double sum = 0;
-        int j = 0, pending = 0;
-        for (; j < bound; j += lanes) {
-            FloatVector d = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(vm);
-            FloatVector e = inRange ? VectorMath.expInRange(d) : VectorMath.expNonpos(d);
-            if (out != null) e.intoMemorySegment(out, outOff + 4L * j, ORDER);
-            acc = acc.add(e);
-            if (++pending == 128) { // into double every 128 vectors: at most 128 terms <= 1 a lane
-                sum += VectorMath.sumLanes(acc, buf);
-                acc = FloatVector.zero(S);
-                pending = 0;
+        int j = 0;
+        while (j < bound) { // blocks of 128 vectors, each folded into double: at most 128 terms <= 1 a lane
+            int end = Math.min(bound, j + 128 * lanes);
+            FloatVector acc = FloatVector.zero(S);
+            for (; j < end; j += lanes) { // no call inside: one would make C2 reload the segments' fields and spill each step
+                FloatVector d = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(vm);
+                FloatVector e = inRange ? VectorMath.expInRange(d) : VectorMath.expNonpos(d);
+                if (out != null) e.intoMemorySegment(out, outOff + 4L * j, ORDER);
+                acc = acc.add(e);
             }
+            sum += VectorMath.sumLanes(acc, buf);
         }
-        return sum + VectorMath.sumLanes(acc, buf) + super.expInto(x, off + 4L * j, c - j, max, out, outOff + 4L * j);
+        return sum + super.expInto(x, off + 4L * j, c - j, max, out, outOff + 4L * j);
     }
 
     @Override
@@ -303,24 +297,22 @@ final class VectorRowOps extends RowOps {
         final boolean diagonal = i >= from && i < bound;
         final float[] buf = new float[lanes];
         final double zi = diagonal ? x.get(ValueLayout.JAVA_FLOAT, off + 4L * i) + bias : 0; // read before g overwrites it
-        FloatVector lossAcc = zero, gradAcc = zero;
         int j = from;
-        for (; j < bound; j += lanes) { // every pair as a negative; the diagonal one is mended below
-            FloatVector z = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).add(vb);
-            FloatVector e = z.abs().neg().lanewise(VectorOperators.EXP); // exp(-|z|): softplus and sigmoid from one exp
-            FloatVector r = one.div(one.add(e));
-            FloatVector sigmoid = r.blend(e.mul(r), z.compare(VectorOperators.LT, zero));
-            lossAcc = lossAcc.add(z.max(zero).add(e.lanewise(VectorOperators.LOG1P)));
-            gradAcc = gradAcc.add(sigmoid);
-            if (g != null) sigmoid.intoMemorySegment(g, gOff + 4L * j, ORDER);
-            if (((j - from) / lanes & 63) == 63) { // fold into double every 64 vectors
-                sums[0] += VectorMath.sumLanes(lossAcc, buf);
-                sums[1] += VectorMath.sumLanes(gradAcc, buf);
-                lossAcc = gradAcc = zero;
+        while (j < bound) { // blocks of 64 vectors, each folded into double; no call inside the inner loop
+            int end = Math.min(bound, j + 64 * lanes);
+            FloatVector lossAcc = zero, gradAcc = zero;
+            for (; j < end; j += lanes) { // every pair as a negative; the diagonal one is mended below
+                FloatVector z = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).add(vb);
+                FloatVector e = z.abs().neg().lanewise(VectorOperators.EXP); // exp(-|z|): softplus and sigmoid from one exp
+                FloatVector r = one.div(one.add(e));
+                FloatVector sigmoid = r.blend(e.mul(r), z.compare(VectorOperators.LT, zero));
+                lossAcc = lossAcc.add(z.max(zero).add(e.lanewise(VectorOperators.LOG1P)));
+                gradAcc = gradAcc.add(sigmoid);
+                if (g != null) sigmoid.intoMemorySegment(g, gOff + 4L * j, ORDER);
             }
+            sums[0] += VectorMath.sumLanes(lossAcc, buf);
+            sums[1] += VectorMath.sumLanes(gradAcc, buf);
         }
-        sums[0] += VectorMath.sumLanes(lossAcc, buf);
-        sums[1] += VectorMath.sumLanes(gradAcc, buf);
         if (diagonal) { // the positive: loss softplus(z) - z, gradient sigmoid(z) - 1
             sums[0] -= zi;
             sums[1] -= 1;
