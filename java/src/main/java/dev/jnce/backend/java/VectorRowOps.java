@@ -131,7 +131,7 @@ final class VectorRowOps extends RowOps {
             FloatVector q = w == null ? vk : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).mul(vk);
             e.fma(va, q.neg()).intoMemorySegment(out, outOff + 4L * j, ORDER);
         }
-        super.expScaledMinus(x, off + 4L * j, c - j, max, a, k, w == null ? null : w.asSlice(4L * j), out, outOff + 4L * j);
+        if (j < c) super.expScaledMinus(x, off + 4L * j, c - j, max, a, k, w == null ? null : w.asSlice(4L * j), out, outOff + 4L * j);
     }
 
     @Override
@@ -192,6 +192,7 @@ final class VectorRowOps extends RowOps {
                 s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, k)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * k);
             }
         }
+        if (j == c) return new Peak(unkey(hk), unkey(lk), bad, s); // no tail: its call and its Peak cost a short row more than the lanes
         Peak tail = super.peak(x, off + 4L * j, c - j);
         return new Peak(Math.max(unkey(hk), tail.max()), Math.min(unkey(lk), tail.min()), tail.bad() || bad, s);
     }
@@ -239,7 +240,7 @@ final class VectorRowOps extends RowOps {
             }
             sum += VectorMath.sumLanes(acc, buf);
         }
-        return sum + super.expInto(x, off + 4L * j, c - j, max, out, outOff + 4L * j);
+        return j == c ? sum : sum + super.expInto(x, off + 4L * j, c - j, max, out, outOff + 4L * j);
     }
 
     @Override
@@ -251,7 +252,7 @@ final class VectorRowOps extends RowOps {
             FloatVector q = w == null ? vk : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).mul(vk);
             FloatVector.fromMemorySegment(S, out, outOff + 4L * j, ORDER).fma(va, q.neg()).intoMemorySegment(out, outOff + 4L * j, ORDER);
         }
-        super.scaleMinus(out, outOff + 4L * j, c - j, a, k, w == null ? null : w.asSlice(4L * j));
+        if (j < c) super.scaleMinus(out, outOff + 4L * j, c - j, a, k, w == null ? null : w.asSlice(4L * j)); // no slice made for an empty tail
     }
 
     @Override
