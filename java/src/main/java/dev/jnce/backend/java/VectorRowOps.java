@@ -376,52 +376,49 @@ final class VectorRowOps extends RowOps {
         final boolean withAlpha = alpha >= 0;
         final FloatVector va = FloatVector.broadcast(S, alpha), vaNeg = FloatVector.broadcast(S, 1 - alpha);
         final FloatVector da = FloatVector.broadcast(S, withAlpha ? 2 * alpha - 1 : 0), g = FloatVector.broadcast(S, gamma);
-        FloatVector acc = zero;
-        int pending = 0;
         double total = 0;
-        for (int i = 0; i < n; i += lanes) {
-            long at = 4L * (k + i);
-            FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
-            FloatVector yNeg = one.sub(y), l, dx, dy;
-            FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, PAD + i), lg = FloatVector.fromArray(S, lgs, PAD + i);
-            FloatVector r = FloatVector.fromArray(S, rs, PAD + i), er = e.mul(r);
-            VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
-            FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
-            FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
-            FloatVector dce = p.sub(y), dceY = x.neg();
-            if (op == BinaryElementwise.BCE_LOGITS) {
-                l = ce;
-                dx = dce;
-                dy = dceY;
-            } else {
-                FloatVector m = q.fma(y, p.mul(yNeg));
-                FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
-                        : VectorMath.expNonpos(g.mul(VectorMath.log(m)));
-                FloatVector t = gamma == 0f ? zero
-                        : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
-                FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
-                FloatVector ceMg = ce.mul(mg);
-                l = aT.mul(ceMg);
-                dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
-                dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
+        for (int i = 0; i < n; ) { // blocks of 8 vectors, each folded into double; no call inside the inner loop
+            int end = Math.min(n, i + 8 * lanes);
+            FloatVector acc = zero;
+            for (; i < end; i += lanes) {
+                long at = 4L * (k + i);
+                FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
+                FloatVector yNeg = one.sub(y), l, dx, dy;
+                FloatVector a = x.abs(), e = FloatVector.fromArray(S, es, PAD + i), lg = FloatVector.fromArray(S, lgs, PAD + i);
+                FloatVector r = FloatVector.fromArray(S, rs, PAD + i), er = e.mul(r);
+                VectorMask<Float> nonneg = x.compare(VectorOperators.GE, zero);
+                FloatVector p = er.blend(r, nonneg), q = r.blend(er, nonneg);
+                FloatVector ce = y.mul(a).blend(yNeg.mul(x), nonneg).add(lg); // (1-y)x or y|x|, plus log(1 + e)
+                FloatVector dce = p.sub(y), dceY = x.neg();
+                if (op == BinaryElementwise.BCE_LOGITS) {
+                    l = ce;
+                    dx = dce;
+                    dy = dceY;
+                } else {
+                    FloatVector m = q.fma(y, p.mul(yNeg));
+                    FloatVector mg = gamma == 2f ? m.mul(m) : gamma == 1f ? m : gamma == 0f ? one
+                            : VectorMath.expNonpos(g.mul(VectorMath.log(m)));
+                    FloatVector t = gamma == 0f ? zero
+                            : one.blend(ce.div(m), m.compare(VectorOperators.GT, zero)).mul(g).mul(mg);
+                    FloatVector aT = withAlpha ? va.mul(y).add(vaNeg.mul(yNeg)) : one;
+                    FloatVector ceMg = ce.mul(mg);
+                    l = aT.mul(ceMg);
+                    dx = aT.mul(t.mul(yNeg.sub(y)).fma(p.mul(q), dce.mul(mg)));
+                    dy = da.fma(ceMg, aT.mul(t.fma(q.sub(p), dceY.mul(mg))));
+                }
+                // a NaN logit: NaN throughout (expNonpos gives 0 for it)
+                VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
+                l = l.blend(Float.NaN, nan);
+                dx = dx.blend(Float.NaN, nan);
+                dy = dy.blend(Float.NaN, nan);
+                if (loss != null) l.intoMemorySegment(loss, at, ORDER);
+                else acc = acc.add(l);
+                if (gxs != null) dx.mul(scale).intoMemorySegment(gxs, at, ORDER);
+                if (gys != null) dy.mul(scale).intoMemorySegment(gys, at, ORDER);
             }
-            // a NaN logit: NaN throughout (expNonpos gives 0 for it)
-            VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
-            l = l.blend(Float.NaN, nan);
-            dx = dx.blend(Float.NaN, nan);
-            dy = dy.blend(Float.NaN, nan);
-            if (loss != null) l.intoMemorySegment(loss, at, ORDER);
-            else if (++pending == 8) { // fold into double every 8 vectors
-                total += VectorMath.sumLanes(acc.add(l), buf);
-                acc = zero;
-                pending = 0;
-            } else {
-                acc = acc.add(l);
-            }
-            if (gxs != null) dx.mul(scale).intoMemorySegment(gxs, at, ORDER);
-            if (gys != null) dy.mul(scale).intoMemorySegment(gys, at, ORDER);
+            if (loss == null) total += VectorMath.sumLanes(acc, buf);
         }
-        return total + VectorMath.sumLanes(acc, buf);
+        return total;
     }
 
     /** Elements a step of bceBlock and binaryBlock: two passes over them while they sit in L1. */
@@ -477,27 +474,25 @@ final class VectorRowOps extends RowOps {
                                   MemorySegment loss, MemorySegment gxs, MemorySegment gys, float[] buf) {
         final FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
         final FloatVector floor = FloatVector.broadcast(S, -100f), tiny = FloatVector.broadcast(S, 1e-12f);
-        FloatVector acc = zero;
-        int pending = 0;
+        final int lanes = S.length();
         double total = 0;
-        for (int i = 0; i < n; i += S.length()) {
-            long at = 4L * (k + i);
-            FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
-            FloatVector logP = FloatVector.fromArray(S, logs, PAD + i), log1mP = VectorMath.log1m(x);
-            FloatVector l = y.mul(logP.max(floor)).add(one.sub(y).mul(log1mP.max(floor))).neg();
-            if (loss != null) l.intoMemorySegment(loss, at, ORDER);
-            else if (++pending == 8) { // fold into double every 8 vectors
-                total += VectorMath.sumLanes(acc.add(l), buf);
-                acc = zero;
-                pending = 0;
-            } else {
-                acc = acc.add(l);
+        for (int i = 0; i < n; ) { // blocks of 8 vectors, each folded into double; no call inside the inner loop
+            int end = Math.min(n, i + 8 * lanes);
+            FloatVector acc = zero;
+            for (; i < end; i += lanes) {
+                long at = 4L * (k + i);
+                FloatVector x = FloatVector.fromMemorySegment(S, xs, at, ORDER), y = FloatVector.fromMemorySegment(S, ys, at, ORDER);
+                FloatVector logP = FloatVector.fromArray(S, logs, PAD + i), log1mP = VectorMath.log1m(x);
+                FloatVector l = y.mul(logP.max(floor)).add(one.sub(y).mul(log1mP.max(floor))).neg();
+                if (loss != null) l.intoMemorySegment(loss, at, ORDER);
+                else acc = acc.add(l);
+                // (1 - p) p = p - p^2, rounded once
+                if (gxs != null) x.sub(y).div(x.neg().fma(x, x).max(tiny)).mul(scale).intoMemorySegment(gxs, at, ORDER);
+                if (gys != null) log1mP.sub(logP).mul(scale).intoMemorySegment(gys, at, ORDER);
             }
-            // (1 - p) p = p - p^2, rounded once
-            if (gxs != null) x.sub(y).div(x.neg().fma(x, x).max(tiny)).mul(scale).intoMemorySegment(gxs, at, ORDER);
-            if (gys != null) log1mP.sub(logP).mul(scale).intoMemorySegment(gys, at, ORDER);
+            if (loss == null) total += VectorMath.sumLanes(acc, buf);
         }
-        return total + VectorMath.sumLanes(acc, buf);
+        return total;
     }
     private static DoubleVector loadDoubles(MemorySegment s, long k) {
         return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4L * k, ORDER).convertShape(VectorOperators.F2D, D, 0);
