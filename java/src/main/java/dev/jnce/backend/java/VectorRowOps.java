@@ -38,26 +38,48 @@ final class VectorRowOps extends RowOps {
         FloatVector acc = FloatVector.zero(S); // exps since the last fold, all relative to m
         int pending = 0;
         int j = 0;
-        for (; j < bound; j += block) {
-            long at = off + 4L * j;
-            FloatVector v0 = FloatVector.fromMemorySegment(S, x, at, ORDER);
-            FloatVector v1 = FloatVector.fromMemorySegment(S, x, at + 4L * lanes, ORDER);
-            FloatVector v2 = FloatVector.fromMemorySegment(S, x, at + 8L * lanes, ORDER);
-            FloatVector v3 = FloatVector.fromMemorySegment(S, x, at + 12L * lanes, ORDER);
-            float bm = v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX); // NaN propagates
-            if (!(bm <= Float.MAX_VALUE)) return new Stats(m, sum, true);
-            if (bm > m) {
+        while (j < bound) {
+            // Blocks whose maximum is no higher than m need no rescale: they run in a loop with no call
+            // in it (a call there, even a rare one, made C2 reload and spill at every step), up to the
+            // next fold. A block that raises m, or holds NaN or +Inf, ends the loop and takes the step below.
+            final int stop = Math.min(bound, j + (8 - pending) * block), from = j;
+            final FloatVector vm = FloatVector.broadcast(S, m);
+            for (; j < stop; j += block) {
+                long at = off + 4L * j;
+                FloatVector v0 = FloatVector.fromMemorySegment(S, x, at, ORDER);
+                FloatVector v1 = FloatVector.fromMemorySegment(S, x, at + 4L * lanes, ORDER);
+                FloatVector v2 = FloatVector.fromMemorySegment(S, x, at + 8L * lanes, ORDER);
+                FloatVector v3 = FloatVector.fromMemorySegment(S, x, at + 12L * lanes, ORDER);
+                float bm = v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX); // NaN propagates
+                if (!(bm <= m)) break;
+                acc = acc.add(v0.sub(vm).lanewise(VectorOperators.EXP)
+                        .add(v1.sub(vm).lanewise(VectorOperators.EXP))
+                        .add(v2.sub(vm).lanewise(VectorOperators.EXP))
+                        .add(v3.sub(vm).lanewise(VectorOperators.EXP)));
+            }
+            pending += (j - from) / block;
+            if (j < stop) { // the block that ended the loop
+                long at = off + 4L * j;
+                FloatVector v0 = FloatVector.fromMemorySegment(S, x, at, ORDER);
+                FloatVector v1 = FloatVector.fromMemorySegment(S, x, at + 4L * lanes, ORDER);
+                FloatVector v2 = FloatVector.fromMemorySegment(S, x, at + 8L * lanes, ORDER);
+                FloatVector v3 = FloatVector.fromMemorySegment(S, x, at + 12L * lanes, ORDER);
+                float bm = v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX);
+                if (!(bm <= Float.MAX_VALUE)) return new Stats(m, sum, true);
+                // bm > m here: bring the sum to the new maximum
                 sum = (sum + VectorMath.sumLanes(acc, buf)) * Math.exp((double) m - bm);
                 acc = FloatVector.zero(S);
                 pending = 0;
                 m = bm;
+                FloatVector vb = FloatVector.broadcast(S, m);
+                acc = acc.add(v0.sub(vb).lanewise(VectorOperators.EXP)
+                        .add(v1.sub(vb).lanewise(VectorOperators.EXP))
+                        .add(v2.sub(vb).lanewise(VectorOperators.EXP))
+                        .add(v3.sub(vb).lanewise(VectorOperators.EXP)));
+                pending++;
+                j += block;
             }
-            FloatVector vm = FloatVector.broadcast(S, m);
-            acc = acc.add(v0.sub(vm).lanewise(VectorOperators.EXP)
-                    .add(v1.sub(vm).lanewise(VectorOperators.EXP))
-                    .add(v2.sub(vm).lanewise(VectorOperators.EXP))
-                    .add(v3.sub(vm).lanewise(VectorOperators.EXP)));
-            if (++pending == 8) { // fold into double every 8 blocks: at most 32 terms a lane
+            if (pending == 8) { // fold into double every 8 blocks: at most 32 terms a lane
                 sum += VectorMath.sumLanes(acc, buf);
                 acc = FloatVector.zero(S);
                 pending = 0;
