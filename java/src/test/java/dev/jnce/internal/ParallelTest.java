@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The pure-Java backend's worker pool while other threads change the thread count: every call
@@ -144,6 +145,29 @@ class ParallelTest {
         }));
         assertEquals("slice 0 fails", e.getMessage());
         for (int s = 1; s < 4; s++) assertEquals(1, done.get(s), "slice " + s + " finished before the call returned");
+    }
+
+    @Test
+    void theCallerAlwaysRunsTheFirstSliceSoThatItsRowsStayOnItsCore() {
+        Backends.setThreads(2);
+        Thread self = Thread.currentThread();
+        AtomicInteger firstElsewhere = new AtomicInteger(), secondElsewhere = new AtomicInteger(), rows = new AtomicInteger();
+        int calls = 0;
+        // back-to-back calls, as in a training loop: a worker that finished a slice is spinning for the
+        // next job and may reach it before the caller does; until some 500 of them did (or 10 s)
+        for (long until = System.nanoTime() + 10_000_000_000L; secondElsewhere.get() < 500 && System.nanoTime() < until; calls++) {
+            Parallel.forRange(2, 1, (begin, end) -> {
+                boolean here = Thread.currentThread() == self;
+                if (begin == 0 && !here) firstElsewhere.incrementAndGet();
+                if (begin == 1 && !here) secondElsewhere.incrementAndGet();
+                rows.addAndGet((int) (end - begin));
+                for (long stop = System.nanoTime() + 20_000; System.nanoTime() < stop; ) Thread.onSpinWait(); // a slice's work
+            });
+        }
+        assertEquals(0, firstElsewhere.get(), "calls of " + calls + " whose first slice ran on a worker");
+        assertEquals(2 * calls, rows.get(), "rows run");
+        // the race happened (a pool grown by the other tests' thread counts may start a thread a call instead)
+        assumeTrue(secondElsewhere.get() > 0, "no worker took part in " + calls + " calls");
     }
 
     @Test
