@@ -82,9 +82,10 @@ public final class Parallel {
     }
 
     /**
-     * One call's slices, claimed in turn by the caller and by the workers it woke, as the native
-     * pool's are: the caller runs every slice no worker has started, so a call never waits for a
-     * worker to wake or for a queue another call filled, only for slices already running.
+     * One call's slices: the first is the caller's, the others are claimed in turn by the caller
+     * and by the workers it woke, as the native pool's are: the caller runs every slice no worker
+     * has started, so a call never waits for a worker to wake or for a queue another call filled,
+     * only for slices already running.
      */
     private static final class Job implements Runnable {
         final RangeTask task;
