@@ -39,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (cross-entropy, NLL, softmax, normalise, BCE: each row's values and the reductions are summed in
  * an order that does not depend on the thread count), and within 2e-5 of the output's largest
  * magnitude where a GEMM is (InfoNCE, NT-Xent, CLIP, similarity, linear cross-entropy: OpenBLAS
- * splits its sums by thread count).
+ * splits its sums by thread count), and within two ulps of that magnitude for the java backend's
+ * log-softmax, whose Vector API exp may run as Java code or as C2's intrinsic (see {@link Task}).
  */
 class ConcurrencyTest {
     private static final int THREADS = 16, ROUNDS = 6;
@@ -50,8 +51,16 @@ class ConcurrencyTest {
         Backends.setThreads(savedThreads);
     }
 
-    /** One call: its outputs flattened, and whether a GEMM ran. */
-    record Task(String name, boolean gemm, java.util.function.Supplier<float[]> call) {
+    /**
+     * One call: its outputs flattened, whether a GEMM ran, and whether the Vector API's own exp
+     * ran (the java backend's softmax statistics): its last bit differs between the JDK's Java code
+     * and C2's intrinsic, and a call can run either after a deoptimisation, so such a result may
+     * move by the last bit of its log-sum-exp (as the README says).
+     */
+    record Task(String name, boolean gemm, boolean vectorExp, java.util.function.Supplier<float[]> call) {
+        Task(String name, boolean gemm, java.util.function.Supplier<float[]> call) {
+            this(name, gemm, false, call);
+        }
     }
 
     private final CrossEntropy ce = CrossEntropy.create().withLabelSmoothing(0.1f).withZLoss(1e-3f);
@@ -84,7 +93,7 @@ class ConcurrencyTest {
                         return concat(r.loss().toFloatArray(), r.grad().toFloatArray());
                     }
                 }));
-                tasks.add(new Task("LogSoftmax+NLL " + at, false, () -> {
+                tasks.add(new Task("LogSoftmax+NLL " + at, false, name.equals("java"), () -> {
                     Tensor logp = logSoftmax.withBackend(b).forward(Tensor.of(x, n, c));
                     return concat(logp.toFloatArray(), nll.withBackend(b).forward(logp, Tensor.of(y)).toFloatArray());
                 }));
@@ -170,7 +179,7 @@ class ConcurrencyTest {
                                 got = tasks.get(i).call().get();
                             }
                             calls.incrementAndGet();
-                            String diff = compare(expected.get(i), got, tasks.get(i).gemm());
+                            String diff = compare(expected.get(i), got, tasks.get(i));
                             if (diff != null) failures.add(tasks.get(i).name() + ": " + diff);
                         }
                     }
@@ -192,15 +201,21 @@ class ConcurrencyTest {
         assertTrue(changes.get() > 10, "the thread count changed only " + changes.get() + " times");
     }
 
-    /** null when equal (bit for bit, or within 2e-5 of the largest magnitude after a GEMM), else what differs. */
-    private static String compare(float[] want, float[] got, boolean gemm) {
+    /**
+     * null when equal (bit for bit; within 2e-5 of the largest magnitude after a GEMM; within two
+     * ulps of the largest magnitude where the Vector API's exp ran), else what differs.
+     */
+    private static String compare(float[] want, float[] got, Task task) {
+        boolean gemm = task.gemm();
         if (want.length != got.length) return got.length + " values, expected " + want.length;
         float scale = 0f;
         for (float v : want) scale = Math.max(scale, Math.abs(v));
         for (int i = 0; i < want.length; i++) {
             boolean same = Float.compare(want[i], got[i]) == 0;
-            if (!same && !(gemm && Math.abs(want[i] - got[i]) <= 2e-5f * scale)) {
-                return "[" + i + "] = " + got[i] + ", single-threaded " + want[i] + (gemm ? " (tolerance " + 2e-5f * scale + ")" : " (bit for bit)");
+            float tolerance = gemm ? 2e-5f * scale : task.vectorExp() ? 2 * Math.ulp(scale) : 0f;
+            if (!same && !(tolerance > 0 && Math.abs(want[i] - got[i]) <= tolerance)) {
+                return "[" + i + "] = " + got[i] + ", single-threaded " + want[i]
+                        + (tolerance > 0 ? " (tolerance " + tolerance + ")" : " (bit for bit)");
             }
         }
         return null;
