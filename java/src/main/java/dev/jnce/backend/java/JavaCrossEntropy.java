@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (see jnce.h), on {@link RowOps} so that the same code runs scalar or with the Vector API.
  * Per row with class targets and a gradient apart from the logits: the maximum with the dot
  * product smoothing needs, exp(x - max) into the gradient with its sum, then one pass scaling the
- * gradient (CACHED_ROW). Forward only, the first two of these without the store. Otherwise:
+ * gradient (CACHED_ROW). Forward only: the maximum, then the exponentials' sum with the dot
+ * product, nothing stored. Otherwise:
  * statistics in one read (online softmax), the dot products, then one pass writing the gradient;
  * probability targets add plain loops over their row.
  */
@@ -175,17 +176,24 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                 return;
             }
             boolean threePass = cached && keep;
-            // forward only, a row that stays in cache: the maximum (with the dot product), then the sum of exp(x - max)
+            // forward only, a row that stays in cache: the maximum, then the sum of exp(x - max) with the dot product
             boolean twoPass = grad == null && classes <= CACHED_ROW;
             RowOps.Stats st;
             float xy = 0; // x at the target and sum_j w_j x_j: read before exp(x - max) may overwrite x (in place)
             double wxRead = 0;
             if (threePass || twoPass) { // the maximum, then exp(x - max) into the gradient (or nowhere) with its sum
-                RowOps.Peak peak = eps > 0 && keep ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
-                if (threePass) xy = x.get(F, off + 4 * target(i));
-                wxRead = peak.dot();
-                st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, threePass ? grad : null, off),
-                        peak.bad());
+                boolean dot = eps > 0 && keep;
+                if (threePass) {
+                    RowOps.Peak peak = dot ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
+                    xy = x.get(F, off + 4 * target(i));
+                    wxRead = peak.dot();
+                    st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, grad, off), peak.bad());
+                } else { // forward only: the dot product in the second pass, from cache (see RowOps.expSum)
+                    RowOps.Peak peak = ops.peak(x, off, classes);
+                    RowOps.ExpSum es = peak.bad() ? null : ops.expSum(x, off, classes, peak, dot, weight);
+                    wxRead = es == null ? 0 : es.dot(); // a bad row's loss is NaN, its dot product unread
+                    st = new RowOps.Stats(peak.max(), es == null ? 0 : es.sum(), peak.bad());
+                }
             } else {
                 st = ops.stats(x, off, classes);
             }

@@ -114,6 +114,19 @@ class RowOps {
         return sum;
     }
 
+    /** What {@link #expSum} returns: sum_j exp(x_j - max), and sum_j w_j x_j when asked for (else 0). */
+    record ExpSum(double sum, double dot) {
+    }
+
+    /**
+     * The forward pass of a row p describes, not bad, nothing stored: sum_j exp(x_j - p.max())
+     * as {@link #expInto} with no output, and, with dot, {@link #dot}(x, off, w, c) in the same
+     * read of the row (which the maximum's pass has just brought into cache).
+     */
+    ExpSum expSum(MemorySegment x, long off, int c, Peak p, boolean dot, MemorySegment w) {
+        return new ExpSum(expInto(x, off, c, p, null, 0), dot ? dot(x, off, w, c) : 0);
+    }
+
     /** out_j = out_j * a - k * w_j in place (w_j = 1 when w is null): expScaledMinus once expInto has run. */
     void scaleMinus(MemorySegment out, long outOff, int c, float a, float k, MemorySegment w) {
         for (int j = 0; j < c; j++) {
