@@ -267,15 +267,14 @@ final class VectorRowOps extends RowOps {
 
     @Override
     ExpSum expSum(MemorySegment x, long off, int c, Peak p, boolean dot, MemorySegment w) {
-        // one loop a case, each without a test inside: C2 folds the constants of each call
         boolean inRange = p.min() - p.max() >= -87f;
-        if (!dot) return inRange ? expSum(x, off, c, p.max(), true, false, null) : expSum(x, off, c, p.max(), false, false, null);
-        return inRange ? expSum(x, off, c, p.max(), true, true, w) : expSum(x, off, c, p.max(), false, true, w);
+        if (!dot) return new ExpSum(expInto(x, off, c, p, null, 0), 0); // one loop, no sub-blocks
+        return inRange ? expSum(x, off, c, p.max(), true, w) : expSum(x, off, c, p.max(), false, w);
     }
 
     /**
-     * The exponentials' sum as expInto with nothing stored and, with dot, sum_j w_j x_j (w_j = 1
-     * when w is null) on the same loads. The row comes from cache here, while the maximum's pass
+     * The exponentials' sum as expInto with nothing stored and sum_j w_j x_j (w_j = 1 when w is
+     * null) on the same loads. The row comes from cache here, while the maximum's pass
      * before it read it from memory: that first pass is the one to keep light, so the dot rides
      * here, where its load and FMA hide under the exponential's arithmetic (a row of 16384 on one
      * core: about 5.5 us instead of 7-8 us with the dot in the first pass). Both sums add in
@@ -284,8 +283,8 @@ final class VectorRowOps extends RowOps {
      * and the odd vectors of each pair, folded every 64 vectors; the vectors past the last pair
      * in scalar).
      */
-    private ExpSum expSum(MemorySegment x, long off, int c, float max, boolean inRange, boolean dot, MemorySegment w) {
-        final int lanes = S.length(), bound = S.loopBound(c), pairs = dot ? c - c % (2 * lanes) : bound;
+    private ExpSum expSum(MemorySegment x, long off, int c, float max, boolean inRange, MemorySegment w) {
+        final int lanes = S.length(), bound = S.loopBound(c), pairs = c - c % (2 * lanes);
         final float[] buf = new float[lanes];
         FloatVector vm = FloatVector.broadcast(S, max);
         double sum = 0, s = 0;
@@ -298,11 +297,10 @@ final class VectorRowOps extends RowOps {
                 FloatVector d0 = FloatVector.zero(S), d1 = d0;
                 for (; j < paired; j += lanes) { // no call inside, as in expInto
                     FloatVector v = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
-                    if (dot) { // the chains trade places each vector: after a pair, d0 holds the even vectors' sum
-                        FloatVector t = w == null ? d0.add(v) : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v, d0);
-                        d0 = d1;
-                        d1 = t;
-                    }
+                    // the chains trade places each vector: after a pair, d0 holds the even vectors' sum
+                    FloatVector t = w == null ? d0.add(v) : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v, d0);
+                    d0 = d1;
+                    d1 = t;
                     FloatVector e = v.sub(vm);
                     acc = acc.add(inRange ? VectorMath.expInRange(e) : VectorMath.expNonpos(e));
                 }
@@ -311,11 +309,11 @@ final class VectorRowOps extends RowOps {
                     acc = acc.add(inRange ? VectorMath.expInRange(e) : VectorMath.expNonpos(e));
                     j += lanes;
                 }
-                if (dot && paired > start) s += VectorMath.sumLanes(d0.add(d1), buf);
+                if (paired > start) s += VectorMath.sumLanes(d0.add(d1), buf);
             }
             sum += VectorMath.sumLanes(acc, buf);
         }
-        for (int k = pairs; dot && k < c; k++) {
+        for (int k = pairs; k < c; k++) {
             s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, k)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * k);
         }
         return new ExpSum(j == c ? sum : sum + super.expInto(x, off + 4L * j, c - j, max, null, 0), s);
