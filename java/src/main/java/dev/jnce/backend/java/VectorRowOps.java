@@ -266,18 +266,15 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
-    ExpSum expSum(MemorySegment x, long off, int c, Peak p, boolean dot, MemorySegment w) {
-        boolean inRange = p.min() - p.max() >= -87f;
-        if (!dot) return new ExpSum(expInto(x, off, c, p, null, 0), 0); // one loop, no sub-blocks
-        return inRange ? expSum(x, off, c, p.max(), true, w) : expSum(x, off, c, p.max(), false, w);
+    ExpSum expSum(MemorySegment x, long off, int c, Peak p, MemorySegment w) {
+        return p.min() - p.max() >= -87f ? expSum(x, off, c, p.max(), true, w) : expSum(x, off, c, p.max(), false, w);
     }
 
     /**
      * The exponentials' sum as expInto with nothing stored and sum_j w_j x_j (w_j = 1 when w is
      * null) on the same loads. The row comes from cache here, while the maximum's pass
      * before it read it from memory: that first pass is the one to keep light, so the dot rides
-     * here, where its load and FMA hide under the exponential's arithmetic (a row of 16384 on one
-     * core: about 5.5 us instead of 7-8 us with the dot in the first pass). Both sums add in
+     * here, where its load and FMA hide under the exponential's arithmetic. Both sums add in
      * the order of the fused call's passes, so that forward only gives its loss bit for bit: the
      * exponentials as expInto (blocks of 128 vectors), the dot as peak's (two chains, the even
      * and the odd vectors of each pair, folded every 64 vectors; the vectors past the last pair
