@@ -125,7 +125,7 @@ class RowOps {
      * brought into cache).
      */
     ExpSum expSum(MemorySegment x, long off, int c, Peak p, MemorySegment w) {
-        return new ExpSum(expInto(x, off, c, p, null, 0), peakDot(x, off, c, w).dot());
+        return new ExpSum(expInto(x, off, c, p, null, 0), dot(x, off, w, c)); // peakDot's dot, without its second peak
     }
 
     /** out_j = out_j * a - k * w_j in place (w_j = 1 when w is null): expScaledMinus once expInto has run. */
