@@ -21,6 +21,8 @@ import dev.jnce.internal.Outputs;
  * }</pre>
  *
  * The scores are the explicit-negatives batched dots; the pairs' softplus is one kernel pass.
+ * {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} writes into the
+ * caller's buffers instead.
  * Instances are immutable and thread-safe.
  */
 public final class BprLoss {
@@ -78,27 +80,64 @@ public final class BprLoss {
      */
     public InfoNce.Result forwardBackward(Tensor queries, Tensor positives, Tensor negatives) {
         Kernels k = Kernels.forCall(backend, "queries", queries, "positives", positives, "negatives", negatives);
-        long d = ExplicitNegatives.check(k, queries, positives, negatives), n = queries.size(0), kNeg = negatives.size(1);
-        ContrastiveKernels con = k.contrastive();
-        Tensor loss = null, dq = null, dp = null, dn = null, logits = null, rows = null;
+        long d = ExplicitNegatives.check(k, queries, positives, negatives), n = queries.size(0);
+        Tensor loss = null, dq = null, dp = null, dn = null;
         try {
             loss = Contrastive.newLoss(k, reduction, n);
             dq = Contrastive.output(k, n, d);
             dp = Contrastive.output(k, n, d);
             dn = Contrastive.output(k, negatives.shape());
-            logits = Contrastive.scratch(k, n, kNeg + 1);
-            rows = reduction == Reduction.NONE ? loss : Contrastive.scratch(k, n);
-            con.negativeLogits(queries, positives, negatives, 1f, logits);
-            con.bprPairs(logits, rows, logits);
-            if (rows != loss) con.reduceRows(rows, null, reduction, n, loss);
-            float w = reduction == Reduction.MEAN ? (float) (1.0 / n) : 1f;
-            con.negativeLogitsBackward(logits, queries, positives, negatives, w, dq, dp, dn);
+            run(k, queries, positives, negatives, loss, dq, dp, dn);
             return new InfoNce.Result(loss, dq, dp, dn, 0f);
         } catch (RuntimeException | Error e) {
             throw Outputs.closeAndRethrow(e, loss, dq, dp, dn);
-        } finally {
-            if (logits != null) logits.close();
-            if (rows != null && rows != loss) rows.close();
+        }
+    }
+
+    /**
+     * The loss and the gradients into the caller's tensors (buffers a training loop reuses from
+     * one step to the next): the same values as {@link #forwardBackward(Tensor, Tensor, Tensor)},
+     * with nothing allocated for the results.
+     *
+     * @param queries       (N,D) float32, finite
+     * @param positives     (N,D) float32, row i's positive
+     * @param negatives     (N,K,D) float32, K &ge; 1 negatives per row
+     * @param loss          (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries   (N,D) float32: d loss / d queries
+     * @param gradPositives (N,D) float32: d loss / d positives
+     * @param gradNegatives (N,K,D) float32: d loss / d negatives; no output may be an input or another output
+     * @throws IllegalArgumentException if a shape, dtype, device or value is not as stated, or an output
+     *   shares memory with another argument (naming it)
+     * @throws IllegalStateException if a tensor is closed, its memory freed, or it belongs to another
+     *   thread's confined arena
+     */
+    public void forwardBackward(Tensor queries, Tensor positives, Tensor negatives, Tensor loss, Tensor gradQueries,
+                                Tensor gradPositives, Tensor gradNegatives) {
+        Kernels k = Kernels.forCall(backend, "queries", queries, "positives", positives, "negatives", negatives, Kernels.OUTPUTS,
+                "loss", loss, "gradQueries", gradQueries, "gradPositives", gradPositives, "gradNegatives", gradNegatives);
+        ExplicitNegatives.check(k, queries, positives, negatives);
+        Contrastive.lossBuffer(loss, k, reduction, queries.size(0));
+        Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, positives, negatives);
+        Contrastive.gradBuffer("gradPositives", gradPositives, k, "(N, D) of positives", positives, queries, positives,
+                negatives, gradQueries);
+        Contrastive.gradBuffer("gradNegatives", gradNegatives, k, "(N, K, D) of negatives", negatives, queries, positives,
+                negatives, gradQueries, gradPositives);
+        run(k, queries, positives, negatives, loss, gradQueries, gradPositives, gradNegatives);
+    }
+
+    /** The scores, the pairs' softplus and the gradients into checked outputs. */
+    private void run(Kernels k, Tensor queries, Tensor positives, Tensor negatives, Tensor loss, Tensor dq, Tensor dp,
+                     Tensor dn) {
+        long n = queries.size(0), kNeg = negatives.size(1);
+        ContrastiveKernels con = k.contrastive();
+        try (Tensor logits = Contrastive.scratch(k, n, kNeg + 1);
+             Tensor rows = reduction == Reduction.NONE ? null : Contrastive.scratch(k, n)) {
+            Tensor perRow = rows == null ? loss : rows;
+            con.negativeLogits(queries, positives, negatives, 1f, logits);
+            con.bprPairs(logits, perRow, logits);
+            if (rows != null) con.reduceRows(rows, null, reduction, n, loss);
+            float w = reduction == Reduction.MEAN ? (float) (1.0 / n) : 1f;
+            con.negativeLogitsBackward(logits, queries, positives, negatives, w, dq, dp, dn);
         }
     }
 }

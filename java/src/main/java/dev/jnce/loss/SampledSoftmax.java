@@ -27,10 +27,10 @@ import dev.jnce.internal.Checks;
  * ignores (about N / (N + M) more flops). Instances are immutable and thread-safe.
  */
 public final class SampledSoftmax {
-    private final InfoNce loss;
+    private final InfoNce infoNce;
 
-    private SampledSoftmax(InfoNce loss) {
-        this.loss = loss;
+    private SampledSoftmax(InfoNce infoNce) {
+        this.infoNce = infoNce;
     }
 
     /**
@@ -50,7 +50,7 @@ public final class SampledSoftmax {
      * @throws IllegalArgumentException if tau is not a normal positive float32
      */
     public SampledSoftmax withTemperature(float tau) {
-        return new SampledSoftmax(loss.withTemperature(tau));
+        return new SampledSoftmax(infoNce.withTemperature(tau));
     }
 
     /**
@@ -60,7 +60,7 @@ public final class SampledSoftmax {
      * @return a copy with this setting; this instance is unchanged
      */
     public SampledSoftmax withNormalize(boolean normalize) {
-        return new SampledSoftmax(loss.withNormalize(normalize));
+        return new SampledSoftmax(infoNce.withNormalize(normalize));
     }
 
     /**
@@ -71,7 +71,7 @@ public final class SampledSoftmax {
      * @throws IllegalArgumentException if reduction is null or BATCHMEAN
      */
     public SampledSoftmax withReduction(Reduction reduction) {
-        return new SampledSoftmax(loss.withReduction(reduction));
+        return new SampledSoftmax(infoNce.withReduction(reduction));
     }
 
     /**
@@ -82,7 +82,7 @@ public final class SampledSoftmax {
      * @throws IllegalArgumentException if backend is null
      */
     public SampledSoftmax withBackend(Backend backend) {
-        return new SampledSoftmax(loss.withBackend(backend));
+        return new SampledSoftmax(infoNce.withBackend(backend));
     }
 
     /**
@@ -96,8 +96,36 @@ public final class SampledSoftmax {
      * @throws IllegalStateException if a tensor is closed or its memory freed
      */
     public InfoNce.Result forwardBackward(Tensor queries, Tensor positives, Tensor sampled) {
-        if (queries == null) throw new IllegalArgumentException("queries: must not be null");
-        return loss.withRetrieval(inBatchOut(queries)).forwardBackward(queries, positives, sampled);
+        inputs(infoNce.kernels("queries", queries, "positives", positives, "sampled", sampled), queries, positives, sampled);
+        return infoNce.withRetrieval(inBatchOut(queries)).forwardBackward(queries, positives, sampled);
+    }
+
+    /**
+     * Sampled softmax with a uniform proposal into the caller's tensors (buffers a training loop
+     * reuses): the values of {@link #forwardBackward(Tensor, Tensor, Tensor)}, nothing allocated
+     * for the results; returns d loss / d tau.
+     *
+     * @param queries       (N,D) float32, finite
+     * @param positives     (N,D) float32, row i's positive
+     * @param sampled       (M,D) float32, M &ge; 1 negatives shared by every row
+     * @param loss          (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries   (N,D) float32: d loss / d queries
+     * @param gradPositives (N,D) float32: d loss / d positives
+     * @param gradSampled   (M,D) float32: d loss / d sampled; no output may be an input or another output
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a shape, dtype, device or value is not as stated, or an output
+     *   shares memory with another argument (naming it)
+     * @throws IllegalStateException if a tensor is closed, its memory freed, or it belongs to another
+     *   thread's confined arena
+     */
+    public float forwardBackward(Tensor queries, Tensor positives, Tensor sampled, Tensor loss, Tensor gradQueries,
+                                 Tensor gradPositives, Tensor gradSampled) {
+        Kernels k = infoNce.kernels("queries", queries, "positives", positives, "sampled", sampled, Kernels.OUTPUTS,
+                "loss", loss, "gradQueries", gradQueries, "gradPositives", gradPositives, "gradSampled", gradSampled);
+        inputs(k, queries, positives, sampled);
+        outputs(k, queries, positives, sampled, loss, gradQueries, gradPositives, gradSampled);
+        return infoNce.withRetrieval(inBatchOut(queries)).forwardBackward(queries, positives, sampled, loss, gradQueries,
+                gradPositives, gradSampled);
     }
 
     /**
@@ -115,22 +143,84 @@ public final class SampledSoftmax {
      */
     public InfoNce.Result forwardBackward(Tensor queries, Tensor positives, Tensor sampled, Tensor logQPositives,
                                           Tensor logQSampled) {
-        Kernels k = loss.kernels("queries", queries, "positives", positives, "sampled", sampled,
+        Kernels k = infoNce.kernels("queries", queries, "positives", positives, "sampled", sampled,
                 "logQPositives", logQPositives, "logQSampled", logQSampled);
-        Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
-        Contrastive.embeddings("sampled", sampled, k, 1, "expected M >= 1 sampled negatives");
-        logQ("logQPositives", logQPositives, k, queries.size(0));
-        logQ("logQSampled", logQSampled, k, sampled.size(0));
-        long n = queries.size(0), m = sampled.size(0);
-        try (Tensor all = Contrastive.scratch(k, n + m)) {
-            k.similarity().copy(logQPositives, all.rows(0, n));
-            k.similarity().copy(logQSampled, all.rows(n, m));
-            return loss.withRetrieval(inBatchOut(queries).withLogQ(all, false)).forwardBackward(queries, positives, sampled);
+        inputs(k, queries, positives, sampled);
+        try (Tensor all = logQs(k, queries, sampled, logQPositives, logQSampled)) {
+            return infoNce.withRetrieval(inBatchOut(queries).withLogQ(all, false)).forwardBackward(queries, positives, sampled);
+        }
+    }
+
+    /**
+     * Sampled softmax with the proposal's log-probabilities subtracted, into the caller's tensors:
+     * the values of {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor)}, nothing
+     * allocated for the results; returns d loss / d tau.
+     *
+     * @param queries       (N,D) float32, finite
+     * @param positives     (N,D) float32, row i's positive
+     * @param sampled       (M,D) float32, M &ge; 1 negatives shared by every row
+     * @param logQPositives (N) float32, finite: log Q(p_i)
+     * @param logQSampled   (M) float32, finite: log Q of each sampled negative
+     * @param loss          (N) float32 for NONE, else a one-element float32 tensor
+     * @param gradQueries   (N,D) float32: d loss / d queries
+     * @param gradPositives (N,D) float32: d loss / d positives
+     * @param gradSampled   (M,D) float32: d loss / d sampled; no output may be an input or another output
+     * @return d loss / d tau
+     * @throws IllegalArgumentException if a shape, dtype, device or value is not as stated, or an output
+     *   shares memory with another argument (naming it)
+     * @throws IllegalStateException if a tensor is closed, its memory freed, or it belongs to another
+     *   thread's confined arena
+     */
+    public float forwardBackward(Tensor queries, Tensor positives, Tensor sampled, Tensor logQPositives, Tensor logQSampled,
+                                 Tensor loss, Tensor gradQueries, Tensor gradPositives, Tensor gradSampled) {
+        Kernels k = infoNce.kernels("queries", queries, "positives", positives, "sampled", sampled,
+                "logQPositives", logQPositives, "logQSampled", logQSampled, Kernels.OUTPUTS, "loss", loss,
+                "gradQueries", gradQueries, "gradPositives", gradPositives, "gradSampled", gradSampled);
+        inputs(k, queries, positives, sampled);
+        outputs(k, queries, positives, sampled, loss, gradQueries, gradPositives, gradSampled);
+        try (Tensor all = logQs(k, queries, sampled, logQPositives, logQSampled)) {
+            return infoNce.withRetrieval(inBatchOut(queries).withLogQ(all, false)).forwardBackward(queries, positives, sampled,
+                    loss, gradQueries, gradPositives, gradSampled);
         }
     }
 
     private RetrievalOptions inBatchOut(Tensor queries) {
-        return loss.options().retrieval().withInBatchColumns(queries.size(0));
+        return infoNce.options().retrieval().withInBatchColumns(queries.size(0));
+    }
+
+    /** The three inputs under their own names (the InfoNCE sweep behind calls them keys and sharedNegatives). */
+    private static void inputs(Kernels k, Tensor queries, Tensor positives, Tensor sampled) {
+        long d = Contrastive.embeddings("queries", queries, k, 1, "expected N >= 1");
+        Contrastive.embeddings("positives", positives, k, 1, "expected N >= 1");
+        Checks.shape("positives", positives, "(N, D) of queries", queries.shape());
+        Contrastive.embeddings("sampled", sampled, k, 1, "expected M >= 1 sampled negatives");
+        Contrastive.sameWidth("sampled", sampled, "queries", d);
+    }
+
+    private void outputs(Kernels k, Tensor queries, Tensor positives, Tensor sampled, Tensor loss, Tensor gradQueries,
+                         Tensor gradPositives, Tensor gradSampled) {
+        Contrastive.lossBuffer(loss, k, infoNce.options().reduction(), queries.size(0));
+        Contrastive.gradBuffer("gradQueries", gradQueries, k, "(N, D) of queries", queries, queries, positives, sampled);
+        Contrastive.gradBuffer("gradPositives", gradPositives, k, "(N, D) of positives", positives, queries, positives, sampled,
+                gradQueries);
+        Contrastive.gradBuffer("gradSampled", gradSampled, k, "(M, D) of sampled", sampled, queries, positives, sampled,
+                gradQueries, gradPositives);
+    }
+
+    /** [logQPositives; logQSampled] in one scratch vector of N + M, after their checks. */
+    private static Tensor logQs(Kernels k, Tensor queries, Tensor sampled, Tensor logQPositives, Tensor logQSampled) {
+        logQ("logQPositives", logQPositives, k, queries.size(0));
+        logQ("logQSampled", logQSampled, k, sampled.size(0));
+        long n = queries.size(0), m = sampled.size(0);
+        Tensor all = Contrastive.scratch(k, n + m);
+        try {
+            k.similarity().copy(logQPositives, all.rows(0, n));
+            k.similarity().copy(logQSampled, all.rows(n, m));
+            return all;
+        } catch (RuntimeException | Error e) {
+            all.close();
+            throw e;
+        }
     }
 
     private static void logQ(String argument, Tensor t, Kernels k, long n) {

@@ -182,6 +182,89 @@ class ContrastiveBuffersTest extends ScopedTest {
         }
     }
 
+    static Stream<Arguments> backendsAndReductions() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(Reduction.NONE, Reduction.MEAN, Reduction.SUM)
+                .map(r -> Arguments.of(b, r)));
+    }
+
+    static Stream<Arguments> backendsReductionsAndNormalize() {
+        return backendsAndReductions().flatMap(a -> Stream.of(false, true).map(z -> Arguments.of(a.get()[0], a.get()[1], z)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("backendsAndReductions")
+    void bprIntoBuffersGivesTheAllocatedResult(Backend backend, Reduction reduction) {
+        Tensor q = gaussian(1, N), p = gaussian(2, N), neg = Tensor.of(InfoNceTest.random(N * K * D, 7), N, K, D);
+        BprLoss loss = BprLoss.create().withReduction(reduction).withBackend(backend);
+        Tensor l = lossBuffer(reduction, N), dq = nan(N, D), dp = nan(N, D), dn = nan(N, K, D);
+        try (InfoNce.Result want = loss.forwardBackward(q, p, neg)) {
+            for (int call = 0; call < 2; call++) {
+                loss.forwardBackward(q, p, neg, l, dq, dp, dn);
+                assertSame(want, l, dq, dp, dn, 0f, call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} normalize={2}")
+    @MethodSource("backendsReductionsAndNormalize")
+    void sampledSoftmaxIntoBuffersGivesTheAllocatedResult(Backend backend, Reduction reduction, boolean normalize) {
+        Tensor q = gaussian(1, N), p = gaussian(2, N), sampled = gaussian(3, M);
+        float[] lp = new float[N], ls = new float[M];
+        for (int i = 0; i < N; i++) lp[i] = -2f - 0.1f * i;
+        for (int j = 0; j < M; j++) ls[j] = -1.5f - 0.2f * j;
+        Tensor logQP = Tensor.of(lp), logQS = Tensor.of(ls);
+        SampledSoftmax loss = SampledSoftmax.create().withTemperature(0.5f).withReduction(reduction).withBackend(backend);
+        loss = loss.withNormalize(normalize); // dot product or cosine
+        Tensor l = lossBuffer(reduction, N), dq = nan(N, D), dp = nan(N, D), ds = nan(M, D);
+        try (InfoNce.Result want = loss.forwardBackward(q, p, sampled);
+             InfoNce.Result wantQ = loss.forwardBackward(q, p, sampled, logQP, logQS)) {
+            for (int call = 0; call < 2; call++) {
+                assertSame(want, l, dq, dp, ds, loss.forwardBackward(q, p, sampled, l, dq, dp, ds), call);
+                assertSame(wantQ, l, dq, dp, ds, loss.forwardBackward(q, p, sampled, logQP, logQS, l, dq, dp, ds), call);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jnce.testutil.TestBackends#backends")
+    void badBuffersOfBprAndSampledSoftmaxAreRejectedNamingThem(Backend backend) {
+        Tensor q = gaussian(1, N), p = gaussian(2, N), neg = Tensor.of(InfoNceTest.random(N * K * D, 7), N, K, D);
+        Tensor sampled = gaussian(3, M), scalar = Tensor.zeros(DType.FLOAT32), g = nan(N, D), g2 = nan(N, D);
+        Tensor gn = nan(N, K, D), gs = nan(M, D), closed = nan(N, D);
+        closed.close();
+        BprLoss bpr = BprLoss.create().withBackend(backend);
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, scalar, g, g2, nan(N, K + 1, D)),
+                "gradNegatives", "(N, K, D) of negatives = (10, 4, 6)", "got (10, 5, 6)");
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, scalar, g, g, gn),
+                "gradPositives", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, scalar, p, g2, gn),
+                "gradQueries", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, Tensor.zeros(DType.FLOAT32, N), g, g2, gn),
+                "loss", "() or (1) for reduction MEAN", "got (10)");
+        assertMessage(IllegalArgumentException.class, () -> bpr.withReduction(Reduction.NONE).forwardBackward(q, p, neg, scalar, g, g2, gn),
+                "loss", "expected shape (N) = (10)", "got ()");
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, scalar, g, Tensor.zeros(DType.INT32, N, D), gn),
+                "gradPositives", "float32");
+        assertMessage(IllegalStateException.class, () -> bpr.forwardBackward(q, p, neg, scalar, closed, g2, gn), "gradQueries", "closed");
+        assertMessage(IllegalArgumentException.class, () -> bpr.forwardBackward(q, p, neg, scalar, g, g2, null), "gradNegatives", "null");
+
+        SampledSoftmax ss = SampledSoftmax.create().withBackend(backend);
+        Tensor logQP = Tensor.of(new float[N]), logQS = Tensor.of(new float[M]);
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, sampled, scalar, g, g2, nan(M + 1, D)),
+                "gradSampled", "(M, D) of sampled = (7, 6)", "got (8, 6)");
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, sampled, scalar, g, g2, sampled),
+                "gradSampled", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, sampled, scalar, g, g, gs),
+                "gradPositives", "a tensor of its own");
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, sampled, logQP, logQS, scalar, g, nan(N + 1, D), gs),
+                "gradPositives", "(N, D) of positives = (10, 6)", "got (11, 6)");
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, sampled, Tensor.of(new float[N - 1]), logQS, scalar,
+                g, g2, gs), "logQPositives", "(N)");
+        assertMessage(IllegalArgumentException.class, () -> ss.forwardBackward(q, p, gaussian(3, M).reshape(M * D / 3, 3), scalar, g, g2, gs),
+                "sampled");
+        assertMessage(IllegalStateException.class, () -> ss.forwardBackward(q, p, sampled, scalar, g, closed, gs), "gradPositives", "closed");
+    }
+
     @ParameterizedTest(name = "{0} {1} blockRows={2}")
     @MethodSource("cases")
     void clipAndSigLipIntoBuffersGiveTheAllocatedResult(Backend backend, Reduction reduction, long blockRows) {

@@ -211,6 +211,56 @@ class CrossEntropyOptionsTest extends ScopedTest {
         assertClose(toDouble(fresh.grad().toFloatArray()), logits.toFloatArray(), tol, "in place");
     }
 
+    /**
+     * Long rows (4095 to 16400 classes: the SIMD blocks, a vector left out of the pairs, scalar
+     * tails) with weights and label smoothing: the loss and the gradient against float64,
+     * d/dx_ij sum_i loss_i = qsum_i softmax_ij - q_ij with q_ij = (1 - eps) w_y [j = y] + eps w_j / C,
+     * and the gradient written over the logits equal to the one written apart.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void longRowsWithWeightsAndSmoothingMatchFloat64ApartAndInPlace(Backend backend) {
+        SplittableRandom random = new SplittableRandom(17);
+        double eps = 0.1f;
+        for (int c : new int[] {4095, 4096, 4111, 16400}) {
+            int n = 5;
+            float[] x = new float[n * c], w = new float[c];
+            long[] y = new long[n];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * 3);
+            for (int j = 0; j < c; j++) w[j] = (float) (0.5 + random.nextDouble());
+            for (int i = 0; i < n; i++) y[i] = random.nextInt(c);
+            CrossEntropy ce = CrossEntropy.create().withBackend(backend).withReduction(Reduction.SUM).withWeight(Tensor.of(w))
+                    .withLabelSmoothing((float) eps);
+            CrossEntropy.Result r = ce.forwardBackward(Tensor.of(x, n, c), Tensor.of(y));
+            double[] xd = toDouble(x), wd = toDouble(w);
+            CrossEntropyReference.Options o = new CrossEntropyReference.Options(y, null, wd, -100, eps, 0, null, Reduction.SUM, false);
+            double want = CrossEntropyReference.loss(xd, n, c, o)[0];
+            assertEquals(want, r.loss().item(), 2e-6 * Math.abs(want), "loss, C = " + c);
+            double[] g = new double[n * c];
+            for (int i = 0; i < n; i++) {
+                double max = Double.NEGATIVE_INFINITY, sum = 0, qsum = 0;
+                for (int j = 0; j < c; j++) max = Math.max(max, xd[i * c + j]);
+                for (int j = 0; j < c; j++) sum += Math.exp(xd[i * c + j] - max);
+                for (int j = 0; j < c; j++) qsum += (j == y[i] ? (1 - eps) * wd[j] : 0) + eps / c * wd[j];
+                for (int j = 0; j < c; j++) {
+                    double q = (j == y[i] ? (1 - eps) * wd[j] : 0) + eps / c * wd[j];
+                    g[i * c + j] = c * (qsum * Math.exp(xd[i * c + j] - max) / sum - q); // times C: entries of order 1
+                }
+            }
+            float[] got = r.grad().toFloatArray(), scaled = new float[got.length];
+            for (int i = 0; i < got.length; i++) scaled[i] = got[i] * c;
+            assertClose(g, scaled, 2e-5, "C times d loss / d logits, C = " + c);
+
+            Tensor logits = Tensor.of(x, n, c), loss = Tensor.zeros(DType.FLOAT32);
+            ce.forwardBackward(logits, Tensor.of(y), loss, logits);
+            double tol = backend.toString().equals("java(vector)") ? 2.4e-7 : 0; // as gradientReplacesTheLogitsInPlaceWithEveryOption
+            assertEquals(r.loss().item(), loss.item(), tol * Math.abs(loss.item()), "loss in place, C = " + c);
+            float[] inPlace = logits.toFloatArray();
+            for (int i = 0; i < inPlace.length; i++) inPlace[i] *= c;
+            assertClose(toDouble(scaled), inPlace, tol, "gradient in place, C = " + c);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void badOptionsAreRejected(Backend b) {

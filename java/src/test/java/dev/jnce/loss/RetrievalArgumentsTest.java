@@ -75,7 +75,7 @@ class RetrievalArgumentsTest extends ScopedTest {
         assertMessage(() -> s.forwardBackward(q, k, sampled, Tensor.of(new float[] {0, Float.NaN, 0}, 3),
                 Tensor.of(new float[2], 2)), "logQPositives");
         assertMessage(() -> s.forwardBackward(null, k, sampled), "queries");
-        assertMessage(() -> s.forwardBackward(q, k, Tensor.of(new float[6], 2, 3)), "sharedNegatives");
+        assertMessage(() -> s.forwardBackward(q, k, Tensor.of(new float[6], 2, 3)), "sampled");
         BprLoss b = BprLoss.create();
         assertMessage(() -> b.forwardBackward(q, k, Tensor.of(new float[0], 3, 0, 4)), "negatives", "K = 0");
         assertMessage(() -> b.forwardBackward(q, k, Tensor.of(new float[12], 3, 4)), "negatives");
