@@ -108,6 +108,48 @@ static void nan_rows_give_nan_gradients(void) {
         }
 }
 
+/*
+ * The p = 2 pairwise distance (the default, on AVX2 lanes where present) against its gradient in
+ * double at every width the lanes split differently (blocks of 16, of 4, a scalar tail): with a
+ * margin every row's hinge passes, d loss / d a = s (v_p / d_p - v_n / d_n), d loss / d p =
+ * -s v_p / d_p, d loss / d n = s v_n / d_n, v = a - x + eps, s = 1/N (MEAN); to float32's precision.
+ */
+static void p2_matches_double_at_every_width(void) {
+    const int64_t widths[] = {1, 3, 4, 5, 15, 16, 17, 20, 31, 33, 64, 127, 128, 130};
+    const int64_t N = 7;
+    const double eps = 1e-6;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        const int64_t D = widths[w];
+        float *x[3] = {random_floats(N * D), random_floats(N * D), random_floats(N * D)}, *g[3], loss;
+        for (int k = 0; k < 3; k++) g[k] = malloc(sizeof(float) * N * D);
+        int32_t rc = jnce_triplet_margin_fwd_bwd(x[0], x[1], x[2], N, D, JNCE_DISTANCE_PAIRWISE, 100.0f, 2.0f, (float)eps, 0,
+                                                 JNCE_REDUCTION_MEAN, &loss, g[0], g[1], g[2]);
+        CHECK(rc == JNCE_OK, "D=%lld: status %d", (long long)D, rc);
+        double total = 0, worst = 0, largest = 0;
+        for (int64_t i = 0; i < N; i++) {
+            const float *a = x[0] + i * D, *pos = x[1] + i * D, *neg = x[2] + i * D;
+            double dp = 0, dn = 0;
+            for (int64_t j = 0; j < D; j++) {
+                double vp = (double)a[j] - pos[j] + eps, vn = (double)a[j] - neg[j] + eps;
+                dp += vp * vp, dn += vn * vn;
+            }
+            dp = sqrt(dp), dn = sqrt(dn);
+            total += 100.0 + dp - dn;
+            for (int64_t j = 0; j < D; j++) {
+                double vp = ((double)a[j] - pos[j] + eps) / dp / N, vn = ((double)a[j] - neg[j] + eps) / dn / N;
+                double want[3] = {vp - vn, -vp, vn};
+                for (int k = 0; k < 3; k++) {
+                    worst = fmax(worst, fabs(g[k][i * D + j] - want[k]));
+                    largest = fmax(largest, fabs(want[k]));
+                }
+            }
+        }
+        CHECK(fabs(loss - total / N) <= 1e-6 * (total / N), "D=%lld: loss %.9g want %.9g", (long long)D, loss, total / N);
+        CHECK(worst <= 1e-6 * largest, "D=%lld: gradient error %g of %g", (long long)D, worst, largest);
+        for (int k = 0; k < 3; k++) free(x[k]), free(g[k]);
+    }
+}
+
 int main(void) {
     srand(5);
     int32_t reductions[] = {JNCE_REDUCTION_NONE, JNCE_REDUCTION_MEAN, JNCE_REDUCTION_SUM};
@@ -119,6 +161,7 @@ int main(void) {
             triplet_case((spec){JNCE_DISTANCE_COSINE, swap, reductions[r], 0.5, 2.0, 1e-8}, 6, 5);
         }
     triplet_case((spec){JNCE_DISTANCE_PAIRWISE, 0, JNCE_REDUCTION_MEAN, 1.0, 2.0, 1e-6}, 40, 130);
+    p2_matches_double_at_every_width();
     rejects_bad_arguments();
     nan_rows_give_nan_gradients();
     return finish("test_triplet");

@@ -9,7 +9,9 @@
  *   dQ, dP (N,D), dN (N,K,D), all overwritten:
  *          dq_i = alpha (G_i0 p_i + sum_j G_ij n_ij),  dp_i = alpha G_i0 q_i,  dn_ij = alpha G_ij q_i
  * Dots are summed in double (jnce_dot_row), dq in float along K. Rows of queries are spread over
- * threads; the work is memory-bound (Nk is read once a pass, dN written once).
+ * threads in slices of at least 64K values of Nk (a small call, such as N = 32, K = 4, D = 128,
+ * stays on the calling thread: handing half of it to another core took longer than the rows); the
+ * work is memory-bound (Nk is read once a pass, dN written once).
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_negatives.c is the check.
  */
@@ -17,6 +19,12 @@
 
 #include "internal.h"
 #include "similarity.h"
+
+/* Rows a slice: about 64K values of (K + 1) D each, at least 1. */
+static int64_t grain(int64_t K, int64_t D) {
+    int64_t per_row = (K + 1) * D;
+    return per_row >= 65536 ? 1 : 65536 / per_row;
+}
 
 typedef struct {
     const float *Q, *P, *Nk, *G;
@@ -72,7 +80,7 @@ int32_t jnce_negatives_logits_fwd(const float *Q, const float *P, const float *N
     if (status != JNCE_OK) return status;
     if (L == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "negatives_logits: null L");
     negatives_job job = {.Q = Q, .P = P, .Nk = Nk, .K = K, .D = D, .alpha = alpha, .L = L};
-    jnce_parallel_for(N, 16, logits_rows, &job);
+    jnce_parallel_for(N, grain(K, D), logits_rows, &job);
     return JNCE_OK;
 }
 
@@ -83,6 +91,6 @@ int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const float *P
     if (G == NULL || dQ == NULL || dP == NULL || dN == NULL)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "negatives_logits_bwd: null G, dQ, dP or dN");
     negatives_job job = {.Q = Q, .P = P, .Nk = Nk, .G = G, .K = K, .D = D, .alpha = alpha, .dQ = dQ, .dP = dP, .dN = dN};
-    jnce_parallel_for(N, 16, backward_rows, &job);
+    jnce_parallel_for(N, grain(K, D), backward_rows, &job);
     return JNCE_OK;
 }

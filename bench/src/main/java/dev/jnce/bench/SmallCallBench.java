@@ -5,12 +5,15 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.loss.BinaryCrossEntropy;
 import dev.jnce.loss.BinaryCrossEntropyWithLogits;
+import dev.jnce.loss.BprLoss;
 import dev.jnce.loss.ClipLoss;
 import dev.jnce.loss.CrossEntropy;
+import dev.jnce.loss.Entropy;
 import dev.jnce.loss.InfoNce;
 import dev.jnce.loss.KlDiv;
 import dev.jnce.loss.NllLoss;
 import dev.jnce.loss.NtXent;
+import dev.jnce.loss.SampledSoftmax;
 import dev.jnce.loss.SigLipLoss;
 import dev.jnce.loss.SigmoidFocalLoss;
 import dev.jnce.loss.SoftmaxFocalLoss;
@@ -24,8 +27,9 @@ import org.openjdk.jmh.annotations.Setup;
  * Small calls, where the fixed cost of a call shows: forward+backward of every loss family at 32
  * rows of 128 (a (32, 128) logit matrix; 32 query and key embeddings of D = 128), in the form that
  * returns new tensors, closed at once ({@code allocating}), and the form that writes into the
- * caller's tensors ({@code into}; {@code triplet} has none and skips it). The difference is what
- * making and freeing the result tensors costs.
+ * caller's tensors ({@code into}). The difference is what making and freeing the result tensors
+ * costs. {@code onetensor}: InfoNCE over one (32, 128) tensor; {@code bpr}: 4 negatives a row;
+ * {@code sampled_softmax}: 32 shared sampled negatives with their logQ correction.
  *
  * <pre>java -jar bench/target/benchmarks.jar SmallCallBench -p backend=cpu</pre>
  */
@@ -33,10 +37,10 @@ public class SmallCallBench extends OpBench {
     private static final int N = 32, C = 128;
 
     @Param({"ce", "nll", "bce", "bce_logits", "kl_div", "sigmoid_focal", "softmax_focal", "infonce", "ntxent",
-            "clip", "siglip", "triplet"})
+            "clip", "siglip", "triplet", "entropy", "onetensor", "bpr", "sampled_softmax"})
     public String loss;
 
-    private Tensor x, p, y, q, k, views, out, g1, g2, g3;
+    private Tensor x, p, y, q, k, views, out, g1, g2, g3, negatives, gNeg, logQP, logQS, dist;
     private CrossEntropy ce;
     private NllLoss nll;
     private BinaryCrossEntropy bce;
@@ -49,6 +53,9 @@ public class SmallCallBench extends OpBench {
     private ClipLoss clip;
     private SigLipLoss sigLip;
     private TripletMarginLoss triplet;
+    private Entropy entropy;
+    private BprLoss bpr;
+    private SampledSoftmax sampledSoftmax;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -76,6 +83,20 @@ public class SmallCallBench extends OpBench {
         clip = ClipLoss.create().withBackend(b);
         sigLip = SigLipLoss.create().withBackend(b);
         triplet = TripletMarginLoss.create().withBackend(b);
+        entropy = Entropy.create().withBackend(b);
+        bpr = BprLoss.create().withBackend(b);
+        sampledSoftmax = SampledSoftmax.create().withBackend(b);
+        float[] rows = fixture.uniform(0.05f, 0.95f, N, C).toFloatArray(); // rows that sum to 1, for the entropy
+        for (int i = 0; i < N; i++) {
+            double sum = 0;
+            for (int j = 0; j < C; j++) sum += rows[i * C + j];
+            for (int j = 0; j < C; j++) rows[i * C + j] /= (float) sum;
+        }
+        dist = fixture.own(Tensor.of(rows, N, C));
+        negatives = fixture.gaussian(0.1f, N, 4, C);
+        gNeg = fixture.zeros(N, 4, C);
+        logQP = fixture.uniform(-6f, -2f, N);
+        logQS = fixture.uniform(-6f, -2f, N);
     }
 
     @Benchmark
@@ -94,6 +115,10 @@ public class SmallCallBench extends OpBench {
             case "clip" -> clip.forwardBackward(q, k);
             case "siglip" -> sigLip.forwardBackward(q, k);
             case "triplet" -> triplet.forwardBackward(q, k, x);
+            case "entropy" -> entropy.forwardBackward(dist);
+            case "onetensor" -> infoNce.forwardBackward(q);
+            case "bpr" -> bpr.forwardBackward(q, k, negatives);
+            case "sampled_softmax" -> sampledSoftmax.forwardBackward(q, k, x, logQP, logQS);
             default -> throw new IllegalArgumentException("loss: " + loss);
         };
         r.close();
@@ -115,9 +140,11 @@ public class SmallCallBench extends OpBench {
             case "ntxent" -> ntXent.forwardBackward(views, out, g3);
             case "clip" -> clip.forwardBackward(q, k, out, g1, g2);
             case "siglip" -> sigLip.forwardBackward(q, k, out, g1, g2);
-            case "triplet" -> {
-                return null;
-            }
+            case "triplet" -> triplet.forwardBackward(q, k, x, out, g1, g2, g3.rows(0, N));
+            case "entropy" -> entropy.forwardBackward(dist, out, g1);
+            case "onetensor" -> infoNce.forwardBackwardInto(q, out, g1);
+            case "bpr" -> bpr.forwardBackward(q, k, negatives, out, g1, g2, gNeg);
+            case "sampled_softmax" -> sampledSoftmax.forwardBackward(q, k, x, logQP, logQS, out, g1, g2, g3.rows(0, N));
             default -> throw new IllegalArgumentException("loss: " + loss);
         }
         return out;

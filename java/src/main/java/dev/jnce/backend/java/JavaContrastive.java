@@ -78,11 +78,20 @@ final class JavaContrastive implements ContrastiveKernels {
         return new PairSums(l, d);
     }
 
+    /**
+     * Rows of an explicit-negatives pass a slice: about 64K values of (K + 1) D each, as
+     * negatives.c, so that a small call (N = 32, K = 4, D = 128) stays on its thread.
+     */
+    private static long negativeRows(Tensor n) {
+        long perRow = (n.size(1) + 1) * n.size(2);
+        return Math.max(1, 65536 / perRow);
+    }
+
     @Override
     public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
         long k = n.size(1), d = n.size(2);
         MemorySegment qs = q.segment(), ps = p.segment(), ns = n.segment(), l = logits.segment();
-        Parallel.forRange(n.size(0), 16, (begin, end) -> {
+        Parallel.forRange(n.size(0), negativeRows(n), (begin, end) -> {
             for (long i = begin; i < end; i++) {
                 l.setAtIndex(F, i * (k + 1), (float) (alpha * JavaSimilarity.dot(qs, i * d, ps, i * d, d)));
                 for (long j = 0; j < k; j++) {
@@ -97,7 +106,7 @@ final class JavaContrastive implements ContrastiveKernels {
         int k = Math.toIntExact(n.size(1)), d = Math.toIntExact(n.size(2));
         MemorySegment gs = g.segment(), qs = q.segment(), ps = p.segment(), ns = n.segment();
         MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
-        Parallel.forRange(n.size(0), 16, (begin, end) -> {
+        Parallel.forRange(n.size(0), negativeRows(n), (begin, end) -> {
             float[] qi = new float[d], acc = new float[d], row = new float[d];
             for (long i = begin; i < end; i++) {
                 MemorySegment.copy(qs, F, 4 * i * d, qi, 0, d);
