@@ -40,11 +40,11 @@ with open(dest, "a", newline="") as f:
     print("| --- | --- | --- | --- |")
     for loss in losses:
         for (l, form, slabs), us in score.items():
-            if l == loss and not (loss == "triplet" and form == "into"):
+            if l == loss:
                 w.writerow([os.environ["RUN_DATE"], os.environ["RUN_MACHINE"], os.environ["RUN_COMMIT"], os.environ["RUN_THREADS"],
                             os.environ.get("BACKEND", ""), loss, form, slabs, "%.3f" % us, os.environ["RUN_COMMAND"], os.environ["RUN_RAW"]])
         into = score.get((loss, "into", "true"))
         print("| %s | %.1f µs | %.1f µs | %s |" % (loss, score[(loss, "allocating", "false")], score[(loss, "allocating", "true")],
-                                                 "-" if loss == "triplet" or into is None else "%.1f µs" % into))
+                                                 "-" if into is None else "%.1f µs" % into))
 PY
 echo "# raw: $out/; rows appended to bench/results/small_calls.csv"
