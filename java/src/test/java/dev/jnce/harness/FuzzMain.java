@@ -7,6 +7,7 @@ import dev.jnce.loss.CrossEntropyFuzz;
 import dev.jnce.loss.LinearFuzz;
 import dev.jnce.loss.NllFuzz;
 import dev.jnce.loss.PairLossesFuzz;
+import dev.jnce.loss.RetrievalFuzz;
 import dev.jnce.loss.TripletFuzz;
 import dev.jnce.loss.ContrastiveFuzz;
 import dev.jnce.loss.DivergenceFuzz;
@@ -70,6 +71,7 @@ public final class FuzzMain {
         register(new ContrastiveFuzz());
         register(new PairLossesFuzz());
         register(new TripletFuzz());
+        register(new RetrievalFuzz());
         register(new HardNegativesFuzz());
         register(new TensorFuzz());
     }
