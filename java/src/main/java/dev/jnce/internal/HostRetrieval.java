@@ -29,8 +29,9 @@ public final class HostRetrieval {
         MemorySegment a = s.segment(), b = s2 == null ? null : s2.segment(), out = rowLoss.segment();
         double eps = t.labelSmoothing();
         double[] atTarget = new double[rows];
-        Parallel.forRange(rows, 8, (begin, end) -> {
-            double[] z = new double[m + m2];
+        // slices of about 16K logits: a small call (32 rows of 64) stays on its thread
+        Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, m + m2)), (begin, end) -> {
+            double[] z = new double[m + m2], e = new double[m + m2];
             for (int i = (int) begin; i < end; i++) {
                 int target = Math.toIntExact(t.targetColumn() + i);
                 long self = t.selfColumn() >= 0 ? t.selfColumn() + i : -1, self2 = t.self2Column() >= 0 ? t.self2Column() + i : -1;
@@ -56,7 +57,10 @@ public final class HostRetrieval {
                     }
                 }
                 double sum = 0;
-                for (int j = 0; j < m + m2; j++) if (z[j] != Double.NEGATIVE_INFINITY) sum += Math.exp(z[j] - max);
+                for (int j = 0; j < m + m2; j++) { // exp(z - lse) below is e / sum: one exponential a logit
+                    e[j] = z[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(z[j] - max);
+                    sum += e[j];
+                }
                 double lse = max + Math.log(sum);
                 double loss = bad ? Double.NaN : (1 - eps) * (lse - z[target]) + (eps == 0 ? 0 : eps * (lse - sumZ / kept));
                 out.setAtIndex(F, i, (float) loss);
@@ -65,7 +69,7 @@ public final class HostRetrieval {
                     double g;
                     if (bad) g = Double.NaN;
                     else if (z[j] == Double.NEGATIVE_INFINITY) g = 0;
-                    else g = Math.exp(z[j] - lse) - (j == target ? 1 - eps : 0) - eps / kept;
+                    else g = e[j] / sum - (j == target ? 1 - eps : 0) - eps / kept;
                     if (j == target) atTarget[i] = g;
                     if (j < m) a.setAtIndex(F, (long) i * m + j, (float) g);
                     else b.setAtIndex(F, (long) i * m2 + j - m, (float) g);
@@ -85,8 +89,9 @@ public final class HostRetrieval {
                 double pos = l.getAtIndex(F, i * c), loss = 0, gPos = 0;
                 for (int j = 1; j <= k; j++) {
                     double x = l.getAtIndex(F, i * c + j) - pos; // softplus(x) = -log sigmoid(-x)
-                    loss += Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-                    double sig = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+                    double e = Math.exp(-Math.abs(x)); // one exponential serves both: exp(-x) for x >= 0, exp(x) below
+                    loss += Math.max(x, 0) + Math.log1p(e);
+                    double sig = x >= 0 ? 1 / (1 + e) : e / (1 + e);
                     if (g != null) g.setAtIndex(F, i * c + j, (float) (sig / k));
                     gPos -= sig / k;
                 }
