@@ -153,7 +153,8 @@ public final class ContrastiveFuzz implements Family {
         });
     }
 
-    private static float[] gaussians(Gen g, int count, float scale) {
+    /** count N(0,1) float32 values times scale (no huge values). */
+    static float[] gaussians(Gen g, int count, float scale) {
         float[] x = g.gaussians(count, false);
         for (int i = 0; i < count; i++) x[i] *= scale;
         return x;
@@ -311,7 +312,8 @@ public final class ContrastiveFuzz implements Family {
         gradients(c, kind, n, m, d, kNeg, tau, normalize, decoupled, skip, reduction, q, k, neg, ql, kl, mask, grads, l);
     }
 
-    private static double maxNorm(double[] x, int d) {
+    /** The largest L2 norm of x's rows of d (1 for null). */
+    static double maxNorm(double[] x, int d) {
         if (x == null) return 1;
         double best = 0;
         for (int r = 0; r < x.length / d; r++) {

@@ -130,7 +130,7 @@ public final class PairLossesFuzz implements Family {
                                      Reduction reduction, float[] af, float[] bf) {
         double[] a = Numeric.toDouble(af), b = Numeric.toDouble(bf);
         double[] l = loss(clip, a, b, n, d, scale, bias, normalize, reduction);
-        double logit = scale * (normalize ? 1 : maxNorm(a, d) * maxNorm(b, d)) + Math.abs(bias);
+        double logit = scale * (normalize ? 1 : ContrastiveFuzz.maxNorm(a, d) * ContrastiveFuzz.maxNorm(b, d)) + Math.abs(bias);
         double[] bound = new double[l.length];
         Arrays.fill(bound, 8 * 6e-8 * logit * (reduction == Reduction.SUM || !clip ? n : 1));
         c.expect("loss", l, TOL, bound);
@@ -155,15 +155,5 @@ public final class PairLossesFuzz implements Family {
         double rows = reduction == Reduction.MEAN ? 1 : n;
         c.expect("gradLogitScale", new double[] {gs}, FD_TOL, new double[] {4 * 6e-8 * 2 * rows * logit / scale * (clip ? 1 : n)});
         c.expect("gradBias", new double[] {gbias}, FD_TOL, new double[] {clip ? 0 : 4 * 6e-8 * rows * n});
-    }
-
-    private static double maxNorm(double[] x, int d) {
-        double best = 0;
-        for (int r = 0; r < x.length / d; r++) {
-            double s = 0;
-            for (int j = 0; j < d; j++) s += x[r * d + j] * x[r * d + j];
-            best = Math.max(best, Math.sqrt(s));
-        }
-        return best;
     }
 }

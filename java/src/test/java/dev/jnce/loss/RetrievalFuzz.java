@@ -43,8 +43,8 @@ public final class RetrievalFuzz implements Family {
         boolean normalize = kind != Kind.BPR && g.chance(0.5);
         Reduction reduction = Numeric.reduction(g);
         float scale = g.pick(1f, 0.3f, 1f, 2f);
-        float[] q = gaussians(g, n * d, scale), p = gaussians(g, n * d, scale);
-        float[] neg = gaussians(g, (kind == Kind.BPR ? n * kNeg : m) * d, scale);
+        float[] q = ContrastiveFuzz.gaussians(g, n * d, scale), p = ContrastiveFuzz.gaussians(g, n * d, scale);
+        float[] neg = ContrastiveFuzz.gaussians(g, (kind == Kind.BPR ? n * kNeg : m) * d, scale);
         float[] logQ = null;
         if (kind == Kind.SAMPLED_LOGQ) {
             logQ = new float[n + m];
@@ -126,12 +126,6 @@ public final class RetrievalFuzz implements Family {
         });
     }
 
-    private static float[] gaussians(Gen g, int count, float scale) {
-        float[] x = g.gaussians(count, false);
-        for (int i = 0; i < count; i++) x[i] *= scale;
-        return x;
-    }
-
     private static void record(Case c, InfoNce.Result r, String[] grads) {
         c.got("loss", r.loss());
         c.got(grads[0], r.gradQueries());
@@ -140,23 +134,14 @@ public final class RetrievalFuzz implements Family {
         c.got("gradTemperature", r.gradTemperature());
     }
 
-    private static double maxNorm(double[] x, int d) {
-        double best = 0;
-        for (int r = 0; r < x.length / d; r++) {
-            double s = 0;
-            for (int j = 0; j < d; j++) s += x[r * d + j] * x[r * d + j];
-            best = Math.max(best, Math.sqrt(s));
-        }
-        return best;
-    }
-
     /** The loss, and the gradients by central differences at sampled entries; d loss / d tau 0 for BPR's Result. */
     private static void expectations(Case c, Spec spec, float tau, double[] q, double[] p, double[] neg, String[] grads,
                                      boolean into) {
         int d = spec.d();
         double[] l = RetrievalReference.loss(spec, q, p, neg, tau);
         // a difference of logits (BPR: of dot products), each rounded in float32 to 8 ulps of the largest
-        double logit = (spec.normalize() ? 1 : maxNorm(q, d) * Math.max(maxNorm(p, d), maxNorm(neg, d)))
+        double norms = ContrastiveFuzz.maxNorm(q, d) * Math.max(ContrastiveFuzz.maxNorm(p, d), ContrastiveFuzz.maxNorm(neg, d));
+        double logit = (spec.normalize() ? 1 : norms)
                 / (spec.form() == Form.BPR ? 1 : tau) + (spec.logq() == null ? 0 : 7);
         int n = q.length / d;
         double[] bound = new double[l.length];
