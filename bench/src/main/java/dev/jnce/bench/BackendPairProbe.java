@@ -84,7 +84,7 @@ public final class BackendPairProbe {
     }
 
     /** Seconds a call over one window: calls in batches until the window has passed. */
-    private static double time(Runnable call, long windowNs) {
+    static double time(Runnable call, long windowNs) {
         long start = System.nanoTime(), now;
         long calls = 0;
         int batch = 1;
@@ -97,7 +97,7 @@ public final class BackendPairProbe {
         return (now - start) / 1e9 / calls;
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         int m = s.length / 2;

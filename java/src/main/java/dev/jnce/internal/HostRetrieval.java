@@ -19,66 +19,126 @@ public final class HostRetrieval {
     /** TFRS clips sampling probabilities to [1e-6, 1] before their log. */
     static final double MIN_PROBABILITY = 1e-6;
 
+    /** Whether the exponentials may run on SIMD lanes: the JVM has jdk.incubator.vector and -Djnce.java.vector is not false. */
+    private static final boolean LANES = lanes();
+
     private HostRetrieval() {
     }
 
-    public static double crossEntropy(Tensor s, Tensor s2, RetrievalTargets t, Tensor rowLoss, boolean gradients) {
+    private static boolean lanes() {
+        if ("false".equals(System.getProperty("jnce.java.vector")) || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return false;
+        }
+        try {
+            double[] e = new double[2];
+            LaneExp.shifted(new double[] {0, Double.NEGATIVE_INFINITY}, 0, e, 2, new double[LaneExp.lanes()]);
+            return e[0] == 1 && e[1] == 0;
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
+
+    /**
+     * The rows' losses into rowLoss and, when gradients, each logit's gradient in its place;
+     * returns the sum of the rows' gradients at their targets. simd: the exponentials on SIMD
+     * lanes ({@link LaneExp}) when the JVM allows, else {@link Math#exp} (the java backend with
+     * its Vector API turned off).
+     */
+    public static double crossEntropy(Tensor s, Tensor s2, RetrievalTargets t, Tensor rowLoss, boolean gradients, boolean simd) {
+        boolean onLanes = simd && LANES;
         int rows = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1)), m2 = s2 == null ? 0 : Math.toIntExact(s2.size(1));
         double[] bias = bias(t, m);
         long[] ids = t.columnIds() == null ? null : ids(t.columnIds());
         MemorySegment a = s.segment(), b = s2 == null ? null : s2.segment(), out = rowLoss.segment();
         double eps = t.labelSmoothing();
         double[] atTarget = new double[rows];
+        int w = m + m2, inBatch = (int) Math.min(m, Math.max(0, t.inBatchColumns()));
+        double margin = t.margin();
         // slices of about 16K logits: a small call (32 rows of 64) stays on its thread
-        Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, m + m2)), (begin, end) -> {
-            double[] z = new double[m + m2], e = new double[m + m2];
+        Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, w)), (begin, end) -> {
+            double[] z = new double[w], e = new double[w];
+            float[] row = new float[Math.max(m, m2)], g = new float[w];
+            double[] lanes = onLanes ? new double[LaneExp.lanes()] : null;
             for (int i = (int) begin; i < end; i++) {
                 int target = Math.toIntExact(t.targetColumn() + i);
                 long self = t.selfColumn() >= 0 ? t.selfColumn() + i : -1, self2 = t.self2Column() >= 0 ? t.self2Column() + i : -1;
-                double max = Double.NEGATIVE_INFINITY, sumZ = 0;
+                // the row's logits in double, less their bias; then the columns taken out of its softmax
+                // (-Infinity): the in-batch ones and those with the target's id, but the target; itself
+                MemorySegment.copy(a, F, 4L * i * m, row, 0, m);
+                if (bias == null) for (int j = 0; j < m; j++) z[j] = row[j];
+                else for (int j = 0; j < m; j++) z[j] = row[j] - bias[j];
+                if (m2 > 0) {
+                    MemorySegment.copy(b, F, 4L * i * m2, row, 0, m2);
+                    for (int j = 0; j < m2; j++) z[m + j] = row[j];
+                }
+                double atTarget0 = z[target] - margin;
+                java.util.Arrays.fill(z, 0, inBatch, Double.NEGATIVE_INFINITY);
+                if (ids != null) {
+                    long id = ids[target];
+                    for (int j = 0; j < m; j++) if (ids[j] == id) z[j] = Double.NEGATIVE_INFINITY;
+                }
+                z[target] = atTarget0;
+                if (self >= 0 && self < m) z[(int) self] = Double.NEGATIVE_INFINITY;
+                if (self2 >= 0 && self2 < m2) z[m + (int) self2] = Double.NEGATIVE_INFINITY;
+                // the largest logit; a NaN or +Infinity anywhere kept makes the row's loss and gradient NaN
+                double max = onLanes ? LaneExp.max(z, w, lanes) : Double.NEGATIVE_INFINITY;
+                if (!onLanes) for (int j = 0; j < w; j++) max = Math.max(max, z[j]);
+                boolean bad = !(max < Double.POSITIVE_INFINITY); // NaN or +Infinity (Math.max keeps a NaN)
                 int kept = 0;
-                boolean bad = false;
-                for (int j = 0; j < m + m2; j++) {
-                    double v;
-                    if (j < m) {
-                        boolean out1 = j == self || (j != target && (ids != null && ids[j] == ids[target]
-                                || j < t.inBatchColumns()));
-                        v = out1 ? Double.NEGATIVE_INFINITY : a.getAtIndex(F, (long) i * m + j) - (bias == null ? 0 : bias[j]);
-                        if (j == target) v -= t.margin();
-                    } else {
-                        v = j - m == self2 ? Double.NEGATIVE_INFINITY : b.getAtIndex(F, (long) i * m2 + j - m);
-                    }
-                    z[j] = v;
-                    if (Double.isNaN(v) || v == Double.POSITIVE_INFINITY) bad = true;
-                    if (v != Double.NEGATIVE_INFINITY) {
-                        kept++;
-                        sumZ += v;
-                        if (v > max) max = v;
+                double sumZ = 0;
+                if (eps != 0) {
+                    for (int j = 0; j < w; j++) {
+                        if (z[j] != Double.NEGATIVE_INFINITY) {
+                            kept++;
+                            sumZ += z[j];
+                        }
                     }
                 }
-                double sum = 0;
-                for (int j = 0; j < m + m2; j++) { // exp(z - lse) below is e / sum: one exponential a logit
-                    e[j] = z[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(z[j] - max);
-                    sum += e[j];
+                // exp(z - lse) below is e / sum: one exponential a logit
+                double sum;
+                if (onLanes) {
+                    sum = LaneExp.shifted(z, max, e, w, lanes);
+                } else {
+                    for (int j = 0; j < w; j++) e[j] = z[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(z[j] - max);
+                    sum = sum(e, w);
                 }
                 double lse = max + Math.log(sum);
                 double loss = bad ? Double.NaN : (1 - eps) * (lse - z[target]) + (eps == 0 ? 0 : eps * (lse - sumZ / kept));
                 out.setAtIndex(F, i, (float) loss);
                 if (!gradients) continue;
-                for (int j = 0; j < m + m2; j++) {
-                    double g;
-                    if (bad) g = Double.NaN;
-                    else if (z[j] == Double.NEGATIVE_INFINITY) g = 0;
-                    else g = e[j] / sum - (j == target ? 1 - eps : 0) - eps / kept;
-                    if (j == target) atTarget[i] = g;
-                    if (j < m) a.setAtIndex(F, (long) i * m + j, (float) g);
-                    else b.setAtIndex(F, (long) i * m2 + j - m, (float) g);
+                // g = softmax - the smoothed target, over the kept columns; 0 where taken out
+                double inv = 1 / sum, share = eps == 0 ? 0 : eps / kept;
+                if (bad) {
+                    java.util.Arrays.fill(g, 0, w, Float.NaN);
+                } else if (eps == 0) { // e is 0 where a column is taken out
+                    for (int j = 0; j < w; j++) g[j] = (float) (e[j] * inv);
+                } else {
+                    for (int j = 0; j < w; j++) g[j] = z[j] == Double.NEGATIVE_INFINITY ? 0f : (float) (e[j] * inv - share);
                 }
+                double gt = bad ? Double.NaN : z[target] == Double.NEGATIVE_INFINITY ? 0 : e[target] * inv - share - (1 - eps);
+                g[target] = (float) gt;
+                atTarget[i] = gt;
+                MemorySegment.copy(g, 0, a, F, 4L * i * m, m);
+                if (m2 > 0) MemorySegment.copy(g, m, b, F, 4L * i * m2, m2);
             }
         });
         double total = 0;
         for (double g : atTarget) total += g; // in row order: the same sum on any thread count
         return total;
+    }
+
+    /** The sum of e[0..n) in four interleaved partial sums. */
+    private static double sum(double[] e, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += e[j];
+            s1 += e[j + 1];
+            s2 += e[j + 2];
+            s3 += e[j + 3];
+        }
+        for (; j < n; j++) s0 += e[j];
+        return (s0 + s1) + (s2 + s3);
     }
 
     public static void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
@@ -104,10 +164,11 @@ public final class HostRetrieval {
     /** The per-column term subtracted from the logits, or null. */
     private static double[] bias(RetrievalTargets t, int m) {
         if (t.columnBias() == null) return null;
-        MemorySegment b = t.columnBias().segment();
+        float[] in = new float[m];
+        MemorySegment.copy(t.columnBias().segment(), F, 0, in, 0, m);
         double[] out = new double[m];
         for (int j = 0; j < m; j++) {
-            double v = b.getAtIndex(F, j);
+            double v = in[j];
             out[j] = t.biasIsProbability() ? Math.log(Math.min(1.0, Math.max(MIN_PROBABILITY, v))) : v;
         }
         return out;

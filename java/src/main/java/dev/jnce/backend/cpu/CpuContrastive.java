@@ -85,7 +85,7 @@ final class CpuContrastive implements ContrastiveKernels {
 
     @Override
     public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
-        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients);
+        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients, true);
     }
 
     @Override

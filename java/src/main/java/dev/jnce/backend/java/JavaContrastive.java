@@ -134,7 +134,7 @@ final class JavaContrastive implements ContrastiveKernels {
 
     @Override
     public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
-        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients);
+        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients, rows != RowOps.SCALAR);
     }
 
     @Override

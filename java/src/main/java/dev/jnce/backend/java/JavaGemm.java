@@ -85,7 +85,7 @@ final class JavaGemm {
         // Enough rows per thread that packing B once per thread stays a small cost.
         long minRows = Math.max(MC / 4, (1L << 20) / Math.max(1L, (long) n * k));
         Parallel.forRange(m, minRows, (begin, end) -> {
-            Buffers buffers = new Buffers();
+            Buffers buffers = Buffers.of((int) Math.min(MC, end - begin), Math.min(KC, k), Math.min(NC, n));
             // B's block is packed once per (columns, depth) block and serves every row block of this
             // thread; each depth block adds its product into C (the first one applies beta).
             for (int jc = 0; jc < n; jc += NC) {
@@ -119,7 +119,6 @@ final class JavaGemm {
         }
         int blocks = (n + MC - 1) / MC;
         Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
-            Buffers buffers = new Buffers();
             java.util.List<Integer> mine = new java.util.ArrayList<>(); // this thread's row blocks
             for (long pair = begin; pair < end; pair++) {
                 mine.add((int) pair);
@@ -127,6 +126,7 @@ final class JavaGemm {
             }
             int top = 0; // columns any of them reaches: up to its diagonal
             for (int blk : mine) top = Math.max(top, Math.min(n, (blk + 1) * MC));
+            Buffers buffers = Buffers.of(Math.min(MC, n), Math.min(KC, k), Math.min(NC, top));
             // As in gemm: each block of Aᵀ is packed once and serves every row block of this thread that reaches it.
             for (int jc = 0; jc < top; jc += NC) {
                 int nb = Math.min(NC, top - jc);
@@ -147,10 +147,47 @@ final class JavaGemm {
         });
     }
 
-    /** One thread's packed blocks of op(A) and op(B) and its accumulator block of C. */
+    /**
+     * One thread's packed blocks of op(A) (mc x kc) and op(B) (kc x nc) and its accumulator block of
+     * C (mc x nc), sized to the call. Those of small calls are kept, one set a thread, for its next
+     * call: at (32, 32, 128) allocating and zeroing even 36 KB a call took about a quarter of an
+     * InfoNCE call's time on this backend (its three products and the rest), and the 384 KB of
+     * full blocks more than the products themselves. Larger sets are allocated a call, a small
+     * cost beside their products.
+     */
     private static final class Buffers {
-        final float[] a = new float[MC * KC], b = new float[KC * NC], c = new float[MC * NC];
-        final float[] row = new float[Math.max(Math.max(MC, KC), NC)]; // one stored row, for packing and write-back
+        /** Floats of the largest set kept for a thread's next call (128 KB). */
+        static final int KEPT_FLOATS = 1 << 15;
+        private static final ThreadLocal<Buffers> KEPT = new ThreadLocal<>();
+
+        final float[] a, b, c, row;
+        final int mc, kc, nc;
+
+        private Buffers(int mc, int kc, int nc) {
+            this.mc = mc;
+            this.kc = kc;
+            this.nc = nc;
+            a = new float[mc * kc];
+            b = new float[kc * nc];
+            c = new float[mc * nc];
+            row = new float[Math.max(Math.max(mc, kc), nc)]; // one stored row, for packing and write-back
+        }
+
+        /**
+         * Buffers of at least mc x kc, kc x nc and mc x nc for this thread. A thread uses one set at a
+         * time: a product inside a parallel slice runs serially in that slice, and no product's
+         * slice starts another product.
+         */
+        static Buffers of(int mc, int kc, int nc) {
+            Buffers kept = KEPT.get();
+            if (kept != null && kept.mc >= mc && kept.kc >= kc && kept.nc >= nc) return kept;
+            int m = Math.max(mc, kept == null ? 0 : kept.mc), k = Math.max(kc, kept == null ? 0 : kept.kc);
+            int n = Math.max(nc, kept == null ? 0 : kept.nc);
+            if ((long) m * k + (long) k * n + (long) m * n > KEPT_FLOATS) return new Buffers(mc, kc, nc);
+            Buffers grown = new Buffers(m, k, n);
+            KEPT.set(grown);
+            return grown;
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.jnce.backend.java;
 
+import dev.jnce.internal.LaneExp;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -17,7 +18,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
     private static final float ROUND_F = 12582912f;         // 1.5 * 2^23: x + ROUND - ROUND rounds to an integer
-    private static final double ROUND_D = 6755399441055744d; // 1.5 * 2^52
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     private VectorMath() {
@@ -175,11 +175,6 @@ final class VectorMath {
         return log(v).add(c.div(v.max(1.17549435e-38f)));
     }
 
-    /** 2^n for integral n in [-1022, 1023], as doubles (as the float pow2: n + 2^52 + 1023's low bits shifted). */
-    private static DoubleVector pow2(DoubleVector n) {
-        return n.add(4503599627370496d + 1023d).reinterpretAsLongs().lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-    }
-
     /**
      * log(x) on double lanes, x converted from float (simd_log.h's log_pd): s = (m-1)/(m+1),
      * log m = 2s (1 + s^2/3 + ... + s^12/13); within 2e-12 relative.
@@ -201,19 +196,8 @@ final class VectorMath {
         return r.blend(Double.NaN, x.compare(VectorOperators.GE, 0).not());
     }
 
-    /** exp(x) on double lanes for results rounded to float (simd_log.h's exp_pd); x clamped to [-700, 700]. */
+    /** exp(x) on double lanes ({@link LaneExp#exp}). */
     static DoubleVector exp(DoubleVector x) {
-        DoubleVector c = x.max(-700).min(700);
-        DoubleVector n = c.mul(1.4426950408889634074).add(ROUND_D).sub(ROUND_D);
-        DoubleVector r = n.neg().fma(DoubleVector.broadcast(x.species(), 6.93147180369123816490e-01), c);
-        r = n.neg().fma(DoubleVector.broadcast(x.species(), 1.90821492927058770002e-10), r);
-        double f = 1;
-        for (int k = 2; k <= 12; k++) f *= k;
-        DoubleVector p = DoubleVector.broadcast(x.species(), 1 / f);
-        for (int k = 11; k >= 0; k--) {
-            f /= k + 1;
-            p = p.fma(r, DoubleVector.broadcast(x.species(), 1 / f));
-        }
-        return p.mul(pow2(n)).blend(Double.NaN, x.compare(VectorOperators.NE, x));
+        return LaneExp.exp(x);
     }
 }
