@@ -90,12 +90,14 @@ final class JavaContrastive implements ContrastiveKernels {
     @Override
     public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
         long k = n.size(1), d = n.size(2);
+        int di = Math.toIntExact(d);
         MemorySegment qs = q.segment(), ps = p.segment(), ns = n.segment(), l = logits.segment();
         Parallel.forRange(n.size(0), negativeRows(n), (begin, end) -> {
             for (long i = begin; i < end; i++) {
-                l.setAtIndex(F, i * (k + 1), (float) (alpha * JavaSimilarity.dot(qs, i * d, ps, i * d, d)));
+                // the dot products on this backend's lanes (the scalar one reads a float at a time through the segment's checks)
+                l.setAtIndex(F, i * (k + 1), (float) (alpha * rows.dotDouble(qs, 4 * i * d, ps, 4 * i * d, di)));
                 for (long j = 0; j < k; j++) {
-                    l.setAtIndex(F, i * (k + 1) + 1 + j, (float) (alpha * JavaSimilarity.dot(qs, i * d, ns, (i * k + j) * d, d)));
+                    l.setAtIndex(F, i * (k + 1) + 1 + j, (float) (alpha * rows.dotDouble(qs, 4 * i * d, ns, 4 * (i * k + j) * d, di)));
                 }
             }
         });

@@ -91,9 +91,7 @@ final class JavaSimilarity implements SimilarityKernels {
                     continue;
                 }
                 double a = 1.0 / norm, b = rows.dotDouble(xs, 4 * o, dys, 4 * o, di) / (norm * norm * norm);
-                for (long j = o; j < o + d; j++) {
-                    dxs.setAtIndex(F, j, (float) (a * dys.getAtIndex(F, j) - b * xs.getAtIndex(F, j)));
-                }
+                rows.combineDouble(a, dys, 4 * o, b, xs, 4 * o, di, dxs, 4 * o);
             }
         });
     }
@@ -157,7 +155,7 @@ final class JavaSimilarity implements SimilarityKernels {
         Parallel.forRange(slices, 1, (begin, end) -> {
             for (long s = begin; s < end; s++) {
                 long from = s * LEVEL1_SLICE;
-                partial[(int) s] = dot(a, from, b, from, Math.min(LEVEL1_SLICE, n - from));
+                partial[(int) s] = rows.dotDouble(a, 4 * from, b, 4 * from, (int) Math.min(LEVEL1_SLICE, n - from));
             }
         });
         double sum = 0;

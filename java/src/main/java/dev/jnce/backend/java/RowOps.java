@@ -61,6 +61,14 @@ class RowOps {
         for (int j = 0; j < c; j++) out.set(F, outOff + 4L * j, x.get(F, off + 4L * j) * a);
     }
 
+    /** out_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward); out may be y. */
+    void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
+                       long outOff) {
+        for (int j = 0; j < c; j++) {
+            out.set(F, outOff + 4L * j, (float) (a * y.get(F, yOff + 4L * j) - b * x.get(F, xOff + 4L * j)));
+        }
+    }
+
     /** out_j = exp(x_j - max) * a - k * w_j (w_j = 1 when w is null); out may be x. */
     void expScaledMinus(MemorySegment x, long off, int c, float max, float a, float k, MemorySegment w,
                         MemorySegment out, long outOff) {

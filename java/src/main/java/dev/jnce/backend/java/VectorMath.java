@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,6 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMath {
     private static final float ROUND_F = 12582912f;         // 1.5 * 2^23: x + ROUND - ROUND rounds to an integer
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> SD = DoubleVector.SPECIES_PREFERRED;
 
     private VectorMath() {
     }
@@ -93,12 +95,26 @@ final class VectorMath {
         return d[0];
     }
 
-    /** sumLanes for double lanes. */
+    /** Lane i to lane (i + w) mod n, for w = n/2, n/4, ..., 1: the folds of {@link #sumLanes(DoubleVector)}. */
+    private static final VectorShuffle<Double>[] FOLDS = folds();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Double>[] folds() {
+        java.util.List<VectorShuffle<Double>> f = new java.util.ArrayList<>();
+        for (int w = SD.length() / 2; w >= 1; w /= 2) f.add(VectorShuffle.iota(SD, w, 1, true));
+        return f.toArray(new VectorShuffle[0]);
+    }
+
+    /**
+     * The sum of v's double lanes, folded in halves in registers: lane i plus lane i + n/2, then
+     * i + n/4, ..., in that fixed order (the same bits interpreted or compiled). v of the preferred
+     * species. Through memory (v.toArray(), then a loop over the lanes) the store and eight
+     * reloads took a fifth of a java InfoNCE call at (32, 128), in the rows' dot products.
+     */
     static double sumLanes(DoubleVector v) {
-        double[] a = v.toArray();
-        double s = 0;
-        for (double d : a) s += d;
-        return s;
+        DoubleVector x = DoubleVector.zero(SD).blend(v, SD.maskAll(true));
+        for (VectorShuffle<Double> fold : FOLDS) x = x.add(x.rearrange(fold));
+        return x.lane(0);
     }
 
     /** log(x), about 1 ulp (simd_log.h's log_avx2): log 0 = -Inf, log +Inf = +Inf, x < 0 or NaN: NaN. */

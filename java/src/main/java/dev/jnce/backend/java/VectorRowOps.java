@@ -133,6 +133,19 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
+    void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
+                       long outOff) {
+        final int lanes = D.length(), bound = c - c % lanes;
+        MemorySegment ys = y.asSlice(yOff), xs = x.asSlice(xOff), os = out.asSlice(outOff);
+        int j = 0;
+        for (; j < bound; j += lanes) { // the scalar loop's operations in its order, no fused step: the same bits
+            DoubleVector v = loadDoubles(ys, j).mul(a).sub(loadDoubles(xs, j).mul(b));
+            v.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(os, 4L * j, ORDER);
+        }
+        super.combineDouble(a, y, yOff + 4L * j, b, x, xOff + 4L * j, c - j, out, outOff + 4L * j);
+    }
+
+    @Override
     void scaleInto(MemorySegment x, long off, int c, float a, MemorySegment out, long outOff) {
         final int lanes = S.length(), bound = S.loopBound(c);
         int j = 0;
