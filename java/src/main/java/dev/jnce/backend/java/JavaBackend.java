@@ -78,7 +78,7 @@ public final class JavaBackend implements Kernels {
 
     @Override
     public PairKernels pair() {
-        return JavaPair.INSTANCE;
+        return JavaPair.of(usesVectorApi());
     }
 
     @Override

@@ -14,16 +14,33 @@ import java.lang.foreign.ValueLayout;
  * (the same order of float32 additions, so the same bits).
  */
 final class JavaPair implements PairKernels {
-    static final JavaPair INSTANCE = new JavaPair();
+    private static final JavaPair SCALAR = new JavaPair(RowOps.SCALAR);
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
-    private JavaPair() {
+    private final RowOps rows;
+
+    private JavaPair(RowOps rows) {
+        this.rows = rows;
+    }
+
+    /** Holds the SIMD instance, made only when first asked for. */
+    private static final class Vector {
+        static final JavaPair INSTANCE = vector();
+
+        private static JavaPair vector() {
+            RowOps rows = VectorSupport.rowOps();
+            return new JavaPair(rows != null ? rows : RowOps.SCALAR);
+        }
+    }
+
+    static JavaPair of(boolean vector) {
+        return vector ? Vector.INSTANCE : SCALAR;
     }
 
     @Override
     public void tripletMargin(Tensor anchor, Tensor positive, Tensor negative, Triplet options, Tensor loss,
                               Tensor gradAnchor, Tensor gradPositive, Tensor gradNegative) {
-        JavaTriplet.run(anchor, positive, negative, options, loss, gradAnchor, gradPositive, gradNegative);
+        JavaTriplet.run(rows, anchor, positive, negative, options, loss, gradAnchor, gradPositive, gradNegative);
     }
 
     @Override

@@ -21,8 +21,10 @@ final class JavaTriplet {
     private final MemorySegment a, p, n;
     private final long d;
     private final Triplet o;
+    private final RowOps rows;
 
-    private JavaTriplet(MemorySegment a, MemorySegment p, MemorySegment n, long d, Triplet o) {
+    private JavaTriplet(RowOps rows, MemorySegment a, MemorySegment p, MemorySegment n, long d, Triplet o) {
+        this.rows = rows;
         this.a = a;
         this.p = p;
         this.n = n;
@@ -34,10 +36,10 @@ final class JavaTriplet {
     private record Dist(double d, JavaSimilarity.Cosine cosine) {
     }
 
-    static void run(Tensor anchor, Tensor positive, Tensor negative, Triplet o, Tensor loss,
+    static void run(RowOps rowOps, Tensor anchor, Tensor positive, Tensor negative, Triplet o, Tensor loss,
                     Tensor ga, Tensor gp, Tensor gn) {
         long rows = anchor.size(0), d = anchor.size(1);
-        JavaTriplet t = new JavaTriplet(anchor.segment(), positive.segment(), negative.segment(), d, o);
+        JavaTriplet t = new JavaTriplet(rowOps, anchor.segment(), positive.segment(), negative.segment(), d, o);
         double scale = o.reduction() == Reduction.MEAN ? 1.0 / rows : 1.0;
         double[] rowLoss = new double[Math.toIntExact(rows)];
         MemorySegment sa = ga == null ? null : ga.segment(), sp = gp == null ? null : gp.segment();
@@ -108,6 +110,7 @@ final class JavaTriplet {
             return new Dist(1 - c.cos(), c);
         }
         double sum = 0, pw = o.p();
+        if (pw == 2) return new Dist(Math.sqrt(rows.squaredDistance(x1, 4 * off, x2, 4 * off, Math.toIntExact(d), o.eps())), null);
         for (long j = off; j < off + d; j++) {
             double e = elem(x1, x2, j);
             sum += pw == 2 ? e * e : Math.pow(Math.abs(e), pw);
@@ -125,6 +128,10 @@ final class JavaTriplet {
         }
         if (dist.d() == 0) return; // autograd's norm backward masks a zero norm
         double pw = o.p(), scale = u / (pw == 2 ? dist.d() : Math.pow(dist.d(), pw - 1));
+        if (pw == 2) {
+            rows.distanceGradAdd(x1, x2, 4 * off, Math.toIntExact(d), o.eps(), scale, g1, g2);
+            return;
+        }
         for (long j = off; j < off + d; j++) {
             double e = elem(x1, x2, j);
             double w = pw == 2 ? e : e == 0 ? 0 : Math.copySign(Math.pow(Math.abs(e), pw - 1), e);

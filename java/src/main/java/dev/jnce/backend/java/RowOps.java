@@ -61,6 +61,30 @@ class RowOps {
         for (int j = 0; j < c; j++) out.set(F, outOff + 4L * j, x.get(F, off + 4L * j) * a);
     }
 
+    /** sum_j (x1_j - x2_j + eps)^2 in double, element offsets in bytes (the triplet loss's p = 2 distance, squared). */
+    double squaredDistance(MemorySegment x1, long off1, MemorySegment x2, long off2, int c, double eps) {
+        double sum = 0;
+        for (int j = 0; j < c; j++) {
+            double e = (double) x1.get(F, off1 + 4L * j) - (double) x2.get(F, off2 + 4L * j) + eps;
+            sum += e * e;
+        }
+        return sum;
+    }
+
+    /**
+     * g1_j += (float) (u * e_j) and g2_j -= (float) (u * e_j) for e_j = x1_j - x2_j + eps in double
+     * (the p = 2 distance's gradient times u / distance); offsets in bytes, all four rows at off.
+     */
+    void distanceGradAdd(MemorySegment x1, MemorySegment x2, long off, int c, double eps, double u, MemorySegment g1,
+                         MemorySegment g2) {
+        for (int j = 0; j < c; j++) {
+            long at = off + 4L * j;
+            float w = (float) (u * ((double) x1.get(F, at) - (double) x2.get(F, at) + eps));
+            g1.set(F, at, g1.get(F, at) + w);
+            g2.set(F, at, g2.get(F, at) - w);
+        }
+    }
+
     /** out_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward); out may be y. */
     void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
                        long outOff) {

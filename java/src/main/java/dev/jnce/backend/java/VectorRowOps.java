@@ -133,6 +133,36 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
+    double squaredDistance(MemorySegment x1, long off1, MemorySegment x2, long off2, int c, double eps) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        MemorySegment as = x1.asSlice(off1), bs = x2.asSlice(off2);
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) {
+            DoubleVector e0 = loadDoubles(as, j).sub(loadDoubles(bs, j)).add(eps);
+            DoubleVector e1 = loadDoubles(as, j + lanes).sub(loadDoubles(bs, j + lanes)).add(eps);
+            s0 = e0.fma(e0, s0);
+            s1 = e1.fma(e1, s1);
+        }
+        return VectorMath.sumLanes(s0.add(s1)) + super.squaredDistance(x1, off1 + 4L * j, x2, off2 + 4L * j, c - j, eps);
+    }
+
+    @Override
+    void distanceGradAdd(MemorySegment x1, MemorySegment x2, long off, int c, double eps, double u, MemorySegment g1,
+                         MemorySegment g2) {
+        final int lanes = D.length(), bound = c - c % lanes;
+        MemorySegment as = x1.asSlice(off), bs = x2.asSlice(off), g1s = g1.asSlice(off), g2s = g2.asSlice(off);
+        int j = 0;
+        for (; j < bound; j += lanes) { // the scalar loop's operations in its order: the same bits
+            FloatVector w = (FloatVector) loadDoubles(as, j).sub(loadDoubles(bs, j)).add(eps).mul(u)
+                    .convertShape(VectorOperators.D2F, HALF, 0);
+            FloatVector.fromMemorySegment(HALF, g1s, 4L * j, ORDER).add(w).intoMemorySegment(g1s, 4L * j, ORDER);
+            FloatVector.fromMemorySegment(HALF, g2s, 4L * j, ORDER).sub(w).intoMemorySegment(g2s, 4L * j, ORDER);
+        }
+        super.distanceGradAdd(x1, x2, off + 4L * j, c - j, eps, u, g1, g2);
+    }
+
+    @Override
     void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
                        long outOff) {
         final int lanes = D.length(), bound = c - c % lanes;
