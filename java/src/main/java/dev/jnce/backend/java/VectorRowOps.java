@@ -86,7 +86,8 @@ final class VectorRowOps extends RowOps {
             }
         }
         sum += VectorMath.sumLanes(acc, buf);
-        Stats tail = super.stats(x, off + 4L * j, c - j);
+        if (j == 0) return shortStats(x, off, c, buf);
+        Stats tail = shortStats(x, off + 4L * j, c - j, buf);
         if (tail.bad()) return tail;
         float max = Math.max(m, tail.max());
         return new Stats(max, sum * Math.exp((double) m - max) + tail.sum() * Math.exp((double) tail.max() - max), false);
@@ -130,6 +131,34 @@ final class VectorRowOps extends RowOps {
             a1 = loadDoubles(xs, j + lanes).fma(loadDoubles(ys, j + lanes), a1);
         }
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xOff + 4L * j, y, yOff + 4L * j, c - j);
+    }
+
+    /**
+     * stats of a row shorter than one block of four vectors (a whole short row, or a long row's
+     * tail), a vector at a time under a mask: the maximum first, then the exponentials against it
+     * ({@link VectorMath#expNonpos}, summed in float lanes, as the blocks' are). Scalar, the row of
+     * a small call (the 128 classes of a focal loss split at the target, 32 keys) took a
+     * Math.exp or two a value.
+     */
+    private static Stats shortStats(MemorySegment x, long off, int c, float[] buf) {
+        final int lanes = S.length();
+        FloatVector peak = FloatVector.broadcast(S, -Float.MAX_VALUE);
+        boolean bad = false;
+        for (int j = 0; j < c; j += lanes) {
+            VectorMask<Float> in = S.indexInRange(j, c);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER, in);
+            bad |= v.compare(VectorOperators.LE, Float.MAX_VALUE).not().and(in).anyTrue(); // NaN or +Inf
+            peak = peak.max(v.blend(-Float.MAX_VALUE, in.not())); // the masked-off lanes read 0
+        }
+        float m = peak.reduceLanes(VectorOperators.MAX);
+        if (bad) return new Stats(m, 0, true);
+        FloatVector vm = FloatVector.broadcast(S, m), acc = FloatVector.zero(S);
+        for (int j = 0; j < c; j += lanes) {
+            VectorMask<Float> in = S.indexInRange(j, c);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER, in);
+            acc = acc.add(VectorMath.expNonpos(v.sub(vm)).blend(0f, in.not()));
+        }
+        return new Stats(m, VectorMath.sumLanes(acc, buf), false);
     }
 
     @Override
