@@ -4,10 +4,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SIMD {@link JavaGemm.Block}: tiles of 4 rows by 2 vectors of C held in eight
- * accumulators across the whole depth of the block, one FMA per B vector and A value.
- * Columns past the last whole tile and rows past the last group of four go through
- * {@link JavaGemm#scalarRange}. Loaded only when the Vector API is present.
+ * The SIMD {@link JavaGemm.Block}: tiles of 6 or 4 rows by 2 vectors of C held in twelve or
+ * eight accumulators across the whole depth of the block, one FMA per B vector and A value.
+ * Columns past the last whole tile go through {@link JavaGemm#scalarRange}, rows past the
+ * last tile through {@link #row}. Loaded only when the Vector API is present.
  */
 final class JavaGemmVector {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -19,8 +19,12 @@ final class JavaGemmVector {
     static void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
         final int lanes = S.length(), tile = 2 * lanes;
         final int jBound = cols - cols % tile;
+        // six-row tiles, then four-row ones, then single rows, whose one accumulator chain a column
+        // vector waits on each multiply-add's latency: 32 rows as 4 x 6 + 2 x 4 rather than 5 x 6 + 2 x 1
+        int sixes = mb / 6, rest = mb % 6;
+        if ((rest == 2 || rest == 3) && sixes > 0) sixes--;
         int r = 0;
-        for (; r + 6 <= mb; r += 6) {
+        for (; r < 6 * sixes; r += 6) {
             for (int j = 0; j < jBound; j += tile) tile6(ap, bp, cb, r, j, nb, kb, lanes);
             JavaGemm.scalarRange(ap, bp, cb, r, r + 6, jBound, cols, nb, kb);
         }
