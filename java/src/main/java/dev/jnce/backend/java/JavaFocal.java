@@ -115,9 +115,9 @@ final class JavaFocal implements FocalKernels {
 
     /**
      * softmaxFocalRowLanes with the gradient, one exponential an element (as native focal_row_avx512):
-     * the maximum and NaN/+Inf check alone, exp(x_j - max) written into the gradient row left and
-     * right of the target with their sums (the others' sum never includes e_t), then one scaling
-     * pass; the target's entry and the loss in double.
+     * the maximum and NaN/+Inf check alone, exp(x_j - max) written into the gradient row, the
+     * others' sum taken from it with e_t set to 0 (it never includes e_t), then one scaling pass;
+     * the target's entry and the loss in double.
      */
     private double softmaxFocalRowCached(MemorySegment x, long bytes, int c, int t, float xt, double alpha, double gamma,
                                          double scale, MemorySegment g) {
@@ -127,8 +127,11 @@ final class JavaFocal implements FocalKernels {
             return Double.NaN;
         }
         float max = peak.max();
-        long right = bytes + 4L * (t + 1);
-        double others = rows.expInto(x, bytes, t, peak, g, bytes) + rows.expInto(x, right, c - t - 1, peak, g, right);
+        // every exp(x_j - max) into the gradient row in one run, then e_t set to 0 and the row summed:
+        // the others' sum without e_t. Two runs split at the target had a scalar tail each.
+        rows.expInto(x, bytes, c, peak, g, bytes);
+        g.set(JAVA_FLOAT, bytes + 4L * t, 0f);
+        double others = rows.dot(g, bytes, null, c);
         double et = Math.exp((double) xt - max);
         if (et == 0 && others == 0) { // every entry -Inf
             for (int j = 0; j < c; j++) g.set(JAVA_FLOAT, bytes + 4L * j, Float.NaN);
