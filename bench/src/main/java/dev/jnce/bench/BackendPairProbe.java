@@ -60,31 +60,44 @@ public final class BackendPairProbe {
                         }
                         : () -> f.forwardBackward(logits, targets, loss, grad);
             }
-            for (long end = System.nanoTime() + warmup; System.nanoTime() < end; ) {
-                time(call[0], window / 4);
-                time(call[1], window / 4);
-            }
-            double[] ta = new double[pairs], tb = new double[pairs], ratio = new double[pairs];
-            for (int k = 0; k < pairs; k++) {
-                if (k % 2 == 0) {
-                    ta[k] = time(call[0], window);
-                    tb[k] = time(call[1], window);
-                } else {
-                    tb[k] = time(call[1], window);
-                    ta[k] = time(call[0], window);
-                }
-                ratio[k] = ta[k] / tb[k];
-                System.out.printf("pair %d %.3f %.3f %.3f%n", k, ta[k] * 1e6, tb[k] * 1e6, ratio[k]);
-            }
-            double[] sorted = ratio.clone();
-            Arrays.sort(sorted);
+            Pairs p = alternate(call, pairs, window, warmup);
             System.out.printf("ce %s %d %d %s %s %s %.3f %.3f %.3f %.3f %.3f%n", mode, n, c, options, a, b,
-                    median(ta) * 1e6, median(tb) * 1e6, median(ratio), sorted[0], sorted[pairs - 1]);
+                    p.medianA(), p.medianB(), p.medianRatio(), p.minRatio(), p.maxRatio());
         }
     }
 
+    /** Medians of the two calls' µs, and the median, least and largest of their ratio over the pairs. */
+    record Pairs(double medianA, double medianB, double medianRatio, double minRatio, double maxRatio) {
+    }
+
+    /**
+     * The two calls in alternating windows: warm-up seconds of quarter windows untimed, then
+     * pairs of windows, A B then B A; prints a line per pair ({@code pair k A_us B_us A/B}).
+     */
+    static Pairs alternate(Runnable[] call, int pairs, long windowNs, long warmupNs) {
+        for (long end = System.nanoTime() + warmupNs; System.nanoTime() < end; ) {
+            time(call[0], windowNs / 4);
+            time(call[1], windowNs / 4);
+        }
+        double[] ta = new double[pairs], tb = new double[pairs], ratio = new double[pairs];
+        for (int k = 0; k < pairs; k++) {
+            if (k % 2 == 0) {
+                ta[k] = time(call[0], windowNs);
+                tb[k] = time(call[1], windowNs);
+            } else {
+                tb[k] = time(call[1], windowNs);
+                ta[k] = time(call[0], windowNs);
+            }
+            ratio[k] = ta[k] / tb[k];
+            System.out.printf("pair %d %.3f %.3f %.3f%n", k, ta[k] * 1e6, tb[k] * 1e6, ratio[k]);
+        }
+        double[] sorted = ratio.clone();
+        Arrays.sort(sorted);
+        return new Pairs(median(ta) * 1e6, median(tb) * 1e6, median(ratio), sorted[0], sorted[pairs - 1]);
+    }
+
     /** Seconds a call over one window: calls in batches until the window has passed. */
-    static double time(Runnable call, long windowNs) {
+    private static double time(Runnable call, long windowNs) {
         long start = System.nanoTime(), now;
         long calls = 0;
         int batch = 1;
@@ -97,7 +110,7 @@ public final class BackendPairProbe {
         return (now - start) / 1e9 / calls;
     }
 
-    static double median(double[] v) {
+    private static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         int m = s.length / 2;

@@ -1,7 +1,5 @@
 package dev.jnce.bench;
 
-import java.util.Arrays;
-
 /**
  * The small calls of {@link SmallCallBench} (every loss family's forward+backward at 32 rows of
  * 128) on two backends in one JVM, timed in alternating windows as {@link BackendPairProbe}
@@ -44,27 +42,9 @@ public final class SmallPairProbe {
                 };
                 if (sb.into() == null) throw new IllegalArgumentException("backend " + names[s] + " does not load here");
             }
-            for (long end = System.nanoTime() + warmup; System.nanoTime() < end; ) {
-                BackendPairProbe.time(call[0], window / 4);
-                BackendPairProbe.time(call[1], window / 4);
-            }
-            double[] ta = new double[pairs], tb = new double[pairs], ratio = new double[pairs];
-            for (int k = 0; k < pairs; k++) {
-                if (k % 2 == 0) {
-                    ta[k] = BackendPairProbe.time(call[0], window);
-                    tb[k] = BackendPairProbe.time(call[1], window);
-                } else {
-                    tb[k] = BackendPairProbe.time(call[1], window);
-                    ta[k] = BackendPairProbe.time(call[0], window);
-                }
-                ratio[k] = ta[k] / tb[k];
-                System.out.printf("pair %d %.3f %.3f %.3f%n", k, ta[k] * 1e6, tb[k] * 1e6, ratio[k]);
-            }
-            double[] sorted = ratio.clone();
-            Arrays.sort(sorted);
+            BackendPairProbe.Pairs p = BackendPairProbe.alternate(call, pairs, window, warmup);
             System.out.printf("small %s %s %s %s %.3f %.3f %.3f %.3f %.3f%n", loss, form, a, b,
-                    BackendPairProbe.median(ta) * 1e6, BackendPairProbe.median(tb) * 1e6, BackendPairProbe.median(ratio),
-                    sorted[0], sorted[pairs - 1]);
+                    p.medianA(), p.medianB(), p.medianRatio(), p.minRatio(), p.maxRatio());
         } finally {
             for (SmallCallBench sb : bench) if (sb != null) sb.tearDown();
         }

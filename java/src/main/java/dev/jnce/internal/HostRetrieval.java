@@ -26,9 +26,7 @@ public final class HostRetrieval {
     }
 
     private static boolean lanes() {
-        if ("false".equals(System.getProperty("jnce.java.vector")) || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return false;
-        }
+        if (!ValueScan.vectorApiAllowed()) return false;
         try {
             double[] e = new double[2];
             LaneExp.shifted(new double[] {0, Double.NEGATIVE_INFINITY}, 0, e, 2, new double[LaneExp.lanes()]);

@@ -29,10 +29,16 @@ public final class ValueScan {
     /** Values a slice checks at least, on lanes: below this, one thread (a hand-off costs more). */
     private static final long VECTOR_SLICE = 1 << 18;
 
+    /**
+     * Whether host loops may use the Vector API: the JVM has jdk.incubator.vector and
+     * -Djnce.java.vector is not false. Callers still try their lanes once, for a LinkageError.
+     */
+    static boolean vectorApiAllowed() {
+        return !"false".equals(System.getProperty("jnce.java.vector")) && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
     private static boolean vector() {
-        if ("false".equals(System.getProperty("jnce.java.vector")) || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return false;
-        }
+        if (!vectorApiAllowed()) return false;
         try {
             return VectorScan.firstOutside(MemorySegment.ofArray(new float[] {0.5f, Float.NaN}), 0, 2, 0f, 1f) == 1;
         } catch (LinkageError e) {

@@ -23,15 +23,6 @@ final class JavaClipXent {
     private JavaClipXent() {
     }
 
-    /**
-     * Rows a parallel slice takes at least: 16, and about 16K logits, so that a small call (32
-     * rows of 32) stays on its thread; split in two, its caller spent half the call's time
-     * waiting for the other thread.
-     */
-    static long rowsPerSlice(long cols) {
-        return Math.max(16, 16384 / Math.max(1, cols));
-    }
-
     static void run(RowOps ops, Tensor s, Reduction reduction, Tensor loss, Tensor grad) {
         int n = Math.toIntExact(s.size(0));
         long ld = s.size(1);
@@ -39,7 +30,9 @@ final class JavaClipXent {
         float[] rmax = new float[n];
         double[] rsum = new double[n];
         boolean[] rbad = new boolean[n];
-        Parallel.forRange(n, rowsPerSlice(n), (begin, end) -> {
+        // slices of about 32K logits, as the other row passes: a small call (32 rows of 32) stays on its
+        // thread (split in two, its caller spent half the call waiting for the other thread)
+        Parallel.forRange(n, JavaSimilarity.rowsPerSlice(n), (begin, end) -> {
             for (int i = (int) begin; i < end; i++) {
                 RowOps.Stats st = ops.stats(x, 4 * i * ld, n);
                 rmax[i] = st.max();
@@ -93,7 +86,7 @@ final class JavaClipXent {
 
         MemorySegment g = grad.segment();
         long gld = grad.size(1);
-        Parallel.forRange(n, rowsPerSlice(n), (begin, end) -> {
+        Parallel.forRange(n, JavaSimilarity.rowsPerSlice(n), (begin, end) -> {
             float[] row = new float[n];
             MemorySegment copy = MemorySegment.ofArray(row);
             for (int i = (int) begin; i < end; i++) {

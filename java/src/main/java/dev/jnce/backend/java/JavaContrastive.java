@@ -61,7 +61,7 @@ final class JavaContrastive implements ContrastiveKernels {
         long ld = s.size(1), gld = grad == null ? 0 : grad.size(1);
         MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
         double[] loss = new double[n], sum = new double[n];
-        Parallel.forRange(n, JavaClipXent.rowsPerSlice(m), (begin, end) -> {
+        Parallel.forRange(n, JavaSimilarity.rowsPerSlice(m), (begin, end) -> {
             double[] pair = new double[2];
             for (int i = (int) begin; i < end; i++) {
                 pair[0] = pair[1] = 0;

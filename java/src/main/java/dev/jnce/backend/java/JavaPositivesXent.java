@@ -39,7 +39,7 @@ final class JavaPositivesXent {
         double w = t.reduction() == Reduction.MEAN ? 1.0 / Math.max(counted, 1) : 1.0;
         double[] rowLoss = new double[n];
         MemorySegment x = s.segment(), g = grad == null ? null : grad.segment();
-        Parallel.forRange(n, JavaClipXent.rowsPerSlice(m), (begin, end) -> {
+        Parallel.forRange(n, JavaSimilarity.rowsPerSlice(m), (begin, end) -> {
             for (long i = begin; i < end; i++) {
                 rowLoss[(int) i] = row(ops, x, g, m, (int) i, positives[(int) i], selfColumn(i, self, m), w);
             }
