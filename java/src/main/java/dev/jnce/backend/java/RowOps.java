@@ -56,9 +56,23 @@ class RowOps {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** out_j = x_j * a in float, c floats at byte offsets; out may be x. */
-    void scaleInto(MemorySegment x, long off, int c, float a, MemorySegment out, long outOff) {
-        for (int j = 0; j < c; j++) out.set(F, outOff + 4L * j, x.get(F, off + 4L * j) * a);
+    /** {@link #dotDouble(MemorySegment, long, MemorySegment, long, int)} on heap rows at element offsets: the same sums in the same order. */
+    double dotDouble(float[] x, int xo, float[] y, int yo, int c) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {
+            s0 += (double) x[xo + j] * y[yo + j];
+            s1 += (double) x[xo + j + 1] * y[yo + j + 1];
+            s2 += (double) x[xo + j + 2] * y[yo + j + 2];
+            s3 += (double) x[xo + j + 3] * y[yo + j + 3];
+        }
+        for (; j < c; j++) s0 += (double) x[xo + j] * y[yo + j];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** x_j *= a in float, c floats of a heap row from element offset off. */
+    void scale(float[] x, int off, int c, float a) {
+        for (int j = off; j < off + c; j++) x[j] *= a;
     }
 
     /** sum_j (x1_j - x2_j + eps)^2 in double, element offsets in bytes (the triplet loss's p = 2 distance, squared). */
@@ -85,12 +99,12 @@ class RowOps {
         }
     }
 
-    /** out_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward); out may be y. */
-    void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
-                       long outOff) {
-        for (int j = 0; j < c; j++) {
-            out.set(F, outOff + 4L * j, (float) (a * y.get(F, yOff + 4L * j) - b * x.get(F, xOff + 4L * j)));
-        }
+    /**
+     * y_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward), c floats of
+     * heap rows from element offsets yo and xo.
+     */
+    void combineDouble(double a, float[] y, int yo, double b, float[] x, int xo, int c) {
+        for (int j = 0; j < c; j++) y[yo + j] = (float) (a * y[yo + j] - b * x[xo + j]);
     }
 
     /** out_j = exp(x_j - max) * a - k * w_j (w_j = 1 when w is null); out may be x. */

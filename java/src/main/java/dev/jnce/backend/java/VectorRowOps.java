@@ -66,8 +66,10 @@ final class VectorRowOps extends RowOps {
                 FloatVector v3 = FloatVector.fromMemorySegment(S, x, at + 12L * lanes, ORDER);
                 float bm = v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX);
                 if (!(bm <= Float.MAX_VALUE)) return new Stats(m, sum, true);
-                // bm > m here: bring the sum to the new maximum
-                sum = (sum + VectorMath.sumLanes(acc, buf)) * Math.exp((double) m - bm);
+                // bm > m here: bring the sum to the new maximum (a first block, or one right after a fold, has no
+                // exps pending and, the first, no sum: both are skipped, the same bits as adding and scaling zeros)
+                if (pending > 0) sum += VectorMath.sumLanes(acc, buf);
+                if (sum != 0) sum *= Math.exp((double) m - bm);
                 acc = FloatVector.zero(S);
                 pending = 0;
                 m = bm;
@@ -85,8 +87,9 @@ final class VectorRowOps extends RowOps {
                 pending = 0;
             }
         }
-        sum += VectorMath.sumLanes(acc, buf);
+        if (pending > 0) sum += VectorMath.sumLanes(acc, buf);
         if (j == 0) return shortStats(x, off, c, buf);
+        if (j == c) return new Stats(m, sum, false); // whole blocks only: a row of 64 floats took an empty tail's two sums and two exps
         Stats tail = shortStats(x, off + 4L * j, c - j, buf);
         if (tail.bad()) return tail;
         float max = Math.max(m, tail.max());
@@ -192,26 +195,34 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
-    void combineDouble(double a, MemorySegment y, long yOff, double b, MemorySegment x, long xOff, int c, MemorySegment out,
-                       long outOff) {
-        final int lanes = D.length(), bound = c - c % lanes;
-        MemorySegment ys = y.asSlice(yOff), xs = x.asSlice(xOff), os = out.asSlice(outOff);
+    double dotDouble(float[] x, int xo, float[] y, int yo, int c) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
         int j = 0;
-        for (; j < bound; j += lanes) { // the scalar loop's operations in its order, no fused step: the same bits
-            DoubleVector v = loadDoubles(ys, j).mul(a).sub(loadDoubles(xs, j).mul(b));
-            v.convertShape(VectorOperators.D2F, HALF, 0).intoMemorySegment(os, 4L * j, ORDER);
+        for (; j < bound; j += 2 * lanes) { // as the segment form: the same bits
+            a0 = loadDoubles(x, xo + j).fma(loadDoubles(y, yo + j), a0);
+            a1 = loadDoubles(x, xo + j + lanes).fma(loadDoubles(y, yo + j + lanes), a1);
         }
-        super.combineDouble(a, y, yOff + 4L * j, b, x, xOff + 4L * j, c - j, out, outOff + 4L * j);
+        return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
     }
 
     @Override
-    void scaleInto(MemorySegment x, long off, int c, float a, MemorySegment out, long outOff) {
+    void combineDouble(double a, float[] y, int yo, double b, float[] x, int xo, int c) {
+        final int lanes = D.length(), bound = c - c % lanes;
+        int j = 0;
+        for (; j < bound; j += lanes) { // the scalar loop's operations in its order, no fused step: the same bits
+            DoubleVector v = loadDoubles(y, yo + j).mul(a).sub(loadDoubles(x, xo + j).mul(b));
+            ((FloatVector) v.convertShape(VectorOperators.D2F, HALF, 0)).intoArray(y, yo + j);
+        }
+        super.combineDouble(a, y, yo + j, b, x, xo + j, c - j);
+    }
+
+    @Override
+    void scale(float[] x, int off, int c, float a) {
         final int lanes = S.length(), bound = S.loopBound(c);
         int j = 0;
-        for (; j < bound; j += lanes) {
-            FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).mul(a).intoMemorySegment(out, outOff + 4L * j, ORDER);
-        }
-        super.scaleInto(x, off + 4L * j, c - j, a, out, outOff + 4L * j);
+        for (; j < bound; j += lanes) FloatVector.fromArray(S, x, off + j).mul(a).intoArray(x, off + j);
+        super.scale(x, off + j, c - j, a);
     }
 
     @Override
@@ -641,6 +652,10 @@ final class VectorRowOps extends RowOps {
     }
     private static DoubleVector loadDoubles(MemorySegment s, long k) {
         return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4L * k, ORDER).convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    private static DoubleVector loadDoubles(float[] a, int k) {
+        return (DoubleVector) FloatVector.fromArray(HALF, a, k).convertShape(VectorOperators.F2D, D, 0);
     }
 
     /**
