@@ -139,6 +139,97 @@ public final class HostRetrieval {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /**
+     * Whether t's corrections leave the plain softmax cross-entropy of corrected logits: one block
+     * of candidates (no s2), no column ids, no label smoothing. A backend may then run
+     * {@link #correct}, its own fused cross-entropy kernel and {@link #afterCrossEntropy} instead
+     * of {@link #crossEntropy}: the same losses and gradients within float rounding (the corrected
+     * logits are rounded to float once, and the kernel's exponentials are its own).
+     */
+    public static boolean plainAfterCorrection(Tensor s2, RetrievalTargets t) {
+        return s2 == null && t.columnIds() == null && t.labelSmoothing() == 0f;
+    }
+
+    /**
+     * The most logits of a block worth the corrected path (256 KiB of float32, within a core's L2):
+     * its correction pass and the kernel each read and write the block, where {@link
+     * #crossEntropy} makes one pass. At (1024, 4096) on two threads the correction alone took
+     * about as long as the whole host softmax (11 ms each, in an ad-hoc probe); at (32, 64)
+     * the corrected path saved about 4 µs of a sampled-softmax call.
+     */
+    public static final long CORRECTED_MAX_LOGITS = 1 << 16;
+
+    /**
+     * Corrects the block s (R,M) in place for a plain cross-entropy, as {@link #crossEntropy} forms
+     * its logits: z_ij = s_ij - b_j (in double, rounded once to float), z_it = s_it - b_t - margin,
+     * and -Infinity in the columns taken out (in-batch ones other than t_i, then selfColumn + i);
+     * targets (R) int64 receives t_i. A row that would hold a NaN or an infinity before the columns
+     * are taken out (one of s, or a z past float's range) is left as it is and returned, by its
+     * index, for {@link #afterCrossEntropy} to run through {@link #crossEntropy}: a fused kernel's
+     * torch semantics differ there (+Infinity, not NaN). Null when every row was corrected.
+     */
+    public static float[][] correct(Tensor s, RetrievalTargets t, Tensor targets) {
+        int rows = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
+        double[] bias = bias(t, m);
+        int inBatch = (int) Math.min(m, Math.max(0, t.inBatchColumns()));
+        double margin = t.margin();
+        MemorySegment a = s.segment(), ts = targets.segment();
+        for (int i = 0; i < rows; i++) ts.setAtIndex(ValueLayout.JAVA_LONG, i, t.targetColumn() + i);
+        float[][] left = new float[rows][];
+        Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, m)), (begin, end) -> {
+            float[] row = new float[m];
+            for (int i = (int) begin; i < end; i++) {
+                int target = Math.toIntExact(t.targetColumn() + i);
+                long self = t.selfColumn() >= 0 ? t.selfColumn() + i : -1;
+                MemorySegment.copy(a, F, 4L * i * m, row, 0, m);
+                float atTarget = (float) ((bias == null ? row[target] : row[target] - bias[target]) - margin);
+                boolean finite = Float.isFinite(atTarget);
+                if (bias == null) {
+                    for (int j = 0; j < m; j++) finite &= Float.isFinite(row[j]);
+                } else {
+                    for (int j = 0; j < m; j++) {
+                        float z = (float) (row[j] - bias[j]);
+                        finite &= Float.isFinite(z);
+                        row[j] = z;
+                    }
+                }
+                if (!finite) {
+                    left[i] = new float[m];
+                    MemorySegment.copy(a, F, 4L * i * m, left[i], 0, m);
+                    continue;
+                }
+                java.util.Arrays.fill(row, 0, inBatch, Float.NEGATIVE_INFINITY);
+                row[target] = atTarget;
+                if (self >= 0 && self < m) row[(int) self] = Float.NEGATIVE_INFINITY;
+                MemorySegment.copy(row, 0, a, F, 4L * i * m, m);
+            }
+        });
+        for (float[] row : left) if (row != null) return left;
+        return null;
+    }
+
+    /**
+     * After the fused cross-entropy of {@link #correct}'s logits: the rows it left are put back
+     * and run through {@link #crossEntropy}, one at a time. Returns the sum over the rows of the
+     * gradient at their targets, in row order (0 without gradients), as {@link #crossEntropy} does.
+     */
+    public static double afterCrossEntropy(Tensor s, RetrievalTargets t, float[][] left, Tensor rowLoss, boolean gradients) {
+        int rows = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
+        MemorySegment a = s.segment();
+        double total = 0;
+        for (int i = 0; i < rows; i++) {
+            if (left != null && left[i] != null) {
+                MemorySegment.copy(left[i], 0, a, F, 4L * i * m, m);
+                RetrievalTargets one = new RetrievalTargets(t.targetColumn() + i, t.selfColumn() >= 0 ? t.selfColumn() + i : -1,
+                        -1, t.columnBias(), t.biasIsProbability(), null, t.inBatchColumns(), t.margin(), 0f);
+                total += crossEntropy(s.rows(i, 1), null, one, rowLoss.rows(i, 1), gradients, true);
+            } else if (gradients) {
+                total += a.getAtIndex(F, (long) i * m + t.targetColumn() + i);
+            }
+        }
+        return total;
+    }
+
     public static void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
         int n = Math.toIntExact(logits.size(0)), c = Math.toIntExact(logits.size(1)), k = c - 1;
         MemorySegment l = logits.segment(), out = rowLoss.segment(), g = grad == null ? null : grad.segment();

@@ -4,11 +4,13 @@ import dev.jnce.DType;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.CrossEntropyCall;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.HostContrastive;
 import dev.jnce.internal.HostRetrieval;
 import dev.jnce.internal.NativeCodes;
 import dev.jnce.internal.NativeStatus;
+import dev.jnce.internal.ScratchTensors;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -83,10 +85,27 @@ final class CpuContrastive implements ContrastiveKernels {
                 n.size(1), n.size(2), alpha, dq.segment(), dp.segment(), dn.segment()), "negatives_logits_bwd", "g", g, "n", n);
     }
 
+    /**
+     * Small blocks whose corrections leave a plain softmax cross-entropy (a logQ or
+     * sampling-probability bias, a margin, in-batch and self columns taken out) run as the
+     * corrected logits' cross-entropy in cross_entropy.c (at (32, 64) logits the Java softmax, in
+     * double, took about 6 µs); larger blocks and the other corrections (accidental hits by id,
+     * label smoothing, a second block) in one pass in Java on the host.
+     */
     @Override
     public double retrievalCrossEntropy(Tensor s, Tensor s2, RetrievalTargets targets, Tensor rowLoss, boolean gradients) {
-        return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients, true);
+        if (!HostRetrieval.plainAfterCorrection(s2, targets) || s.numel() > HostRetrieval.CORRECTED_MAX_LOGITS) {
+            return HostRetrieval.crossEntropy(s, s2, targets, rowLoss, gradients, true);
+        }
+        try (Tensor t = ScratchTensors.overwritten(DType.INT64, s.size(0))) {
+            float[][] left = HostRetrieval.correct(s, targets, t);
+            CROSS_ENTROPY.crossEntropy(new CrossEntropyCall(s, t, null, null, null, -1, 0f, 0f, Reduction.NONE, false, rowLoss,
+                    gradients ? s : null, null));
+            return HostRetrieval.afterCrossEntropy(s, targets, left, rowLoss, gradients);
+        }
     }
+
+    private static final CpuCrossEntropy CROSS_ENTROPY = new CpuCrossEntropy();
 
     @Override
     public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
