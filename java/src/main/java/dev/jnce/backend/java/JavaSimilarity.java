@@ -9,8 +9,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The similarity family in Java, the same algorithms as native/src/cpu/similarity.c: GEMM on
- * {@link JavaGemm}; L2 normalisation and row cosine in scalar code with sums in double (four
- * partial sums in the C order); level-1 operations in plain loops, the dot product in double.
+ * {@link JavaGemm}; L2 normalisation on heap copies of row blocks through {@link RowOps} (SIMD
+ * lanes where present), row cosine in scalar code, sums in double; level-1 operations in plain
+ * loops, the dot product in double.
  * Triplet loss and mining are in {@link JavaPair}, the contrastive passes in {@link JavaContrastive}.
  */
 final class JavaSimilarity implements SimilarityKernels {
