@@ -151,11 +151,12 @@ public final class HostRetrieval {
     }
 
     /**
-     * The most logits of a block worth the corrected path (256 KiB of float32, within a core's L2):
+     * The most logits of a block given the corrected path (256 KiB of float32, within a core's L2):
      * its correction pass and the kernel each read and write the block, where {@link
-     * #crossEntropy} makes one pass. At (1024, 4096) on two threads the correction alone took
-     * about as long as the whole host softmax (11 ms each, in an ad-hoc probe); at (32, 64)
-     * the corrected path saved about 4 µs of a sampled-softmax call.
+     * #crossEntropy} makes one pass. At (32, 64) the corrected path saved about 4 µs of a
+     * sampled-softmax call; with no limit, two towers with a logQ correction at N = 4096, D = 256
+     * (blocks of 1024 x 4096 logits, two threads) showed no gain beyond this machine's noise
+     * (ad-hoc probes: the correction pass of such a block 3.1-3.7 ms, the host softmax about 11).
      */
     public static final long CORRECTED_MAX_LOGITS = 1 << 16;
 
