@@ -28,22 +28,29 @@ static float *random_floats(int64_t n) {
     return x;
 }
 
-/* Largest |got - want| over n values. */
+/* max(worst, e), where a NaN sticks: once either is NaN the result stays NaN (the plain
+ * "if (!(e <= worst)) worst = e" lets the next finite e replace a NaN). */
+static double worse(double worst, double e) {
+    if (isnan(worst)) return worst;
+    return e <= worst ? worst : e;
+}
+
+/* Largest |got - want| over n values; NaN if any is. */
 static double max_error(const float *got, const double *want, int64_t n) {
     double worst = 0.0;
     for (int64_t k = 0; k < n; k++) {
         double e = fabs(got[k] - want[k]);
-        if (!(e <= worst)) worst = e;
+        worst = worse(worst, e);
     }
     return worst;
 }
 
-/* Largest |got - want| / max(1, |want|) over n values. */
+/* Largest |got - want| / max(1, |want|) over n values; NaN if any is. */
 static double max_rel_error(const float *got, const double *want, int64_t n) {
     double worst = 0.0;
     for (int64_t k = 0; k < n; k++) {
         double e = fabs(got[k] - want[k]) / fmax(1.0, fabs(want[k]));
-        if (!(e <= worst)) worst = e;
+        worst = worse(worst, e);
     }
     return worst;
 }

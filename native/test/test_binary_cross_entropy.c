@@ -64,15 +64,15 @@ static void elementwise_case(const elem_case *c, int64_t n, int32_t red) {
     for (int64_t k = 0; k < n; k++) {
         double l = ref_elem(c, k, x[k], y[k]);
         total += l;
-        if (red == JNCE_REDUCTION_NONE) worst = fmax(worst, fabs(loss[k] - l) / fmax(1, fabs(l)));
+        if (red == JNCE_REDUCTION_NONE) worst = worse(worst, fabs(loss[k] - l) / fmax(1, fabs(l)));
         double dx = (ref_elem(c, k, x[k] + h, y[k]) - ref_elem(c, k, x[k] - h, y[k])) / (2 * h) * scale;
         double dy = (ref_elem(c, k, x[k], y[k] + h) - ref_elem(c, k, x[k], y[k] - h)) / (2 * h) * scale;
-        worst = fmax(worst, fabs(gx[k] - dx) / fmax(1, fabs(dx)) / (10 * scale));
-        worst = fmax(worst, fabs(gy[k] - dy) / fmax(1, fabs(dy)) / (10 * scale));
+        worst = worse(worst, fabs(gx[k] - dx) / fmax(1, fabs(dx)) / (10 * scale));
+        worst = worse(worst, fabs(gy[k] - dy) / fmax(1, fabs(dy)) / (10 * scale));
     }
     if (red != JNCE_REDUCTION_NONE) {
         double want = red == JNCE_REDUCTION_MEAN ? total / n : total;
-        worst = fmax(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
+        worst = worse(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
     }
     CHECK(worst <= 1e-6, "op %d n=%lld reduction %d: relative error %.3g", c->op, (long long)n, red, worst);
 

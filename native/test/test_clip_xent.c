@@ -59,7 +59,7 @@ static void clip_case(int64_t N, int64_t ld, int reduction, int in_place, float 
     }
     int padding_kept = 1;
     for (int64_t i = 0; i < N; i++) {
-        for (int64_t j = 0; j < N; j++) worst_grad = fmax(worst_grad, fabs(G[i * ld + j] - g[i * N + j]));
+        for (int64_t j = 0; j < N; j++) worst_grad = worse(worst_grad, fabs(G[i * ld + j] - g[i * N + j]));
         for (int64_t j = N; j < ld; j++) padding_kept &= in_place ? isnan(G[i * ld + j]) : G[i * ld + j] == -7.0f;
     }
     CHECK(worst_loss <= 2e-6, "xent_clip N=%lld ld=%lld red=%d scale=%g loss error %g", (long long)N, (long long)ld,

@@ -40,17 +40,17 @@ static void sigmoid_case(int64_t n, double alpha, double gamma, int32_t red) {
     for (int64_t k = 0; k < n; k++) {
         double l = ref_sigmoid_focal(x[k], y[k], alpha, gamma);
         total += l;
-        if (red == JNCE_REDUCTION_NONE) worst = fmax(worst, fabs(loss[k] - l) / fmax(1, fabs(l)));
+        if (red == JNCE_REDUCTION_NONE) worst = worse(worst, fabs(loss[k] - l) / fmax(1, fabs(l)));
         double dx = (ref_sigmoid_focal(x[k] + h, y[k], alpha, gamma) - ref_sigmoid_focal(x[k] - h, y[k], alpha, gamma))
                     / (2 * h) * scale;
         double dy = (ref_sigmoid_focal(x[k], y[k] + h, alpha, gamma) - ref_sigmoid_focal(x[k], y[k] - h, alpha, gamma))
                     / (2 * h) * scale;
-        worst = fmax(worst, fabs(gx[k] - dx) / fmax(1, fabs(dx)) / (10 * scale));
-        worst = fmax(worst, fabs(gy[k] - dy) / fmax(1, fabs(dy)) / (10 * scale));
+        worst = worse(worst, fabs(gx[k] - dx) / fmax(1, fabs(dx)) / (10 * scale));
+        worst = worse(worst, fabs(gy[k] - dy) / fmax(1, fabs(dy)) / (10 * scale));
     }
     if (red != JNCE_REDUCTION_NONE) {
         double want = red == JNCE_REDUCTION_MEAN ? total / n : total;
-        worst = fmax(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
+        worst = worse(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
     }
     CHECK(worst <= 1e-6, "sigmoid_focal n=%lld alpha=%g gamma=%g reduction %d: relative error %.3g", (long long)n,
           alpha, gamma, red, worst);
@@ -90,7 +90,7 @@ static void softmax_case(int64_t N, int64_t C, double gamma, int with_alpha, int
         for (int64_t j = 0; j < C; j++) xd[j] = x[i * C + j];
         double l = ref_softmax_focal(xd, C, t[i], a, gamma);
         total += l;
-        if (red == JNCE_REDUCTION_NONE) worst = fmax(worst, fabs(loss[i] - l) / fmax(1, fabs(l)));
+        if (red == JNCE_REDUCTION_NONE) worst = worse(worst, fabs(loss[i] - l) / fmax(1, fabs(l)));
         for (int64_t j = 0; j < C; j++) {
             xd[j] += h;
             double up = ref_softmax_focal(xd, C, t[i], a, gamma);
@@ -98,12 +98,12 @@ static void softmax_case(int64_t N, int64_t C, double gamma, int with_alpha, int
             double down = ref_softmax_focal(xd, C, t[i], a, gamma);
             xd[j] += h;
             double d = (up - down) / (2 * h) * scale;
-            worst = fmax(worst, fabs(g[i * C + j] - d) / (10 * scale));
+            worst = worse(worst, fabs(g[i * C + j] - d) / (10 * scale));
         }
     }
     if (red != JNCE_REDUCTION_NONE) {
         double want = red == JNCE_REDUCTION_MEAN ? total / N : total;
-        worst = fmax(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
+        worst = worse(worst, fabs(loss[0] - want) / fmax(1, fabs(want)));
     }
     CHECK(worst <= 1e-6, "softmax_focal N=%lld C=%lld gamma=%g reduction %d: error %.3g", (long long)N,
           (long long)C, gamma, red, worst);

@@ -53,7 +53,7 @@ static void random_case(int64_t N, int64_t C, int weighted, int32_t reduction, i
     CHECK(fabs(got - ref) <= 1e-6 * fmax(1.0, fabs(ref)), "N=%lld C=%lld loss %.9g ref %.9g",
               (long long)N, (long long)C, got, ref);
     double worst = 0.0;
-    for (int64_t k = 0; k < N * C; k++) worst = fmax(worst, fabs(out[k] - want[k]) / fmax(1.0, fabs(want[k])));
+    for (int64_t k = 0; k < N * C; k++) worst = worse(worst, fabs(out[k] - want[k]) / fmax(1.0, fabs(want[k])));
     CHECK(worst <= 1e-6, "N=%lld C=%lld grad error %.3g", (long long)N, (long long)C, worst);
     free(x); free(g); free(want); free(t); free(loss);
 }

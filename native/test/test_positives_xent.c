@@ -105,7 +105,7 @@ static void run_case(pos_case c) {
     double worst_grad = 0.0;
     for (int64_t i = 0; i < N; i++) {
         double e = max_error(G + i * ld, g + i * M, M);
-        if (!(e <= worst_grad)) worst_grad = e;
+        worst_grad = worse(worst_grad, e);
     }
     const double w = c.reduction == JNCE_REDUCTION_MEAN && counted > 0 ? 1.0 / (double)counted : 1.0;
     CHECK(worst_loss <= 2e-6, "xent_positives N=%lld M=%lld mask=%d self=%d skip=%d red=%d loss error %g", (long long)N,

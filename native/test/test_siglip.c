@@ -34,7 +34,7 @@ static void siglip_case(int64_t N, int64_t M, int64_t ld, int64_t offset, float 
     double worst = 0;
     int padding_kept = 1;
     for (int64_t i = 0; i < N; i++) {
-        for (int64_t j = 0; j < M; j++) worst = fmax(worst, fabs(G[i * ld + j] - g[i * M + j]));
+        for (int64_t j = 0; j < M; j++) worst = worse(worst, fabs(G[i * ld + j] - g[i * M + j]));
         for (int64_t j = M; j < ld; j++) padding_kept &= in_place ? isnan(G[i * ld + j]) : G[i * ld + j] == -7.0f;
     }
     CHECK(worst <= 2e-7, "siglip N=%lld M=%lld ld=%lld offset=%lld scale=%g bias=%g inplace=%d grad error %g", (long long)N,

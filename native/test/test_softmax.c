@@ -28,7 +28,7 @@ static float uniform(void) { return (float)rand() / (float)RAND_MAX * 2.0f - 1.0
 
 static double worst_error(const float *got, const double *want, int64_t n) {
     double worst = 0.0;
-    for (int64_t k = 0; k < n; k++) worst = fmax(worst, fabs(got[k] - want[k]) / fmax(1.0, fabs(want[k])));
+    for (int64_t k = 0; k < n; k++) worst = worse(worst, fabs(got[k] - want[k]) / fmax(1.0, fabs(want[k])));
     return worst;
 }
 

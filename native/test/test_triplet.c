@@ -58,7 +58,7 @@ static void triplet_case(spec s, int64_t N, int64_t D) {
             x[w][k] = saved - 1e-4f;
             double hm = saved - (double)x[w][k], down = loss_ref(&s, x[0], x[1], x[2], N, D);
             x[w][k] = saved;
-            worst = fmax(worst, fabs(g[w][k] - (up - down) / (hp + hm)));
+            worst = worse(worst, fabs(g[w][k] - (up - down) / (hp + hm)));
         }
     CHECK(worst <= 2e-3, "distance %d p=%g swap=%d reduction %d gradient error %g", s.distance, s.p, s.swap,
           s.reduction, worst);
@@ -139,7 +139,7 @@ static void p2_matches_double_at_every_width(void) {
                 double vp = ((double)a[j] - pos[j] + eps) / dp / N, vn = ((double)a[j] - neg[j] + eps) / dn / N;
                 double want[3] = {vp - vn, -vp, vn};
                 for (int k = 0; k < 3; k++) {
-                    worst = fmax(worst, fabs(g[k][i * D + j] - want[k]));
+                    worst = worse(worst, fabs(g[k][i * D + j] - want[k]));
                     largest = fmax(largest, fabs(want[k]));
                 }
             }

@@ -32,8 +32,8 @@ int main(void) {
             bin_terms t = op == 0 ? bce_terms(p[i], y[i]) : op == 1 ? bce_logits_terms(x[i], y[i], pw[i]) : focal_terms(x[i], y[i], alpha, gamma);
             double got[3] = {(float)t.loss, (float)t.dx, (float)t.dy}, want[3] = {l[i], gx[i], gy[i]};
             for (int j = 0; j < 3; j++) {
-                double e = fabs(got[j] - want[j]) / fmax(1.0, fabs(want[j]));
-                if (!(e <= worst[op]) && !(isnan(got[j]) && isnan(want[j]))) worst[op] = e;
+                double e = got[j] == want[j] ? 0.0 : fabs(got[j] - want[j]) / fmax(1.0, fabs(want[j])); /* dy is +-inf at p = 0, 1 */
+                if (!(isnan(got[j]) && isnan(want[j])) && !isnan(worst[op]) && !(e <= worst[op])) worst[op] = e; /* a NaN sticks */
             }
         }
     }
