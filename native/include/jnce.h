@@ -337,6 +337,27 @@ JNCE_API int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, i
                                             float *G);
 
 /*
+ * The one-tensor backward in one call (src/cpu/symmetric_xent.c): the loss of
+ * jnce_symmetric_xent_fwd_bwd and df = alpha (g + gᵀ) f, the product the gradient needs
+ * (alpha = 1 / tau gives d loss / d f for S = f fᵀ / tau).
+ *   S, N, ld, offset, exclude_self, decoupled, reduction, loss as there. S is the call's scratch:
+ *   on return it holds g + gᵀ on and below the diagonal and in the 1024 x 1024 blocks along it;
+ *   what it holds elsewhere above the diagonal is unspecified.
+ *   f (N,D) and df (N,D) float32, contiguous, D >= 1; df must not overlap S or f.
+ * Against jnce_symmetric_xent_fwd_bwd (G = S) and one jnce_sgemm: the same values to rounding,
+ * without writing the upper triangle g + gᵀ mirrors (the product reads H's lower part twice,
+ * as block products, instead of all of H once).
+ */
+JNCE_API int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
+                                          int32_t decoupled, int32_t reduction, float *loss, float alpha,
+                                          const float *f, int64_t D, float *df);
+
+/* The same with label targets: as jnce_symmetric_xent_labels_fwd_bwd, then the product as above. */
+JNCE_API int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels,
+                                                 int32_t labels_dtype, int32_t skip_empty, int32_t reduction,
+                                                 float *loss, float alpha, const float *f, int64_t D, float *df);
+
+/*
  * CLIP's symmetric cross-entropy over a square logit matrix, forward and backward
  * (src/cpu/clip_xent.c): the mean of the cross-entropy over the rows and over the columns, each
  * pair on the diagonal, both read from S where it lies (no transpose).

@@ -2,7 +2,11 @@
  * test_symmetric_xent.c - checks jnce_ssyrk against a double A Aᵀ (lower triangle written, upper
  * left alone) and jnce_symmetric_xent_fwd_bwd against a plain double cross-entropy over the mirrored
  * matrix: every offset kind, exclude_self, decoupled, the three reductions, in place and not,
- * sizes around the 64-wide tiles, NaN in the unread upper triangle, and a non-finite logit.
+ * sizes around the 64-wide tiles, NaN in the unread upper triangle, and a non-finite logit; and
+ * jnce_symmetric_xent_grad / _labels_grad against the same kernel's full G + Gᵀ: the same loss
+ * and the same H bit for bit where the gradient entry points keep it (below the diagonal and in
+ * the 1024-row blocks along it), and df = alpha H f against a double product over that full H,
+ * at sizes of one, two and three blocks (one of them a single row) and with a NaN row.
  */
 #include <math.h>
 #include <string.h>
@@ -25,7 +29,7 @@ static void syrk_case(int64_t N, int64_t K) {
             double s = 0;
             for (int64_t p = 0; p < K; p++) s += (double)A[i * K + p] * A[j * K + p];
             double e = fabs(C[i * N + j] - 0.5 * s);
-            if (!(e <= worst)) worst = e;
+            worst = worse(worst, e);
         }
     CHECK(worst <= 1e-5 * sqrt((double)K), "ssyrk N=%lld K=%lld error %g", (long long)N, (long long)K, worst);
     CHECK(!upper_touched, "ssyrk N=%lld wrote above the diagonal", (long long)N);
@@ -102,7 +106,7 @@ static void xent_case(int64_t N, int64_t ld, int64_t offset, int exclude_self, i
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < N; j++) {
             double e = fabs(G[i * ld + j] - H[i * N + j]);
-            if (!(e <= worst_grad)) worst_grad = e;
+            worst_grad = worse(worst_grad, e);
         }
     double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
     CHECK(worst_loss <= 2e-6, "xent_symmetric N=%lld offset=%lld self=%d dec=%d red=%d loss error %g", (long long)N,
@@ -132,7 +136,7 @@ static void aligned_case(void) {
     reference(X, N, N / 2, 1, 0, JNCE_REDUCTION_MEAN, rows, H);
     CHECK(jnce_symmetric_xent_fwd_bwd(S, N, N, N / 2, 1, 0, JNCE_REDUCTION_MEAN, &loss, S) == JNCE_OK, "aligned status");
     double worst = 0;
-    for (int64_t k = 0; k < N * N; k++) worst = fmax(worst, fabs(S[k] - H[k]));
+    for (int64_t k = 0; k < N * N; k++) worst = worse(worst, fabs(S[k] - H[k]));
     CHECK(worst <= 2e-6 / (double)N, "aligned grad error %g", worst);
     free(S), free(X), free(H), free(rows);
 }
@@ -180,7 +184,7 @@ static void labels_case(int64_t N, int64_t classes, int reduction, int in_place,
     double want = reduction == JNCE_REDUCTION_MEAN ? total / (double)counted : total;
     double worst_loss = reduction == JNCE_REDUCTION_NONE ? max_rel_error(loss, rows, N) : fabs(loss[0] - want) / fmax(1.0, fabs(want));
     double worst = 0;
-    for (int64_t k = 0; k < N * N; k++) worst = fmax(worst, fabs(G[k] - H[k]));
+    for (int64_t k = 0; k < N * N; k++) worst = worse(worst, fabs(G[k] - H[k]));
     CHECK(worst_loss <= 2e-6, "labels N=%lld classes=%lld red=%d loss error %g", (long long)N, (long long)classes, reduction,
           worst_loss);
     CHECK(worst <= 2e-6 * w, "labels N=%lld classes=%lld red=%d inplace=%d skip=%d grad error %g", (long long)N,
@@ -243,6 +247,74 @@ static void nonfinite_case(void) {
     free(U);
 }
 
+/*
+ * The gradient entry points against jnce_symmetric_xent_fwd_bwd's full H = g + gᵀ (itself checked
+ * against float64 above): the same loss bits, the same H bits wherever the entry point keeps H
+ * (j <= i, or i and j in one 1024-row block), and df = alpha H f within float rounding of a
+ * double product over the full H. labels != 0: SupCon label targets over that many classes
+ * (rows 0 and N - 1 without positive when skip). bad >= 0 puts +Inf at (bad, 3): rows bad and 3
+ * are NaN and so is every row of df.
+ */
+static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self, int dec, int reduction, int64_t classes,
+                      int skip, int64_t bad) {
+    const int64_t block = 1024;
+    const float alpha = 1.0f / 0.07f;
+    float *f = random_floats(N * D), *S = malloc(sizeof(float) * N * ld), *G = malloc(sizeof(float) * N * ld);
+    float *df = malloc(sizeof(float) * N * D), *loss = malloc(sizeof(float) * N), *loss_full = malloc(sizeof(float) * N);
+    int64_t *labels = malloc(sizeof(int64_t) * N);
+    for (int64_t i = 0; i < N; i++) {
+        double norm = 0;
+        for (int64_t p = 0; p < D; p++) norm += (double)f[i * D + p] * f[i * D + p];
+        for (int64_t p = 0; p < D; p++) f[i * D + p] = (float)(f[i * D + p] / sqrt(norm));
+        labels[i] = (i * 7) % (classes > 0 ? classes : 1);
+    }
+    if (skip) labels[0] = 1000, labels[N - 1] = 1001;
+    for (int64_t k = 0; k < N * ld; k++) S[k] = NAN; /* above the diagonal and the padding: never read */
+    CHECK(jnce_ssyrk(N, D, alpha, f, D, S, ld) == JNCE_OK, "grad: ssyrk status");
+    if (bad >= 0) S[bad * ld + 3] = INFINITY;
+    memcpy(G, S, sizeof(float) * N * ld);
+    int32_t full, rc;
+    if (classes > 0) {
+        full = jnce_symmetric_xent_labels_fwd_bwd(G, N, ld, labels, JNCE_DTYPE_INT64, skip, reduction, loss_full, G);
+        rc = jnce_symmetric_xent_labels_grad(S, N, ld, labels, JNCE_DTYPE_INT64, skip, reduction, loss, alpha, f, D, df);
+    } else {
+        full = jnce_symmetric_xent_fwd_bwd(G, N, ld, offset, self, dec, reduction, loss_full, G);
+        rc = jnce_symmetric_xent_grad(S, N, ld, offset, self, dec, reduction, loss, alpha, f, D, df);
+    }
+    CHECK(full == JNCE_OK && rc == JNCE_OK, "grad N=%lld: status %d / %d", (long long)N, full, rc);
+    CHECK(memcmp(loss, loss_full, sizeof(float) * (reduction == JNCE_REDUCTION_NONE ? N : 1)) == 0,
+          "grad N=%lld classes=%lld red=%d: loss differs from jnce_symmetric_xent_fwd_bwd's", (long long)N, (long long)classes,
+          reduction);
+    int64_t kept_differs = 0, df_nan = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < N; i++) {
+        for (int64_t j = 0; j < N; j++)
+            if ((j <= i || i / block == j / block) && memcmp(&S[i * ld + j], &G[i * ld + j], sizeof(float)) != 0) kept_differs++;
+        for (int64_t p = 0; p < D; p++) {
+            double want = 0, scale = 0;
+            for (int64_t j = 0; j < N; j++) {
+                want += (double)G[i * ld + j] * f[j * D + p];
+                scale += fabs((double)G[i * ld + j] * f[j * D + p]);
+            }
+            want *= alpha, scale *= alpha;
+            if (isnan(want)) {
+                df_nan += isnan(df[i * D + p]) ? 1 : 0;
+                continue;
+            }
+            double e = fabs(df[i * D + p] - want) / fmax(scale, 1e-30);
+            worst = worse(worst, e);
+        }
+    }
+    CHECK(kept_differs == 0, "grad N=%lld classes=%lld: %lld kept entries of H differ from the full H", (long long)N,
+          (long long)classes, (long long)kept_differs);
+    CHECK(worst <= 1e-5, "grad N=%lld ld=%lld D=%lld offset=%lld self=%d dec=%d red=%d classes=%lld: df error %g of its scale",
+          (long long)N, (long long)ld, (long long)D, (long long)offset, self, dec, reduction, (long long)classes, worst);
+    if (bad >= 0)
+        CHECK(df_nan == N * D && isnan(loss_full[bad]) && isnan(loss_full[3]), "grad: a +Inf logit makes every row of df NaN (%lld of %lld)",
+              (long long)df_nan, (long long)(N * D));
+    free(f), free(S), free(G), free(df), free(loss), free(loss_full), free(labels);
+}
+
 int main(void) {
     srand(7);
     syrk_case(1, 3);
@@ -296,6 +368,26 @@ int main(void) {
         for (int k = 0; k < 9; k++) CHECK(S[k] == 0.0f, "all skipped: gradient 0 at %d, got %g", k, S[k]);
     }
     nonfinite_case();
+    grad_case(5, 5, 3, 1, 0, 0, JNCE_REDUCTION_MEAN, 0, 0, -1);            /* one block, one GEMM */
+    grad_case(1025, 1025, 1, 1, 0, 0, JNCE_REDUCTION_SUM, 0, 0, -1);       /* a last block of one row, D = 1 */
+    grad_case(1100, 1103, 16, 550, 1, 0, JNCE_REDUCTION_MEAN, 0, 0, -1);   /* NT-Xent */
+    grad_case(1100, 1100, 16, 0, 0, 0, JNCE_REDUCTION_NONE, 0, 0, -1);     /* the diagonal form */
+    grad_case(1100, 1100, 16, 7, 1, 1, JNCE_REDUCTION_MEAN, 0, 0, -1);     /* decoupled */
+    grad_case(2300, 2300, 8, 1150, 1, 0, JNCE_REDUCTION_MEAN, 0, 0, -1);   /* three blocks */
+    grad_case(1100, 1100, 16, 0, 1, 0, JNCE_REDUCTION_MEAN, 40, 0, -1);    /* SupCon */
+    grad_case(1100, 1101, 16, 0, 1, 0, JNCE_REDUCTION_SUM, 40, 1, -1);     /* rows without positive, skipped */
+    grad_case(1100, 1100, 16, 550, 1, 0, JNCE_REDUCTION_NONE, 0, 0, 1050); /* a +Inf logit */
+    {
+        float S4[4] = {0}, f2[2] = {1, 1}, d2[2], l;
+        CHECK(jnce_symmetric_xent_grad(S4, 2, 2, 1, 0, 0, JNCE_REDUCTION_MEAN, &l, 1.0f, NULL, 1, d2) == JNCE_ERR_INVALID_ARG,
+              "grad: null f rejected");
+        CHECK(jnce_symmetric_xent_grad(S4, 2, 2, 1, 0, 0, JNCE_REDUCTION_MEAN, &l, 1.0f, f2, 0, d2) == JNCE_ERR_INVALID_ARG,
+              "grad: D = 0 rejected");
+        CHECK(jnce_symmetric_xent_grad(S4, 2, 2, 0, 1, 0, JNCE_REDUCTION_MEAN, &l, 1.0f, f2, 1, d2) == JNCE_ERR_INVALID_ARG,
+              "grad: the targets' checks apply");
+        CHECK(jnce_symmetric_xent_labels_grad(S4, 2, 2, NULL, JNCE_DTYPE_INT64, 0, JNCE_REDUCTION_MEAN, &l, 1.0f, f2, 1, d2) ==
+                  JNCE_ERR_INVALID_ARG, "grad: null labels rejected");
+    }
     float loss;
     CHECK(jnce_symmetric_xent_fwd_bwd(&loss, 1, 1, 0, 1, 0, JNCE_REDUCTION_MEAN, &loss, NULL) == JNCE_ERR_INVALID_ARG,
           "exclude_self with offset 0 rejected");

@@ -1773,6 +1773,148 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_symmetric_xent_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_symmetric_xent_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static FunctionDescriptor jnce_symmetric_xent_grad$descriptor() {
+        return jnce_symmetric_xent_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static MethodHandle jnce_symmetric_xent_grad$handle() {
+        return jnce_symmetric_xent_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static MemorySegment jnce_symmetric_xent_grad$address() {
+        return jnce_symmetric_xent_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static int jnce_symmetric_xent_grad(MemorySegment S, long N, long ld, long offset, int exclude_self, int decoupled, int reduction, MemorySegment loss, float alpha, MemorySegment f, long D, MemorySegment df) {
+        var mh$ = jnce_symmetric_xent_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_symmetric_xent_grad", S, N, ld, offset, exclude_self, decoupled, reduction, loss, alpha, f, D, df);
+            }
+            return (int)mh$.invokeExact(S, N, ld, offset, exclude_self, decoupled, reduction, loss, alpha, f, D, df);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class jnce_symmetric_xent_labels_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_symmetric_xent_labels_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static FunctionDescriptor jnce_symmetric_xent_labels_grad$descriptor() {
+        return jnce_symmetric_xent_labels_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static MethodHandle jnce_symmetric_xent_labels_grad$handle() {
+        return jnce_symmetric_xent_labels_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static MemorySegment jnce_symmetric_xent_labels_grad$address() {
+        return jnce_symmetric_xent_labels_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty, int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df)
+     * }
+     */
+    public static int jnce_symmetric_xent_labels_grad(MemorySegment S, long N, long ld, MemorySegment labels, int labels_dtype, int skip_empty, int reduction, MemorySegment loss, float alpha, MemorySegment f, long D, MemorySegment df) {
+        var mh$ = jnce_symmetric_xent_labels_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_symmetric_xent_labels_grad", S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, alpha, f, D, df);
+            }
+            return (int)mh$.invokeExact(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, alpha, f, D, df);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_clip_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

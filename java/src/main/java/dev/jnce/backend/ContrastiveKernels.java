@@ -55,6 +55,21 @@ public interface ContrastiveKernels {
     void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad);
 
     /**
+     * {@link #symmetricCrossEntropy}'s loss and, in the same call, the product its gradient
+     * needs: df (N,D) = alpha (g + gᵀ) f for f (N,D), which is d loss / d f when s = f fᵀ / tau
+     * and alpha = 1 / tau. s is the call's scratch: it holds the logits' lower triangle on entry
+     * and, afterwards, as much of g + gᵀ as this backend's product reads. The default writes
+     * g + gᵀ over s in full and takes one GEMM of sim; a backend may write only the lower
+     * triangle (and blocks along the diagonal) and take the product as block GEMMs, which saves
+     * writing the mirrored half.
+     */
+    default void symmetricGradient(Tensor s, SymmetricTargets targets, Tensor loss, float alpha, Tensor f, Tensor df,
+                                   SimilarityKernels sim) {
+        symmetricCrossEntropy(s, targets, loss, s);
+        sim.gemm(false, false, alpha, s, f, 0f, df);
+    }
+
+    /**
      * Targets of {@link #positivesCrossEntropy}: row i's positives are the keys j with
      * {@code keyLabels[j] == queryLabels[i]} (int32 or int64 (N) and (M), each of either type), or else those with
      * {@code mask[i][j] != 0} (int32 (N,M)). selfOffset >= 0 (one tensor): column i + selfOffset

@@ -980,8 +980,10 @@ public final class InfoNce {
     /**
      * The one-tensor forms' symmetric path (the diagonal form, NT-Xent, SupCon by labels): the
      * logits f fᵀ / tau are symmetric, so only their lower triangle is computed (SYRK, half a
-     * GEMM's flops), the cross-entropy reads it and writes G + Gᵀ over it, and one GEMM gives
-     * d loss / d f = (G + Gᵀ) f / tau: half the flops of the sweep's three GEMMs. Offset 0 is the
+     * GEMM's flops), the cross-entropy reads it and writes G + Gᵀ over it, and the product
+     * (G + Gᵀ) f / tau gives d loss / d f: half the flops of the sweep's three GEMMs. The backend
+     * may keep only G + Gᵀ's lower part and take the product in blocks
+     * ({@link dev.jnce.backend.ContrastiveKernels#symmetricGradient}). Offset 0 is the
      * diagonal form (a row's positive is itself); otherwise the self-pair is left out.
      */
     private float symmetric(Kernels k, Tensor f, SymmetricTargets targets, Tensor loss, Tensor df) {
@@ -993,9 +995,11 @@ public final class InfoNce {
             Tensor s = workspace.logits();
             float inv = 1f / o.temperature();
             sim.syrk(inv, fh, s);
-            k.contrastive().symmetricCrossEntropy(s, targets, loss, df == null ? null : s);
-            if (df == null) return Float.NaN;
-            sim.gemm(false, false, inv, s, fh, 0f, df);                  // (G + Gᵀ) fh / tau
+            if (df == null) {
+                k.contrastive().symmetricCrossEntropy(s, targets, loss, null);
+                return Float.NaN;
+            }
+            k.contrastive().symmetricGradient(s, targets, loss, inv, fh, df, sim); // (G + Gᵀ) fh / tau
             // d loss / d tau = -(1/tau) sum G∘S = -(1/(2 tau)) sum fh∘df, S being symmetric
             float gradTau = (float) (-sim.dot(fh, df) / (2.0 * o.temperature()));
             Contrastive.backThroughNormalize(k, f, df, o.normalize());

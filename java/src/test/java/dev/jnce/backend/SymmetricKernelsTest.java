@@ -108,6 +108,99 @@ class SymmetricKernelsTest extends ScopedTest {
         assertClose(h, s.toFloatArray(), 2e-6, "g + gᵀ in place");
     }
 
+    static Stream<Arguments> gradientCases() {
+        int n = GRAD_N;
+        long[] labels = java.util.stream.LongStream.range(0, n).map(i -> (i * 7) % 40).toArray();
+        return TestBackends.all().stream().flatMap(b -> Stream.of(
+                Arguments.of(b, new SymmetricTargets(n / 2, true, false, Reduction.MEAN)),
+                Arguments.of(b, new SymmetricTargets(0, false, false, Reduction.NONE)),
+                Arguments.of(b, new SymmetricTargets(5, true, true, Reduction.SUM)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(labels), false, Reduction.MEAN)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(int32(withLoners(labels, 1000, 1001))), true, Reduction.NONE))));
+    }
+
+    /** Past two 1024-row blocks and a part of a third: where the cpu backend keeps only the lower part of g + gᵀ. */
+    private static final int GRAD_N = 2200, GRAD_D = 12;
+
+    /**
+     * symmetricGradient's loss and df = alpha (g + gᵀ) f against float64 at N = 2200 (the cpu
+     * backend's product in three row blocks, the default's one GEMM on the others), each entry
+     * of df within float rounding of its terms' magnitudes.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("gradientCases")
+    void gradientProductMatchesFloat64(Backend backend, SymmetricTargets t) {
+        int n = GRAD_N, d = GRAD_D;
+        Kernels k = (Kernels) backend;
+        float[] f = new float[n * d];
+        SplittableRandom random = new SplittableRandom(13);
+        for (int i = 0; i < n; i++) {
+            double norm = 0;
+            for (int c = 0; c < d; c++) norm += Math.pow(f[i * d + c] = (float) random.nextDouble(-1, 1), 2);
+            for (int c = 0; c < d; c++) f[i * d + c] = (float) (f[i * d + c] / Math.sqrt(norm));
+        }
+        Tensor ft = Tensor.of(f, n, d);
+        float[] nan = new float[n * n];
+        Arrays.fill(nan, Float.NaN);
+        Tensor s = Tensor.of(nan, n, n);
+        k.similarity().syrk(ALPHA, ft, s);
+        float[] lower = s.toFloatArray();
+        double[] x = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) x[i * n + j] = x[j * n + i] = lower[i * n + j];
+
+        long[] labels = t.labels() == null ? null : t.labels().toLongArray();
+        int[] count = new int[n];
+        int counted = n;
+        for (int i = 0; labels != null && i < n; i++) {
+            for (int j = 0; j < n; j++) if (j != i && labels[j] == labels[i]) count[i]++;
+            if (count[i] == 0) counted--;
+        }
+        double w = t.reduction() == Reduction.MEAN ? 1.0 / counted : 1.0, total = 0;
+        double[] rowLoss = new double[n], g = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            if (labels != null && count[i] == 0) continue;
+            int p = (int) ((i + t.offset()) % n);
+            double m = Double.NEGATIVE_INFINITY, sum = 0, positive = 0;
+            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * n + j]);
+            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * n + j] - m);
+            double lse = m + Math.log(sum);
+            for (int j = 0; j < n; j++) {
+                double target = labels == null ? (j == p ? 1 : 0) : (j != i && labels[j] == labels[i] ? 1.0 / count[i] : 0);
+                positive += target * x[i * n + j];
+                g[i * n + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * n + j] - lse) : 0) - target);
+            }
+            rowLoss[i] = lse - positive;
+            total += rowLoss[i];
+        }
+        double[] wantLoss = t.reduction() == Reduction.NONE ? rowLoss
+                : new double[] {t.reduction() == Reduction.MEAN ? total / counted : total};
+        Tensor loss = Tensor.zeros(DType.FLOAT32, t.reduction() == Reduction.NONE ? new long[] {n} : new long[0]);
+        Tensor df = Tensor.zeros(DType.FLOAT32, n, d);
+        k.contrastive().symmetricGradient(s, t, loss, ALPHA, ft, df, k.similarity());
+        assertClose(wantLoss, loss.toFloatArray(), 2e-6, "loss");
+
+        float[] got = df.toFloatArray();
+        int worst = -1;
+        double worstRatio = 0;
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < d; c++) {
+                double want = 0, scale = 0;
+                for (int j = 0; j < n; j++) {
+                    double term = ALPHA * (g[i * n + j] + g[j * n + i]) * f[j * d + c];
+                    want += term;
+                    scale += Math.abs(term);
+                }
+                double ratio = Math.abs(got[i * d + c] - want) / Math.max(scale, 1e-30);
+                if (!(ratio <= worstRatio)) {
+                    worstRatio = Double.isNaN(ratio) ? Double.POSITIVE_INFINITY : ratio;
+                    worst = i * d + c;
+                }
+            }
+        }
+        assertTrue(worstRatio <= 2e-5, "df: worst error " + worstRatio + " of its terms' magnitude at (" + worst / d + ", "
+                + worst % d + ")");
+    }
+
     /** Several row, column and depth blocks of the Java SYRK (64, 256, 256), over NaN: the lower triangle against float64. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")

@@ -5,6 +5,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.CrossEntropyCall;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.HostContrastive;
 import dev.jnce.internal.HostRetrieval;
@@ -38,6 +39,21 @@ final class CpuContrastive implements ContrastiveKernels {
         int status = JnceNative.jnce_symmetric_xent_fwd_bwd(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
                 t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), NativeCodes.segmentOrNull(grad));
         NativeStatus.check(status, "symmetric_xent_fwd_bwd", "s", s, "loss", loss);
+    }
+
+    /** One native call: pass 2 writes g + gᵀ below the diagonal and in blocks along it, then the product as block GEMMs. */
+    @Override
+    public void symmetricGradient(Tensor s, SymmetricTargets t, Tensor loss, float alpha, Tensor f, Tensor df,
+                                  SimilarityKernels sim) {
+        if (t.labels() != null) {
+            NativeStatus.check(JnceNative.jnce_symmetric_xent_labels_grad(s.segment(), s.size(0), s.size(1), t.labels().segment(),
+                    dtype(t.labels()), t.skipEmpty() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), alpha,
+                    f.segment(), f.size(1), df.segment()), "symmetric_xent_labels_grad", "s", s, "f", f);
+            return;
+        }
+        NativeStatus.check(JnceNative.jnce_symmetric_xent_grad(s.segment(), s.size(0), s.size(1), t.offset(), t.excludeSelf() ? 1 : 0,
+                t.decoupled() ? 1 : 0, NativeCodes.reduction(t.reduction()), loss.segment(), alpha, f.segment(), f.size(1),
+                df.segment()), "symmetric_xent_grad", "s", s, "f", f);
     }
 
     @Override
