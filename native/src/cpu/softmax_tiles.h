@@ -213,9 +213,10 @@ static inline void tile_gradient(int avx2, const float *T, int64_t rows, int64_t
         mr[k] = k < rows ? m_r[k] : 0.0f, kr[k] = k < rows ? k_r[k] : 0.0f;
         mc[k] = k < cols ? m_c[k] : 0.0f, kc[k] = k < cols ? k_c[k] : 0.0f;
     }
-    for (int64_t k = 0; k < rows; k++) lo = fminf(lo, mr[k]), hi = fmaxf(hi, mr[k]);
-    for (int64_t k = 0; k < cols; k++) lo = fminf(lo, mc[k]), hi = fmaxf(hi, mc[k]);
-    if (avx2 && hi - lo <= FACTOR_RANGE) { /* false for NaN and Inf too */
+    /* as fminf / fmaxf (a NaN is passed over), which the compiler calls out of line */
+    for (int64_t k = 0; k < rows; k++) lo = mr[k] < lo ? mr[k] : lo, hi = mr[k] > hi ? mr[k] : hi;
+    for (int64_t k = 0; k < cols; k++) lo = mc[k] < lo ? mc[k] : lo, hi = mc[k] > hi ? mc[k] : hi;
+    if (avx2 && hi - lo <= FACTOR_RANGE) { /* false for Inf; a NaN maximum is passed over: its row or column of G is set to NaN after the pass */
         const float c = 0.5f * (lo + hi);
         float a_r[TILE], b_c[TILE];
         tile_coefficients(c, mr, kr, rows, a_r);
