@@ -89,7 +89,7 @@ class SymmetricKernelsTest extends ScopedTest {
         }
 
         double[] rowLoss = new double[N], h = new double[N * N];
-        int counted = reference(x, t, rowLoss, h);
+        int counted = reference(x, N, t, rowLoss, h);
         double[] wantLoss = t.reduction() == Reduction.NONE ? rowLoss
                 : new double[] {Arrays.stream(rowLoss).sum() / (t.reduction() == Reduction.MEAN ? counted : 1)};
         long[] lossShape = t.reduction() == Reduction.NONE ? new long[] {N} : new long[0];
@@ -148,30 +148,9 @@ class SymmetricKernelsTest extends ScopedTest {
         double[] x = new double[n * n];
         for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) x[i * n + j] = x[j * n + i] = lower[i * n + j];
 
-        long[] labels = t.labels() == null ? null : t.labels().toLongArray();
-        int[] count = new int[n];
-        int counted = n;
-        for (int i = 0; labels != null && i < n; i++) {
-            for (int j = 0; j < n; j++) if (j != i && labels[j] == labels[i]) count[i]++;
-            if (count[i] == 0) counted--;
-        }
-        double w = t.reduction() == Reduction.MEAN ? 1.0 / counted : 1.0, total = 0;
-        double[] rowLoss = new double[n], g = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            if (labels != null && count[i] == 0) continue;
-            int p = (int) ((i + t.offset()) % n);
-            double m = Double.NEGATIVE_INFINITY, sum = 0, positive = 0;
-            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * n + j]);
-            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * n + j] - m);
-            double lse = m + Math.log(sum);
-            for (int j = 0; j < n; j++) {
-                double target = labels == null ? (j == p ? 1 : 0) : (j != i && labels[j] == labels[i] ? 1.0 / count[i] : 0);
-                positive += target * x[i * n + j];
-                g[i * n + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * n + j] - lse) : 0) - target);
-            }
-            rowLoss[i] = lse - positive;
-            total += rowLoss[i];
-        }
+        double[] rowLoss = new double[n], h = new double[n * n];
+        int counted = reference(x, n, t, rowLoss, h);
+        double total = Arrays.stream(rowLoss).sum();
         double[] wantLoss = t.reduction() == Reduction.NONE ? rowLoss
                 : new double[] {t.reduction() == Reduction.MEAN ? total / counted : total};
         Tensor loss = Tensor.zeros(DType.FLOAT32, t.reduction() == Reduction.NONE ? new long[] {n} : new long[0]);
@@ -186,7 +165,7 @@ class SymmetricKernelsTest extends ScopedTest {
             for (int c = 0; c < d; c++) {
                 double want = 0, scale = 0;
                 for (int j = 0; j < n; j++) {
-                    double term = ALPHA * (g[i * n + j] + g[j * n + i]) * f[j * d + c];
+                    double term = ALPHA * h[i * n + j] * f[j * d + c];
                     want += term;
                     scale += Math.abs(term);
                 }
@@ -235,40 +214,40 @@ class SymmetricKernelsTest extends ScopedTest {
     }
 
     /**
-     * Plain float64 cross-entropy over the full symmetric matrix; h = g + gᵀ. Rows without
+     * Plain float64 cross-entropy over the full symmetric (n, n) matrix; h = g + gᵀ. Rows without
      * positive (labels) have loss 0 and no gradient row. Returns the number of rows counted.
      */
-    private static int reference(double[] x, SymmetricTargets t, double[] rowLoss, double[] h) {
+    private static int reference(double[] x, int n, SymmetricTargets t, double[] rowLoss, double[] h) {
         long[] labels = t.labels() == null ? null : t.labels().toLongArray();
-        int[] count = new int[N];
-        int counted = N;
-        for (int i = 0; labels != null && i < N; i++) {
-            for (int j = 0; j < N; j++) if (j != i && labels[j] == labels[i]) count[i]++;
+        int[] count = new int[n];
+        int counted = n;
+        for (int i = 0; labels != null && i < n; i++) {
+            for (int j = 0; j < n; j++) if (j != i && labels[j] == labels[i]) count[i]++;
             if (count[i] == 0) counted--;
         }
         double w = t.reduction() == Reduction.MEAN ? 1.0 / counted : 1.0;
-        double[] g = new double[N * N];
-        for (int i = 0; i < N; i++) {
-            int p = (int) ((i + t.offset()) % N);
-            double[] target = new double[N];
+        double[] g = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            int p = (int) ((i + t.offset()) % n);
+            double[] target = new double[n];
             if (labels == null) {
                 target[p] = 1;
             } else if (count[i] == 0) {
                 continue;
             } else {
-                for (int j = 0; j < N; j++) if (j != i && labels[j] == labels[i]) target[j] = 1.0 / count[i];
+                for (int j = 0; j < n; j++) if (j != i && labels[j] == labels[i]) target[j] = 1.0 / count[i];
             }
             double m = Double.NEGATIVE_INFINITY, sum = 0, positive = 0;
-            for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * N + j]);
-            for (int j = 0; j < N; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * N + j] - m);
+            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) m = Math.max(m, x[i * n + j]);
+            for (int j = 0; j < n; j++) if (candidate(t, i, j, p)) sum += Math.exp(x[i * n + j] - m);
             double lse = m + Math.log(sum);
-            for (int j = 0; j < N; j++) positive += target[j] * x[i * N + j];
+            for (int j = 0; j < n; j++) positive += target[j] * x[i * n + j];
             rowLoss[i] = lse - positive;
-            for (int j = 0; j < N; j++) {
-                g[i * N + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * N + j] - lse) : 0) - target[j]);
+            for (int j = 0; j < n; j++) {
+                g[i * n + j] = w * ((candidate(t, i, j, p) ? Math.exp(x[i * n + j] - lse) : 0) - target[j]);
             }
         }
-        for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) h[i * N + j] = g[i * N + j] + g[j * N + i];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) h[i * n + j] = g[i * n + j] + g[j * n + i];
         return counted;
     }
 
