@@ -565,14 +565,15 @@ int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld
 
 /*
  * The gradient entry points: H = g + gᵀ over S in PANEL x PANEL blocks along the diagonal and
- * below it (the strict upper triangle outside the blocks is left as it was), then
+ * below it (pass 2 writes nothing else above the diagonal; the label and NaN corrections may,
+ * and nothing reads it), then
  * df = alpha H f panel by panel, rows [a, b):
  *   df[a:b]  = alpha H[a:b, 0:b] f[0:b]       (the block's own rows: below it and the full block)
  *   df[0:a] += alpha H[a:b, 0:a]ᵀ f[a:b]      (what the block's rows owe the rows above them)
  * Each panel's first product starts its rows of df; the second adds into rows that earlier
  * panels started. The two products read H's lower part once each, as one GEMM over the whole of
  * H would read all of it once, at the same speed (OpenBLAS, N = 16384, D = 128: 427-450 ms
- * for blocks of 512-4096 rows against 452-465 for the one GEMM), and pass 2 no longer writes
+ * for blocks of 512-4096 rows against 452-465 for the one GEMM, ad-hoc), and pass 2 no longer writes
  * the mirrored half.
  */
 #define PANEL 1024 /* a multiple of TILE */
