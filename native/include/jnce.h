@@ -385,6 +385,18 @@ JNCE_API int32_t jnce_negatives_logits_bwd(const float *G, const float *Q, const
                                            int64_t K, int64_t D, float alpha, float *dQ, float *dP, float *dN);
 
 /*
+ * Bayesian Personalised Ranking (Rendle et al. 2009) with K explicit negatives a row, loss and
+ * gradients in one call (src/cpu/bpr.c). Q, P (N,D), Nk (N,K,D) float32, contiguous; N, K, D >= 1.
+ *   x_ik = q_i . n_ik - q_i . p_i (dots summed in double, rounded to float),
+ *   row_i = (1/K) sum_k softplus(x_ik);  loss: (N) rows for JNCE_REDUCTION_NONE, else (1): their
+ *   sum (SUM) or sum / N (MEAN), in double in row order.
+ *   With w = 1/N for MEAN, else 1, g_ik = w sigmoid(x_ik) / K and g_i0 = -sum_k g_ik, overwrites
+ *   dQ, dP (N,D) and dN (N,K,D) with dq_i = g_i0 p_i + sum_k g_ik n_ik, dp_i = g_i0 q_i, dn_ik = g_ik q_i.
+ */
+JNCE_API int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D,
+                                  int32_t reduction, float *loss, float *dQ, float *dP, float *dN);
+
+/*
  * SigLIP's pairwise sigmoid loss over a logit matrix, forward and backward, in one pass
  * (src/cpu/siglip.c): pair (i, j) has logit z_ij = S_ij + bias and label +1 where j = i + offset
  * (the batch's diagonal; offset = r0 for a block of rows from batch row r0), -1 elsewhere; its

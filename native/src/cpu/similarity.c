@@ -176,6 +176,32 @@ double jnce_dot_row(const float *a, const float *b, int64_t D) {
     return dot_row_scalar(a, b, D);
 }
 
+#ifdef JNCE_HAVE_AVX512
+/* dot_row_avx512 for four pairs side by side, each with its bits (as dot_self4_avx512). */
+JNCE_TARGET_AVX512 static void dot_rows4_avx512(const float *const a[4], const float *const b[4], int64_t D, double out[4]) {
+    __m512d s0[4], s1[4];
+    for (int r = 0; r < 4; r++) s0[r] = s1[r] = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + DOT_LANES <= D; j += DOT_LANES) {
+        for (int r = 0; r < 4; r++) {
+            s0[r] = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a[r] + j)), _mm512_cvtps_pd(_mm256_loadu_ps(b[r] + j)), s0[r]);
+            s1[r] = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a[r] + j + 8)), _mm512_cvtps_pd(_mm256_loadu_ps(b[r] + j + 8)),
+                                    s1[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = dot_finish_avx512(s0[r], s1[r], a[r], b[r], j, D);
+}
+#endif
+
+void jnce_dot_rows(const float *const *a, const float *const *b, int64_t m, int64_t D, double *out) {
+    int64_t t = 0;
+#ifdef JNCE_HAVE_AVX512
+    if (D >= DOT_LANES && jnce_use_avx512())
+        for (; t + 4 <= m; t += 4) dot_rows4_avx512(a + t, b + t, D, out + t);
+#endif
+    for (; t < m; t++) out[t] = jnce_dot_row(a[t], b[t], D);
+}
+
 /* x . x and x . y (jnce_dot_row's bits), in one pass where the CPU has AVX-512. */
 static void dot_pair(const float *x, const float *y, int64_t D, double *xx, double *xy) {
 #ifdef JNCE_HAVE_AVX512

@@ -10,6 +10,10 @@
 /* a . b over D floats, in double. */
 double jnce_dot_row(const float *a, const float *b, int64_t D);
 
+/* out[t] = jnce_dot_row(a[t], b[t], D) for t < m, the same bits: four pairs side by side where the
+ * CPU has AVX-512 (one pair's sums are a chain of D / 16 dependent multiply-adds). */
+void jnce_dot_rows(const float *const *a, const float *const *b, int64_t m, int64_t D, double *out);
+
 /* Cosine of two rows of D floats with F.cosine_similarity's eps; writes c = max(||x||, eps). */
 double jnce_cosine_row(const float *x1, const float *x2, int64_t D, double eps, double *c1, double *c2);
 

@@ -2117,6 +2117,76 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_bpr_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_bpr_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, int32_t reduction, float *loss, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static FunctionDescriptor jnce_bpr_fwd_bwd$descriptor() {
+        return jnce_bpr_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, int32_t reduction, float *loss, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MethodHandle jnce_bpr_fwd_bwd$handle() {
+        return jnce_bpr_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, int32_t reduction, float *loss, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static MemorySegment jnce_bpr_fwd_bwd$address() {
+        return jnce_bpr_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_t N, int64_t K, int64_t D, int32_t reduction, float *loss, float *dQ, float *dP, float *dN)
+     * }
+     */
+    public static int jnce_bpr_fwd_bwd(MemorySegment Q, MemorySegment P, MemorySegment Nk, long N, long K, long D, int reduction, MemorySegment loss, MemorySegment dQ, MemorySegment dP, MemorySegment dN) {
+        var mh$ = jnce_bpr_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_bpr_fwd_bwd", Q, P, Nk, N, K, D, reduction, loss, dQ, dP, dN);
+            }
+            return (int)mh$.invokeExact(Q, P, Nk, N, K, D, reduction, loss, dQ, dP, dN);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_siglip_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -5,7 +5,7 @@ import dev.jnce.Tensor;
 
 /**
  * The contrastive family's fused passes over a logit matrix (native/src/cpu/symmetric_xent.c,
- * positives_xent.c, clip_xent.c, siglip.c, negatives.c and their Java twins): the cross-entropy
+ * positives_xent.c, clip_xent.c, siglip.c, negatives.c, bpr.c and their Java twins): the cross-entropy
  * of the symmetric one-tensor logits, several positives per row, CLIP's two directions,
  * SigLIP's pairwise sigmoid, and the logits of explicit negatives; and the O(N) steps of the
  * InfoNCE row-block sweep around the cross-entropy (targets, excluded logits, the reduction of
@@ -176,6 +176,18 @@ public interface ContrastiveKernels {
      * and grad (N,K+1), null or the logits themselves, its gradient.
      */
     void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad);
+
+    /**
+     * BPR's whole call in one pass, where this backend has one: for q, p (N,D) and n (N,K,D),
+     * {@code x_ik = q_i . n_ik - q_i . p_i}, the rows' {@code (1/K) sum_k softplus(x_ik)} reduced
+     * into loss ((N) for NONE, else one element: the sum, or the sum / N for MEAN), and the
+     * gradients of that loss (of the rows' sum for NONE) overwriting dq, dp (N,D) and dn (N,K,D).
+     * Returns false, having written nothing, where the backend has no such pass: the caller then
+     * composes {@link #negativeLogits}, {@link #bprPairs} and {@link #negativeLogitsBackward}.
+     */
+    default boolean bprLoss(Tensor q, Tensor p, Tensor n, Reduction reduction, Tensor loss, Tensor dq, Tensor dp, Tensor dn) {
+        return false;
+    }
 
     // ---- the O(N) steps of the row-block sweep --------------------------------------------
 

@@ -20,7 +20,8 @@ import dev.jnce.internal.Outputs;
  * }
  * }</pre>
  *
- * The scores are the explicit-negatives batched dots; the pairs' softplus is one kernel pass.
+ * The scores are the explicit-negatives batched dots; scores, pairs, reduction and gradients
+ * run as one pass on {@code cpu} and {@code java}.
  * {@link #forwardBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} writes into the
  * caller's buffers instead.
  * Instances are immutable and thread-safe.
@@ -125,11 +126,15 @@ public final class BprLoss {
         run(k, queries, positives, negatives, loss, gradQueries, gradPositives, gradNegatives);
     }
 
-    /** The scores, the pairs' softplus and the gradients into checked outputs. */
+    /**
+     * The scores, the pairs' softplus and the gradients into checked outputs: in one pass where
+     * the backend has one, else through a scratch logit matrix (N, K+1).
+     */
     private void run(Kernels k, Tensor queries, Tensor positives, Tensor negatives, Tensor loss, Tensor dq, Tensor dp,
                      Tensor dn) {
         long n = queries.size(0), kNeg = negatives.size(1);
         ContrastiveKernels con = k.contrastive();
+        if (con.bprLoss(queries, positives, negatives, reduction, loss, dq, dp, dn)) return;
         try (Tensor logits = Contrastive.scratch(k, n, kNeg + 1);
              Tensor rows = reduction == Reduction.NONE ? null : Contrastive.scratch(k, n)) {
             Tensor perRow = rows == null ? loss : rows;

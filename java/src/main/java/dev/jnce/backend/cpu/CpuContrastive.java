@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The contrastive family on jnce's C kernels (symmetric_xent.c, positives_xent.c, clip_xent.c,
- * siglip.c, negatives.c); the sweep's O(N) steps are {@link HostContrastive}'s, shared with the
+ * siglip.c, negatives.c, bpr.c); the sweep's O(N) steps are {@link HostContrastive}'s, shared with the
  * java backend.
  */
 final class CpuContrastive implements ContrastiveKernels {
@@ -126,6 +126,15 @@ final class CpuContrastive implements ContrastiveKernels {
     @Override
     public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
         HostRetrieval.bprPairs(logits, rowLoss, grad);
+    }
+
+    /** bpr.c: scores, pairs, reduction and gradients in one native call, with no logit matrix. */
+    @Override
+    public boolean bprLoss(Tensor q, Tensor p, Tensor n, Reduction reduction, Tensor loss, Tensor dq, Tensor dp, Tensor dn) {
+        NativeStatus.check(JnceNative.jnce_bpr_fwd_bwd(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
+                NativeCodes.reduction(reduction), loss.segment(), dq.segment(), dp.segment(), dn.segment()), "bpr_fwd_bwd", "q", q,
+                "n", n);
+        return true;
     }
 
     @Override

@@ -13,8 +13,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * The contrastive family in Java, the same meanings as native/src/cpu/symmetric_xent.c,
  * positives_xent.c, clip_xent.c, siglip.c and negatives.c ({@link JavaSymmetricXent},
- * {@link JavaPositivesXent}, {@link JavaClipXent}, {@link RowOps#sigmoidPairs} and the batched
- * dots below); the sweep's O(N) steps are {@link HostContrastive}'s.
+ * {@link JavaPositivesXent}, {@link JavaClipXent}, {@link RowOps#sigmoidPairs}, the batched
+ * dots and BPR's pass below); the sweep's O(N) steps are {@link HostContrastive}'s.
  */
 final class JavaContrastive implements ContrastiveKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -142,6 +142,69 @@ final class JavaContrastive implements ContrastiveKernels {
     @Override
     public void bprPairs(Tensor logits, Tensor rowLoss, Tensor grad) {
         HostRetrieval.bprPairs(logits, rowLoss, grad);
+    }
+
+    /**
+     * BPR in one pass, with bpr.c's meaning and order, by blocks of rows copied to the heap (one
+     * bulk copy an operand and a result a block; a copy a row cost about 10 ns each): the block's
+     * scores on this backend's lanes, {@code x = (float) s_k - (float) s_0}, the pairs' softplus
+     * and sigmoid ({@link RowOps#softplusSigmoid}), then each row's gradients; no logit matrix.
+     */
+    @Override
+    public boolean bprLoss(Tensor q, Tensor p, Tensor n, Reduction reduction, Tensor loss, Tensor dq, Tensor dp, Tensor dn) {
+        int k = Math.toIntExact(n.size(1)), d = Math.toIntExact(n.size(2));
+        long count = n.size(0);
+        double scale = (reduction == Reduction.MEAN ? 1.0 / count : 1.0) / k;
+        MemorySegment qs = q.segment(), ps = p.segment(), ns = n.segment(), out = loss.segment();
+        MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
+        float[] rowLoss = new float[Math.toIntExact(count)];
+        int block = (int) Math.max(1, 65536 / ((k + 2L) * d)); // rows a block: about 256 KiB of operands
+        Parallel.forRange(count, negativeRows(n), (begin, end) -> {
+            float[][] s = BPR_SCRATCH.get();
+            for (long b0 = begin; b0 < end; b0 += block) {
+                int rb = (int) Math.min(block, end - b0), rd = rb * d, rkd = rb * k * d, rk = rb * k;
+                float[] qh = grow(s, 0, rd), ph = grow(s, 1, rd), nh = grow(s, 2, rkd), dqh = grow(s, 3, rd), dph = grow(s, 4, rd);
+                float[] dnh = grow(s, 5, rkd), x = grow(s, 6, rk), sp = grow(s, 7, rk), sig = grow(s, 8, rk);
+                MemorySegment.copy(qs, F, 4 * b0 * d, qh, 0, rd);
+                MemorySegment.copy(ps, F, 4 * b0 * d, ph, 0, rd);
+                MemorySegment.copy(ns, F, 4 * b0 * k * d, nh, 0, rkd);
+                for (int r = 0; r < rb; r++) {
+                    float pos = (float) rows.dotDouble(qh, r * d, ph, r * d, d);
+                    for (int j = 0; j < k; j++) x[r * k + j] = (float) rows.dotDouble(qh, r * d, nh, (r * k + j) * d, d) - pos;
+                }
+                rows.softplusSigmoid(x, 0, rk, sp, sig);
+                for (int r = 0; r < rb; r++) {
+                    double l = 0, g0 = 0;
+                    for (int j = r * k; j < (r + 1) * k; j++) { // sig becomes the pairs' coefficients g
+                        double gd = sig[j] * scale;
+                        sig[j] = (float) gd;
+                        l += sp[j];
+                        g0 -= gd;
+                    }
+                    rows.pairGradients(qh, ph, nh, r, k, d, sig, (float) g0, dqh, dph, dnh);
+                    rowLoss[(int) b0 + r] = (float) (l / k);
+                }
+                MemorySegment.copy(dqh, 0, dqs, F, 4 * b0 * d, rd);
+                MemorySegment.copy(dph, 0, dps, F, 4 * b0 * d, rd);
+                MemorySegment.copy(dnh, 0, dns, F, 4 * b0 * k * d, rkd);
+            }
+        });
+        if (reduction == Reduction.NONE) {
+            MemorySegment.copy(rowLoss, 0, out, F, 0, rowLoss.length);
+        } else {
+            double total = 0;
+            for (float r : rowLoss) total += r; // in row order: the same sum on any thread count
+            out.setAtIndex(F, 0, (float) (reduction == Reduction.MEAN ? total / count : total));
+        }
+        return true;
+    }
+
+    /** Each thread's heap blocks of bprLoss, grown as a call needs. */
+    private static final ThreadLocal<float[][]> BPR_SCRATCH = ThreadLocal.withInitial(() -> new float[9][0]);
+
+    private static float[] grow(float[][] scratch, int which, int size) {
+        if (scratch[which].length < size) scratch[which] = new float[size];
+        return scratch[which];
     }
 
     @Override

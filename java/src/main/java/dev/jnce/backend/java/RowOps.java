@@ -70,6 +70,43 @@ class RowOps {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /**
+     * softplus(x_t) into sp and sigmoid(x_t) into sig for t &lt; n (BCE with logits' terms at target
+     * 0): here in double, one exponential an element; {@link VectorRowOps} on float lanes.
+     */
+    void softplusSigmoid(float[] x, int from, int n, float[] sp, float[] sig) {
+        for (int t = from; t < n; t++) {
+            double v = x[t], e = Math.exp(-Math.abs(v)), r = 1 / (1 + e);
+            sp[t] = (float) (Math.max(v, 0) + Math.log1p(e));
+            sig[t] = (float) (v >= 0 ? r : e * r);
+        }
+    }
+
+    /**
+     * Row r's gradients of a block of BPR pairs (heap rows of d; n and dn hold k rows a row):
+     * dn_j = g_j q, dq = sum_j g_j n_j + g0 p, dp = g0 q, with g = coefficients from r k.
+     */
+    void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
+                       float[] dn) {
+        pairGradients(q, p, n, r, k, d, g, g0, dq, dp, dn, 0);
+    }
+
+    /** Columns [from, d) of {@link #pairGradients}. */
+    static void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
+                              float[] dn, int from) {
+        int qo = r * d;
+        for (int c = from; c < d; c++) {
+            float acc = 0, qc = q[qo + c];
+            for (int j = 0; j < k; j++) {
+                int no = (r * k + j) * d;
+                acc = Math.fma(g[r * k + j], n[no + c], acc);
+                dn[no + c] = g[r * k + j] * qc;
+            }
+            dq[qo + c] = Math.fma(g0, p[qo + c], acc);
+            dp[qo + c] = g0 * qc;
+        }
+    }
+
     /** x_j *= a in float, c floats of a heap row from element offset off. */
     void scale(float[] x, int off, int c, float a) {
         for (int j = off; j < off + c; j++) x[j] *= a;

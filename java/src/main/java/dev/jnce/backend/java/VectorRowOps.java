@@ -507,6 +507,56 @@ final class VectorRowOps extends RowOps {
         return k;
     }
 
+    /** {@link RowOps#pairGradients} with a vector of dq in a register across the row's pairs (bpr.c's order, fused multiply-adds). */
+    @Override
+    void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
+                       float[] dn) {
+        final int lanes = S.length(), whole = d - d % lanes, qo = r * d;
+        final FloatVector vg0 = FloatVector.broadcast(S, g0);
+        for (int c = 0; c < whole; c += lanes) {
+            FloatVector acc = FloatVector.zero(S), qc = FloatVector.fromArray(S, q, qo + c);
+            for (int j = 0; j < k; j++) {
+                int no = (r * k + j) * d;
+                FloatVector gj = FloatVector.broadcast(S, g[r * k + j]);
+                acc = gj.fma(FloatVector.fromArray(S, n, no + c), acc);
+                gj.mul(qc).intoArray(dn, no + c);
+            }
+            vg0.fma(FloatVector.fromArray(S, p, qo + c), acc).intoArray(dq, qo + c);
+            vg0.mul(qc).intoArray(dp, qo + c);
+        }
+        RowOps.pairGradients(q, p, n, r, k, d, g, g0, dq, dp, dn, whole);
+    }
+
+    /**
+     * softplus and sigmoid on float lanes, jnce_bce_logits8's formulas at target 0 (as bpr.c takes
+     * them): e = exp(-|x|) in a loop of its own, then r = 1 / (1 + e) and L = log(1 + e), then
+     * softplus = max(x, 0) + L and sigmoid = r or e r; the last part of fewer than a vector in double.
+     */
+    @Override
+    void softplusSigmoid(float[] x, int from, int n, float[] sp, float[] sig) {
+        final int lanes = S.length(), whole = from + (n - from) / lanes * lanes;
+        for (int t = from; t < whole; t += lanes) { // sig holds e until the last loop
+            VectorMath.expNonpos(FloatVector.fromArray(S, x, t).abs().neg()).intoArray(sig, t);
+        }
+        final FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int t = from; t < whole; t += lanes) { // sp holds r until the last loop
+            FloatVector e = FloatVector.fromArray(S, sig, t), r = one.div(one.add(e));
+            r.intoArray(sp, t);
+        }
+        softplusSigmoidRest(x, from, whole, sp, sig);
+        super.softplusSigmoid(x, whole, n, sp, sig);
+    }
+
+    private static void softplusSigmoidRest(float[] x, int from, int whole, float[] sp, float[] sig) {
+        final FloatVector zero = FloatVector.zero(S);
+        for (int t = from; t < whole; t += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, t), e = FloatVector.fromArray(S, sig, t), r = FloatVector.fromArray(S, sp, t);
+            VectorMask<Float> nonneg = v.compare(VectorOperators.GE, zero), nan = v.compare(VectorOperators.NE, v);
+            zero.blend(v, nonneg).add(VectorMath.log1pUnit(e, r)).blend(Float.NaN, nan).intoArray(sp, t);
+            e.mul(r).blend(r, nonneg).blend(Float.NaN, nan).intoArray(sig, t);
+        }
+    }
+
     private static void expTerms(MemorySegment xs, long k, int n, float[] es) {
         for (int i = 0; i < n; i += S.length()) {
             VectorMath.expNonpos(FloatVector.fromMemorySegment(S, xs, 4L * (k + i), ORDER).abs().neg()).intoArray(es, PAD + i);
