@@ -161,6 +161,7 @@ final class JavaContrastive implements ContrastiveKernels {
         int block = (int) Math.max(1, 65536 / ((k + 2L) * d)); // rows a block: about 256 KiB of operands
         Parallel.forRange(count, negativeRows(n), (begin, end) -> {
             float[][] s = BPR_SCRATCH.get();
+            double[] four = new double[4];
             for (long b0 = begin; b0 < end; b0 += block) {
                 int rb = (int) Math.min(block, end - b0), rd = rb * d, rkd = rb * k * d, rk = rb * k;
                 float[] qh = grow(s, 0, rd), ph = grow(s, 1, rd), nh = grow(s, 2, rkd), dqh = grow(s, 3, rd), dph = grow(s, 4, rd);
@@ -170,7 +171,12 @@ final class JavaContrastive implements ContrastiveKernels {
                 MemorySegment.copy(ns, F, 4 * b0 * k * d, nh, 0, rkd);
                 for (int r = 0; r < rb; r++) {
                     float pos = (float) rows.dotDouble(qh, r * d, ph, r * d, d);
-                    for (int j = 0; j < k; j++) x[r * k + j] = (float) rows.dotDouble(qh, r * d, nh, (r * k + j) * d, d) - pos;
+                    int j = 0, at = r * k;
+                    for (; j + 4 <= k; j += 4, at += 4) { // four negatives at a time, q's lanes loaded once
+                        rows.dotDouble4(qh, r * d, nh, at * d, (at + 1) * d, (at + 2) * d, (at + 3) * d, d, four);
+                        for (int u = 0; u < 4; u++) x[at + u] = (float) four[u] - pos;
+                    }
+                    for (; j < k; j++, at++) x[at] = (float) rows.dotDouble(qh, r * d, nh, at * d, d) - pos;
                 }
                 rows.softplusSigmoid(x, 0, rk, sp, sig);
                 for (int r = 0; r < rb; r++) {
