@@ -13,6 +13,9 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -244,6 +247,33 @@ class TensorBuffersTest extends ScopedTest {
         // once the slab is full and every tensor in it closed, its memory is freed and the view throws
         for (int i = 0; i < 40; i++) Tensor.zerosUnscoped(DType.FLOAT32, 8192).close(); // 32 KiB each
         assertThrows(IllegalStateException.class, () -> view.get(0));
+    }
+
+    @Test
+    void slabMemoryServingLaterTensorsStartsAtZeroAndOldViewsStillThrow() {
+        // 200 small tensors of 32 KiB written with 3s and closed: several slabs, freed once full,
+        // whose memory the allocator may hand to the slabs of the tensors after them
+        List<FloatBuffer> views = new ArrayList<>();
+        float[] threes = new float[8192];
+        Arrays.fill(threes, 3f);
+        for (int i = 0; i < 200; i++) {
+            Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 8192);
+            FloatBuffer view = t.asFloatBuffer();
+            view.put(threes);
+            views.add(view);
+            t.close();
+        }
+        for (int i = 0; i < 200; i++) {
+            try (Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 8192)) {
+                float[] got = t.toFloatArray();
+                for (int j = 0; j < got.length; j++) {
+                    if (got[j] != 0f) throw new AssertionError("new tensor " + i + " holds " + got[j] + " at " + j);
+                }
+            }
+        }
+        // the first slab may hold other tests' open tensors and stay: views from the ones after it
+        // throw, although their memory now belongs to other tensors
+        for (FloatBuffer view : views.subList(40, 150)) assertThrows(IllegalStateException.class, () -> view.get(0));
     }
 
     @Test
