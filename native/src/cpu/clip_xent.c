@@ -85,12 +85,7 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                 const double x = T[r * TILE + r];
                 H[r * TILE + r] = (float)(0.5 * j->w * (exp(x - j->rlse[i0 + r]) + exp(x - j->clse[i0 + r])) - j->w);
             }
-        /* in place, the tile's lines are in the cache from tile_load: plain stores cost less there
-         * than streaming ones, which evict them first */
-        if (j->G == j->S)
-            for (int64_t r = 0; r < rows; r++) memcpy(j->G + (i0 + r) * ld + j0, H + r * TILE, sizeof(float) * (size_t)cols);
-        else
-            for (int64_t r = 0; r < rows; r++) write_row(j->avx2, j->G + (i0 + r) * ld + j0, H + r * TILE, cols);
+        write_tile(j->avx2, j->G == j->S, j->G, ld, i0, j0, H, rows, cols);
     }
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMMs read G */
 }

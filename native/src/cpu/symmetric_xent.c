@@ -363,15 +363,9 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                 for (int64_t c = 0; c < rows; c++)
                     G[(i0 + r) * ld + j0 + c] = c <= r ? H[r * TILE + c] : H[c * TILE + r];
         } else if (j->panel_tiles > 0 && I / j->panel_tiles != J / j->panel_tiles) {
-            /* no mirror: in place, the tile's lines are in the cache from tile_load, where plain
-             * stores cost less than streaming ones, which evict them first (pass 2 at N = 8192:
-             * 13.2 -> 12.4 ms, ad-hoc) */
-            if (G == j->S)
-                for (int64_t r = 0; r < rows; r++) memcpy(G + (i0 + r) * ld + j0, H + r * TILE, sizeof(float) * (size_t)cols);
-            else
-                for (int64_t r = 0; r < rows; r++) write_row(j->avx2, G + (i0 + r) * ld + j0, H + r * TILE, cols);
+            write_tile(j->avx2, G == j->S, G, ld, i0, j0, H, rows, cols); /* no mirror */
         } else {
-            for (int64_t r = 0; r < rows; r++) write_row(j->avx2, G + (i0 + r) * ld + j0, H + r * TILE, cols);
+            write_tile(j->avx2, 0, G, ld, i0, j0, H, rows, cols);
             /* the mirror: transpose in the cache first, then whole rows (T is free by now) */
             if (j->avx2) {
                 transpose_tile_avx2(H, T);
