@@ -231,8 +231,7 @@ int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_
                    .avx512 = jnce_use_avx512(), .row_loss = rows_out, .dQ = dQ, .dP = dP, .dN = dN};
     jnce_parallel_for(N, grain(K, D), rows, &job);
     if (reduction != JNCE_REDUCTION_NONE) {
-        double total = 0.0;
-        for (int64_t i = 0; i < N; i++) total += rows_out[i];
+        double total = jnce_rows_total(rows_out, N);
         loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
         free(rows_out);
     }

@@ -10,6 +10,13 @@
 /* Records a printf-style message for jnce_last_error() and returns status. */
 int32_t jnce_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The sum of N rows' losses in double, in row order (the same on any thread count). */
+static inline double jnce_rows_total(const float *rows, int64_t N) {
+    double total = 0.0;
+    for (int64_t i = 0; i < N; i++) total += rows[i];
+    return total;
+}
+
 /* Writes v as Java's Float.toString does ("-1.0", "1.5E-4", "NaN", "Infinity"), so that a value
  * named in a message reads the same from the C kernels and their Java twins. */
 void jnce_format_float(char *buf, int64_t cap, float v);

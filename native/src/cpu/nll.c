@@ -126,8 +126,7 @@ int32_t jnce_nll_fwd_bwd(const float *input, const void *targets, int32_t target
     jnce_parallel_for(N, C >= 65536 ? 1 : 65536 / C, nll_rows, &job);
 
     if (reduction != JNCE_REDUCTION_NONE) {
-        double total = 0.0;
-        for (int64_t i = 0; i < N; i++) total += row_loss[i];
+        double total = jnce_rows_total(row_loss, N);
         if (reduction == JNCE_REDUCTION_MEAN) total = zero_mean ? 0.0 : total / total_weight;
         loss[0] = (float)total;
         free(row_loss);

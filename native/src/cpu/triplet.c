@@ -218,8 +218,7 @@ int32_t jnce_triplet_margin_fwd_bwd(const float *anchor, const float *positive, 
                        row_loss, grad_anchor, grad_positive, grad_negative};
     jnce_parallel_for(N, D >= 8192 ? 1 : 8192 / D, triplet_rows, &job);
     if (reduction != JNCE_REDUCTION_NONE) {
-        double total = 0.0;
-        for (int64_t i = 0; i < N; i++) total += row_loss[i];
+        double total = jnce_rows_total(row_loss, N);
         loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
         free(row_loss);
     }
