@@ -205,12 +205,15 @@ final class JavaContrastive implements ContrastiveKernels {
         return true;
     }
 
-    /** Each thread's heap blocks of bprLoss, grown as a call needs. */
+    /** Each thread's heap blocks of bprLoss, grown as a call needs, kept up to 1M floats (4 MiB) each. */
     private static final ThreadLocal<float[][]> BPR_SCRATCH = ThreadLocal.withInitial(() -> new float[9][0]);
+    private static final int BPR_KEPT = 1 << 20;
 
     private static float[] grow(float[][] scratch, int which, int size) {
-        if (scratch[which].length < size) scratch[which] = new float[size];
-        return scratch[which];
+        if (scratch[which].length >= size) return scratch[which];
+        float[] a = new float[size];
+        if (size <= BPR_KEPT) scratch[which] = a; // a block of one row of very many negatives is not kept
+        return a;
     }
 
     @Override
