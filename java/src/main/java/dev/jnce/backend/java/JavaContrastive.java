@@ -12,7 +12,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The contrastive family in Java, the same meanings as native/src/cpu/symmetric_xent.c,
- * positives_xent.c, clip_xent.c, siglip.c and negatives.c ({@link JavaSymmetricXent},
+ * positives_xent.c, clip_xent.c, siglip.c, negatives.c and bpr.c ({@link JavaSymmetricXent},
  * {@link JavaPositivesXent}, {@link JavaClipXent}, {@link RowOps#sigmoidPairs}, the batched
  * dots and BPR's pass below); the sweep's O(N) steps are {@link HostContrastive}'s.
  */
