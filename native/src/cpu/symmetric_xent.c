@@ -25,7 +25,10 @@
  *           along the diagonal and take df = alpha H f from H's lower part by block products
  *           (symmetric_product): the mirror tiles' transposes and stores (64 rows a tile, in
  *           column strips) took more than the rest of the pass together, about 50 of 80 ms at
- *           N = 16384 on two cores.
+ *           N = 16384 on two cores. There, where one shift c serves every row (the row maxima
+ *           within FACTOR_RANGE of each other), the tiles cover only the diagonal blocks and
+ *           the rest goes row by row, in place (pass2_rows): a tile's 64 rows, 4 ld bytes
+ *           apart, share a few cache sets, a row is one stream.
  * The few entries where a pair is not a candidate of both rows, or is a target (the diagonal,
  * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass; label targets are
  * subtracted after it, group by group (H_ij -= 2 w / |P(i)| for i != j with one label).
@@ -58,6 +61,10 @@ typedef struct {
     const float *coef;    /* pass 2: (N) w / s_i, so that w softmax_i(j) = exp(S_ij - m_i) coef_i */
     const double *lse;    /* pass 2: (N) */
     int64_t panel_tiles;  /* pass 2: mirror a tile only within the diagonal blocks of this many tiles a side (0: every tile) */
+    int diagonal_blocks;  /* pass 2: tiles numbered within the diagonal blocks only (the rest goes by rows) */
+    const float *a;       /* pass2_rows: (N) coef_i exp(c - m_i) */
+    float c;              /* pass2_rows: the one shift of every row */
+    int64_t first_row;    /* pass2_rows: rows [first_row, N) have entries left of their diagonal block */
     double w;             /* pass 2: d loss / d loss_i */
     float shift;          /* pass1_shared: the largest diagonal entry */
     float shared_hi[JNCE_MAX_THREADS]; /* pass1_shared, per slice: the largest entry read */
@@ -84,11 +91,27 @@ static void tile_of(int64_t t, int64_t *I, int64_t *J) {
     *J = t - i * (i + 1) / 2;
 }
 
+/*
+ * Pass 2's tile t -> (I, J): the lower triangle row by row, or (diagonal_blocks) the lower
+ * triangles of the diagonal blocks of panel_tiles tiles a side, block after block, where the
+ * last block's tiles past N's edge give 0 (nothing to do).
+ */
+static int pass2_tile(const sym_job *j, int64_t t, int64_t *I, int64_t *J) {
+    if (!j->diagonal_blocks) {
+        tile_of(t, I, J);
+        return 1;
+    }
+    const int64_t pt = j->panel_tiles, per_block = pt * (pt + 1) / 2, block = t / per_block;
+    tile_of(t - block * per_block, I, J);
+    *I += block * pt, *J += block * pt;
+    return *I * TILE < j->N;
+}
+
 /* Asks for tile t's logits ahead of use. */
 static void prefetch_tile(const sym_job *j, int64_t t) {
     if (t >= j->tiles) return;
     int64_t I, J;
-    tile_of(t, &I, &J);
+    if (!pass2_tile(j, t, &I, &J)) return;
     const int64_t i0 = I * TILE, j0 = J * TILE;
     tile_prefetch(j->S, j->ld, i0, j0, j->N - i0 < TILE ? j->N - i0 : TILE, j->N - j0 < TILE ? j->N - j0 : TILE);
 }
@@ -215,6 +238,9 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                 const __mmask16 m = i0 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (i0 - c)) - 1u);
                 __m512 cacc = _mm512_setzero_ps(), cm = ninf;
                 for (int64_t r = 0; r < rows; r++) {
+                    /* four lines ahead in each of the 16 streams, more than the hardware
+                     * prefetchers keep up with (16384 x 128 on two cores: 31-32 -> 26-28 ms) */
+                    _mm_prefetch((const char *)(x[r] + c + 64), _MM_HINT_T0);
                     __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
                     nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
                     cm = _mm512_max_ps(v, cm);
@@ -335,7 +361,7 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     float T[TILE * TILE], H[TILE * TILE];
     for (int64_t t = begin; t < end; t++) {
         int64_t I, J;
-        tile_of(t, &I, &J);
+        if (!pass2_tile(j, t, &I, &J)) continue;
         const int64_t i0 = I * TILE, j0 = J * TILE;
         const int64_t rows = N - i0 < TILE ? N - i0 : TILE, cols = N - j0 < TILE ? N - j0 : TILE;
         const int diagonal = I == J;
@@ -377,6 +403,81 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         }
     }
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMM reads G */
+}
+
+/*
+ * Pass 2 by rows where one shift c serves every row (each row maximum m_i within
+ * FACTOR_RANGE / 2 of c, as an embedding batch's rows usually are): H_ij = exp(S_ij - c)
+ * (a_i + a_j) with a_i = coef_i exp(c - m_i), the tiles' factored form with one c for all,
+ * in place over each row's entries left of its diagonal block (the part the gradient entry
+ * points keep unmirrored). A row's entries are one contiguous stream, where a tile's 64 rows,
+ * 4 ld bytes apart, fall into the same few cache sets. The pairs the vector pass gets wrong,
+ * (i, p(i)) and (i, q) with p(q) = i, are recomputed from their logits, read before it.
+ */
+JNCE_TARGET_AVX2 static void row_gradient_avx2(float *x, int64_t n, float ai, const float *a, float c) {
+    const __m256 vc = _mm256_set1_ps(c), va = _mm256_set1_ps(ai);
+    for (int64_t k = 0; k < n; k += 8) {
+        __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + k), vc));
+        _mm256_storeu_ps(x + k, _mm256_mul_ps(e, _mm256_add_ps(va, _mm256_loadu_ps(a + k))));
+    }
+}
+
+#ifdef JNCE_HAVE_AVX512
+JNCE_TARGET_AVX512 static void row_gradient_avx512(float *x, int64_t n, float ai, const float *a, float c) {
+    const __m512 vc = _mm512_set1_ps(c), va = _mm512_set1_ps(ai);
+    for (int64_t k = 0; k < n; k += 16) {
+        __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + k), vc));
+        _mm512_storeu_ps(x + k, _mm512_mul_ps(e, _mm512_add_ps(va, _mm512_loadu_ps(a + k))));
+    }
+}
+#endif
+
+/* Row i's entries left of its diagonal block (a multiple of TILE: whole vectors). */
+static void pass2_row(const sym_job *j, int64_t i) {
+    const int64_t panel = j->panel_tiles * TILE, width = i / panel * panel;
+    if (width == 0) return;
+    float *x = j->G + i * j->ld;
+    int64_t col[2];
+    float value[2];
+    int fixes = 0;
+    if (j->single) {
+        const int64_t p = target_of(j, i), q = i >= j->offset ? i - j->offset : i - j->offset + j->N;
+        if (p < width) col[fixes] = p, value[fixes++] = pair_gradient(j, i, p, x[p]);
+        if (q < width && q != p) col[fixes] = q, value[fixes++] = pair_gradient(j, i, q, x[q]);
+    }
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) row_gradient_avx512(x, width, j->a[i], j->a, j->c);
+    else
+#endif
+        row_gradient_avx2(x, width, j->a[i], j->a, j->c);
+    for (int f = 0; f < fixes; f++) x[col[f]] = value[f];
+}
+
+/* Pass 2 by rows over row pairs [begin, end): pair k is rows first_row + k and N - 1 - k (equal work a pair). */
+static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const sym_job *j = ctx;
+    for (int64_t k = begin; k < end; k++) {
+        const int64_t lo = j->first_row + k, hi = j->N - 1 - k;
+        pass2_row(j, lo);
+        if (hi != lo) pass2_row(j, hi);
+    }
+}
+
+/*
+ * For pass2_rows: a_i = coef_i exp(c - m_i) with c the middle of the row maxima, or NULL where
+ * they spread over more than FACTOR_RANGE (or out of memory): the tiles then take their own c.
+ */
+static float *shared_coefficients(sym_job *j, const float *coef, float *c) {
+    const int64_t N = j->N;
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < N; i++) lo = fminf(lo, j->rmax[i]), hi = fmaxf(hi, j->rmax[i]);
+    if (!(hi - lo <= FACTOR_RANGE)) return NULL; /* also Inf and NaN */
+    float *a = malloc(sizeof(float) * (size_t)N);
+    if (a == NULL) return NULL;
+    *c = 0.5f * (lo + hi);
+    for (int64_t i = 0; i < N; i++) a[i] = (float)((double)coef[i] * exp((double)*c - (double)j->rmax[i]));
+    return a;
 }
 
 /*
@@ -465,7 +566,20 @@ static int32_t run(sym_job *job, int32_t reduction, const int64_t *order, const 
         job->coef = coef;
         job->lse = lse;
         job->w = w;
-        jnce_parallel_for(job->tiles, 4, pass2, job);
+        const int64_t pt = job->panel_tiles;
+        float *a = NULL;
+        if (G == S && pt > 0 && N > pt * TILE && job->avx2 && !any_bad) a = shared_coefficients(job, coef, &job->c);
+        if (a != NULL) { /* the diagonal blocks' tiles (mirrored), then the rows left of them */
+            job->a = a;
+            job->diagonal_blocks = 1;
+            job->tiles = (side + pt - 1) / pt * (pt * (pt + 1) / 2);
+            jnce_parallel_for(job->tiles, 4, pass2, job);
+            job->first_row = pt * TILE;
+            jnce_parallel_for((N - job->first_row + 1) / 2, 1, pass2_rows, job);
+            free(a);
+        } else {
+            jnce_parallel_for(job->tiles, 4, pass2, job);
+        }
         /* label targets: g_ij -= w / |P(i)| for each positive j of i, so H_ij -= w (1/|P(i)| + 1/|P(j)|) */
         for (int64_t g = 0, from = 0; !job->single && from < N; from = group_end[g++]) {
             const double k = (double)(group_end[g] - from - 1);
