@@ -19,7 +19,8 @@ describe the run come from the environment, which side_by_side.sh's results_run 
     RUN_NOTE     optional: anything a reader of the row must know
 
 The raw logs are the probes' lines: "jnce BACKEND FORM N D SECONDS PEAK_BYTES [blockRows=R]"
-(and "jnce BACKEND FORM-blas N D SECONDS", the BLAS calls the same step makes) and
+(and "jnce BACKEND FORM-blas N D SECONDS", the BLAS calls the same step makes, and "jnce BACKEND
+FORM-paired N D MEDIAN MIN MAX pairs=R", the step over its BLAS calls in pairs run back to back) and
 "torch FORM N D SECONDS PEAK_BYTES"; '#' lines are comments.
 """
 import csv
@@ -42,6 +43,14 @@ def run_fields():
 def append(path, columns, rows):
     """Appends rows (dicts over columns) to the CSV at path; the header goes first in a new file."""
     new = not os.path.exists(path) or os.path.getsize(path) == 0
+    if not new:
+        with open(path, newline="") as f:
+            lines = f.read().split("\n")
+        header = next(csv.reader([lines[0]]))
+        if header != columns and header == columns[:len(header)]:  # columns added at the end since
+            lines[0] = ",".join(columns)
+            with open(path, "w", newline="") as f:
+                f.write("\n".join(lines))
     with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
         if new:
@@ -104,16 +113,20 @@ def infonce(raw_path):
             torch[(f[1], f[2], f[3])] = (float(f[4]), int(f[5]))
             continue
         backend, form, n, d = f[1], f[2], f[3], f[4]
-        if form == "gemm3" or form.endswith("-blas"):
-            base = "infonce" if form == "gemm3" else form[:-len("-blas")]
+        if form == "gemm3" or form.endswith("-blas") or form.endswith("-paired"):
+            base = "infonce" if form == "gemm3" else form[:form.rindex("-")]
             last = next((m for m in reversed(measured) if m["key"] == (backend, base, n, d)), None)
-            if last is not None:
+            if last is not None and form.endswith("-paired"):
+                last["paired"] = float(f[5])
+            elif last is not None:
                 last["blas"] = float(f[5])
             continue
-        measured.append(dict(key=(backend, form, n, d), seconds=float(f[5]), peak=int(f[6]), block=block, blas=None))
+        measured.append(dict(key=(backend, form, n, d), seconds=float(f[5]), peak=int(f[6]), block=block, blas=None,
+                             paired=None))
 
+    # paired_over_blas comes last: rows written before it existed end one column short
     columns = RUN + ["backend", "form", "shape", "block_rows", "jnce_s", "blas_s", "jnce_over_blas", "torch_s",
-                     "speedup", "peak_mib", "torch_peak_mib"] + TAIL
+                     "speedup", "peak_mib", "torch_peak_mib"] + TAIL + ["paired_over_blas"]
     rows = []
     for m in measured:
         backend, form, n, d = m["key"]
@@ -123,7 +136,8 @@ def infonce(raw_path):
         rows.append(dict(run_fields(), backend=backend, form=form, shape=shape, block_rows=m["block"],
                          jnce_s=fixed(s, 3), blas_s=fixed(g, 3), jnce_over_blas=fixed(g and s / g, 2),
                          torch_s=fixed(t and t[0], 3), speedup=fixed(t and t[0] / s, 2),
-                         peak_mib="%.0f" % (m["peak"] / 2**20), torch_peak_mib="%.0f" % (t[1] / 2**20) if t else ""))
+                         peak_mib="%.0f" % (m["peak"] / 2**20), torch_peak_mib="%.0f" % (t[1] / 2**20) if t else "",
+                         paired_over_blas=fixed(m["paired"], 3)))
 
     # the printed table: the last measurement of each case that has both BLAS and PyTorch figures
     last = {}
@@ -131,7 +145,7 @@ def infonce(raw_path):
         if not m["block"]:
             last[m["key"]] = m
     cases = sorted({(k[1], k[2], k[3]) for k in last}, key=lambda c: (int(c[1]), int(c[2]), FORMS.index(c[0]) if c[0] in FORMS else len(FORMS)))
-    print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
+    print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'paired':>7} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
     for form, n, d in cases:
         t = torch.get((form, n, d))
         for b in ("cpu", "java"):
@@ -139,7 +153,8 @@ def infonce(raw_path):
             if not m or not t or m["blas"] is None:
                 continue
             s, g = m["seconds"], m["blas"]
-            print(f"{n:>6} {d:>4} {form:<9} {b:<7} {s:>8.3f} {g:>8.3f} {s / g:>6.2f} "
+            paired = "" if m["paired"] is None else "%.3f" % m["paired"]
+            print(f"{n:>6} {d:>4} {form:<9} {b:<7} {s:>8.3f} {g:>8.3f} {s / g:>6.2f} {paired:>7} "
                   f"{t[0]:>8.3f} {t[0] / s:>8.2f}x {m['peak'] / 2**20:>9.0f} {t[1] / 2**20:>10.0f}")
     return columns, rows
 

@@ -45,7 +45,10 @@ import java.util.SplittableRandom;
  * BLOCK_ROWS: {@link InfoNce#withBlockRows} (default 0: automatic for two tensors, the symmetric
  * path for one; below N the one-tensor forms sweep blocks too).
  * Prints: {@code jnce BACKEND FORM N D seconds peak_added_bytes} and
- * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each, after WARMUP = 2 untimed steps on each side).
+ * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each, after WARMUP = 2 untimed steps on each side),
+ * then {@code jnce BACKEND FORM-paired N D median min max pairs=7}: the step's time over its BLAS
+ * calls' in PAIRS pairs run back to back in alternating order (the median is the ratio to judge:
+ * both sides of a pair see the machine in the same state).
  */
 public final class InfoNceProbe {
     /** K of the negatives form. */
@@ -73,39 +76,12 @@ public final class InfoNceProbe {
         NtXent ntXent = NtXent.create().withTemperature(0.07f).withBackend(k).withBlockRows(blockRows);
         ClipLoss clip = ClipLoss.create().withLogitScale(1 / 0.07f).withBackend(k);
         SigLipLoss sigLip = SigLipLoss.create().withBackend(k);
-        double best = Double.MAX_VALUE;
         // WARMUP untimed steps first: the first steps fault in the workspace, OpenBLAS's buffers and
         // the JIT's code (seen: 2.07, 0.81, 0.76 s, then 0.69-0.70 s a step at N=16384, D=128)
+        double best = Double.MAX_VALUE;
         for (int r = -WARMUP; r < reps; r++) {
-            if (r == 0) best = Double.MAX_VALUE;
-            long start = System.nanoTime();
-            if (form.equals("clip") || form.equals("siglip")) {
-                try (PairedResult res = form.equals("clip") ? clip.forwardBackward(q, keys) : sigLip.forwardBackward(q, keys)) {
-                    res.loss().item();
-                }
-                best = Math.min(best, (System.nanoTime() - start) / 1e9);
-                continue;
-            }
-            if (form.equals("onetensor") || form.equals("ntxent") || form.equals("supcon")) {
-                try (EmbeddingResult res = switch (form) {
-                    case "onetensor" -> loss.forwardBackward(q);
-                    case "ntxent" -> ntXent.forwardBackward(q);
-                    default -> loss.forwardBackwardLabels(q, classes);
-                }) {
-                    res.loss().item();
-                }
-                best = Math.min(best, (System.nanoTime() - start) / 1e9);
-                continue;
-            }
-            try (InfoNce.Result res = switch (form) {
-                case "infonce" -> loss.forwardBackward(q, keys);
-                case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
-                case "negatives" -> loss.forwardBackwardNegatives(q, keys, negatives);
-                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip, siglip or negatives, not " + form);
-            }) {
-                res.loss().item();
-            }
-            best = Math.min(best, (System.nanoTime() - start) / 1e9);
+            double t = step(form, loss, ntXent, clip, sigLip, q, keys, classes, negatives);
+            if (r >= 0) best = Math.min(best, t);
         }
         long peak = peakRss() - before;
         System.out.printf("jnce %s %s %d %d %.6f %d%n", backend, form, n, d, best, peak);
@@ -115,21 +91,73 @@ public final class InfoNceProbe {
             SimilarityKernels sim = k.similarity();
             double blas = Double.MAX_VALUE;
             for (int r = -WARMUP; r < reps; r++) { // warmed up as the step is
-                if (r == 0) blas = Double.MAX_VALUE;
-                long start = System.nanoTime();
-                if (twoTowers) {
-                    sim.gemm(false, true, 1f, q, keys, 0f, s);
-                    sim.gemm(false, false, 1f, s, keys, 0f, dq);
-                    sim.gemm(true, false, 1f, s, q, 0f, dk);
-                } else {
-                    sim.syrk(1f, q, s);
-                    sim.gemm(false, false, 1f, s, q, 0f, dq);
-                }
-                blas = Math.min(blas, (System.nanoTime() - start) / 1e9);
+                double t = blas(sim, twoTowers, q, keys, s, dq, dk);
+                if (r >= 0) blas = Math.min(blas, t);
             }
             System.out.printf("jnce %s %s-blas %d %d %.6f%n", backend, form, n, d, blas);
+            // the step and its BLAS calls in alternating order, each pair seeing the machine in the
+            // same state: the median of the pairs' ratios (this VM's speed moves by 10-30% within
+            // minutes, which the two best-of figures above, taken a minute apart, fold into their ratio)
+            double[] ratios = new double[PAIRS];
+            for (int r = 0; r < PAIRS; r++) {
+                boolean stepFirst = r % 2 == 0;
+                double t1 = stepFirst ? step(form, loss, ntXent, clip, sigLip, q, keys, classes, negatives)
+                        : blas(sim, twoTowers, q, keys, s, dq, dk);
+                double t2 = stepFirst ? blas(sim, twoTowers, q, keys, s, dq, dk)
+                        : step(form, loss, ntXent, clip, sigLip, q, keys, classes, negatives);
+                ratios[r] = stepFirst ? t1 / t2 : t2 / t1;
+            }
+            java.util.Arrays.sort(ratios);
+            System.out.printf("jnce %s %s-paired %d %d %.4f %.4f %.4f pairs=%d%n", backend, form, n, d, ratios[PAIRS / 2],
+                    ratios[0], ratios[PAIRS - 1], PAIRS);
         }
     }
+
+    /** One timed step of the form, in seconds. */
+    private static double step(String form, InfoNce loss, NtXent ntXent, ClipLoss clip, SigLipLoss sigLip, Tensor q,
+                               Tensor keys, Tensor classes, Tensor negatives) {
+        long start = System.nanoTime();
+        if (form.equals("clip") || form.equals("siglip")) {
+            try (PairedResult res = form.equals("clip") ? clip.forwardBackward(q, keys) : sigLip.forwardBackward(q, keys)) {
+                res.loss().item();
+            }
+        } else if (form.equals("onetensor") || form.equals("ntxent") || form.equals("supcon")) {
+            try (EmbeddingResult res = switch (form) {
+                case "onetensor" -> loss.forwardBackward(q);
+                case "ntxent" -> ntXent.forwardBackward(q);
+                default -> loss.forwardBackwardLabels(q, classes);
+            }) {
+                res.loss().item();
+            }
+        } else {
+            try (InfoNce.Result res = switch (form) {
+                case "infonce" -> loss.forwardBackward(q, keys);
+                case "labels" -> loss.forwardBackwardLabels(q, keys, classes, classes);
+                case "negatives" -> loss.forwardBackwardNegatives(q, keys, negatives);
+                default -> throw new IllegalArgumentException("FORM: infonce, onetensor, ntxent, supcon, labels, clip, siglip or negatives, not " + form);
+            }) {
+                res.loss().item();
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** The BLAS calls the step makes, timed, in seconds: three GEMMs for two towers, SYRK + one GEMM for one tensor. */
+    private static double blas(SimilarityKernels sim, boolean twoTowers, Tensor q, Tensor keys, Tensor s, Tensor dq, Tensor dk) {
+        long start = System.nanoTime();
+        if (twoTowers) {
+            sim.gemm(false, true, 1f, q, keys, 0f, s);
+            sim.gemm(false, false, 1f, s, keys, 0f, dq);
+            sim.gemm(true, false, 1f, s, q, 0f, dk);
+        } else {
+            sim.syrk(1f, q, s);
+            sim.gemm(false, false, 1f, s, q, 0f, dq);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Step and BLAS pairs timed back to back for the paired ratio (odd: its median is one pair's). */
+    static final int PAIRS = 7;
 
     /** Untimed steps before the timed ones, on both sides. */
     static final int WARMUP = 2;
