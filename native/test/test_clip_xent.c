@@ -96,6 +96,23 @@ static void wide_case(void) {
     free(S);
 }
 
+/*
+ * Rows or a column far below the others: odd rows 100 below the even ones in each 16-row chunk
+ * (far): their exp(x - C) at the chunk's shift C underflows, so the one-shift pass (AVX-512)
+ * must fail over to the two-exp pass; column 5 110 below every other entry (low column): its
+ * sum at the shift underflows, the same.
+ */
+static void far_case(int low_column) {
+    const int64_t N = 80;
+    float *S = malloc(sizeof(float) * N * N);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++)
+            S[i * N + j] = low_column ? (j == 5 ? -80.0f : 30.0f) + 2.0f * uniform_pm1()
+                                      : (i % 2 ? -70.0f : 30.0f) + 2.0f * uniform_pm1();
+    clip_case(N, N, JNCE_REDUCTION_MEAN, 0, 0.0f, S);
+    free(S);
+}
+
 static void nonfinite_case(void) {
     const int64_t N = 150;
     float *S = malloc(sizeof(float) * N * N), loss[150];
@@ -135,6 +152,8 @@ int main(void) {
     clip_case(129, 129, JNCE_REDUCTION_MEAN, 0, 100.0f, NULL); /* CLIP's largest logit scale */
     aligned_case();
     wide_case();
+    far_case(0);
+    far_case(1);
     nonfinite_case();
     errors_case();
     return finish("test_clip_xent");

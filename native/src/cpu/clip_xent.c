@@ -9,6 +9,7 @@
  *           (m_i, s_i = sum_j exp(S_ij - m_i)) over its contiguous row, and, from the same rows
  *           while they are in cache, the running statistics (m'_j, s'_j) of every column (one set
  *           per slice, merged at the end). lse_i = m_i + log s_i, lse'_j = m'_j + log s'_j.
+ *           On AVX-512, one exp per entry for both (pass1_shared), where that holds.
  *   loss    loss_i = (lse_i + lse'_i) / 2 - S_ii.
  *   pass 2  G_ij = w/2 (exp(S_ij - m_i) / s_i + exp(S_ij - m'_j) / s'_j) - w [i = j], w = 1/N
  *           (MEAN) or 1, TILE x TILE tiles in place (each tile is read before it is written and
@@ -44,6 +45,8 @@ typedef struct {
     const double *rlse;   /* pass 2: (N) for the diagonal, computed exactly */
     const double *clse;
     double w;
+    float shift[JNCE_MAX_THREADS];         /* pass1_shared, per slice: the shift its column sums are taken at */
+    unsigned char failed[JNCE_MAX_THREADS]; /*   and whether it met NaN, +Inf or a row below SHIFT_FLOOR */
 } clip_job;
 
 static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
@@ -63,6 +66,125 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         if (j->avx2) column_add_avx2(x, rows, 0, N, M, sum, bad);
         else for (int64_t c = 0; c < N; c++) column_add_scalar(x, rows, c, -1, M, sum, bad);
     }
+}
+
+#ifdef JNCE_HAVE_AVX512
+/*
+ * Pass 1 with one shift per chunk (AVX-512): C = the largest entry the slice has met so far,
+ * found by a max-only read of the chunk's rows (in cache for the second read), so that
+ * exp(S_ij - C) <= 1 serves row i's sum and column j's alike: one exp per entry instead of two
+ * (pass1 takes each row's online statistics, then each column's from the same rows).
+ * S_ij - C is taken exactly (exp_shifted_avx512). The slice's column sums are kept at its
+ * current C and scaled when C rises (a few times a slice); the rows' sums are brought to their
+ * own maxima at once. Fails (failed[slice]) on NaN or +Inf, or a row whose sum at C falls
+ * below SHIFT_FLOOR; shared_pass1_holds checks the columns the same way once the slices'
+ * sums are merged, and pass1 runs where either fails.
+ */
+JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    clip_job *j = ctx;
+    const int64_t N = j->N;
+    double *col = j->csum + (int64_t)slice * N;
+    float *colmax = j->cmax + (int64_t)slice * N;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    float C = -INFINITY;
+    const float *x[CHUNK];
+    __m512 racc[CHUNK], rmax[CHUNK];
+    double rsum[CHUNK];
+    for (int64_t chunk = begin; chunk < end; chunk++) {
+        const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
+        /* the chunk's largest entry, and whether it holds NaN */
+        __m512 hi = ninf;
+        __mmask16 nan = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            x[r] = j->S + (i0 + r) * j->ld;
+            for (int64_t c = 0; c < N; c += 16) {
+                const __mmask16 m = N - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (N - c)) - 1u);
+                const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
+                nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                hi = _mm512_max_ps(v, hi);
+            }
+        }
+        const float chunk_hi = _mm512_reduce_max_ps(hi);
+        if (nan || !(chunk_hi < INFINITY)) {
+            j->failed[slice] = 1;
+            return;
+        }
+        if (chunk_hi > C) { /* the column sums so far, from C to the new shift */
+            if (C > -INFINITY) {
+                const double scale = exp((double)C - (double)chunk_hi);
+                for (int64_t c = 0; c < N; c++) col[c] *= scale;
+            }
+            C = chunk_hi;
+        }
+        const __m512 vb = _mm512_set1_ps(C), nb = _mm512_set1_ps(-C);
+        for (int64_t r = 0; r < rows; r++) racc[r] = _mm512_setzero_ps(), rmax[r] = ninf, rsum[r] = 0.0;
+        for (int64_t c = 0, step = 0; c < N; c += 16, step++) {
+            const __mmask16 m = N - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (N - c)) - 1u);
+            __m512 cacc = _mm512_setzero_ps(), cm = ninf;
+            for (int64_t r = 0; r < rows; r++) {
+                const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
+                cm = _mm512_max_ps(v, cm);
+                rmax[r] = _mm512_max_ps(v, rmax[r]);
+                const __m512 e = exp_shifted_avx512(v, vb, nb); /* -inf lanes give 0 */
+                cacc = _mm512_add_ps(cacc, e);
+                racc[r] = _mm512_add_ps(racc[r], e);
+            }
+            _mm512_mask_storeu_ps(colmax + c, m, _mm512_max_ps(cm, _mm512_maskz_loadu_ps(m, colmax + c)));
+            const __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(cacc));
+            const __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(cacc), 1)));
+            const __mmask8 m_lo = (__mmask8)(m & 0xff), m_hi = (__mmask8)(m >> 8);
+            _mm512_mask_storeu_pd(col + c, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + c), lo_d));
+            _mm512_mask_storeu_pd(col + c + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + c + 8), hi_d));
+            if ((step & 7) == 7 || c + 16 >= N)
+                for (int64_t r = 0; r < rows; r++) {
+                    rsum[r] += hsum512_ps_pd(racc[r]);
+                    racc[r] = _mm512_setzero_ps();
+                }
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            if (!(rsum[r] >= SHIFT_FLOOR)) {
+                j->failed[slice] = 1;
+                return;
+            }
+            const float m = _mm512_reduce_max_ps(rmax[r]);
+            j->rmax[i0 + r] = m, j->rsum[i0 + r] = rsum[r] * exp((double)C - (double)m), j->rbad[i0 + r] = 0;
+        }
+    }
+    j->shift[slice] = C;
+}
+#endif
+
+/*
+ * After pass1_shared: whether it held. If so, the slices' column sums are merged into the first
+ * set at each column's own maximum (m'_j, sum of exp(S_ij - m'_j)), as pass1 leaves them; if
+ * not, every statistic is cleared for pass1.
+ */
+static int shared_pass1_holds(clip_job *j, int32_t slices) {
+    const int64_t N = j->N;
+    int holds = 1;
+    float top = -INFINITY;
+    for (int32_t sl = 0; sl < slices; sl++) {
+        if (j->failed[sl]) holds = 0;
+        top = fmaxf(top, j->shift[sl]);
+    }
+    for (int64_t c = 0; holds && c < N; c++) {
+        double total = 0.0;
+        float m = -INFINITY;
+        for (int32_t sl = 0; sl < slices; sl++) {
+            if (j->shift[sl] == -INFINITY) continue; /* a slice that had no chunk */
+            total += j->csum[sl * N + c] * exp((double)j->shift[sl] - (double)top);
+            m = fmaxf(m, j->cmax[sl * N + c]);
+        }
+        if (!(total >= SHIFT_FLOOR) || !(total < INFINITY)) holds = 0;
+        j->csum[c] = total * exp((double)top - (double)m);
+        j->cmax[c] = m;
+        j->cbad[c] = 0;
+    }
+    if (!holds) {
+        memset(j->csum, 0, sizeof(double) * (size_t)slices * (size_t)N);
+        for (int64_t k = 0; k < (int64_t)slices * N; k++) j->cmax[k] = -INFINITY;
+    }
+    return holds;
 }
 
 /* Pass 2 over tiles [begin, end), numbered row of tiles by row of tiles. */
@@ -108,12 +230,22 @@ int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t re
     clip_job job = {.S = S, .G = G, .N = N, .ld = ld, .side = (N + TILE - 1) / TILE, .avx2 = jnce_use_avx2(),
                     .rmax = max, .rsum = sum, .rbad = bad, .cmax = max + N, .csum = sum + N, .cbad = bad + N};
     for (size_t k = (size_t)N; k < cells; k++) max[k] = -INFINITY;
-    jnce_parallel_for_at_most((N + CHUNK - 1) / CHUNK, 4, slices, pass1, &job);
-    for (int32_t sl = 1; sl < slices; sl++)
-        for (int64_t c = 0; c < N; c++) {
-            merge(job.cmax, job.csum, c, job.cmax[sl * N + c], job.csum[sl * N + c]);
-            job.cbad[c] |= job.cbad[sl * N + c];
-        }
+    int shared = 0;
+#ifdef JNCE_HAVE_AVX512
+    if (jnce_use_avx512()) {
+        for (int32_t sl = 0; sl < slices; sl++) job.shift[sl] = -INFINITY, job.failed[sl] = 0;
+        jnce_parallel_for_at_most((N + CHUNK - 1) / CHUNK, 4, slices, pass1_shared, &job);
+        shared = shared_pass1_holds(&job, slices);
+    }
+#endif
+    if (!shared) {
+        jnce_parallel_for_at_most((N + CHUNK - 1) / CHUNK, 4, slices, pass1, &job);
+        for (int32_t sl = 1; sl < slices; sl++)
+            for (int64_t c = 0; c < N; c++) {
+                merge(job.cmax, job.csum, c, job.cmax[sl * N + c], job.csum[sl * N + c]);
+                job.cbad[c] |= job.cbad[sl * N + c];
+            }
+    }
 
     const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
     double total = 0.0;

@@ -200,6 +200,26 @@ JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float 
 }
 #endif
 
+#ifdef JNCE_HAVE_AVX512
+/*
+ * One shift b for a block of logits, all <= b (the passes that take one exp per entry for a
+ * row's and a column's statistics alike): exp(v - b) with the subtraction's rounding error put
+ * back (TwoSum: d + err = v - b exactly), so that a row far below b keeps its digits. Such a
+ * pass holds where every row's and column's sum of exp(x - b) is at least SHIFT_FLOOR = e^-50:
+ * the terms lost below float's range (e^-87) are then under 1e-12 of it.
+ */
+#define SHIFT_FLOOR 1.9287498479639178e-22 /* e^-50 */
+
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shifted_avx512(__m512 v, __m512 vb,
+                                                                                      __m512 nb) {
+    __m512 d = _mm512_sub_ps(v, vb);
+    __m512 back = _mm512_sub_ps(d, v);
+    __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, back)), _mm512_sub_ps(nb, back));
+    __m512 e = exp_nonpos_avx512(d);
+    return _mm512_fmadd_ps(e, err, e);
+}
+#endif
+
 /*
  * a[k] = coef[k] exp(c - m[k]) for the n valid entries of a tile side (|c - m| <= FACTOR_RANGE / 2,
  * within the vector exp's domain), 0 for the padding.

@@ -197,18 +197,6 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
  * at least SHIFT_FLOOR = e^-50, so that the terms below float's range (e^-87) are under 1e-12
  * of it; otherwise pass1 runs. Columns: j->cmax and j->csum per slice; rows: j->max and j->sum.
  */
-#define SHIFT_FLOOR 1.9287498479639178e-22 /* e^-50 */
-
-/* exp(v - b) for v <= b, with the subtraction's rounding error put back. */
-JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shifted_avx512(__m512 v, __m512 vb,
-                                                                                      __m512 nb) {
-    __m512 d = _mm512_sub_ps(v, vb);
-    __m512 back = _mm512_sub_ps(d, v); /* TwoSum(v, -b): d + err = v - b exactly */
-    __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, back)), _mm512_sub_ps(nb, back));
-    __m512 e = exp_nonpos_avx512(d);
-    return _mm512_fmadd_ps(e, err, e);
-}
-
 JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     sym_job *j = ctx;
     const int64_t N = j->N, chunks = (N + CHUNK - 1) / CHUNK;
