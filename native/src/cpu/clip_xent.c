@@ -129,12 +129,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                 cacc = _mm512_add_ps(cacc, e);
                 racc[r] = _mm512_add_ps(racc[r], e);
             }
-            _mm512_mask_storeu_ps(colmax + c, m, _mm512_max_ps(cm, _mm512_maskz_loadu_ps(m, colmax + c)));
-            const __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(cacc));
-            const __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(cacc), 1)));
-            const __mmask8 m_lo = (__mmask8)(m & 0xff), m_hi = (__mmask8)(m >> 8);
-            _mm512_mask_storeu_pd(col + c, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + c), lo_d));
-            _mm512_mask_storeu_pd(col + c + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + c + 8), hi_d));
+            column_block_add_avx512(col + c, colmax + c, m, cacc, cm);
             if ((step & 7) == 7 || c + 16 >= N)
                 for (int64_t r = 0; r < rows; r++) {
                     rsum[r] += hsum512_ps_pd(racc[r]);

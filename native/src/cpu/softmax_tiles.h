@@ -218,6 +218,17 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shift
     __m512 e = exp_nonpos_avx512(d);
     return _mm512_fmadd_ps(e, err, e);
 }
+
+/* A block of 16 columns (the lanes under m) into their running statistics: the float sums s added to the double sums col[0..16), the maxima v into colmax[0..16). */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void column_block_add_avx512(double *col, float *colmax, __mmask16 m,
+                                                                                          __m512 s, __m512 v) {
+    _mm512_mask_storeu_ps(colmax, m, _mm512_max_ps(v, _mm512_maskz_loadu_ps(m, colmax)));
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(s));
+    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+    const __mmask8 m_lo = (__mmask8)(m & 0xff), m_hi = (__mmask8)(m >> 8);
+    _mm512_mask_storeu_pd(col, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col), lo));
+    _mm512_mask_storeu_pd(col + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + 8), hi));
+}
 #endif
 
 /*

@@ -240,12 +240,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                     racc[r] = _mm512_add_ps(racc[r], e);
                 }
                 hi = _mm512_max_ps(cm, hi);
-                _mm512_mask_storeu_ps(colmax + c, m, _mm512_max_ps(cm, _mm512_maskz_loadu_ps(m, colmax + c)));
-                __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(cacc));
-                __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(cacc), 1)));
-                const __mmask8 m_lo = (__mmask8)(m & 0xff), m_hi = (__mmask8)(m >> 8);
-                _mm512_mask_storeu_pd(col + c, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + c), lo_d));
-                _mm512_mask_storeu_pd(col + c + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + c + 8), hi_d));
+                column_block_add_avx512(col + c, colmax + c, m, cacc, cm);
                 if ((step & 7) == 7 || c + 16 >= i0)
                     for (int64_t r = 0; r < rows; r++) {
                         rsum[r] += hsum512_ps_pd(racc[r]);
@@ -265,14 +260,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                     row_hi = fmaxf(row_hi, _mm512_reduce_max_ps(v));
                     const __m512 e = _mm512_maskz_mov_ps(m, exp_shifted_avx512(v, vb, nb)); /* -inf lanes: NaN otherwise */
                     rsum[r] += hsum512_ps_pd(e);
-                    if (mc != 0) {
-                        const __mmask8 m_lo = (__mmask8)(mc & 0xff), m_hi = (__mmask8)(mc >> 8);
-                        __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(e));
-                        __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
-                        _mm512_mask_storeu_pd(col + i0, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, col + i0), lo_d));
-                        _mm512_mask_storeu_pd(col + i0 + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, col + i0 + 8), hi_d));
-                        _mm512_mask_storeu_ps(colmax + i0, mc, _mm512_max_ps(v, _mm512_maskz_loadu_ps(mc, colmax + i0)));
-                    }
+                    if (mc != 0) column_block_add_avx512(col + i0, colmax + i0, mc, e, v);
                 }
                 j->max[i] = row_hi;
                 j->sum[i] = rsum[r];
