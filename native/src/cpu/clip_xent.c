@@ -147,7 +147,6 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
     }
     j->shift[slice] = C;
 }
-#endif
 
 /*
  * After pass1_shared: whether it held. If so, the slices' column sums are merged into the first
@@ -181,6 +180,7 @@ static int shared_pass1_holds(clip_job *j, int32_t slices) {
     }
     return holds;
 }
+#endif
 
 /* Pass 2 over tiles [begin, end), numbered row of tiles by row of tiles. */
 static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {

@@ -200,7 +200,6 @@ JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float 
 }
 #endif
 
-#ifdef JNCE_HAVE_AVX512
 /*
  * One shift b for a block of logits, all <= b (the passes that take one exp per entry for a
  * row's and a column's statistics alike): exp(v - b) with the subtraction's rounding error put
@@ -209,6 +208,8 @@ JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float 
  * the terms lost below float's range (e^-87) are then under 1e-12 of it.
  */
 #define SHIFT_FLOOR 1.9287498479639178e-22 /* e^-50 */
+
+#ifdef JNCE_HAVE_AVX512
 
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shifted_avx512(__m512 v, __m512 vb,
                                                                                       __m512 nb) {
