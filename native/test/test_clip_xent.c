@@ -97,6 +97,35 @@ static void wide_case(void) {
 }
 
 /*
+ * Row maxima spread over 20 (row i shifted by i / 10): one shift cannot serve the whole matrix,
+ * so the gradient goes by tiles, factored where a tile's maxima lie close (the lower rows' tiles,
+ * near the columns' maxima) and by two exps elsewhere; the whole-matrix row pass is not taken.
+ */
+static void banded_case(void) {
+    const int64_t N = 200;
+    float *S = malloc(sizeof(float) * N * N);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) S[i * N + j] = 0.1f * (float)i + 2.0f * uniform_pm1();
+    clip_case(N, N, JNCE_REDUCTION_MEAN, 1, 0.0f, S);
+    free(S);
+}
+
+/*
+ * A rise of the one-shift pass's shift: entries on the diagonal near 30 (every row's and
+ * column's maximum), the rest near 0, and one row at 70 from column 100 on, 40 above the shift
+ * its chunk started with (more than SHIFT_MARGIN): the sums so far are scaled to the new shift
+ * partway through the chunk, and every row and column stays within reach of it.
+ */
+static void rising_case(int64_t N, int64_t row, float spike) {
+    float *S = malloc(sizeof(float) * N * N);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++)
+            S[i * N + j] = (i == j ? 30.0f : (i == row && j >= 100 ? spike : 0.0f)) + 0.5f * uniform_pm1();
+    clip_case(N, N, JNCE_REDUCTION_MEAN, 0, 0.0f, S);
+    free(S);
+}
+
+/*
  * Rows or a column far below the others: odd rows 100 below the even ones in each 16-row chunk
  * (far): their exp(x - C) at the chunk's shift C underflows, so the one-shift pass (AVX-512)
  * must fail over to the two-exp pass; column 5 110 below every other entry (low column): its
@@ -152,6 +181,10 @@ int main(void) {
     clip_case(129, 129, JNCE_REDUCTION_MEAN, 0, 100.0f, NULL); /* CLIP's largest logit scale */
     aligned_case();
     wide_case();
+    banded_case();
+    rising_case(160, 3, 70.0f);   /* a rise past SHIFT_MARGIN partway through the first chunk */
+    rising_case(160, 3, 55.0f);   /* entries up to 25 above the shift, within SHIFT_MARGIN: exp(S - C) > 1 */
+    rising_case(3000, 2000, 70.0f); /* a rise in a later slice, after its shift started near 0 */
     far_case(0);
     far_case(1);
     nonfinite_case();

@@ -45,6 +45,9 @@ typedef struct {
     const double *rlse;   /* pass 2: (N) for the diagonal, computed exactly */
     const double *clse;
     double w;
+    const float *arow;    /* pass2_rows: (N) w / (2 s_i) exp(c - m_i) and w / (2 s'_j) exp(c - m'_j), at one shift c */
+    const float *bcol;
+    float c;
     float shift[JNCE_MAX_THREADS];         /* pass1_shared, per slice: the shift its column sums are taken at */
     unsigned char failed[JNCE_MAX_THREADS]; /*   and whether it met NaN, +Inf or a row below SHIFT_FLOOR */
 } clip_job;
@@ -70,15 +73,23 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 
 #ifdef JNCE_HAVE_AVX512
 /*
- * Pass 1 with one shift per chunk (AVX-512): C = the largest entry the slice has met so far,
- * found by a max-only read of the chunk's rows (in cache for the second read), so that
- * exp(S_ij - C) <= 1 serves row i's sum and column j's alike: one exp per entry instead of two
- * (pass1 takes each row's online statistics, then each column's from the same rows).
- * S_ij - C is taken exactly (exp_shifted_avx512). The slice's column sums are kept at its
- * current C and scaled when C rises (a few times a slice); the rows' sums are brought to their
- * own maxima at once. Fails (failed[slice]) on NaN or +Inf, or a row whose sum at C falls
- * below SHIFT_FLOOR; shared_pass1_holds checks the columns the same way once the slices'
- * sums are merged, and pass1 runs where either fails.
+ * How far an entry may lie above the shift C before C is raised: exp(S_ij - C) <= e^32, so a
+ * row's or column's sum of them stays within float's range for any N < 2^31.
+ */
+#define SHIFT_MARGIN 32.0f
+
+/*
+ * Pass 1 with one shift C per slice (AVX-512): exp(S_ij - C) serves row i's sum and column j's
+ * alike, one exp per entry instead of two (pass1 takes each row's online statistics, then each
+ * column's from the same rows). C is the largest entry of the slice's first block of 16 x 16,
+ * raised to a block's largest entry whenever one lies more than SHIFT_MARGIN above it (rare:
+ * the sums so far are then scaled by exp(C_old - C_new)); each block of 16 columns of the
+ * chunk's rows is read from memory once, for its maxima and that test, and then from L1 for
+ * its exps. S_ij - C is taken exactly (exp_shifted_avx512). The rows' sums are brought to their
+ * own maxima at the chunk's end; the column sums stay at C and are merged across slices by
+ * shared_pass1_holds. Fails (failed[slice]) on NaN or +Inf, or a row whose sum at C falls below
+ * SHIFT_FLOOR; shared_pass1_holds checks the columns the same way once the slices' sums are
+ * merged, and pass1 runs where either fails.
  */
 JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     clip_job *j = ctx;
@@ -87,45 +98,52 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
     float *colmax = j->cmax + (int64_t)slice * N;
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     float C = -INFINITY;
+    __m512 vb = ninf, nb = ninf, limit = ninf; /* C, -C, C + SHIFT_MARGIN: every finite entry lies above -inf */
     const float *x[CHUNK];
     __m512 racc[CHUNK], rmax[CHUNK];
     double rsum[CHUNK];
     for (int64_t chunk = begin; chunk < end; chunk++) {
         const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
-        /* the chunk's largest entry, and whether it holds NaN */
-        __m512 hi = ninf;
-        __mmask16 nan = 0;
         for (int64_t r = 0; r < rows; r++) {
             x[r] = j->S + (i0 + r) * j->ld;
-            for (int64_t c = 0; c < N; c += 16) {
-                const __mmask16 m = N - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (N - c)) - 1u);
-                const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
-                nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-                hi = _mm512_max_ps(v, hi);
-            }
+            racc[r] = _mm512_setzero_ps(), rmax[r] = ninf, rsum[r] = 0.0;
         }
-        const float chunk_hi = _mm512_reduce_max_ps(hi);
-        if (nan || !(chunk_hi < INFINITY)) {
-            j->failed[slice] = 1;
-            return;
-        }
-        if (chunk_hi > C) { /* the column sums so far, from C to the new shift */
-            if (C > -INFINITY) {
-                const double scale = exp((double)C - (double)chunk_hi);
-                for (int64_t c = 0; c < N; c++) col[c] *= scale;
-            }
-            C = chunk_hi;
-        }
-        const __m512 vb = _mm512_set1_ps(C), nb = _mm512_set1_ps(-C);
-        for (int64_t r = 0; r < rows; r++) racc[r] = _mm512_setzero_ps(), rmax[r] = ninf, rsum[r] = 0.0;
         for (int64_t c = 0, step = 0; c < N; c += 16, step++) {
             const __mmask16 m = N - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (N - c)) - 1u);
-            __m512 cacc = _mm512_setzero_ps(), cm = ninf;
+            __m512 cm = ninf;
+            __mmask16 over = 0; /* lanes above C + SHIFT_MARGIN, or NaN */
             for (int64_t r = 0; r < rows; r++) {
+                _mm_prefetch((const char *)(x[r] + c + 64), _MM_HINT_T0); /* four lines ahead in each stream */
                 const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
+                over |= _mm512_cmp_ps_mask(v, limit, _CMP_NLE_UQ);
                 cm = _mm512_max_ps(v, cm);
                 rmax[r] = _mm512_max_ps(v, rmax[r]);
-                const __m512 e = exp_shifted_avx512(v, vb, nb); /* -inf lanes give 0 */
+            }
+            if (over) { /* NaN or +Inf fails; a finite rise moves C and the sums taken at it */
+                const float hi = _mm512_reduce_max_ps(cm);
+                __mmask16 nan = 0;
+                for (int64_t r = 0; r < rows; r++) {
+                    const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
+                    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                }
+                if (nan || !(hi < INFINITY)) {
+                    j->failed[slice] = 1;
+                    return;
+                }
+                if (C > -INFINITY) {
+                    const double scale = exp((double)C - (double)hi);
+                    for (int64_t k = 0; k < N; k++) col[k] *= scale;
+                    for (int64_t r = 0; r < rows; r++) {
+                        rsum[r] = (rsum[r] + hsum512_ps_pd(racc[r])) * scale;
+                        racc[r] = _mm512_setzero_ps();
+                    }
+                }
+                C = hi;
+                vb = _mm512_set1_ps(C), nb = _mm512_set1_ps(-C), limit = _mm512_set1_ps(C + SHIFT_MARGIN);
+            }
+            __m512 cacc = _mm512_setzero_ps();
+            for (int64_t r = 0; r < rows; r++) {
+                const __m512 e = exp_shifted_avx512(_mm512_mask_loadu_ps(ninf, m, x[r] + c), vb, nb); /* -inf lanes give 0 */
                 cacc = _mm512_add_ps(cacc, e);
                 racc[r] = _mm512_add_ps(racc[r], e);
             }
@@ -207,6 +225,39 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     if (j->avx2) _mm_sfence(); /* the streaming stores are visible before the GEMMs read G */
 }
 
+#ifdef JNCE_HAVE_AVX512
+/*
+ * Pass 2 by rows over [begin, end) where one shift c serves the whole matrix (every row and
+ * column maximum within FACTOR_RANGE / 2 of c, no NaN or Inf): G_ij = exp(S_ij - c) (a_i + b_j),
+ * the tiles' factored form with the coefficients of every row and column at one c. A row is one
+ * sequential stream, read and written in place; 64-row tiles read 64 streams of 256 bytes.
+ * The pair (i, i) is taken exactly, as the tiles take it.
+ */
+JNCE_TARGET_AVX512 static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    clip_job *j = ctx;
+    const int64_t N = j->N;
+    const __m512 vc = _mm512_set1_ps(j->c), ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = j->S + i * j->ld;
+        float *g = j->G + i * j->ld;
+        const double xii = x[i];
+        const __m512 ar = _mm512_set1_ps(j->arow[i]);
+        int64_t c = 0;
+        for (; c + 16 <= N; c += 16) {
+            const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + c), vc)); /* S - c <= FACTOR_RANGE / 2 */
+            _mm512_storeu_ps(g + c, _mm512_mul_ps(e, _mm512_add_ps(ar, _mm512_loadu_ps(j->bcol + c))));
+        }
+        if (c < N) {
+            const __mmask16 m = (__mmask16)((1u << (N - c)) - 1u);
+            const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_mask_loadu_ps(ninf, m, x + c), vc));
+            _mm512_mask_storeu_ps(g + c, m, _mm512_mul_ps(e, _mm512_add_ps(ar, _mm512_maskz_loadu_ps(m, j->bcol + c))));
+        }
+        g[i] = (float)(0.5 * j->w * (exp(xii - j->rlse[i]) + exp(xii - j->clse[i])) - j->w);
+    }
+}
+#endif
+
 int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G) {
     if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: null S or loss");
     if (N < 1 || ld < N)
@@ -261,7 +312,21 @@ int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t re
 
     if (G != NULL) {
         job.rcoef = coef, job.ccoef = coef + N, job.rlse = lse, job.clse = lse + N, job.w = w;
-        jnce_parallel_for(job.side * job.side, 4, pass2, &job);
+        int by_rows = 0;
+#ifdef JNCE_HAVE_AVX512
+        float lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < 2 * N; i++) lo = fminf(lo, max[i]), hi = fmaxf(hi, max[i]); /* rows' maxima, then columns' */
+        float *factors = NULL;
+        if (jnce_use_avx512() && !any_bad && hi - lo <= FACTOR_RANGE && (factors = malloc(sizeof(float) * 2 * (size_t)N)) != NULL) {
+            const float c = 0.5f * (lo + hi);
+            for (int64_t i = 0; i < 2 * N; i++) factors[i] = (float)((double)coef[i] * exp((double)c - (double)max[i]));
+            job.arow = factors, job.bcol = factors + N, job.c = c;
+            jnce_parallel_for(N, 16, pass2_rows, &job);
+            by_rows = 1;
+        }
+        free(factors);
+#endif
+        if (!by_rows) jnce_parallel_for(job.side * job.side, 4, pass2, &job);
         for (int64_t b = 0; any_bad && b < N; b++) {
             if (job.rbad[b])
                 for (int64_t k = 0; k < N; k++) G[b * ld + k] = NAN;

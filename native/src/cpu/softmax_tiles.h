@@ -201,9 +201,11 @@ JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float 
 #endif
 
 /*
- * One shift b for a block of logits, all <= b (the passes that take one exp per entry for a
- * row's and a column's statistics alike): exp(v - b) with the subtraction's rounding error put
- * back (TwoSum: d + err = v - b exactly), so that a row far below b keeps its digits. Such a
+ * One shift b for a block of logits (the passes that take one exp per entry for a row's and a
+ * column's statistics alike): exp(v - b) with the subtraction's rounding error put back
+ * (TwoSum: d + err = v - b exactly), so that a row far below b keeps its digits. Holds for
+ * v - b up to 88 (the reduction to 2^n e^r works on both sides of 0; the symmetric pass keeps
+ * every entry at or below b, CLIP's within SHIFT_MARGIN above it). Such a
  * pass holds where every row's and column's sum of exp(x - b) is at least SHIFT_FLOOR = e^-50:
  * the terms lost below float's range (e^-87) are then under 1e-12 of it.
  */
