@@ -211,6 +211,12 @@ JNCE_TARGET_AVX512 static inline void tile_gradient_factored_avx512(const float 
  */
 #define SHIFT_FLOOR 1.9287498479639178e-22 /* e^-50 */
 
+/* Clears `sets` column statistics of n columns each (sums 0, maxima -inf) for the two-exp pass, after a one-shift pass that did not hold. */
+static inline void column_stats_clear(double *sum, float *max, int64_t sets, int64_t n) {
+    memset(sum, 0, sizeof(double) * (size_t)sets * (size_t)n);
+    for (int64_t k = 0; k < sets * n; k++) max[k] = -INFINITY;
+}
+
 #ifdef JNCE_HAVE_AVX512
 
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shifted_avx512(__m512 v, __m512 vb,

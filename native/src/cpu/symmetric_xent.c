@@ -290,10 +290,7 @@ static int shared_pass1_holds(sym_job *j, int32_t slices) {
         j->max[i] = m;
         j->bad[i] = 0;
     }
-    if (!holds) {
-        memset(j->csum, 0, sizeof(double) * (size_t)slices * (size_t)N);
-        for (int64_t k = 0; k < (int64_t)slices * N; k++) j->cmax[k] = -INFINITY;
-    }
+    if (!holds) column_stats_clear(j->csum, j->cmax, slices, N);
     return holds;
 }
 #endif
