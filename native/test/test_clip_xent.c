@@ -1,7 +1,7 @@
 /*
  * test_clip_xent.c - checks jnce_clip_xent_fwd_bwd against a plain double definition (softmax over each
  * row and over each column of the same matrix, the pairs on the diagonal): the three reductions,
- * in place and not, row stride padding, sizes around the 64-wide tiles and the 16-row chunks,
+ * in place and not, row stride padding, sizes around the 64-wide tiles and the 8- and 16-row chunks,
  * wide logit ranges (the two-exp tile form), a 64-byte-aligned matrix (streaming stores),
  * NaN/+Inf in a row and a column, and the argument errors.
  */
@@ -126,7 +126,7 @@ static void rising_case(int64_t N, int64_t row, float spike) {
 }
 
 /*
- * Rows or a column far below the others: odd rows 100 below the even ones in each 16-row chunk
+ * Rows or a column far below the others: odd rows 100 below the even ones in each chunk
  * (far): their exp(x - C) at the chunk's shift C underflows, so the one-shift pass (AVX-512)
  * must fail over to the two-exp pass; column 5 110 below every other entry (low column): its
  * sum at the shift underflows, the same.

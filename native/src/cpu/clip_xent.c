@@ -28,6 +28,12 @@
 #include "softmax_tiles.h"
 
 #define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per column rescale */
+/*
+ * Rows per step of pass1_shared: 8 rows' sums and maxima stay in registers (16 rows' spilled to
+ * the stack, a load and a store for each of the two per vector): pass 1 at 16384 x 128 on two
+ * threads 47-63 -> 40 ms, 8192 x 256 11.6 -> 10.7 ms (ad-hoc, both libraries alternated).
+ */
+#define SHARED_CHUNK 8
 
 typedef struct {
     const float *S;
@@ -81,10 +87,10 @@ static void pass1(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 /*
  * Pass 1 with one shift C per slice (AVX-512): exp(S_ij - C) serves row i's sum and column j's
  * alike, one exp per entry instead of two (pass1 takes each row's online statistics, then each
- * column's from the same rows). C is the largest entry of the slice's first block of 16 x 16,
- * raised to a block's largest entry whenever one lies more than SHIFT_MARGIN above it (rare:
- * the sums so far are then scaled by exp(C_old - C_new)); each block of 16 columns of the
- * chunk's rows is read from memory once, for its maxima and that test, and then from L1 for
+ * column's from the same rows), over chunks of SHARED_CHUNK rows. C is the largest entry of the
+ * slice's first block (16 columns of its first chunk's rows), raised to a block's largest entry
+ * whenever one lies more than SHIFT_MARGIN above it (rare: the sums so far are then scaled by
+ * exp(C_old - C_new)); each block is read from memory once, for its maxima and that test, and then from L1 for
  * its exps. S_ij - C is taken exactly (exp_shifted_avx512). The rows' sums are brought to their
  * own maxima at the chunk's end; the column sums stay at C and are merged across slices by
  * shared_pass1_holds. Fails (failed[slice]) on NaN or +Inf, or a row whose sum at C falls below
@@ -99,11 +105,11 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     float C = -INFINITY;
     __m512 vb = ninf, nb = ninf, limit = ninf; /* C, -C, C + SHIFT_MARGIN: every finite entry lies above -inf */
-    const float *x[CHUNK];
-    __m512 racc[CHUNK], rmax[CHUNK];
-    double rsum[CHUNK];
+    const float *x[SHARED_CHUNK];
+    __m512 racc[SHARED_CHUNK], rmax[SHARED_CHUNK];
+    double rsum[SHARED_CHUNK];
     for (int64_t chunk = begin; chunk < end; chunk++) {
-        const int64_t i0 = chunk * CHUNK, rows = N - i0 < CHUNK ? N - i0 : CHUNK;
+        const int64_t i0 = chunk * SHARED_CHUNK, rows = N - i0 < SHARED_CHUNK ? N - i0 : SHARED_CHUNK;
         for (int64_t r = 0; r < rows; r++) {
             x[r] = j->S + (i0 + r) * j->ld;
             racc[r] = _mm512_setzero_ps(), rmax[r] = ninf, rsum[r] = 0.0;
@@ -277,7 +283,7 @@ int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t re
 #ifdef JNCE_HAVE_AVX512
     if (jnce_use_avx512()) {
         for (int32_t sl = 0; sl < slices; sl++) job.shift[sl] = -INFINITY, job.failed[sl] = 0;
-        jnce_parallel_for_at_most((N + CHUNK - 1) / CHUNK, 4, slices, pass1_shared, &job);
+        jnce_parallel_for_at_most((N + SHARED_CHUNK - 1) / SHARED_CHUNK, 8, slices, pass1_shared, &job);
         shared = shared_pass1_holds(&job, slices);
     }
 #endif
