@@ -84,29 +84,17 @@ static void aligned_case(void) {
 }
 
 /*
- * Rows whose maxima lie far apart (row i shifted by 3 i): no tile has all its maxima within the
- * factored form's range, so the two-exp form runs, and row and column softmaxes differ widely.
+ * Row i shifted by step * i, noise of 2 on top. step 3 (N = 100): no tile has all its maxima
+ * within the factored form's range, so the two-exp form runs, and row and column softmaxes differ
+ * widely. step 0.1 (N = 200): the maxima spread over 20, so one shift cannot serve the whole
+ * matrix and the gradient goes by tiles, factored where a tile's maxima lie close (the lower
+ * rows' tiles, near the columns' maxima) and by two exps elsewhere; the row pass is not taken.
  */
-static void wide_case(void) {
-    const int64_t N = 100;
+static void shifted_rows_case(int64_t N, float step, int reduction, int in_place) {
     float *S = malloc(sizeof(float) * N * N);
     for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < N; j++) S[i * N + j] = 3.0f * (float)i + 2.0f * uniform_pm1();
-    clip_case(N, N, JNCE_REDUCTION_SUM, 0, 0.0f, S);
-    free(S);
-}
-
-/*
- * Row maxima spread over 20 (row i shifted by i / 10): one shift cannot serve the whole matrix,
- * so the gradient goes by tiles, factored where a tile's maxima lie close (the lower rows' tiles,
- * near the columns' maxima) and by two exps elsewhere; the whole-matrix row pass is not taken.
- */
-static void banded_case(void) {
-    const int64_t N = 200;
-    float *S = malloc(sizeof(float) * N * N);
-    for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < N; j++) S[i * N + j] = 0.1f * (float)i + 2.0f * uniform_pm1();
-    clip_case(N, N, JNCE_REDUCTION_MEAN, 1, 0.0f, S);
+        for (int64_t j = 0; j < N; j++) S[i * N + j] = step * (float)i + 2.0f * uniform_pm1();
+    clip_case(N, N, reduction, in_place, 0.0f, S);
     free(S);
 }
 
@@ -180,8 +168,8 @@ int main(void) {
     clip_case(70, 83, JNCE_REDUCTION_NONE, 1, 8.0f, NULL);
     clip_case(129, 129, JNCE_REDUCTION_MEAN, 0, 100.0f, NULL); /* CLIP's largest logit scale */
     aligned_case();
-    wide_case();
-    banded_case();
+    shifted_rows_case(100, 3.0f, JNCE_REDUCTION_SUM, 0);  /* maxima far apart: the two-exp tiles */
+    shifted_rows_case(200, 0.1f, JNCE_REDUCTION_MEAN, 1); /* too far for one shift, close within tiles */
     rising_case(160, 3, 70.0f);   /* a rise past SHIFT_MARGIN partway through the first chunk */
     rising_case(160, 3, 55.0f);   /* entries up to 25 above the shift, within SHIFT_MARGIN: exp(S - C) > 1 */
     rising_case(3000, 2000, 70.0f); /* a rise in a later slice, after its shift started near 0 */
