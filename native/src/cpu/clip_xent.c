@@ -154,11 +154,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                 racc[r] = _mm512_add_ps(racc[r], e);
             }
             column_block_add_avx512(col + c, colmax + c, m, cacc, cm);
-            if ((step & 7) == 7 || c + 16 >= N)
-                for (int64_t r = 0; r < rows; r++) {
-                    rsum[r] += hsum512_ps_pd(racc[r]);
-                    racc[r] = _mm512_setzero_ps();
-                }
+            if ((step & 7) == 7 || c + 16 >= N) row_sums_flush_avx512(rsum, racc, rows);
         }
         for (int64_t r = 0; r < rows; r++) {
             if (!(rsum[r] >= SHIFT_FLOOR)) {

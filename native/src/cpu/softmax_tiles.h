@@ -228,6 +228,15 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline __m512 exp_shift
     return _mm512_fmadd_ps(e, err, e);
 }
 
+/* Each row's float lanes racc[r] added to its double sum rsum[r], and cleared: the one-shift passes do it every 8 vectors. */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void row_sums_flush_avx512(double *rsum, __m512 *racc,
+                                                                                        int64_t rows) {
+    for (int64_t r = 0; r < rows; r++) {
+        rsum[r] += hsum512_ps_pd(racc[r]);
+        racc[r] = _mm512_setzero_ps();
+    }
+}
+
 /* A block of 16 columns (the lanes under m) into their running statistics: the float sums s added to the double sums col[0..16), the maxima v into colmax[0..16). */
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void column_block_add_avx512(double *col, float *colmax, __mmask16 m,
                                                                                           __m512 s, __m512 v) {

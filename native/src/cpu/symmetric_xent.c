@@ -241,11 +241,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
                 }
                 hi = _mm512_max_ps(cm, hi);
                 column_block_add_avx512(col + c, colmax + c, m, cacc, cm);
-                if ((step & 7) == 7 || c + 16 >= i0)
-                    for (int64_t r = 0; r < rows; r++) {
-                        rsum[r] += hsum512_ps_pd(racc[r]);
-                        racc[r] = _mm512_setzero_ps();
-                    }
+                if ((step & 7) == 7 || c + 16 >= i0) row_sums_flush_avx512(rsum, racc, rows);
             }
             /* the chunk's own triangle (CHUNK = 16 columns: one masked vector a row), and the
              * diagonal unless excluded; entries left of the diagonal also go to their column */
