@@ -242,8 +242,10 @@ JNCE_TARGET_AVX512 static void pass2_rows(void *ctx, int64_t begin, int64_t end,
         float *g = j->G + i * j->ld;
         const double xii = x[i];
         const __m512 ar = _mm512_set1_ps(j->arow[i]);
+        const float *after = i + 1 < end ? x + j->ld : x + N;
         int64_t c = 0;
         for (; c + 16 <= N; c += 16) {
+            _mm_prefetch((const char *)row_ahead(x, c, N, after, ROW_AHEAD), _MM_HINT_T0);
             const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + c), vc)); /* S - c <= FACTOR_RANGE / 2 */
             _mm512_storeu_ps(g + c, _mm512_mul_ps(e, _mm512_add_ps(ar, _mm512_loadu_ps(j->bcol + c))));
         }

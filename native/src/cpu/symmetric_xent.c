@@ -389,26 +389,28 @@ static void pass2(void *ctx, int64_t begin, int64_t end, int32_t slice) {
  * 2.3-5.1 ms at 16384 on one thread, ad-hoc), and those right of the block, which nothing
  * reads, none at all.
  */
-JNCE_TARGET_AVX2 static void row_gradient_avx2(float *x, int64_t n, float ai, const float *a, float c) {
+JNCE_TARGET_AVX2 static void row_gradient_avx2(float *x, int64_t n, float ai, const float *a, float c, const float *next) {
     const __m256 vc = _mm256_set1_ps(c), va = _mm256_set1_ps(ai);
     for (int64_t k = 0; k < n; k += 8) {
+        if ((k & 15) == 0) _mm_prefetch((const char *)row_ahead(x, k, n, next, ROW_AHEAD), _MM_HINT_T0);
         __m256 e = exp_nonpos_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + k), vc));
         _mm256_storeu_ps(x + k, _mm256_mul_ps(e, _mm256_add_ps(va, _mm256_loadu_ps(a + k))));
     }
 }
 
 #ifdef JNCE_HAVE_AVX512
-JNCE_TARGET_AVX512 static void row_gradient_avx512(float *x, int64_t n, float ai, const float *a, float c) {
+JNCE_TARGET_AVX512 static void row_gradient_avx512(float *x, int64_t n, float ai, const float *a, float c, const float *next) {
     const __m512 vc = _mm512_set1_ps(c), va = _mm512_set1_ps(ai);
     for (int64_t k = 0; k < n; k += 16) {
+        _mm_prefetch((const char *)row_ahead(x, k, n, next, ROW_AHEAD), _MM_HINT_T0);
         __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + k), vc));
         _mm512_storeu_ps(x + k, _mm512_mul_ps(e, _mm512_add_ps(va, _mm512_loadu_ps(a + k))));
     }
 }
 #endif
 
-/* Row i's entries left of its diagonal block (a multiple of TILE: whole vectors). */
-static void pass2_row(const sym_job *j, int64_t i) {
+/* Row i's entries left of its diagonal block (a multiple of TILE: whole vectors); next: the row swept after it, or -1. */
+static void pass2_row(const sym_job *j, int64_t i, int64_t next) {
     const int64_t panel = j->panel_tiles * TILE, width = i / panel * panel;
     if (width == 0) return;
     float *x = j->G + i * j->ld;
@@ -420,11 +422,12 @@ static void pass2_row(const sym_job *j, int64_t i) {
         if (p < width) col[fixes] = p, value[fixes++] = pair_gradient(j, i, p, x[p]);
         if (q < width && q != p) col[fixes] = q, value[fixes++] = pair_gradient(j, i, q, x[q]);
     }
+    const float *after = next >= 0 ? j->G + next * j->ld : x + width;
 #ifdef JNCE_HAVE_AVX512
-    if (jnce_use_avx512()) row_gradient_avx512(x, width, j->a[i], j->a, j->c);
+    if (jnce_use_avx512()) row_gradient_avx512(x, width, j->a[i], j->a, j->c, after);
     else
 #endif
-        row_gradient_avx2(x, width, j->a[i], j->a, j->c);
+        row_gradient_avx2(x, width, j->a[i], j->a, j->c, after);
     for (int f = 0; f < fixes; f++) x[col[f]] = value[f];
     if (j->group != NULL && j->group[2 * i + 1] - j->group[2 * i] >= 2) {
         /* label targets left of the block: H_ij -= 2 w / |P(i)|, as run does for the rest */
@@ -443,8 +446,8 @@ static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     const sym_job *j = ctx;
     for (int64_t k = begin; k < end; k++) {
         const int64_t lo = j->first_row + k, hi = j->N - 1 - k;
-        pass2_row(j, lo);
-        if (hi != lo) pass2_row(j, hi);
+        pass2_row(j, lo, hi != lo ? hi : k + 1 < end ? lo + 1 : -1);
+        if (hi != lo) pass2_row(j, hi, k + 1 < end ? lo + 1 : -1);
     }
 }
 
