@@ -241,6 +241,15 @@ JNCE_TARGET_AVX2 static void pass2_avx2(const float *x, float *g, int64_t C, flo
 
 #define SHORT_ROW 65536
 
+/*
+ * The AVX-512 short-row passes that read a row from beyond L1 (the maximum's pass, from memory
+ * or from L2 where the previous row's pass asked for it; the gradient's pass, from L2) ask for
+ * their logits, gradient and class weights this many floats ahead (8 KiB). At (8192, 32000) on
+ * two threads, interleaved with the library before it in one run: 1.40-1.52x the copy of its
+ * bytes -> 1.30-1.39x plain; with weights and smoothing 2-10% faster (ad-hoc C probe).
+ */
+#define SHORT_AHEAD 2048
+
 /* One cache line of the next row's logits into L2, and of its gradient for writing. */
 static inline void prefetch_next(const float *x, float *g) {
     __builtin_prefetch(x, 0, 2);
@@ -380,6 +389,12 @@ JNCE_TARGET_AVX512 static void short_max_avx512(const float *x, int64_t C, const
         }                                                                                   \
     } while (0)
     for (; j + 32 <= C; j += 32) {
+        _mm_prefetch((const char *)(x + j + SHORT_AHEAD), _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + j + SHORT_AHEAD + 16), _MM_HINT_T0);
+        if (w) {
+            _mm_prefetch((const char *)(w + j + SHORT_AHEAD), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + j + SHORT_AHEAD + 16), _MM_HINT_T0);
+        }
         STEP(0, 0);
         STEP(1, 16);
     }
@@ -447,6 +462,8 @@ JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, c
     const __m512 va = _mm512_set1_ps(a), vk1 = _mm512_set1_ps(k1), vk2 = _mm512_set1_ps(k2);
     int64_t j = 0;
     for (; j + 16 <= C; j += 16) {
+        _mm_prefetch((const char *)(g + j + SHORT_AHEAD), _MM_HINT_T0);
+        if (w) _mm_prefetch((const char *)(w + j + SHORT_AHEAD), _MM_HINT_T0);
         __m512 q = vk1;
         if (t) q = _mm512_fmadd_ps(vk2, _mm512_loadu_ps(t + j), q);
         if (w) q = _mm512_mul_ps(q, _mm512_loadu_ps(w + j));
