@@ -246,7 +246,8 @@ JNCE_TARGET_AVX2 static void pass2_avx2(const float *x, float *g, int64_t C, flo
  * or from L2 where the previous row's pass asked for it; the gradient's pass, from L2) ask for
  * their logits, gradient and class weights this many floats ahead (8 KiB). At (8192, 32000) on
  * two threads, interleaved with the library before it in one run: 1.40-1.52x the copy of its
- * bytes -> 1.30-1.39x plain; with weights and smoothing 2-10% faster (ad-hoc C probe).
+ * bytes -> 1.30-1.39x plain; with weights and smoothing 2-10% faster (ad-hoc C probe). The
+ * 8-lane passes, bound by their arithmetic, gained nothing from it (1.55-1.85 -> 1.66-1.77x).
  */
 #define SHORT_AHEAD 2048
 
