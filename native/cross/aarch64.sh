@@ -37,6 +37,6 @@ cmake -S native -B "$build" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu
     -DOPENBLAS_ROOT="$root" -DJNCE_CUDA=OFF >/dev/null
 cmake --build "$build" --parallel
 # A test still running after 10 minutes fails instead of holding CI to its limit (every test takes
-# under a minute here; test_parallel once hung under qemu with one thread spinning and the rest asleep)
+# under a minute here; test_parallel hung under qemu until parallel.c fenced its sleep hand-shakes)
 ctest --test-dir "$build" --output-on-failure --timeout 600
 echo "aarch64: libjnce.so $(readelf -h "$build/libjnce.so" | sed -n 's/ *Machine: *//p'), every C test passed under $(qemu-aarch64 --version | head -n 1)"

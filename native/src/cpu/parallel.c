@@ -26,8 +26,14 @@
  * (GOMP_SPINCOUNT, KMP_BLOCKTIME). With more threads than usable CPUs nothing spins.
  *
  * A thread about to sleep counts itself under state_lock and checks its condition again there;
- * the other side, after changing the condition, reads that count (both sequentially consistent)
- * and signals under the same lock, so no wake-up is lost.
+ * the other side, after changing the condition, reads that count and signals under the same
+ * lock, so no wake-up is lost. Each side's write and then read go through handshake_fence():
+ * sequentially consistent stores and loads alone already order them in C11 and on hardware,
+ * but qemu-user 7.2 runs an aarch64 STLR followed by an LDAR on an x86-64 host with no barrier
+ * between them, so the load could pass the store, both sides read the old value, and a caller
+ * slept forever on job_done (test_parallel under qemu-aarch64: about one run in 300; a
+ * store-buffering litmus of two seq_cst stores and loads gave the forbidden 0, 0 in 36 of 10^6
+ * tries there, none with the fence).
  */
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;   /* held by the running job */
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER; /* guards workers_started; the sleeps */
@@ -50,6 +56,11 @@ typedef struct {
     int32_t slices; /* atomic */
 } job_desc;
 static job_desc jobs[2];
+
+/* A full barrier between a handshake's store and its load (dmb ish, mfence): see above. */
+static inline void handshake_fence(void) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -136,10 +147,13 @@ static void run_claims(uint64_t t) {
         }
         int64_t begin = d->n * slice / d->slices, end = d->n * (slice + 1) / d->slices;
         if (begin < end) d->fn(d->ctx, begin, end, (int32_t)slice);
-        if (__atomic_sub_fetch(&unfinished, 1, __ATOMIC_SEQ_CST) == 0 && __atomic_load_n(&caller_asleep, __ATOMIC_SEQ_CST)) {
-            pthread_mutex_lock(&state_lock);
-            pthread_cond_signal(&job_done);
-            pthread_mutex_unlock(&state_lock);
+        if (__atomic_sub_fetch(&unfinished, 1, __ATOMIC_SEQ_CST) == 0) {
+            handshake_fence();
+            if (__atomic_load_n(&caller_asleep, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_lock(&state_lock);
+                pthread_cond_signal(&job_done);
+                pthread_mutex_unlock(&state_lock);
+            }
         }
         t++;
     }
@@ -156,6 +170,7 @@ static void *worker_main(void *arg) {
         if (!spin_until_gen_changed(seen)) {
             pthread_mutex_lock(&state_lock);
             __atomic_add_fetch(&workers_asleep, 1, __ATOMIC_SEQ_CST);
+            handshake_fence();
             while (ticket_gen_is(seen)) pthread_cond_wait(&job_ready, &state_lock);
             __atomic_sub_fetch(&workers_asleep, 1, __ATOMIC_SEQ_CST);
             pthread_mutex_unlock(&state_lock);
@@ -206,6 +221,7 @@ static void run_job(int64_t n, int32_t want, int wake, jnce_range_fn fn, void *c
     __atomic_store_n(&unfinished, slices, __ATOMIC_SEQ_CST);
     const uint64_t t = (uint64_t)gen << 32;
     __atomic_store_n(&ticket, t, __ATOMIC_SEQ_CST);
+    handshake_fence();
     if (wake && __atomic_load_n(&workers_asleep, __ATOMIC_SEQ_CST) > 0) {
         pthread_mutex_lock(&state_lock);
         pthread_cond_broadcast(&job_ready);
@@ -217,6 +233,7 @@ static void run_job(int64_t n, int32_t want, int wake, jnce_range_fn fn, void *c
     if (!spin_until_zero32(&unfinished)) {
         pthread_mutex_lock(&state_lock);
         __atomic_store_n(&caller_asleep, 1, __ATOMIC_SEQ_CST);
+        handshake_fence();
         while (__atomic_load_n(&unfinished, __ATOMIC_SEQ_CST) > 0) pthread_cond_wait(&job_done, &state_lock);
         __atomic_store_n(&caller_asleep, 0, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&state_lock);
