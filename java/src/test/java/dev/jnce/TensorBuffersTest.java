@@ -245,25 +245,25 @@ class TensorBuffersTest extends ScopedTest {
             assertEquals(2f, view.get(0));
         }
         // once the slab is full and every tensor in it closed, its memory is freed and the view throws
-        for (int i = 0; i < 40; i++) Tensor.zerosUnscoped(DType.FLOAT32, 8192).close(); // 32 KiB each
+        for (int i = 0; i < 160; i++) Tensor.zerosUnscoped(DType.FLOAT32, 8192).close(); // 32 KiB each: 5 MiB, past a 4 MiB slab
         assertThrows(IllegalStateException.class, () -> view.get(0));
     }
 
     @Test
     void slabMemoryServingLaterTensorsStartsAtZeroAndOldViewsStillThrow() {
-        // 200 small tensors of 32 KiB written with 3s and closed: several slabs, freed once full,
+        // 800 small tensors of 32 KiB written with 3s and closed: several 4 MiB slabs, freed once full,
         // whose memory the allocator may hand to the slabs of the tensors after them
         List<FloatBuffer> views = new ArrayList<>();
         float[] threes = new float[8192];
         Arrays.fill(threes, 3f);
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 800; i++) {
             Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 8192);
             FloatBuffer view = t.asFloatBuffer();
             view.put(threes);
             views.add(view);
             t.close();
         }
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 800; i++) {
             try (Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 8192)) {
                 float[] got = t.toFloatArray();
                 for (int j = 0; j < got.length; j++) {
@@ -273,7 +273,7 @@ class TensorBuffersTest extends ScopedTest {
         }
         // the first slab may hold other tests' open tensors and stay: views from the ones after it
         // throw, although their memory now belongs to other tensors
-        for (FloatBuffer view : views.subList(40, 150)) assertThrows(IllegalStateException.class, () -> view.get(0));
+        for (FloatBuffer view : views.subList(160, 600)) assertThrows(IllegalStateException.class, () -> view.get(0));
     }
 
     @Test
