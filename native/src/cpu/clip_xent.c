@@ -119,7 +119,7 @@ JNCE_TARGET_AVX512 static void pass1_shared(void *ctx, int64_t begin, int64_t en
             __m512 cm = ninf;
             __mmask16 over = 0; /* lanes above C + SHIFT_MARGIN, or NaN */
             for (int64_t r = 0; r < rows; r++) {
-                _mm_prefetch((const char *)(x[r] + c + 64), _MM_HINT_T0); /* four lines ahead in each stream */
+                _mm_prefetch(jnce_ahead(x[r], c + 64), _MM_HINT_T0); /* four lines ahead in each stream */
                 const __m512 v = _mm512_mask_loadu_ps(ninf, m, x[r] + c);
                 over |= _mm512_cmp_ps_mask(v, limit, _CMP_NLE_UQ);
                 cm = _mm512_max_ps(v, cm);
@@ -245,7 +245,7 @@ JNCE_TARGET_AVX512 static void pass2_rows(void *ctx, int64_t begin, int64_t end,
         const float *after = i + 1 < end ? x + j->ld : x + N;
         int64_t c = 0;
         for (; c + 16 <= N; c += 16) {
-            _mm_prefetch((const char *)row_ahead(x, c, N, after, ROW_AHEAD), _MM_HINT_T0);
+            _mm_prefetch(row_ahead(x, c, N, after, ROW_AHEAD), _MM_HINT_T0);
             const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + c), vc)); /* S - c <= FACTOR_RANGE / 2 */
             _mm512_storeu_ps(g + c, _mm512_mul_ps(e, _mm512_add_ps(ar, _mm512_loadu_ps(j->bcol + c))));
         }

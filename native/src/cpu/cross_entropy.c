@@ -390,11 +390,11 @@ JNCE_TARGET_AVX512 static void short_max_avx512(const float *x, int64_t C, const
         }                                                                                   \
     } while (0)
     for (; j + 32 <= C; j += 32) {
-        _mm_prefetch((const char *)(x + j + SHORT_AHEAD), _MM_HINT_T0);
-        _mm_prefetch((const char *)(x + j + SHORT_AHEAD + 16), _MM_HINT_T0);
+        _mm_prefetch(jnce_ahead(x, j + SHORT_AHEAD), _MM_HINT_T0); /* past the row's end near its end */
+        _mm_prefetch(jnce_ahead(x, j + SHORT_AHEAD + 16), _MM_HINT_T0);
         if (w) {
-            _mm_prefetch((const char *)(w + j + SHORT_AHEAD), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w + j + SHORT_AHEAD + 16), _MM_HINT_T0);
+            _mm_prefetch(jnce_ahead(w, j + SHORT_AHEAD), _MM_HINT_T0);
+            _mm_prefetch(jnce_ahead(w, j + SHORT_AHEAD + 16), _MM_HINT_T0);
         }
         STEP(0, 0);
         STEP(1, 16);
@@ -463,8 +463,8 @@ JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, c
     const __m512 va = _mm512_set1_ps(a), vk1 = _mm512_set1_ps(k1), vk2 = _mm512_set1_ps(k2);
     int64_t j = 0;
     for (; j + 16 <= C; j += 16) {
-        _mm_prefetch((const char *)(g + j + SHORT_AHEAD), _MM_HINT_T0);
-        if (w) _mm_prefetch((const char *)(w + j + SHORT_AHEAD), _MM_HINT_T0);
+        _mm_prefetch(jnce_ahead(g, j + SHORT_AHEAD), _MM_HINT_T0);
+        if (w) _mm_prefetch(jnce_ahead(w, j + SHORT_AHEAD), _MM_HINT_T0);
         __m512 q = vk1;
         if (t) q = _mm512_fmadd_ps(vk2, _mm512_loadu_ps(t + j), q);
         if (w) q = _mm512_mul_ps(q, _mm512_loadu_ps(w + j));

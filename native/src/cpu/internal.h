@@ -7,6 +7,15 @@
 #include <stdint.h>
 #include "jnce.h"
 
+/*
+ * The address `floats` floats past p, for a prefetch: formed in integers, because it may lie
+ * past the end of p's buffer, which a prefetch may name (it never faults) but C pointer
+ * arithmetic may not reach.
+ */
+static inline const char *jnce_ahead(const void *p, int64_t floats) {
+    return (const char *)((uintptr_t)p + (uintptr_t)floats * sizeof(float));
+}
+
 /* Records a printf-style message for jnce_last_error() and returns status. */
 int32_t jnce_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -98,7 +98,7 @@ JNCE_TARGET_AVX512 static void negatives_avx512(const float *x, float *g, int64_
     int block = 0;
     for (int64_t k = from; k < to; k += 16) {
         const __mmask16 live = to - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (to - k)) - 1u);
-        _mm_prefetch((const char *)(x + k + PREFETCH_AHEAD), _MM_HINT_T0);
+        _mm_prefetch(jnce_ahead(x, k + PREFETCH_AHEAD), _MM_HINT_T0);
         const __m512 z = _mm512_add_ps(_mm512_maskz_loadu_ps(live, x + k), vb);
         const __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(z), abs_mask));
         const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(zero, a));
