@@ -176,9 +176,9 @@ public final class Tensor implements AutoCloseable {
      * closes when the last tensor carved from it is closed (or reclaimed) and the slab is full:
      * one hand-shake for many tensors. The cost: a small tensor that stays open keeps its whole
      * slab (at most {@link #SLAB_BYTES}) allocated. Slabs of 4 MiB rather than 1 spread each
-     * hand-shake (about 35 µs here) over four times the tensors: allocating calls at (32, 128)
-     * measured BPR 21.6 → 15.3 µs, cross-entropy 4.7 → 3.6, the triplet loss 9.8 → 6.9 (JMH,
-     * 2 threads, slab sizes interleaved). {@code -Djnce.tensor.slabs=false} gives every
+     * close (a hand-shake and a free: 35-190 µs on a 2-core VM) over four times the tensors:
+     * allocating calls at (32, 128) measured BPR 21.6 → 15.3 µs, cross-entropy 4.7 → 3.6, the
+     * triplet loss 9.8 → 6.9 (JMH, 2 threads, slab sizes interleaved). {@code -Djnce.tensor.slabs=false} gives every
      * tensor its own arena again (its memory freed by its own close).
      *
      * <p>Scratch slabs ({@link #scratchZeros}) hold only operations' own scratch, never a tensor a
