@@ -54,7 +54,7 @@ for s in "${shapes[@]}"; do
             for side in $(for r in $(seq "$rounds"); do echo before after; done); do
                 jar=$before; [ "$side" = after ] && jar=$after
                 "${java[@]}" -cp "$jar" dev.jnce.bench.InfoNceProbe "$b" "$n" "$d" "$reps" "$form" 2>/dev/null \
-                    | awk -v side="$side" '$1 == "jnce" && $3 !~ /-blas$/ {print "infonce", side, $2, $3, $4 "x" $5, $6}' | tee -a "$out/raw.txt"
+                    | awk -v side="$side" '$1 == "jnce" && $3 !~ /-(blas|traffic)$/ {print "infonce", side, $2, $3, $4 "x" $5, $6}' | tee -a "$out/raw.txt"
             done
         done
     done

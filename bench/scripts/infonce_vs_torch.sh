@@ -11,7 +11,9 @@
 # (the first steps fault in the workspace and OpenBLAS's buffers, and the java backend's run
 # before the JIT is done), then the step and its BLAS calls in 7 pairs back to back (the median
 # of the pairs' ratios, the "paired" column: both sides of a pair see the machine in the same
-# state, where the best-of figures are taken a minute apart); peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed
+# state, where the best-of figures are taken a minute apart); the least memory traffic of the
+# step's passes over the N×N logits, timed beside it (the "limit" column: (BLAS + traffic) / BLAS,
+# the step's floor on this machine); peak resident memory added by the step. PyTorch runs on Debian's OpenBLAS (installed
 # here when missing and root); its '#' line names the BLAS it loaded. The raw log and the table
 # go to bench/results/raw/infonce-<date>/, one row per measurement to bench/results/infonce.csv.
 #

@@ -20,7 +20,8 @@ describe the run come from the environment, which side_by_side.sh's results_run 
 
 The raw logs are the probes' lines: "jnce BACKEND FORM N D SECONDS PEAK_BYTES [blockRows=R]"
 (and "jnce BACKEND FORM-blas N D SECONDS", the BLAS calls the same step makes, and "jnce BACKEND
-FORM-paired N D MEDIAN MIN MAX pairs=R", the step over its BLAS calls in pairs run back to back) and
+FORM-paired N D MEDIAN MIN MAX pairs=R", the step over its BLAS calls in pairs run back to back, and
+"jnce BACKEND FORM-traffic N D SECONDS", the least memory traffic of the step's passes) and
 "torch FORM N D SECONDS PEAK_BYTES"; '#' lines are comments.
 """
 import csv
@@ -113,20 +114,24 @@ def infonce(raw_path):
             torch[(f[1], f[2], f[3])] = (float(f[4]), int(f[5]))
             continue
         backend, form, n, d = f[1], f[2], f[3], f[4]
-        if form == "gemm3" or form.endswith("-blas") or form.endswith("-paired"):
+        if form == "gemm3" or form.endswith(("-blas", "-paired", "-traffic")):
             base = "infonce" if form == "gemm3" else form[:form.rindex("-")]
             last = next((m for m in reversed(measured) if m["key"] == (backend, base, n, d)), None)
             if last is not None and form.endswith("-paired"):
                 last["paired"] = float(f[5])
+            elif last is not None and form.endswith("-traffic"):
+                last["traffic"] = float(f[5])
             elif last is not None:
                 last["blas"] = float(f[5])
             continue
         measured.append(dict(key=(backend, form, n, d), seconds=float(f[5]), peak=int(f[6]), block=block, blas=None,
-                             paired=None))
+                             paired=None, traffic=None))
 
-    # paired_over_blas comes last: rows written before it existed end one column short
+    # columns added later come last: rows written before them end that many columns short.
+    # traffic_s: the least memory traffic of the step's passes over the logits (InfoNceProbe's
+    # "-traffic" line); limit_over_blas = (BLAS + traffic) / BLAS, the step's floor on that machine
     columns = RUN + ["backend", "form", "shape", "block_rows", "jnce_s", "blas_s", "jnce_over_blas", "torch_s",
-                     "speedup", "peak_mib", "torch_peak_mib"] + TAIL + ["paired_over_blas"]
+                     "speedup", "peak_mib", "torch_peak_mib"] + TAIL + ["paired_over_blas", "traffic_s", "limit_over_blas"]
     rows = []
     for m in measured:
         backend, form, n, d = m["key"]
@@ -137,7 +142,8 @@ def infonce(raw_path):
                          jnce_s=fixed(s, 3), blas_s=fixed(g, 3), jnce_over_blas=fixed(g and s / g, 2),
                          torch_s=fixed(t and t[0], 3), speedup=fixed(t and t[0] / s, 2),
                          peak_mib="%.0f" % (m["peak"] / 2**20), torch_peak_mib="%.0f" % (t[1] / 2**20) if t else "",
-                         paired_over_blas=fixed(m["paired"], 3)))
+                         paired_over_blas=fixed(m["paired"], 3), traffic_s=fixed(m["traffic"], 4),
+                         limit_over_blas=fixed((g + m["traffic"]) / g if g and m["traffic"] is not None else None, 3)))
 
     # the printed table: the last measurement of each case that has both BLAS and PyTorch figures
     last = {}
@@ -145,7 +151,7 @@ def infonce(raw_path):
         if not m["block"]:
             last[m["key"]] = m
     cases = sorted({(k[1], k[2], k[3]) for k in last}, key=lambda c: (int(c[1]), int(c[2]), FORMS.index(c[0]) if c[0] in FORMS else len(FORMS)))
-    print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'paired':>7} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
+    print(f"{'N':>6} {'D':>4} {'form':<9} {'backend':<7} {'jnce s':>8} {'BLAS s':>8} {'/BLAS':>6} {'paired':>7} {'limit':>6} {'torch s':>8} {'speed-up':>9} {'peak MiB':>9} {'torch MiB':>10}")
     for form, n, d in cases:
         t = torch.get((form, n, d))
         for b in ("cpu", "java"):
@@ -154,7 +160,8 @@ def infonce(raw_path):
                 continue
             s, g = m["seconds"], m["blas"]
             paired = "" if m["paired"] is None else "%.3f" % m["paired"]
-            print(f"{n:>6} {d:>4} {form:<9} {b:<7} {s:>8.3f} {g:>8.3f} {s / g:>6.2f} {paired:>7} "
+            limit = "" if m["traffic"] is None else "%.3f" % ((g + m["traffic"]) / g)
+            print(f"{n:>6} {d:>4} {form:<9} {b:<7} {s:>8.3f} {g:>8.3f} {s / g:>6.2f} {paired:>7} {limit:>6} "
                   f"{t[0]:>8.3f} {t[0] / s:>8.2f}x {m['peak'] / 2**20:>9.0f} {t[1] / 2**20:>10.0f}")
     return columns, rows
 

@@ -13,6 +13,7 @@ import dev.jnce.loss.PairedResult;
 import dev.jnce.loss.SigLipLoss;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,9 +49,15 @@ import java.util.SplittableRandom;
  * {@code jnce BACKEND FORM-blas N D seconds} (best of REPS each, after WARMUP = 2 untimed steps on each side),
  * then {@code jnce BACKEND FORM-paired N D median min max pairs=7}: the step's time over its BLAS
  * calls' in PAIRS pairs run back to back in alternating order (the median is the ratio to judge:
- * both sides of a pair see the machine in the same state).
+ * both sides of a pair see the machine in the same state), and, where the form's passes sweep
+ * N×N logits (BLOCK_ROWS 0), {@code jnce BACKEND FORM-traffic N D seconds}: the least memory
+ * traffic of those passes alone ({@link #passFloats}), best of REPS, so that BLAS + traffic is
+ * the step's limit on this machine.
  */
 public final class InfoNceProbe {
+    /** Where the traffic probe's reads go, so that they are not optimised away. */
+    static volatile long sink;
+
     /** K of the negatives form. */
     private static final int NEGATIVES = 64;
 
@@ -110,7 +117,70 @@ public final class InfoNceProbe {
             java.util.Arrays.sort(ratios);
             System.out.printf("jnce %s %s-paired %d %d %.4f %.4f %.4f pairs=%d%n", backend, form, n, d, ratios[PAIRS / 2],
                     ratios[0], ratios[PAIRS - 1], PAIRS);
+            long[] floats = passFloats(form, n);
+            if (floats != null && blockRows == 0) {
+                try (Tensor to = Tensor.zerosUnscoped(DType.FLOAT32, n, n)) {
+                    double traffic = Double.MAX_VALUE;
+                    for (int r = -WARMUP; r < reps; r++) {
+                        double t = traffic(s.segment(), to.segment(), floats[0], floats[1]);
+                        if (r >= 0) traffic = Math.min(traffic, t);
+                    }
+                    System.out.printf("jnce %s %s-traffic %d %d %.6f%n", backend, form, n, d, traffic);
+                }
+            }
         }
+    }
+
+    /**
+     * The least memory traffic of the form's passes over the logits beyond what its BLAS calls
+     * move, as {floats read, floats read and written}: the one-tensor forms read the lower
+     * triangle once (row statistics) and read and write it once (the gradient over it); two
+     * towers and SigLIP read the N×N logits once and write the gradient once; CLIP reads them
+     * once more for its column statistics. Null where the form has no N×N pass (explicit negatives).
+     */
+    static long[] passFloats(String form, long n) {
+        long all = n * n, lower = n * (n + 1) / 2;
+        return switch (form) {
+            case "onetensor", "ntxent", "supcon" -> new long[] {lower, lower};
+            case "infonce", "labels", "siglip" -> new long[] {0, all};
+            case "clip" -> new long[] {all, all};
+            default -> null;
+        };
+    }
+
+    /**
+     * Seconds to read {@code read} floats of {@code from} (one load a 64-byte line) and copy
+     * {@code copy} floats of it into {@code to}, each split over the jnce thread count
+     * ({@code JNCE_NUM_THREADS}, else the processors): the memory limit of the passes, measured
+     * beside the step in the same JVM.
+     */
+    static double traffic(MemorySegment from, MemorySegment to, long read, long copy) {
+        int threads = Math.min(Backends.threads(), 64); // the native kernels use at most 64
+        long[] sums = new long[threads];
+        Thread[] workers = new Thread[threads];
+        long start = System.nanoTime();
+        for (int w = 0; w < threads; w++) {
+            int id = w;
+            workers[w] = Thread.ofPlatform().start(() -> {
+                long r0 = read * id / threads * 4 & -64, r1 = read * (id + 1) / threads * 4 & -64;
+                long acc = 0;
+                for (long off = r0; off < r1; off += 64) acc += from.get(ValueLayout.JAVA_LONG, off);
+                long c0 = copy * id / threads * 4, c1 = copy * (id + 1) / threads * 4;
+                MemorySegment.copy(from, c0, to, c0, c1 - c0);
+                sums[id] = acc;
+            });
+        }
+        for (Thread t : workers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        sink = java.util.Arrays.stream(sums).sum(); // the reads are used
+        return seconds;
     }
 
     /** One timed step of the form, in seconds. */
