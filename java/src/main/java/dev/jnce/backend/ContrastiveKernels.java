@@ -45,12 +45,27 @@ public interface ContrastiveKernels {
     }
 
     /**
+     * The row stride, in floats, of the logit buffer this backend's symmetric path works in for
+     * N rows: N (the default), or more where a longer row avoids cache-set conflicts. The caller
+     * then hands {@link SimilarityKernels#syrk}, {@link #symmetricCrossEntropy} and
+     * {@link #symmetricGradient} an (N, stride) buffer whose first N columns are the logits.
+     *
+     * @param n the rows of the logit matrix, &ge; 1
+     * @return the row stride, &ge; n
+     */
+    default long symmetricRowStride(long n) {
+        return n;
+    }
+
+    /**
      * Cross-entropy over the rows of a symmetric logit matrix s (N,N) of which only the lower
      * triangle (j <= i, what {@link SimilarityKernels#syrk} writes) is read: the one-tensor InfoNCE forms. loss is
      * (N) for NONE, else one element. grad is null (the loss alone) or (N,N), and may be s: it
      * receives, in full, g + gᵀ with g = d loss / d s (of the row sum for NONE), so that one GEMM
      * gives the embeddings' gradient. Rows that meet a NaN or +Inf logit get loss NaN and NaN in
-     * their row and column of grad. Callers have checked that every row keeps a candidate.
+     * their row and column of grad. Callers have checked that every row keeps a candidate. Where
+     * {@link #symmetricRowStride} is more than N, s (and grad) are (N, stride): the logits are
+     * their first N columns.
      */
     void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad);
 

@@ -21,7 +21,9 @@ public interface SimilarityKernels {
     /**
      * The lower triangle (j <= i) of c (N,N) = alpha * a aᵀ for a (N,K): half the flops of the
      * GEMM for a symmetric product. What c holds above the diagonal afterwards is unspecified.
-     * The default is the full GEMM.
+     * The default is the full GEMM. A backend whose
+     * {@link ContrastiveKernels#symmetricRowStride} is more than N takes c as (N, stride) and
+     * writes its first N columns.
      */
     default void syrk(float alpha, Tensor a, Tensor c) {
         gemm(false, true, alpha, a, a, 0f, c);

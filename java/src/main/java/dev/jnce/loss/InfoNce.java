@@ -991,7 +991,8 @@ public final class InfoNce {
         SimilarityKernels sim = k.similarity();
         long n = f.size(0);
         Tensor fh = Contrastive.prepared(k, f, o.normalize());
-        try (Workspace.Lease workspace = Workspace.borrow(k, n, n)) {
+        // (n, stride): the backend may want rows longer than n (cache-set conflicts); the logits are the first n columns
+        try (Workspace.Lease workspace = Workspace.borrow(k, n, k.contrastive().symmetricRowStride(n))) {
             Tensor s = workspace.logits();
             float inv = 1f / o.temperature();
             sim.syrk(inv, fh, s);

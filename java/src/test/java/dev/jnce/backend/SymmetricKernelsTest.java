@@ -19,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static dev.jnce.testutil.Approx.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -130,8 +131,38 @@ class SymmetricKernelsTest extends ScopedTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("gradientCases")
     void gradientProductMatchesFloat64(Backend backend, SymmetricTargets t) {
-        int n = GRAD_N, d = GRAD_D;
+        checkGradientProduct((Kernels) backend, t, GRAD_N, GRAD_D, GRAD_N);
+    }
+
+    static Stream<Arguments> strideCases() {
+        int n = STRIDE_N;
+        long[] labels = java.util.stream.LongStream.range(0, n).map(i -> (i * 5) % 32).toArray();
+        return TestBackends.all().stream().flatMap(b -> Stream.of(
+                Arguments.of(b, new SymmetricTargets(n / 2, true, false, Reduction.MEAN)),
+                Arguments.of(b, new SymmetricTargets(0, false, false, Reduction.SUM)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(labels), false, Reduction.MEAN))));
+    }
+
+    /** Rows of 4 KiB: the cpu backend asks for longer rows (cache-set conflicts), the others for N. */
+    private static final int STRIDE_N = 1024;
+
+    /**
+     * The same checks in an (N, stride) buffer of the backend's own {@link ContrastiveKernels#symmetricRowStride},
+     * NaN wherever the logits' lower triangle is not: the padding is never read and the results
+     * match float64 as with square rows. The cpu backend pads N = 1024.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("strideCases")
+    void gradientProductInTheBackendsRowStride(Backend backend, SymmetricTargets t) {
         Kernels k = (Kernels) backend;
+        long stride = k.contrastive().symmetricRowStride(STRIDE_N);
+        assertTrue(stride >= STRIDE_N, "stride " + stride);
+        if (backend.name().equals("cpu")) assertEquals(STRIDE_N + 16, stride, "cpu's row stride for N = 1024");
+        checkGradientProduct(k, t, STRIDE_N, 8, stride);
+    }
+
+    private static void checkGradientProduct(Kernels k, SymmetricTargets t, int n, int d, long strideLong) {
+        int stride = Math.toIntExact(strideLong);
         float[] f = new float[n * d];
         SplittableRandom random = new SplittableRandom(13);
         for (int i = 0; i < n; i++) {
@@ -140,13 +171,13 @@ class SymmetricKernelsTest extends ScopedTest {
             for (int c = 0; c < d; c++) f[i * d + c] = (float) (f[i * d + c] / Math.sqrt(norm));
         }
         Tensor ft = Tensor.of(f, n, d);
-        float[] nan = new float[n * n];
+        float[] nan = new float[n * stride];
         Arrays.fill(nan, Float.NaN);
-        Tensor s = Tensor.of(nan, n, n);
+        Tensor s = Tensor.of(nan, n, stride);
         k.similarity().syrk(ALPHA, ft, s);
         float[] lower = s.toFloatArray();
         double[] x = new double[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) x[i * n + j] = x[j * n + i] = lower[i * n + j];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) x[i * n + j] = x[j * n + i] = lower[i * stride + j];
 
         double[] rowLoss = new double[n], h = new double[n * n];
         int counted = reference(x, n, t, rowLoss, h);
