@@ -5,11 +5,12 @@
 # raw log goes to bench/results/raw/ce-copy-<date>/, one row to bench/results/ce_copy.csv. With
 # LIBJNCE_DIR=<folder holding another libjnce.so> it runs that library instead (an A/B of a kernel
 # change: run it for each library, interleaved); with JNCE_SIMD=avx2 the 8-lane paths on a CPU that
-# has AVX-512.
+# has AVX-512; with JNCE_CE_STREAM=1 or 0 the gradient by streaming stores or not (the default:
+# streaming on Intel CPUs).
 #
 #   bench/scripts/ce_vs_copy.sh [threads] [N C REPS]      default 2 threads, 8192 32000 9
 set -euo pipefail
-command="${JNCE_SIMD:+JNCE_SIMD=$JNCE_SIMD }${LIBJNCE_DIR:+LIBJNCE_DIR=$LIBJNCE_DIR }bench/scripts/ce_vs_copy.sh${*:+ $*}"
+command="${JNCE_SIMD:+JNCE_SIMD=$JNCE_SIMD }${JNCE_CE_STREAM:+JNCE_CE_STREAM=$JNCE_CE_STREAM }${LIBJNCE_DIR:+LIBJNCE_DIR=$LIBJNCE_DIR }bench/scripts/ce_vs_copy.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 threads=${1:-2}
 shift || true
