@@ -479,9 +479,13 @@ JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, c
 /* short_grad_avx512's values from the exponentials in e (a scratch row), written to g by
  * streaming stores: g's lines are not read for ownership first. The same arithmetic element by
  * element (16-lane FMAs up to C's last multiple of 16, the scalar formula after it): the same
- * bits. Ends with a store fence, so the plain stores after it (the target's term) land after. */
+ * bits. Ends with a store fence, so the plain stores after it (the target's term) land after.
+ * nx: the next row's logits, asked for into L2 meanwhile (or NULL), so that memory reads the
+ * next row while this one's stores stream out (at (8192, 32000) on a 2-core Xeon VM,
+ * interleaved: 1.54-1.58x the copy of its bytes with the request in the exponentials' pass,
+ * 1.39-1.50x here). */
 JNCE_TARGET_AVX512 static void short_grad_stream_avx512(const float *e, float *g, int64_t C, float a, const float *w,
-                                                        const float *t, float k1, float k2) {
+                                                        const float *t, float k1, float k2, const float *nx) {
     const __m512 va = _mm512_set1_ps(a), vk1 = _mm512_set1_ps(k1), vk2 = _mm512_set1_ps(k2);
     const int64_t c16 = C & ~(int64_t)15;
 #define GRAD16(j, mask) ({                                                                          \
@@ -500,6 +504,7 @@ JNCE_TARGET_AVX512 static void short_grad_stream_avx512(const float *e, float *g
     }
     for (; j + 16 <= c16; j += 16) {
         if (w) _mm_prefetch(jnce_ahead(w, j + SHORT_AHEAD), _MM_HINT_T0);
+        if (nx) __builtin_prefetch(nx + j, 0, 2);
         _mm512_stream_ps(g + j, GRAD16(j, (__mmask16)0xFFFF));
     }
     if (j < c16) {
@@ -576,8 +581,8 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * streaming stores from a scratch row of exponentials (short_grad_stream_avx512) instead of
  * through the gradient's own lines, which the exponentials' pass then reads for ownership from
  * memory first: JNCE_CE_STREAM=1 or 0 says; else on Intel CPUs only. At (8192, 32000) on two
- * threads, interleaved in one run (ad-hoc, ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of
- * its bytes -> 1.56-1.57x; on a 2-core AMD EPYC (Zen 5) VM an earlier form of it (a scratch row,
+ * threads, interleaved in one run (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of
+ * its bytes -> 1.56-1.57x (1.39-1.50x once its gradient pass asks for the next row); on a 2-core AMD EPYC (Zen 5) VM an earlier form of it (a scratch row,
  * then streaming stores) was slower, 1.66-1.90x against 1.35-1.52x. The same bits either way.
  */
 static int stream_gradient(void) {
@@ -643,8 +648,8 @@ static float special_lse(const float *x, int64_t C) {
 /* A row's log-sum-exp, loss and gradient, once its first passes gave r (the row's maximum, its sum
  * of exponentials, the dot products the targets need) and, on a short row, the exponentials in g. */
 static inline void finish_row(xent_job *job, int64_t i, const float *x, float *g, int counted, const float *t, float x_y,
-                              row_pass1 r, int short_row, const float *e) {
-    (void)e; /* read on x86-64 only */
+                              row_pass1 r, int short_row, const float *e, const float *next) {
+    (void)e, (void)next; /* read on x86-64 only */
     const xent_call *a = job->a;
     const int64_t C = a->C;
     const double eps = a->label_smoothing;
@@ -686,7 +691,7 @@ static inline void finish_row(xent_job *job, int64_t i, const float *x, float *g
         float k2 = (float)(job->scale * (1.0 - eps));
         float scale_e = (float)(coef / r.st.sum);
 #ifdef JNCE_HAVE_AVX512
-        if (short_row && e) short_grad_stream_avx512(e, g, C, scale_e, a->weight, t, k1, k2); else
+        if (short_row && e) short_grad_stream_avx512(e, g, C, scale_e, a->weight, t, k1, k2, next); else
 #endif
         if (short_row) short_grad(job->avx512, g, C, scale_e, a->weight, t, k1, k2);
         else if (job->avx2) pass2_avx2(x, g, C, r.st.max, scale_e, a->weight, t, k1, k2);
@@ -746,6 +751,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                  * cache, and its gradient's lines are there when the exp pass writes them */
                 const float *nx = i + 1 < end ? x + C : NULL;
                 float *out = counted[b] ? (e && g ? e : g) : NULL; /* streaming: the exponentials to the scratch row */
+                if (e) nx = NULL; /* streaming: the gradient's pass asks for the next row instead */
                 r[b].st.sum = short_exp(job->avx512, x, out, C, r[b].st.max, min[b], nx, g && !e ? g + C : NULL);
             }
         }
@@ -753,7 +759,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             if (skip[b]) continue;
             const int64_t i = i0 + b;
             finish_row(job, i, a->logits + i * C, a->grad ? a->grad + i * C : NULL, counted[b], t[b], x_y[b], r[b], short_row,
-                       short_row && a->grad ? e : NULL);
+                       short_row && a->grad ? e : NULL, e && i + 1 < end ? a->logits + (i + 1) * C : NULL);
         }
     }
 }
