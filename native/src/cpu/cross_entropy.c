@@ -580,7 +580,8 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * Whether the short-row AVX-512 passes (C in (SMALL_ROWS / 2, SHORT_ROW]) write the gradient by
  * streaming stores from a scratch row of exponentials (short_grad_stream_avx512) instead of
  * through the gradient's own lines, which the exponentials' pass then reads for ownership from
- * memory first: JNCE_CE_STREAM=1 or 0 says; else on Intel CPUs only. At (8192, 32000) on two
+ * memory first (a gradient written over its logits is not streamed): JNCE_CE_STREAM=1 or 0 says;
+ * else on Intel CPUs only. At (8192, 32000) on two
  * threads, interleaved in one run (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of
  * its bytes -> 1.56-1.57x (1.39-1.50x once its gradient pass asks for the next row); on a 2-core AMD EPYC (Zen 5) VM an earlier form of it (a scratch row,
  * then streaming stores) was slower, 1.66-1.90x against 1.35-1.52x. The same bits either way.
@@ -837,7 +838,9 @@ int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, co
     /* A row is worth a thread switch only when it is long: ~64k values per thread at least. */
     int64_t rows_per_thread = C >= 65536 ? 1 : 65536 / C;
     const int32_t slices = jnce_threads();
-    if (job.avx512 && grad != NULL && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient())
+    /* in place, the gradient's lines are the logits', in cache already: nothing to save, and a
+     * GEMM that reads the gradient next (the contrastive sweeps) finds it there */
+    if (job.avx512 && grad != NULL && grad != logits && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient())
         job.scratch = malloc((size_t)slices * (size_t)C * sizeof(float)); /* NULL: the plain passes */
     if (job.scratch) jnce_parallel_for_at_most(N, rows_per_thread, slices, xent_rows, &job);
     else jnce_parallel_for(N, rows_per_thread, xent_rows, &job);
