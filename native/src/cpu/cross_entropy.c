@@ -581,10 +581,11 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * streaming stores from a scratch row of exponentials (short_grad_stream_avx512) instead of
  * through the gradient's own lines, which the exponentials' pass then reads for ownership from
  * memory first (a gradient written over its logits is not streamed): JNCE_CE_STREAM=1 or 0 says;
- * else on Intel CPUs only. At (8192, 32000) on two
- * threads, interleaved in one run (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of
- * its bytes -> 1.56-1.57x (1.39-1.50x once its gradient pass asks for the next row); on a 2-core AMD EPYC (Zen 5) VM an earlier form of it (a scratch row,
- * then streaming stores) was slower, 1.66-1.90x against 1.35-1.52x. The same bits either way.
+ * else on Intel CPUs only. At (8192, 32000) on two threads, interleaved in one run
+ * (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of its bytes -> 1.56-1.57x (1.39-1.50x
+ * once its gradient pass asks for the next row); on a 2-core AMD EPYC (Zen 5) VM an earlier form
+ * of it (a scratch row, then streaming stores) was slower, 1.66-1.90x against 1.35-1.52x. The
+ * same bits either way.
  */
 static int stream_gradient(void) {
     static int cached = -1;
@@ -711,7 +712,8 @@ static inline void finish_row(xent_job *job, int64_t i, const float *x, float *g
 
 static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     xent_job *job = ctx;
-    float *e = job->scratch ? job->scratch + (int64_t)slice * job->a->C : NULL; /* one row a block then (C > SMALL_ROWS / 2) */
+    /* streaming (the scratch exists only for short rows with a gradient): one row a block then */
+    float *e = job->scratch ? job->scratch + (int64_t)slice * job->a->C : NULL;
     const xent_call *a = job->a;
     const int64_t C = a->C;
     const double eps = a->label_smoothing;
@@ -751,7 +753,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                 /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
                  * cache, and its gradient's lines are there when the exp pass writes them */
                 const float *nx = i + 1 < end ? x + C : NULL;
-                float *out = counted[b] ? (e && g ? e : g) : NULL; /* streaming: the exponentials to the scratch row */
+                float *out = counted[b] ? (e ? e : g) : NULL; /* streaming: the exponentials to the scratch row */
                 if (e) nx = NULL; /* streaming: the gradient's pass asks for the next row instead */
                 r[b].st.sum = short_exp(job->avx512, x, out, C, r[b].st.max, min[b], nx, g && !e ? g + C : NULL);
             }
@@ -760,7 +762,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             if (skip[b]) continue;
             const int64_t i = i0 + b;
             finish_row(job, i, a->logits + i * C, a->grad ? a->grad + i * C : NULL, counted[b], t[b], x_y[b], r[b], short_row,
-                       short_row && a->grad ? e : NULL, e && i + 1 < end ? a->logits + (i + 1) * C : NULL);
+                       e, e && i + 1 < end ? a->logits + (i + 1) * C : NULL);
         }
     }
 }
@@ -837,11 +839,13 @@ int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, co
                     w_total, rows, rows + N, -1, NULL};
     /* A row is worth a thread switch only when it is long: ~64k values per thread at least. */
     int64_t rows_per_thread = C >= 65536 ? 1 : 65536 / C;
-    const int32_t slices = jnce_threads();
     /* in place, the gradient's lines are the logits', in cache already: nothing to save, and a
      * GEMM that reads the gradient next (the contrastive sweeps) finds it there */
-    if (job.avx512 && grad != NULL && grad != logits && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient())
+    int32_t slices = 0;
+    if (job.avx512 && grad != NULL && grad != logits && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient()) {
+        slices = jnce_threads();
         job.scratch = malloc((size_t)slices * (size_t)C * sizeof(float)); /* NULL: the plain passes */
+    }
     if (job.scratch) jnce_parallel_for_at_most(N, rows_per_thread, slices, xent_rows, &job);
     else jnce_parallel_for(N, rows_per_thread, xent_rows, &job);
     free(job.scratch);
