@@ -13,23 +13,63 @@ import java.lang.foreign.ValueLayout;
  * depth block (the first applies beta). The loops run as in GotoBLAS: a block of B is packed once
  * and serves every row block of A a thread owns (packing it again for each row block of 64 had
  * cost two-thirds of the time: 48 against 141 GFLOP/s on one Zen 5 core at 4096 x 4096 x 256).
+ * The packed block of op(B) is stored as panels of the kernel's {@link Block#panel()} columns, each
+ * panel's rows one after another, so that a kernel sweeping a panel reads it contiguously and
+ * keeps it in L1 while it runs down the rows of A (B's rows {@code nb} floats apart had put a
+ * panel's lines into a few cache sets: the Vector API kernel ran at 0.62 of OpenBLAS's AVX-512
+ * rate on one Xeon core).
  * Row blocks of C run in parallel on {@link Parallel}, each thread with its own buffers.
  * {@link #SCALAR} is the plain kernel; {@link JavaGemmVector} the SIMD one.
  */
 final class JavaGemm {
-    /** Rows of C per block, depth per block, columns of C per block: ~320 KB of buffers. */
-    static final int MC = 64, KC = 256, NC = 256;
+    /**
+     * Rows of C per block, depth per block, columns of C per block: at most 128 KiB of A, 2 MiB of B
+     * and 256 KiB of C a thread (the kernels step through the depth in parts that keep a panel's
+     * share in L1). Fewer, larger blocks pack A and add partial products into C less often: on one
+     * Xeon core NC 256 -> 1024 took a 4096 x 4096 x 256 product from 0.64 to 0.71 of OpenBLAS's
+     * rate, and KC 256 -> 512 the one-tensor InfoNCE step's products at N = 8192, D = 256 (a depth
+     * of 8192) from 0.270 to 0.244 s on two threads.
+     */
+    static final int MC = 64, KC = 512, NC = 1024;
 
     /**
-     * {@code cb[mb][:cols] += ap[mb][kb] * bp[kb][:cols]}, row-major arrays: ap of width kb, bp and cb
-     * of width nb, of which the first cols (&le; nb) columns are computed.
+     * {@code cb[mb][:cols] += ap[mb][kb] * op(B)[kb][:cols]}: ap row-major of width kb, cb row-major
+     * of width nb, of which the first cols (&le; nb) columns are computed; op(B) (kb x nb) packed in
+     * panels of {@link #panel()} columns as {@link #bAt} places them.
      */
-    @FunctionalInterface
     interface Block {
+        /** Columns of a packed panel of op(B). */
+        int panel();
+
+        /** Whether multiply sets cb's computed columns (cb = ap * op(B)) rather than adding into them. */
+        default boolean overwrites() {
+            return false;
+        }
+
         void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols);
     }
 
-    static final Block SCALAR = (ap, bp, cb, mb, nb, kb, cols) -> scalarRange(ap, bp, cb, 0, mb, 0, cols, nb, kb);
+    /**
+     * Where op(B)[p][j] of a packed block (kb x nb) lies: panel q = j / panel holds columns
+     * [q * panel, q * panel + w) with w = min(panel, nb - q * panel), from index q * panel * kb,
+     * its rows w floats apart.
+     */
+    static int bAt(int p, int j, int nb, int kb, int panel) {
+        int start = j - j % panel, w = Math.min(panel, nb - start);
+        return start * kb + p * w + (j - start);
+    }
+
+    static final Block SCALAR = new Block() {
+        @Override
+        public int panel() {
+            return 16;
+        }
+
+        @Override
+        public void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
+            scalarRange(ap, bp, cb, 0, mb, 0, cols, nb, kb, 16);
+        }
+    };
 
     /**
      * The packing of a transposed operand: width() of its stored rows, each of rows floats, one
@@ -69,6 +109,9 @@ final class JavaGemm {
 
     JavaGemm(Block block, Transposer transposer) {
         if (transposer.width() > MAX_GROUP) throw new IllegalArgumentException("transposer width " + transposer.width());
+        if (block.panel() % transposer.width() != 0) {
+            throw new IllegalArgumentException("panel " + block.panel() + " not a multiple of the transposer width " + transposer.width());
+        }
         this.block = block;
         this.transposer = transposer;
     }
@@ -85,6 +128,12 @@ final class JavaGemm {
         return new JavaGemm(SCALAR, SCALAR_TRANSPOSER);
     }
 
+    @Override
+    public String toString() {
+        return "JavaGemm[" + (block == SCALAR ? "scalar" : "vector") + " panels of " + block.panel() + ", transposes of "
+                + transposer.width() + "]";
+    }
+
     boolean usesVectorApi() {
         return block != SCALAR;
     }
@@ -93,13 +142,17 @@ final class JavaGemm {
      * The shared scalar routine: rows [r0,r1) and columns [j0,j1) of {@link Block#multiply}.
      * Also the tail of the SIMD kernel.
      */
-    static void scalarRange(float[] ap, float[] bp, float[] cb, int r0, int r1, int j0, int j1, int nb, int kb) {
-        for (int r = r0; r < r1; r++) {
-            int c = r * nb;
-            for (int p = 0; p < kb; p++) {
-                float a = ap[r * kb + p];
-                int b = p * nb;
-                for (int j = j0; j < j1; j++) cb[c + j] = Math.fma(a, bp[b + j], cb[c + j]);
+    static void scalarRange(float[] ap, float[] bp, float[] cb, int r0, int r1, int j0, int j1, int nb, int kb,
+                            int panel) {
+        for (int start = j0 - j0 % panel; start < j1; start += panel) { // panel by panel
+            int w = Math.min(panel, nb - start), from = Math.max(j0, start), to = Math.min(j1, start + w);
+            for (int r = r0; r < r1; r++) {
+                int c = r * nb;
+                for (int p = 0; p < kb; p++) {
+                    float a = ap[r * kb + p];
+                    int b = start * kb + p * w - start;
+                    for (int j = from; j < to; j++) cb[c + j] = Math.fma(a, bp[b + j], cb[c + j]);
+                }
             }
         }
     }
@@ -126,11 +179,11 @@ final class JavaGemm {
                 int nb = Math.min(NC, n - jc);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kb = Math.min(KC, k - pc);
-                    pack(b, ldb, transB, pc, jc, kb, nb, buffers.b, buffers.group);
+                    pack(b, ldb, transB, pc, jc, kb, nb, block.panel(), buffers.b, buffers.group);
                     for (int ic = (int) begin; ic < end; ic += MC) {
                         int mb = (int) Math.min(MC, end - ic);
-                        pack(a, lda, transA, ic, pc, mb, kb, buffers.a, buffers.group);
-                        java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
+                        pack(a, lda, transA, ic, pc, mb, kb, kb, buffers.a, buffers.group);
+                        if (!block.overwrites()) java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
                         block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb, nb);
                         writeBack(buffers.c, mb, nb, nb, alpha, pc == 0 ? beta : 1f, c, ldc, ic, jc, buffers.group);
                     }
@@ -166,13 +219,13 @@ final class JavaGemm {
                 int nb = Math.min(NC, top - jc);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kb = Math.min(KC, k - pc);
-                    pack(a, lda, true, pc, jc, kb, nb, buffers.b, buffers.group);
+                    pack(a, lda, true, pc, jc, kb, nb, block.panel(), buffers.b, buffers.group);
                     for (int blk : mine) {
                         int ic = blk * MC, mb = Math.min(MC, n - ic);
                         if (jc >= ic + mb) continue;
                         int cols = Math.min(nb, ic + mb - jc);
-                        pack(a, lda, false, ic, pc, mb, kb, buffers.a, buffers.group);
-                        java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
+                        pack(a, lda, false, ic, pc, mb, kb, kb, buffers.a, buffers.group);
+                        if (!block.overwrites()) java.util.Arrays.fill(buffers.c, 0, mb * nb, 0f);
                         block.multiply(buffers.a, buffers.b, buffers.c, mb, nb, kb, cols);
                         writeBack(buffers.c, mb, cols, nb, alpha, pc == 0 ? 0f : 1f, c, ldc, ic, jc, buffers.group);
                     }
@@ -225,19 +278,24 @@ final class JavaGemm {
     }
 
     /**
-     * Copies rows [r0, r0+rows) and columns [c0, c0+cols) of op(X) into out (rows x cols).
-     * Stored as X (ld-strided rows) when !trans, as its transpose otherwise: then a group of the
-     * transposer's width of stored rows is read at a time (into group) and transposed.
+     * Copies rows [r0, r0+rows) and columns [c0, c0+cols) of op(X) into out in panels of panel
+     * columns ({@link #bAt}; panel &ge; cols: plainly row-major). Stored as X (ld-strided rows)
+     * when !trans, as its transpose otherwise: then a group of the transposer's width of stored
+     * rows is read at a time (into group) and transposed. The panel is a multiple of that width,
+     * so a group never straddles two panels.
      */
-    private void pack(MemorySegment x, long ld, boolean trans, int r0, int c0, int rows, int cols, float[] out,
-                      float[] group) {
+    private void pack(MemorySegment x, long ld, boolean trans, int r0, int c0, int rows, int cols, int panel,
+                      float[] out, float[] group) {
         if (!trans) {
-            if (ld == cols) { // stored contiguously: one bulk copy (a copy a row cost about 10 ns each)
+            if (panel >= cols && ld == cols) { // stored contiguously: one bulk copy (a copy a row cost about 10 ns each)
                 MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * (r0 * ld + c0), out, 0, rows * cols);
                 return;
             }
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * ((r0 + r) * ld + c0), out, r * cols, cols);
+            for (int start = 0; start < cols; start += panel) {
+                int w = Math.min(panel, cols - start), base = start * rows;
+                for (int r = 0; r < rows; r++) {
+                    MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * ((r0 + r) * ld + c0 + start), out, base + r * w, w);
+                }
             }
             return;
         }
@@ -250,11 +308,13 @@ final class JavaGemm {
                     MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * ((c0 + cc + t) * ld + r0), group, t * rows, rows);
                 }
             }
-            transposer.transpose(group, rows, out, cols, cc);
+            int start = cc - cc % panel, w = Math.min(panel, cols - start);
+            transposer.transpose(group, rows, out, w, start * rows + cc - start);
         }
         for (; cc < cols; cc++) { // the last columns, one stored row each
             MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 4 * ((c0 + cc) * ld + r0), group, 0, rows);
-            for (int r = 0; r < rows; r++) out[r * cols + cc] = group[r];
+            int start = cc - cc % panel, w = Math.min(panel, cols - start), at = start * rows + cc - start;
+            for (int r = 0; r < rows; r++) out[at + r * w] = group[r];
         }
     }
 

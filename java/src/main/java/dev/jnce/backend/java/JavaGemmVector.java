@@ -4,16 +4,54 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SIMD {@link JavaGemm.Block}: tiles of 6 or 4 rows by 2 vectors of C held in twelve or
- * eight accumulators across the whole depth of the block, one FMA per B vector and A value.
- * Columns past the last whole tile go through {@link JavaGemm#scalarRange}, rows past the
- * last tile through {@link #row}. Loaded only when the Vector API is present.
+ * The SIMD {@link JavaGemm.Block}s. With sixteen float lanes (AVX-512): tiles of 4 rows by 4
+ * vectors of C (64 columns, one packed panel) in sixteen accumulators across the whole depth of
+ * the block, one FMA per B vector and A value, four B vectors and one broadcast a step: one
+ * broadcast a four FMAs, where 6 x 2 tiles spent one a two and ran at 0.62 of OpenBLAS's rate (on
+ * one Xeon core, 4096 x 4096 x 256). With other widths ({@link #GENERIC}): tiles of 6 or 4 rows
+ * by 2 vectors (twelve or eight accumulators, within AVX2's sixteen registers), panels of 2
+ * vectors. Columns past the last whole vector go through {@link JavaGemm#scalarRange}, rows past
+ * the last tile through single-row loops. Loaded only when the Vector API is present.
  */
 final class JavaGemmVector {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final JavaGemm.Block BLOCK = JavaGemmVector::multiply;
 
     private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256, S16 = FloatVector.SPECIES_512;
+
+    /** Tiles of 6 or 4 rows by 2 vectors of the preferred width, in panels of 2 vectors. */
+    static final JavaGemm.Block GENERIC = new JavaGemm.Block() {
+        @Override
+        public int panel() {
+            return 2 * S.length();
+        }
+
+        @Override
+        public void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
+            JavaGemmVector.multiply(ap, bp, cb, mb, nb, kb, cols);
+        }
+    };
+
+    /** Tiles of 4 rows by 4 vectors of sixteen lanes, in panels of 64 columns (any machine runs it; AVX-512 fast). */
+    static final JavaGemm.Block WIDE = new JavaGemm.Block() {
+        @Override
+        public int panel() {
+            return WIDE_PANEL;
+        }
+
+        @Override
+        public boolean overwrites() {
+            return true;
+        }
+
+        @Override
+        public void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
+            multiplyWide(ap, bp, cb, mb, nb, kb, cols);
+        }
+    };
+
+    private static final int WIDE_PANEL = 64, WIDE_DEPTH = 128, GENERIC_DEPTH = 256;
+
+    static final JavaGemm.Block BLOCK = S.length() == 16 ? WIDE : GENERIC;
 
     /**
      * Index vectors of the transposes' steps, for d = lanes/2, lanes/4, ..., 1: of a pair of rows
@@ -75,27 +113,33 @@ final class JavaGemmVector {
     }
 
     static void multiply(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
-        final int lanes = S.length(), tile = 2 * lanes;
-        final int jBound = cols - cols % tile;
+        final int lanes = S.length(), panel = 2 * lanes;
         // six-row tiles, then four-row ones, then single rows, whose one accumulator chain a column
         // vector waits on each multiply-add's latency: 32 rows as 4 x 6 + 2 x 4 rather than 5 x 6 + 2 x 1
         int sixes = mb / 6, rest = mb % 6;
         if ((rest == 2 || rest == 3) && sixes > 0) sixes--;
-        int r = 0;
-        for (; r < 6 * sixes; r += 6) {
-            for (int j = 0; j < jBound; j += tile) tile6(ap, bp, cb, r, j, nb, kb, lanes);
-            JavaGemm.scalarRange(ap, bp, cb, r, r + 6, jBound, cols, nb, kb);
+        for (int j = 0; j < cols; j += panel) {
+            int w = Math.min(panel, nb - j), cw = Math.min(w, cols - j), bo = j * kb;
+            if (cw < panel) { // the last, narrower panel: rows of vectors, then scalar columns
+                for (int r = 0; r < mb; r++) row(ap, bp, cb, r, nb, kb, j, bo, w, cw);
+                continue;
+            }
+            // the depth in steps, so that the part of the panel the rows sweep stays in L1
+            for (int p0 = 0; p0 < kb; p0 += GENERIC_DEPTH) {
+                int p1 = Math.min(kb, p0 + GENERIC_DEPTH), r = 0;
+                for (; r < 6 * sixes; r += 6) tile6(ap, bp, cb, r, bo, r * nb + j, nb, kb, lanes, p0, p1);
+                for (; r + 4 <= mb; r += 4) tile4(ap, bp, cb, r, bo, r * nb + j, nb, kb, lanes, p0, p1);
+            }
+            int r = 6 * sixes + (mb - 6 * sixes) / 4 * 4;
+            for (; r < mb; r++) row(ap, bp, cb, r, nb, kb, j, bo, w, cw);
         }
-        for (; r + 4 <= mb; r += 4) {
-            for (int j = 0; j < jBound; j += tile) tile4(ap, bp, cb, r, j, nb, kb, lanes);
-            JavaGemm.scalarRange(ap, bp, cb, r, r + 4, jBound, cols, nb, kb);
-        }
-        for (; r < mb; r++) row(ap, bp, cb, r, nb, kb, cols);
     }
 
-    /** 6 rows by 2 vectors: twelve accumulators, two B vectors and one broadcast, within AVX2's sixteen registers. */
-    private static void tile6(float[] ap, float[] bp, float[] cb, int r, int j, int nb, int kb, int lanes) {
-        int c0 = r * nb + j, c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb, c4 = c3 + nb, c5 = c4 + nb;
+    /** 6 rows by 2 vectors over depths [p0, p1): twelve accumulators, two B vectors and one broadcast, within AVX2's sixteen registers. */
+    private static void tile6(float[] ap, float[] bp, float[] cb, int r, int bo, int c0, int nb, int kb, int lanes, int p0,
+                              int p1) {
+        final int panel = 2 * lanes;
+        int c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb, c4 = c3 + nb, c5 = c4 + nb;
         FloatVector s00 = FloatVector.fromArray(S, cb, c0), s01 = FloatVector.fromArray(S, cb, c0 + lanes);
         FloatVector s10 = FloatVector.fromArray(S, cb, c1), s11 = FloatVector.fromArray(S, cb, c1 + lanes);
         FloatVector s20 = FloatVector.fromArray(S, cb, c2), s21 = FloatVector.fromArray(S, cb, c2 + lanes);
@@ -103,9 +147,10 @@ final class JavaGemmVector {
         FloatVector s40 = FloatVector.fromArray(S, cb, c4), s41 = FloatVector.fromArray(S, cb, c4 + lanes);
         FloatVector s50 = FloatVector.fromArray(S, cb, c5), s51 = FloatVector.fromArray(S, cb, c5 + lanes);
         int a0 = r * kb, a1 = a0 + kb, a2 = a1 + kb, a3 = a2 + kb, a4 = a3 + kb, a5 = a4 + kb;
-        for (int p = 0; p < kb; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, p * nb + j);
-            FloatVector b1 = FloatVector.fromArray(S, bp, p * nb + j + lanes);
+        for (int p = p0; p < p1; p++) {
+            int b = bo + p * panel;
+            FloatVector b0 = FloatVector.fromArray(S, bp, b);
+            FloatVector b1 = FloatVector.fromArray(S, bp, b + lanes);
             FloatVector a = FloatVector.broadcast(S, ap[a0 + p]);
             s00 = b0.fma(a, s00);
             s01 = b1.fma(a, s01);
@@ -139,16 +184,19 @@ final class JavaGemmVector {
         s51.intoArray(cb, c5 + lanes);
     }
 
-    private static void tile4(float[] ap, float[] bp, float[] cb, int r, int j, int nb, int kb, int lanes) {
-        int c0 = r * nb + j, c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb;
+    private static void tile4(float[] ap, float[] bp, float[] cb, int r, int bo, int c0, int nb, int kb, int lanes, int p0,
+                              int p1) {
+        final int panel = 2 * lanes;
+        int c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb;
         FloatVector s00 = FloatVector.fromArray(S, cb, c0), s01 = FloatVector.fromArray(S, cb, c0 + lanes);
         FloatVector s10 = FloatVector.fromArray(S, cb, c1), s11 = FloatVector.fromArray(S, cb, c1 + lanes);
         FloatVector s20 = FloatVector.fromArray(S, cb, c2), s21 = FloatVector.fromArray(S, cb, c2 + lanes);
         FloatVector s30 = FloatVector.fromArray(S, cb, c3), s31 = FloatVector.fromArray(S, cb, c3 + lanes);
         int a0 = r * kb, a1 = a0 + kb, a2 = a1 + kb, a3 = a2 + kb;
-        for (int p = 0; p < kb; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, p * nb + j);
-            FloatVector b1 = FloatVector.fromArray(S, bp, p * nb + j + lanes);
+        for (int p = p0; p < p1; p++) {
+            int b = bo + p * panel;
+            FloatVector b0 = FloatVector.fromArray(S, bp, b);
+            FloatVector b1 = FloatVector.fromArray(S, bp, b + lanes);
             FloatVector a = FloatVector.broadcast(S, ap[a0 + p]);
             s00 = b0.fma(a, s00);
             s01 = b1.fma(a, s01);
@@ -172,17 +220,183 @@ final class JavaGemmVector {
         s31.intoArray(cb, c3 + lanes);
     }
 
-    /** One row of C: vectors across the columns, scalar tail. */
-    private static void row(float[] ap, float[] bp, float[] cb, int r, int nb, int kb, int cols) {
-        int bound = S.loopBound(cols), c = r * nb;
-        for (int j = 0; j < bound; j += S.length()) {
-            FloatVector s = FloatVector.fromArray(S, cb, c + j);
+    /** Row r of C over the first cw columns of the panel from column j (packed from bo, rows w apart): vectors, then scalar. */
+    private static void row(float[] ap, float[] bp, float[] cb, int r, int nb, int kb, int j, int bo, int w, int cw) {
+        int lanes = S.length(), c = r * nb + j, o = 0;
+        for (; o + lanes <= cw; o += lanes) {
+            FloatVector s = FloatVector.fromArray(S, cb, c + o);
             for (int p = 0; p < kb; p++) {
-                s = FloatVector.fromArray(S, bp, p * nb + j).fma(FloatVector.broadcast(S, ap[r * kb + p]), s);
+                s = FloatVector.fromArray(S, bp, bo + p * w + o).fma(FloatVector.broadcast(S, ap[r * kb + p]), s);
             }
-            s.intoArray(cb, c + j);
+            s.intoArray(cb, c + o);
         }
-        JavaGemm.scalarRange(ap, bp, cb, r, r + 1, bound, cols, nb, kb);
+        if (o < cw) JavaGemm.scalarRange(ap, bp, cb, r, r + 1, j + o, j + cw, nb, kb, 2 * lanes);
+    }
+
+    static void multiplyWide(float[] ap, float[] bp, float[] cb, int mb, int nb, int kb, int cols) {
+        for (int j = 0; j < cols; j += WIDE_PANEL) {
+            int w = Math.min(WIDE_PANEL, nb - j), cw = Math.min(w, cols - j), bo = j * kb;
+            int o = 0;
+            if (cw == WIDE_PANEL) {
+                // the depth in steps of 128, so that the part of the panel the rows sweep (32 KiB) stays
+                // in L1; the first step's accumulators start from zero (C's block is not read)
+                for (int p0 = 0; p0 < kb; p0 += WIDE_DEPTH) {
+                    int p1 = Math.min(kb, p0 + WIDE_DEPTH), r = 0;
+                    for (; r + 4 <= mb; r += 4) tile4x4(ap, bp, cb, r, bo, r * nb + j, nb, kb, p0, p1);
+                }
+                for (int r = mb - mb % 4; r < mb; r++) {
+                    java.util.Arrays.fill(cb, r * nb + j, r * nb + j + WIDE_PANEL, 0f);
+                    rowWide(ap, bp, cb, r, nb, kb, j, bo, w, 0, WIDE_PANEL);
+                }
+                continue;
+            }
+            for (int r = 0; r < mb; r++) java.util.Arrays.fill(cb, r * nb + j, r * nb + j + cw, 0f);
+            // the last, narrower panel (or the columns a lower triangle reaches): 4 rows by 2 vectors, by 1
+            for (; o + 32 <= cw; o += 32) {
+                int r = 0;
+                for (; r + 4 <= mb; r += 4) tile4x2(ap, bp, cb, r, bo + o, r * nb + j + o, nb, kb, w);
+                for (; r < mb; r++) rowWide(ap, bp, cb, r, nb, kb, j, bo, w, o, o + 32);
+            }
+            for (; o + 16 <= cw; o += 16) {
+                int r = 0;
+                for (; r + 4 <= mb; r += 4) tile4x1(ap, bp, cb, r, bo + o, r * nb + j + o, nb, kb, w);
+                for (; r < mb; r++) rowWide(ap, bp, cb, r, nb, kb, j, bo, w, o, o + 16);
+            }
+            if (o < cw) JavaGemm.scalarRange(ap, bp, cb, 0, mb, j + o, j + cw, nb, kb, WIDE_PANEL);
+        }
+    }
+
+    /** 4 rows by 4 vectors of sixteen lanes over depths [p0, p1): sixteen accumulators, four B vectors and one broadcast of AVX-512's 32 registers. */
+    private static void tile4x4(float[] ap, float[] bp, float[] cb, int r, int bo, int c0, int nb, int kb, int p0, int p1) {
+        int c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb;
+        FloatVector s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33;
+        if (p0 == 0) {
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = FloatVector.zero(S16);
+        } else {
+            s00 = FloatVector.fromArray(S16, cb, c0);
+            s01 = FloatVector.fromArray(S16, cb, c0 + 16);
+            s02 = FloatVector.fromArray(S16, cb, c0 + 32);
+            s03 = FloatVector.fromArray(S16, cb, c0 + 48);
+            s10 = FloatVector.fromArray(S16, cb, c1);
+            s11 = FloatVector.fromArray(S16, cb, c1 + 16);
+            s12 = FloatVector.fromArray(S16, cb, c1 + 32);
+            s13 = FloatVector.fromArray(S16, cb, c1 + 48);
+            s20 = FloatVector.fromArray(S16, cb, c2);
+            s21 = FloatVector.fromArray(S16, cb, c2 + 16);
+            s22 = FloatVector.fromArray(S16, cb, c2 + 32);
+            s23 = FloatVector.fromArray(S16, cb, c2 + 48);
+            s30 = FloatVector.fromArray(S16, cb, c3);
+            s31 = FloatVector.fromArray(S16, cb, c3 + 16);
+            s32 = FloatVector.fromArray(S16, cb, c3 + 32);
+            s33 = FloatVector.fromArray(S16, cb, c3 + 48);
+        }
+        int a0 = r * kb, a1 = a0 + kb, a2 = a1 + kb, a3 = a2 + kb;
+        for (int p = p0; p < p1; p++) {
+            int b = bo + p * WIDE_PANEL;
+            FloatVector b0 = FloatVector.fromArray(S16, bp, b), b1 = FloatVector.fromArray(S16, bp, b + 16);
+            FloatVector b2 = FloatVector.fromArray(S16, bp, b + 32), b3 = FloatVector.fromArray(S16, bp, b + 48);
+            FloatVector a = FloatVector.broadcast(S16, ap[a0 + p]);
+            s00 = b0.fma(a, s00);
+            s01 = b1.fma(a, s01);
+            s02 = b2.fma(a, s02);
+            s03 = b3.fma(a, s03);
+            a = FloatVector.broadcast(S16, ap[a1 + p]);
+            s10 = b0.fma(a, s10);
+            s11 = b1.fma(a, s11);
+            s12 = b2.fma(a, s12);
+            s13 = b3.fma(a, s13);
+            a = FloatVector.broadcast(S16, ap[a2 + p]);
+            s20 = b0.fma(a, s20);
+            s21 = b1.fma(a, s21);
+            s22 = b2.fma(a, s22);
+            s23 = b3.fma(a, s23);
+            a = FloatVector.broadcast(S16, ap[a3 + p]);
+            s30 = b0.fma(a, s30);
+            s31 = b1.fma(a, s31);
+            s32 = b2.fma(a, s32);
+            s33 = b3.fma(a, s33);
+        }
+        s00.intoArray(cb, c0);
+        s01.intoArray(cb, c0 + 16);
+        s02.intoArray(cb, c0 + 32);
+        s03.intoArray(cb, c0 + 48);
+        s10.intoArray(cb, c1);
+        s11.intoArray(cb, c1 + 16);
+        s12.intoArray(cb, c1 + 32);
+        s13.intoArray(cb, c1 + 48);
+        s20.intoArray(cb, c2);
+        s21.intoArray(cb, c2 + 16);
+        s22.intoArray(cb, c2 + 32);
+        s23.intoArray(cb, c2 + 48);
+        s30.intoArray(cb, c3);
+        s31.intoArray(cb, c3 + 16);
+        s32.intoArray(cb, c3 + 32);
+        s33.intoArray(cb, c3 + 48);
+    }
+
+    /** 4 rows by 2 vectors of sixteen lanes from packed index bo, rows of the panel w floats apart. */
+    private static void tile4x2(float[] ap, float[] bp, float[] cb, int r, int bo, int c0, int nb, int kb, int w) {
+        int c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb;
+        FloatVector s00 = FloatVector.fromArray(S16, cb, c0), s01 = FloatVector.fromArray(S16, cb, c0 + 16);
+        FloatVector s10 = FloatVector.fromArray(S16, cb, c1), s11 = FloatVector.fromArray(S16, cb, c1 + 16);
+        FloatVector s20 = FloatVector.fromArray(S16, cb, c2), s21 = FloatVector.fromArray(S16, cb, c2 + 16);
+        FloatVector s30 = FloatVector.fromArray(S16, cb, c3), s31 = FloatVector.fromArray(S16, cb, c3 + 16);
+        int a0 = r * kb, a1 = a0 + kb, a2 = a1 + kb, a3 = a2 + kb;
+        for (int p = 0; p < kb; p++) {
+            int b = bo + p * w;
+            FloatVector b0 = FloatVector.fromArray(S16, bp, b), b1 = FloatVector.fromArray(S16, bp, b + 16);
+            FloatVector a = FloatVector.broadcast(S16, ap[a0 + p]);
+            s00 = b0.fma(a, s00);
+            s01 = b1.fma(a, s01);
+            a = FloatVector.broadcast(S16, ap[a1 + p]);
+            s10 = b0.fma(a, s10);
+            s11 = b1.fma(a, s11);
+            a = FloatVector.broadcast(S16, ap[a2 + p]);
+            s20 = b0.fma(a, s20);
+            s21 = b1.fma(a, s21);
+            a = FloatVector.broadcast(S16, ap[a3 + p]);
+            s30 = b0.fma(a, s30);
+            s31 = b1.fma(a, s31);
+        }
+        s00.intoArray(cb, c0);
+        s01.intoArray(cb, c0 + 16);
+        s10.intoArray(cb, c1);
+        s11.intoArray(cb, c1 + 16);
+        s20.intoArray(cb, c2);
+        s21.intoArray(cb, c2 + 16);
+        s30.intoArray(cb, c3);
+        s31.intoArray(cb, c3 + 16);
+    }
+
+    /** 4 rows by 1 vector of sixteen lanes, as {@link #tile4x2}. */
+    private static void tile4x1(float[] ap, float[] bp, float[] cb, int r, int bo, int c0, int nb, int kb, int w) {
+        int c1 = c0 + nb, c2 = c1 + nb, c3 = c2 + nb;
+        FloatVector s0 = FloatVector.fromArray(S16, cb, c0), s1 = FloatVector.fromArray(S16, cb, c1);
+        FloatVector s2 = FloatVector.fromArray(S16, cb, c2), s3 = FloatVector.fromArray(S16, cb, c3);
+        int a0 = r * kb, a1 = a0 + kb, a2 = a1 + kb, a3 = a2 + kb;
+        for (int p = 0; p < kb; p++) {
+            FloatVector b = FloatVector.fromArray(S16, bp, bo + p * w);
+            s0 = b.fma(FloatVector.broadcast(S16, ap[a0 + p]), s0);
+            s1 = b.fma(FloatVector.broadcast(S16, ap[a1 + p]), s1);
+            s2 = b.fma(FloatVector.broadcast(S16, ap[a2 + p]), s2);
+            s3 = b.fma(FloatVector.broadcast(S16, ap[a3 + p]), s3);
+        }
+        s0.intoArray(cb, c0);
+        s1.intoArray(cb, c1);
+        s2.intoArray(cb, c2);
+        s3.intoArray(cb, c3);
+    }
+
+    /** Row r of C, columns [j + o0, j + o1) of the panel from column j (whole vectors of sixteen lanes). */
+    private static void rowWide(float[] ap, float[] bp, float[] cb, int r, int nb, int kb, int j, int bo, int w, int o0, int o1) {
+        int c = r * nb + j;
+        for (int o = o0; o < o1; o += 16) {
+            FloatVector s = FloatVector.fromArray(S16, cb, c + o);
+            for (int p = 0; p < kb; p++) {
+                s = FloatVector.fromArray(S16, bp, bo + p * w + o).fma(FloatVector.broadcast(S16, ap[r * kb + p]), s);
+            }
+            s.intoArray(cb, c + o);
+        }
     }
 
     /** A 16 x 16 block: out[oo + t * ocols + l] = group[so + l * ld + t], by swapping off-diagonal sub-blocks of 8, ..., 1 lanes in registers. */
