@@ -45,7 +45,7 @@ fi
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
 results_run suite "$threads" "$command"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
-echo "$(nproc) cores $cpu, $(free -g | awk '/Mem:/ {print $2}') GiB; threads $threads; load $(cut -d' ' -f1-3 /proc/loadavg) at start; $mode" \
+echo "$(nproc --all) cores $cpu, $(free -g | awk '/Mem:/ {print $2}') GiB; threads $threads; load $(cut -d' ' -f1-3 /proc/loadavg) at start; $mode" \
     | tee "$out/machine.txt"
 
 "$java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow \

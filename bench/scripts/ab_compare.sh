@@ -28,7 +28,7 @@ source bench/scripts/side_by_side.sh
 results_run ab "$threads" "$(printf '%q ' FORMS="${forms[*]}" SHAPES="${shapes[*]}" CE_SHAPES="${ce_shapes[*]}" BACKENDS="${backends[*]}" ROUNDS=$rounds REPS=$reps bench/scripts/ab_compare.sh "$@")"
 java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow)
 {
-    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
     echo "# before: $before ($(unzip -p "$before" META-INF/MANIFEST.MF 2>/dev/null | grep -i implementation-version | tr -d '\r' || true))"
     echo "# after:  $after, commit $RUN_COMMIT"
 } | tee "$out/raw.txt"

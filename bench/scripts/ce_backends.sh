@@ -40,7 +40,7 @@ done
 if [ "${PLACEMENT:-1}" = 1 ] && command -v taskset >/dev/null; then
     echo "# placement: one thread, pinned to each CPU in turn, (32, 128) weights + smoothing forward only" | tee -a "$out/raw.txt"
     for round in 1 2; do
-        for cpu in $(seq 0 $(($(nproc) - 1))); do
+        for cpu in $(seq 0 $(($(nproc --all) - 1))); do
             log="$out/placement-cpu$cpu-$round.txt"
             JNCE_NUM_THREADS=1 taskset -c "$cpu" "${java[@]}" dev.jnce.bench.BackendPairProbe java cpu forward 32 128 \
                 weighted_smoothed 10 > "$log" 2>&1

@@ -8,6 +8,9 @@
 #
 #   bench/scripts/gemm_backends.sh [N] [D]       default 4096 256, threads 1 and 2
 #   THREADS="1" JVMS=3 PAIRS=20 JMH=0 bench/scripts/gemm_backends.sh
+#   LIBRARY_JAR=/tmp/old-benchmarks.jar bench/scripts/gemm_backends.sh
+#       (the library of another build's benchmarks jar, for an A/B: its classes come first on the
+#       probe's class path and JMH runs from it; the run's folder name and rows say so)
 set -euo pipefail
 command="bench/scripts/gemm_backends.sh${*:+ $*}"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,17 +18,25 @@ n=${1:-4096} d=${2:-256}
 jvms=${JVMS:-3} pairs=${PAIRS:-20}
 read -r -a thread_counts <<< "${THREADS:-1 2}"
 source bench/scripts/side_by_side.sh
-side_by_side_setup gemm-backends "${thread_counts[0]}" "$command"
+name=gemm-backends
+if [ -n "${LIBRARY_JAR:-}" ]; then
+    name=gemm-backends-library-jar
+    command="LIBRARY_JAR=$LIBRARY_JAR $command"
+fi
+side_by_side_setup "$name" "${thread_counts[0]}" "$command"
+jar=${LIBRARY_JAR:-bench/target/benchmarks.jar}
+probe=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
+    -cp "$jar:bench/target/benchmarks.jar")
 echo "$header (each case sets its own), commit $RUN_COMMIT" | tee "$out/raw.txt"
 for t in "${thread_counts[@]}"; do
     export OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t JNCE_NUM_THREADS=$t
     for j in $(seq "$jvms"); do
         log="$out/pair-t$t-$j.txt"
-        "${java[@]}" -Djnce.threads="$t" dev.jnce.bench.GemmPairProbe java cpu "$n" "$d" "$pairs" > "$log" 2>&1
+        "${probe[@]}" -Djnce.threads="$t" dev.jnce.bench.GemmPairProbe java cpu "$n" "$d" "$pairs" > "$log" 2>&1
         echo "threads=$t $(grep '^gemm ' "$log")" | tee -a "$out/raw.txt"
     done
     if [ "${JMH:-1}" = 1 ]; then
-        "$java_home/bin/java" -jar bench/target/benchmarks.jar 'SimilarityBench.gemm$' -p backend=cpu,java -p n="$n" -p d="$d" \
+        "$java_home/bin/java" -jar "$jar" 'SimilarityBench.gemm$' -p backend=cpu,java -p n="$n" -p d="$d" \
             -wi 3 -w 1 -i 5 -r 1 -f 1 -tu ms -rf csv -rff "$out/jmh-t$t.csv" \
             -jvmArgsAppend "--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Djnce.threads=$t" \
             > "$out/jmh-t$t.txt" 2>&1
@@ -44,7 +55,7 @@ for line in open(os.path.join(out, "raw.txt")):
 print(f"| threads | java / cpu rate, paired (median per JVM) | JMH cpu ms | JMH java ms | JMH java / cpu rate |")
 print("| --- | --- | --- | --- | --- |")
 rows = []
-for t in sorted({k.split("=")[1] for k in pairs} | {f[4:-4] for f in os.listdir(out) if f.startswith("jmh-t") and f.endswith(".csv")}):
+for t in sorted({k.split("=")[1] for k in pairs} | {f[5:-4] for f in os.listdir(out) if f.startswith("jmh-t") and f.endswith(".csv")}):
     jmh = {}
     path = os.path.join(out, f"jmh-t{t}.csv")
     if os.path.exists(path):

@@ -29,7 +29,7 @@ results_run() {
     while [ -e "$out" ]; do out=$base-$i; i=$((i + 1)); done
     mkdir -p "$out"
     RUN_DATE=$(date -u -d "@$now" +%Y-%m-%dT%H:%MZ)
-    RUN_MACHINE="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)"
+    RUN_MACHINE="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc --all) cores)"
     if RUN_COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
         # results and RESULTS.md are what the runs themselves write
         git diff --quiet HEAD -- . ':(exclude)bench/results' ':(exclude)bench/RESULTS.md' || RUN_COMMIT+=-dirty
@@ -52,5 +52,5 @@ side_by_side_setup() {
     export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads JNCE_NUM_THREADS=$threads
     results_run "$name" "$threads" "$command"
     java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar)
-    header="# $RUN_DATE $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
+    header="# $RUN_DATE $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
 }
