@@ -58,6 +58,20 @@ public interface ContrastiveKernels {
     }
 
     /**
+     * The row stride, in floats, of a buffer of logit rows cols wide that CLIP's and SigLIP's paths
+     * work in: cols (the default), or more where a longer row avoids cache-set conflicts. The
+     * caller then hands {@link SimilarityKernels#gemm} (as c, and as a), {@link #clipCrossEntropy}
+     * and {@link #sigLipPairs(Tensor, long, long, float, Tensor)} a (rows, stride) buffer whose
+     * first cols columns are the logits.
+     *
+     * @param cols the logits' width, &ge; 1
+     * @return the row stride, &ge; cols
+     */
+    default long logitRowStride(long cols) {
+        return cols;
+    }
+
+    /**
      * Cross-entropy over the rows of a symmetric logit matrix s (N,N) of which only the lower
      * triangle (j <= i, what {@link SimilarityKernels#syrk} writes) is read: the one-tensor InfoNCE forms. loss is
      * (N) for NONE, else one element. grad is null (the loss alone) or (N,N), and may be s: it
@@ -131,6 +145,11 @@ public interface ContrastiveKernels {
      */
     void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
 
+    /*
+     * Where logitRowStride(N) is more than N, clipCrossEntropy's s and grad are (N, stride): the
+     * logits are their first N columns.
+     */
+
     /** What {@link #sigLipPairs} sums over the pairs: their losses, and their gradients (d sum / d bias). */
     record PairSums(double loss, double grad) {
     }
@@ -143,6 +162,19 @@ public interface ContrastiveKernels {
      * d s_ij = sigmoid(s_ij + bias) - [j = i + offset]. A NaN logit makes the sums NaN.
      */
     PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad);
+
+    /**
+     * {@link #sigLipPairs(Tensor, long, float, Tensor)} over the first cols columns of s and grad,
+     * (N, stride) buffers of {@link #logitRowStride}(cols). The default takes unpadded rows only.
+     *
+     * @throws IllegalArgumentException if this backend takes no padded rows and cols is not s's width
+     */
+    default PairSums sigLipPairs(Tensor s, long cols, long offset, float bias, Tensor grad) {
+        if (cols != s.size(1)) {
+            throw new IllegalArgumentException("s: rows of " + s.size(1) + " floats for " + cols + " logits; this backend takes unpadded rows");
+        }
+        return sigLipPairs(s, offset, bias, grad);
+    }
 
     /**
      * The logits of InfoNCE with explicit negatives: for q, p (N,D) and n (N,K,D), logits (N,K+1)

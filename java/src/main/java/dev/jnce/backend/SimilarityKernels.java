@@ -14,7 +14,10 @@ public interface SimilarityKernels {
     /**
      * {@code c = alpha * op(a) * op(b) + beta * c}; op transposes when the flag says so.
      * a is (M,K) or (K,M) when transA; b is (K,N) or (N,K) when transB; c is (M,N). beta = 0
-     * ignores what c holds. c must not alias a or b.
+     * ignores what c holds. c must not alias a or b. A backend whose
+     * {@link ContrastiveKernels#logitRowStride} is more than the logits' width also takes a
+     * logit buffer of that row stride as a or c: (rows, stride) whose first columns are the
+     * matrix, M taken from c's rows and K and N from b.
      */
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
 

@@ -206,8 +206,9 @@ public final class ClipLoss {
             ah = Contrastive.prepared(k, a, normalize);
             bh = Contrastive.prepared(k, b, normalize);
             // The (N,N) logits in a buffer borrowed from the pool (InfoNce's): a fresh zero-filled
-            // buffer costs page faults and a memset of N² floats per call.
-            workspace = Workspace.borrow(k, n, n);
+            // buffer costs page faults and a memset of N² floats per call. Its rows are the
+            // backend's stride apart (longer than N on cpu where N is a multiple of 256).
+            workspace = Workspace.borrow(k, n, k.contrastive().logitRowStride(n));
             Tensor logits = workspace.logits();
             sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
             // both directions' cross-entropy from the one matrix; G = d loss / d logits in place

@@ -214,7 +214,8 @@ public final class SigLipLoss {
             // Row blocks of the logits in a buffer borrowed from the pool (InfoNce's): each block's
             // GEMM, its pass, its rows of da and its share of db.
             long block = Math.min(n, Contrastive.blockRows(blockRows, n, k));
-            workspace = Workspace.borrow(k, block, n);
+            long stride = k.contrastive().logitRowStride(n); // longer than n on cpu where n is a multiple of 256
+            workspace = Workspace.borrow(k, block, stride);
             Tensor s = workspace.logits();
             float per = reduction == Reduction.MEAN ? 1f / n : 1f;
             double lossSum = 0, gradSum = 0;
@@ -223,7 +224,7 @@ public final class SigLipLoss {
                 Tensor sb = rows == block ? s : s.rows(0, rows), ab = ah.rows(r0, rows);
                 sim.gemm(false, true, logitScale, ab, bh, 0f, sb);
                 // one pass: the bias added, the pairs' losses summed, d sum / d logits in place
-                ContrastiveKernels.PairSums sums = k.contrastive().sigLipPairs(sb, r0, bias, sb);
+                ContrastiveKernels.PairSums sums = k.contrastive().sigLipPairs(sb, n, r0, bias, sb);
                 lossSum += sums.loss();
                 gradSum += sums.grad();
                 sim.gemm(false, false, logitScale * per, sb, bh, 0f, da.rows(r0, rows));

@@ -92,6 +92,27 @@ class ClipLossTest extends ScopedTest {
         assertDirectionalDerivative(o, inputs, new double[] {scale}, f, 1e-5);
     }
 
+    /**
+     * N = 512: the cpu backend lays the logits 528 floats apart (its logit row stride), so its
+     * GEMMs write and read, and its kernel reads, rows of a padded buffer; every backend agrees
+     * and the loss and a directional derivative match the float64 reference.
+     */
+    @Test
+    void backendsAgreeOnABatchInPaddedRows() {
+        int n = 512, d = 16;
+        for (Backend b : TestBackends.all()) {
+            if (b.name().equals("cpu")) assertEquals(n + 16, ((dev.jnce.backend.Kernels) b).contrastive().logitRowStride(n), "cpu's stride");
+        }
+        float scale = 1 / 0.07f;
+        float[] a = gaussian(33, n, d), b = gaussian(34, n, d);
+        Outcome o = assertBackendsAgree(k -> Outcome.of(ClipLoss.create().withBackend(k)
+                .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))), 2e-6);
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.clip(in[0], in[1], n, d, s[0], 0, true, Reduction.MEAN)[0];
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        assertEquals(f.loss(inputs, new double[] {scale}), o.loss()[0], 1e-5, "default: scale 1/0.07, cosine, MEAN");
+        assertDirectionalDerivative(o, inputs, new double[] {scale}, f, 1e-5);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void twoPairsWorkedByHand(Backend backend) {

@@ -78,6 +78,29 @@ class SigLipLossTest extends ScopedTest {
         assertDirectionalDerivative(o, inputs, scalars, f, 1e-5);
     }
 
+    /**
+     * N = 512: the cpu backend lays the logits 528 floats apart (its logit row stride), in whole
+     * and in row blocks of 200 (views of the padded buffer); every backend agrees, and the loss
+     * and a directional derivative match the float64 reference.
+     */
+    @Test
+    void backendsAgreeOnABatchInPaddedRows() {
+        int n = 512, d = 16;
+        for (Backend b : TestBackends.all()) {
+            if (b.name().equals("cpu")) assertEquals(n + 16, ((dev.jnce.backend.Kernels) b).contrastive().logitRowStride(n), "cpu's stride");
+        }
+        float[] a = gaussian(63, n, d), b = gaussian(64, n, d);
+        PairLossesSupport.Reference f = (in, s) -> PairLossesReference.sigLip(in[0], in[1], n, d, s[0], s[1], true, Reduction.MEAN)[0];
+        double[][] inputs = {toDouble(a), toDouble(b)};
+        double[] scalars = {10, -10};
+        for (long rows : new long[] {n, 200}) {
+            Outcome o = assertBackendsAgree(k -> Outcome.of(SigLipLoss.create().withBackend(k).withBlockRows(rows)
+                    .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))), 2e-6);
+            assertEquals(f.loss(inputs, scalars), o.loss()[0], 1e-5, "blocks of " + rows + ": loss vs float64");
+            assertDirectionalDerivative(o, inputs, scalars, f, 1e-5);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void onePairAndTwoPairsWorkedByHand(Backend backend) {

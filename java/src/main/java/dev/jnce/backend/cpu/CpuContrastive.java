@@ -38,7 +38,17 @@ final class CpuContrastive implements ContrastiveKernels {
      */
     @Override
     public long symmetricRowStride(long n) {
-        return n % 256 == 0 ? n + 16 : n;
+        return logitRowStride(n);
+    }
+
+    /**
+     * As {@link #symmetricRowStride}: CLIP's and SigLIP's logits (rows of a multiple of 1 KiB)
+     * get 64 bytes more a row, which keeps their GEMMs' transposed reads and writes out of the
+     * same cache sets.
+     */
+    @Override
+    public long logitRowStride(long cols) {
+        return cols % 256 == 0 ? cols + 16 : cols;
     }
 
     @Override
@@ -94,9 +104,14 @@ final class CpuContrastive implements ContrastiveKernels {
 
     @Override
     public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
+        return sigLipPairs(s, s.size(1), offset, bias, grad);
+    }
+
+    @Override
+    public PairSums sigLipPairs(Tensor s, long cols, long offset, float bias, Tensor grad) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
-            NativeStatus.check(JnceNative.jnce_siglip_fwd_bwd(s.segment(), s.size(0), s.size(1), s.size(1), offset, bias, sums,
+            NativeStatus.check(JnceNative.jnce_siglip_fwd_bwd(s.segment(), s.size(0), cols, s.size(1), offset, bias, sums,
                     NativeCodes.segmentOrNull(grad)), "siglip_fwd_bwd", "s", s);
             return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
         }

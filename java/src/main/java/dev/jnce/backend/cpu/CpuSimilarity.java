@@ -20,9 +20,10 @@ final class CpuSimilarity implements SimilarityKernels {
 
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        long m = c.size(0), n = c.size(1), k = transA ? a.size(0) : a.size(1);
+        // M from c's rows, N and K from b: a and c may be logit buffers of a padded row stride
+        long m = c.size(0), n = transB ? b.size(0) : b.size(1), k = transB ? b.size(1) : b.size(0);
         int status = JnceNative.jnce_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a.segment(), a.size(1),
-                b.segment(), b.size(1), beta, c.segment(), n);
+                b.segment(), b.size(1), beta, c.segment(), c.size(1));
         NativeStatus.check(status, "sgemm", "a", a, "b", b, "c", c);
     }
 
