@@ -59,6 +59,48 @@ class SymmetricKernelsTest extends ScopedTest {
                 Arguments.of(b, SymmetricTargets.labels(Tensor.of(int32(LABELS_WITH_LONERS)), true, r)))));
     }
 
+    static Stream<Arguments> poisonCases() {
+        return TestBackends.all().stream().flatMap(b -> Stream.of(
+                Arguments.of(b, new SymmetricTargets(0, false, false, Reduction.NONE)),
+                Arguments.of(b, new SymmetricTargets(N / 2, true, false, Reduction.NONE)),
+                Arguments.of(b, new SymmetricTargets(N / 2, true, true, Reduction.NONE)),
+                Arguments.of(b, new SymmetricTargets(3, false, true, Reduction.NONE)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(LABELS), false, Reduction.NONE))));
+    }
+
+    /**
+     * A NaN at (100, 5) and a +Inf at (120, 70), away from the diagonal (in tiles of their own on a
+     * backend that tiles the triangle): rows and columns 5, 70, 100 and 120 of g + gᵀ are NaN and
+     * so are those rows' losses, forward only too; every other row's loss and every other entry
+     * stays finite.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("poisonCases")
+    void aNanOrInfiniteLogitPoisonsItsRowsAndColumns(Backend backend, SymmetricTargets t) {
+        ContrastiveKernels xent = ((Kernels) backend).contrastive();
+        SplittableRandom random = new SplittableRandom(9);
+        Tensor s = nans();
+        for (int i = 0; i < N; i++) {
+            for (int j = 0; j <= i; j++) s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, (long) i * N + j, (float) random.nextDouble(-3, 3));
+        }
+        s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, 100L * N + 5, Float.NaN);
+        s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, 120L * N + 70, Float.POSITIVE_INFINITY);
+        java.util.Set<Integer> poisoned = java.util.Set.of(5, 70, 100, 120);
+        Tensor forwardOnly = Tensor.zeros(DType.FLOAT32, N), loss = Tensor.zeros(DType.FLOAT32, N), grad = nans();
+        xent.symmetricCrossEntropy(s, t, forwardOnly, null);
+        xent.symmetricCrossEntropy(s, t, loss, grad);
+        float[] f = forwardOnly.toFloatArray(), l = loss.toFloatArray(), g = grad.toFloatArray();
+        for (int i = 0; i < N; i++) {
+            assertEquals(poisoned.contains(i), Float.isNaN(l[i]), "loss of row " + i + ": " + l[i]);
+            assertEquals(poisoned.contains(i), Float.isNaN(f[i]), "forward-only loss of row " + i + ": " + f[i]);
+            for (int j = 0; j < N; j++) {
+                boolean want = poisoned.contains(i) || poisoned.contains(j);
+                assertEquals(want, Float.isNaN(g[i * N + j]), "g + gᵀ at (" + i + ", " + j + "): " + g[i * N + j]);
+                if (!want) assertTrue(Float.isFinite(g[i * N + j]), "g + gᵀ at (" + i + ", " + j + ")");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void matchesFloat64(Backend backend, SymmetricTargets t) {

@@ -11,9 +11,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * {@link dev.jnce.backend.ContrastiveKernels#symmetricCrossEntropy} in Java. Same meaning as
- * native/src/cpu/symmetric_xent.c, simpler schedule: with a gradient buffer the lower triangle
- * is mirrored into it, each full row gets the softmax statistics and its gradient in place
- * ({@link RowOps}, SIMD where present), and g + gᵀ is formed tile by tile. Without one, each
+ * native/src/cpu/symmetric_xent.c. With a gradient buffer and the Vector API, two sweeps over the
+ * lower triangle's tiles ({@link JavaSymmetricTiles}); without the Vector API (or for a decoupled
+ * target whose target's target is another row) the lower triangle is mirrored into the buffer,
+ * each full row gets the softmax statistics and its gradient in place ({@link RowOps}), and
+ * g + gᵀ is formed tile by tile. Without one, each
  * row reads its column part from the lower triangle, in scalar code. Label targets (SupCon) are
  * each row's other rows with its label, found once per call.
  */
@@ -32,7 +34,10 @@ final class JavaSymmetricXent {
         int[][] positives = t.labels() == null ? null : positivesByLabel(t.labels().toLongArray(), t.skipEmpty());
         int counted = n;
         for (int i = 0; positives != null && i < n; i++) if (skipped(positives, i)) counted--;
-        if (grad == null) {
+        boolean byTiles = ops != RowOps.SCALAR && JavaSymmetricTiles.takes(n, t);
+        if (grad == null && byTiles) {
+            JavaSymmetricTiles.run(src, ld, n, t, 1f, positives, rowLoss, false);
+        } else if (grad == null) {
             Parallel.forRange(n, 64, (begin, end) -> {
                 for (long i = begin; i < end; i++) rowLoss[(int) i] = forwardRow(src, ld, n, (int) i, t, positives);
             });
@@ -42,12 +47,16 @@ final class JavaSymmetricXent {
             if (g.address() != src.address()) {
                 for (long i = 0; i < n; i++) MemorySegment.copy(src, 4 * i * ld, g, 4 * i * gld, 4 * (i + 1));
             }
-            tiles(n, (i0, j0) -> mirrorTile(g, gld, n, i0, j0));
             float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / Math.max(counted, 1)) : 1f;
-            Parallel.forRange(n, 64, (begin, end) -> {
-                for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w, positives);
-            });
-            tiles(n, (i0, j0) -> symmetrizeTile(g, gld, n, i0, j0));
+            if (byTiles) {
+                JavaSymmetricTiles.run(g, gld, n, t, w, positives, rowLoss, true);
+            } else {
+                tiles(n, (i0, j0) -> mirrorTile(g, gld, n, i0, j0));
+                Parallel.forRange(n, 64, (begin, end) -> {
+                    for (long i = begin; i < end; i++) rowLoss[(int) i] = gradientRow(ops, g, gld, n, (int) i, t, w, positives);
+                });
+                tiles(n, (i0, j0) -> symmetrizeTile(g, gld, n, i0, j0));
+            }
         }
         MemorySegment out = loss.segment();
         if (t.reduction() == Reduction.NONE) {

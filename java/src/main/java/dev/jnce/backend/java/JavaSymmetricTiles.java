@@ -1,0 +1,277 @@
+package dev.jnce.backend.java;
+
+import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
+import dev.jnce.internal.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * {@link JavaSymmetricXent}'s gradient on SIMD lanes from the lower triangle alone, in two sweeps
+ * over its tiles of 64 x 64: the first reads each tile once and adds its rows' and its columns'
+ * softmax statistics (max, sum of exponentials) into the rows they belong to (entry (i, j) is
+ * in row i and, as s_ji, in row j); the second reads it again and writes g + gᵀ, {@code h_ij =
+ * w (exp(s_ij - m_i) / S_i + exp(s_ij - m_j) / S_j)}, into the tile and its mirror, after which
+ * the targets' shares are taken off point by point. Excluded pairs (a row's own, the decoupled
+ * targets) are -Inf in the tile's copy. That is the least traffic the full gradient allows (read
+ * the lower triangle twice, write the whole matrix once); mirroring the lower triangle first,
+ * softmax by full rows and symmetrising after read and wrote the matrix three times more.
+ * Decoupled targets need each row's target's target to be the row (offset 0 or N/2):
+ * {@link #takes}.
+ */
+final class JavaSymmetricTiles {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int TILE = 64;
+    private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+    private JavaSymmetricTiles() {
+    }
+
+    /** Whether these targets go by tiles: label targets, or one target a row whose target's target is the row. */
+    static boolean takes(int n, SymmetricTargets t) {
+        if (TILE % S.length() != 0) return false;
+        if (t.labels() != null) return true;
+        long o = Math.floorMod(t.offset(), n);
+        return !t.decoupled() || (2 * o) % n == 0;
+    }
+
+    /** Per slice of the first sweep: its rows' statistics and NaN/+Inf marks, and its tile buffers. */
+    private static final class Part {
+        final double[] max, sum;
+        final boolean[] bad;
+        final float[] a = new float[TILE * TILE], t = new float[TILE * TILE];
+
+        Part(int n) {
+            max = new double[n];
+            sum = new double[n];
+            bad = new boolean[n];
+            Arrays.fill(max, Double.NEGATIVE_INFINITY);
+        }
+    }
+
+    /**
+     * g (N,N), rows ld apart, holds the logits' lower triangle on entry and, with gradient, g + gᵀ in
+     * full on return (without, g is only read); rowLoss receives the rows' losses. w: the
+     * gradient's weight (1/counted for MEAN).
+     */
+    static void run(MemorySegment g, long ld, int n, SymmetricTargets t, float w, int[][] positives, double[] rowLoss,
+                    boolean gradient) {
+        boolean labels = positives != null;
+        double[] positive = new double[n];
+        boolean[] skip = new boolean[n];
+        for (int i = 0; i < n; i++) { // the positives' logits, before the gradient overwrites them
+            if (labels) {
+                if (positives[i].length < 2) {
+                    skip[i] = true;
+                    continue;
+                }
+                double s = 0;
+                for (int j : positives[i]) if (j != i) s += at(g, ld, i, j);
+                positive[i] = s / (positives[i].length - 1);
+            } else {
+                positive[i] = at(g, ld, i, target(i, n, t));
+            }
+        }
+        int side = (n + TILE - 1) / TILE;
+        // each slice's part under its first pair, merged in that order: the same sums whichever
+        // thread ran which slice (forward alone and forward + backward give the same bits)
+        java.util.SortedMap<Long, Part> parts = new java.util.TreeMap<>();
+        tiles(side, begin -> {
+            Part p = new Part(n);
+            synchronized (parts) {
+                parts.put(begin, p);
+            }
+            return p;
+        }, (p, i0, j0) -> stats(g, ld, n, i0, j0, t, labels, p));
+        // the rows' shift and weight: h takes exp(s - m_i) * c_i with c_i = w / S_i
+        float[] m = new float[side * TILE], c = new float[side * TILE];
+        for (int i = 0; i < n; i++) {
+            double mx = Double.NEGATIVE_INFINITY, sm = 0;
+            boolean bad = false;
+            for (Part p : parts.values()) {
+                bad |= p.bad[i];
+                double pm = p.max[i];
+                if (pm == Double.NEGATIVE_INFINITY) continue;
+                if (pm > mx) {
+                    sm = sm * Math.exp(mx - pm) + p.sum[i];
+                    mx = pm;
+                } else {
+                    sm += p.sum[i] * Math.exp(pm - mx);
+                }
+            }
+            m[i] = mx == Double.NEGATIVE_INFINITY ? 0f : (float) mx;
+            if (skip[i]) {
+                rowLoss[i] = 0;
+                c[i] = 0f;
+            } else if (bad || !(sm > 0) || Double.isNaN(mx)) {
+                rowLoss[i] = Double.NaN;
+                c[i] = Float.NaN;
+            } else {
+                rowLoss[i] = mx + Math.log(sm) - positive[i];
+                c[i] = (float) (w / sm);
+            }
+        }
+        if (!gradient) return;
+        tiles(side, begin -> new Part(0), (p, i0, j0) -> gradient(g, ld, n, i0, j0, t, labels, m, c, p));
+        // the targets' shares: h_ij = g_ij + g_ji takes w t_ij and w t_ji off
+        for (int i = 0; i < n; i++) {
+            if (skip[i]) continue;
+            if (labels) {
+                float share = (float) ((double) w / (positives[i].length - 1));
+                for (int j : positives[i]) {
+                    if (j == i) continue;
+                    subtract(g, ld, i, j, share);
+                    subtract(g, ld, j, i, share);
+                }
+            } else {
+                int p = target(i, n, t);
+                subtract(g, ld, i, p, w);
+                subtract(g, ld, p, i, w);
+            }
+        }
+    }
+
+    private static int target(int i, int n, SymmetricTargets t) {
+        return (int) Math.floorMod(i + t.offset(), (long) n);
+    }
+
+    /** S_ij from the lower triangle. */
+    private static float at(MemorySegment g, long ld, int i, int j) {
+        return g.getAtIndex(F, Math.max(i, j) * ld + Math.min(i, j));
+    }
+
+    private static void subtract(MemorySegment g, long ld, int i, int j, float v) {
+        long k = i * ld + j;
+        g.setAtIndex(F, k, g.getAtIndex(F, k) - v);
+    }
+
+    @FunctionalInterface
+    private interface TileTask {
+        void run(Part part, int i0, int j0);
+    }
+
+    /** Every tile (i0, j0) of the lower triangle, tile rows paired for balance, one Part a slice. */
+    private static void tiles(int side, java.util.function.LongFunction<Part> part, TileTask task) {
+        Parallel.forRange((side + 1) / 2, 1, (begin, end) -> {
+            Part p = part.apply(begin);
+            for (long pair = begin; pair < end; pair++) {
+                int a = (int) pair, b = side - 1 - a;
+                for (int blk = 0; blk <= a; blk++) task.run(p, a * TILE, blk * TILE);
+                if (b != a) for (int blk = 0; blk <= b; blk++) task.run(p, b * TILE, blk * TILE);
+            }
+        });
+    }
+
+    /**
+     * Tile (i0, j0) into a (TILE wide): entries past the matrix -Inf; a diagonal tile (i0 = j0)
+     * completed from its lower half; the pairs no row may take (its own, a decoupled target) -Inf.
+     */
+    private static void load(MemorySegment g, long ld, int n, int i0, int j0, SymmetricTargets t, boolean labels, float[] a) {
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        boolean diagonal = i0 == j0;
+        for (int r = 0; r < rows; r++) {
+            int take = diagonal ? r + 1 : cols;
+            MemorySegment.copy(g, F, 4 * ((i0 + r) * ld + j0), a, r * TILE, take);
+            Arrays.fill(a, r * TILE + take, (r + 1) * TILE, NEG_INF);
+        }
+        if (rows < TILE) Arrays.fill(a, rows * TILE, TILE * TILE, NEG_INF);
+        if (diagonal) {
+            for (int r = 0; r < rows; r++) for (int q = 0; q < r; q++) a[q * TILE + r] = a[r * TILE + q];
+            if (t.excludeSelf()) for (int r = 0; r < rows; r++) a[r * TILE + r] = NEG_INF;
+        }
+        if (!labels && t.decoupled()) { // each row's target; the target's own row marks the mirrored entry
+            for (int r = 0; r < rows; r++) {
+                int p = target(i0 + r, n, t) - j0;
+                if (p >= 0 && p < cols && (diagonal || j0 + p <= i0 + r)) a[r * TILE + p] = NEG_INF;
+            }
+        }
+    }
+
+    /** The first sweep's tile: its rows' statistics, and (off the diagonal) its columns'. */
+    private static void stats(MemorySegment g, long ld, int n, int i0, int j0, SymmetricTargets t, boolean labels, Part p) {
+        float[] a = p.a;
+        load(g, ld, n, i0, j0, t, labels, a);
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        boolean diagonal = i0 == j0;
+        int lanes = S.length();
+        for (int r = 0; r < rows; r++) {
+            FloatVector mx = FloatVector.broadcast(S, NEG_INF);
+            boolean bad = false;
+            for (int q = 0; q < TILE; q += lanes) {
+                FloatVector v = FloatVector.fromArray(S, a, r * TILE + q);
+                VectorMask<Float> notBelowInf = v.compare(VectorOperators.LT, Float.POSITIVE_INFINITY).not();
+                bad |= notBelowInf.anyTrue(); // NaN or +Inf
+                mx = mx.max(v);
+            }
+            if (bad) {
+                p.bad[i0 + r] = true;
+                if (!diagonal) for (int q = 0; q < cols; q++) if (!(a[r * TILE + q] < Float.POSITIVE_INFINITY)) p.bad[j0 + q] = true;
+                continue;
+            }
+            float m = mx.reduceLanes(VectorOperators.MAX);
+            if (m == NEG_INF) continue;
+            FloatVector sum = FloatVector.zero(S);
+            for (int q = 0; q < TILE; q += lanes) {
+                sum = sum.add(FloatVector.fromArray(S, a, r * TILE + q).sub(m).lanewise(VectorOperators.EXP));
+            }
+            add(p, i0 + r, m, sum.reduceLanes(VectorOperators.ADD));
+        }
+        if (diagonal) return; // its full rows hold its columns
+        for (int q = 0; q < TILE; q += lanes) {
+            FloatVector mx = FloatVector.broadcast(S, NEG_INF);
+            for (int r = 0; r < rows; r++) mx = mx.max(FloatVector.fromArray(S, a, r * TILE + q));
+            // a column of -Inf alone shifts by 0 (exp(-Inf - -Inf) would be NaN); NaN columns are marked bad above
+            FloatVector shift = mx.blend(0f, mx.compare(VectorOperators.EQ, NEG_INF));
+            FloatVector sum = FloatVector.zero(S);
+            for (int r = 0; r < rows; r++) sum = sum.add(FloatVector.fromArray(S, a, r * TILE + q).sub(shift).lanewise(VectorOperators.EXP));
+            float[] ms = p.t;
+            mx.intoArray(ms, 0);
+            sum.intoArray(ms, lanes);
+            for (int l = 0; l < lanes && q + l < cols; l++) {
+                float cm = ms[l];
+                if (cm == NEG_INF || Float.isNaN(cm)) continue;
+                add(p, j0 + q + l, cm, ms[lanes + l]);
+            }
+        }
+    }
+
+    /** Adds a part (max m, sum s of exp(x - m)) to row i's running statistics. */
+    private static void add(Part p, int i, double m, double s) {
+        double mx = p.max[i];
+        if (m > mx) {
+            p.sum[i] = p.sum[i] * Math.exp(mx - m) + s;
+            p.max[i] = m;
+        } else {
+            p.sum[i] += s * Math.exp(m - mx);
+        }
+    }
+
+    /** The second sweep's tile: h over it, written to the tile and (off the diagonal) its mirror. */
+    private static void gradient(MemorySegment g, long ld, int n, int i0, int j0, SymmetricTargets t, boolean labels,
+                                 float[] m, float[] c, Part p) {
+        float[] a = p.a, h = p.t;
+        load(g, ld, n, i0, j0, t, labels, a);
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        int lanes = S.length();
+        for (int r = 0; r < rows; r++) {
+            float mi = m[i0 + r], ci = c[i0 + r];
+            for (int q = 0; q < TILE; q += lanes) {
+                FloatVector v = FloatVector.fromArray(S, a, r * TILE + q);
+                FloatVector mj = FloatVector.fromArray(S, m, j0 + q), cj = FloatVector.fromArray(S, c, j0 + q);
+                v.sub(mi).lanewise(VectorOperators.EXP).mul(ci)
+                        .add(v.sub(mj).lanewise(VectorOperators.EXP).mul(cj))
+                        .intoArray(h, r * TILE + q);
+            }
+        }
+        for (int r = 0; r < rows; r++) MemorySegment.copy(h, r * TILE, g, F, 4 * ((i0 + r) * ld + j0), cols);
+        if (i0 == j0) return; // symmetric within: both halves written
+        for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) a[q * TILE + r] = h[r * TILE + q];
+        for (int q = 0; q < cols; q++) MemorySegment.copy(a, q * TILE, g, F, 4 * ((j0 + q) * ld + i0), rows);
+    }
+}
