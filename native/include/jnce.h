@@ -114,6 +114,20 @@ JNCE_API int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *l
                                             int32_t zero_if_empty, float *loss, float *grad, float *lse);
 
 /*
+ * jnce_cross_entropy_fwd_bwd over logits whose rows lie ld floats apart (ld >= C): row i is
+ * logits[i*ld .. i*ld + C), and grad, when given, has the same row stride (it may alias logits);
+ * the floats from C to ld of a row are neither read nor written. target_probs stays (N,C)
+ * contiguous. A row stride a little longer than C keeps rows of a multiple of 1 KiB out of the
+ * same cache sets for the GEMMs that write the logits and read the gradient.
+ */
+JNCE_API int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits,
+                                                    const void *targets, int32_t target_dtype,
+                                                    const float *target_probs, const int32_t *row_mask,
+                                                    const float *weight, int64_t ignore_index, float label_smoothing,
+                                                    float z_loss, int32_t reduction, int32_t zero_if_empty,
+                                                    float *loss, float *grad, float *lse);
+
+/*
  * Perplexity of a mean cross-entropy L (the one value of mean_loss, e.g. jnce_cross_entropy_fwd_bwd's
  * MEAN loss): ppl[0] = exp(L), and the gradient of L becomes that of the perplexity,
  * grad[k] *= exp(L) for k < M (grad (M) float32, or NULL). A gradient that is 0 stays 0, as the

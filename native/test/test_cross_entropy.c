@@ -234,6 +234,72 @@ static void perplexity_of_a_mean(void) {
     CHECK(jnce_cross_entropy_perplexity_fwd_bwd(NULL, 0, &ppl, NULL) == JNCE_ERR_INVALID_ARG, "null mean must fail");
 }
 
+/*
+ * jnce_cross_entropy_strided_fwd_bwd: rows ld floats apart (NaN between C and ld) give the same
+ * bits as the contiguous call, into a separate gradient (whose padding stays as it was) and in
+ * place; ld < C is refused.
+ */
+static void strided_rows_match_contiguous(void) {
+    int64_t lengths[] = {7, 64, 130, 1000, 3000, 4099, 32000, 65536, 65537};
+    int option_sets[] = {0, WEIGHTS | SMOOTH, PROBS, ZLOSS | IGNORE, IN_PLACE, IN_PLACE | WEIGHTS | SMOOTH};
+    for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+        for (size_t o = 0; o < sizeof option_sets / sizeof option_sets[0]; o++) {
+            for (int pad = 3; pad <= 16; pad += 13) {
+                int64_t N = k == 3 ? 300 : 5, C = lengths[k], ld = C + pad;
+                int options = option_sets[o];
+                float *x = malloc(sizeof(float) * N * C), *g = malloc(sizeof(float) * N * C);
+                float *xs = malloc(sizeof(float) * N * ld), *gs = malloc(sizeof(float) * N * ld);
+                float *w = malloc(sizeof(float) * C), *t = malloc(sizeof(float) * N * C);
+                float loss[300], loss_s[300], lse[300], lse_s[300];
+                int64_t y[300];
+                for (int64_t i = 0; i < N; i++) {
+                    y[i] = rand() % C;
+                    double row = 0;
+                    for (int64_t c = 0; c < C; c++) row += t[i * C + c] = uniform();
+                    for (int64_t c = 0; c < C; c++) t[i * C + c] = (float)(t[i * C + c] / row);
+                    for (int64_t c = 0; c < ld; c++) {
+                        xs[i * ld + c] = c < C ? (x[i * C + c] = (uniform() * 2.0f - 1.0f) * 8.0f) : NAN;
+                        gs[i * ld + c] = 12345.0f;
+                    }
+                }
+                for (int64_t c = 0; c < C; c++) w[c] = 0.25f + uniform() * 2.0f;
+                if (options & IGNORE) y[0] = 0;
+                int32_t red = JNCE_REDUCTION_NONE;
+                const void *tg = options & PROBS ? NULL : y;
+                const float *tp = options & PROBS ? t : NULL, *wt = options & WEIGHTS ? w : NULL;
+                int64_t ignore = options & IGNORE ? 0 : -100;
+                float eps = options & SMOOTH ? 0.1f : 0.0f, zl = options & ZLOSS ? 1e-3f : 0.0f;
+                int32_t rc = jnce_cross_entropy_fwd_bwd(N, C, x, tg, JNCE_DTYPE_INT64, tp, NULL, wt, ignore, eps, zl, red, 0,
+                                                        loss, options & IN_PLACE ? x : g, lse);
+                int32_t rs = jnce_cross_entropy_strided_fwd_bwd(N, C, ld, xs, tg, JNCE_DTYPE_INT64, tp, NULL, wt, ignore, eps,
+                                                                zl, red, 0, loss_s, options & IN_PLACE ? xs : gs, lse_s);
+                CHECK(rc == JNCE_OK && rs == JNCE_OK, "C=%lld ld=%lld options=%d: status %d, strided %d", (long long)C,
+                      (long long)ld, options, rc, rs);
+                const float *out = options & IN_PLACE ? x : g, *out_s = options & IN_PLACE ? xs : gs;
+                int64_t differ = 0, touched = 0;
+                for (int64_t i = 0; i < N; i++) {
+                    if (memcmp(&loss[i], &loss_s[i], sizeof(float)) || memcmp(&lse[i], &lse_s[i], sizeof(float))) differ++;
+                    if (memcmp(out + i * C, out_s + i * ld, sizeof(float) * C)) differ++;
+                    for (int64_t c = C; c < ld; c++) {
+                        float v = out_s[i * ld + c];
+                        if (options & IN_PLACE ? !isnan(v) : v != 12345.0f) touched++;
+                    }
+                }
+                CHECK(differ == 0, "C=%lld ld=%lld options=%d: %lld rows differ from the contiguous call", (long long)C,
+                      (long long)ld, options, (long long)differ);
+                CHECK(touched == 0, "C=%lld ld=%lld options=%d: %lld padding floats written", (long long)C, (long long)ld,
+                      options, (long long)touched);
+                free(x); free(g); free(xs); free(gs); free(w); free(t);
+            }
+        }
+    }
+    float x[8] = {0}, loss[2];
+    int64_t y[2] = {0, 1};
+    CHECK(jnce_cross_entropy_strided_fwd_bwd(2, 4, 3, x, y, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0.0f, 0.0f,
+                                             JNCE_REDUCTION_MEAN, 0, loss, NULL, NULL) == JNCE_ERR_INVALID_ARG,
+          "ld < C is refused");
+}
+
 int main(void) {
     srand(7);
     /* up to SHORT_ROW (65536) the three-pass path, beyond it the online one */
@@ -246,6 +312,7 @@ int main(void) {
         for (size_t o = 0; o < sizeof option_sets / sizeof option_sets[0]; o++)
             for (int r = 0; r < 3; r++) random_case(6, lengths[k], k % 2 ? 30.0f : 4.0f, option_sets[o], reductions[r]);
     random_case(300, 2048, 8.0f, WEIGHTS | SMOOTH | IGNORE, JNCE_REDUCTION_MEAN); /* on the thread pool */
+    strided_rows_match_contiguous();
     non_finite_rules();
     empty_mean();
     rejects_bad_arguments();

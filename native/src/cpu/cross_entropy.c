@@ -715,7 +715,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     /* streaming (the scratch exists only for short rows with a gradient): one row a block then */
     float *e = job->scratch ? job->scratch + (int64_t)slice * job->a->C : NULL;
     const xent_call *a = job->a;
-    const int64_t C = a->C;
+    const int64_t C = a->C, ld = a->ld;
     const double eps = a->label_smoothing;
     const int short_row = job->avx2 && C <= SHORT_ROW;
     const int64_t block = short_row && C <= SMALL_ROWS / 2 ? (C * XENT_BLOCK <= SMALL_ROWS ? XENT_BLOCK : SMALL_ROWS / C) : 1;
@@ -727,8 +727,8 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         int counted[XENT_BLOCK], skip[XENT_BLOCK];
         for (int64_t b = 0; b < nb; b++) {
             const int64_t i = i0 + b;
-            const float *x = a->logits + i * C;
-            float *g = a->grad ? a->grad + i * C : NULL;
+            const float *x = a->logits + i * ld;
+            float *g = a->grad ? a->grad + i * ld : NULL;
             counted[b] = row_counted(a, i);
             job->row_loss[i] = 0.0;
             job->row_z[i] = 0.0;
@@ -748,21 +748,21 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             for (int64_t b = 0; b < nb; b++) {
                 if (skip[b] || r[b].st.bad) continue;
                 const int64_t i = i0 + b;
-                const float *x = a->logits + i * C;
-                float *g = a->grad ? a->grad + i * C : NULL;
+                const float *x = a->logits + i * ld;
+                float *g = a->grad ? a->grad + i * ld : NULL;
                 /* the next row of this thread's range into L2 meanwhile: its max pass then reads from
                  * cache, and its gradient's lines are there when the exp pass writes them */
-                const float *nx = i + 1 < end ? x + C : NULL;
+                const float *nx = i + 1 < end ? x + ld : NULL;
                 float *out = counted[b] ? (e ? e : g) : NULL; /* streaming: the exponentials to the scratch row */
                 if (e) nx = NULL; /* streaming: the gradient's pass asks for the next row instead */
-                r[b].st.sum = short_exp(job->avx512, x, out, C, r[b].st.max, min[b], nx, g && !e ? g + C : NULL);
+                r[b].st.sum = short_exp(job->avx512, x, out, C, r[b].st.max, min[b], nx, g && !e ? g + ld : NULL);
             }
         }
         for (int64_t b = 0; b < nb; b++) {
             if (skip[b]) continue;
             const int64_t i = i0 + b;
-            finish_row(job, i, a->logits + i * C, a->grad ? a->grad + i * C : NULL, counted[b], t[b], x_y[b], r[b], short_row,
-                       e, e && i + 1 < end ? a->logits + (i + 1) * C : NULL);
+            finish_row(job, i, a->logits + i * ld, a->grad ? a->grad + i * ld : NULL, counted[b], t[b], x_y[b], r[b], short_row,
+                       e, e && i + 1 < end ? a->logits + (i + 1) * ld : NULL);
         }
     }
 }
@@ -775,6 +775,9 @@ static int32_t check_args(const xent_call *a) {
     if (a->N <= 0 || a->C <= 0)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: N=%lld and C=%lld must be positive",
                          (long long)a->N, (long long)a->C);
+    if (a->ld < a->C)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: row stride ld=%lld is less than C=%lld",
+                         (long long)a->ld, (long long)a->C);
     if (a->targets != NULL && a->target_dtype != JNCE_DTYPE_INT32 && a->target_dtype != JNCE_DTYPE_INT64)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "cross_entropy: target_dtype %d is not int32 or int64", a->target_dtype);
     if (a->reduction < JNCE_REDUCTION_NONE || a->reduction > JNCE_REDUCTION_SUM)
@@ -820,8 +823,18 @@ int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, co
                                    int32_t target_dtype, const float *target_probs, const int32_t *row_mask,
                                    const float *weight, int64_t ignore_index, float label_smoothing, float z_loss,
                                    int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse) {
+    return jnce_cross_entropy_strided_fwd_bwd(N, C, C, logits, targets, target_dtype, target_probs, row_mask, weight,
+                                              ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss,
+                                              grad, lse);
+}
+
+int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets,
+                                           int32_t target_dtype, const float *target_probs, const int32_t *row_mask,
+                                           const float *weight, int64_t ignore_index, float label_smoothing,
+                                           float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss,
+                                           float *grad, float *lse) {
     const xent_call call = {N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index,
-                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse};
+                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse, ld};
     const xent_call *a = &call;
     int32_t status = check_args(a);
     if (status != JNCE_OK) return status;

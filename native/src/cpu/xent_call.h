@@ -24,6 +24,7 @@ typedef struct xent_call {
     float *loss;
     float *grad;
     float *lse;
+    int64_t ld;              /* row stride of logits and grad, >= C (the CPU entry points set it) */
 } xent_call;
 
 #endif

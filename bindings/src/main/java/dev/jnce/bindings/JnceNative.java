@@ -443,6 +443,82 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_cross_entropy_strided_fwd_bwd {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_INT,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_cross_entropy_strided_fwd_bwd");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
+     * }
+     */
+    public static FunctionDescriptor jnce_cross_entropy_strided_fwd_bwd$descriptor() {
+        return jnce_cross_entropy_strided_fwd_bwd.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
+     * }
+     */
+    public static MethodHandle jnce_cross_entropy_strided_fwd_bwd$handle() {
+        return jnce_cross_entropy_strided_fwd_bwd.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
+     * }
+     */
+    public static MemorySegment jnce_cross_entropy_strided_fwd_bwd$address() {
+        return jnce_cross_entropy_strided_fwd_bwd.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets, int32_t target_dtype, const float *target_probs, const int32_t *row_mask, const float *weight, int64_t ignore_index, float label_smoothing, float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss, float *grad, float *lse)
+     * }
+     */
+    public static int jnce_cross_entropy_strided_fwd_bwd(long N, long C, long ld, MemorySegment logits, MemorySegment targets, int target_dtype, MemorySegment target_probs, MemorySegment row_mask, MemorySegment weight, long ignore_index, float label_smoothing, float z_loss, int reduction, int zero_if_empty, MemorySegment loss, MemorySegment grad, MemorySegment lse) {
+        var mh$ = jnce_cross_entropy_strided_fwd_bwd.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_cross_entropy_strided_fwd_bwd", N, C, ld, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
+            }
+            return (int)mh$.invokeExact(N, C, ld, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index, label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_cross_entropy_perplexity_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -19,6 +19,24 @@ public interface CrossEntropyKernels {
     void crossEntropy(CrossEntropyCall call);
 
     /**
+     * {@link #crossEntropy} over logits, and a gradient, whose rows are longer than the classes:
+     * call's logits (and grad) are (N, stride) buffers of
+     * {@link ContrastiveKernels#logitRowStride}(classes) whose first classes columns are the
+     * logits (native {@code jnce_cross_entropy_strided_fwd_bwd}); probability targets stay
+     * (N, classes). The default takes unpadded rows only.
+     *
+     * @throws IllegalArgumentException as {@link #crossEntropy}, or if this backend takes no padded
+     *                                  rows and classes is not the logits' width
+     */
+    default void crossEntropyRows(CrossEntropyCall call, long classes) {
+        if (classes != call.c()) {
+            throw new IllegalArgumentException("logits: rows of " + call.c() + " floats for " + classes
+                    + " classes; this backend takes unpadded rows");
+        }
+        crossEntropy(call);
+    }
+
+    /**
      * The perplexity of a mean cross-entropy L (one value, e.g. {@link #crossEntropy}'s MEAN
      * loss): writes {@code perplexity = exp(L)} and scales {@code grad}, the gradient of L (or
      * null), in place into that of the perplexity, {@code exp(L) dL/dx}.

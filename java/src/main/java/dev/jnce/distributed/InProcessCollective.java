@@ -8,10 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * P ranks as threads of one JVM (tests, and several devices driven by one process): each handle
@@ -27,18 +24,57 @@ public final class InProcessCollective implements Collective {
     private final Group group;
     private final int rank;
 
+    /**
+     * The ranks' slots and their barrier: a count of arrivals and a generation under the group's
+     * monitor, where a failure is set and seen under the same lock. (A CyclicBarrier reset by
+     * {@link #abort} let a rank that had checked for a failure just before it wait on the fresh
+     * barrier until the timeout.)
+     */
     private static final class Group {
         final int size;
-        final CyclicBarrier barrier;
         final Object[] slots;
         final long timeoutNanos;
-        volatile String failure;
+        private String failure;
+        private int arrived;
+        private long generation;
 
         Group(int size, Duration timeout) {
             this.size = size;
-            this.barrier = new CyclicBarrier(size);
             this.slots = new Object[size];
             this.timeoutNanos = timeout.toNanos();
+        }
+
+        synchronized void fail(String why) {
+            if (failure == null) failure = why;
+            notifyAll();
+        }
+
+        /** Waits for every rank to arrive; throws once a rank has failed or the timeout passed first. */
+        synchronized void arrive(String op, int rank) {
+            if (failure != null) throw new IllegalStateException(op + " on rank " + rank + ": " + failure);
+            long gen = generation;
+            if (++arrived == size) {
+                arrived = 0;
+                generation++;
+                notifyAll();
+                return;
+            }
+            long deadline = System.nanoTime() + timeoutNanos;
+            while (generation == gen && failure == null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    fail("a rank did not reach " + op + " within " + Duration.ofNanos(timeoutNanos));
+                    break;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    fail("rank " + rank + " failed: interrupted in " + op);
+                    throw new IllegalStateException(op + " on rank " + rank + ": interrupted", e);
+                }
+            }
+            if (generation == gen) throw new IllegalStateException(op + " on rank " + rank + ": " + failure);
         }
     }
 
@@ -83,8 +119,7 @@ public final class InProcessCollective implements Collective {
      * @param why the reason, for the other ranks' messages
      */
     public void abort(String why) {
-        group.failure = "rank " + rank + " failed: " + why;
-        group.barrier.reset();
+        group.fail("rank " + rank + " failed: " + why);
     }
 
     /** Posts this rank's part, returns every rank's once all have posted. */
@@ -97,23 +132,7 @@ public final class InProcessCollective implements Collective {
     }
 
     private void await(String op) {
-        if (group.failure != null) throw new IllegalStateException(op + " on rank " + rank + ": " + group.failure);
-        try {
-            group.barrier.await(group.timeoutNanos, TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            if (group.failure == null) {
-                group.failure = "a rank did not reach " + op + " within " + Duration.ofNanos(group.timeoutNanos);
-            }
-            group.barrier.reset();
-            throw new IllegalStateException(op + " on rank " + rank + ": " + group.failure, e);
-        } catch (BrokenBarrierException e) {
-            throw new IllegalStateException(op + " on rank " + rank + ": "
-                    + (group.failure != null ? group.failure : "another rank left the collective"), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            abort("interrupted in " + op);
-            throw new IllegalStateException(op + " on rank " + rank + ": interrupted", e);
-        }
+        group.arrive(op, rank);
     }
 
     /** One rank's part: its rows, or its complaint about its own arguments. */

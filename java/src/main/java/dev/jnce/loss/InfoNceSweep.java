@@ -73,7 +73,12 @@ final class InfoNceSweep {
             // and takes no part otherwise (NT-Xent's i±N positives, labels).
             boolean selfPairs = oneTensor && (!single || pos.offset() != 0);
             long block = Math.min(n, Contrastive.blockRows(o.blockRows(), m, k));
-            workspace = Workspace.borrow(k, block, m);
+            // plain rows (one target, nothing taken out or corrected) lie in the backend's logit row
+            // stride: longer than m on cpu where m is a multiple of 256, which keeps the GEMMs' rows
+            // out of the same cache sets; the other kernels take rows of m
+            boolean plain = single && !selfPairs && !o.decoupled() && !o.retrieval().corrected();
+            long stride = plain ? con.logitRowStride(m) : m;
+            workspace = Workspace.borrow(k, block, stride);
             Tensor s = workspace.logits();
             float inv = 1f / o.temperature();
             // NONE takes the rows' losses straight into the caller's loss; decoupled ones come from lse - positive
@@ -105,8 +110,8 @@ final class InfoNceSweep {
                     if (selfPairs || o.decoupled()) {
                         con.excludeLogits(sb, selfPairs ? r0 : -1, r0 + pos.offset(), 1, o.decoupled() ? positives.rows(r0, rows) : null);
                     }
-                    k.crossEntropy().crossEntropy(new CrossEntropyCall(sb, targets.rows(r0, rows), null, null, null, -1, 0f, 0f,
-                            Reduction.NONE, false, lossB, gradients ? sb : null, lse == null ? null : lse.rows(r0, rows)));
+                    k.crossEntropy().crossEntropyRows(new CrossEntropyCall(sb, targets.rows(r0, rows), null, null, null, -1, 0f,
+                            0f, Reduction.NONE, false, lossB, gradients ? sb : null, lse == null ? null : lse.rows(r0, rows)), m);
                 } else {
                     PositivesOutcome found = con.positivesCrossEntropy(sb, new PositiveTargets(
                             pos.queryLabels() == null ? null : pos.queryLabels().rows(r0, rows), pos.keyLabels(),

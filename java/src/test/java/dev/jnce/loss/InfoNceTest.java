@@ -230,6 +230,37 @@ class InfoNceTest extends ScopedTest {
         }
     }
 
+    /**
+     * Two towers at N = 512: the cpu backend lays the logits 528 floats apart (its logit row
+     * stride), whole and in row blocks of 200; both agree with the float64 reference and with the
+     * other backends, for MEAN and NONE.
+     */
+    @org.junit.jupiter.api.Test
+    void twoTowersInPaddedRowsMatchTheReferenceOnEveryBackend() {
+        for (Backend b : TestBackends.all()) {
+            if (b.name().equals("cpu")) assertEquals(528, ((dev.jnce.backend.Kernels) b).contrastive().logitRowStride(512), "cpu's stride");
+        }
+        for (Reduction red : new Reduction[] {Reduction.MEAN, Reduction.NONE}) {
+            Call call = randomCall(Form.TWO_TOWER, true, false, red, 512, 16, 0.07f, 23);
+            for (long blockRows : new long[] {0, 200}) {
+                InfoNce.Result first = null;
+                for (Backend backend : TestBackends.all()) {
+                    Tensor[] t = call.tensors();
+                    InfoNce.Result mine = call.loss(backend).withBlockRows(blockRows).forwardBackward(t[0], t[1]);
+                    String what = backend + " " + red + " blocks " + blockRows;
+                    assertClose(call.reference(), mine.loss().toFloatArray(), 2e-6, what + ": loss vs the float64 reference");
+                    if (first == null) {
+                        first = mine;
+                        continue;
+                    }
+                    double tol = red == Reduction.NONE ? 5e-6 : 1e-7; // NONE: gradients of the sum, O(1)
+                    assertClose(toDouble(first.gradQueries().toFloatArray()), mine.gradQueries().toFloatArray(), tol, what + ": queries");
+                    assertClose(toDouble(first.gradKeys().toFloatArray()), mine.gradKeys().toFloatArray(), tol, what + ": keys");
+                }
+            }
+        }
+    }
+
     /** Sizes 9 and 150: one tile of the symmetric kernels, and three (the last partial). */
     static Stream<Arguments> oneTensorOptions() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(red -> Stream.of(9, 150).flatMap(n ->

@@ -12,14 +12,19 @@ import dev.jnce.internal.NativeStatus;
 import static dev.jnce.internal.NativeCodes.segmentOrNull;
 
 /**
- * jnce_cross_entropy_fwd_bwd through FFM. Every tensor is a segment argument of the downcall, so
+ * jnce_cross_entropy_strided_fwd_bwd (rows of the logits' width, or padded) through FFM. Every tensor is a segment argument of the downcall, so
  * its memory stays alive (its arena cannot be closed) until the kernel returns.
  */
 final class CpuCrossEntropy implements CrossEntropyKernels {
 
     @Override
     public void crossEntropy(CrossEntropyCall c) {
-        int status = JnceNative.jnce_cross_entropy_fwd_bwd(c.n(), c.c(), c.logits().segment(), segmentOrNull(c.targets()),
+        crossEntropyRows(c, c.c());
+    }
+
+    @Override
+    public void crossEntropyRows(CrossEntropyCall c, long classes) {
+        int status = JnceNative.jnce_cross_entropy_strided_fwd_bwd(c.n(), classes, c.c(), c.logits().segment(), segmentOrNull(c.targets()),
                 targetDtype(c), segmentOrNull(c.probs()), segmentOrNull(c.rowMask()), segmentOrNull(c.weight()),
                 c.ignoreIndex(), c.labelSmoothing(), c.zLoss(), NativeCodes.reduction(c.reduction()), c.zeroIfEmpty() ? 1 : 0,
                 c.loss().segment(), segmentOrNull(c.grad()), segmentOrNull(c.lse()));
