@@ -58,11 +58,12 @@ public interface ContrastiveKernels {
     }
 
     /**
-     * The row stride, in floats, of a buffer of logit rows cols wide that CLIP's and SigLIP's paths
-     * work in: cols (the default), or more where a longer row avoids cache-set conflicts. The
-     * caller then hands {@link SimilarityKernels#gemm} (as c, and as a), {@link #clipCrossEntropy}
-     * and {@link #sigLipPairs(Tensor, long, long, float, Tensor)} a (rows, stride) buffer whose
-     * first cols columns are the logits.
+     * The row stride, in floats, of a buffer of logit rows cols wide that CLIP's, SigLIP's and the
+     * plain two-tower paths work in: cols (the default), or more where a longer row avoids
+     * cache-set conflicts. The caller then hands {@link SimilarityKernels#gemm} (as c, and as a),
+     * {@link #clipCrossEntropy}, {@link #sigLipPairs(Tensor, long, long, float, Tensor)} and
+     * {@link CrossEntropyKernels#crossEntropyRows} a (rows, stride) buffer whose first cols
+     * columns are the logits.
      *
      * @param cols the logits' width, &ge; 1
      * @return the row stride, &ge; cols
@@ -141,14 +142,11 @@ public interface ContrastiveKernels {
      * pair on the diagonal, both read from s as it lies. loss is (N) for NONE, else one element.
      * grad is null or (N,N) and may be s: it receives d loss / d s (of the pairs' sum for NONE), so
      * that {@code grad b} and {@code gradᵀ a} give the towers' gradients. A row or column that
-     * meets NaN or +Inf makes its pair's loss NaN, and its row or column of grad.
+     * meets NaN or +Inf makes its pair's loss NaN, and its row or column of grad. Where
+     * {@link #logitRowStride}(N) is more than N, s and grad are (N, stride): the logits are their
+     * first N columns.
      */
     void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
-
-    /*
-     * Where logitRowStride(N) is more than N, clipCrossEntropy's s and grad are (N, stride): the
-     * logits are their first N columns.
-     */
 
     /** What {@link #sigLipPairs} sums over the pairs: their losses, and their gradients (d sum / d bias). */
     record PairSums(double loss, double grad) {

@@ -42,9 +42,9 @@ final class CpuContrastive implements ContrastiveKernels {
     }
 
     /**
-     * As {@link #symmetricRowStride}: CLIP's and SigLIP's logits (rows of a multiple of 1 KiB)
-     * get 64 bytes more a row, which keeps their GEMMs' transposed reads and writes out of the
-     * same cache sets.
+     * As {@link #symmetricRowStride}: CLIP's, SigLIP's and plain two towers' logits (rows of a
+     * multiple of 1 KiB) get 64 bytes more a row, which keeps their GEMMs' transposed reads and
+     * writes out of the same cache sets.
      */
     @Override
     public long logitRowStride(long cols) {

@@ -12,8 +12,9 @@ import dev.jnce.internal.NativeStatus;
 import static dev.jnce.internal.NativeCodes.segmentOrNull;
 
 /**
- * jnce_cross_entropy_strided_fwd_bwd (rows of the logits' width, or padded) through FFM. Every tensor is a segment argument of the downcall, so
- * its memory stays alive (its arena cannot be closed) until the kernel returns.
+ * jnce_cross_entropy_strided_fwd_bwd (rows of the logits' width, or padded) through FFM. Every
+ * tensor is a segment argument of the downcall, so its memory stays alive (its arena cannot be
+ * closed) until the kernel returns.
  */
 final class CpuCrossEntropy implements CrossEntropyKernels {
 
