@@ -11,11 +11,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * {@link dev.jnce.backend.ContrastiveKernels#symmetricCrossEntropy} in Java. Same meaning as
- * native/src/cpu/symmetric_xent.c. With a gradient buffer and the Vector API, two sweeps over the
- * lower triangle's tiles ({@link JavaSymmetricTiles}); without the Vector API (or for a decoupled
- * target whose target's target is another row) the lower triangle is mirrored into the buffer,
- * each full row gets the softmax statistics and its gradient in place ({@link RowOps}), and
- * g + gᵀ is formed tile by tile. Without one, each
+ * native/src/cpu/symmetric_xent.c. With the Vector API, sweeps over the lower triangle's tiles
+ * ({@link JavaSymmetricTiles}: the statistics, then, with a gradient buffer, g + gᵀ). Without it
+ * (or for a decoupled target whose target's target is another row) the lower triangle is
+ * mirrored into the gradient buffer, each full row gets the softmax statistics and its gradient
+ * in place ({@link RowOps}), and g + gᵀ is formed tile by tile; without a gradient buffer each
  * row reads its column part from the lower triangle, in scalar code. Label targets (SupCon) are
  * each row's other rows with its label, found once per call.
  */
