@@ -355,12 +355,14 @@ JNCE_API int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, i
  * jnce_symmetric_xent_fwd_bwd and df = alpha (g + gᵀ) f, the product the gradient needs
  * (alpha = 1 / tau gives d loss / d f for S = f fᵀ / tau).
  *   S, N, ld, offset, exclude_self, decoupled, reduction, loss as there. S is the call's scratch:
- *   on return it holds g + gᵀ on and below the diagonal and in the 1024 x 1024 blocks along it;
- *   what it holds elsewhere above the diagonal is unspecified.
+ *   on return it holds g + gᵀ in the 1024 x 1024 blocks along the diagonal; what it holds
+ *   elsewhere is unspecified (g + gᵀ or the logits below the diagonal).
  *   f (N,D) and df (N,D) float32, contiguous, D >= 1; df must not overlap S or f.
  * Against jnce_symmetric_xent_fwd_bwd (G = S) and one jnce_sgemm: the same values to rounding,
  * without writing the upper triangle g + gᵀ mirrors (the product reads H's lower part twice,
- * as block products, instead of all of H once).
+ * as block products, instead of all of H once); where the CPU has AVX-512 and one shift serves
+ * every row, g + gᵀ left of the diagonal blocks is formed a cache-sized tile at a time and
+ * multiplied there, never written to S.
  */
 JNCE_API int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
                                           int32_t decoupled, int32_t reduction, float *loss, float alpha,

@@ -254,10 +254,25 @@ static void nonfinite_case(void) {
  * 1e-5 relative (one shift for every row there, the tiles' own shifts in the full H) or the same
  * bits where the row maxima spread too far for one shift (spread: every fifth row scaled to 1/20,
  * its largest logit near 0 where the others' are near 1/0.07) or a row is NaN; and df = alpha H f
- * within float rounding of a double product over the full H. labels != 0: SupCon label targets
+ * within float rounding of a double product over the full H. Where the CPU has AVX-512 and one
+ * shift serves every row, H left of the diagonal blocks is formed in tiles and multiplied in
+ * the cache, never stored: there S still holds the logits, and df alone checks it. labels != 0: SupCon label targets
  * over that many classes (rows 0 and N - 1 without positive when skip). bad >= 0 puts +Inf at
  * (bad, 3): rows bad and 3 are NaN and so is every row of df.
  */
+/* Whether the library's AVX-512 paths run here (as jnce_use_avx512 decides: the CPU has AVX-512F,
+ * AVX2 and FMA, and JNCE_SIMD does not ask for "avx2" or "scalar"). */
+static int avx512_kernels(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const char *simd = getenv("JNCE_SIMD");
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           !(simd != NULL && (strcmp(simd, "avx2") == 0 || strcmp(simd, "scalar") == 0));
+#else
+    return 0;
+#endif
+}
+
 static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self, int dec, int reduction, int64_t classes,
                       int skip, int64_t bad, int spread) {
     const int64_t block = 1024;
@@ -277,6 +292,8 @@ static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self
     CHECK(jnce_ssyrk(N, D, alpha, f, D, S, ld) == JNCE_OK, "grad: ssyrk status");
     if (bad >= 0) S[bad * ld + 3] = INFINITY;
     memcpy(G, S, sizeof(float) * N * ld);
+    float *S0 = malloc(sizeof(float) * N * ld);
+    memcpy(S0, S, sizeof(float) * N * ld);
     int32_t full, rc;
     if (classes > 0) {
         full = jnce_symmetric_xent_labels_fwd_bwd(G, N, ld, labels, JNCE_DTYPE_INT64, skip, reduction, loss_full, G);
@@ -291,6 +308,8 @@ static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self
           reduction);
     int64_t kept_differs = 0, kept_far = 0, df_nan = 0;
     const int exact = spread || bad >= 0; /* the tiles' own shifts everywhere */
+    /* the fused tiles (N past one block): S left of the blocks keeps its logits (S = alpha f fᵀ) */
+    const int fused = !exact && N > block && avx512_kernels();
     /* label targets: a pair of one label holds w (p_ij + p_ji) - w / |P(i)| - w / |P(j)|, which can
        cancel to far below its terms; its error is judged against the targets' size as well */
     double *target = calloc((size_t)N, sizeof(double));
@@ -311,6 +330,9 @@ static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self
             const float h = S[i * ld + j], want = G[i * ld + j];
             if (i / block == j / block || (exact && j <= i)) {
                 if (memcmp(&h, &want, sizeof(float)) != 0) kept_differs++;
+            } else if (j < i && fused) {
+                const float logit = S0[i * ld + j];
+                if (memcmp(&h, &logit, sizeof(float)) != 0) kept_far++; /* the fused tiles write nothing there */
             } else if (j < i && !(fabsf(h - want) <= 1e-5 * (fabsf(want) + (classes > 0 && labels[i] == labels[j]
                                                                                 ? target[i] + target[j] : 0.0)) + 1e-35)) {
                 kept_far++;
@@ -333,14 +355,14 @@ static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self
     }
     CHECK(kept_differs == 0, "grad N=%lld classes=%lld spread=%d: %lld kept entries of H differ from the full H", (long long)N,
           (long long)classes, spread, (long long)kept_differs);
-    CHECK(kept_far == 0, "grad N=%lld classes=%lld: %lld kept entries left of the diagonal blocks beyond 1e-5 of the full H",
-          (long long)N, (long long)classes, (long long)kept_far);
+    CHECK(kept_far == 0, "grad N=%lld classes=%lld fused=%d: %lld entries left of the diagonal blocks beyond 1e-5 of the full H"
+          " (fused: not the logits they held)", (long long)N, (long long)classes, fused, (long long)kept_far);
     CHECK(worst <= 1e-5, "grad N=%lld ld=%lld D=%lld offset=%lld self=%d dec=%d red=%d classes=%lld: df error %g of its scale",
           (long long)N, (long long)ld, (long long)D, (long long)offset, self, dec, reduction, (long long)classes, worst);
     if (bad >= 0)
         CHECK(df_nan == N * D && isnan(loss_full[bad]) && isnan(loss_full[3]), "grad: a +Inf logit makes every row of df NaN (%lld of %lld)",
               (long long)df_nan, (long long)(N * D));
-    free(f), free(S), free(G), free(df), free(loss), free(loss_full), free(labels), free(target);
+    free(f), free(S), free(S0), free(G), free(df), free(loss), free(loss_full), free(labels), free(target);
 }
 
 int main(void) {
@@ -410,6 +432,12 @@ int main(void) {
     grad_case(2300, 2300, 16, 0, 1, 0, JNCE_REDUCTION_MEAN, 40, 0, -1, 1);    /* the same, SupCon */
     grad_case(2048, 2064, 8, 1024, 1, 0, JNCE_REDUCTION_MEAN, 0, 0, -1, 0);   /* the row stride the Java side pads 2048 to */
     grad_case(2048, 2064, 16, 0, 1, 0, JNCE_REDUCTION_MEAN, 40, 0, -1, 0);    /* the same, SupCon */
+    /* the fused tiles (AVX-512): D past one 64-column step and not a multiple of 16, row blocks
+     * cut by N, tiles cut by the width, label groups that span several tiles (2 classes) */
+    grad_case(2900, 2903, 70, 1450, 1, 0, JNCE_REDUCTION_MEAN, 0, 0, -1, 0);
+    grad_case(3400, 3400, 129, 0, 0, 0, JNCE_REDUCTION_NONE, 0, 0, -1, 0);
+    grad_case(2900, 2900, 33, 0, 1, 0, JNCE_REDUCTION_SUM, 2, 0, -1, 0);
+    grad_case(2900, 2916, 20, 0, 1, 0, JNCE_REDUCTION_MEAN, 300, 1, -1, 0);
     {
         float S4[4] = {0}, f2[2] = {1, 1}, d2[2], l;
         CHECK(jnce_symmetric_xent_grad(S4, 2, 2, 1, 0, 0, JNCE_REDUCTION_MEAN, &l, 1.0f, NULL, 1, d2) == JNCE_ERR_INVALID_ARG,

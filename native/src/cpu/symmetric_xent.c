@@ -28,7 +28,9 @@
  *           N = 16384 on two cores. There, where one shift c serves every row (the row maxima
  *           within FACTOR_RANGE of each other), the tiles cover only the diagonal blocks and
  *           the rest goes row by row, in place (pass2_rows): a tile's 64 rows, 4 ld bytes
- *           apart, share a few cache sets, a row is one stream.
+ *           apart, share a few cache sets, a row is one stream. Where the CPU also has
+ *           AVX-512, that rest is formed tile by tile in the cache and multiplied there
+ *           (pass2_fused), never written back.
  * The few entries where a pair is not a candidate of both rows, or is a target (the diagonal,
  * (i, p(i)) and (p(j), j)), are recomputed exactly after the vector pass; label targets are
  * subtracted after it, group by group (H_ij -= 2 w / |P(i)| for i != j with one label).
@@ -68,6 +70,13 @@ typedef struct {
     float c;              /* pass2_rows: the one shift of every row */
     int64_t first_row;    /* pass2_rows: rows [first_row, N) have entries left of their diagonal block */
     double w;             /* pass 2: d loss / d loss_i */
+    const float *f;       /* pass2_fused: f (N, D); df (N, D) takes the rows' own products, dfT [slices][N][D] */
+    int64_t D;            /*   what each slice's tiles owe the rows above them, tile [slices] the tiles */
+    float *df, *dfT, *tile;
+    int64_t fused_blocks; /* pass2_fused: row blocks of FUSED_ROWS from row PANEL on */
+    int32_t fused_slices; /*   slices of dfT */
+    float alpha;          /*   df = alpha H f */
+    int fused_done;       /* pass2_fused ran: the products left of the diagonal blocks are in df */
     float shift;          /* pass1_shared: the largest diagonal entry */
     float shared_hi[JNCE_MAX_THREADS]; /* pass1_shared, per slice: the largest entry read */
     unsigned char shared_nan[JNCE_MAX_THREADS]; /*   and whether one was NaN */
@@ -452,6 +461,171 @@ static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 }
 
 /*
+ * The gradient entry points' pass 2 and product in one, where the CPU has AVX-512 (pass2_fused):
+ * the entries left of the diagonal blocks, H_ij = exp(S_ij - c) (a_i + a_j) as pass2_rows forms
+ * them (the same bits, the same fixes), go tile by tile, FUSED_ROWS x FUSED_COLS, into a scratch
+ * tile in the cache, and both products that need them read it there:
+ *   df[i]  += sum_j H_ij f[j]  (the tile's rows)      dfT[j] += sum_i H_ij f[i]  (its columns)
+ * with dfT one buffer a slice, summed into df after the pass; the products over the diagonal
+ * blocks stay with OpenBLAS. Against pass2_rows + symmetric_product this reads the logits left
+ * of the blocks once and writes nothing there, where pass2_rows read and wrote them and the two
+ * block products read them twice more: at N = 16384, D = 128 on two Xeon cores (C probe,
+ * ad-hoc) 295-335 ms against 29 + 370 ms, the tiles' own exponentials 37 of them. The tiles'
+ * products run on 16-lane accumulators, six rows of the output and 64 of its columns at a time,
+ * each H entry broadcast, over FUSED_DEPTH rows of f copied together; a tile (256 KiB), its rows
+ * of f and its rows of df and dfT stay in a core's L2.
+ */
+#define FUSED_ROWS 256 /* divides PANEL: a row block's rows share their width */
+#define FUSED_COLS 256 /* a multiple of 16, so that every width (a multiple of PANEL) splits into whole vectors */
+#define FUSED_NR 6
+#define PANEL 1024 /* a multiple of TILE and of FUSED_ROWS: the gradient entry points' diagonal blocks */
+
+#ifdef JNCE_HAVE_AVX512
+/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] F[t][d0, d0 + 64) for r < nr, out's columns masked by m (D's end) */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void fused_rows(float *out, int64_t ldo, const float *h,
+                                                                                int64_t hr, int64_t ht, const float *F,
+                                                                                int64_t ldf, int64_t T, int64_t d0,
+                                                                                const int nr, const __mmask16 *m, int64_t o0) {
+    __m512 acc[FUSED_NR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) acc[i][k] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < T; t++) {
+        const float *fp = F + t * ldf + d0;
+        const __m512 f0 = _mm512_load_ps(fp), f1 = _mm512_load_ps(fp + 16), f2 = _mm512_load_ps(fp + 32),
+                     f3 = _mm512_load_ps(fp + 48);
+        const float *hp = h + t * ht;
+#pragma GCC unroll 6
+        for (int i = 0; i < nr; i++) {
+            const __m512 b = _mm512_set1_ps(hp[i * hr]);
+            acc[i][0] = _mm512_fmadd_ps(b, f0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(b, f1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(b, f2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(b, f3, acc[i][3]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            float *o = out + i * ldo + o0 + 16 * k;
+            _mm512_mask_storeu_ps(o, m[k], _mm512_add_ps(_mm512_maskz_loadu_ps(m[k], o), acc[i][k]));
+        }
+}
+
+/*
+ * out[r][0, D) += sum_t h[r hr + t ht] F[t][0, D), r < rows, t < T (out's row stride D): 64
+ * columns of F and FUSED_DEPTH of its rows at a time, copied together first (32 KiB, so that
+ * they stay in L1 while every row of out passes over them; F's rows D floats apart would
+ * spread them over a few cache sets).
+ */
+#define FUSED_DEPTH 128
+JNCE_TARGET_AVX512 static void fused_product(float *out, int64_t rows, const float *h, int64_t hr, int64_t ht,
+                                             const float *F, int64_t D, int64_t T) {
+    float packed[FUSED_DEPTH * 64] __attribute__((aligned(64)));
+    for (int64_t d0 = 0; d0 < D; d0 += 64) {
+        __mmask16 m[4];
+        for (int k = 0; k < 4; k++) {
+            const int64_t left = D - d0 - 16 * k;
+            m[k] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+        }
+        for (int64_t t0 = 0; t0 < T; t0 += FUSED_DEPTH) {
+            const int64_t depth = T - t0 < FUSED_DEPTH ? T - t0 : FUSED_DEPTH;
+            for (int64_t t = 0; t < depth; t++)
+                for (int k = 0; k < 4; k++)
+                    _mm512_store_ps(packed + t * 64 + 16 * k, _mm512_maskz_loadu_ps(m[k], F + (t0 + t) * D + d0 + 16 * k));
+            const float *ht0 = h + t0 * ht;
+            int64_t r = 0;
+            for (; r + FUSED_NR <= rows; r += FUSED_NR)
+                fused_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, 64, depth, 0, FUSED_NR, m, d0);
+            float *o = out + r * D;
+            const float *hr0 = ht0 + r * hr;
+            switch (rows - r) {
+            case 5: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 5, m, d0); break;
+            case 4: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 4, m, d0); break;
+            case 3: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 3, m, d0); break;
+            case 2: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 2, m, d0); break;
+            case 1: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 1, m, d0); break;
+            default: break;
+            }
+        }
+    }
+}
+
+/*
+ * Row i's H over columns [k0, k0 + n) (n a multiple of 16, k0 + n at most the start of i's
+ * diagonal block) into dst, S left as it is: pass2_row's arithmetic and fixes on a window of
+ * the row. ahead: where the row's next window starts (asked for into L2), or NULL.
+ */
+JNCE_TARGET_AVX512 static void fused_row(const sym_job *j, int64_t i, int64_t k0, int64_t n, float *dst, const float *ahead) {
+    const float *x = j->S + i * j->ld + k0;
+    const __m512 vc = _mm512_set1_ps(j->c), va = _mm512_set1_ps(j->a[i]);
+    for (int64_t k = 0; k < n; k += 16) {
+        const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + k), vc));
+        _mm512_storeu_ps(dst + k, _mm512_mul_ps(e, _mm512_add_ps(va, _mm512_loadu_ps(j->a + k0 + k))));
+    }
+    if (ahead != NULL)
+        for (int64_t k = 0; k < n; k += 16) _mm_prefetch((const char *)(ahead + k), _MM_HINT_T1);
+    if (j->single) {
+        const int64_t p = target_of(j, i), q = i >= j->offset ? i - j->offset : i - j->offset + j->N;
+        if (p >= k0 && p < k0 + n) dst[p - k0] = pair_gradient(j, i, p, x[p - k0]);
+        if (q >= k0 && q < k0 + n && q != p) dst[q - k0] = pair_gradient(j, i, q, x[q - k0]);
+    } else if (j->group != NULL && j->group[2 * i + 1] - j->group[2 * i] >= 2) {
+        /* label targets in the window: the group's rows lie in order by index, so the first at or after k0 by bisection */
+        int64_t lo = j->group[2 * i], hi = j->group[2 * i + 1];
+        const double step = 2.0 * j->w / (double)(hi - lo - 1);
+        const int64_t to = hi;
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (j->order[mid] < k0) lo = mid + 1;
+            else hi = mid;
+        }
+        for (int64_t b = lo; b < to && j->order[b] < k0 + n; b++) {
+            float *e = dst + (j->order[b] - k0);
+            *e = (float)((double)*e - step);
+        }
+    }
+}
+
+/* One row block from row r0: its tiles, each formed (fused_row) and multiplied where it lies (fused_product). */
+JNCE_TARGET_AVX512 static void fused_block(const sym_job *j, int64_t r0, float *X, float *dfT) {
+    const int64_t N = j->N, D = j->D, ld = j->ld, rows = N - r0 < FUSED_ROWS ? N - r0 : FUSED_ROWS;
+    const int64_t width = r0 / PANEL * PANEL;
+    for (int64_t k0 = 0; k0 < width; k0 += FUSED_COLS) {
+        const int64_t n = width - k0 < FUSED_COLS ? width - k0 : FUSED_COLS;
+        for (int64_t r = 0; r < rows; r++)
+            fused_row(j, r0 + r, k0, n, X + r * FUSED_COLS, k0 + n < width ? j->S + (r0 + r) * ld + k0 + n : NULL);
+        fused_product(j->df + r0 * D, rows, X, FUSED_COLS, 1, j->f + k0 * D, D, n); /* the tile's rows */
+        fused_product(dfT + k0 * D, n, X, 1, FUSED_COLS, j->f + r0 * D, D, rows);  /* its columns */
+    }
+}
+
+/* Row blocks in pairs [begin, end): pair k is block k and the last but k (equal work a pair, as pass2_rows'). */
+JNCE_TARGET_AVX512 static void pass2_fused(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    const sym_job *j = ctx;
+    float *X = j->tile + (size_t)slice * FUSED_ROWS * FUSED_COLS, *dfT = j->dfT + (size_t)slice * (size_t)(j->N * j->D);
+    for (int64_t k = begin; k < end; k++) {
+        const int64_t lo = k, hi = j->fused_blocks - 1 - k;
+        fused_block(j, PANEL + lo * FUSED_ROWS, X, dfT);
+        if (hi != lo) fused_block(j, PANEL + hi * FUSED_ROWS, X, dfT);
+    }
+}
+
+/* df = alpha (df + the slices' dfT), rows [begin, end) */
+static void fused_sum(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const sym_job *j = ctx;
+    const size_t plane = (size_t)(j->N * j->D);
+    for (size_t k = (size_t)(begin * j->D); k < (size_t)(end * j->D); k++) {
+        float v = j->df[k];
+        for (int32_t s = 0; s < j->fused_slices; s++) v += j->dfT[(size_t)s * plane + k];
+        j->df[k] = j->alpha * v;
+    }
+}
+#endif
+
+/*
  * For pass2_rows: a_i = coef_i exp(c - m_i) with c the middle of the row maxima, or NULL where
  * they spread over more than FACTOR_RANGE (or out of memory): the tiles then take their own c.
  */
@@ -465,6 +639,36 @@ static float *shared_coefficients(sym_job *j, const float *coef, float *c) {
     *c = 0.5f * (lo + hi);
     for (int64_t i = 0; i < N; i++) a[i] = (float)((double)coef[i] * exp((double)*c - (double)j->rmax[i]));
     return a;
+}
+
+/*
+ * pass2_fused over every row block right of the first diagonal block, then df = alpha (df + dfT):
+ * 1 if it ran, 0 where it cannot (no product asked for, no AVX-512, out of memory), and then
+ * pass2_rows and symmetric_product do the same work.
+ */
+static int run_fused(sym_job *job) {
+#ifdef JNCE_HAVE_AVX512
+    if (job->f == NULL || !jnce_use_avx512() || job->panel_tiles * TILE != PANEL || job->N <= PANEL) return 0;
+    const int32_t slices = jnce_threads();
+    const size_t plane = (size_t)job->N * (size_t)job->D;
+    float *dfT = calloc((size_t)slices * plane, sizeof(float));
+    float *tile = aligned_alloc(64, sizeof(float) * (size_t)slices * FUSED_ROWS * FUSED_COLS);
+    if (dfT == NULL || tile == NULL) {
+        free(dfT), free(tile);
+        return 0;
+    }
+    memset(job->df, 0, sizeof(float) * plane);
+    job->dfT = dfT, job->tile = tile, job->fused_slices = slices;
+    job->fused_blocks = (job->N - PANEL + FUSED_ROWS - 1) / FUSED_ROWS;
+    jnce_parallel_for_at_most((job->fused_blocks + 1) / 2, 1, slices, pass2_fused, job);
+    jnce_parallel_for(job->N, 64, fused_sum, job);
+    free(dfT), free(tile);
+    job->fused_done = 1;
+    return 1;
+#else
+    (void)job;
+    return 0;
+#endif
 }
 
 /*
@@ -572,7 +776,7 @@ static int32_t run(sym_job *job, int32_t reduction, const int64_t *order, const 
             job->tiles = (side + pt - 1) / pt * (pt * (pt + 1) / 2);
             jnce_parallel_for(job->tiles, 4, pass2, job);
             job->first_row = block;
-            jnce_parallel_for((N - job->first_row + 1) / 2, 1, pass2_rows, job);
+            if (!run_fused(job)) jnce_parallel_for((N - job->first_row + 1) / 2, 1, pass2_rows, job);
             free(a), free(group);
         } else {
             jnce_parallel_for(job->tiles, 4, pass2, job);
@@ -606,9 +810,22 @@ static int32_t check_common(const float *S, int64_t N, int64_t ld, int32_t reduc
     return JNCE_OK;
 }
 
+/* The gradient entry points' product df = alpha H f; done: pass2_fused formed the part left of the diagonal blocks. */
+typedef struct {
+    float alpha;
+    const float *f;
+    int64_t D;
+    float *df;
+    int done;
+} sym_product;
+
+static void set_product(sym_job *job, const sym_product *prod) {
+    if (prod != NULL) job->alpha = prod->alpha, job->f = prod->f, job->D = prod->D, job->df = prod->df;
+}
+
 /* Row i's target p(i) = (i + offset) mod N: the arguments checked, then run with G laid out as panel_tiles says. */
 static int32_t single_run(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled,
-                          int32_t reduction, float *loss, float *G, int64_t panel_tiles) {
+                          int32_t reduction, float *loss, float *G, int64_t panel_tiles, sym_product *prod) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;
     if (offset < 0 || offset >= N) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: offset %lld not in [0, %lld)",
@@ -619,12 +836,15 @@ static int32_t single_run(const float *S, int64_t N, int64_t ld, int64_t offset,
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric: N=%lld leaves a row no candidate", (long long)N);
     sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = offset, .exclude_self = exclude_self != 0,
                    .decoupled = decoupled != 0, .single = 1, .panel_tiles = panel_tiles};
-    return run(&job, reduction, NULL, NULL, loss);
+    set_product(&job, prod);
+    status = run(&job, reduction, NULL, NULL, loss);
+    if (prod != NULL) prod->done = job.fused_done;
+    return status;
 }
 
 /* Label targets: the arguments checked, rows grouped by label, then run with G laid out as panel_tiles says. */
 static int32_t labels_run(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype, int32_t skip_empty,
-                          int32_t reduction, float *loss, float *G, int64_t panel_tiles) {
+                          int32_t reduction, float *loss, float *G, int64_t panel_tiles, sym_product *prod) {
     int32_t status = check_common(S, N, ld, reduction, loss);
     if (status != JNCE_OK) return status;
     if (labels == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_labels: null labels");
@@ -658,19 +878,21 @@ static int32_t labels_run(const float *S, int64_t N, int64_t ld, const void *lab
     }
     sym_job job = {.S = S, .G = G, .N = N, .ld = ld, .offset = 0, .exclude_self = 1, .decoupled = 0, .single = 0,
                    .skipped = skipped, .panel_tiles = panel_tiles};
+    set_product(&job, prod);
     status = run(&job, reduction, order, group_end, loss);
+    if (prod != NULL) prod->done = job.fused_done;
     free(order), free(group_end), free(skipped);
     return status;
 }
 
 int32_t jnce_symmetric_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self,
                             int32_t decoupled, int32_t reduction, float *loss, float *G) {
-    return single_run(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G, 0);
+    return single_run(S, N, ld, offset, exclude_self, decoupled, reduction, loss, G, 0, NULL);
 }
 
 int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype,
                                    int32_t skip_empty, int32_t reduction, float *loss, float *G) {
-    return labels_run(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G, 0);
+    return labels_run(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, G, 0, NULL);
 }
 
 /*
@@ -684,9 +906,10 @@ int32_t jnce_symmetric_xent_labels_fwd_bwd(const float *S, int64_t N, int64_t ld
  * panels started. The two products read H's lower part once each, as one GEMM over the whole of
  * H would read all of it once, at the same speed (OpenBLAS, N = 16384, D = 128: 427-450 ms
  * for blocks of 512-4096 rows against 452-465 for the one GEMM, ad-hoc), and pass 2 no longer writes
- * the mirrored half.
+ * the mirrored half. Where pass2_fused ran, only the diagonal blocks' products are left:
+ *   df[a:b] += alpha H[a:b, a:b] f[a:b]
+ * and S holds H in those blocks alone (left of them it still holds the logits).
  */
-#define PANEL 1024 /* a multiple of TILE */
 
 static int32_t check_product(const float *f, int64_t D, const float *df) {
     if (f == NULL || df == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_symmetric_grad: null f or df");
@@ -694,9 +917,15 @@ static int32_t check_product(const float *f, int64_t D, const float *df) {
     return JNCE_OK;
 }
 
-static int32_t symmetric_product(const float *H, int64_t N, int64_t ld, float alpha, const float *f, int64_t D, float *df) {
+static int32_t symmetric_product(const float *H, int64_t N, int64_t ld, float alpha, const float *f, int64_t D, float *df,
+                                 int fused) {
     for (int64_t a = 0; a < N; a += PANEL) {
         const int64_t b = N - a < PANEL ? N : a + PANEL;
+        if (fused) { /* pass2_fused added the rest: the diagonal block's own product */
+            int32_t status = jnce_sgemm(0, 0, b - a, D, b - a, alpha, H + a * ld + a, ld, f + a * D, D, 1.0f, df + a * D, D);
+            if (status != JNCE_OK) return status;
+            continue;
+        }
         int32_t status = jnce_sgemm(0, 0, b - a, D, b, alpha, H + a * ld, ld, f, D, 0.0f, df + a * D, D);
         if (status == JNCE_OK && a > 0) status = jnce_sgemm(1, 0, a, D, b - a, alpha, H + a * ld, ld, f + a * D, D, 1.0f, df, D);
         if (status != JNCE_OK) return status;
@@ -707,14 +936,16 @@ static int32_t symmetric_product(const float *H, int64_t N, int64_t ld, float al
 int32_t jnce_symmetric_xent_grad(float *S, int64_t N, int64_t ld, int64_t offset, int32_t exclude_self, int32_t decoupled,
                                  int32_t reduction, float *loss, float alpha, const float *f, int64_t D, float *df) {
     int32_t status = check_product(f, D, df);
-    if (status == JNCE_OK) status = single_run(S, N, ld, offset, exclude_self, decoupled, reduction, loss, S, PANEL / TILE);
-    return status == JNCE_OK ? symmetric_product(S, N, ld, alpha, f, D, df) : status;
+    sym_product prod = {alpha, f, D, df, 0};
+    if (status == JNCE_OK) status = single_run(S, N, ld, offset, exclude_self, decoupled, reduction, loss, S, PANEL / TILE, &prod);
+    return status == JNCE_OK ? symmetric_product(S, N, ld, alpha, f, D, df, prod.done) : status;
 }
 
 int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld, const void *labels, int32_t labels_dtype,
                                         int32_t skip_empty, int32_t reduction, float *loss, float alpha, const float *f,
                                         int64_t D, float *df) {
     int32_t status = check_product(f, D, df);
-    if (status == JNCE_OK) status = labels_run(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, S, PANEL / TILE);
-    return status == JNCE_OK ? symmetric_product(S, N, ld, alpha, f, D, df) : status;
+    sym_product prod = {alpha, f, D, df, 0};
+    if (status == JNCE_OK) status = labels_run(S, N, ld, labels, labels_dtype, skip_empty, reduction, loss, S, PANEL / TILE, &prod);
+    return status == JNCE_OK ? symmetric_product(S, N, ld, alpha, f, D, df, prod.done) : status;
 }

@@ -91,7 +91,8 @@ public interface ContrastiveKernels {
      * and, afterwards, as much of g + gᵀ as this backend's product reads. The default writes
      * g + gᵀ over s in full and takes one GEMM of sim; a backend may write only the lower
      * triangle (and blocks along the diagonal) and take the product as block GEMMs, which saves
-     * writing the mirrored half.
+     * writing the mirrored half, or form g + gᵀ in tiles and multiply each where it lies, which
+     * writes none of it.
      */
     default void symmetricGradient(Tensor s, SymmetricTargets targets, Tensor loss, float alpha, Tensor f, Tensor df,
                                    SimilarityKernels sim) {

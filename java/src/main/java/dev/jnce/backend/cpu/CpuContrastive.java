@@ -64,7 +64,12 @@ final class CpuContrastive implements ContrastiveKernels {
         NativeStatus.check(status, "symmetric_xent_fwd_bwd", "s", s, "loss", loss);
     }
 
-    /** One native call: pass 2 writes g + gᵀ below the diagonal and in blocks along it, then the product as block GEMMs. */
+    /**
+     * One native call: pass 2 writes g + gᵀ in blocks along the diagonal and, below them, either
+     * writes it too (then the product as block GEMMs) or, where the CPU has AVX-512 and one
+     * shift serves every row, forms it a cache-sized tile at a time and multiplies it there
+     * (the logits below the blocks are read once and nothing is written back).
+     */
     @Override
     public void symmetricGradient(Tensor s, SymmetricTargets t, Tensor loss, float alpha, Tensor f, Tensor df,
                                   SimilarityKernels sim) {
