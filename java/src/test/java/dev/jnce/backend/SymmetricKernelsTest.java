@@ -167,13 +167,33 @@ class SymmetricKernelsTest extends ScopedTest {
 
     /**
      * symmetricGradient's loss and df = alpha (g + gᵀ) f against float64 at N = 2200 (the cpu
-     * backend's product in three row blocks, the default's one GEMM on the others), each entry
-     * of df within float rounding of its terms' magnitudes.
+     * backend's product in three row blocks, formed and multiplied tile by tile left of them
+     * where the CPU has AVX-512; the java backend's in blocks of 256 formed and multiplied in
+     * its buffers), each entry of df within float rounding of its terms' magnitudes.
      */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("gradientCases")
     void gradientProductMatchesFloat64(Backend backend, SymmetricTargets t) {
         checkGradientProduct((Kernels) backend, t, GRAD_N, GRAD_D, GRAD_N);
+    }
+
+    static Stream<Arguments> wideGradientCases() {
+        int n = GRAD_N;
+        long[] twoClasses = java.util.stream.LongStream.range(0, n).map(i -> i % 3 == 0 ? 0 : 1).toArray(); // groups of 734 and 1466
+        return TestBackends.all().stream().flatMap(b -> Stream.of(
+                Arguments.of(b, new SymmetricTargets(n / 2, true, true, Reduction.MEAN)),
+                Arguments.of(b, new SymmetricTargets(0, false, false, Reduction.SUM)),
+                Arguments.of(b, SymmetricTargets.labels(Tensor.of(twoClasses), false, Reduction.MEAN))));
+    }
+
+    /**
+     * The same with D = 70 (past one 64-column panel of the java kernel and the cpu tiles' 64
+     * columns, with a tail), decoupled mutual targets, and two labels of unequal groups that span every block.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("wideGradientCases")
+    void gradientProductOfWideRowsMatchesFloat64(Backend backend, SymmetricTargets t) {
+        checkGradientProduct((Kernels) backend, t, GRAD_N, 70, GRAD_N);
     }
 
     static Stream<Arguments> strideCases() {

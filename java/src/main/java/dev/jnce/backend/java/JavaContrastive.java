@@ -3,6 +3,7 @@ package dev.jnce.backend.java;
 import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
+import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.internal.HostContrastive;
 import dev.jnce.internal.HostRetrieval;
 import dev.jnce.internal.Parallel;
@@ -43,6 +44,18 @@ final class JavaContrastive implements ContrastiveKernels {
     @Override
     public void symmetricCrossEntropy(Tensor s, SymmetricTargets targets, Tensor loss, Tensor grad) {
         JavaSymmetricXent.run(rows, s, targets, loss, grad);
+    }
+
+    /**
+     * With the Vector API: the loss and df = alpha (g + gᵀ) f in one pass that forms g + gᵀ a block
+     * at a time and multiplies it there (s is only read); otherwise g + gᵀ over s and one GEMM.
+     */
+    @Override
+    public void symmetricGradient(Tensor s, SymmetricTargets targets, Tensor loss, float alpha, Tensor f, Tensor df,
+                                  SimilarityKernels sim) {
+        if (!JavaSymmetricXent.gradient(rows, s, targets, loss, alpha, f, df)) {
+            ContrastiveKernels.super.symmetricGradient(s, targets, loss, alpha, f, df, sim);
+        }
     }
 
     @Override

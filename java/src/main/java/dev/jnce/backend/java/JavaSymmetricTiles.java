@@ -22,7 +22,8 @@ import java.util.Arrays;
  * the lower triangle twice, write the whole matrix once); mirroring the lower triangle first,
  * softmax by full rows and symmetrising after read and wrote the matrix three times more.
  * Decoupled targets need each row's target's target to be the row (offset 0 or N/2):
- * {@link #takes}.
+ * {@link #takes}. {@link #runProduct}: the same statistics, then df = alpha (g + gᵀ) f with g + gᵀ
+ * formed a 256 x 256 block at a time and multiplied in place of being written.
  */
 final class JavaSymmetricTiles {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -62,6 +63,195 @@ final class JavaSymmetricTiles {
      */
     static void run(MemorySegment g, long ld, int n, SymmetricTargets t, float w, int[][] positives, double[] rowLoss,
                     boolean gradient) {
+        boolean labels = positives != null;
+        Shares sh = statistics(g, ld, n, t, w, positives, rowLoss);
+        if (!gradient) return;
+        float[] m = sh.m, c = sh.c;
+        boolean[] skip = sh.skip;
+        int side = (n + TILE - 1) / TILE;
+        tiles(side, begin -> new Part(0), (p, i0, j0) -> gradient(g, ld, n, i0, j0, t, labels, m, c, p));
+        // the targets' shares: h_ij = g_ij + g_ji takes w t_ij and w t_ji off
+        for (int i = 0; i < n; i++) {
+            if (skip[i]) continue;
+            if (labels) {
+                float share = (float) ((double) w / (positives[i].length - 1));
+                for (int j : positives[i]) {
+                    if (j == i) continue;
+                    subtract(g, ld, i, j, share);
+                    subtract(g, ld, j, i, share);
+                }
+            } else {
+                int p = target(i, n, t);
+                subtract(g, ld, i, p, w);
+                subtract(g, ld, p, i, w);
+            }
+        }
+    }
+
+    /** Rows (and columns) of the fused product's blocks: a block of h (256 KiB), its transpose and its rows of f stay in L2. */
+    private static final int BLOCK = 256;
+
+    /**
+     * The loss as {@link #run}, and df = alpha (g + gᵀ) f without writing g + gᵀ anywhere: the
+     * lower triangle's blocks of BLOCK x BLOCK, (I, J) with J <= I, each formed in a buffer from
+     * its 64 x 64 tiles (a diagonal block in full), its targets' shares taken off there, then
+     * multiplied where it lies by the GEMM's kernel: df[I] += h f[J] and, below the diagonal,
+     * df[J] += hᵀ f[I], into one accumulator a slice, summed at the end. Against the tiles' sweep
+     * that writes g + gᵀ over the whole matrix and a GEMM that packs it again, the logits' lower
+     * triangle is read once more and nothing is written. f and df: (n, d) float32, contiguous.
+     */
+    static void runProduct(MemorySegment g, long ld, int n, SymmetricTargets t, float w, int[][] positives, double[] rowLoss,
+                           float alpha, MemorySegment f, int d, MemorySegment df) {
+        boolean labels = positives != null;
+        Shares sh = statistics(g, ld, n, t, w, positives, rowLoss);
+        int[][] sorted = labels ? sortedGroups(positives) : null;
+        JavaGemm.Block kernel = JavaGemmVector.BLOCK;
+        int blocks = (n + BLOCK - 1) / BLOCK;
+        // one accumulator a slice, summed in the slices' order: the same bits whichever thread ran which
+        java.util.SortedMap<Long, float[]> sums = new java.util.TreeMap<>();
+        Parallel.forRange((blocks + 1) / 2, 1, (begin, end) -> {
+            float[] acc = new float[Math.multiplyExact(n, d)];
+            synchronized (sums) {
+                sums.put(begin, acc);
+            }
+            Product pr = new Product(d, kernel.panel());
+            for (long pair = begin; pair < end; pair++) {
+                int a = (int) pair, b = blocks - 1 - a;
+                blockRow(g, ld, n, t, labels, w, sh, sorted, f, d, kernel, pr, acc, a);
+                if (b != a) blockRow(g, ld, n, t, labels, w, sh, sorted, f, d, kernel, pr, acc, b);
+            }
+        });
+        float[] total = null;
+        for (float[] o : sums.values()) {
+            if (total == null) {
+                total = o;
+                continue;
+            }
+            for (int e = 0; e < total.length; e++) total[e] += o[e];
+        }
+        for (int e = 0; e < total.length; e++) total[e] *= alpha;
+        MemorySegment.copy(total, 0, df, F, 0, total.length);
+    }
+
+    /** A slice's buffers for the fused product. */
+    private static final class Product {
+        final Part part = new Part(0);
+        final float[] h = new float[BLOCK * BLOCK], ht = new float[BLOCK * BLOCK];
+        final float[] fi, fj, cb;
+        final int panel;
+
+        Product(int d, int panel) {
+            this.panel = panel;
+            fi = new float[BLOCK * d];
+            fj = new float[BLOCK * d];
+            cb = new float[BLOCK * d];
+        }
+    }
+
+    /** Each group of rows of one label, in increasing order (a copy where it was not), shared by its rows as positives' are. */
+    private static int[][] sortedGroups(int[][] positives) {
+        java.util.Map<int[], int[]> done = new java.util.IdentityHashMap<>();
+        int[][] out = new int[positives.length][];
+        for (int i = 0; i < positives.length; i++) {
+            out[i] = done.computeIfAbsent(positives[i], group -> {
+                int[] copy = group.clone();
+                Arrays.sort(copy);
+                return copy;
+            });
+        }
+        return out;
+    }
+
+    /** Rows r0.. of f, (rows, d), packed as the kernel's B operand: panels of the kernel's width ({@link JavaGemm#bAt}). */
+    private static void packRows(MemorySegment f, int d, int r0, int rows, int panel, float[] out) {
+        for (int start = 0; start < d; start += panel) {
+            int width = Math.min(panel, d - start), base = start * rows;
+            for (int r = 0; r < rows; r++) MemorySegment.copy(f, F, 4 * ((long) (r0 + r) * d + start), out, base + r * width, width);
+        }
+    }
+
+    /** cb = ap (mb x kb) times the packed B (kb x d), added to rows r0.. of acc. */
+    private static void multiplyAdd(JavaGemm.Block kernel, float[] ap, float[] bp, float[] cb, int mb, int kb, int d, float[] acc,
+                                    int r0) {
+        if (!kernel.overwrites()) Arrays.fill(cb, 0, mb * d, 0f);
+        kernel.multiply(ap, bp, cb, mb, d, kb, d);
+        int base = r0 * d, lanes = S.length(), e = 0, count = mb * d;
+        for (; e + lanes <= count; e += lanes) {
+            FloatVector.fromArray(S, acc, base + e).add(FloatVector.fromArray(S, cb, e)).intoArray(acc, base + e);
+        }
+        for (; e < count; e++) acc[base + e] += cb[e];
+    }
+
+    /** Block row I: its blocks (I, J), J <= I, formed and multiplied. */
+    private static void blockRow(MemorySegment g, long ld, int n, SymmetricTargets t, boolean labels, float w, Shares sh,
+                                 int[][] sorted, MemorySegment f, int d, JavaGemm.Block kernel, Product pr, float[] acc,
+                                 int bi) {
+        int i0 = bi * BLOCK, rows = Math.min(BLOCK, n - i0);
+        packRows(f, d, i0, rows, pr.panel, pr.fi);
+        for (int bj = 0; bj <= bi; bj++) {
+            int j0 = bj * BLOCK, cols = Math.min(BLOCK, n - j0);
+            boolean diagonal = bi == bj;
+            float[] h = pr.h;
+            // the block's tiles; on the diagonal the tiles below it and their mirrors (its diagonal tiles come in full)
+            for (int ti = 0; ti < rows; ti += TILE) {
+                for (int tj = 0; tj < (diagonal ? ti + 1 : cols); tj += TILE) {
+                    tileH(g, ld, n, i0 + ti, j0 + tj, t, labels, sh.m, sh.c, pr.part);
+                    float[] x = pr.part.t;
+                    int tr = Math.min(TILE, rows - ti), tc = Math.min(TILE, cols - tj);
+                    for (int r = 0; r < tr; r++) System.arraycopy(x, r * TILE, h, (ti + r) * cols + tj, tc);
+                    if (diagonal && ti != tj) {
+                        for (int r = 0; r < tr; r++) for (int q = 0; q < tc; q++) h[(tj + q) * cols + ti + r] = x[r * TILE + q];
+                    }
+                }
+            }
+            shares(n, t, labels, w, sh, sorted, h, i0, rows, j0, cols);
+            packRows(f, d, j0, cols, pr.panel, pr.fj);
+            multiplyAdd(kernel, h, pr.fj, pr.cb, rows, cols, d, acc, i0); // df[I] += h f[J]
+            if (!diagonal) {
+                float[] ht = pr.ht;
+                for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) ht[q * rows + r] = h[r * cols + q];
+                multiplyAdd(kernel, ht, pr.fi, pr.cb, cols, rows, d, acc, j0); // df[J] += hᵀ f[I]
+            }
+        }
+    }
+
+    /**
+     * The targets' shares taken off block (i0.., j0..) of h, rows wide: h_ij loses w for j = p(i)
+     * and w for i = p(j) (one target a row), or w / |P(i)| + w / |P(j)| where i and j share a
+     * label (label targets); as {@link #run} takes them off point by point.
+     */
+    private static void shares(int n, SymmetricTargets t, boolean labels, float w, Shares sh, int[][] sorted, float[] h,
+                               int i0, int rows, int j0, int cols) {
+        for (int r = 0; r < rows; r++) {
+            int i = i0 + r;
+            if (sh.skip[i]) continue;
+            if (labels) {
+                int[] group = sorted[i];
+                float share = (float) ((double) w / (group.length - 1));
+                int from = Arrays.binarySearch(group, j0);
+                for (int k = from >= 0 ? from : -from - 1; k < group.length && group[k] < j0 + cols; k++) {
+                    int j = group[k];
+                    if (j != i) h[r * cols + j - j0] = h[r * cols + j - j0] - share - share; // j's share is i's: one group
+                }
+            } else {
+                int p = target(i, n, t);
+                if (p >= j0 && p < j0 + cols) h[r * cols + p - j0] -= w;
+            }
+        }
+        if (labels) return;
+        for (int q = 0; q < cols; q++) { // i = p(j): the share g_ji gives h_ij
+            int j = j0 + q, p = target(j, n, t);
+            if (!sh.skip[j] && p >= i0 && p < i0 + rows) h[(p - i0) * cols + q] -= w;
+        }
+    }
+
+    /** The rows' shifts m_i and weights c_i = w / S_i (h takes exp(s - m_i) c_i), and which rows are skipped. */
+    private record Shares(float[] m, float[] c, boolean[] skip) {
+    }
+
+    /** The first sweep: the rows' losses into rowLoss, and their {@link Shares}. */
+    private static Shares statistics(MemorySegment g, long ld, int n, SymmetricTargets t, float w, int[][] positives,
+                                     double[] rowLoss) {
         boolean labels = positives != null;
         double[] positive = new double[n];
         boolean[] skip = new boolean[n];
@@ -117,24 +307,7 @@ final class JavaSymmetricTiles {
                 c[i] = (float) (w / sm);
             }
         }
-        if (!gradient) return;
-        tiles(side, begin -> new Part(0), (p, i0, j0) -> gradient(g, ld, n, i0, j0, t, labels, m, c, p));
-        // the targets' shares: h_ij = g_ij + g_ji takes w t_ij and w t_ji off
-        for (int i = 0; i < n; i++) {
-            if (skip[i]) continue;
-            if (labels) {
-                float share = (float) ((double) w / (positives[i].length - 1));
-                for (int j : positives[i]) {
-                    if (j == i) continue;
-                    subtract(g, ld, i, j, share);
-                    subtract(g, ld, j, i, share);
-                }
-            } else {
-                int p = target(i, n, t);
-                subtract(g, ld, i, p, w);
-                subtract(g, ld, p, i, w);
-            }
-        }
+        return new Shares(m, c, skip);
     }
 
     private static int target(int i, int n, SymmetricTargets t) {
@@ -255,9 +428,21 @@ final class JavaSymmetricTiles {
     /** The second sweep's tile: h over it, written to the tile and (off the diagonal) its mirror. */
     private static void gradient(MemorySegment g, long ld, int n, int i0, int j0, SymmetricTargets t, boolean labels,
                                  float[] m, float[] c, Part p) {
+        tileH(g, ld, n, i0, j0, t, labels, m, c, p);
+        float[] a = p.a, h = p.t;
+        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        for (int r = 0; r < rows; r++) MemorySegment.copy(h, r * TILE, g, F, 4 * ((i0 + r) * ld + j0), cols);
+        if (i0 == j0) return; // symmetric within: both halves written
+        for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) a[q * TILE + r] = h[r * TILE + q];
+        for (int q = 0; q < cols; q++) MemorySegment.copy(a, q * TILE, g, F, 4 * ((j0 + q) * ld + i0), rows);
+    }
+
+    /** h over tile (i0, j0) into p.t (TILE wide; a diagonal tile in full), before the targets' shares; p.a holds the tile's logits. */
+    private static void tileH(MemorySegment g, long ld, int n, int i0, int j0, SymmetricTargets t, boolean labels,
+                              float[] m, float[] c, Part p) {
         float[] a = p.a, h = p.t;
         load(g, ld, n, i0, j0, t, labels, a);
-        int rows = Math.min(TILE, n - i0), cols = Math.min(TILE, n - j0);
+        int rows = Math.min(TILE, n - i0);
         int lanes = S.length();
         for (int r = 0; r < rows; r++) {
             float mi = m[i0 + r], ci = c[i0 + r];
@@ -269,9 +454,5 @@ final class JavaSymmetricTiles {
                         .intoArray(h, r * TILE + q);
             }
         }
-        for (int r = 0; r < rows; r++) MemorySegment.copy(h, r * TILE, g, F, 4 * ((i0 + r) * ld + j0), cols);
-        if (i0 == j0) return; // symmetric within: both halves written
-        for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) a[q * TILE + r] = h[r * TILE + q];
-        for (int q = 0; q < cols; q++) MemorySegment.copy(a, q * TILE, g, F, 4 * ((j0 + q) * ld + i0), rows);
     }
 }

@@ -58,9 +58,35 @@ final class JavaSymmetricXent {
                 tiles(n, (i0, j0) -> symmetrizeTile(g, gld, n, i0, j0));
             }
         }
+        writeLoss(t, rowLoss, counted, loss);
+    }
+
+    /**
+     * The loss and df = alpha (g + gᵀ) f in one pass that writes no g ({@link JavaSymmetricTiles#runProduct}),
+     * where the tiles take these targets and f, df are (N, D) contiguous; false (nothing done) elsewhere.
+     */
+    static boolean gradient(RowOps ops, Tensor s, SymmetricTargets t, Tensor loss, float alpha, Tensor f, Tensor df) {
+        int n = Math.toIntExact(s.size(0));
+        long d = f.size(1);
+        if (ops == RowOps.SCALAR || !JavaSymmetricTiles.takes(n, t) || n * d > Integer.MAX_VALUE - 64
+                || f.segment().byteSize() != 4L * n * d || df.segment().byteSize() != 4L * n * d) {
+            return false;
+        }
+        double[] rowLoss = new double[n];
+        int[][] positives = t.labels() == null ? null : positivesByLabel(t.labels().toLongArray(), t.skipEmpty());
+        int counted = n;
+        for (int i = 0; positives != null && i < n; i++) if (skipped(positives, i)) counted--;
+        float w = t.reduction() == Reduction.MEAN ? (float) (1.0 / Math.max(counted, 1)) : 1f;
+        JavaSymmetricTiles.runProduct(s.segment(), s.size(1), n, t, w, positives, rowLoss, alpha, f.segment(), (int) d,
+                df.segment());
+        writeLoss(t, rowLoss, counted, loss);
+        return true;
+    }
+
+    private static void writeLoss(SymmetricTargets t, double[] rowLoss, int counted, Tensor loss) {
         MemorySegment out = loss.segment();
         if (t.reduction() == Reduction.NONE) {
-            for (int i = 0; i < n; i++) out.setAtIndex(F, i, (float) rowLoss[i]);
+            for (int i = 0; i < rowLoss.length; i++) out.setAtIndex(F, i, (float) rowLoss[i]);
             return;
         }
         double total = 0;
