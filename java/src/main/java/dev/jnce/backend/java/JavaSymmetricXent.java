@@ -1,5 +1,6 @@
 package dev.jnce.backend.java;
 
+import dev.jnce.Backends;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.ContrastiveKernels.SymmetricTargets;
@@ -68,7 +69,9 @@ final class JavaSymmetricXent {
     static boolean gradient(RowOps ops, Tensor s, SymmetricTargets t, Tensor loss, float alpha, Tensor f, Tensor df) {
         int n = Math.toIntExact(s.size(0));
         long d = f.size(1);
-        if (ops == RowOps.SCALAR || !JavaSymmetricTiles.takes(n, t) || n * d > Integer.MAX_VALUE - 64
+        // its accumulators, one (N, D) float array a thread, take at most an eighth of the heap
+        long heapShare = Runtime.getRuntime().maxMemory() / 8 / Math.max(1, Backends.threads());
+        if (ops == RowOps.SCALAR || !JavaSymmetricTiles.takes(n, t) || n * d > Integer.MAX_VALUE - 64 || 4L * n * d > heapShare
                 || f.segment().byteSize() != 4L * n * d || df.segment().byteSize() != 4L * n * d) {
             return false;
         }
