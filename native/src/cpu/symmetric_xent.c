@@ -481,18 +481,18 @@ static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 #define PANEL 1024 /* a multiple of TILE and of FUSED_ROWS: the gradient entry points' diagonal blocks */
 
 #ifdef JNCE_HAVE_AVX512
-/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] F[t][d0, d0 + 64) for r < nr, out's columns masked by m (D's end) */
+/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] P[t][0, 64) for r < nr, P packed 64 floats a row, out's columns masked by m (D's end) */
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void fused_rows(float *out, int64_t ldo, const float *h,
-                                                                                int64_t hr, int64_t ht, const float *F,
-                                                                                int64_t ldf, int64_t T, int64_t d0,
-                                                                                const int nr, const __mmask16 *m, int64_t o0) {
+                                                                                int64_t hr, int64_t ht, const float *P,
+                                                                                int64_t T, const int nr, const __mmask16 *m,
+                                                                                int64_t o0) {
     __m512 acc[FUSED_NR][4];
 #pragma GCC unroll 6
     for (int i = 0; i < nr; i++)
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) acc[i][k] = _mm512_setzero_ps();
     for (int64_t t = 0; t < T; t++) {
-        const float *fp = F + t * ldf + d0;
+        const float *fp = P + t * 64;
         const __m512 f0 = _mm512_load_ps(fp), f1 = _mm512_load_ps(fp + 16), f2 = _mm512_load_ps(fp + 32),
                      f3 = _mm512_load_ps(fp + 48);
         const float *hp = h + t * ht;
@@ -538,15 +538,15 @@ JNCE_TARGET_AVX512 static void fused_product(float *out, int64_t rows, const flo
             const float *ht0 = h + t0 * ht;
             int64_t r = 0;
             for (; r + FUSED_NR <= rows; r += FUSED_NR)
-                fused_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, 64, depth, 0, FUSED_NR, m, d0);
+                fused_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, depth, FUSED_NR, m, d0);
             float *o = out + r * D;
             const float *hr0 = ht0 + r * hr;
             switch (rows - r) {
-            case 5: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 5, m, d0); break;
-            case 4: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 4, m, d0); break;
-            case 3: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 3, m, d0); break;
-            case 2: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 2, m, d0); break;
-            case 1: fused_rows(o, D, hr0, hr, ht, packed, 64, depth, 0, 1, m, d0); break;
+            case 5: fused_rows(o, D, hr0, hr, ht, packed, depth, 5, m, d0); break;
+            case 4: fused_rows(o, D, hr0, hr, ht, packed, depth, 4, m, d0); break;
+            case 3: fused_rows(o, D, hr0, hr, ht, packed, depth, 3, m, d0); break;
+            case 2: fused_rows(o, D, hr0, hr, ht, packed, depth, 2, m, d0); break;
+            case 1: fused_rows(o, D, hr0, hr, ht, packed, depth, 1, m, d0); break;
             default: break;
             }
         }
