@@ -427,6 +427,19 @@ JNCE_API int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64
                              float *G);
 
 /*
+ * jnce_siglip_fwd_bwd's sums and the towers' gradients in one call (src/cpu/siglip.c), for
+ * S = scale A Bᵀ (or a block of its rows): with G = d (sum of the losses) / d S as there,
+ *   dA (N,D) = alpha G B                 (overwritten)
+ *   dB (M,D) = alpha Gᵀ A + beta dB      (dB is not read for beta = 0)
+ * A (N,D) and B (M,D) float32 contiguous, D >= 1; dA and dB contiguous, overlapping none of the
+ * others. With AVX-512, G is formed a tile at a time in the cache and both products read it
+ * there (S is left as it was); elsewhere S receives G and two GEMMs follow: S's contents are
+ * unspecified afterwards. sums have the same bits as jnce_siglip_fwd_bwd gives for the same S.
+ */
+JNCE_API int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums,
+                                  const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB);
+
+/*
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]

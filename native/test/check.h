@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int failures;
 
@@ -53,6 +54,19 @@ static double max_rel_error(const float *got, const double *want, int64_t n) {
         worst = worse(worst, e);
     }
     return worst;
+}
+
+/* Whether the library's AVX-512 paths run here (as jnce_use_avx512 decides: the CPU has AVX-512F,
+ * AVX2 and FMA, and JNCE_SIMD does not ask for "avx2" or "scalar"). */
+static inline int avx512_kernels(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const char *simd = getenv("JNCE_SIMD");
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           !(simd != NULL && (strcmp(simd, "avx2") == 0 || strcmp(simd, "scalar") == 0));
+#else
+    return 0;
+#endif
 }
 
 static int finish(const char *name) {

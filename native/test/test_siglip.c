@@ -3,7 +3,7 @@
  * with z = S + bias in float, label +1 at j = i + offset and -1 elsewhere, and its derivative):
  * sizes around the 8-lane vectors, row stride padding, blocks of rows (offset, positives past the
  * last column), in place and not, the sums alone, large logits of both signs, a NaN logit, and
- * the argument errors.
+ * the argument errors; and jnce_siglip_grad (the sums and both towers' gradients) against it.
  */
 #include <math.h>
 #include <string.h>
@@ -43,6 +43,57 @@ static void siglip_case(int64_t N, int64_t M, int64_t ld, int64_t offset, float 
     free(S), free(Gsep), free(g);
 }
 
+/*
+ * jnce_siglip_grad against jnce_siglip_fwd_bwd's G multiplied in double: dA = alpha G B,
+ * dB = alpha Gᵀ A + beta dB0, the sums bit for bit those of jnce_siglip_fwd_bwd. Sizes cut the
+ * fused path's 256 x 256 tiles and 128-column groups unevenly; with AVX-512 S must be left as it was.
+ */
+static void grad_case(int64_t N, int64_t M, int64_t ld, int64_t offset, int64_t D, float bias, float beta) {
+    const float alpha = 0.37f;
+    float *S = malloc(sizeof(float) * N * ld), *G = malloc(sizeof(float) * N * ld), *A = random_floats(N * D),
+          *B = random_floats(M * D), *dA = malloc(sizeof(float) * N * D), *dB = random_floats(M * D),
+          *dB0 = malloc(sizeof(float) * M * D);
+    double want_sums[2], sums[2];
+    for (int64_t k = 0; k < N * ld; k++) S[k] = NAN;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < M; j++) S[i * ld + j] = 10.0f * uniform_pm1();
+    for (int64_t k = 0; k < N * D; k++) dA[k] = NAN; /* overwritten */
+    if (beta == 0.0f)
+        for (int64_t k = 0; k < M * D; k++) dB[k] = NAN; /* not read */
+    memcpy(dB0, dB, sizeof(float) * M * D);
+    memcpy(G, S, sizeof(float) * N * ld);
+    CHECK(jnce_siglip_fwd_bwd(G, N, M, ld, offset, bias, want_sums, G) == JNCE_OK, "grad N=%lld: fwd_bwd status", (long long)N);
+    float *S0 = malloc(sizeof(float) * N * ld);
+    memcpy(S0, S, sizeof(float) * N * ld);
+    CHECK(jnce_siglip_grad(S, N, M, ld, offset, bias, sums, A, B, D, alpha, beta, dA, dB) == JNCE_OK, "grad N=%lld: status",
+          (long long)N);
+    CHECK(sums[0] == want_sums[0] && sums[1] == want_sums[1], "grad N=%lld M=%lld: sums %.17g %.17g, fwd_bwd's %.17g %.17g",
+          (long long)N, (long long)M, sums[0], sums[1], want_sums[0], want_sums[1]);
+    if (avx512_kernels()) {
+        int kept = 1;
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = 0; j < M; j++) kept &= S[i * ld + j] == S0[i * ld + j];
+        CHECK(kept, "grad N=%lld M=%lld: S changed on the fused path", (long long)N, (long long)M);
+    }
+    double worst = 0;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t d = 0; d < D; d++) {
+            double v = 0, size = 0;
+            for (int64_t j = 0; j < M; j++) v += (double)G[i * ld + j] * B[j * D + d], size += fabs((double)G[i * ld + j] * B[j * D + d]);
+            worst = worse(worst, fabs(dA[i * D + d] - alpha * v) / (alpha * size + 1e-30));
+        }
+    for (int64_t j = 0; j < M; j++)
+        for (int64_t d = 0; d < D; d++) {
+            double v = 0, size = 0;
+            for (int64_t i = 0; i < N; i++) v += (double)G[i * ld + j] * A[i * D + d], size += fabs((double)G[i * ld + j] * A[i * D + d]);
+            const double want = alpha * v + (beta == 0.0f ? 0.0 : (double)beta * dB0[j * D + d]);
+            worst = worse(worst, fabs(dB[j * D + d] - want) / (alpha * size + fabs(want) + 1e-30));
+        }
+    CHECK(worst <= 2e-6, "grad N=%lld M=%lld ld=%lld offset=%lld D=%lld beta=%g: relative error %g", (long long)N, (long long)M,
+          (long long)ld, (long long)offset, (long long)D, beta, worst);
+    free(S), free(S0), free(G), free(A), free(B), free(dA), free(dB), free(dB0);
+}
+
 static void nan_case(void) {
     const int64_t N = 20;
     float *S = malloc(sizeof(float) * N * N);
@@ -65,6 +116,11 @@ static void errors_case(void) {
     CHECK(jnce_siglip_fwd_bwd(S, 2, 0, 2, 0, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "M = 0");
     CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 2, -1, 0.0f, sums, NULL) == JNCE_ERR_INVALID_ARG, "offset < 0");
     CHECK(jnce_siglip_fwd_bwd(S, 2, 2, 2, 0, INFINITY, sums, NULL) == JNCE_ERR_INVALID_ARG, "infinite bias");
+    float A[2] = {1, 2}, dA[2], dB[2];
+    CHECK(jnce_siglip_grad(S, 2, 2, 2, 0, 0.0f, sums, NULL, A, 1, 1.0f, 0.0f, dA, dB) == JNCE_ERR_INVALID_ARG, "grad: null A");
+    CHECK(jnce_siglip_grad(S, 2, 2, 2, 0, 0.0f, sums, A, A, 1, 1.0f, 0.0f, dA, NULL) == JNCE_ERR_INVALID_ARG, "grad: null dB");
+    CHECK(jnce_siglip_grad(S, 2, 2, 2, 0, 0.0f, sums, A, A, 0, 1.0f, 0.0f, dA, dB) == JNCE_ERR_INVALID_ARG, "grad: D = 0");
+    CHECK(jnce_siglip_grad(S, 2, 2, 1, 0, 0.0f, sums, A, A, 1, 1.0f, 0.0f, dA, dB) == JNCE_ERR_INVALID_ARG, "grad: ld < M");
 }
 
 int main(void) {
@@ -78,6 +134,12 @@ int main(void) {
     siglip_case(50, 50, 50, 0, 60.0f, 5.0f, 0); /* |z| up to 65: sigmoid saturates on both sides */
     siglip_case(16, 100, 100, 40, 10.0f, -10.0f, 0); /* a block of rows 40..55 of a batch of 100 */
     siglip_case(16, 100, 104, 90, 10.0f, -10.0f, 1); /* the last block: rows 90..99 have positives, 100..105 none */
+    grad_case(1, 1, 1, 0, 1, 0.5f, 0.0f);
+    grad_case(32, 32, 32, 0, 128, -10.0f, 0.0f);
+    grad_case(300, 300, 304, 0, 70, -10.0f, 0.0f);    /* two bands, two tiles, a 44-column last tile */
+    grad_case(257, 700, 700, 400, 129, 2.0f, 1.0f);   /* a block of rows 400..656 of 700, added into dB */
+    grad_case(200, 530, 536, 420, 33, -5.0f, 1.0f);   /* the last block: rows 530..619 have no positive */
+    grad_case(520, 513, 513, 0, 20, -10.0f, 0.0f);    /* three bands, three tiles, one column past 512 */
     nan_case();
     errors_case();
     return finish("test_siglip");

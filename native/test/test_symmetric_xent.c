@@ -260,18 +260,6 @@ static void nonfinite_case(void) {
  * over that many classes (rows 0 and N - 1 without positive when skip). bad >= 0 puts +Inf at
  * (bad, 3): rows bad and 3 are NaN and so is every row of df.
  */
-/* Whether the library's AVX-512 paths run here (as jnce_use_avx512 decides: the CPU has AVX-512F,
- * AVX2 and FMA, and JNCE_SIMD does not ask for "avx2" or "scalar"). */
-static int avx512_kernels(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    const char *simd = getenv("JNCE_SIMD");
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           !(simd != NULL && (strcmp(simd, "avx2") == 0 || strcmp(simd, "scalar") == 0));
-#else
-    return 0;
-#endif
-}
 
 static void grad_case(int64_t N, int64_t ld, int64_t D, int64_t offset, int self, int dec, int reduction, int64_t classes,
                       int skip, int64_t bad, int spread) {

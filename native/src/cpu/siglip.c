@@ -20,9 +20,11 @@
  * Build and check alone: see native/CMakeLists.txt; native/test/test_siglip.c is the check.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "binary_cross_entropy.h"
 #include "internal.h"
+#include "tile_product.h"
 
 /*
  * Logits asked for this many floats (1 KiB) ahead by the 16-lane row loop: the hardware
@@ -80,43 +82,57 @@ JNCE_TARGET_AVX2 static void negatives_avx2(const float *x, float *g, int64_t fr
 
 #ifdef JNCE_HAVE_AVX512
 /*
- * negatives_avx2 on 16 float lanes: the element-wise BCE with logits' 16-lane terms
- * (jnce_bce_logits16) at target 0 and weight 1, written for that case: loss = max(z, 0) +
- * log1p(e), dz = sigmoid(z), e = exp(-|z|), the same bits as jnce_bce_logits16 gives them
- * (its lw = 1 and pw y = 0 terms add and subtract nothing). The losses and gradients are
- * summed on float lanes over 8 vectors at a time and then in double lanes (converting every
- * vector took a tenth of the loop's instructions). The last < 16 pairs go under a mask (a row of
- * 32 has two such tails, around its positive: through the 8-lane and scalar paths they took
- * about a sixth of a (32, 128) call, in an ad-hoc profile).
+ * The pairs of columns [k0, k1) of row x (absolute columns; k0 a multiple of 128, k1 one too or
+ * the row's end M) on 16 float lanes. Pair terms at target 0: loss = max(z, 0) + log1p(e),
+ * dz = sigmoid(z), e = exp(-|z|) (the element-wise BCE with logits' 16-lane gradient, the same
+ * bits). The log1p terms of the 8 vectors of a 128-column group are taken in one logarithm a
+ * lane: log1p(u) + log1p(e) = log1p(u + e + u e), u built up from 0 by one fma a vector (every
+ * term positive, so u keeps a float's relative precision within a few roundings, small e
+ * included, and u <= 2^8 - 1), then log1p(u) = log(v) + (u - (v - 1)) / v with v = 1 + u. The
+ * max(z, 0) terms and the gradients are summed on float lanes over the group. At each group's
+ * end (or the row's) both go to the double lanes *ls and *gs, which the caller reduces at the
+ * row's end: a row split into windows at multiples of 128 sums in the same order as the whole
+ * row. Column p, the row's positive (or -1), stays out of the sums, masked in its vector; the
+ * row's last < 16 columns go under a mask; a NaN logit makes the sums NaN. g, where not NULL,
+ * receives column k's sigmoid(z) at g[k - k0], the positive's too (the caller writes its own).
+ * A logarithm a vector took about a third of the loop's time.
  */
-JNCE_TARGET_AVX512 static void negatives_avx512(const float *x, float *g, int64_t from, int64_t to, float bias,
-                                                double *loss, double *grad) {
+JNCE_TARGET_AVX512 static void pairs_avx512(const float *x, float *g, int64_t k0, int64_t k1, int64_t M, int64_t p,
+                                            float bias, const float *ahead, __m512d *ls, __m512d *gs) {
     const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), nan_bits = all_ones_avx512();
     const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
-    __m512d ls = _mm512_setzero_pd(), gs = _mm512_setzero_pd();
-    __m512 lf = zero, gf = zero;
-    int block = 0;
-    for (int64_t k = from; k < to; k += 16) {
-        const __mmask16 live = to - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (to - k)) - 1u);
-        _mm_prefetch(jnce_ahead(x, k + PREFETCH_AHEAD), _MM_HINT_T0);
-        const __m512 z = _mm512_add_ps(_mm512_maskz_loadu_ps(live, x + k), vb);
+    __m512 lf = zero, gf = zero, u = zero;
+    for (int64_t k = k0; k < k1; k += 16) {
+        const __mmask16 load = M - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (M - k)) - 1u);
+        const __mmask16 live = p >= k && p < k + 16 ? (__mmask16)(load & ~(1u << (p - k))) : load;
+        _mm_prefetch(jnce_ahead(ahead, k - k0), _MM_HINT_T0);
+        const __m512 z = _mm512_add_ps(_mm512_maskz_loadu_ps(load, x + k), vb);
         const __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(z), abs_mask));
         const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(zero, a));
-        const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e)), L = log1p_unit_avx512(e, r);
+        const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e));
         const __mmask16 nonneg = _mm512_cmp_ps_mask(z, zero, _CMP_GE_OQ), nan = _mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q);
-        const __m512 l = _mm512_mask_mov_ps(_mm512_add_ps(L, _mm512_maskz_mov_ps(nonneg, z)), nan, nan_bits);
+        const __m512 el = _mm512_maskz_mov_ps(live, e);
+        u = _mm512_fmadd_ps(u, el, _mm512_add_ps(u, el));
+        const __m512 l = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(nonneg, z), nan, nan_bits);
         const __m512 d = _mm512_mask_mov_ps(_mm512_mask_blend_ps(nonneg, _mm512_mul_ps(e, r), r), nan, nan_bits);
         lf = _mm512_add_ps(lf, _mm512_maskz_mov_ps(live, l));
         gf = _mm512_add_ps(gf, _mm512_maskz_mov_ps(live, d));
-        if (++block == 8 || k + 16 >= to) {
-            ls = _mm512_add_pd(ls, _mm512_add_pd(jnce_lo_pd(lf), jnce_hi_pd(lf)));
-            gs = _mm512_add_pd(gs, _mm512_add_pd(jnce_lo_pd(gf), jnce_hi_pd(gf)));
-            lf = zero, gf = zero, block = 0;
+        if (((k >> 4) & 7) == 7 || k + 16 >= M) {
+            const __m512 v = _mm512_add_ps(one, u);
+            lf = _mm512_add_ps(lf, _mm512_add_ps(log_avx512(v), _mm512_div_ps(_mm512_sub_ps(u, _mm512_sub_ps(v, one)), v)));
+            *ls = _mm512_add_pd(*ls, _mm512_add_pd(jnce_lo_pd(lf), jnce_hi_pd(lf)));
+            *gs = _mm512_add_pd(*gs, _mm512_add_pd(jnce_lo_pd(gf), jnce_hi_pd(gf)));
+            lf = zero, gf = zero, u = zero;
         }
-        if (g != NULL) _mm512_mask_storeu_ps(g + k, live, d);
+        if (g != NULL) _mm512_mask_storeu_ps(g + (k - k0), load, d);
     }
-    *loss += _mm512_reduce_add_pd(ls);
-    *grad += _mm512_reduce_add_pd(gs);
+}
+
+/* A whole row of M pairs, positive p (or -1): its negatives' sums into *loss and *grad, g as pairs_avx512's. */
+JNCE_TARGET_AVX512 static void row_avx512(const float *x, float *g, int64_t M, int64_t p, float bias, double *loss, double *grad) {
+    __m512d ls = _mm512_setzero_pd(), gs = _mm512_setzero_pd();
+    pairs_avx512(x, g, 0, M, M, p, bias, x + PREFETCH_AHEAD, &ls, &gs);
+    *loss = _mm512_reduce_add_pd(ls), *grad = _mm512_reduce_add_pd(gs);
 }
 #endif
 
@@ -132,8 +148,7 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         if (p < j->M) t = jnce_bce_logits_terms((double)(x[p] + j->bias), 1.0, 1.0); /* read before g overwrites it */
 #ifdef JNCE_HAVE_AVX512
         if (j->avx512) {
-            negatives_avx512(x, g, 0, before, j->bias, &loss, &grad);
-            negatives_avx512(x, g, before + 1, j->M, j->bias, &loss, &grad);
+            row_avx512(x, g, j->M, p < j->M ? p : -1, j->bias, &loss, &grad);
         } else
 #endif
         if (j->avx2) {
@@ -168,4 +183,144 @@ int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, in
     sums[0] = loss, sums[1] = grad;
     free(per_row);
     return JNCE_OK;
+}
+
+/*
+ * jnce_siglip_grad: the pass and both products of the backward in one, where the CPU has AVX-512.
+ * G is formed a tile of FUSED_ROWS x FUSED_COLS at a time in a per-thread scratch tile (the
+ * same values as rows() writes, the row sums in the same order: pairs_avx512 over windows at
+ * multiples of 128 columns) and multiplied where it lies:
+ *   dA[i] += sum_j G_ij B[j]  (the tile's rows)      dBT[j] += sum_i G_ij A[i]  (its columns)
+ * with one dBT a thread, summed into dB after the pass. Against rows() and two GEMMs this reads
+ * S once and writes no G: the pass read and wrote all N M entries and each GEMM read them again.
+ * A thread takes a band of FUSED_ROWS rows and its tiles from left to right (each row's windows
+ * in order); a tile (256 KiB), its rows of A and B and of dA and dBT stay in a core's L2.
+ */
+#define FUSED_ROWS 256
+#define FUSED_COLS 256 /* a multiple of 128: the row sums' groups */
+
+#ifdef JNCE_HAVE_AVX512
+typedef struct {
+    siglip_job base;
+    const float *A, *B;
+    int64_t D;
+    float *dA, *dBT, *tile;
+    double *terms; /* 2 FUSED_ROWS a slice: the band's positives' loss and gradient */
+    __m512d *acc;  /* 2 FUSED_ROWS a slice: the band's rows' double lanes */
+} fused_job;
+
+JNCE_TARGET_AVX512 static void fused_band(const fused_job *f, int64_t r0, float *X, float *dBT, double *terms, __m512d *acc) {
+    const siglip_job *j = &f->base;
+    const int64_t M = j->M, D = f->D, rows = j->N - r0 < FUSED_ROWS ? j->N - r0 : FUSED_ROWS;
+    memset(f->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = r0 + r, p = i + j->offset;
+        jnce_binary_terms t = {0.0, 0.0, 0.0};
+        if (p < M) t = jnce_bce_logits_terms((double)(j->S[i * j->ld + p] + j->bias), 1.0, 1.0);
+        terms[2 * r] = t.loss, terms[2 * r + 1] = t.d_input;
+        acc[2 * r] = _mm512_setzero_pd(), acc[2 * r + 1] = _mm512_setzero_pd();
+    }
+    for (int64_t k0 = 0; k0 < M; k0 += FUSED_COLS) {
+        const int64_t n = M - k0 < FUSED_COLS ? M - k0 : FUSED_COLS;
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t i = r0 + r, p = i + j->offset;
+            float *g = X + r * FUSED_COLS;
+            /* asks for the next row's window, and from the last row the next window's first row */
+            const float *ahead = r + 1 < rows ? j->S + (i + 1) * j->ld + k0 : j->S + r0 * j->ld + k0 + n;
+            pairs_avx512(j->S + i * j->ld, g, k0, k0 + n, M, p < M ? p : -1, j->bias, ahead, &acc[2 * r], &acc[2 * r + 1]);
+            if (p >= k0 && p < k0 + n) g[p - k0] = (float)terms[2 * r + 1];
+        }
+        jnce_tile_product(f->dA + r0 * D, rows, X, FUSED_COLS, 1, f->B + k0 * D, D, n); /* the tile's rows */
+        jnce_tile_product(dBT + k0 * D, n, X, 1, FUSED_COLS, f->A + r0 * D, D, rows);   /* its columns */
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        j->row_loss[r0 + r] = _mm512_reduce_add_pd(acc[2 * r]) + terms[2 * r];
+        j->row_grad[r0 + r] = _mm512_reduce_add_pd(acc[2 * r + 1]) + terms[2 * r + 1];
+    }
+}
+
+/* Bands [begin, end) of FUSED_ROWS rows. */
+JNCE_TARGET_AVX512 static void fused_bands(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    const fused_job *f = ctx;
+    float *X = f->tile + (size_t)slice * FUSED_ROWS * FUSED_COLS, *dBT = f->dBT + (size_t)slice * (size_t)(f->base.M * f->D);
+    for (int64_t b = begin; b < end; b++)
+        fused_band(f, b * FUSED_ROWS, X, dBT, f->terms + (size_t)slice * 2 * FUSED_ROWS, f->acc + (size_t)slice * 2 * FUSED_ROWS);
+}
+
+typedef struct {
+    const fused_job *f;
+    int32_t slices;
+    float alpha, beta;
+    float *dB;
+} fused_sum_job;
+
+/* Rows [begin, end) of dA *= alpha and dB = alpha (the slices' dBT, in slice order) + beta dB (not read for beta = 0) */
+static void fused_sum(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const fused_sum_job *s = ctx;
+    const int64_t D = s->f->D, N = s->f->base.N;
+    const size_t plane = (size_t)(s->f->base.M * D);
+    for (int64_t i = begin; i < end; i++) {
+        for (int64_t d = 0; d < D && i < s->f->base.M; d++) {
+            const size_t k = (size_t)(i * D + d);
+            float v = 0.0f;
+            for (int32_t t = 0; t < s->slices; t++) v += s->f->dBT[(size_t)t * plane + k];
+            s->dB[k] = s->beta == 0.0f ? s->alpha * v : s->alpha * v + s->beta * s->dB[k];
+        }
+        if (i < N)
+            for (int64_t d = 0; d < D; d++) s->f->dA[i * D + d] *= s->alpha;
+    }
+}
+
+/* 1 where the fused path ran (sums written into job's rows), 0 where it cannot (no AVX-512, out of memory). */
+static int run_fused(siglip_job *job, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB) {
+    if (!jnce_use_avx512()) return 0;
+    const int32_t slices = jnce_threads();
+    const int64_t bands = (job->N + FUSED_ROWS - 1) / FUSED_ROWS;
+    const size_t plane = (size_t)job->M * (size_t)D;
+    fused_job f = {.base = *job, .A = A, .B = B, .D = D, .dA = dA};
+    f.dBT = calloc((size_t)slices * plane, sizeof(float));
+    f.tile = aligned_alloc(64, sizeof(float) * (size_t)slices * FUSED_ROWS * FUSED_COLS);
+    f.terms = malloc(sizeof(double) * 2 * FUSED_ROWS * (size_t)slices);
+    f.acc = aligned_alloc(64, sizeof(__m512d) * 2 * FUSED_ROWS * (size_t)slices);
+    int ran = f.dBT != NULL && f.tile != NULL && f.terms != NULL && f.acc != NULL;
+    if (ran) {
+        jnce_parallel_for_at_most(bands, 1, slices, fused_bands, &f);
+        fused_sum_job s = {.f = &f, .slices = slices, .alpha = alpha, .beta = beta, .dB = dB};
+        jnce_parallel_for(job->M > job->N ? job->M : job->N, 64, fused_sum, &s);
+    }
+    free(f.dBT), free(f.tile), free(f.terms), free(f.acc);
+    return ran;
+}
+#endif
+
+int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, const float *A,
+                         const float *B, int64_t D, float alpha, float beta, float *dA, float *dB) {
+    if (A == NULL || B == NULL || dA == NULL || dB == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip_grad: null A, B, dA or dB");
+    if (D < 1) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip_grad: D=%lld, need D >= 1", (long long)D);
+    if (S == NULL || sums == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: null S or sums");
+    if (N < 1 || M < 1 || ld < M)
+        return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M", (long long)N,
+                         (long long)M, (long long)ld);
+    if (offset < 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: offset %lld < 0", (long long)offset);
+    if (!isfinite(bias)) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: bias %g is not finite", (double)bias);
+#ifdef JNCE_HAVE_AVX512
+    double *per_row = malloc(sizeof(double) * 2 * (size_t)N);
+    if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
+    siglip_job job = {.S = S, .G = NULL, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(),
+                      .avx512 = jnce_use_avx512(), .row_loss = per_row, .row_grad = per_row + N};
+    if (run_fused(&job, A, B, D, alpha, beta, dA, dB)) {
+        double loss = 0.0, grad = 0.0;
+        for (int64_t i = 0; i < N; i++) loss += per_row[i], grad += per_row[N + i];
+        sums[0] = loss, sums[1] = grad;
+        free(per_row);
+        return JNCE_OK;
+    }
+    free(per_row);
+#endif
+    /* G into S, then the two products */
+    int32_t status = jnce_siglip_fwd_bwd(S, N, M, ld, offset, bias, sums, S);
+    if (status == JNCE_OK) status = jnce_sgemm(0, 0, N, D, M, alpha, S, ld, B, D, 0.0f, dA, D);
+    if (status == JNCE_OK) status = jnce_sgemm(1, 0, M, D, N, alpha, S, ld, A, D, beta, dB, D);
+    return status;
 }

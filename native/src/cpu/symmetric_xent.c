@@ -45,6 +45,7 @@
 
 #include "internal.h"
 #include "softmax_tiles.h"
+#include "tile_product.h"
 
 typedef struct {
     const float *S;
@@ -472,87 +473,14 @@ static void pass2_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
  * block products read them twice more: at N = 16384, D = 128 on two Xeon cores (C probe,
  * ad-hoc) 295-335 ms against 29 + 370 ms, the tiles' own exponentials 37 of them. The tiles'
  * products run on 16-lane accumulators, six rows of the output and 64 of its columns at a time,
- * each H entry broadcast, over FUSED_DEPTH rows of f copied together; a tile (256 KiB), its rows
+ * each H entry broadcast, over TILE_PRODUCT_DEPTH rows of f copied together (tile_product.h); a tile (256 KiB), its rows
  * of f and its rows of df and dfT stay in a core's L2.
  */
 #define FUSED_ROWS 256 /* divides PANEL: a row block's rows share their width */
 #define FUSED_COLS 256 /* a multiple of 16, so that every width (a multiple of PANEL) splits into whole vectors */
-#define FUSED_NR 6
 #define PANEL 1024 /* a multiple of TILE and of FUSED_ROWS: the gradient entry points' diagonal blocks */
 
 #ifdef JNCE_HAVE_AVX512
-/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] P[t][0, 64) for r < nr, P packed 64 floats a row, out's columns masked by m (D's end) */
-JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void fused_rows(float *out, int64_t ldo, const float *h,
-                                                                                int64_t hr, int64_t ht, const float *P,
-                                                                                int64_t T, const int nr, const __mmask16 *m,
-                                                                                int64_t o0) {
-    __m512 acc[FUSED_NR][4];
-#pragma GCC unroll 6
-    for (int i = 0; i < nr; i++)
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) acc[i][k] = _mm512_setzero_ps();
-    for (int64_t t = 0; t < T; t++) {
-        const float *fp = P + t * 64;
-        const __m512 f0 = _mm512_load_ps(fp), f1 = _mm512_load_ps(fp + 16), f2 = _mm512_load_ps(fp + 32),
-                     f3 = _mm512_load_ps(fp + 48);
-        const float *hp = h + t * ht;
-#pragma GCC unroll 6
-        for (int i = 0; i < nr; i++) {
-            const __m512 b = _mm512_set1_ps(hp[i * hr]);
-            acc[i][0] = _mm512_fmadd_ps(b, f0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(b, f1, acc[i][1]);
-            acc[i][2] = _mm512_fmadd_ps(b, f2, acc[i][2]);
-            acc[i][3] = _mm512_fmadd_ps(b, f3, acc[i][3]);
-        }
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < nr; i++)
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            float *o = out + i * ldo + o0 + 16 * k;
-            _mm512_mask_storeu_ps(o, m[k], _mm512_add_ps(_mm512_maskz_loadu_ps(m[k], o), acc[i][k]));
-        }
-}
-
-/*
- * out[r][0, D) += sum_t h[r hr + t ht] F[t][0, D), r < rows, t < T (out's row stride D): 64
- * columns of F and FUSED_DEPTH of its rows at a time, copied together first (32 KiB, so that
- * they stay in L1 while every row of out passes over them; F's rows D floats apart would
- * spread them over a few cache sets).
- */
-#define FUSED_DEPTH 128
-JNCE_TARGET_AVX512 static void fused_product(float *out, int64_t rows, const float *h, int64_t hr, int64_t ht,
-                                             const float *F, int64_t D, int64_t T) {
-    float packed[FUSED_DEPTH * 64] __attribute__((aligned(64)));
-    for (int64_t d0 = 0; d0 < D; d0 += 64) {
-        __mmask16 m[4];
-        for (int k = 0; k < 4; k++) {
-            const int64_t left = D - d0 - 16 * k;
-            m[k] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
-        }
-        for (int64_t t0 = 0; t0 < T; t0 += FUSED_DEPTH) {
-            const int64_t depth = T - t0 < FUSED_DEPTH ? T - t0 : FUSED_DEPTH;
-            for (int64_t t = 0; t < depth; t++)
-                for (int k = 0; k < 4; k++)
-                    _mm512_store_ps(packed + t * 64 + 16 * k, _mm512_maskz_loadu_ps(m[k], F + (t0 + t) * D + d0 + 16 * k));
-            const float *ht0 = h + t0 * ht;
-            int64_t r = 0;
-            for (; r + FUSED_NR <= rows; r += FUSED_NR)
-                fused_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, depth, FUSED_NR, m, d0);
-            float *o = out + r * D;
-            const float *hr0 = ht0 + r * hr;
-            switch (rows - r) {
-            case 5: fused_rows(o, D, hr0, hr, ht, packed, depth, 5, m, d0); break;
-            case 4: fused_rows(o, D, hr0, hr, ht, packed, depth, 4, m, d0); break;
-            case 3: fused_rows(o, D, hr0, hr, ht, packed, depth, 3, m, d0); break;
-            case 2: fused_rows(o, D, hr0, hr, ht, packed, depth, 2, m, d0); break;
-            case 1: fused_rows(o, D, hr0, hr, ht, packed, depth, 1, m, d0); break;
-            default: break;
-            }
-        }
-    }
-}
-
 /*
  * Row i's H over columns [k0, k0 + n) (n a multiple of 16, k0 + n at most the start of i's
  * diagonal block) into dst, S left as it is: pass2_row's arithmetic and fixes on a window of
@@ -588,7 +516,7 @@ JNCE_TARGET_AVX512 static void fused_row(const sym_job *j, int64_t i, int64_t k0
     }
 }
 
-/* One row block from row r0: its tiles, each formed (fused_row) and multiplied where it lies (fused_product). */
+/* One row block from row r0: its tiles, each formed (fused_row) and multiplied where it lies (jnce_tile_product). */
 JNCE_TARGET_AVX512 static void fused_block(const sym_job *j, int64_t r0, float *X, float *dfT) {
     const int64_t N = j->N, D = j->D, ld = j->ld, rows = N - r0 < FUSED_ROWS ? N - r0 : FUSED_ROWS;
     const int64_t width = r0 / PANEL * PANEL;
@@ -596,8 +524,8 @@ JNCE_TARGET_AVX512 static void fused_block(const sym_job *j, int64_t r0, float *
         const int64_t n = width - k0 < FUSED_COLS ? width - k0 : FUSED_COLS;
         for (int64_t r = 0; r < rows; r++)
             fused_row(j, r0 + r, k0, n, X + r * FUSED_COLS, k0 + n < width ? j->S + (r0 + r) * ld + k0 + n : NULL);
-        fused_product(j->df + r0 * D, rows, X, FUSED_COLS, 1, j->f + k0 * D, D, n); /* the tile's rows */
-        fused_product(dfT + k0 * D, n, X, 1, FUSED_COLS, j->f + r0 * D, D, rows);  /* its columns */
+        jnce_tile_product(j->df + r0 * D, rows, X, FUSED_COLS, 1, j->f + k0 * D, D, n); /* the tile's rows */
+        jnce_tile_product(dfT + k0 * D, n, X, 1, FUSED_COLS, j->f + r0 * D, D, rows);  /* its columns */
     }
 }
 

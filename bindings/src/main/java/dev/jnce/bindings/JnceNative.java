@@ -2330,6 +2330,79 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_siglip_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_siglip_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static FunctionDescriptor jnce_siglip_grad$descriptor() {
+        return jnce_siglip_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static MethodHandle jnce_siglip_grad$handle() {
+        return jnce_siglip_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static MemorySegment jnce_siglip_grad$address() {
+        return jnce_siglip_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static int jnce_siglip_grad(MemorySegment S, long N, long M, long ld, long offset, float bias, MemorySegment sums, MemorySegment A, MemorySegment B, long D, float alpha, float beta, MemorySegment dA, MemorySegment dB) {
+        var mh$ = jnce_siglip_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_siglip_grad", S, N, M, ld, offset, bias, sums, A, B, D, alpha, beta, dA, dB);
+            }
+            return (int)mh$.invokeExact(S, N, M, ld, offset, bias, sums, A, B, D, alpha, beta, dA, dB);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_positives_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

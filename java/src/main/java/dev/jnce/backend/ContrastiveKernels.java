@@ -176,6 +176,25 @@ public interface ContrastiveKernels {
     }
 
     /**
+     * {@link #sigLipPairs(Tensor, long, long, float, Tensor)} over s (rows, stride) = scale a bᵀ
+     * (a block of the batch's rows from row offset, cols = b's rows), and the towers' gradients
+     * from G = d (sum of the losses) / d s: da (rows, D) = alpha G b (overwritten) and db (cols, D)
+     * = alpha Gᵀ a + beta db (beta 0 or 1; db not read for 0). a, b, da and db are contiguous and
+     * distinct. s's contents are unspecified afterwards. The default writes G into s and takes
+     * the two products with sim; a backend may form G a tile at a time and multiply it in the
+     * cache.
+     *
+     * @return the pairs' sums, the same as sigLipPairs gives for the same s
+     */
+    default PairSums sigLipGradient(Tensor s, long cols, long offset, float bias, Tensor a, Tensor b, float alpha, float beta,
+                                    Tensor da, Tensor db, SimilarityKernels sim) {
+        PairSums sums = sigLipPairs(s, cols, offset, bias, s);
+        sim.gemm(false, false, alpha, s, b, 0f, da);
+        sim.gemm(true, false, alpha, s, a, beta, db);
+        return sums;
+    }
+
+    /**
      * The logits of InfoNCE with explicit negatives: for q, p (N,D) and n (N,K,D), logits (N,K+1)
      * = alpha [q_i . p_i, q_i . n_i1, ..., q_i . n_iK] (native jnce_negatives_logits_fwd).
      */

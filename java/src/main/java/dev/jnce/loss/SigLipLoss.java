@@ -223,12 +223,12 @@ public final class SigLipLoss {
                 long rows = Math.min(block, n - r0);
                 Tensor sb = rows == block ? s : s.rows(0, rows), ab = ah.rows(r0, rows);
                 sim.gemm(false, true, logitScale, ab, bh, 0f, sb);
-                // one pass: the bias added, the pairs' losses summed, d sum / d logits in place
-                ContrastiveKernels.PairSums sums = k.contrastive().sigLipPairs(sb, n, r0, bias, sb);
+                // the bias added, the pairs' losses summed, d sum / d logits and the block's products:
+                // its rows of da = G bh, and db += Gᵀ ab
+                ContrastiveKernels.PairSums sums = k.contrastive().sigLipGradient(sb, n, r0, bias, ab, bh, logitScale * per,
+                        r0 == 0 ? 0f : 1f, da.rows(r0, rows), db, sim);
                 lossSum += sums.loss();
                 gradSum += sums.grad();
-                sim.gemm(false, false, logitScale * per, sb, bh, 0f, da.rows(r0, rows));
-                sim.gemm(true, false, logitScale * per, sb, ab, r0 == 0 ? 0f : 1f, db);
             }
             sim.fill((float) (lossSum * per), loss);
             float gradScale = (float) (sim.dot(ah, da) / logitScale);

@@ -23,6 +23,7 @@ import static dev.jnce.loss.PairLossesSupport.reduction;
 import static dev.jnce.testutil.Approx.assertClose;
 import static dev.jnce.testutil.Approx.toDouble;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The SigLIP pairwise sigmoid loss on every backend against PyTorch's golden data (pairs.txt),
@@ -98,6 +99,51 @@ class SigLipLossTest extends ScopedTest {
                     .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d))), 2e-6);
             assertEquals(f.loss(inputs, scalars), o.loss()[0], 1e-5, "blocks of " + rows + ": loss vs float64");
             assertDirectionalDerivative(o, inputs, scalars, f, 1e-5);
+        }
+    }
+
+    /**
+     * N = 700, D = 70, not normalised: where the cpu backend forms d loss / d logits in 256 x 256
+     * tiles and multiplies each where it lies (three row bands, three tile columns, the last 188
+     * wide, D not a multiple of 16), in whole and in row blocks of 300 (db added block after
+     * block), every backend's towers' gradients match the float64 gradient entry by entry:
+     * da_i = (scale / N) sum_j g_ij b_j, db_j = (scale / N) sum_i g_ij a_i, with
+     * g_ij = sigmoid(scale a_i . b_j + bias) - [i = j].
+     */
+    @Test
+    void towersGradientsOfAWideBatchMatchFloat64() {
+        int n = 700, d = 70;
+        float scale = 0.5f, bias = -2f;
+        float[] a = gaussian(81, n, d), b = gaussian(82, n, d);
+        double[] da = new double[n * d], db = new double[n * d], daSize = new double[n * d], dbSize = new double[n * d];
+        double lossSum = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int k = 0; k < d; k++) dot += (double) a[i * d + k] * b[j * d + k];
+                double z = scale * dot + bias, g = 1 / (1 + Math.exp(-z)) - (i == j ? 1 : 0), w = scale * g / n;
+                lossSum += i == j ? Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+                for (int k = 0; k < d; k++) {
+                    da[i * d + k] += w * b[j * d + k];
+                    daSize[i * d + k] += Math.abs(w * b[j * d + k]);
+                    db[j * d + k] += w * a[i * d + k];
+                    dbSize[j * d + k] += Math.abs(w * a[i * d + k]);
+                }
+            }
+        }
+        for (Backend backend : TestBackends.all()) {
+            for (long rows : new long[] {n, 300}) {
+                Outcome o = Outcome.of(SigLipLoss.create().withLogitScale(scale).withBias(bias).withNormalize(false)
+                        .withBackend(backend).withBlockRows(rows).forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+                String who = backend.name() + ", blocks of " + rows;
+                assertEquals(lossSum / n, o.loss()[0], 1e-6 * lossSum / n, who + ": loss");
+                double worst = 0;
+                for (int k = 0; k < n * d; k++) {
+                    worst = Math.max(worst, Math.abs(o.grads()[0][k] - da[k]) / (daSize[k] + 1e-30));
+                    worst = Math.max(worst, Math.abs(o.grads()[1][k] - db[k]) / (dbSize[k] + 1e-30));
+                }
+                assertTrue(worst < 1e-5, who + ": largest error of d loss / d a or b, relative to its terms' magnitude: " + worst);
+            }
         }
     }
 

@@ -123,6 +123,17 @@ final class CpuContrastive implements ContrastiveKernels {
     }
 
     @Override
+    public PairSums sigLipGradient(Tensor s, long cols, long offset, float bias, Tensor a, Tensor b, float alpha, float beta,
+                                   Tensor da, Tensor db, SimilarityKernels sim) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sums = arena.allocate(ValueLayout.JAVA_DOUBLE, 2);
+            NativeStatus.check(JnceNative.jnce_siglip_grad(s.segment(), s.size(0), cols, s.size(1), offset, bias, sums, a.segment(),
+                    b.segment(), a.size(1), alpha, beta, da.segment(), db.segment()), "siglip_grad", "s", s, "a", a);
+            return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
+        }
+    }
+
+    @Override
     public void negativeLogits(Tensor q, Tensor p, Tensor n, float alpha, Tensor logits) {
         NativeStatus.check(JnceNative.jnce_negatives_logits_fwd(q.segment(), p.segment(), n.segment(), n.size(0), n.size(1), n.size(2),
                 alpha, logits.segment()), "negatives_logits_fwd", "q", q, "n", n);

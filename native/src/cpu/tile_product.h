@@ -1,0 +1,92 @@
+/*
+ * tile_product.h - internal: the product of a tile of coefficients held in the cache with rows of
+ * a float32 matrix, out[r] += sum_t h[r hr + t ht] F[t], on 16-lane accumulators (AVX-512). The
+ * fused backward passes form a tile of their gradient matrix and multiply it where it lies,
+ * once by its rows and once by its columns (hr and ht swap), instead of writing the gradient
+ * matrix out for two GEMMs to read: symmetric_xent.c (the one-tensor InfoNCE forms) and
+ * siglip.c (SigLIP's pairwise sigmoid loss). Not part of the API (jnce.h is).
+ */
+#ifndef JNCE_TILE_PRODUCT_H
+#define JNCE_TILE_PRODUCT_H
+
+#include <stdint.h>
+
+#include "simd_exp.h"
+
+#ifdef JNCE_HAVE_AVX512
+#define TILE_PRODUCT_NR 6
+
+/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] P[t][0, 64) for r < nr, P packed 64 floats a row, out's columns masked by m (D's end) */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void tile_product_rows(float *out, int64_t ldo, const float *h,
+                                                                                int64_t hr, int64_t ht, const float *P,
+                                                                                int64_t T, const int nr, const __mmask16 *m,
+                                                                                int64_t o0) {
+    __m512 acc[TILE_PRODUCT_NR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) acc[i][k] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < T; t++) {
+        const float *fp = P + t * 64;
+        const __m512 f0 = _mm512_load_ps(fp), f1 = _mm512_load_ps(fp + 16), f2 = _mm512_load_ps(fp + 32),
+                     f3 = _mm512_load_ps(fp + 48);
+        const float *hp = h + t * ht;
+#pragma GCC unroll 6
+        for (int i = 0; i < nr; i++) {
+            const __m512 b = _mm512_set1_ps(hp[i * hr]);
+            acc[i][0] = _mm512_fmadd_ps(b, f0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(b, f1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(b, f2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(b, f3, acc[i][3]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            float *o = out + i * ldo + o0 + 16 * k;
+            _mm512_mask_storeu_ps(o, m[k], _mm512_add_ps(_mm512_maskz_loadu_ps(m[k], o), acc[i][k]));
+        }
+}
+
+/*
+ * out[r][0, D) += sum_t h[r hr + t ht] F[t][0, D), r < rows, t < T (out's row stride D): 64
+ * columns of F and TILE_PRODUCT_DEPTH of its rows at a time, copied together first (32 KiB, so that
+ * they stay in L1 while every row of out passes over them; F's rows D floats apart would
+ * spread them over a few cache sets).
+ */
+#define TILE_PRODUCT_DEPTH 128
+JNCE_TARGET_AVX512 static inline void jnce_tile_product(float *out, int64_t rows, const float *h, int64_t hr, int64_t ht,
+                                             const float *F, int64_t D, int64_t T) {
+    float packed[TILE_PRODUCT_DEPTH * 64] __attribute__((aligned(64)));
+    for (int64_t d0 = 0; d0 < D; d0 += 64) {
+        __mmask16 m[4];
+        for (int k = 0; k < 4; k++) {
+            const int64_t left = D - d0 - 16 * k;
+            m[k] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+        }
+        for (int64_t t0 = 0; t0 < T; t0 += TILE_PRODUCT_DEPTH) {
+            const int64_t depth = T - t0 < TILE_PRODUCT_DEPTH ? T - t0 : TILE_PRODUCT_DEPTH;
+            for (int64_t t = 0; t < depth; t++)
+                for (int k = 0; k < 4; k++)
+                    _mm512_store_ps(packed + t * 64 + 16 * k, _mm512_maskz_loadu_ps(m[k], F + (t0 + t) * D + d0 + 16 * k));
+            const float *ht0 = h + t0 * ht;
+            int64_t r = 0;
+            for (; r + TILE_PRODUCT_NR <= rows; r += TILE_PRODUCT_NR)
+                tile_product_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, depth, TILE_PRODUCT_NR, m, d0);
+            float *o = out + r * D;
+            const float *hr0 = ht0 + r * hr;
+            switch (rows - r) {
+            case 5: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 5, m, d0); break;
+            case 4: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 4, m, d0); break;
+            case 3: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 3, m, d0); break;
+            case 2: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 2, m, d0); break;
+            case 1: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 1, m, d0); break;
+            default: break;
+            }
+        }
+    }
+}
+
+#endif
+#endif
