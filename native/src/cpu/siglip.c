@@ -12,10 +12,13 @@
  *           = sigmoid(z_ij) - [j = i + offset].
  *   sums[0] = sum of the losses, sums[1] = sum of G (d sum / d bias): per row in double, then
  *           over the rows in order, so they do not depend on the thread count.
- * With AVX-512 the negative pairs run on 16 float lanes (jnce_bce_logits16, the element-wise BCE
- * with logits' terms); with AVX2 alone exp(-|z|) runs on 8 float lanes and the rest (log1p series,
- * sigmoid) on double lanes (bce_logits4); the scalar path and each diagonal pair are double throughout. A NaN logit gives
+ * With AVX-512 the negative pairs run on 16 float lanes (pairs_avx512: the element-wise BCE with
+ * logits' gradient, their log1p terms one logarithm a lane per 128 columns); with AVX2 alone
+ * exp(-|z|) runs on 8 float lanes and the rest (log1p series, sigmoid) on double lanes
+ * (bce_logits4); the scalar path and each diagonal pair are double throughout. A NaN logit gives
  * NaN in its loss (hence the sums) and its entry of G.
+ * jnce_siglip_grad also takes the towers' gradients, G B and Gᵀ A: with AVX-512 from G formed a
+ * tile at a time in the cache (fused_band), elsewhere from G written into S and two GEMMs.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_siglip.c is the check.
  */
