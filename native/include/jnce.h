@@ -440,6 +440,23 @@ JNCE_API int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, in
                                   const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB);
 
 /*
+ * Cross-entropy rows with one target each over logits S (N,M), row stride ld >= M, S = scale A Bᵀ
+ * or a block of its rows, and the towers' gradients, in one call (src/cpu/xent_rows_grad.c):
+ *   loss (N): the rows' losses, the same as jnce_cross_entropy_strided_fwd_bwd gives with int64
+ *             targets, no options and JNCE_REDUCTION_NONE
+ *   G_ij = softmax_i(j) - [j = targets_i]  (d loss_i / d S_ij; targets int64 (N) in [0, M))
+ *   dA (N,D) = alpha G B                 (overwritten)
+ *   dB (M,D) = alpha Gᵀ A + beta dB      (dB is not read for beta = 0)
+ * A (N,D) and B (M,D) float32 contiguous (they may overlap: the one-tensor sweep's A is a block
+ * of B), D >= 1; loss, dA and dB contiguous, overlapping neither each other nor the inputs. A row
+ * with a NaN or +Inf logit gives NaN in its loss and its entries of G. With AVX-512, G is formed
+ * a tile at a time in the cache and both products read it there (S is left as it was);
+ * elsewhere S receives G and two GEMMs follow: S's contents are unspecified afterwards.
+ */
+JNCE_API int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss,
+                                     const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB);
+
+/*
  * Cross-entropy with several positives per row over a logit matrix S (N,M), row stride ld,
  * forward and backward (src/cpu/positives_xent.c): InfoNCE by labels or by a mask, with no
  * (N,M) target matrix. Row i's positives P(i) are the keys j with key_labels[j] == query_labels[i]

@@ -658,6 +658,7 @@ static inline void finish_row(xent_job *job, int64_t i, const float *x, float *g
     int bad = r.st.bad || r.st.sum == 0.0;
     double lse = bad ? NAN : (double)r.st.max + log(r.st.sum);
     if (a->lse) a->lse[i] = bad ? special_lse(x, C) : (float)lse;
+    if (a->lse64) a->lse64[i] = bad ? (double)special_lse(x, C) : lse;
     if (!counted) {
         if (g) memset(g, 0, (size_t)C * sizeof(float));
         return;
@@ -828,14 +829,28 @@ int32_t jnce_cross_entropy_fwd_bwd(int64_t N, int64_t C, const float *logits, co
                                               grad, lse);
 }
 
+static int32_t strided_run(const xent_call *a);
+
 int32_t jnce_cross_entropy_strided_fwd_bwd(int64_t N, int64_t C, int64_t ld, const float *logits, const void *targets,
                                            int32_t target_dtype, const float *target_probs, const int32_t *row_mask,
                                            const float *weight, int64_t ignore_index, float label_smoothing,
                                            float z_loss, int32_t reduction, int32_t zero_if_empty, float *loss,
                                            float *grad, float *lse) {
     const xent_call call = {N, C, logits, targets, target_dtype, target_probs, row_mask, weight, ignore_index,
-                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse, ld};
-    const xent_call *a = &call;
+                            label_smoothing, z_loss, reduction, zero_if_empty, loss, grad, lse, ld, NULL};
+    return strided_run(&call);
+}
+
+int32_t jnce_xent_rows_lse(int64_t N, int64_t C, int64_t ld, const float *logits, const int64_t *targets, float *loss, double *lse) {
+    const xent_call call = {N, C, logits, targets, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0.0f, 0.0f, JNCE_REDUCTION_NONE, 0,
+                            loss, NULL, NULL, ld, lse};
+    return strided_run(&call);
+}
+
+static int32_t strided_run(const xent_call *a) {
+    const int64_t N = a->N, C = a->C;
+    const float *logits = a->logits;
+    float *grad = a->grad;
     int32_t status = check_args(a);
     if (status != JNCE_OK) return status;
     double denom = 0.0, counted = 0.0, w_total = 0.0;

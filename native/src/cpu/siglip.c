@@ -18,12 +18,11 @@
  * (bce_logits4); the scalar path and each diagonal pair are double throughout. A NaN logit gives
  * NaN in its loss (hence the sums) and its entry of G.
  * jnce_siglip_grad also takes the towers' gradients, G B and Gᵀ A: with AVX-512 from G formed a
- * tile at a time in the cache (fused_band), elsewhere from G written into S and two GEMMs.
+ * tile at a time in the cache (band_form and tile_backward.c), elsewhere from G written into S and two GEMMs.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_siglip.c is the check.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "binary_cross_entropy.h"
 #include "internal.h"
@@ -189,110 +188,69 @@ int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, in
 }
 
 /*
- * jnce_siglip_grad: the pass and both products of the backward in one, where the CPU has AVX-512.
- * G is formed a tile of FUSED_ROWS x FUSED_COLS at a time in a per-thread scratch tile (the
- * same values as rows() writes, the row sums in the same order: pairs_avx512 over windows at
- * multiples of 128 columns) and multiplied where it lies:
- *   dA[i] += sum_j G_ij B[j]  (the tile's rows)      dBT[j] += sum_i G_ij A[i]  (its columns)
- * with one dBT a thread, summed into dB after the pass. Against rows() and two GEMMs this reads
- * S once and writes no G: the pass read and wrote all N M entries and each GEMM read them again.
- * A thread takes a band of FUSED_ROWS rows and its tiles from left to right (each row's windows
- * in order); a tile (256 KiB), its rows of A and B and of dA and dBT stay in a core's L2.
+ * jnce_siglip_grad's tiles where the CPU has AVX-512 (jnce_tile_backward_run, tile_product.h):
+ * G's values as rows() writes them, each row's sums in the same order (pairs_avx512 over windows
+ * at multiples of 128 columns, its double lanes kept across the row's windows). Against rows()
+ * and two GEMMs this reads S once and writes no G: the pass read and wrote all N M entries and
+ * each GEMM read them again.
  */
-#define FUSED_ROWS 256
-#define FUSED_COLS 256 /* a multiple of 128: the row sums' groups */
-
 #ifdef JNCE_HAVE_AVX512
 typedef struct {
-    siglip_job base;
-    const float *A, *B;
-    int64_t D;
-    float *dA, *dBT, *tile;
-    double *terms; /* 2 FUSED_ROWS a slice: the band's positives' loss and gradient */
-    __m512d *acc;  /* 2 FUSED_ROWS a slice: the band's rows' double lanes */
-} fused_job;
+    siglip_job *job;
+    double *terms; /* 2 TILE_BACKWARD_ROWS a slice: the band's positives' loss and gradient */
+    __m512d *acc;  /* 2 TILE_BACKWARD_ROWS a slice: the band's rows' double lanes */
+} siglip_tiles;
 
-JNCE_TARGET_AVX512 static void fused_band(const fused_job *f, int64_t r0, float *X, float *dBT, double *terms, __m512d *acc) {
-    const siglip_job *j = &f->base;
-    const int64_t M = j->M, D = f->D, rows = j->N - r0 < FUSED_ROWS ? j->N - r0 : FUSED_ROWS;
-    memset(f->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
+JNCE_TARGET_AVX512 static void band_begin(const jnce_tile_backward *t, int64_t r0, int64_t rows, int32_t slice) {
+    const siglip_tiles *st = t->ctx;
+    const siglip_job *j = st->job;
+    double *terms = st->terms + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
+    __m512d *acc = st->acc + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = r0 + r, p = i + j->offset;
-        jnce_binary_terms t = {0.0, 0.0, 0.0};
-        if (p < M) t = jnce_bce_logits_terms((double)(j->S[i * j->ld + p] + j->bias), 1.0, 1.0);
-        terms[2 * r] = t.loss, terms[2 * r + 1] = t.d_input;
+        jnce_binary_terms b = {0.0, 0.0, 0.0};
+        if (p < j->M) b = jnce_bce_logits_terms((double)(j->S[i * j->ld + p] + j->bias), 1.0, 1.0);
+        terms[2 * r] = b.loss, terms[2 * r + 1] = b.d_input;
         acc[2 * r] = _mm512_setzero_pd(), acc[2 * r + 1] = _mm512_setzero_pd();
     }
-    for (int64_t k0 = 0; k0 < M; k0 += FUSED_COLS) {
-        const int64_t n = M - k0 < FUSED_COLS ? M - k0 : FUSED_COLS;
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t i = r0 + r, p = i + j->offset;
-            float *g = X + r * FUSED_COLS;
-            /* asks for the next row's window, and from the last row the next window's first row */
-            const float *ahead = r + 1 < rows ? j->S + (i + 1) * j->ld + k0 : j->S + r0 * j->ld + k0 + n;
-            pairs_avx512(j->S + i * j->ld, g, k0, k0 + n, M, p < M ? p : -1, j->bias, ahead, &acc[2 * r], &acc[2 * r + 1]);
-            if (p >= k0 && p < k0 + n) g[p - k0] = (float)terms[2 * r + 1];
-        }
-        jnce_tile_product(f->dA + r0 * D, rows, X, FUSED_COLS, 1, f->B + k0 * D, D, n); /* the tile's rows */
-        jnce_tile_product(dBT + k0 * D, n, X, 1, FUSED_COLS, f->A + r0 * D, D, rows);   /* its columns */
-    }
+}
+
+JNCE_TARGET_AVX512 static void band_form(const jnce_tile_backward *t, int64_t r0, int64_t rows, int64_t k0, int64_t n, float *X,
+                                         int32_t slice) {
+    const siglip_tiles *st = t->ctx;
+    const siglip_job *j = st->job;
+    const double *terms = st->terms + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
+    __m512d *acc = st->acc + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
     for (int64_t r = 0; r < rows; r++) {
-        j->row_loss[r0 + r] = _mm512_reduce_add_pd(acc[2 * r]) + terms[2 * r];
-        j->row_grad[r0 + r] = _mm512_reduce_add_pd(acc[2 * r + 1]) + terms[2 * r + 1];
+        const int64_t i = r0 + r, p = i + j->offset;
+        float *g = X + r * TILE_BACKWARD_COLS;
+        /* asks for the next row's window, and from the last row the next window's first row */
+        const float *ahead = r + 1 < rows ? j->S + (i + 1) * j->ld + k0 : j->S + r0 * j->ld + k0 + n;
+        pairs_avx512(j->S + i * j->ld, g, k0, k0 + n, j->M, p < j->M ? p : -1, j->bias, ahead, &acc[2 * r], &acc[2 * r + 1]);
+        if (p >= k0 && p < k0 + n) g[p - k0] = (float)terms[2 * r + 1];
     }
 }
 
-/* Bands [begin, end) of FUSED_ROWS rows. */
-JNCE_TARGET_AVX512 static void fused_bands(void *ctx, int64_t begin, int64_t end, int32_t slice) {
-    const fused_job *f = ctx;
-    float *X = f->tile + (size_t)slice * FUSED_ROWS * FUSED_COLS, *dBT = f->dBT + (size_t)slice * (size_t)(f->base.M * f->D);
-    for (int64_t b = begin; b < end; b++)
-        fused_band(f, b * FUSED_ROWS, X, dBT, f->terms + (size_t)slice * 2 * FUSED_ROWS, f->acc + (size_t)slice * 2 * FUSED_ROWS);
-}
-
-typedef struct {
-    const fused_job *f;
-    int32_t slices;
-    float alpha, beta;
-    float *dB;
-} fused_sum_job;
-
-/* Rows [begin, end) of dA *= alpha and dB = alpha (the slices' dBT, in slice order) + beta dB (not read for beta = 0) */
-static void fused_sum(void *ctx, int64_t begin, int64_t end, int32_t slice) {
-    (void)slice;
-    const fused_sum_job *s = ctx;
-    const int64_t D = s->f->D, N = s->f->base.N;
-    const size_t plane = (size_t)(s->f->base.M * D);
-    for (int64_t i = begin; i < end; i++) {
-        for (int64_t d = 0; d < D && i < s->f->base.M; d++) {
-            const size_t k = (size_t)(i * D + d);
-            float v = 0.0f;
-            for (int32_t t = 0; t < s->slices; t++) v += s->f->dBT[(size_t)t * plane + k];
-            s->dB[k] = s->beta == 0.0f ? s->alpha * v : s->alpha * v + s->beta * s->dB[k];
-        }
-        if (i < N)
-            for (int64_t d = 0; d < D; d++) s->f->dA[i * D + d] *= s->alpha;
+JNCE_TARGET_AVX512 static void band_end(const jnce_tile_backward *t, int64_t r0, int64_t rows, int32_t slice) {
+    const siglip_tiles *st = t->ctx;
+    const double *terms = st->terms + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
+    const __m512d *acc = st->acc + (size_t)slice * 2 * TILE_BACKWARD_ROWS;
+    for (int64_t r = 0; r < rows; r++) {
+        st->job->row_loss[r0 + r] = _mm512_reduce_add_pd(acc[2 * r]) + terms[2 * r];
+        st->job->row_grad[r0 + r] = _mm512_reduce_add_pd(acc[2 * r + 1]) + terms[2 * r + 1];
     }
 }
 
-/* 1 where the fused path ran (sums written into job's rows), 0 where it cannot (no AVX-512, out of memory). */
+/* 1 where the tiles ran (sums written into job's rows), 0 where they cannot (no AVX-512, out of memory). */
 static int run_fused(siglip_job *job, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB) {
     if (!jnce_use_avx512()) return 0;
     const int32_t slices = jnce_threads();
-    const int64_t bands = (job->N + FUSED_ROWS - 1) / FUSED_ROWS;
-    const size_t plane = (size_t)job->M * (size_t)D;
-    fused_job f = {.base = *job, .A = A, .B = B, .D = D, .dA = dA};
-    f.dBT = calloc((size_t)slices * plane, sizeof(float));
-    f.tile = aligned_alloc(64, sizeof(float) * (size_t)slices * FUSED_ROWS * FUSED_COLS);
-    f.terms = malloc(sizeof(double) * 2 * FUSED_ROWS * (size_t)slices);
-    f.acc = aligned_alloc(64, sizeof(__m512d) * 2 * FUSED_ROWS * (size_t)slices);
-    int ran = f.dBT != NULL && f.tile != NULL && f.terms != NULL && f.acc != NULL;
-    if (ran) {
-        jnce_parallel_for_at_most(bands, 1, slices, fused_bands, &f);
-        fused_sum_job s = {.f = &f, .slices = slices, .alpha = alpha, .beta = beta, .dB = dB};
-        jnce_parallel_for(job->M > job->N ? job->M : job->N, 64, fused_sum, &s);
-    }
-    free(f.dBT), free(f.tile), free(f.terms), free(f.acc);
+    siglip_tiles st = {.job = job, .terms = malloc(sizeof(double) * 2 * TILE_BACKWARD_ROWS * (size_t)slices),
+                       .acc = aligned_alloc(64, sizeof(__m512d) * 2 * TILE_BACKWARD_ROWS * (size_t)slices)};
+    const jnce_tile_backward t = {.N = job->N, .M = job->M, .D = D, .A = A, .B = B, .alpha = alpha, .beta = beta, .dA = dA, .dB = dB,
+                                  .band_begin = band_begin, .form = band_form, .band_end = band_end, .ctx = &st, .slices = slices};
+    const int ran = st.terms != NULL && st.acc != NULL && jnce_tile_backward_run(&t);
+    free(st.terms), free(st.acc);
     return ran;
 }
 #endif

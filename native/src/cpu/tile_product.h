@@ -89,4 +89,37 @@ JNCE_TARGET_AVX512 static inline void jnce_tile_product(float *out, int64_t rows
 }
 
 #endif
+
+/*
+ * The towers' gradients of a loss over logits S = scale A Bᵀ (or a block of its rows) from
+ * G = d loss / d S formed a tile at a time and never written out (tile_backward.c):
+ *   dA (N,D) = alpha G B               (overwritten)
+ *   dB (M,D) = alpha Gᵀ A + beta dB    (dB not read for beta = 0)
+ * A thread takes bands of TILE_BACKWARD_ROWS rows; for each band, band_begin (when given), then
+ * its tiles from left to right: form writes G's rows [r0, r0 + rows) x columns [k0, k0 + n) into
+ * X (row stride TILE_BACKWARD_COLS; k0 a multiple of it), and the tile is multiplied where it
+ * lies, dA[I] += X B[J] and dBT[J] += Xᵀ A[I] (one dBT a thread, summed in the threads' order
+ * after the pass); then band_end (when given). slice: the thread's index, for per-thread state.
+ * Against a pass writing G and two GEMMs reading it, the logits are read once and G never
+ * leaves the cache: a tile (256 KiB), its rows of A and B and of dA and dBT stay in a core's L2.
+ */
+#define TILE_BACKWARD_ROWS 256
+#define TILE_BACKWARD_COLS 256 /* a multiple of 128 (siglip.c's row sums go by 128 columns) */
+
+typedef struct jnce_tile_backward jnce_tile_backward;
+struct jnce_tile_backward {
+    int64_t N, M, D;
+    const float *A, *B;
+    float alpha, beta;
+    float *dA, *dB;
+    void (*band_begin)(const jnce_tile_backward *t, int64_t r0, int64_t rows, int32_t slice);
+    void (*form)(const jnce_tile_backward *t, int64_t r0, int64_t rows, int64_t k0, int64_t n, float *X, int32_t slice);
+    void (*band_end)(const jnce_tile_backward *t, int64_t r0, int64_t rows, int32_t slice);
+    void *ctx;      /* the caller's */
+    int32_t slices; /* threads at most (jnce_threads(), read once by the caller, which sizes its per-thread state by it) */
+};
+
+/* Runs t where the CPU has AVX-512 and memory suffices: 1; else 0, having written nothing. */
+int jnce_tile_backward_run(const jnce_tile_backward *t);
+
 #endif

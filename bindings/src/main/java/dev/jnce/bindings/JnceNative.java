@@ -2403,6 +2403,78 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_xent_rows_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_xent_rows_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static FunctionDescriptor jnce_xent_rows_grad$descriptor() {
+        return jnce_xent_rows_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static MethodHandle jnce_xent_rows_grad$handle() {
+        return jnce_xent_rows_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static MemorySegment jnce_xent_rows_grad$address() {
+        return jnce_xent_rows_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss, const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB)
+     * }
+     */
+    public static int jnce_xent_rows_grad(MemorySegment S, long N, long M, long ld, MemorySegment targets, MemorySegment loss, MemorySegment A, MemorySegment B, long D, float alpha, float beta, MemorySegment dA, MemorySegment dB) {
+        var mh$ = jnce_xent_rows_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_xent_rows_grad", S, N, M, ld, targets, loss, A, B, D, alpha, beta, dA, dB);
+            }
+            return (int)mh$.invokeExact(S, N, M, ld, targets, loss, A, B, D, alpha, beta, dA, dB);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_positives_xent_fwd_bwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -176,6 +176,25 @@ public interface ContrastiveKernels {
     }
 
     /**
+     * The cross-entropy rows of a block of two-tower logits s (rows, stride) = scale q kᵀ (the
+     * first cols columns; keys k (cols, D)), one target a row (targets int64 (rows)), nothing
+     * taken out: their losses into loss (rows) as {@link CrossEntropyKernels#crossEntropyRows} with
+     * Reduction.NONE gives them, and the towers' gradients from G = d (sum of the rows' losses) /
+     * d s: dq (rows, D) = alpha G k (overwritten) and dk (cols, D) = alpha Gᵀ q + beta dk (beta 0
+     * or 1; dk not read for 0). q, k, dq and dk are contiguous; dq and dk overlap neither each other
+     * nor the inputs (q may be a block of k's rows: the one-tensor sweep). s's contents are
+     * unspecified afterwards. The default writes G into s and takes the two products with sim; a
+     * backend may form G a tile at a time from the rows' log-sum-exp and multiply it in the cache.
+     */
+    default void crossEntropyGradient(CrossEntropyKernels ce, SimilarityKernels sim, Tensor s, long cols, Tensor targets,
+                                      Tensor loss, Tensor q, Tensor k, float alpha, float beta, Tensor dq, Tensor dk) {
+        ce.crossEntropyRows(new CrossEntropyCall(s, targets, null, null, null, -1, 0f, 0f, Reduction.NONE, false, loss, s, null),
+                cols);
+        sim.gemm(false, false, alpha, s, k, 0f, dq);
+        sim.gemm(true, false, alpha, s, q, beta, dk);
+    }
+
+    /**
      * {@link #sigLipPairs(Tensor, long, long, float, Tensor)} over s (rows, stride) = scale a bᵀ
      * (a block of the batch's rows from row offset, cols = b's rows), and the towers' gradients
      * from G = d (sum of the losses) / d s: da (rows, D) = alpha G b (overwritten) and db (cols, D)

@@ -106,6 +106,11 @@ final class InfoNceSweep {
                     atTargets += con.retrievalCrossEntropy(sb, null, new RetrievalTargets(r0 + pos.offset(), -1, -1,
                             ro.logQ(), ro.logQIsProbability(), ro.keyIds(), ro.inBatchColumns(), ro.margin() * inv,
                             ro.labelSmoothing()), lossB, gradients);
+                } else if (plain && gradients) {
+                    // the rows' losses and both towers' products in one call (G never written on cpu):
+                    // dq's rows = G kh / tau, dkAll += Gᵀ qh / tau
+                    con.crossEntropyGradient(k.crossEntropy(), sim, sb, m, targets.rows(r0, rows), lossB, qb, kh, gradAlpha,
+                            r0 == 0 ? 0f : 1f, dq.rows(r0, rows), dkAll);
                 } else if (single) {
                     if (selfPairs || o.decoupled()) {
                         con.excludeLogits(sb, selfPairs ? r0 : -1, r0 + pos.offset(), 1, o.decoupled() ? positives.rows(r0, rows) : null);
@@ -122,7 +127,7 @@ final class InfoNceSweep {
                     }
                     counted += found.counted();
                 }
-                if (gradients) {
+                if (gradients && !plain) { // the plain rows took theirs above
                     sim.gemm(false, false, gradAlpha, sb, kh, 0f, dq.rows(r0, rows));   // G kh / tau
                     sim.gemm(true, false, gradAlpha, sb, qb, r0 == 0 ? 0f : 1f, dkAll); // + Gᵀ qh / tau
                 }

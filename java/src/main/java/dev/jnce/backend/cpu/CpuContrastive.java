@@ -5,6 +5,7 @@ import dev.jnce.Reduction;
 import dev.jnce.Tensor;
 import dev.jnce.backend.ContrastiveKernels;
 import dev.jnce.backend.CrossEntropyCall;
+import dev.jnce.backend.CrossEntropyKernels;
 import dev.jnce.backend.SimilarityKernels;
 import dev.jnce.bindings.JnceNative;
 import dev.jnce.internal.HostContrastive;
@@ -120,6 +121,14 @@ final class CpuContrastive implements ContrastiveKernels {
                     NativeCodes.segmentOrNull(grad)), "siglip_fwd_bwd", "s", s);
             return new PairSums(sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 0), sums.getAtIndex(ValueLayout.JAVA_DOUBLE, 1));
         }
+    }
+
+    @Override
+    public void crossEntropyGradient(CrossEntropyKernels ce, SimilarityKernels sim, Tensor s, long cols, Tensor targets,
+                                     Tensor loss, Tensor q, Tensor k, float alpha, float beta, Tensor dq, Tensor dk) {
+        // the rows' losses as the forward alone gives them (the same native code), then G a tile at a time
+        NativeStatus.check(JnceNative.jnce_xent_rows_grad(s.segment(), s.size(0), cols, s.size(1), targets.segment(), loss.segment(),
+                q.segment(), k.segment(), q.size(1), alpha, beta, dq.segment(), dk.segment()), "xent_rows_grad", "s", s, "q", q);
     }
 
     @Override

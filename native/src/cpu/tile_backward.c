@@ -1,0 +1,77 @@
+/*
+ * tile_backward.c - internal: the driver of the fused backward passes (jnce_tile_backward_run,
+ * see tile_product.h): bands of rows on jnce's threads, their tiles of G formed by the caller's
+ * callback and multiplied in the cache by both towers, one dB accumulator a thread summed after.
+ * Used by siglip.c (SigLIP's pairwise sigmoid loss) and xent_rows_grad.c (the two-tower
+ * cross-entropy rows).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tile_product.h"
+
+#ifdef JNCE_HAVE_AVX512
+typedef struct {
+    const jnce_tile_backward *t;
+    float *dBT, *tile; /* a plane of dB and a tile a slice */
+    int32_t slices;
+} driver;
+
+JNCE_TARGET_AVX512 static void bands(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    const driver *dr = ctx;
+    const jnce_tile_backward *t = dr->t;
+    const int64_t M = t->M, D = t->D;
+    float *X = dr->tile + (size_t)slice * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS, *dBT = dr->dBT + (size_t)slice * (size_t)(M * D);
+    for (int64_t b = begin; b < end; b++) {
+        const int64_t r0 = b * TILE_BACKWARD_ROWS, rows = t->N - r0 < TILE_BACKWARD_ROWS ? t->N - r0 : TILE_BACKWARD_ROWS;
+        memset(t->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
+        if (t->band_begin != NULL) t->band_begin(t, r0, rows, slice);
+        for (int64_t k0 = 0; k0 < M; k0 += TILE_BACKWARD_COLS) {
+            const int64_t n = M - k0 < TILE_BACKWARD_COLS ? M - k0 : TILE_BACKWARD_COLS;
+            t->form(t, r0, rows, k0, n, X, slice);
+            jnce_tile_product(t->dA + r0 * D, rows, X, TILE_BACKWARD_COLS, 1, t->B + k0 * D, D, n); /* the tile's rows */
+            jnce_tile_product(dBT + k0 * D, n, X, 1, TILE_BACKWARD_COLS, t->A + r0 * D, D, rows);   /* its columns */
+        }
+        if (t->band_end != NULL) t->band_end(t, r0, rows, slice);
+    }
+}
+
+/* Rows [begin, end) of dA *= alpha, and of dB = alpha (the slices' dBT, in slice order) + beta dB (not read for beta = 0). */
+static void sum_slices(void *ctx, int64_t begin, int64_t end, int32_t slice) {
+    (void)slice;
+    const driver *dr = ctx;
+    const jnce_tile_backward *t = dr->t;
+    const int64_t D = t->D;
+    const size_t plane = (size_t)(t->M * D);
+    for (int64_t i = begin; i < end; i++) {
+        for (int64_t d = 0; d < D && i < t->M; d++) {
+            const size_t k = (size_t)(i * D + d);
+            float v = 0.0f;
+            for (int32_t s = 0; s < dr->slices; s++) v += dr->dBT[(size_t)s * plane + k];
+            t->dB[k] = t->beta == 0.0f ? t->alpha * v : t->alpha * v + t->beta * t->dB[k];
+        }
+        if (i < t->N)
+            for (int64_t d = 0; d < D; d++) t->dA[i * D + d] *= t->alpha;
+    }
+}
+#endif
+
+int jnce_tile_backward_run(const jnce_tile_backward *t) {
+#ifdef JNCE_HAVE_AVX512
+    if (!jnce_use_avx512()) return 0;
+    driver dr = {.t = t, .slices = t->slices > 0 ? t->slices : 1};
+    dr.dBT = calloc((size_t)dr.slices * (size_t)t->M * (size_t)t->D, sizeof(float));
+    dr.tile = aligned_alloc(64, sizeof(float) * (size_t)dr.slices * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS);
+    const int ran = dr.dBT != NULL && dr.tile != NULL;
+    if (ran) {
+        jnce_parallel_for_at_most((t->N + TILE_BACKWARD_ROWS - 1) / TILE_BACKWARD_ROWS, 1, dr.slices, bands, &dr);
+        jnce_parallel_for(t->M > t->N ? t->M : t->N, 64, sum_slices, &dr);
+    }
+    free(dr.dBT), free(dr.tile);
+    return ran;
+#else
+    (void)t;
+    return 0;
+#endif
+}
