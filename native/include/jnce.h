@@ -10,7 +10,8 @@
  *
  * Names: jnce_<op>_<pass> for the ops, <op> as its C file names it (clip_xent.c:
  * jnce_clip_xent_fwd_bwd) or the PyTorch function it mirrors (jnce_kl_div_fwd_bwd), <pass> one
- * of fwd, bwd, fwd_bwd; products and searches that have no backward of their own keep their
+ * of fwd, bwd, fwd_bwd, or grad: fwd_bwd carried on through the product that made the logits to
+ * its operands' gradients (jnce_siglip_grad); products and searches that have no backward of their own keep their
  * BLAS-like names (jnce_sgemm, jnce_ssyrk, jnce_saxpy, jnce_hard_negatives); the runtime is
  * jnce_<verb>; CUDA entry points are jnce_cuda_<the same name> and take a context first.
  *
@@ -388,6 +389,18 @@ JNCE_API int32_t jnce_symmetric_xent_labels_grad(float *S, int64_t N, int64_t ld
 JNCE_API int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G);
 
 /*
+ * jnce_clip_xent_fwd_bwd's loss and the towers' gradients in one call (src/cpu/clip_xent.c), for
+ * S = scale A Bᵀ (N,N) with row stride ld: with G = d loss / d S as there,
+ *   dA (N,D) = alpha G B,  dB (N,D) = alpha Gᵀ A     (both overwritten)
+ * A and B (N,D) float32 contiguous, D >= 1; dA and dB contiguous, overlapping neither each other
+ * nor the inputs. Where the CPU has AVX-512 and one shift serves every row and column, G is
+ * formed a tile at a time in the cache and both products read it there (S is left as it was);
+ * elsewhere S receives G and two GEMMs follow: S's contents are unspecified afterwards.
+ */
+JNCE_API int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A,
+                                     const float *B, int64_t D, float alpha, float *dA, float *dB);
+
+/*
  * The logits of InfoNCE with explicit per-query negatives, and their gradients (src/cpu/negatives.c):
  * batched row dots, each query against its own positive and its own K negatives.
  *   Q, P (N,D), Nk (N,K,D), L and G (N,K+1), float32, contiguous; N, K, D >= 1.
@@ -441,7 +454,7 @@ JNCE_API int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, in
 
 /*
  * Cross-entropy rows with one target each over logits S (N,M), row stride ld >= M, S = scale A Bᵀ
- * or a block of its rows, and the towers' gradients, in one call (src/cpu/xent_rows_grad.c):
+ * or a block of its rows, and the towers' gradients, in one call (src/cpu/xent_rows.c):
  *   loss (N): the rows' losses, the same as jnce_cross_entropy_strided_fwd_bwd gives with int64
  *             targets, no options and JNCE_REDUCTION_NONE
  *   G_ij = softmax_i(j) - [j = targets_i]  (d loss_i / d S_ij; targets int64 (N) in [0, M))

@@ -16,6 +16,9 @@
  *           by no other tile), one exp per entry where the tile's maxima lie close together.
  * A row that meets NaN or +Inf makes loss_i NaN and row i of G NaN; a column that does makes
  * loss_j NaN and column j of G NaN (the row and column softmaxes they spoil).
+ * jnce_clip_xent_grad also takes the towers' products G B and Gᵀ A: where pass 2 would go by rows
+ * (AVX-512, one shift), G is formed a tile at a time in the cache and multiplied there
+ * (clip_form, tile_backward.c) and never written; elsewhere G goes into S and two GEMMs follow.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_clip_xent.c is the check.
  */
@@ -26,6 +29,7 @@
 
 #include "internal.h"
 #include "softmax_tiles.h"
+#include "tile_product.h"
 
 #define CHUNK 16 /* rows per step of pass 1: 16 sequential streams, 16 exps per column rescale */
 /*
@@ -259,7 +263,66 @@ JNCE_TARGET_AVX512 static void pass2_rows(void *ctx, int64_t begin, int64_t end,
 }
 #endif
 
+#ifdef JNCE_HAVE_AVX512
+/*
+ * jnce_clip_xent_grad's tiles (jnce_tile_backward_run, tile_product.h) where pass2_rows would
+ * run: the same G_ij = exp(S_ij - c) (a_i + b_j), the pairs taken exactly, formed a window of a
+ * row at a time into the tile instead of over S, and multiplied there by both towers.
+ */
+JNCE_TARGET_AVX512 static void clip_form(const jnce_tile_backward *t, int64_t r0, int64_t rows, int64_t k0, int64_t n, float *X,
+                                         int32_t slice) {
+    (void)slice;
+    const clip_job *j = t->ctx;
+    const __m512 vc = _mm512_set1_ps(j->c);
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = r0 + r;
+        const float *x = j->S + i * j->ld + k0;
+        /* asks for the next row's window, and from the last row the next window's first row */
+        const float *ahead = r + 1 < rows ? x + j->ld : j->S + r0 * j->ld + k0 + n;
+        float *g = X + r * TILE_BACKWARD_COLS;
+        const __m512 ar = _mm512_set1_ps(j->arow[i]);
+        for (int64_t k = 0; k < n; k += 16) {
+            const __mmask16 m = n - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - k)) - 1u);
+            _mm_prefetch(jnce_ahead(ahead, k), _MM_HINT_T0);
+            const __m512 e = exp_nonpos_avx512(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + k), vc));
+            _mm512_mask_storeu_ps(g + k, m, _mm512_mul_ps(e, _mm512_add_ps(ar, _mm512_maskz_loadu_ps(m, j->bcol + k0 + k))));
+        }
+        if (i >= k0 && i < k0 + n) {
+            const double xii = x[i - k0];
+            g[i - k0] = (float)(0.5 * j->w * (exp(xii - j->rlse[i]) + exp(xii - j->clse[i])) - j->w);
+        }
+    }
+}
+#endif
+
+/* The towers' products for the gradient entry point: where set, pass 2 by rows gives way to the tiles, which set done. */
+typedef struct {
+    const float *A, *B;
+    int64_t D;
+    float alpha;
+    float *dA, *dB;
+    int done;
+} clip_product;
+
+static int32_t run(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G, clip_product *prod);
+
 int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G) {
+    return run(S, N, ld, reduction, loss, G, NULL);
+}
+
+int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A, const float *B,
+                            int64_t D, float alpha, float *dA, float *dB) {
+    if (A == NULL || B == NULL || dA == NULL || dB == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip_grad: null A, B, dA or dB");
+    if (D < 1) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip_grad: D=%lld, need D >= 1", (long long)D);
+    clip_product prod = {A, B, D, alpha, dA, dB, 0};
+    int32_t status = run(S, N, ld, reduction, loss, S, &prod);
+    if (status != JNCE_OK || prod.done) return status;
+    status = jnce_sgemm(0, 0, N, D, N, alpha, S, ld, B, D, 0.0f, dA, D); /* G was written into S */
+    if (status == JNCE_OK) status = jnce_sgemm(1, 0, N, D, N, alpha, S, ld, A, D, 0.0f, dB, D);
+    return status;
+}
+
+static int32_t run(const float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, float *G, clip_product *prod) {
     if (S == NULL || loss == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: null S or loss");
     if (N < 1 || ld < N)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_clip: N=%lld ld=%lld, need 1 <= N <= ld", (long long)N, (long long)ld);
@@ -322,7 +385,13 @@ int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, int32_t re
             const float c = 0.5f * (lo + hi);
             for (int64_t i = 0; i < 2 * N; i++) factors[i] = (float)((double)coef[i] * exp((double)c - (double)max[i]));
             job.arow = factors, job.bcol = factors + N, job.c = c;
-            jnce_parallel_for(N, 16, pass2_rows, &job);
+            if (prod != NULL) {
+                const jnce_tile_backward t = {.N = N, .M = N, .D = prod->D, .A = prod->A, .B = prod->B, .alpha = prod->alpha,
+                                              .beta = 0.0f, .dA = prod->dA, .dB = prod->dB, .form = clip_form, .ctx = &job,
+                                              .slices = jnce_threads()};
+                prod->done = jnce_tile_backward_run(&t);
+            }
+            if (prod == NULL || !prod->done) jnce_parallel_for(N, 16, pass2_rows, &job);
             by_rows = 1;
         }
         free(factors);

@@ -85,7 +85,7 @@ jnce_row_stats jnce_softmax_row_stats(const float *x, int64_t C);
 
 /* jnce_cross_entropy_strided_fwd_bwd with int64 targets, no options, reduction NONE and no
  * gradient (the same code, so the same losses), giving each row's log-sum-exp in double
- * (cross_entropy.c; for xent_rows_grad.c, whose G needs it to better than a float's rounding). */
+ * (cross_entropy.c; for xent_rows.c, whose G needs it to better than a float's rounding). */
 int32_t jnce_xent_rows_lse(int64_t N, int64_t C, int64_t ld, const float *logits, const int64_t *targets, float *loss, double *lse);
 
 /* out[j] = exp(x[j] - max) * scale for one row (AVX2 when available); out may alias x. */

@@ -2,8 +2,8 @@
  * tile_backward.c - internal: the driver of the fused backward passes (jnce_tile_backward_run,
  * see tile_product.h): bands of rows on jnce's threads, their tiles of G formed by the caller's
  * callback and multiplied in the cache by both towers, one dB accumulator a thread summed after.
- * Used by siglip.c (SigLIP's pairwise sigmoid loss) and xent_rows_grad.c (the two-tower
- * cross-entropy rows).
+ * Used by siglip.c (SigLIP's pairwise sigmoid loss), xent_rows.c (the two-tower cross-entropy
+ * rows) and clip_xent.c (CLIP's symmetric cross-entropy).
  */
 #include <stdlib.h>
 #include <string.h>

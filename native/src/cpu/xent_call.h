@@ -25,7 +25,7 @@ typedef struct xent_call {
     float *grad;
     float *lse;
     int64_t ld;              /* row stride of logits and grad, >= C (the CPU entry points set it) */
-    double *lse64;           /* (N) or NULL: lse in double, before its rounding (CPU only: xent_rows_grad.c) */
+    double *lse64;           /* (N) or NULL: lse in double, before its rounding (CPU only: xent_rows.c) */
 } xent_call;
 
 #endif

@@ -2056,6 +2056,76 @@ public class JnceNative extends JnceNative$shared {
         }
     }
 
+    private static class jnce_clip_xent_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_LONG,
+            JnceNative.C_INT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER,
+            JnceNative.C_LONG,
+            JnceNative.C_FLOAT,
+            JnceNative.C_POINTER,
+            JnceNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("jnce_clip_xent_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A, const float *B, int64_t D, float alpha, float *dA, float *dB)
+     * }
+     */
+    public static FunctionDescriptor jnce_clip_xent_grad$descriptor() {
+        return jnce_clip_xent_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A, const float *B, int64_t D, float alpha, float *dA, float *dB)
+     * }
+     */
+    public static MethodHandle jnce_clip_xent_grad$handle() {
+        return jnce_clip_xent_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A, const float *B, int64_t D, float alpha, float *dA, float *dB)
+     * }
+     */
+    public static MemorySegment jnce_clip_xent_grad$address() {
+        return jnce_clip_xent_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A, const float *B, int64_t D, float alpha, float *dA, float *dB)
+     * }
+     */
+    public static int jnce_clip_xent_grad(MemorySegment S, long N, long ld, int reduction, MemorySegment loss, MemorySegment A, MemorySegment B, long D, float alpha, MemorySegment dA, MemorySegment dB) {
+        var mh$ = jnce_clip_xent_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("jnce_clip_xent_grad", S, N, ld, reduction, loss, A, B, D, alpha, dA, dB);
+            }
+            return (int)mh$.invokeExact(S, N, ld, reduction, loss, A, B, D, alpha, dA, dB);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class jnce_negatives_logits_fwd {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             JnceNative.C_INT,

@@ -149,6 +149,20 @@ public interface ContrastiveKernels {
      */
     void clipCrossEntropy(Tensor s, Reduction reduction, Tensor loss, Tensor grad);
 
+    /**
+     * {@link #clipCrossEntropy} over s (N, stride) = scale a bᵀ and the towers' gradients from
+     * G = d loss / d s: da = alpha G b and db = alpha Gᵀ a, (N, D) each, overwritten. a, b, da
+     * and db are contiguous; da and db overlap neither each other nor the inputs. s's contents
+     * are unspecified afterwards. The default writes G into s and takes the two products with
+     * sim; a backend may form G a tile at a time and multiply it in the cache.
+     */
+    default void clipGradient(Tensor s, Reduction reduction, Tensor loss, Tensor a, Tensor b, float alpha, Tensor da, Tensor db,
+                              SimilarityKernels sim) {
+        clipCrossEntropy(s, reduction, loss, s);
+        sim.gemm(false, false, alpha, s, b, 0f, da);
+        sim.gemm(true, false, alpha, s, a, 0f, db);
+    }
+
     /** What {@link #sigLipPairs} sums over the pairs: their losses, and their gradients (d sum / d bias). */
     record PairSums(double loss, double grad) {
     }

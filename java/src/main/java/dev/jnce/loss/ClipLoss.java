@@ -211,10 +211,9 @@ public final class ClipLoss {
             workspace = Workspace.borrow(k, n, k.contrastive().logitRowStride(n));
             Tensor logits = workspace.logits();
             sim.gemm(false, true, logitScale, ah, bh, 0f, logits); // the bias is left out: softmax does not see a shift
-            // both directions' cross-entropy from the one matrix; G = d loss / d logits in place
-            k.contrastive().clipCrossEntropy(logits, reduction, loss, logits);
-            sim.gemm(false, false, logitScale, logits, bh, 0f, da);
-            sim.gemm(true, false, logitScale, logits, ah, 0f, db);
+            // both directions' cross-entropy from the one matrix, and G = d loss / d logits into
+            // da = G bh scale and db = Gᵀ ah scale (on cpu a tile of G at a time, never written)
+            k.contrastive().clipGradient(logits, reduction, loss, ah, bh, logitScale, da, db, sim);
             float gradScale = (float) (sim.dot(ah, da) / logitScale);
             Contrastive.backThroughNormalize(k, a, da, normalize);
             Contrastive.backThroughNormalize(k, b, db, normalize);

@@ -25,6 +25,7 @@ import static dev.jnce.testutil.Approx.assertClose;
 import static dev.jnce.testutil.Approx.toDouble;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The symmetric CLIP loss on every backend against PyTorch's golden data (pairs.txt), the float64
@@ -77,6 +78,63 @@ class ClipLossTest extends ScopedTest {
         assertClose(PairLossesReference.clip(inputs[0], inputs[1], n, d, scale, bias, normalize, reduction), o.loss(), 2e-6,
                 "loss vs float64");
         assertGradientsMatchFiniteDifferences(o, inputs, new double[] {scale, bias}, f, 1e-5, backend + " " + reduction);
+    }
+
+    /**
+     * N = 700, D = 70, not normalised: where the cpu backend forms d loss / d logits in 256 x 256
+     * tiles and multiplies each where it lies (three row bands, three tile columns, the last 188
+     * wide), every backend's towers' gradients match the float64 gradient entry by entry:
+     * g_ij = (P_ij + Q_ij) / (2N) - [i = j] / N, P the rows' softmax and Q the columns' of
+     * z = scale a bᵀ, da_i = scale sum_j g_ij b_j, db_j = scale sum_i g_ij a_i.
+     */
+    @Test
+    void towersGradientsOfAWideBatchMatchFloat64() {
+        int n = 700, d = 70;
+        float scale = 0.2f; // every row's and column's maximum within 10 of the others: cpu takes its tiles' path
+        float[] a = gaussian(91, n, d), b = gaussian(92, n, d);
+        double[][] z = new double[n][n];
+        double[] rowLse = new double[n], colLse = new double[n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int k = 0; k < d; k++) dot += (double) a[i * d + k] * b[j * d + k];
+                z[i][j] = scale * dot;
+            }
+        }
+        double lossSum = 0;
+        for (int i = 0; i < n; i++) {
+            double r = Double.NEGATIVE_INFINITY, c = Double.NEGATIVE_INFINITY, rs = 0, cs = 0;
+            for (int j = 0; j < n; j++) r = Math.max(r, z[i][j]);
+            for (int j = 0; j < n; j++) c = Math.max(c, z[j][i]);
+            for (int j = 0; j < n; j++) rs += Math.exp(z[i][j] - r);
+            for (int j = 0; j < n; j++) cs += Math.exp(z[j][i] - c);
+            rowLse[i] = r + Math.log(rs);
+            colLse[i] = c + Math.log(cs);
+            lossSum += (rowLse[i] + colLse[i]) / 2 - z[i][i];
+        }
+        double[] da = new double[n * d], db = new double[n * d], daSize = new double[n * d], dbSize = new double[n * d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double g = (Math.exp(z[i][j] - rowLse[i]) + Math.exp(z[i][j] - colLse[j])) / (2.0 * n) - (i == j ? 1.0 / n : 0);
+                for (int k = 0; k < d; k++) {
+                    da[i * d + k] += scale * g * b[j * d + k];
+                    daSize[i * d + k] += Math.abs(scale * g * b[j * d + k]);
+                    db[j * d + k] += scale * g * a[i * d + k];
+                    dbSize[j * d + k] += Math.abs(scale * g * a[i * d + k]);
+                }
+            }
+        }
+        for (Backend backend : TestBackends.all()) {
+            Outcome o = Outcome.of(ClipLoss.create().withLogitScale(scale).withNormalize(false).withBackend(backend)
+                    .forwardBackward(Tensor.of(a, n, d), Tensor.of(b, n, d)));
+            assertEquals(lossSum / n, o.loss()[0], 1e-6 * lossSum / n, backend.name() + ": loss");
+            double worst = 0;
+            for (int k = 0; k < n * d; k++) {
+                worst = Math.max(worst, Math.abs(o.grads()[0][k] - da[k]) / (daSize[k] + 1e-30));
+                worst = Math.max(worst, Math.abs(o.grads()[1][k] - db[k]) / (dbSize[k] + 1e-30));
+            }
+            assertTrue(worst < 1e-5, backend.name() + ": largest error of d loss / d a or b, relative to its terms' magnitude: " + worst);
+        }
     }
 
     @Test

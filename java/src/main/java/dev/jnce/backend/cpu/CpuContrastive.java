@@ -109,6 +109,14 @@ final class CpuContrastive implements ContrastiveKernels {
     }
 
     @Override
+    public void clipGradient(Tensor s, Reduction reduction, Tensor loss, Tensor a, Tensor b, float alpha, Tensor da, Tensor db,
+                             SimilarityKernels sim) {
+        NativeStatus.check(JnceNative.jnce_clip_xent_grad(s.segment(), s.size(0), s.size(1), NativeCodes.reduction(reduction),
+                loss.segment(), a.segment(), b.segment(), a.size(1), alpha, da.segment(), db.segment()), "clip_xent_grad", "s", s,
+                "a", a);
+    }
+
+    @Override
     public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
         return sigLipPairs(s, s.size(1), offset, bias, grad);
     }

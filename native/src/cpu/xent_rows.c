@@ -1,5 +1,5 @@
 /*
- * xent_rows_grad.c - cross-entropy rows with one target each over logits S = scale A Bᵀ
+ * xent_rows.c - cross-entropy rows with one target each over logits S = scale A Bᵀ
  * (two-tower InfoNCE with in-batch negatives, or a block of its rows) and the towers' gradients:
  * the rows' losses and log-sum-exp by cross_entropy.c's forward (jnce_xent_rows_lse: the same
  * losses as jnce_cross_entropy_strided_fwd_bwd gives), then
@@ -13,7 +13,7 @@
  * and two GEMMs read and wrote them and then read them twice. Elsewhere G goes into S and two
  * GEMMs follow. A row with a NaN or +Inf logit gets NaN in its loss and its entries of G.
  *
- * Build and check alone: see native/CMakeLists.txt; native/test/test_xent_rows_grad.c is the check.
+ * Build and check alone: see native/CMakeLists.txt; native/test/test_xent_rows.c is the check.
  */
 #include <math.h>
 #include <stdlib.h>

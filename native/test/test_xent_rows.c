@@ -1,5 +1,5 @@
 /*
- * test_xent_rows_grad.c - checks jnce_xent_rows_grad: its losses bit for bit those of
+ * test_xent_rows.c - checks jnce_xent_rows_grad: its losses bit for bit those of
  * jnce_cross_entropy_strided_fwd_bwd (reduction NONE), and its products against a double
  * definition, G_ij = softmax_i(j) - [j = t_i], dA = alpha G B, dB = alpha Gᵀ A + beta dB0: sizes that cut the 256 x 256 tiles and the 16-float vectors unevenly, row stride
  * padding, blocks of rows (targets off the diagonal, dB added into), S left as it was on the
@@ -136,5 +136,5 @@ int main(void) {
     precision_case();
     nan_case();
     errors_case();
-    return finish("test_xent_rows_grad");
+    return finish("test_xent_rows");
 }
