@@ -166,13 +166,20 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     }
 }
 
-int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G) {
+/* The arguments both entry points share. */
+static int32_t check_args(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, const double *sums) {
     if (S == NULL || sums == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: null S or sums");
     if (N < 1 || M < 1 || ld < M)
         return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M", (long long)N,
                          (long long)M, (long long)ld);
     if (offset < 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: offset %lld < 0", (long long)offset);
     if (!isfinite(bias)) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: bias %g is not finite", (double)bias);
+    return JNCE_OK;
+}
+
+int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums, float *G) {
+    int32_t status = check_args(S, N, M, ld, offset, bias, sums);
+    if (status != JNCE_OK) return status;
     double *per_row = malloc(sizeof(double) * 2 * (size_t)N);
     if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
     siglip_job job = {.S = S, .G = G, .N = N, .M = M, .ld = ld, .offset = offset, .bias = bias, .avx2 = jnce_use_avx2(), .avx512 = jnce_use_avx512(),
@@ -259,12 +266,8 @@ int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t off
                          const float *B, int64_t D, float alpha, float beta, float *dA, float *dB) {
     if (A == NULL || B == NULL || dA == NULL || dB == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip_grad: null A, B, dA or dB");
     if (D < 1) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip_grad: D=%lld, need D >= 1", (long long)D);
-    if (S == NULL || sums == NULL) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: null S or sums");
-    if (N < 1 || M < 1 || ld < M)
-        return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: N=%lld M=%lld ld=%lld, need N, M >= 1 and ld >= M", (long long)N,
-                         (long long)M, (long long)ld);
-    if (offset < 0) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: offset %lld < 0", (long long)offset);
-    if (!isfinite(bias)) return jnce_fail(JNCE_ERR_INVALID_ARG, "siglip: bias %g is not finite", (double)bias);
+    int32_t status = check_args(S, N, M, ld, offset, bias, sums);
+    if (status != JNCE_OK) return status;
 #ifdef JNCE_HAVE_AVX512
     double *per_row = malloc(sizeof(double) * 2 * (size_t)N);
     if (per_row == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "siglip: out of memory for N=%lld", (long long)N);
@@ -280,7 +283,7 @@ int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t off
     free(per_row);
 #endif
     /* G into S, then the two products */
-    int32_t status = jnce_siglip_fwd_bwd(S, N, M, ld, offset, bias, sums, S);
+    status = jnce_siglip_fwd_bwd(S, N, M, ld, offset, bias, sums, S);
     if (status == JNCE_OK) status = jnce_sgemm(0, 0, N, D, M, alpha, S, ld, B, D, 0.0f, dA, D);
     if (status == JNCE_OK) status = jnce_sgemm(1, 0, M, D, N, alpha, S, ld, A, D, beta, dB, D);
     return status;
