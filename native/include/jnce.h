@@ -393,9 +393,10 @@ JNCE_API int32_t jnce_clip_xent_fwd_bwd(const float *S, int64_t N, int64_t ld, i
  * S = scale A Bᵀ (N,N) with row stride ld: with G = d loss / d S as there,
  *   dA (N,D) = alpha G B,  dB (N,D) = alpha Gᵀ A     (both overwritten)
  * A and B (N,D) float32 contiguous, D >= 1; dA and dB contiguous, overlapping neither each other
- * nor the inputs. Where the CPU has AVX-512 and one shift serves every row and column, G is
- * formed a tile at a time in the cache and both products read it there (S is left as it was);
- * elsewhere S receives G and two GEMMs follow: S's contents are unspecified afterwards.
+ * nor the inputs. Where the CPU has AVX-512, N >= 8 threads D and one shift serves every row and
+ * column, G is formed a tile at a time in the cache and both products read it there (S is left
+ * as it was); elsewhere S receives G and two GEMMs follow: S's contents are unspecified
+ * afterwards.
  */
 JNCE_API int32_t jnce_clip_xent_grad(float *S, int64_t N, int64_t ld, int32_t reduction, float *loss, const float *A,
                                      const float *B, int64_t D, float alpha, float *dA, float *dB);
@@ -445,9 +446,10 @@ JNCE_API int32_t jnce_siglip_fwd_bwd(const float *S, int64_t N, int64_t M, int64
  *   dA (N,D) = alpha G B                 (overwritten)
  *   dB (M,D) = alpha Gᵀ A + beta dB      (dB is not read for beta = 0)
  * A (N,D) and B (M,D) float32 contiguous, D >= 1; dA and dB contiguous, overlapping none of the
- * others. With AVX-512, G is formed a tile at a time in the cache and both products read it
- * there (S is left as it was); elsewhere S receives G and two GEMMs follow: S's contents are
- * unspecified afterwards. sums have the same bits as jnce_siglip_fwd_bwd gives for the same S.
+ * others. With AVX-512 and N >= 8 threads D, G is formed a tile at a time in the cache and both
+ * products read it there (S is left as it was); elsewhere S receives G and two GEMMs follow: S's
+ * contents are unspecified afterwards. sums have the same bits as jnce_siglip_fwd_bwd gives for
+ * the same S.
  */
 JNCE_API int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, int64_t offset, float bias, double *sums,
                                   const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB);
@@ -462,9 +464,10 @@ JNCE_API int32_t jnce_siglip_grad(float *S, int64_t N, int64_t M, int64_t ld, in
  *   dB (M,D) = alpha Gᵀ A + beta dB      (dB is not read for beta = 0)
  * A (N,D) and B (M,D) float32 contiguous (they may overlap: the one-tensor sweep's A is a block
  * of B), D >= 1; loss, dA and dB contiguous, overlapping neither each other nor the inputs. A row
- * with a NaN or +Inf logit gives NaN in its loss and its entries of G. With AVX-512, G is formed
- * a tile at a time in the cache and both products read it there (S is left as it was);
- * elsewhere S receives G and two GEMMs follow: S's contents are unspecified afterwards.
+ * with a NaN or +Inf logit gives NaN in its loss and its entries of G. With AVX-512 and
+ * N >= 8 threads D, G is formed a tile at a time in the cache and both products read it there (S
+ * is left as it was); elsewhere S receives G and two GEMMs follow: S's contents are unspecified
+ * afterwards.
  */
 JNCE_API int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const int64_t *targets, float *loss,
                                      const float *A, const float *B, int64_t D, float alpha, float beta, float *dA, float *dB);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jnce.h"
+
 static int failures;
 
 #define CHECK(cond, ...)                                                                \
@@ -67,6 +69,14 @@ static inline int avx512_kernels(void) {
 #else
     return 0;
 #endif
+}
+
+/* Whether the fused backward's tiles run for N rows of D features (tile_backward.c): AVX-512, and
+ * the per-thread accumulators small against the logits, N >= 8 threads D. */
+static inline int tiles_run(int64_t N, int64_t D) {
+    int32_t threads = 1;
+    jnce_get_num_threads(&threads);
+    return avx512_kernels() && N >= 8 * (int64_t)threads * D;
 }
 
 static int finish(const char *name) {

@@ -151,7 +151,8 @@ static void nonfinite_case(void) {
 /*
  * jnce_clip_xent_grad against jnce_clip_xent_fwd_bwd's G multiplied in double: dA = alpha G B,
  * dB = alpha Gᵀ A, the loss bit for bit fwd_bwd's; sizes that cut the 256 x 256 tiles and the
- * vectors unevenly, padded rows; with AVX-512 and logits within one shift, S left as it was.
+ * vectors unevenly, padded rows; where the tiles run (tiles_run, logits within one shift) S left
+ * as it was.
  */
 static void grad_case(int64_t N, int64_t ld, int64_t D, int reduction, float scale) {
     const float alpha = 0.83f;
@@ -167,7 +168,7 @@ static void grad_case(int64_t N, int64_t ld, int64_t D, int reduction, float sca
     CHECK(jnce_clip_xent_fwd_bwd(S, N, ld, reduction, want, G) == JNCE_OK, "grad N=%lld: fwd_bwd status", (long long)N);
     CHECK(jnce_clip_xent_grad(S, N, ld, reduction, loss, A, B, D, alpha, dA, dB) == JNCE_OK, "grad N=%lld: status", (long long)N);
     CHECK(memcmp(loss, want, sizeof(float) * nl) == 0, "grad N=%lld: the loss differs from fwd_bwd's", (long long)N);
-    if (avx512_kernels()) {
+    if (tiles_run(N, D)) {
         int kept = 1;
         for (int64_t k = 0; k < N * ld; k++) kept &= memcmp(&S[k], &S0[k], sizeof(float)) == 0;
         CHECK(kept, "grad N=%lld: S changed on the tiles' path", (long long)N);
@@ -223,9 +224,11 @@ int main(void) {
     nonfinite_case();
     grad_case(1, 1, 1, JNCE_REDUCTION_MEAN, 5.0f);
     grad_case(32, 32, 128, JNCE_REDUCTION_MEAN, 10.0f);
-    grad_case(300, 304, 70, JNCE_REDUCTION_MEAN, 10.0f); /* two bands, two tiles, a 44-column last tile */
-    grad_case(530, 530, 33, JNCE_REDUCTION_SUM, 14.0f);  /* three bands, a tile of 18 columns */
-    grad_case(257, 272, 129, JNCE_REDUCTION_NONE, 3.0f);
+    /* the tiles' path where N >= 8 threads D (tiles_run), else pass 2 and two GEMMs */
+    grad_case(300, 304, 17, JNCE_REDUCTION_MEAN, 10.0f);  /* two bands, two tiles, a 44-column last tile */
+    grad_case(530, 530, 33, JNCE_REDUCTION_SUM, 14.0f);   /* bands of 133, a tile of 18 columns */
+    grad_case(257, 272, 129, JNCE_REDUCTION_NONE, 3.0f);  /* few rows for D: no tiles */
+    grad_case(1100, 1104, 65, JNCE_REDUCTION_MEAN, 8.0f); /* D past one 64-column chunk */
     errors_case();
     return finish("test_clip_xent");
 }

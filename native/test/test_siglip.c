@@ -46,7 +46,8 @@ static void siglip_case(int64_t N, int64_t M, int64_t ld, int64_t offset, float 
 /*
  * jnce_siglip_grad against jnce_siglip_fwd_bwd's G multiplied in double: dA = alpha G B,
  * dB = alpha Gᵀ A + beta dB0, the sums bit for bit those of jnce_siglip_fwd_bwd. Sizes cut the
- * fused path's 256 x 256 tiles and 128-column groups unevenly; with AVX-512 S must be left as it was.
+ * fused path's 256 x 256 tiles and 128-column groups unevenly; where the tiles run (tiles_run) S must
+ * be left as it was.
  */
 static void grad_case(int64_t N, int64_t M, int64_t ld, int64_t offset, int64_t D, float bias, float beta) {
     const float alpha = 0.37f;
@@ -69,7 +70,7 @@ static void grad_case(int64_t N, int64_t M, int64_t ld, int64_t offset, int64_t 
           (long long)N);
     CHECK(sums[0] == want_sums[0] && sums[1] == want_sums[1], "grad N=%lld M=%lld: sums %.17g %.17g, fwd_bwd's %.17g %.17g",
           (long long)N, (long long)M, sums[0], sums[1], want_sums[0], want_sums[1]);
-    if (avx512_kernels()) {
+    if (tiles_run(N, D)) {
         int kept = 1;
         for (int64_t i = 0; i < N; i++)
             for (int64_t j = 0; j < M; j++) kept &= S[i * ld + j] == S0[i * ld + j];
@@ -136,10 +137,12 @@ int main(void) {
     siglip_case(16, 100, 104, 90, 10.0f, -10.0f, 1); /* the last block: rows 90..99 have positives, 100..105 none */
     grad_case(1, 1, 1, 0, 1, 0.5f, 0.0f);
     grad_case(32, 32, 32, 0, 128, -10.0f, 0.0f);
-    grad_case(300, 300, 304, 0, 70, -10.0f, 0.0f);    /* two bands, two tiles, a 44-column last tile */
-    grad_case(257, 700, 700, 400, 129, 2.0f, 1.0f);   /* a block of rows 400..656 of 700, added into dB */
-    grad_case(200, 530, 536, 420, 33, -5.0f, 1.0f);   /* the last block: rows 530..619 have no positive */
-    grad_case(520, 513, 513, 0, 20, -10.0f, 0.0f);    /* three bands, three tiles, one column past 512 */
+    /* the tiles' path where N >= 8 threads D (tiles_run), else the pass and two GEMMs */
+    grad_case(300, 300, 304, 0, 17, -10.0f, 0.0f);    /* two bands, two tiles, a 44-column last tile */
+    grad_case(257, 700, 700, 400, 129, 2.0f, 1.0f);   /* a block of rows 400..656 of 700, added into dB (few rows: no tiles) */
+    grad_case(1100, 700, 700, 400, 65, 2.0f, 1.0f);   /* the same with tiles: D past one 64-column chunk */
+    grad_case(200, 530, 536, 420, 12, -5.0f, 1.0f);   /* the last block: rows 530..619 have no positive */
+    grad_case(520, 513, 513, 0, 20, -10.0f, 0.0f);    /* bands of 130, three tiles, one column past 512 */
     nan_case();
     errors_case();
     return finish("test_siglip");

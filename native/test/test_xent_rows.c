@@ -1,9 +1,11 @@
 /*
  * test_xent_rows.c - checks jnce_xent_rows_grad: its losses bit for bit those of
  * jnce_cross_entropy_strided_fwd_bwd (reduction NONE), and its products against a double
- * definition, G_ij = softmax_i(j) - [j = t_i], dA = alpha G B, dB = alpha Gᵀ A + beta dB0: sizes that cut the 256 x 256 tiles and the 16-float vectors unevenly, row stride
- * padding, blocks of rows (targets off the diagonal, dB added into), S left as it was on the
- * AVX-512 path, G's own precision at a dominant column, a NaN row, and the argument errors.
+ * definition, G_ij = softmax_i(j) - [j = t_i], dA = alpha G B, dB = alpha Gᵀ A + beta dB0:
+ * sizes that cut the 256 x 256 tiles and the 16-float vectors unevenly, row stride padding,
+ * blocks of rows (targets off the diagonal, dB added into), S left as it was where the tiles run
+ * (tiles_run; a block of fewer rows than threads x D takes the pass and two GEMMs), G's own
+ * precision at a dominant column, a NaN row, and the argument errors.
  */
 #include <math.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static void grad_case(int64_t N, int64_t M, int64_t ld, int64_t first_target, in
     CHECK(jnce_xent_rows_grad(S, N, M, ld, t, loss, A, B, D, alpha, beta, dA, dB) == JNCE_OK, "N=%lld: status", (long long)N);
     CHECK(memcmp(loss, lse, sizeof(float) * N) == 0, "N=%lld M=%lld: the losses differ from the cross-entropy's", (long long)N,
           (long long)M);
-    if (avx512_kernels()) {
+    if (tiles_run(N, D)) {
         int kept = 1;
         for (int64_t k = 0; k < N * ld; k++) kept &= memcmp(&S[k], &S0[k], sizeof(float)) == 0;
         CHECK(kept, "N=%lld M=%lld: S changed on the AVX-512 path", (long long)N, (long long)M);
@@ -128,11 +130,13 @@ int main(void) {
     srand(41);
     grad_case(1, 1, 1, 0, 1, 0.0f);
     grad_case(32, 32, 32, 0, 128, 0.0f);
-    grad_case(300, 300, 304, 0, 70, 0.0f);   /* two bands, two tiles, a 44-column last tile */
-    grad_case(257, 700, 700, 400, 129, 1.0f); /* a block of rows 400..656 of 700, added into dB */
-    grad_case(200, 530, 536, 420, 33, 1.0f);  /* the last block: targets wrap past M */
-    grad_case(520, 513, 513, 0, 20, 0.0f);    /* three bands, three tiles, one column past 512 */
-    grad_case(40, 1000, 1000, 7, 16, 0.0f);   /* a tile row of 232 = 14.5 vectors */
+    /* the tiles' path where N >= 8 threads D (tiles_run), else the pass and two GEMMs */
+    grad_case(300, 300, 304, 0, 17, 0.0f);    /* two bands, two tiles, a 44-column last tile */
+    grad_case(257, 700, 700, 400, 129, 1.0f); /* a block of rows 400..656 of 700, added into dB (few rows: no tiles) */
+    grad_case(1100, 700, 700, 400, 65, 1.0f); /* the same with tiles: D past one 64-column chunk */
+    grad_case(200, 530, 536, 420, 12, 1.0f);  /* the last block: targets wrap past M */
+    grad_case(520, 513, 513, 0, 20, 0.0f);    /* bands of 130, three tiles, one column past 512 */
+    grad_case(40, 1000, 1000, 7, 2, 0.0f);    /* a tile row of 232 = 14.5 vectors */
     precision_case();
     nan_case();
     errors_case();

@@ -16,6 +16,7 @@ typedef struct {
     const jnce_tile_backward *t;
     float *dBT, *tile; /* a plane of dB and a tile a slice */
     int32_t slices;
+    int64_t band;      /* rows a band: TILE_BACKWARD_ROWS at most, fewer where that gives every thread as many bands */
 } driver;
 
 JNCE_TARGET_AVX512 static void bands(void *ctx, int64_t begin, int64_t end, int32_t slice) {
@@ -24,7 +25,7 @@ JNCE_TARGET_AVX512 static void bands(void *ctx, int64_t begin, int64_t end, int3
     const int64_t M = t->M, D = t->D;
     float *X = dr->tile + (size_t)slice * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS, *dBT = dr->dBT + (size_t)slice * (size_t)(M * D);
     for (int64_t b = begin; b < end; b++) {
-        const int64_t r0 = b * TILE_BACKWARD_ROWS, rows = t->N - r0 < TILE_BACKWARD_ROWS ? t->N - r0 : TILE_BACKWARD_ROWS;
+        const int64_t r0 = b * dr->band, rows = t->N - r0 < dr->band ? t->N - r0 : dr->band;
         memset(t->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
         if (t->band_begin != NULL) t->band_begin(t, r0, rows, slice);
         for (int64_t k0 = 0; k0 < M; k0 += TILE_BACKWARD_COLS) {
@@ -59,13 +60,22 @@ static void sum_slices(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 
 int jnce_tile_backward_run(const jnce_tile_backward *t) {
 #ifdef JNCE_HAVE_AVX512
-    if (!jnce_use_avx512()) return 0;
+    /* The per-thread accumulators (slices M D floats, zeroed, then read and summed into dB) must
+     * weigh little against the N M logits whose writing and two readings they spare: N >= 8
+     * slices D. Fewer rows (the sweeps' small blocks: 256 rows of N = 65536, 64 of N = 262144)
+     * keep the pass and two GEMMs: at 16384 x 128 in blocks of 256 rows the tiles took 836-934 ms
+     * against their 723 (C probe, ad-hoc), and their memory would outgrow the block's. */
+    if (!jnce_use_avx512() || t->N < 8 * (int64_t)(t->slices > 0 ? t->slices : 1) * t->D) return 0;
     driver dr = {.t = t, .slices = t->slices > 0 ? t->slices : 1};
+    /* as many bands a thread, each TILE_BACKWARD_ROWS rows at most: 700 rows on two threads go in
+     * four bands of 175, not 256 + 256 + 188 (one thread would do twice the other's work) */
+    const int64_t per = dr.slices * ((t->N + dr.slices * TILE_BACKWARD_ROWS - 1) / (dr.slices * TILE_BACKWARD_ROWS));
+    dr.band = (t->N + per - 1) / per;
     dr.dBT = calloc((size_t)dr.slices * (size_t)t->M * (size_t)t->D, sizeof(float));
     dr.tile = aligned_alloc(64, sizeof(float) * (size_t)dr.slices * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS);
     const int ran = dr.dBT != NULL && dr.tile != NULL;
     if (ran) {
-        jnce_parallel_for_at_most((t->N + TILE_BACKWARD_ROWS - 1) / TILE_BACKWARD_ROWS, 1, dr.slices, bands, &dr);
+        jnce_parallel_for_at_most((t->N + dr.band - 1) / dr.band, 1, dr.slices, bands, &dr);
         jnce_parallel_for(t->M > t->N ? t->M : t->N, 64, sum_slices, &dr);
     }
     free(dr.dBT), free(dr.tile);

@@ -95,7 +95,8 @@ JNCE_TARGET_AVX512 static inline void jnce_tile_product(float *out, int64_t rows
  * G = d loss / d S formed a tile at a time and never written out (tile_backward.c):
  *   dA (N,D) = alpha G B               (overwritten)
  *   dB (M,D) = alpha Gᵀ A + beta dB    (dB not read for beta = 0)
- * A thread takes bands of TILE_BACKWARD_ROWS rows; for each band, band_begin (when given), then
+ * A thread takes bands of at most TILE_BACKWARD_ROWS rows (every thread as many); for each band
+ * [r0, r0 + rows), band_begin (when given), then
  * its tiles from left to right: form writes G's rows [r0, r0 + rows) x columns [k0, k0 + n) into
  * X (row stride TILE_BACKWARD_COLS; k0 a multiple of it), and the tile is multiplied where it
  * lies, dA[I] += X B[J] and dBT[J] += Xᵀ A[I] (one dBT a thread, summed in the threads' order
@@ -119,7 +120,8 @@ struct jnce_tile_backward {
     int32_t slices; /* threads at most (jnce_threads(), read once by the caller, which sizes its per-thread state by it) */
 };
 
-/* Runs t where the CPU has AVX-512 and memory suffices: 1; else 0, having written nothing. */
+/* Runs t where the CPU has AVX-512, N >= 8 slices D (the per-thread dB accumulators weigh little
+ * against the logits) and memory suffices: 1; else 0, having written nothing. */
 int jnce_tile_backward_run(const jnce_tile_backward *t);
 
 #endif
