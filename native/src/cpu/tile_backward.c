@@ -58,14 +58,23 @@ static void sum_slices(void *ctx, int64_t begin, int64_t end, int32_t slice) {
 }
 #endif
 
-int jnce_tile_backward_run(const jnce_tile_backward *t) {
+int jnce_tile_backward_fits(const jnce_tile_backward *t) {
 #ifdef JNCE_HAVE_AVX512
     /* The per-thread accumulators (slices M D floats, zeroed, then read and summed into dB) must
      * weigh little against the N M logits whose writing and two readings they spare: N >= 8
      * slices D. Fewer rows (the sweeps' small blocks: 256 rows of N = 65536, 64 of N = 262144)
      * keep the pass and two GEMMs: at 16384 x 128 in blocks of 256 rows the tiles took 836-934 ms
      * against their 723 (C probe, ad-hoc), and their memory would outgrow the block's. */
-    if (!jnce_use_avx512() || t->N < 8 * (int64_t)(t->slices > 0 ? t->slices : 1) * t->D) return 0;
+    return jnce_use_avx512() && t->N >= 8 * (int64_t)(t->slices > 0 ? t->slices : 1) * t->D;
+#else
+    (void)t;
+    return 0;
+#endif
+}
+
+int jnce_tile_backward_run(const jnce_tile_backward *t) {
+#ifdef JNCE_HAVE_AVX512
+    if (!jnce_tile_backward_fits(t)) return 0;
     driver dr = {.t = t, .slices = t->slices > 0 ? t->slices : 1};
     /* as many bands a thread, each TILE_BACKWARD_ROWS rows at most: 700 rows on two threads go in
      * four bands of 175, not 256 + 256 + 188 (one thread would do twice the other's work) */

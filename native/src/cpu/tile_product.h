@@ -120,8 +120,11 @@ struct jnce_tile_backward {
     int32_t slices; /* threads at most (jnce_threads(), read once by the caller, which sizes its per-thread state by it) */
 };
 
-/* Runs t where the CPU has AVX-512, N >= 8 slices D (the per-thread dB accumulators weigh little
- * against the logits) and memory suffices: 1; else 0, having written nothing. */
+/* Whether t's tiles would run: the CPU has AVX-512 and N >= 8 slices D (the per-thread dB
+ * accumulators weigh little against the logits). */
+int jnce_tile_backward_fits(const jnce_tile_backward *t);
+
+/* Runs t where it fits and memory suffices: 1; else 0, having written nothing. */
 int jnce_tile_backward_run(const jnce_tile_backward *t);
 
 #endif

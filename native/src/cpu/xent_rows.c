@@ -10,8 +10,9 @@
  * would put its rounding, up to 1e-6 of the probabilities at |lse| ~ 16, into every entry).
  * With AVX-512, G is formed a 256 x 256 tile at a time in the cache and both products read it
  * there (tile_backward.c): after the statistics the logits are read once more, where writing G
- * and two GEMMs read and wrote them and then read them twice. Elsewhere G goes into S and two
- * GEMMs follow. A row with a NaN or +Inf logit gets NaN in its loss and its entries of G.
+ * and two GEMMs read and wrote them and then read them twice. Elsewhere (no AVX-512, or fewer
+ * rows than the tiles pay for: jnce_tile_backward_fits) the cross-entropy kernel writes G into S
+ * and two GEMMs follow. A row with a NaN or +Inf logit gets NaN in its loss and its entries of G.
  *
  * Build and check alone: see native/CMakeLists.txt; native/test/test_xent_rows.c is the check.
  */
@@ -68,30 +69,26 @@ int32_t jnce_xent_rows_grad(float *S, int64_t N, int64_t M, int64_t ld, const in
         if (targets[i] < 0 || targets[i] >= M)
             return jnce_fail(JNCE_ERR_INVALID_ARG, "xent_rows_grad: targets[%lld] = %lld, need 0 <= target < M = %lld", (long long)i,
                              (long long)targets[i], (long long)M);
-    double *lse = malloc(sizeof(double) * (size_t)N);
-    if (lse == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_rows_grad: out of memory for N=%lld", (long long)N);
-    int32_t status = jnce_xent_rows_lse(N, M, ld, S, targets, loss, lse);
-    if (status != JNCE_OK) {
-        free(lse);
-        return status;
-    }
-#ifdef JNCE_HAVE_AVX512
-    rows_job job = {.S = S, .lse = lse, .targets = targets, .ld = ld};
+    rows_job job = {.S = S, .lse = NULL, .targets = targets, .ld = ld};
     const jnce_tile_backward t = {.N = N, .M = M, .D = D, .A = A, .B = B, .alpha = alpha, .beta = beta, .dA = dA, .dB = dB,
-                                  .form = form, .ctx = &job, .slices = jnce_threads()};
-    if (jnce_tile_backward_run(&t)) {
-        free(lse);
-        return JNCE_OK;
-    }
+#ifdef JNCE_HAVE_AVX512
+                                  .form = form,
 #endif
-    for (int64_t i = 0; i < N; i++) { /* G into S */
-        float *x = S + i * ld;
-        const double l = lse[i];
-        const float hi = (float)l, lo = (float)(l - (double)hi);
-        for (int64_t k = 0; k < M; k++) x[k] = isfinite(l) ? expf(fminf((x[k] - hi) - lo, 0.0f)) : NAN;
-        if (isfinite(l)) x[targets[i]] -= 1.0f;
+                                  .ctx = &job, .slices = jnce_threads()};
+    int32_t status = JNCE_OK;
+    if (jnce_tile_backward_fits(&t)) {
+        double *lse = malloc(sizeof(double) * (size_t)N);
+        if (lse == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "xent_rows_grad: out of memory for N=%lld", (long long)N);
+        job.lse = lse;
+        status = jnce_xent_rows_lse(N, M, ld, S, targets, loss, lse);
+        const int ran = status == JNCE_OK && jnce_tile_backward_run(&t);
+        free(lse);
+        if (status != JNCE_OK || ran) return status;
     }
-    free(lse);
+    /* the losses and G into S by the cross-entropy kernel (the same losses), then two GEMMs */
+    status = jnce_cross_entropy_strided_fwd_bwd(N, M, ld, S, targets, JNCE_DTYPE_INT64, NULL, NULL, NULL, -100, 0.0f, 0.0f,
+                                                JNCE_REDUCTION_NONE, 0, loss, S, NULL);
+    if (status != JNCE_OK) return status;
     status = jnce_sgemm(0, 0, N, D, M, alpha, S, ld, B, D, 0.0f, dA, D);
     if (status == JNCE_OK) status = jnce_sgemm(1, 0, M, D, N, alpha, S, ld, A, D, beta, dB, D);
     return status;
