@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * CLIP's cross-entropy kernel on every backend against float64: the softmax over each row and
  * over each column of one matrix, for every reduction, in place, into another buffer and forward
- * only; rows whose maxima lie far apart (the kernels' two-exp path); NaN and +Inf spoiling
+ * only; rows whose maxima lie far apart (the kernels' two-exp path); a row whose first entries
+ * lie far below the rest (a one-shift pass's shift rising within it); NaN and +Inf spoiling
  * exactly their rows and columns.
  */
 class ClipKernelsTest extends ScopedTest {
@@ -30,22 +31,32 @@ class ClipKernelsTest extends ScopedTest {
 
     static Stream<Arguments> cases() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(r -> Stream.of(
-                Arguments.of(b, r, 0f), Arguments.of(b, r, 2.5f))));
+                Arguments.of(b, r, 0f, 0), Arguments.of(b, r, 2.5f, 0), Arguments.of(b, r, 0f, 16), Arguments.of(b, r, 0f, 128))));
     }
 
-    /** Logits in [-8, 8), row i shifted by rowShift * i. */
-    private static float[] logits(float rowShift) {
+    /**
+     * Logits in [-8, 8), row i shifted by rowShift * i; the first low entries of row 0 in
+     * [-21, -20) (the rest of row 0 and every column's maximum stay where they were): a pass
+     * that keeps one running shift from the first entries it reads must raise it within the row
+     * (16: at its second vector of sixteen lanes; 128: in the columns past the last whole vector).
+     */
+    private static float[] logits(float rowShift, int low) {
         SplittableRandom random = new SplittableRandom(11);
         float[] s = new float[N * N];
         for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) s[i * N + j] = rowShift * i + (float) random.nextDouble(-8, 8);
+        for (int j = 0; j < low; j++) s[j] = (float) random.nextDouble(-21, -20);
+        if (low > 0) { // row 0's maximum among its last entries, the first of them 27 above the low ones
+            s[128] = 7f;
+            s[N - 1] = 7.5f;
+        }
         return s;
     }
 
-    @ParameterizedTest(name = "{0} {1} row shift {2}")
+    @ParameterizedTest(name = "{0} {1} row shift {2}, {3} low entries in row 0")
     @MethodSource("cases")
-    void matchesFloat64(Backend backend, Reduction reduction, float rowShift) {
+    void matchesFloat64(Backend backend, Reduction reduction, float rowShift, int low) {
         ContrastiveKernels sim = ((Kernels) backend).contrastive();
-        float[] values = logits(rowShift);
+        float[] values = logits(rowShift, low);
         double[] pairs = new double[N], g = new double[N * N];
         reference(values, reduction, pairs, g);
         double total = Arrays.stream(pairs).sum();
@@ -73,7 +84,7 @@ class ClipKernelsTest extends ScopedTest {
     @MethodSource("dev.jnce.testutil.TestBackends#backends")
     void nonFiniteSpoilsItsRowAndColumn(Backend backend) {
         ContrastiveKernels sim = ((Kernels) backend).contrastive();
-        float[] values = logits(0f);
+        float[] values = logits(0f, 0);
         values[100 * N + 7] = Float.NaN;                 // row 100, column 7
         values[20 * N + 9] = Float.POSITIVE_INFINITY;    // row 20, column 9
         Tensor s = Tensor.of(values, N, N), loss = Tensor.zeros(DType.FLOAT32, N);

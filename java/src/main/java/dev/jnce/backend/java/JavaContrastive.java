@@ -68,6 +68,17 @@ final class JavaContrastive implements ContrastiveKernels {
         JavaClipXent.run(rows, s, reduction, loss, grad);
     }
 
+    /**
+     * With the Vector API and N >= 8 threads D: the loss, and the towers' gradients from G formed a
+     * block at a time and multiplied there (s is only read); otherwise, or where a row or column
+     * met NaN or +Inf, G over s and two GEMMs.
+     */
+    @Override
+    public void clipGradient(Tensor s, Reduction reduction, Tensor loss, Tensor a, Tensor b, float alpha, Tensor da, Tensor db,
+                             SimilarityKernels sim) {
+        JavaClipXent.gradient(rows, s, reduction, loss, a, b, alpha, da, db, sim);
+    }
+
     @Override
     public PairSums sigLipPairs(Tensor s, long offset, float bias, Tensor grad) {
         int n = Math.toIntExact(s.size(0)), m = Math.toIntExact(s.size(1));
