@@ -160,6 +160,16 @@ class ClipLossTest extends ScopedTest {
         defaultLossOnEveryBackend(512, 16, 33);
     }
 
+    /**
+     * N = 517, D = 8: blocks of 256, 256 and 5 rows and columns where cpu's tiles and java's
+     * blocks run (N >= 8 threads D), the last narrower than a vector of sixteen lanes and than
+     * a packed panel; every backend agrees with the others and with float64.
+     */
+    @Test
+    void backendsAgreeWhereTheLastBlockIsNarrowerThanAVector() {
+        defaultLossOnEveryBackend(517, 8, 35);
+    }
+
     /** The default loss on (n, d) towers from seeds seed and seed + 1: backends agree, float64 loss and directional derivative. */
     private static void defaultLossOnEveryBackend(int n, int d, long seed) {
         float scale = 1 / 0.07f;
