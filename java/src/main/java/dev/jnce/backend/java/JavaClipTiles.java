@@ -243,7 +243,8 @@ final class JavaClipTiles {
         Parallel.forRange(blocks, 1, (begin, end) -> {
             for (int k = (int) begin; k < end; k++) {
                 int r0 = k * BLOCK, rows = Math.min(BLOCK, n - r0);
-                bPacked[k] = pack(b, d, r0, rows, panel);
+                bPacked[k] = new float[rows * d];
+                JavaSymmetricTiles.packRows(b, d, r0, rows, panel, bPacked[k]);
                 float[] t = new float[rows * d], row = new float[d];
                 for (int r = 0; r < rows; r++) {
                     MemorySegment.copy(a, F, 4L * (r0 + r) * d, row, 0, d);
@@ -290,16 +291,6 @@ final class JavaClipTiles {
             for (int q = 0; q < d; q++) row[q] = alpha * total[q * n + j];
             MemorySegment.copy(row, 0, db, F, 4L * j * d, d);
         }
-    }
-
-    /** Rows r0.. of f (rows, d) packed as the kernel's B operand: panels of its width ({@link JavaGemm#bAt}). */
-    private static float[] pack(MemorySegment f, int d, int r0, int rows, int panel) {
-        float[] out = new float[rows * d];
-        for (int start = 0; start < d; start += panel) {
-            int width = Math.min(panel, d - start), base = start * rows;
-            for (int r = 0; r < rows; r++) MemorySegment.copy(f, F, 4L * ((long) (r0 + r) * d + start), out, base + r * width, width);
-        }
-        return out;
     }
 
     /** to[t..t+count) += from[f..f+count). */

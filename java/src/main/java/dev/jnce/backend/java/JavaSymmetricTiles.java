@@ -163,7 +163,7 @@ final class JavaSymmetricTiles {
     }
 
     /** Rows r0.. of f, (rows, d), packed as the kernel's B operand: panels of the kernel's width ({@link JavaGemm#bAt}). */
-    private static void packRows(MemorySegment f, int d, int r0, int rows, int panel, float[] out) {
+    static void packRows(MemorySegment f, int d, int r0, int rows, int panel, float[] out) {
         for (int start = 0; start < d; start += panel) {
             int width = Math.min(panel, d - start), base = start * rows;
             for (int r = 0; r < rows; r++) MemorySegment.copy(f, F, 4 * ((long) (r0 + r) * d + start), out, base + r * width, width);
