@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Each GEMM kernel with each packing of a transposed operand, whatever this machine prefers: the
- * scalar one, the Vector API one of 2-vector panels and the one of 4 x 4 tiles of sixteen lanes
- * (64-column panels), on strided operands whose sizes fall below, at and past the kernels' tiles,
+ * scalar one, the Vector API one of 2-vector panels and the one of 6 x 4 and 4 x 4 tiles of sixteen
+ * lanes (64-column panels), on strided operands whose sizes fall below, at and past the kernels' tiles,
  * panels and blocks (rows 1-130, columns 1-300 with panels cut short and a block of 256 columns
  * followed by a narrow one, depths across the 128-deep blocks), all four transposes, C's rows
  * padded, against a float64 reference; and the lower triangle of A Aᵀ likewise.
@@ -44,7 +44,8 @@ class JavaGemmKernelsTest {
     /** (m, n, k) */
     private static final int[][] SHAPES = {{1, 1, 1}, {3, 15, 7}, {4, 16, 128}, {5, 17, 129}, {6, 31, 64},
             {7, 33, 1}, {13, 63, 130}, {64, 64, 128}, {65, 65, 256}, {130, 100, 300}, {9, 129, 40},
-            {66, 255, 33}, {12, 256, 129}, {70, 257, 17}, {6, 300, 200}};
+            {66, 255, 33}, {12, 256, 129}, {70, 257, 17}, {6, 300, 200},
+            {10, 65, 7}, {11, 64, 130}, {17, 128, 256}}; // the wide kernel's rows: 6 + 4, 6 + 4 + 1, 12 + 4 + 1
 
     @Test
     void everyKernelAndPackingMatchesFloat64() {
