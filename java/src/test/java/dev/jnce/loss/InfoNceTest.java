@@ -261,6 +261,95 @@ class InfoNceTest extends ScopedTest {
         }
     }
 
+    /**
+     * Two towers at N = 700, D = 8, not normalised, where the cpu backend forms d loss / d logits
+     * a tile at a time and multiplies it there (rows >= 8 threads D; the java backend writes it
+     * and takes two GEMMs): whole (tiles of 256, 256 and 188 rows and columns, the last cutting a
+     * vector) and in row blocks of 300 (300, 300 and 100 rows: on cpu the last takes the
+     * cross-entropy rows and two GEMMs on a machine of up to 3 threads, its keys' gradient added to
+     * what the tiles before it left), for MEAN and NONE. Every backend's
+     * loss and gradients match float64 entry by entry: g_ij = (softmax_i(j) - [i = j]) w
+     * (w = 1/N for MEAN, 1 for NONE's sum), dq_i = sum_j g_ij k_j / tau, dk_j = sum_i g_ij q_i / tau,
+     * within 1e-5 of the magnitude of the terms (the probabilities' and, at a target, the 1 taken
+     * off: float's p - 1 keeps 6e-8 of 1 where a row is confident, as PyTorch's does), plus what
+     * the float32 logits' own rounding (|z| 6e-8) passes on; the forward pass alone gives the same
+     * loss bit for bit. tau 0.25 and 0.05: the logits reach about 40 and 200.
+     */
+    @ParameterizedTest(name = "tau={0} {1} blocks {2}")
+    @MethodSource("wideTwoTowers")
+    void twoTowersGradientsOfAWideBatchMatchFloat64(float tau, Reduction red, long blockRows) {
+        int n = 700, d = 8;
+        SplittableRandom rnd = new SplittableRandom(97);
+        float[] q = new float[n * d], k = new float[n * d];
+        for (int e = 0; e < n * d; e++) {
+            q[e] = (float) rnd.nextGaussian();
+            k[e] = (float) rnd.nextGaussian();
+        }
+        double[][] z = new double[n][n];
+        double[] lse = new double[n], rowLoss = new double[n];
+        for (int i = 0; i < n; i++) {
+            double m = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int c = 0; c < d; c++) dot += (double) q[i * d + c] * k[j * d + c];
+                z[i][j] = dot / tau;
+                m = Math.max(m, z[i][j]);
+            }
+            for (int j = 0; j < n; j++) sum += Math.exp(z[i][j] - m);
+            lse[i] = m + Math.log(sum);
+            rowLoss[i] = lse[i] - z[i][i];
+        }
+        double w = red == Reduction.MEAN ? 1.0 / n : 1.0;
+        double[] dq = new double[n * d], dk = new double[n * d], dqSize = new double[n * d], dkSize = new double[n * d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double p = Math.exp(z[i][j] - lse[i]) * w / tau, g = p - (i == j ? w / tau : 0);
+                for (int c = 0; c < d; c++) {
+                    dq[i * d + c] += g * k[j * d + c];
+                    dk[j * d + c] += g * q[i * d + c];
+                    // the terms' magnitudes: the probability's and, at the target, the 1 it is taken from
+                    // (in float p - 1 keeps 6e-8 of 1, not of p - 1, where the row is confident)
+                    double unit = i == j ? w / tau : 0;
+                    dqSize[i * d + c] += (Math.abs(p) + unit) * Math.abs(k[j * d + c]);
+                    dkSize[j * d + c] += (Math.abs(p) + unit) * Math.abs(q[i * d + c]);
+                }
+            }
+        }
+        double mean = 0, zMax = 0;
+        for (double l : rowLoss) mean += l / n;
+        for (double[] row : z) for (double v : row) zMax = Math.max(zMax, Math.abs(v));
+        // float32 logits carry their rounding, |z| 6e-8: the loss and the probabilities inherit it
+        double lossTol = 1e-6 + 2e-7 * zMax, gradTol = 1e-5 + 2e-7 * zMax;
+        for (Backend backend : TestBackends.all()) {
+            InfoNce loss = InfoNce.create().withTemperature(tau).withNormalize(false).withReduction(red).withBlockRows(blockRows)
+                    .withBackend(backend);
+            String what = backend.name() + " tau " + tau + " " + red + " blocks " + blockRows;
+            try (InfoNce.Result r = loss.forwardBackward(Tensor.of(q, n, d), Tensor.of(k, n, d));
+                 Tensor alone = loss.forward(Tensor.of(q, n, d), Tensor.of(k, n, d))) {
+                float[] got = r.loss().toFloatArray();
+                if (red == Reduction.MEAN) {
+                    assertEquals(mean, got[0], lossTol, what + ": loss");
+                } else {
+                    assertClose(rowLoss, got, lossTol, what + ": rows' losses");
+                }
+                assertArrayEquals(got, alone.toFloatArray(), what + ": the forward pass alone gives the same loss");
+                float[] gq = r.gradQueries().toFloatArray(), gk = r.gradKeys().toFloatArray();
+                double worst = 0;
+                for (int e = 0; e < n * d; e++) {
+                    worst = Math.max(worst, Math.abs(gq[e] - dq[e]) / (dqSize[e] + 1e-30));
+                    worst = Math.max(worst, Math.abs(gk[e] - dk[e]) / (dkSize[e] + 1e-30));
+                }
+                assertTrue(worst < gradTol, what + ": largest error of d loss / d q or k, relative to its terms' magnitude: " + worst);
+            }
+        }
+    }
+
+    static Stream<Arguments> wideTwoTowers() {
+        return Stream.of(Arguments.of(0.25f, Reduction.MEAN, 0L), Arguments.of(0.05f, Reduction.MEAN, 0L),
+                Arguments.of(0.25f, Reduction.MEAN, 300L), Arguments.of(0.25f, Reduction.NONE, 0L),
+                Arguments.of(0.05f, Reduction.NONE, 300L));
+    }
+
     /** Sizes 9 and 150: one tile of the symmetric kernels, and three (the last partial). */
     static Stream<Arguments> oneTensorOptions() {
         return TestBackends.all().stream().flatMap(b -> Stream.of(Reductions.all()).flatMap(red -> Stream.of(9, 150).flatMap(n ->
