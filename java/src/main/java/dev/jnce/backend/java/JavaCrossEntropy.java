@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (see jnce.h), on {@link RowOps} so that the same code runs scalar or with the Vector API.
  * Per row with class targets and a gradient apart from the logits: the maximum with the dot
  * product smoothing needs, exp(x - max) into the gradient with its sum, then one pass scaling the
- * gradient (CACHED_ROW). Forward only, the first two of these without the store, the dot
- * product moved into the second on long rows (LATE_DOT). Otherwise:
+ * gradient (CACHED_ROW). Forward only, the first two of these without the store (so that its
+ * loss has the bits of the forward+backward call's). Otherwise:
  * statistics in one read (online softmax), the dot products, then one pass writing the gradient;
  * probability targets add plain loops over their row.
  */
@@ -30,15 +30,15 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
      * sum, then one pass scaling it. One exponential a logit instead of two.
      */
     private static final int CACHED_ROW = 65536;
-    /**
-     * Forward only, rows of at least this many classes read the smoothing's dot product in the
-     * exponentials' pass ({@link RowOps#expSum}) and keep the maximum's pass, the one that
-     * brings the row from memory, to the row alone: at (1024, 16384) on two threads JMH gave
-     * 3.9 ms with the dot in the first pass and 3.1-3.3 ms with it here; at (1024, 1024) both
-     * took the same; at (32, 128), where the row is already in cache, the two-sum loop cost
-     * 5-10% more, so shorter rows keep the dot in the first pass.
+    /*
+     * Forward only, the smoothing's dot product rides on the maximum's pass (peakDot) at every
+     * row length, as in the forward+backward call. Moving it into the exponentials' pass, which
+     * reads the row from cache, kept the pass from memory to the row alone: on a Zen 5 VM that
+     * took (1024, 16384) from 3.9 to 3.1-3.3 ms (JMH), but on a 2-core Xeon VM that loop ran
+     * 40% slower than the exponentials alone (4.9 against 3.5 us a row of 16384 from cache),
+     * and the call took 2.23-2.25 times cpu's time against 1.92-1.96 with the dot in the first
+     * pass (paired, ad-hoc).
      */
-    private static final int LATE_DOT = 1024;
     private final RowOps ops;
 
     JavaCrossEntropy(RowOps ops) {
@@ -197,11 +197,6 @@ final class JavaCrossEntropy implements CrossEntropyKernels {
                     xy = x.get(F, off + 4 * target(i));
                     wxRead = peak.dot();
                     st = new RowOps.Stats(peak.max(), peak.bad() ? 0 : ops.expInto(x, off, classes, peak, grad, off), peak.bad());
-                } else if (dot && classes >= LATE_DOT) { // forward only: the dot product in the second pass, from cache
-                    RowOps.Peak peak = ops.peak(x, off, classes);
-                    RowOps.ExpSum es = peak.bad() ? null : ops.expSum(x, off, classes, peak, weight);
-                    wxRead = es == null ? 0 : es.dot(); // a bad row's loss is NaN, its dot product unread
-                    st = new RowOps.Stats(peak.max(), es == null ? 0 : es.sum(), peak.bad());
                 } else {
                     RowOps.Peak peak = dot ? ops.peakDot(x, off, classes, weight) : ops.peak(x, off, classes);
                     wxRead = peak.dot();

@@ -205,20 +205,6 @@ class RowOps {
         return sum;
     }
 
-    /** What {@link #expSum} returns: sum_j exp(x_j - max) and sum_j w_j x_j. */
-    record ExpSum(double sum, double dot) {
-    }
-
-    /**
-     * The forward pass of a row p describes, not bad, nothing stored: sum_j exp(x_j - p.max())
-     * as {@link #expInto} with no output gives it, and {@link #dot}(x, off, w, c) as
-     * {@link #peakDot} gives it, in one read of the row (which the maximum's pass has just
-     * brought into cache).
-     */
-    ExpSum expSum(MemorySegment x, long off, int c, Peak p, MemorySegment w) {
-        return new ExpSum(expInto(x, off, c, p, null, 0), dot(x, off, w, c)); // peakDot's dot, without its second peak
-    }
-
     /** out_j = out_j * a - k * w_j in place (w_j = 1 when w is null): expScaledMinus once expInto has run. */
     void scaleMinus(MemorySegment out, long outOff, int c, float a, float k, MemorySegment w) {
         for (int j = 0; j < c; j++) {

@@ -372,57 +372,6 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
-    ExpSum expSum(MemorySegment x, long off, int c, Peak p, MemorySegment w) {
-        return p.min() - p.max() >= -87f ? expSum(x, off, c, p.max(), true, w) : expSum(x, off, c, p.max(), false, w);
-    }
-
-    /**
-     * The exponentials' sum as expInto with nothing stored and sum_j w_j x_j (w_j = 1 when w is
-     * null) on the same loads. The row comes from cache here, while the maximum's pass
-     * before it read it from memory: that first pass is the one to keep light, so the dot rides
-     * here, where its load and FMA hide under the exponential's arithmetic. Both sums add in
-     * the order of the fused call's passes, so that forward only gives its loss bit for bit: the
-     * exponentials as expInto (blocks of 128 vectors), the dot as peak's (two chains, the even
-     * and the odd vectors of each pair, folded every 64 vectors; the vectors past the last pair
-     * in scalar).
-     */
-    private ExpSum expSum(MemorySegment x, long off, int c, float max, boolean inRange, MemorySegment w) {
-        final int lanes = S.length(), bound = S.loopBound(c), pairs = c - c % (2 * lanes);
-        final float[] buf = new float[lanes];
-        FloatVector vm = FloatVector.broadcast(S, max);
-        double sum = 0, s = 0;
-        int j = 0;
-        while (j < bound) {
-            int end = Math.min(bound, j + 128 * lanes);
-            FloatVector acc = FloatVector.zero(S);
-            while (j < end) {
-                int start = j, stop = Math.min(end, j + 64 * lanes), paired = Math.min(stop, pairs);
-                FloatVector d0 = FloatVector.zero(S), d1 = d0;
-                for (; j < paired; j += lanes) { // no call inside, as in expInto
-                    FloatVector v = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER);
-                    // the chains trade places each vector: after a pair, d0 holds the even vectors' sum
-                    FloatVector t = w == null ? d0.add(v) : FloatVector.fromMemorySegment(S, w, 4L * j, ORDER).fma(v, d0);
-                    d0 = d1;
-                    d1 = t;
-                    FloatVector e = v.sub(vm);
-                    acc = acc.add(inRange ? VectorMath.expInRange(e) : VectorMath.expNonpos(e));
-                }
-                if (j < stop) { // the row's last vector, left out of the pairs
-                    FloatVector e = FloatVector.fromMemorySegment(S, x, off + 4L * j, ORDER).sub(vm);
-                    acc = acc.add(inRange ? VectorMath.expInRange(e) : VectorMath.expNonpos(e));
-                    j += lanes;
-                }
-                if (paired > start) s += VectorMath.sumLanes(d0.add(d1), buf);
-            }
-            sum += VectorMath.sumLanes(acc, buf);
-        }
-        for (int k = pairs; k < c; k++) {
-            s += (w == null ? 1f : w.getAtIndex(ValueLayout.JAVA_FLOAT, k)) * x.get(ValueLayout.JAVA_FLOAT, off + 4L * k);
-        }
-        return new ExpSum(j == c ? sum : sum + super.expInto(x, off + 4L * j, c - j, max, null, 0), s);
-    }
-
-    @Override
     void scaleMinus(MemorySegment out, long outOff, int c, float a, float k, MemorySegment w) {
         final int lanes = S.length(), bound = S.loopBound(c);
         FloatVector va = FloatVector.broadcast(S, a), vk = FloatVector.broadcast(S, k);
