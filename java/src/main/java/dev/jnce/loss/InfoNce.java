@@ -61,8 +61,10 @@ import dev.jnce.loss.InfoNceSweep.Positives;
  * borrows its logit buffer from a pool shared by every thread and gives it back when it ends (a
  * fresh, zero-filled N×N allocation per call cost a quarter of the time at N = 16384); the pool
  * keeps at most one idle buffer per processor and, beyond the buffer returned last, at most
- * 64 MiB per processor of them, whatever the number of threads that ran calls;
- * {@link #releaseWorkspace()} frees them.
+ * 64 MiB per processor of them, whatever the number of threads that ran calls. The L2-normalised
+ * copies of the embeddings (when normalising) of 1 MiB or more come from a second pool under the
+ * same rules (at most three idle copies per processor), as a fresh copy's page faults cost as
+ * much as the normalisation itself; {@link #releaseWorkspace()} frees both.
  *
  * <p>Reductions: MEAN over rows (PyTorch's default for the cross-entropy), SUM, or NONE (the
  * gradients are then those of the sum). Embeddings must be finite: NaN or Inf is an
@@ -327,9 +329,9 @@ public final class InfoNce {
     }
 
     /**
-     * Frees the idle logit buffers that InfoNce, NtXent, ClipLoss and SigLipLoss keep between
-     * calls (a pool shared by every thread); buffers lent to calls in progress return to the pool
-     * when those calls end.
+     * Frees the idle logit buffers and normalised copies that InfoNce, NtXent, ClipLoss and
+     * SigLipLoss keep between calls (pools shared by every thread); buffers lent to calls in
+     * progress return to the pool when those calls end.
      */
     public static void releaseWorkspace() {
         Workspace.releaseIdle();

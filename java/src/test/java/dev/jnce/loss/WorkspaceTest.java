@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -153,5 +154,94 @@ class WorkspaceTest {
         InfoNce.releaseWorkspace();
         assertEquals(0, Workspace.idleBytes());
         assertEquals(0, Workspace.idleCount());
+    }
+
+    /** Rows of (COPY_ROWS, COPY_D) floats fill exactly the pooled copies' threshold. */
+    private static final int COPY_ROWS = 1024, COPY_D = 256;
+
+    private static Tensor large(long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[COPY_ROWS * COPY_D];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * (1 + (i % 7)));
+        return Tensor.of(v, COPY_ROWS, COPY_D);
+    }
+
+    @Test
+    void largeNormalisedCopiesComeFromTheirOwnPoolAndAreWrittenWhole() {
+        assertEquals(Contrastive.POOLED_COPY_BYTES, (long) COPY_ROWS * COPY_D * Float.BYTES, "the test's size is the threshold");
+        Kernels k = (Kernels) Backends.get("cpu");
+        try (Tensor a = large(3); Tensor b = large(4)) {
+            Tensor first = Contrastive.prepared(k, a, true);
+            long address = first.segment().address();
+            float[] expected = first.toFloatArray();
+            Contrastive.release(first, a);
+            assertEquals(1, Workspace.idleCopyCount());
+            assertEquals(0, Workspace.idleCount(), "a copy never enters the logits' pool");
+            Tensor other = Contrastive.prepared(k, b, true); // overwrites the pooled buffer with b's rows
+            assertEquals(address, other.segment().address(), "the idle copy is lent again");
+            Contrastive.release(other, b);
+            Tensor again = Contrastive.prepared(k, a, true);
+            assertEquals(address, again.segment().address());
+            assertArrayEquals(expected, again.toFloatArray(), "every element rewritten: nothing of b's copy left");
+            for (int i = 0; i < COPY_ROWS; i += 97) { // rows of norm 1 in float64
+                double sq = 0;
+                for (int j = 0; j < COPY_D; j++) sq += (double) expected[i * COPY_D + j] * expected[i * COPY_D + j];
+                assertEquals(1.0, Math.sqrt(sq), 1e-6, "row " + i);
+            }
+            Contrastive.release(again, a);
+            assertFalse(again.isClosed(), "given back to the pool, not freed");
+        }
+        try (Tensor small = embeddings(5)) { // below the threshold: a scratch copy, closed on release
+            Tensor copy = Contrastive.prepared(k, small, true);
+            Contrastive.release(copy, small);
+            assertTrue(copy.isClosed());
+            assertEquals(1, Workspace.idleCopyCount());
+        }
+    }
+
+    @Test
+    void aLossLoopReusesItsCopiesAndGivesTheSameResults() {
+        Backend cpu = Backends.get("cpu");
+        InfoNce loss = InfoNce.create().withBackend(cpu);
+        try (Tensor a = large(6); Tensor b = large(7)) {
+            float[] lossA, gradA;
+            try (EmbeddingResult r = loss.forwardBackward(a)) {
+                lossA = r.loss().toFloatArray();
+                gradA = r.grad().toFloatArray();
+            }
+            try (PairedResult r = ClipLoss.create().withBackend(cpu).forwardBackward(b, a)) { // two copies, then back
+                assertTrue(r.loss().item() > 0);
+            }
+            assertEquals(2, Workspace.idleCopyCount(), "CLIP's two copies");
+            for (int call = 0; call < 3; call++) {
+                try (EmbeddingResult r = loss.forwardBackward(a)) {
+                    assertArrayEquals(lossA, r.loss().toFloatArray(), "call " + call);
+                    assertArrayEquals(gradA, r.grad().toFloatArray(), "call " + call);
+                }
+                assertEquals(2, Workspace.idleCopyCount(), "call " + call + " borrowed one of the idle copies");
+            }
+        }
+        InfoNce.releaseWorkspace();
+        assertEquals(0, Workspace.idleCopyCount());
+        assertEquals(0, Workspace.idleCopyBytes());
+    }
+
+    @Test
+    void copiesBeyondTheirCapAreFreed() {
+        Kernels k = (Kernels) Backends.get("cpu");
+        int count = Workspace.MAX_IDLE_COPIES + 2;
+        List<Tensor> copies = new ArrayList<>();
+        List<Tensor> sources = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                sources.add(large(10 + i));
+                copies.add(Contrastive.prepared(k, sources.get(i), true));
+            }
+            for (int i = 0; i < count; i++) Contrastive.release(copies.get(i), sources.get(i));
+            assertEquals(Workspace.MAX_IDLE_COPIES, Workspace.idleCopyCount());
+            assertEquals((long) Workspace.MAX_IDLE_COPIES * COPY_ROWS * COPY_D * Float.BYTES, Workspace.idleCopyBytes());
+        } finally {
+            for (Tensor t : sources) t.close();
+        }
     }
 }
