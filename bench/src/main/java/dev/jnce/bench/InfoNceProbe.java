@@ -184,7 +184,7 @@ public final class InfoNceProbe {
     }
 
     /** One timed step of the form, in seconds. */
-    private static double step(String form, InfoNce loss, NtXent ntXent, ClipLoss clip, SigLipLoss sigLip, Tensor q,
+    static double step(String form, InfoNce loss, NtXent ntXent, ClipLoss clip, SigLipLoss sigLip, Tensor q,
                                Tensor keys, Tensor classes, Tensor negatives) {
         long start = System.nanoTime();
         if (form.equals("clip") || form.equals("siglip")) {
