@@ -344,6 +344,101 @@ class InfoNceTest extends ScopedTest {
         }
     }
 
+    /**
+     * The one-tensor forms at N = 1100 (the tiled backwards: `java`'s blocks of 256 rows, four whole
+     * and a partial one, so blocks below the diagonal and their transposes take part; `cpu`'s
+     * diagonal panel of 1024 rows and the fused tiles left of it) on every backend
+     * against float64: the diagonal form (a row's positive is itself), NT-Xent (row i's positive is
+     * i ± N/2, itself left out) and SupCon by labels (37 classes; the positives' mean, itself left
+     * out). d loss / d f_i = sum_j (G_ij + G_ji) f_j / tau with G_ij = w (p_ij - [j in P(i)] / |P(i)|),
+     * compared entry by entry relative to the terms' magnitude, as the two-tower test above does.
+     */
+    @ParameterizedTest(name = "{0} tau={1}")
+    @MethodSource("wideOneTensor")
+    void oneTensorGradientsOfAWideBatchMatchFloat64(String form, float tau) {
+        int n = 1100, d = 8, half = n / 2;
+        SplittableRandom rnd = new SplittableRandom(31);
+        float[] f = new float[n * d];
+        for (int e = 0; e < n * d; e++) f[e] = (float) rnd.nextGaussian();
+        long[] labels = new long[n];
+        for (int i = 0; i < n; i++) labels[i] = (i * 7L) % 37;
+        boolean selfOut = !form.equals("diagonal");
+        double[][] z = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int c = 0; c < d; c++) dot += (double) f[i * d + c] * f[j * d + c];
+                z[i][j] = dot / tau;
+            }
+        }
+        double[][] target = new double[n][n]; // [j in P(i)] / |P(i)|
+        double[] rowLoss = new double[n], lse = new double[n];
+        for (int i = 0; i < n; i++) {
+            List<Integer> pos = new ArrayList<>();
+            for (int j = 0; j < n; j++) {
+                boolean p = switch (form) {
+                    case "diagonal" -> j == i;
+                    case "ntxent" -> j == (i + half) % n;
+                    default -> j != i && labels[j] == labels[i];
+                };
+                if (p) pos.add(j);
+            }
+            double m = Double.NEGATIVE_INFINITY, sum = 0, posMean = 0;
+            for (int j = 0; j < n; j++) if (!(selfOut && j == i)) m = Math.max(m, z[i][j]);
+            for (int j = 0; j < n; j++) if (!(selfOut && j == i)) sum += Math.exp(z[i][j] - m);
+            lse[i] = m + Math.log(sum);
+            for (int j : pos) {
+                target[i][j] = 1.0 / pos.size();
+                posMean += z[i][j] / pos.size();
+            }
+            rowLoss[i] = lse[i] - posMean;
+        }
+        double w = 1.0 / n, mean = 0, zMax = 0; // every row has a positive: MEAN divides by n
+        for (double l : rowLoss) mean += l / n;
+        for (double[] row : z) for (double v : row) zMax = Math.max(zMax, Math.abs(v));
+        double[][] g = new double[n][n], gSize = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                if (selfOut && j == i) continue;
+                double p = Math.exp(z[i][j] - lse[i]);
+                g[i][j] = w * (p - target[i][j]);
+                gSize[i][j] = w * (p + target[i][j]);
+            }
+        }
+        double[] df = new double[n * d], dfSize = new double[n * d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double h = (g[i][j] + g[j][i]) / tau, hSize = (gSize[i][j] + gSize[j][i]) / tau;
+                for (int c = 0; c < d; c++) {
+                    df[i * d + c] += h * f[j * d + c];
+                    dfSize[i * d + c] += hSize * Math.abs(f[j * d + c]);
+                }
+            }
+        }
+        // float32 logits carry their rounding, |z| 6e-8: the loss and the probabilities inherit it
+        double lossTol = 1e-6 + 2e-7 * zMax, gradTol = 1e-5 + 2e-7 * zMax;
+        for (Backend backend : TestBackends.all()) {
+            String what = backend.name() + " " + form + " tau " + tau;
+            InfoNce loss = InfoNce.create().withTemperature(tau).withNormalize(false).withBackend(backend);
+            try (Tensor ft = Tensor.of(f, n, d); Tensor lt = Tensor.of(labels);
+                 EmbeddingResult r = switch (form) {
+                     case "diagonal" -> loss.forwardBackward(ft);
+                     case "ntxent" -> NtXent.create().withTemperature(tau).withNormalize(false).withBackend(backend).forwardBackward(ft);
+                     default -> loss.forwardBackwardLabels(ft, lt);
+                 }) {
+                assertEquals(mean, r.loss().item(), lossTol, what + ": loss");
+                float[] got = r.grad().toFloatArray();
+                double worst = 0;
+                for (int e = 0; e < n * d; e++) worst = Math.max(worst, Math.abs(got[e] - df[e]) / (dfSize[e] + 1e-30));
+                assertTrue(worst < gradTol, what + ": largest error of d loss / d f, relative to its terms' magnitude: " + worst);
+            }
+        }
+    }
+
+    static Stream<Arguments> wideOneTensor() {
+        return Stream.of("diagonal", "ntxent", "labels").flatMap(form -> Stream.of(Arguments.of(form, 0.25f), Arguments.of(form, 0.05f)));
+    }
+
     static Stream<Arguments> wideTwoTowers() {
         return Stream.of(Arguments.of(0.25f, Reduction.MEAN, 0L), Arguments.of(0.05f, Reduction.MEAN, 0L),
                 Arguments.of(0.25f, Reduction.MEAN, 300L), Arguments.of(0.25f, Reduction.NONE, 0L),

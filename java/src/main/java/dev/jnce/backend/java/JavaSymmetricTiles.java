@@ -137,6 +137,7 @@ final class JavaSymmetricTiles {
     private static final class Product {
         final Part part = new Part(0);
         final float[] h = new float[BLOCK * BLOCK], ht = new float[BLOCK * BLOCK];
+        final float[] group = new float[JavaGemm.MAX_GROUP * BLOCK];
         final float[] fi, fj, cb;
         final int panel;
 
@@ -182,6 +183,22 @@ final class JavaSymmetricTiles {
         for (; e < count; e++) acc[base + e] += cb[e];
     }
 
+    /**
+     * ht (cols, rows) = hᵀ of h (rows, cols): groups of the transposer's width of h's rows,
+     * copied out whole, transposed in registers (a value at a time, every store went to another
+     * cache line: at N = 16384 the (N/256)²/2 blocks' transposes were the largest part of the
+     * step after the products).
+     */
+    static void transpose(float[] h, int rows, int cols, float[] ht, float[] group) {
+        JavaGemm.Transposer tr = JavaGemmVector.TRANSPOSER;
+        int w = tr.width(), r = 0;
+        for (; r + w <= rows; r += w) {
+            System.arraycopy(h, r * cols, group, 0, w * cols);
+            tr.transpose(group, cols, ht, rows, r); // ht[q rows + r + t] = h[(r + t) cols + q]
+        }
+        for (; r < rows; r++) for (int q = 0; q < cols; q++) ht[q * rows + r] = h[r * cols + q];
+    }
+
     /** Block row I: its blocks (I, J), J <= I, formed and multiplied. */
     private static void blockRow(MemorySegment g, long ld, int n, SymmetricTargets t, boolean labels, float w, Shares sh,
                                  int[][] sorted, MemorySegment f, int d, JavaGemm.Block kernel, Product pr, float[] acc,
@@ -208,9 +225,8 @@ final class JavaSymmetricTiles {
             packRows(f, d, j0, cols, pr.panel, pr.fj);
             multiplyAdd(kernel, h, pr.fj, pr.cb, rows, cols, d, acc, i0); // df[I] += h f[J]
             if (!diagonal) {
-                float[] ht = pr.ht;
-                for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) ht[q * rows + r] = h[r * cols + q];
-                multiplyAdd(kernel, ht, pr.fi, pr.cb, cols, rows, d, acc, j0); // df[J] += hᵀ f[I]
+                transpose(h, rows, cols, pr.ht, pr.group);
+                multiplyAdd(kernel, pr.ht, pr.fi, pr.cb, cols, rows, d, acc, j0); // df[J] += hᵀ f[I]
             }
         }
     }

@@ -49,4 +49,23 @@ class JavaGemmTransposeTest {
         }
         assertEquals(transposers().size() * 16 * 5, checked); // five column offsets for either width
     }
+
+    /** The one-tensor tiles' block transpose: whole groups of rows in registers, the rows past them one value at a time. */
+    @Test
+    void aBlockIsTransposedWhole() {
+        if (!VectorSupport.present()) return; // the tiles run on the Vector API only
+        int w = JavaGemmVector.TRANSPOSER.width();
+        float[] group = new float[JavaGemm.MAX_GROUP * 256];
+        for (int rows : new int[] {1, w - 1, w, w + 3, 100, 255, 256}) {
+            for (int cols : new int[] {1, 17, 77, 256}) {
+                float[] h = new float[rows * cols], ht = new float[rows * cols];
+                for (int i = 0; i < h.length; i++) h[i] = 1 + i;
+                java.util.Arrays.fill(group, -7f); // whatever an earlier block left
+                JavaSymmetricTiles.transpose(h, rows, cols, ht, group);
+                float[] want = new float[rows * cols];
+                for (int r = 0; r < rows; r++) for (int q = 0; q < cols; q++) want[q * rows + r] = h[r * cols + q];
+                assertArrayEquals(want, ht, rows + " x " + cols);
+            }
+        }
+    }
 }
