@@ -36,6 +36,14 @@ public final class Suite {
     record Group(String name, String include, Map<String, String> params, int warmups, int iterations, double seconds) {
     }
 
+    /**
+     * Seconds of each warm-up iteration at least: each case runs in a fresh fork, and the `java`
+     * backend's Vector API kernels need a few seconds of it before C2 has compiled them (InfoNCE
+     * at N = 512 read 0.60× PyTorch after two warm-ups of 0.5 s, where `java` / `cpu` in turns
+     * after 4 s is 1.25).
+     */
+    static final double MIN_WARMUP_SECONDS = 1.5;
+
     private Suite() {
     }
 
@@ -90,7 +98,7 @@ public final class Suite {
                     .forks(1)
                     .jvmArgs(FORK_FLAGS)
                     .warmupIterations(group.warmups())
-                    .warmupTime(TimeValue.milliseconds((long) (group.seconds() * 1000)))
+                    .warmupTime(TimeValue.milliseconds((long) (Math.max(group.seconds(), MIN_WARMUP_SECONDS) * 1000)))
                     .measurementIterations(group.iterations())
                     .measurementTime(TimeValue.milliseconds((long) (group.seconds() * 1000)))
                     .shouldFailOnError(true)

@@ -244,4 +244,62 @@ class WorkspaceTest {
             for (Tensor t : sources) t.close();
         }
     }
+
+    @Test
+    void threadsSharingThePoolOfCopiesGetTheirOwnCopies() throws Exception {
+        Backend cpu = Backends.get("cpu");
+        InfoNce loss = InfoNce.create().withBackend(cpu);
+        int threads = 6, calls = 4;
+        Tensor[] inputs = new Tensor[threads];
+        float[][] expectedLoss = new float[threads][], expectedGrad = new float[threads][];
+        try {
+            for (int t = 0; t < threads; t++) {
+                inputs[t] = large(40 + t);
+                try (EmbeddingResult r = loss.forwardBackward(inputs[t])) { // one thread: the reference
+                    expectedLoss[t] = r.loss().toFloatArray();
+                    expectedGrad[t] = r.grad().toFloatArray();
+                }
+            }
+            ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+            CountDownLatch start = new CountDownLatch(1), done = new CountDownLatch(threads);
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        for (int c = 0; c < calls; c++) {
+                            try (EmbeddingResult r = loss.forwardBackward(inputs[id])) {
+                                // the same values up to the sums' order (a busy thread pool runs a pass on the caller alone);
+                                // another thread's copy in place of this one's would differ everywhere
+                                double lossErr = farthest(expectedLoss[id], r.loss().toFloatArray());
+                                double gradErr = farthest(expectedGrad[id], r.grad().toFloatArray());
+                                if (!(lossErr <= 1e-6 && gradErr <= 1e-5)) {
+                                    problems.add("thread " + id + " call " + c + ": loss off by " + lossErr + ", gradient by " + gradErr
+                                            + " (relative) from its own one-thread call");
+                                }
+                            }
+                        }
+                    } catch (Exception | Error e) {
+                        problems.add(e.toString());
+                    } finally {
+                        done.countDown();
+                    }
+                });
+            }
+            start.countDown();
+            done.await();
+            assertEquals(List.of(), List.copyOf(problems));
+            assertTrue(Workspace.idleCopyCount() <= Workspace.MAX_IDLE_COPIES, "idle copies " + Workspace.idleCopyCount());
+        } finally {
+            for (Tensor t : inputs) if (t != null) t.close();
+        }
+    }
+
+    /** The largest |a - b| over the largest |a|. */
+    private static double farthest(float[] a, float[] b) {
+        double scale = 0, worst = 0;
+        for (float v : a) scale = Math.max(scale, Math.abs(v));
+        for (int e = 0; e < a.length; e++) worst = Math.max(worst, Math.abs((double) a[e] - b[e]));
+        return worst / Math.max(scale, Float.MIN_NORMAL);
+    }
 }
