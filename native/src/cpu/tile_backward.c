@@ -15,6 +15,7 @@
 typedef struct {
     const jnce_tile_backward *t;
     float *dBT, *tile; /* a plane of dB and a tile a slice */
+    unsigned char *wrote; /* a flag a slice: its plane of dBT holds its sums (its first band overwrote it whole) */
     int32_t slices;
     int64_t band;      /* rows a band: TILE_BACKWARD_ROWS at most, fewer where that gives every thread as many bands */
 } driver;
@@ -26,14 +27,18 @@ JNCE_TARGET_AVX512 static void bands(void *ctx, int64_t begin, int64_t end, int3
     float *X = dr->tile + (size_t)slice * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS, *dBT = dr->dBT + (size_t)slice * (size_t)(M * D);
     for (int64_t b = begin; b < end; b++) {
         const int64_t r0 = b * dr->band, rows = t->N - r0 < dr->band ? t->N - r0 : dr->band;
-        memset(t->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
+        if (M == 0) memset(t->dA + r0 * D, 0, sizeof(float) * (size_t)(rows * D));
         if (t->band_begin != NULL) t->band_begin(t, r0, rows, slice);
+        /* the first tile of a band overwrites its rows of dA, and the slice's first band its dBT
+         * (every band spans all M columns): neither buffer is zeroed first */
+        const int add_columns = dr->wrote[slice];
         for (int64_t k0 = 0; k0 < M; k0 += TILE_BACKWARD_COLS) {
             const int64_t n = M - k0 < TILE_BACKWARD_COLS ? M - k0 : TILE_BACKWARD_COLS;
             t->form(t, r0, rows, k0, n, X, slice);
-            jnce_tile_product(t->dA + r0 * D, rows, X, TILE_BACKWARD_COLS, 1, t->B + k0 * D, D, n); /* the tile's rows */
-            jnce_tile_product(dBT + k0 * D, n, X, 1, TILE_BACKWARD_COLS, t->A + r0 * D, D, rows);   /* its columns */
+            jnce_tile_product(t->dA + r0 * D, rows, X, TILE_BACKWARD_COLS, 1, t->B + k0 * D, D, n, k0 > 0); /* the tile's rows */
+            jnce_tile_product(dBT + k0 * D, n, X, 1, TILE_BACKWARD_COLS, t->A + r0 * D, D, rows, add_columns); /* its columns */
         }
+        dr->wrote[slice] = 1;
         if (t->band_end != NULL) t->band_end(t, r0, rows, slice);
     }
 }
@@ -49,7 +54,8 @@ static void sum_slices(void *ctx, int64_t begin, int64_t end, int32_t slice) {
         for (int64_t d = 0; d < D && i < t->M; d++) {
             const size_t k = (size_t)(i * D + d);
             float v = 0.0f;
-            for (int32_t s = 0; s < dr->slices; s++) v += dr->dBT[(size_t)s * plane + k];
+            for (int32_t s = 0; s < dr->slices; s++)
+                if (dr->wrote[s]) v += dr->dBT[(size_t)s * plane + k];
             t->dB[k] = t->beta == 0.0f ? t->alpha * v : t->alpha * v + t->beta * t->dB[k];
         }
         if (i < t->N)
@@ -80,14 +86,17 @@ int jnce_tile_backward_run(const jnce_tile_backward *t) {
      * four bands of 175, not 256 + 256 + 188 (one thread would do twice the other's work) */
     const int64_t per = dr.slices * ((t->N + dr.slices * TILE_BACKWARD_ROWS - 1) / (dr.slices * TILE_BACKWARD_ROWS));
     dr.band = (t->N + per - 1) / per;
-    dr.dBT = calloc((size_t)dr.slices * (size_t)t->M * (size_t)t->D, sizeof(float));
+    /* not zeroed: a slice's first band overwrites its plane (a slice that took no band is skipped
+     * in the sum), where calloc zeroed slices M D floats on the calling thread alone */
+    dr.dBT = malloc(sizeof(float) * (size_t)dr.slices * (size_t)t->M * (size_t)t->D);
     dr.tile = aligned_alloc(64, sizeof(float) * (size_t)dr.slices * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS);
-    const int ran = dr.dBT != NULL && dr.tile != NULL;
+    dr.wrote = calloc((size_t)dr.slices, 1);
+    const int ran = dr.dBT != NULL && dr.tile != NULL && dr.wrote != NULL;
     if (ran) {
         jnce_parallel_for_at_most((t->N + dr.band - 1) / dr.band, 1, dr.slices, bands, &dr);
         jnce_parallel_for(t->M > t->N ? t->M : t->N, 64, sum_slices, &dr);
     }
-    free(dr.dBT), free(dr.tile);
+    free(dr.dBT), free(dr.tile), free(dr.wrote);
     return ran;
 #else
     (void)t;

@@ -16,11 +16,12 @@
 #ifdef JNCE_HAVE_AVX512
 #define TILE_PRODUCT_NR 6
 
-/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] P[t][0, 64) for r < nr, P packed 64 floats a row, out's columns masked by m (D's end) */
+/* out[r][o0, o0 + 64) += sum_t h[r hr + t ht] P[t][0, 64) for r < nr, P packed 64 floats a row, out's columns masked by m
+ * (D's end); for add = 0 the sum overwrites out, which is not read */
 JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void tile_product_rows(float *out, int64_t ldo, const float *h,
                                                                                 int64_t hr, int64_t ht, const float *P,
                                                                                 int64_t T, const int nr, const __mmask16 *m,
-                                                                                int64_t o0) {
+                                                                                int64_t o0, int add) {
     __m512 acc[TILE_PRODUCT_NR][4];
 #pragma GCC unroll 6
     for (int i = 0; i < nr; i++)
@@ -45,19 +46,20 @@ JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void tile_produc
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
             float *o = out + i * ldo + o0 + 16 * k;
-            _mm512_mask_storeu_ps(o, m[k], _mm512_add_ps(_mm512_maskz_loadu_ps(m[k], o), acc[i][k]));
+            _mm512_mask_storeu_ps(o, m[k], add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m[k], o), acc[i][k]) : acc[i][k]);
         }
 }
 
 /*
- * out[r][0, D) += sum_t h[r hr + t ht] F[t][0, D), r < rows, t < T (out's row stride D): 64
+ * out[r][0, D) += sum_t h[r hr + t ht] F[t][0, D), r < rows, t < T (out's row stride D), or for
+ * add = 0 out[r][0, D) = that sum, out not read (a buffer's first product needs no zeroing): 64
  * columns of F and TILE_PRODUCT_DEPTH of its rows at a time, copied together first (32 KiB, so that
  * they stay in L1 while every row of out passes over them; F's rows D floats apart would
  * spread them over a few cache sets).
  */
 #define TILE_PRODUCT_DEPTH 128
 JNCE_TARGET_AVX512 static inline void jnce_tile_product(float *out, int64_t rows, const float *h, int64_t hr, int64_t ht,
-                                             const float *F, int64_t D, int64_t T) {
+                                             const float *F, int64_t D, int64_t T, int add) {
     float packed[TILE_PRODUCT_DEPTH * 64] __attribute__((aligned(64)));
     for (int64_t d0 = 0; d0 < D; d0 += 64) {
         __mmask16 m[4];
@@ -71,17 +73,18 @@ JNCE_TARGET_AVX512 static inline void jnce_tile_product(float *out, int64_t rows
                 for (int k = 0; k < 4; k++)
                     _mm512_store_ps(packed + t * 64 + 16 * k, _mm512_maskz_loadu_ps(m[k], F + (t0 + t) * D + d0 + 16 * k));
             const float *ht0 = h + t0 * ht;
+            const int a = add || t0 > 0;
             int64_t r = 0;
             for (; r + TILE_PRODUCT_NR <= rows; r += TILE_PRODUCT_NR)
-                tile_product_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, depth, TILE_PRODUCT_NR, m, d0);
+                tile_product_rows(out + r * D, D, ht0 + r * hr, hr, ht, packed, depth, TILE_PRODUCT_NR, m, d0, a);
             float *o = out + r * D;
             const float *hr0 = ht0 + r * hr;
             switch (rows - r) {
-            case 5: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 5, m, d0); break;
-            case 4: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 4, m, d0); break;
-            case 3: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 3, m, d0); break;
-            case 2: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 2, m, d0); break;
-            case 1: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 1, m, d0); break;
+            case 5: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 5, m, d0, a); break;
+            case 4: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 4, m, d0, a); break;
+            case 3: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 3, m, d0, a); break;
+            case 2: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 2, m, d0, a); break;
+            case 1: tile_product_rows(o, D, hr0, hr, ht, packed, depth, 1, m, d0, a); break;
             default: break;
             }
         }
