@@ -271,7 +271,6 @@ JNCE_TARGET_AVX512 static void pass2_rows(void *ctx, int64_t begin, int64_t end,
  */
 JNCE_TARGET_AVX512 static void clip_form(const jnce_tile_backward *t, int64_t r0, int64_t rows, int64_t k0, int64_t n, float *X,
                                          int32_t slice) {
-    (void)slice;
     const clip_job *j = t->ctx;
     const __m512 vc = _mm512_set1_ps(j->c);
     for (int64_t r = 0; r < rows; r++) {
@@ -291,6 +290,7 @@ JNCE_TARGET_AVX512 static void clip_form(const jnce_tile_backward *t, int64_t r0
             const double xii = x[i - k0];
             g[i - k0] = (float)(0.5 * j->w * (exp(xii - j->rlse[i]) + exp(xii - j->clse[i])) - j->w);
         }
+        jnce_tile_backward_ahead(t, k0, n, r, slice);
     }
 }
 #endif

@@ -235,6 +235,7 @@ JNCE_TARGET_AVX512 static void band_form(const jnce_tile_backward *t, int64_t r0
         const float *ahead = r + 1 < rows ? j->S + (i + 1) * j->ld + k0 : j->S + r0 * j->ld + k0 + n;
         pairs_avx512(j->S + i * j->ld, g, k0, k0 + n, j->M, p < j->M ? p : -1, j->bias, ahead, &acc[2 * r], &acc[2 * r + 1]);
         if (p >= k0 && p < k0 + n) g[p - k0] = (float)terms[2 * r + 1];
+        jnce_tile_backward_ahead(t, k0, n, r, slice);
     }
 }
 

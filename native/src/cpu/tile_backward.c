@@ -35,6 +35,7 @@ JNCE_TARGET_AVX512 static void bands(void *ctx, int64_t begin, int64_t end, int3
         for (int64_t k0 = 0; k0 < M; k0 += TILE_BACKWARD_COLS) {
             const int64_t n = M - k0 < TILE_BACKWARD_COLS ? M - k0 : TILE_BACKWARD_COLS;
             t->form(t, r0, rows, k0, n, X, slice);
+            for (int64_t r = rows; r < n; r++) jnce_tile_backward_ahead(t, k0, n, r, slice);
             jnce_tile_product(t->dA + r0 * D, rows, X, TILE_BACKWARD_COLS, 1, t->B + k0 * D, D, n, k0 > 0); /* the tile's rows */
             jnce_tile_product(dBT + k0 * D, n, X, 1, TILE_BACKWARD_COLS, t->A + r0 * D, D, rows, add_columns); /* its columns */
         }
@@ -81,7 +82,8 @@ int jnce_tile_backward_fits(const jnce_tile_backward *t) {
 int jnce_tile_backward_run(const jnce_tile_backward *t) {
 #ifdef JNCE_HAVE_AVX512
     if (!jnce_tile_backward_fits(t)) return 0;
-    driver dr = {.t = t, .slices = t->slices > 0 ? t->slices : 1};
+    jnce_tile_backward run = *t; /* what the callbacks see: t with the accumulators (jnce_tile_backward_ahead) */
+    driver dr = {.t = &run, .slices = t->slices > 0 ? t->slices : 1};
     /* as many bands a thread, each TILE_BACKWARD_ROWS rows at most: 700 rows on two threads go in
      * four bands of 175, not 256 + 256 + 188 (one thread would do twice the other's work) */
     const int64_t per = dr.slices * ((t->N + dr.slices * TILE_BACKWARD_ROWS - 1) / (dr.slices * TILE_BACKWARD_ROWS));
@@ -91,6 +93,7 @@ int jnce_tile_backward_run(const jnce_tile_backward *t) {
     dr.dBT = malloc(sizeof(float) * (size_t)dr.slices * (size_t)t->M * (size_t)t->D);
     dr.tile = aligned_alloc(64, sizeof(float) * (size_t)dr.slices * TILE_BACKWARD_ROWS * TILE_BACKWARD_COLS);
     dr.wrote = calloc((size_t)dr.slices, 1);
+    run.dBT = dr.dBT;
     const int ran = dr.dBT != NULL && dr.tile != NULL && dr.wrote != NULL;
     if (ran) {
         jnce_parallel_for_at_most((t->N + dr.band - 1) / dr.band, 1, dr.slices, bands, &dr);

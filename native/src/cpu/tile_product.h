@@ -121,7 +121,22 @@ struct jnce_tile_backward {
     void (*band_end)(const jnce_tile_backward *t, int64_t r0, int64_t rows, int32_t slice);
     void *ctx;      /* the caller's */
     int32_t slices; /* threads at most (jnce_threads(), read once by the caller, which sizes its per-thread state by it) */
+    float *dBT;     /* set by the driver for the callbacks' view of t: the slices' dB accumulators (M D floats each) */
 };
+
+/*
+ * For form, after it has formed row r of the tile at columns [k0, k0 + n): asks for row k0 + r of
+ * B and of the slice's dB accumulator into L2 (the driver does the rows past the band's last), so
+ * that the tile's products find the rows they read and write there rather than in L3 or memory:
+ * the exponentials of forming a row hide the fetches, where a burst before the products would not.
+ */
+__attribute__((always_inline)) static inline void jnce_tile_backward_ahead(const jnce_tile_backward *t, int64_t k0, int64_t n,
+                                                                           int64_t r, int32_t slice) {
+    if (r >= n) return;
+    const float *b = t->B + (k0 + r) * t->D;
+    float *acc = t->dBT + (size_t)slice * (size_t)(t->M * t->D) + (size_t)((k0 + r) * t->D);
+    for (int64_t d = 0; d < t->D; d += 16) __builtin_prefetch(b + d, 0, 2), __builtin_prefetch(acc + d, 1, 2);
+}
 
 /* Whether t's tiles would run: the CPU has AVX-512 and N >= 8 slices D (the per-thread dB
  * accumulators weigh little against the logits). */

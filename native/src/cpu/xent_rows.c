@@ -32,7 +32,6 @@ typedef struct {
 #ifdef JNCE_HAVE_AVX512
 JNCE_TARGET_AVX512 static void form(const jnce_tile_backward *t, int64_t r0, int64_t rows, int64_t k0, int64_t n, float *X,
                                     int32_t slice) {
-    (void)slice;
     const rows_job *j = t->ctx;
     const __m512 nan = _mm512_set1_ps(NAN);
     for (int64_t r = 0; r < rows; r++) {
@@ -54,6 +53,7 @@ JNCE_TARGET_AVX512 static void form(const jnce_tile_backward *t, int64_t r0, int
         }
         const int64_t c = j->targets[i] - k0;
         if (finite && c >= 0 && c < n) g[c] -= 1.0f;
+        jnce_tile_backward_ahead(t, k0, n, r, slice);
     }
 }
 #endif
