@@ -531,11 +531,8 @@ JNCE_TARGET_AVX512 static void fused_block(const sym_job *j, int64_t r0, float *
         const int64_t n = width - k0 < FUSED_COLS ? width - k0 : FUSED_COLS;
         for (int64_t r = 0; r < rows || r < n; r++) {
             if (r < rows) fused_row(j, r0 + r, k0, n, X + r * FUSED_COLS, k0 + n < width ? j->S + (r0 + r) * ld + k0 + n : NULL);
-            if (r < n) { /* the tile's columns' rows of f and dfT into L2 while it forms: the products would wait on them */
-                const float *fr = j->f + (k0 + r) * D;
-                float *tr = dfT + (k0 + r) * D;
-                for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(fr + d, 0, 2), __builtin_prefetch(tr + d, 1, 2);
-            }
+            /* the tile's columns' rows of f and dfT into L2 while it forms: the products would wait on them */
+            if (r < n) jnce_tile_rows_ahead(j->f + (k0 + r) * D, dfT + (k0 + r) * D, D);
         }
         jnce_tile_product(j->df + r0 * D, rows, X, FUSED_COLS, 1, j->f + k0 * D, D, n, k0 > 0); /* the tile's rows */
         jnce_tile_product(dfT + k0 * D, n, X, 1, FUSED_COLS, j->f + r0 * D, D, rows, k0 < *reach); /* its columns */

@@ -124,6 +124,11 @@ struct jnce_tile_backward {
     float *dBT;     /* set by the driver for the callbacks' view of t: the slices' dB accumulators (M D floats each) */
 };
 
+/* A row of D floats that a tile's product will read, and one it will write, asked for into L2. */
+__attribute__((always_inline)) static inline void jnce_tile_rows_ahead(const float *read, float *write, int64_t D) {
+    for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(read + d, 0, 2), __builtin_prefetch(write + d, 1, 2);
+}
+
 /*
  * For form, after it has formed row r of the tile at columns [k0, k0 + n): asks for row k0 + r of
  * B and of the slice's dB accumulator into L2 (the driver does the rows past the band's last), so
@@ -133,9 +138,7 @@ struct jnce_tile_backward {
 __attribute__((always_inline)) static inline void jnce_tile_backward_ahead(const jnce_tile_backward *t, int64_t k0, int64_t n,
                                                                            int64_t r, int32_t slice) {
     if (r >= n) return;
-    const float *b = t->B + (k0 + r) * t->D;
-    float *acc = t->dBT + (size_t)slice * (size_t)(t->M * t->D) + (size_t)((k0 + r) * t->D);
-    for (int64_t d = 0; d < t->D; d += 16) __builtin_prefetch(b + d, 0, 2), __builtin_prefetch(acc + d, 1, 2);
+    jnce_tile_rows_ahead(t->B + (k0 + r) * t->D, t->dBT + (size_t)slice * (size_t)(t->M * t->D) + (size_t)((k0 + r) * t->D), t->D);
 }
 
 /* Whether t's tiles would run: the CPU has AVX-512 and N >= 8 slices D (the per-thread dB
