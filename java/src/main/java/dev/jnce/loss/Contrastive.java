@@ -10,8 +10,6 @@ import dev.jnce.backend.ScanKernels;
 import dev.jnce.internal.Checks;
 import dev.jnce.internal.Outputs;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -173,28 +171,7 @@ final class Contrastive {
 
     /** A float32 output on the call's device, belonging to the caller (and to its open TensorScope). */
     static Tensor output(Kernels k, long... shape) {
-        Tensor t = Tensor.zeros(k.device(), DType.FLOAT32, shape);
-        if (k.device().equals(Device.HOST)) faultIn(t.segment());
-        return t;
-    }
-
-    /** Results of at least this many bytes are faulted in by {@link #output}. */
-    static final long FAULT_IN_BYTES = 1 << 20;
-
-    /**
-     * Writes a zero to every 4 KiB page of a fresh host result of {@link #FAULT_IN_BYTES} or more
-     * (a large one is a fresh mapping with transparent huge pages, zero but not yet backed), so that
-     * its page faults are taken here, a few with huge pages, rather than in the kernel's tiles,
-     * which write their rows of the gradient at scattered places from every thread: the one-tensor
-     * InfoNCE step at (8192, 256) on a 2-core Xeon VM measured 1.12-1.13 times its BLAS calls with
-     * the faults in the kernel and 1.05-1.07 with them taken first (its 8 MiB gradient). Not for
-     * the cross-entropy's gradient, which its kernel writes in streams from both threads: faulting
-     * it in first on one thread made the allocating call at (1024, 16384) 8% slower.
-     */
-    private static void faultIn(MemorySegment memory) {
-        long bytes = memory.byteSize();
-        if (bytes < FAULT_IN_BYTES) return;
-        for (long offset = 0; offset < bytes; offset += 4096) memory.set(ValueLayout.JAVA_BYTE, offset, (byte) 0);
+        return Outputs.faultedIn(Tensor.zeros(k.device(), DType.FLOAT32, shape));
     }
 
     /**
