@@ -15,7 +15,7 @@
  * The pairs' softplus and sigmoid run on float lanes (jnce_bce_logits16 / 8 with target 0, the
  * element-wise BCE with logits' terms); the scalar path in double (jnce_bce_logits_terms). Rows
  * are spread over threads in slices of at least 64K values of Nk, as negatives.c spreads them (a
- * small call stays on the calling thread). The pairs go in chunks of 256 (whole rows or parts
+ * small call stays on the calling thread). The pairs go in chunks of 32 (whole rows or parts
  * of one): the chunk's negatives are read for the scores, then for the gradients while still in
  * cache.
  *
@@ -27,7 +27,7 @@
 #include "internal.h"
 #include "similarity.h"
 
-#define BPR_CHUNK 256
+#define BPR_CHUNK 32
 
 typedef struct {
     const float *Q, *P, *Nk;
@@ -122,31 +122,63 @@ JNCE_TARGET_AVX2 static void piece_avx2(const bpr_piece *b) {
 }
 
 #ifdef JNCE_HAVE_AVX512
+/* Each column's sum in piece_scalar's order (the same bits). The piece's fields are read into
+ * locals first: through b, every store to dn could change them for the compiler, which then
+ * reloaded g, n and dn at each step. Four blocks of 16 columns go side by side (four independent
+ * chains of multiply-adds), the last columns under a mask. */
 JNCE_TARGET_AVX512 static void piece_avx512(const bpr_piece *b) {
-    const int64_t D = b->D;
+    const int64_t D = b->D, m = b->m;
+    const float *restrict q = b->q, *restrict p = b->p, *restrict n = b->n, *restrict gs = b->g;
+    float *restrict dq = b->dq, *restrict dp = b->dp, *restrict dn = b->dn;
+    const int first = b->first, last = b->last;
     const __m512 g0 = _mm512_set1_ps(b->g0);
-    for (int64_t c = 0; c < D; c += 16) {
+    int64_t c = 0;
+    for (; c + 64 <= D; c += 64) {
+        __m512 acc[4], qc[4];
+        for (int u = 0; u < 4; u++) {
+            acc[u] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dq + c + 16 * u);
+            qc[u] = _mm512_loadu_ps(q + c + 16 * u);
+        }
+        for (int64_t t = 0; t < m; t++) {
+            const __m512 g = _mm512_set1_ps(gs[t]);
+            const float *nt = n + t * D + c;
+            float *dnt = dn + t * D + c;
+            for (int u = 0; u < 4; u++) {
+                acc[u] = _mm512_fmadd_ps(g, _mm512_loadu_ps(nt + 16 * u), acc[u]);
+                _mm512_storeu_ps(dnt + 16 * u, _mm512_mul_ps(g, qc[u]));
+            }
+        }
+        for (int u = 0; u < 4; u++) {
+            if (last) {
+                acc[u] = _mm512_fmadd_ps(g0, _mm512_loadu_ps(p + c + 16 * u), acc[u]);
+                _mm512_storeu_ps(dp + c + 16 * u, _mm512_mul_ps(g0, qc[u]));
+            }
+            _mm512_storeu_ps(dq + c + 16 * u, acc[u]);
+        }
+    }
+    for (; c < D; c += 16) {
         const __mmask16 live = D - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (D - c)) - 1);
-        __m512 acc = b->first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(live, b->dq + c);
-        const __m512 qc = _mm512_maskz_loadu_ps(live, b->q + c);
-        for (int64_t t = 0; t < b->m; t++) {
-            const __m512 g = _mm512_set1_ps(b->g[t]);
-            acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(live, b->n + t * D + c), acc);
-            _mm512_mask_storeu_ps(b->dn + t * D + c, live, _mm512_mul_ps(g, qc));
+        __m512 acc = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(live, dq + c);
+        const __m512 qc = _mm512_maskz_loadu_ps(live, q + c);
+        for (int64_t t = 0; t < m; t++) {
+            const __m512 g = _mm512_set1_ps(gs[t]);
+            acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(live, n + t * D + c), acc);
+            _mm512_mask_storeu_ps(dn + t * D + c, live, _mm512_mul_ps(g, qc));
         }
-        if (b->last) {
-            acc = _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(live, b->p + c), acc);
-            _mm512_mask_storeu_ps(b->dp + c, live, _mm512_mul_ps(g0, qc));
+        if (last) {
+            acc = _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(live, p + c), acc);
+            _mm512_mask_storeu_ps(dp + c, live, _mm512_mul_ps(g0, qc));
         }
-        _mm512_mask_storeu_ps(b->dq + c, live, acc);
+        _mm512_mask_storeu_ps(dq + c, live, acc);
     }
 }
 #endif
 
 /*
  * Rows [begin, end): their K pairs each, taken in chunks of BPR_CHUNK pairs that may start and
- * end inside a row (K = 4: 64 rows a chunk, so the lanes stay full). A chunk's scores first (the
- * negatives' dots four at a time, jnce_dot_rows), then
+ * end inside a row (K = 4: 8 rows a chunk, whose negatives stay in L1 from their scores to their
+ * gradients; two vectors of 16 pairs). A chunk's scores first (a row's positive and negatives
+ * against its query side by side, jnce_dot_query), then
  * its pairs' softplus and sigmoid on lanes, then each row piece's gradients; a row is finished
  * (dq += g_i0 p_i, dp_i, its loss) with its last piece.
  */
@@ -155,22 +187,25 @@ static void rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     const bpr_job *j = ctx;
     const int64_t K = j->K, D = j->D, last = end * K;
     float x[BPR_CHUNK], sp[BPR_CHUNK], sig[BPR_CHUNK], g[BPR_CHUNK];
-    const float *qs[BPR_CHUNK], *ns[BPR_CHUNK];
-    double dots[BPR_CHUNK];
+    const float *rs[BPR_CHUNK + 1];
+    double dots[BPR_CHUNK + 1];
     int64_t si = begin, sk = 0; /* the next pair to score: row si, negative sk */
     int64_t gi = begin, gk = 0; /* the next pair to take the gradient of */
     float pos = 0.0f;
     double loss = 0.0, g0 = 0.0;
     for (int64_t a = begin * K; a < last; a += BPR_CHUNK) {
         const int64_t m = last - a < BPR_CHUNK ? last - a : BPR_CHUNK;
-        for (int64_t t = 0; t < m; t++) {
-            const float *q = j->Q + si * D;
-            if (sk == 0) pos = (float)jnce_dot_row(q, j->P + si * D, D);
-            qs[t] = q, ns[t] = j->Nk + (si * K + sk) * D, x[t] = pos;
-            if (++sk == K) sk = 0, si++;
+        for (int64_t t = 0; t < m;) { /* a row's pairs in the chunk, with its positive at the row's start */
+            const int64_t cnt = K - sk < m - t ? K - sk : m - t;
+            int64_t e = 0;
+            if (sk == 0) rs[e++] = j->P + si * D;
+            for (int64_t u = 0; u < cnt; u++) rs[e++] = j->Nk + (si * K + sk + u) * D;
+            jnce_dot_query(j->Q + si * D, rs, e, D, dots);
+            if (sk == 0) pos = (float)dots[0];
+            for (int64_t u = 0; u < cnt; u++) x[t + u] = (float)dots[e - cnt + u] - pos;
+            t += cnt, sk += cnt;
+            if (sk == K) sk = 0, si++;
         }
-        jnce_dot_rows(qs, ns, m, D, dots);
-        for (int64_t t = 0; t < m; t++) x[t] = (float)dots[t] - x[t];
 #ifdef JNCE_HAVE_AVX512
         if (j->avx512) pairs_avx512(x, m, sp, sig);
         else

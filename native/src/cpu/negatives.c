@@ -8,7 +8,8 @@
  *   G      (N,K+1) float32: d loss / d L
  *   dQ, dP (N,D), dN (N,K,D), all overwritten:
  *          dq_i = alpha (G_i0 p_i + sum_j G_ij n_ij),  dp_i = alpha G_i0 q_i,  dn_ij = alpha G_ij q_i
- * Dots are summed in double (jnce_dot_row), dq in float along K. Rows of queries are spread over
+ * Dots are summed in double (jnce_dot_row's bits; a row's taken side by side, jnce_dot_query), dq
+ * in float along K. Rows of queries are spread over
  * threads in slices of at least 64K values of Nk (a small call, such as N = 32, K = 4, D = 128,
  * stays on the calling thread: handing half of it to another core took longer than the rows); the
  * work is memory-bound (Nk is read once a pass, dN written once).
@@ -26,6 +27,10 @@ static int64_t grain(int64_t K, int64_t D) {
     return per_row >= 65536 ? 1 : 65536 / per_row;
 }
 
+/* A row's dots taken together: its query against up to this many of its positive and negatives
+ * (jnce_dot_query: the query read once for several sums, the same bits as one at a time). */
+#define NEG_DOTS 64
+
 typedef struct {
     const float *Q, *P, *Nk, *G;
     int64_t K, D;
@@ -37,11 +42,17 @@ static void logits_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
     (void)slice;
     const negatives_job *j = ctx;
     const int64_t K = j->K, D = j->D;
+    const float *rs[NEG_DOTS];
+    double dots[NEG_DOTS];
     for (int64_t i = begin; i < end; i++) {
         const float *q = j->Q + i * D;
         float *l = j->L + i * (K + 1);
-        l[0] = (float)(j->alpha * jnce_dot_row(q, j->P + i * D, D));
-        for (int64_t k = 0; k < K; k++) l[1 + k] = (float)(j->alpha * jnce_dot_row(q, j->Nk + (i * K + k) * D, D));
+        for (int64_t e0 = 0; e0 < K + 1; e0 += NEG_DOTS) { /* column e: the positive (0), else negative e - 1 */
+            const int64_t m = K + 1 - e0 < NEG_DOTS ? K + 1 - e0 : NEG_DOTS;
+            for (int64_t u = 0; u < m; u++) rs[u] = e0 + u == 0 ? j->P + i * D : j->Nk + (i * K + e0 + u - 1) * D;
+            jnce_dot_query(q, rs, m, D, dots);
+            for (int64_t u = 0; u < m; u++) l[e0 + u] = (float)(j->alpha * dots[u]);
+        }
     }
 }
 

@@ -177,6 +177,49 @@ double jnce_dot_row(const float *a, const float *b, int64_t D) {
 }
 
 #ifdef JNCE_HAVE_AVX512
+/* a . b[r] for r < R, each with dot_row_avx512's bits: the R sums run side by side and the shared
+ * row a is loaded and widened once a step (a query against its positive and negatives). */
+JNCE_TARGET_AVX512 __attribute__((always_inline)) static inline void dot_shared_avx512(const float *a, const float *const *b,
+                                                                                       int R, int64_t D, double *out) {
+    __m512d s0[8], s1[8];
+    for (int r = 0; r < R; r++) s0[r] = s1[r] = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + DOT_LANES <= D; j += DOT_LANES) {
+        const __m512d al = _mm512_cvtps_pd(_mm256_loadu_ps(a + j)), ah = _mm512_cvtps_pd(_mm256_loadu_ps(a + j + 8));
+        for (int r = 0; r < R; r++) {
+            s0[r] = _mm512_fmadd_pd(al, _mm512_cvtps_pd(_mm256_loadu_ps(b[r] + j)), s0[r]);
+            s1[r] = _mm512_fmadd_pd(ah, _mm512_cvtps_pd(_mm256_loadu_ps(b[r] + j + 8)), s1[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = dot_finish_avx512(s0[r], s1[r], a, b[r], j, D);
+}
+
+#define DOT_SHARED(R)                                                                                       \
+    JNCE_TARGET_AVX512 static void dot_shared##R##_avx512(const float *a, const float *const *b, int64_t D, \
+                                                          double *out) {                                     \
+        dot_shared_avx512(a, b, R, D, out);                                                                 \
+    }
+DOT_SHARED(1)
+DOT_SHARED(2)
+DOT_SHARED(3)
+DOT_SHARED(4)
+DOT_SHARED(5)
+DOT_SHARED(6)
+DOT_SHARED(7)
+DOT_SHARED(8)
+#undef DOT_SHARED
+
+typedef void (*dot_shared_fn)(const float *, const float *const *, int64_t, double *);
+static const dot_shared_fn DOT_SHARED_AVX512[9] = {NULL,
+                                                   dot_shared1_avx512,
+                                                   dot_shared2_avx512,
+                                                   dot_shared3_avx512,
+                                                   dot_shared4_avx512,
+                                                   dot_shared5_avx512,
+                                                   dot_shared6_avx512,
+                                                   dot_shared7_avx512,
+                                                   dot_shared8_avx512};
+
 /* dot_row_avx512 for four pairs side by side, each with its bits (as dot_self4_avx512). */
 JNCE_TARGET_AVX512 static void dot_rows4_avx512(const float *const a[4], const float *const b[4], int64_t D, double out[4]) {
     __m512d s0[4], s1[4];
@@ -200,6 +243,17 @@ void jnce_dot_rows(const float *const *a, const float *const *b, int64_t m, int6
         for (; t + 4 <= m; t += 4) dot_rows4_avx512(a + t, b + t, D, out + t);
 #endif
     for (; t < m; t++) out[t] = jnce_dot_row(a[t], b[t], D);
+}
+
+void jnce_dot_query(const float *a, const float *const *b, int64_t m, int64_t D, double *out) {
+    int64_t t = 0;
+#ifdef JNCE_HAVE_AVX512
+    if (D >= DOT_LANES && jnce_use_avx512()) {
+        for (; t < m; t += 8) DOT_SHARED_AVX512[m - t < 8 ? m - t : 8](a, b + t, D, out + t);
+        return;
+    }
+#endif
+    for (; t < m; t++) out[t] = jnce_dot_row(a, b[t], D);
 }
 
 /* x . x and x . y (jnce_dot_row's bits), in one pass where the CPU has AVX-512. */

@@ -14,6 +14,10 @@ double jnce_dot_row(const float *a, const float *b, int64_t D);
  * CPU has AVX-512 (one pair's sums are a chain of D / 16 dependent multiply-adds). */
 void jnce_dot_rows(const float *const *a, const float *const *b, int64_t m, int64_t D, double *out);
 
+/* out[t] = jnce_dot_row(a, b[t], D) for t < m, the same bits: one row against m others (a query
+ * against its positive and negatives), up to eight sums side by side on AVX-512 with a read once. */
+void jnce_dot_query(const float *a, const float *const *b, int64_t m, int64_t D, double *out);
+
 /* Cosine of two rows of D floats with F.cosine_similarity's eps; writes c = max(||x||, eps). */
 double jnce_cosine_row(const float *x1, const float *x2, int64_t D, double eps, double *c1, double *c2);
 
