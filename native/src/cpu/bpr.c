@@ -101,22 +101,39 @@ static void piece_scalar(const bpr_piece *b, int64_t c0) {
     }
 }
 
+/* piece_avx512's form on 8 lanes: the fields in locals, four blocks of 8 columns side by side,
+ * the columns past the last multiple of 8 by piece_scalar (the same bits). */
 JNCE_TARGET_AVX2 static void piece_avx2(const bpr_piece *b) {
-    const int64_t D = b->D, whole = D & ~(int64_t)7;
+    const int64_t D = b->D, m = b->m, whole = D & ~(int64_t)7;
+    const float *restrict q = b->q, *restrict p = b->p, *restrict n = b->n, *restrict gs = b->g;
+    float *restrict dq = b->dq, *restrict dp = b->dp, *restrict dn = b->dn;
+    const int first = b->first, last = b->last;
     const __m256 g0 = _mm256_set1_ps(b->g0);
-    for (int64_t c = 0; c < whole; c += 8) {
-        __m256 acc = b->first ? _mm256_setzero_ps() : _mm256_loadu_ps(b->dq + c);
-        const __m256 qc = _mm256_loadu_ps(b->q + c);
-        for (int64_t t = 0; t < b->m; t++) {
-            const __m256 g = _mm256_set1_ps(b->g[t]);
-            acc = _mm256_fmadd_ps(g, _mm256_loadu_ps(b->n + t * D + c), acc);
-            _mm256_storeu_ps(b->dn + t * D + c, _mm256_mul_ps(g, qc));
+    int64_t c = 0;
+    for (; c < whole;) {
+        const int w = whole - c >= 32 ? 4 : 1; /* blocks of 8 this step */
+        __m256 acc[4], qc[4];
+        for (int u = 0; u < w; u++) {
+            acc[u] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dq + c + 8 * u);
+            qc[u] = _mm256_loadu_ps(q + c + 8 * u);
         }
-        if (b->last) {
-            acc = _mm256_fmadd_ps(g0, _mm256_loadu_ps(b->p + c), acc);
-            _mm256_storeu_ps(b->dp + c, _mm256_mul_ps(g0, qc));
+        for (int64_t t = 0; t < m; t++) {
+            const __m256 g = _mm256_set1_ps(gs[t]);
+            const float *nt = n + t * D + c;
+            float *dnt = dn + t * D + c;
+            for (int u = 0; u < w; u++) {
+                acc[u] = _mm256_fmadd_ps(g, _mm256_loadu_ps(nt + 8 * u), acc[u]);
+                _mm256_storeu_ps(dnt + 8 * u, _mm256_mul_ps(g, qc[u]));
+            }
         }
-        _mm256_storeu_ps(b->dq + c, acc);
+        for (int u = 0; u < w; u++) {
+            if (last) {
+                acc[u] = _mm256_fmadd_ps(g0, _mm256_loadu_ps(p + c + 8 * u), acc[u]);
+                _mm256_storeu_ps(dp + c + 8 * u, _mm256_mul_ps(g0, qc[u]));
+            }
+            _mm256_storeu_ps(dq + c + 8 * u, acc[u]);
+        }
+        c += 8 * w;
     }
     piece_scalar(b, whole);
 }

@@ -58,6 +58,12 @@ JNCE_TARGET_AVX2 static double dot_row_avx2(const float *a, const float *b, int6
         s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a1)), _mm256_cvtps_pd(_mm256_castps256_ps128(b1)), s2);
         s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a1, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(b1, 1)), s3);
     }
+    if (j == D) { /* no tail: dot_tree's additions on the registers (t = s + s[8..], then the tree) */
+        const __m256d t0 = _mm256_add_pd(s0, s2), t1 = _mm256_add_pd(s1, s3); /* t0..t3, t4..t7 */
+        const __m256d u = _mm256_add_pd(t0, t1);                                /* t0+t4 .. t3+t7 */
+        const __m128d v = _mm_add_pd(_mm256_castpd256_pd128(u), _mm256_extractf128_pd(u, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
+    }
     double s[DOT_LANES];
     _mm256_storeu_pd(s, s0);
     _mm256_storeu_pd(s + 4, s1);
