@@ -43,9 +43,8 @@ import java.util.function.Function;
  * closed or confined to another thread.
  *
  * <p>Close tensors (or their scope) when done: that frees the memory at once, except that tensors
- * of 64 KiB or less made outside a scope share slabs of 4 MiB, released when the last tensor in
- * them is closed, their memory kept for the next slabs (at most two spare blocks of 4 MiB, 8 MiB in
- * all; making and freeing an arena of its own for each small tensor cost about 14 µs a
+ * of 64 KiB or less made outside a scope share slabs of 4 MiB, freed when the last tensor in them
+ * is closed (making and freeing an arena of its own for each small tensor cost about 14 µs a
  * tensor, more than a small loss call; {@code -Djnce.tensor.slabs=false} turns slabs off). A tensor that owns
  * its memory and is never closed is not lost: once it is unreachable, a {@link Cleaner} frees
  * its memory (with {@code -Djnce.debug.leaks=true}, a WARNING on the {@code dev.jnce} logger names
@@ -144,7 +143,6 @@ public final class Tensor implements AutoCloseable {
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
         if (bytes <= Slab.SMALL_BYTES && Slab.ENABLED) {
             Slab.Allocation a = Slab.allocate(bytes);
-            if (a.slab().reused) a.segment().fill((byte) 0); // the block held an earlier slab's tensors
             return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
         }
         Arena arena = Arena.ofShared();
@@ -172,9 +170,9 @@ public final class Tensor implements AutoCloseable {
      * Small owned host tensors ({@link #SMALL_BYTES} or less) are carved out of shared slabs of
      * {@link #SLAB_BYTES}, so that making and closing one does not make and close a shared arena
      * each time: closing a shared arena makes the JVM hand-shake every thread (about 14 µs), which
-     * dominated small calls that return new tensors. A slab hands each byte out once (a bump
-     * pointer) and every piece starts at zero, so a stale view of a closed tensor can reach only
-     * that tensor's own bytes. The slab's arena
+     * dominated small calls that return new tensors. A slab's memory is zeroed once when the slab
+     * is made and never handed out twice (a bump pointer), so a tensor's memory starts at zero and
+     * a stale view of a closed tensor can reach only that tensor's own bytes. The slab's arena
      * closes when the last tensor carved from it is closed (or reclaimed) and the slab is full:
      * one hand-shake for many tensors. The cost: a small tensor that stays open keeps its whole
      * slab (at most {@link #SLAB_BYTES}) allocated. Slabs of 4 MiB rather than 1 spread each
@@ -182,13 +180,6 @@ public final class Tensor implements AutoCloseable {
      * allocating calls at (32, 128) measured BPR 21.6 → 15.3 µs, cross-entropy 4.7 → 3.6, the
      * triplet loss 9.8 → 6.9 (JMH, 2 threads, slab sizes interleaved). {@code -Djnce.tensor.slabs=false} gives every
      * tensor its own arena again (its memory freed by its own close).
-     *
-     * <p>A slab's memory is a block that outlives the slab: the slab reaches it through its own
-     * arena (a view), and once that arena has closed (every view of its tensors now throws) the
-     * block is kept (up to {@link #SPARE_BLOCKS}) for the next slab, which zeroes each piece as it
-     * hands it out. A fresh block costs its page faults and the zeroing of all 4 MiB, and its
-     * free an unmapping: BPR at (32, 128), whose four results take 96 KiB, went from 16.4 to
-     * 14.5 µs a call returning new tensors (2 threads, the Xeon VM).
      *
      * <p>Scratch slabs ({@link #scratchZeros}) hold only operations' own scratch, never a tensor a
      * caller sees: once the last tensor in one is closed, it is kept (up to {@link #SPARE_SCRATCH})
@@ -204,19 +195,10 @@ public final class Tensor implements AutoCloseable {
         private static Slab current;
         private static Slab currentScratch;
         private static final java.util.ArrayDeque<Slab> spareScratch = new java.util.ArrayDeque<>(); // guarded by Slab.class
-
-        /** Blocks of closed slabs kept for the next slabs. */
-        static final int SPARE_BLOCKS = 2;
-        private static final java.util.ArrayDeque<MemorySegment> spareBlocks = new java.util.ArrayDeque<>(); // guarded by Slab.class
         private static final java.util.ArrayList<Slab> unclosed = new java.util.ArrayList<>(); // guarded by Slab.class
-        private static boolean viewsAllowed = true; // false once the JVM refuses a restricted method here; guarded by Slab.class
 
         private final boolean scratch;
         private final Arena arena = Arena.ofShared();
-        /** The memory, owned by an automatic arena (freed once no slab and no spare list holds it); null: the arena's own. */
-        private final MemorySegment block;
-        /** The block held an earlier slab's tensors: each piece is zeroed as it is handed out. */
-        final boolean reused;
         private final MemorySegment memory;
         private long next; // guarded by Slab.class
         // tensors carved from this slab and not yet released, plus one while it is the current slab
@@ -227,39 +209,15 @@ public final class Tensor implements AutoCloseable {
 
         private Slab(boolean scratch) {
             this.scratch = scratch;
-            this.block = null;
-            this.reused = false;
             this.memory = arena.allocate(scratch ? SCRATCH_SLAB_BYTES : SLAB_BYTES, ALIGNMENT);
-        }
-
-        private Slab(MemorySegment block, boolean reused) { // under the class lock
-            this.scratch = false;
-            this.block = block;
-            this.reused = reused;
-            this.memory = block.reinterpret(arena, null); // a restricted method: native access, as every native call
-        }
-
-        /** A new current slab: on a spare block if there is one. */
-        private static Slab fresh() { // under the class lock
-            MemorySegment spare = spareBlocks.pollFirst();
-            if (spare != null) return new Slab(spare, true);
-            if (viewsAllowed) {
-                try {
-                    return new Slab(Arena.ofAuto().allocate(SLAB_BYTES, ALIGNMENT), false);
-                } catch (IllegalCallerException refused) { // --illegal-native-access=deny without native access
-                    viewsAllowed = false;
-                }
-            }
-            return new Slab(false);
         }
 
         static synchronized Allocation allocate(long bytes) {
             long size = Math.max(bytes, 1);
             if (current == null || current.next + size > SLAB_BYTES) {
                 Slab full = current;
-                current = null;
-                if (full != null) full.releaseQuietly(); // first: when its tensors are all closed, its block serves next
-                current = fresh();
+                current = new Slab(false);
+                if (full != null) full.releaseQuietly();
             }
             return current.carve(size);
         }
@@ -290,11 +248,9 @@ public final class Tensor implements AutoCloseable {
          */
         private void releaseQuietly() { // under the class lock
             for (int i = unclosed.size() - 1; i >= 0; i--) { // earlier slabs that could not close
-                Slab waiting = unclosed.get(i);
                 try {
-                    waiting.arena.close();
+                    unclosed.get(i).arena.close();
                     unclosed.remove(i);
-                    waiting.keepBlock();
                 } catch (IllegalStateException stillInUse) {
                     // next time
                 }
@@ -324,15 +280,6 @@ public final class Tensor implements AutoCloseable {
             } catch (IllegalStateException inUse) {
                 live.incrementAndGet(); // a native call still holds the memory: the caller stays open
                 throw inUse;
-            }
-            keepBlock();
-        }
-
-        /** After the arena closed: every view through it throws now, so the block can serve again. */
-        private void keepBlock() {
-            if (block == null) return;
-            synchronized (Slab.class) {
-                if (spareBlocks.size() < SPARE_BLOCKS) spareBlocks.addFirst(block);
             }
         }
     }
@@ -984,9 +931,8 @@ public final class Tensor implements AutoCloseable {
     /**
      * Closes the tensor; frees its memory unless it is wrapped or owned by a scope. Idempotent.
      * A small tensor (64 KiB or less, made outside a scope) lies in a shared slab of 4 MiB that is
-     * released when its last tensor is closed; until then a buffer view of the closed tensor still
-     * reads that tensor's own last values (never another tensor's), after that it throws (also
-     * once the memory serves a later slab).
+     * freed when its last tensor is closed; until then a buffer view of the closed tensor still
+     * reads that tensor's own last values (never another tensor's), after that it throws.
      *
      * @throws IllegalStateException if a native call on another thread is using the memory right
      *         now and it would be freed; the tensor stays open and can be closed once that call has

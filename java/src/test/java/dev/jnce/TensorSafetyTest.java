@@ -9,7 +9,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -125,6 +129,50 @@ class TensorSafetyTest {
             scopes.add(t.segment().scope());
         }
         assertEquals(0, aliveAfterGc(scopes), "tensors whose memory is still held after they became unreachable");
+    }
+
+    @Test
+    void aFullSlabHeldByANativeCallDoesNotFailOtherAllocationsAndClosesLater() throws Throwable {
+        // a small tensor closed while a native call on another thread still holds its memory: when
+        // its slab fills, the slab cannot close yet; the allocation that filled it must not fail,
+        // and the slab closes at a later turnover, once the call has returned
+        Tensor t = firstInAFreshSlab();
+        MemorySegment.Scope slab = t.segment().scope();
+        MethodHandle poll = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("poll").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread call = new Thread(() -> {
+            try {
+                started.countDown();
+                int ignored = (int) poll.invokeExact(t.segment(), 0L, 600); // no descriptors: holds the memory 600 ms
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        call.start();
+        started.await();
+        Thread.sleep(100); // the call is in poll now, holding the slab's arena
+        t.close(); // the slab stays (the allocator still carves from it): this close succeeds
+        for (int i = 0; i < 80; i++) Tensor.zerosUnscoped(DType.FLOAT32, 16384).close(); // 64 KiB each: 5 MiB, past the slab
+        assertTrue(slab.isAlive(), "the slab closed while a native call held its memory");
+        call.join();
+        if (failed.get() != null) throw failed.get();
+        for (int i = 0; i < 80; i++) Tensor.zerosUnscoped(DType.FLOAT32, 16384).close(); // the next turnover retries
+        assertFalse(slab.isAlive(), "the slab stayed open after the call returned and slabs turned over");
+    }
+
+    /** A small tensor that is the first carved from a new slab (so no other test's tensor keeps the slab). */
+    private static Tensor firstInAFreshSlab() {
+        MemorySegment.Scope before = null;
+        for (int i = 0; i < 200; i++) {
+            Tensor t = Tensor.zerosUnscoped(DType.FLOAT32, 16384); // 64 KiB
+            MemorySegment.Scope s = t.segment().scope();
+            if (before != null && s != before) return t;
+            before = s;
+            t.close();
+        }
+        throw new AssertionError("no new slab after 200 tensors of 64 KiB");
     }
 
     @Test
