@@ -169,10 +169,12 @@ final class JavaContrastive implements ContrastiveKernels {
     }
 
     /**
-     * BPR in one pass, with bpr.c's meaning and order, by blocks of rows copied to the heap (one
-     * bulk copy an operand and a result a block; a copy a row cost about 10 ns each): the block's
-     * scores on this backend's lanes, {@code x = (float) s_k - (float) s_0}, the pairs' softplus
-     * and sigmoid ({@link RowOps#softplusSigmoid}), then each row's gradients; no logit matrix.
+     * BPR in one pass, with bpr.c's meaning and order, by blocks of rows whose queries are copied
+     * to the heap (one bulk copy a block): the block's scores on this backend's lanes against the
+     * positives' and negatives' rows where they lie, {@code x = (float) s_k - (float) s_0}, the
+     * pairs' softplus and sigmoid ({@link RowOps#softplusSigmoid}), then each row's gradients,
+     * written straight to the results; no logit matrix. (Copying the positives, the negatives and
+     * the results through heap blocks took about a third of a call at (32, 4, 128).)
      */
     @Override
     public boolean bprLoss(Tensor q, Tensor p, Tensor n, Reduction reduction, Tensor loss, Tensor dq, Tensor dp, Tensor dn) {
@@ -187,20 +189,20 @@ final class JavaContrastive implements ContrastiveKernels {
             float[][] s = BPR_SCRATCH.get();
             double[] four = new double[4];
             for (long b0 = begin; b0 < end; b0 += block) {
-                int rb = (int) Math.min(block, end - b0), rd = rb * d, rkd = rb * k * d, rk = rb * k;
-                float[] qh = grow(s, 0, rd), ph = grow(s, 1, rd), nh = grow(s, 2, rkd), dqh = grow(s, 3, rd), dph = grow(s, 4, rd);
-                float[] dnh = grow(s, 5, rkd), x = grow(s, 6, rk), sp = grow(s, 7, rk), sig = grow(s, 8, rk);
+                int rb = (int) Math.min(block, end - b0), rd = rb * d, rk = rb * k;
+                float[] qh = grow(s, 0, rd), x = grow(s, 1, rk), sp = grow(s, 2, rk), sig = grow(s, 3, rk);
                 MemorySegment.copy(qs, F, 4 * b0 * d, qh, 0, rd);
-                MemorySegment.copy(ps, F, 4 * b0 * d, ph, 0, rd);
-                MemorySegment.copy(ns, F, 4 * b0 * k * d, nh, 0, rkd);
                 for (int r = 0; r < rb; r++) {
-                    float pos = (float) rows.dotDouble(qh, r * d, ph, r * d, d);
+                    long row = b0 + r;
+                    float pos = (float) rows.dotDouble(qh, r * d, ps, row * d, d);
                     int j = 0, at = r * k;
+                    long n0 = row * k * d;
                     for (; j + 4 <= k; j += 4, at += 4) { // four negatives at a time, q's lanes loaded once
-                        rows.dotDouble4(qh, r * d, nh, at * d, (at + 1) * d, (at + 2) * d, (at + 3) * d, d, four);
+                        long e = n0 + (long) j * d;
+                        rows.dotDouble4(qh, r * d, ns, e, e + d, e + 2L * d, e + 3L * d, d, four);
                         for (int u = 0; u < 4; u++) x[at + u] = (float) four[u] - pos;
                     }
-                    for (; j < k; j++, at++) x[at] = (float) rows.dotDouble(qh, r * d, nh, at * d, d) - pos;
+                    for (; j < k; j++, at++) x[at] = (float) rows.dotDouble(qh, r * d, ns, n0 + (long) j * d, d) - pos;
                 }
                 rows.softplusSigmoid(x, 0, rk, sp, sig);
                 for (int r = 0; r < rb; r++) {
@@ -211,12 +213,11 @@ final class JavaContrastive implements ContrastiveKernels {
                         l += sp[j];
                         g0 -= gd;
                     }
-                    rows.pairGradients(qh, ph, nh, r, k, d, sig, (float) g0, dqh, dph, dnh);
+                    long row = b0 + r;
+                    rows.pairGradients(qh, r, ps, row * d, ns, row * k * d, k, d, sig, r * k, (float) g0, dqs, dps, row * d, dns,
+                            row * k * d);
                     rowLoss[(int) b0 + r] = (float) (l / k);
                 }
-                MemorySegment.copy(dqh, 0, dqs, F, 4 * b0 * d, rd);
-                MemorySegment.copy(dph, 0, dps, F, 4 * b0 * d, rd);
-                MemorySegment.copy(dnh, 0, dns, F, 4 * b0 * k * d, rkd);
             }
         });
         if (reduction == Reduction.NONE) {
@@ -230,7 +231,7 @@ final class JavaContrastive implements ContrastiveKernels {
     }
 
     /** Each thread's heap blocks of bprLoss, grown as a call needs, kept up to 1M floats (4 MiB) each. */
-    private static final ThreadLocal<float[][]> BPR_SCRATCH = ThreadLocal.withInitial(() -> new float[9][0]);
+    private static final ThreadLocal<float[][]> BPR_SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
     private static final int BPR_KEPT = 1 << 20;
 
     private static float[] grow(float[][] scratch, int which, int size) {

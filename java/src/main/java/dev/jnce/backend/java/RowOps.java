@@ -70,6 +70,28 @@ class RowOps {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /** {@link #dotDouble(float[], int, float[], int, int)} with y a segment's row from element yo: the same sums in the same order. */
+    double dotDouble(float[] x, int xo, MemorySegment y, long yo, int c) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= c; j += 4) {
+            s0 += (double) x[xo + j] * y.getAtIndex(F, yo + j);
+            s1 += (double) x[xo + j + 1] * y.getAtIndex(F, yo + j + 1);
+            s2 += (double) x[xo + j + 2] * y.getAtIndex(F, yo + j + 2);
+            s3 += (double) x[xo + j + 3] * y.getAtIndex(F, yo + j + 3);
+        }
+        for (; j < c; j++) s0 += (double) x[xo + j] * y.getAtIndex(F, yo + j);
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** {@link #dotDouble(float[], int, MemorySegment, long, int)} of x against four rows of y at once, each with its bits. */
+    void dotDouble4(float[] x, int xo, MemorySegment y, long y0, long y1, long y2, long y3, int c, double[] out) {
+        out[0] = dotDouble(x, xo, y, y0, c);
+        out[1] = dotDouble(x, xo, y, y1, c);
+        out[2] = dotDouble(x, xo, y, y2, c);
+        out[3] = dotDouble(x, xo, y, y3, c);
+    }
+
     /**
      * softplus(x_t) into sp and sigmoid(x_t) into sig for t &lt; n (BCE with logits' terms at target
      * 0): here in double, one exponential an element; {@link VectorRowOps} on float lanes.
@@ -83,27 +105,29 @@ class RowOps {
     }
 
     /**
-     * Row r's gradients of a block of BPR pairs (heap rows of d; n and dn hold k rows a row):
-     * dn_j = g_j q, dq = sum_j g_j n_j + g0 p, dp = g0 q, with g = coefficients from r k.
+     * Row r's gradients of BPR's pairs, written straight to the results: q a heap block (row r at
+     * r d), p's row from element pAt and its k negatives' rows from element nAt of their
+     * segments; dn_j = g_j q from element at of dn (k rows), dq = sum_j g_j n_j + g0 p and
+     * dp = g0 q at element at2 of dq and dp, with g = the row's coefficients from element go.
      */
-    void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
-                       float[] dn) {
-        pairGradients(q, p, n, r, k, d, g, g0, dq, dp, dn, 0);
+    void pairGradients(float[] q, int r, MemorySegment p, long pAt, MemorySegment n, long nAt, int k, int d, float[] g, int go,
+                       float g0, MemorySegment dq, MemorySegment dp, long at2, MemorySegment dn, long at) {
+        pairGradients(q, r, p, pAt, n, nAt, k, d, g, go, g0, dq, dp, at2, dn, at, 0);
     }
 
     /** Columns [from, d) of {@link #pairGradients}. */
-    static void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
-                              float[] dn, int from) {
+    static void pairGradients(float[] q, int r, MemorySegment p, long pAt, MemorySegment n, long nAt, int k, int d, float[] g,
+                              int go, float g0, MemorySegment dq, MemorySegment dp, long at2, MemorySegment dn, long at,
+                              int from) {
         int qo = r * d;
         for (int c = from; c < d; c++) {
             float acc = 0, qc = q[qo + c];
             for (int j = 0; j < k; j++) {
-                int no = (r * k + j) * d;
-                acc = Math.fma(g[r * k + j], n[no + c], acc);
-                dn[no + c] = g[r * k + j] * qc;
+                acc = Math.fma(g[go + j], n.getAtIndex(F, nAt + (long) j * d + c), acc);
+                dn.setAtIndex(F, at + (long) j * d + c, g[go + j] * qc);
             }
-            dq[qo + c] = Math.fma(g0, p[qo + c], acc);
-            dp[qo + c] = g0 * qc;
+            dq.setAtIndex(F, at2 + c, Math.fma(g0, p.getAtIndex(F, pAt + c), acc));
+            dp.setAtIndex(F, at2 + c, g0 * qc);
         }
     }
 

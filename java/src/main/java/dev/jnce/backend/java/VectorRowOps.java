@@ -19,6 +19,7 @@ import java.nio.ByteOrder;
 final class VectorRowOps extends RowOps {
     static final VectorRowOps INSTANCE = new VectorRowOps();
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Double lanes, and float lanes of the same count (half the bits) to load and store them. */
@@ -209,6 +210,41 @@ final class VectorRowOps extends RowOps {
     /** Four of dotDouble's chains side by side, x's lanes loaded once: the same bits as four calls. */
     @Override
     void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) {
+            DoubleVector lo = loadDoubles(x, xo + j), hi = loadDoubles(x, xo + j + lanes);
+            a0 = lo.fma(loadDoubles(y, y0 + j), a0);
+            a1 = hi.fma(loadDoubles(y, y0 + j + lanes), a1);
+            b0 = lo.fma(loadDoubles(y, y1 + j), b0);
+            b1 = hi.fma(loadDoubles(y, y1 + j + lanes), b1);
+            c0 = lo.fma(loadDoubles(y, y2 + j), c0);
+            c1 = hi.fma(loadDoubles(y, y2 + j + lanes), c1);
+            d0 = lo.fma(loadDoubles(y, y3 + j), d0);
+            d1 = hi.fma(loadDoubles(y, y3 + j + lanes), d1);
+        }
+        out[0] = VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, y0 + j, c - j);
+        out[1] = VectorMath.sumLanes(b0.add(b1)) + super.dotDouble(x, xo + j, y, y1 + j, c - j);
+        out[2] = VectorMath.sumLanes(c0.add(c1)) + super.dotDouble(x, xo + j, y, y2 + j, c - j);
+        out[3] = VectorMath.sumLanes(d0.add(d1)) + super.dotDouble(x, xo + j, y, y3 + j, c - j);
+    }
+
+    @Override
+    double dotDouble(float[] x, int xo, MemorySegment y, long yo, int c) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) { // as the heap form: the same bits
+            a0 = loadDoubles(x, xo + j).fma(loadDoubles(y, yo + j), a0);
+            a1 = loadDoubles(x, xo + j + lanes).fma(loadDoubles(y, yo + j + lanes), a1);
+        }
+        return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
+    }
+
+    /** The heap form's four chains side by side with y a segment (rows from elements y0..y3): the same bits. */
+    @Override
+    void dotDouble4(float[] x, int xo, MemorySegment y, long y0, long y1, long y2, long y3, int c, double[] out) {
         final int lanes = D.length(), bound = c - c % (2 * lanes);
         DoubleVector a0 = DoubleVector.zero(D), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         int j = 0;
@@ -481,22 +517,52 @@ final class VectorRowOps extends RowOps {
 
     /** {@link RowOps#pairGradients} with a vector of dq in a register across the row's pairs (bpr.c's order, fused multiply-adds). */
     @Override
-    void pairGradients(float[] q, float[] p, float[] n, int r, int k, int d, float[] g, float g0, float[] dq, float[] dp,
-                       float[] dn) {
+    void pairGradients(float[] q, int r, MemorySegment p, long pAt, MemorySegment n, long nAt, int k, int d, float[] g, int go,
+                       float g0, MemorySegment dq, MemorySegment dp, long at2, MemorySegment dn, long at) {
         final int lanes = S.length(), whole = d - d % lanes, qo = r * d;
+        final long vb = 4L * lanes, rowBytes = 4L * d, nb = 4L * nAt, pb = 4L * pAt, ob = 4L * at2, dnb = 4L * at;
         final FloatVector vg0 = FloatVector.broadcast(S, g0);
-        for (int c = 0; c < whole; c += lanes) {
+        int c = 0;
+        // four blocks of columns side by side: four independent chains of multiply-adds (one
+        // block's chain, k + 1 dependent steps, left the core waiting on each); each column's sum
+        // in the same order
+        for (; c + 4 * lanes <= whole; c += 4 * lanes) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector q0 = FloatVector.fromArray(S, q, qo + c), q1 = FloatVector.fromArray(S, q, qo + c + lanes);
+            FloatVector q2 = FloatVector.fromArray(S, q, qo + c + 2 * lanes), q3 = FloatVector.fromArray(S, q, qo + c + 3 * lanes);
+            long no = nb + 4L * c, to = dnb + 4L * c;
+            for (int j = 0; j < k; j++, no += rowBytes, to += rowBytes) {
+                FloatVector gj = FloatVector.broadcast(S, g[go + j]);
+                a0 = gj.fma(FloatVector.fromMemorySegment(S, n, no, NATIVE), a0);
+                a1 = gj.fma(FloatVector.fromMemorySegment(S, n, no + vb, NATIVE), a1);
+                a2 = gj.fma(FloatVector.fromMemorySegment(S, n, no + 2 * vb, NATIVE), a2);
+                a3 = gj.fma(FloatVector.fromMemorySegment(S, n, no + 3 * vb, NATIVE), a3);
+                gj.mul(q0).intoMemorySegment(dn, to, NATIVE);
+                gj.mul(q1).intoMemorySegment(dn, to + vb, NATIVE);
+                gj.mul(q2).intoMemorySegment(dn, to + 2 * vb, NATIVE);
+                gj.mul(q3).intoMemorySegment(dn, to + 3 * vb, NATIVE);
+            }
+            long po = pb + 4L * c, o = ob + 4L * c;
+            vg0.fma(FloatVector.fromMemorySegment(S, p, po, NATIVE), a0).intoMemorySegment(dq, o, NATIVE);
+            vg0.fma(FloatVector.fromMemorySegment(S, p, po + vb, NATIVE), a1).intoMemorySegment(dq, o + vb, NATIVE);
+            vg0.fma(FloatVector.fromMemorySegment(S, p, po + 2 * vb, NATIVE), a2).intoMemorySegment(dq, o + 2 * vb, NATIVE);
+            vg0.fma(FloatVector.fromMemorySegment(S, p, po + 3 * vb, NATIVE), a3).intoMemorySegment(dq, o + 3 * vb, NATIVE);
+            vg0.mul(q0).intoMemorySegment(dp, o, NATIVE);
+            vg0.mul(q1).intoMemorySegment(dp, o + vb, NATIVE);
+            vg0.mul(q2).intoMemorySegment(dp, o + 2 * vb, NATIVE);
+            vg0.mul(q3).intoMemorySegment(dp, o + 3 * vb, NATIVE);
+        }
+        for (; c < whole; c += lanes) {
             FloatVector acc = FloatVector.zero(S), qc = FloatVector.fromArray(S, q, qo + c);
             for (int j = 0; j < k; j++) {
-                int no = (r * k + j) * d;
-                FloatVector gj = FloatVector.broadcast(S, g[r * k + j]);
-                acc = gj.fma(FloatVector.fromArray(S, n, no + c), acc);
-                gj.mul(qc).intoArray(dn, no + c);
+                FloatVector gj = FloatVector.broadcast(S, g[go + j]);
+                acc = gj.fma(FloatVector.fromMemorySegment(S, n, nb + j * rowBytes + 4L * c, NATIVE), acc);
+                gj.mul(qc).intoMemorySegment(dn, dnb + j * rowBytes + 4L * c, NATIVE);
             }
-            vg0.fma(FloatVector.fromArray(S, p, qo + c), acc).intoArray(dq, qo + c);
-            vg0.mul(qc).intoArray(dp, qo + c);
+            vg0.fma(FloatVector.fromMemorySegment(S, p, pb + 4L * c, NATIVE), acc).intoMemorySegment(dq, ob + 4L * c, NATIVE);
+            vg0.mul(qc).intoMemorySegment(dp, ob + 4L * c, NATIVE);
         }
-        RowOps.pairGradients(q, p, n, r, k, d, g, g0, dq, dp, dn, whole);
+        RowOps.pairGradients(q, r, p, pAt, n, nAt, k, d, g, go, g0, dq, dp, at2, dn, at, whole);
     }
 
     /**
