@@ -131,14 +131,6 @@ class RowOps {
         }
     }
 
-    /** {@link #dotDouble(float[], int, float[], int, int)} of x against four heap rows at once, each with its bits, into out[0..3]. */
-    void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
-        out[0] = dotDouble(x, xo, y, y0, c);
-        out[1] = dotDouble(x, xo, y, y1, c);
-        out[2] = dotDouble(x, xo, y, y2, c);
-        out[3] = dotDouble(x, xo, y, y3, c);
-    }
-
     /** x_j *= a in float, c floats of a heap row from element offset off. */
     void scale(float[] x, int off, int c, float a) {
         for (int j = off; j < off + c; j++) x[j] *= a;

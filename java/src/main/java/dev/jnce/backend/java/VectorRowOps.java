@@ -207,29 +207,6 @@ final class VectorRowOps extends RowOps {
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
     }
 
-    /** Four of dotDouble's chains side by side, x's lanes loaded once: the same bits as four calls. */
-    @Override
-    void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
-        final int lanes = D.length(), bound = c - c % (2 * lanes);
-        DoubleVector a0 = DoubleVector.zero(D), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        int j = 0;
-        for (; j < bound; j += 2 * lanes) {
-            DoubleVector lo = loadDoubles(x, xo + j), hi = loadDoubles(x, xo + j + lanes);
-            a0 = lo.fma(loadDoubles(y, y0 + j), a0);
-            a1 = hi.fma(loadDoubles(y, y0 + j + lanes), a1);
-            b0 = lo.fma(loadDoubles(y, y1 + j), b0);
-            b1 = hi.fma(loadDoubles(y, y1 + j + lanes), b1);
-            c0 = lo.fma(loadDoubles(y, y2 + j), c0);
-            c1 = hi.fma(loadDoubles(y, y2 + j + lanes), c1);
-            d0 = lo.fma(loadDoubles(y, y3 + j), d0);
-            d1 = hi.fma(loadDoubles(y, y3 + j + lanes), d1);
-        }
-        out[0] = VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, y0 + j, c - j);
-        out[1] = VectorMath.sumLanes(b0.add(b1)) + super.dotDouble(x, xo + j, y, y1 + j, c - j);
-        out[2] = VectorMath.sumLanes(c0.add(c1)) + super.dotDouble(x, xo + j, y, y2 + j, c - j);
-        out[3] = VectorMath.sumLanes(d0.add(d1)) + super.dotDouble(x, xo + j, y, y3 + j, c - j);
-    }
-
     @Override
     double dotDouble(float[] x, int xo, MemorySegment y, long yo, int c) {
         final int lanes = D.length(), bound = c - c % (2 * lanes);
@@ -242,7 +219,7 @@ final class VectorRowOps extends RowOps {
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
     }
 
-    /** The heap form's four chains side by side with y a segment (rows from elements y0..y3): the same bits. */
+    /** Four of the dot's chains side by side, x's lanes loaded once, y a segment (rows from elements y0..y3): the same bits as four calls. */
     @Override
     void dotDouble4(float[] x, int xo, MemorySegment y, long y0, long y1, long y2, long y3, int c, double[] out) {
         final int lanes = D.length(), bound = c - c % (2 * lanes);
