@@ -540,6 +540,7 @@ static double short_exp(int wide, const float *x, float *out, int64_t C, float m
 #ifdef JNCE_HAVE_AVX512
     if (wide) return short_exp_avx512(x, out, C, max, min, nx, ng);
 #endif
+    (void)wide; /* no 16-lane path in this build (aarch64) */
     return short_exp_avx2(x, out, C, max, min, nx, ng);
 }
 
@@ -550,6 +551,7 @@ static void short_grad(int wide, float *g, int64_t C, float a, const float *w, c
         return;
     }
 #endif
+    (void)wide; /* no 16-lane path in this build (aarch64) */
     short_grad_avx2(g, C, a, w, t, k1, k2);
 }
 
