@@ -29,10 +29,19 @@ final class PageMemory {
     static final long MIN_BYTES = 4L << 20;
     private static final long HUGE_PAGE = 2L << 20;
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
-    private static final MethodHandle MMAP, MUNMAP, MADVISE;
+    private static final MethodHandle MMAP, MUNMAP, MADVISE, MALLOC, FREE;
 
     static {
-        MethodHandle mmap = null, munmap = null, madvise = null;
+        MethodHandle mmap = null, munmap = null, madvise = null, malloc = null, free = null;
+        try {
+            Linker linker = Linker.nativeLinker();
+            var libc = linker.defaultLookup();
+            malloc = linker.downcallHandle(libc.find("malloc").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+            free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        } catch (RuntimeException unavailable) { // no such symbol, or native access refused
+            malloc = free = null;
+        }
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         if (os.contains("linux") && !"false".equals(System.getProperty("jnce.tensor.pages"))) {
             try {
@@ -52,6 +61,8 @@ final class PageMemory {
         MMAP = mmap;
         MUNMAP = munmap;
         MADVISE = madvise;
+        MALLOC = malloc;
+        FREE = free;
     }
 
     private PageMemory() {
@@ -81,6 +92,34 @@ final class PageMemory {
             // the kernel may refuse the hint (THP compiled out); the mapping works as it is
         }
         return MemorySegment.ofAddress(start).reinterpret(bytes, arena, segment -> unmap(address, length));
+    }
+
+    /**
+     * {@code bytes} of memory <em>not</em> zeroed (what malloc returns: fresh pages, or memory
+     * freed earlier in this process), aligned to {@code alignment} (a power of two up to 4 KiB), freed
+     * when {@code arena} closes; zeroed memory from the arena where malloc cannot be reached. For
+     * memory whose every byte is written before it is read.
+     */
+    static MemorySegment allocateUnzeroed(Arena arena, long bytes, long alignment) {
+        if (MALLOC == null || alignment > 4096) return arena.allocate(Math.max(bytes, 1), alignment);
+        MemorySegment base;
+        try {
+            base = (MemorySegment) MALLOC.invokeExact(Math.max(bytes, 1) + alignment);
+        } catch (Throwable t) {
+            return arena.allocate(Math.max(bytes, 1), alignment);
+        }
+        long address = base.address();
+        if (address == 0L) return arena.allocate(Math.max(bytes, 1), alignment);
+        long start = (address + alignment - 1) & -alignment;
+        return MemorySegment.ofAddress(start).reinterpret(bytes, arena, segment -> free(address));
+    }
+
+    private static void free(long address) {
+        try {
+            FREE.invokeExact(MemorySegment.ofAddress(address));
+        } catch (Throwable t) {
+            throw new IllegalStateException("free failed", t);
+        }
     }
 
     private static void unmap(long address, long length) {

@@ -160,10 +160,44 @@ public final class Tensor implements AutoCloseable {
     private static Tensor scratchZeros(DType dtype, long[] shape, boolean zero) {
         long[] s = checkedShape(shape);
         long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
-        if (bytes > Slab.SMALL_BYTES || !Slab.ENABLED) return zerosUnscoped(dtype, s);
+        if (bytes > Slab.SMALL_BYTES || !Slab.ENABLED) return zero ? zerosUnscoped(dtype, s) : poisoned(zerosUnscoped(dtype, s));
         Slab.Allocation a = Slab.allocateScratch(bytes);
         if (zero) a.segment().fill((byte) 0);
+        else if (POISON) a.segment().fill(POISON_BYTE);
         return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
+    }
+
+    /**
+     * A result an operation returns to its caller, made for a kernel that writes every element
+     * before the call returns (never reads it first, never leaves one as it was): a host tensor
+     * outside any open {@link TensorScope} and of at most {@link Slab#SMALL_BYTES} comes from
+     * slabs whose memory is not zeroed, which saves zeroing it (of making and closing BPR's four
+     * results at (32, 4, 128), 96 KiB, the zeroing was more than half); anything else is made
+     * as {@link #zeros(Device, DType, long...)} makes it. Owned by the caller (and by the
+     * innermost open scope) like a tensor from {@code zeros}. With {@code -Djnce.tensor.poison=true}
+     * (the test suite's setting) every such tensor, whatever its size or scope, starts as 0xFF
+     * bytes (NaN floats, -1 integers), so that an element a kernel leaves unwritten shows in the
+     * results the tests compare. Reached through {@code dev.jnce.internal.Outputs}; not API.
+     */
+    private static Tensor overwritten(Device device, DType dtype, long[] shape) {
+        if (device == null) throw new IllegalArgumentException("device: must not be null");
+        if (device.kind() != Device.Kind.HOST) return zeros(device, dtype, shape);
+        if (dtype == null) throw new IllegalArgumentException("dtype: must not be null");
+        long[] s = checkedShape(shape);
+        long bytes = Math.multiplyExact(numel(s), dtype.byteSize());
+        if (bytes > Slab.SMALL_BYTES || !Slab.ENABLED || TensorScope.current() != null) return poisoned(zeros(dtype, s));
+        Slab.Allocation a = Slab.allocateUnzeroed(bytes);
+        if (POISON) a.segment().fill(POISON_BYTE);
+        return new Tensor(a.segment(), dtype, s, Device.HOST, null, a.slab(), null, null, false);
+    }
+
+    /** The test mode of {@link #overwritten}: memory a kernel must overwrite whole starts as 0xFF bytes. */
+    private static final boolean POISON = Boolean.getBoolean("jnce.tensor.poison");
+    private static final byte POISON_BYTE = (byte) 0xFF;
+
+    private static Tensor poisoned(Tensor t) {
+        if (POISON) t.segment().fill(POISON_BYTE);
+        return t;
     }
 
     /**
@@ -197,6 +231,8 @@ public final class Tensor implements AutoCloseable {
         private static final java.util.ArrayDeque<Slab> spareScratch = new java.util.ArrayDeque<>(); // guarded by Slab.class
         private static final java.util.ArrayList<Slab> unclosed = new java.util.ArrayList<>(); // guarded by Slab.class
 
+        private static Slab currentUnzeroed;
+
         private final boolean scratch;
         private final Arena arena = Arena.ofShared();
         private final MemorySegment memory;
@@ -212,6 +248,12 @@ public final class Tensor implements AutoCloseable {
             this.memory = arena.allocate(scratch ? SCRATCH_SLAB_BYTES : SLAB_BYTES, ALIGNMENT);
         }
 
+        /** A slab of results that their kernels overwrite whole: its memory is not zeroed. */
+        private Slab() {
+            this.scratch = false;
+            this.memory = PageMemory.allocateUnzeroed(arena, SLAB_BYTES, ALIGNMENT);
+        }
+
         static synchronized Allocation allocate(long bytes) {
             long size = Math.max(bytes, 1);
             if (current == null || current.next + size > SLAB_BYTES) {
@@ -220,6 +262,20 @@ public final class Tensor implements AutoCloseable {
                 if (full != null) full.releaseQuietly();
             }
             return current.carve(size);
+        }
+
+        /**
+         * From the slabs of results a kernel overwrites whole: not zeroed (it holds whatever malloc
+         * gave, often memory this process freed earlier), otherwise as {@link #allocate}.
+         */
+        static synchronized Allocation allocateUnzeroed(long bytes) {
+            long size = Math.max(bytes, 1);
+            if (currentUnzeroed == null || currentUnzeroed.next + size > SLAB_BYTES) {
+                Slab full = currentUnzeroed;
+                currentUnzeroed = new Slab();
+                if (full != null) full.releaseQuietly();
+            }
+            return currentUnzeroed.carve(size);
         }
 
         /** From the scratch slabs; the memory is not zeroed (a reused slab holds earlier scratch). */

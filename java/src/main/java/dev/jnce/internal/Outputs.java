@@ -2,7 +2,11 @@ package dev.jnce.internal;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
+import dev.jnce.DType;
 import dev.jnce.Device;
 import dev.jnce.Tensor;
 
@@ -27,7 +31,35 @@ public final class Outputs {
     /** Host results of at least this many bytes are faulted in by {@link #faultedIn}. */
     public static final long FAULT_IN_BYTES = 1 << 20;
 
+    private static final MethodHandle OVERWRITTEN;
+
+    static {
+        try {
+            OVERWRITTEN = MethodHandles.privateLookupIn(Tensor.class, MethodHandles.lookup()).findStatic(Tensor.class,
+                    "overwritten", MethodType.methodType(Tensor.class, Device.class, DType.class, long[].class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private Outputs() {
+    }
+
+    /**
+     * A result for a kernel that writes every element of it before the call returns, on
+     * {@code device}: small host ones are not zeroed (they may hold memory freed earlier in
+     * the process), so use it only where every backend's kernel overwrites the whole tensor,
+     * which the test suite checks by running with {@code -Djnce.tensor.poison=true} (such results
+     * then start as NaN). Owned by the caller like a tensor from {@link Tensor#zeros(Device, DType, long...)}.
+     */
+    public static Tensor overwritten(Device device, DType dtype, long... shape) {
+        try {
+            return (Tensor) OVERWRITTEN.invokeExact(device, dtype, shape);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /**

@@ -166,12 +166,15 @@ final class Contrastive {
 
     /** A loss output on the call's device: (N) for NONE, else shape (). */
     static Tensor newLoss(Kernels k, Reduction reduction, long n) {
-        return Tensor.zeros(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
+        return Outputs.overwritten(k.device(), DType.FLOAT32, reduction == Reduction.NONE ? new long[] {n} : new long[0]);
     }
 
-    /** A float32 output on the call's device, belonging to the caller (and to its open TensorScope). */
+    /**
+     * A float32 output on the call's device, belonging to the caller (and to its open TensorScope),
+     * for a kernel that writes all of it: small host ones come unzeroed ({@link Outputs#overwritten}).
+     */
     static Tensor output(Kernels k, long... shape) {
-        return Outputs.faultedIn(Tensor.zeros(k.device(), DType.FLOAT32, shape));
+        return Outputs.faultedIn(Outputs.overwritten(k.device(), DType.FLOAT32, shape));
     }
 
     /**
