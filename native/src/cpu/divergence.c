@@ -24,7 +24,9 @@
 #include "internal.h"
 #include "simd_log.h"
 
-#define BLOCK 4096 /* KL values per partial sum (and per unit of parallel work) */
+/* KL values per partial sum (and per unit of parallel work): 2048, so that a small call's values,
+ * (32, 128) say, split over two threads whose pool still spins from a recent call */
+#define BLOCK 2048
 
 static int32_t check_dims(const char *op, int64_t N, int64_t C) {
     if (N <= 0 || C <= 0)
@@ -199,7 +201,9 @@ int32_t jnce_kl_div_fwd_bwd(const float *input, const float *target, int64_t N, 
         if (job.parts == NULL)
             return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "kl_div: no memory for %lld partial sums", (long long)blocks);
     }
-    jnce_parallel_for(blocks, 16, kl_blocks, &job); /* 16 blocks: ~64k values per thread */
+    /* 32 blocks (64k values) a thread where waking one costs more; one block (about 1 us of
+     * work) where the pool's workers still spin from a recent call */
+    jnce_parallel_for_small(blocks, 32, 1, kl_blocks, &job);
     if (job.parts != NULL) {
         write_total(job.parts, blocks, scale, loss);
         free(job.parts);
@@ -312,7 +316,9 @@ static int32_t dist_run(const char *op, const float *p, const float *q, int64_t 
     double *rows = malloc((size_t)N * sizeof(double));
     if (rows == NULL) return jnce_fail(JNCE_ERR_OUT_OF_MEMORY, "%s: no memory for %lld rows", op, (long long)N);
     xent_job job = {p, q, C, scale, rows, gp, gq};
-    jnce_parallel_for(N, C >= 65536 ? 1 : 65536 / C, dist_rows, &job);
+    /* whole rows, so any split gives the same values: 64k values a thread where waking one
+     * costs more, 2048 where the pool's workers still spin from a recent call */
+    jnce_parallel_for_small(N, C >= 65536 ? 1 : 65536 / C, C >= 2048 ? 1 : 2048 / C, dist_rows, &job);
     if (reduction == JNCE_REDUCTION_NONE) {
         for (int64_t i = 0; i < N; i++) loss[i] = (float)rows[i];
     } else {

@@ -18,7 +18,7 @@ import java.lang.foreign.ValueLayout;
  * results do not depend on the thread count.
  */
 final class JavaDivergence implements DivergenceKernels {
-    private static final int BLOCK = 4096;
+    private static final int BLOCK = 2048;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private final RowOps rows;
 
@@ -39,7 +39,7 @@ final class JavaDivergence implements DivergenceKernels {
         MemorySegment out = reduction == Reduction.NONE ? loss.segment() : null;
         MemorySegment gx = segmentOrNull(gradInput), gt = segmentOrNull(gradTarget);
         double[] parts = new double[Math.toIntExact((m + BLOCK - 1) / BLOCK)];
-        Parallel.forRange(parts.length, 16, (begin, end) -> {
+        Parallel.forRange(parts.length, 32, (begin, end) -> {
             double[] partial = new double[1];
             for (long b = begin; b < end; b++) {
                 long to = Math.min(m, (b + 1) * BLOCK);
