@@ -281,7 +281,10 @@ int32_t jnce_bpr_fwd_bwd(const float *Q, const float *P, const float *Nk, int64_
     const double w = reduction == JNCE_REDUCTION_MEAN ? 1.0 / (double)N : 1.0;
     bpr_job job = {.Q = Q, .P = P, .Nk = Nk, .K = K, .D = D, .scale = w / (double)K, .avx2 = jnce_use_avx2(),
                    .avx512 = jnce_use_avx512(), .row_loss = rows_out, .dQ = dQ, .dP = dP, .dN = dN};
-    jnce_parallel_for(N, grain(K, D), rows, &job);
+    /* rows are independent (each row's loss and gradients, then their sum in order): any split
+     * gives the same values; about 8k values a thread where the pool's workers still spin */
+    const int64_t per_row = (K + 1) * D;
+    jnce_parallel_for_small(N, grain(K, D), per_row >= 8192 ? 1 : 8192 / per_row, rows, &job);
     if (reduction != JNCE_REDUCTION_NONE) {
         double total = jnce_rows_total(rows_out, N);
         loss[0] = (float)(reduction == JNCE_REDUCTION_MEAN ? total / (double)N : total);
