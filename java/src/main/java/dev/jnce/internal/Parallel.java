@@ -81,6 +81,25 @@ public final class Parallel {
         if (failure != null) throw new IllegalStateException(failure);
     }
 
+    /** When the last {@link #forRangeSmall} call ended (System.nanoTime). */
+    private static volatile long lastSmallEnd = System.nanoTime() - 1_000_000_000L;
+
+    /**
+     * {@link #forRange} for calls whose work is a few microseconds: slices of at least
+     * {@code minPerSpinningSlice} rows when such calls come back to back (the last ended less
+     * than 1 ms ago, so the workers still spin, or are woken once for the calls that follow),
+     * else of at least {@code minPerSlice}: a lone small call does not wake a sleeping worker for
+     * a slice shorter than the wake-up. As the native pool's {@code jnce_parallel_for_small}.
+     */
+    public static void forRangeSmall(long n, long minPerSlice, long minPerSpinningSlice, RangeTask task) {
+        boolean backToBack = System.nanoTime() - lastSmallEnd < 1_000_000L;
+        try {
+            forRange(n, backToBack ? minPerSpinningSlice : minPerSlice, task);
+        } finally {
+            lastSmallEnd = System.nanoTime();
+        }
+    }
+
     /**
      * One call's slices: the first is the caller's, the others are claimed in turn by the caller
      * and by the workers it woke, as the native pool's are: the caller runs every slice no worker

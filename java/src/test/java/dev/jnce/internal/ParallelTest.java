@@ -88,6 +88,28 @@ class ParallelTest {
     }
 
     @Test
+    void smallCallsSplitOnlyWhenTheyComeBackToBack() throws Exception {
+        Backends.setThreads(2);
+        Thread.sleep(5); // more than 1 ms since any earlier small call
+        int split = 0;
+        for (int call = 0; call < 6; call++) {
+            int n = 32;
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            AtomicInteger slices = new AtomicInteger();
+            Parallel.forRangeSmall(n, 64, 8, (begin, end) -> {
+                slices.incrementAndGet();
+                for (long i = begin; i < end; i++) hits.incrementAndGet((int) i);
+            });
+            for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "call " + call + ", row " + i);
+            // the first call comes alone: one slice (32 rows < 64 a slice); the next follow it at
+            // once: 32 / 8 rows, two threads (unless a pause of over 1 ms fell between two calls)
+            if (call == 0) assertEquals(1, slices.get(), "the lone call");
+            else if (slices.get() == 2) split++;
+        }
+        assertTrue(split >= 3, split + " of 5 back-to-back calls split over the two threads");
+    }
+
+    @Test
     void everyRowRunsOnceWhileTheThreadCountChanges() throws Exception {
         AtomicLong calls = new AtomicLong();
         List<Throwable> failures = whileTheCountChanges(() -> {

@@ -185,7 +185,8 @@ final class JavaContrastive implements ContrastiveKernels {
         MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
         float[] rowLoss = new float[Math.toIntExact(count)];
         int block = (int) Math.max(1, 65536 / ((k + 2L) * d)); // rows a block: about 256 KiB of operands
-        Parallel.forRange(count, negativeRows(n), (begin, end) -> {
+        long perRow = (k + 1L) * d; // rows are independent: any split gives the same values
+        Parallel.forRangeSmall(count, negativeRows(n), Math.max(1, 8192 / perRow), (begin, end) -> {
             float[][] s = BPR_SCRATCH.get();
             double[] four = new double[4];
             for (long b0 = begin; b0 < end; b0 += block) {

@@ -39,7 +39,7 @@ final class JavaDivergence implements DivergenceKernels {
         MemorySegment out = reduction == Reduction.NONE ? loss.segment() : null;
         MemorySegment gx = segmentOrNull(gradInput), gt = segmentOrNull(gradTarget);
         double[] parts = new double[Math.toIntExact((m + BLOCK - 1) / BLOCK)];
-        Parallel.forRange(parts.length, 32, (begin, end) -> {
+        Parallel.forRangeSmall(parts.length, 32, 1, (begin, end) -> {
             double[] partial = new double[1];
             for (long b = begin; b < end; b++) {
                 long to = Math.min(m, (b + 1) * BLOCK);
@@ -86,7 +86,7 @@ final class JavaDivergence implements DivergenceKernels {
         MemorySegment p = pt.segment(), q = qt == null ? null : qt.segment();
         MemorySegment gp = segmentOrNull(gradP), gq = segmentOrNull(gradQ);
         double[] rows = new double[Math.toIntExact(n)];
-        Parallel.forRange(n, Math.max(1, 65536 / c), (begin, end) -> {
+        Parallel.forRangeSmall(n, Math.max(1, 65536 / c), Math.max(1, 2048 / c), (begin, end) -> {
             double[] partial = new double[1];
             for (long i = begin; i < end; i++) {
                 partial[0] = 0;
