@@ -46,15 +46,26 @@ final class JavaSymmetricTiles {
     private static final class Part {
         final double[] max, sum;
         final boolean[] bad;
-        final float[] a = new float[TILE * TILE], t = new float[TILE * TILE];
+        /**
+         * A tile's scratch (its logits, then h), written whole before each tile reads it and used
+         * within one tile's work: shared by the parts a thread makes, kept from call to call (a
+         * small call made and zeroed 32 KiB of it a part).
+         */
+        final float[] a, t;
 
         Part(int n) {
+            float[][] scratch = TILE_SCRATCH.get();
+            a = scratch[0];
+            t = scratch[1];
             max = new double[n];
             sum = new double[n];
             bad = new boolean[n];
             Arrays.fill(max, Double.NEGATIVE_INFINITY);
         }
     }
+
+    private static final ThreadLocal<float[][]> TILE_SCRATCH =
+            ThreadLocal.withInitial(() -> new float[][] {new float[TILE * TILE], new float[TILE * TILE]});
 
     /**
      * g (N,N), rows ld apart, holds the logits' lower triangle on entry and, with gradient, g + gᵀ in
@@ -114,7 +125,7 @@ final class JavaSymmetricTiles {
             synchronized (sums) {
                 sums.put(begin, acc);
             }
-            Product pr = new Product(d, kernel.panel());
+            Product pr = Product.forThread(n, d, kernel.panel());
             for (long pair = begin; pair < end; pair++) {
                 int a = (int) pair, b = blocks - 1 - a;
                 blockRow(g, ld, n, t, labels, w, sh, sorted, f, d, kernel, pr, acc, a);
@@ -136,17 +147,47 @@ final class JavaSymmetricTiles {
     /** A slice's buffers for the fused product. */
     private static final class Product {
         final Part part = new Part(0);
-        final float[] h = new float[BLOCK * BLOCK], ht = new float[BLOCK * BLOCK];
+        final float[] h, ht;
         final float[] group = new float[JavaGemm.MAX_GROUP * BLOCK];
         final float[] fi, fj, cb;
         final int panel;
 
-        Product(int d, int panel) {
+        /**
+         * Buffers for blocks of at most b rows and columns, b = min(BLOCK, n rounded up to a
+         * tile): a small call's (n = 32) were 256 x 256 floats twice, made and zeroed afresh on
+         * every call (half a MiB: a tenth of java's one-tensor call at (32, 128) went to that memset).
+         */
+        Product(int b, int d, int panel) {
             this.panel = panel;
-            fi = new float[BLOCK * d];
-            fj = new float[BLOCK * d];
-            cb = new float[BLOCK * d];
+            h = new float[b * b];
+            ht = new float[b * b];
+            fi = new float[b * d];
+            fj = new float[b * d];
+            cb = new float[b * d];
         }
+
+        boolean fits(int b, int d, int panel) {
+            return this.panel == panel && h.length >= b * b && fi.length >= b * d;
+        }
+
+        /**
+         * This thread's buffers, kept from call to call (every one is written before it is read:
+         * h and ht whole for each block, the packed rows, cb cleared or overwritten by the kernel)
+         * and made anew only when a call needs larger ones; small calls, whose work is a few
+         * microseconds, no longer make and zero a slice's buffers each time.
+         */
+        static Product forThread(int n, int d, int panel) {
+            int b = Math.min(BLOCK, (n + TILE - 1) / TILE * TILE);
+            Product p = KEPT.get();
+            if (p == null || !p.fits(b, d, panel)) {
+                p = new Product(b, d, panel);
+                if ((long) b * d <= KEEP_FLOATS) KEPT.set(p); // not a large call's (n x d) buffers: 256 x 512 at most
+            }
+            return p;
+        }
+
+        private static final int KEEP_FLOATS = BLOCK * 512;
+        private static final ThreadLocal<Product> KEPT = new ThreadLocal<>();
     }
 
     /** Each group of rows of one label, in increasing order (a copy where it was not), shared by its rows as positives' are. */
