@@ -121,7 +121,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void agreesWithTheOtherBackendsOnManyBlocks(Backend backend) {
-        int n = 5, c = 3001; // 15005 elements: several 4096-element blocks, several threads
+        int n = 5, c = 3001; // 15005 elements: several 2048-element blocks, several threads
         Tensor p = Tensor.of(uniform(n * c, 0, 1, 5), n, c), x = Tensor.of(uniform(n * c, -30, 30, 6), n, c);
         Tensor y = Tensor.of(uniform(n * c, 0, 1, 7), n, c), w = Tensor.of(uniform(c, 0, 2, 8)), pw = Tensor.of(uniform(c, 0, 4, 9));
         for (Backend other : TestBackends.all()) {
@@ -253,7 +253,7 @@ class BinaryCrossEntropyTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void intoBuffersAliasingHoldsOnManyBlocks(Backend backend) {
-        int n = 3, c = 4099; // several 4096-element blocks and vector tails, several threads
+        int n = 3, c = 4099; // several 2048-element blocks and vector tails, several threads
         float[] x = uniform(n * c, -20, 20, 17), y = uniform(n * c, 0, 1, 18), p = uniform(n * c, 0, 1, 19);
         Tensor pw = Tensor.of(uniform(c, 0, 3, 20));
         BinaryCrossEntropyWithLogits logits = BinaryCrossEntropyWithLogits.create().withPosWeight(pw).withBackend(backend);

@@ -214,7 +214,7 @@ class FocalLossTest extends ScopedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void agreesWithTheOtherBackendsOnManyBlocksAndRows(Backend backend) {
-        int n = 700, c = 33; // several 4096-element blocks, several threads
+        int n = 700, c = 33; // several 2048-element blocks, several threads
         Tensor x = Tensor.of(uniform(n * c, -12, 12, 7), n, c), y = Tensor.of(uniform(n * c, 0, 1, 8), n, c);
         Tensor t = Tensor.of(new SplittableRandom(9).longs(n, 0, c).toArray()), alpha = Tensor.of(uniform(c, 0, 1, 10));
         for (Backend other : TestBackends.all()) {

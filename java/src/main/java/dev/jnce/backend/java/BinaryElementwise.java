@@ -14,7 +14,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * and then over blocks in order (so the result does not depend on the thread count).
  */
 final class BinaryElementwise {
-    static final int BLOCK = 4096;
+    static final int BLOCK = 2048; // as the native JNCE_BINARY_BLOCK: a small call, (32, 128), is two blocks
     /** Ops of {@link RowOps#binaryBlock}. */
     static final int BCE = 0, BCE_LOGITS = 1, SIGMOID_FOCAL = 2;
 
@@ -47,7 +47,9 @@ final class BinaryElementwise {
         double[] blockSum = new double[Math.toIntExact(blocks)];
         boolean vector = rows != null && weight == null;
         MemorySegment lossPerElement = reduction == Reduction.NONE ? loss : null;
-        Parallel.forRange(blocks, 4, (begin, end) -> {
+        // 8 blocks a slice where waking a worker costs more; one (about 2 us of work) when small
+        // calls come back to back and the workers still spin, as the native pool
+        Parallel.forRangeSmall(blocks, 8, 1, (begin, end) -> {
             double[] t = new double[3], partial = new double[1];
             for (long b = begin; b < end; b++) {
                 long from = b * BLOCK, to = Math.min(numel, from + BLOCK);
