@@ -88,6 +88,7 @@ public interface Kernels extends Backend {
         CallArguments.begin(namesAndTensors);
         Device device = null;
         int outputsFrom = -1;
+        boolean confined = false;
         for (int i = 0; i < namesAndTensors.length; i++) {
             Object o = namesAndTensors[i];
             if (o == OUTPUTS) {
@@ -99,6 +100,7 @@ public interface Kernels extends Backend {
             i++;
             if (!(namesAndTensors[i] instanceof Tensor t)) continue;
             t.requireOpen(name);
+            confined |= CallArguments.confinedMemory(t.segment());
             if (device == null) {
                 device = t.device();
             } else if (!device.equals(t.device())) {
@@ -106,6 +108,7 @@ public interface Kernels extends Backend {
                         + ": move them with Tensor.to(device)");
             }
         }
+        CallArguments.confined(confined); // the java backend's kernels then keep the call on this thread
         Backend b = pinned != null ? pinned : device == null ? Backends.current() : Backends.forDevice(device);
         if (!(b instanceof Kernels k)) {
             throw new IllegalArgumentException("backend: " + b + " is not one of jnce's backends " + Backends.NAMES);

@@ -58,7 +58,8 @@ public final class Parallel {
         if (n <= 0) return;
         long bySize = minPerSlice > 0 ? n / minPerSlice : n;
         int slices = (int) Math.max(1, Math.min(Backends.threads(), bySize));
-        if (slices == 1 || IN_SLICE.get()) {
+        // a call on memory confined to this thread runs here alone: no other thread may touch it
+        if (slices == 1 || IN_SLICE.get() || dev.jnce.spi.CallArguments.confined()) {
             task.run(0, n);
             return;
         }
