@@ -33,6 +33,9 @@ class ParallelTest {
     @BeforeEach
     void rememberThreads() {
         originalThreads = Backends.threads();
+        // these tests call Parallel directly, outside any loss or op: a flag left by this thread's
+        // last call (a test on confined memory) would keep their slices on this thread
+        dev.jnce.spi.CallArguments.confined(false);
     }
 
     @AfterEach
