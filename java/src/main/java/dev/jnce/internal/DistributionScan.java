@@ -26,8 +26,7 @@ public final class DistributionScan {
             AtomicLong first = new AtomicLong(Long.MAX_VALUE);
             Parallel.forRange(n, Math.max(1, 65536 / c), (begin, end) -> {
                 for (long i = begin; i < end; i++) {
-                    if (VectorScan.firstOutside(s, i * c, (i + 1) * c, 0f, Float.MAX_VALUE) >= 0
-                            || !(Math.abs(VectorScan.sum(s, i * c, (i + 1) * c) - 1) <= tolerance)) {
+                    if (!(Math.abs(VectorScan.sumNonNegative(s, i * c, (i + 1) * c) - 1) <= tolerance)) {
                         first.accumulateAndGet(i, Math::min);
                         return; // slices are contiguous and in order: nothing later in this one can be first
                     }

@@ -72,23 +72,33 @@ final class VectorScan {
         return v.compare(VectorOperators.GE, lo).and(v.compare(VectorOperators.LE, hi)).not();
     }
 
-    /** The sum in double of the floats in [from, to): the floats widened on lanes, the lanes added in a fixed order. */
-    static double sum(MemorySegment s, long from, long to) {
-        int w = D.length();
+    /**
+     * The sum in double of the floats in [from, to), or NaN when one of them is below zero: one
+     * pass that widens the floats on lanes, adds them into two accumulators and keeps a mask of
+     * the negative lanes. An infinite or NaN float makes the sum infinite or NaN by itself, so a
+     * caller that tests the sum against a range rejects those too. The lanes' order of addition is
+     * the Vector API's: the last bits may differ from a sequential sum.
+     */
+    static double sumNonNegative(MemorySegment s, long from, long to) {
+        int w = HALF.length();
         DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
+        VectorMask<Float> negative = HALF.maskAll(false);
         long i = from;
         for (long bound = to - 2L * w; i <= bound; i += 2L * w) {
-            a0 = a0.add(widen(s, i));
-            a1 = a1.add(widen(s, i + w));
+            FloatVector x0 = FloatVector.fromMemorySegment(HALF, s, 4 * i, ORDER);
+            FloatVector x1 = FloatVector.fromMemorySegment(HALF, s, 4 * (i + w), ORDER);
+            negative = negative.or(x0.compare(VectorOperators.LT, 0f)).or(x1.compare(VectorOperators.LT, 0f));
+            a0 = a0.add(x0.convertShape(VectorOperators.F2D, D, 0));
+            a1 = a1.add(x1.convertShape(VectorOperators.F2D, D, 0));
         }
-        double[] lanes = a0.add(a1).toArray();
-        double total = 0;
-        for (double v : lanes) total += v;
-        for (; i < to; i++) total += s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
-        return total;
+        double total = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        boolean below = negative.anyTrue();
+        for (; i < to; i++) {
+            float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+            below |= v < 0;
+            total += v;
+        }
+        return below ? Double.NaN : total;
     }
 
-    private static DoubleVector widen(MemorySegment s, long i) {
-        return (DoubleVector) FloatVector.fromMemorySegment(HALF, s, 4 * i, ORDER).convertShape(VectorOperators.F2D, D, 0);
-    }
 }

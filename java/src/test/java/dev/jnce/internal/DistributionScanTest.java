@@ -58,4 +58,33 @@ class DistributionScanTest {
             assertEquals(0, DistributionScan.firstNonDistribution(t, 1e-5).row());
         }
     }
+
+    @Test
+    void aNegativeEntryIsFoundEvenWhenTheRowStillSumsToOne() {
+        int n = 40, c = 128; // every value of a row on lanes: no scalar tail
+        float[] v = distributions(n, c);
+        v[7 * c + 1] += v[7 * c];
+        v[7 * c] = -0.0f; // negative zero is >= 0: a distribution still
+        try (Tensor ok = Tensor.of(v.clone(), n, c)) {
+            assertNull(DistributionScan.firstNonDistribution(ok, 1e-4));
+        }
+        v[9 * c + 17] -= 0.25f; // below zero ...
+        v[9 * c + 18] += 0.25f; // ... and the sum unchanged
+        float below = v[9 * c + 17];
+        try (Tensor bad = Tensor.of(v.clone(), n, c)) {
+            RowFault f = DistributionScan.firstNonDistribution(bad, 1e-4);
+            assertEquals(9, f.row());
+            assertEquals(17, f.column());
+            assertEquals(below, (float) f.value());
+        }
+        v[9 * c + 17] += 0.25f;
+        v[9 * c + 18] -= 0.25f;
+        v[20 * c + 64] = Float.POSITIVE_INFINITY;
+        try (Tensor bad = Tensor.of(v, n, c)) {
+            RowFault f = DistributionScan.firstNonDistribution(bad, 1e-4);
+            assertEquals(20, f.row());
+            assertEquals(64, f.column());
+            assertEquals(Float.POSITIVE_INFINITY, (float) f.value());
+        }
+    }
 }
