@@ -7,14 +7,15 @@ import dev.jnce.Reduction;
 
 import dev.jnce.internal.Parallel;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
  * Negative log-likelihood in scalar Java, the same algorithm as native/src/cpu/nll.c: one pass
- * over the weights and the targets for the value checks and the weight sum (the MEAN divisor), one over the rows
- * for the losses (summed in row order), then the gradient rows on several threads (input[i,t] is read before
- * grad row i is written, so grad may be input).
+ * over the weights and the targets for the value checks and the weight sum (the MEAN divisor), then the rows
+ * on several threads, each row's loss and its gradient row (input[i,t] is read before grad row i is written,
+ * so grad may be input), the losses summed in row order after.
  */
 final class JavaNll implements NllKernels {
     static final JavaNll INSTANCE = new JavaNll();
@@ -57,39 +58,40 @@ final class JavaNll implements NllKernels {
         boolean zeroMean = mean && weightedRows == 0 && zeroWhenNoWeight;
         double scale = mean ? 1 / totalWeight : 1;
 
-        double total = 0;
-        for (long i = 0; i < n; i++) { // the losses, summed in row order
-            long ti = target(t, wide, i);
-            boolean ignored = ti == ignoreIndex;
-            double wi = ignored ? 0 : w == null ? 1 : w.getAtIndex(ValueLayout.JAVA_FLOAT, ti);
-            double v = ignored ? 0 : logLikelihood(x, i * c + ti, fromProbabilities)[0];
-            float rowLoss = ignored ? 0f : (float) (-wi * v);
-            if (reduction == Reduction.NONE) l.setAtIndex(ValueLayout.JAVA_FLOAT, i, rowLoss);
-            total += rowLoss;
-        }
-        if (g != null) { // the gradient rows, in parallel: each row zeroed and its target entry set
+        // the rows in parallel, as nll.c's pass 2: each row's loss, and its gradient row zeroed with the
+        // target entry set (input[i,t] is read before row i is written); the losses then summed in row order
+        boolean none = reduction == Reduction.NONE;
+        try (Arena rowArena = none || n <= Integer.MAX_VALUE - 8 ? null : Arena.ofShared()) {
+            MemorySegment rows = none ? l : rowArena == null ? MemorySegment.ofArray(new float[(int) n])
+                    : rowArena.allocate(4 * n, 4);
             Parallel.forRange(n, Math.max(1, (1L << 16) / c), (begin, end) -> {
                 for (long i = begin; i < end; i++) {
                     long ti = target(t, wide, i);
                     boolean ignored = ti == ignoreIndex;
                     double wi = ignored ? 0 : w == null ? 1 : w.getAtIndex(ValueLayout.JAVA_FLOAT, ti);
-                    double dv = ignored ? 0 : logLikelihood(x, i * c + ti, fromProbabilities)[1]; // read before row i is written
-                    g.asSlice(i * c * 4, c * 4).fill((byte) 0);
-                    if (!ignored && !zeroMean) g.setAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti, (float) (-wi * scale * dv));
+                    double xi = ignored ? 0 : x.getAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti);
+                    double v = 0, dv = 0; // the target's log-likelihood term and its derivative by input[i, t]
+                    if (!ignored && fromProbabilities) {
+                        v = Math.log(xi);
+                        if (v < LOG_CLAMP) v = LOG_CLAMP; // NaN stays NaN
+                        else dv = 1 / xi;
+                    } else if (!ignored) {
+                        v = xi;
+                        dv = 1;
+                    }
+                    rows.setAtIndex(ValueLayout.JAVA_FLOAT, i, ignored ? 0f : (float) (-wi * v));
+                    if (g != null) {
+                        g.asSlice(i * c * 4, c * 4).fill((byte) 0);
+                        if (!ignored && !zeroMean) g.setAtIndex(ValueLayout.JAVA_FLOAT, i * c + ti, (float) (-wi * scale * dv));
+                    }
                 }
             });
+            if (!none) {
+                double total = 0;
+                for (long i = 0; i < n; i++) total += rows.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                l.set(ValueLayout.JAVA_FLOAT, 0, (float) (zeroMean ? 0 : mean ? total / totalWeight : total));
+            }
         }
-        if (reduction != Reduction.NONE) {
-            l.set(ValueLayout.JAVA_FLOAT, 0, (float) (zeroMean ? 0 : mean ? total / totalWeight : total));
-        }
-    }
-
-    /** {v, dv}: the target's log-likelihood term and its derivative by input[i, t] (NaN stays NaN). */
-    private static double[] logLikelihood(MemorySegment x, long at, boolean fromProbabilities) {
-        double xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, at);
-        if (!fromProbabilities) return new double[] {xi, 1};
-        double v = Math.log(xi);
-        return v < LOG_CLAMP ? new double[] {LOG_CLAMP, 0} : new double[] {v, 1 / xi};
     }
 
     private static long target(MemorySegment t, boolean wide, long i) {
