@@ -3,6 +3,9 @@
 # thread count, GemmPairProbe (one call of each backend in turn in one JVM, the median of PAIRS
 # pairs' ratios) in JVMS fresh JVMs, then JMH's SimilarityBench.gemm (each backend in its own
 # fork). The issue floor reads the one-thread ratio: `java`'s rate at least 0.7 of OpenBLAS's.
+# Beside them, FmaPeakProbe: the cores' multiply-add peak on as many threads (twelve chains of
+# FMAs on the widest lanes, no loads), the rate no GEMM on these cores can pass, and each
+# backend's paired rate as a fraction of it.
 # Raw output goes to bench/results/raw/gemm-backends-<date>/ and a table is printed; the JMH
 # rows also go to bench/results/jmh.csv.
 #
@@ -30,6 +33,8 @@ probe=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jd
 echo "$header (each case sets its own), commit $RUN_COMMIT" | tee "$out/raw.txt"
 for t in "${thread_counts[@]}"; do
     export OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t JNCE_NUM_THREADS=$t
+    "${probe[@]}" dev.jnce.bench.FmaPeakProbe "$t" > "$out/fma-peak-t$t.txt" 2>&1
+    echo "threads=$t $(grep '^fma-peak ' "$out/fma-peak-t$t.txt")" | tee -a "$out/raw.txt"
     for j in $(seq "$jvms"); do
         log="$out/pair-t$t-$j.txt"
         "${probe[@]}" -Djnce.threads="$t" dev.jnce.bench.GemmPairProbe java cpu "$n" "$d" "$pairs" > "$log" 2>&1
@@ -47,13 +52,16 @@ done
 import csv, os, statistics, sys
 out, dest, n, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 flops = 2.0 * n * n * d
-pairs = {}
+pairs, rates, peak = {}, {}, {}
 for line in open(os.path.join(out, "raw.txt")):
     f = line.split()
     if len(f) > 2 and f[1] == "gemm":
         pairs.setdefault(f[0], []).append(float(f[8]))
-print(f"| threads | java / cpu rate, paired (median per JVM) | JMH cpu ms | JMH java ms | JMH java / cpu rate |")
-print("| --- | --- | --- | --- | --- |")
+        rates.setdefault(f[0], []).append((float(f[11]), float(f[12])))  # GFLOP/s of java, of cpu
+    if len(f) > 3 and f[1] == "fma-peak":
+        peak[f[0]] = float(f[3])
+print(f"| threads | java / cpu rate, paired (median per JVM) | FMA peak GFLOP/s | java, cpu of the peak (paired medians) | JMH cpu ms | JMH java ms | JMH java / cpu rate |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 rows = []
 for t in sorted({k.split("=")[1] for k in pairs} | {f[5:-4] for f in os.listdir(out) if f.startswith("jmh-t") and f.endswith(".csv")}):
     jmh = {}
@@ -65,7 +73,9 @@ for t in sorted({k.split("=")[1] for k in pairs} | {f[5:-4] for f in os.listdir(
     cells = ", ".join(f"{x:.3f}" for x in p) or "-"
     cpu, java = jmh.get("cpu"), jmh.get("java")
     ratio = f"{cpu[0] / java[0]:.3f}" if cpu and java else "-"
-    print(f"| {t} | {cells} | {cpu[0] if cpu else '-'} | {java[0] if java else '-'} | {ratio} |")
+    top = peak.get(f"threads={t}")
+    share = ", ".join(f"{a / top:.2f} / {b / top:.2f}" for a, b in rates.get(f"threads={t}", [])) if top else "-"
+    print(f"| {t} | {cells} | {top or '-'} | {share} | {cpu[0] if cpu else '-'} | {java[0] if java else '-'} | {ratio} |")
     for name, (score, err) in jmh.items():
         cmd = os.environ["RUN_COMMAND"]
         rows.append([os.environ["RUN_DATE"], os.environ["RUN_MACHINE"], os.environ["RUN_COMMIT"], cmd, t, name,
