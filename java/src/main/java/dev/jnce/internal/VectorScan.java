@@ -73,10 +73,10 @@ final class VectorScan {
     }
 
     /**
-     * The sum in double of the floats in [from, to), or NaN when one of them is below zero: one
-     * pass that widens the floats on lanes, adds them into two accumulators and keeps a mask of
-     * the negative lanes. An infinite or NaN float makes the sum infinite or NaN by itself, so a
-     * caller that tests the sum against a range rejects those too. The lanes' order of addition is
+     * The sum in double of the floats in [from, to), or NaN when one of them is below zero,
+     * infinite or NaN: one pass that widens the floats on lanes, adds them into two accumulators
+     * and keeps a mask of the negative lanes; an infinite or NaN float makes the sum infinite or
+     * NaN by itself. The lanes' order of addition is
      * the Vector API's: the last bits may differ from a sequential sum.
      */
     static double sumNonNegative(MemorySegment s, long from, long to) {
@@ -98,7 +98,9 @@ final class VectorScan {
             below |= v < 0;
             total += v;
         }
-        return below ? Double.NaN : total;
+        // an infinite entry makes the sum infinite (finite floats cannot: their double sum stays far
+        // below the double range), which a caller's test against an infinite tolerance would pass
+        return below || !(total < Double.POSITIVE_INFINITY) ? Double.NaN : total;
     }
 
 }

@@ -81,10 +81,12 @@ class DistributionScanTest {
         v[9 * c + 18] -= 0.25f;
         v[20 * c + 64] = Float.POSITIVE_INFINITY;
         try (Tensor bad = Tensor.of(v, n, c)) {
-            RowFault f = DistributionScan.firstNonDistribution(bad, 1e-4);
-            assertEquals(20, f.row());
-            assertEquals(64, f.column());
-            assertEquals(Float.POSITIVE_INFINITY, (float) f.value());
+            for (double tolerance : new double[] {1e-4, Double.POSITIVE_INFINITY}) { // an infinite entry, whatever the tolerance
+                RowFault f = DistributionScan.firstNonDistribution(bad, tolerance);
+                assertEquals(20, f.row());
+                assertEquals(64, f.column());
+                assertEquals(Float.POSITIVE_INFINITY, (float) f.value());
+            }
         }
     }
 }
