@@ -95,6 +95,29 @@ class NllLossTest extends ScopedTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} {1} probabilities={2} weighted={3}")
+    @MethodSource("variants")
+    void rowsSplitOverThreadsGiveTheFloat64ReferenceAndTheOtherBackendsBits(Backend backend, Reduction reduction,
+                                                                           boolean probs, boolean weighted) {
+        int n = 40_000, c = 7; // several slices of rows on every backend: the losses summed after, in row order
+        float[] x = input(n, c, probs, 9);
+        long[] t = new SplittableRandom(10).longs(n, -1, c).map(v -> v < 0 ? -100 : v).toArray();
+        Tensor input = Tensor.of(x, n, c), targets = Tensor.of(t);
+        Tensor weight = weighted ? Tensor.of(toFloat(WEIGHT)) : null;
+        NllLoss loss = nll(backend, reduction, probs).withWeight(weight);
+        float[] forward = loss.forward(input, targets).toFloatArray();
+        LossResult mine = loss.forwardBackward(input, targets);
+        assertClose(Approx.toDouble(forward), mine.loss().toFloatArray(), 0, "forward vs forwardBackward");
+        NllReference ref = new NllReference(weighted ? WEIGHT : null, -100, probs, reduction);
+        assertClose(ref.loss(Approx.toDouble(x), t, n, c), mine.loss().toFloatArray(), 1e-6, "loss vs float64");
+        assertClose(ref.grad(Approx.toDouble(x), t, n, c), mine.grad().toFloatArray(), 1e-6, "grad vs float64");
+        for (Backend other : TestBackends.all()) {
+            LossResult theirs = nll(other, reduction, probs).withWeight(weight).forwardBackward(input, targets);
+            assertClose(Approx.toDouble(theirs.loss().toFloatArray()), mine.loss().toFloatArray(), 0, "loss vs " + other);
+            assertClose(Approx.toDouble(theirs.grad().toFloatArray()), mine.grad().toFloatArray(), 0, "grad vs " + other);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void allIgnoredIsNaNByDefaultAndZeroOnRequest(Backend backend) {
