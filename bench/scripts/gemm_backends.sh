@@ -2,7 +2,7 @@
 # The `java` backend's GEMM against `cpu`'s (OpenBLAS), S (N,N) = A (N,D) . B (N,D)^T: for each
 # thread count, GemmPairProbe (one call of each backend in turn in one JVM, the median of PAIRS
 # pairs' ratios) in JVMS fresh JVMs, then JMH's SimilarityBench.gemm (each backend in its own
-# fork). The issue floor reads the one-thread ratio: `java`'s rate at least 0.7 of OpenBLAS's.
+# fork). The target reads the one-thread ratio: `java`'s rate at least 0.7 of OpenBLAS's.
 # Beside them, FmaPeakProbe: the cores' multiply-add peak on as many threads (twelve chains of
 # FMAs on the widest lanes, no loads), the rate no GEMM on these cores can pass, and each
 # backend's paired rate as a fraction of it.
