@@ -76,8 +76,8 @@ final class VectorScan {
      * The sum in double of the floats in [from, to), or NaN when one of them is below zero,
      * infinite or NaN: one pass that widens the floats on lanes, adds them into two accumulators
      * and keeps a mask of the negative lanes; an infinite or NaN float makes the sum infinite or
-     * NaN by itself. The lanes' order of addition is
-     * the Vector API's: the last bits may differ from a sequential sum.
+     * NaN by itself. The lanes' order of addition is the Vector API's: the last bits may differ
+     * from a sequential sum.
      */
     static double sumNonNegative(MemorySegment s, long from, long to) {
         int w = HALF.length();
