@@ -14,12 +14,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * BPR (Rendle et al. 2009) on rows wide enough for the kernels' blocked paths, on every backend,
  * against a float64 reference: widths of several vectors and with a tail (D = 128, 100, 70, 16),
- * K a multiple of four and not (the four-at-a-time scores and the rest), every reduction.
+ * K a multiple of four and not (the four-at-a-time scores and the rest), every reduction; and
+ * rows of K D &gt; 2^20 floats, whose negatives {@code java} reads where they lie instead of
+ * through a heap block.
  * row_i = (1/K) sum_k softplus(q_i.n_ik - q_i.p_i); dq_i = g_i0 p_i + sum_k g_ik n_ik,
  * dp_i = g_i0 q_i, dn_ik = g_ik q_i with g_ik = w sigmoid(x_ik) / K, g_i0 = -sum_k g_ik.
  */
 class BprWideRowsTest extends ScopedTest {
-    private static final int[][] SHAPES = {{32, 4, 128}, {7, 5, 100}, {3, 9, 70}, {5, 4, 16}, {2, 1, 130}};
+    private static final int[][] SHAPES = {{32, 4, 128}, {7, 5, 100}, {3, 9, 70}, {5, 4, 16}, {2, 1, 130}, {2, 1030, 1024}};
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jnce.testutil.ScopedTest#backends")

@@ -84,8 +84,8 @@ class RowOps {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** {@link #dotDouble(float[], int, MemorySegment, long, int)} of x against four rows of y at once, each with its bits. */
-    void dotDouble4(float[] x, int xo, MemorySegment y, long y0, long y1, long y2, long y3, int c, double[] out) {
+    /** {@link #dotDouble(float[], int, float[], int, int)} of x against four rows of y at once, each with its bits. */
+    void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
         out[0] = dotDouble(x, xo, y, y0, c);
         out[1] = dotDouble(x, xo, y, y1, c);
         out[2] = dotDouble(x, xo, y, y2, c);

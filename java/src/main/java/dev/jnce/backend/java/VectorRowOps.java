@@ -219,9 +219,9 @@ final class VectorRowOps extends RowOps {
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
     }
 
-    /** Four of the dot's chains side by side, x's lanes loaded once, y a segment (rows from elements y0..y3): the same bits as four calls. */
+    /** Four of the dot's chains side by side, x's lanes loaded once, y's rows from elements y0..y3: the same bits as four calls. */
     @Override
-    void dotDouble4(float[] x, int xo, MemorySegment y, long y0, long y1, long y2, long y3, int c, double[] out) {
+    void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
         final int lanes = D.length(), bound = c - c % (2 * lanes);
         DoubleVector a0 = DoubleVector.zero(D), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         int j = 0;
