@@ -66,10 +66,13 @@ final class JavaSimilarity implements SimilarityKernels {
     /**
      * Floats of the heap copies in which a thread normalises rows (two of them, 32 KiB each, kept
      * for the thread's next call), each with PAD floats spare at both ends so that no cache line
-     * is shared with another thread's arrays. Rows are copied in and out in bulk, a block of
-     * rows at a time: through per-access segment reads a (32, 128) normalisation took about 1.3
-     * µs, on heap copies 0.85, and the segment code slowed further wherever the JIT had also seen
-     * heap segments (3.4 µs).
+     * is shared with another thread's arrays. Rows are copied in in bulk, a block of rows at a
+     * time, and each row's result written from there straight to the output: through per-access
+     * segment reads a (32, 128) normalisation took about 1.3 µs, on heap copies 0.85, and the
+     * segment code slowed further wherever the JIT had also seen heap segments (3.4 µs); writing
+     * the results back through the heap copy as well (a bulk copy out) took (65536, 256) on two
+     * threads of an AMD EPYC (Zen 5) VM 4.2-5.0 ms forward and 7.9-8.3 ms backward, against
+     * 2.9-3.3 and 6.2 written straight (`cpu` 2.2-2.4 and 4.1-4.4 in the same runs; ad-hoc).
      */
     private static final int HEAP_ROWS = 8192, PAD = 16;
     private static final ThreadLocal<float[][]> HEAP_COPIES = ThreadLocal.withInitial(
@@ -91,10 +94,10 @@ final class JavaSimilarity implements SimilarityKernels {
             for (long i0 = begin; i0 < end; i0 += block) { // y may be x: each block is read before it is written
                 int n = (int) Math.min(block, end - i0);
                 MemorySegment.copy(xs, F, 4 * i0 * d, buf, PAD, n * di);
-                for (int o = PAD; o < PAD + n * di; o += di) {
-                    rows.scale(buf, o, di, (float) (1.0 / Math.max(Math.sqrt(rows.dotDouble(buf, o, buf, o, di)), eps)));
+                long at = i0 * d;
+                for (int o = PAD; o < PAD + n * di; o += di, at += d) { // each row scaled straight into y
+                    rows.scaleInto(buf, o, di, (float) (1.0 / Math.max(Math.sqrt(rows.squaresDouble(buf, o, di)), eps)), ys, at);
                 }
-                MemorySegment.copy(buf, PAD, ys, F, 4 * i0 * d, n * di);
             }
         });
     }
@@ -107,21 +110,23 @@ final class JavaSimilarity implements SimilarityKernels {
         Parallel.forRange(x.numel() / d, rowsPerSlice(d), (begin, end) -> {
             float[][] copies = heapCopies(di);
             float[] xb = copies[0], g = copies[1];
+            double[] dots = new double[2];
             int block = (xb.length - 2 * PAD) / di;
             for (long i0 = begin; i0 < end; i0 += block) { // dx may be dy: each block is read before it is written
                 int n = (int) Math.min(block, end - i0);
                 MemorySegment.copy(xs, F, 4 * i0 * d, xb, PAD, n * di);
                 MemorySegment.copy(dys, F, 4 * i0 * d, g, PAD, n * di);
-                for (int o = PAD; o < PAD + n * di; o += di) {
-                    double norm = Math.sqrt(rows.dotDouble(xb, o, xb, o, di));
+                long at = i0 * d;
+                for (int o = PAD; o < PAD + n * di; o += di, at += d) { // each row's dx written straight to dx
+                    rows.dotPairDouble(xb, g, o, di, dots); // x . x and x . dy in one pass
+                    double norm = Math.sqrt(dots[0]);
                     if (norm < eps) { // clamp_min passes no gradient to the norm
-                        rows.scale(g, o, di, (float) (1.0 / eps));
+                        rows.scaleInto(g, o, di, (float) (1.0 / eps), dxs, at);
                         continue;
                     }
-                    double a = 1.0 / norm, b = rows.dotDouble(xb, o, g, o, di) / (norm * norm * norm);
-                    rows.combineDouble(a, g, o, b, xb, o, di);
+                    double a = 1.0 / norm, b = dots[1] / (norm * norm * norm);
+                    rows.combineDoubleInto(a, g, b, xb, o, di, dxs, at);
                 }
-                MemorySegment.copy(g, PAD, dxs, F, 4 * i0 * d, n * di);
             }
         });
     }

@@ -84,6 +84,17 @@ class RowOps {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /** x . x over c floats from element xo, with {@link #dotDouble(float[], int, float[], int, int)}'s bits. */
+    double squaresDouble(float[] x, int xo, int c) {
+        return dotDouble(x, xo, x, xo, c);
+    }
+
+    /** x . x into out[0] and x . y into out[1], each with {@link #dotDouble(float[], int, float[], int, int)}'s bits. */
+    void dotPairDouble(float[] x, float[] y, int o, int c, double[] out) {
+        out[0] = dotDouble(x, o, x, o, c);
+        out[1] = dotDouble(x, o, y, o, c);
+    }
+
     /** {@link #dotDouble(float[], int, float[], int, int)} of x against four rows of y at once, each with its bits. */
     void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
         out[0] = dotDouble(x, xo, y, y0, c);
@@ -131,9 +142,9 @@ class RowOps {
         }
     }
 
-    /** x_j *= a in float, c floats of a heap row from element offset off. */
-    void scale(float[] x, int off, int c, float a) {
-        for (int j = off; j < off + c; j++) x[j] *= a;
+    /** y_j = x_j * a in float: c floats of a heap row from element off into a segment from element yAt. */
+    void scaleInto(float[] x, int off, int c, float a, MemorySegment y, long yAt) {
+        for (int j = 0; j < c; j++) y.setAtIndex(F, yAt + j, x[off + j] * a);
     }
 
     /** sum_j (x1_j - x2_j + eps)^2 in double, element offsets in bytes (the triplet loss's p = 2 distance, squared). */
@@ -161,11 +172,11 @@ class RowOps {
     }
 
     /**
-     * y_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward), c floats of
-     * heap rows from element offsets yo and xo.
+     * out_j = (float) (a * y_j - b * x_j), in double (the L2 normalisation's backward): c floats of
+     * heap rows from element o into a segment from element outAt.
      */
-    void combineDouble(double a, float[] y, int yo, double b, float[] x, int xo, int c) {
-        for (int j = 0; j < c; j++) y[yo + j] = (float) (a * y[yo + j] - b * x[xo + j]);
+    void combineDoubleInto(double a, float[] y, double b, float[] x, int o, int c, MemorySegment out, long outAt) {
+        for (int j = 0; j < c; j++) out.setAtIndex(F, outAt + j, (float) (a * y[o + j] - b * x[o + j]));
     }
 
     /** out_j = exp(x_j - max) * a - k * w_j (w_j = 1 when w is null); out may be x. */

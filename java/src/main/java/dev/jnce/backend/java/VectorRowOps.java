@@ -219,6 +219,37 @@ final class VectorRowOps extends RowOps {
         return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, y, yo + j, c - j);
     }
 
+    /** The dot of x with itself, x's lanes loaded and widened once (twice through dotDouble): the same bits. */
+    @Override
+    double squaresDouble(float[] x, int xo, int c) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) {
+            DoubleVector lo = loadDoubles(x, xo + j), hi = loadDoubles(x, xo + j + lanes);
+            a0 = lo.fma(lo, a0);
+            a1 = hi.fma(hi, a1);
+        }
+        return VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, xo + j, x, xo + j, c - j);
+    }
+
+    /** x . x and x . y side by side, x's lanes loaded and widened once: the same bits as two dotDouble calls. */
+    @Override
+    void dotPairDouble(float[] x, float[] y, int o, int c, double[] out) {
+        final int lanes = D.length(), bound = c - c % (2 * lanes);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0, b0 = a0, b1 = a0;
+        int j = 0;
+        for (; j < bound; j += 2 * lanes) {
+            DoubleVector lo = loadDoubles(x, o + j), hi = loadDoubles(x, o + j + lanes);
+            a0 = lo.fma(lo, a0);
+            a1 = hi.fma(hi, a1);
+            b0 = lo.fma(loadDoubles(y, o + j), b0);
+            b1 = hi.fma(loadDoubles(y, o + j + lanes), b1);
+        }
+        out[0] = VectorMath.sumLanes(a0.add(a1)) + super.dotDouble(x, o + j, x, o + j, c - j);
+        out[1] = VectorMath.sumLanes(b0.add(b1)) + super.dotDouble(x, o + j, y, o + j, c - j);
+    }
+
     /** Four of the dot's chains side by side, x's lanes loaded once, y's rows from elements y0..y3: the same bits as four calls. */
     @Override
     void dotDouble4(float[] x, int xo, float[] y, int y0, int y1, int y2, int y3, int c, double[] out) {
@@ -243,22 +274,22 @@ final class VectorRowOps extends RowOps {
     }
 
     @Override
-    void combineDouble(double a, float[] y, int yo, double b, float[] x, int xo, int c) {
+    void combineDoubleInto(double a, float[] y, double b, float[] x, int o, int c, MemorySegment out, long outAt) {
         final int lanes = D.length(), bound = c - c % lanes;
         int j = 0;
         for (; j < bound; j += lanes) { // the scalar loop's operations in its order, no fused step: the same bits
-            DoubleVector v = loadDoubles(y, yo + j).mul(a).sub(loadDoubles(x, xo + j).mul(b));
-            ((FloatVector) v.convertShape(VectorOperators.D2F, HALF, 0)).intoArray(y, yo + j);
+            DoubleVector v = loadDoubles(y, o + j).mul(a).sub(loadDoubles(x, o + j).mul(b));
+            ((FloatVector) v.convertShape(VectorOperators.D2F, HALF, 0)).intoMemorySegment(out, 4 * (outAt + j), NATIVE);
         }
-        super.combineDouble(a, y, yo + j, b, x, xo + j, c - j);
+        super.combineDoubleInto(a, y, b, x, o + j, c - j, out, outAt + j);
     }
 
     @Override
-    void scale(float[] x, int off, int c, float a) {
+    void scaleInto(float[] x, int off, int c, float a, MemorySegment y, long yAt) {
         final int lanes = S.length(), bound = S.loopBound(c);
         int j = 0;
-        for (; j < bound; j += lanes) FloatVector.fromArray(S, x, off + j).mul(a).intoArray(x, off + j);
-        super.scale(x, off + j, c - j, a);
+        for (; j < bound; j += lanes) FloatVector.fromArray(S, x, off + j).mul(a).intoMemorySegment(y, 4 * (yAt + j), NATIVE);
+        super.scaleInto(x, off + j, c - j, a, y, yAt + j);
     }
 
     @Override
