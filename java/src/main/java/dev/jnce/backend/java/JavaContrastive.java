@@ -188,14 +188,15 @@ final class JavaContrastive implements ContrastiveKernels {
         MemorySegment dqs = dq.segment(), dps = dp.segment(), dns = dn.segment();
         float[] rowLoss = new float[Math.toIntExact(count)];
         int block = (int) Math.max(1, 65536 / ((k + 2L) * d)); // rows a block: about 256 KiB of operands
-        // rows are independent: any split gives the same values
+        long perRow = (k + 1L) * d; // rows are independent: any split gives the same values
         boolean heap = (long) block * k * d <= BPR_KEPT; // the block's negatives copied to the heap
-        // slices of at least 64K values: a small call stays on the calling thread. At (32, 4, 128)
-        // on two threads of an AMD EPYC (Zen 5) VM, rows split over both threads (slices of 8K
-        // values, as bpr.c's spinning workers take them) read 1.62-1.72x cpu into buffers and
-        // 2.20-2.41x allocating, where a fresh result's lines written by the second thread come
-        // from the first one's cache; on one thread 1.13-1.63x and 1.51-1.83x (ad-hoc, alternating)
-        Parallel.forRange(count, negativeRows(n), (begin, end) -> {
+        // calls back to back split in slices of 8K values, as bpr.c's spinning workers take them. At
+        // (32, 4, 128) on two threads which is faster depends on the machine (ad-hoc, alternating
+        // with cpu): on an AMD Zen 4 VM split 1.70-1.96x cpu into buffers and 1.91-2.20x
+        // allocating, on one thread 2.62-2.71x and 2.35-2.56x; on a Zen 5 VM split 1.62-1.72x and
+        // 2.20-2.41x, on one thread 1.13-1.63x and 1.51-1.83x. Split as cpu splits, the two
+        // backends' figures compare like for like
+        Parallel.forRangeSmall(count, negativeRows(n), Math.max(1, 8192 / perRow), (begin, end) -> {
             float[][] s = BPR_SCRATCH.get();
             double[] four = new double[4];
             for (long b0 = begin; b0 < end; b0 += block) {
