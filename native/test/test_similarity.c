@@ -61,6 +61,28 @@ static void normalize_case(int64_t N, int64_t D, float eps) {
     free(x); free(dy); free(y); free(want); free(want_dx);
 }
 
+/* A result of at least 32 MiB, 64-byte aligned, is written by streaming stores on AVX-512: the
+ * same bits as the same rows normalised in calls small enough for plain stores. */
+static void streamed_matches_plain(void) {
+    const int64_t N = 32768, D = 256, chunk = 1024;
+    const size_t bytes = sizeof(float) * (size_t)(N * D);
+    float *x = aligned_alloc(64, bytes), *dy = aligned_alloc(64, bytes), *big = aligned_alloc(64, bytes),
+          *small = aligned_alloc(64, bytes);
+    for (int64_t k = 0; k < N * D; k++) x[k] = uniform_pm1(), dy[k] = uniform_pm1();
+    for (int64_t j = 0; j < D; j++) x[5 * D + j] = 0.0f, x[9 * D + j] *= 1e-14f; /* a zero row, a row below eps */
+    CHECK(jnce_l2_normalize_fwd(x, N, D, 1e-12f, big) == JNCE_OK, "normalize status");
+    for (int64_t i = 0; i < N; i += chunk)
+        CHECK(jnce_l2_normalize_fwd(x + i * D, chunk, D, 1e-12f, small + i * D) == JNCE_OK, "normalize status");
+    CHECK(memcmp(big, small, bytes) == 0, "normalize (%lld, %lld) in one call differs from its rows in calls of %lld",
+          (long long)N, (long long)D, (long long)chunk);
+    CHECK(jnce_l2_normalize_bwd(x, dy, N, D, 1e-12f, big) == JNCE_OK, "normalize_bwd status");
+    for (int64_t i = 0; i < N; i += chunk)
+        CHECK(jnce_l2_normalize_bwd(x + i * D, dy + i * D, chunk, D, 1e-12f, small + i * D) == JNCE_OK, "normalize_bwd status");
+    CHECK(memcmp(big, small, bytes) == 0, "normalize_bwd (%lld, %lld) in one call differs from its rows in calls of %lld",
+          (long long)N, (long long)D, (long long)chunk);
+    free(x); free(dy); free(big); free(small);
+}
+
 static double cosine_ref(const float *a, const float *b, int64_t D, double eps) {
     double s = 0;
     for (int64_t j = 0; j < D; j++) s += (double)a[j] * b[j];
@@ -135,6 +157,7 @@ int main(void) {
         cosine_case(5, dims[k]);
     }
     normalize_case(4000, 64, 1e-12f); /* enough rows for the thread pool */
+    streamed_matches_plain();
     rejects_bad_arguments();
     return finish("test_similarity");
 }
