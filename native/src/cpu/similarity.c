@@ -410,8 +410,9 @@ JNCE_TARGET_AVX512 static void combine_row_stream_avx512(double a, const float *
  * result is at least STREAM_BYTES (beyond these machines' last-level cache, so the op that reads
  * it next would not find it there anyway), on AVX-512, 64-byte aligned with D a multiple of 16.
  * Streamed, the result's lines are not read for ownership from memory first: (65536, 256) on two
- * threads of an AMD Zen 4 VM, best of 20 in alternating runs (ad-hoc), the forward 8.4-8.5 ->
- * 4.3-5.0 ms and the backward 13.6-13.8 -> 8.8-10.2 ms; (32768, 256) 4.3 -> 2.9 and 6.9 -> 5.4.
+ * threads of an AMD Zen 4 VM, best of 10-20 in alternating runs (ad-hoc, eight rounds in two
+ * spells), the forward 5.6-8.5 -> 4.3-5.4 ms and the backward 10.7-15.0 -> 8.8-10.7 ms;
+ * (32768, 256) 4.3 -> 2.9 and 6.9 -> 5.4.
  * Smaller results are written through the cache, where the next op finds them (alone, streaming
  * was faster there too: (8192, 256) 0.85 -> 0.32 ms). JNCE_NORM_STREAM=1 or 0 overrides the size
  * rule (for measuring). The same values either way.
@@ -421,12 +422,14 @@ JNCE_TARGET_AVX512 static void combine_row_stream_avx512(double a, const float *
 static int stream_rows(const float *out, int64_t N, int64_t D) {
 #ifdef JNCE_HAVE_AVX512
     if (!jnce_use_avx512() || D % 16 != 0 || ((uintptr_t)out & 63) != 0) return 0;
-    static int forced = -2;
-    if (forced == -2) {
+    static int forced = -2; /* -1: the size rule; 0 or 1: JNCE_NORM_STREAM */
+    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
+    if (f == -2) {
         const char *env = getenv("JNCE_NORM_STREAM");
-        forced = env == NULL ? -1 : strcmp(env, "1") == 0;
+        f = env == NULL || *env == '\0' ? -1 : strcmp(env, "1") == 0;
+        __atomic_store_n(&forced, f, __ATOMIC_RELAXED);
     }
-    if (forced >= 0) return forced;
+    if (f >= 0) return f;
     return 4.0 * (double)N * (double)D >= STREAM_BYTES;
 #else
     (void)out, (void)N, (void)D;
