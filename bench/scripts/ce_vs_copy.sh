@@ -6,7 +6,7 @@
 # LIBJNCE_DIR=<folder holding another libjnce.so> it runs that library instead (an A/B of a kernel
 # change: run it for each library, interleaved); with JNCE_SIMD=avx2 the 8-lane paths on a CPU that
 # has AVX-512; with JNCE_CE_STREAM=1 or 0 the gradient by streaming stores or not (the default:
-# streaming on Intel CPUs).
+# streaming on CPUs with AVX-512 when the gradient is 32 MiB or more).
 #
 #   bench/scripts/ce_vs_copy.sh [threads] [N C REPS]      default 2 threads, 8192 32000 9
 set -euo pipefail

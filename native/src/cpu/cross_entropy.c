@@ -480,10 +480,10 @@ JNCE_TARGET_AVX512 static void short_grad_avx512(float *g, int64_t C, float a, c
  * streaming stores: g's lines are not read for ownership first. The same arithmetic element by
  * element (16-lane FMAs up to C's last multiple of 16, the scalar formula after it): the same
  * bits. Ends with a store fence, so the plain stores after it (the target's term) land after.
- * nx: the next row's logits, asked for into L2 meanwhile (or NULL), so that memory reads the
- * next row while this one's stores stream out (at (8192, 32000) on a 2-core Xeon VM,
- * interleaved: 1.54-1.58x the copy of its bytes with the request in the exponentials' pass,
- * 1.39-1.50x here). */
+ * nx: the next row's logits, asked for into L2 meanwhile (or NULL: where ahead_in_exp_pass, the
+ * exponentials' pass asked for them), so that memory reads the next row while this one's stores
+ * stream out (at (8192, 32000) on a 2-core Xeon VM, interleaved: 1.54-1.58x the copy of its bytes
+ * with the request in the exponentials' pass, 1.39-1.50x here; on a Zen 4 VM the other way round). */
 JNCE_TARGET_AVX512 static void short_grad_stream_avx512(const float *e, float *g, int64_t C, float a, const float *w,
                                                         const float *t, float k1, float k2, const float *nx) {
     const __m512 va = _mm512_set1_ps(a), vk1 = _mm512_set1_ps(k1), vk2 = _mm512_set1_ps(k2);
@@ -583,24 +583,49 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * streaming stores from a scratch row of exponentials (short_grad_stream_avx512) instead of
  * through the gradient's own lines, which the exponentials' pass then reads for ownership from
  * memory first (a gradient written over its logits is not streamed): JNCE_CE_STREAM=1 or 0 says;
- * else on Intel CPUs only. At (8192, 32000) on two threads, interleaved in one run
- * (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of its bytes -> 1.56-1.57x (1.39-1.50x
- * once its gradient pass asks for the next row); on a 2-core AMD EPYC (Zen 5) VM an earlier form
- * of it (a scratch row, then streaming stores) was slower, 1.66-1.90x against 1.35-1.52x. The
- * same bits either way.
+ * else when the gradient is STREAM_BYTES or more, beyond these machines' last-level cache (as the
+ * L2 normalisation's results), where its lines would go out to memory anyway. Below that the
+ * plain stores leave it in cache: at (1024, 4096) on a 2-core AMD EPYC (Zen 4) VM streamed
+ * 1.07-1.08 ms against 0.78-0.84 plain (ad-hoc). At (8192, 32000) on two threads, interleaved in
+ * one run (ce_vs_copy.sh): a 2-core Xeon VM 1.91-1.93x the copy of its bytes -> 1.56-1.57x
+ * (1.39-1.50x once its gradient pass asks for the next row); the Zen 4 VM 1.39-1.48x plain,
+ * 1.50-1.58x streamed with the next row asked for in the gradient's pass, 1.27-1.31x with it
+ * asked for in the exponentials' pass (ahead_in_exp_pass; three rounds, ad-hoc). The same bits
+ * either way.
  */
-static int stream_gradient(void) {
-    static int cached = -1;
-    if (cached < 0) {
+#define STREAM_BYTES (32.0 * 1024 * 1024)
+
+static int stream_gradient(int64_t N, int64_t C) {
+    static int forced = -2; /* -1: the size rule; 0 or 1: JNCE_CE_STREAM */
+    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
+    if (f == -2) {
         const char *env = getenv("JNCE_CE_STREAM");
-#if defined(__x86_64__)
-        __builtin_cpu_init();
-        cached = env != NULL ? strcmp(env, "1") == 0 : __builtin_cpu_is("intel");
-#else
-        cached = env != NULL && strcmp(env, "1") == 0;
-#endif
+        f = env == NULL || *env == '\0' ? -1 : strcmp(env, "1") == 0;
+        __atomic_store_n(&forced, f, __ATOMIC_RELAXED);
     }
-    return cached;
+    if (f >= 0) return f;
+    return 4.0 * (double)N * (double)C >= STREAM_BYTES;
+}
+
+/*
+ * Where the streaming form asks for the next row of logits (into L2, line by line): during the
+ * exponentials' pass on AMD CPUs, so that memory reads it while the core computes and the
+ * gradient's pass only writes (the Zen 4 figures above); during the gradient's pass elsewhere, so
+ * that the next row comes in while this one's stores go out (the Xeon's).
+ */
+static int ahead_in_exp_pass(void) {
+#if defined(__x86_64__)
+    static int cached = -1;
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = __builtin_cpu_is("amd") ? 1 : 0;
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return c;
+#else
+    return 0;
+#endif
 }
 
 typedef struct {
@@ -614,6 +639,7 @@ typedef struct {
     double *row_z;     /* (N) lse^2 per counted row */
     int64_t bad_row;   /* first row whose probabilities are not a distribution, or -1 */
     float *scratch;    /* streaming: one row of C exponentials a slice, else NULL */
+    int ahead_exp;     /* streaming: the next row asked for in the exponentials' pass, not the gradient's */
 } xent_job;
 
 static int64_t class_target(const xent_call *a, int64_t i) {
@@ -757,7 +783,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
                  * cache, and its gradient's lines are there when the exp pass writes them */
                 const float *nx = i + 1 < end ? x + ld : NULL;
                 float *out = counted[b] ? (e ? e : g) : NULL; /* streaming: the exponentials to the scratch row */
-                if (e) nx = NULL; /* streaming: the gradient's pass asks for the next row instead */
+                if (e && !job->ahead_exp) nx = NULL; /* streaming: the gradient's pass asks for the next row instead */
                 r[b].st.sum = short_exp(job->avx512, x, out, C, r[b].st.max, min[b], nx, g && !e ? g + ld : NULL);
             }
         }
@@ -765,7 +791,7 @@ static void xent_rows(void *ctx, int64_t begin, int64_t end, int32_t slice) {
             if (skip[b]) continue;
             const int64_t i = i0 + b;
             finish_row(job, i, a->logits + i * ld, a->grad ? a->grad + i * ld : NULL, counted[b], t[b], x_y[b], r[b], short_row,
-                       e, e && i + 1 < end ? a->logits + (i + 1) * ld : NULL);
+                       e, e && !job->ahead_exp && i + 1 < end ? a->logits + (i + 1) * ld : NULL);
         }
     }
 }
@@ -866,14 +892,15 @@ static int32_t strided_run(const xent_call *a) {
     xent_job job = {a, jnce_use_avx2(), jnce_use_avx512(),
                     empty_zero ? 0.0 : mean ? 1.0 / denom : 1.0,
                     empty_zero ? 0.0 : mean ? 1.0 / counted : 1.0,
-                    w_total, rows, rows + N, -1, NULL};
+                    w_total, rows, rows + N, -1, NULL, 0};
     /* A row is worth a thread switch only when it is long: ~64k values per thread at least. */
     int64_t rows_per_thread = C >= 65536 ? 1 : 65536 / C;
     /* in place, the gradient's lines are the logits', in cache already: nothing to save, and a
      * GEMM that reads the gradient next (the contrastive sweeps) finds it there */
     int32_t slices = 0;
-    if (job.avx512 && grad != NULL && grad != logits && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient()) {
+    if (job.avx512 && grad != NULL && grad != logits && C > SMALL_ROWS / 2 && C <= SHORT_ROW && stream_gradient(N, C)) {
         slices = jnce_threads();
+        job.ahead_exp = ahead_in_exp_pass();
         job.scratch = malloc((size_t)slices * (size_t)C * sizeof(float)); /* NULL: the plain passes */
     }
     if (job.scratch) jnce_parallel_for_at_most(N, rows_per_thread, slices, xent_rows, &job);
