@@ -20,14 +20,18 @@ import java.util.Arrays;
  *
  * <pre>java -cp benchmarks.jar dev.jnce.bench.InfoNceBackendPairProbe A B FORM N D [PAIRS]</pre>
  * FORM as {@link InfoNceProbe}'s (infonce, onetensor, ntxent, supcon, labels, clip, siglip);
- * default 9 pairs after untimed turns (at least two steps on each backend and 4 s in all). The inputs are InfoNceProbe's
+ * default 9 pairs after untimed turns (at least two steps on each backend and 10 s in all). The inputs are InfoNceProbe's
  * (N(0, 1) rows, seeds 1 and 2, labels i mod N/8; temperature 0.07). Prints one line per pair
  * ({@code pair k A_s B_s A/B}) and a summary,
  * {@code infonce-backends FORM N D A B median_A_s median_B_s median_ratio min_ratio max_ratio}.
  */
 public final class InfoNceBackendPairProbe {
-    /** Untimed turns for at least this long before the pairs. */
-    private static final long WARMUP_NS = 4_000_000_000L;
+    /**
+     * Untimed turns for at least this long before the pairs: on a 2-core VM a fresh JVM's `java`
+     * two towers at 512×128 took 4-5 s of its own calls to reach its speed (C2's compilations run
+     * beside them), and with 4 s in all one JVM of two still read its steps 1.6-1.9 times slower.
+     */
+    private static final long WARMUP_NS = 10_000_000_000L;
 
     private InfoNceBackendPairProbe() {
     }
@@ -53,7 +57,7 @@ public final class InfoNceBackendPairProbe {
         for (int i = 0; i < n; i++) labels[i] = i % (n / 8);
         Tensor classes = Tensor.of(labels);
         Side[] side = {Side.on(a), Side.on(b)};
-        // untimed turns first, at least two a side and 4 s in all: the JIT's code and the workspace
+        // untimed turns first, at least two a side and 10 s in all: the JIT's code and the workspace
         long warmEnd = System.nanoTime() + WARMUP_NS;
         for (int w = 0; w < 2 || System.nanoTime() < warmEnd; w++) {
             for (Side s : side) time(s, form, q, keys, classes);
