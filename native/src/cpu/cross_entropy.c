@@ -583,7 +583,7 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * streaming stores from a scratch row of exponentials (short_grad_stream_avx512) instead of
  * through the gradient's own lines, which the exponentials' pass then reads for ownership from
  * memory first (a gradient written over its logits is not streamed): JNCE_CE_STREAM=1 or 0 says;
- * else when the gradient is STREAM_BYTES or more, beyond these machines' last-level cache (as the
+ * else when the gradient is JNCE_STREAM_BYTES or more, beyond these machines' last-level cache (as the
  * L2 normalisation's results), where its lines would go out to memory anyway. Below that the
  * plain stores leave it in cache: at (1024, 4096) on a 2-core AMD EPYC (Zen 4) VM streamed
  * 1.07-1.08 ms against 0.78-0.84 plain (ad-hoc). At (8192, 32000) on two threads, interleaved in
@@ -593,18 +593,11 @@ void jnce_softmax_row_exp(const float *x, float *out, int64_t C, float max, floa
  * asked for in the exponentials' pass (ahead_in_exp_pass; three rounds, ad-hoc). The same bits
  * either way.
  */
-#define STREAM_BYTES (32.0 * 1024 * 1024)
-
 static int stream_gradient(int64_t N, int64_t C) {
     static int forced = -2; /* -1: the size rule; 0 or 1: JNCE_CE_STREAM */
-    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
-    if (f == -2) {
-        const char *env = getenv("JNCE_CE_STREAM");
-        f = env == NULL || *env == '\0' ? -1 : strcmp(env, "1") == 0;
-        __atomic_store_n(&forced, f, __ATOMIC_RELAXED);
-    }
+    int f = jnce_env_switch("JNCE_CE_STREAM", &forced);
     if (f >= 0) return f;
-    return 4.0 * (double)N * (double)C >= STREAM_BYTES;
+    return 4.0 * (double)N * (double)C >= JNCE_STREAM_BYTES;
 }
 
 /*

@@ -75,6 +75,15 @@ int jnce_use_avx2(void);
  * tiles of attention.c). */
 int jnce_use_avx512(void);
 
+/* Results of at least this many bytes are written by streaming stores where an op offers them:
+ * beyond the last-level cache of the machines measured, so that the op reading them next would
+ * not find them there anyway, while their lines are not read for ownership first. */
+#define JNCE_STREAM_BYTES (32.0 * 1024 * 1024)
+
+/* An on/off switch from the environment, read once into *cache (which starts at -2): 1 when
+ * the variable is "1", 0 when it holds anything else, -1 when it is unset or empty. */
+int jnce_env_switch(const char *name, int *cache);
+
 /* Softmax statistics of one row of C floats, read once (online max and sum). */
 typedef struct {
     float max;    /* row maximum; -FLT_MAX for a row of only -inf */

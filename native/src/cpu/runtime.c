@@ -128,6 +128,16 @@ int jnce_use_avx512(void) {
     return cached;
 }
 
+int jnce_env_switch(const char *name, int *cache) {
+    int f = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    if (f == -2) {
+        const char *env = getenv(name);
+        f = env == NULL || *env == '\0' ? -1 : strcmp(env, "1") == 0;
+        __atomic_store_n(cache, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
+
 int32_t jnce_build_info(char *buf, int64_t cap) {
     char text[512];
     snprintf(text, sizeof text, "jnce %d.%d.%d; kernels: %s; threads: %d; OpenBLAS: %s",

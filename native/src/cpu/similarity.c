@@ -407,7 +407,7 @@ JNCE_TARGET_AVX512 static void combine_row_stream_avx512(double a, const float *
 
 /*
  * Whether a normalisation (forward or backward) writes its result by streaming stores: where the
- * result is at least STREAM_BYTES (beyond these machines' last-level cache, so the op that reads
+ * result is at least JNCE_STREAM_BYTES (beyond these machines' last-level cache, so the op that reads
  * it next would not find it there anyway), on AVX-512, 64-byte aligned with D a multiple of 16.
  * Streamed, the result's lines are not read for ownership from memory first: (65536, 256) on two
  * threads of an AMD Zen 4 VM, best of 10-20 in alternating runs (ad-hoc, eight rounds in two
@@ -417,20 +417,13 @@ JNCE_TARGET_AVX512 static void combine_row_stream_avx512(double a, const float *
  * was faster there too: (8192, 256) 0.85 -> 0.32 ms). JNCE_NORM_STREAM=1 or 0 overrides the size
  * rule (for measuring). The same values either way.
  */
-#define STREAM_BYTES (32.0 * 1024 * 1024)
-
 static int stream_rows(const float *out, int64_t N, int64_t D) {
 #ifdef JNCE_HAVE_AVX512
     if (!jnce_use_avx512() || D % 16 != 0 || ((uintptr_t)out & 63) != 0) return 0;
     static int forced = -2; /* -1: the size rule; 0 or 1: JNCE_NORM_STREAM */
-    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
-    if (f == -2) {
-        const char *env = getenv("JNCE_NORM_STREAM");
-        f = env == NULL || *env == '\0' ? -1 : strcmp(env, "1") == 0;
-        __atomic_store_n(&forced, f, __ATOMIC_RELAXED);
-    }
+    int f = jnce_env_switch("JNCE_NORM_STREAM", &forced);
     if (f >= 0) return f;
-    return 4.0 * (double)N * (double)D >= STREAM_BYTES;
+    return 4.0 * (double)N * (double)D >= JNCE_STREAM_BYTES;
 #else
     (void)out, (void)N, (void)D;
     return 0;
